@@ -1,0 +1,116 @@
+namespace Salient.Engine.Kernels;
+
+/// <summary>
+/// The compute primitives the graph executor needs. One implementation per device: the CPU one
+/// now, CUDA later. Buffers are dense row-major float32; an empty <c>bias</c> span means no bias.
+/// Implementations may use up to <see cref="Environment.ProcessorCount"/> threads.
+/// </summary>
+internal interface IKernelBackend
+{
+    /// <summary>A short name for logs and benchmarks, e.g. "cpu/openblas" or "cpu/managed".</summary>
+    string Name { get; }
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C, row-major, op = transpose when the flag is set.</summary>
+    void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc);
+
+    /// <summary>2-D convolution of NCHW input with [OC, C/groups, KH, KW] weights, plus bias, then <paramref name="activation"/>.</summary>
+    void Conv2d(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> output, in FusedActivation activation);
+
+    /// <summary>Max pooling; padded cells never win.</summary>
+    void MaxPool2d(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Average pooling; with <paramref name="countIncludePad"/> padded cells count in the divisor.</summary>
+    void AvgPool2d(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Mean over the spatial extent of each of <paramref name="planes"/> planes of <paramref name="planeSize"/> values.</summary>
+    void GlobalAvgPool(int planes, int planeSize, ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>
+    /// y = x·scale[c] + shift[c] over [N, C, spatial] data, then <paramref name="activation"/>
+    /// (inference batch norm with its statistics folded into scale and shift).
+    /// </summary>
+    void ChannelAffine(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> scale,
+        ReadOnlySpan<float> shift, Span<float> output, in FusedActivation activation);
+
+    /// <summary>Elementwise activation; input and output may be the same buffer.</summary>
+    void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Elementwise binary op with numpy broadcasting of shapes <paramref name="aShape"/> and <paramref name="bShape"/> to <paramref name="outShape"/>.</summary>
+    void Binary(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape,
+        Span<float> output, ReadOnlySpan<int> outShape);
+
+    /// <summary>Softmax over the last axis of <paramref name="rows"/> rows of <paramref name="cols"/> values.</summary>
+    void Softmax(int rows, int cols, ReadOnlySpan<float> input, Span<float> output);
+}
+
+/// <summary>Elementwise binary operations with broadcasting.</summary>
+internal enum BinaryOp
+{
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// <summary>Activations that can run alone or fused into the end of another kernel.</summary>
+internal enum ActivationKind
+{
+    None,
+    Relu,
+    LeakyRelu,
+    Clip,
+    Sigmoid,
+    HardSigmoid,
+    HardSwish,
+}
+
+/// <summary>
+/// An activation with its parameters: LeakyRelu uses <see cref="Alpha"/> as the slope; Clip uses
+/// <see cref="Alpha"/> and <see cref="Beta"/> as min and max; HardSigmoid computes
+/// max(0, min(1, Alpha·x + Beta)).
+/// </summary>
+internal readonly record struct FusedActivation(ActivationKind Kind, float Alpha = 0f, float Beta = 0f)
+{
+    public static FusedActivation None => default;
+}
+
+/// <summary>Shapes and hyper-parameters of one 2-D convolution (NCHW).</summary>
+internal readonly record struct Conv2dGeometry(
+    int Batch, int InChannels, int InHeight, int InWidth,
+    int OutChannels, int KernelHeight, int KernelWidth,
+    int StrideHeight, int StrideWidth,
+    int PadTop, int PadLeft, int PadBottom, int PadRight,
+    int DilationHeight, int DilationWidth, int Groups)
+{
+    public int OutHeight => (InHeight + PadTop + PadBottom - (DilationHeight * (KernelHeight - 1)) - 1) / StrideHeight + 1;
+
+    public int OutWidth => (InWidth + PadLeft + PadRight - (DilationWidth * (KernelWidth - 1)) - 1) / StrideWidth + 1;
+}
+
+/// <summary>Shapes and hyper-parameters of one 2-D pooling window (NCHW).</summary>
+internal readonly record struct Pool2dGeometry(
+    int Batch, int Channels, int InHeight, int InWidth,
+    int KernelHeight, int KernelWidth, int StrideHeight, int StrideWidth,
+    int PadTop, int PadLeft, int PadBottom, int PadRight,
+    int DilationHeight, int DilationWidth, bool CeilMode)
+{
+    public int OutHeight => OutExtent(InHeight, KernelHeight, StrideHeight, PadTop, PadBottom, DilationHeight);
+
+    public int OutWidth => OutExtent(InWidth, KernelWidth, StrideWidth, PadLeft, PadRight, DilationWidth);
+
+    // As ONNX and PyTorch: with ceil_mode the last window may start in the padding on the end,
+    // but never past it (it must start inside the input or the leading padding).
+    private int OutExtent(int size, int kernel, int stride, int padBegin, int padEnd, int dilation)
+    {
+        var span = size + padBegin + padEnd - (dilation * (kernel - 1)) - 1;
+        var outSize = (CeilMode ? (span + stride - 1) / stride : span / stride) + 1;
+        if (CeilMode && (outSize - 1) * stride >= size + padBegin)
+        {
+            outSize--;
+        }
+
+        return outSize;
+    }
+}
