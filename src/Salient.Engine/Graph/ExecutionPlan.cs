@@ -1,0 +1,232 @@
+using Salient.Engine.Graph.Operators;
+using Salient.Engine.Kernels;
+
+namespace Salient.Engine.Graph;
+
+/// <summary>
+/// A graph compiled for one input shape and one set of observed values: shape chains folded to
+/// constants, activations fused, and each intermediate's storage released after its last reader
+/// (or handed to an in-place successor). Immutable; runs may proceed concurrently.
+/// </summary>
+internal sealed class ExecutionPlan
+{
+    private const int Forever = int.MaxValue;
+
+    private readonly Step[] _steps;
+    private readonly int[][] _inputSlots;
+    private readonly int[][] _outputSlots;
+    private readonly bool[] _reuseInput;
+    private readonly int[][] _releaseAfter;
+    private readonly Tensor?[] _constantSlots;
+    private readonly int _inputSlot;
+    private readonly Dictionary<string, int> _slotOf;
+    private readonly Dictionary<string, int[]> _shapes;
+
+    private ExecutionPlan(PlanContext context, List<Step> steps, HashSet<string> kept, int[] inputShape)
+    {
+        _steps = [.. steps];
+        _slotOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        var constantTensors = new List<Tensor?>();
+        int SlotOf(string name)
+        {
+            if (!_slotOf.TryGetValue(name, out var slot))
+            {
+                slot = _slotOf[name] = constantTensors.Count;
+                constantTensors.Add(context.Constants.TryGetValue(name, out var c) ? c.Floats : null);
+            }
+
+            return slot;
+        }
+
+        _inputSlot = SlotOf(context.Graph.InputName);
+        _inputSlots = [.. _steps.Select(s => s.Inputs.Select(SlotOf).ToArray())];
+        _outputSlots = [.. _steps.Select(s => s.Outputs.Select(SlotOf).ToArray())];
+        foreach (var name in kept)
+        {
+            SlotOf(name);
+        }
+
+        _constantSlots = [.. constantTensors];
+        var slotCount = _constantSlots.Length;
+        foreach (var step in _steps)
+        {
+            var integer = step.Inputs.FirstOrDefault(n => context.Constants.TryGetValue(n, out var c) && c.IsInteger);
+            if (integer is not null)
+            {
+                throw context.Error(step.Node, $"integer tensor '{integer}' would be needed at run time, which Salient does not support");
+            }
+        }
+
+        // Storage groups: a view or an in-place output shares its input's storage. Union-find over slots.
+        var group = Enumerable.Range(0, slotCount).ToArray();
+        int Find(int s) => group[s] == s ? s : group[s] = Find(group[s]);
+
+        var pinned = new bool[slotCount];
+        pinned[_inputSlot] = true;
+        for (var s = 0; s < slotCount; s++)
+        {
+            pinned[s] |= _constantSlots[s] is not null;
+        }
+
+        foreach (var (step, i) in _steps.Select((s, i) => (s, i)))
+        {
+            if (step.IsView)
+            {
+                group[Find(_outputSlots[i][0])] = Find(_inputSlots[i][0]);
+            }
+        }
+
+        var lastUse = new int[slotCount];
+        for (var i = 0; i < _steps.Length; i++)
+        {
+            foreach (var s in _inputSlots[i])
+            {
+                lastUse[Find(s)] = Math.Max(lastUse[Find(s)], i);
+            }
+        }
+
+        foreach (var name in kept)
+        {
+            lastUse[Find(_slotOf[name])] = Forever;
+        }
+
+        for (var s = 0; s < slotCount; s++)
+        {
+            if (pinned[s])
+            {
+                lastUse[Find(s)] = Forever;
+            }
+        }
+
+        _reuseInput = new bool[_steps.Length];
+        for (var i = 0; i < _steps.Length; i++)
+        {
+            var k = _steps[i].InPlaceInput;
+            if (k < 0)
+            {
+                continue;
+            }
+
+            var candidate = _inputSlots[i][k];
+            var root = Find(candidate);
+            // Only a plain (non-view) intermediate that nobody reads later may be overwritten.
+            if (root == candidate && lastUse[root] == i && Array.IndexOf(_inputSlots[i], candidate) == Array.LastIndexOf(_inputSlots[i], candidate))
+            {
+                _reuseInput[i] = true;
+                var outRoot = Find(_outputSlots[i][0]);
+                group[outRoot] = root;
+                lastUse[root] = Math.Max(lastUse[root], lastUse[outRoot]);
+            }
+        }
+
+        var release = Enumerable.Range(0, _steps.Length).Select(_ => new List<int>()).ToArray();
+        for (var s = 0; s < slotCount; s++)
+        {
+            if (Find(s) == s && lastUse[s] != Forever && _outputSlots.Any(o => o.Contains(s)))
+            {
+                release[lastUse[s]].Add(s);
+            }
+        }
+
+        _releaseAfter = [.. release.Select(r => r.ToArray())];
+        _shapes = new Dictionary<string, int[]>(StringComparer.Ordinal) { [context.Graph.InputName] = inputShape };
+        InputShape = inputShape;
+    }
+
+    public int[] InputShape { get; }
+
+    public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed)
+    {
+        var context = new PlanContext(graph, observed);
+        context.SetShape(graph.InputName, inputShape);
+        var steps = new List<Step>();
+        foreach (var node in graph.Nodes)
+        {
+            if (context.Absorbed.Contains(node))
+            {
+                continue;
+            }
+
+            var step = OperatorRegistry.Plan(node, context);
+            if (step is not null)
+            {
+                steps.Add(step);
+            }
+        }
+
+        var kept = new HashSet<string>(graph.OutputNames.Concat(observed), StringComparer.Ordinal);
+        foreach (var name in kept)
+        {
+            if (!steps.Any(s => s.Outputs.Contains(name)) && name != graph.InputName && !context.Constants.ContainsKey(name))
+            {
+                throw new ModelException($"Model '{graph.ModelName}' has no value named '{name}' (or it is fused away).");
+            }
+        }
+
+        var plan = new ExecutionPlan(context, steps, kept, inputShape);
+        foreach (var output in steps.SelectMany(s => s.Outputs))
+        {
+            plan._shapes[output] = context.ShapeOf(output);
+        }
+
+        return plan;
+    }
+
+    /// <summary>The shape of a computed value under this plan.</summary>
+    public int[] ShapeOf(string name) => _shapes[name];
+
+    /// <summary>
+    /// Runs the plan. Returns the named values, each owned by the caller; every other intermediate
+    /// has gone back to the pool. The input stays the caller's.
+    /// </summary>
+    public Dictionary<string, Tensor> Run(Tensor input, IKernelBackend backend, IEnumerable<string> wanted)
+    {
+        var slots = (Tensor?[])_constantSlots.Clone();
+        slots[_inputSlot] = input;
+        var context = new StepContext(slots, backend);
+        try
+        {
+            for (var i = 0; i < _steps.Length; i++)
+            {
+                context.Bind(_steps[i], _inputSlots[i], _outputSlots[i], _reuseInput[i]);
+                _steps[i].Run(context);
+                foreach (var s in _releaseAfter[i])
+                {
+                    slots[s]?.Dispose();
+                    slots[s] = null;
+                }
+            }
+
+            var results = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            var owned = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+            foreach (var name in wanted)
+            {
+                var tensor = slots[_slotOf[name]]!;
+                // Storage the caller can own outright is handed over; a view (or the input, or a constant) is copied.
+                results[name] = tensor.OwnsStorage && !ReferenceEquals(tensor, input) && owned.Add(tensor) ? tensor : tensor.Clone();
+            }
+
+            foreach (var tensor in slots)
+            {
+                if (tensor is not null && !owned.Contains(tensor) && !_constantSlots.Contains(tensor) && !ReferenceEquals(tensor, input))
+                {
+                    tensor.Dispose();
+                }
+            }
+
+            return results;
+        }
+        catch
+        {
+            foreach (var tensor in slots)
+            {
+                if (tensor is not null && !_constantSlots.Contains(tensor) && !ReferenceEquals(tensor, input))
+                {
+                    tensor.Dispose();
+                }
+            }
+
+            throw;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using Salient.Engine.Kernels;
+
+namespace Salient.Engine.Graph.Operators;
+
+/// <summary>ONNX Conv (2-D), with a following activation fused in when nothing observes the value between.</summary>
+internal static class ConvOperator
+{
+    public static Step Plan(GraphNode node, PlanContext context)
+    {
+        var x = context.Shape(node, 0);
+        if (x.Length != 4)
+        {
+            throw context.Error(node, $"only 2-D convolution on [N,C,H,W] input is supported, the input is [{Tensor.FormatShape(x)}]");
+        }
+
+        var weight = context.Constant(node, 1).Floats ?? throw context.Error(node, "weights must be float");
+        var w = weight.Shape;
+        var groups = (int)node.GetInt("group", 1);
+        if (w.Length != 4 || groups <= 0 || x[1] != w[1] * groups || w[0] % groups != 0)
+        {
+            throw context.Error(node, $"weights [{Tensor.FormatShape(w)}] with {groups} group(s) do not fit input [{Tensor.FormatShape(x)}]");
+        }
+
+        Tensor? bias = null;
+        if (node.HasInput(2))
+        {
+            bias = context.Constant(node, 2).Floats;
+            if (bias is null || bias.Length != w[0])
+            {
+                throw context.Error(node, $"bias must hold {w[0]} floats");
+            }
+        }
+
+        var kernel = Spatial.Ints(node, "kernel_shape", [w[2], w[3]]);
+        if (kernel[0] != w[2] || kernel[1] != w[3])
+        {
+            throw context.Error(node, $"kernel_shape [{string.Join(',', kernel)}] disagrees with weights [{Tensor.FormatShape(w)}]");
+        }
+
+        var strides = Spatial.Ints(node, "strides", [1, 1]);
+        var dilations = Spatial.Ints(node, "dilations", [1, 1]);
+        var pads = Spatial.Pads(node, context, x, kernel, strides, dilations);
+        var g = new Conv2dGeometry(x[0], x[1], x[2], x[3], w[0], w[2], w[3], strides[0], strides[1],
+            pads[0], pads[1], pads[2], pads[3], dilations[0], dilations[1], groups);
+        if (g.OutHeight <= 0 || g.OutWidth <= 0)
+        {
+            throw context.Error(node, $"input [{Tensor.FormatShape(x)}] is too small for a {w[2]}x{w[3]} kernel");
+        }
+
+        context.TryFuseActivation(node, out var activation, out var output);
+        context.SetShape(output, [g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]);
+        return new ConvStep(node, [node.Inputs[0]], [output], g, weight, bias, activation);
+    }
+
+    private sealed class ConvStep(GraphNode node, string[] inputs, string[] outputs, Conv2dGeometry geometry, Tensor weight, Tensor? bias, FusedActivation activation)
+        : Step(node, inputs, outputs)
+    {
+        public override void Run(StepContext context)
+        {
+            var g = geometry;
+            var output = context.Output(0, [g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]);
+            context.Backend.Conv2d(g, context.Input(0).Span, weight.Span, bias is null ? default : bias.Span, output.Span, activation);
+        }
+    }
+}

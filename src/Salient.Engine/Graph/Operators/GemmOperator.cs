@@ -1,0 +1,75 @@
+using Salient.Engine.Kernels;
+
+namespace Salient.Engine.Graph.Operators;
+
+/// <summary>Gemm (Y = alpha·op(A)·op(B) + beta·C) and MatMul with a 2-D right operand.</summary>
+internal static class GemmOperator
+{
+    public static Step Plan(GraphNode node, PlanContext context)
+    {
+        var a = context.Shape(node, 0);
+        var b = context.Shape(node, 1);
+        var transA = node.GetInt("transA", 0) != 0;
+        var transB = node.GetInt("transB", 0) != 0;
+        if (a.Length != 2 || b.Length != 2)
+        {
+            throw context.Error(node, $"operands [{Tensor.FormatShape(a)}] and [{Tensor.FormatShape(b)}] must both be 2-D");
+        }
+
+        var (m, k) = transA ? (a[1], a[0]) : (a[0], a[1]);
+        var (kb, n) = transB ? (b[1], b[0]) : (b[0], b[1]);
+        if (k != kb)
+        {
+            throw context.Error(node, $"inner dimensions differ: [{Tensor.FormatShape(a)}]{(transA ? "ᵀ" : string.Empty)} · [{Tensor.FormatShape(b)}]{(transB ? "ᵀ" : string.Empty)}");
+        }
+
+        int[]? cShape = null;
+        if (node.HasInput(2))
+        {
+            cShape = context.Shape(node, 2);
+            if (BinaryOperator.BroadcastShape(cShape, [m, n]) is not { } s || s[0] != m || s[1] != n)
+            {
+                throw context.Error(node, $"C of shape [{Tensor.FormatShape(cShape)}] does not broadcast to [{m},{n}]");
+            }
+        }
+
+        context.SetShape(node.Outputs[0], [m, n]);
+        var inputs = node.Inputs.Where(i => i.Length > 0).ToArray();
+        return new GemmStep(node, inputs, transA, transB, m, n, k, node.GetFloat("alpha", 1f), node.GetFloat("beta", 1f), cShape);
+    }
+
+    public static Step PlanMatMul(GraphNode node, PlanContext context)
+    {
+        var a = context.Shape(node, 0);
+        var b = context.Shape(node, 1);
+        if (a.Length < 2 || b.Length != 2 || a[^1] != b[0])
+        {
+            throw context.Error(node, $"operands [{Tensor.FormatShape(a)}] and [{Tensor.FormatShape(b)}] are not [...,M,K]·[K,N]");
+        }
+
+        var shape = a[..^1].Append(b[1]).ToArray();
+        context.SetShape(node.Outputs[0], shape);
+        var m = a[..^1].Aggregate(1, (x, y) => x * y);
+        return new GemmStep(node, [node.Inputs[0], node.Inputs[1]], false, false, m, b[1], b[0], 1f, 0f, null, shape);
+    }
+
+    private sealed class GemmStep(GraphNode node, string[] inputs, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int[]? cShape, int[]? outShape = null)
+        : Step(node, inputs, [node.Outputs[0]])
+    {
+        public override void Run(StepContext context)
+        {
+            var output = context.Output(0, outShape ?? [m, n]);
+            var y = output.Span;
+            var accumulate = 0f;
+            if (cShape is not null && beta != 0f)
+            {
+                // Y starts as beta·C broadcast to [m, n]; the GEMM then accumulates onto it.
+                context.Backend.Binary(BinaryOp.Mul, context.Input(2).Span, cShape, [beta], [1], y, [m, n]);
+                accumulate = 1f;
+            }
+
+            context.Backend.Gemm(transA, transB, m, n, k, alpha, context.Input(0).Span, transA ? m : k,
+                context.Input(1).Span, transB ? k : n, accumulate, y, n);
+        }
+    }
+}

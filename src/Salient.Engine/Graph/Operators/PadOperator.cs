@@ -1,0 +1,117 @@
+namespace Salient.Engine.Graph.Operators;
+
+/// <summary>Pad in constant, reflect and edge modes, any rank; pads come as an attribute before opset 11 and as a constant input after.</summary>
+internal static class PadOperator
+{
+    public static Step Plan(GraphNode node, PlanContext context)
+    {
+        var x = context.Shape(node, 0);
+        var mode = node.GetString("mode") ?? "constant";
+        if (mode is not ("constant" or "reflect" or "edge"))
+        {
+            throw context.Error(node, $"pad mode '{mode}' is not one of constant, reflect, edge");
+        }
+
+        long[] pads;
+        var value = 0f;
+        if (context.Opset < 11)
+        {
+            pads = node.GetInts("pads") ?? throw context.Error(node, "pads are required");
+            value = node.GetFloat("value", 0f);
+        }
+        else
+        {
+            pads = context.Constant(node, 1).AsInts();
+            if (node.HasInput(2))
+            {
+                value = context.Constant(node, 2).AsFloats().Single();
+            }
+
+            if (node.HasInput(3))
+            {
+                throw context.Error(node, "the axes input of Pad is not supported");
+            }
+        }
+
+        if (pads.Length != 2 * x.Length)
+        {
+            throw context.Error(node, $"{pads.Length} pads do not fit rank {x.Length}");
+        }
+
+        var begin = pads.Take(x.Length).Select(p => (int)p).ToArray();
+        var shape = x.Select((d, i) => d + begin[i] + (int)pads[x.Length + i]).ToArray();
+        if (shape.Any(d => d <= 0) || (mode == "reflect" && x.Where((d, i) => Math.Max(begin[i], shape[i] - d - begin[i]) >= d && (begin[i] != 0 || shape[i] != d)).Any()))
+        {
+            throw context.Error(node, $"pads [{string.Join(',', pads)}] do not fit input [{Tensor.FormatShape(x)}] in mode {mode}");
+        }
+
+        context.SetShape(node.Outputs[0], shape);
+        return new PadStep(node, x, shape, begin, mode, value);
+    }
+
+    private sealed class PadStep(GraphNode node, int[] inShape, int[] shape, int[] begin, string mode, float value)
+        : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    {
+        public override void Run(StepContext context)
+        {
+            var output = context.Output(0, shape).Span;
+            var input = context.Input(0).Span;
+            var rank = shape.Length;
+            var inStrides = new int[rank];
+            for (int d = rank - 1, s = 1; d >= 0; s *= inShape[d], d--)
+            {
+                inStrides[d] = s;
+            }
+
+            // The last axis is copied as a row; outer axes are walked with an odometer.
+            var index = new int[rank];
+            var rowLength = shape[rank - 1];
+            for (var row = 0; row < output.Length / rowLength; row++)
+            {
+                var target = output.Slice(row * rowLength, rowLength);
+                var source = 0;
+                var inside = true;
+                for (var d = 0; d < rank - 1 && inside; d++)
+                {
+                    var i = Map(index[d] - begin[d], inShape[d]);
+                    inside = i >= 0;
+                    source += i * inStrides[d];
+                }
+
+                if (!inside)
+                {
+                    target.Fill(value);
+                }
+                else
+                {
+                    for (var c = 0; c < rowLength; c++)
+                    {
+                        var i = Map(c - begin[rank - 1], inShape[rank - 1]);
+                        target[c] = i >= 0 ? input[source + i] : value;
+                    }
+                }
+
+                for (var d = rank - 2; d >= 0 && ++index[d] == shape[d]; d--)
+                {
+                    index[d] = 0;
+                }
+            }
+        }
+
+        /// <summary>The input index an output position reads, or -1 for the constant.</summary>
+        private int Map(int i, int size)
+        {
+            if (i >= 0 && i < size)
+            {
+                return i;
+            }
+
+            return mode switch
+            {
+                "edge" => Math.Clamp(i, 0, size - 1),
+                "reflect" => i < 0 ? -i : (2 * (size - 1)) - i,
+                _ => -1,
+            };
+        }
+    }
+}

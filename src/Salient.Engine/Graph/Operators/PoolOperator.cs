@@ -1,0 +1,82 @@
+using Salient.Engine.Kernels;
+
+namespace Salient.Engine.Graph.Operators;
+
+/// <summary>MaxPool, AveragePool (2-D) and GlobalAveragePool.</summary>
+internal static class PoolOperator
+{
+    public static Step Plan(GraphNode node, PlanContext context)
+    {
+        var x = context.Shape(node, 0);
+        if (x.Length != 4)
+        {
+            throw context.Error(node, $"only 2-D pooling on [N,C,H,W] input is supported, the input is [{Tensor.FormatShape(x)}]");
+        }
+
+        if (node.Outputs.Length > 1 && node.Outputs[1].Length > 0)
+        {
+            throw context.Error(node, "the Indices output of MaxPool is not supported");
+        }
+
+        var kernel = Spatial.Ints(node, "kernel_shape", [0, 0]);
+        if (kernel[0] == 0)
+        {
+            throw context.Error(node, "kernel_shape is required");
+        }
+
+        var strides = Spatial.Ints(node, "strides", [1, 1]);
+        var dilations = Spatial.Ints(node, "dilations", [1, 1]);
+        var pads = Spatial.Pads(node, context, x, kernel, strides, dilations);
+        var g = new Pool2dGeometry(x[0], x[1], x[2], x[3], kernel[0], kernel[1], strides[0], strides[1],
+            pads[0], pads[1], pads[2], pads[3], dilations[0], dilations[1], node.GetInt("ceil_mode", 0) != 0);
+        if (g.OutHeight <= 0 || g.OutWidth <= 0)
+        {
+            throw context.Error(node, $"input [{Tensor.FormatShape(x)}] is too small for a {kernel[0]}x{kernel[1]} window");
+        }
+
+        context.SetShape(node.Outputs[0], [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
+        return node.OpType == "MaxPool"
+            ? new MaxPoolStep(node, g)
+            : new AvgPoolStep(node, g, node.GetInt("count_include_pad", 0) != 0);
+    }
+
+    public static Step PlanGlobal(GraphNode node, PlanContext context)
+    {
+        var x = context.Shape(node, 0);
+        if (x.Length < 3)
+        {
+            throw context.Error(node, $"input [{Tensor.FormatShape(x)}] has no spatial axes");
+        }
+
+        var shape = x.Select((d, i) => i < 2 ? d : 1).ToArray();
+        context.SetShape(node.Outputs[0], shape);
+        return new GlobalAvgPoolStep(node, shape, x[0] * x[1], x.Skip(2).Aggregate(1, (a, b) => a * b));
+    }
+
+    private sealed class MaxPoolStep(GraphNode node, Pool2dGeometry g) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    {
+        public override void Run(StepContext context)
+        {
+            var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
+            context.Backend.MaxPool2d(g, context.Input(0).Span, output.Span);
+        }
+    }
+
+    private sealed class AvgPoolStep(GraphNode node, Pool2dGeometry g, bool countIncludePad) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    {
+        public override void Run(StepContext context)
+        {
+            var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
+            context.Backend.AvgPool2d(g, countIncludePad, context.Input(0).Span, output.Span);
+        }
+    }
+
+    private sealed class GlobalAvgPoolStep(GraphNode node, int[] shape, int planes, int planeSize) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    {
+        public override void Run(StepContext context)
+        {
+            var output = context.Output(0, shape);
+            context.Backend.GlobalAvgPool(planes, planeSize, context.Input(0).Span, output.Span);
+        }
+    }
+}
