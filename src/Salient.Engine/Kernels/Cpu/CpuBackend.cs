@@ -1,0 +1,70 @@
+namespace Salient.Engine.Kernels.Cpu;
+
+/// <summary>
+/// The CPU implementation of <see cref="IKernelBackend"/>: OpenBLAS or managed GEMM (see
+/// <see cref="GemmProvider"/>) under convolution, managed SIMD kernels for the rest.
+/// </summary>
+internal sealed unsafe class CpuBackend : IKernelBackend
+{
+    private readonly CpuGemm _gemm;
+
+    /// <param name="gemm">Which GEMM to run; <see cref="GemmProvider.Auto"/> reads <c>SALIENT_GEMM</c> (openblas|managed).</param>
+    public CpuBackend(GemmProvider gemm = GemmProvider.Auto)
+    {
+        _gemm = new CpuGemm(gemm);
+    }
+
+    public string Name => _gemm.UsesOpenBlas ? "cpu/openblas" : "cpu/managed";
+
+    /// <summary>Whether GEMM runs in OpenBLAS.</summary>
+    public bool UsesOpenBlas => _gemm.UsesOpenBlas;
+
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+    {
+        CpuGemm.Validate(transA, transB, m, n, k, lda, a.Length, ldb, b.Length, ldc, c.Length);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            _gemm.Sgemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+        }
+    }
+
+    public void Conv2d(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> output, in FusedActivation activation) =>
+        Conv2dKernel.Run(_gemm, g, input, weight, bias, output, activation);
+
+    public void MaxPool2d(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output) =>
+        MaxPool2dKernel.Run(g, input, output);
+
+    public void AvgPool2d(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> input, Span<float> output) =>
+        AvgPool2dKernel.Run(g, countIncludePad, input, output);
+
+    public void GlobalAvgPool(int planes, int planeSize, ReadOnlySpan<float> input, Span<float> output) =>
+        GlobalAvgPoolKernel.Run(planes, planeSize, input, output);
+
+    public void ChannelAffine(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> scale,
+        ReadOnlySpan<float> shift, Span<float> output, in FusedActivation activation) =>
+        ChannelAffineKernel.Run(n, channels, spatial, input, scale, shift, output, activation);
+
+    public void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output)
+    {
+        if (output.Length != input.Length)
+        {
+            throw new ArgumentException($"Activation output holds {output.Length} values, the input has {input.Length}.", nameof(output));
+        }
+
+        ActivationKernel.Apply(activation, input, output);
+    }
+
+    public void Binary(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape,
+        Span<float> output, ReadOnlySpan<int> outShape) =>
+        BinaryKernel.Run(op, a, aShape, b, bShape, output, outShape);
+
+    public void Softmax(int rows, int cols, ReadOnlySpan<float> input, Span<float> output) =>
+        SoftmaxKernel.Run(rows, cols, input, output);
+}

@@ -1,0 +1,75 @@
+using Salient.Engine.Kernels.Native;
+
+namespace Salient.Engine.Kernels.Cpu;
+
+/// <summary>The GEMM the CPU kernels share: OpenBLAS or managed, chosen once.</summary>
+internal sealed unsafe class CpuGemm
+{
+    public const string EnvironmentVariable = "SALIENT_GEMM";
+
+    public CpuGemm(GemmProvider provider)
+    {
+        if (provider == GemmProvider.Auto)
+        {
+            provider = Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim().ToUpperInvariant() switch
+            {
+                null or "" or "AUTO" => OpenBlasNative.IsAvailable ? GemmProvider.OpenBlas : GemmProvider.Managed,
+                "OPENBLAS" => GemmProvider.OpenBlas,
+                "MANAGED" => GemmProvider.Managed,
+                var other => throw new InvalidOperationException($"{EnvironmentVariable}={other} is not one of openblas, managed, auto."),
+            };
+        }
+
+        if (provider == GemmProvider.OpenBlas && !OpenBlasNative.IsAvailable)
+        {
+            throw new InvalidOperationException("OpenBLAS was requested but libopenblas could not be loaded.");
+        }
+
+        UsesOpenBlas = provider == GemmProvider.OpenBlas;
+    }
+
+    public bool UsesOpenBlas { get; }
+
+    /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C. With <paramref name="singleThreaded"/> the call stays on the
+    /// calling thread, for callers that parallelise around it (OpenBLAS must then be set to one thread).
+    /// </summary>
+    public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool singleThreaded = false)
+    {
+        if (UsesOpenBlas)
+        {
+            OpenBlasNative.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+        else
+        {
+            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+        }
+    }
+
+    /// <summary>Checks that the spans hold the matrices the arguments describe.</summary>
+    public static void Validate(bool transA, bool transB, int m, int n, int k, int lda, int aLength, int ldb, int bLength, int ldc, int cLength)
+    {
+        if (m < 0 || n < 0 || k < 0)
+        {
+            throw new ArgumentException($"Negative GEMM size m={m} n={n} k={k}.");
+        }
+
+        CheckMatrix("A", transA ? k : m, transA ? m : k, lda, aLength);
+        CheckMatrix("B", transB ? n : k, transB ? k : n, ldb, bLength);
+        CheckMatrix("C", m, n, ldc, cLength);
+    }
+
+    private static void CheckMatrix(string name, int rows, int cols, int ld, int length)
+    {
+        if (ld < Math.Max(1, cols))
+        {
+            throw new ArgumentException($"Leading dimension of {name} is {ld}, less than its {cols} columns.");
+        }
+
+        if (rows > 0 && cols > 0 && ((long)(rows - 1) * ld) + cols > length)
+        {
+            throw new ArgumentException($"{name} needs {((long)(rows - 1) * ld) + cols} elements for {rows}×{cols} with stride {ld}, it has {length}.");
+        }
+    }
+}

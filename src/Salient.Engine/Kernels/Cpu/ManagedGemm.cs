@@ -1,0 +1,325 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Salient.Engine.Kernels.Cpu;
+
+/// <summary>
+/// Row-major SGEMM in managed code, after Goto and van de Geijn: op(A) and op(B) are packed into
+/// panels (which also absorbs transposes, leading dimensions and alpha), and a 6×16 register-blocked
+/// micro-kernel streams them with FMA. Blocks: Kc deep so a B micro-panel stays in L1, Mc rows of A
+/// per task so the A block stays in L2, Nc columns of packed B shared by all threads.
+/// </summary>
+internal static unsafe class ManagedGemm
+{
+    private const int Mr = 6;
+    private const int Nr = 16;
+    private const int Kc = 256;
+    private const int Mc = 96;
+    private const int Nc = 4096;
+    private const int NcTask = 256;
+
+    // Below this many multiply-adds a parallel loop costs more than it saves.
+    private const long ParallelThreshold = 64L * 64 * 64;
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C on up to <paramref name="maxThreads"/> threads.</summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        ScaleC(m, n, beta, c, ldc);
+        if (k == 0 || alpha == 0f)
+        {
+            return;
+        }
+
+        var threads = (long)m * n * k < ParallelThreshold ? 1 : Math.Max(1, maxThreads);
+        var kcMax = Math.Min(k, Kc);
+        var ncMax = Math.Min(n, Nc);
+        var aPanels = (m + Mr - 1) / Mr;
+        var packA = (float*)NativeMemory.AlignedAlloc((nuint)((long)aPanels * Mr * kcMax * sizeof(float)), 64);
+        var packB = (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(ncMax, Nr) * kcMax * sizeof(float)), 64);
+        try
+        {
+            var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+            for (var pc = 0; pc < k; pc += Kc)
+            {
+                var kc = Math.Min(Kc, k - pc);
+                for (var jc = 0; jc < n; jc += Nc)
+                {
+                    var nc = Math.Min(Nc, n - jc);
+                    var bPanels = (nc + Nr - 1) / Nr;
+
+                    // A is packed once per depth block, with the first column block; B once per block.
+                    var packAPanels = jc == 0 ? aPanels : 0;
+                    var packJobs = packAPanels + bPanels;
+                    void Pack(int t)
+                    {
+                        if (t < packAPanels)
+                        {
+                            PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, packA + ((long)t * Mr * kc));
+                        }
+                        else
+                        {
+                            var panel = t - packAPanels;
+                            PackB(transB, b, ldb, jc + nc, jc + (panel * Nr), pc, kc, packB + ((long)panel * Nr * kc));
+                        }
+                    }
+
+                    var mTasks = (m + Mc - 1) / Mc;
+                    var nTasks = (nc + NcTask - 1) / NcTask;
+                    void Compute(int t)
+                    {
+                        var i0 = t / nTasks * Mc;
+                        var j0 = t % nTasks * NcTask;
+                        Block(packA + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
+                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc);
+                    }
+
+                    if (threads == 1)
+                    {
+                        for (var t = 0; t < packJobs; t++)
+                        {
+                            Pack(t);
+                        }
+
+                        for (var t = 0; t < mTasks * nTasks; t++)
+                        {
+                            Compute(t);
+                        }
+                    }
+                    else
+                    {
+                        Parallel.For(0, packJobs, options, Pack);
+                        Parallel.For(0, mTasks * nTasks, options, Compute);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(packA);
+            NativeMemory.AlignedFree(packB);
+        }
+    }
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    private static void ScaleC(int m, int n, float beta, float* c, int ldc)
+    {
+        if (beta == 1f)
+        {
+            return;
+        }
+
+        for (var i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + ((long)i * ldc), n);
+            if (beta == 0f)
+            {
+                // Not a multiply: beta = 0 must discard NaN and infinity already in C.
+                row.Clear();
+            }
+            else
+            {
+                TensorPrimitives.Multiply(row, beta, row);
+            }
+        }
+    }
+
+    // One task: an mc×nc block of C from packed panels, micro-panel of B outermost so it stays in L1.
+    private static void Block(float* packA, float* packB, int kc, int mc, int nc, float* c, int ldc)
+    {
+        var edge = stackalloc float[Mr * Nr];
+        for (var jr = 0; jr < nc; jr += Nr)
+        {
+            var nr = Math.Min(Nr, nc - jr);
+            var bPanel = packB + ((long)jr * kc);
+            for (var ir = 0; ir < mc; ir += Mr)
+            {
+                var mr = Math.Min(Mr, mc - ir);
+                var aPanel = packA + ((long)ir * kc);
+                var cTile = c + ((long)ir * ldc) + jr;
+                if (mr == Mr && nr == Nr)
+                {
+                    MicroKernel(kc, aPanel, bPanel, cTile, ldc);
+                    continue;
+                }
+
+                new Span<float>(edge, Mr * Nr).Clear();
+                MicroKernel(kc, aPanel, bPanel, edge, Nr);
+                for (var i = 0; i < mr; i++)
+                {
+                    var dst = new Span<float>(cTile + ((long)i * ldc), nr);
+                    TensorPrimitives.Add(dst, new ReadOnlySpan<float>(edge + (i * Nr), nr), dst);
+                }
+            }
+        }
+    }
+
+    // C[6×16] += A-panel · B-panel.
+    private static void MicroKernel(int kc, float* a, float* b, float* c, int ldc)
+    {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            MicroKernel256(kc, a, b, c, ldc);
+        }
+        else
+        {
+            MicroKernelScalar(kc, a, b, c, ldc);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> MulAdd(Vector256<float> x, Vector256<float> y, Vector256<float> acc) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(x, y, acc) : (x * y) + acc;
+
+    private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (var p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.LoadAligned(b);
+            var b1 = Vector256.LoadAligned(b + 8);
+            var ai = Vector256.Create(a[0]);
+            c00 = MulAdd(ai, b0, c00);
+            c01 = MulAdd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = MulAdd(ai, b0, c10);
+            c11 = MulAdd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = MulAdd(ai, b0, c20);
+            c21 = MulAdd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = MulAdd(ai, b0, c30);
+            c31 = MulAdd(ai, b1, c31);
+            ai = Vector256.Create(a[4]);
+            c40 = MulAdd(ai, b0, c40);
+            c41 = MulAdd(ai, b1, c41);
+            ai = Vector256.Create(a[5]);
+            c50 = MulAdd(ai, b0, c50);
+            c51 = MulAdd(ai, b1, c51);
+            a += Mr;
+            b += Nr;
+        }
+
+        AddRow(c, c00, c01);
+        AddRow(c + ldc, c10, c11);
+        AddRow(c + (2L * ldc), c20, c21);
+        AddRow(c + (3L * ldc), c30, c31);
+        AddRow(c + (4L * ldc), c40, c41);
+        AddRow(c + (5L * ldc), c50, c51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* c, Vector256<float> lo, Vector256<float> hi)
+    {
+        (Vector256.Load(c) + lo).Store(c);
+        (Vector256.Load(c + 8) + hi).Store(c + 8);
+    }
+
+    private static void MicroKernelScalar(int kc, float* a, float* b, float* c, int ldc)
+    {
+        var acc = stackalloc float[Mr * Nr];
+        new Span<float>(acc, Mr * Nr).Clear();
+        for (var p = 0; p < kc; p++, a += Mr, b += Nr)
+        {
+            for (var i = 0; i < Mr; i++)
+            {
+                var ai = a[i];
+                for (var j = 0; j < Nr; j++)
+                {
+                    acc[(i * Nr) + j] += ai * b[j];
+                }
+            }
+        }
+
+        for (var i = 0; i < Mr; i++)
+        {
+            for (var j = 0; j < Nr; j++)
+            {
+                c[((long)i * ldc) + j] += acc[(i * Nr) + j];
+            }
+        }
+    }
+
+    // Rows [row, row+6) of alpha·op(A), columns [pc, pc+kc), as kc groups of 6; missing rows are zero.
+    private static void PackA(bool transA, float* a, int lda, int m, int row, int pc, int kc, float alpha, float* dst)
+    {
+        var rows = Math.Min(Mr, m - row);
+        if (rows < Mr)
+        {
+            new Span<float>(dst, Mr * kc).Clear();
+        }
+
+        if (transA)
+        {
+            for (var p = 0; p < kc; p++)
+            {
+                var src = a + ((long)(pc + p) * lda) + row;
+                for (var i = 0; i < rows; i++)
+                {
+                    dst[(p * Mr) + i] = alpha * src[i];
+                }
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < rows; i++)
+        {
+            var src = a + ((long)(row + i) * lda) + pc;
+            for (var p = 0; p < kc; p++)
+            {
+                dst[(p * Mr) + i] = alpha * src[p];
+            }
+        }
+    }
+
+    // Columns [col, col+16) of op(B) (clipped at nEnd), rows [pc, pc+kc), as kc groups of 16.
+    private static void PackB(bool transB, float* b, int ldb, int nEnd, int col, int pc, int kc, float* dst)
+    {
+        var cols = Math.Min(Nr, nEnd - col);
+        if (transB)
+        {
+            if (cols < Nr)
+            {
+                new Span<float>(dst, Nr * kc).Clear();
+            }
+
+            for (var j = 0; j < cols; j++)
+            {
+                var src = b + ((long)(col + j) * ldb) + pc;
+                for (var p = 0; p < kc; p++)
+                {
+                    dst[(p * Nr) + j] = src[p];
+                }
+            }
+
+            return;
+        }
+
+        for (var p = 0; p < kc; p++)
+        {
+            var src = b + ((long)(pc + p) * ldb) + col;
+            var d = dst + (p * Nr);
+            if (cols == Nr)
+            {
+                Vector256.Store(Vector256.Load(src), d);
+                Vector256.Store(Vector256.Load(src + 8), d + 8);
+            }
+            else
+            {
+                new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, Nr));
+                new Span<float>(d + cols, Nr - cols).Clear();
+            }
+        }
+    }
+}
