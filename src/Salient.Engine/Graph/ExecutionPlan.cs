@@ -140,9 +140,16 @@ internal sealed class ExecutionPlan
         var context = new PlanContext(graph, observed);
         context.SetShape(graph.InputName, inputShape);
         var steps = new List<Step>();
+
+        // Constants first: a fused activation may read bounds from a Constant node listed after its producer.
+        foreach (var node in graph.Nodes.Where(n => n.OpType == "Constant"))
+        {
+            OperatorRegistry.Plan(node, context);
+        }
+
         foreach (var node in graph.Nodes)
         {
-            if (context.Absorbed.Contains(node))
+            if (node.OpType == "Constant" || context.Absorbed.Contains(node))
             {
                 continue;
             }

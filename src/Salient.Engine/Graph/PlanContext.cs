@@ -89,7 +89,7 @@ internal sealed class PlanContext
         }
 
         var next = readers[0];
-        if (!Operators.ActivationOperator.TryDescribe(next, this, out activation))
+        if (next.Inputs.Skip(1).Any(i => i.Length > 0 && !IsConstant(i)) || !Operators.ActivationOperator.TryDescribe(next, this, out activation))
         {
             return false;
         }

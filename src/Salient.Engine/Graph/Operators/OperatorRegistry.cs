@@ -36,6 +36,7 @@ internal static class OperatorRegistry
         ["Gather"] = ConstantFolding.PlanGather,
         ["Cast"] = ConstantFolding.PlanCast,
         ["Slice"] = ConstantFolding.PlanSlice,
+        ["Transpose"] = ConstantFolding.PlanTranspose,
         ["ConstantOfShape"] = ConstantFolding.PlanConstantOfShape,
     };
 

@@ -105,7 +105,7 @@ internal static class ShapeOperators
         return axes?.Select(a => (int)(a < 0 ? a + rank : a)).ToArray();
     }
 
-    private static Step? View(GraphNode node, PlanContext context, int[] shape)
+    private static ViewStep? View(GraphNode node, PlanContext context, int[] shape)
     {
         if (context.IsConstant(node.Inputs[0]) && context.Constant(node, 0).Ints is { } ints)
         {

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using Salient.Engine.Graph;
+using Salient.Engine.Kernels;
+using Salient.Engine.Onnx;
+
+namespace Salient.Engine;
+
+/// <summary>
+/// An ONNX classification CNN loaded for inference. Thread-safe: one loaded model serves
+/// concurrent forward passes. Plans are compiled per input shape and set of observed values and
+/// cached.
+/// </summary>
+public sealed class Model
+{
+    private readonly GraphDefinition _graph;
+    private readonly IKernelBackend _backend;
+    private readonly ConcurrentDictionary<string, ExecutionPlan> _plans = new(StringComparer.Ordinal);
+
+    private Model(string path, GraphDefinition graph, IKernelBackend backend)
+    {
+        Path = path;
+        _graph = graph;
+        _backend = backend;
+    }
+
+    /// <summary>The file the model was loaded from.</summary>
+    public string Path { get; }
+
+    /// <summary>The file name, as errors name the model.</summary>
+    public string Name => _graph.ModelName;
+
+    /// <summary>The name of the image input.</summary>
+    public string InputName => _graph.InputName;
+
+    /// <summary>The declared input shape, normally [N, C, H, W]; -1 where the model leaves a dimension free.</summary>
+    public IReadOnlyList<int> InputShape => _graph.InputShape;
+
+    /// <summary>The graph's outputs; the first is taken as the logits.</summary>
+    public IReadOnlyList<string> OutputNames => _graph.OutputNames;
+
+    /// <summary>The ONNX operator set the model was exported with.</summary>
+    public long Opset => _graph.Opset;
+
+    /// <summary>Every value the graph's nodes compute, in execution order, by their ONNX names.</summary>
+    public IEnumerable<string> ValueNames => _graph.Nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0);
+
+    /// <summary>The kernel backend in use, e.g. "cpu/openblas".</summary>
+    public string BackendName => _backend.Name;
+
+    /// <summary>Loads and checks an ONNX model; throws <see cref="ModelException"/> naming the file (and node) on any problem.</summary>
+    public static Model Load(string path) => new(path, OnnxImporter.Load(path), KernelBackends.Default);
+
+    internal static Model Load(string path, IKernelBackend backend) => new(path, OnnxImporter.Load(path), backend);
+
+    /// <summary>
+    /// The input shape for a batch of <paramref name="batch"/> images, with free spatial
+    /// dimensions taken from <paramref name="fallbackHeight"/> and <paramref name="fallbackWidth"/>.
+    /// </summary>
+    public int[] BatchInputShape(int batch, int fallbackHeight = 224, int fallbackWidth = 224)
+    {
+        var declared = _graph.InputShape;
+        if (declared.Length != 4)
+        {
+            throw new ModelException($"Model '{Name}': input '{InputName}' has rank {declared.Length}; an image model takes [N,C,H,W].");
+        }
+
+        return [batch, declared[1] > 0 ? declared[1] : 3, declared[2] > 0 ? declared[2] : fallbackHeight, declared[3] > 0 ? declared[3] : fallbackWidth];
+    }
+
+    /// <summary>Runs the model and returns its first output (the logits), owned by the caller.</summary>
+    public Tensor Forward(Tensor input)
+    {
+        var results = Forward(input, []);
+        return results[OutputNames[0]];
+    }
+
+    /// <summary>
+    /// Runs the model and returns the graph outputs plus the named intermediate values, each owned
+    /// by the caller (dispose them). Observed values are never fused away or overwritten in place.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> Forward(Tensor input, IReadOnlyCollection<string> observe)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(observe);
+        var plan = GetPlan(input.Shape, observe);
+        var results = plan.Run(input, _backend, _graph.OutputNames.Concat(observe).Distinct());
+        return results;
+    }
+
+    /// <summary>The shape value <paramref name="name"/> takes for the given input shape.</summary>
+    public IReadOnlyList<int> ShapeOf(string name, ReadOnlySpan<int> inputShape) => GetPlan(inputShape, [name]).ShapeOf(name);
+
+    private ExecutionPlan GetPlan(ReadOnlySpan<int> inputShape, IReadOnlyCollection<string> observe)
+    {
+        CheckInputShape(inputShape);
+        var key = Tensor.FormatShape(inputShape) + "|" + string.Join('\n', observe.Order(StringComparer.Ordinal));
+        if (_plans.TryGetValue(key, out var plan))
+        {
+            return plan;
+        }
+
+        var shape = inputShape.ToArray();
+        return _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observe));
+    }
+
+    private void CheckInputShape(ReadOnlySpan<int> shape)
+    {
+        var declared = _graph.InputShape;
+        var fits = shape.Length == declared.Length;
+        for (var i = 0; fits && i < shape.Length; i++)
+        {
+            // The batch may always vary; other declared dimensions are fixed.
+            fits = shape[i] > 0 && (i == 0 || declared[i] < 0 || declared[i] == shape[i]);
+        }
+
+        if (!fits)
+        {
+            var expected = string.Join(',', declared.Select((d, i) => i == 0 ? "N" : d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            throw new ModelException($"Model '{Name}' expects input '{InputName}' of shape [{expected}]; got [{Tensor.FormatShape(shape)}].");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using Salient.Engine.IO;
+using Salient.Engine.Kernels.Cpu;
+
+namespace Salient.Engine.Tests.Onnx;
+
+/// <summary>Logits of every committed fixture model equal PyTorch's (tests/fixtures/models/make_models.py).</summary>
+public sealed class ModelParityTests
+{
+    public static TheoryData<string> ModelNames =>
+    [
+        "vgg_bn", "resnet_basic", "resnet_bottleneck", "mobilenetv2", "mobilenetv2_opset11",
+        "mobilenetv2_opset10", "densenet", "ops_mix", "resnet_basic_external",
+    ];
+
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void Logits_match_pytorch(string name)
+    {
+        var model = Model.Load(Fixtures.Path("models", name + ".onnx"));
+        AssertMatchesPyTorch(model, name);
+    }
+
+    [Theory]
+    [InlineData("resnet_bottleneck")]
+    [InlineData("mobilenetv2")]
+    public void Logits_match_pytorch_with_the_managed_gemm(string name)
+    {
+        var model = Model.Load(Fixtures.Path("models", name + ".onnx"), new CpuBackend(GemmProvider.Managed));
+        AssertMatchesPyTorch(model, name);
+    }
+
+    [Fact]
+    public void A_batch_gives_each_image_the_logits_it_gets_alone()
+    {
+        var model = Model.Load(Fixtures.Path("models", "resnet_basic.onnx"));
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        using var all = model.Forward(batch);
+        var imageSize = batch.Length / batch.Dim(0);
+        for (var i = 0; i < batch.Dim(0); i++)
+        {
+            using var single = Tensor.FromSpan(batch.Span.Slice(i * imageSize, imageSize), [1, .. batch.Shape[1..]]);
+            using var logits = model.Forward(single);
+            AssertClose(all.Span.Slice(i * logits.Length, logits.Length), logits.Span, 1e-5f);
+        }
+    }
+
+    [Fact]
+    public void Observed_intermediate_values_are_returned_by_their_onnx_names()
+    {
+        var model = Model.Load(Fixtures.Path("models", "resnet_basic.onnx"));
+        using var input = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var layer = model.ValueNames.Last(v => model.ShapeOf(v, input.Shape).Count == 4);
+        var results = model.Forward(input, [layer]);
+        try
+        {
+            Assert.Equal(model.ShapeOf(layer, input.Shape), results[layer].ShapeArray());
+            using var plain = model.Forward(input);
+            AssertClose(plain.Span, results[model.OutputNames[0]].Span, 0f);
+        }
+        finally
+        {
+            foreach (var t in results.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    private static void AssertMatchesPyTorch(Model model, string name)
+    {
+        using var input = Npy.Read(Fixtures.Path("models", name + ".input.npy"));
+        using var expected = Npy.Read(Fixtures.Path("models", name + ".logits.npy"));
+        using var logits = model.Forward(input);
+        Assert.Equal(expected.ShapeArray(), logits.ShapeArray());
+        AssertClose(expected.Span, logits.Span, 1e-4f);
+    }
+
+    /// <summary>|a - b| ≤ tolerance · max(1, |a|) elementwise.</summary>
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, float tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var bound = tolerance * Math.Max(1f, Math.Abs(expected[i]));
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= bound, $"element {i}: expected {expected[i]}, got {actual[i]}");
+        }
+    }
+}
