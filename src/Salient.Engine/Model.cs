@@ -48,9 +48,21 @@ public sealed class Model
     public string BackendName => _backend.Name;
 
     /// <summary>Loads and checks an ONNX model; throws <see cref="ModelException"/> naming the file (and node) on any problem.</summary>
-    public static Model Load(string path) => new(path, OnnxImporter.Load(path), KernelBackends.Default);
+    public static Model Load(string path) => Load(path, KernelBackends.Default);
 
-    internal static Model Load(string path, IKernelBackend backend) => new(path, OnnxImporter.Load(path), backend);
+    internal static Model Load(string path, IKernelBackend backend)
+    {
+        var model = new Model(path, OnnxImporter.Load(path), backend);
+
+        // A model whose image size is fixed is planned once now, so shape errors surface at load, not on the first image.
+        var declared = model._graph.InputShape;
+        if (declared.Length > 0 && declared.Skip(1).All(d => d > 0))
+        {
+            model.GetPlan([1, .. declared[1..]], []);
+        }
+
+        return model;
+    }
 
     /// <summary>
     /// The input shape for a batch of <paramref name="batch"/> images, with free spatial

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Salient.Engine.Graph;
+using Salient.Engine.Graph.Operators;
 using Salient.Engine.Onnx.Protos;
 
 namespace Salient.Engine.Onnx;
@@ -86,6 +87,11 @@ internal static class OnnxImporter
             if (node.Domain is not ("" or "ai.onnx"))
             {
                 throw new ModelException($"Model '{name}': {node.Describe()} is from operator domain '{node.Domain}', which Salient does not support.");
+            }
+
+            if (!OperatorRegistry.IsSupported(node.OpType))
+            {
+                throw new ModelException($"Model '{name}': {node.Describe()} uses operator '{node.OpType}', which Salient does not support (supported: {string.Join(", ", OperatorRegistry.Supported)}).");
             }
 
             nodes.Add(node);

@@ -43,6 +43,8 @@ internal static class OperatorRegistry
     /// <summary>The operator types Salient runs, for error messages and docs.</summary>
     public static IEnumerable<string> Supported => Planners.Keys.Order(StringComparer.Ordinal);
 
+    public static bool IsSupported(string opType) => Planners.ContainsKey(opType);
+
     public static Step? Plan(GraphNode node, PlanContext context)
     {
         if (!Planners.TryGetValue(node.OpType, out var planner))
