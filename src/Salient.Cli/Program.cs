@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Salient.Cli.Commands;
 
 namespace Salient.Cli;
 
@@ -6,7 +7,11 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("Salient: saliency maps for convolutional networks.");
+        var root = new RootCommand("Salient: saliency maps for convolutional networks.")
+        {
+            PredictCommand.Create(),
+            BenchCommand.Create(),
+        };
         return root.Parse(args).Invoke();
     }
 }

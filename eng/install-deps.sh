@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the native libraries Salient loads at run time, when they are missing:
+# OpenBLAS (GEMM), libjpeg-turbo (JPEG) and libspng (PNG). Debian/Ubuntu only; idempotent.
+set -euo pipefail
+
+packages=()
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+have_lib 'libopenblas\.so\.0' || packages+=(libopenblas0)
+have_lib 'libturbojpeg\.so\.0' || packages+=(libturbojpeg0)
+have_lib 'libspng\.so\.0' || packages+=(libspng0)
+
+if [ ${#packages[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install ${packages[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+
+echo "install-deps: installing ${packages[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Salient.Engine;
+using Salient.Engine.Kernels;
+using Salient.Engine.Kernels.Cpu;
+
+namespace Salient.Cli.Commands;
+
+/// <summary><c>salient bench</c>: throughput figures that bench/run.sh sets beside PyTorch's.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("bench", "Measure forward throughput and GEMM speed on this machine.");
+        command.Subcommands.Add(CreateForward());
+        command.Subcommands.Add(CreateGemm());
+        return command;
+    }
+
+    private static Command CreateForward()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The ONNX model.", Required = true };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
+        var size = new Option<int>("--size") { Description = "Height and width where the model leaves them free.", DefaultValueFactory = _ => 224 };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
+        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var command = new Command("forward", "Images per second of forward passes on random input.") { model, batch, size, warmup, iterations, json };
+        command.SetAction(r => Forward(r.GetValue(model)!, r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
+        return command;
+    }
+
+    private static Command CreateGemm()
+    {
+        var size = new Option<int>("--size") { DefaultValueFactory = _ => 1024 };
+        var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 3.0 };
+        var provider = new Option<string>("--gemm") { Description = "openblas, managed, or auto.", DefaultValueFactory = _ => "auto" };
+        provider.AcceptOnlyFromAmong("auto", "openblas", "managed");
+        var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var command = new Command("gemm", "GFLOP/s of square single-precision GEMMs against the machine's nominal peak.") { size, seconds, provider, json };
+        command.SetAction(r => Gemm(r.GetValue(size), r.GetValue(seconds), r.GetValue(provider)!, r.GetValue(json)));
+        return command;
+    }
+
+    private static int Forward(FileInfo modelFile, int batch, int size, int warmup, int iterations, bool json)
+    {
+        Model model;
+        try
+        {
+            model = Model.Load(modelFile.FullName);
+        }
+        catch (ModelException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        var shape = model.BatchInputShape(batch, size, size);
+        using var input = Tensor.Uninitialized(shape);
+        var random = new Random(1);
+        foreach (ref var v in input.Span)
+        {
+            v = random.NextSingle() - 0.5f;
+        }
+
+        for (var i = 0; i < warmup; i++)
+        {
+            model.Forward(input).Dispose();
+        }
+
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < iterations; i++)
+        {
+            model.Forward(input).Dispose();
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds / Math.Max(iterations, 1);
+        var result = new Dictionary<string, object>
+        {
+            ["model"] = modelFile.Name,
+            ["batch"] = batch,
+            ["input"] = string.Join('x', shape),
+            ["images_per_second"] = Math.Round(batch / seconds, 2),
+            ["seconds_per_batch"] = Math.Round(seconds, 4),
+            ["peak_rss_mb"] = Math.Round(PeakResidentMegabytes(), 1),
+            ["backend"] = model.BackendName,
+            ["threads"] = Environment.ProcessorCount,
+        };
+        Print(result, json);
+        return 0;
+    }
+
+    private static int Gemm(int size, double seconds, string provider, bool json)
+    {
+        var gemm = provider switch
+        {
+            "openblas" => GemmProvider.OpenBlas,
+            "managed" => GemmProvider.Managed,
+            _ => GemmProvider.Auto,
+        };
+        var backend = new CpuBackend(gemm);
+        var gflops = GemmBenchmark.MeasureGflops(backend, size, TimeSpan.FromSeconds(seconds));
+        var peak = GemmBenchmark.EstimatePeakGflops();
+        var result = new Dictionary<string, object>
+        {
+            ["size"] = size,
+            ["backend"] = backend.Name,
+            ["gflops"] = Math.Round(gflops, 1),
+            ["peak_gflops"] = peak is null ? "unknown" : Math.Round(peak.Value, 1),
+            ["fraction_of_peak"] = peak is null ? "unknown" : Math.Round(gflops / peak.Value, 3),
+            ["threads"] = Environment.ProcessorCount,
+        };
+        Print(result, json);
+        return 0;
+    }
+
+    private static void Print(Dictionary<string, object> result, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(result));
+            return;
+        }
+
+        foreach (var (key, value) in result)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key,-18} {value}"));
+        }
+    }
+
+    /// <summary>The process's peak resident set (VmHWM), which is what /usr/bin/time and getrusage report for PyTorch.</summary>
+    private static double PeakResidentMegabytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                var kb = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+                return kb / 1024.0;
+            }
+        }
+
+        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+    }
+}

@@ -1,0 +1,146 @@
+using System.CommandLine;
+using System.Text.Json;
+using Salient.Engine;
+using Salient.Imaging;
+
+namespace Salient.Cli.Commands;
+
+/// <summary><c>salient predict</c>: classify images or tensors and write one JSON line per input.</summary>
+internal static class PredictCommand
+{
+    private const int TopK = 5;
+
+    public static Command Create()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The ONNX model; a model card <model>.json beside it sets preprocessing and labels.", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Inputs per forward pass.", DefaultValueFactory = _ => 8 };
+        batch.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() <= 0)
+            {
+                r.AddError("--batch must be a positive number.");
+            }
+        });
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for predictions.jsonl (created if missing).", Required = true };
+        var inputs = new Argument<string[]>("INPUT") { Description = "Image files (JPEG, PNG), folders (searched recursively), or .npy tensors [C,H,W] / [1,C,H,W] used as is.", Arity = ArgumentArity.OneOrMore };
+
+        var command = new Command("predict", "Classify inputs and write DIR/predictions.jsonl.") { model, batch, output, inputs };
+        command.SetAction(result => Run(result.GetValue(model)!, result.GetValue(batch), result.GetValue(output)!, result.GetValue(inputs)!));
+        return command;
+    }
+
+    /// <summary>Exit code 0 when every input succeeded, 2 when some failed, 1 when the model or command is unusable.</summary>
+    private static int Run(FileInfo modelFile, int batchSize, DirectoryInfo outDir, string[] arguments)
+    {
+        Model model;
+        InputLoader loader;
+        try
+        {
+            model = Model.Load(modelFile.FullName);
+            loader = new InputLoader(InputLoader.CardFor(model));
+        }
+        catch (Exception e) when (e is ModelException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        var items = InputFiles.Expand(arguments);
+        Directory.CreateDirectory(outDir.FullName);
+        var resultPath = Path.Combine(outDir.FullName, "predictions.jsonl");
+        var failed = 0;
+        var labels = loader.Card.Labels;
+        using (var stream = new FileStream(resultPath, FileMode.Create, FileAccess.Write, FileShare.Read))
+        {
+            Progress.Run("predict", items.Count, report =>
+            {
+                var done = 0;
+                foreach (var chunk in items.Chunk(batchSize))
+                {
+                    var results = Batches.Run(model, loader, chunk);
+                    for (var i = 0; i < chunk.Length; i++)
+                    {
+                        var error = results[i].Error ?? (results[i].Logits!.All(float.IsFinite) ? null : "the logits contain NaN or infinity");
+                        if (error is null)
+                        {
+                            WriteResult(stream, chunk[i], results[i].Logits!, labels);
+                        }
+                        else
+                        {
+                            WriteError(stream, chunk[i], error);
+                            failed++;
+                        }
+                    }
+
+                    done += chunk.Length;
+                    stream.Flush();
+                    report(done, failed);
+                }
+            });
+        }
+
+        Console.WriteLine($"{items.Count - failed} of {items.Count} inputs predicted; results in {resultPath}");
+        return failed == 0 ? 0 : 2;
+    }
+
+    private static void WriteResult(Stream stream, string input, ReadOnlySpan<float> logits, IReadOnlyList<string> labels)
+    {
+        // Softmax in double so tiny probabilities do not round to zero before ranking.
+        var max = double.NegativeInfinity;
+        foreach (var v in logits)
+        {
+            max = Math.Max(max, v);
+        }
+
+        var scores = new double[logits.Length];
+        var sum = 0.0;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            sum += scores[i] = Math.Exp(logits[i] - max);
+        }
+
+        using var json = new Utf8JsonWriter(stream);
+        json.WriteStartObject();
+        json.WriteString("input", input);
+        json.WriteStartArray("logits");
+        foreach (var v in logits)
+        {
+            json.WriteNumberValue(v);
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("top");
+        foreach (var k in Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(TopK))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("class", k);
+            if (k < labels.Count)
+            {
+                json.WriteString("label", labels[k]);
+            }
+            else
+            {
+                json.WriteNull("label");
+            }
+
+            json.WriteNumber("score", scores[k] / sum);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+        json.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+
+    private static void WriteError(Stream stream, string input, string error)
+    {
+        using var json = new Utf8JsonWriter(stream);
+        json.WriteStartObject();
+        json.WriteString("input", input);
+        json.WriteString("error", error);
+        json.WriteEndObject();
+        json.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+}
