@@ -1,4 +1,4 @@
-namespace Salient.Engine.Tests;
+namespace Salient.Tests;
 
 /// <summary>Locates the committed fixtures under tests/fixtures, wherever the tests run from.</summary>
 internal static class Fixtures
