@@ -1,0 +1,151 @@
+using System.Buffers;
+using Salient.Engine;
+using Salient.Imaging.Internal;
+
+namespace Salient.Imaging;
+
+/// <summary>
+/// Turns decoded images into model input exactly as torchvision 0.14 does on PIL images:
+/// <c>Resize</c> (Pillow BILINEAR with its antialiasing), <c>CenterCrop</c> (zero padding when the
+/// crop is larger), <c>ToTensor</c> and <c>Normalize</c>, following a <see cref="ModelCard"/>.
+/// Resize and crop are fused: only the cropped pixels are resampled. Instances are immutable and
+/// safe to share between threads.
+/// </summary>
+public sealed class ImagePreprocessor
+{
+    private readonly float[] _lut;
+
+    /// <summary>Prepares the per-channel lookup tables of <paramref name="card"/>.</summary>
+    public ImagePreprocessor(ModelCard card)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        card.Validate("the model card given to ImagePreprocessor");
+        Card = card;
+
+        // ToTensor then Normalize in float32, as torch computes them: (v / 255 - mean) / std.
+        _lut = new float[card.Channels * 256];
+        for (var c = 0; c < card.Channels; c++)
+        {
+            for (var v = 0; v < 256; v++)
+            {
+                _lut[(c * 256) + v] = ((v / 255f) - card.Mean[c]) / card.Std[c];
+            }
+        }
+    }
+
+    /// <summary>The card this preprocessor follows.</summary>
+    public ModelCard Card { get; }
+
+    /// <summary>Preprocesses <paramref name="image"/> into a new pooled tensor [channels, height, width].</summary>
+    public Tensor Process(RgbImage image)
+    {
+        var tensor = Tensor.Uninitialized(Card.Channels, Card.Height, Card.Width);
+        try
+        {
+            ProcessInto(image, tensor.Span);
+            return tensor;
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Preprocesses <paramref name="image"/> into slot <paramref name="index"/> of
+    /// <paramref name="batch"/>, a tensor [N, channels, height, width], without an intermediate tensor.
+    /// </summary>
+    public void ProcessInto(RgbImage image, Tensor batch, int index)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Rank != 4 || batch.Dim(1) != Card.Channels || batch.Dim(2) != Card.Height || batch.Dim(3) != Card.Width)
+        {
+            throw new ArgumentException($"The batch is {batch}; this model needs [N,{Card.Channels},{Card.Height},{Card.Width}].", nameof(batch));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, batch.Dim(0));
+        var slot = Card.Channels * Card.Height * Card.Width;
+        ProcessInto(image, batch.Span.Slice(index * slot, slot));
+    }
+
+    private void ProcessInto(RgbImage image, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        int channels = Card.Channels, height = Card.Height, width = Card.Width;
+        var (resizedHeight, resizedWidth) = ResizedSize(image.Height, image.Width);
+        var top = CropOffset(resizedHeight, height);
+        var left = CropOffset(resizedWidth, width);
+
+        byte[]? gray = null;
+        var cropped = ArrayPool<byte>.Shared.Rent(height * width * channels);
+        try
+        {
+            ReadOnlySpan<byte> source = image.Pixels;
+            if (channels == 1)
+            {
+                gray = ArrayPool<byte>.Shared.Rent(image.Width * image.Height);
+                source = ToLuma(source, gray);
+            }
+
+            var pixels = cropped.AsSpan(0, height * width * channels);
+            PillowResample.ResizeCrop(source, image.Width, image.Height, channels, resizedWidth, resizedHeight, left, top, width, height, pixels);
+
+            // HWC bytes to CHW floats through the lookup table.
+            var plane = height * width;
+            for (var c = 0; c < channels; c++)
+            {
+                var lut = _lut.AsSpan(c * 256, 256);
+                var output = destination.Slice(c * plane, plane);
+                for (int i = 0, p = c; i < plane; i++, p += channels)
+                {
+                    output[i] = lut[pixels[p]];
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(cropped);
+            if (gray is not null)
+            {
+                ArrayPool<byte>.Shared.Return(gray);
+            }
+        }
+    }
+
+    /// <summary>
+    /// torchvision's <c>_compute_resized_output_size</c>: the shorter side becomes
+    /// <see cref="ModelCard.Resize"/>, the longer <c>int(resize * long / short)</c>.
+    /// </summary>
+    internal (int Height, int Width) ResizedSize(int imageHeight, int imageWidth)
+    {
+        if (Card.Resize is not { } size)
+        {
+            return (Card.Height, Card.Width);
+        }
+
+        var (shorter, longer) = imageWidth <= imageHeight ? (imageWidth, imageHeight) : (imageHeight, imageWidth);
+        var newLonger = (int)((double)((long)size * longer) / shorter);
+        return imageWidth <= imageHeight ? (newLonger, size) : (size, newLonger);
+    }
+
+    /// <summary>
+    /// torchvision's CenterCrop offset: <c>int(round((image - crop) / 2.0))</c> with Python's
+    /// round-half-to-even; a crop larger than the image is padded by <c>(crop - image) // 2</c> first.
+    /// </summary>
+    internal static int CropOffset(int imageSize, int cropSize) =>
+        cropSize > imageSize ? -((cropSize - imageSize) / 2) : (int)Math.Round((imageSize - cropSize) / 2.0, MidpointRounding.ToEven);
+
+    /// <summary>Pillow's RGB to "L": (R*19595 + G*38470 + B*7471 + 0x8000) >> 16, i.e. ITU-R 601-2 luma rounded.</summary>
+    internal static ReadOnlySpan<byte> ToLuma(ReadOnlySpan<byte> rgb, byte[] buffer)
+    {
+        var gray = buffer.AsSpan(0, rgb.Length / 3);
+        for (int i = 0, p = 0; i < gray.Length; i++, p += 3)
+        {
+            gray[i] = (byte)(((rgb[p] * 19595) + (rgb[p + 1] * 38470) + (rgb[p + 2] * 7471) + 0x8000) >> 16);
+        }
+
+        return gray;
+    }
+}
