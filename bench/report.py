@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""Turn bench/work/*.json into the Markdown table of bench/run.sh.
+
+Standard library only. Missing or failed measurements show as "n/a" so a
+partial run (e.g. Salient's command not implemented yet) still gives a table.
+
+Ratios are Salient / PyTorch: speed ratio > 1 means Salient is faster,
+memory ratio < 1 means Salient needs less.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def num(d, *keys):
+    """First present numeric field; peak RSS falls back to the outside /usr/bin/time figure."""
+    if not d:
+        return None
+    for k in keys:
+        v = d.get(k)
+        if isinstance(v, (int, float)):
+            return float(v)
+    return None
+
+
+def fmt(v, digits=1):
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", default="bench/work")
+    ap.add_argument("--models", nargs="+", default=["resnet18", "resnet50"])
+    ap.add_argument("--iterations", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    w = args.work
+
+    lines = [
+        "# Salient vs PyTorch: CPU forward pass",
+        "",
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu_name()}, "
+        f"{os.cpu_count()} logical CPUs, PyTorch threads {args.threads or 'default'}, "
+        f"batch 8, 224x224, {args.iterations or '?'} timed iterations after 2 warm-up.",
+        "",
+        "| model | PyTorch img/s | Salient img/s | ratio | PyTorch peak MB | Salient peak MB | memory ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for m in args.models:
+        t = load(os.path.join(w, f"torch_{m}.json"))
+        s = load(os.path.join(w, f"salient_{m}.json"))
+        t_ips, s_ips = num(t, "images_per_second"), num(s, "images_per_second")
+        t_mb, s_mb = num(t, "peak_rss_mb", "time_maxrss_mb"), num(s, "peak_rss_mb", "time_maxrss_mb")
+        r, mr = ratio(s_ips, t_ips), ratio(s_mb, t_mb)
+        lines.append(f"| {m} | {fmt(t_ips, 2)} | {fmt(s_ips, 2)} | {fmt(r, 2)} | "
+                     f"{fmt(t_mb, 0)} | {fmt(s_mb, 0)} | {fmt(mr, 2)} |")
+        if t:
+            notes.append(f"- {m} PyTorch: best batch {fmt(num(t, 'images_per_second_best'), 2)} img/s, "
+                         f"RSS after `import torch` {fmt(num(t, 'rss_after_import_mb'), 0)} MB, "
+                         f"1-min load average {fmt(num(t, 'load_average_1m'), 2)}; {t.get('backend', '')}")
+        if s:
+            notes.append(f"- {m} Salient backend: {s.get('backend', '?')}")
+
+    lines.append("")
+    g = load(os.path.join(w, "gemm.json"))
+    tg = load(os.path.join(w, "torch_gemm.json"))
+    gf, peak = num(g, "gflops"), num(g, "peak_gflops")
+    size = (g or tg or {}).get("size", 1024)
+    eff = ratio(gf, peak)
+    if g:
+        line = (f"GEMM {size}x{size} float32: Salient {fmt(gf)} GFLOP/s (peak {fmt(peak)}"
+                f"{', %.0f%% of peak' % (eff * 100) if eff is not None else ''}"
+                f"{', ' + g['backend'] if g.get('backend') else ''})")
+    else:
+        line = f"GEMM {size}x{size} float32: Salient n/a"
+    if tg:
+        line += f"; PyTorch torch.mm {fmt(num(tg, 'gflops'))} GFLOP/s"
+    lines.append(line)
+    if notes:
+        lines += ["", "Notes:"] + notes
+    lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# bench/run.sh - CPU forward-pass benchmark: Salient vs PyTorch.
+#
+# Usage (from the repository root):
+#     bash bench/run.sh [--iterations N] [--models "resnet18 resnet50"]
+#                       [--skip-torch] [--skip-salient]
+#
+# Steps
+#   1. Export torchvision resnet18/resnet50 (weights=None, seeded, eval,
+#      224x224, opset 13, dynamic batch) to bench/work/<model>.onnx.
+#      Skipped when the file exists: delete it to force a re-export.
+#   2. PyTorch forward: batch 8, 224x224, torch.set_num_threads(nproc),
+#      no_grad, 2 warm-up + N timed batches -> bench/work/torch_<model>.json.
+#   3. Salient: `dotnet build -c Release src/Salient.Cli` once, then the built
+#      salient.dll `bench forward ... --json` per model and `bench gemm
+#      --size 1024 --json` -> bench/work/salient_<model>.json, gemm.json.
+#      A failing Salient step is reported (with its stderr) and shows as n/a
+#      in the table; the PyTorch figures are still produced.
+#   4. Markdown table (printed and saved to bench/work/results.md), built by
+#      bench/report.py.
+#
+# Both sides run in their own process so each peak RSS is that process's own
+# high-water mark (getrusage ru_maxrss; /usr/bin/time -f %M is recorded too
+# as an outside cross-check).
+#
+# Environment
+#   PYTHON       interpreter with torch + torchvision (default /usr/bin/python3;
+#                the pyenv python3 on PATH has no torch)
+#   THREADS      PyTorch intra-op threads (default: nproc)
+#   SALIENT_DLL  use this salient.dll instead of building src/Salient.Cli
+#
+# Exit status: 0 if every step worked, 1 if any step failed (the table is
+# still written), 2 on bad usage. bench/work/ is git-ignored.
+#
+# Timings on a small shared machine are noisy (a neighbour's compile stalls
+# every OpenMP barrier), so report.py also shows the best batch; prefer an
+# otherwise idle machine for numbers you quote.
+
+set -u -o pipefail
+
+ITERATIONS=5
+MODELS="resnet18 resnet50"
+BATCH=8
+SIZE=224
+WARMUP=2
+GEMM_SIZE=1024
+RUN_TORCH=1
+RUN_SALIENT=1
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --iterations) ITERATIONS="${2:?--iterations needs a value}"; shift 2 ;;
+    --iterations=*) ITERATIONS="${1#*=}"; shift ;;
+    --models) MODELS="${2:?--models needs a value}"; shift 2 ;;
+    --skip-torch) RUN_TORCH=0; shift ;;
+    --skip-salient) RUN_SALIENT=0; shift ;;
+    -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+case "$ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --iterations must be a positive integer" >&2; exit 2 ;; esac
+
+# Work from the repository root whatever the caller's directory.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT" || exit 2
+WORK=bench/work
+mkdir -p "$WORK"
+
+PYTHON="${PYTHON:-/usr/bin/python3}"
+THREADS="${THREADS:-$(nproc)}"
+FAILED=0
+TIME_BIN=/usr/bin/time
+[ -x "$TIME_BIN" ] || TIME_BIN=""
+
+log()  { echo "[bench] $*" >&2; }
+fail() { echo "[bench] ERROR: $*" >&2; FAILED=1; }
+
+# Runs "$@" with stdout -> $1.out, stderr -> $1.err, max RSS (KiB) -> $1.maxrss.
+# Prints the exit status.
+measure() {
+  local base="$1"; shift
+  local rc
+  if [ -n "$TIME_BIN" ]; then
+    "$TIME_BIN" -f "%M" -o "$base.maxrss" "$@" >"$base.out" 2>"$base.err"; rc=$?
+  else
+    "$@" >"$base.out" 2>"$base.err"; rc=$?
+  fi
+  echo "$rc"
+}
+
+# The one JSON object a --json command printed (last line starting with '{').
+json_line() { grep -E '^[[:space:]]*\{' "$1" 2>/dev/null | tail -n 1; }
+
+# Merge the outside maxrss into the JSON so report.py has it as a fallback.
+save_json() {  # save_json <base> <dest.json>
+  local line kib
+  line="$(json_line "$1.out")"
+  [ -n "$line" ] || return 1
+  kib="$(tail -n 1 "$1.maxrss" 2>/dev/null || true)"
+  "$PYTHON" - "$line" "${kib:-}" "$2" <<'EOF' || return 1
+import json, sys
+d = json.loads(sys.argv[1])
+if sys.argv[2].isdigit():
+    d["time_maxrss_mb"] = round(int(sys.argv[2]) / 1024.0, 1)
+with open(sys.argv[3], "w") as f:
+    json.dump(d, f)
+EOF
+}
+
+# ---------------------------------------------------------------- 1. export
+if ! "$PYTHON" -c "import torch, torchvision" 2>/dev/null; then
+  echo "[bench] ERROR: $PYTHON cannot import torch/torchvision (use Debian's /usr/bin/python3 or set PYTHON)" >&2
+  exit 1
+fi
+for m in $MODELS; do
+  if [ -s "$WORK/$m.onnx" ]; then
+    log "$WORK/$m.onnx exists, not re-exporting"
+  else
+    log "exporting $m -> $WORK/$m.onnx"
+    "$PYTHON" bench/torch_forward.py export --model "$m" --size "$SIZE" --out "$WORK/$m.onnx" \
+      || fail "export of $m failed"
+  fi
+done
+
+# ---------------------------------------------------------------- 2. PyTorch
+if [ "$RUN_TORCH" = 1 ]; then
+  for m in $MODELS; do
+    log "PyTorch forward $m: batch $BATCH, ${SIZE}x$SIZE, $THREADS threads, $WARMUP warm-up + $ITERATIONS iterations"
+    rm -f "$WORK/torch_$m.json"
+    rc=$(measure "$WORK/torch_$m" "$PYTHON" bench/torch_forward.py forward --model "$m" \
+          --batch "$BATCH" --size "$SIZE" --warmup "$WARMUP" --iterations "$ITERATIONS" --threads "$THREADS")
+    if [ "$rc" = 0 ] && save_json "$WORK/torch_$m" "$WORK/torch_$m.json"; then
+      cat "$WORK/torch_$m.json"; echo
+    else
+      fail "PyTorch forward for $m failed (exit $rc):"; tail -n 20 "$WORK/torch_$m.err" >&2
+    fi
+  done
+  log "PyTorch GEMM ${GEMM_SIZE}x$GEMM_SIZE (float32, $THREADS threads)"
+  rm -f "$WORK/torch_gemm.json"
+  rc=$(measure "$WORK/torch_gemm" "$PYTHON" bench/torch_forward.py gemm --size "$GEMM_SIZE" --threads "$THREADS")
+  if [ "$rc" = 0 ] && save_json "$WORK/torch_gemm" "$WORK/torch_gemm.json"; then
+    cat "$WORK/torch_gemm.json"; echo
+  else
+    fail "PyTorch GEMM failed (exit $rc):"; tail -n 20 "$WORK/torch_gemm.err" >&2
+  fi
+fi
+
+# ---------------------------------------------------------------- 3. Salient
+if [ "$RUN_SALIENT" = 1 ]; then
+  DLL="${SALIENT_DLL:-src/Salient.Cli/bin/Release/net10.0/salient.dll}"
+  if [ -z "${SALIENT_DLL:-}" ]; then
+    log "building Salient (dotnet build -c Release src/Salient.Cli) -> $WORK/dotnet-build.log"
+    if ! dotnet build -c Release src/Salient.Cli >"$WORK/dotnet-build.log" 2>&1; then
+      fail "dotnet build failed; last lines of $WORK/dotnet-build.log:"
+      grep -E 'error|Error' "$WORK/dotnet-build.log" | tail -n 15 >&2
+    fi
+  fi
+  if [ ! -f "$DLL" ]; then
+    fail "Salient CLI not found at $DLL; skipping the Salient measurements"
+  else
+    salient_step() {  # salient_step <name> <args...>
+      local name="$1"; shift
+      rm -f "$WORK/$name.json"
+      local rc
+      rc=$(measure "$WORK/$name" dotnet "$DLL" "$@")
+      if [ "$rc" = 0 ] && save_json "$WORK/$name" "$WORK/$name.json"; then
+        cat "$WORK/$name.json"; echo
+        return 0
+      fi
+      if [ "$rc" = 0 ]; then
+        fail "'salient $*' exited 0 but printed no JSON line; stdout was:"
+        tail -n 10 "$WORK/$name.out" >&2
+      else
+        fail "'salient $*' failed (exit $rc). Is the command implemented in this build? stderr:"
+        head -n 8 "$WORK/$name.err" >&2   # System.CommandLine puts the useful line first
+        tail -n 5 "$WORK/$name.out" >&2
+      fi
+      return 1
+    }
+    for m in $MODELS; do
+      if [ ! -s "$WORK/$m.onnx" ]; then fail "no $WORK/$m.onnx for Salient"; continue; fi
+      log "Salient forward $m"
+      salient_step "salient_$m" bench forward --model "$WORK/$m.onnx" --batch "$BATCH" --size "$SIZE" \
+        --warmup "$WARMUP" --iterations "$ITERATIONS" --json
+    done
+    log "Salient GEMM $GEMM_SIZE"
+    salient_step gemm bench gemm --size "$GEMM_SIZE" --json
+  fi
+fi
+
+# ---------------------------------------------------------------- 4. report
+"$PYTHON" bench/report.py --work "$WORK" --models $MODELS --iterations "$ITERATIONS" \
+  --threads "$THREADS" --out "$WORK/results.md" || fail "report generation failed"
+
+exit "$FAILED"
