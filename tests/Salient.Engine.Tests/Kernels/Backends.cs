@@ -1,0 +1,27 @@
+using Salient.Engine.Kernels.Cpu;
+
+namespace Salient.Engine.Tests.Kernels;
+
+/// <summary>
+/// The backends every kernel test runs on. OpenBLAS is installed wherever the tests run, so it
+/// must load, unless SALIENT_GEMM=managed says this run is managed-only.
+/// </summary>
+internal static class Backends
+{
+    public static readonly TheoryData<string> Names = ["managed", "openblas"];
+
+    public static bool ManagedOnly =>
+        string.Equals(Environment.GetEnvironmentVariable("SALIENT_GEMM")?.Trim(), "managed", StringComparison.OrdinalIgnoreCase);
+
+    public static CpuBackend Get(string name)
+    {
+        if (name == "managed" || ManagedOnly)
+        {
+            return new CpuBackend(GemmProvider.Managed);
+        }
+
+        var backend = new CpuBackend(GemmProvider.OpenBlas);
+        Assert.True(backend.UsesOpenBlas);
+        return backend;
+    }
+}

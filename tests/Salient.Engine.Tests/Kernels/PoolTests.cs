@@ -1,0 +1,97 @@
+using Salient.Engine.Kernels;
+
+namespace Salient.Engine.Tests.Kernels;
+
+public class PoolTests
+{
+    // Batch, C, H, W, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW, ceil.
+    private static readonly int[][] s_geometries =
+    [
+        [2, 3, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0], // ResNet max pool, odd size
+        [1, 2, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1], // ceil_mode window past the padded bounds
+        [1, 2, 7, 10, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1], // ceil_mode window past the input, no padding
+        [3, 1, 11, 6, 3, 2, 2, 1, 1, 0, 2, 1, 1, 1, 1], // asymmetric padding, ceil_mode
+        [1, 2, 10, 9, 3, 3, 1, 2, 2, 1, 2, 1, 2, 2, 0], // dilation
+        [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0], // trivial
+        [2, 4, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1, 0], // global window
+        [1, 3, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1], // stride = kernel, ceil_mode
+    ];
+
+    public static readonly TheoryData<int> MaxCases = [.. Enumerable.Range(0, s_geometries.Length)];
+
+    public static readonly TheoryData<int, bool> AvgCases = Build();
+
+    private static TheoryData<int, bool> Build()
+    {
+        var data = new TheoryData<int, bool>();
+        for (var i = 0; i < s_geometries.Length; i++)
+        {
+            data.Add(i, false);
+            data.Add(i, true);
+        }
+
+        return data;
+    }
+
+    private static Pool2dGeometry Geometry(int index)
+    {
+        var v = s_geometries[index];
+        return new Pool2dGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14] != 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(MaxCases))]
+    public void MaxPool2d_matches_reference(int index)
+    {
+        var g = Geometry(index);
+        var input = Reference.Random(g.Batch * g.Channels * g.InHeight * g.InWidth, index);
+        var expected = Reference.Pool(g, input, max: true, countIncludePad: false);
+        var output = new float[expected.Length];
+
+        Backends.Get("managed").MaxPool2d(g, input, output);
+
+        Reference.AssertClose(expected, output, 0f);
+    }
+
+    [Theory]
+    [MemberData(nameof(AvgCases))]
+    public void AvgPool2d_matches_reference(int index, bool countIncludePad)
+    {
+        var g = Geometry(index);
+        var input = Reference.Random(g.Batch * g.Channels * g.InHeight * g.InWidth, index);
+        var expected = Reference.Pool(g, input, max: false, countIncludePad);
+        var output = new float[expected.Length];
+
+        Backends.Get("managed").AvgPool2d(g, countIncludePad, input, output);
+
+        Reference.AssertClose(expected, output, 1e-5f);
+    }
+
+    [Fact]
+    public void Ceil_mode_divisor_counts_padding_only_up_to_the_padded_bounds()
+    {
+        // 1×1×8×8 of ones, 3×3 stride 2 pad 1, ceil_mode: the last window covers rows 7, 8 (padding)
+        // and 9 (past the padding), so its divisor counts 2 rows with count_include_pad.
+        var g = new Pool2dGeometry(1, 1, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true);
+        Assert.Equal(5, g.OutHeight);
+        var input = Enumerable.Repeat(1f, 64).ToArray();
+        var output = new float[25];
+
+        Backends.Get("managed").AvgPool2d(g, true, input, output);
+
+        Assert.Equal(4f / 9f, output[0], 6); // corner: 2×2 inside, 3×3 counted
+        Assert.Equal(1f / 4f, output[24], 6); // last: 1×1 inside, 2×2 counted
+    }
+
+    [Fact]
+    public void GlobalAvgPool_averages_each_plane()
+    {
+        var input = Reference.Random(6 * 49, 5);
+        var output = new float[6];
+
+        Backends.Get("managed").GlobalAvgPool(6, 49, input, output);
+
+        var expected = Enumerable.Range(0, 6).Select(p => (float)input.Skip(p * 49).Take(49).Average(x => (double)x)).ToArray();
+        Reference.AssertClose(expected, output, 1e-5f);
+    }
+}
