@@ -43,6 +43,38 @@ internal interface IKernelBackend
 
     /// <summary>Softmax over the last axis of <paramref name="rows"/> rows of <paramref name="cols"/> values.</summary>
     void Softmax(int rows, int cols, ReadOnlySpan<float> input, Span<float> output);
+
+    // Backward: vector-Jacobian products. Each overwrites its gradient output.
+
+    /// <summary>The input gradient of <see cref="Conv2d"/> (no bias or activation): a transposed convolution of <paramref name="outputGradient"/> with the weights.</summary>
+    void Conv2dBackwardData(in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+
+    /// <summary>The weight gradient of <see cref="Conv2d"/>, [OC, C/groups, KH, KW], summed over the batch; the bias gradient (when not empty) is the output gradient summed per channel.</summary>
+    void Conv2dBackwardWeights(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, Span<float> biasGradient);
+
+    /// <summary>The input gradient of max pooling: each output's gradient goes to its window's first maximum (PyTorch's tie rule), accumulating where windows share one.</summary>
+    void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+
+    /// <summary>The input gradient of <see cref="AvgPool2d"/> with the same divisor rule.</summary>
+    void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+
+    /// <summary>
+    /// The input gradient of an activation, given its forward input and output. Relu, LeakyRelu
+    /// and Clip pass the gradient where PyTorch does (Relu: output &gt; 0; Clip: min &lt; x &lt; max).
+    /// </summary>
+    void ActivateBackward(in FusedActivation activation, ReadOnlySpan<float> input, ReadOnlySpan<float> output,
+        ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+
+    /// <summary>Sums <paramref name="input"/> of shape <paramref name="inShape"/> over the axes it was broadcast along to reach it from <paramref name="outShape"/> (the backward of broadcasting).</summary>
+    void ReduceToShape(ReadOnlySpan<float> input, ReadOnlySpan<int> inShape, Span<float> output, ReadOnlySpan<int> outShape);
+
+    /// <summary>
+    /// Bilinear resize of <paramref name="planes"/> planes. Half-pixel centres with edge
+    /// replication (OpenCV INTER_LINEAR, PyTorch align_corners=False, no antialias) or, with
+    /// <paramref name="alignCorners"/>, corner-aligned sampling (PyTorch align_corners=True).
+    /// </summary>
+    void ResizeBilinear(int planes, int inHeight, int inWidth, ReadOnlySpan<float> input, int outHeight, int outWidth,
+        Span<float> output, bool alignCorners);
 }
 
 /// <summary>Elementwise binary operations with broadcasting.</summary>
