@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Salient.Engine.Graph;
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 using Salient.Engine.Onnx;
 
@@ -97,6 +98,34 @@ public sealed class Model
         var plan = GetPlan(input.Shape, observe);
         var results = plan.Run(input, _backend, _graph.OutputNames.Concat(observe).Distinct());
         return results;
+    }
+
+    /// <summary>
+    /// Runs the forward pass and keeps what a backward pass to <paramref name="gradientSources"/>
+    /// needs (the activations from those values on to the logits), plus <paramref name="observe"/>.
+    /// The record may serve several backward passes; dispose it after the last.
+    /// </summary>
+    internal ForwardRecord RecordForward(Tensor input, IReadOnlyCollection<string> gradientSources, IReadOnlyCollection<string> observe)
+    {
+        CheckInputShape(input.Shape);
+        var key = "grad|" + Tensor.FormatShape(input.Shape) + "|" + string.Join('\n', gradientSources.Order(StringComparer.Ordinal)) + "|" + string.Join('\n', observe.Order(StringComparer.Ordinal));
+        var region = GradientRegion.Find(_graph, gradientSources);
+        var kept = region.Values.Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
+        var shape = input.ShapeArray();
+        var plan = _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, kept, region));
+        var values = plan.Run(input, _backend, _graph.OutputNames.Concat(kept).Distinct());
+        return new ForwardRecord(plan, region, input, values);
+    }
+
+    /// <summary>
+    /// Backpropagates <paramref name="logitsGradient"/> (taken over) from the first output and
+    /// returns the gradients of <paramref name="wanted"/> (owned by the caller), with
+    /// <paramref name="rules"/> overriding per-op rules where a method needs to.
+    /// </summary>
+    internal Dictionary<string, Tensor> Backward(ForwardRecord record, Tensor logitsGradient, IReadOnlyCollection<string> wanted, IBackwardRules? rules = null)
+    {
+        var seeds = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [OutputNames[0]] = logitsGradient };
+        return record.Plan.Backward(record, seeds, wanted, rules, _backend);
     }
 
     /// <summary>The shape value <paramref name="name"/> takes for the given input shape.</summary>

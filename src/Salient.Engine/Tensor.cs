@@ -104,6 +104,23 @@ public sealed class Tensor : IDisposable
         return new Tensor(dims, _memory, null);
     }
 
+    /// <summary>
+    /// Moves this tensor's storage, and the duty to return it, into a new tensor of another shape
+    /// with the same length; this tensor is left empty.
+    /// </summary>
+    internal Tensor TakeStorage(ReadOnlySpan<int> shape)
+    {
+        var moved = new Tensor(shape.ToArray(), _memory, _rented);
+        if (moved.Length != CheckedLength(shape))
+        {
+            throw new ArgumentException($"Cannot view [{FormatShape(_shape)}] as [{FormatShape(shape)}].", nameof(shape));
+        }
+
+        _rented = null;
+        _memory = Memory<float>.Empty;
+        return moved;
+    }
+
     /// <summary>A pooled copy that owns its storage.</summary>
     public Tensor Clone() => FromSpan(Span, _shape);
 

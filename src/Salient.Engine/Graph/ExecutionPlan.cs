@@ -1,3 +1,4 @@
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Graph.Operators;
 using Salient.Engine.Kernels;
 
@@ -135,9 +136,21 @@ internal sealed class ExecutionPlan
 
     public int[] InputShape { get; }
 
-    public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed)
+    public string InputName { get; private init; } = string.Empty;
+
+    /// <summary>The steps in execution order.</summary>
+    public IReadOnlyList<Step> Steps => _steps;
+
+    /// <summary>The float constant of that name, or null.</summary>
+    public Tensor? Constant(string name) => _slotOf.TryGetValue(name, out var slot) ? _constantSlots[slot] : null;
+
+    /// <summary>
+    /// Plans the graph. Nodes in <paramref name="region"/> (a backward pass will visit them) are
+    /// not fused, so every ONNX value there exists and per-op backward rules see the real ops.
+    /// </summary>
+    public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null)
     {
-        var context = new PlanContext(graph, observed);
+        var context = new PlanContext(graph, observed, region?.Nodes);
         context.SetShape(graph.InputName, inputShape);
         var steps = new List<Step>();
 
@@ -170,7 +183,7 @@ internal sealed class ExecutionPlan
             }
         }
 
-        var plan = new ExecutionPlan(context, steps, kept, inputShape);
+        var plan = new ExecutionPlan(context, steps, kept, inputShape) { InputName = graph.InputName };
         foreach (var output in steps.SelectMany(s => s.Outputs))
         {
             plan._shapes[output] = context.ShapeOf(output);
@@ -234,6 +247,78 @@ internal sealed class ExecutionPlan
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs the backward pass from <paramref name="seeds"/> (gradients at outputs, taken over) and
+    /// returns the complete gradients of <paramref name="wanted"/>, owned by the caller. Steps
+    /// outside the record's region are skipped; <paramref name="rules"/> may replace any step's
+    /// vector-Jacobian product and see each gradient once it is complete.
+    /// </summary>
+    public Dictionary<string, Tensor> Backward(ForwardRecord record, Dictionary<string, Tensor> seeds, IReadOnlyCollection<string> wanted,
+        IBackwardRules? rules, IKernelBackend backend)
+    {
+        var gradients = new Dictionary<string, Tensor>(seeds, StringComparer.Ordinal);
+        var hooked = new HashSet<string>(StringComparer.Ordinal);
+        var context = new BackwardContext(record, gradients, backend);
+        try
+        {
+            for (var i = _steps.Length - 1; i >= 0; i--)
+            {
+                var step = _steps[i];
+                if (!record.Region.Nodes.Contains(step.Node) || !step.Outputs.Any(gradients.ContainsKey))
+                {
+                    continue;
+                }
+
+                foreach (var output in step.Outputs.Where(o => gradients.ContainsKey(o) && hooked.Add(o)))
+                {
+                    rules?.OnGradient(output, gradients[output]);
+                }
+
+                context.Bind(step);
+                if (rules is null || !rules.TryBackward(step, context))
+                {
+                    step.Backward(context);
+                }
+
+                foreach (var output in step.Outputs.Where(o => !wanted.Contains(o)))
+                {
+                    if (gradients.Remove(output, out var spent))
+                    {
+                        spent.Dispose();
+                    }
+                }
+            }
+
+            var results = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var name in wanted)
+            {
+                if (gradients.Remove(name, out var gradient))
+                {
+                    if (hooked.Add(name))
+                    {
+                        rules?.OnGradient(name, gradient);
+                    }
+
+                    results[name] = gradient;
+                }
+                else
+                {
+                    // No path from this value to the logits: its gradient is zero.
+                    results[name] = Tensor.Zeros(record.Value(name).Shape);
+                }
+            }
+
+            return results;
+        }
+        finally
+        {
+            foreach (var tensor in gradients.Values)
+            {
+                tensor.Dispose();
+            }
         }
     }
 }

@@ -12,9 +12,11 @@ internal sealed class PlanContext
     private readonly Dictionary<string, ConstantValue> _constants;
     private readonly Dictionary<string, List<GraphNode>> _consumers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _observed;
+    private readonly IReadOnlySet<GraphNode>? _noFusion;
 
-    public PlanContext(GraphDefinition graph, IEnumerable<string> observed)
+    public PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null)
     {
+        _noFusion = noFusion;
         Graph = graph;
         _constants = new Dictionary<string, ConstantValue>(graph.Initializers, StringComparer.Ordinal);
         foreach (var (name, constant) in _constants)
@@ -89,6 +91,11 @@ internal sealed class PlanContext
         }
 
         var next = readers[0];
+        if (_noFusion is not null && (_noFusion.Contains(node) || _noFusion.Contains(next)))
+        {
+            return false;
+        }
+
         if (next.Inputs.Skip(1).Any(i => i.Length > 0 && !IsConstant(i)) || !Operators.ActivationOperator.TryDescribe(next, this, out activation))
         {
             return false;

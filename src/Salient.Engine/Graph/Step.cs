@@ -1,3 +1,4 @@
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph;
@@ -30,6 +31,13 @@ internal abstract class Step
     public virtual bool IsView => false;
 
     public abstract void Run(StepContext context);
+
+    /// <summary>
+    /// The ordinary vector-Jacobian product: adds the gradient of each input that needs one,
+    /// from the gradients of the outputs.
+    /// </summary>
+    public virtual void Backward(BackwardContext context) =>
+        throw new ModelException($"{Node.Describe()}: no backward pass for this operator.");
 }
 
 /// <summary>What a step sees while it runs: its inputs and a way to make its outputs.</summary>

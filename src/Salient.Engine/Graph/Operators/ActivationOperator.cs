@@ -1,3 +1,4 @@
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
@@ -51,8 +52,20 @@ internal static class ActivationOperator
         return values.Length == 1 ? values[0] : throw context.Error(node, $"input {input} must be a scalar");
     }
 
-    private sealed class ActivationStep(GraphNode node, FusedActivation activation) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    internal sealed class ActivationStep(GraphNode node, FusedActivation activation) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
+        public FusedActivation Activation => activation;
+
+        public override void Backward(BackwardContext context)
+        {
+            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            {
+                var input = Tensor.Uninitialized(gradient.Shape);
+                context.Backend.ActivateBackward(activation, context.Input(0).Span, context.Output(0).Span, gradient.Span, input.Span);
+                context.AddGradient(0, input);
+            }
+        }
+
         public override int InPlaceInput => 0;
 
         public override void Run(StepContext context)

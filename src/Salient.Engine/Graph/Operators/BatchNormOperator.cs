@@ -1,3 +1,4 @@
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
@@ -44,9 +45,21 @@ internal static class BatchNormOperator
         return values.Length == channels ? values : throw context.Error(node, $"input {input} must hold {channels} values, it holds {values.Length}");
     }
 
-    private sealed class ChannelAffineStep(GraphNode node, string[] inputs, string[] outputs, int[] shape, int spatial, float[] scale, float[] shift, FusedActivation activation)
+    internal sealed class ChannelAffineStep(GraphNode node, string[] inputs, string[] outputs, int[] shape, int spatial, float[] scale, float[] shift, FusedActivation activation)
         : Step(node, inputs, outputs)
     {
+        public override void Backward(BackwardContext context)
+        {
+            System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None, "fused step in a gradient region");
+            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            {
+                // y = x·scale + shift per channel, so dx = dy·scale.
+                var input = Tensor.Uninitialized(shape);
+                context.Backend.ChannelAffine(shape[0], shape[1], spatial, gradient.Span, scale, new float[shape[1]], input.Span, FusedActivation.None);
+                context.AddGradient(0, input);
+            }
+        }
+
         public override int InPlaceInput => 0;
 
         public override void Run(StepContext context)

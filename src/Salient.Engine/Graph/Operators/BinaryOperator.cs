@@ -1,3 +1,4 @@
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
@@ -81,6 +82,72 @@ internal static class BinaryOperator
     {
         // The left input's buffer can take the result when it already has the result's shape.
         public override int InPlaceInput => aShape.AsSpan().SequenceEqual(shape) ? 0 : -1;
+
+        public override void Backward(BackwardContext context)
+        {
+            if (context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            var backend = context.Backend;
+            switch (op)
+            {
+                case BinaryOp.Add or BinaryOp.Sub:
+                    Reduce(context, 0, aShape, gradient.Span, 1f);
+                    Reduce(context, 1, bShape, gradient.Span, op == BinaryOp.Add ? 1f : -1f);
+                    break;
+                case BinaryOp.Mul:
+                    using (var product = Tensor.Uninitialized(shape))
+                    {
+                        if (context.NeedsGradient(0))
+                        {
+                            backend.Binary(BinaryOp.Mul, gradient.Span, shape, context.Input(1).Span, bShape, product.Span, shape);
+                            Reduce(context, 0, aShape, product.Span, 1f);
+                        }
+
+                        if (context.NeedsGradient(1))
+                        {
+                            backend.Binary(BinaryOp.Mul, gradient.Span, shape, context.Input(0).Span, aShape, product.Span, shape);
+                            Reduce(context, 1, bShape, product.Span, 1f);
+                        }
+                    }
+
+                    break;
+                default:
+                    // y = a / b: da = dy / b; db = -(dy / b)·y.
+                    using (var quotient = Tensor.Uninitialized(shape))
+                    {
+                        backend.Binary(BinaryOp.Div, gradient.Span, shape, context.Input(1).Span, bShape, quotient.Span, shape);
+                        Reduce(context, 0, aShape, quotient.Span, 1f);
+                        if (context.NeedsGradient(1))
+                        {
+                            backend.Binary(BinaryOp.Mul, quotient.Span, shape, context.Output(0).Span, shape, quotient.Span, shape);
+                            Reduce(context, 1, bShape, quotient.Span, -1f);
+                        }
+                    }
+
+                    break;
+            }
+        }
+
+        /// <summary>Adds sign·(gradient summed down to the input's shape) to input <paramref name="index"/>.</summary>
+        private void Reduce(BackwardContext context, int index, int[] inputShape, ReadOnlySpan<float> gradient, float sign)
+        {
+            if (!context.NeedsGradient(index))
+            {
+                return;
+            }
+
+            var result = Tensor.Uninitialized(inputShape);
+            context.Backend.ReduceToShape(gradient, shape, result.Span, inputShape);
+            if (sign != 1f)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(result.Span, sign, result.Span);
+            }
+
+            context.AddGradient(index, result);
+        }
 
         public override void Run(StepContext context)
         {

@@ -1,3 +1,5 @@
+using Salient.Engine.Graph.Backward;
+
 namespace Salient.Engine.Graph.Operators;
 
 /// <summary>Concat: float tensors are copied block by block; integer shape pieces are folded at plan time.</summary>
@@ -52,21 +54,50 @@ internal static class ConcatOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);
+            for (var i = 0; i < shapes.Length; i++)
+            {
+                Copy(i, context.Input(i).Span, output.Span, toWhole: true);
+            }
+        }
+
+        public override void Backward(BackwardContext context)
+        {
+            if (context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            for (var i = 0; i < shapes.Length; i++)
+            {
+                if (context.NeedsGradient(i))
+                {
+                    var part = Tensor.Uninitialized(shapes[i]);
+                    Copy(i, part.Span, gradient.Span, toWhole: false);
+                    context.AddGradient(i, part);
+                }
+            }
+        }
+
+        /// <summary>Copies part <paramref name="index"/> into its place in the whole, or back out of it.</summary>
+        private void Copy(int index, Span<float> part, Span<float> whole, bool toWhole)
+        {
             var outer = shape.Take(axis).Aggregate(1, (a, b) => a * b);
             var inner = shape.Skip(axis + 1).Aggregate(1, (a, b) => a * b);
             var outRow = shape[axis] * inner;
-            var offset = 0;
-            for (var i = 0; i < shapes.Length; i++)
+            var offset = shapes.Take(index).Sum(s => s[axis]) * inner;
+            var block = shapes[index][axis] * inner;
+            for (var o = 0; o < outer; o++)
             {
-                var block = shapes[i][axis] * inner;
-                var source = context.Input(i).Span;
-                var target = output.Span;
-                for (var o = 0; o < outer; o++)
+                var inPart = part.Slice(o * block, block);
+                var inWhole = whole.Slice((o * outRow) + offset, block);
+                if (toWhole)
                 {
-                    source.Slice(o * block, block).CopyTo(target.Slice((o * outRow) + offset, block));
+                    inPart.CopyTo(inWhole);
                 }
-
-                offset += block;
+                else
+                {
+                    inWhole.CopyTo(inPart);
+                }
             }
         }
     }

@@ -1,3 +1,4 @@
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
@@ -52,9 +53,27 @@ internal static class ConvOperator
         return new ConvStep(node, [node.Inputs[0]], [output], g, weight, bias, activation);
     }
 
-    private sealed class ConvStep(GraphNode node, string[] inputs, string[] outputs, Conv2dGeometry geometry, Tensor weight, Tensor? bias, FusedActivation activation)
+    internal sealed class ConvStep(GraphNode node, string[] inputs, string[] outputs, Conv2dGeometry geometry, Tensor weight, Tensor? bias, FusedActivation activation)
         : Step(node, inputs, outputs)
     {
+        public Conv2dGeometry Geometry => geometry;
+
+        public Tensor Weight => weight;
+
+        public Tensor? Bias => bias;
+
+        public override void Backward(BackwardContext context)
+        {
+            // Steps a backward pass visits are planned unfused, so the output is the plain convolution.
+            System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None, "fused step in a gradient region");
+            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            {
+                var input = Tensor.Uninitialized(context.Input(0).Shape);
+                context.Backend.Conv2dBackwardData(geometry, weight.Span, gradient.Span, input.Span);
+                context.AddGradient(0, input);
+            }
+        }
+
         public override void Run(StepContext context)
         {
             var g = geometry;

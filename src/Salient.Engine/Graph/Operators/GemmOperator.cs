@@ -1,3 +1,4 @@
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
@@ -53,9 +54,60 @@ internal static class GemmOperator
         return new GemmStep(node, [node.Inputs[0], node.Inputs[1]], false, false, m, b[1], b[0], 1f, 0f, null, shape);
     }
 
-    private sealed class GemmStep(GraphNode node, string[] inputs, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int[]? cShape, int[]? outShape = null)
+    internal sealed class GemmStep(GraphNode node, string[] inputs, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int[]? cShape, int[]? outShape = null)
         : Step(node, inputs, [node.Outputs[0]])
     {
+        public bool TransB => transB;
+
+        public override void Backward(BackwardContext context)
+        {
+            if (context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            var dy = gradient.Span;
+            var (lda, ldb) = (transA ? m : k, transB ? k : n);
+            if (context.NeedsGradient(0))
+            {
+                // dA = alpha·dY·op(B)ᵀ, or its transpose when A is stored transposed.
+                var a = Tensor.Uninitialized(context.Input(0).Shape);
+                if (transA)
+                {
+                    context.Backend.Gemm(transB, true, k, m, n, alpha, context.Input(1).Span, ldb, dy, n, 0f, a.Span, m);
+                }
+                else
+                {
+                    context.Backend.Gemm(false, !transB, m, k, n, alpha, dy, n, context.Input(1).Span, ldb, 0f, a.Span, k);
+                }
+
+                context.AddGradient(0, a);
+            }
+
+            if (context.NeedsGradient(1))
+            {
+                var b = Tensor.Uninitialized(context.Input(1).Shape);
+                if (transB)
+                {
+                    context.Backend.Gemm(true, transA, n, k, m, alpha, dy, n, context.Input(0).Span, lda, 0f, b.Span, k);
+                }
+                else
+                {
+                    context.Backend.Gemm(!transA, false, k, n, m, alpha, context.Input(0).Span, lda, dy, n, 0f, b.Span, n);
+                }
+
+                context.AddGradient(1, b);
+            }
+
+            if (cShape is not null && context.NeedsGradient(2))
+            {
+                var c = Tensor.Uninitialized(cShape);
+                context.Backend.ReduceToShape(dy, [m, n], c.Span, cShape);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(c.Span, beta, c.Span);
+                context.AddGradient(2, c);
+            }
+        }
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, outShape ?? [m, n]);

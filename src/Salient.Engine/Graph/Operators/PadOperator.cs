@@ -1,3 +1,5 @@
+using Salient.Engine.Graph.Backward;
+
 namespace Salient.Engine.Graph.Operators;
 
 /// <summary>Pad in constant, reflect and edge modes, any rank; pads come as an attribute before opset 11 and as a constant input after.</summary>
@@ -52,10 +54,45 @@ internal static class PadOperator
     private sealed class PadStep(GraphNode node, int[] inShape, int[] shape, int[] begin, string mode, float value)
         : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
+        private readonly Lazy<int[]> _sources = new(() => SourceIndices(inShape, shape, begin, mode));
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape).Span;
             var input = context.Input(0).Span;
+            var sources = _sources.Value;
+            for (var i = 0; i < output.Length; i++)
+            {
+                output[i] = sources[i] >= 0 ? input[sources[i]] : value;
+            }
+        }
+
+        public override void Backward(BackwardContext context)
+        {
+            if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            // Each input element collects the gradient of every output that copied it.
+            var input = Tensor.Zeros(inShape);
+            var target = input.Span;
+            var source = gradient.Span;
+            var sources = _sources.Value;
+            for (var i = 0; i < sources.Length; i++)
+            {
+                if (sources[i] >= 0)
+                {
+                    target[sources[i]] += source[i];
+                }
+            }
+
+            context.AddGradient(0, input);
+        }
+
+        /// <summary>For each output element, the input element it copies, or -1 for the constant.</summary>
+        private static int[] SourceIndices(int[] inShape, int[] shape, int[] begin, string mode)
+        {
             var rank = shape.Length;
             var inStrides = new int[rank];
             for (int d = rank - 1, s = 1; d >= 0; s *= inShape[d], d--)
@@ -63,43 +100,29 @@ internal static class PadOperator
                 inStrides[d] = s;
             }
 
-            // The last axis is copied as a row; outer axes are walked with an odometer.
+            var sources = new int[Tensor.CheckedLength(shape)];
             var index = new int[rank];
-            var rowLength = shape[rank - 1];
-            for (var row = 0; row < output.Length / rowLength; row++)
+            for (var i = 0; i < sources.Length; i++)
             {
-                var target = output.Slice(row * rowLength, rowLength);
                 var source = 0;
-                var inside = true;
-                for (var d = 0; d < rank - 1 && inside; d++)
+                for (var d = 0; d < rank && source >= 0; d++)
                 {
-                    var i = Map(index[d] - begin[d], inShape[d]);
-                    inside = i >= 0;
-                    source += i * inStrides[d];
+                    var k = Map(index[d] - begin[d], inShape[d], mode);
+                    source = k < 0 ? -1 : source + (k * inStrides[d]);
                 }
 
-                if (!inside)
-                {
-                    target.Fill(value);
-                }
-                else
-                {
-                    for (var c = 0; c < rowLength; c++)
-                    {
-                        var i = Map(c - begin[rank - 1], inShape[rank - 1]);
-                        target[c] = i >= 0 ? input[source + i] : value;
-                    }
-                }
-
-                for (var d = rank - 2; d >= 0 && ++index[d] == shape[d]; d--)
+                sources[i] = source;
+                for (var d = rank - 1; d >= 0 && ++index[d] == shape[d]; d--)
                 {
                     index[d] = 0;
                 }
             }
+
+            return sources;
         }
 
-        /// <summary>The input index an output position reads, or -1 for the constant.</summary>
-        private int Map(int i, int size)
+        /// <summary>The input index an output position reads along one axis, or -1 for the constant.</summary>
+        private static int Map(int i, int size, string mode)
         {
             if (i >= 0 && i < size)
             {

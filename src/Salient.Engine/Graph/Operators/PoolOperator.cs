@@ -1,3 +1,4 @@
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
@@ -53,8 +54,18 @@ internal static class PoolOperator
         return new GlobalAvgPoolStep(node, shape, x[0] * x[1], x.Skip(2).Aggregate(1, (a, b) => a * b));
     }
 
-    private sealed class MaxPoolStep(GraphNode node, Pool2dGeometry g) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    internal sealed class MaxPoolStep(GraphNode node, Pool2dGeometry g) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
+        public override void Backward(BackwardContext context)
+        {
+            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            {
+                var input = Tensor.Uninitialized(context.Input(0).Shape);
+                context.Backend.MaxPool2dBackward(g, context.Input(0).Span, gradient.Span, input.Span);
+                context.AddGradient(0, input);
+            }
+        }
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
@@ -62,8 +73,22 @@ internal static class PoolOperator
         }
     }
 
-    private sealed class AvgPoolStep(GraphNode node, Pool2dGeometry g, bool countIncludePad) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    internal sealed class AvgPoolStep(GraphNode node, Pool2dGeometry g, bool countIncludePad) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
+        public Pool2dGeometry Geometry => g;
+
+        public bool CountIncludePad => countIncludePad;
+
+        public override void Backward(BackwardContext context)
+        {
+            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            {
+                var input = Tensor.Uninitialized(context.Input(0).Shape);
+                context.Backend.AvgPool2dBackward(g, countIncludePad, gradient.Span, input.Span);
+                context.AddGradient(0, input);
+            }
+        }
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
@@ -71,8 +96,25 @@ internal static class PoolOperator
         }
     }
 
-    private sealed class GlobalAvgPoolStep(GraphNode node, int[] shape, int planes, int planeSize) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    internal sealed class GlobalAvgPoolStep(GraphNode node, int[] shape, int planes, int planeSize) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
+        public override void Backward(BackwardContext context)
+        {
+            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            {
+                // Each output spreads its gradient evenly over its plane.
+                var input = Tensor.Uninitialized(context.Input(0).Shape);
+                var target = input.Span;
+                var source = gradient.Span;
+                for (var p = 0; p < planes; p++)
+                {
+                    target.Slice(p * planeSize, planeSize).Fill(source[p] / planeSize);
+                }
+
+                context.AddGradient(0, input);
+            }
+        }
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);

@@ -1,3 +1,5 @@
+using Salient.Engine.Graph.Backward;
+
 namespace Salient.Engine.Graph.Operators;
 
 /// <summary>
@@ -122,5 +124,14 @@ internal static class ShapeOperators
         public override bool IsView => true;
 
         public override void Run(StepContext context) => context.SetOutput(0, context.Input(0).Reshape(shape));
+
+        public override void Backward(BackwardContext context)
+        {
+            // A copy, since the output's gradient may also be asked for by name.
+            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            {
+                context.AddGradient(0, gradient.Clone().TakeStorage(context.Input(0).Shape));
+            }
+        }
     }
 }

@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using Salient.Engine.Graph.Backward;
+
 namespace Salient.Engine.Graph.Operators;
 
 /// <summary>
@@ -29,6 +32,28 @@ internal static class SoftmaxOperator
     private sealed class SoftmaxStep(GraphNode node, int[] shape, int rows, int cols) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
         public override int InPlaceInput => 0;
+
+        public override void Backward(BackwardContext context)
+        {
+            if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            // dx = y ⊙ (dy − Σ dy·y), row by row.
+            var input = Tensor.Uninitialized(shape);
+            var y = context.Output(0).Span;
+            for (var r = 0; r < rows; r++)
+            {
+                var yr = y.Slice(r * cols, cols);
+                var dy = gradient.Span.Slice(r * cols, cols);
+                var dx = input.Span.Slice(r * cols, cols);
+                TensorPrimitives.Subtract(dy, TensorPrimitives.Dot(dy, yr), dx);
+                TensorPrimitives.Multiply(dx, yr, dx);
+            }
+
+            context.AddGradient(0, input);
+        }
 
         public override void Run(StepContext context)
         {

@@ -1,0 +1,41 @@
+namespace Salient.Engine.Graph.Backward;
+
+/// <summary>
+/// The values of one forward pass that a backward pass needs (those in its gradient region) plus
+/// any observed ones. Reusable for several backward passes, e.g. one per target. Owns its tensors.
+/// </summary>
+internal sealed class ForwardRecord : IDisposable
+{
+    private readonly Dictionary<string, Tensor> _values;
+
+    public ForwardRecord(ExecutionPlan plan, GradientRegion region, Tensor input, Dictionary<string, Tensor> values)
+    {
+        Plan = plan;
+        Region = region;
+        Input = input;
+        _values = values;
+    }
+
+    public ExecutionPlan Plan { get; }
+
+    public GradientRegion Region { get; }
+
+    /// <summary>The input batch, owned by the caller.</summary>
+    public Tensor Input { get; }
+
+    /// <summary>A recorded forward value, the input, or a constant.</summary>
+    public Tensor Value(string name) =>
+        _values.TryGetValue(name, out var tensor) ? tensor
+        : name == Plan.InputName ? Input
+        : Plan.Constant(name) ?? throw new KeyNotFoundException($"Value '{name}' was not kept by the forward pass.");
+
+    public void Dispose()
+    {
+        foreach (var tensor in _values.Values)
+        {
+            tensor.Dispose();
+        }
+
+        _values.Clear();
+    }
+}
