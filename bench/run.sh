@@ -107,6 +107,12 @@ with open(sys.argv[3], "w") as f:
 EOF
 }
 
+# A busy neighbour on a 2-core box makes the timings meaningless; say so up front.
+LOAD1="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"
+if awk -v l="$LOAD1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  log "WARNING: 1-min load average is $LOAD1 on $(nproc) CPUs; timings will be noisy (see the best-batch notes)"
+fi
+
 # ---------------------------------------------------------------- 1. export
 if ! "$PYTHON" -c "import torch, torchvision" 2>/dev/null; then
   echo "[bench] ERROR: $PYTHON cannot import torch/torchvision (use Debian's /usr/bin/python3 or set PYTHON)" >&2
