@@ -66,6 +66,19 @@ public sealed class DecodeErrorTests
     }
 
     [Fact]
+    public void Corrupt_data_warnings_on_a_complete_file_are_tolerated_as_pillow_does()
+    {
+        // Bytes between the last scan and EOI make libjpeg warn "extraneous bytes before marker".
+        var clean = File.ReadAllBytes(Fixtures.PathOf("rgb.jpg"));
+        byte[] data = [.. clean.AsSpan(0, clean.Length - 2), 0x12, 0x34, 0x56, 0x78, 0xFF, 0xD9];
+        using var expected = RgbImage.Decode(clean, "clean.jpg");
+
+        using var image = RgbImage.Decode(data, "extraneous.jpg");
+
+        Assert.True(image.Pixels.SequenceEqual(expected.Pixels));
+    }
+
+    [Fact]
     public void Disposed_image_refuses_access()
     {
         var image = RgbImage.Create(2, 2);
