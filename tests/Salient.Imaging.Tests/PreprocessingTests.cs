@@ -79,6 +79,18 @@ public sealed class PreprocessingTests
     }
 
     [Fact]
+    public void Extreme_downscale_with_hundreds_of_taps_keeps_a_constant_image_constant()
+    {
+        using var image = RgbImage.Create(4, 900);
+        image.Pixels.Fill(200);
+        var output = new byte[3 * 2 * 3];
+
+        PillowResample.ResizeCrop(image.Pixels, 4, 900, 3, 3, 2, 0, 0, 3, 2, output);
+
+        Assert.All(output, v => Assert.Equal(200, v));
+    }
+
+    [Fact]
     public void Missing_native_library_names_the_debian_package()
     {
         var e = Assert.Throws<DllNotFoundException>(() => NativeLibraries.Load(
