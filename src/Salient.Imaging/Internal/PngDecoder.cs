@@ -69,6 +69,11 @@ internal static unsafe class PngDecoder
 
     private static void Check(int status, string name, string step)
     {
+        if (status == SPNG_IO_EOF)
+        {
+            throw new ImageDecodeException(name, $"the PNG file is truncated ({step}: {ErrorText(status)})");
+        }
+
         if (status != 0)
         {
             throw new ImageDecodeException(name, $"corrupt or unsupported PNG ({step}: {ErrorText(status)})");
