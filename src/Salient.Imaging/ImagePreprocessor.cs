@@ -136,8 +136,13 @@ public sealed class ImagePreprocessor
         }
 
         var (shorter, longer) = imageWidth <= imageHeight ? (imageWidth, imageHeight) : (imageHeight, imageWidth);
-        var newLonger = (int)((double)((long)size * longer) / shorter);
-        return imageWidth <= imageHeight ? (newLonger, size) : (size, newLonger);
+        var newLonger = (double)((long)size * longer) / shorter;
+        if (newLonger > int.MaxValue)
+        {
+            throw new ArgumentException($"A {imageWidth}x{imageHeight} image is too elongated to resize its shorter side to {size}.");
+        }
+
+        return imageWidth <= imageHeight ? ((int)newLonger, size) : (size, (int)newLonger);
     }
 
     /// <summary>
