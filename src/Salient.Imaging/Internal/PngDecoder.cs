@@ -27,7 +27,7 @@ internal static unsafe class PngDecoder
         {
             fixed (byte* png = data)
             {
-                // libspng keeps the pointer: the buffer stays pinned until the context is freed.
+                // libspng keeps this pointer and reads through it in every call below, all inside the fixed block.
                 Check(spng_set_png_buffer(ctx, png, (nuint)data.Length), name, "reading");
                 var side = (uint)Math.Min(maxPixels, int.MaxValue);
                 Check(spng_set_image_limits(ctx, side, side), name, "setting limits");
