@@ -92,17 +92,7 @@ public sealed class ImagePreprocessor
             var pixels = cropped.AsSpan(0, height * width * channels);
             PillowResample.ResizeCrop(source, image.Width, image.Height, channels, resizedWidth, resizedHeight, left, top, width, height, pixels);
 
-            // HWC bytes to CHW floats through the lookup table.
-            var plane = height * width;
-            for (var c = 0; c < channels; c++)
-            {
-                var lut = _lut.AsSpan(c * 256, 256);
-                var output = destination.Slice(c * plane, plane);
-                for (int i = 0, p = c; i < plane; i++, p += channels)
-                {
-                    output[i] = lut[pixels[p]];
-                }
-            }
+            ToPlanes(pixels, channels, destination);
         }
         finally
         {
@@ -110,6 +100,26 @@ public sealed class ImagePreprocessor
             if (gray is not null)
             {
                 ArrayPool<byte>.Shared.Return(gray);
+            }
+        }
+    }
+
+    /// <summary>Interleaved bytes to channel planes of normalised floats through the lookup table.</summary>
+    private unsafe void ToPlanes(ReadOnlySpan<byte> pixels, int channels, Span<float> destination)
+    {
+        var plane = pixels.Length / channels;
+        fixed (byte* source = pixels)
+        fixed (float* output = destination, lut = _lut)
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                var table = lut + (c * 256);
+                var p = source + c;
+                var o = output + ((nint)c * plane);
+                for (var i = 0; i < plane; i++, p += channels)
+                {
+                    o[i] = table[*p];
+                }
             }
         }
     }
@@ -126,8 +136,13 @@ public sealed class ImagePreprocessor
         }
 
         var (shorter, longer) = imageWidth <= imageHeight ? (imageWidth, imageHeight) : (imageHeight, imageWidth);
-        var newLonger = (int)((double)((long)size * longer) / shorter);
-        return imageWidth <= imageHeight ? (newLonger, size) : (size, newLonger);
+        var newLonger = (double)((long)size * longer) / shorter;
+        if (newLonger > int.MaxValue)
+        {
+            throw new ArgumentException($"A {imageWidth}x{imageHeight} image is too elongated to resize its shorter side to {size}.");
+        }
+
+        return imageWidth <= imageHeight ? ((int)newLonger, size) : (size, (int)newLonger);
     }
 
     /// <summary>

@@ -56,6 +56,19 @@ public sealed class DecodeErrorTests
     }
 
     [Fact]
+    public void Png_cut_before_the_end_of_its_image_data_is_reported_as_truncated()
+    {
+        // rgba.png ends with the last IDAT's CRC (4 bytes) and IEND (12 bytes).
+        var data = File.ReadAllBytes(Fixtures.PathOf("rgba.png"));
+        for (var length = 9; length < data.Length - 16; length += 89)
+        {
+            var e = Assert.Throws<ImageDecodeException>(() => RgbImage.Decode(data.AsSpan(0, length), $"cut at {length}"));
+            Assert.Contains($"cut at {length}", e.Message, StringComparison.Ordinal);
+            Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Trailing_bytes_after_the_image_are_accepted_as_pillow_does()
     {
         byte[] data = [.. File.ReadAllBytes(Fixtures.PathOf("rgb.jpg")), 1, 2, 3, 4];
@@ -63,6 +76,19 @@ public sealed class DecodeErrorTests
         using var image = RgbImage.Decode(data, "trailing.jpg");
 
         Assert.Equal(200, image.Width);
+    }
+
+    [Fact]
+    public void Corrupt_data_warnings_on_a_complete_file_are_tolerated_as_pillow_does()
+    {
+        // Bytes between the last scan and EOI make libjpeg warn "extraneous bytes before marker".
+        var clean = File.ReadAllBytes(Fixtures.PathOf("rgb.jpg"));
+        byte[] data = [.. clean.AsSpan(0, clean.Length - 2), 0x12, 0x34, 0x56, 0x78, 0xFF, 0xD9];
+        using var expected = RgbImage.Decode(clean, "clean.jpg");
+
+        using var image = RgbImage.Decode(data, "extraneous.jpg");
+
+        Assert.True(image.Pixels.SequenceEqual(expected.Pixels));
     }
 
     [Fact]

@@ -61,6 +61,34 @@ public sealed class ParityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Decoding_and_preprocessing_a_500x375_jpeg_takes_a_few_milliseconds()
+    {
+        var data = File.ReadAllBytes(Fixtures.PathOf("photo_500x375.jpg"));
+        var preprocessor = new ImagePreprocessor(ModelCard.Default(3, 224, 224));
+        using var batch = Tensor.Zeros(1, 3, 224, 224);
+        var times = new double[30];
+        for (var i = -10; i < times.Length; i++)
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            using (var image = RgbImage.Decode(data, "photo"))
+            {
+                preprocessor.ProcessInto(image, batch, 0);
+            }
+
+            if (i >= 0)
+            {
+                times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+        }
+
+        Array.Sort(times);
+        output.WriteLine($"decode + preprocess 500x375 -> 224x224: median {times[times.Length / 2]:F2} ms");
+
+        // Generous: a regression guard for shared CI machines and Debug builds, not a benchmark.
+        Assert.True(times[times.Length / 2] < 50, $"median {times[times.Length / 2]:F1} ms");
+    }
+
+    [Fact]
     public void Batch_slot_holds_the_same_values_as_a_single_tensor()
     {
         var preprocessor = new ImagePreprocessor(ModelCard.Default(3, 56, 56));

@@ -27,7 +27,7 @@ internal static unsafe class PngDecoder
         {
             fixed (byte* png = data)
             {
-                // libspng keeps the pointer: the buffer stays pinned until the context is freed.
+                // libspng keeps this pointer and reads through it in every call below, all inside the fixed block.
                 Check(spng_set_png_buffer(ctx, png, (nuint)data.Length), name, "reading");
                 var side = (uint)Math.Min(maxPixels, int.MaxValue);
                 Check(spng_set_image_limits(ctx, side, side), name, "setting limits");
@@ -69,6 +69,11 @@ internal static unsafe class PngDecoder
 
     private static void Check(int status, string name, string step)
     {
+        if (status == SPNG_IO_EOF)
+        {
+            throw new ImageDecodeException(name, $"the PNG file is truncated ({step}: {ErrorText(status)})");
+        }
+
         if (status != 0)
         {
             throw new ImageDecodeException(name, $"corrupt or unsupported PNG ({step}: {ErrorText(status)})");

@@ -5,6 +5,7 @@ namespace Salient.Imaging.Internal;
 /// <summary>The libspng 0.7 decoding API (spng.h) as shipped in libspng.so.0.</summary>
 internal static unsafe partial class SpngNative
 {
+    internal const int SPNG_IO_EOF = -1;
     internal const int SPNG_FMT_RGB8 = 4;
 
     static SpngNative() => NativeLibraries.Register();
