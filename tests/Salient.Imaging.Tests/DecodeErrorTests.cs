@@ -10,7 +10,7 @@ public sealed class DecodeErrorTests
     [InlineData("does-not-exist.png", "does-not-exist.png")]
     public void Bad_input_is_an_ImageDecodeException_naming_the_file(string file, string problem)
     {
-        var path = Fixtures.PathOf(file);
+        var path = ImagingFixtures.PathOf(file);
 
         var e = Assert.Throws<ImageDecodeException>(() => RgbImage.Load(path));
 
@@ -24,7 +24,7 @@ public sealed class DecodeErrorTests
     [InlineData("rgba.png")]
     public void Pixel_limit_is_checked_from_the_header(string file)
     {
-        var data = File.ReadAllBytes(Fixtures.PathOf(file));
+        var data = File.ReadAllBytes(ImagingFixtures.PathOf(file));
 
         var e = Assert.Throws<ImageDecodeException>(() => RgbImage.Decode(data, "upload #7", maxPixels: 1000));
 
@@ -35,7 +35,7 @@ public sealed class DecodeErrorTests
     [Fact]
     public void Corrupt_png_data_reports_libspngs_error()
     {
-        var data = File.ReadAllBytes(Fixtures.PathOf("rgb.png"));
+        var data = File.ReadAllBytes(ImagingFixtures.PathOf("rgb.png"));
         data[data.Length / 2] ^= 0xFF;
 
         var e = Assert.Throws<ImageDecodeException>(() => RgbImage.Decode(data, "flipped.png"));
@@ -47,7 +47,7 @@ public sealed class DecodeErrorTests
     [Fact]
     public void Jpeg_cut_anywhere_is_rejected()
     {
-        var data = File.ReadAllBytes(Fixtures.PathOf("rgb_progressive_444.jpg"));
+        var data = File.ReadAllBytes(ImagingFixtures.PathOf("rgb_progressive_444.jpg"));
         for (var length = 3; length < data.Length - 1; length += 97)
         {
             var e = Assert.Throws<ImageDecodeException>(() => RgbImage.Decode(data.AsSpan(0, length), $"cut at {length}"));
@@ -59,7 +59,7 @@ public sealed class DecodeErrorTests
     public void Png_cut_before_the_end_of_its_image_data_is_reported_as_truncated()
     {
         // rgba.png ends with the last IDAT's CRC (4 bytes) and IEND (12 bytes).
-        var data = File.ReadAllBytes(Fixtures.PathOf("rgba.png"));
+        var data = File.ReadAllBytes(ImagingFixtures.PathOf("rgba.png"));
         for (var length = 9; length < data.Length - 16; length += 89)
         {
             var e = Assert.Throws<ImageDecodeException>(() => RgbImage.Decode(data.AsSpan(0, length), $"cut at {length}"));
@@ -71,7 +71,7 @@ public sealed class DecodeErrorTests
     [Fact]
     public void Trailing_bytes_after_the_image_are_accepted_as_pillow_does()
     {
-        byte[] data = [.. File.ReadAllBytes(Fixtures.PathOf("rgb.jpg")), 1, 2, 3, 4];
+        byte[] data = [.. File.ReadAllBytes(ImagingFixtures.PathOf("rgb.jpg")), 1, 2, 3, 4];
 
         using var image = RgbImage.Decode(data, "trailing.jpg");
 
@@ -82,7 +82,7 @@ public sealed class DecodeErrorTests
     public void Corrupt_data_warnings_on_a_complete_file_are_tolerated_as_pillow_does()
     {
         // Bytes between the last scan and EOI make libjpeg warn "extraneous bytes before marker".
-        var clean = File.ReadAllBytes(Fixtures.PathOf("rgb.jpg"));
+        var clean = File.ReadAllBytes(ImagingFixtures.PathOf("rgb.jpg"));
         byte[] data = [.. clean.AsSpan(0, clean.Length - 2), 0x12, 0x34, 0x56, 0x78, 0xFF, 0xD9];
         using var expected = RgbImage.Decode(clean, "clean.jpg");
 

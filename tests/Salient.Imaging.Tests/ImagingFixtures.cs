@@ -2,10 +2,10 @@ using System.Text.Json;
 
 namespace Salient.Imaging.Tests;
 
-/// <summary>The files written by tests/fixtures/imaging/make_imaging_fixtures.py, copied next to the tests.</summary>
-internal static class Fixtures
+/// <summary>The files written by tests/fixtures/imaging/make_imaging_fixtures.py.</summary>
+internal static class ImagingFixtures
 {
-    public static string Dir { get; } = Path.Combine(AppContext.BaseDirectory, "fixtures", "imaging");
+    public static string Dir { get; } = Fixtures.Path("imaging");
 
     public static string PathOf(string name) => Path.Combine(Dir, name);
 
