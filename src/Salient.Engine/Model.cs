@@ -24,6 +24,11 @@ public sealed class Model
         _backend = backend;
     }
 
+    /// <summary>The imported graph, for methods that inspect the architecture (heads, layers).</summary>
+    internal GraphDefinition Graph => _graph;
+
+    internal IKernelBackend Backend => _backend;
+
     /// <summary>The file the model was loaded from.</summary>
     public string Path { get; }
 
@@ -101,6 +106,17 @@ public sealed class Model
     }
 
     /// <summary>
+    /// Runs the model, letting <paramref name="onValue"/> change each observed value right after
+    /// it is computed (e.g. to ablate channels), and returns the logits.
+    /// </summary>
+    internal Tensor Forward(Tensor input, IReadOnlyCollection<string> observe, Action<string, Tensor> onValue)
+    {
+        var plan = GetPlan(input.Shape, observe);
+        var results = plan.Run(input, _backend, [OutputNames[0]], onValue);
+        return results[OutputNames[0]];
+    }
+
+    /// <summary>
     /// Runs the forward pass and keeps what a backward pass to <paramref name="gradientSources"/>
     /// needs (the activations from those values on to the logits), plus <paramref name="observe"/>.
     /// The record may serve several backward passes; dispose it after the last.
@@ -129,7 +145,11 @@ public sealed class Model
     }
 
     /// <summary>The shape value <paramref name="name"/> takes for the given input shape.</summary>
-    public IReadOnlyList<int> ShapeOf(string name, ReadOnlySpan<int> inputShape) => GetPlan(inputShape, [name]).ShapeOf(name);
+    public IReadOnlyList<int> ShapeOf(string name, ReadOnlySpan<int> inputShape) =>
+        ValueShapes(inputShape).TryGetValue(name, out var shape) ? shape : throw new ModelException($"Model '{Name}' has no value named '{name}'.");
+
+    /// <summary>Every value the graph computes (constants excluded) with its shape for this input shape.</summary>
+    public IReadOnlyDictionary<string, int[]> ValueShapes(ReadOnlySpan<int> inputShape) => GetPlan(inputShape, []).Shapes;
 
     private ExecutionPlan GetPlan(ReadOnlySpan<int> inputShape, IReadOnlyCollection<string> observe)
     {

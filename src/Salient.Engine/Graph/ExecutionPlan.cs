@@ -184,22 +184,28 @@ internal sealed class ExecutionPlan
         }
 
         var plan = new ExecutionPlan(context, steps, kept, inputShape) { InputName = graph.InputName };
-        foreach (var output in steps.SelectMany(s => s.Outputs))
+        foreach (var node in graph.Nodes)
         {
-            plan._shapes[output] = context.ShapeOf(output);
+            foreach (var output in node.Outputs.Where(o => o.Length > 0 && !context.IsConstant(o)))
+            {
+                plan._shapes[output] = context.ShapeOf(output);
+            }
         }
 
         return plan;
     }
 
-    /// <summary>The shape of a computed value under this plan.</summary>
+    /// <summary>The shape of a computed value under this plan, fused-away values included.</summary>
     public int[] ShapeOf(string name) => _shapes[name];
+
+    /// <summary>Every computed (non-constant) value with its shape, in execution order.</summary>
+    public IReadOnlyDictionary<string, int[]> Shapes => _shapes;
 
     /// <summary>
     /// Runs the plan. Returns the named values, each owned by the caller; every other intermediate
     /// has gone back to the pool. The input stays the caller's.
     /// </summary>
-    public Dictionary<string, Tensor> Run(Tensor input, IKernelBackend backend, IEnumerable<string> wanted)
+    public Dictionary<string, Tensor> Run(Tensor input, IKernelBackend backend, IEnumerable<string> wanted, Action<string, Tensor>? onValue = null)
     {
         var slots = (Tensor?[])_constantSlots.Clone();
         slots[_inputSlot] = input;
@@ -210,6 +216,14 @@ internal sealed class ExecutionPlan
             {
                 context.Bind(_steps[i], _inputSlots[i], _outputSlots[i], _reuseInput[i]);
                 _steps[i].Run(context);
+                if (onValue is not null)
+                {
+                    foreach (var output in _steps[i].Outputs)
+                    {
+                        onValue(output, slots[_slotOf[output]]!);
+                    }
+                }
+
                 foreach (var s in _releaseAfter[i])
                 {
                     slots[s]?.Dispose();

@@ -1,0 +1,67 @@
+namespace Salient.Methods;
+
+/// <summary>How several layers' maps are combined.</summary>
+public enum LayerFusion
+{
+    /// <summary>Mean of the per-layer maps (pytorch-grad-cam's default).</summary>
+    Mean,
+
+    /// <summary>Element-wise maximum (LayerCAM's convention; the default with gradient denoising).</summary>
+    Max,
+
+    /// <summary>Element-wise product of the normalised maps.</summary>
+    Product,
+}
+
+/// <summary>The gradient truncation applied to shallow-layer CAMs (specs/denoise-lnn.md, Part 1).</summary>
+public enum DenoiseMode
+{
+    /// <summary>Zero the positive gradients below the q-quantile of the positive gradients.</summary>
+    Floor,
+
+    /// <summary>Clip the positive gradients at the q-quantile.</summary>
+    Ceil,
+
+    /// <summary>Keep only positive gradients (LayerCAM's own rule).</summary>
+    Rectify,
+
+    /// <summary>Apply <see cref="Floor"/> at every block output between the head and the layer, during the backward pass.</summary>
+    Backprop,
+}
+
+/// <summary>What to explain and how. Only <see cref="Method"/> is required.</summary>
+public sealed record ExplainOptions
+{
+    /// <summary>The method's CLI name, e.g. "gradcam" (see <see cref="Explainer.MethodNames"/>).</summary>
+    public required string Method { get; init; }
+
+    /// <summary>ONNX value names of the layers for CAM methods; empty for the default (the last 4-D activation before global pooling).</summary>
+    public IReadOnlyList<string> Layers { get; init; } = [];
+
+    /// <summary>How maps of several layers are fused; null for the method's default (mean, or max with denoising).</summary>
+    public LayerFusion? Fuse { get; init; }
+
+    /// <summary>SmoothGrad: average the gradient method over this many noisy copies (0 = off).</summary>
+    public int SmoothSamples { get; init; }
+
+    /// <summary>SmoothGrad noise standard deviation as a fraction of each image's value range.</summary>
+    public float SmoothNoise { get; init; } = 0.15f;
+
+    /// <summary>Gradient truncation for shallow layers of Grad-CAM, Grad-CAM++, XGrad-CAM and LayerCAM; null = off.</summary>
+    public DenoiseMode? Denoise { get; init; }
+
+    /// <summary>The quantile q of the truncation.</summary>
+    public float DenoiseQuantile { get; init; } = 0.7f;
+
+    /// <summary>With denoising, rescale each normalised layer map by tanh(2·M) before fusion.</summary>
+    public bool DenoiseTanh { get; init; }
+
+    /// <summary>Masked or ablated inputs per forward pass, for Score-CAM and Ablation-CAM.</summary>
+    public int InnerBatch { get; init; } = 32;
+
+    /// <summary>Integration steps of integrated gradients (midpoint rule, zero baseline).</summary>
+    public int IntegrationSteps { get; init; } = 16;
+
+    /// <summary>Seed of the SmoothGrad noise.</summary>
+    public int Seed { get; init; }
+}

@@ -1,0 +1,47 @@
+using Salient.Engine;
+
+namespace Salient.Methods;
+
+/// <summary>
+/// One explanation: a map for one target class of one image. Owns its tensors.
+/// <see cref="Raw"/> is the method's raw output (layer resolution h×w for the CAM family, C×H×W for
+/// gradient methods, signed H×W for TSGB); <see cref="Map"/> is the post-processed H×W map in [0, 1]
+/// at the model input's resolution.
+/// </summary>
+public sealed class Explanation : IDisposable
+{
+    internal Explanation(int image, int targetClass, float logit, float probability, Tensor raw, Tensor map)
+    {
+        Image = image;
+        Class = targetClass;
+        Logit = logit;
+        Probability = probability;
+        Raw = raw;
+        Map = map;
+    }
+
+    /// <summary>The image's index in the batch.</summary>
+    public int Image { get; }
+
+    /// <summary>The target class.</summary>
+    public int Class { get; }
+
+    /// <summary>The target's logit.</summary>
+    public float Logit { get; }
+
+    /// <summary>The target's softmax probability.</summary>
+    public float Probability { get; }
+
+    /// <summary>The raw map.</summary>
+    public Tensor Raw { get; }
+
+    /// <summary>The map at input resolution, in [0, 1].</summary>
+    public Tensor Map { get; }
+
+    /// <summary>Returns the tensors' storage to the pool.</summary>
+    public void Dispose()
+    {
+        Raw.Dispose();
+        Map.Dispose();
+    }
+}

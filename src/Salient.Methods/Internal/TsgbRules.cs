@@ -1,0 +1,195 @@
+using System.Numerics.Tensors;
+using Salient.Engine;
+using Salient.Engine.Graph;
+using Salient.Engine.Graph.Backward;
+using Salient.Engine.Graph.Operators;
+using Salient.Engine.Kernels;
+
+namespace Salient.Methods.Internal;
+
+/// <summary>
+/// TSGB's modified backward (specs/tsgb.md §1.3): TSGB-Conv for every convolution, the ratio rules
+/// for batch norm and average pooling, TSGB-FC for the final linear layer, vanilla elsewhere.
+/// </summary>
+internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackwardRules
+{
+    private const float Epsilon = 1e-10f;
+
+    public bool TryBackward(Step step, BackwardContext context)
+    {
+        if (context.OutputGradient(0) is not { } gradient || !context.NeedsGradient(0))
+        {
+            return false;
+        }
+
+        switch (step)
+        {
+            case ConvOperator.ConvStep conv:
+                context.AddGradient(0, ConvRule(context, conv.Geometry, gradient));
+                return true;
+            case BatchNormOperator.ChannelAffineStep:
+                context.AddGradient(0, RatioRule(context.Input(0), gradient, context.Output(0)));
+                return true;
+            case PoolOperator.AvgPoolStep pool:
+                context.AddGradient(0, AvgPoolRule(context, pool.Geometry, gradient));
+                return true;
+            case GemmOperator.GemmStep gemm when ReferenceEquals(step.Node, finalLinear):
+                context.AddGradient(0, LinearRule(context, gemm.TransB, gradient));
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public void OnGradient(string value, Tensor gradient)
+    {
+    }
+
+    /// <summary>TSGB-Conv: g_x[c] = sign(x[c]) ⊙ 𝟙ᵀ⋆((Σ_o g⊙z) / (𝟙⋆Σ_c|x| + ε)), weights unused, groups ignored.</summary>
+    private static Tensor ConvRule(BackwardContext context, Conv2dGeometry g, Tensor gradient)
+    {
+        var backend = context.Backend;
+        var x = context.Input(0);
+        var z = context.Output(0);
+        var (n, outPlane, inPlane) = (g.Batch, g.OutHeight * g.OutWidth, g.InHeight * g.InWidth);
+        var ones = new float[g.KernelHeight * g.KernelWidth];
+        Array.Fill(ones, 1f);
+        var single = g with { InChannels = 1, OutChannels = 1, Groups = 1 };
+
+        using var contribution = Tensor.Zeros(n, 1, g.OutHeight, g.OutWidth);
+        using var absSum = Tensor.Zeros(n, 1, g.InHeight, g.InWidth);
+        for (var b = 0; b < n; b++)
+        {
+            var s = contribution.Span.Slice(b * outPlane, outPlane);
+            for (var o = 0; o < g.OutChannels; o++)
+            {
+                var offset = ((b * g.OutChannels) + o) * outPlane;
+                TensorPrimitives.MultiplyAdd(gradient.Span.Slice(offset, outPlane), z.Span.Slice(offset, outPlane), s, s);
+            }
+
+            var a = absSum.Span.Slice(b * inPlane, inPlane);
+            for (var c = 0; c < g.InChannels; c++)
+            {
+                var channel = x.Span.Slice(((b * g.InChannels) + c) * inPlane, inPlane);
+                for (var i = 0; i < inPlane; i++)
+                {
+                    a[i] += Math.Abs(channel[i]);
+                }
+            }
+        }
+
+        using var receptive = Tensor.Uninitialized(n, 1, g.OutHeight, g.OutWidth);
+        backend.Conv2d(single, absSum.Span, ones, default, receptive.Span, FusedActivation.None);
+        TensorPrimitives.Add(receptive.Span, Epsilon, receptive.Span);
+        TensorPrimitives.Divide(contribution.Span, receptive.Span, contribution.Span);
+        using var spread = Tensor.Uninitialized(n, 1, g.InHeight, g.InWidth);
+        backend.Conv2dBackwardData(single, ones, contribution.Span, spread.Span);
+
+        var result = Tensor.Uninitialized(x.Shape);
+        for (var b = 0; b < n; b++)
+        {
+            var u = spread.Span.Slice(b * inPlane, inPlane);
+            for (var c = 0; c < g.InChannels; c++)
+            {
+                var offset = ((b * g.InChannels) + c) * inPlane;
+                var source = x.Span.Slice(offset, inPlane);
+                var target = result.Span.Slice(offset, inPlane);
+                for (var i = 0; i < inPlane; i++)
+                {
+                    target[i] = MathF.Sign(source[i]) * u[i];
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The BN ratio rule g_x = g ⊙ y / (x + ε), ε added to the signed x.</summary>
+    private static Tensor RatioRule(Tensor x, Tensor gradient, Tensor y)
+    {
+        var result = Tensor.Uninitialized(x.Shape);
+        var r = result.Span;
+        var xs = x.Span;
+        var ys = y.Span;
+        var gs = gradient.Span;
+        for (var i = 0; i < r.Length; i++)
+        {
+            r[i] = gs[i] * ys[i] / (xs[i] + Epsilon);
+        }
+
+        return result;
+    }
+
+    /// <summary>The average-pool ratio rule g_x = AvgPoolVJP(g ⊙ y) / (x + ε), with y recomputed as avg_pool2d's defaults do (no ceil mode, padding counted).</summary>
+    private static Tensor AvgPoolRule(BackwardContext context, Pool2dGeometry geometry, Tensor gradient)
+    {
+        var g = geometry with { CeilMode = false };
+        var x = context.Input(0);
+        using var y = Tensor.Uninitialized(g.Batch, g.Channels, g.OutHeight, g.OutWidth);
+        context.Backend.AvgPool2d(g, countIncludePad: true, x.Span, y.Span);
+        if (y.Length != gradient.Length)
+        {
+            throw new ModelException($"{context.Step.Node.Describe()}: TSGB's average-pool rule recomputes the pool without ceil mode, which changes its output size here.");
+        }
+
+        TensorPrimitives.Multiply(y.Span, gradient.Span, y.Span);
+        var result = Tensor.Uninitialized(x.Shape);
+        context.Backend.AvgPool2dBackward(g, countIncludePad: true, y.Span, result.Span);
+        var r = result.Span;
+        var xs = x.Span;
+        for (var i = 0; i < r.Length; i++)
+        {
+            r[i] /= xs[i] + Epsilon;
+        }
+
+        return result;
+    }
+
+    /// <summary>TSGB-FC: g_x = W⁺ᵀg + W⁻ᵀ(γ·β⊙g), β_k = (W⁺x)_k / |(W⁻x)_k| (no ε), bias unused.</summary>
+    private Tensor LinearRule(BackwardContext context, bool transB, Tensor gradient)
+    {
+        var x = context.Input(0);
+        var w = context.Input(1).Span;
+        var (n, d) = (x.Dim(0), x.Length / x.Dim(0));
+        var classes = gradient.Length / n;
+        float Weight(int k, int j) => transB ? w[(k * d) + j] : w[(j * classes) + k];
+
+        var result = Tensor.Zeros(x.Shape);
+        for (var b = 0; b < n; b++)
+        {
+            var xb = x.Span.Slice(b * d, d);
+            var gx = result.Span.Slice(b * d, d);
+            for (var k = 0; k < classes; k++)
+            {
+                var gk = gradient.Span[(b * classes) + k];
+                if (gk == 0f)
+                {
+                    continue;
+                }
+
+                float positive = 0f, negative = 0f;
+                for (var j = 0; j < d; j++)
+                {
+                    var wkj = Weight(k, j);
+                    if (wkj > 0f)
+                    {
+                        positive += wkj * xb[j];
+                    }
+                    else
+                    {
+                        negative += wkj * xb[j];
+                    }
+                }
+
+                var beta = gamma * positive / Math.Abs(negative);
+                for (var j = 0; j < d; j++)
+                {
+                    var wkj = Weight(k, j);
+                    gx[j] += gk * (wkj > 0f ? wkj : wkj * beta);
+                }
+            }
+        }
+
+        return result;
+    }
+}
