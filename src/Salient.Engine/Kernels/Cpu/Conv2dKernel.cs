@@ -27,31 +27,45 @@ internal static unsafe class Conv2dKernel
                 return;
             }
 
-            var job = new Job(gemm, g, pIn, pW, pBias, pOut, activation);
-            if (!BatchParallel(g.Batch))
-            {
-                for (var n = 0; n < g.Batch; n++)
-                {
-                    job.Image(n, singleThreaded: false);
-                }
-
-                return;
-            }
-
-            if (gemm.UsesOpenBlas)
-            {
-                OpenBlasNative.EnterSingleThreaded();
-            }
-
+            var ocg = g.OutChannels / g.Groups;
+            var kdim = g.InChannels / g.Groups * g.KernelHeight * g.KernelWidth;
+            var weights = new GemmLhs[g.Groups];
+            var batchParallel = BatchParallel(g.Batch);
             try
             {
+                for (var grp = 0; grp < g.Groups; grp++)
+                {
+                    weights[grp] = gemm.Prepare(ocg, kdim, pW + ((long)grp * ocg * kdim), kdim);
+                }
+
+                var job = new Job(g, pIn, weights, pBias, pOut, activation);
+                if (!batchParallel)
+                {
+                    for (var n = 0; n < g.Batch; n++)
+                    {
+                        job.Image(n, singleThreaded: false);
+                    }
+
+                    return;
+                }
+
+                if (gemm.UsesOpenBlas)
+                {
+                    OpenBlasNative.EnterSingleThreaded();
+                }
+
                 Parallel.For(0, g.Batch, new ParallelOptions { MaxDegreeOfParallelism = CpuParallel.MaxThreads }, n => job.Image(n, singleThreaded: true));
             }
             finally
             {
-                if (gemm.UsesOpenBlas)
+                if (batchParallel && gemm.UsesOpenBlas)
                 {
                     OpenBlasNative.LeaveSingleThreaded();
+                }
+
+                foreach (var w in weights)
+                {
+                    w?.Dispose();
                 }
             }
         }
@@ -67,7 +81,7 @@ internal static unsafe class Conv2dKernel
         return threads > 1 && batch > 1 && (batch % threads == 0 || batch >= 2 * threads);
     }
 
-    private readonly struct Job(CpuGemm gemm, Conv2dGeometry g, float* input, float* weight, float* bias, float* output, FusedActivation activation)
+    private readonly struct Job(Conv2dGeometry g, float* input, GemmLhs[] weights, float* bias, float* output, FusedActivation activation)
     {
         public void Image(int n, bool singleThreaded)
         {
@@ -92,8 +106,8 @@ internal static unsafe class Conv2dKernel
                             Im2Col.Run(g, cg, src, col);
                         }
 
-                        gemm.Sgemm(false, false, ocg, outPlane, kdim, 1f, weight + ((long)grp * ocg * kdim), kdim,
-                            pointwise ? src : col, outPlane, 0f, result + ((long)grp * ocg * outPlane), outPlane, singleThreaded);
+                        CpuGemm.Multiply(weights[grp], outPlane, pointwise ? src : col, outPlane,
+                            result + ((long)grp * ocg * outPlane), outPlane, singleThreaded);
                     }
                 }
             }

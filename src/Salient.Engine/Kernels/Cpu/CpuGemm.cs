@@ -47,6 +47,27 @@ internal sealed unsafe class CpuGemm
         }
     }
 
+    /// <summary>
+    /// Prepares the m×k row-major matrix <paramref name="a"/> as the left operand of many products
+    /// (a convolution's weights across images): packed once for the managed GEMM; OpenBLAS packs
+    /// inside each call, so it gets the matrix as is.
+    /// </summary>
+    public GemmLhs Prepare(int m, int k, float* a, int lda) =>
+        new(m, k, a, lda, UsesOpenBlas ? null : ManagedGemm.Pack(false, m, k, 1f, a, lda));
+
+    /// <summary>C = lhs·B for a k×n row-major B; threads as in <see cref="Sgemm"/>.</summary>
+    public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded)
+    {
+        if (lhs.Packed is { } packed)
+        {
+            ManagedGemm.Sgemm(packed, false, n, b, ldb, 0f, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+        }
+        else
+        {
+            OpenBlasNative.Sgemm(false, false, lhs.M, n, lhs.K, 1f, lhs.A, lhs.Lda, b, ldb, 0f, c, ldc);
+        }
+    }
+
     /// <summary>Checks that the spans hold the matrices the arguments describe.</summary>
     public static void Validate(bool transA, bool transB, int m, int n, int k, int lda, int aLength, int ldb, int bLength, int ldc, int cLength)
     {

@@ -26,7 +26,33 @@ internal static unsafe class ManagedGemm
 
     /// <summary>C = alpha·op(A)·op(B) + beta·C on up to <paramref name="maxThreads"/> threads.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads) =>
+        Run(transA, transB, m, n, k, alpha, a, lda, null, b, ldb, beta, c, ldc, maxThreads);
+
+    /// <summary>C = A·op(B) + beta·C with A packed by <see cref="Pack"/>.</summary>
+    public static void Sgemm(PackedA a, bool transB, int n, float* b, int ldb, float beta, float* c, int ldc, int maxThreads) =>
+        Run(false, transB, a.M, n, a.K, 1f, null, 0, a, b, ldb, beta, c, ldc, maxThreads);
+
+    /// <summary>
+    /// alpha·op(A) in the micro-kernel's layout, all depth blocks, for products with many B
+    /// matrices: a convolution's weights are then packed once per call instead of once per image.
+    /// </summary>
+    public static PackedA Pack(bool transA, int m, int k, float alpha, float* a, int lda)
+    {
+        var packed = new PackedA(m, k, (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(m, Mr) * Math.Max(k, 1) * sizeof(float)), 64));
+        var panels = (m + Mr - 1) / Mr;
+        var blocks = (k + Kc - 1) / Kc;
+        CpuParallel.For(panels * blocks, (long)Mr * Kc, t =>
+        {
+            var pc = t / panels * Kc;
+            var kc = Math.Min(Kc, k - pc);
+            PackA(transA, a, lda, m, t % panels * Mr, pc, kc, alpha, packed.Block(pc) + ((long)(t % panels) * Mr * kc));
+        });
+        return packed;
+    }
+
+    private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, PackedA? packed, float* b, int ldb, float beta, float* c, int ldc, int maxThreads)
     {
         if (m == 0 || n == 0)
         {
@@ -43,7 +69,7 @@ internal static unsafe class ManagedGemm
         var kcMax = Math.Min(k, Kc);
         var ncMax = Math.Min(n, Nc);
         var aPanels = (m + Mr - 1) / Mr;
-        var packA = (float*)NativeMemory.AlignedAlloc((nuint)((long)aPanels * Mr * kcMax * sizeof(float)), 64);
+        var packA = packed is null ? (float*)NativeMemory.AlignedAlloc((nuint)((long)aPanels * Mr * kcMax * sizeof(float)), 64) : null;
         var packB = (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(ncMax, Nr) * kcMax * sizeof(float)), 64);
         try
         {
@@ -51,19 +77,20 @@ internal static unsafe class ManagedGemm
             for (var pc = 0; pc < k; pc += Kc)
             {
                 var kc = Math.Min(Kc, k - pc);
+                var aBlock = packed is null ? packA : packed.Block(pc);
                 for (var jc = 0; jc < n; jc += Nc)
                 {
                     var nc = Math.Min(Nc, n - jc);
                     var bPanels = (nc + Nr - 1) / Nr;
 
                     // A is packed once per depth block, with the first column block; B once per block.
-                    var packAPanels = jc == 0 ? aPanels : 0;
+                    var packAPanels = packed is null && jc == 0 ? aPanels : 0;
                     var packJobs = packAPanels + bPanels;
                     void Pack(int t)
                     {
                         if (t < packAPanels)
                         {
-                            PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, packA + ((long)t * Mr * kc));
+                            PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, aBlock + ((long)t * Mr * kc));
                         }
                         else
                         {
@@ -78,7 +105,7 @@ internal static unsafe class ManagedGemm
                     {
                         var i0 = t / nTasks * Mc;
                         var j0 = t % nTasks * NcTask;
-                        Block(packA + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
+                        Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
                             Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc);
                     }
 
@@ -370,6 +397,25 @@ internal static unsafe class ManagedGemm
                 new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, Nr));
                 new Span<float>(d + cols, Nr - cols).Clear();
             }
+        }
+    }
+
+    /// <summary>A left operand packed by <see cref="Pack"/>; owns native memory until disposed.</summary>
+    internal sealed class PackedA(int m, int k, float* data) : IDisposable
+    {
+        private float* _data = data;
+
+        public int M { get; } = m;
+
+        public int K { get; } = k;
+
+        // The depth block starting at column pc: RoundUp(M, Mr) rows × its depth, panel by panel.
+        public float* Block(int pc) => _data + ((long)pc * RoundUp(M, Mr));
+
+        public void Dispose()
+        {
+            NativeMemory.AlignedFree(_data);
+            _data = null;
         }
     }
 }
