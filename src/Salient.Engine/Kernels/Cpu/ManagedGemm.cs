@@ -9,8 +9,9 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Row-major SGEMM in managed code, after Goto and van de Geijn: op(A) and op(B) are packed into
 /// panels (which also absorbs transposes, leading dimensions and alpha), and a 6×32 register-blocked
-/// micro-kernel streams them with FMA (AVX-512, else AVX2). Blocks: Kc deep so a B micro-panel stays in L1, Mc rows of A
-/// per task so the A block stays in L2, Nc columns of packed B shared by all threads.
+/// micro-kernel streams them with FMA (AVX-512, else AVX2). Blocks: Kc deep so a B micro-panel
+/// (16 KiB) stays in L1, Mc rows of A per task so the A block stays in L2, Nc columns of packed B
+/// shared by all threads.
 /// </summary>
 internal static unsafe class ManagedGemm
 {
