@@ -30,12 +30,9 @@ internal sealed unsafe class CpuGemm
 
     public bool UsesOpenBlas { get; }
 
-    /// <summary>
-    /// C = alpha·op(A)·op(B) + beta·C. With <paramref name="singleThreaded"/> the call stays on the
-    /// calling thread, for callers that parallelise around it (OpenBLAS must then be set to one thread).
-    /// </summary>
+    /// <summary>C = alpha·op(A)·op(B) + beta·C on all cores.</summary>
     public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool singleThreaded = false)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
         if (UsesOpenBlas)
         {
@@ -43,7 +40,7 @@ internal sealed unsafe class CpuGemm
         }
         else
         {
-            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, CpuParallel.MaxThreads);
         }
     }
 
@@ -55,7 +52,11 @@ internal sealed unsafe class CpuGemm
     public GemmLhs Prepare(int m, int k, float* a, int lda) =>
         new(m, k, a, lda, UsesOpenBlas ? null : ManagedGemm.Pack(false, m, k, 1f, a, lda));
 
-    /// <summary>C = lhs·B for a k×n row-major B; threads as in <see cref="Sgemm"/>.</summary>
+    /// <summary>
+    /// C = lhs·B for a k×n row-major B. With <paramref name="singleThreaded"/> the product stays on
+    /// the calling thread, for callers that parallelise around it; OpenBLAS must then be inside
+    /// <see cref="OpenBlasNative.EnterSingleThreaded"/>, its thread count being process-wide.
+    /// </summary>
     public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded)
     {
         if (lhs.Packed is { } packed)
