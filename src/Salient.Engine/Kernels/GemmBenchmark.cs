@@ -8,7 +8,8 @@ internal static class GemmBenchmark
 {
     /// <summary>
     /// GFLOP/s of square <paramref name="size"/> GEMMs (2·size³ flops each) on
-    /// <paramref name="backend"/>, repeated for about <paramref name="duration"/> after one warm-up call.
+    /// <paramref name="backend"/>, repeated for about <paramref name="duration"/> after one warm-up
+    /// call; the rate of the fastest tenth of that time.
     /// </summary>
     public static double MeasureGflops(IKernelBackend backend, int size, TimeSpan duration)
     {
@@ -26,16 +27,28 @@ internal static class GemmBenchmark
         }
 
         backend.Gemm(false, false, size, size, size, 1f, a, size, b, size, 0f, c, size);
-        var runs = 0;
-        var clock = Stopwatch.StartNew();
+
+        // The best of ten slices: on a shared machine a plain average mostly measures the neighbours.
+        var slice = duration / 10;
+        var flops = 2.0 * size * size * size;
+        var best = 0.0;
+        var total = Stopwatch.StartNew();
         do
         {
-            backend.Gemm(false, false, size, size, size, 1f, a, size, b, size, 0f, c, size);
-            runs++;
-        }
-        while (clock.Elapsed < duration);
+            var runs = 0;
+            var clock = Stopwatch.StartNew();
+            do
+            {
+                backend.Gemm(false, false, size, size, size, 1f, a, size, b, size, 0f, c, size);
+                runs++;
+            }
+            while (clock.Elapsed < slice);
 
-        return 2.0 * size * size * size * runs / clock.Elapsed.TotalSeconds / 1e9;
+            best = Math.Max(best, flops * runs / clock.Elapsed.TotalSeconds / 1e9);
+        }
+        while (total.Elapsed < duration);
+
+        return best;
     }
 
     /// <summary>

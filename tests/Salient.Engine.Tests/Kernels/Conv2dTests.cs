@@ -17,6 +17,8 @@ public class Conv2dTests
         [2, 8, 9, 13, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8], // depthwise
         [1, 5, 12, 11, 5, 5, 5, 2, 2, 2, 1, 3, 2, 1, 1, 5], // depthwise, stride 2, asymmetric
         [2, 4, 9, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 4], // depthwise, dilated
+        [2, 3, 9, 81, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3], // depthwise, stride 2, rows wide enough for vectors
+        [1, 2, 6, 45, 2, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2], // depthwise, dilated, wide rows
         [2, 3, 7, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3], // channel multiplier 2 (not depthwise)
         [4, 16, 15, 15, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1], // big enough for the parallel paths
         [3, 3, 23, 21, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1], // ResNet stem, odd size
@@ -26,7 +28,8 @@ public class Conv2dTests
     [
         new(ActivationKind.Relu), FusedActivation.None, new(ActivationKind.LeakyRelu, 0.1f), new(ActivationKind.Clip, 0f, 6f),
         new(ActivationKind.HardSwish), new(ActivationKind.None), new(ActivationKind.Sigmoid), new(ActivationKind.Relu),
-        new(ActivationKind.Clip, -0.5f, 0.5f), new(ActivationKind.HardSigmoid, 0.2f, 0.5f), new(ActivationKind.LeakyRelu, 0.01f),
+        new(ActivationKind.Clip, -0.5f, 0.5f), new(ActivationKind.Clip, 0f, 6f), new(ActivationKind.HardSwish),
+        new(ActivationKind.HardSigmoid, 0.2f, 0.5f), new(ActivationKind.LeakyRelu, 0.01f),
         new(ActivationKind.Relu), new(ActivationKind.None),
     ];
 

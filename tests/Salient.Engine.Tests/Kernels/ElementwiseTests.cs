@@ -20,16 +20,21 @@ public class ElementwiseTests
     public void Activate_matches_reference_out_of_place_and_in_place(int kind, float alpha, float beta)
     {
         var act = new FusedActivation((ActivationKind)kind, alpha, beta);
-        var input = Reference.Random(37, 7).Select(x => x * 8f).ToArray();
-        var expected = input.Select(x => Reference.Activate(act, x)).ToArray();
-        var output = new float[input.Length];
         var backend = Backends.Get("managed");
 
-        backend.Activate(act, input, output);
-        Reference.AssertClose(expected, output, 1e-5f);
+        // An odd length for the vector tails, and one long enough to be split across threads.
+        foreach (var length in new[] { 37, 40_001 })
+        {
+            var input = Reference.Random(length, 7).Select(x => x * 8f).ToArray();
+            var expected = input.Select(x => Reference.Activate(act, x)).ToArray();
+            var output = new float[input.Length];
 
-        backend.Activate(act, input, input);
-        Reference.AssertClose(expected, input, 1e-5f);
+            backend.Activate(act, input, output);
+            Reference.AssertClose(expected, output, 1e-5f);
+
+            backend.Activate(act, input, input);
+            Reference.AssertClose(expected, input, 1e-5f);
+        }
     }
 
     [Theory]
@@ -63,6 +68,7 @@ public class ElementwiseTests
         { [1, 1, 1], [1] },
         { [3, 0, 2], [1, 2] },
         { [300, 257], [257] },
+        { [9000, 3], [9000, 1] },
     };
 
     [Theory]

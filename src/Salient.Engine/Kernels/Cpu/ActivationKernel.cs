@@ -8,8 +8,33 @@ namespace Salient.Engine.Kernels.Cpu;
 /// dst = act(src·scale + shift), vectorised. One pass serves plain activations, bias plus fused
 /// activation after a convolution, and folded batch norm. src and dst may be the same memory.
 /// </summary>
-internal static class ActivationKernel
+internal static unsafe class ActivationKernel
 {
+    private const int Chunk = 1 << 14;
+
+    /// <summary><see cref="Apply"/> over chunks of a large buffer on several threads.</summary>
+    public static void ApplyParallel(in FusedActivation activation, ReadOnlySpan<float> src, Span<float> dst)
+    {
+        if (dst.Length != src.Length)
+        {
+            throw new ArgumentException($"Output holds {dst.Length} values, the input has {src.Length}.", nameof(dst));
+        }
+
+        var act = activation;
+        var length = src.Length;
+        fixed (float* ps = src, pd = dst)
+        {
+            var x = ps;
+            var y = pd;
+            CpuParallel.For((length + Chunk - 1) / Chunk, Chunk, i =>
+            {
+                var start = i * Chunk;
+                var count = Math.Min(Chunk, length - start);
+                Apply(act, new ReadOnlySpan<float>(x + start, count), new Span<float>(y + start, count));
+            });
+        }
+    }
+
     public static void Apply(in FusedActivation activation, ReadOnlySpan<float> src, Span<float> dst, float scale = 1f, float shift = 0f)
     {
         if (dst.Length < src.Length)
@@ -19,6 +44,14 @@ internal static class ActivationKernel
 
         switch (activation.Kind)
         {
+            case ActivationKind.None when scale == 1f && shift == 0f:
+                // Nothing to compute; in place (a convolution without bias or activation) not even a copy.
+                if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(src), ref MemoryMarshal.GetReference(dst)))
+                {
+                    src.CopyTo(dst);
+                }
+
+                break;
             case ActivationKind.None:
                 Run(default(Identity), src, dst, scale, shift);
                 break;

@@ -47,19 +47,25 @@ internal static unsafe class BinaryKernel
             var x = pa;
             var y = pb;
             var z = po;
-            CpuParallel.For(outer, inner, row =>
+            // Rows in chunks of about 16K values, so that short rows do not each pay for a work item.
+            var rowsPerChunk = Math.Max(1, (1 << 14) / inner);
+            CpuParallel.For((outer + rowsPerChunk - 1) / rowsPerChunk, (long)rowsPerChunk * inner, chunk =>
             {
-                long offA = 0, offB = 0;
-                var rest = row;
-                for (var d = outerDims.Length - 1; d >= 0; d--)
+                var end = Math.Min(outer, (chunk + 1) * rowsPerChunk);
+                for (var row = chunk * rowsPerChunk; row < end; row++)
                 {
-                    var i = rest % outerDims[d];
-                    rest /= outerDims[d];
-                    offA += i * outerA[d];
-                    offB += i * outerB[d];
-                }
+                    long offA = 0, offB = 0;
+                    var rest = row;
+                    for (var d = outerDims.Length - 1; d >= 0; d--)
+                    {
+                        var i = rest % outerDims[d];
+                        rest /= outerDims[d];
+                        offA += i * outerA[d];
+                        offB += i * outerB[d];
+                    }
 
-                Row(op, x + offA, aInner, y + offB, bInner, new Span<float>(z + ((long)row * inner), inner));
+                    Row(op, x + offA, aInner, y + offB, bInner, new Span<float>(z + ((long)row * inner), inner));
+                }
             });
         }
     }

@@ -51,15 +51,8 @@ internal sealed unsafe class CpuBackend : IKernelBackend
         ReadOnlySpan<float> shift, Span<float> output, in FusedActivation activation) =>
         ChannelAffineKernel.Run(n, channels, spatial, input, scale, shift, output, activation);
 
-    public void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output)
-    {
-        if (output.Length != input.Length)
-        {
-            throw new ArgumentException($"Activation output holds {output.Length} values, the input has {input.Length}.", nameof(output));
-        }
-
-        ActivationKernel.Apply(activation, input, output);
-    }
+    public void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output) =>
+        ActivationKernel.ApplyParallel(activation, input, output);
 
     public void Binary(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape,
         Span<float> output, ReadOnlySpan<int> outShape) =>

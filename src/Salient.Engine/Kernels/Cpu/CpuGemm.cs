@@ -30,12 +30,9 @@ internal sealed unsafe class CpuGemm
 
     public bool UsesOpenBlas { get; }
 
-    /// <summary>
-    /// C = alpha·op(A)·op(B) + beta·C. With <paramref name="singleThreaded"/> the call stays on the
-    /// calling thread, for callers that parallelise around it (OpenBLAS must then be set to one thread).
-    /// </summary>
+    /// <summary>C = alpha·op(A)·op(B) + beta·C on all cores.</summary>
     public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool singleThreaded = false)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
         if (UsesOpenBlas)
         {
@@ -43,7 +40,32 @@ internal sealed unsafe class CpuGemm
         }
         else
         {
-            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, CpuParallel.MaxThreads);
+        }
+    }
+
+    /// <summary>
+    /// Prepares the m×k row-major matrix <paramref name="a"/> as the left operand of many products
+    /// (a convolution's weights across images): packed once for the managed GEMM; OpenBLAS packs
+    /// inside each call, so it gets the matrix as is.
+    /// </summary>
+    public GemmLhs Prepare(int m, int k, float* a, int lda) =>
+        new(m, k, a, lda, UsesOpenBlas ? null : ManagedGemm.Pack(false, m, k, 1f, a, lda));
+
+    /// <summary>
+    /// C = lhs·B for a k×n row-major B. With <paramref name="singleThreaded"/> the product stays on
+    /// the calling thread, for callers that parallelise around it; OpenBLAS must then be inside
+    /// <see cref="OpenBlasNative.EnterSingleThreaded"/>, its thread count being process-wide.
+    /// </summary>
+    public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded)
+    {
+        if (lhs.Packed is { } packed)
+        {
+            ManagedGemm.Sgemm(packed, false, n, b, ldb, 0f, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+        }
+        else
+        {
+            OpenBlasNative.Sgemm(false, false, lhs.M, n, lhs.K, 1f, lhs.A, lhs.Lda, b, ldb, 0f, c, ldc);
         }
     }
 

@@ -8,15 +8,16 @@ namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// Row-major SGEMM in managed code, after Goto and van de Geijn: op(A) and op(B) are packed into
-/// panels (which also absorbs transposes, leading dimensions and alpha), and a 6×16 register-blocked
-/// micro-kernel streams them with FMA. Blocks: Kc deep so a B micro-panel stays in L1, Mc rows of A
-/// per task so the A block stays in L2, Nc columns of packed B shared by all threads.
+/// panels (which also absorbs transposes, leading dimensions and alpha), and a 6×32 register-blocked
+/// micro-kernel streams them with FMA (AVX-512, else AVX2). Blocks: Kc deep so a B micro-panel
+/// (16 KiB) stays in L1, Mc rows of A per task so the A block stays in L2, Nc columns of packed B
+/// shared by all threads.
 /// </summary>
 internal static unsafe class ManagedGemm
 {
     private const int Mr = 6;
-    private const int Nr = 16;
-    private const int Kc = 256;
+    private const int Nr = 32;
+    private const int Kc = 128;
     private const int Mc = 96;
     private const int Nc = 4096;
     private const int NcTask = 256;
@@ -26,7 +27,33 @@ internal static unsafe class ManagedGemm
 
     /// <summary>C = alpha·op(A)·op(B) + beta·C on up to <paramref name="maxThreads"/> threads.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads) =>
+        Run(transA, transB, m, n, k, alpha, a, lda, null, b, ldb, beta, c, ldc, maxThreads);
+
+    /// <summary>C = A·op(B) + beta·C with A packed by <see cref="Pack"/>.</summary>
+    public static void Sgemm(PackedA a, bool transB, int n, float* b, int ldb, float beta, float* c, int ldc, int maxThreads) =>
+        Run(false, transB, a.M, n, a.K, 1f, null, 0, a, b, ldb, beta, c, ldc, maxThreads);
+
+    /// <summary>
+    /// alpha·op(A) in the micro-kernel's layout, all depth blocks, for products with many B
+    /// matrices: a convolution's weights are then packed once per call instead of once per image.
+    /// </summary>
+    public static PackedA Pack(bool transA, int m, int k, float alpha, float* a, int lda)
+    {
+        var packed = new PackedA(m, k, (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(m, Mr) * Math.Max(k, 1) * sizeof(float)), 64));
+        var panels = (m + Mr - 1) / Mr;
+        var blocks = (k + Kc - 1) / Kc;
+        CpuParallel.For(panels * blocks, (long)Mr * Kc, t =>
+        {
+            var pc = t / panels * Kc;
+            var kc = Math.Min(Kc, k - pc);
+            PackA(transA, a, lda, m, t % panels * Mr, pc, kc, alpha, packed.Block(pc) + ((long)(t % panels) * Mr * kc));
+        });
+        return packed;
+    }
+
+    private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, PackedA? packed, float* b, int ldb, float beta, float* c, int ldc, int maxThreads)
     {
         if (m == 0 || n == 0)
         {
@@ -43,7 +70,7 @@ internal static unsafe class ManagedGemm
         var kcMax = Math.Min(k, Kc);
         var ncMax = Math.Min(n, Nc);
         var aPanels = (m + Mr - 1) / Mr;
-        var packA = (float*)NativeMemory.AlignedAlloc((nuint)((long)aPanels * Mr * kcMax * sizeof(float)), 64);
+        var packA = packed is null ? (float*)NativeMemory.AlignedAlloc((nuint)((long)aPanels * Mr * kcMax * sizeof(float)), 64) : null;
         var packB = (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(ncMax, Nr) * kcMax * sizeof(float)), 64);
         try
         {
@@ -51,19 +78,20 @@ internal static unsafe class ManagedGemm
             for (var pc = 0; pc < k; pc += Kc)
             {
                 var kc = Math.Min(Kc, k - pc);
+                var aBlock = packed is null ? packA : packed.Block(pc);
                 for (var jc = 0; jc < n; jc += Nc)
                 {
                     var nc = Math.Min(Nc, n - jc);
                     var bPanels = (nc + Nr - 1) / Nr;
 
                     // A is packed once per depth block, with the first column block; B once per block.
-                    var packAPanels = jc == 0 ? aPanels : 0;
+                    var packAPanels = packed is null && jc == 0 ? aPanels : 0;
                     var packJobs = packAPanels + bPanels;
                     void Pack(int t)
                     {
                         if (t < packAPanels)
                         {
-                            PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, packA + ((long)t * Mr * kc));
+                            PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, aBlock + ((long)t * Mr * kc));
                         }
                         else
                         {
@@ -78,7 +106,7 @@ internal static unsafe class ManagedGemm
                     {
                         var i0 = t / nTasks * Mc;
                         var j0 = t % nTasks * NcTask;
-                        Block(packA + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
+                        Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
                             Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc);
                     }
 
@@ -163,12 +191,17 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    // C[6×16] += A-panel · B-panel.
+    // C[6×32] += A-panel · B-panel: one 512-bit kernel, or two 256-bit halves (AVX2 has only 16 registers).
     private static void MicroKernel(int kc, float* a, float* b, float* c, int ldc)
     {
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
+        {
+            MicroKernel512(kc, a, b, c, ldc);
+        }
+        else if (Vector256.IsHardwareAccelerated)
         {
             MicroKernel256(kc, a, b, c, ldc);
+            MicroKernel256(kc, a, b + 16, c + 16, ldc);
         }
         else
         {
@@ -176,10 +209,56 @@ internal static unsafe class ManagedGemm
         }
     }
 
+    private static void MicroKernel512(int kc, float* a, float* b, float* c, int ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (var p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.LoadAligned(b);
+            var b1 = Vector512.LoadAligned(b + 16);
+            var ai = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+            a += Mr;
+            b += Nr;
+        }
+
+        AddRow(c, c00, c01);
+        AddRow(c + ldc, c10, c11);
+        AddRow(c + (2L * ldc), c20, c21);
+        AddRow(c + (3L * ldc), c30, c31);
+        AddRow(c + (4L * ldc), c40, c41);
+        AddRow(c + (5L * ldc), c50, c51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* c, Vector512<float> lo, Vector512<float> hi)
+    {
+        (Vector512.Load(c) + lo).Store(c);
+        (Vector512.Load(c + 16) + hi).Store(c + 16);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> MulAdd(Vector256<float> x, Vector256<float> y, Vector256<float> acc) =>
         Fma.IsSupported ? Fma.MultiplyAdd(x, y, acc) : (x * y) + acc;
 
+    // C[6×16] += A-panel · 16 columns of the 32-wide B panel.
     private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -312,14 +391,32 @@ internal static unsafe class ManagedGemm
             var d = dst + (p * Nr);
             if (cols == Nr)
             {
-                Vector256.Store(Vector256.Load(src), d);
-                Vector256.Store(Vector256.Load(src + 8), d + 8);
+                new ReadOnlySpan<float>(src, Nr).CopyTo(new Span<float>(d, Nr));
             }
             else
             {
                 new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, Nr));
                 new Span<float>(d + cols, Nr - cols).Clear();
             }
+        }
+    }
+
+    /// <summary>A left operand packed by <see cref="Pack"/>; owns native memory until disposed.</summary>
+    internal sealed class PackedA(int m, int k, float* data) : IDisposable
+    {
+        private float* _data = data;
+
+        public int M { get; } = m;
+
+        public int K { get; } = k;
+
+        // The depth block starting at column pc: RoundUp(M, Mr) rows × its depth, panel by panel.
+        public float* Block(int pc) => _data + ((long)pc * RoundUp(M, Mr));
+
+        public void Dispose()
+        {
+            NativeMemory.AlignedFree(_data);
+            _data = null;
         }
     }
 }

@@ -55,15 +55,39 @@ internal static unsafe class OpenBlasNative
     /// <summary>The library name that loaded, or null.</summary>
     public static string? LibraryName { get; }
 
+    private static readonly Lock s_threadsLock = new();
+    private static int s_singleThreadedUsers;
+    private static int s_savedThreads;
+
     /// <summary>OpenBLAS's own thread count, or 1 when it cannot be queried.</summary>
     public static int NumThreads => s_getNumThreads != null ? s_getNumThreads() : 1;
 
-    /// <summary>Sets OpenBLAS's thread count for later calls; a no-op when unsupported.</summary>
-    public static void SetNumThreads(int threads)
+    /// <summary>
+    /// Keeps OpenBLAS on the calling thread until <see cref="LeaveSingleThreaded"/>, for callers
+    /// that run several GEMMs in parallel themselves. The setting is process-wide, so overlapping
+    /// callers are counted and the last one out restores the thread count.
+    /// </summary>
+    public static void EnterSingleThreaded()
     {
-        if (s_setNumThreads != null)
+        lock (s_threadsLock)
         {
-            s_setNumThreads(threads);
+            if (s_singleThreadedUsers++ == 0 && s_setNumThreads != null)
+            {
+                s_savedThreads = NumThreads;
+                s_setNumThreads(1);
+            }
+        }
+    }
+
+    /// <summary>Ends one <see cref="EnterSingleThreaded"/>.</summary>
+    public static void LeaveSingleThreaded()
+    {
+        lock (s_threadsLock)
+        {
+            if (--s_singleThreadedUsers == 0 && s_setNumThreads != null)
+            {
+                s_setNumThreads(s_savedThreads);
+            }
         }
     }
 

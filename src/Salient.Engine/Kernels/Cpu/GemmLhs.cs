@@ -1,0 +1,18 @@
+namespace Salient.Engine.Kernels.Cpu;
+
+/// <summary>A left GEMM operand made by <see cref="CpuGemm.Prepare"/>; the raw matrix stays the caller's.</summary>
+internal sealed unsafe class GemmLhs(int m, int k, float* a, int lda, ManagedGemm.PackedA? packed) : IDisposable
+{
+    public int M { get; } = m;
+
+    public int K { get; } = k;
+
+    public float* A { get; } = a;
+
+    public int Lda { get; } = lda;
+
+    /// <summary>The packed copy when the managed GEMM runs the products.</summary>
+    public ManagedGemm.PackedA? Packed { get; } = packed;
+
+    public void Dispose() => Packed?.Dispose();
+}
