@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Tensor = Salient.Engine.Tensor;
 using Salient.Engine.Graph.Backward;
 
 namespace Salient.Methods.Internal;
@@ -214,7 +215,7 @@ internal sealed class GradientExplainer : Explainer
             TensorPrimitives.Multiply(raw!.Span, 1f / Options.SmoothSamples, raw.Span);
         }
 
-        return (sum, logits, targets);
+        return (sum!, logits, targets);
     }
 
     /// <summary>Adds <paramref name="more"/> into <paramref name="sum"/> (taking it when null), disposing <paramref name="more"/>.</summary>

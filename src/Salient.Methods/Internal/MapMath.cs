@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Tensor = Salient.Engine.Tensor;
 using Salient.Engine.Kernels;
 
 namespace Salient.Methods.Internal;

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Tensor = Salient.Engine.Tensor;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Graph.Operators;
@@ -149,10 +150,10 @@ internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBac
     private Tensor LinearRule(BackwardContext context, bool transB, Tensor gradient)
     {
         var x = context.Input(0);
-        var w = context.Input(1).Span;
+        var weights = context.Input(1);
         var (n, d) = (x.Dim(0), x.Length / x.Dim(0));
         var classes = gradient.Length / n;
-        float Weight(int k, int j) => transB ? w[(k * d) + j] : w[(j * classes) + k];
+        float Weight(int k, int j) => transB ? weights.Span[(k * d) + j] : weights.Span[(j * classes) + k];
 
         var result = Tensor.Zeros(x.Shape);
         for (var b = 0; b < n; b++)

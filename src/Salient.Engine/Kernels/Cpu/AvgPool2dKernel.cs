@@ -58,8 +58,8 @@ internal static unsafe class AvgPool2dKernel
         }
     }
 
-    // Taps of one window axis that count in the divisor.
-    private static int Taps(int start, int kernel, int dilation, int size, int padBegin, int padEnd, bool countIncludePad)
+    /// <summary>Taps of one window axis that count in the divisor (shared with the backward kernel).</summary>
+    internal static int Taps(int start, int kernel, int dilation, int size, int padBegin, int padEnd, bool countIncludePad)
     {
         int lo = countIncludePad ? -padBegin : 0, hi = countIncludePad ? size + padEnd : size;
         var count = 0;

@@ -60,4 +60,27 @@ internal sealed unsafe class CpuBackend : IKernelBackend
 
     public void Softmax(int rows, int cols, ReadOnlySpan<float> input, Span<float> output) =>
         SoftmaxKernel.Run(rows, cols, input, output);
+
+    public void Conv2dBackwardData(in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
+        Conv2dBackwardKernel.Data(_gemm, g, weight, outputGradient, inputGradient);
+
+    public void Conv2dBackwardWeights(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, Span<float> biasGradient) =>
+        Conv2dBackwardKernel.Weights(_gemm, g, input, outputGradient, weightGradient, biasGradient);
+
+    public void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
+        Pool2dBackwardKernel.Max(g, input, outputGradient, inputGradient);
+
+    public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
+        Pool2dBackwardKernel.Average(g, countIncludePad, outputGradient, inputGradient);
+
+    public void ActivateBackward(in FusedActivation activation, ReadOnlySpan<float> input, ReadOnlySpan<float> output,
+        ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
+        ActivationBackwardKernel.Run(activation, input, output, outputGradient, inputGradient);
+
+    public void ReduceToShape(ReadOnlySpan<float> input, ReadOnlySpan<int> inShape, Span<float> output, ReadOnlySpan<int> outShape) =>
+        ReduceToShapeKernel.Run(input, inShape, output, outShape);
+
+    public void ResizeBilinear(int planes, int inHeight, int inWidth, ReadOnlySpan<float> input, int outHeight, int outWidth,
+        Span<float> output, bool alignCorners) =>
+        ResizeBilinearKernel.Run(planes, inHeight, inWidth, input, outHeight, outWidth, output, alignCorners);
 }
