@@ -135,19 +135,24 @@ internal static unsafe class DepthwiseConv2dKernel
         return Vector256.Create(p[0], p[2], p[4], p[6], p[8], p[10], p[12], p[14]);
     }
 
-    // One output from the taps inside the input.
+    // One output from the taps inside the input (a bounds check per tap is cheaper than dividing
+    // out the valid range for the few taps of a depthwise kernel).
     private static float Point(in Conv2dGeometry g, float* src, float* w, int ih0, int kiStart, int kiEnd, int ow)
     {
+        int inW = g.InWidth, kw = g.KernelWidth, dw = g.DilationWidth;
         var iw0 = (ow * g.StrideWidth) - g.PadLeft;
-        var (kjStart, kjEnd) = ConvWindow.ValidRange(iw0, g.DilationWidth, g.InWidth, g.KernelWidth);
         var sum = 0f;
         for (var ki = kiStart; ki < kiEnd; ki++)
         {
-            var row = src + ((long)(ih0 + (ki * g.DilationHeight)) * g.InWidth) + iw0;
-            var wk = w + (ki * g.KernelWidth);
-            for (var kj = kjStart; kj < kjEnd; kj++)
+            var row = src + ((long)(ih0 + (ki * g.DilationHeight)) * inW);
+            var wk = w + (ki * kw);
+            for (var kj = 0; kj < kw; kj++)
             {
-                sum += row[kj * g.DilationWidth] * wk[kj];
+                var iw = iw0 + (kj * dw);
+                if ((uint)iw < (uint)inW)
+                {
+                    sum += row[iw] * wk[kj];
+                }
             }
         }
 

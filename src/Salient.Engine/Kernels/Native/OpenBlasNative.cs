@@ -20,6 +20,10 @@ internal static unsafe class OpenBlasNative
     private static readonly delegate* unmanaged<int> s_getNumThreads;
     private static readonly delegate* unmanaged<int, void> s_setNumThreads;
 
+    private static readonly Lock s_threadsLock = new();
+    private static int s_singleThreadedUsers;
+    private static int s_savedThreads;
+
 #pragma warning disable CA1810 // Binding needs several statements; a static constructor keeps them together.
     static OpenBlasNative()
 #pragma warning restore CA1810
@@ -54,10 +58,6 @@ internal static unsafe class OpenBlasNative
 
     /// <summary>The library name that loaded, or null.</summary>
     public static string? LibraryName { get; }
-
-    private static readonly Lock s_threadsLock = new();
-    private static int s_singleThreadedUsers;
-    private static int s_savedThreads;
 
     /// <summary>OpenBLAS's own thread count, or 1 when it cannot be queried.</summary>
     public static int NumThreads => s_getNumThreads != null ? s_getNumThreads() : 1;
