@@ -34,6 +34,7 @@ internal static class BatchNormOperator
         }
 
         context.TryFuseActivation(node, out var activation, out var output);
+        context.SetShape(node.Outputs[0], x);
         context.SetShape(output, x);
         var spatial = x.Skip(2).Aggregate(1, (a, b) => a * b);
         return new ChannelAffineStep(node, [node.Inputs[0]], [output], x, spatial, scale, shift, activation);

@@ -49,7 +49,9 @@ internal static class ConvOperator
         }
 
         context.TryFuseActivation(node, out var activation, out var output);
-        context.SetShape(output, [g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]);
+        int[] shape = [g.Batch, g.OutChannels, g.OutHeight, g.OutWidth];
+        context.SetShape(node.Outputs[0], shape);
+        context.SetShape(output, shape);
         return new ConvStep(node, [node.Inputs[0]], [output], g, weight, bias, activation);
     }
 

@@ -1,0 +1,63 @@
+using Google.Protobuf;
+using Salient.Engine;
+using Salient.Engine.Onnx.Protos;
+
+namespace Salient.Methods.Tests;
+
+/// <summary>Builds tiny ONNX models in memory (written to a temp file) for hand-checkable tests.</summary>
+internal static class TinyModels
+{
+    public static Model Load(string name, int[] inputShape, IEnumerable<NodeProto> nodes, IEnumerable<TensorProto> initializers, string output)
+    {
+        var graph = new GraphProto { Name = name };
+        graph.Node.AddRange(nodes);
+        graph.Initializer.AddRange(initializers);
+        var type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = new TensorShapeProto() } };
+        foreach (var d in inputShape)
+        {
+            type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        }
+
+        graph.Input.Add(new ValueInfoProto { Name = "x", Type = type });
+        graph.Output.Add(new ValueInfoProto { Name = output });
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = 13 });
+        var path = Path.Combine(Path.GetTempPath(), $"salient-{name}-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, model.ToByteArray());
+        try
+        {
+            return Model.Load(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    public static TensorProto Floats(string name, int[] dims, params float[] values)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(dims.Select(d => (long)d));
+        t.FloatData.AddRange(values);
+        return t;
+    }
+
+    public static NodeProto Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = op, Name = output };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        node.Attribute.AddRange(attributes);
+        return node;
+    }
+
+    public static AttributeProto Ints(string name, params long[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+
+    public static AttributeProto Int(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+}
