@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Salient.Engine;
 using Salient.Imaging;
 
@@ -52,22 +51,23 @@ internal static class PredictCommand
         var labels = loader.Card.Labels;
         using (var stream = new FileStream(resultPath, FileMode.Create, FileAccess.Write, FileShare.Read))
         {
+            var lines = new JsonLines(stream);
             Progress.Run("predict", items.Count, report =>
             {
                 var done = 0;
                 foreach (var chunk in items.Chunk(batchSize))
                 {
-                    var results = Batches.Run(model, loader, chunk);
+                    var logits = Logits(model, loader, chunk);
                     for (var i = 0; i < chunk.Length; i++)
                     {
-                        var error = results[i].Error ?? (results[i].Logits!.All(float.IsFinite) ? null : "the logits contain NaN or infinity");
+                        var error = logits[i].Error ?? (logits[i].Values!.All(float.IsFinite) ? null : "the logits contain NaN or infinity");
                         if (error is null)
                         {
-                            WriteResult(stream, chunk[i], results[i].Logits!, labels);
+                            WriteResult(lines, chunk[i], logits[i].Values!, labels);
                         }
                         else
                         {
-                            WriteError(stream, chunk[i], error);
+                            lines.WriteError(chunk[i], error);
                             failed++;
                         }
                     }
@@ -83,64 +83,63 @@ internal static class PredictCommand
         return failed == 0 ? 0 : 2;
     }
 
-    private static void WriteResult(Stream stream, string input, ReadOnlySpan<float> logits, IReadOnlyList<string> labels)
+    /// <summary>Per input, in order: its logits, or the error that stopped it.</summary>
+    private static (float[]? Values, string? Error)[] Logits(Model model, InputLoader loader, string[] inputs)
     {
-        // Softmax in double so tiny probabilities do not round to zero before ranking.
-        var max = double.NegativeInfinity;
-        foreach (var v in logits)
+        using var batch = Batches.Load(loader, inputs);
+        var results = batch.Errors.Select(e => ((float[]?)null, e)).ToArray();
+        if (batch.Tensor is null)
         {
-            max = Math.Max(max, v);
+            return results;
         }
 
-        var scores = new double[logits.Length];
-        var sum = 0.0;
-        for (var i = 0; i < logits.Length; i++)
+        try
         {
-            sum += scores[i] = Math.Exp(logits[i] - max);
-        }
-
-        using var json = new Utf8JsonWriter(stream);
-        json.WriteStartObject();
-        json.WriteString("input", input);
-        json.WriteStartArray("logits");
-        foreach (var v in logits)
-        {
-            json.WriteNumberValue(v);
-        }
-
-        json.WriteEndArray();
-        json.WriteStartArray("top");
-        foreach (var k in Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(TopK))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("class", k);
-            if (k < labels.Count)
+            using var logits = model.Forward(batch.Tensor);
+            var classes = logits.Length / batch.Loaded.Length;
+            for (var j = 0; j < batch.Loaded.Length; j++)
             {
-                json.WriteString("label", labels[k]);
+                results[batch.Loaded[j]] = (logits.Span.Slice(j * classes, classes).ToArray(), null);
             }
-            else
+        }
+        catch (ModelException e)
+        {
+            foreach (var i in batch.Loaded)
             {
-                json.WriteNull("label");
+                results[i] = (null, e.Message);
             }
-
-            json.WriteNumber("score", scores[k] / sum);
-            json.WriteEndObject();
         }
 
-        json.WriteEndArray();
-        json.WriteEndObject();
-        json.Flush();
-        stream.WriteByte((byte)'\n');
+        return results;
     }
 
-    private static void WriteError(Stream stream, string input, string error)
+    private static void WriteResult(JsonLines lines, string input, float[] logits, IReadOnlyList<string> labels)
     {
-        using var json = new Utf8JsonWriter(stream);
-        json.WriteStartObject();
-        json.WriteString("input", input);
-        json.WriteString("error", error);
-        json.WriteEndObject();
-        json.Flush();
-        stream.WriteByte((byte)'\n');
+        // Softmax in double so tiny probabilities do not round to zero before ranking.
+        var max = logits.Max();
+        var scores = logits.Select(v => Math.Exp(v - max)).ToArray();
+        var sum = scores.Sum();
+        lines.Write(json =>
+        {
+            json.WriteString("input", input);
+            json.WriteStartArray("logits");
+            foreach (var v in logits)
+            {
+                json.WriteNumberValue(v);
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("top");
+            foreach (var k in Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(TopK))
+            {
+                json.WriteStartObject();
+                json.WriteNumber("class", k);
+                json.WriteString("label", k < labels.Count ? labels[k] : null);
+                json.WriteNumber("score", scores[k] / sum);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        });
     }
 }
