@@ -70,16 +70,117 @@ public sealed class ImagePreprocessor
         ProcessInto(image, batch.Span.Slice(index * slot, slot));
     }
 
+    /// <summary>
+    /// The image the model sees, for overlays: <paramref name="image"/> resized and centre-cropped
+    /// to the input size exactly as <see cref="Process"/> does before ToTensor and Normalize. For a
+    /// one-channel card that is the luma image, replicated to R, G and B.
+    /// </summary>
+    /// <returns>A new <see cref="ModelCard.Width"/> x <see cref="ModelCard.Height"/> image the caller disposes.</returns>
+    public RgbImage ResizeAndCrop(RgbImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var result = RgbImage.Create(Card.Width, Card.Height);
+        try
+        {
+            if (Card.Channels == 3)
+            {
+                ResizeCrop(image, result.Pixels);
+                return result;
+            }
+
+            var plane = Card.Height * Card.Width;
+            var gray = ArrayPool<byte>.Shared.Rent(plane);
+            try
+            {
+                ResizeCrop(image, gray.AsSpan(0, plane));
+                var pixels = result.Pixels;
+                for (var i = 0; i < plane; i++)
+                {
+                    pixels[3 * i] = pixels[(3 * i) + 1] = pixels[(3 * i) + 2] = gray[i];
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(gray);
+            }
+
+            return result;
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The image a normalised input tensor shows, for overlays on <c>.npy</c> inputs: each value
+    /// becomes <c>round(255 · (x · std + mean))</c> (half to even) clamped to [0, 255], NaN 0; a
+    /// one-channel input is replicated to R, G and B. Inverts <see cref="Process"/> exactly.
+    /// </summary>
+    /// <param name="input">A tensor [channels, height, width] or [1, channels, height, width] of this card's input size.</param>
+    /// <returns>A new image the caller disposes.</returns>
+    public RgbImage Denormalize(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        int channels = Card.Channels, height = Card.Height, width = Card.Width;
+        var shape = input.Shape;
+        if (shape.Length == 4 && shape[0] == 1)
+        {
+            shape = shape[1..];
+        }
+
+        if (shape.Length != 3 || shape[0] != channels || shape[1] != height || shape[2] != width)
+        {
+            throw new ArgumentException($"The input is {input}; this model's input is [{channels},{height},{width}] or [1,{channels},{height},{width}].", nameof(input));
+        }
+
+        ReadOnlySpan<float> values = input.Span;
+        var plane = height * width;
+        var image = RgbImage.Create(width, height);
+        var pixels = image.Pixels;
+        for (var c = 0; c < 3; c++)
+        {
+            var source = channels == 1 ? 0 : c;
+            double mean = Card.Mean[source], std = Card.Std[source];
+            var channel = values.Slice(source * plane, plane);
+            for (var i = 0; i < plane; i++)
+            {
+                var level = Math.Round(255 * ((channel[i] * std) + mean), MidpointRounding.ToEven);
+                pixels[(3 * i) + c] = level >= 255 ? (byte)255 : level >= 0 ? (byte)level : (byte)0;
+            }
+        }
+
+        return image;
+    }
+
     private void ProcessInto(RgbImage image, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(image);
+        int channels = Card.Channels, height = Card.Height, width = Card.Width;
+        var cropped = ArrayPool<byte>.Shared.Rent(height * width * channels);
+        try
+        {
+            var pixels = cropped.AsSpan(0, height * width * channels);
+            ResizeCrop(image, pixels);
+
+            ToPlanes(pixels, channels, destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(cropped);
+        }
+    }
+
+    /// <summary>Resize and CenterCrop of <paramref name="image"/> (as luma for one channel) into HWC bytes of the card's channels.</summary>
+    private void ResizeCrop(RgbImage image, Span<byte> pixels)
+    {
         int channels = Card.Channels, height = Card.Height, width = Card.Width;
         var (resizedHeight, resizedWidth) = ResizedSize(image.Height, image.Width);
         var top = CropOffset(resizedHeight, height);
         var left = CropOffset(resizedWidth, width);
 
         byte[]? gray = null;
-        var cropped = ArrayPool<byte>.Shared.Rent(height * width * channels);
         try
         {
             ReadOnlySpan<byte> source = image.Pixels;
@@ -89,14 +190,10 @@ public sealed class ImagePreprocessor
                 source = ToLuma(source, gray);
             }
 
-            var pixels = cropped.AsSpan(0, height * width * channels);
             PillowResample.ResizeCrop(source, image.Width, image.Height, channels, resizedWidth, resizedHeight, left, top, width, height, pixels);
-
-            ToPlanes(pixels, channels, destination);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(cropped);
             if (gray is not null)
             {
                 ArrayPool<byte>.Shared.Return(gray);
