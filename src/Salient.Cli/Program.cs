@@ -10,6 +10,7 @@ internal static class Program
         var root = new RootCommand("Salient: saliency maps for convolutional networks.")
         {
             PredictCommand.Create(),
+            ExplainCommand.Create(),
             BenchCommand.Create(),
         };
         return root.Parse(args).Invoke();

@@ -21,6 +21,9 @@ public abstract class TargetSelection
     /// <summary>Classes per image, in batch order.</summary>
     public static TargetSelection PerImage(IReadOnlyList<IReadOnlyList<int>> classes) => new Fixed(i => classes[i]);
 
+    /// <summary>A selection of its own for each image, in batch order.</summary>
+    public static TargetSelection PerImage(IReadOnlyList<TargetSelection> selections) => new Each(selections);
+
     /// <summary>Parses the CLI form: <c>top1</c>, <c>topk:K</c> or <c>class:I[,J...]</c>.</summary>
     /// <exception cref="FormatException">The text is none of these.</exception>
     public static TargetSelection Parse(string text)
@@ -64,6 +67,11 @@ public abstract class TargetSelection
             var scores = logits.ToArray();
             return [.. Enumerable.Range(0, scores.Length).OrderByDescending(c => scores[c]).ThenBy(c => c).Take(k)];
         }
+    }
+
+    private sealed class Each(IReadOnlyList<TargetSelection> selections) : TargetSelection
+    {
+        internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits) => selections[image].Select(image, logits);
     }
 
     private sealed class Fixed(Func<int, IReadOnlyList<int>> classes) : TargetSelection
