@@ -67,7 +67,7 @@ internal sealed class Architecture
     /// </summary>
     public float[,] ClassifierWeightsAfter(string layer)
     {
-        var pool = Consumers(layer).SingleOrDefault();
+        var pool = OnlyConsumer(layer);
         if (pool?.OpType != "GlobalAveragePool")
         {
             throw new ArgumentException($"cam needs layer '{layer}' to feed GlobalAveragePool → Linear (Zhou et al.); in '{_model.Name}' it does not. Use gradcam, which needs no particular head.");
@@ -75,7 +75,7 @@ internal sealed class Architecture
 
         var value = pool.Outputs[0];
         GraphNode? next;
-        while ((next = Consumers(value).SingleOrDefault()) is not null && ViewOps.Contains(next.OpType))
+        while ((next = OnlyConsumer(value)) is not null && ViewOps.Contains(next.OpType))
         {
             value = next.Outputs[0];
         }
@@ -129,5 +129,10 @@ internal sealed class Architecture
         }
     }
 
-    private IEnumerable<GraphNode> Consumers(string value) => _graph.Nodes.Where(n => n.Inputs.Contains(value));
+    /// <summary>The node reading <paramref name="value"/> when exactly one does.</summary>
+    private GraphNode? OnlyConsumer(string value)
+    {
+        var readers = _graph.Nodes.Where(n => n.Inputs.Contains(value)).Take(2).ToList();
+        return readers.Count == 1 ? readers[0] : null;
+    }
 }
