@@ -30,6 +30,7 @@ random weights (weights=None), the same as bench/work/MODEL.onnx.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -178,23 +179,27 @@ def main():
     else:
         sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures", "methods"))
         import make_method_fixtures as ref  # the fixtures' GuidedReLU / TSGB rules
-        # The rule overrides stay in place for the life of this process, hence
-        # the bare __enter__ of the fixtures' context manager.
+        # The rule overrides must stay in place for the whole run: keep the
+        # context manager referenced (a dropped generator-based one would be
+        # closed by the garbage collector, silently restoring the stock rules).
         if args.method == "guided-backprop":
-            def patch():
-                ref.patched(model, lambda n, m: (lambda m, x: ref.GuidedReLU.apply(x, 0.0, None))
-                            if isinstance(m, nn.ReLU) else None).__enter__()
+            rule = (lambda n, m: (lambda m, x: ref.GuidedReLU.apply(x, 0.0, None))
+                    if isinstance(m, nn.ReLU) else None)
 
             def reduce(xr, g):
                 m = g.abs().amax(1)
                 return m / (m.amax(dim=(-2, -1), keepdim=True) + 1e-10)
         else:
-            def patch():
-                ref.patched(model, ref.tsgb_rule_for(model)).__enter__()
+            rule = ref.tsgb_rule_for(model)
 
             def reduce(xr, g):
                 s = (xr * g).sum(1).clamp(min=0)
                 return s / (s.amax(dim=(-2, -1), keepdim=True) + 1e-10)
+        overrides = contextlib.ExitStack()
+
+        def patch():
+            patched = overrides.enter_context(ref.patched(model, rule))
+            assert patched, "no module got the override"
         run = make_input_gradient(torch, model, patch)
 
         def fn(x):
@@ -208,6 +213,9 @@ def main():
         out = fn(x)
         times.append(time.perf_counter() - t0)
     assert out.shape == (args.batch, args.size, args.size) and bool(torch.isfinite(out).all())
+    if args.method in ("guided-backprop", "tsgb"):
+        assert "forward" in vars(model.fc if args.method == "tsgb" else model.relu), "override lost"
+        overrides.close()
     mean = sum(times) / len(times)
     median = sorted(times)[len(times) // 2]
     result = {
