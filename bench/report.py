@@ -53,6 +53,53 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
+# (PyTorch variant, Salient method, row label, goal from issue 3: Salient/PyTorch speed ratio)
+EXPLAIN_ROWS = [
+    ("gradcam-full", "gradcam", "Grad-CAM vs pytorch-grad-cam loop (full backward incl. parameter grads)", 2.0),
+    ("gradcam", "gradcam", "Grad-CAM vs backward only to layer4", 1.0),
+    ("guided-backprop", "guided-backprop", "guided backprop (ReLU override)", 1.0),
+    ("tsgb", "tsgb", "TSGB", 1.0),
+    ("scorecam", "scorecam", "Score-CAM", None),
+]
+
+
+def explain_section(w, model, iterations):
+    """Rows of the explanation benchmark (bench/run.sh --explain)."""
+    lines = [
+        "",
+        f"## Explanations: {model}, batch 8, 224x224, target = top-1 per image, "
+        f"{iterations or '?'} timed iterations after 1 warm-up",
+        "",
+        "| method | PyTorch img/s | Salient img/s | ratio | goal | PyTorch peak MB | Salient peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for variant, method, label, goal in EXPLAIN_ROWS:
+        t = load(os.path.join(w, f"torch_explain_{variant}.json"))
+        s = load(os.path.join(w, f"salient_explain_{method}.json"))
+        t_ips, s_ips = num(t, "images_per_second"), num(s, "images_per_second")
+        if variant == "scorecam" and t and t.get("channels") and t.get("channels_total"):
+            # PyTorch masked only `channels` of the layer's channels; rescale it to
+            # the channel count Salient used (all of them unless its JSON says otherwise),
+            # since the masked forwards dominate and scale linearly.
+            s_ch = (s or {}).get("channels") or t["channels_total"]
+            if t_ips is not None:
+                t_ips = t_ips * t["channels"] / s_ch
+            label += f" (PyTorch timed on {t['channels']} of {t['channels_total']} channels, scaled to {s_ch})"
+        r = ratio(s_ips, t_ips)
+        verdict = "" if goal is None or r is None else (" ok" if r >= goal else " MISSED")
+        goal_s = "report" if goal is None else f">= {goal:g}{verdict}"
+        lines.append(f"| {label} | {fmt(t_ips, 3)} | {fmt(s_ips, 3)} | {fmt(r, 2)} | {goal_s} | "
+                     f"{fmt(num(t, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
+                     f"{fmt(num(s, 'peak_rss_mb', 'time_maxrss_mb'), 0)} |")
+        if t:
+            notes.append(f"- PyTorch {variant}: best batch {fmt(num(t, 'images_per_second_best'), 3)} img/s, "
+                         f"1-min load average {fmt(num(t, 'load_average_1m'), 2)}")
+    if notes:
+        lines += ["", "Explanation notes:"] + notes
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", default="bench/work")
@@ -60,6 +107,9 @@ def main():
     ap.add_argument("--iterations", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--explain", action="store_true", help="add the explanation table (run.sh --explain)")
+    ap.add_argument("--explain-model", default="resnet50")
+    ap.add_argument("--explain-iterations", type=int, default=0)
     args = ap.parse_args()
     w = args.work
 
@@ -106,6 +156,8 @@ def main():
     lines.append(line)
     if notes:
         lines += ["", "Notes:"] + notes
+    if args.explain:
+        lines += explain_section(w, args.explain_model, args.explain_iterations)
     lines.append("")
     text = "\n".join(lines)
     print(text)

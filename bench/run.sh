@@ -4,6 +4,7 @@
 # Usage (from the repository root):
 #     bash bench/run.sh [--iterations N] [--models "resnet18 resnet50"]
 #                       [--skip-torch] [--skip-salient]
+#                       [--explain [--explain-iterations N] [--scorecam-channels K]]
 #
 # Steps
 #   1. Export torchvision resnet18/resnet50 (weights=None, seeded, eval,
@@ -16,7 +17,25 @@
 #      --size 1024 --json` -> bench/work/salient_<model>.json, gemm.json.
 #      A failing Salient step is reported (with its stderr) and shows as n/a
 #      in the table; the PyTorch figures are still produced.
-#   4. Markdown table (printed and saved to bench/work/results.md), built by
+#   4. Only with --explain: explanation timings on resnet50, batch 8, 224x224
+#      (exported in step 1 even when --models leaves it out).
+#      PyTorch (bench/torch_explain.py, same threads/conventions as step 2):
+#        gradcam-full     the usual pytorch-grad-cam loop (forward hooks, full
+#                         backward with parameter gradients)
+#        gradcam          backward only to layer4's output (autograd.grad)
+#        guided-backprop, tsgb
+#        scorecam         only the first K layer4 channels (--scorecam-channels,
+#                         default 32 of 2048; the JSON and the table carry the
+#                         all-channel estimate): the full 16,384 masked forwards
+#                         per batch would take hours on 2 cores
+#      -> bench/work/torch_explain_<variant>.json
+#      Salient: `salient bench explain --model bench/work/resnet50.onnx
+#      --method M --batch 8 --size 224 --warmup 1 --iterations N --json` for
+#      gradcam, guided-backprop, tsgb, scorecam (extra Score-CAM arguments,
+#      e.g. a channel subset once the CLI has one, via SALIENT_SCORECAM_ARGS)
+#      -> bench/work/salient_explain_<method>.json. Each explain command is
+#      stopped after EXPLAIN_TIMEOUT seconds (default 1800) and shows as n/a.
+#   5. Markdown table (printed and saved to bench/work/results.md), built by
 #      bench/report.py.
 #
 # Both sides run in their own process so each peak RSS is that process's own
@@ -28,6 +47,8 @@
 #                the pyenv python3 on PATH has no torch)
 #   THREADS      PyTorch intra-op threads (default: nproc)
 #   SALIENT_DLL  use this salient.dll instead of building src/Salient.Cli
+#   EXPLAIN_TIMEOUT          seconds per explain command (default 1800)
+#   SALIENT_SCORECAM_ARGS    extra arguments for Salient's Score-CAM run
 #
 # Exit status: 0 if every step worked, 1 if any step failed (the table is
 # still written), 2 on bad usage. bench/work/ is git-ignored.
@@ -46,6 +67,13 @@ WARMUP=2
 GEMM_SIZE=1024
 RUN_TORCH=1
 RUN_SALIENT=1
+RUN_EXPLAIN=0
+EXPLAIN_ITERATIONS=2
+EXPLAIN_WARMUP=1
+EXPLAIN_MODEL=resnet50
+SCORECAM_CHANNELS=32
+TORCH_EXPLAIN_VARIANTS="gradcam-full gradcam guided-backprop tsgb scorecam"
+SALIENT_EXPLAIN_METHODS="gradcam guided-backprop tsgb scorecam"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,11 +82,19 @@ while [ $# -gt 0 ]; do
     --models) MODELS="${2:?--models needs a value}"; shift 2 ;;
     --skip-torch) RUN_TORCH=0; shift ;;
     --skip-salient) RUN_SALIENT=0; shift ;;
+    --explain) RUN_EXPLAIN=1; shift ;;
+    --explain-iterations) EXPLAIN_ITERATIONS="${2:?--explain-iterations needs a value}"; shift 2 ;;
+    --explain-iterations=*) EXPLAIN_ITERATIONS="${1#*=}"; shift ;;
+    --scorecam-channels) SCORECAM_CHANNELS="${2:?--scorecam-channels needs a value}"; shift 2 ;;
+    --scorecam-channels=*) SCORECAM_CHANNELS="${1#*=}"; shift ;;
     -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 case "$ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --iterations must be a positive integer" >&2; exit 2 ;; esac
+case "$EXPLAIN_ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --explain-iterations must be a positive integer" >&2; exit 2 ;; esac
+case "$SCORECAM_CHANNELS" in ''|*[!0-9]*) echo "bench/run.sh: --scorecam-channels must be an integer (0 = all)" >&2; exit 2 ;; esac
+EXPLAIN_TIMEOUT="${EXPLAIN_TIMEOUT:-1800}"
 
 # Work from the repository root whatever the caller's directory.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -118,7 +154,11 @@ if ! "$PYTHON" -c "import torch, torchvision" 2>/dev/null; then
   echo "[bench] ERROR: $PYTHON cannot import torch/torchvision (use Debian's /usr/bin/python3 or set PYTHON)" >&2
   exit 1
 fi
-for m in $MODELS; do
+EXPORT_MODELS="$MODELS"
+if [ "$RUN_EXPLAIN" = 1 ]; then
+  case " $MODELS " in *" $EXPLAIN_MODEL "*) ;; *) EXPORT_MODELS="$MODELS $EXPLAIN_MODEL" ;; esac
+fi
+for m in $EXPORT_MODELS; do
   if [ -s "$WORK/$m.onnx" ]; then
     log "$WORK/$m.onnx exists, not re-exporting"
   else
@@ -149,6 +189,21 @@ if [ "$RUN_TORCH" = 1 ]; then
   else
     fail "PyTorch GEMM failed (exit $rc):"; tail -n 20 "$WORK/torch_gemm.err" >&2
   fi
+  if [ "$RUN_EXPLAIN" = 1 ]; then
+    for v in $TORCH_EXPLAIN_VARIANTS; do
+      log "PyTorch explain $v on $EXPLAIN_MODEL: batch $BATCH, ${SIZE}x$SIZE, $THREADS threads, $EXPLAIN_WARMUP warm-up + $EXPLAIN_ITERATIONS iterations"
+      rm -f "$WORK/torch_explain_$v.json"
+      rc=$(measure "$WORK/torch_explain_$v" timeout "$EXPLAIN_TIMEOUT" "$PYTHON" bench/torch_explain.py \
+            --model "$EXPLAIN_MODEL" --method "$v" --batch "$BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
+            --iterations "$EXPLAIN_ITERATIONS" --threads "$THREADS" --scorecam-channels "$SCORECAM_CHANNELS")
+      if [ "$rc" = 0 ] && save_json "$WORK/torch_explain_$v" "$WORK/torch_explain_$v.json"; then
+        cat "$WORK/torch_explain_$v.json"; echo
+      else
+        fail "PyTorch explain $v failed (exit $rc; 124 = timed out after ${EXPLAIN_TIMEOUT}s):"
+        tail -n 20 "$WORK/torch_explain_$v.err" >&2
+      fi
+    done
+  fi
 fi
 
 # ---------------------------------------------------------------- 3. Salient
@@ -168,7 +223,7 @@ if [ "$RUN_SALIENT" = 1 ]; then
       local name="$1"; shift
       rm -f "$WORK/$name.json"
       local rc
-      rc=$(measure "$WORK/$name" dotnet "$DLL" "$@")
+      rc=$(measure "$WORK/$name" timeout "$EXPLAIN_TIMEOUT" dotnet "$DLL" "$@")
       if [ "$rc" = 0 ] && save_json "$WORK/$name" "$WORK/$name.json"; then
         cat "$WORK/$name.json"; echo
         return 0
@@ -177,7 +232,7 @@ if [ "$RUN_SALIENT" = 1 ]; then
         fail "'salient $*' exited 0 but printed no JSON line; stdout was:"
         tail -n 10 "$WORK/$name.out" >&2
       else
-        fail "'salient $*' failed (exit $rc). Is the command implemented in this build? stderr:"
+        fail "'salient $*' failed (exit $rc; 124 = timed out after ${EXPLAIN_TIMEOUT}s). Is the command implemented in this build? stderr:"
         head -n 8 "$WORK/$name.err" >&2   # System.CommandLine puts the useful line first
         tail -n 5 "$WORK/$name.out" >&2
       fi
@@ -191,11 +246,28 @@ if [ "$RUN_SALIENT" = 1 ]; then
     done
     log "Salient GEMM $GEMM_SIZE"
     salient_step gemm bench gemm --size "$GEMM_SIZE" --json
+    if [ "$RUN_EXPLAIN" = 1 ]; then
+      if [ ! -s "$WORK/$EXPLAIN_MODEL.onnx" ]; then
+        fail "no $WORK/$EXPLAIN_MODEL.onnx for Salient explain"
+      else
+        for meth in $SALIENT_EXPLAIN_METHODS; do
+          extra=""
+          [ "$meth" = scorecam ] && extra="${SALIENT_SCORECAM_ARGS:-}"
+          log "Salient explain $meth on $EXPLAIN_MODEL${extra:+ ($extra)}"
+          # shellcheck disable=SC2086  # extra is a word list on purpose
+          salient_step "salient_explain_$meth" bench explain --model "$WORK/$EXPLAIN_MODEL.onnx" \
+            --method "$meth" --batch "$BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
+            --iterations "$EXPLAIN_ITERATIONS" --json $extra
+        done
+      fi
+    fi
   fi
 fi
 
-# ---------------------------------------------------------------- 4. report
+# ---------------------------------------------------------------- 5. report
+EXPLAIN_ARGS=()
+[ "$RUN_EXPLAIN" = 1 ] && EXPLAIN_ARGS=(--explain --explain-model "$EXPLAIN_MODEL" --explain-iterations "$EXPLAIN_ITERATIONS")
 "$PYTHON" bench/report.py --work "$WORK" --models $MODELS --iterations "$ITERATIONS" \
-  --threads "$THREADS" --out "$WORK/results.md" || fail "report generation failed"
+  --threads "$THREADS" --out "$WORK/results.md" "${EXPLAIN_ARGS[@]}" || fail "report generation failed"
 
 exit "$FAILED"

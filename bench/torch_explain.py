@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""PyTorch explanation timings for the Salient benchmark (called by bench/run.sh --explain).
+
+Needs Debian's interpreter (/usr/bin/python3: torch 1.13, torchvision 0.14).
+
+    torch_explain.py --model resnet50 --method gradcam-full --batch 8 --size 224 \
+                     --warmup 1 --iterations 3 [--threads N] [--scorecam-channels K]
+
+Methods (every image of the batch gets its own top-1 target, raw-logit score):
+
+  gradcam-full     the usual pytorch-grad-cam loop: forward hook on layer4 that
+                   registers a tensor hook for the gradient, model.zero_grad(),
+                   loss.backward(retain_graph=True) with parameter gradients,
+                   Grad-CAM weights, ReLU, min-max, resize to the input.
+  gradcam          same maps, but parameters are frozen and the graph starts at
+                   layer4's output: torch.autograd.grad(score, activation).
+  guided-backprop  every nn.ReLU's backward replaced by grad*1[x>0]*1[grad>0];
+                   map = max_c |grad| / max.
+  tsgb             tsgb.md section 1 (the implementation of
+                   tests/fixtures/methods/make_method_fixtures.py); map = relu(S)/max.
+  scorecam         pytorch-grad-cam Score-CAM (masked forwards in chunks of 16).
+                   A ResNet-50 layer4 has 2048 channels, i.e. 2048 forwards per
+                   image; --scorecam-channels K masks only the first K channels
+                   and the JSON says so (channels, channels_total, and the
+                   full-channel estimate images_per_second_all_channels).
+
+Prints ONE JSON line shaped like torch_forward.py's `forward` output, plus
+"method" (and the Score-CAM fields). The model is torchvision's with seeded
+random weights (weights=None), the same as bench/work/MODEL.onnx.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import torch_forward  # noqa: E402  (build(), rss_mb(), backend_name(): same conventions)
+
+METHODS = ["gradcam-full", "gradcam", "guided-backprop", "tsgb", "scorecam"]
+
+
+def minmax(a):
+    a = a - a.amin(dim=(-2, -1), keepdim=True)
+    return a / (a.amax(dim=(-2, -1), keepdim=True) + 1e-7)
+
+
+def cam_postprocess(torch, F, raw, size):
+    """ReLU, resize (half-pixel bilinear), min-max: the project's CAM map."""
+    return minmax(F.interpolate(raw.clamp(min=0)[:, None], size=size, mode="bilinear",
+                                align_corners=False)[:, 0])
+
+
+def make_gradcam_full(torch, F, model, layer):
+    """pytorch-grad-cam's ActivationsAndGradients + BaseCAM.forward, reduced to Grad-CAM."""
+    for p in model.parameters():
+        p.requires_grad_(True)
+    store = {}
+
+    def fwd_hook(m, i, o):
+        store["a"] = o.detach()
+
+        def grad_hook(g):
+            store["g"] = g.detach()
+        o.register_hook(grad_hook)
+    layer.register_forward_hook(fwd_hook)
+
+    def run(x):
+        y = model(x)
+        targets = y.argmax(1)  # targets=None -> ClassifierOutputTarget(argmax)
+        model.zero_grad()
+        loss = y.gather(1, targets[:, None]).sum()
+        loss.backward(retain_graph=True)
+        a, g = store["a"], store["g"]
+        raw = (g.mean(dim=(2, 3))[:, :, None, None] * a).sum(1)
+        return cam_postprocess(torch, F, raw, x.shape[-2:])
+    return run
+
+
+def make_gradcam_layer(torch, F, model, layer):
+    """Backward only from the logits to layer4's output: the graph is started
+    there by swapping the hook's output for a leaf that requires grad."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    store = {}
+
+    def fwd_hook(m, i, o):
+        a = o.detach().requires_grad_(True)
+        store["a"] = a
+        return a
+    layer.register_forward_hook(fwd_hook)
+
+    def run(x):
+        y = model(x)
+        targets = y.argmax(1)
+        a = store["a"]
+        (g,) = torch.autograd.grad(y.gather(1, targets[:, None]).sum(), a)
+        raw = (g.mean(dim=(2, 3))[:, :, None, None] * a.detach()).sum(1)
+        return cam_postprocess(torch, F, raw, x.shape[-2:])
+    return run
+
+
+def make_input_gradient(torch, model, patch):
+    """Guided backprop / TSGB: a modified backward to the input."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    patch()
+
+    def run(x, reduce):
+        xr = x.clone().requires_grad_(True)
+        y = model(xr)
+        targets = y.argmax(1)
+        (g,) = torch.autograd.grad(y.gather(1, targets[:, None]).sum(), xr)
+        return reduce(xr.detach(), g)
+    return run
+
+
+def make_scorecam(torch, F, model, layer, channels, chunk=16):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    store = {}
+    layer.register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
+
+    def run(x):
+        with torch.no_grad():
+            y = model(x)
+            targets = y.argmax(1)
+            a = store["a"]
+            k = min(channels, a.shape[1]) if channels else a.shape[1]
+            a = a[:, :k]
+            up = F.interpolate(a, size=x.shape[-2:], mode="bilinear", align_corners=True)
+            mx, mn = up.amax(dim=(2, 3), keepdim=True), up.amin(dim=(2, 3), keepdim=True)
+            up = (up - mn) / (mx - mn + 1e-8)
+            raws = []
+            for b in range(x.shape[0]):
+                scores = []
+                for i in range(0, k, chunk):
+                    masked = x[b][None] * up[b, i:i + chunk, None]
+                    scores.append(model(masked)[:, targets[b]])
+                w = torch.softmax(torch.cat(scores), 0)
+                raws.append((w[:, None, None] * a[b]).sum(0))
+            return cam_postprocess(torch, F, torch.stack(raws), x.shape[-2:])
+    return run
+
+
+def main():
+    ap = argparse.ArgumentParser(description="PyTorch explanation timings for bench/run.sh --explain")
+    ap.add_argument("--model", default="resnet50", choices=["resnet18", "resnet50"])
+    ap.add_argument("--method", required=True, choices=METHODS)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0, help="0 = os.cpu_count()")
+    ap.add_argument("--scorecam-channels", type=int, default=0,
+                    help="Score-CAM: mask only the first K channels (0 = all)")
+    args = ap.parse_args()
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    threads = args.threads or os.cpu_count()
+    torch.set_num_threads(threads)
+    after_import = torch_forward.rss_mb()
+    model = torch_forward.build(args.model)
+    layer = model.layer4  # the last 4-D activation before global pooling
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(args.batch, 3, args.size, args.size, generator=gen)
+
+    if args.method == "gradcam-full":
+        fn = make_gradcam_full(torch, F, model, layer)
+    elif args.method == "gradcam":
+        fn = make_gradcam_layer(torch, F, model, layer)
+    elif args.method == "scorecam":
+        fn = make_scorecam(torch, F, model, layer, args.scorecam_channels)
+    else:
+        sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures", "methods"))
+        import make_method_fixtures as ref  # the fixtures' GuidedReLU / TSGB rules
+        # The rule overrides must stay in place for the whole run: keep the
+        # context manager referenced (a dropped generator-based one would be
+        # closed by the garbage collector, silently restoring the stock rules).
+        if args.method == "guided-backprop":
+            rule = (lambda n, m: (lambda m, x: ref.GuidedReLU.apply(x, 0.0, None))
+                    if isinstance(m, nn.ReLU) else None)
+
+            def reduce(xr, g):
+                m = g.abs().amax(1)
+                return m / (m.amax(dim=(-2, -1), keepdim=True) + 1e-10)
+        else:
+            rule = ref.tsgb_rule_for(model)
+
+            def reduce(xr, g):
+                s = (xr * g).sum(1).clamp(min=0)
+                return s / (s.amax(dim=(-2, -1), keepdim=True) + 1e-10)
+        overrides = contextlib.ExitStack()
+
+        def patch():
+            patched = overrides.enter_context(ref.patched(model, rule))
+            assert patched, "no module got the override"
+        run = make_input_gradient(torch, model, patch)
+
+        def fn(x):
+            return run(x, reduce)
+
+    times = []
+    for _ in range(args.warmup):
+        out = fn(x)
+    for _ in range(args.iterations):
+        t0 = time.perf_counter()
+        out = fn(x)
+        times.append(time.perf_counter() - t0)
+    assert out.shape == (args.batch, args.size, args.size) and bool(torch.isfinite(out).all())
+    if args.method in ("guided-backprop", "tsgb"):
+        assert "forward" in vars(model.fc if args.method == "tsgb" else model.relu), "override lost"
+        overrides.close()
+    mean = sum(times) / len(times)
+    median = sorted(times)[len(times) // 2]
+    result = {
+        "model": args.model, "method": args.method, "batch": args.batch, "size": args.size,
+        "threads": threads, "iterations": args.iterations,
+        "images_per_second": round(args.batch / mean, 3),
+        "seconds_per_batch": round(mean, 4),
+        "seconds_per_batch_min": round(min(times), 4),
+        "seconds_per_batch_median": round(median, 4),
+        "images_per_second_best": round(args.batch / min(times), 3),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "peak_rss_mb": round(torch_forward.rss_mb(), 1),
+        "rss_after_import_mb": round(after_import, 1),
+        "backend": torch_forward.backend_name(torch),
+    }
+    if args.method == "scorecam":
+        total = model.fc.in_features  # channels of layer4's output
+        used = min(args.scorecam_channels, total) if args.scorecam_channels else total
+        result.update(channels=used, channels_total=total,
+                      # masked forwards dominate and scale with the channel count
+                      images_per_second_all_channels=round(args.batch / mean * used / total, 4))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
