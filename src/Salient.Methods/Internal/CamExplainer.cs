@@ -395,30 +395,30 @@ internal sealed class CamExplainer : Explainer
     }
 
     /// <summary>
-    /// One layer's map at input resolution: minmax(resize(relu(raw))); with denoising the
-    /// spec's integration instead: relu, divide by max + 1e-5, optional tanh(2·M), resize.
+    /// One layer's map at input resolution, as pytorch-grad-cam makes it: relu, min-max at the
+    /// layer's resolution, resize. With denoising, the spec's integration instead: relu, divide by
+    /// max + 1e-5, optional tanh(2·M), resize. <see cref="Combine"/> then fuses and min-maxes again.
     /// </summary>
     private Tensor LayerMap(Tensor raw, Tensor batch)
     {
-        using var rectified = raw.Clone();
-        MapMath.Relu(rectified.Span);
-        if (Options.Denoise is not null)
+        using var normalised = raw.Clone();
+        var span = normalised.Span;
+        MapMath.Relu(span);
+        if (Options.Denoise is null)
         {
-            MapMath.DivideByMax(rectified.Span, 1e-5f);
+            MapMath.MinMax(span);
+        }
+        else
+        {
+            MapMath.DivideByMax(span, 1e-5f);
             if (Options.DenoiseTanh)
             {
-                TensorPrimitives.Multiply(rectified.Span, 2f, rectified.Span);
-                TensorPrimitives.Tanh(rectified.Span, rectified.Span);
+                TensorPrimitives.Multiply(span, 2f, span);
+                TensorPrimitives.Tanh(span, span);
             }
         }
 
-        var map = MapMath.Resize(Model.Backend, rectified.Span, raw.Dim(0), raw.Dim(1), batch.Dim(2), batch.Dim(3));
-        if (Options.Denoise is null)
-        {
-            MapMath.MinMax(map.Span);
-        }
-
-        return map;
+        return MapMath.Resize(Model.Backend, span, raw.Dim(0), raw.Dim(1), batch.Dim(2), batch.Dim(3));
     }
 
     /// <summary>Fuses the layers' maps, renormalises, and keeps the last layer's raw map.</summary>
