@@ -5,6 +5,7 @@ using System.Text.Json;
 using Salient.Engine;
 using Salient.Engine.Kernels;
 using Salient.Engine.Kernels.Cpu;
+using Salient.Methods;
 
 namespace Salient.Cli.Commands;
 
@@ -16,6 +17,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure forward throughput and GEMM speed on this machine.");
         command.Subcommands.Add(CreateForward());
         command.Subcommands.Add(CreateGemm());
+        command.Subcommands.Add(CreateExplain());
         return command;
     }
 
@@ -29,6 +31,24 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var command = new Command("forward", "Images per second of forward passes on random input.") { model, batch, size, warmup, iterations, json };
         command.SetAction(r => Forward(r.GetValue(model)!, r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
+        return command;
+    }
+
+    private static Command CreateExplain()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The ONNX model.", Required = true };
+        var method = new Option<string>("--method") { Description = "The explanation method.", DefaultValueFactory = _ => "gradcam" };
+        var layer = new Option<string?>("--layer") { Description = "Layer(s) for CAM methods; default: the last 4-D activation before global pooling." };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
+        var size = new Option<int>("--size") { Description = "Height and width where the model leaves them free.", DefaultValueFactory = _ => 224 };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 1 };
+        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var command = new Command("explain", "Images per second of an explanation method on random input, with resident memory after warm-up and at the end (it should stay flat).")
+        {
+            model, method, layer, batch, size, warmup, iterations, json,
+        };
+        command.SetAction(r => Explain(r.GetValue(model)!, r.GetValue(method)!, r.GetValue(layer), r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
         return command;
     }
 
@@ -58,13 +78,7 @@ internal static class BenchCommand
         }
 
         var shape = model.BatchInputShape(batch, size, size);
-        using var input = Tensor.Uninitialized(shape);
-        var random = new Random(1);
-        foreach (ref var v in input.Span)
-        {
-            v = random.NextSingle() - 0.5f;
-        }
-
+        using var input = RandomInput(shape);
         for (var i = 0; i < warmup; i++)
         {
             model.Forward(input).Dispose();
@@ -84,12 +98,79 @@ internal static class BenchCommand
             ["input"] = string.Join('x', shape),
             ["images_per_second"] = Math.Round(batch / seconds, 2),
             ["seconds_per_batch"] = Math.Round(seconds, 4),
-            ["peak_rss_mb"] = Math.Round(PeakResidentMegabytes(), 1),
+            ["peak_rss_mb"] = Math.Round(ProcessMemory("VmHWM:"), 1),
             ["backend"] = model.BackendName,
             ["threads"] = Environment.ProcessorCount,
         };
         Print(result, json);
         return 0;
+    }
+
+    private static int Explain(FileInfo modelFile, string method, string? layer, int batch, int size, int warmup, int iterations, bool json)
+    {
+        Model model;
+        Explainer explainer;
+        try
+        {
+            model = Model.Load(modelFile.FullName);
+            explainer = Explainer.Create(model, new ExplainOptions { Method = method, Layers = layer?.Split(',') ?? [] });
+        }
+        catch (Exception e) when (e is ModelException or ArgumentException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        using var input = RandomInput(model.BatchInputShape(batch, size, size));
+        for (var i = 0; i < warmup; i++)
+        {
+            DisposeAll(explainer.Explain(input, TargetSelection.Top1));
+        }
+
+        var residentAfterWarmup = ProcessMemory("VmRSS:");
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < iterations; i++)
+        {
+            DisposeAll(explainer.Explain(input, TargetSelection.Top1));
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds / Math.Max(iterations, 1);
+        Print(new Dictionary<string, object>
+        {
+            ["model"] = modelFile.Name,
+            ["method"] = method,
+            ["layer"] = string.Join(',', explainer.Layers),
+            ["batch"] = batch,
+            ["images"] = batch * iterations,
+            ["images_per_second"] = Math.Round(batch / seconds, 2),
+            ["seconds_per_batch"] = Math.Round(seconds, 4),
+            ["rss_after_warmup_mb"] = Math.Round(residentAfterWarmup, 1),
+            ["rss_end_mb"] = Math.Round(ProcessMemory("VmRSS:"), 1),
+            ["peak_rss_mb"] = Math.Round(ProcessMemory("VmHWM:"), 1),
+            ["backend"] = model.BackendName,
+            ["threads"] = Environment.ProcessorCount,
+        }, json);
+        return 0;
+    }
+
+    private static void DisposeAll(IReadOnlyList<Explanation> explanations)
+    {
+        foreach (var e in explanations)
+        {
+            e.Dispose();
+        }
+    }
+
+    private static Tensor RandomInput(int[] shape)
+    {
+        var input = Tensor.Uninitialized(shape);
+        var random = new Random(1);
+        foreach (ref var v in input.Span)
+        {
+            v = random.NextSingle() - 0.5f;
+        }
+
+        return input;
     }
 
     private static int Gemm(int size, double seconds, string provider, bool json)
@@ -130,18 +211,21 @@ internal static class BenchCommand
         }
     }
 
-    /// <summary>The process's peak resident set (VmHWM), which is what /usr/bin/time and getrusage report for PyTorch.</summary>
-    private static double PeakResidentMegabytes()
+    /// <summary>
+    /// A memory figure of this process from /proc/self/status in MB: VmHWM is the peak resident set,
+    /// which is what /usr/bin/time and getrusage report for PyTorch; VmRSS the current one.
+    /// </summary>
+    private static double ProcessMemory(string field)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
         {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                var kb = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+                var kb = long.Parse(line.AsSpan(field.Length).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
                 return kb / 1024.0;
             }
         }
 
-        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+        return Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024.0);
     }
 }
