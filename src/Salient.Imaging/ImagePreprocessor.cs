@@ -8,8 +8,9 @@ namespace Salient.Imaging;
 /// Turns decoded images into model input exactly as torchvision 0.14 does on PIL images:
 /// <c>Resize</c> (Pillow BILINEAR with its antialiasing), <c>CenterCrop</c> (zero padding when the
 /// crop is larger), <c>ToTensor</c> and <c>Normalize</c>, following a <see cref="ModelCard"/>.
-/// Resize and crop are fused: only the cropped pixels are resampled. Instances are immutable and
-/// safe to share between threads.
+/// Resize and crop are fused: only the cropped pixels are resampled. For overlays it also gives
+/// the resized and cropped picture itself and turns normalised tensors back into pictures.
+/// Instances are immutable and safe to share between threads.
 /// </summary>
 public sealed class ImagePreprocessor
 {
@@ -85,23 +86,24 @@ public sealed class ImagePreprocessor
             if (Card.Channels == 3)
             {
                 ResizeCrop(image, result.Pixels);
-                return result;
             }
-
-            var plane = Card.Height * Card.Width;
-            var gray = ArrayPool<byte>.Shared.Rent(plane);
-            try
+            else
             {
-                ResizeCrop(image, gray.AsSpan(0, plane));
-                var pixels = result.Pixels;
-                for (var i = 0; i < plane; i++)
+                var plane = Card.Height * Card.Width;
+                var gray = ArrayPool<byte>.Shared.Rent(plane);
+                try
                 {
-                    pixels[3 * i] = pixels[(3 * i) + 1] = pixels[(3 * i) + 2] = gray[i];
+                    ResizeCrop(image, gray.AsSpan(0, plane));
+                    var pixels = result.Pixels;
+                    for (var i = 0; i < plane; i++)
+                    {
+                        pixels[3 * i] = pixels[(3 * i) + 1] = pixels[(3 * i) + 2] = gray[i];
+                    }
                 }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(gray);
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(gray);
+                }
             }
 
             return result;

@@ -82,8 +82,10 @@ public static class PngEncoder
 
         using var compressed = new MemoryStream();
         using (var zlib = new ZLibStream(compressed, level, leaveOpen: true))
+        using (var buffered = new BufferedStream(zlib, IdatSize))
         {
-            WriteScanlines(zlib, pixels, height, width * channels, channels);
+            // Row-sized writes into ZLibStream cost several times what large ones do.
+            WriteScanlines(buffered, pixels, height, width * channels, channels);
         }
 
         stream.Write(Signature);
@@ -156,20 +158,51 @@ public static class PngEncoder
     /// </summary>
     private static long Filter(int type, ReadOnlySpan<byte> row, ReadOnlySpan<byte> prior, int bpp, Span<byte> output)
     {
-        long score = 0;
-        for (var i = 0; i < row.Length; i++)
+        // One loop per filter: the first bpp bytes have no left neighbour (a = c = 0).
+        switch (type)
         {
-            int a = i >= bpp ? row[i - bpp] : 0, b = prior[i], c = i >= bpp ? prior[i - bpp] : 0;
-            var predicted = type switch
-            {
-                0 => 0,
-                1 => a,
-                2 => b,
-                3 => (a + b) >> 1,
-                _ => Paeth(a, b, c),
-            };
-            var v = (byte)(row[i] - predicted);
-            output[i] = v;
+            case 0:
+                row.CopyTo(output);
+                break;
+            case 1:
+                row[..bpp].CopyTo(output);
+                for (var i = bpp; i < row.Length; i++)
+                {
+                    output[i] = (byte)(row[i] - row[i - bpp]);
+                }
+
+                break;
+            case 2:
+                for (var i = 0; i < row.Length; i++)
+                {
+                    output[i] = (byte)(row[i] - prior[i]);
+                }
+
+                break;
+            case 3:
+                for (var i = 0; i < row.Length; i++)
+                {
+                    output[i] = (byte)(row[i] - (((i >= bpp ? row[i - bpp] : 0) + prior[i]) >> 1));
+                }
+
+                break;
+            default:
+                for (var i = 0; i < bpp; i++)
+                {
+                    output[i] = (byte)(row[i] - prior[i]);
+                }
+
+                for (var i = bpp; i < row.Length; i++)
+                {
+                    output[i] = (byte)(row[i] - Paeth(row[i - bpp], prior[i], prior[i - bpp]));
+                }
+
+                break;
+        }
+
+        long score = 0;
+        foreach (var v in output)
+        {
             score += v < 128 ? v : 256 - v;
         }
 

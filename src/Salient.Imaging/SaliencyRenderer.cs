@@ -55,7 +55,7 @@ public static class SaliencyRenderer
 
     /// <summary>
     /// The heatmap blended over <paramref name="image"/> (the map's size) as pytorch-grad-cam's
-    /// <c>show_cam_on_image(img / 255, map, use_rgb=True, image_weight=1 - alpha)</c> does, in float32:
+    /// <c>show_cam_on_image(np.float32(img) / 255, map, use_rgb=True, image_weight=1 - alpha)</c> does, in float32:
     /// <c>cam = alpha·heatmap/255 + (1 − alpha)·img/255</c>, <c>cam /= max(cam)</c> over all samples,
     /// pixel = <c>uint8(255·cam)</c> truncated. An all-zero blend (gray map of zeros on black) stays black.
     /// </summary>
