@@ -7,16 +7,16 @@ namespace Salient.Imaging.Tests;
 /// <summary>The RGB8 images behind overlays: the resized and cropped input, and a normalised tensor turned back into pixels.</summary>
 public sealed class ModelImageTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Cases() => [.. Fixtures.Cases.Select(c => c.Expected)];
+    public static TheoryData<string> Cases() => [.. ImagingFixtures.Cases.Select(c => c.Expected)];
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void Cropped_image_is_the_torchvision_tensor_before_normalisation(string expectedFile)
     {
-        var fixture = Fixtures.Cases.Single(c => c.Expected == expectedFile);
+        var fixture = ImagingFixtures.Cases.Single(c => c.Expected == expectedFile);
         var card = ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(fixture.CardJson), expectedFile);
-        using var image = RgbImage.Load(Fixtures.PathOf(fixture.Image));
-        using var expected = Npy.Read(Fixtures.PathOf(expectedFile));
+        using var image = RgbImage.Load(ImagingFixtures.PathOf(fixture.Image));
+        using var expected = Npy.Read(ImagingFixtures.PathOf(expectedFile));
 
         using var cropped = new ImagePreprocessor(card).ResizeAndCrop(image);
 
@@ -41,9 +41,9 @@ public sealed class ModelImageTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Denormalize_inverts_Process_exactly(string expectedFile)
     {
-        var fixture = Fixtures.Cases.Single(c => c.Expected == expectedFile);
+        var fixture = ImagingFixtures.Cases.Single(c => c.Expected == expectedFile);
         var preprocessor = new ImagePreprocessor(ModelCard.Parse(System.Text.Encoding.UTF8.GetBytes(fixture.CardJson), expectedFile));
-        using var image = RgbImage.Load(Fixtures.PathOf(fixture.Image));
+        using var image = RgbImage.Load(ImagingFixtures.PathOf(fixture.Image));
         using var tensor = preprocessor.Process(image);
 
         using var cropped = preprocessor.ResizeAndCrop(image);
