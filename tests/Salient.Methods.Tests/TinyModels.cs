@@ -7,7 +7,8 @@ namespace Salient.Methods.Tests;
 /// <summary>Builds tiny ONNX models in memory (written to a temp file) for hand-checkable tests.</summary>
 internal static class TinyModels
 {
-    public static Model Load(string name, int[] inputShape, IEnumerable<NodeProto> nodes, IEnumerable<TensorProto> initializers, string output)
+    /// <summary>Builds the model, writes it to <paramref name="keepAt"/> (or a temp file, deleted after loading) and loads it.</summary>
+    public static Model Load(string name, int[] inputShape, IEnumerable<NodeProto> nodes, IEnumerable<TensorProto> initializers, string output, string? keepAt = null)
     {
         var graph = new GraphProto { Name = name };
         graph.Node.AddRange(nodes);
@@ -22,7 +23,7 @@ internal static class TinyModels
         graph.Output.Add(new ValueInfoProto { Name = output });
         var model = new ModelProto { IrVersion = 8, Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = 13 });
-        var path = Path.Combine(Path.GetTempPath(), $"salient-{name}-{Guid.NewGuid():N}.onnx");
+        var path = keepAt ?? Path.Combine(Path.GetTempPath(), $"salient-{name}-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(path, model.ToByteArray());
         try
         {
@@ -30,7 +31,10 @@ internal static class TinyModels
         }
         finally
         {
-            File.Delete(path);
+            if (keepAt is null)
+            {
+                File.Delete(path);
+            }
         }
     }
 

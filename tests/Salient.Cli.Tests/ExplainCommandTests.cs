@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Salient.Engine.IO;
+using Salient.Imaging;
+using static Salient.Methods.Tests.TinyModels;
+
+namespace Salient.Cli.Tests;
+
+/// <summary><c>salient explain</c> end to end, in process: files, manifest lines, per-item errors and exit codes.</summary>
+public sealed class ExplainCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("salient-explain-");
+
+    public void Dispose() => _work.Delete(true);
+
+    [Fact]
+    public void Every_format_is_written_and_listed_in_the_manifest()
+    {
+        var exit = Program.Main(["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--method", "gradcam", "--target", "topk:2",
+            "--format", "npy,png,overlay,mask,boxes", "--out", _work.FullName, Fixtures.Path("images")]);
+
+        Assert.Equal(0, exit);
+        var lines = Manifest();
+        Assert.Equal(16, lines.Count);
+        foreach (var line in lines)
+        {
+            Assert.Equal("gradcam", line.GetProperty("method").GetString());
+            Assert.False(string.IsNullOrEmpty(line.GetProperty("label").GetString()));
+            using (var map = Npy.Read(Path.Combine(_work.FullName, line.GetProperty("map").GetString()!)))
+            {
+                Assert.Equal([32, 32], map.ShapeArray());
+            }
+
+            using (var raw = Npy.Read(Path.Combine(_work.FullName, line.GetProperty("raw").GetString()!)))
+            {
+                Assert.Equal([8, 8], raw.ShapeArray());
+            }
+
+            foreach (var png in new[] { "png", "overlay", "mask" })
+            {
+                using var image = RgbImage.Load(Path.Combine(_work.FullName, line.GetProperty(png).GetString()!));
+                Assert.Equal(32, image.Width);
+            }
+
+            Assert.True(File.Exists(Path.Combine(_work.FullName, line.GetProperty("boxes").GetString()!)));
+            Assert.True(line.GetProperty("seconds").GetDouble() >= 0);
+        }
+    }
+
+    [Fact]
+    public void A_bad_input_gets_an_error_line_and_the_others_are_explained()
+    {
+        var truncated = Path.Combine(_work.FullName, "truncated.jpg");
+        var good = Directory.GetFiles(Fixtures.Path("images"), "*.jpg").Order(StringComparer.Ordinal).First();
+        File.WriteAllBytes(truncated, File.ReadAllBytes(good)[..200]);
+
+        var exit = Program.Main(["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--method", "tsgb", "--format", "npy",
+            "--out", Path.Combine(_work.FullName, "out"), good, truncated]);
+
+        Assert.Equal(2, exit);
+        var lines = Manifest("out");
+        Assert.Equal(2, lines.Count);
+        Assert.True(lines[0].TryGetProperty("map", out _));
+        Assert.Contains("truncated.jpg", lines[1].GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_map_with_nan_is_reported_for_its_item_not_written()
+    {
+        // TSGB-FC's β = P/|N| has no ε (tsgb.md §5.4): an all-zero input makes it 0/0.
+        var model = Path.Combine(_work.FullName, "linear.onnx");
+        WriteModel(model);
+        var zeros = Path.Combine(_work.FullName, "zeros.npy");
+        Npy.Write(zeros, new float[4], [1, 2, 2]);
+
+        var exit = Program.Main(["explain", "--model", model, "--method", "tsgb", "--format", "npy", "--out", Path.Combine(_work.FullName, "out"), zeros]);
+
+        Assert.Equal(2, exit);
+        var line = Assert.Single(Manifest("out"));
+        Assert.Contains("NaN", line.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_work.FullName, "out"), "*.npy", SearchOption.AllDirectories));
+    }
+
+    [Theory]
+    [InlineData("--method", "gradcram", "gradcam++")]
+    [InlineData("--layer", "nope", "Valid layers")]
+    [InlineData("--format", "jpeg", "valid formats")]
+    [InlineData("--target", "top7", "topk:K")]
+    public void Bad_options_exit_1_with_the_valid_choices(string option, string value, string hint)
+    {
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            string[] args = ["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, Fixtures.Path("images")];
+            var exit = Program.Main(option == "--method" ? [.. args, option, value] : [.. args, "--method", "gradcam", option, value]);
+            Assert.Equal(1, exit);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Contains(hint, error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static void WriteModel(string path)
+    {
+        var loaded = Load("linear", [1, 1, 2, 2],
+            [Node("Flatten", ["x"], "f"), Node("Gemm", ["f", "w"], "y", Int("transB", 1))],
+            [Floats("w", [2, 4], .5f, -1, .25f, -.5f, 1, 1, -1, 0)], "y", keepAt: path);
+        Assert.NotNull(loaded);
+    }
+
+    private List<JsonElement> Manifest(string folder = "") =>
+        [.. File.ReadAllLines(Path.Combine(_work.FullName, folder, "manifest.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)];
+}
