@@ -117,6 +117,22 @@ public sealed class ExplainerTests
         Assert.Throws<ArgumentException>(() => explainer.Explain(pair, TargetSelection.Classes(10)));
     }
 
+    [Fact]
+    public void Smoothgrad_without_noise_is_the_plain_method_and_with_noise_is_seeded()
+    {
+        using var pair = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var plain = Explainer.Create(ResNet.Value, new ExplainOptions { Method = "gradxinput" }).Explain(pair, TargetSelection.Top1);
+        var silent = Explainer.Create(ResNet.Value, new ExplainOptions { Method = "gradxinput", SmoothSamples = 3, SmoothNoise = 0 }).Explain(pair, TargetSelection.Top1);
+        var noisy = Explainer.Create(ResNet.Value, new ExplainOptions { Method = "gradxinput", SmoothSamples = 3, Seed = 5 }).Explain(pair, TargetSelection.Top1);
+        var again = Explainer.Create(ResNet.Value, new ExplainOptions { Method = "gradxinput", SmoothSamples = 3, Seed = 5 }).Explain(pair, TargetSelection.Top1);
+        for (var i = 0; i < plain.Count; i++)
+        {
+            AssertClose(plain[i].Raw.Span, silent[i].Raw.Span, 1e-5f);
+            Assert.Equal(noisy[i].Raw.Span.ToArray(), again[i].Raw.Span.ToArray());
+            Assert.NotEqual(plain[i].Raw.Span.ToArray(), noisy[i].Raw.Span.ToArray());
+        }
+    }
+
     internal static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, float tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);

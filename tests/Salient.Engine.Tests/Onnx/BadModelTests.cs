@@ -77,6 +77,20 @@ public sealed class BadModelTests
         Assert.Equal(a.Span.ToArray(), b.Span.ToArray());
     }
 
+    [Fact]
+    public void Weights_stay_in_the_bytes_the_parser_read_them_into()
+    {
+        // No second copy: raw_data initializers are views over the protobuf's own arrays.
+        var model = Model.Load(Fixtures.Path("models", "resnet_bottleneck.onnx"));
+        var weights = model.Graph.Initializers.Values.Where(c => c.Floats is not null && c.Floats.Length > 64).ToList();
+        Assert.NotEmpty(weights);
+        Assert.All(weights, c =>
+        {
+            Assert.False(c.Floats!.OwnsStorage);
+            Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager<float, Salient.Engine.Memory.ByteArrayFloatMemory>(c.Floats.Memory, out _));
+        });
+    }
+
     private static byte[] Replace(byte[] data, byte[] find, byte[] with)
     {
         var copy = (byte[])data.Clone();
