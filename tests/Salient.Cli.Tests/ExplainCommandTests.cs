@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Salient.Engine.IO;
 using Salient.Imaging;
-using static Salient.Methods.Tests.TinyModels;
+using static Salient.Tests.TinyModels;
 
 namespace Salient.Cli.Tests;
 

@@ -1,6 +1,6 @@
 using Salient.Engine;
 using Salient.Methods.Internal;
-using static Salient.Methods.Tests.TinyModels;
+using static Salient.Tests.TinyModels;
 
 namespace Salient.Methods.Tests;
 

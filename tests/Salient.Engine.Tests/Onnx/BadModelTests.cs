@@ -78,6 +78,18 @@ public sealed class BadModelTests
     }
 
     [Fact]
+    public void Weights_shared_through_identity_nodes_fold_to_constants()
+    {
+        // torch.onnx.export deduplicates equal weights and feeds the copies through Identity nodes.
+        var model = TinyModels.Load("shared", [1, 1, 2, 2],
+            [TinyModels.Node("Identity", ["w"], "w2"), TinyModels.Node("Conv", ["x", "w2"], "y")],
+            [TinyModels.Floats("w", [1, 1, 1, 1], 3f)], "y");
+        using var input = Tensor.FromSpan([1, 2, 3, 4], 1, 1, 2, 2);
+        using var output = model.Forward(input);
+        Assert.Equal([3f, 6f, 9f, 12f], output.Span.ToArray());
+    }
+
+    [Fact]
     public void Weights_stay_in_the_bytes_the_parser_read_them_into()
     {
         // No second copy: raw_data initializers are views over the protobuf's own arrays.

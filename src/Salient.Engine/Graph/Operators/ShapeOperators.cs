@@ -109,9 +109,13 @@ internal static class ShapeOperators
 
     private static ViewStep? View(GraphNode node, PlanContext context, int[] shape)
     {
-        if (context.IsConstant(node.Inputs[0]) && context.Constant(node, 0).Ints is { } ints)
+        // A relabelled constant (exporters emit Identity for shared weights) is a constant too.
+        if (context.IsConstant(node.Inputs[0]))
         {
-            context.SetConstant(node.Outputs[0], ConstantValue.FromInts(ints, shape));
+            var constant = context.Constant(node, 0);
+            context.SetConstant(node.Outputs[0], constant.Ints is { } ints
+                ? ConstantValue.FromInts(ints, shape)
+                : ConstantValue.FromFloats(constant.Floats!.Reshape(shape)));
             return null;
         }
 

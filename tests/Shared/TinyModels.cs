@@ -2,7 +2,7 @@ using Google.Protobuf;
 using Salient.Engine;
 using Salient.Engine.Onnx.Protos;
 
-namespace Salient.Methods.Tests;
+namespace Salient.Tests;
 
 /// <summary>Builds tiny ONNX models in memory (written to a temp file) for hand-checkable tests.</summary>
 internal static class TinyModels
