@@ -80,6 +80,20 @@ public sealed class ExplainCommandTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_work.FullName, "out"), "*.npy", SearchOption.AllDirectories));
     }
 
+    [Fact]
+    public void Targets_can_come_per_input_from_a_manifest()
+    {
+        var images = Directory.GetFiles(Fixtures.Path("images"), "*.png").Order(StringComparer.Ordinal).Take(2).ToArray();
+        var manifest = Path.Combine(_work.FullName, "labels.jsonl");
+        File.WriteAllLines(manifest, [$"{{\"input\": {JsonSerializer.Serialize(images[0])}, \"labels\": [2, 5]}}", $"{{\"input\": {JsonSerializer.Serialize(images[1])}, \"label\": 7}}"]);
+
+        var exit = Program.Main(["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--method", "layercam", "--format", "npy",
+            "--target", "manifest:" + manifest, "--out", Path.Combine(_work.FullName, "out"), .. images]);
+
+        Assert.Equal(0, exit);
+        Assert.Equal([2, 5, 7], Manifest("out").Select(l => l.GetProperty("class").GetInt32()));
+    }
+
     [Theory]
     [InlineData("--method", "gradcram", "gradcam++")]
     [InlineData("--layer", "nope", "Valid layers")]
