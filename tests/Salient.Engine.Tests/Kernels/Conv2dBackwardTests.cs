@@ -20,6 +20,8 @@ public class Conv2dBackwardTests
         [2, 2, 7, 67, 2, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 2], // depthwise 5×5, stride 2, wide rows
         [2, 2, 5, 40, 2, 3, 3, 1, 1, 0, 3, 0, 1, 1, 3, 2], // depthwise, dilated and asymmetric along wide rows
         [1, 4, 8, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2], // grouped, stride 2, batch 1
+        [2, 3, 6, 7, 3, 1, 1, 1, 1, 1, 0, 2, 1, 1, 1, 3], // depthwise 1×1 padded: padding past the kernel's reach
+        [2, 2, 6, 30, 2, 3, 3, 1, 1, 2, 1, 0, 3, 1, 1, 2], // depthwise 3×3, padding past the reach on two sides
     ];
 
     public static readonly TheoryData<string, int> Cases = Build();
