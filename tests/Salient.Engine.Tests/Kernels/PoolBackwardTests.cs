@@ -89,6 +89,13 @@ public class PoolBackwardTests
         Assert.Equal([15f, 0f, 0f, 0f], dx);
     }
 
+    [Fact]
+    public void Max_pool_gradient_buffer_must_match_the_input()
+    {
+        var g = new Pool2dGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false);
+        Assert.Throws<ArgumentException>(() => Backends.Get("managed").MaxPool2dBackward(g, new float[16], new float[4], new float[8]));
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void Avg_pool_gradient_is_the_adjoint_of_avg_pool(int index, bool countIncludePad)
