@@ -89,47 +89,57 @@ internal static unsafe class DepthwiseConv2dBackwardKernel
         var dy = outputGradient;
         var dw = weightGradient;
         var taps = g.KernelHeight * g.KernelWidth;
-        CpuParallel.For(g.InChannels, (long)g.Batch * g.OutHeight * g.OutWidth * taps, c =>
-        {
-            for (var tap = 0; tap < taps; tap++)
-            {
-                dw[((long)c * taps) + tap] = Tap(geometry, x, dy, c, tap / geometry.KernelWidth, tap % geometry.KernelWidth);
-            }
-        });
+        CpuParallel.For(g.InChannels, (long)g.Batch * g.OutHeight * g.OutWidth * taps,
+            c => Channel(geometry, x, dy, c, dw + ((long)c * taps)));
     }
 
-    // Σ over images and outputs of dY·x at the input position that tap (ki, kj) reads.
-    private static float Tap(in Conv2dGeometry g, float* input, float* outputGradient, int c, int ki, int kj)
+    // One channel's taps, Σ over images and outputs of dY·x at the input position each tap reads,
+    // a row of dY at a time against the rows of x its taps read (while they are in L1).
+    private static void Channel(in Conv2dGeometry g, float* input, float* outputGradient, int c, float* sums)
     {
-        var (inPlane, outPlane) = (g.InHeight * g.InWidth, g.OutHeight * g.OutWidth);
-        var offW = (kj * g.DilationWidth) - g.PadLeft;
-        var (wStart, wEnd) = ConvWindow.ValidRange(offW, g.StrideWidth, g.InWidth, g.OutWidth);
-        var (ohStart, ohEnd) = ConvWindow.ValidRange((ki * g.DilationHeight) - g.PadTop, g.StrideHeight, g.InHeight, g.OutHeight);
-        var sum = 0f;
+        int inW = g.InWidth, outW = g.OutWidth, kw = g.KernelWidth, sw = g.StrideWidth;
+        var (inPlane, outPlane) = (g.InHeight * inW, g.OutHeight * outW);
+        new Span<float>(sums, g.KernelHeight * kw).Clear();
+        Span<(int Start, int End)> columns = stackalloc (int, int)[kw];
+        for (var kj = 0; kj < kw; kj++)
+        {
+            columns[kj] = ConvWindow.ValidRange((kj * g.DilationWidth) - g.PadLeft, sw, inW, outW);
+        }
+
         for (var n = 0; n < g.Batch; n++)
         {
             var plane = ((long)n * g.InChannels) + c;
             var x = input + (plane * inPlane);
             var dy = outputGradient + (plane * outPlane);
-            for (var oh = ohStart; oh < ohEnd; oh++)
+            for (var oh = 0; oh < g.OutHeight; oh++)
             {
-                var ih = (oh * g.StrideHeight) - g.PadTop + (ki * g.DilationHeight);
-                var row = x + ((long)ih * g.InWidth) + offW;
-                var grad = dy + ((long)oh * g.OutWidth);
-                if (g.StrideWidth == 1)
+                var ih0 = (oh * g.StrideHeight) - g.PadTop;
+                var (kiStart, kiEnd) = ConvWindow.ValidRange(ih0, g.DilationHeight, g.InHeight, g.KernelHeight);
+                var grad = dy + ((long)oh * outW);
+                for (var ki = kiStart; ki < kiEnd; ki++)
                 {
-                    sum += TensorPrimitives.Dot(new ReadOnlySpan<float>(grad + wStart, wEnd - wStart), new ReadOnlySpan<float>(row + wStart, wEnd - wStart));
-                }
-                else
-                {
-                    for (var ow = wStart; ow < wEnd; ow++)
+                    var row = x + ((long)(ih0 + (ki * g.DilationHeight)) * inW);
+                    for (var kj = 0; kj < kw; kj++)
                     {
-                        sum += grad[ow] * row[ow * g.StrideWidth];
+                        var (wStart, wEnd) = columns[kj];
+                        var src = row + (kj * g.DilationWidth) - g.PadLeft;
+                        var sum = 0f;
+                        if (sw == 1)
+                        {
+                            sum = TensorPrimitives.Dot(new ReadOnlySpan<float>(grad + wStart, wEnd - wStart), new ReadOnlySpan<float>(src + wStart, wEnd - wStart));
+                        }
+                        else
+                        {
+                            for (var ow = wStart; ow < wEnd; ow++)
+                            {
+                                sum += grad[ow] * src[ow * sw];
+                            }
+                        }
+
+                        sums[(ki * kw) + kj] += sum;
                     }
                 }
             }
         }
-
-        return sum;
     }
 }

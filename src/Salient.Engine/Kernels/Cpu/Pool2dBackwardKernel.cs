@@ -94,11 +94,11 @@ internal static unsafe class Pool2dBackwardKernel
                     {
                         var i = row + (kj * dw);
                         var value = src[i];
-                        if (value > max || float.IsNaN(value))
-                        {
-                            max = value;
-                            best = i;
-                        }
+
+                        // Selects rather than a branch, which random data would mispredict.
+                        var take = (value > max) | float.IsNaN(value);
+                        max = take ? value : max;
+                        best = take ? i : best;
                     }
                 }
 
