@@ -51,8 +51,28 @@ public class ResizeBilinearTests
     }
 
     [Fact]
-    public void Mismatched_buffers_are_rejected()
+    public void Mismatched_buffers_and_empty_planes_are_rejected()
     {
-        Assert.Throws<ArgumentException>(() => Backends.Get("managed").ResizeBilinear(1, 2, 2, new float[4], 3, 3, new float[8], alignCorners: false));
+        var backend = Backends.Get("managed");
+        Assert.Throws<ArgumentException>(() => backend.ResizeBilinear(1, 2, 2, new float[4], 3, 3, new float[8], alignCorners: false));
+        Assert.Throws<ArgumentException>(() => backend.ResizeBilinear(1, 0, 2, [], 3, 3, new float[9], alignCorners: false));
+    }
+
+    [Fact]
+    public void Many_planes_match_one_plane_at_a_time()
+    {
+        // Enough rows for the parallel path; each plane must come out as when resized alone.
+        var input = Input(6, 20, 30);
+        var output = new float[6 * 97 * 61];
+        var backend = Backends.Get("managed");
+
+        backend.ResizeBilinear(6, 20, 30, input, 97, 61, output, alignCorners: false);
+
+        var single = new float[97 * 61];
+        for (var p = 0; p < 6; p++)
+        {
+            backend.ResizeBilinear(1, 20, 30, input.AsSpan(p * 600, 600), 97, 61, single, alignCorners: false);
+            Assert.Equal(single, output.AsSpan(p * single.Length, single.Length).ToArray());
+        }
     }
 }

@@ -30,7 +30,7 @@ internal static unsafe class DepthwiseConv2dBackwardKernel
             if (g.StrideHeight == 1 && g.StrideWidth == 1 && top >= 0 && left >= 0 && bottom >= 0 && right >= 0)
             {
                 var direct = new Conv2dGeometry(g.Batch, channels, g.OutHeight, g.OutWidth, channels, kh, kw, 1, 1,
-                    top, left, g.InHeight - g.OutHeight + g.PadTop, g.InWidth - g.OutWidth + g.PadLeft, g.DilationHeight, g.DilationWidth, channels);
+                    top, left, bottom, right, g.DilationHeight, g.DilationWidth, channels);
                 DepthwiseConv2dKernel.Run(direct, outputGradient, w, null, inputGradient, FusedActivation.None);
                 return;
             }
