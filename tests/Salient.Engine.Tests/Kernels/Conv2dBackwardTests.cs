@@ -93,12 +93,14 @@ public class Conv2dBackwardTests
         Reference.AssertClose(expected, dw);
     }
 
-    [Fact]
-    public void Empty_batch_gives_zero_weight_gradient()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)] // depthwise
+    public void Empty_batch_gives_zero_weight_gradient(int groups)
     {
-        var g = new Conv2dGeometry(0, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
-        var dw = Enumerable.Repeat(float.NaN, 54).ToArray();
-        var db = Enumerable.Repeat(float.NaN, 3).ToArray();
+        var g = new Conv2dGeometry(0, 2, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, groups);
+        var dw = Enumerable.Repeat(float.NaN, 2 * 2 / groups * 9).ToArray();
+        var db = Enumerable.Repeat(float.NaN, 2).ToArray();
 
         Backends.Get("managed").Conv2dBackwardWeights(g, [], [], dw, db);
 
