@@ -4,8 +4,8 @@ namespace Salient.Engine.Tests.Kernels;
 
 public class Conv2dTests
 {
-    // Batch, C, H, W, OC, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW, Groups.
-    private static readonly int[][] s_geometries =
+    // Batch, C, H, W, OC, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW, Groups; shared with the backward tests.
+    internal static readonly int[][] Geometries =
     [
         [1, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1], // padded 3×3
         [2, 4, 10, 7, 6, 3, 2, 2, 1, 0, 1, 2, 0, 1, 1, 1], // asymmetric padding, stride
@@ -40,7 +40,7 @@ public class Conv2dTests
         var data = new TheoryData<string, int, bool>();
         foreach (var backend in Backends.Names)
         {
-            for (var i = 0; i < s_geometries.Length; i++)
+            for (var i = 0; i < Geometries.Length; i++)
             {
                 data.Add(backend, i, true);
                 data.Add(backend, i, false);
@@ -54,8 +54,7 @@ public class Conv2dTests
     [MemberData(nameof(Cases))]
     public void Conv2d_matches_reference(string backend, int index, bool withBias)
     {
-        var v = s_geometries[index];
-        var g = new Conv2dGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
+        var g = Geometry(Geometries[index]);
         var act = s_activations[index];
         var input = Reference.Random(g.Batch * g.InChannels * g.InHeight * g.InWidth, 10 + index);
         var weight = Reference.Random(g.OutChannels * (g.InChannels / g.Groups) * g.KernelHeight * g.KernelWidth, 20 + index);
@@ -68,6 +67,9 @@ public class Conv2dTests
 
         Reference.AssertClose(expected, output);
     }
+
+    internal static Conv2dGeometry Geometry(int[] v) =>
+        new(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
 
     [Fact]
     public void Conv2d_rejects_channels_that_do_not_divide_into_groups()

@@ -4,8 +4,8 @@ namespace Salient.Engine.Tests.Kernels;
 
 public class PoolTests
 {
-    // Batch, C, H, W, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW, ceil.
-    private static readonly int[][] s_geometries =
+    // Batch, C, H, W, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW, ceil; shared with the backward tests.
+    internal static readonly int[][] Geometries =
     [
         [2, 3, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0], // ResNet max pool, odd size
         [1, 2, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1], // ceil_mode window past the padded bounds
@@ -17,14 +17,14 @@ public class PoolTests
         [1, 3, 5, 6, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1], // stride = kernel, ceil_mode
     ];
 
-    public static readonly TheoryData<int> MaxCases = [.. Enumerable.Range(0, s_geometries.Length)];
+    public static readonly TheoryData<int> MaxCases = [.. Enumerable.Range(0, Geometries.Length)];
 
     public static readonly TheoryData<int, bool> AvgCases = Build();
 
     private static TheoryData<int, bool> Build()
     {
         var data = new TheoryData<int, bool>();
-        for (var i = 0; i < s_geometries.Length; i++)
+        for (var i = 0; i < Geometries.Length; i++)
         {
             data.Add(i, false);
             data.Add(i, true);
@@ -33,9 +33,9 @@ public class PoolTests
         return data;
     }
 
-    private static Pool2dGeometry Geometry(int index)
+    internal static Pool2dGeometry Geometry(int index)
     {
-        var v = s_geometries[index];
+        var v = Geometries[index];
         return new Pool2dGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14] != 0);
     }
 

@@ -51,17 +51,31 @@ internal static class Reference
         }
     }
 
-    public static float Activate(FusedActivation act, float x) => act.Kind switch
+    public static float Activate(FusedActivation act, float x) => (float)Activate(act, (double)x);
+
+    public static double Activate(FusedActivation act, double x) => act.Kind switch
     {
         ActivationKind.None => x,
-        ActivationKind.Relu => Math.Max(x, 0f),
+        ActivationKind.Relu => Math.Max(x, 0),
         ActivationKind.LeakyRelu => x < 0 ? x * act.Alpha : x,
         ActivationKind.Clip => Math.Min(Math.Max(x, act.Alpha), act.Beta),
-        ActivationKind.Sigmoid => (float)(1 / (1 + Math.Exp(-x))),
-        ActivationKind.HardSigmoid => Math.Max(0f, Math.Min(1f, (act.Alpha * x) + act.Beta)),
-        ActivationKind.HardSwish => x * Math.Min(Math.Max(x + 3f, 0f), 6f) / 6f,
+        ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
+        ActivationKind.HardSigmoid => Math.Max(0, Math.Min(1, (act.Alpha * x) + act.Beta)),
+        ActivationKind.HardSwish => x * Math.Min(Math.Max(x + 3, 0), 6) / 6,
         _ => throw new ArgumentOutOfRangeException(nameof(act)),
     };
+
+    public static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        double sum = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += (double)a[i] * b[i];
+        }
+
+        return sum;
+    }
 
     public static float[] Conv2d(Conv2dGeometry g, float[] input, float[] weight, float[]? bias, FusedActivation act)
     {
@@ -104,6 +118,61 @@ internal static class Reference
         }
 
         return output;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="tap"/>(input index, weight index, output index) for every product of a
+    /// convolution without bias, so the forward and both gradients share one definition.
+    /// </summary>
+    public static void ConvTaps(Conv2dGeometry g, Action<int, int, int> tap)
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, cg = g.InChannels / g.Groups, ocg = g.OutChannels / g.Groups;
+        for (var n = 0; n < g.Batch; n++)
+        {
+            for (var oc = 0; oc < g.OutChannels; oc++)
+            {
+                for (var y = 0; y < oh; y++)
+                {
+                    for (var x = 0; x < ow; x++)
+                    {
+                        for (var ic = 0; ic < cg; ic++)
+                        {
+                            var c = (oc / ocg * cg) + ic;
+                            for (var ki = 0; ki < g.KernelHeight; ki++)
+                            {
+                                var ih = (y * g.StrideHeight) - g.PadTop + (ki * g.DilationHeight);
+                                for (var kj = 0; kj < g.KernelWidth; kj++)
+                                {
+                                    var iw = (x * g.StrideWidth) - g.PadLeft + (kj * g.DilationWidth);
+                                    if (ih >= 0 && ih < g.InHeight && iw >= 0 && iw < g.InWidth)
+                                    {
+                                        tap((((n * g.InChannels) + c) * g.InHeight * g.InWidth) + (ih * g.InWidth) + iw,
+                                            (((oc * cg) + ic) * g.KernelHeight * g.KernelWidth) + (ki * g.KernelWidth) + kj,
+                                            (((n * g.OutChannels) + oc) * oh * ow) + (y * ow) + x);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The input gradient of a convolution as a naive transposed convolution.</summary>
+    public static float[] Conv2dBackwardData(Conv2dGeometry g, float[] weight, float[] outputGradient)
+    {
+        var sum = new double[g.Batch * g.InChannels * g.InHeight * g.InWidth];
+        ConvTaps(g, (i, w, o) => sum[i] += (double)weight[w] * outputGradient[o]);
+        return [.. sum.Select(v => (float)v)];
+    }
+
+    /// <summary>The weight gradient of a convolution, summed over the batch.</summary>
+    public static float[] Conv2dBackwardWeights(Conv2dGeometry g, float[] input, float[] outputGradient)
+    {
+        var sum = new double[g.OutChannels * (g.InChannels / g.Groups) * g.KernelHeight * g.KernelWidth];
+        ConvTaps(g, (i, w, o) => sum[w] += (double)input[i] * outputGradient[o]);
+        return [.. sum.Select(v => (float)v)];
     }
 
     /// <summary>Pooling by enumerating window taps; avg follows PyTorch's divisor rules.</summary>

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>The adjoint of <see cref="Im2Col"/>: adds each column entry back onto the input position it was read from.</summary>
@@ -28,9 +30,17 @@ internal static unsafe class Col2Im
 
                         var src = row + ((long)oh * outW);
                         var target = image + ((long)ih * inW) + offW;
-                        for (var ow = wStart; ow < wEnd; ow++)
+                        if (g.StrideWidth == 1)
                         {
-                            target[ow * g.StrideWidth] += src[ow];
+                            var run = new Span<float>(target + wStart, wEnd - wStart);
+                            TensorPrimitives.Add(run, new ReadOnlySpan<float>(src + wStart, wEnd - wStart), run);
+                        }
+                        else
+                        {
+                            for (var ow = wStart; ow < wEnd; ow++)
+                            {
+                                target[ow * g.StrideWidth] += src[ow];
+                            }
                         }
                     }
                 }

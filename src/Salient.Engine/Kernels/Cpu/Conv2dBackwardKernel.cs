@@ -1,49 +1,156 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
-/// Convolution gradients as GEMMs, per image and group: the input gradient is
-/// col2im(Wᵀ·dY) (Wᵀ·dY directly for 1×1 stride-1 unpadded convolutions); the weight gradient is
-/// Σ_images dY·im2col(x)ᵀ. Depthwise convolutions use direct loops.
+/// Convolution gradients as GEMMs per image and group, parallel over images like
+/// <see cref="Conv2dKernel"/>: the input gradient is col2im(Wᵀ·dY), or Wᵀ·dY itself for pointwise
+/// convolutions, with Wᵀ prepared once per call; the weight gradient is Σ_images dY·im2col(x)ᵀ,
+/// each thread summing its share of the images into its own buffer. Depthwise convolutions go to
+/// <see cref="DepthwiseConv2dBackwardKernel"/>.
 /// </summary>
 internal static unsafe class Conv2dBackwardKernel
 {
     public static void Data(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
     {
         ConvWindow.Validate(g, inputGradient.Length, weight.Length, 0, outputGradient.Length);
-        inputGradient.Clear();
-        var cg = g.InChannels / g.Groups;
-        var ocg = g.OutChannels / g.Groups;
-        var inPlane = g.InHeight * g.InWidth;
-        var outPlane = g.OutHeight * g.OutWidth;
-        var kdim = cg * g.KernelHeight * g.KernelWidth;
-        var pointwise = IsPointwise(g);
+        if (g.Batch == 0)
+        {
+            return;
+        }
+
         fixed (float* pW = weight, pDy = outputGradient, pDx = inputGradient)
         {
-            if (g.Groups == g.InChannels && g.Groups == g.OutChannels)
+            if (ConvWindow.IsDepthwise(g))
             {
-                DepthwiseData(g, pW, pDy, pDx);
+                DepthwiseConv2dBackwardKernel.Data(g, pW, pDy, pDx);
                 return;
             }
 
-            var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(kdim * outPlane);
+            var ocg = g.OutChannels / g.Groups;
+            var kdim = g.InChannels / g.Groups * g.KernelHeight * g.KernelWidth;
+            var weights = new GemmLhs[g.Groups];
+            try
+            {
+                for (var grp = 0; grp < g.Groups; grp++)
+                {
+                    weights[grp] = gemm.Prepare(kdim, ocg, pW + ((long)grp * ocg * kdim), kdim, transA: true);
+                }
+
+                gemm.ForEachImage(g.Batch, new DataJob(g, weights, pDy, pDx).Image);
+            }
+            finally
+            {
+                foreach (var w in weights)
+                {
+                    w?.Dispose();
+                }
+            }
+        }
+    }
+
+    public static void Weights(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient,
+        Span<float> weightGradient, Span<float> biasGradient)
+    {
+        ConvWindow.Validate(g, input.Length, weightGradient.Length, biasGradient.Length, outputGradient.Length);
+        fixed (float* pX = input, pDy = outputGradient, pDw = weightGradient)
+        {
+            if (ConvWindow.IsDepthwise(g))
+            {
+                DepthwiseConv2dBackwardKernel.Weights(g, pX, pDy, pDw);
+            }
+            else
+            {
+                WeightsByGemm(gemm, g, pX, pDy, pDw, weightGradient.Length);
+            }
+        }
+
+        if (!biasGradient.IsEmpty)
+        {
+            var outPlane = g.OutHeight * g.OutWidth;
+            biasGradient.Clear();
+            for (var n = 0; n < g.Batch; n++)
+            {
+                for (var oc = 0; oc < g.OutChannels; oc++)
+                {
+                    biasGradient[oc] += TensorPrimitives.Sum(outputGradient.Slice(((n * g.OutChannels) + oc) * outPlane, outPlane));
+                }
+            }
+        }
+    }
+
+    // The images split into one contiguous share per thread; share 0 accumulates into the result
+    // and the others into scratch buffers added to it at the end.
+    private static void WeightsByGemm(CpuGemm gemm, in Conv2dGeometry g, float* x, float* dy, float* dw, int length)
+    {
+        var batch = g.Batch;
+        var shares = CpuGemm.SplitsBatch(batch) ? Math.Min(CpuParallel.MaxThreads, batch) : 1;
+        var partials = shares > 1 ? ArrayPool<float>.Shared.Rent((shares - 1) * length) : null;
+        try
+        {
+            fixed (float* pPartials = partials)
+            {
+                var job = new WeightsJob(gemm, g, x, dy);
+                var scratch = pPartials;
+                void Share(int t, bool singleThreaded)
+                {
+                    var sum = t == 0 ? dw : scratch + ((long)(t - 1) * length);
+                    new Span<float>(sum, length).Clear();
+                    for (var n = t * batch / shares; n < (t + 1) * batch / shares; n++)
+                    {
+                        job.Image(n, sum, singleThreaded);
+                    }
+                }
+
+                if (shares == 1)
+                {
+                    Share(0, singleThreaded: false);
+                    return;
+                }
+
+                gemm.ForEachSingleThreaded(shares, t => Share(t, singleThreaded: true));
+                var result = new Span<float>(dw, length);
+                for (var t = 1; t < shares; t++)
+                {
+                    TensorPrimitives.Add(result, new ReadOnlySpan<float>(scratch + ((long)(t - 1) * length), length), result);
+                }
+            }
+        }
+        finally
+        {
+            if (partials is not null)
+            {
+                ArrayPool<float>.Shared.Return(partials);
+            }
+        }
+    }
+
+    private readonly struct DataJob(Conv2dGeometry g, GemmLhs[] weights, float* outputGradient, float* inputGradient)
+    {
+        public void Image(int n, bool singleThreaded)
+        {
+            var cg = g.InChannels / g.Groups;
+            var ocg = g.OutChannels / g.Groups;
+            var inPlane = g.InHeight * g.InWidth;
+            var outPlane = g.OutHeight * g.OutWidth;
+            var pointwise = ConvWindow.IsPointwise(g);
+            var dy = outputGradient + ((long)n * g.OutChannels * outPlane);
+            var dx = inputGradient + ((long)n * g.InChannels * inPlane);
+            var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(cg * g.KernelHeight * g.KernelWidth * outPlane);
             try
             {
                 fixed (float* col = scratch)
                 {
-                    for (var n = 0; n < g.Batch; n++)
+                    for (var grp = 0; grp < g.Groups; grp++)
                     {
-                        for (var grp = 0; grp < g.Groups; grp++)
+                        var target = dx + ((long)grp * cg * inPlane);
+                        CpuGemm.Multiply(weights[grp], outPlane, dy + ((long)grp * ocg * outPlane), outPlane,
+                            pointwise ? target : col, outPlane, singleThreaded);
+                        if (!pointwise)
                         {
-                            var w = pW + ((long)grp * ocg * kdim);
-                            var dy = pDy + ((((long)n * g.OutChannels) + (grp * ocg)) * outPlane);
-                            var dx = pDx + ((((long)n * g.InChannels) + (grp * cg)) * inPlane);
-                            gemm.Sgemm(true, false, kdim, outPlane, ocg, 1f, w, kdim, dy, outPlane, 0f, pointwise ? dx : col, outPlane);
-                            if (!pointwise)
-                            {
-                                Col2Im.Run(g, cg, col, dx);
-                            }
+                            new Span<float>(target, cg * inPlane).Clear();
+                            Col2Im.Run(g, cg, col, target);
                         }
                     }
                 }
@@ -58,99 +165,44 @@ internal static unsafe class Conv2dBackwardKernel
         }
     }
 
-    public static void Weights(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient,
-        Span<float> weightGradient, Span<float> biasGradient)
+    private readonly struct WeightsJob(CpuGemm gemm, Conv2dGeometry g, float* input, float* outputGradient)
     {
-        ConvWindow.Validate(g, input.Length, weightGradient.Length, biasGradient.Length, outputGradient.Length);
-        weightGradient.Clear();
-        var cg = g.InChannels / g.Groups;
-        var ocg = g.OutChannels / g.Groups;
-        var inPlane = g.InHeight * g.InWidth;
-        var outPlane = g.OutHeight * g.OutWidth;
-        var kdim = cg * g.KernelHeight * g.KernelWidth;
-        var pointwise = IsPointwise(g);
-        var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(kdim * outPlane);
-        try
+        /// <summary>Adds image <paramref name="n"/>'s weight gradient to <paramref name="sum"/>.</summary>
+        public void Image(int n, float* sum, bool singleThreaded)
         {
-            fixed (float* pX = input, pDy = outputGradient, pDw = weightGradient, col = scratch)
+            var cg = g.InChannels / g.Groups;
+            var ocg = g.OutChannels / g.Groups;
+            var inPlane = g.InHeight * g.InWidth;
+            var outPlane = g.OutHeight * g.OutWidth;
+            var kdim = cg * g.KernelHeight * g.KernelWidth;
+            var pointwise = ConvWindow.IsPointwise(g);
+            var x = input + ((long)n * g.InChannels * inPlane);
+            var dy = outputGradient + ((long)n * g.OutChannels * outPlane);
+            var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(kdim * outPlane);
+            try
             {
-                for (var n = 0; n < g.Batch; n++)
+                fixed (float* col = scratch)
                 {
                     for (var grp = 0; grp < g.Groups; grp++)
                     {
-                        var x = pX + ((((long)n * g.InChannels) + (grp * cg)) * inPlane);
-                        var dy = pDy + ((((long)n * g.OutChannels) + (grp * ocg)) * outPlane);
+                        var src = x + ((long)grp * cg * inPlane);
                         if (!pointwise)
                         {
-                            Im2Col.Run(g, cg, x, col);
+                            Im2Col.Run(g, cg, src, col);
                         }
 
-                        gemm.Sgemm(false, true, ocg, kdim, outPlane, 1f, dy, outPlane, pointwise ? x : col, outPlane, 1f,
-                            pDw + ((long)grp * ocg * kdim), kdim);
+                        gemm.Sgemm(false, true, ocg, kdim, outPlane, 1f, dy + ((long)grp * ocg * outPlane), outPlane,
+                            pointwise ? src : col, outPlane, 1f, sum + ((long)grp * ocg * kdim), kdim, singleThreaded);
                     }
                 }
             }
-        }
-        finally
-        {
-            if (scratch is not null)
+            finally
             {
-                ArrayPool<float>.Shared.Return(scratch);
-            }
-        }
-
-        if (!biasGradient.IsEmpty)
-        {
-            biasGradient.Clear();
-            for (var n = 0; n < g.Batch; n++)
-            {
-                for (var oc = 0; oc < g.OutChannels; oc++)
+                if (scratch is not null)
                 {
-                    biasGradient[oc] += System.Numerics.Tensors.TensorPrimitives.Sum(outputGradient.Slice(((n * g.OutChannels) + oc) * outPlane, outPlane));
+                    ArrayPool<float>.Shared.Return(scratch);
                 }
             }
         }
-    }
-
-    private static bool IsPointwise(in Conv2dGeometry g) =>
-        g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideHeight == 1 && g.StrideWidth == 1
-        && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0;
-
-    private static void DepthwiseData(Conv2dGeometry g, float* w, float* dy, float* dx)
-    {
-        var inPlane = g.InHeight * g.InWidth;
-        var outPlane = g.OutHeight * g.OutWidth;
-        var taps = g.KernelHeight * g.KernelWidth;
-        CpuParallel.For(g.Batch * g.InChannels, (long)outPlane * taps, p =>
-        {
-            var c = p % g.InChannels;
-            var kernel = w + ((long)c * taps);
-            var source = dy + ((long)p * outPlane);
-            var target = dx + ((long)p * inPlane);
-            for (var oh = 0; oh < g.OutHeight; oh++)
-            {
-                for (var ki = 0; ki < g.KernelHeight; ki++)
-                {
-                    var ih = (oh * g.StrideHeight) - g.PadTop + (ki * g.DilationHeight);
-                    if ((uint)ih >= (uint)g.InHeight)
-                    {
-                        continue;
-                    }
-
-                    for (var kj = 0; kj < g.KernelWidth; kj++)
-                    {
-                        var wv = kernel[(ki * g.KernelWidth) + kj];
-                        var offW = (kj * g.DilationWidth) - g.PadLeft;
-                        var (wStart, wEnd) = ConvWindow.ValidRange(offW, g.StrideWidth, g.InWidth, g.OutWidth);
-                        var row = target + ((long)ih * g.InWidth) + offW;
-                        var grad = source + ((long)oh * g.OutWidth);
-                        for (var ow = wStart; ow < wEnd; ow++)
-                        {
-                            row[ow * g.StrideWidth] += wv * grad[ow];
-                        }
-                    }
-                }
-            }
-        });
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Salient.Engine.Kernels.Native;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -21,7 +20,7 @@ internal static unsafe class Conv2dKernel
 
         fixed (float* pIn = input, pW = weight, pBias = bias, pOut = output)
         {
-            if (g.Groups == g.InChannels && g.Groups == g.OutChannels)
+            if (ConvWindow.IsDepthwise(g))
             {
                 DepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation);
                 return;
@@ -37,30 +36,7 @@ internal static unsafe class Conv2dKernel
                     weights[grp] = gemm.Prepare(ocg, kdim, pW + ((long)grp * ocg * kdim), kdim);
                 }
 
-                var job = new Job(g, pIn, weights, pBias, pOut, activation);
-                if (!BatchParallel(g.Batch))
-                {
-                    for (var n = 0; n < g.Batch; n++)
-                    {
-                        job.Image(n, singleThreaded: false);
-                    }
-                }
-                else if (!gemm.UsesOpenBlas)
-                {
-                    ImagesInParallel(job, g.Batch);
-                }
-                else
-                {
-                    OpenBlasNative.EnterSingleThreaded();
-                    try
-                    {
-                        ImagesInParallel(job, g.Batch);
-                    }
-                    finally
-                    {
-                        OpenBlasNative.LeaveSingleThreaded();
-                    }
-                }
+                gemm.ForEachImage(g.Batch, new Job(g, pIn, weights, pBias, pOut, activation).Image);
             }
             finally
             {
@@ -72,19 +48,6 @@ internal static unsafe class Conv2dKernel
         }
     }
 
-    private static void ImagesInParallel(Job job, int batch) =>
-        Parallel.For(0, batch, new ParallelOptions { MaxDegreeOfParallelism = CpuParallel.MaxThreads }, n => job.Image(n, singleThreaded: true));
-
-    // Images on separate threads, each with a single-threaded GEMM, beat one multi-threaded GEMM
-    // per image (ResNet-50 layers, batch 8, 2 cores: 0.77 s against 0.91 s managed, 0.54 s against
-    // 0.59 s OpenBLAS), since many layers' GEMMs are too small to split well. Not when the images
-    // would leave threads idle in the last round, as batch 3 on 2 threads would.
-    private static bool BatchParallel(int batch)
-    {
-        var threads = CpuParallel.MaxThreads;
-        return threads > 1 && batch > 1 && (batch % threads == 0 || batch >= 2 * threads);
-    }
-
     private readonly struct Job(Conv2dGeometry g, float* input, GemmLhs[] weights, float* bias, float* output, FusedActivation activation)
     {
         public void Image(int n, bool singleThreaded)
@@ -93,8 +56,7 @@ internal static unsafe class Conv2dKernel
             var ocg = g.OutChannels / g.Groups;
             var outPlane = g.OutHeight * g.OutWidth;
             var kdim = cg * g.KernelHeight * g.KernelWidth;
-            var pointwise = g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideHeight == 1 && g.StrideWidth == 1
-                && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0;
+            var pointwise = ConvWindow.IsPointwise(g);
             var image = input + ((long)n * g.InChannels * g.InHeight * g.InWidth);
             var result = output + ((long)n * g.OutChannels * outPlane);
             var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(kdim * outPlane);

@@ -16,6 +16,14 @@ internal static class ConvWindow
         return (start, Math.Max(start, end));
     }
 
+    /// <summary>Whether the convolution is 1×1, stride 1 and unpadded: its column matrix is the input itself.</summary>
+    public static bool IsPointwise(in Conv2dGeometry g) =>
+        g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideHeight == 1 && g.StrideWidth == 1
+        && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0;
+
+    /// <summary>Whether the convolution has one filter per channel (groups = in = out channels).</summary>
+    public static bool IsDepthwise(in Conv2dGeometry g) => g.Groups == g.InChannels && g.Groups == g.OutChannels;
+
     /// <summary>Throws unless the buffers and hyper-parameters describe a valid convolution.</summary>
     public static void Validate(in Conv2dGeometry g, int inputLength, int weightLength, int biasLength, int outputLength)
     {

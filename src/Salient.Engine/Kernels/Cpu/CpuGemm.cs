@@ -30,9 +30,12 @@ internal sealed unsafe class CpuGemm
 
     public bool UsesOpenBlas { get; }
 
-    /// <summary>C = alpha·op(A)·op(B) + beta·C on all cores.</summary>
+    /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C on all cores, or on the calling thread with
+    /// <paramref name="singleThreaded"/> (as for <see cref="Multiply"/>).
+    /// </summary>
     public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool singleThreaded = false)
     {
         if (UsesOpenBlas)
         {
@@ -40,17 +43,69 @@ internal sealed unsafe class CpuGemm
         }
         else
         {
-            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, CpuParallel.MaxThreads);
+            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
         }
     }
 
     /// <summary>
-    /// Prepares the m×k row-major matrix <paramref name="a"/> as the left operand of many products
-    /// (a convolution's weights across images): packed once for the managed GEMM; OpenBLAS packs
-    /// inside each call, so it gets the matrix as is.
+    /// Prepares op(<paramref name="a"/>), m×k, as the left operand of many products (a
+    /// convolution's weights across images, transposed for the input gradient): packed once for
+    /// the managed GEMM; OpenBLAS packs inside each call, so it gets the matrix as is.
     /// </summary>
-    public GemmLhs Prepare(int m, int k, float* a, int lda) =>
-        new(m, k, a, lda, UsesOpenBlas ? null : ManagedGemm.Pack(false, m, k, 1f, a, lda));
+    public GemmLhs Prepare(int m, int k, float* a, int lda, bool transA = false) =>
+        new(m, k, a, lda, transA, UsesOpenBlas ? null : ManagedGemm.Pack(transA, m, k, 1f, a, lda));
+
+    /// <summary>
+    /// Whether a convolution should run its images on separate threads, each with single-threaded
+    /// GEMMs (<see cref="ForEachImage"/>), rather than one image after another with GEMMs
+    /// on all cores. The former wins (ResNet-50 layers, batch 8, 2 cores: 0.77 s against 0.91 s
+    /// managed, 0.54 s against 0.59 s OpenBLAS), since many layers' GEMMs are too small to split
+    /// well; not when the images would leave threads idle in the last round, as batch 3 on 2 threads would.
+    /// </summary>
+    public static bool SplitsBatch(int batch)
+    {
+        var threads = CpuParallel.MaxThreads;
+        return threads > 1 && batch > 1 && (batch % threads == 0 || batch >= 2 * threads);
+    }
+
+    /// <summary>Runs <paramref name="image"/>(n, singleThreaded) for each image, split as <see cref="SplitsBatch"/> says.</summary>
+    public void ForEachImage(int batch, Action<int, bool> image)
+    {
+        if (SplitsBatch(batch))
+        {
+            ForEachSingleThreaded(batch, n => image(n, true));
+            return;
+        }
+
+        for (var n = 0; n < batch; n++)
+        {
+            image(n, false);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for 0..count-1 on all cores, each call running its GEMMs
+    /// single-threaded; OpenBLAS, whose thread count is process-wide, is held at one thread meanwhile.
+    /// </summary>
+    public void ForEachSingleThreaded(int count, Action<int> body)
+    {
+        var options = new ParallelOptions { MaxDegreeOfParallelism = CpuParallel.MaxThreads };
+        if (!UsesOpenBlas)
+        {
+            Parallel.For(0, count, options, body);
+            return;
+        }
+
+        OpenBlasNative.EnterSingleThreaded();
+        try
+        {
+            Parallel.For(0, count, options, body);
+        }
+        finally
+        {
+            OpenBlasNative.LeaveSingleThreaded();
+        }
+    }
 
     /// <summary>
     /// C = lhs·B for a k×n row-major B. With <paramref name="singleThreaded"/> the product stays on
@@ -65,7 +120,7 @@ internal sealed unsafe class CpuGemm
         }
         else
         {
-            OpenBlasNative.Sgemm(false, false, lhs.M, n, lhs.K, 1f, lhs.A, lhs.Lda, b, ldb, 0f, c, ldc);
+            OpenBlasNative.Sgemm(lhs.TransA, false, lhs.M, n, lhs.K, 1f, lhs.A, lhs.Lda, b, ldb, 0f, c, ldc);
         }
     }
 

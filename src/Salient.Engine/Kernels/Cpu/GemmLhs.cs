@@ -1,7 +1,7 @@
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>A left GEMM operand made by <see cref="CpuGemm.Prepare"/>; the raw matrix stays the caller's.</summary>
-internal sealed unsafe class GemmLhs(int m, int k, float* a, int lda, ManagedGemm.PackedA? packed) : IDisposable
+internal sealed unsafe class GemmLhs(int m, int k, float* a, int lda, bool transA, ManagedGemm.PackedA? packed) : IDisposable
 {
     public int M { get; } = m;
 
@@ -10,6 +10,9 @@ internal sealed unsafe class GemmLhs(int m, int k, float* a, int lda, ManagedGem
     public float* A { get; } = a;
 
     public int Lda { get; } = lda;
+
+    /// <summary>Whether the operand is the transpose of <see cref="A"/> (A is k×m).</summary>
+    public bool TransA { get; } = transA;
 
     /// <summary>The packed copy when the managed GEMM runs the products.</summary>
     public ManagedGemm.PackedA? Packed { get; } = packed;

@@ -1,113 +1,139 @@
 namespace Salient.Engine.Kernels.Cpu;
 
-/// <summary>Pooling gradients, plane by plane: max pooling routes each output's gradient to its window's first maximum; average pooling spreads it over the window with the forward's divisor.</summary>
+/// <summary>
+/// Pooling gradients, plane by plane: max pooling routes each output's gradient to its window's
+/// first maximum; average pooling spreads it over the window with the forward's divisor. The taps
+/// inside the input are worked out once per output row and column, not checked tap by tap.
+/// </summary>
 internal static unsafe class Pool2dBackwardKernel
 {
     public static void Max(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
     {
         PoolWindow.Validate(g, input.Length, outputGradient.Length);
-        inputGradient.Clear();
+        Validate(inputGradient.Length, input.Length);
         var geometry = g;
+        var rows = Windows(g.OutHeight, g.StrideHeight, g.PadTop, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadBottom, false);
+        var cols = Windows(g.OutWidth, g.StrideWidth, g.PadLeft, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadRight, false);
         var (inPlane, outPlane) = (g.InHeight * g.InWidth, g.OutHeight * g.OutWidth);
         fixed (float* pX = input, pDy = outputGradient, pDx = inputGradient)
         {
             var x = pX;
             var dy = pDy;
             var dx = pDx;
-            CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth, p =>
-            {
-                var src = x + ((long)p * inPlane);
-                var grad = dy + ((long)p * outPlane);
-                var dst = dx + ((long)p * inPlane);
-                for (var oh = 0; oh < geometry.OutHeight; oh++)
-                {
-                    for (var ow = 0; ow < geometry.OutWidth; ow++)
-                    {
-                        // Strictly greater, in window order: the first maximum wins, as in PyTorch; padding never does.
-                        var best = -1;
-                        var max = float.NegativeInfinity;
-                        for (var ki = 0; ki < geometry.KernelHeight; ki++)
-                        {
-                            var ih = (oh * geometry.StrideHeight) - geometry.PadTop + (ki * geometry.DilationHeight);
-                            if ((uint)ih >= (uint)geometry.InHeight)
-                            {
-                                continue;
-                            }
-
-                            for (var kj = 0; kj < geometry.KernelWidth; kj++)
-                            {
-                                var iw = (ow * geometry.StrideWidth) - geometry.PadLeft + (kj * geometry.DilationWidth);
-                                if ((uint)iw < (uint)geometry.InWidth)
-                                {
-                                    var value = src[(ih * geometry.InWidth) + iw];
-                                    if (value > max || float.IsNaN(value) || best < 0)
-                                    {
-                                        max = value;
-                                        best = (ih * geometry.InWidth) + iw;
-                                    }
-                                }
-                            }
-                        }
-
-                        if (best >= 0)
-                        {
-                            dst[best] += grad[(oh * geometry.OutWidth) + ow];
-                        }
-                    }
-                }
-            });
+            CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
+                p => MaxPlane(geometry, rows, cols, x + ((long)p * inPlane), dy + ((long)p * outPlane), dx + ((long)p * inPlane)));
         }
     }
 
     public static void Average(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
     {
         PoolWindow.Validate(g, inputGradient.Length, outputGradient.Length);
-        inputGradient.Clear();
         var geometry = g;
+        var rows = Windows(g.OutHeight, g.StrideHeight, g.PadTop, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadBottom, countIncludePad);
+        var cols = Windows(g.OutWidth, g.StrideWidth, g.PadLeft, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadRight, countIncludePad);
         var (inPlane, outPlane) = (g.InHeight * g.InWidth, g.OutHeight * g.OutWidth);
         fixed (float* pDy = outputGradient, pDx = inputGradient)
         {
             var dy = pDy;
             var dx = pDx;
-            CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth, p =>
+            CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
+                p => AveragePlane(geometry, rows, cols, dy + ((long)p * outPlane), dx + ((long)p * inPlane)));
+        }
+    }
+
+    private static void Validate(int gradientLength, int inputLength)
+    {
+        if (gradientLength != inputLength)
+        {
+            throw new ArgumentException($"Pooling gradient has room for {gradientLength} values, the input has {inputLength}.");
+        }
+    }
+
+    /// <summary>
+    /// Per output index along one axis: the window's first input index, its taps [start, end)
+    /// inside the input, and the taps its divisor counts (<see cref="AvgPool2dKernel.Taps"/>).
+    /// </summary>
+    private static (int First, int Start, int End, int Count)[] Windows(int outSize, int stride, int padBegin, int kernel, int dilation,
+        int size, int padEnd, bool countIncludePad)
+    {
+        var windows = new (int, int, int, int)[outSize];
+        for (var o = 0; o < outSize; o++)
+        {
+            var first = (o * stride) - padBegin;
+            var (start, end) = ConvWindow.ValidRange(first, dilation, size, kernel);
+            windows[o] = (first, start, end, AvgPool2dKernel.Taps(first, kernel, dilation, size, padBegin, padEnd, countIncludePad));
+        }
+
+        return windows;
+    }
+
+    private static void MaxPlane(in Pool2dGeometry g, (int First, int Start, int End, int Count)[] rows,
+        (int First, int Start, int End, int Count)[] cols, float* src, float* grad, float* dst)
+    {
+        new Span<float>(dst, g.InHeight * g.InWidth).Clear();
+        int inW = g.InWidth, dh = g.DilationHeight, dw = g.DilationWidth;
+        for (var oh = 0; oh < rows.Length; oh++)
+        {
+            var r = rows[oh];
+            for (var ow = 0; ow < cols.Length; ow++)
             {
-                var grad = dy + ((long)p * outPlane);
-                var dst = dx + ((long)p * inPlane);
-                for (var oh = 0; oh < geometry.OutHeight; oh++)
+                var c = cols[ow];
+                if (r.Start == r.End || c.Start == c.End)
                 {
-                    var h0 = (oh * geometry.StrideHeight) - geometry.PadTop;
-                    var rows = AvgPool2dKernel.Taps(h0, geometry.KernelHeight, geometry.DilationHeight, geometry.InHeight, geometry.PadTop, geometry.PadBottom, countIncludePad);
-                    for (var ow = 0; ow < geometry.OutWidth; ow++)
+                    continue;
+                }
+
+                // Strictly greater, in window order: the first maximum wins, as in PyTorch (where NaN
+                // wins too); padding is never a candidate.
+                var best = ((r.First + (r.Start * dh)) * inW) + c.First + (c.Start * dw);
+                var max = src[best];
+                for (var ki = r.Start; ki < r.End; ki++)
+                {
+                    var row = ((r.First + (ki * dh)) * inW) + c.First;
+                    for (var kj = c.Start; kj < c.End; kj++)
                     {
-                        var w0 = (ow * geometry.StrideWidth) - geometry.PadLeft;
-                        var cols = AvgPool2dKernel.Taps(w0, geometry.KernelWidth, geometry.DilationWidth, geometry.InWidth, geometry.PadLeft, geometry.PadRight, countIncludePad);
-                        var count = rows * cols;
-                        if (count == 0)
-                        {
-                            continue;
-                        }
+                        var i = row + (kj * dw);
+                        var value = src[i];
 
-                        var share = grad[(oh * geometry.OutWidth) + ow] / count;
-                        for (var ki = 0; ki < geometry.KernelHeight; ki++)
-                        {
-                            var ih = h0 + (ki * geometry.DilationHeight);
-                            if ((uint)ih >= (uint)geometry.InHeight)
-                            {
-                                continue;
-                            }
-
-                            for (var kj = 0; kj < geometry.KernelWidth; kj++)
-                            {
-                                var iw = w0 + (kj * geometry.DilationWidth);
-                                if ((uint)iw < (uint)geometry.InWidth)
-                                {
-                                    dst[(ih * geometry.InWidth) + iw] += share;
-                                }
-                            }
-                        }
+                        // Selects rather than a branch, which random data would mispredict.
+                        var take = (value > max) | float.IsNaN(value);
+                        max = take ? value : max;
+                        best = take ? i : best;
                     }
                 }
-            });
+
+                dst[best] += grad[(oh * cols.Length) + ow];
+            }
+        }
+    }
+
+    private static void AveragePlane(in Pool2dGeometry g, (int First, int Start, int End, int Count)[] rows,
+        (int First, int Start, int End, int Count)[] cols, float* grad, float* dst)
+    {
+        new Span<float>(dst, g.InHeight * g.InWidth).Clear();
+        int inW = g.InWidth, dh = g.DilationHeight, dw = g.DilationWidth;
+        for (var oh = 0; oh < rows.Length; oh++)
+        {
+            var r = rows[oh];
+            for (var ow = 0; ow < cols.Length; ow++)
+            {
+                var c = cols[ow];
+                var count = r.Count * c.Count;
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                var share = grad[(oh * cols.Length) + ow] / count;
+                for (var ki = r.Start; ki < r.End; ki++)
+                {
+                    var row = dst + ((long)(r.First + (ki * dh)) * inW) + c.First;
+                    for (var kj = c.Start; kj < c.End; kj++)
+                    {
+                        row[kj * dw] += share;
+                    }
+                }
+            }
         }
     }
 }

@@ -4,32 +4,40 @@ namespace Salient.Engine.Kernels.Cpu;
 /// Bilinear resize without antialiasing, as PyTorch's interpolate: half-pixel centres clamped at
 /// the edges (align_corners=False, OpenCV INTER_LINEAR), or corner-aligned (align_corners=True).
 /// </summary>
-internal static class ResizeBilinearKernel
+internal static unsafe class ResizeBilinearKernel
 {
     public static void Run(int planes, int inHeight, int inWidth, ReadOnlySpan<float> input, int outHeight, int outWidth, Span<float> output, bool alignCorners)
     {
-        if (input.Length != planes * inHeight * inWidth || output.Length != planes * outHeight * outWidth)
+        if (planes < 0 || inHeight <= 0 || inWidth <= 0 || outHeight <= 0 || outWidth <= 0
+            || input.Length != (long)planes * inHeight * inWidth || output.Length != (long)planes * outHeight * outWidth)
         {
             throw new ArgumentException($"Resize of {planes} planes {inHeight}x{inWidth} -> {outHeight}x{outWidth} got {input.Length} inputs and room for {output.Length}.");
         }
 
         var (rows, rowWeights) = Taps(inHeight, outHeight, alignCorners);
         var (cols, colWeights) = Taps(inWidth, outWidth, alignCorners);
-        for (var p = 0; p < planes; p++)
+        fixed (float* pIn = input, pOut = output)
         {
-            var src = input.Slice(p * inHeight * inWidth, inHeight * inWidth);
-            var dst = output.Slice(p * outHeight * outWidth, outHeight * outWidth);
-            for (var oh = 0; oh < outHeight; oh++)
+            var src = pIn;
+            var dst = pOut;
+
+            // Output rows of all planes in parallel: a map upsampled for display is one plane.
+            CpuParallel.For(planes * outHeight, (long)outWidth * 8, i =>
             {
-                var (r0, r1, wr) = (rows[2 * oh], rows[(2 * oh) + 1], rowWeights[oh]);
+                var (p, oh) = Math.DivRem(i, outHeight);
+                var plane = src + ((long)p * inHeight * inWidth);
+                var top = plane + ((long)rows[2 * oh] * inWidth);
+                var bottom = plane + ((long)rows[(2 * oh) + 1] * inWidth);
+                var wr = rowWeights[oh];
+                var outRow = dst + ((long)i * outWidth);
                 for (var ow = 0; ow < outWidth; ow++)
                 {
                     var (c0, c1, wc) = (cols[2 * ow], cols[(2 * ow) + 1], colWeights[ow]);
-                    var top = src[(r0 * inWidth) + c0] + (wc * (src[(r0 * inWidth) + c1] - src[(r0 * inWidth) + c0]));
-                    var bottom = src[(r1 * inWidth) + c0] + (wc * (src[(r1 * inWidth) + c1] - src[(r1 * inWidth) + c0]));
-                    dst[(oh * outWidth) + ow] = top + (wr * (bottom - top));
+                    var upper = top[c0] + (wc * (top[c1] - top[c0]));
+                    var lower = bottom[c0] + (wc * (bottom[c1] - bottom[c0]));
+                    outRow[ow] = upper + (wr * (lower - upper));
                 }
-            }
+            });
         }
     }
 
