@@ -38,6 +38,11 @@ def fmt(v, digits=1):
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
+def fmt_sig(v, sig=3):
+    """Significant digits: Score-CAM's rates are far below 0.001 img/s."""
+    return "n/a" if v is None else f"{v:.{sig}g}"
+
+
 def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
@@ -89,12 +94,14 @@ def explain_section(w, model, iterations):
         r = ratio(s_ips, t_ips)
         verdict = "" if goal is None or r is None else (" ok" if r >= goal else " MISSED")
         goal_s = "report" if goal is None else f">= {goal:g}{verdict}"
-        lines.append(f"| {label} | {fmt(t_ips, 3)} | {fmt(s_ips, 3)} | {fmt(r, 2)} | {goal_s} | "
+        lines.append(f"| {label} | {fmt_sig(t_ips)} | {fmt_sig(s_ips)} | {fmt_sig(r)} | {goal_s} | "
                      f"{fmt(num(t, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
                      f"{fmt(num(s, 'peak_rss_mb', 'time_maxrss_mb'), 0)} |")
         if t:
-            notes.append(f"- PyTorch {variant}: best batch {fmt(num(t, 'images_per_second_best'), 3)} img/s, "
-                         f"1-min load average {fmt(num(t, 'load_average_1m'), 2)}")
+            measured = (f" (measured on {t['channels']} channels: {fmt_sig(num(t, 'images_per_second'))} img/s)"
+                        if variant == "scorecam" and t.get("channels") else "")
+            notes.append(f"- PyTorch {variant}: best batch {fmt_sig(num(t, 'images_per_second_best'))} img/s, "
+                         f"1-min load average {fmt(num(t, 'load_average_1m'), 2)}{measured}")
     if notes:
         lines += ["", "Explanation notes:"] + notes
     return lines
