@@ -252,7 +252,8 @@ if [ "$RUN_SALIENT" = 1 ]; then
       else
         for meth in $SALIENT_EXPLAIN_METHODS; do
           extra=""
-          [ "$meth" = scorecam ] && extra="${SALIENT_SCORECAM_ARGS:-}"
+          # Time the same channel subset as PyTorch's side (report.py compares them unscaled).
+          [ "$meth" = scorecam ] && extra="${SALIENT_SCORECAM_ARGS-$([ "$SCORECAM_CHANNELS" -gt 0 ] && echo "--channels $SCORECAM_CHANNELS")}"
           log "Salient explain $meth on $EXPLAIN_MODEL${extra:+ ($extra)}"
           # shellcheck disable=SC2086  # extra is a word list on purpose
           salient_step "salient_explain_$meth" bench explain --model "$WORK/$EXPLAIN_MODEL.onnx" \

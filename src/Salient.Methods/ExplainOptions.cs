@@ -64,4 +64,10 @@ public sealed record ExplainOptions
 
     /// <summary>Seed of the SmoothGrad noise.</summary>
     public int Seed { get; init; }
+
+    /// <summary>
+    /// Score-CAM and Ablation-CAM over the first N channels only: for benchmarks that time a subset
+    /// and scale, as PyTorch's side does for its slow loop. Not a method option.
+    /// </summary>
+    internal int? ChannelLimit { get; init; }
 }

@@ -43,12 +43,14 @@ internal static class BenchCommand
         var size = new Option<int>("--size") { Description = "Height and width where the model leaves them free.", DefaultValueFactory = _ => 224 };
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 1 };
         var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 5 };
+        var channels = new Option<int?>("--channels") { Description = "Score-CAM/Ablation-CAM: time only the first K channels (scale the rate by channels/K to compare)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var command = new Command("explain", "Images per second of an explanation method on random input, with resident memory after warm-up and at the end (it should stay flat).")
         {
-            model, method, layer, batch, size, warmup, iterations, json,
+            model, method, layer, batch, size, warmup, iterations, channels, json,
         };
-        command.SetAction(r => Explain(r.GetValue(model)!, r.GetValue(method)!, r.GetValue(layer), r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
+        command.SetAction(r => Explain(r.GetValue(model)!, new ExplainOptions { Method = r.GetValue(method)!, Layers = r.GetValue(layer)?.Split(',') ?? [], ChannelLimit = r.GetValue(channels) },
+            r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
         return command;
     }
 
@@ -106,14 +108,14 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static int Explain(FileInfo modelFile, string method, string? layer, int batch, int size, int warmup, int iterations, bool json)
+    private static int Explain(FileInfo modelFile, ExplainOptions options, int batch, int size, int warmup, int iterations, bool json)
     {
         Model model;
         Explainer explainer;
         try
         {
             model = Model.Load(modelFile.FullName);
-            explainer = Explainer.Create(model, new ExplainOptions { Method = method, Layers = layer?.Split(',') ?? [] });
+            explainer = Explainer.Create(model, options);
         }
         catch (Exception e) when (e is ModelException or ArgumentException)
         {
@@ -135,10 +137,10 @@ internal static class BenchCommand
         }
 
         var seconds = clock.Elapsed.TotalSeconds / Math.Max(iterations, 1);
-        Print(new Dictionary<string, object>
+        var result = new Dictionary<string, object>
         {
             ["model"] = modelFile.Name,
-            ["method"] = method,
+            ["method"] = options.Method,
             ["layer"] = string.Join(',', explainer.Layers),
             ["batch"] = batch,
             ["images"] = batch * iterations,
@@ -149,7 +151,13 @@ internal static class BenchCommand
             ["peak_rss_mb"] = Math.Round(ProcessMemory("VmHWM:"), 1),
             ["backend"] = model.BackendName,
             ["threads"] = Environment.ProcessorCount,
-        }, json);
+        };
+        if (options.ChannelLimit is { } limit)
+        {
+            result["channels"] = limit;
+        }
+
+        Print(result, json);
         return 0;
     }
 

@@ -304,9 +304,10 @@ internal sealed class CamExplainer : Explainer
         }
 
         var scores = targets.Select(_ => new float[k]).ToArray();
-        for (var start = 0; start < k; start += Options.InnerBatch)
+        var used = Math.Min(k, Options.ChannelLimit ?? k);
+        for (var start = 0; start < used; start += Options.InnerBatch)
         {
-            var count = Math.Min(Options.InnerBatch, k - start);
+            var count = Math.Min(Options.InnerBatch, used - start);
             using var masked = Tensor.Uninitialized(count, channels, height, width);
             for (var j = 0; j < count; j++)
             {
@@ -338,9 +339,10 @@ internal sealed class CamExplainer : Explainer
         var classes = logits.Length / logits.Dim(0);
         var imageSize = batch.Length / batch.Dim(0);
         var weights = targets.Select(_ => new float[k]).ToArray();
-        for (var start = 0; start < k; start += Options.InnerBatch)
+        var used = Math.Min(k, Options.ChannelLimit ?? k);
+        for (var start = 0; start < used; start += Options.InnerBatch)
         {
-            var count = Math.Min(Options.InnerBatch, k - start);
+            var count = Math.Min(Options.InnerBatch, used - start);
             using var copies = Tensor.Uninitialized([count, .. batch.Shape[1..]]);
             for (var j = 0; j < count; j++)
             {
