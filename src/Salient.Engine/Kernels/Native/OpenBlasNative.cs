@@ -3,64 +3,48 @@ using System.Runtime.InteropServices;
 namespace Salient.Engine.Kernels.Native;
 
 /// <summary>
-/// OpenBLAS entry points, bound at run time so that a process without the library still works
-/// (the managed GEMM takes over). Function pointers from <see cref="NativeLibrary.GetExport"/>
-/// rather than a DllImport resolver, because an assembly can register only one resolver and the
-/// rest of the engine may want it. Debian's libopenblas0 uses the LP64 ABI: 32-bit ints.
+/// OpenBLAS entry points through source-generated <c>[LibraryImport]</c>, resolved at run time by
+/// this assembly's import resolver so that a process without the library still works (the managed
+/// GEMM takes over). Debian's libopenblas0 uses the LP64 ABI: 32-bit ints.
 /// </summary>
-internal static unsafe class OpenBlasNative
+internal static unsafe partial class OpenBlasNative
 {
     public const int CblasRowMajor = 101;
     public const int CblasNoTrans = 111;
     public const int CblasTrans = 112;
 
-    private static readonly string[] s_libraryNames = ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib", "libopenblas.dll", "openblas"];
-
-    private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> s_sgemm;
-    private static readonly delegate* unmanaged<int> s_getNumThreads;
-    private static readonly delegate* unmanaged<int, void> s_setNumThreads;
+    /// <summary>The import name every OpenBLAS binding uses; <see cref="NativeLibraries"/> maps it to the installed file.</summary>
+    private const string Library = "openblas";
 
     private static readonly Lock s_threadsLock = new();
+    private static readonly bool s_hasThreadControl;
     private static int s_singleThreadedUsers;
     private static int s_savedThreads;
 
-#pragma warning disable CA1810 // Binding needs several statements; a static constructor keeps them together.
+#pragma warning disable CA1810 // Probing needs several statements; a static constructor keeps them together.
     static OpenBlasNative()
 #pragma warning restore CA1810
     {
-        foreach (var name in s_libraryNames)
+        var handle = NativeLibraries.Load(Library);
+        if (handle == IntPtr.Zero || !NativeLibrary.TryGetExport(handle, "cblas_sgemm", out _))
         {
-            if (!NativeLibrary.TryLoad(name, out var handle))
-            {
-                continue;
-            }
-
-            if (NativeLibrary.TryGetExport(handle, "cblas_sgemm", out var sgemm))
-            {
-                s_sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)sgemm;
-                if (NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out var get)
-                    && NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var set))
-                {
-                    s_getNumThreads = (delegate* unmanaged<int>)get;
-                    s_setNumThreads = (delegate* unmanaged<int, void>)set;
-                }
-
-                LibraryName = name;
-                return;
-            }
-
-            NativeLibrary.Free(handle);
+            return;
         }
+
+        IsAvailable = true;
+        LibraryName = NativeLibraries.LoadedName(Library);
+        s_hasThreadControl = NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out _)
+            && NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out _);
     }
 
     /// <summary>Whether <c>cblas_sgemm</c> was found.</summary>
-    public static bool IsAvailable => s_sgemm != null;
+    public static bool IsAvailable { get; }
 
-    /// <summary>The library name that loaded, or null.</summary>
+    /// <summary>The library file that loaded, or null.</summary>
     public static string? LibraryName { get; }
 
     /// <summary>OpenBLAS's own thread count, or 1 when it cannot be queried.</summary>
-    public static int NumThreads => s_getNumThreads != null ? s_getNumThreads() : 1;
+    public static int NumThreads => s_hasThreadControl ? GetNumThreads() : 1;
 
     /// <summary>
     /// Keeps OpenBLAS on the calling thread until <see cref="LeaveSingleThreaded"/>, for callers
@@ -71,10 +55,10 @@ internal static unsafe class OpenBlasNative
     {
         lock (s_threadsLock)
         {
-            if (s_singleThreadedUsers++ == 0 && s_setNumThreads != null)
+            if (s_singleThreadedUsers++ == 0 && s_hasThreadControl)
             {
                 s_savedThreads = NumThreads;
-                s_setNumThreads(1);
+                SetNumThreads(1);
             }
         }
     }
@@ -84,9 +68,9 @@ internal static unsafe class OpenBlasNative
     {
         lock (s_threadsLock)
         {
-            if (--s_singleThreadedUsers == 0 && s_setNumThreads != null)
+            if (--s_singleThreadedUsers == 0 && s_hasThreadControl)
             {
-                s_setNumThreads(s_savedThreads);
+                SetNumThreads(s_savedThreads);
             }
         }
     }
@@ -94,12 +78,25 @@ internal static unsafe class OpenBlasNative
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
-        if (s_sgemm == null)
+        if (!IsAvailable)
         {
             throw new InvalidOperationException("OpenBLAS is not loaded.");
         }
 
-        s_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        CblasSgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
+
+    [LibraryImport(Library, EntryPoint = "cblas_sgemm")]
+    [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    private static partial void CblasSgemm(int order, int transA, int transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
+
+    [LibraryImport(Library, EntryPoint = "openblas_get_num_threads")]
+    [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    private static partial int GetNumThreads();
+
+    [LibraryImport(Library, EntryPoint = "openblas_set_num_threads")]
+    [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    private static partial void SetNumThreads(int threads);
 }
