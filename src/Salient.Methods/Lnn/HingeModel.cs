@@ -37,6 +37,10 @@ internal sealed class HingeModel
     /// <summary>Error evaluations so far (each fills nodes and residuals once).</summary>
     public long Evaluations { get; private set; }
 
+    /// <summary>Nodes (unit positions and weights) and residuals g − f of the last evaluation.</summary>
+    public (ReadOnlyMemory<double> U, ReadOnlyMemory<double> W, ReadOnlyMemory<double> Residual) LastResiduals
+        => (_nodes.U.AsMemory(0, _nodes.Count), _nodes.W.AsMemory(0, _nodes.Count), _residual.AsMemory(0, _nodes.Count));
+
     /// <summary>Best coefficients for the knots (the convex inner problem); returns E and keeps the residuals.</summary>
     public double Solve(ReadOnlySpan<double> knots, Span<double> coefficients)
     {

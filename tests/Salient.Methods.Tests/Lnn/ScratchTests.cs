@@ -5,18 +5,25 @@ namespace Salient.Methods.Tests.Lnn;
 
 public sealed class ScratchTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void Sin4()
+    [Theory]
+    [InlineData("sin(x)", 0, 6.283185307179586, 4)]
+    [InlineData("sin(6*x) + step(x - 0.37)", 0, 1, 3)]
+    [InlineData("tanh(10*(x-0.37))", 0, 1, 3)]
+    public void Run(string expr, double a, double b, int k)
     {
-        var problem = new PwlaProblem(PwlaTarget.FromExpression(MathExpression.Parse("sin(x)"), 0, 2 * Math.PI), 4, true);
-        var fixedFit = problem.FitKnots([1.10988, 1.98160, 4.58132]);
-        output.WriteLine($"fixed E={fixedFit.Error:R}");
-        foreach (var polish in new[] { false, true })
+        foreach (var continuous in new[] { true, false })
         {
-            for (var seed = 0; seed < 3; seed++)
+            var problem = new PwlaProblem(PwlaTarget.FromExpression(MathExpression.Parse(expr), a, b), k, continuous);
+            var fits = new List<PwlaFit> { ReferenceOptimum.Fit(problem), LnnSolver.Fit(problem), DifferentialEvolution.Fit(problem) };
+            if (!continuous)
             {
-                var fit = LnnSolver.Fit(problem, new LnnOptions { Seed = seed, Polish = polish });
-                output.WriteLine($"polish={polish} seed={seed} E={fit.Error:R} knots={string.Join(",", fit.Function.Knots.Select(k => k.ToString("F5")))} t={fit.Elapsed.TotalMilliseconds}ms evals={fit.Evaluations}");
+                fits.Add(SegmentedLeastSquares.Fit(problem));
+            }
+
+            foreach (var fit in fits)
+            {
+                var report = OptimalityConditions.Check(problem, fit.Function);
+                output.WriteLine($"{expr} cont={continuous} {fit.Method}: E={fit.Error:R} knots={string.Join(",", fit.Function.Knots.Select(t => t.ToString("F5")))} maxjump={fit.Function.MaxJump():E2} line={report.LineViolation:E2} knot={report.KnotViolation:E2} t={fit.Elapsed.TotalMilliseconds:F0}ms evals={fit.Evaluations}");
             }
         }
     }
