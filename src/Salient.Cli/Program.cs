@@ -11,6 +11,7 @@ internal static class Program
         {
             PredictCommand.Create(),
             BenchCommand.Create(),
+            PwlaCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
