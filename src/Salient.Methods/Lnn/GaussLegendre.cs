@@ -27,7 +27,7 @@ internal sealed class GaussLegendre
         }
     }
 
-    /// <summary>Exact for polynomials up to degree 15: ample for smooth f on cells 1/32 of the interval.</summary>
+    /// <summary>Exact for polynomials up to degree 15: ample for smooth f on cells 1/16 of the interval.</summary>
     public static GaussLegendre Rule8 { get; } = new(8);
 
     public double[] Nodes { get; }

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Salient.Methods.Lnn;
 
 /// <summary>
@@ -93,7 +95,17 @@ internal static class LeastSquares
     private static void Reflect(ReadOnlySpan<double> v, Span<double> target, double vNorm2)
     {
         var scale = 2 * Dot(v, target) / vNorm2;
-        for (var i = 0; i < v.Length; i++)
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var factor = new Vector<double>(scale);
+            for (; i <= v.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                (new Vector<double>(target[i..]) - (factor * new Vector<double>(v[i..]))).CopyTo(target[i..]);
+            }
+        }
+
+        for (; i < v.Length; i++)
         {
             target[i] -= scale * v[i];
         }
@@ -103,8 +115,20 @@ internal static class LeastSquares
 
     private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
+        var i = 0;
         var sum = 0.0;
-        for (var i = 0; i < a.Length; i++)
+        if (Vector.IsHardwareAccelerated)
+        {
+            var acc = Vector<double>.Zero;
+            for (; i <= a.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                acc += new Vector<double>(a[i..]) * new Vector<double>(b[i..]);
+            }
+
+            sum = Vector.Sum(acc);
+        }
+
+        for (; i < a.Length; i++)
         {
             sum += a[i] * b[i];
         }

@@ -38,6 +38,16 @@ public sealed record LnnOptions
     /// <summary>Independent starts (the first as configured, the rest random); the best is kept.</summary>
     public int Starts { get; init; } = 1;
 
+    /// <summary>
+    /// Rounds of knot relocation after training: the knot whose removal costs least is moved to the residual-energy
+    /// median of the worst segment and the network retrained; kept only if E drops. Escapes symmetric traps such as a
+    /// knot pinned on the peak of the Runge function. 0 turns it off.
+    /// </summary>
+    public int Relocations { get; init; } = 3;
+
+    /// <summary>Knots tried per relocation round, cheapest removal first.</summary>
+    public int RelocationCandidates { get; init; } = 3;
+
     /// <summary>Finish with BFGS on the knots (analytic gradient, exact inner least squares).</summary>
     public bool Polish { get; init; } = true;
 
@@ -76,6 +86,11 @@ public static class LnnSolver
         {
             var knots = start == 0 && options.EquispacedStart ? Equispaced(model.KnotCount, options.InitialJitter, random) : RandomKnots(model.KnotCount, random);
             var (error, coefficients) = Train(model, knots, options);
+            if (options.Relocations > 0 && model.KnotCount > 0)
+            {
+                (error, knots, coefficients) = Relocate(model, knots, error, coefficients, options);
+            }
+
             if (error < bestError)
             {
                 (bestError, bestKnots, bestCoefficients) = (error, knots, coefficients);
@@ -164,6 +179,60 @@ public static class LnnSolver
         return (bestError, bestCoefficients);
     }
 
+    private static (double Error, double[] Knots, double[] Coefficients) Relocate(HingeModel model, double[] knots, double error, double[] coefficients, LnnOptions options)
+    {
+        var m = model.KnotCount;
+        var reduced = new HingeModel(model.Target, m, model.Continuous);
+        var reducedCoefficients = new double[reduced.CoefficientCount];
+        for (var round = 0; round < options.Relocations; round++)
+        {
+            var removalCost = Enumerable.Range(0, m).Select(i => reduced.Solve(Without(knots, i), reducedCoefficients)).ToArray();
+            var improved = false;
+            foreach (var i in Enumerable.Range(0, m).OrderBy(i => removalCost[i]).Take(options.RelocationCandidates))
+            {
+                var rest = Without(knots, i);
+                reduced.Solve(rest, reducedCoefficients);
+                var trial = rest.Append(WorstSegmentMedian(reduced, rest, options.MergeDistance)).Order().ToArray();
+                var (trialError, trialCoefficients) = Train(model, trial, options);
+                if (trialError < error * (1 - 1e-12))
+                {
+                    (error, knots, coefficients, improved) = (trialError, trial, trialCoefficients, true);
+                    break;
+                }
+            }
+
+            if (!improved)
+            {
+                break;
+            }
+        }
+
+        return (error, knots, coefficients);
+    }
+
+    private static double[] Without(double[] knots, int index) => [.. knots.Where((_, j) => j != index)];
+
+    /// <summary>
+    /// Where a new knot helps most: the residual-energy median (from the last evaluation) of the segment with the
+    /// largest error, kept <paramref name="margin"/> away from the segment's ends.
+    /// </summary>
+    private static double WorstSegmentMedian(HingeModel model, double[] knots, double margin)
+    {
+        var edges = knots.Select(k => Math.Clamp(k, 0, 1)).Order().Prepend(0).Append(1).ToArray();
+        var worst = double.NegativeInfinity;
+        var position = 0.5;
+        for (var k = 0; k + 1 < edges.Length; k++)
+        {
+            var energy = model.ResidualEnergy(edges[k], edges[k + 1], out var median);
+            if (energy > worst && edges[k + 1] - edges[k] > 2 * margin)
+            {
+                (worst, position) = (energy, Math.Clamp(median, edges[k] + margin, edges[k + 1] - margin));
+            }
+        }
+
+        return position;
+    }
+
     private static double TargetScale(HingeModel model)
     {
         var (_, y) = model.Target.Sample(257);
@@ -224,19 +293,7 @@ public static class LnnSolver
             return false;
         }
 
-        var worst = double.NegativeInfinity;
-        var target = knots[idle];
-        for (var k = 0; k <= m; k++)
-        {
-            var from = k == 0 ? 0 : knots[order[k - 1]];
-            var to = k == m ? 1 : knots[order[k]];
-            var energy = model.ResidualEnergy(from, to, out var median);
-            if (energy > worst && to - from > 2 * distance)
-            {
-                (worst, target) = (energy, Math.Clamp(median, from + distance, to - distance));
-            }
-        }
-
+        var target = WorstSegmentMedian(model, knots, distance);
         knots[idle] = target;
         adam.Reset(idle);
         return true;

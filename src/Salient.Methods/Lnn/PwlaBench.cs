@@ -43,10 +43,11 @@ internal sealed class PwlaBench
         ["lnn-random-init"] = (p, seed) => LnnSolver.Fit(p, new LnnOptions { Seed = seed, EquispacedStart = false }),
         ["lnn-no-reseed"] = (p, seed) => LnnSolver.Fit(p, new LnnOptions { Seed = seed, MergeAndReseed = false }),
         ["lnn-no-sort"] = (p, seed) => LnnSolver.Fit(p, new LnnOptions { Seed = seed, SortAndClip = false }),
+        ["lnn-no-relocation"] = (p, seed) => LnnSolver.Fit(p, new LnnOptions { Seed = seed, Relocations = 0 }),
         ["lnn-no-decay"] = (p, seed) => LnnSolver.Fit(p, new LnnOptions { Seed = seed, DecayLearningRate = false }),
         ["lnn-bare"] = (p, seed) => LnnSolver.Fit(p, new LnnOptions
         {
-            Seed = seed, Polish = false, VariableProjection = false, MergeAndReseed = false, DecayLearningRate = false,
+            Seed = seed, Polish = false, VariableProjection = false, MergeAndReseed = false, DecayLearningRate = false, Relocations = 0,
         }),
     };
 

@@ -99,7 +99,7 @@ internal sealed class Nodes
 
 internal sealed class FunctionTarget : PwlaTarget
 {
-    private const int BaseCells = 32;
+    private const int BaseCells = 16;
     private readonly Action<ReadOnlySpan<double>, Span<double>> _evaluate;
     private readonly double[] _cellEdges;
     private double[] _x = [];
