@@ -55,12 +55,8 @@ internal static class KnotSearch
             values = [.. order.Select(v => values[v])];
             var spread = values[n] - values[0];
             var size = simplex.Skip(1).Max(p => p.Zip(simplex[0], (a, b) => Math.Abs(a - b)).Max());
-            if (spread <= relativeTolerance * Math.Abs(values[0]) + 1e-300 && size < 1e-12)
-            {
-                break;
-            }
-
-            if (size < 1e-13)
+            // Converged when the values agree and the simplex has shrunk, or when it has collapsed regardless.
+            if ((spread <= (relativeTolerance * Math.Abs(values[0])) + 1e-300 && size < 1e-12) || size < 1e-13)
             {
                 break;
             }
@@ -139,8 +135,10 @@ internal static class KnotSearch
         var trial = new double[n];
         var trialGradient = new double[n];
         var direction = new double[n];
+        // Stops after three steps in a row without progress; steepest-descent restarts do not count as iterations.
         var flat = 0;
-        for (var iteration = 0; iteration < maxIterations && flat < 3; iteration++)
+        var iteration = 0;
+        while (iteration < maxIterations && flat < 3)
         {
             var slope = 0.0;
             for (var i = 0; i < n; i++)
@@ -158,15 +156,11 @@ internal static class KnotSearch
             {
                 // Not a descent direction (curvature lost): restart from steepest descent.
                 ResetToScaledIdentity(h, initialScale);
-                iteration--;
-                if (++flat >= 3)
-                {
-                    break;
-                }
-
+                flat++;
                 continue;
             }
 
+            iteration++;
             var alpha = 1.0;
             var trialValue = double.PositiveInfinity;
             for (var halvings = 0; halvings < 50; halvings++, alpha *= 0.5)

@@ -134,7 +134,8 @@ public static class LnnSolver
         var coefficientAdam = new Adam(p);
         var knotGradient = new double[m];
         var coefficientGradient = new double[p];
-        var coefficientRate = options.LearningRate * TargetScale(model);
+        // Coefficients move in the target's units, knots in interval units.
+        var coefficientScale = TargetScale(model);
         var reseeds = 0;
         var stalled = 0;
         for (var step = 1; step <= options.MaxSteps && stalled < options.Patience; step++)
@@ -146,7 +147,7 @@ public static class LnnSolver
             if (!options.VariableProjection)
             {
                 model.CoefficientGradient(knots, coefficientGradient);
-                coefficientAdam.Step(coefficients, coefficientGradient, coefficientRate * rate / options.LearningRate);
+                coefficientAdam.Step(coefficients, coefficientGradient, coefficientScale * rate);
             }
 
             knotAdam.Step(knots, knotGradient, rate);
