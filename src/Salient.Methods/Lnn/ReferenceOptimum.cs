@@ -20,7 +20,8 @@ public static class ReferenceOptimum
         var initial = new List<double[]> { LnnSolver.Equispaced(m, 0, random) };
         if (!problem.Continuous)
         {
-            initial.Add([.. SegmentedLeastSquares.Fit(problem).Function.Knots.Select(problem.Target.ToUnit)]);
+            // A coarse DP is only a start: the local search refines its knots.
+            initial.Add([.. SegmentedLeastSquares.Fit(problem, functionSamples: 501).Function.Knots.Select(problem.Target.ToUnit)]);
         }
 
         while (initial.Count < Math.Max(starts, 1))
