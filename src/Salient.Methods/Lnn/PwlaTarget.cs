@@ -27,7 +27,7 @@ public abstract class PwlaTarget
     /// <summary>B − A.</summary>
     public double Length => B - A;
 
-    /// <summary>Samples y = f(x) (sorted by x, unit weights; the interval is their range unless given).</summary>
+    /// <summary>Samples y = f(x) in any order, unit weights; the interval is their range unless given (then samples outside it are dropped).</summary>
     public static PwlaTarget FromSamples(IReadOnlyList<double> x, IReadOnlyList<double> y, double? a = null, double? b = null)
         => new SampleTarget(x, y, a, b);
 
@@ -215,7 +215,13 @@ internal sealed class SampleTarget : PwlaTarget
             throw new ArgumentException($"samples need at least two (x, y) pairs of equal count; got {x.Count} x and {y.Count} y");
         }
 
-        var order = Enumerable.Range(0, x.Count).OrderBy(i => x[i]).ToArray();
+        // Samples outside an explicitly given interval do not count.
+        var order = Enumerable.Range(0, x.Count).Where(i => x[i] >= A && x[i] <= B).OrderBy(i => x[i]).ToArray();
+        if (order.Length < 2)
+        {
+            throw new ArgumentException($"fewer than two samples lie in [{A}, {B}]");
+        }
+
         _x = [.. order.Select(i => x[i])];
         _y = [.. order.Select(i => y[i])];
         if (!_x.All(double.IsFinite) || !_y.All(double.IsFinite))
@@ -246,7 +252,8 @@ internal sealed class SampleTarget : PwlaTarget
 
     internal override double DensityAt(double x)
     {
-        var i = Math.Clamp(Array.BinarySearch(_x, x) is var j && j < 0 ? ~j : j, 1, _x.Length - 1);
+        var found = Array.BinarySearch(_x, x);
+        var i = Math.Clamp(found < 0 ? ~found : found, 1, _x.Length - 1);
         var spacing = _x[i] - _x[i - 1];
         return spacing > 0 ? 1 / spacing : (_x.Length - 1) / Length;
     }
