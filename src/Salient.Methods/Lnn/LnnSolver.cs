@@ -39,13 +39,13 @@ public sealed record LnnOptions
     public int Starts { get; init; } = 1;
 
     /// <summary>
-    /// Rounds of knot relocation after training: the knot whose removal costs least is moved to the residual-energy
-    /// median of the worst segment and the network retrained; kept only if E drops. Escapes symmetric traps such as a
-    /// knot pinned on the peak of the Runge function. 0 turns it off.
+    /// Rounds of knot relocation after training: a knot that is cheap to remove is moved to the residual-energy median
+    /// of a segment with large error and the network retrained; the first move that lowers E is kept. Escapes traps
+    /// such as a symmetric pair of knots on the peak of the Runge function. 0 turns it off.
     /// </summary>
     public int Relocations { get; init; } = 3;
 
-    /// <summary>Knots tried per relocation round, cheapest removal first.</summary>
+    /// <summary>Per relocation round: this many cheapest-to-remove knots, each tried at this many worst segments.</summary>
     public int RelocationCandidates { get; init; } = 3;
 
     /// <summary>Finish with BFGS on the knots (analytic gradient, exact inner least squares).</summary>
@@ -185,19 +185,30 @@ public static class LnnSolver
         var m = model.KnotCount;
         var reduced = new HingeModel(model.Target, m, model.Continuous);
         var reducedCoefficients = new double[reduced.CoefficientCount];
+        var scratch = new double[model.CoefficientCount];
         for (var round = 0; round < options.Relocations; round++)
         {
+            // Destinations come from the full fit's residual: after a removal the merged segment would always win and
+            // the knot would go straight back.
+            model.Solve(knots, scratch);
+            var destinations = SegmentMedians(model, knots, options.MergeDistance).Take(options.RelocationCandidates).ToList();
             var removalCost = Enumerable.Range(0, m).Select(i => reduced.Solve(Without(knots, i), reducedCoefficients)).ToArray();
             var improved = false;
             foreach (var i in Enumerable.Range(0, m).OrderBy(i => removalCost[i]).Take(options.RelocationCandidates))
             {
-                var rest = Without(knots, i);
-                reduced.Solve(rest, reducedCoefficients);
-                var trial = rest.Append(WorstSegmentMedian(reduced, rest, options.MergeDistance)).Order().ToArray();
-                var (trialError, trialCoefficients) = Train(model, trial, options);
-                if (trialError < error * (1 - 1e-12))
+                foreach (var destination in destinations)
                 {
-                    (error, knots, coefficients, improved) = (trialError, trial, trialCoefficients, true);
+                    var trial = Without(knots, i).Append(destination).Order().ToArray();
+                    var (trialError, trialCoefficients) = Train(model, trial, options);
+                    if (trialError < error * (1 - 1e-9))
+                    {
+                        (error, knots, coefficients, improved) = (trialError, trial, trialCoefficients, true);
+                        break;
+                    }
+                }
+
+                if (improved)
+                {
                     break;
                 }
             }
@@ -214,24 +225,23 @@ public static class LnnSolver
     private static double[] Without(double[] knots, int index) => [.. knots.Where((_, j) => j != index)];
 
     /// <summary>
-    /// Where a new knot helps most: the residual-energy median (from the last evaluation) of the segment with the
-    /// largest error, kept <paramref name="margin"/> away from the segment's ends.
+    /// Where a new knot helps most: each segment's residual-energy median (from the last evaluation), kept
+    /// <paramref name="margin"/> away from the segment's ends, largest segment error first.
     /// </summary>
-    private static double WorstSegmentMedian(HingeModel model, double[] knots, double margin)
+    private static IEnumerable<double> SegmentMedians(HingeModel model, double[] knots, double margin)
     {
         var edges = knots.Select(k => Math.Clamp(k, 0, 1)).Order().Prepend(0).Append(1).ToArray();
-        var worst = double.NegativeInfinity;
-        var position = 0.5;
+        var segments = new List<(double Energy, double Median)>();
         for (var k = 0; k + 1 < edges.Length; k++)
         {
-            var energy = model.ResidualEnergy(edges[k], edges[k + 1], out var median);
-            if (energy > worst && edges[k + 1] - edges[k] > 2 * margin)
+            if (edges[k + 1] - edges[k] > 2 * margin)
             {
-                (worst, position) = (energy, Math.Clamp(median, edges[k] + margin, edges[k + 1] - margin));
+                var energy = model.ResidualEnergy(edges[k], edges[k + 1], out var median);
+                segments.Add((energy, Math.Clamp(median, edges[k] + margin, edges[k + 1] - margin)));
             }
         }
 
-        return position;
+        return segments.OrderByDescending(s => s.Energy).Select(s => s.Median);
     }
 
     private static double TargetScale(HingeModel model)
@@ -294,7 +304,7 @@ public static class LnnSolver
             return false;
         }
 
-        var target = WorstSegmentMedian(model, knots, distance);
+        var target = SegmentMedians(model, knots, distance).DefaultIfEmpty(knots[idle]).First();
         knots[idle] = target;
         adam.Reset(idle);
         return true;
