@@ -78,6 +78,9 @@ internal sealed class Nodes
     public double[] F = [];
     public double[] W = [];
 
+    /// <summary>Scratch for the nodes' x values, so targets hold no per-call state and can be shared across threads.</summary>
+    public double[] X = [];
+
     public int Count { get; private set; }
 
     /// <summary>The target whose fixed nodes these are, when they do not depend on the knots.</summary>
@@ -91,6 +94,7 @@ internal sealed class Nodes
             U = new double[capacity];
             F = new double[capacity];
             W = new double[capacity];
+            X = new double[capacity];
         }
 
         Count = count;
@@ -102,7 +106,6 @@ internal sealed class FunctionTarget : PwlaTarget
     private const int BaseCells = 16;
     private readonly Action<ReadOnlySpan<double>, Span<double>> _evaluate;
     private readonly double[] _cellEdges;
-    private double[] _x = [];
 
     public FunctionTarget(Action<ReadOnlySpan<double>, Span<double>> evaluate, double a, double b, IEnumerable<double> breakPoints)
         : base(a, b)
@@ -155,17 +158,12 @@ internal sealed class FunctionTarget : PwlaTarget
         }
 
         nodes.Resize(count);
-        if (_x.Length < count)
-        {
-            _x = new double[nodes.U.Length];
-        }
-
         for (var i = 0; i < count; i++)
         {
-            _x[i] = FromUnit(nodes.U[i]);
+            nodes.X[i] = FromUnit(nodes.U[i]);
         }
 
-        _evaluate(_x.AsSpan(0, count), nodes.F.AsSpan(0, count));
+        _evaluate(nodes.X.AsSpan(0, count), nodes.F.AsSpan(0, count));
     }
 
     internal override (double[] X, double[] Y) Sample(int count)
