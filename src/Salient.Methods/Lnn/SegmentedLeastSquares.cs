@@ -9,9 +9,10 @@ namespace Salient.Methods.Lnn;
 public static class SegmentedLeastSquares
 {
     /// <summary>
-    /// Solves <paramref name="problem"/> (discontinuous only). Samples are the target's own; a function is sampled at
-    /// <paramref name="functionSamples"/> equispaced points with trapezoid weights. Knots go midway between the samples
-    /// that end and start segments, and the returned lines and E are re-solved on the target itself.
+    /// Solves <paramref name="problem"/> (discontinuous only). Samples are the target's own, and knots go midway between
+    /// the samples that end and start segments. A function is sampled at <paramref name="functionSamples"/> equispaced
+    /// points with trapezoid weights; each knot is then placed by golden-section search inside its gap between two
+    /// samples, and the lines and E are re-solved on the function itself.
     /// </summary>
     public static PwlaFit Fit(PwlaProblem problem, int functionSamples = 2001)
     {
@@ -38,8 +39,54 @@ public static class SegmentedLeastSquares
 
         var ends = Solve([.. x.Select(target.ToUnit)], y, w, problem.Segments);
         var knots = ends.SkipLast(1).Select(e => 0.5 * (x[e] + x[e + 1])).ToArray();
+        var evaluations = 1L;
+        if (target is not SampleTarget)
+        {
+            // The grid only says between which two samples a knot lies; where exactly matters for the integral (a jump
+            // of f on a sample would otherwise cost half a grid step of it). Refine each knot inside its gap.
+            for (var k = 0; k < knots.Length; k++)
+            {
+                evaluations += RefineInGap(problem, knots, k, x[ends[k]], x[ends[k] + 1]);
+            }
+        }
+
         var fit = problem.FitKnots(knots, "dp");
-        return fit with { Elapsed = clock.Elapsed, Evaluations = 1 };
+        return fit with { Elapsed = clock.Elapsed, Evaluations = evaluations };
+    }
+
+    /// <summary>Golden-section search for knot k in [lo, hi], the others fixed; returns the evaluations used.</summary>
+    private static int RefineInGap(PwlaProblem problem, double[] knots, int k, double lo, double hi)
+    {
+        const int Iterations = 30;
+        var ratio = (Math.Sqrt(5) - 1) / 2;
+        double ErrorAt(double t)
+        {
+            knots[k] = t;
+            return problem.FitKnots(knots).Error;
+        }
+
+        var left = hi - (ratio * (hi - lo));
+        var right = lo + (ratio * (hi - lo));
+        var errorLeft = ErrorAt(left);
+        var errorRight = ErrorAt(right);
+        for (var i = 0; i < Iterations; i++)
+        {
+            if (errorLeft <= errorRight)
+            {
+                (hi, right, errorRight) = (right, left, errorLeft);
+                left = hi - (ratio * (hi - lo));
+                errorLeft = ErrorAt(left);
+            }
+            else
+            {
+                (lo, left, errorLeft) = (left, right, errorRight);
+                right = lo + (ratio * (hi - lo));
+                errorRight = ErrorAt(right);
+            }
+        }
+
+        knots[k] = errorLeft <= errorRight ? left : right;
+        return Iterations + 2;
     }
 
     /// <summary>Index of the last sample of each segment for the minimum weighted SSE with at most <paramref name="segments"/> segments.</summary>
