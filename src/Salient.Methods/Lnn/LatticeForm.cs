@@ -26,12 +26,18 @@ public sealed record LatticeForm(double A, double B, IReadOnlyList<double> Weigh
 
     /// <summary>
     /// Lines are the segments' lines; S_i = lines at or above line i at both ends of segment i (lines are affine, so the
-    /// ends decide). <paramref name="tolerance"/> absorbs rounding where lines meet at a knot.
+    /// ends decide). <paramref name="tolerance"/> (relative to the function's scale) absorbs rounding where lines meet at
+    /// a knot; a function that jumps by more is refused.
     /// </summary>
     public static LatticeForm From(PiecewiseLinear f, double tolerance = 1e-9)
     {
         ArgumentNullException.ThrowIfNull(f);
         var scale = 1 + Enumerable.Range(0, f.Segments).Max(k => Math.Max(Math.Abs(f.Line(k, f.A)), Math.Abs(f.Line(k, f.B))));
+        if (f.MaxJump() > tolerance * scale)
+        {
+            throw new ArgumentException("a max–min lattice is continuous; this function jumps", nameof(f));
+        }
+
         var groups = new List<IReadOnlyList<int>>();
         for (var i = 0; i < f.Segments; i++)
         {

@@ -87,6 +87,6 @@ public sealed class PiecewiseLinear
     /// <summary>Right limit minus left limit at interior knot i.</summary>
     public double Jump(int i) => Line(i + 1, Knots[i]) - Line(i, Knots[i]);
 
-    /// <summary>The largest jump relative to the function's range: 0 for a continuous function.</summary>
+    /// <summary>The largest absolute jump at a knot: 0 for a continuous function.</summary>
     public double MaxJump() => Enumerable.Range(0, Knots.Count).Select(i => Math.Abs(Jump(i))).DefaultIfEmpty(0).Max();
 }

@@ -64,6 +64,8 @@ public sealed class FormTests
             Assert.Equal(f.Evaluate(x), hinge.Evaluate(x), 12);
             Assert.Equal(f.Evaluate(x), back.Evaluate(x), 12);
         }
+
+        Assert.Throws<ArgumentException>(() => LatticeForm.From(f));
     }
 
     private static PiecewiseLinear RandomContinuous(Random random, int segments)
