@@ -12,6 +12,7 @@ internal static class Program
             PredictCommand.Create(),
             ExplainCommand.Create(),
             BenchCommand.Create(),
+            PwlaCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

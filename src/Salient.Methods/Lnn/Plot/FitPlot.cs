@@ -1,0 +1,91 @@
+namespace Salient.Methods.Lnn.Plot;
+
+/// <summary>
+/// The picture `salient pwla fit` writes: top panel the target (black, or grey dots for samples), the fit (red) and
+/// its knots (dashed blue); bottom panel the residual f − g (green) around a grey zero line. No text.
+/// </summary>
+internal static class FitPlot
+{
+    private const int Width = 900;
+    private const int Margin = 20;
+    private const int TopHeight = 420;
+    private const int BottomHeight = 200;
+
+    public static void Save(string path, PwlaTarget target, PiecewiseLinear fit)
+    {
+        var canvas = new Canvas(Width, TopHeight + BottomHeight + (3 * Margin));
+        var (xs, ys) = target.Sample(Width * 2);
+        var isSamples = target is SampleTarget;
+        var fitValues = xs.Select(fit.Evaluate).ToArray();
+        var residuals = ys.Select((y, i) => y - fitValues[i]).ToArray();
+
+        var top = new Panel(target.A, target.B, ys.Concat(fitValues), Margin, Margin, Width - Margin, Margin + TopHeight);
+        var bottom = new Panel(target.A, target.B, residuals.Append(0), Margin, (2 * Margin) + TopHeight, Width - Margin, (2 * Margin) + TopHeight + BottomHeight);
+        foreach (var panel in new[] { top, bottom })
+        {
+            canvas.Rectangle(panel.Left, panel.Top, panel.Right, panel.Bottom, Rgb.Grey);
+        }
+
+        canvas.Line(bottom.X(target.A), bottom.Y(0), bottom.X(target.B), bottom.Y(0), Rgb.Grey);
+        foreach (var knot in fit.Knots)
+        {
+            canvas.Line(top.X(knot), top.Top, top.X(knot), top.Bottom, Rgb.Blue, dash: 4);
+            canvas.Line(bottom.X(knot), bottom.Top, bottom.X(knot), bottom.Bottom, Rgb.Blue, dash: 4);
+        }
+
+        for (var i = 0; i < xs.Length; i++)
+        {
+            if (isSamples)
+            {
+                canvas.Dot(top.X(xs[i]), top.Y(ys[i]), Rgb.Grey, 1.5);
+                canvas.Dot(bottom.X(xs[i]), bottom.Y(residuals[i]), Rgb.Green, 1.5);
+            }
+            else if (i > 0)
+            {
+                canvas.Line(top.X(xs[i - 1]), top.Y(ys[i - 1]), top.X(xs[i]), top.Y(ys[i]), Rgb.Black, 2);
+                canvas.Line(bottom.X(xs[i - 1]), bottom.Y(residuals[i - 1]), bottom.X(xs[i]), bottom.Y(residuals[i]), Rgb.Green, 2);
+            }
+        }
+
+        // Each segment drawn on its own, so jumps show as gaps rather than vertical strokes.
+        for (var k = 0; k < fit.Segments; k++)
+        {
+            var (start, end) = fit.Segment(k);
+            canvas.Line(top.X(start), top.Y(fit.Line(k, start)), top.X(end), top.Y(fit.Line(k, end)), Rgb.Red, 2);
+            canvas.Dot(top.X(start), top.Y(fit.Line(k, start)), Rgb.Red, 3);
+            canvas.Dot(top.X(end), top.Y(fit.Line(k, end)), Rgb.Red, 3);
+        }
+
+        canvas.Save(path);
+    }
+
+    /// <summary>Maps data coordinates into a pixel rectangle with 5% headroom.</summary>
+    private sealed class Panel
+    {
+        private readonly double _a;
+        private readonly double _b;
+        private readonly double _low;
+        private readonly double _high;
+
+        public Panel(double a, double b, IEnumerable<double> values, int left, int top, int right, int bottom)
+        {
+            (_a, _b, Left, Top, Right, Bottom) = (a, b, left, top, right, bottom);
+            var finite = values.Where(double.IsFinite).DefaultIfEmpty(0).ToList();
+            var (low, high) = (finite.Min(), finite.Max());
+            var pad = high > low ? 0.05 * (high - low) : 1;
+            (_low, _high) = (low - pad, high + pad);
+        }
+
+        public int Left { get; }
+
+        public int Top { get; }
+
+        public int Right { get; }
+
+        public int Bottom { get; }
+
+        public double X(double x) => Left + ((x - _a) / (_b - _a) * (Right - Left));
+
+        public double Y(double y) => Bottom - ((y - _low) / (_high - _low) * (Bottom - Top));
+    }
+}
