@@ -134,7 +134,8 @@ internal static class PwlaCommand
         File.WriteAllText(Path.Combine(outDir.FullName, "fit.json"), JsonSerializer.Serialize(FitDocument(source, problem, fit, report), Json));
         var summary = Summary(source, problem, fit, report);
         File.WriteAllText(Path.Combine(outDir.FullName, "summary.txt"), summary);
-        FitPlot.Save(Path.Combine(outDir.FullName, "fit.png"), target, fit.Function);
+        var plot = FitPlot.Render(target, fit.Function);
+        Salient.Imaging.PngEncoder.Write(Path.Combine(outDir.FullName, "fit.png"), plot.Pixels, plot.Width, plot.Height, Salient.Imaging.PngColorType.Rgb);
         Console.Write(summary);
         return 0;
     }

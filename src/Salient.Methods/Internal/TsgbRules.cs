@@ -58,6 +58,7 @@ internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBac
         var single = g with { InChannels = 1, OutChannels = 1, Groups = 1 };
 
         using var contribution = Tensor.Zeros(n, 1, g.OutHeight, g.OutWidth);
+        using var scratch = Tensor.Uninitialized(inPlane);
         using var absSum = Tensor.Zeros(n, 1, g.InHeight, g.InWidth);
         for (var b = 0; b < n; b++)
         {
@@ -72,10 +73,8 @@ internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBac
             for (var c = 0; c < g.InChannels; c++)
             {
                 var channel = x.Span.Slice(((b * g.InChannels) + c) * inPlane, inPlane);
-                for (var i = 0; i < inPlane; i++)
-                {
-                    a[i] += Math.Abs(channel[i]);
-                }
+                TensorPrimitives.Abs(channel, scratch.Span);
+                TensorPrimitives.Add(a, scratch.Span, a);
             }
         }
 
@@ -93,12 +92,7 @@ internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBac
             for (var c = 0; c < g.InChannels; c++)
             {
                 var offset = ((b * g.InChannels) + c) * inPlane;
-                var source = x.Span.Slice(offset, inPlane);
-                var target = result.Span.Slice(offset, inPlane);
-                for (var i = 0; i < inPlane; i++)
-                {
-                    target[i] = MathF.Sign(source[i]) * u[i];
-                }
+                SignTimes(x.Span.Slice(offset, inPlane), u, result.Span.Slice(offset, inPlane));
             }
         }
 
@@ -109,16 +103,35 @@ internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBac
     private static Tensor RatioRule(Tensor x, Tensor gradient, Tensor y)
     {
         var result = Tensor.Uninitialized(x.Shape);
-        var r = result.Span;
-        var xs = x.Span;
-        var ys = y.Span;
-        var gs = gradient.Span;
-        for (var i = 0; i < r.Length; i++)
+        TensorPrimitives.Multiply(gradient.Span, y.Span, result.Span);
+        DivideByShifted(result.Span, x.Span);
+        return result;
+    }
+
+    /// <summary>r /= x + ε, elementwise.</summary>
+    private static void DivideByShifted(Span<float> r, ReadOnlySpan<float> x)
+    {
+        using var shifted = Tensor.Uninitialized(x.Length);
+        TensorPrimitives.Add(x, Epsilon, shifted.Span);
+        TensorPrimitives.Divide(r, shifted.Span, r);
+    }
+
+    /// <summary>dst = sign(x) ⊙ u with sign(0) = 0.</summary>
+    private static void SignTimes(ReadOnlySpan<float> x, ReadOnlySpan<float> u, Span<float> dst)
+    {
+        var i = 0;
+        for (; i <= x.Length - System.Numerics.Vector<float>.Count; i += System.Numerics.Vector<float>.Count)
         {
-            r[i] = gs[i] * ys[i] / (xs[i] + Epsilon);
+            var vx = new System.Numerics.Vector<float>(x[i..]);
+            var vu = new System.Numerics.Vector<float>(u[i..]);
+            var negative = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(vx, System.Numerics.Vector<float>.Zero), -vu, System.Numerics.Vector<float>.Zero);
+            System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(vx, System.Numerics.Vector<float>.Zero), vu, negative).CopyTo(dst[i..]);
         }
 
-        return result;
+        for (; i < x.Length; i++)
+        {
+            dst[i] = MathF.Sign(x[i]) * u[i];
+        }
     }
 
     /// <summary>The average-pool ratio rule g_x = AvgPoolVJP(g ⊙ y) / (x + ε), with y recomputed as avg_pool2d's defaults do (no ceil mode, padding counted).</summary>
@@ -136,13 +149,7 @@ internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBac
         TensorPrimitives.Multiply(y.Span, gradient.Span, y.Span);
         var result = Tensor.Uninitialized(x.Shape);
         context.Backend.AvgPool2dBackward(g, countIncludePad: true, y.Span, result.Span);
-        var r = result.Span;
-        var xs = x.Span;
-        for (var i = 0; i < r.Length; i++)
-        {
-            r[i] /= xs[i] + Epsilon;
-        }
-
+        DivideByShifted(result.Span, x.Span);
         return result;
     }
 

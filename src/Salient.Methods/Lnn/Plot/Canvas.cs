@@ -17,11 +17,8 @@ internal sealed class Canvas
 
     public int Height { get; }
 
-    public void Save(string path)
-    {
-        using var stream = File.Create(path);
-        Png.Write(stream, Width, Height, _rgb);
-    }
+    /// <summary>Interleaved RGB, row-major.</summary>
+    public ReadOnlySpan<byte> Pixels => _rgb;
 
     public void Pixel(int x, int y, Rgb colour)
     {

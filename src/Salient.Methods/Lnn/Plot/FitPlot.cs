@@ -11,7 +11,8 @@ internal static class FitPlot
     private const int TopHeight = 420;
     private const int BottomHeight = 200;
 
-    public static void Save(string path, PwlaTarget target, PiecewiseLinear fit)
+    /// <summary>Draws the plot; the caller encodes the canvas's RGB pixels (the CLI writes a PNG).</summary>
+    public static Canvas Render(PwlaTarget target, PiecewiseLinear fit)
     {
         var canvas = new Canvas(Width, TopHeight + BottomHeight + (3 * Margin));
         var (xs, ys) = target.Sample(Width * 2);
@@ -56,7 +57,7 @@ internal static class FitPlot
             canvas.Dot(top.X(end), top.Y(fit.Line(k, end)), Rgb.Red, 3);
         }
 
-        canvas.Save(path);
+        return canvas;
     }
 
     /// <summary>Maps data coordinates into a pixel rectangle with 5% headroom.</summary>
