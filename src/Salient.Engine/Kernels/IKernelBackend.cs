@@ -37,9 +37,13 @@ internal interface IKernelBackend
     /// <summary>Elementwise activation; input and output may be the same buffer.</summary>
     void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output);
 
-    /// <summary>Elementwise binary op with numpy broadcasting of shapes <paramref name="aShape"/> and <paramref name="bShape"/> to <paramref name="outShape"/>.</summary>
+    /// <summary>
+    /// Elementwise binary op with numpy broadcasting of shapes <paramref name="aShape"/> and
+    /// <paramref name="bShape"/> to <paramref name="outShape"/>, then <paramref name="activation"/>
+    /// (a residual Add followed by ReLU is one pass).
+    /// </summary>
     void Binary(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape,
-        Span<float> output, ReadOnlySpan<int> outShape);
+        Span<float> output, ReadOnlySpan<int> outShape, in FusedActivation activation = default);
 
     /// <summary>Softmax over the last axis of <paramref name="rows"/> rows of <paramref name="cols"/> values.</summary>
     void Softmax(int rows, int cols, ReadOnlySpan<float> input, Span<float> output);

@@ -27,7 +27,9 @@ internal static class BinaryOperator
         }
 
         context.SetShape(node.Outputs[0], shape);
-        return new BinaryStep(node, op, a, b, shape);
+        context.TryFuseActivation(node, out var activation, out var output);
+        context.SetShape(output, shape);
+        return new BinaryStep(node, op, a, b, shape, activation, output);
     }
 
     /// <summary>The numpy broadcast of two shapes, or null when they do not broadcast.</summary>
@@ -77,8 +79,8 @@ internal static class BinaryOperator
         return ConstantValue.FromInts(result, shape);
     }
 
-    private sealed class BinaryStep(GraphNode node, BinaryOp op, int[] aShape, int[] bShape, int[] shape)
-        : Step(node, [node.Inputs[0], node.Inputs[1]], [node.Outputs[0]])
+    private sealed class BinaryStep(GraphNode node, BinaryOp op, int[] aShape, int[] bShape, int[] shape, FusedActivation activation, string output)
+        : Step(node, [node.Inputs[0], node.Inputs[1]], [output])
     {
         // The left input's buffer can take the result when it already has the result's shape.
         public override int InPlaceInput => aShape.AsSpan().SequenceEqual(shape) ? 0 : -1;
@@ -90,6 +92,7 @@ internal static class BinaryOperator
                 return;
             }
 
+            System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None, "fused step in a gradient region");
             var backend = context.Backend;
             switch (op)
             {
@@ -154,7 +157,7 @@ internal static class BinaryOperator
             var a = context.Input(0);
             var b = context.Input(1);
             var output = context.Output(0, shape);
-            context.Backend.Binary(op, a.Span, aShape, b.Span, bShape, output.Span, shape);
+            context.Backend.Binary(op, a.Span, aShape, b.Span, bShape, output.Span, shape, activation);
         }
     }
 }

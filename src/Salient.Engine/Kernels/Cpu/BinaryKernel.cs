@@ -13,7 +13,7 @@ internal static unsafe class BinaryKernel
     private const int MaxRank = 16;
 
     public static void Run(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b,
-        ReadOnlySpan<int> bShape, Span<float> output, ReadOnlySpan<int> outShape)
+        ReadOnlySpan<int> bShape, Span<float> output, ReadOnlySpan<int> outShape, in FusedActivation activation = default)
     {
         var rank = outShape.Length;
         if (rank > MaxRank || aShape.Length > rank || bShape.Length > rank)
@@ -47,6 +47,7 @@ internal static unsafe class BinaryKernel
             var x = pa;
             var y = pb;
             var z = po;
+            var act = activation;
             // Rows in chunks of about 16K values, so that short rows do not each pay for a work item.
             var rowsPerChunk = Math.Max(1, (1 << 14) / inner);
             CpuParallel.For((outer + rowsPerChunk - 1) / rowsPerChunk, (long)rowsPerChunk * inner, chunk =>
@@ -64,7 +65,13 @@ internal static unsafe class BinaryKernel
                         offB += i * outerB[d];
                     }
 
-                    Row(op, x + offA, aInner, y + offB, bInner, new Span<float>(z + ((long)row * inner), inner));
+                    var result = new Span<float>(z + ((long)row * inner), inner);
+                    Row(op, x + offA, aInner, y + offB, bInner, result);
+                    if (act.Kind != ActivationKind.None)
+                    {
+                        // While the row is still in cache.
+                        ActivationKernel.Apply(act, result, result);
+                    }
                 }
             });
         }

@@ -55,8 +55,8 @@ internal sealed unsafe class CpuBackend : IKernelBackend
         ActivationKernel.ApplyParallel(activation, input, output);
 
     public void Binary(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape,
-        Span<float> output, ReadOnlySpan<int> outShape) =>
-        BinaryKernel.Run(op, a, aShape, b, bShape, output, outShape);
+        Span<float> output, ReadOnlySpan<int> outShape, in FusedActivation activation = default) =>
+        BinaryKernel.Run(op, a, aShape, b, bShape, output, outShape, activation);
 
     public void Softmax(int rows, int cols, ReadOnlySpan<float> input, Span<float> output) =>
         SoftmaxKernel.Run(rows, cols, input, output);
