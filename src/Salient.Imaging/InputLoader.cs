@@ -23,6 +23,15 @@ public sealed class InputLoader
     /// <summary>The card inputs are shaped by.</summary>
     public ModelCard Card => _preprocessor.Card;
 
+    /// <summary>Loads the model at <paramref name="modelPath"/> and a loader shaped by its card.</summary>
+    /// <exception cref="ModelException">The model cannot be used, or its card disagrees with it.</exception>
+    /// <exception cref="InvalidDataException">The model card is malformed.</exception>
+    public static (Model Model, InputLoader Loader) Open(string modelPath)
+    {
+        var model = Model.Load(modelPath);
+        return (model, new InputLoader(CardFor(model)));
+    }
+
     /// <summary>
     /// The card for <paramref name="model"/>: its <c>.json</c> card when present, else the default
     /// for its input shape. A card that disagrees with the model's fixed input size is an error.

@@ -78,8 +78,7 @@ internal static class ExplainCommand
             }
 
             rendering.Validate();
-            model = Model.Load(modelFile.FullName);
-            loader = new InputLoader(InputLoader.CardFor(model));
+            (model, loader) = InputLoader.Open(modelFile.FullName);
             explainer = Explainer.Create(model, options);
             targetsFor = ParseTargets(targetText);
         }

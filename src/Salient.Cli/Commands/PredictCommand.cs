@@ -35,8 +35,7 @@ internal static class PredictCommand
         InputLoader loader;
         try
         {
-            model = Model.Load(modelFile.FullName);
-            loader = new InputLoader(InputLoader.CardFor(model));
+            (model, loader) = InputLoader.Open(modelFile.FullName);
         }
         catch (Exception e) when (e is ModelException or InvalidDataException)
         {

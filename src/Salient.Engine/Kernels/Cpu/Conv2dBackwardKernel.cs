@@ -28,25 +28,8 @@ internal static unsafe class Conv2dBackwardKernel
                 return;
             }
 
-            var ocg = g.OutChannels / g.Groups;
-            var kdim = g.InChannels / g.Groups * g.KernelHeight * g.KernelWidth;
-            var weights = new GemmLhs[g.Groups];
-            try
-            {
-                for (var grp = 0; grp < g.Groups; grp++)
-                {
-                    weights[grp] = gemm.Prepare(kdim, ocg, pW + ((long)grp * ocg * kdim), kdim, transA: true);
-                }
-
-                gemm.ForEachImage(g.Batch, new DataJob(g, weights, pDy, pDx).Image);
-            }
-            finally
-            {
-                foreach (var w in weights)
-                {
-                    w?.Dispose();
-                }
-            }
+            using var weights = new ConvGroupWeights(gemm, g, pW, transposed: true);
+            gemm.ForEachImage(g.Batch, new DataJob(g, weights, pDy, pDx).Image);
         }
     }
 
@@ -126,7 +109,7 @@ internal static unsafe class Conv2dBackwardKernel
         }
     }
 
-    private readonly struct DataJob(Conv2dGeometry g, GemmLhs[] weights, float* outputGradient, float* inputGradient)
+    private readonly struct DataJob(Conv2dGeometry g, ConvGroupWeights weights, float* outputGradient, float* inputGradient)
     {
         public void Image(int n, bool singleThreaded)
         {

@@ -26,29 +26,12 @@ internal static unsafe class Conv2dKernel
                 return;
             }
 
-            var ocg = g.OutChannels / g.Groups;
-            var kdim = g.InChannels / g.Groups * g.KernelHeight * g.KernelWidth;
-            var weights = new GemmLhs[g.Groups];
-            try
-            {
-                for (var grp = 0; grp < g.Groups; grp++)
-                {
-                    weights[grp] = gemm.Prepare(ocg, kdim, pW + ((long)grp * ocg * kdim), kdim);
-                }
-
-                gemm.ForEachImage(g.Batch, new Job(g, pIn, weights, pBias, pOut, activation).Image);
-            }
-            finally
-            {
-                foreach (var w in weights)
-                {
-                    w?.Dispose();
-                }
-            }
+            using var weights = new ConvGroupWeights(gemm, g, pW, transposed: false);
+            gemm.ForEachImage(g.Batch, new Job(g, pIn, weights, pBias, pOut, activation).Image);
         }
     }
 
-    private readonly struct Job(Conv2dGeometry g, float* input, GemmLhs[] weights, float* bias, float* output, FusedActivation activation)
+    private readonly struct Job(Conv2dGeometry g, float* input, ConvGroupWeights weights, float* bias, float* output, FusedActivation activation)
     {
         public void Image(int n, bool singleThreaded)
         {
