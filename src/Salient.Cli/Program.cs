@@ -13,6 +13,7 @@ internal static class Program
             ExplainCommand.Create(),
             BenchCommand.Create(),
             PwlaCommand.Create(),
+            ScenesCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
