@@ -1,8 +1,9 @@
 namespace Salient.Imaging.Datasets;
 
 /// <summary>
-/// Cluttered scene backgrounds in muted colours: smooth value noise, stripes, or soft blobs, plus
-/// per-pixel grain, so that no single colour or flat region gives the objects away. Only IEEE
+/// Cluttered scene backgrounds in muted colours: smooth value noise, stripes, or soft blobs, then a
+/// few thin strokes in item-like colours and per-pixel grain, so that neither a flat region nor
+/// brightness and saturation alone give the objects away. Only IEEE
 /// basic operations and square roots are used, so a seed gives the same bytes on every machine.
 /// </summary>
 internal static class Background
@@ -26,6 +27,7 @@ internal static class Background
                 break;
         }
 
+        Strokes(random, canvas, size);
         for (var i = 0; i < canvas.Length; i++)
         {
             canvas[i] += random.Next(-10, 11);
@@ -126,6 +128,43 @@ internal static class Background
                         var p = (3 * ((y * size) + x)) + c;
                         canvas[p] += alpha * (colour[c] - canvas[p]);
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>Two to five one-pixel line segments, coloured from the same range as the items.</summary>
+    private static void Strokes(Random random, float[] canvas, int size)
+    {
+        var count = random.Next(2, 6);
+        for (var n = 0; n < count; n++)
+        {
+            var (dx, dy) = Directions[random.Next(Directions.Length)];
+            var unit = 1 / MathF.Sqrt((dx * dx) + (dy * dy));
+            var (x0, y0) = (random.Next(size), random.Next(size));
+            var length = random.Next(size / 12, (size / 3) + 1);
+            float[] colour = [random.Next(60, 256), random.Next(60, 256), random.Next(60, 256)];
+            var (lastX, lastY) = (-1, -1);
+            for (var t = 0f; t < length; t += 0.5f)
+            {
+                // Half-pixel steps leave no gaps; a pixel reached twice is painted once.
+                var x = (int)MathF.Round(x0 + (t * dx * unit));
+                var y = (int)MathF.Round(y0 + (t * dy * unit));
+                if (x < 0 || y < 0 || x >= size || y >= size)
+                {
+                    break;
+                }
+
+                if ((x, y) == (lastX, lastY))
+                {
+                    continue;
+                }
+
+                (lastX, lastY) = (x, y);
+                for (var c = 0; c < 3; c++)
+                {
+                    var p = (3 * ((y * size) + x)) + c;
+                    canvas[p] += 0.7f * (colour[c] - canvas[p]);
                 }
             }
         }
