@@ -75,6 +75,26 @@ public sealed class ScenesCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_output_that_cannot_be_a_folder_exits_1()
+    {
+        var file = Path.Combine(_work.FullName, "file");
+        File.WriteAllText(file, "");
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(1, Scenes("--count", "1", "--out", file));
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Contains(file, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_bad_command_exits_1()
     {
         Assert.Equal(1, Scenes("--count", "0", "--out", _work.FullName));

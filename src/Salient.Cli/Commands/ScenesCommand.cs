@@ -9,7 +9,13 @@ internal static class ScenesCommand
     public static Command Create()
     {
         var count = new Option<int>("--count") { Description = "How many scenes.", Required = true };
-        count.Validators.Add(r => Positive(r, "--count"));
+        count.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() <= 0)
+            {
+                r.AddError("--count must be a positive number.");
+            }
+        });
         var seed = new Option<int>("--seed") { Description = "Selects the scenes; the same seed gives identical files.", DefaultValueFactory = _ => 0 };
         var size = new Option<int>("--size") { Description = "Canvas side in pixels (at least 32).", DefaultValueFactory = _ => 96 };
         size.Validators.Add(r =>
@@ -41,7 +47,7 @@ internal static class ScenesCommand
         return command;
     }
 
-    /// <summary>Exit code 0 when every scene was written, 1 when the dataset is missing or unreadable.</summary>
+    /// <summary>Exit code 0 when every scene was written, 1 when the dataset is missing or unreadable or the output cannot be written.</summary>
     private static int Run(DirectoryInfo datasetDir, string split, Settings settings, DirectoryInfo outDir)
     {
         FashionMnist items;
@@ -49,32 +55,33 @@ internal static class ScenesCommand
         {
             items = FashionMnist.Load(split, datasetDir.FullName);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
 
         var generator = new SceneGenerator(items, settings.Seed, settings.Size, settings.MaxObjects);
-        Progress.Run("scenes", settings.Count, report =>
-            SceneWriter.Write(outDir.FullName, generator, settings.Count, done =>
-            {
-                // One report per hundred scenes keeps the plain (CI) output short.
-                if (done % 100 == 0 || done == settings.Count)
+        try
+        {
+            Progress.Run("scenes", settings.Count, report =>
+                SceneWriter.Write(outDir.FullName, generator, settings.Count, done =>
                 {
-                    report(done, 0);
-                }
-            }));
+                    // One report per hundred scenes keeps the plain (CI) output short.
+                    if (done % 100 == 0 || done == settings.Count)
+                    {
+                        report(done, 0);
+                    }
+                }));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: cannot write {outDir.FullName}: {e.Message}");
+            return 1;
+        }
+
         Console.WriteLine($"{settings.Count} scenes from the {split} split written to {outDir.FullName}");
         return 0;
-    }
-
-    private static void Positive(System.CommandLine.Parsing.OptionResult result, string name)
-    {
-        if (result.GetValueOrDefault<int>() <= 0)
-        {
-            result.AddError($"{name} must be a positive number.");
-        }
     }
 
     private readonly record struct Settings(int Count, int Seed, int Size, int MaxObjects);

@@ -6,7 +6,8 @@ namespace Salient.Imaging.Datasets;
 /// canvas, colourised, and placed at random over a cluttered background (smooth noise, stripes or
 /// blobs in muted colours). Later items occlude earlier ones; each object keeps at least
 /// <see cref="MinVisibleFraction"/> of its pixels visible. Scene <c>i</c> depends only on the
-/// items, the seed, the size and <c>i</c>, so the same arguments give byte-identical scenes.
+/// items, the seed, the size, the object limit and <c>i</c>, so the same arguments give
+/// byte-identical scenes.
 /// </summary>
 public sealed class SceneGenerator
 {
