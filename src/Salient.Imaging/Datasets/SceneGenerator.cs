@@ -65,8 +65,7 @@ public sealed class SceneGenerator
         var classes = Enumerable.Range(0, _byClass.Length).Where(c => _byClass[c].Length > 0).ToArray();
         random.Shuffle(classes);
         var wanted = Math.Min(random.Next(1, MaxObjects + 1), classes.Length);
-        var placed = new List<(int Class, int Item, int Full)>();
-        var visible = new List<int>();
+        var placed = new List<Placed>();
         foreach (var c in classes.Take(wanted))
         {
             var item = _byClass[c][random.Next(_byClass[c].Length)];
@@ -74,20 +73,17 @@ public sealed class SceneGenerator
             var values = Upscale(_items.Image(item), side);
             var full = values.Count(v => v > MaskThreshold);
             float[] colour = [random.Next(60, 256), random.Next(60, 256), random.Next(60, 256)];
-            var spot = Place(random, values, side, full, owner, placed.Count == 0, visible, placed);
-            if (spot is not { } at)
+            if (Place(random, values, side, full, owner, placed) is { } at)
             {
-                continue;
+                Paint(canvas, owner, values, side, at.X, at.Y, colour, placed.Count);
+                placed.Add(new Placed(c, item, full) { Visible = at.Visible });
             }
-
-            Paint(canvas, owner, values, side, at.X, at.Y, colour, placed.Count);
-            placed.Add((c, item, full));
         }
 
         var objects = new List<SceneObject>(placed.Count);
         for (var k = 0; k < placed.Count; k++)
         {
-            objects.Add(Visible(owner, k, placed[k].Class, placed[k].Item));
+            objects.Add(Visible(owner, k, placed[k]));
         }
 
         var pixels = new byte[canvas.Length];
@@ -102,9 +98,10 @@ public sealed class SceneGenerator
     /// <summary>
     /// A top-left corner where the item keeps <see cref="MinVisibleFraction"/> of its mask on the
     /// canvas and leaves every earlier object that much of its own; null when none is found.
-    /// The first object falls back to the centre, so every scene has one.
+    /// The first object falls back to the centre, so every scene has one. On success the earlier
+    /// objects' visible counts are updated and the new one's is returned.
     /// </summary>
-    private (int X, int Y)? Place(Random random, float[] values, int side, int full, int[] owner, bool first, List<int> visible, List<(int Class, int Item, int Full)> placed)
+    private (int X, int Y, int Visible)? Place(Random random, float[] values, int side, int full, int[] owner, List<Placed> placed)
     {
         if (full == 0)
         {
@@ -139,28 +136,22 @@ public sealed class SceneGenerator
             var fits = inside >= MinVisibleFraction * full;
             for (var k = 0; fits && k < placed.Count; k++)
             {
-                fits = visible[k] - lost[k] >= MinVisibleFraction * placed[k].Full;
+                fits = placed[k].Visible - lost[k] >= MinVisibleFraction * placed[k].Full;
             }
 
             if (fits)
             {
                 for (var k = 0; k < placed.Count; k++)
                 {
-                    visible[k] -= lost[k];
+                    placed[k].Visible -= lost[k];
                 }
 
-                visible.Add(inside);
-                return (x, y);
+                return (x, y, inside);
             }
         }
 
-        if (first)
-        {
-            visible.Add(full);
-            return ((Size - side) / 2, (Size - side) / 2);
-        }
-
-        return null;
+        // Centred, an item no more than half the canvas wide lies wholly on it.
+        return placed.Count == 0 ? ((Size - side) / 2, (Size - side) / 2, full) : null;
     }
 
     /// <summary>Blends the colourised item over the canvas and gives it the pixels of its mask.</summary>
@@ -195,7 +186,7 @@ public sealed class SceneGenerator
         }
     }
 
-    private SceneObject Visible(int[] owner, int k, int classIndex, int item)
+    private SceneObject Visible(int[] owner, int k, Placed placed)
     {
         var mask = new byte[Size * Size];
         int x0 = Size, y0 = Size, x1 = -1, y1 = -1, area = 0;
@@ -210,7 +201,7 @@ public sealed class SceneGenerator
             }
         }
 
-        return new SceneObject(classIndex, item, mask, new SceneBox(x0, y0, x1, y1), area);
+        return new SceneObject(placed.Class, placed.Item, mask, new SceneBox(x0, y0, x1, y1), area);
     }
 
     /// <summary>Bilinear resampling of a 28×28 item to side×side, pixel centres aligned.</summary>
@@ -247,5 +238,11 @@ public sealed class SceneGenerator
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
         return (int)((z ^ (z >> 31)) & int.MaxValue);
+    }
+
+    /// <summary>An object painted so far: its item, its mask size alone, and how much of it is still visible.</summary>
+    private sealed record Placed(int Class, int Item, int Full)
+    {
+        public int Visible { get; set; }
     }
 }

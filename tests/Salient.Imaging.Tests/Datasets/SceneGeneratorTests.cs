@@ -37,36 +37,9 @@ public sealed class SceneGeneratorTests
         for (var i = 0; i < 100; i++)
         {
             var scene = generator.Generate(i);
-            Assert.Equal(size * size * 3, scene.Pixels.Length);
-            Assert.InRange(scene.Objects.Count, 1, maxObjects);
+            Assert.Equal(size, scene.Size);
+            AssertConsistent(scene, Items, maxObjects);
             counts[scene.Objects.Count]++;
-            Assert.Equal(scene.Objects.Select(o => o.Class).Distinct().Count(), scene.Objects.Count);
-            Assert.Equal(scene.Objects.Select(o => o.Class).Order(), scene.Labels);
-
-            var owners = new int[size * size];
-            foreach (var o in scene.Objects)
-            {
-                var mask = o.Mask.Span;
-                Assert.Equal(size * size, mask.Length);
-                int x0 = size, y0 = size, x1 = -1, y1 = -1, area = 0;
-                for (var p = 0; p < mask.Length; p++)
-                {
-                    Assert.True(mask[p] is 0 or 255);
-                    if (mask[p] == 255)
-                    {
-                        owners[p]++;
-                        area++;
-                        (x0, y0, x1, y1) = (Math.Min(x0, p % size), Math.Min(y0, p / size), Math.Max(x1, p % size), Math.Max(y1, p / size));
-                    }
-                }
-
-                Assert.True(area > 0);
-                Assert.Equal(area, o.Area);
-                Assert.Equal(new SceneBox(x0, y0, x1, y1), o.Box);
-                Assert.Equal(o.Class, Items.Label(o.Item));
-            }
-
-            Assert.All(owners, n => Assert.InRange(n, 0, 1));
         }
 
         // Every allowed object count occurs.
@@ -159,5 +132,57 @@ public sealed class SceneGeneratorTests
         {
             work.Delete(true);
         }
+    }
+
+    [Fact]
+    public void Scenes_of_Debians_items_are_consistent_when_installed()
+    {
+        if (!Directory.Exists(FashionMnist.DefaultDirectory))
+        {
+            // The package is optional (CI does not install it); the synthetic tests cover the generator.
+            Console.WriteLine($"skipped: {FashionMnist.DefaultDirectory} is not installed");
+            return;
+        }
+
+        var items = FashionMnist.Load("test");
+        var generator = new SceneGenerator(items, seed: 0);
+        for (var i = 0; i < 30; i++)
+        {
+            AssertConsistent(generator.Generate(i), items, generator.MaxObjects);
+        }
+    }
+
+    /// <summary>1..<paramref name="maxObjects"/> objects of distinct classes, disjoint non-empty 0/255 masks, boxes and areas that match them.</summary>
+    private static void AssertConsistent(Scene scene, FashionMnist items, int maxObjects)
+    {
+        Assert.Equal(scene.Size * scene.Size * 3, scene.Pixels.Length);
+        Assert.InRange(scene.Objects.Count, 1, maxObjects);
+        Assert.Equal(scene.Objects.Select(o => o.Class).Distinct().Count(), scene.Objects.Count);
+        Assert.Equal(scene.Objects.Select(o => o.Class).Order(), scene.Labels);
+
+        var owners = new int[scene.Size * scene.Size];
+        foreach (var o in scene.Objects)
+        {
+            var mask = o.Mask.Span;
+            Assert.Equal(scene.Size * scene.Size, mask.Length);
+            int x0 = scene.Size, y0 = scene.Size, x1 = -1, y1 = -1, area = 0;
+            for (var p = 0; p < mask.Length; p++)
+            {
+                Assert.True(mask[p] is 0 or 255);
+                if (mask[p] == 255)
+                {
+                    owners[p]++;
+                    area++;
+                    (x0, y0, x1, y1) = (Math.Min(x0, p % scene.Size), Math.Min(y0, p / scene.Size), Math.Max(x1, p % scene.Size), Math.Max(y1, p / scene.Size));
+                }
+            }
+
+            Assert.True(area > 0);
+            Assert.Equal(area, o.Area);
+            Assert.Equal(new SceneBox(x0, y0, x1, y1), o.Box);
+            Assert.Equal(o.Class, items.Label(o.Item));
+        }
+
+        Assert.All(owners, n => Assert.InRange(n, 0, 1));
     }
 }
