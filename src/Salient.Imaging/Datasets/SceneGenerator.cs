@@ -53,7 +53,10 @@ public sealed class SceneGenerator
     /// <summary>The most objects a scene holds.</summary>
     public int MaxObjects { get; }
 
-    /// <summary>Makes scene <paramref name="index"/> of this generator's sequence.</summary>
+    /// <summary>
+    /// Makes scene <paramref name="index"/> of this generator's sequence. An item with no pixel
+    /// above <see cref="MaskThreshold"/> is never placed, so a split of only such items gives empty scenes.
+    /// </summary>
     public Scene Generate(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
