@@ -216,27 +216,17 @@ def main():
     if args.method in ("guided-backprop", "tsgb"):
         assert "forward" in vars(model.fc if args.method == "tsgb" else model.relu), "override lost"
         overrides.close()
-    mean = sum(times) / len(times)
-    median = sorted(times)[len(times) // 2]
     result = {
         "model": args.model, "method": args.method, "batch": args.batch, "size": args.size,
         "threads": threads, "iterations": args.iterations,
-        "images_per_second": round(args.batch / mean, 3),
-        "seconds_per_batch": round(mean, 4),
-        "seconds_per_batch_min": round(min(times), 4),
-        "seconds_per_batch_median": round(median, 4),
-        "images_per_second_best": round(args.batch / min(times), 3),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "peak_rss_mb": round(torch_forward.rss_mb(), 1),
-        "rss_after_import_mb": round(after_import, 1),
-        "backend": torch_forward.backend_name(torch),
+        **torch_forward.timing_summary(times, args.batch, after_import),
     }
     if args.method == "scorecam":
         total = model.fc.in_features  # channels of layer4's output
         used = min(args.scorecam_channels, total) if args.scorecam_channels else total
         result.update(channels=used, channels_total=total,
                       # masked forwards dominate and scale with the channel count
-                      images_per_second_all_channels=round(args.batch / mean * used / total, 4))
+                      images_per_second_all_channels=round(args.batch / (sum(times) / len(times)) * used / total, 4))
     print(json.dumps(result))
 
 

@@ -28,6 +28,25 @@ import sys
 import time
 
 
+def timing_summary(times, batch, after_import):
+    """Throughput, spread, load and memory figures shared by the forward and explain benchmarks."""
+    import torch
+    mean = sum(times) / len(times)
+    return {
+        "images_per_second": round(batch / mean, 3),
+        "seconds_per_batch": round(mean, 4),
+        "seconds_per_batch_min": round(min(times), 4),
+        "seconds_per_batch_median": round(sorted(times)[len(times) // 2], 4),
+        # On a shared 2-core box a single busy neighbour stalls every OpenMP
+        # barrier; the best batch is the more reproducible figure.
+        "images_per_second_best": round(batch / min(times), 3),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "peak_rss_mb": round(rss_mb(), 1),
+        "rss_after_import_mb": round(after_import, 1),
+        "backend": backend_name(torch),
+    }
+
+
 def rss_mb():
     """Peak RSS of this process so far. ru_maxrss is KiB on Linux."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -85,22 +104,10 @@ def cmd_forward(args):
             t0 = time.perf_counter()
             model(x)
             times.append(time.perf_counter() - t0)
-    mean = sum(times) / len(times)
-    median = sorted(times)[len(times) // 2]
     print(json.dumps({
         "model": args.model, "batch": args.batch, "size": args.size, "threads": threads,
         "iterations": args.iterations,
-        "images_per_second": round(args.batch / mean, 3),
-        "seconds_per_batch": round(mean, 4),
-        "seconds_per_batch_min": round(min(times), 4),
-        "seconds_per_batch_median": round(median, 4),
-        # On a shared 2-core box a single busy neighbour stalls every OpenMP
-        # barrier; the best batch is the more reproducible figure.
-        "images_per_second_best": round(args.batch / min(times), 3),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "peak_rss_mb": round(rss_mb(), 1),
-        "rss_after_import_mb": round(after_import, 1),
-        "backend": backend_name(torch),
+        **timing_summary(times, args.batch, after_import),
     }))
 
 

@@ -38,6 +38,9 @@ public sealed class Explanation : IDisposable
     /// <summary>The map at input resolution, in [0, 1].</summary>
     public Tensor Map { get; }
 
+    /// <summary>False when the raw map or the map holds NaN or infinity (report it; do not write it).</summary>
+    public bool IsFinite => Internal.MapMath.AllFinite(Raw.Span) && Internal.MapMath.AllFinite(Map.Span);
+
     /// <summary>Returns the tensors' storage to the pool.</summary>
     public void Dispose()
     {

@@ -167,7 +167,7 @@ internal static class ExplainCommand
             {
                 using (explanation)
                 {
-                    if (!IsFinite(explanation.Map.Span) || !IsFinite(explanation.Raw.Span))
+                    if (!explanation.IsFinite)
                     {
                         lines.Write(json =>
                         {
@@ -294,19 +294,6 @@ internal static class ExplainCommand
     /// <summary>One selection for a batch whose images each have their own.</summary>
     private static TargetSelection Combined(TargetSelection[] perImage) =>
         perImage.Distinct().Count() == 1 ? perImage[0] : TargetSelection.PerImage(perImage);
-
-    private static bool IsFinite(ReadOnlySpan<float> values)
-    {
-        foreach (var v in values)
-        {
-            if (!float.IsFinite(v))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 
     /// <summary>A file-name-safe, deterministic form of an input path or layer name (re-runs overwrite the same files).</summary>
     private static string Sanitize(string text)
