@@ -61,7 +61,7 @@ public sealed partial class ClusterStore
     private const string FailAttempt = """
         state = CASE WHEN s.attempt >= s.max_attempts THEN 'dead' ELSE 'queued' END,
         not_before = CASE WHEN s.attempt >= s.max_attempts THEN s.not_before
-                          ELSE @now + least(@backoff * power(2, s.attempt), @max_backoff) END,
+                          ELSE @now + least(@backoff * power(2, least(s.attempt, 30)), @max_backoff) END,
         finished_at = CASE WHEN s.attempt >= s.max_attempts THEN @now END,
         errors = s.errors || jsonb_build_array(jsonb_build_object(
             'attempt', s.attempt, 'worker', s.leased_by, 'at', @now, 'message', @error)),
