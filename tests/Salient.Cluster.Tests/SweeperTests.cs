@@ -61,6 +61,38 @@ public sealed class SweeperTests(PostgresServer server) : StoreTests(server)
     }
 
     [Fact]
+    public async Task Shards_of_a_worker_that_died_mid_shard_are_re_leased_and_every_shard_completes_once()
+    {
+        var job = await Store.CreateJobAsync(Job(items: 6));
+        var dead = await WorkerAsync(name: "killed");
+        var survivor = await WorkerAsync(name: "survivor");
+        var orphaned = await Store.ClaimShardsAsync(dead, HostedModels.Any, 2, Lease);
+        var completed = 0;
+        foreach (var lease in await Store.ClaimShardsAsync(survivor, HostedModels.Any, 10, Lease))
+        {
+            completed += await Store.CompleteShardAsync(lease, Metrics(1, 1)) ? 1 : 0;
+        }
+
+        Clock.Advance(Lease);
+        Assert.Equal(2, (await Store.SweepExpiredAsync()).Requeued);
+        Clock.Advance(Backoff * 2);
+        foreach (var lease in await Store.ClaimShardsAsync(survivor, HostedModels.Any, 10, Lease))
+        {
+            completed += await Store.CompleteShardAsync(lease, Metrics(1, 1)) ? 1 : 0;
+        }
+
+        Assert.Equal(6, completed);
+        foreach (var lease in orphaned)
+        {
+            Assert.False(await Store.CompleteShardAsync(lease, Metrics(1, 1)));
+        }
+
+        var info = (await Store.GetJobAsync(job))!;
+        Assert.Equal((JobState.Succeeded, 6.0), (info.State, info.Metrics!["images"]!.GetValue<double>()));
+        Assert.Equal([0, 1, 2, 3, 4, 5], (await Store.GetShardMetricsAsync(job)).Select(m => m.Index));
+    }
+
+    [Fact]
     public async Task The_sweeper_leaves_live_leases_alone_and_marks_silent_workers_lost()
     {
         await Store.CreateJobAsync(Job(items: 1));
