@@ -30,7 +30,8 @@ public sealed record ItemEvaluation(int Item, string Method, IReadOnlyList<Targe
 /// Computes explanation-quality metrics batch by batch on the machinery that explains: each
 /// method's explainer maps the batch, perturbed copies go through the model's forward pass in
 /// batches, and results are added to a <see cref="MetricAccumulator"/>, so a worker can evaluate a
-/// shard and a coordinator merge the shards. Every item scores the same in any batch. Scalars
+/// shard and a coordinator merge the shards. An item's scores do not depend on the other items of
+/// its batch, up to float rounding of its map (which can reorder near-equal pixels). Scalars
 /// added per target: <c>deletion</c> and <c>insertion</c> (AUC), <c>road-morf</c>,
 /// <c>road-lerf</c> (mean probability over the percentages) and <c>road</c> ((LeRF − MoRF) / 2),
 /// <c>pointing</c> (1 hit, 0 miss), <c>energy</c>, <c>selectivity</c> (items with two or more
