@@ -249,7 +249,7 @@ internal static class EvalCommand
 
     private static void WriteResult(JsonLines lines, string item, ItemEvaluation result, IReadOnlyList<string> labels) => lines.Write(json =>
     {
-        json.WriteString("item", item);
+        json.WriteString("input", item);
         json.WriteString("method", result.Method);
         if (result.Error is not null)
         {
