@@ -4,7 +4,6 @@ using System.Text.Json;
 using Salient.Cli.Reports;
 using Salient.Engine;
 using Salient.Imaging;
-using Salient.Imaging.Datasets;
 using Salient.Methods;
 using Salient.Methods.Metrics;
 
@@ -84,7 +83,7 @@ internal static class EvalCommand
         InputLoader loader;
         MetricEvaluator evaluator;
         MetricOptions options;
-        IReadOnlyList<SceneRecord> records;
+        IReadOnlyList<SceneItem> records;
         try
         {
             if (settings.Batch <= 0 || settings.Limit < 0 || settings.Examples < 0)
@@ -96,7 +95,9 @@ internal static class EvalCommand
             (model, loader) = InputLoader.Open(modelFile.FullName);
             var explainOptions = Split(settings.Methods).Select(m => new ExplainOptions { Method = m, Layers = settings.Layers, Denoise = settings.Denoise, DenoiseQuantile = settings.DenoiseQuantile }).ToArray();
             evaluator = new MetricEvaluator(model, explainOptions, options);
-            records = SceneManifest.Read(datasetFile.FullName);
+            records = JsonLines.Read(datasetFile.FullName, "Dataset", "{\"image\": ..., \"objects\": [{\"class\", \"mask\"}]}", root => new SceneItem(
+                root.GetProperty("image").GetString() ?? throw new InvalidOperationException("\"image\" is null"),
+                root.TryGetProperty("objects", out var objects) ? [.. objects.EnumerateArray().Select(o => (o.GetProperty("class").GetInt32(), o.GetProperty("mask").GetString()!))] : []));
         }
         catch (Exception e) when (e is ModelException or InvalidDataException or ArgumentException or FormatException or IOException or UnauthorizedAccessException)
         {
@@ -149,7 +150,7 @@ internal static class EvalCommand
     }
 
     /// <summary>Evaluates one chunk of records and writes their lines; returns how many items failed for some method.</summary>
-    private static int EvaluateChunk(MetricEvaluator evaluator, InputLoader loader, string root, SceneRecord[] chunk, MetricAccumulator accumulator,
+    private static int EvaluateChunk(MetricEvaluator evaluator, InputLoader loader, string root, SceneItem[] chunk, MetricAccumulator accumulator,
         JsonLines lines, List<ReportExample> gallery, int examples)
     {
         var errors = new string?[chunk.Length];
@@ -280,6 +281,9 @@ internal static class EvalCommand
     });
 
     private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>A line of the scenes manifest (SceneWriter's format): the image and its objects' classes and mask files, relative to the manifest.</summary>
+    private sealed record SceneItem(string Image, IReadOnlyList<(int Class, string Mask)> Objects);
 
     private sealed record Settings(string Methods, string[] Layers, DenoiseMode? Denoise, float DenoiseQuantile, int? Limit, int Batch, int Examples);
 }
