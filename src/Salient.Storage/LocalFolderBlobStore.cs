@@ -5,9 +5,10 @@ namespace Salient.Storage;
 
 /// <summary>
 /// Blobs as files under a root folder, <c>/</c> in names becoming sub-folders. A write goes to a
-/// temporary file under <c>.incoming/</c> in the root and is renamed into place, so readers never see
-/// a partial blob and a create-only write cannot clobber (the rename itself refuses an existing
-/// target). Content types are not kept. The name <c>.incoming</c> is reserved as a first segment.
+/// temporary file under <c>.incoming/</c> in the root and is then moved into place, so readers never
+/// see a partial blob; a create-only write's move fails atomically when the blob exists, so concurrent
+/// writers cannot clobber each other. Content types are not kept. The name <c>.incoming</c> is
+/// reserved as a first segment.
 /// </summary>
 public sealed class LocalFolderBlobStore : IBlobStore
 {
@@ -144,17 +145,14 @@ public sealed class LocalFolderBlobStore : IBlobStore
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            if (!overwrite && File.Exists(path))
+            if (overwrite)
+            {
+                File.Move(temp, path, overwrite: true);
+            }
+            else if (!NoClobberMove.TryMove(temp, path))
             {
                 throw new BlobAlreadyExistsException(name, _root);
             }
-
-            // Without overwrite, Move links then unlinks on Unix: it fails instead of replacing a file that appeared meanwhile.
-            File.Move(temp, path, overwrite);
-        }
-        catch (IOException) when (!overwrite && File.Exists(path))
-        {
-            throw new BlobAlreadyExistsException(name, _root);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
