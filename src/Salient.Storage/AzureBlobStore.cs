@@ -113,22 +113,12 @@ public sealed class AzureBlobStore : IBlobStore
     }
 
     /// <inheritdoc />
-    public async Task<bool> ExistsAsync(string name, CancellationToken cancellationToken = default)
-    {
-        BlobNames.Validate(name);
-        using var response = await _transport.SendAsync(name, () => new HttpRequestMessage(HttpMethod.Head, _transport.UriFor(name)), cancellationToken).ConfigureAwait(false);
-        return response.StatusCode != HttpStatusCode.NotFound &&
-            (response.IsSuccessStatusCode ? true : throw await _transport.ErrorAsync(response, name, "Get Blob Properties", cancellationToken).ConfigureAwait(false));
-    }
+    public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken = default) =>
+        SendUnlessNotFoundAsync(HttpMethod.Head, name, "Get Blob Properties", cancellationToken);
 
     /// <inheritdoc />
-    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
-    {
-        BlobNames.Validate(name);
-        using var response = await _transport.SendAsync(name, () => new HttpRequestMessage(HttpMethod.Delete, _transport.UriFor(name)), cancellationToken).ConfigureAwait(false);
-        return response.StatusCode != HttpStatusCode.NotFound &&
-            (response.IsSuccessStatusCode ? true : throw await _transport.ErrorAsync(response, name, "Delete Blob", cancellationToken).ConfigureAwait(false));
-    }
+    public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
+        SendUnlessNotFoundAsync(HttpMethod.Delete, name, "Delete Blob", cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>A container that does not exist lists as empty.</remarks>
@@ -160,6 +150,19 @@ public sealed class AzureBlobStore : IBlobStore
             }
         }
         while (marker is not null);
+    }
+
+    /// <summary>Sends a bodiless request about blob <paramref name="name"/>: true on success, false on 404, an exception otherwise.</summary>
+    private async Task<bool> SendUnlessNotFoundAsync(HttpMethod method, string name, string operation, CancellationToken cancellationToken)
+    {
+        BlobNames.Validate(name);
+        using var response = await _transport.SendAsync(name, () => new HttpRequestMessage(method, _transport.UriFor(name)), cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+
+        return response.IsSuccessStatusCode ? true : throw await _transport.ErrorAsync(response, name, operation, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task PutBlobAsync(string name, ReadOnlyMemory<byte> content, string? contentType, bool overwrite, CancellationToken cancellationToken)

@@ -33,6 +33,18 @@ public sealed class AzureBlobStoreProtocolTests
     }
 
     [Fact]
+    public async Task A_timed_out_attempt_is_retried_but_a_cancelled_call_is_not()
+    {
+        var service = new FakeBlobService(FakeBlobService.TimedOut(), FakeBlobService.Status(HttpStatusCode.OK));
+        Assert.True(await StoreOn(service).ExistsAsync("a"));
+        Assert.Equal(2, service.Requests.Count);
+
+        var cancelled = new FakeBlobService(FakeBlobService.Status(HttpStatusCode.OK));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => StoreOn(cancelled).ExistsAsync("a", new CancellationToken(canceled: true)));
+        Assert.Empty(cancelled.Requests);
+    }
+
+    [Fact]
     public async Task Client_errors_are_not_retried()
     {
         var notFound = new FakeBlobService(FakeBlobService.Status(HttpStatusCode.NotFound, "BlobNotFound"), FakeBlobService.Status(HttpStatusCode.OK));

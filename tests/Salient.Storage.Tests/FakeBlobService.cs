@@ -29,6 +29,9 @@ internal sealed class FakeBlobService(params Func<HttpRequestMessage, HttpRespon
 
     public static Func<HttpRequestMessage, HttpResponseMessage> NetworkError() => _ => throw new HttpRequestException("connection reset");
 
+    /// <summary>What HttpClient throws when an attempt's own timeout fires.</summary>
+    public static Func<HttpRequestMessage, HttpResponseMessage> TimedOut() => _ => throw new TaskCanceledException("attempt timed out");
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Requests.Add(request);

@@ -32,23 +32,18 @@ internal sealed class AzureTransport(HttpClient http, AzureContainerAddress addr
     {
         for (var attempt = 0; ; attempt++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var request = build();
             request.Headers.TryAddWithoutValidation("x-ms-version", ApiVersion);
             request.Headers.TryAddWithoutValidation("x-ms-date", DateTime.UtcNow.ToString("R", CultureInfo.InvariantCulture));
             address.Signer?.Authorize(request);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.RequestTimeout);
-            Exception failure;
+            HttpResponseMessage? response = null;
+            Exception? failure = null;
             try
             {
-                var response = await http.SendAsync(request, completion, timeout.Token).ConfigureAwait(false);
-                if (!IsTransient(response.StatusCode) || attempt >= options.MaxRetries)
-                {
-                    return response;
-                }
-
-                failure = new HttpRequestException($"{(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
-                response.Dispose();
+                response = await http.SendAsync(request, completion, timeout.Token).ConfigureAwait(false);
             }
             catch (HttpRequestException e)
             {
@@ -59,7 +54,13 @@ internal sealed class AzureTransport(HttpClient http, AzureContainerAddress addr
                 failure = new TimeoutException($"no answer within {options.RequestTimeout.TotalSeconds:0.#} s", e);
             }
 
-            if (attempt >= options.MaxRetries)
+            if (response is not null && (!IsTransient(response.StatusCode) || attempt >= options.MaxRetries))
+            {
+                return response;
+            }
+
+            response?.Dispose();
+            if (failure is not null && attempt >= options.MaxRetries)
             {
                 throw new BlobStoreException($"{request.Method} of {Describe(blobName)} failed after {attempt + 1} attempts: {failure.Message}", blobName, null, null, failure);
             }
