@@ -169,12 +169,13 @@ public sealed class AzureBlobStore : IBlobStore
     {
         await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
         var md5 = ContentMd5.Hash(content.Span);
+        var mediaType = MediaTypeHeaderValue.Parse(contentType ?? DefaultContentType);
         using var response = await _transport.SendAsync(
             name,
             () =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Put, _transport.UriFor(name)) { Content = BodyOf(content, md5) };
-                request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType ?? DefaultContentType);
+                request.Content.Headers.ContentType = mediaType;
                 request.Headers.TryAddWithoutValidation("x-ms-blob-type", "BlockBlob");
                 AddCreateOnlyCondition(request, overwrite);
                 return request;

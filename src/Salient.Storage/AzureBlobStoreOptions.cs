@@ -30,6 +30,8 @@ public sealed class AzureBlobStoreOptions
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegative(SingleUploadLimit);
+        // The single upload is buffered in one array, with one byte more to tell it from a larger blob.
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(SingleUploadLimit, Array.MaxLength);
         ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(MaxRetries);
         ArgumentOutOfRangeException.ThrowIfLessThan(RetryBaseDelay, TimeSpan.Zero);

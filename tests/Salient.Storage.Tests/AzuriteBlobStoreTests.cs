@@ -38,13 +38,16 @@ public sealed class AzuriteBlobStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Development_storage_connection_string_works()
+    public async Task Development_storage_connection_string_works_and_empty_blobs_round_trip()
     {
         var store = BlobStore.Open($"UseDevelopmentStorage=true;BlobEndpoint={azurite.BlobEndpoint};Container={NewContainer()}");
 
         await store.PutAsync("x", new byte[] { 7 });
+        await store.PutAsync("empty", ReadOnlyMemory<byte>.Empty);
 
         Assert.Equal(new byte[] { 7 }, await store.ReadAllBytesAsync("x"));
+        Assert.Empty(await store.ReadAllBytesAsync("empty"));
+        Assert.Equal([new BlobItem("empty", 0), new BlobItem("x", 1)], await store.ListAsync().ToListAsync());
     }
 
     [Fact]
