@@ -14,6 +14,7 @@ internal static class Program
             BenchCommand.Create(),
             PwlaCommand.Create(),
             ScenesCommand.Create(),
+            TrainCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -56,10 +56,14 @@ public sealed class Model
     /// <summary>Loads and checks an ONNX model; throws <see cref="ModelException"/> naming the file (and node) on any problem.</summary>
     public static Model Load(string path) => Load(path, KernelBackends.Default);
 
-    internal static Model Load(string path, IKernelBackend backend)
-    {
-        var model = new Model(path, OnnxImporter.Load(path), backend);
+    internal static Model Load(string path, IKernelBackend backend) => Checked(new Model(path, OnnxImporter.Load(path), backend));
 
+    /// <summary>A model from an ONNX graph held in memory (a model being trained), named <paramref name="name"/>.</summary>
+    internal static Model FromProto(Onnx.Protos.ModelProto proto, string name, IKernelBackend backend) =>
+        Checked(new Model(name, OnnxImporter.Import(proto, name, Environment.CurrentDirectory), backend));
+
+    private static Model Checked(Model model)
+    {
         // A model whose image size is fixed is planned once now, so shape errors surface at load, not on the first image.
         var declared = model._graph.InputShape;
         if (declared.Length > 0 && declared.Skip(1).All(d => d > 0))
@@ -123,7 +127,7 @@ public sealed class Model
     /// </summary>
     internal ForwardRecord RecordForward(Tensor input, IReadOnlyCollection<string> gradientSources, IReadOnlyCollection<string> observe)
     {
-        CheckInputShape(input.Shape);
+        _graph.CheckInputShape(input.Shape);
         var key = "grad|" + Tensor.FormatShape(input.Shape) + "|" + string.Join('\n', gradientSources.Order(StringComparer.Ordinal)) + "|" + string.Join('\n', observe.Order(StringComparer.Ordinal));
         var region = GradientRegion.Find(_graph, gradientSources);
         var kept = region.Values.Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
@@ -153,7 +157,7 @@ public sealed class Model
 
     private ExecutionPlan GetPlan(ReadOnlySpan<int> inputShape, IReadOnlyCollection<string> observe)
     {
-        CheckInputShape(inputShape);
+        _graph.CheckInputShape(inputShape);
         var key = Tensor.FormatShape(inputShape) + "|" + string.Join('\n', observe.Order(StringComparer.Ordinal));
         if (_plans.TryGetValue(key, out var plan))
         {
@@ -162,22 +166,5 @@ public sealed class Model
 
         var shape = inputShape.ToArray();
         return _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observe));
-    }
-
-    private void CheckInputShape(ReadOnlySpan<int> shape)
-    {
-        var declared = _graph.InputShape;
-        var fits = shape.Length == declared.Length;
-        for (var i = 0; fits && i < shape.Length; i++)
-        {
-            // The batch may always vary; other declared dimensions are fixed.
-            fits = shape[i] > 0 && (i == 0 || declared[i] < 0 || declared[i] == shape[i]);
-        }
-
-        if (!fits)
-        {
-            var expected = string.Join(',', declared.Select((d, i) => i == 0 ? "N" : d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            throw new ModelException($"Model '{Name}' expects input '{InputName}' of shape [{expected}]; got [{Tensor.FormatShape(shape)}].");
-        }
     }
 }

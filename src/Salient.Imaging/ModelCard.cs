@@ -30,6 +30,8 @@ public enum ResizeInterpolation
 /// <item><c>"mean": [0.485, 0.456, 0.406]</c>, <c>"std": [0.229, 0.224, 0.225]</c> (required): one
 /// value per channel, applied to pixel values scaled to [0, 1].</item>
 /// <item><c>"labels": ["tench", ...]</c> (optional): class names, index = output index.</item>
+/// <item><c>"multi_label": true</c> (optional, default false): the outputs are independent per-class
+/// logits (sigmoid probabilities), not one softmax.</item>
 /// <item><c>"interpolation": "bilinear"</c> (optional, the default): the only filter supported.</item>
 /// <item><c>"name"</c> (optional): free text, ignored.</item>
 /// </list>
@@ -37,7 +39,8 @@ public enum ResizeInterpolation
 /// </remarks>
 public sealed class ModelCard
 {
-    private static readonly string[] KnownFields = ["input", "resize", "crop", "mean", "std", "labels", "interpolation", "name"];
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly string[] KnownFields = ["input", "resize", "crop", "mean", "std", "labels", "multi_label", "interpolation", "name"];
 
     /// <summary>Input channels: 1 (grayscale) or 3 (RGB).</summary>
     public required int Channels { get; init; }
@@ -62,6 +65,30 @@ public sealed class ModelCard
 
     /// <summary>The resize filter.</summary>
     public ResizeInterpolation Interpolation { get; init; } = ResizeInterpolation.Bilinear;
+
+    /// <summary>Whether each output is an independent class logit (sigmoid), as multi-label models trained with binary cross-entropy give.</summary>
+    public bool MultiLabel { get; init; }
+
+    /// <summary>A free-text name, written to the card and ignored when reading.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Writes the card as JSON to <paramref name="path"/>.</summary>
+    public void Save(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Validate(path);
+        var card = new Dictionary<string, object?>
+        {
+            ["name"] = Name,
+            ["input"] = new Dictionary<string, int> { ["channels"] = Channels, ["height"] = Height, ["width"] = Width },
+            ["resize"] = Resize,
+            ["mean"] = Mean,
+            ["std"] = Std,
+            ["labels"] = Labels,
+            ["multi_label"] = MultiLabel,
+        };
+        File.WriteAllText(path, JsonSerializer.Serialize(card.Where(kv => kv.Value is not null).ToDictionary(), Indented) + "\n");
+    }
 
     /// <summary>
     /// The card for a model without one: ImageNet mean and std (their channel averages, 0.449
@@ -169,6 +196,10 @@ public sealed class ModelCard
                 Mean = Floats(root, "mean", source),
                 Std = Floats(root, "std", source),
                 Labels = ReadLabels(root, source),
+                MultiLabel = root.TryGetProperty("multi_label", out var multi) && (multi.ValueKind is JsonValueKind.True or JsonValueKind.False
+                    ? multi.GetBoolean()
+                    : throw Bad(source, "'multi_label' must be true or false")),
+                Name = root.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null,
             };
             card.Validate(source);
             return card;

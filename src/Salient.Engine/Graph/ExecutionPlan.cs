@@ -147,10 +147,11 @@ internal sealed class ExecutionPlan
     /// <summary>
     /// Plans the graph. Nodes in <paramref name="region"/> (a backward pass will visit them) are
     /// not fused, so every ONNX value there exists and per-op backward rules see the real ops.
+    /// A <paramref name="training"/> plan runs batch norm on batch statistics.
     /// </summary>
-    public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null)
+    public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null, bool training = false)
     {
-        var context = new PlanContext(graph, observed, region?.Nodes);
+        var context = new PlanContext(graph, observed, region?.Nodes, training);
         context.SetShape(graph.InputName, inputShape);
         var steps = new List<Step>();
 

@@ -18,4 +18,21 @@ internal sealed class GraphDefinition
     public required int[] InputShape { get; init; }
 
     public required IReadOnlyList<string> OutputNames { get; init; }
+
+    /// <summary>Throws naming the expected shape unless <paramref name="shape"/> fits the declared input (the batch may always vary).</summary>
+    public void CheckInputShape(ReadOnlySpan<int> shape)
+    {
+        var declared = InputShape;
+        var fits = shape.Length == declared.Length;
+        for (var i = 0; fits && i < shape.Length; i++)
+        {
+            fits = shape[i] > 0 && (i == 0 || declared[i] < 0 || declared[i] == shape[i]);
+        }
+
+        if (!fits)
+        {
+            var expected = string.Join(',', declared.Select((d, i) => i == 0 ? "N" : d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            throw new ModelException($"Model '{ModelName}' expects input '{InputName}' of shape [{expected}]; got [{Tensor.FormatShape(shape)}].");
+        }
+    }
 }

@@ -14,9 +14,10 @@ internal sealed class PlanContext
     private readonly HashSet<string> _observed;
     private readonly IReadOnlySet<GraphNode>? _noFusion;
 
-    public PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null)
+    public PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null, bool training = false)
     {
         _noFusion = noFusion;
+        Training = training;
         Graph = graph;
         _constants = new Dictionary<string, ConstantValue>(graph.Initializers, StringComparer.Ordinal);
         foreach (var (name, constant) in _constants)
@@ -43,6 +44,9 @@ internal sealed class PlanContext
     public GraphDefinition Graph { get; }
 
     public long Opset => Graph.Opset;
+
+    /// <summary>Whether the plan trains: batch norm then normalizes with batch statistics and updates its running ones.</summary>
+    public bool Training { get; }
 
     /// <summary>Nodes already folded into an earlier step; the planner skips them.</summary>
     public HashSet<GraphNode> Absorbed { get; } = [];

@@ -34,6 +34,13 @@ internal interface IKernelBackend
     void ChannelAffine(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> scale,
         ReadOnlySpan<float> shift, Span<float> output, in FusedActivation activation);
 
+    /// <summary>
+    /// Training batch norm over [N, C, spatial]: normalizes each channel with its batch mean and
+    /// biased variance (written to <paramref name="mean"/> and <paramref name="variance"/>), then scales and shifts.
+    /// </summary>
+    void BatchNormTraining(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        float epsilon, Span<float> output, Span<float> mean, Span<float> variance);
+
     /// <summary>Elementwise activation; input and output may be the same buffer.</summary>
     void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output);
 
@@ -55,6 +62,10 @@ internal interface IKernelBackend
 
     /// <summary>The weight gradient of <see cref="Conv2d"/>, [OC, C/groups, KH, KW], summed over the batch; the bias gradient (when not empty) is the output gradient summed per channel.</summary>
     void Conv2dBackwardWeights(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, Span<float> biasGradient);
+
+    /// <summary>The input, scale and shift gradients of <see cref="BatchNormTraining"/>, recomputing the batch statistics from the input.</summary>
+    void BatchNormTrainingBackward(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, float epsilon,
+        ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient);
 
     /// <summary>The input gradient of max pooling: each output's gradient goes to its window's first maximum (PyTorch's tie rule), accumulating where windows share one.</summary>
     void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient);

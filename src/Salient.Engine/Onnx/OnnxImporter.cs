@@ -12,7 +12,11 @@ internal static class OnnxImporter
     private const long MinOpset = 7;
     private const long MaxOpset = 21;
 
-    public static GraphDefinition Load(string path)
+    public static GraphDefinition Load(string path) =>
+        Import(ReadProto(path), Path.GetFileName(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
+
+    /// <summary>Parses an ONNX file without checking it (training keeps the proto to export from).</summary>
+    public static ModelProto ReadProto(string path)
     {
         var name = Path.GetFileName(path);
         ModelProto model;
@@ -40,10 +44,11 @@ internal static class OnnxImporter
             throw new ModelException($"Model '{path}' does not exist.", e);
         }
 
-        return Import(model, name, Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return model;
     }
 
-    private static GraphDefinition Import(ModelProto model, string name, string directory)
+    /// <summary>Checks and imports a parsed model; external weight files are looked up in <paramref name="directory"/>.</summary>
+    public static GraphDefinition Import(ModelProto model, string name, string directory)
     {
         if (model.IrVersion <= 0 || model.Graph is null || model.Graph.Node.Count == 0)
         {

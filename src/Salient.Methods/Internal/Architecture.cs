@@ -67,19 +67,13 @@ internal sealed class Architecture
     /// </summary>
     public float[,] ClassifierWeightsAfter(string layer)
     {
-        var pool = OnlyConsumer(layer);
+        var pool = OnlyConsumer(_graph, layer);
         if (pool?.OpType != "GlobalAveragePool")
         {
             throw new ArgumentException($"cam needs layer '{layer}' to feed GlobalAveragePool → Linear (Zhou et al.); in '{_model.Name}' it does not. Use gradcam, which needs no particular head.");
         }
 
-        var value = pool.Outputs[0];
-        GraphNode? next;
-        while ((next = OnlyConsumer(value)) is not null && ViewOps.Contains(next.OpType))
-        {
-            value = next.Outputs[0];
-        }
-
+        var next = ReaderAfterViews(_graph, pool);
         if (next is null || next.OpType is not ("Gemm" or "MatMul") || !_graph.Initializers.TryGetValue(next.Inputs[1], out var weights) || weights.Floats is null
             || (next.OpType == "Gemm" && next.GetInt("transA", 0) != 0))
         {
@@ -129,10 +123,37 @@ internal sealed class Architecture
         }
     }
 
-    /// <summary>The node reading <paramref name="value"/> when exactly one does.</summary>
-    private GraphNode? OnlyConsumer(string value)
+    /// <summary>
+    /// The global pooling of a GlobalAveragePool → Linear head (the CSG gate sits on its output),
+    /// or null with the reason when the model has none.
+    /// </summary>
+    public static GraphNode? PoolingHead(GraphDefinition graph, out string reason)
     {
-        var readers = _graph.Nodes.Where(n => n.Inputs.Contains(value)).Take(2).ToList();
+        var pool = graph.Nodes.LastOrDefault(n => n.OpType == "GlobalAveragePool");
+        var linear = pool is null ? null : ReaderAfterViews(graph, pool);
+        reason = pool is null ? "it has no GlobalAveragePool"
+            : linear is null || linear.OpType is not ("Gemm" or "MatMul") ? $"its global pooling feeds {linear?.Describe() ?? "several nodes"}, not one Linear layer"
+            : string.Empty;
+        return reason.Length == 0 ? pool : null;
+    }
+
+    /// <summary>The node that reads <paramref name="node"/>'s output once views (Flatten, Reshape, ...) are passed; null unless exactly one does.</summary>
+    private static GraphNode? ReaderAfterViews(GraphDefinition graph, GraphNode node)
+    {
+        var value = node.Outputs[0];
+        GraphNode? next;
+        while ((next = OnlyConsumer(graph, value)) is not null && ViewOps.Contains(next.OpType))
+        {
+            value = next.Outputs[0];
+        }
+
+        return next;
+    }
+
+    /// <summary>The node reading <paramref name="value"/> when exactly one does.</summary>
+    private static GraphNode? OnlyConsumer(GraphDefinition graph, string value)
+    {
+        var readers = graph.Nodes.Where(n => n.Inputs.Contains(value)).Take(2).ToList();
         return readers.Count == 1 ? readers[0] : null;
     }
 }

@@ -3,7 +3,10 @@ using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
-/// <summary>Inference BatchNormalization, folded at plan time into one scale and shift per channel.</summary>
+/// <summary>
+/// BatchNormalization. For inference, folded at plan time into one scale and shift per channel; in a
+/// training plan, normalized with batch statistics while the running ones (initializers) follow them.
+/// </summary>
 internal static class BatchNormOperator
 {
     public static Step Plan(GraphNode node, PlanContext context)
@@ -20,11 +23,23 @@ internal static class BatchNormOperator
         }
 
         var channels = x[1];
+        var epsilon = node.GetFloat("epsilon", 1e-5f);
+        var spatial = x.Skip(2).Aggregate(1, (a, b) => a * b);
+        if (context.Training)
+        {
+            for (var i = 1; i <= 4; i++)
+            {
+                Vector(node, context, i, channels);
+            }
+
+            context.SetShape(node.Outputs[0], x);
+            return new BatchNormTrainingStep(node, x, spatial, epsilon, node.GetFloat("momentum", 0.9f));
+        }
+
         var gamma = Vector(node, context, 1, channels);
         var beta = Vector(node, context, 2, channels);
         var mean = Vector(node, context, 3, channels);
         var variance = Vector(node, context, 4, channels);
-        var epsilon = node.GetFloat("epsilon", 1e-5f);
         var scale = new float[channels];
         var shift = new float[channels];
         for (var c = 0; c < channels; c++)
@@ -36,7 +51,6 @@ internal static class BatchNormOperator
         context.TryFuseActivation(node, out var activation, out var output);
         context.SetShape(node.Outputs[0], x);
         context.SetShape(output, x);
-        var spatial = x.Skip(2).Aggregate(1, (a, b) => a * b);
         return new ChannelAffineStep(node, [node.Inputs[0]], [output], x, spatial, scale, shift, activation);
     }
 
@@ -67,6 +81,65 @@ internal static class BatchNormOperator
         {
             var output = context.Output(0, shape);
             context.Backend.ChannelAffine(shape[0], shape[1], spatial, context.Input(0).Span, scale, shift, output.Span, activation);
+        }
+    }
+
+    /// <summary>
+    /// Training batch norm. Each run moves the running statistics (inputs 3 and 4) towards the
+    /// batch's, as ONNX and PyTorch do: running = running·momentum + batch·(1 − momentum), with
+    /// the unbiased variance.
+    /// </summary>
+    internal sealed class BatchNormTrainingStep(GraphNode node, int[] shape, int spatial, float epsilon, float momentum)
+        : Step(node, node.Inputs[..5], [node.Outputs[0]])
+    {
+        public override void Run(StepContext context)
+        {
+            var channels = shape[1];
+            var output = context.Output(0, shape);
+            Span<float> mean = stackalloc float[channels];
+            Span<float> variance = stackalloc float[channels];
+            context.Backend.BatchNormTraining(shape[0], channels, spatial, context.Input(0).Span, context.Input(1).Span, context.Input(2).Span,
+                epsilon, output.Span, mean, variance);
+
+            var count = (float)shape[0] * spatial;
+            var unbiased = count > 1 ? count / (count - 1) : 1f;
+            var runningMean = context.Input(3).Span;
+            var runningVariance = context.Input(4).Span;
+            for (var c = 0; c < channels; c++)
+            {
+                runningMean[c] = (runningMean[c] * momentum) + (mean[c] * (1 - momentum));
+                runningVariance[c] = (runningVariance[c] * momentum) + (variance[c] * unbiased * (1 - momentum));
+            }
+        }
+
+        public override void Backward(BackwardContext context)
+        {
+            if (context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            var channels = shape[1];
+            var input = Tensor.Uninitialized(shape);
+            var gamma = Tensor.Uninitialized(channels);
+            var beta = Tensor.Uninitialized(channels);
+            context.Backend.BatchNormTrainingBackward(shape[0], channels, spatial, context.Input(0).Span, context.Input(1).Span, epsilon,
+                gradient.Span, input.Span, gamma.Span, beta.Span);
+            AddOrDrop(context, 0, input);
+            AddOrDrop(context, 1, gamma);
+            AddOrDrop(context, 2, beta);
+        }
+
+        private static void AddOrDrop(BackwardContext context, int index, Tensor gradient)
+        {
+            if (context.NeedsGradient(index))
+            {
+                context.AddGradient(index, gradient);
+            }
+            else
+            {
+                gradient.Dispose();
+            }
         }
     }
 }

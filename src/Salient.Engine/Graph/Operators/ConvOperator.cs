@@ -52,7 +52,8 @@ internal static class ConvOperator
         int[] shape = [g.Batch, g.OutChannels, g.OutHeight, g.OutWidth];
         context.SetShape(node.Outputs[0], shape);
         context.SetShape(output, shape);
-        return new ConvStep(node, [node.Inputs[0]], [output], g, weight, bias, activation);
+        // Weights and bias are inputs too, so a training pass can ask for their gradients.
+        return new ConvStep(node, node.Inputs.Where(i => i.Length > 0).ToArray(), [output], g, weight, bias, activation);
     }
 
     internal sealed class ConvStep(GraphNode node, string[] inputs, string[] outputs, Conv2dGeometry geometry, Tensor weight, Tensor? bias, FusedActivation activation)
@@ -68,11 +69,37 @@ internal static class ConvOperator
         {
             // Steps a backward pass visits are planned unfused, so the output is the plain convolution.
             System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None, "fused step in a gradient region");
-            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            if (context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            if (context.NeedsGradient(0))
             {
                 var input = Tensor.Uninitialized(context.Input(0).Shape);
                 context.Backend.Conv2dBackwardData(geometry, weight.Span, gradient.Span, input.Span);
                 context.AddGradient(0, input);
+            }
+
+            var biasWanted = bias is not null && context.NeedsGradient(2);
+            if (context.NeedsGradient(1) || biasWanted)
+            {
+                var weights = Tensor.Uninitialized(weight.Shape);
+                var biases = biasWanted ? Tensor.Uninitialized(bias!.Shape) : null;
+                context.Backend.Conv2dBackwardWeights(geometry, context.Input(0).Span, gradient.Span, weights.Span, biases is null ? default : biases.Span);
+                if (context.NeedsGradient(1))
+                {
+                    context.AddGradient(1, weights);
+                }
+                else
+                {
+                    weights.Dispose();
+                }
+
+                if (biases is not null)
+                {
+                    context.AddGradient(2, biases);
+                }
             }
         }
 

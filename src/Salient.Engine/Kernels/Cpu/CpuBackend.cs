@@ -51,6 +51,14 @@ internal sealed unsafe class CpuBackend : IKernelBackend
         ReadOnlySpan<float> shift, Span<float> output, in FusedActivation activation) =>
         ChannelAffineKernel.Run(n, channels, spatial, input, scale, shift, output, activation);
 
+    public void BatchNormTraining(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        float epsilon, Span<float> output, Span<float> mean, Span<float> variance) =>
+        BatchNormTrainingKernel.Forward(n, channels, spatial, input, gamma, beta, epsilon, output, mean, variance);
+
+    public void BatchNormTrainingBackward(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, float epsilon,
+        ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient) =>
+        BatchNormTrainingKernel.Backward(n, channels, spatial, input, gamma, epsilon, outputGradient, inputGradient, gammaGradient, betaGradient);
+
     public void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output) =>
         ActivationKernel.ApplyParallel(activation, input, output);
 

@@ -1,0 +1,217 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Salient.Engine;
+using Salient.Engine.Training;
+using Salient.Imaging;
+using Salient.Imaging.Datasets;
+using Salient.Methods.Csg;
+using Salient.Methods.Training;
+using Spectre.Console;
+
+namespace Salient.Cli.Commands;
+
+/// <summary><c>salient train</c>: train a classifier (optionally with a CSG gate) and write it as ONNX with its model card.</summary>
+internal static class TrainCommand
+{
+    /// <summary>The ONNX metadata key holding the training options and final scores.</summary>
+    public const string TrainingMetadataKey = "salient.training";
+
+    public static Command Create()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, scenes, or a path: a folder with one subfolder per class, or a JSONL manifest (\"image\", \"labels\").", Required = true };
+        var arch = new Option<string>("--arch") { Description = $"The network: {string.Join(", ", Architectures.Descriptions.Keys)}, or an .onnx model to train further. Default: small-cnn for fashion-mnist, resnet-mini otherwise." };
+        var epochs = Positive(new Option<int>("--epochs") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 });
+        var batch = Positive(new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 64 });
+        var optimizer = new Option<string>("--optimizer") { Description = "adam or sgd (momentum, Nesterov).", DefaultValueFactory = _ => "adam" };
+        optimizer.AcceptOnlyFromAmong("adam", "sgd");
+        var rate = new Option<float>("--lr") { Description = "Base learning rate.", DefaultValueFactory = _ => 2e-3f };
+        var momentum = new Option<float>("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0.9f };
+        var decay = new Option<float>("--weight-decay") { Description = "L2 weight decay (added to the gradient, as PyTorch).", DefaultValueFactory = _ => 0f };
+        var schedule = new Option<string>("--schedule") { Description = "cosine, constant, or step[:E1,E2,...] (×0.1 at each epoch listed).", DefaultValueFactory = _ => "cosine" };
+        var warmup = new Option<double>("--warmup") { Description = "Epochs of linear learning-rate warm-up.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seeds the initial weights, shuffling, augmentation and generated scenes.", DefaultValueFactory = _ => 0 };
+        var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training images at random." };
+        var trainCount = new Option<int>("--train-count") { Description = "Use only this many training images (scenes: how many to generate; default 6000)." };
+        var validationCount = new Option<int>("--val-count") { Description = "Use only this many validation images (scenes: default 1000)." };
+        var validationFraction = new Option<double>("--val-fraction") { Description = "For a folder or manifest: the share held out for validation.", DefaultValueFactory = _ => 0.1 };
+        var size = Positive(new Option<int>("--size") { Description = "Scenes: canvas side; folders and manifests: the side images are resized to.", DefaultValueFactory = _ => 96 });
+        var channels = new Option<int>("--channels") { Description = "For a folder or manifest: 1 (gray) or 3 (RGB).", DefaultValueFactory = _ => 3 };
+        channels.AcceptOnlyFromAmong("1", "3");
+        var datasetDir = new Option<DirectoryInfo>("--dataset-dir") { Description = "The folder of Fashion-MNIST IDX files.", DefaultValueFactory = _ => new DirectoryInfo(FashionMnist.DefaultDirectory) };
+        var csg = new Option<bool>("--csg") { Description = "Train with a class-specific gate on the last conv layer (specs/csg.md)." };
+        var csgLambda = new Option<float>("--csg-lambda") { Description = "CSG: weight of the hinge sparsity term.", DefaultValueFactory = _ => 1e-3f };
+        var csgMu = new Option<float>("--csg-mu") { Description = "CSG: target gate density of the hinge.", DefaultValueFactory = _ => 0.2f };
+        var csgWarmup = new Option<int>("--csg-warmup") { Description = "CSG: standard epochs before the first CSG epoch.", DefaultValueFactory = _ => 3 };
+        var csgPeriod = Positive(new Option<int>("--csg-period") { Description = "CSG: epoch e is a CSG epoch when e >= warm-up and e mod period >= phase.", DefaultValueFactory = _ => 3 });
+        var csgPhase = new Option<int>("--csg-phase") { Description = "CSG: see --csg-period.", DefaultValueFactory = _ => 2 };
+        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint written after every epoch (default: OUT with .ckpt)." };
+        var resume = new Option<FileInfo>("--resume") { Description = "Continue from a checkpoint (same options)." };
+        var output = new Option<FileInfo>("--out") { Description = "The trained model (.onnx); its model card is written beside it (.json).", Required = true };
+
+        var command = new Command("train", "Train a classifier on Fashion-MNIST, scenes or an image folder, and write it as ONNX with a model card.")
+        {
+            dataset, arch, epochs, batch, optimizer, rate, momentum, decay, schedule, warmup, seed, noFlip, trainCount, validationCount, validationFraction,
+            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, checkpoint, resume, output,
+        };
+        command.SetAction(result =>
+        {
+            var data = new TrainingData.Settings(result.GetValue(dataset)!, result.GetValue(datasetDir)!.FullName, result.GetValue(trainCount), result.GetValue(validationCount),
+                result.GetValue(validationFraction), result.GetValue(size), result.GetValue(channels), result.GetValue(size), result.GetValue(seed));
+            var options = new TrainingOptions
+            {
+                Epochs = result.GetValue(epochs),
+                BatchSize = result.GetValue(batch),
+                Optimizer = result.GetValue(optimizer)!,
+                LearningRate = result.GetValue(rate),
+                Momentum = result.GetValue(momentum),
+                WeightDecay = result.GetValue(decay),
+                Schedule = result.GetValue(schedule)!,
+                WarmupEpochs = result.GetValue(warmup),
+                Seed = result.GetValue(seed),
+                Flip = !result.GetValue(noFlip),
+                Csg = result.GetValue(csg)
+                    ? new CsgOptions { Lambda = result.GetValue(csgLambda), Mu = result.GetValue(csgMu), WarmupEpochs = result.GetValue(csgWarmup), Period = result.GetValue(csgPeriod), PhaseStart = result.GetValue(csgPhase) }
+                    : null,
+            };
+            var outFile = result.GetValue(output)!;
+            return Run(data, result.GetValue(arch), options, outFile, result.GetValue(checkpoint)?.FullName ?? Path.ChangeExtension(outFile.FullName, ".ckpt"), result.GetValue(resume));
+        });
+        return command;
+    }
+
+    /// <summary>Exit code 0 when the model was trained and written; 1 when the dataset, model or options are unusable.</summary>
+    private static int Run(TrainingData.Settings dataSettings, string? arch, TrainingOptions options, FileInfo outFile, string checkpointPath, FileInfo? resume)
+    {
+        ClassifierTrainer trainer;
+        TrainingData data;
+        try
+        {
+            _ = LearningRateSchedule.Parse(options.Schedule, options.LearningRate, options.Epochs);
+            data = TrainingData.Open(dataSettings);
+            Console.Error.WriteLine($"data: {data.Description}");
+            foreach (var skipped in data.Skipped)
+            {
+                Console.Error.WriteLine($"skipped: {skipped}");
+            }
+
+            var (mean, std) = ImageBatches.Statistics(data.Train);
+            if (resume is not null)
+            {
+                trainer = ClassifierTrainer.Resume(resume.FullName, data.Train, data.Validation, options, mean, std);
+            }
+            else
+            {
+                var name = arch ?? (dataSettings.Dataset == "fashion-mnist" ? "small-cnn" : "resnet-mini");
+                var model = name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
+                    ? TrainableModel.Load(name)
+                    : TrainableModel.FromProto(Architectures.Create(name, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassNames.Count, options.Seed), Path.GetFileName(outFile.FullName));
+                trainer = new ClassifierTrainer(model, data.Train, data.Validation, options, mean, std);
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ModelException or ArgumentException or FormatException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        var reports = new List<EpochReport>();
+        while (trainer.EpochsDone < options.Epochs)
+        {
+            var report = RunEpoch(trainer, options.Epochs);
+            reports.Add(report);
+            Console.Error.WriteLine(Describe(report, options.Epochs));
+            trainer.SaveCheckpoint(checkpointPath);
+        }
+
+        try
+        {
+            Save(trainer, data, options, reports, outFile.FullName);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: cannot write {outFile.FullName}: {e.Message}");
+            return 1;
+        }
+
+        Console.WriteLine($"wrote {outFile.FullName} and {Path.ChangeExtension(outFile.FullName, ".json")}");
+        return 0;
+    }
+
+    private static EpochReport RunEpoch(ClassifierTrainer trainer, int epochs)
+    {
+        var title = $"epoch {trainer.EpochsDone + 1}/{epochs}";
+        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
+        {
+            return trainer.RunEpoch();
+        }
+
+        EpochReport report = null!;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask(title);
+                report = trainer.RunEpoch(p =>
+                {
+                    task.MaxValue = p.Batches;
+                    task.Value = p.Batch;
+                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{title} loss {p.Loss:F4} acc {p.Accuracy:F3} {p.ImagesPerSecond:F0} img/s");
+                });
+            });
+        return report;
+    }
+
+    private static string Describe(EpochReport r, int epochs)
+    {
+        var validation = r.Validation is null ? string.Empty
+            : string.Create(CultureInfo.InvariantCulture, $" val-acc {r.Validation.Accuracy:F4}{(r.Validation.MeanAveragePrecision is { } map ? $" val-mAP {map:F4}" : string.Empty)}");
+        var gate = r.GateDensity is { } d ? string.Create(CultureInfo.InvariantCulture, $" gate-density {d:F3}") : string.Empty;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch + 1}/{epochs} {(r.CsgEpoch ? "csg" : "std")} loss {r.Loss:F4} train-acc {r.TrainAccuracy:F4}{validation} lr {r.LearningRate:G3} {r.ImagesPerSecond:F0} img/s {r.Seconds:F1} s{gate}");
+    }
+
+    private static void Save(ClassifierTrainer trainer, TrainingData data, TrainingOptions options, List<EpochReport> reports, string path)
+    {
+        var last = reports.Count > 0 ? reports[^1] : null;
+        var training = JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["dataset"] = data.Description,
+            ["options"] = options with { Csg = null },
+            ["csg"] = options.Csg,
+            ["epochs"] = reports.Select(r => new { epoch = r.Epoch + 1, phase = r.CsgEpoch ? "csg" : "std", loss = r.Loss, train_accuracy = r.TrainAccuracy, validation = r.Validation, seconds = r.Seconds, gate_density = r.GateDensity }),
+            ["validation"] = last?.Validation,
+        });
+        var metadata = new Dictionary<string, string>(trainer.Metadata) { [TrainingMetadataKey] = training };
+        var directory = Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        trainer.Model.Save(path, metadata);
+        new ModelCard
+        {
+            Name = Path.GetFileNameWithoutExtension(path),
+            Channels = data.Train.Channels,
+            Height = data.Train.Height,
+            Width = data.Train.Width,
+            Mean = trainer.Mean,
+            Std = trainer.Std,
+            Labels = data.Train.ClassNames,
+            MultiLabel = data.Train.MultiLabel,
+        }.Save(Path.ChangeExtension(path, ".json"));
+    }
+
+    private static Option<int> Positive(Option<int> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() <= 0)
+            {
+                r.AddError($"{option.Name} must be a positive number.");
+            }
+        });
+        return option;
+    }
+}

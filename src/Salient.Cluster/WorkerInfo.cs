@@ -1,0 +1,35 @@
+namespace Salient.Cluster;
+
+/// <summary>A device a worker computes on.</summary>
+/// <param name="Kind">e.g. <c>cpu</c> or <c>cuda</c>.</param>
+/// <param name="Name">e.g. the GPU's product name or the CPU model.</param>
+/// <param name="MemoryBytes">The device's memory, when known.</param>
+public sealed record DeviceInfo(string Kind, string Name, long? MemoryBytes = null);
+
+/// <summary>What a worker declares when it joins.</summary>
+/// <param name="Name">A readable name, e.g. the host and process.</param>
+/// <param name="Devices">The devices it computes on.</param>
+/// <param name="Models">The models it serves.</param>
+/// <param name="Capacity">How many shards it runs at once.</param>
+public sealed record WorkerRegistration(string Name, IReadOnlyList<DeviceInfo> Devices, HostedModels Models, int Capacity);
+
+/// <summary>Whether a worker is heard from.</summary>
+public enum WorkerState
+{
+    /// <summary>It heartbeats.</summary>
+    Active,
+
+    /// <summary>Its heartbeats stopped for longer than <see cref="ClusterStoreOptions.WorkerTimeout"/>.</summary>
+    Lost,
+}
+
+/// <summary>A worker as stored.</summary>
+public sealed record WorkerInfo(
+    Guid Id,
+    string Name,
+    IReadOnlyList<DeviceInfo> Devices,
+    HostedModels Models,
+    int Capacity,
+    WorkerState State,
+    DateTimeOffset RegisteredAt,
+    DateTimeOffset HeartbeatAt);
