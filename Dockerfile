@@ -10,17 +10,9 @@
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
-# Project files first: the restore layer is reused until a project or package version changes.
 COPY Directory.Build.props Directory.Packages.props ./
-COPY src/Directory.Build.props src/
-COPY src/Salient.Cli/Salient.Cli.csproj src/Salient.Cli/
-COPY src/Salient.Cluster/Salient.Cluster.csproj src/Salient.Cluster/
-COPY src/Salient.Engine/Salient.Engine.csproj src/Salient.Engine/
-COPY src/Salient.Imaging/Salient.Imaging.csproj src/Salient.Imaging/
-COPY src/Salient.Methods/Salient.Methods.csproj src/Salient.Methods/
-RUN dotnet restore src/Salient.Cli
 COPY src/ src/
-RUN dotnet publish src/Salient.Cli -c Release --no-restore --nologo -o /app
+RUN dotnet publish src/Salient.Cli -c Release --nologo -o /app
 
 # aspnet, not runtime: the coordinator and the workers serve HTTP (API, dashboard, probes, metrics).
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS runtime
@@ -40,7 +32,7 @@ USER $APP_UID
 ENV SALIENT_LISTEN=http://0.0.0.0:8080 \
     SALIENT_MODEL_CACHE=/var/cache/salient/models
 EXPOSE 8080
-# For docker and compose; Kubernetes ignores it and probes /healthz and /readyz itself (helm/).
+# For docker and compose (port 8080: change it with SALIENT_LISTEN); Kubernetes ignores it and probes /healthz and /readyz itself (helm/).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/healthz >/dev/null || exit 1
 ENTRYPOINT ["salient"]
