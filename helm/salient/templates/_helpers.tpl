@@ -164,14 +164,18 @@ readinessProbe:
 {{- end }}
 {{- end }}
 
-{{/* A PodDisruptionBudget's disruption limit: exactly one of maxUnavailable and minAvailable. */}}
+{{/* A PodDisruptionBudget's disruption limit: exactly one of maxUnavailable and minAvailable (null counts as unset). */}}
 {{- define "salient.disruptionLimit" -}}
-{{- if and (hasKey . "minAvailable") (hasKey . "maxUnavailable") }}
+{{- $min := index . "minAvailable" }}
+{{- $max := index . "maxUnavailable" }}
+{{- if and (not (kindIs "invalid" $min)) (not (kindIs "invalid" $max)) }}
 {{- fail "podDisruptionBudget: set maxUnavailable or minAvailable, not both" }}
-{{- else if hasKey . "minAvailable" -}}
-minAvailable: {{ .minAvailable }}
-{{- else -}}
-maxUnavailable: {{ .maxUnavailable }}
+{{- else if not (kindIs "invalid" $min) -}}
+minAvailable: {{ $min }}
+{{- else if not (kindIs "invalid" $max) -}}
+maxUnavailable: {{ $max }}
+{{- else }}
+{{- fail "podDisruptionBudget: set maxUnavailable or minAvailable" }}
 {{- end }}
 {{- end }}
 
