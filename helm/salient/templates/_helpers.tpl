@@ -164,13 +164,11 @@ readinessProbe:
 {{- end }}
 {{- end }}
 
-{{/* A PodDisruptionBudget's disruption limit: exactly one of maxUnavailable and minAvailable (null counts as unset). */}}
+{{/* A PodDisruptionBudget's disruption limit: minAvailable when set, else maxUnavailable. */}}
 {{- define "salient.disruptionLimit" -}}
 {{- $min := index . "minAvailable" }}
 {{- $max := index . "maxUnavailable" }}
-{{- if and (not (kindIs "invalid" $min)) (not (kindIs "invalid" $max)) }}
-{{- fail "podDisruptionBudget: set maxUnavailable or minAvailable, not both" }}
-{{- else if not (kindIs "invalid" $min) -}}
+{{- if not (kindIs "invalid" $min) -}}
 minAvailable: {{ $min }}
 {{- else if not (kindIs "invalid" $max) -}}
 maxUnavailable: {{ $max }}
