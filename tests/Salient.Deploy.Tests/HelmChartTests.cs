@@ -76,7 +76,9 @@ public sealed class HelmChartTests(ChartValidation validation) : IClassFixture<C
         Assert.Equal("salient-api/worker (optional)", env["SALIENT_WORKER_TOKEN"]);
 
         var worker = Find(objects, "Deployment", "salient-worker-gpu")["spec"]!["template"]!["spec"]!["containers"]![0]!;
-        Assert.Equal(["SALIENT_BLOB", "SALIENT_DB"], SecretRefs(worker).Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["SALIENT_BLOB", "SALIENT_DB", "SALIENT_WORKER_TOKEN"], SecretRefs(worker).Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(worker["env"]!.AsArray(), e => (string?)e!["name"] == "SALIENT_COORDINATOR"
+            && (string?)e["value"] == "http://salient-coordinator:80");
         Assert.Equal("registry.example.com/salient@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             (string?)worker["image"]);
 

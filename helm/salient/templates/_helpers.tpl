@@ -100,6 +100,7 @@ An env var filled from a credential's Secret. Takes (dict "root" $ "name" "SALIE
   value: {{ printf "http://0.0.0.0:%v" .Values.port | quote }}
 {{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_DB" "entry" .Values.credentials.database) }}
 {{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_BLOB" "entry" .Values.credentials.blob) }}
+{{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_WORKER_TOKEN" "entry" .Values.credentials.workerToken "optional" true) }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
