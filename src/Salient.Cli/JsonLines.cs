@@ -17,6 +17,36 @@ internal sealed class JsonLines(Stream stream)
         stream.WriteByte((byte)'\n');
     }
 
+    /// <summary>
+    /// Parses each non-blank line of <paramref name="path"/> with <paramref name="parse"/>; a malformed line is an
+    /// <see cref="InvalidDataException"/> naming <paramref name="what"/>, the file, the line and <paramref name="expected"/>.
+    /// </summary>
+    public static List<T> Read<T>(string path, string what, string expected, Func<JsonElement, T> parse)
+    {
+        var records = new List<T>();
+        var number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                records.Add(parse(document.RootElement));
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{what} '{path}' line {number}: expected {expected} ({e.Message}).", e);
+            }
+        }
+
+        return records;
+    }
+
     /// <summary>The line of an input that failed.</summary>
     public void WriteError(string input, string error) => Write(json =>
     {

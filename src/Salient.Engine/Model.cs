@@ -148,6 +148,37 @@ public sealed class Model
         return record.Plan.Backward(record, seeds, wanted, rules, _backend);
     }
 
+    /// <summary>
+    /// A copy of this model in which the float initializers named in <paramref name="replacements"/>
+    /// hold the given tensors (same shapes; the copy keeps them, so pass tensors that own no pooled
+    /// storage); the copy plans afresh. For weight-randomisation sanity checks.
+    /// </summary>
+    internal Model WithInitializers(IReadOnlyDictionary<string, Tensor> replacements)
+    {
+        var initializers = new Dictionary<string, ConstantValue>(_graph.Initializers, StringComparer.Ordinal);
+        foreach (var (name, values) in replacements)
+        {
+            if (!initializers.TryGetValue(name, out var original) || original.Floats is null || !values.Shape.SequenceEqual(original.Shape))
+            {
+                throw new ArgumentException($"Model '{Name}' has no float initializer '{name}' of shape [{Tensor.FormatShape(values.Shape)}].", nameof(replacements));
+            }
+
+            initializers[name] = ConstantValue.FromFloats(values);
+        }
+
+        var graph = new GraphDefinition
+        {
+            ModelName = _graph.ModelName,
+            Opset = _graph.Opset,
+            Nodes = _graph.Nodes,
+            Initializers = initializers,
+            InputName = _graph.InputName,
+            InputShape = _graph.InputShape,
+            OutputNames = _graph.OutputNames,
+        };
+        return new Model(Path, graph, _backend);
+    }
+
     /// <summary>The shape value <paramref name="name"/> takes for the given input shape.</summary>
     public IReadOnlyList<int> ShapeOf(string name, ReadOnlySpan<int> inputShape) =>
         ValueShapes(inputShape).TryGetValue(name, out var shape) ? shape : throw new ModelException($"Model '{Name}' has no value named '{name}'.");

@@ -145,18 +145,6 @@ public abstract class Explainer
     {
         var classes = logits.Length / logits.Dim(0);
         var row = logits.Span.Slice(image * classes, classes);
-        var max = float.NegativeInfinity;
-        foreach (var v in row)
-        {
-            max = Math.Max(max, v);
-        }
-
-        var sum = 0.0;
-        foreach (var v in row)
-        {
-            sum += Math.Exp(v - max);
-        }
-
-        return new Explanation(image, targetClass, row[targetClass], (float)(Math.Exp(row[targetClass] - max) / sum), raw, map);
+        return new Explanation(image, targetClass, row[targetClass], MapMath.SoftmaxProbability(row, targetClass), raw, map);
     }
 }

@@ -265,28 +265,11 @@ internal static class ExplainCommand
         }
 
         var path = text["manifest:".Length..];
-        var labels = new Dictionary<string, TargetSelection>(StringComparer.Ordinal);
-        var number = 0;
-        foreach (var line in File.ReadLines(path))
+        var labels = JsonLines.Read(path, "Target manifest", "{\"input\": ..., \"labels\": [classes]}", root =>
         {
-            number++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            try
-            {
-                using var document = JsonDocument.Parse(line);
-                var root = document.RootElement;
-                var classes = root.TryGetProperty("labels", out var list) ? list.EnumerateArray().Select(e => e.GetInt32()).ToArray() : [root.GetProperty("label").GetInt32()];
-                labels[root.GetProperty("input").GetString()!] = TargetSelection.Classes(classes);
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-            {
-                throw new FormatException($"Target manifest '{path}' line {number}: expected {{\"input\": ..., \"labels\": [classes]}} ({e.Message}).", e);
-            }
-        }
+            var classes = root.TryGetProperty("labels", out var list) ? list.EnumerateArray().Select(e => e.GetInt32()).ToArray() : [root.GetProperty("label").GetInt32()];
+            return (Input: root.GetProperty("input").GetString()!, Targets: TargetSelection.Classes(classes));
+        }).GroupBy(l => l.Input, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Targets, StringComparer.Ordinal);
 
         return input => labels.GetValueOrDefault(input);
     }

@@ -202,7 +202,7 @@ internal sealed class GradientExplainer : Explainer
             var span = noisy.Span;
             for (var i = 0; i < span.Length; i++)
             {
-                span[i] += sigmas[i / perImage] * Gaussian(random);
+                span[i] += sigmas[i / perImage] * MapMath.Gaussian(random);
             }
 
             var (raws, noisyLogits, _) = Attribute(noisy, fixedTargets);
@@ -236,13 +236,5 @@ internal sealed class GradientExplainer : Explainer
         }
 
         return sum;
-    }
-
-    private static float Gaussian(Random random)
-    {
-        // Box–Muller: deterministic for a seed, unlike Random.Shared.
-        var u1 = 1.0 - random.NextDouble();
-        var u2 = random.NextDouble();
-        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
     }
 }

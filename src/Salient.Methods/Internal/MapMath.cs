@@ -89,6 +89,43 @@ internal static class MapMath
         return result;
     }
 
+    /// <summary>softmax(logits)[target], computed stably (shifted by the maximum).</summary>
+    public static float SoftmaxProbability(ReadOnlySpan<float> logits, int target)
+    {
+        var max = TensorPrimitives.Max(logits);
+        var sum = 0.0;
+        foreach (var v in logits)
+        {
+            sum += Math.Exp(v - max);
+        }
+
+        return (float)(Math.Exp(logits[target] - max) / sum);
+    }
+
+    /// <summary>Pixel indices from the highest map value to the lowest; ties in index order, so the order is deterministic.</summary>
+    public static int[] DescendingOrder(ReadOnlySpan<float> map)
+    {
+        var keys = new float[map.Length];
+        var order = new int[map.Length];
+        for (var i = 0; i < map.Length; i++)
+        {
+            keys[i] = -map[i];
+            order[i] = i;
+        }
+
+        // Array.Sort is not stable; sorting (key, index) pairs makes equal keys keep index order.
+        Array.Sort(order, (a, b) => keys[a] != keys[b] ? keys[a].CompareTo(keys[b]) : a.CompareTo(b));
+        return order;
+    }
+
+    /// <summary>A standard normal sample by Box–Muller: deterministic for a seeded <see cref="Random"/>, unlike Random.Shared.</summary>
+    public static float Gaussian(Random random)
+    {
+        var u1 = 1.0 - random.NextDouble();
+        var u2 = random.NextDouble();
+        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+    }
+
     /// <summary>True when every value is finite.</summary>
     public static bool AllFinite(ReadOnlySpan<float> values)
     {

@@ -1,3 +1,5 @@
+using Salient.Methods.Plot;
+
 namespace Salient.Methods.Lnn.Plot;
 
 /// <summary>
@@ -20,8 +22,8 @@ internal static class FitPlot
         var fitValues = xs.Select(fit.Evaluate).ToArray();
         var residuals = ys.Select((y, i) => y - fitValues[i]).ToArray();
 
-        var top = new Panel(target.A, target.B, ys.Concat(fitValues), Margin, Margin, Width - Margin, Margin + TopHeight);
-        var bottom = new Panel(target.A, target.B, residuals.Append(0), Margin, (2 * Margin) + TopHeight, Width - Margin, (2 * Margin) + TopHeight + BottomHeight);
+        var top = new PlotPanel(target.A, target.B, ys.Concat(fitValues), Margin, Margin, Width - Margin, Margin + TopHeight);
+        var bottom = new PlotPanel(target.A, target.B, residuals.Append(0), Margin, (2 * Margin) + TopHeight, Width - Margin, (2 * Margin) + TopHeight + BottomHeight);
         foreach (var panel in new[] { top, bottom })
         {
             canvas.Rectangle(panel.Left, panel.Top, panel.Right, panel.Bottom, Rgb.Grey);
@@ -58,35 +60,5 @@ internal static class FitPlot
         }
 
         return canvas;
-    }
-
-    /// <summary>Maps data coordinates into a pixel rectangle with 5% headroom.</summary>
-    private sealed class Panel
-    {
-        private readonly double _a;
-        private readonly double _b;
-        private readonly double _low;
-        private readonly double _high;
-
-        public Panel(double a, double b, IEnumerable<double> values, int left, int top, int right, int bottom)
-        {
-            (_a, _b, Left, Top, Right, Bottom) = (a, b, left, top, right, bottom);
-            var finite = values.Where(double.IsFinite).DefaultIfEmpty(0).ToList();
-            var (low, high) = (finite.Min(), finite.Max());
-            var pad = high > low ? 0.05 * (high - low) : 1;
-            (_low, _high) = (low - pad, high + pad);
-        }
-
-        public int Left { get; }
-
-        public int Top { get; }
-
-        public int Right { get; }
-
-        public int Bottom { get; }
-
-        public double X(double x) => Left + ((x - _a) / (_b - _a) * (Right - Left));
-
-        public double Y(double y) => Bottom - ((y - _low) / (_high - _low) * (Bottom - Top));
     }
 }

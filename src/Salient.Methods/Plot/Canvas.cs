@@ -1,6 +1,6 @@
-namespace Salient.Methods.Lnn.Plot;
+namespace Salient.Methods.Plot;
 
-/// <summary>An RGB raster with just what the fit plots need: lines, dots and rectangles.</summary>
+/// <summary>An RGB raster with just what our plots need: lines, dots, rectangles and pasted pictures.</summary>
 internal sealed class Canvas
 {
     private readonly byte[] _rgb;
@@ -89,6 +89,30 @@ internal sealed class Canvas
         Line(right, top, right, bottom, colour);
         Line(right, bottom, left, bottom, colour);
         Line(left, bottom, left, top, colour);
+    }
+
+    public void FillRectangle(int left, int top, int right, int bottom, Rgb colour)
+    {
+        for (var y = Math.Min(top, bottom); y <= Math.Max(top, bottom); y++)
+        {
+            for (var x = Math.Min(left, right); x <= Math.Max(left, right); x++)
+            {
+                Pixel(x, y, colour);
+            }
+        }
+    }
+
+    /// <summary>Pastes an RGB picture (<paramref name="width"/> × <paramref name="height"/>, interleaved) at (left, top), each pixel as a <paramref name="scale"/>² block.</summary>
+    public void Paste(ReadOnlySpan<byte> rgb, int width, int height, int left, int top, int scale = 1)
+    {
+        for (var y = 0; y < height * scale; y++)
+        {
+            for (var x = 0; x < width * scale; x++)
+            {
+                var i = (((y / scale) * width) + (x / scale)) * 3;
+                Pixel(left + x, top + y, new Rgb(rgb[i], rgb[i + 1], rgb[i + 2]));
+            }
+        }
     }
 
     // Keeps far-off points from turning the line walk into billions of steps.

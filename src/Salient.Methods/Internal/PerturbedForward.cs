@@ -1,0 +1,33 @@
+using Salient.Engine;
+
+namespace Salient.Methods.Internal;
+
+/// <summary>Runs perturbed copies of inputs through the model in chunks and reads the target's probability from each.</summary>
+internal static class PerturbedForward
+{
+    /// <summary>
+    /// For copies 0..<paramref name="count"/>−1: <paramref name="fill"/> writes copy i (one [C,H,W]
+    /// image, in parallel) and the result is softmax(model(copy))[<paramref name="classOf"/>(i)].
+    /// </summary>
+    public static double[] Probabilities(Model model, ReadOnlySpan<int> imageShape, int count, int innerBatch, Action<int, Span<float>> fill, Func<int, int> classOf)
+    {
+        var size = imageShape[0] * imageShape[1] * imageShape[2];
+        var (channels, height, width) = (imageShape[0], imageShape[1], imageShape[2]);
+        var probabilities = new double[count];
+        for (var start = 0; start < count; start += innerBatch)
+        {
+            var n = Math.Min(innerBatch, count - start);
+            using var chunk = Tensor.Uninitialized(n, channels, height, width);
+            var memory = chunk.Memory;
+            Parallel.For(0, n, i => fill(start + i, memory.Span.Slice(i * size, size)));
+            using var logits = model.Forward(chunk);
+            var classes = logits.Length / n;
+            for (var i = 0; i < n; i++)
+            {
+                probabilities[start + i] = MapMath.SoftmaxProbability(logits.Span.Slice(i * classes, classes), classOf(start + i));
+            }
+        }
+
+        return probabilities;
+    }
+}

@@ -1,0 +1,61 @@
+using Salient.Storage.Internal;
+
+namespace Salient.Storage;
+
+/// <summary>Opens a blob store from one string, as given on a command line or in configuration.</summary>
+public static class BlobStore
+{
+    private static readonly string[] ConnectionStringKeys =
+        ["UseDevelopmentStorage", "DefaultEndpointsProtocol", "AccountName", "AccountKey", "BlobEndpoint", "SharedAccessSignature", "EndpointSuffix", "Container"];
+
+    /// <summary>
+    /// Opens the store <paramref name="location"/> names:
+    /// <list type="bullet">
+    /// <item><c>file:///path</c> or a plain path: a <see cref="LocalFolderBlobStore"/> (the folder is created when missing);</item>
+    /// <item><c>azure://ACCOUNT/CONTAINER</c>: that container at ACCOUNT.blob.core.windows.net, authorized by the
+    /// environment variable <c>AZURE_STORAGE_KEY</c> (account key) or <c>AZURE_STORAGE_SAS_TOKEN</c>;</item>
+    /// <item>an <c>http(s)://</c> container URL with a SAS token, host-style or path-style
+    /// (<c>http://127.0.0.1:10000/devstoreaccount1/CONTAINER?sv=...</c>);</item>
+    /// <item>an Azure Storage connection string with <c>;Container=NAME</c> added:
+    /// <c>UseDevelopmentStorage=true</c> (Azurite's well-known account), or <c>AccountName</c> with
+    /// <c>AccountKey</c> or <c>SharedAccessSignature</c>, and <c>BlobEndpoint</c> or
+    /// <c>DefaultEndpointsProtocol</c>/<c>EndpointSuffix</c>.</item>
+    /// </list>
+    /// </summary>
+    /// <param name="location">The store, as above.</param>
+    /// <param name="azureOptions">Upload, retry and paging settings of an Azure store; ignored for a folder.</param>
+    /// <exception cref="ArgumentException"><paramref name="location"/> is malformed or lacks credentials.</exception>
+    public static IBlobStore Open(string location, AzureBlobStoreOptions? azureOptions = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(location);
+        location = location.Trim();
+        if (IsConnectionString(location))
+        {
+            return new AzureBlobStore(AzureContainerAddress.FromConnectionString(location), azureOptions ?? new AzureBlobStoreOptions());
+        }
+
+        if (Uri.TryCreate(location, UriKind.Absolute, out var uri) && location.Contains("://", StringComparison.Ordinal))
+        {
+            switch (uri.Scheme)
+            {
+                case "azure":
+                    return new AzureBlobStore(AzureContainerAddress.FromAzureUri(uri), azureOptions ?? new AzureBlobStoreOptions());
+                case "http" or "https":
+                    return new AzureBlobStore(AzureContainerAddress.FromSasUrl(uri), azureOptions ?? new AzureBlobStoreOptions());
+                case "file":
+                    return new LocalFolderBlobStore(uri.LocalPath);
+                default:
+                    throw new ArgumentException($"Blob store '{uri.GetLeftPart(UriPartial.Scheme)}...' has an unknown scheme; use file://, azure://, https:// (SAS URL) or a connection string.", nameof(location));
+            }
+        }
+
+        return new LocalFolderBlobStore(location);
+    }
+
+    /// <summary>A connection string starts with one of its known settings ("AccountName=..."); a path or URI does not.</summary>
+    private static bool IsConnectionString(string location)
+    {
+        var equals = location.IndexOf('=', StringComparison.Ordinal);
+        return equals > 0 && ConnectionStringKeys.Contains(location[..equals].Trim(), StringComparer.OrdinalIgnoreCase);
+    }
+}

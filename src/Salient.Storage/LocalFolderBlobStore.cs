@@ -1,0 +1,166 @@
+using System.Runtime.CompilerServices;
+using Salient.Storage.Internal;
+
+namespace Salient.Storage;
+
+/// <summary>
+/// Blobs as files under a root folder, <c>/</c> in names becoming sub-folders. A write goes to a
+/// temporary file under <c>.incoming/</c> in the root and is then moved into place, so readers never
+/// see a partial blob; a create-only write's move fails atomically when the blob exists, so concurrent
+/// writers cannot clobber each other. Content types are not kept. The name <c>.incoming</c> is
+/// reserved as a first segment.
+/// </summary>
+public sealed class LocalFolderBlobStore : IBlobStore
+{
+    private const string IncomingFolder = ".incoming";
+    private readonly string _root;
+
+    /// <summary>Opens the store rooted at <paramref name="root"/>, which is created when missing.</summary>
+    public LocalFolderBlobStore(string root)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        _root = Path.GetFullPath(root);
+        Directory.CreateDirectory(_root);
+    }
+
+    /// <inheritdoc />
+    public string Location => _root;
+
+    /// <inheritdoc />
+    public Task PutAsync(string name, Stream content, string? contentType = null, bool overwrite = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        return WriteAsync(name, file => content.CopyToAsync(file, cancellationToken), overwrite, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task PutAsync(string name, ReadOnlyMemory<byte> content, string? contentType = null, bool overwrite = false, CancellationToken cancellationToken = default) =>
+        WriteAsync(name, file => file.WriteAsync(content, cancellationToken).AsTask(), overwrite, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var path = PathOf(name);
+        try
+        {
+            return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BlobNotFoundException(name, _root);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]> ReadAllBytesAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var path = PathOf(name);
+        try
+        {
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BlobNotFoundException(name, _root);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(File.Exists(PathOf(name)));
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var path = PathOf(name);
+        if (!File.Exists(path))
+        {
+            return Task.FromResult(false);
+        }
+
+        File.Delete(path);
+        return Task.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<BlobItem> ListAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidatePrefix(prefix);
+        foreach (var item in List(prefix))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return item;
+        }
+    }
+
+    private IEnumerable<BlobItem> List(string prefix)
+    {
+        // Only the folder named by the prefix's complete segments can hold matches.
+        var folder = Path.Combine([_root, .. BlobNames.Segments(prefix[..(prefix.LastIndexOf('/') + 1)])]);
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+
+        var incoming = Path.Combine(_root, IncomingFolder) + Path.DirectorySeparatorChar;
+        return Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(path => !path.StartsWith(incoming, StringComparison.Ordinal))
+            .Select(path => new BlobItem(Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/'), new FileInfo(path).Length))
+            .Where(item => item.Name.StartsWith(prefix, StringComparison.Ordinal))
+            .OrderBy(item => item.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>The file of blob <paramref name="name"/>; refuses names that are invalid, reserved or leave the root.</summary>
+    private string PathOf(string name)
+    {
+        BlobNames.Validate(name);
+        var segments = BlobNames.Segments(name);
+        if (segments[0] == IncomingFolder)
+        {
+            throw new ArgumentException($"Blob name '{name}' is not allowed: '{IncomingFolder}/' holds the local store's unfinished writes.", nameof(name));
+        }
+
+        var path = Path.GetFullPath(Path.Combine([_root, .. segments]));
+        // Validation already rules out '..'; this also guards against rooted segments on other platforms.
+        if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Blob name '{name}' is not allowed: it resolves outside {_root}.", nameof(name));
+        }
+
+        return path;
+    }
+
+    private async Task WriteAsync(string name, Func<FileStream, Task> write, bool overwrite, CancellationToken cancellationToken)
+    {
+        var path = PathOf(name);
+        var incoming = Path.Combine(_root, IncomingFolder);
+        var temp = Path.Combine(incoming, Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(incoming);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                await write(file).ConfigureAwait(false);
+                await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (overwrite)
+            {
+                File.Move(temp, path, overwrite: true);
+            }
+            else if (!NoClobberMove.TryMove(temp, path))
+            {
+                throw new BlobAlreadyExistsException(name, _root);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BlobStoreException($"Cannot write blob '{name}' to {_root}: {e.Message}", name, null, null, e);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+}
