@@ -182,7 +182,7 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
                 using var png = new MemoryStream();
                 PngEncoder.Write(png, blended);
                 _blobs[overlay] = png.ToArray();
-                _results.Add(new { Item = $"datasets/demo/{file}", Method = Methods[m], Layer = (string?)null, Class = c, Label = label, Score = 0.9 - (0.1 * m), Outputs = new { Overlay = overlay }, Error = (string?)null });
+                _results.Add(new { Item = $"datasets/demo/{file}", Method = Methods[m], Layer = (string?)null, Class = c, Label = label, Score = 0.9, Outputs = new { Overlay = overlay }, Error = (string?)null });
             }
         }
 

@@ -266,7 +266,7 @@ function jobBlobPath(id, path) {
 }
 
 function image(path, alt) {
-  const img = element('img', { alt, width: 160, height: 160, decoding: 'async' });
+  const img = element('img', { alt, decoding: 'async' });
   blobUrl(path).then((url) => {
     img.src = url;
     img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
