@@ -56,6 +56,12 @@ public abstract class DashboardTests<TCluster>(TCluster cluster, BrowserFixture 
         Assert.Contains("Target:", await page.InnerTextAsync("#gallery .card"), StringComparison.Ordinal);
         await Screenshot(page, "job.png");
 
+        // Narrow screens: only the tables scroll sideways, never the page.
+        await page.SetViewportSizeAsync(390, 844);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= innerWidth"), "the page fits a 390 px wide screen");
+        await Screenshot(page, "job-narrow.png");
+        await page.SetViewportSizeAsync(1280, 900);
+
         // Workers.
         await page.ClickAsync("nav a[data-nav=\"workers\"]");
         await page.WaitForSelectorAsync("#workers tbody tr");

@@ -119,7 +119,7 @@ function jobRow(job) {
   const finished = isFinished(job);
   const items = job.items ?? {};
   const row = element('tr', { 'data-job': job.id, 'data-state': String(job.state).toLowerCase() },
-    element('th', { scope: 'row' }, element('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, String(job.id).slice(0, 8))),
+    element('th', { scope: 'row' }, element('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, title: job.id, 'aria-label': `Job ${job.id}` }, String(job.id).slice(0, 8))),
     element('td', {}, job.kind ?? '–'),
     element('td', {}, modelName(job.model)),
     element('td', {}, stateBadge(job.state)),
