@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -26,8 +27,12 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
     private const string Model = "resnet_basic";
     private static readonly string[] Methods = ["gradcam", "layercam"];
     private static readonly (string File, int Class, string Label)[] Inputs = [("tshirt.jpg", 0, "T-shirt/top"), ("dress.png", 3, "Dress"), ("sneaker.jpg", 7, "Sneaker")];
-    private static readonly JsonSerializerOptions ApiJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-    private static readonly JsonSerializerOptions SummaryJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    /// <summary>The API's JSON conventions (<c>Salient.Client.SalientJson</c>): snake_case, nulls left out.</summary>
+    private static readonly JsonSerializerOptions ApiJson = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
 
     private readonly ProgressClock _job = new(ItemCount: Inputs.Length + 1, StepTime: TimeSpan.FromMilliseconds(250));
     private readonly Dictionary<string, byte[]> _blobs = [];
@@ -90,7 +95,7 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
         api.MapGet("/jobs", () => Results.Json(new[] { JobDocument() }, ApiJson));
         api.MapGet("/jobs/{id}", (string id) => id == JobId ? Results.Json(JobDocument(), ApiJson) : Results.NotFound());
         api.MapGet("/jobs/{id}/events", StreamEvents);
-        api.MapGet("/jobs/{id}/metrics", (string id) => id == JobId && _job.IsFinished ? Results.Json(MetricsDocument(), SummaryJson) : Results.NotFound());
+        api.MapGet("/jobs/{id}/metrics", (string id) => id == JobId && _job.IsFinished ? Results.Json(MetricsDocument(), ApiJson) : Results.NotFound());
         api.MapGet("/jobs/{id}/results", (string id, int after, int? limit) => Results.Json(_results.Skip(after).Take(limit ?? 100), ApiJson));
         api.MapGet("/jobs/{id}/blobs/{**path}", (string id, string path) => _blobs.TryGetValue(path, out var png) ? Results.Bytes(png, "image/png") : Results.NotFound());
         api.MapGet("/jobs/{id}/inputs/{**item}", (string id, string item) => Inputs.Any(i => $"datasets/demo/{i.File}" == item)
@@ -140,11 +145,11 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
         var leased = _job.IsStarted && !finished ? 1 : 0;
         var now = DateTimeOffset.UtcNow;
         return new JobDocument(JobId, "explain", finished ? "succeeded" : _job.IsStarted ? "running" : "queued", Model, now.AddMinutes(-1), now, finished ? now : null,
-            new ShardCounts(total, total - done - leased, leased, done, 0, 0), new ItemCounts(total, finished ? total - 1 : done, finished ? 1 : 0),
+            new ShardCounts(total, total - done - leased, leased, done, 0, 0), new ItemCounts(total, done, finished ? 1 : 0),
             _job.IsStarted ? 4.0 : null, finished ? null : (total - done) / 4.0, null, finished);
     }
 
-    /// <summary>Summaries of made-up scores in <c>salient eval</c>'s metrics.json shape.</summary>
+    /// <summary>Made-up scores merged as the coordinator merges shard reports: counts, the accumulator, and its summary per method.</summary>
     private static object MetricsDocument()
     {
         var metrics = new MetricAccumulator();
@@ -166,7 +171,15 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
             metrics.CountItem(Methods[m], failed: true);
         }
 
-        return new { model = Model, dataset = "datasets/demo/", items = Inputs.Length + 1, methods = Methods.ToDictionary(m => m, metrics.Summarize) };
+        return new
+        {
+            Shards = Inputs.Length + 1,
+            Items = Inputs.Length + 1,
+            Failed = 1,
+            Records = Inputs.Length * Methods.Length,
+            Accumulator = JsonDocument.Parse(metrics.ToJson()).RootElement,
+            Summary = Methods.ToDictionary(m => m, metrics.Summarize),
+        };
     }
 
     /// <summary>One record per input and method, with an overlay of a made-up map on the fixture image; one failed input.</summary>
@@ -182,7 +195,7 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
                 using var png = new MemoryStream();
                 PngEncoder.Write(png, blended);
                 _blobs[overlay] = png.ToArray();
-                _results.Add(new { Item = $"datasets/demo/{file}", Method = Methods[m], Layer = (string?)null, Class = c, Label = label, Score = 0.9, Outputs = new { Overlay = overlay }, Error = (string?)null });
+                _results.Add(new { Item = $"datasets/demo/{file}", Method = Methods[m], Class = c, Label = label, Score = 0.9, Outputs = new { Overlay = overlay } });
             }
         }
 
@@ -211,8 +224,8 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         return
         [
-            new { Id = "7d1e0c9a-0000-4000-8000-000000000001", Name = "worker-a:4121", Devices = new[] { new { Kind = "cpu", Name = "x86-64, 16 cores" } }, Models = new[] { Model }, Capacity = 2, State = "active", HeartbeatAt = now.AddSeconds(-3), ShardsInFlight = 1 },
-            new { Id = "7d1e0c9a-0000-4000-8000-000000000002", Name = "worker-b:4122", Devices = new[] { new { Kind = "cpu", Name = "x86-64, 16 cores" } }, Models = new[] { "any" }, Capacity = 1, State = "lost", HeartbeatAt = now.AddMinutes(-4), ShardsInFlight = 0 },
+            new { Id = "7d1e0c9a-0000-4000-8000-000000000001", Name = "worker-a:4121", Devices = new[] { "cpu" }, Models = new[] { Model }, Capacity = 2, State = "active", HeartbeatAt = now.AddSeconds(-3), ShardsInFlight = 1 },
+            new { Id = "7d1e0c9a-0000-4000-8000-000000000002", Name = "worker-b:4122", Devices = new[] { "cpu" }, Models = new[] { "any" }, Capacity = 1, State = "lost", HeartbeatAt = now.AddMinutes(-4), ShardsInFlight = 0 },
         ];
     }
 

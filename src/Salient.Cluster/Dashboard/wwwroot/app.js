@@ -44,10 +44,10 @@ function isFinished(job) {
   return finishedStates.has(String(job.state).toLowerCase());
 }
 
-/** Share of the job's work done, 0–100, rounded down so 100 means everything. */
+/** Share of the job's items finished (failed ones included in `done`), 0–100, rounded down so 100 means all. */
 function percent(job) {
   const { items = {}, shards = {} } = job;
-  if (items.total > 0) return Math.floor((100 * ((items.done ?? 0) + (items.failed ?? 0))) / items.total);
+  if (items.total > 0) return Math.floor((100 * (items.done ?? 0)) / items.total);
   if (shards.total > 0) return Math.floor((100 * ((shards.done ?? 0) + (shards.dead ?? 0) + (shards.cancelled ?? 0))) / shards.total);
   return isFinished(job) ? 100 : 0;
 }
@@ -178,7 +178,7 @@ function renderSummary(job) {
     ['Progress', progressCell(job)],
     ['Kind', job.kind ?? '–'],
     ['Model', modelName(job.model)],
-    ['Items', `${items.done ?? 0} done, ${items.failed ?? 0} failed of ${items.total ?? 0}`],
+    ['Items', `${items.done ?? 0} of ${items.total ?? 0} finished, ${items.failed ?? 0} failed`],
     ['Shards', `${shards.done ?? 0} done, ${shards.leased ?? 0} running, ${shards.queued ?? 0} queued, ${shards.dead ?? 0} dead, ${shards.cancelled ?? 0} cancelled of ${shards.total ?? 0}`],
     ['Throughput', throughput(job)],
     ['ETA', eta(job)],
@@ -190,9 +190,12 @@ function renderSummary(job) {
   $('#job-summary').dataset.state = String(job.state).toLowerCase();
 }
 
-/** The metrics document's per-method summaries (`MetricAccumulator.Summarize`), in document order. */
+/**
+ * The per-method summaries (`MetricAccumulator.Summarize`) of a metrics document: the coordinator's
+ * merged document has them under `summary`, `salient eval`'s metrics.json under `methods`.
+ */
 function methodSummaries(document) {
-  const methods = document?.methods ?? {};
+  const methods = document?.summary ?? document?.methods ?? {};
   return Array.isArray(methods) ? methods : Object.entries(methods).map(([name, m]) => ({ ...m, method: m.method ?? name }));
 }
 
