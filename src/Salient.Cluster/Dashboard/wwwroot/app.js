@@ -8,6 +8,8 @@ const finishedStates = new Set(['succeeded', 'failed', 'cancelled']);
 const jobsPollMs = 10000;
 const workersPollMs = 5000;
 const galleryPage = 48;
+/** Jobs of the list followed live; browsers allow 6 HTTP/1.1 connections per server, the rest are polled. */
+const followedJobs = 4;
 
 /** Scalar metrics in table order, as `salient eval`'s report lists them: key, title, lower is better. */
 const scalarMetrics = [
@@ -148,7 +150,7 @@ function showJobs() {
           follows.delete(id);
         }
       }
-      for (const job of jobs.filter((j) => !isFinished(j) && !follows.has(j.id))) {
+      for (const job of jobs.filter((j) => !isFinished(j) && !follows.has(j.id)).slice(0, followedJobs - follows.size)) {
         follows.set(job.id, followJob(job.id, {
           onProgress: update,
           onDone: () => {
