@@ -44,10 +44,11 @@ internal static class CsgCommand
             var gate = CsgGate.FromJson(model.Metadata.GetValueOrDefault(CsgGate.MetadataKey), modelFile.Name);
             var (features, filters, labels) = Features(model, set, pool, [.. card.Mean], [.. card.Std]);
             var analysis = CsgAnalysis.FromMatrices(Information(features, filters, labels, set.ClassNames.Count), gate is null ? null : ToMatrix(gate));
-            Print(analysis, model.Name, set, gate is not null);
+            var scores = ClassifierTrainer.Evaluate(model, set, [.. card.Mean], [.. card.Std]);
+            Print(analysis, scores, model.Name, set, gate is not null);
             if (output is not null)
             {
-                File.WriteAllText(output.FullName, JsonSerializer.Serialize(Report(analysis)));
+                File.WriteAllText(output.FullName, JsonSerializer.Serialize(Report(analysis, scores)));
             }
 
             return 0;
@@ -121,10 +122,11 @@ internal static class CsgCommand
         return matrix;
     }
 
-    private static void Print(CsgAnalysis a, string model, LabeledImageSet set, bool gated)
+    private static void Print(CsgAnalysis a, ValidationScores scores, string model, LabeledImageSet set, bool gated)
     {
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"model {model}: {a.Filters.Count} filters, {set.ClassNames.Count} classes, {set.Count} images"));
+        Console.WriteLine(string.Create(inv, $"accuracy {scores.Accuracy:F4}{(scores.MeanAveragePrecision is { } map ? $", mAP {map:F4}" : string.Empty)} (ungated)"));
         Console.WriteLine(string.Create(inv, $"MIS {a.MutualInformationScore:F4} nats, normalised MIS {a.NormalizedMutualInformationScore:F4}"));
         if (gated)
         {
@@ -143,11 +145,14 @@ internal static class CsgCommand
         }
     }
 
-    private static Dictionary<string, object?> Report(CsgAnalysis a)
+    private static Dictionary<string, object?> Report(CsgAnalysis a, ValidationScores scores)
     {
         var (classes, filters) = (a.InformationMatrix.GetLength(0), a.InformationMatrix.GetLength(1));
         return new Dictionary<string, object?>
         {
+            ["accuracy"] = scores.Accuracy,
+            ["map"] = scores.MeanAveragePrecision,
+            ["images"] = scores.Images,
             ["mis"] = a.MutualInformationScore,
             ["mis_normalised"] = a.NormalizedMutualInformationScore,
             ["gate_density"] = a.GateDensity,
