@@ -21,6 +21,7 @@ internal sealed class TrainableModel : IDisposable
     private readonly GraphDefinition _graph;
     private readonly IKernelBackend _backend;
     private readonly GradientRegion _region;
+    private readonly string[] _kept;
     private readonly Dictionary<string, Tensor> _owned;
     private readonly Dictionary<string, ExecutionPlan> _plans = new(StringComparer.Ordinal);
 
@@ -52,6 +53,12 @@ internal sealed class TrainableModel : IDisposable
         };
         Parameters = [.. parameters.Select(p => new Parameter(p, _owned[p]))];
         _region = GradientRegion.Find(_graph, parameters);
+
+        // The backward pass reads the region's values and, for weight gradients, the data input of
+        // each parameterized node even where it lies upstream of every parameter (a first conv
+        // reads the padded image).
+        _kept = [.. _region.Values.Concat(_region.Nodes.Where(n => n.OpType is "Conv" or "Gemm" or "MatMul" or "BatchNormalization").Select(n => n.Inputs[0]))
+            .Where(v => v != _graph.InputName && !_graph.Initializers.ContainsKey(v)).Distinct()];
     }
 
     /// <summary>The model's name, as errors and exports name it.</summary>
@@ -87,12 +94,10 @@ internal sealed class TrainableModel : IDisposable
         if (!_plans.TryGetValue(key, out var plan))
         {
             _graph.CheckInputShape(input.Shape);
-            var kept = _region.Values.Where(v => v != _graph.InputName && !_owned.ContainsKey(v)).Concat(observe).Distinct().ToArray();
-            plan = _plans[key] = ExecutionPlan.Build(_graph, input.ShapeArray(), kept, _region, training: true);
+            plan = _plans[key] = ExecutionPlan.Build(_graph, input.ShapeArray(), [.. _kept.Concat(observe).Distinct()], _region, training: true);
         }
 
-        var wanted = _graph.OutputNames.Concat(_region.Values.Where(v => v != _graph.InputName && !_owned.ContainsKey(v))).Concat(observe).Distinct();
-        var values = plan.Run(input, _backend, wanted, onValue);
+        var values = plan.Run(input, _backend, _graph.OutputNames.Concat(_kept).Concat(observe).Distinct(), onValue);
         return new ForwardRecord(plan, _region, input, values);
     }
 
@@ -164,8 +169,9 @@ internal sealed class TrainableModel : IDisposable
 
     /// <summary>
     /// Trainable initializers are the weights and biases of Conv, Gemm and MatMul, batch-norm
-    /// scale and shift, and constant operands of Add/Mul next to a computed value (a MatMul's bias).
-    /// Batch-norm running mean and variance are state, not parameters.
+    /// scale and shift, and the constant added to a MatMul's output (an exported Linear's bias).
+    /// Other constants (normalization, activation coefficients) stay fixed; batch-norm running
+    /// mean and variance are state, not parameters.
     /// </summary>
     private static (List<string> Parameters, List<string> Buffers) Classify(GraphDefinition graph)
     {
@@ -198,7 +204,8 @@ internal sealed class TrainableModel : IDisposable
                     Take(buffers, inputs[3]);
                     Take(buffers, inputs[4]);
                     break;
-                case "Add" or "Mul" when inputs.Length == 2 && IsFloat(inputs[0]) != IsFloat(inputs[1]):
+                case "Add" when inputs.Length == 2 && IsFloat(inputs[0]) != IsFloat(inputs[1])
+                    && graph.Nodes.Any(n => n.OpType == "MatMul" && n.Outputs[0] == (IsFloat(inputs[0]) ? inputs[1] : inputs[0])):
                     Take(parameters, IsFloat(inputs[0]) ? inputs[0] : inputs[1]);
                     break;
             }

@@ -9,17 +9,42 @@ public sealed class WeightGradientTests
     [InlineData("small-cnn", 1)]
     [InlineData("scenes-cnn", 3)]
     [InlineData("resnet-mini", 3)]
-    public void Parameter_gradients_match_central_differences(string architecture, int channels)
+    public void Parameter_gradients_of_built_architectures_match_central_differences(string architecture, int channels) =>
+        Check(TrainableModel.FromProto(Architectures.Create(architecture, channels, 16, 16, 4, seed: 1), architecture), [3, channels, 16, 16], [0, 2, 3]);
+
+    /// <summary>Imported graphs: grouped and depthwise convs with biases (MobileNetV2), MatMul + Add bias and fixed constants (ops_mix).</summary>
+    [Theory]
+    [InlineData("mobilenetv2", 32)]
+    [InlineData("ops_mix", 32)]
+    [InlineData("resnet_basic", 32)]
+    public void Parameter_gradients_of_imported_models_match_central_differences(string name, int side) =>
+        Check(TrainableModel.Load(Fixtures.Path("models", name + ".onnx")), [3, 3, side, side], [0, 2, 7], step: 5e-4f);
+
+    [Fact]
+    public void Only_weights_biases_and_batch_norm_affine_terms_are_trained()
     {
-        using var model = TrainableModel.FromProto(Architectures.Create(architecture, channels, 16, 16, 4, seed: 1), architecture);
+        using var model = TrainableModel.Load(Fixtures.Path("models", "ops_mix.onnx"));
+        var names = model.Parameters.Select(p => p.Name).ToList();
+        var graph = model.Graph;
+        var matmul = graph.Nodes.Single(n => n.OpType == "MatMul");
+        var bias = graph.Nodes.Single(n => n.OpType == "Add" && n.Inputs.Contains(matmul.Outputs[0]));
+        Assert.Contains(matmul.Inputs[1], names);
+        Assert.Contains(bias.Inputs.Single(i => i != matmul.Outputs[0]), names);
+        Assert.DoesNotContain(graph.Nodes.Where(n => n.OpType is "Mul" or "Sub" or "Div").SelectMany(n => n.Inputs), names.Contains);
+        Assert.DoesNotContain(names, n => n.Contains("running", StringComparison.Ordinal));
+    }
+
+    private static void Check(TrainableModel trained, int[] shape, int[] labels, float step = 2e-3f)
+    {
+        using var model = trained;
+        var architecture = model.Name;
         var random = new Random(3);
-        using var input = Tensor.Uninitialized(3, channels, 16, 16);
+        using var input = Tensor.Uninitialized(shape);
         foreach (ref var v in input.Span)
         {
             v = random.NextSingle() - 0.5f;
         }
 
-        int[] labels = [0, 2, 3];
         var gradients = Gradients(model, input, labels);
         foreach (var parameter in model.Parameters)
         {
@@ -43,7 +68,6 @@ public sealed class WeightGradientTests
                 analytic += gradients[parameter.Name].Span[i] * direction[i];
             }
 
-            const float step = 2e-3f;
             var plus = Loss(model, input, labels, parameter, direction, step);
             var minus = Loss(model, input, labels, parameter, direction, -step);
             var numeric = (plus - minus) / (2 * step);
