@@ -168,7 +168,7 @@ internal static class EvalCommand
         }
 
         var withMasks = Enumerable.Range(0, chunk.Length).Where(i => errors[i] is null).ToArray();
-        using var batch = Batches.Load(loader, [.. withMasks.Select(i => Path.Combine(root, chunk[i].Image))]);
+        using var batch = InputBatch.Load(loader, [.. withMasks.Select(i => Path.Combine(root, chunk[i].Image))]);
         for (var j = 0; j < withMasks.Length; j++)
         {
             errors[withMasks[j]] ??= batch.Errors[j];
