@@ -16,6 +16,9 @@ internal static class Program
             ScenesCommand.Create(),
             TrainCommand.Create(),
             EvalCommand.Create(),
+            ServeCommand.Create(),
+            JobCommand.Create(),
+            JobCommand.Workers(),
         };
         return root.Parse(args).Invoke();
     }
