@@ -16,7 +16,7 @@ public sealed class ModelRegistry(IBlobStore blobs)
 
     /// <summary>Stores the model (idempotent: the same bytes land on the same names) and registers it under <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">The key or the card is unusable.</exception>
-    public async Task<ModelInfo> RegisterAsync(string key, ReadOnlyMemory<byte> onnx, ReadOnlyMemory<byte>? card, CancellationToken cancellationToken = default)
+    public async Task<ModelInfo> RegisterAsync(string key, ReadOnlyMemory<byte> onnx, byte[]? card, CancellationToken cancellationToken = default)
     {
         if (!IsValidKey(key))
         {
@@ -24,11 +24,11 @@ public sealed class ModelRegistry(IBlobStore blobs)
         }
 
         JsonObject? cardJson = null;
-        if (card is { } cardBytes)
+        if (card is not null)
         {
             try
             {
-                cardJson = JsonNode.Parse(cardBytes.Span) as JsonObject ?? throw new JsonException("not a JSON object");
+                cardJson = JsonNode.Parse(card) as JsonObject ?? throw new JsonException("not a JSON object");
             }
             catch (JsonException e)
             {
@@ -38,9 +38,9 @@ public sealed class ModelRegistry(IBlobStore blobs)
 
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(onnx.Span));
         await PutOnceAsync(BlobLayout.Model(sha256), onnx, cancellationToken).ConfigureAwait(false);
-        if (card is { } bytes)
+        if (card is not null)
         {
-            await blobs.PutAsync(BlobLayout.ModelCard(sha256), bytes, "application/json", overwrite: true, cancellationToken).ConfigureAwait(false);
+            await blobs.PutAsync(BlobLayout.ModelCard(sha256), card, "application/json", overwrite: true, cancellationToken).ConfigureAwait(false);
         }
 
         var info = new ModelInfo(key, sha256, BlobLayout.Model(sha256), cardJson);
