@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the native libraries Salient loads at run time, when they are missing:
-# OpenBLAS (GEMM), libjpeg-turbo (JPEG) and libspng (PNG). Debian/Ubuntu only; idempotent.
+# OpenBLAS (GEMM), libjpeg-turbo (JPEG) and libspng (PNG), and Chromium for the dashboard's
+# browser test. Debian/Ubuntu only; idempotent.
 set -euo pipefail
 
 packages=()
@@ -8,6 +9,7 @@ have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
 have_lib 'libopenblas\.so\.0' || packages+=(libopenblas0)
 have_lib 'libturbojpeg\.so\.0' || packages+=(libturbojpeg0)
 have_lib 'libspng\.so\.0' || packages+=(libspng0)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || packages+=(chromium)
 
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0

@@ -50,6 +50,9 @@ public sealed class Model
     /// <summary>Every value the graph's nodes compute, in execution order, by their ONNX names.</summary>
     public IEnumerable<string> ValueNames => _graph.Nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0);
 
+    /// <summary>The ONNX file's metadata (metadata_props), e.g. what Salient's training recorded.</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _graph.Metadata;
+
     /// <summary>The kernel backend in use, e.g. "cpu/openblas".</summary>
     public string BackendName => _backend.Name;
 

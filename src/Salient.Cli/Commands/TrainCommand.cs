@@ -15,7 +15,7 @@ namespace Salient.Cli.Commands;
 internal static class TrainCommand
 {
     /// <summary>The ONNX metadata key holding the training options and final scores.</summary>
-    public const string TrainingMetadataKey = "salient.training";
+    private const string TrainingMetadataKey = "salient.training";
 
     public static Command Create()
     {
@@ -116,21 +116,26 @@ internal static class TrainCommand
         }
 
         var reports = new List<EpochReport>();
-        while (trainer.EpochsDone < options.Epochs)
-        {
-            var report = RunEpoch(trainer, options.Epochs);
-            reports.Add(report);
-            Console.Error.WriteLine(Describe(report, options.Epochs));
-            trainer.SaveCheckpoint(checkpointPath);
-        }
-
         try
         {
+            foreach (var path in new[] { outFile.FullName, checkpointPath })
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            }
+
+            while (trainer.EpochsDone < options.Epochs)
+            {
+                var report = RunEpoch(trainer, options.Epochs);
+                reports.Add(report);
+                Console.Error.WriteLine(Describe(report, options.Epochs));
+                trainer.SaveCheckpoint(checkpointPath);
+            }
+
             Save(trainer, data, options, reports, outFile.FullName);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: cannot write {outFile.FullName}: {e.Message}");
+            Console.Error.WriteLine($"error: cannot write {outFile.FullName} or its checkpoint {checkpointPath}: {e.Message}");
             return 1;
         }
 
@@ -183,12 +188,6 @@ internal static class TrainCommand
             ["validation"] = last?.Validation,
         });
         var metadata = new Dictionary<string, string>(trainer.Metadata) { [TrainingMetadataKey] = training };
-        var directory = Path.GetDirectoryName(path);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
         trainer.Model.Save(path, metadata);
         new ModelCard
         {

@@ -32,7 +32,10 @@ public static class CoordinatorApi
             if (required.Count > 0)
             {
                 var header = context.Request.Headers.Authorization.ToString();
-                var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? Encoding.UTF8.GetBytes(header[7..].Trim()) : null;
+                // EventSource cannot send headers: the progress stream also takes the key as ?access_token=.
+                var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim()
+                    : path.Value!.EndsWith("/events", StringComparison.Ordinal) ? context.Request.Query["access_token"].ToString() : "";
+                var given = token.Length > 0 ? Encoding.UTF8.GetBytes(token) : null;
                 if (given is null || !required.Any(k => CryptographicOperations.FixedTimeEquals(k, given)))
                 {
                     context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -62,6 +65,7 @@ public static class CoordinatorApi
         api.MapGet("/jobs/{id:guid}/metrics", GetMetricsAsync);
         api.MapGet("/jobs/{id:guid}/results", GetResultsAsync);
         api.MapGet("/jobs/{id:guid}/blobs/{*path}", GetBlobAsync);
+        api.MapGet("/jobs/{id:guid}/inputs/{*item}", GetInputAsync);
         api.MapGet("/workers", ListWorkersAsync);
         api.MapGet("/worker/models/{sha256}", (string sha256, IBlobStore blobs, CancellationToken ct) => StreamBlobAsync(blobs, BlobLayout.Model(sha256), ct));
         return app;
@@ -341,12 +345,28 @@ public static class CoordinatorApi
             ? Task.FromResult(BadRequest($"path: '{path}' is not a blob path under the job."))
             : StreamBlobAsync(blobs, BlobLayout.Job(id) + path, ct);
 
+    private static async Task<IResult> GetInputAsync(Guid id, string item, ClusterStore store, IBlobStore blobs, CancellationToken ct)
+    {
+        var job = await store.GetJobAsync(id, ct).ConfigureAwait(false);
+        if (job is null)
+        {
+            return UnknownJob(id);
+        }
+
+        // Only the job's own inputs: the shard lists hold every item key.
+        var shards = await store.ListShardsAsync(id, ct).ConfigureAwait(false);
+        return shards.Any(s => s.Items.Contains(item, StringComparer.Ordinal))
+            ? await StreamBlobAsync(blobs, item, ct).ConfigureAwait(false)
+            : Results.Problem(statusCode: 404, title: "Not Found", detail: $"'{item}' is not an input of job {id}.");
+    }
+
     private static async Task<IResult> StreamBlobAsync(IBlobStore blobs, string name, CancellationToken ct)
     {
         try
         {
             var stream = await blobs.OpenReadAsync(name, ct).ConfigureAwait(false);
-            var type = name.EndsWith(".png", StringComparison.Ordinal) ? "image/png"
+            var type = name.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? "image/png"
+                : name.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase) ? "image/jpeg"
                 : name.EndsWith(".json", StringComparison.Ordinal) || name.EndsWith(".jsonl", StringComparison.Ordinal) ? "application/json"
                 : "application/octet-stream";
             return Results.Stream(stream, type);

@@ -19,6 +19,9 @@ internal sealed class GraphDefinition
 
     public required IReadOnlyList<string> OutputNames { get; init; }
 
+    /// <summary>The model's metadata_props (key → value), e.g. a CSG gate or training record.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Throws naming the expected shape unless <paramref name="shape"/> fits the declared input (the batch may always vary).</summary>
     public void CheckInputShape(ReadOnlySpan<int> shape)
     {

@@ -111,6 +111,7 @@ internal static class OnnxImporter
             InputName = input.Name,
             InputShape = inputShape,
             OutputNames = [.. graph.Output.Select(o => o.Name)],
+            Metadata = model.MetadataProps.GroupBy(p => p.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal),
         };
     }
 

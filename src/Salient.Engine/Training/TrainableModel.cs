@@ -48,6 +48,7 @@ internal sealed class TrainableModel : IDisposable
             InputName = imported.InputName,
             InputShape = imported.InputShape,
             OutputNames = imported.OutputNames,
+            Metadata = imported.Metadata,
         };
         Parameters = [.. parameters.Select(p => new Parameter(p, _owned[p]))];
         _region = GradientRegion.Find(_graph, parameters);

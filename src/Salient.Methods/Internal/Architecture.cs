@@ -137,6 +137,11 @@ internal sealed class Architecture
         return reason.Length == 0 ? pool : null;
     }
 
+    /// <summary>The output of the global pooling before the classifier (where a CSG gate sits); throws saying why when the model has none.</summary>
+    public static string PoolingValue(Model model) =>
+        PoolingHead(model.Graph, out var reason)?.Outputs[0]
+            ?? throw new ArgumentException($"Model '{model.Name}' has no GlobalAveragePool → Linear head: {reason}.");
+
     /// <summary>The node that reads <paramref name="node"/>'s output once views (Flatten, Reshape, ...) are passed; null unless exactly one does.</summary>
     private static GraphNode? ReaderAfterViews(GraphDefinition graph, GraphNode node)
     {

@@ -36,6 +36,9 @@ internal sealed class ClassifierTrainer
         Mean = mean;
         Std = std;
         _classes = train.ClassNames.Count;
+
+        // The gate's head is checked first: without one, no data can make CSG apply.
+        var gatedValue = options.Csg is null ? null : CsgGate.Create(model.Graph, 1, _classes).Value;
         var inference = model.ToModel();
         int[] oneImage = [1, train.Channels, train.Height, train.Width];
         var logitsShape = inference.ShapeOf(model.Graph.OutputNames[0], oneImage);
@@ -48,7 +51,7 @@ internal sealed class ClassifierTrainer
         _optimizers[StandardOptimizer] = CreateOptimizer();
         if (options.Csg is not null)
         {
-            var filters = inference.ShapeOf(CsgGate.Create(model.Graph, 1, _classes).Value, oneImage)[1];
+            var filters = inference.ShapeOf(gatedValue!, oneImage)[1];
             Gate = CsgGate.Create(model.Graph, filters, _classes);
             _optimizers[GateOptimizer] = CreateOptimizer();
         }
