@@ -17,6 +17,9 @@ internal static class Program
             TrainCommand.Create(),
             CsgCommand.Create(),
             EvalCommand.Create(),
+            ServeCommand.Create(),
+            JobCommand.Create(),
+            JobCommand.Workers(),
         };
         return root.Parse(args).Invoke();
     }

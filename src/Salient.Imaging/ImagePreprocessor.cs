@@ -72,6 +72,23 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>
+    /// A mask image (e.g. an object's segmentation PNG) in the model input's frame: the same resize
+    /// and crop as <see cref="ResizeAndCrop"/>, then cut at half intensity of its red channel.
+    /// </summary>
+    public bool[] Mask(RgbImage mask)
+    {
+        using var seen = ResizeAndCrop(mask);
+        var pixels = seen.Pixels;
+        var result = new bool[seen.Width * seen.Height];
+        for (var p = 0; p < result.Length; p++)
+        {
+            result[p] = pixels[3 * p] >= 128;
+        }
+
+        return result;
+    }
+
+    /// <summary>
     /// The image the model sees, for overlays: <paramref name="image"/> resized and centre-cropped
     /// to the input size exactly as <see cref="Process"/> does before ToTensor and Normalize. For a
     /// one-channel card that is the luma image, replicated to R, G and B.

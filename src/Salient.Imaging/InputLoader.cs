@@ -54,27 +54,37 @@ public sealed class InputLoader
     public void LoadInto(string path, Tensor batch, int index)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(batch);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Input '{path}' does not exist.", path);
         }
 
-        if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+        LoadInto(File.ReadAllBytes(path), path, batch, index);
+    }
+
+    /// <summary>
+    /// Fills slot <paramref name="index"/> of <paramref name="batch"/> [N,C,H,W] from an input's bytes: a <c>.npy</c>
+    /// tensor when <paramref name="name"/> ends so, else an encoded image. <paramref name="name"/> names it in errors.
+    /// </summary>
+    public void LoadInto(ReadOnlySpan<byte> data, string name, Tensor batch, int index)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(batch);
+        if (name.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
         {
-            using var tensor = Npy.Read(path);
+            using var tensor = Npy.Read(data, name);
             var shape = tensor.Shape;
             var item = batch.Shape[1..];
             if (!shape.SequenceEqual(item) && !(shape.Length == item.Length + 1 && shape[0] == 1 && shape[1..].SequenceEqual(item)))
             {
-                throw new InvalidDataException($"Input '{path}' holds a tensor [{string.Join(',', shape.ToArray())}]; the model takes [{string.Join(',', item.ToArray())}] or [1,{string.Join(',', item.ToArray())}].");
+                throw new InvalidDataException($"Input '{name}' holds a tensor [{string.Join(',', shape.ToArray())}]; the model takes [{string.Join(',', item.ToArray())}] or [1,{string.Join(',', item.ToArray())}].");
             }
 
             tensor.Span.CopyTo(batch.Span.Slice(index * tensor.Length, tensor.Length));
             return;
         }
 
-        using var image = RgbImage.Load(path, _maxPixels);
+        using var image = RgbImage.Decode(data, name, _maxPixels);
         _preprocessor.ProcessInto(image, batch, index);
     }
 }

@@ -155,11 +155,12 @@ internal static class EvalCommand
     {
         var errors = new string?[chunk.Length];
         var objects = new EvaluationObject[chunk.Length][];
+        var preprocessor = new ImagePreprocessor(loader.Card);
         for (var i = 0; i < chunk.Length; i++)
         {
             try
             {
-                objects[i] = [.. chunk[i].Objects.Select(o => new EvaluationObject(o.Class, LoadMask(loader.Card, Path.Combine(root, o.Mask))))];
+                objects[i] = [.. chunk[i].Objects.Select(o => new EvaluationObject(o.Class, LoadMask(preprocessor, Path.Combine(root, o.Mask))))];
             }
             catch (Exception e) when (e is ImageDecodeException or InvalidDataException or IOException or UnauthorizedAccessException)
             {
@@ -168,7 +169,7 @@ internal static class EvalCommand
         }
 
         var withMasks = Enumerable.Range(0, chunk.Length).Where(i => errors[i] is null).ToArray();
-        using var batch = Batches.Load(loader, [.. withMasks.Select(i => Path.Combine(root, chunk[i].Image))]);
+        using var batch = InputBatch.Load(loader, [.. withMasks.Select(i => Path.Combine(root, chunk[i].Image))]);
         for (var j = 0; j < withMasks.Length; j++)
         {
             errors[withMasks[j]] ??= batch.Errors[j];
@@ -179,7 +180,6 @@ internal static class EvalCommand
         if (batch.Tensor is not null)
         {
             var items = rows.Select(i => new EvaluationItem(chunk[i].Image, objects[i])).ToArray();
-            var preprocessor = new ImagePreprocessor(loader.Card);
             results.AddRange(evaluator.Evaluate(batch.Tensor, items, accumulator, (row, method, explanation) =>
             {
                 var item = chunk[rows[row]].Image;
@@ -225,19 +225,10 @@ internal static class EvalCommand
         return failed;
     }
 
-    /// <summary>A mask PNG brought into the model input's frame by the same resize and crop as the image, then cut at half intensity.</summary>
-    private static bool[] LoadMask(ModelCard card, string path)
+    private static bool[] LoadMask(ImagePreprocessor preprocessor, string path)
     {
         using var mask = RgbImage.Load(path);
-        using var seen = new ImagePreprocessor(card).ResizeAndCrop(mask);
-        var pixels = seen.Pixels;
-        var result = new bool[seen.Width * seen.Height];
-        for (var p = 0; p < result.Length; p++)
-        {
-            result[p] = pixels[3 * p] >= 128;
-        }
-
-        return result;
+        return preprocessor.Mask(mask);
     }
 
     /// <summary>The picture the model saw in row <paramref name="row"/> of the batch.</summary>

@@ -1,10 +1,5 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using Salient.Engine;
-using Salient.Engine.IO;
 using Salient.Imaging;
 using Salient.Methods;
 
@@ -13,8 +8,6 @@ namespace Salient.Cli.Commands;
 /// <summary><c>salient explain</c>: saliency maps for every input and target, written as files plus DIR/manifest.jsonl.</summary>
 internal static class ExplainCommand
 {
-    private static readonly string[] Formats = ["npy", "png", "overlay", "mask", "boxes"];
-
     public static Command Create()
     {
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model; a model card <model>.json beside it sets preprocessing and labels.", Required = true };
@@ -58,14 +51,16 @@ internal static class ExplainCommand
                 InnerBatch = r.GetValue(innerBatch),
                 IntegrationSteps = r.GetValue(steps),
             };
-            var rendering = new Rendering(r.GetValue(format)!, r.GetValue(colormap)!, r.GetValue(alpha), r.GetValue(threshold));
-            return Run(r.GetValue(model)!, options, r.GetValue(target)!, r.GetValue(batch), r.GetValue(output)!, rendering, r.GetValue(inputs)!);
+            var formats = r.GetValue(format)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return Run(r.GetValue(model)!, options, r.GetValue(target)!, r.GetValue(batch), r.GetValue(output)!,
+                () => RenderOptions.Create(formats, r.GetValue(colormap)!, r.GetValue(alpha), r.GetValue(threshold)), r.GetValue(inputs)!);
         });
         return command;
     }
 
-    private static int Run(FileInfo modelFile, ExplainOptions options, string targetText, int batchSize, DirectoryInfo outDir, Rendering rendering, string[] arguments)
+    private static int Run(FileInfo modelFile, ExplainOptions options, string targetText, int batchSize, DirectoryInfo outDir, Func<RenderOptions> parseRendering, string[] arguments)
     {
+        RenderOptions rendering;
         Model model;
         InputLoader loader;
         Explainer explainer;
@@ -77,7 +72,7 @@ internal static class ExplainCommand
                 throw new ArgumentException("--batch must be a positive number.");
             }
 
-            rendering.Validate();
+            rendering = parseRendering();
             (model, loader) = InputLoader.Open(modelFile.FullName);
             explainer = Explainer.Create(model, options);
             targetsFor = ParseTargets(targetText);
@@ -92,7 +87,6 @@ internal static class ExplainCommand
         Directory.CreateDirectory(outDir.FullName);
         var manifestPath = Path.Combine(outDir.FullName, "manifest.jsonl");
         var failed = 0;
-        var layerTag = options.Layers.Count == 0 ? string.Empty : "-" + Sanitize(string.Join('+', explainer.Layers));
         using (var stream = new FileStream(manifestPath, FileMode.Create, FileAccess.Write, FileShare.Read))
         {
             var lines = new JsonLines(stream);
@@ -101,7 +95,7 @@ internal static class ExplainCommand
                 var done = 0;
                 foreach (var chunk in items.Chunk(batchSize))
                 {
-                    failed += ExplainChunk(explainer, loader, chunk, targetsFor, outDir.FullName, options.Method + layerTag, rendering, lines);
+                    failed += ExplainChunk(explainer, loader, chunk, targetsFor, outDir.FullName, rendering, lines);
                     done += chunk.Length;
                     stream.Flush();
                     report(done, failed);
@@ -115,141 +109,53 @@ internal static class ExplainCommand
 
     /// <summary>Explains one chunk and writes its files and manifest lines; returns the number of failed lines.</summary>
     private static int ExplainChunk(Explainer explainer, InputLoader loader, string[] chunk, Func<string, TargetSelection?> targetsFor,
-        string outDir, string stem, Rendering rendering, JsonLines lines)
+        string outDir, RenderOptions rendering, JsonLines lines)
     {
-        var failed = 0;
-        using var batch = Batches.Load(loader, chunk);
-        var errors = (string?[])batch.Errors.Clone();
-        var perInput = new List<Explanation>?[chunk.Length];
-        var clock = Stopwatch.StartNew();
-        if (batch.Tensor is not null)
+        using var batch = InputBatch.Load(loader, chunk);
+        var (targets, seconds) = BatchExplainer.Explain(explainer, batch, chunk, [.. chunk.Select(targetsFor)], loader.Card, rendering);
+        foreach (var target in targets)
         {
-            try
+            var input = chunk[target.Input];
+            if (target.Error is { } error)
             {
-                var selections = batch.Loaded.Select(i => targetsFor(chunk[i])).ToArray();
-                var missing = Array.FindIndex(selections, s => s is null);
-                if (missing >= 0)
+                lines.Write(json =>
                 {
-                    throw new ArgumentException($"Input '{chunk[batch.Loaded[missing]]}' is not in the target manifest.");
-                }
+                    json.WriteString("input", input);
+                    if (target.Class is { } c)
+                    {
+                        json.WriteNumber("class", c);
+                    }
 
-                var results = explainer.Explain(batch.Tensor, Combined(selections!));
-                foreach (var result in results)
-                {
-                    (perInput[batch.Loaded[result.Image]] ??= []).Add(result);
-                }
-            }
-            catch (Exception e) when (e is ModelException or ArgumentException)
-            {
-                foreach (var i in batch.Loaded)
-                {
-                    errors[i] = e.Message;
-                }
-            }
-        }
-
-        var seconds = clock.Elapsed.TotalSeconds / Math.Max(1, perInput.Sum(p => p?.Count ?? 0));
-        var card = loader.Card;
-        var preprocessor = new ImagePreprocessor(card);
-        for (var i = 0; i < chunk.Length; i++)
-        {
-            if (errors[i] is { } error)
-            {
-                lines.WriteError(chunk[i], error);
-                failed++;
+                    json.WriteString("error", error);
+                });
                 continue;
             }
 
-            var row = Array.IndexOf(batch.Loaded, i);
-            var imageSize = card.Channels * card.Height * card.Width;
-            using var input = Tensor.FromSpan(batch.Tensor!.Span.Slice(row * imageSize, imageSize), card.Channels, card.Height, card.Width);
-            foreach (var explanation in perInput[i] ?? [])
+            foreach (var file in target.Files)
             {
-                using (explanation)
-                {
-                    if (!explanation.IsFinite)
-                    {
-                        lines.Write(json =>
-                        {
-                            json.WriteString("input", chunk[i]);
-                            json.WriteNumber("class", explanation.Class);
-                            json.WriteString("error", $"the {explainer.Options.Method} map contains NaN or infinity");
-                        });
-                        failed++;
-                        continue;
-                    }
-
-                    var files = WriteFiles(outDir, Path.Combine(Sanitize(chunk[i]), $"{stem}-c{explanation.Class}"), explanation, input, preprocessor, rendering);
-                    lines.Write(json =>
-                    {
-                        json.WriteString("input", chunk[i]);
-                        json.WriteNumber("class", explanation.Class);
-                        json.WriteString("label", explanation.Class < card.Labels.Count ? card.Labels[explanation.Class] : null);
-                        json.WriteNumber("score", explanation.Probability);
-                        json.WriteString("method", explainer.Options.Method);
-                        json.WriteString("layer", explainer.Layers.Count == 0 ? null : string.Join(',', explainer.Layers));
-                        foreach (var (key, path) in files)
-                        {
-                            json.WriteString(key, path);
-                        }
-
-                        json.WriteNumber("seconds", Math.Round(seconds, 4));
-                    });
-                }
+                var path = Path.Combine(outDir, target.Stem + file.Suffix);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllBytes(path, file.Content);
             }
+
+            lines.Write(json =>
+            {
+                json.WriteString("input", input);
+                json.WriteNumber("class", target.Class!.Value);
+                json.WriteString("label", target.Label);
+                json.WriteNumber("score", target.Score);
+                json.WriteString("method", explainer.Options.Method);
+                json.WriteString("layer", explainer.Layers.Count == 0 ? null : string.Join(',', explainer.Layers));
+                foreach (var file in target.Files)
+                {
+                    json.WriteString(file.Key, target.Stem + file.Suffix);
+                }
+
+                json.WriteNumber("seconds", Math.Round(seconds, 4));
+            });
         }
 
-        return failed;
-    }
-
-    /// <summary>Writes the requested files of one explanation; returns manifest keys with paths relative to the output folder.</summary>
-    private static List<(string Key, string Path)> WriteFiles(string outDir, string stem, Explanation explanation, Tensor input,
-        ImagePreprocessor preprocessor, Rendering rendering)
-    {
-        var files = new List<(string, string)>();
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(outDir, stem))!);
-        string Relative(string suffix) => (stem + suffix).Replace('\\', '/');
-        var (height, width) = (explanation.Map.Dim(0), explanation.Map.Dim(1));
-        var map = explanation.Map.Span;
-        if (rendering.Wants("npy"))
-        {
-            Npy.Write(Path.Combine(outDir, stem + ".npy"), explanation.Map);
-            Npy.Write(Path.Combine(outDir, stem + ".raw.npy"), explanation.Raw);
-            files.Add(("map", Relative(".npy")));
-            files.Add(("raw", Relative(".raw.npy")));
-        }
-
-        if (rendering.Wants("png"))
-        {
-            using var heatmap = SaliencyRenderer.Heatmap(map, width, height, rendering.Colormap);
-            PngEncoder.Write(Path.Combine(outDir, stem + ".png"), heatmap.Pixels, width, height, PngColorType.Rgb);
-            files.Add(("png", Relative(".png")));
-        }
-
-        if (rendering.Wants("overlay"))
-        {
-            using var seen = preprocessor.Denormalize(input);
-            using var overlay = SaliencyRenderer.Overlay(map, seen, rendering.Colormap, rendering.Alpha);
-            PngEncoder.Write(Path.Combine(outDir, stem + ".overlay.png"), overlay.Pixels, width, height, PngColorType.Rgb);
-            files.Add(("overlay", Relative(".overlay.png")));
-        }
-
-        if (rendering.Wants("mask"))
-        {
-            var mask = new byte[width * height];
-            SaliencyRenderer.Mask(map, width, height, mask, rendering.Threshold);
-            PngEncoder.Write(Path.Combine(outDir, stem + ".mask.png"), mask, width, height, PngColorType.Gray);
-            files.Add(("mask", Relative(".mask.png")));
-        }
-
-        if (rendering.Wants("boxes"))
-        {
-            var box = SaliencyRenderer.Box(map, width, height, rendering.Threshold);
-            File.WriteAllText(Path.Combine(outDir, stem + ".boxes.json"), JsonSerializer.Serialize(box is null ? [] : new[] { box.Value }));
-            files.Add(("boxes", Relative(".boxes.json")));
-        }
-
-        return files;
+        return targets.Count(t => t.Error is not null);
     }
 
     /// <summary>
@@ -272,45 +178,5 @@ internal static class ExplainCommand
         }).GroupBy(l => l.Input, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Targets, StringComparer.Ordinal);
 
         return input => labels.GetValueOrDefault(input);
-    }
-
-    /// <summary>One selection for a batch whose images each have their own.</summary>
-    private static TargetSelection Combined(TargetSelection[] perImage) =>
-        perImage.Distinct().Count() == 1 ? perImage[0] : TargetSelection.PerImage(perImage);
-
-    /// <summary>A file-name-safe, deterministic form of an input path or layer name (re-runs overwrite the same files).</summary>
-    private static string Sanitize(string text)
-    {
-        var builder = new StringBuilder(text.Length);
-        foreach (var c in text.TrimStart('.', '/'))
-        {
-            builder.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' ? c : '_');
-        }
-
-        return builder.ToString();
-    }
-
-    private sealed record Rendering(string FormatList, string ColormapName, double Alpha, float Threshold)
-    {
-        private readonly HashSet<string> _formats = [.. FormatList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-
-        public Colormap Colormap => Colormaps.Parse(ColormapName);
-
-        public bool Wants(string format) => _formats.Contains(format);
-
-        public void Validate()
-        {
-            var unknown = _formats.Except(Formats).ToList();
-            if (unknown.Count > 0 || _formats.Count == 0)
-            {
-                throw new ArgumentException($"--format '{FormatList}': valid formats are {string.Join(", ", Formats)}.");
-            }
-
-            _ = Colormap;
-            if (Alpha is < 0 or > 1)
-            {
-                throw new ArgumentException("--alpha must lie in [0, 1].");
-            }
-        }
     }
 }

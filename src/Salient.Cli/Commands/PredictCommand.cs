@@ -85,7 +85,7 @@ internal static class PredictCommand
     /// <summary>Per input, in order: its logits, or the error that stopped it.</summary>
     private static (float[]? Values, string? Error)[] Logits(Model model, InputLoader loader, string[] inputs)
     {
-        using var batch = Batches.Load(loader, inputs);
+        using var batch = InputBatch.Load(loader, inputs);
         var results = batch.Errors.Select(e => ((float[]?)null, e)).ToArray();
         if (batch.Tensor is null)
         {
@@ -95,8 +95,8 @@ internal static class PredictCommand
         try
         {
             using var logits = model.Forward(batch.Tensor);
-            var classes = logits.Length / batch.Loaded.Length;
-            for (var j = 0; j < batch.Loaded.Length; j++)
+            var classes = logits.Length / batch.Loaded.Count;
+            for (var j = 0; j < batch.Loaded.Count; j++)
             {
                 results[batch.Loaded[j]] = (logits.Span.Slice(j * classes, classes).ToArray(), null);
             }

@@ -64,12 +64,19 @@ public static class Npy
     public static void Write(string path, ReadOnlySpan<float> data, ReadOnlySpan<int> shape)
     {
         ArgumentNullException.ThrowIfNull(path);
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
+        Write(stream, data, shape);
+    }
+
+    /// <summary>Writes <paramref name="data"/> to <paramref name="stream"/> as a <c>.npy</c> float32 array of shape <paramref name="shape"/>.</summary>
+    public static void Write(Stream stream, ReadOnlySpan<float> data, ReadOnlySpan<int> shape)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
         if (Tensor.CheckedLength(shape) != data.Length)
         {
             throw new ArgumentException($"Shape [{Tensor.FormatShape(shape)}] needs {Tensor.CheckedLength(shape)} elements, the data has {data.Length}.", nameof(data));
         }
 
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
         stream.Write(EncodeHeader(shape));
         if (BitConverter.IsLittleEndian)
         {

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# A local cluster on loopback: PostgreSQL, a blob store (Azurite, or a folder), a coordinator and
+# N worker processes, each `salient serve`. Pids, logs and connection details go to DIR.
+#   deploy/cluster.sh start|stop|status [--workers N] [--dir DIR] [--port N] [--blob azurite|folder]
+#                     [--models "a;b;any"] [--salient PATH/salient.dll] [--api-key KEY]
+# --models gives each worker's --models, ';'-separated (worker i takes item i, the last repeats).
+# Extra settings pass through the environment: SALIENT_LEASE_SECONDS, SALIENT_RETRY_BACKOFF_SECONDS,
+# SALIENT_POLL_SECONDS, SALIENT_WORKER_TOKEN.
+# DIR/env holds SALIENT_COORDINATOR, SALIENT_API_KEY, SALIENT_DB and SALIENT_BLOB for `source`.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+usage() { echo "usage: $0 start|stop|status [--workers N] [--dir DIR] [--port N] [--blob azurite|folder] [--models LIST] [--salient DLL] [--api-key KEY]" >&2; exit 1; }
+[ $# -ge 1 ] || usage
+command=$1; shift
+workers=2 dir=${TMPDIR:-/tmp}/salient-cluster port=8080 blob=folder models=any api_key="" salient=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --workers) [ $# -ge 2 ] || usage; workers=$2; shift 2 ;;
+    --dir) [ $# -ge 2 ] || usage; dir=$2; shift 2 ;;
+    --port) [ $# -ge 2 ] || usage; port=$2; shift 2 ;;
+    --blob) [ $# -ge 2 ] || usage; blob=$2; shift 2 ;;
+    --models) [ $# -ge 2 ] || usage; models=$2; shift 2 ;;
+    --salient) [ $# -ge 2 ] || usage; salient=$2; shift 2 ;;
+    --api-key) [ $# -ge 2 ] || usage; api_key=$2; shift 2 ;;
+    *) usage ;;
+  esac
+done
+[[ "$workers" =~ ^[0-9]+$ ]] || { echo "cluster: --workers must be a number" >&2; exit 1; }
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+salient=${salient:-$here/../src/Salient.Cli/bin/Release/net10.0/salient.dll}
+
+pg_port=$((port + 1)) azurite_port=$((port + 2))
+
+start_process() { # name, then the serve arguments
+  local name=$1; shift
+  nohup dotnet "$salient" serve "$@" >"$dir/$name.log" 2>&1 &
+  echo $! >"$dir/$name.pid"
+}
+
+wait_ready() { # url, name
+  for _ in $(seq 1 120); do
+    curl -sf -o /dev/null --max-time 2 "$1/readyz" && return 0
+    kill -0 "$(cat "$dir/$2.pid")" 2>/dev/null || { echo "cluster: $2 exited; $dir/$2.log says:" >&2; tail -20 "$dir/$2.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "cluster: $2 not ready after 60 s; see $dir/$2.log" >&2; exit 1
+}
+
+stop_process() {
+  local pidfile=$dir/$1.pid pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$pidfile"
+}
+
+case $command in
+  start)
+    [ -f "$salient" ] || { echo "cluster: $salient is missing: dotnet build src/Salient.Cli -c Release" >&2; exit 1; }
+    db=$(bash "$here/postgres.sh" start --dir "$dir/postgres" --port "$pg_port" | tail -n 1)
+    if [ "$blob" = azurite ]; then
+      bash "$here/azurite.sh" start --dir "$dir/azurite" --port "$azurite_port" >&2
+      store="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;Container=salient"
+    else
+      mkdir -p "$dir/blobs"
+      store=$dir/blobs
+    fi
+    export SALIENT_API_KEYS=$api_key
+    url=http://127.0.0.1:$port
+    start_process coordinator --role coordinator --db "$db" --blob "$store" --listen "$url"
+    wait_ready "$url" coordinator
+    IFS=';' read -r -a pins <<<"$models"
+    for i in $(seq 1 "$workers"); do
+      pin=${pins[$((i - 1))]:-${pins[-1]}}
+      worker_url=http://127.0.0.1:$((port + 10 + i))
+      start_process "worker$i" --role worker --db "$db" --blob "$store" --listen "$worker_url" --models "$pin" \
+        --name "worker$i" --model-cache "$dir/models" --coordinator "$url"
+      echo "$worker_url" >"$dir/worker$i.url"
+    done
+    for i in $(seq 1 "$workers"); do wait_ready "$(cat "$dir/worker$i.url")" "worker$i"; done
+    printf 'SALIENT_COORDINATOR=%q\nSALIENT_API_KEY=%q\nSALIENT_DB=%q\nSALIENT_BLOB=%q\n' "$url" "$api_key" "$db" "$store" >"$dir/env"
+    echo "cluster: coordinator $url, $workers workers; source $dir/env" >&2
+    cat "$dir/env"
+    ;;
+  stop)
+    for pidfile in "$dir"/worker*.pid; do [ -f "$pidfile" ] && stop_process "$(basename "$pidfile" .pid)"; done
+    stop_process coordinator
+    [ -d "$dir/azurite" ] && bash "$here/azurite.sh" stop --dir "$dir/azurite" --port "$azurite_port" >&2 || true
+    [ -d "$dir/postgres" ] && bash "$here/postgres.sh" stop --dir "$dir/postgres" --port "$pg_port" >&2 || true
+    echo "cluster: stopped" >&2
+    ;;
+  status)
+    for pidfile in "$dir"/*.pid; do
+      [ -f "$pidfile" ] || continue
+      name=$(basename "$pidfile" .pid)
+      if kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "$name: running (pid $(cat "$pidfile"))"; else echo "$name: not running"; fi
+    done
+    [ -f "$dir/env" ] && cat "$dir/env"
+    ;;
+  *) usage ;;
+esac

@@ -1,0 +1,179 @@
+using System.CommandLine;
+using System.Text.Json;
+using Salient.Client;
+using Spectre.Console;
+
+namespace Salient.Cli.Commands;
+
+/// <summary><c>salient job submit|status|watch|results|cancel</c> and <c>salient workers</c>: the cluster through <see cref="SalientClient"/>.</summary>
+internal static class JobCommand
+{
+    private static readonly JsonSerializerOptions Indented = new(SalientJson.Options) { WriteIndented = true };
+
+    public static Command Create()
+    {
+        var job = new Command("job", "Submit, follow, read and cancel cluster jobs.");
+        job.Subcommands.Add(Submit());
+        job.Subcommands.Add(WithId("status", "Print a job's state and progress.", async (client, id, ct) =>
+        {
+            Print(await client.GetJobAsync(id, ct).ConfigureAwait(false));
+            return 0;
+        }));
+        job.Subcommands.Add(WithId("watch", "Follow a job until it finishes, with a progress bar.", WatchAsync));
+        job.Subcommands.Add(WithId("results", "Print a job's manifest records as JSON lines.", async (client, id, ct) =>
+        {
+            await foreach (var record in client.GetAllResultsAsync(id, cancellationToken: ct).ConfigureAwait(false))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(record, SalientJson.Options));
+            }
+
+            return 0;
+        }));
+        job.Subcommands.Add(WithId("cancel", "Cancel a job.", async (client, id, ct) =>
+        {
+            Print(await client.CancelJobAsync(id, ct).ConfigureAwait(false));
+            return 0;
+        }));
+        return job;
+    }
+
+    public static Command Workers()
+    {
+        var command = new Command("workers", "List the cluster's workers.");
+        var (coordinator, apiKey) = ConnectionOptions(command);
+        command.SetAction((r, ct) => RunAsync(r, coordinator, apiKey, async client =>
+        {
+            foreach (var w in await client.ListWorkersAsync(ct).ConfigureAwait(false))
+            {
+                Console.WriteLine($"{w.Id}  {w.Name,-24} {w.State,-6} models={string.Join(',', w.Models)} devices={string.Join(',', w.Devices)} capacity={w.Capacity} in-flight={w.ShardsInFlight} heartbeat={w.HeartbeatAt:O}");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Submit()
+    {
+        var command = new Command("submit", "Submit a job; prints it (and follows it with --watch).");
+        var (coordinator, apiKey) = ConnectionOptions(command);
+        var kind = new Option<string>("--kind") { Description = "explain or eval.", DefaultValueFactory = _ => "explain" };
+        kind.AcceptOnlyFromAmong("explain", "eval");
+        var model = new Option<string>("--model") { Description = "A registered model key.", Required = true };
+        var prefix = new Option<string?>("--prefix") { Description = "Every image blob under this prefix." };
+        var manifest = new Option<string?>("--manifest") { Description = "A JSON-lines manifest blob (scenes format)." };
+        var items = new Option<string[]>("--items") { Description = "Explicit item blob names.", AllowMultipleArgumentsPerToken = true };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods.", DefaultValueFactory = _ => "gradcam" };
+        var targets = new Option<string>("--targets") { Description = "top1, topN, class:I[,J...] or labels.", DefaultValueFactory = _ => "top1" };
+        var layers = new Option<string?>("--layers") { Description = "Comma-separated CAM layers." };
+        var denoise = new Option<string?>("--denoise") { Description = "floor, ceil, rectify or backprop." };
+        var metrics = new Option<string?>("--metrics") { Description = "Comma-separated metrics of an eval job; default all." };
+        var outputs = new Option<string>("--outputs") { Description = "Comma-separated outputs: npy, png, overlay, mask, boxes.", DefaultValueFactory = _ => "npy,png,overlay" };
+        var shardSize = new Option<int>("--shard-size") { Description = "Items per shard.", DefaultValueFactory = _ => 64 };
+        var priority = new Option<int>("--priority") { Description = "Lower runs first." };
+        var maxAttempts = new Option<int>("--max-attempts") { Description = "Leases of a shard before it is dead-lettered.", DefaultValueFactory = _ => 5 };
+        var watch = new Option<bool>("--watch") { Description = "Follow the job until it finishes." };
+        foreach (var option in new Option[] { kind, model, prefix, manifest, items, methods, targets, layers, denoise, metrics, outputs, shardSize, priority, maxAttempts, watch })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((r, ct) => RunAsync(r, coordinator, apiKey, async client =>
+        {
+            var submitted = await client.SubmitJobAsync(new JobSubmission
+            {
+                Kind = r.GetValue(kind)!,
+                Model = r.GetValue(model)!,
+                Inputs = new JobInputs(r.GetValue(prefix), r.GetValue(manifest), r.GetValue(items) is { Length: > 0 } list ? list : null),
+                Methods = Split(r.GetValue(methods)),
+                Targets = r.GetValue(targets)!,
+                Layers = Split(r.GetValue(layers)),
+                Denoise = r.GetValue(denoise),
+                Metrics = Split(r.GetValue(metrics)),
+                Outputs = Split(r.GetValue(outputs)),
+                ShardSize = r.GetValue(shardSize),
+                Priority = r.GetValue(priority),
+                MaxAttempts = r.GetValue(maxAttempts),
+            }, ct).ConfigureAwait(false);
+            Print(submitted);
+            return r.GetValue(watch) ? await WatchAsync(client, submitted.Id, ct).ConfigureAwait(false) : 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Follows the job; exit code 0 when it succeeded, 2 when it failed or was cancelled.</summary>
+    private static async Task<int> WatchAsync(SalientClient client, Guid id, CancellationToken ct)
+    {
+        Job? last = null;
+        if (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async context =>
+                {
+                    var task = context.AddTask($"job {id}");
+                    await foreach (var job in client.WatchJobAsync(id, ct).ConfigureAwait(false))
+                    {
+                        task.MaxValue = Math.Max(job.Items.Total, 1);
+                        task.Value = job.Items.Done;
+                        task.Description = $"{job.State} {job.Shards.Done}/{job.Shards.Total} shards{(job.Items.Failed > 0 ? $", {job.Items.Failed} failed items" : "")}";
+                        last = job;
+                    }
+                }).ConfigureAwait(false);
+        }
+        else
+        {
+            await foreach (var job in client.WatchJobAsync(id, ct).ConfigureAwait(false))
+            {
+                Console.Error.WriteLine($"{job.State}: {job.Items.Done}/{job.Items.Total} items, {job.Items.Failed} failed, shards {job.Shards.Done}/{job.Shards.Total} done, {job.Shards.Dead} dead");
+                last = job;
+            }
+        }
+
+        Print(last!);
+        return last!.State == "succeeded" ? 0 : 2;
+    }
+
+    private static Command WithId(string name, string description, Func<SalientClient, Guid, CancellationToken, Task<int>> action)
+    {
+        var command = new Command(name, description);
+        var (coordinator, apiKey) = ConnectionOptions(command);
+        var id = new Argument<Guid>("JOB") { Description = "The job's id." };
+        command.Arguments.Add(id);
+        command.SetAction((r, ct) => RunAsync(r, coordinator, apiKey, client => action(client, r.GetValue(id), ct)));
+        return command;
+    }
+
+    private static (Option<string?> Coordinator, Option<string?> ApiKey) ConnectionOptions(Command command)
+    {
+        var coordinator = new Option<string?>("--coordinator") { Description = "The coordinator's URL (env SALIENT_COORDINATOR).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SALIENT_COORDINATOR") };
+        var apiKey = new Option<string?>("--api-key") { Description = "The API key (env SALIENT_API_KEY).", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SALIENT_API_KEY") };
+        command.Options.Add(coordinator);
+        command.Options.Add(apiKey);
+        return (coordinator, apiKey);
+    }
+
+    private static async Task<int> RunAsync(ParseResult result, Option<string?> coordinator, Option<string?> apiKey, Func<SalientClient, Task<int>> action)
+    {
+        if (!Uri.TryCreate(result.GetValue(coordinator) ?? "", UriKind.Absolute, out var uri))
+        {
+            await Console.Error.WriteLineAsync("error: give the coordinator's URL with --coordinator or SALIENT_COORDINATOR.").ConfigureAwait(false);
+            return 1;
+        }
+
+        using var client = new SalientClient(uri, result.GetValue(apiKey));
+        try
+        {
+            return await action(client).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SalientApiException or HttpRequestException)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static void Print(Job job) => Console.WriteLine(JsonSerializer.Serialize(job, Indented));
+
+    private static string[] Split(string? list) => list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+}

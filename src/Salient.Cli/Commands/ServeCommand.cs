@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using Salient.Cluster;
+using Salient.Cluster.Coordinator;
+using Salient.Cluster.Worker;
+
+namespace Salient.Cli.Commands;
+
+/// <summary><c>salient serve --role coordinator|worker|all</c>: a cluster process (docs/api.md, "Processes").</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var role = new Option<string>("--role") { Description = "coordinator, worker, or all (both in one process).", DefaultValueFactory = _ => "all" };
+        role.AcceptOnlyFromAmong("coordinator", "worker", "all");
+        var db = Env(new Option<string?>("--db") { Description = "PostgreSQL connection string (env SALIENT_DB)." }, "SALIENT_DB");
+        var blob = Env(new Option<string?>("--blob") { Description = "Blob store: folder, file://, Azure connection string (+;Container=NAME) or container SAS URL (env SALIENT_BLOB)." }, "SALIENT_BLOB");
+        var listen = Env(new Option<string?>("--listen") { Description = "HTTP address (env SALIENT_LISTEN), default http://0.0.0.0:8080." }, "SALIENT_LISTEN");
+        var apiKeysFile = new Option<FileInfo?>("--api-keys-file") { Description = "Client API keys, one per line (env SALIENT_API_KEYS, comma-separated); none: an open API." };
+        var workerTokenFile = new Option<FileInfo?>("--worker-token-file") { Description = "The secret workers present to /api/v1/worker/* (env SALIENT_WORKER_TOKEN)." };
+        var coordinator = Env(new Option<string?>("--coordinator") { Description = "The coordinator's base URL (env SALIENT_COORDINATOR); workers read models from the blob store." }, "SALIENT_COORDINATOR");
+        var models = Env(new Option<string?>("--models") { Description = "Model keys this worker hosts, comma-separated, or any (env SALIENT_MODELS)." }, "SALIENT_MODELS");
+        var devices = Env(new Option<string?>("--devices") { Description = "Devices it declares: cpu, cuda:0,... (env SALIENT_DEVICES); only cpu computes today." }, "SALIENT_DEVICES");
+        var capacity = new Option<int>("--capacity") { Description = "Shards in flight at once.", DefaultValueFactory = _ => 1 };
+        var modelCache = Env(new Option<string?>("--model-cache") { Description = "Where downloaded models are kept, by SHA-256 (env SALIENT_MODEL_CACHE)." }, "SALIENT_MODEL_CACHE");
+        var name = new Option<string?>("--name") { Description = "The worker's name; host-pid by default." };
+        var batch = new Option<int>("--batch") { Description = "Items per forward pass.", DefaultValueFactory = _ => 8 };
+        var lease = Env(new Option<string?>("--lease-seconds") { Description = "Lease duration in seconds (env SALIENT_LEASE_SECONDS), default 30; renewed every third of it." }, "SALIENT_LEASE_SECONDS");
+        var backoff = Env(new Option<string?>("--retry-backoff-seconds") { Description = "A failed shard waits backoff · 2^attempt (env SALIENT_RETRY_BACKOFF_SECONDS), default 5." }, "SALIENT_RETRY_BACKOFF_SECONDS");
+        var poll = Env(new Option<string?>("--poll-seconds") { Description = "An idle worker looks for shards at least this often (env SALIENT_POLL_SECONDS), default 5." }, "SALIENT_POLL_SECONDS");
+
+        var command = new Command("serve", "Run a cluster coordinator, worker, or both.")
+        {
+            role, db, blob, listen, apiKeysFile, workerTokenFile, coordinator, models, devices, capacity, modelCache, name, batch, lease, backoff, poll,
+        };
+        command.SetAction(r =>
+        {
+            ClusterHostOptions options;
+            try
+            {
+                var leaseDuration = Seconds(r.GetValue(lease), "--lease-seconds", 30);
+                var workerDefaults = new WorkerOptions();
+                options = new ClusterHostOptions
+                {
+                    Role = Enum.Parse<ClusterRole>(r.GetValue(role)!, ignoreCase: true),
+                    Database = r.GetValue(db) ?? throw new ArgumentException("--db (or SALIENT_DB) is required."),
+                    Blob = r.GetValue(blob) ?? throw new ArgumentException("--blob (or SALIENT_BLOB) is required."),
+                    Listen = r.GetValue(listen) ?? "http://0.0.0.0:8080",
+                    Coordinator = new CoordinatorOptions
+                    {
+                        ApiKeys = ReadKeys(r.GetValue(apiKeysFile)),
+                        WorkerToken = ReadToken(r.GetValue(workerTokenFile)),
+                    },
+                    Worker = new WorkerOptions
+                    {
+                        Name = r.GetValue(name) ?? workerDefaults.Name,
+                        Models = HostedModels.Parse(r.GetValue(models) ?? "any"),
+                        Devices = (r.GetValue(devices) ?? "cpu").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                        Capacity = r.GetValue(capacity),
+                        BatchSize = r.GetValue(batch),
+                        LeaseDuration = leaseDuration,
+                        RenewInterval = leaseDuration / 3,
+                        PollInterval = Seconds(r.GetValue(poll), "--poll-seconds", 5),
+                        ModelCache = r.GetValue(modelCache) ?? workerDefaults.ModelCache,
+                    },
+                    Store = new ClusterStoreOptions { RetryBackoff = Seconds(r.GetValue(backoff), "--retry-backoff-seconds", 5) },
+                };
+                options.Worker.Validate();
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+
+            ClusterHost.Build(options).Run();
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Falls back to the environment variable when the option is not given.</summary>
+    private static Option<string?> Env(Option<string?> option, string variable)
+    {
+        option.DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null;
+        return option;
+    }
+
+    private static TimeSpan Seconds(string? text, string option, double fallback)
+    {
+        if (text is null)
+        {
+            return TimeSpan.FromSeconds(fallback);
+        }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new ArgumentException($"{option}: '{text}' is not a positive number of seconds.");
+    }
+
+    private static HashSet<string> ReadKeys(FileInfo? file)
+    {
+        var text = file is null ? Environment.GetEnvironmentVariable("SALIENT_API_KEYS") ?? "" : File.ReadAllText(file.FullName);
+        return [.. text.Split([',', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+    }
+
+    private static string? ReadToken(FileInfo? file)
+    {
+        var token = file is null ? Environment.GetEnvironmentVariable("SALIENT_WORKER_TOKEN") : File.ReadAllText(file.FullName).Trim();
+        return string.IsNullOrEmpty(token) ? null : token;
+    }
+}

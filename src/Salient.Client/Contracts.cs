@@ -1,0 +1,120 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Salient.Client;
+
+/// <summary>Where a job's items come from: exactly one of a blob prefix, a manifest blob, or explicit blob names.</summary>
+/// <param name="Prefix">Every image blob under this prefix, in name order.</param>
+/// <param name="Manifest">A JSON-lines blob: <c>{"image": ..., "labels": [...], "objects": [...]}</c> per line, paths relative to it.</param>
+/// <param name="Items">Blob names.</param>
+public sealed record JobInputs(string? Prefix = null, string? Manifest = null, IReadOnlyList<string>? Items = null);
+
+/// <summary>A job to run (<c>POST /api/v1/jobs</c>).</summary>
+public sealed record JobSubmission
+{
+    /// <summary>A client-chosen id, so that a retried submission creates one job; a fresh one when null.</summary>
+    public Guid? Id { get; init; }
+
+    /// <summary><c>explain</c> (saliency maps) or <c>eval</c> (explanation-quality metrics).</summary>
+    public string Kind { get; init; } = "explain";
+
+    /// <summary>The key of a registered model.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The items.</summary>
+    public required JobInputs Inputs { get; init; }
+
+    /// <summary>Explanation methods, e.g. <c>gradcam</c>.</summary>
+    public IReadOnlyList<string> Methods { get; init; } = ["gradcam"];
+
+    /// <summary><c>top1</c>, <c>topN</c>, <c>class:I[,J...]</c>, or <c>labels</c> (each item's labels from the manifest).</summary>
+    public string Targets { get; init; } = "top1";
+
+    /// <summary>ONNX value names of the CAM layers; empty: the method's default.</summary>
+    public IReadOnlyList<string> Layers { get; init; } = [];
+
+    /// <summary>Gradient denoising of shallow-layer CAMs: null, <c>floor</c>, <c>ceil</c>, <c>rectify</c> or <c>backprop</c>.</summary>
+    public string? Denoise { get; init; }
+
+    /// <summary>Metrics of an <c>eval</c> job; empty: all.</summary>
+    public IReadOnlyList<string> Metrics { get; init; } = [];
+
+    /// <summary>Files per item × method × target of an <c>explain</c> job: npy, png, overlay, mask, boxes.</summary>
+    public IReadOnlyList<string> Outputs { get; init; } = ["npy", "png", "overlay"];
+
+    /// <summary>Items per shard.</summary>
+    public int ShardSize { get; init; } = 64;
+
+    /// <summary>Lower values run first.</summary>
+    public int Priority { get; init; }
+
+    /// <summary>Leases of a shard before it is dead-lettered.</summary>
+    public int MaxAttempts { get; init; } = 5;
+}
+
+/// <summary>How many of a job's shards are in each state.</summary>
+public sealed record ShardCounts(int Total, int Queued, int Leased, int Done, int Dead, int Cancelled);
+
+/// <summary>How many of a job's items are finished, and how many of those failed.</summary>
+public sealed record ItemCounts(int Total, int Done, int Failed);
+
+/// <summary>A job and its progress.</summary>
+/// <param name="Id">The job's id.</param>
+/// <param name="Kind"><c>explain</c> or <c>eval</c>.</param>
+/// <param name="State"><c>queued</c>, <c>running</c>, <c>succeeded</c>, <c>failed</c> (some shards dead-lettered) or <c>cancelled</c>.</param>
+/// <param name="Model">The model key.</param>
+/// <param name="CreatedAt">When it was submitted.</param>
+/// <param name="UpdatedAt">Its last state change.</param>
+/// <param name="FinishedAt">When it finished, if it did.</param>
+/// <param name="Shards">Shards by state.</param>
+/// <param name="Items">Items done and failed, counted per completed shard.</param>
+/// <param name="ThroughputItemsPerS">Items per second since submission.</param>
+/// <param name="EtaS">Seconds left at that rate, when known.</param>
+/// <param name="Error">Why it failed.</param>
+/// <param name="MetricsAvailable">Whether <c>/metrics</c> of the job has its merged document.</param>
+public sealed record Job(
+    Guid Id, string Kind, string State, string Model, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? FinishedAt,
+    ShardCounts Shards, ItemCounts Items, double ThroughputItemsPerS, double? EtaS, string? Error, bool MetricsAvailable)
+{
+    /// <summary>Whether the job reached a state it never leaves.</summary>
+    [JsonIgnore]
+    public bool IsFinished => State is "succeeded" or "failed" or "cancelled";
+}
+
+/// <summary>A registered model.</summary>
+/// <param name="Key">Its name in job submissions and worker <c>--models</c>.</param>
+/// <param name="Sha256">The hex SHA-256 of the ONNX file.</param>
+/// <param name="Uri">The blob holding it: <c>models/&lt;sha256&gt;.onnx</c>.</param>
+/// <param name="Card">Its model card, when one was uploaded.</param>
+public sealed record ModelInfo(string Key, string Sha256, string Uri, JsonObject? Card);
+
+/// <summary>A worker as the coordinator sees it.</summary>
+/// <param name="Id">Its id.</param>
+/// <param name="Name">Host and process.</param>
+/// <param name="Devices">Devices it declared, e.g. <c>cpu</c>.</param>
+/// <param name="Models">Model keys it hosts, or <c>["any"]</c>.</param>
+/// <param name="Capacity">Shards it runs at once.</param>
+/// <param name="State"><c>active</c> or <c>lost</c>.</param>
+/// <param name="HeartbeatAt">Its last heartbeat.</param>
+/// <param name="ShardsInFlight">Shards it holds leases on.</param>
+public sealed record WorkerSummary(Guid Id, string Name, IReadOnlyList<string> Devices, IReadOnlyList<string> Models, int Capacity, string State,
+    DateTimeOffset HeartbeatAt, int ShardsInFlight);
+
+/// <summary>
+/// One manifest record: an item × method × target with its output blobs (names under <c>jobs/&lt;id&gt;/</c>),
+/// or the error that stopped it (then <see cref="Class"/> may be null: the item failed as a whole).
+/// </summary>
+public sealed record ResultRecord(string Item, string Method, string? Layer, int? Class, string? Label, double? Score,
+    IReadOnlyDictionary<string, string>? Outputs, string? Error, JsonObject? Metrics = null);
+
+/// <summary>The JSON conventions of the API: snake_case names, nulls omitted on writing.</summary>
+public static class SalientJson
+{
+    /// <summary>Options for every request and response body.</summary>
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}

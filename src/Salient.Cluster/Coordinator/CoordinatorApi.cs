@@ -1,0 +1,404 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Salient.Client;
+using Salient.Cluster.Internal;
+using Salient.Methods;
+using Salient.Methods.Metrics;
+using Salient.Storage;
+
+namespace Salient.Cluster.Coordinator;
+
+/// <summary>The coordinator's REST API (docs/api.md): models, jobs, progress events, results, workers.</summary>
+public static class CoordinatorApi
+{
+    private const int MaxShardSize = 100_000;
+
+    /// <summary>Requires the API key on <c>/api/*</c> and the worker token on <c>/api/v1/worker/*</c>, answering 401 with a problem document.</summary>
+    public static IApplicationBuilder UseCoordinatorAuthentication(this IApplicationBuilder app, CoordinatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var keys = options.ApiKeys.Select(k => Encoding.UTF8.GetBytes(k)).ToList();
+        var worker = options.WorkerToken is null ? null : Encoding.UTF8.GetBytes(options.WorkerToken);
+        return app.Use(async (context, next) =>
+        {
+            var path = context.Request.Path;
+            var required = path.StartsWithSegments("/api/v1/worker") ? (worker is null ? [] : [worker]) : path.StartsWithSegments("/api") ? keys : [];
+            if (required.Count > 0)
+            {
+                var header = context.Request.Headers.Authorization.ToString();
+                // EventSource cannot send headers: the progress stream also takes the key as ?access_token=.
+                var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim()
+                    : path.Value!.EndsWith("/events", StringComparison.Ordinal) ? context.Request.Query["access_token"].ToString() : "";
+                var given = token.Length > 0 ? Encoding.UTF8.GetBytes(token) : null;
+                if (given is null || !required.Any(k => CryptographicOperations.FixedTimeEquals(k, given)))
+                {
+                    context.Response.Headers.WWWAuthenticate = "Bearer";
+                    await Results.Problem(statusCode: 401, title: "Unauthorized",
+                        detail: given is null ? "Send 'Authorization: Bearer <key>'." : "The key is not valid for this endpoint.").ExecuteAsync(context).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+    }
+
+    /// <summary>Maps the <c>/api/v1</c> endpoints.</summary>
+    public static IEndpointRouteBuilder MapCoordinatorApi(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var api = app.MapGroup("/api/v1");
+        api.MapPost("/models", UploadModelAsync).DisableAntiforgery();
+        api.MapGet("/models", (ModelRegistry registry, CancellationToken ct) => registry.ListAsync(ct));
+        api.MapPost("/jobs", SubmitJobAsync);
+        api.MapGet("/jobs", ListJobsAsync);
+        api.MapGet("/jobs/{id:guid}", async (Guid id, JobViews views, CancellationToken ct) =>
+            await views.GetAsync(id, ct).ConfigureAwait(false) is { } job ? Results.Ok(job) : UnknownJob(id));
+        api.MapPost("/jobs/{id:guid}/cancel", CancelJobAsync);
+        api.MapGet("/jobs/{id:guid}/events", WatchJobAsync);
+        api.MapGet("/jobs/{id:guid}/metrics", GetMetricsAsync);
+        api.MapGet("/jobs/{id:guid}/results", GetResultsAsync);
+        api.MapGet("/jobs/{id:guid}/blobs/{*path}", GetBlobAsync);
+        api.MapGet("/jobs/{id:guid}/inputs/{*item}", GetInputAsync);
+        api.MapGet("/workers", ListWorkersAsync);
+        api.MapGet("/worker/models/{sha256}", (string sha256, IBlobStore blobs, CancellationToken ct) => StreamBlobAsync(blobs, BlobLayout.Model(sha256), ct));
+        return app;
+    }
+
+    private static async Task<IResult> UploadModelAsync(HttpRequest request, string? key, ModelRegistry registry, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            return BadRequest("key: give the model's key as ?key=NAME.");
+        }
+
+        byte[] onnx;
+        byte[]? card = null;
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(ct).ConfigureAwait(false);
+            if (form.Files.GetFile("model") is not { } model)
+            {
+                return BadRequest("model: the multipart body has no 'model' file.");
+            }
+
+            onnx = await ReadAsync(model, ct).ConfigureAwait(false);
+            card = form.Files.GetFile("card") is { } c ? await ReadAsync(c, ct).ConfigureAwait(false) : null;
+        }
+        else
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, ct).ConfigureAwait(false);
+            onnx = buffer.ToArray();
+        }
+
+        if (onnx.Length == 0)
+        {
+            return BadRequest("model: the ONNX file is empty.");
+        }
+
+        try
+        {
+            return Results.Ok(await registry.RegisterAsync(key, onnx, card, ct).ConfigureAwait(false));
+        }
+        catch (ArgumentException e)
+        {
+            return BadRequest(e.Message);
+        }
+    }
+
+    private static async Task<IResult> SubmitJobAsync(HttpRequest request, ClusterStore store, ModelRegistry registry, JobDataset dataset, JobViews views,
+        IHostApplicationLifetime lifetime, CancellationToken ct)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return Results.Problem(statusCode: 503, title: "Draining", detail: "The coordinator is shutting down and accepts no jobs.");
+        }
+
+        JobSubmission? job;
+        try
+        {
+            job = await JsonSerializer.DeserializeAsync<JobSubmission>(request.Body, SalientJson.Options, ct).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            return BadRequest($"body: not a JobSubmission ({e.Message}).");
+        }
+
+        if (job is null)
+        {
+            return BadRequest("body: a JobSubmission object is required.");
+        }
+
+        if (Validate(job) is { } problem)
+        {
+            return BadRequest(problem);
+        }
+
+        if (await registry.GetAsync(job.Model, ct).ConfigureAwait(false) is not { } model)
+        {
+            return BadRequest($"model: no model '{job.Model}' is registered (POST /api/v1/models).");
+        }
+
+        IReadOnlyList<string> items;
+        try
+        {
+            items = await dataset.ListAsync(job.Inputs, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BlobNotFoundException or InvalidDataException or ArgumentException)
+        {
+            return BadRequest($"inputs: {e.Message}");
+        }
+
+        if (items.Count == 0)
+        {
+            return BadRequest("inputs: no items found.");
+        }
+
+        var id = job.Id ?? Guid.CreateVersion7();
+        await store.CreateJobAsync(new JobRequest
+        {
+            Id = id,
+            Kind = job.Kind,
+            Spec = JsonSerializer.SerializeToElement(job with { Id = id }, SalientJson.Options),
+            Model = new ModelRef(model.Key, model.Uri, model.Sha256),
+            Items = items,
+            ShardSize = job.ShardSize,
+            Priority = job.Priority,
+            MaxAttempts = job.MaxAttempts,
+        }, ct).ConfigureAwait(false);
+        return Results.Created($"/api/v1/jobs/{id}", await views.GetAsync(id, ct).ConfigureAwait(false));
+    }
+
+    /// <summary>The first problem of a submission, naming the field, or null.</summary>
+    internal static string? Validate(JobSubmission job)
+    {
+        var inputs = new object?[] { job.Inputs?.Prefix, job.Inputs?.Manifest, job.Inputs?.Items }.Count(i => i is not null);
+        string[] unknownMethods = [.. (job.Methods ?? []).Except(Explainer.MethodNames)];
+        return job switch
+        {
+            { Kind: not ("explain" or "eval") } => $"kind: '{job.Kind}' is not explain or eval.",
+            { Model: null or "" } => "model: a model key is required.",
+            _ when inputs != 1 => "inputs: give exactly one of prefix, manifest or items.",
+            { Inputs.Items: { } list } when list.Any(string.IsNullOrWhiteSpace) => "inputs.items: item names must not be empty.",
+            { Methods: null or { Count: 0 } } => "methods: give at least one method.",
+            _ when unknownMethods.Length > 0 => $"methods: unknown {string.Join(", ", unknownMethods)}; valid: {string.Join(", ", Explainer.MethodNames)}.",
+            _ when job.Methods.Distinct().Count() != job.Methods.Count => "methods: each method once.",
+            { Targets: "labels", Inputs.Manifest: null } => "targets: 'labels' needs inputs.manifest.",
+            { Denoise: { } d } when !Enum.TryParse<DenoiseMode>(d, ignoreCase: true, out _) => $"denoise: '{d}' is not floor, ceil, rectify or backprop.",
+            { Metrics: { } metrics } when metrics.Except(MetricOptions.Names).Any() => $"metrics: valid metrics are {string.Join(", ", MetricOptions.Names)}.",
+            { ShardSize: < 1 or > MaxShardSize } => $"shard_size: must lie in [1, {MaxShardSize}].",
+            { MaxAttempts: < 1 or > 100 } => "max_attempts: must lie in [1, 100].",
+            _ => TargetsProblem(job.Targets) ?? OutputsProblem(job.Outputs),
+        };
+    }
+
+    private static string? TargetsProblem(string? targets)
+    {
+        try
+        {
+            _ = JobSpecs.FixedTargets(targets ?? "");
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return $"targets: {e.Message} Use top1, topN, class:I[,J...] or labels.";
+        }
+    }
+
+    private static string? OutputsProblem(IReadOnlyList<string>? outputs)
+    {
+        try
+        {
+            _ = RenderOptions.Create(outputs ?? []);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"outputs: {e.Message}";
+        }
+    }
+
+    private static async Task<IResult> ListJobsAsync(string? state, int? limit, ClusterStore store, JobViews views, CancellationToken ct)
+    {
+        JobState? filter = null;
+        if (state is not null)
+        {
+            if (!Enum.TryParse<JobState>(state, ignoreCase: true, out var parsed) || int.TryParse(state, out _))
+            {
+                return BadRequest($"state: '{state}' is not queued, running, succeeded, failed or cancelled.");
+            }
+
+            filter = parsed;
+        }
+
+        if (limit is < 1 or > 1000)
+        {
+            return BadRequest("limit: must lie in [1, 1000].");
+        }
+
+        var jobs = await store.ListJobsAsync(filter, limit ?? 100, ct).ConfigureAwait(false);
+        var result = new List<Job>(jobs.Count);
+        foreach (var job in jobs)
+        {
+            result.Add(await views.ViewAsync(job, ct).ConfigureAwait(false));
+        }
+
+        return Results.Ok(result);
+    }
+
+    private static async Task<IResult> CancelJobAsync(Guid id, ClusterStore store, JobViews views, CancellationToken ct)
+    {
+        if (await store.GetJobAsync(id, ct).ConfigureAwait(false) is null)
+        {
+            return UnknownJob(id);
+        }
+
+        if (!await store.CancelJobAsync(id, ct).ConfigureAwait(false))
+        {
+            var job = await views.GetAsync(id, ct).ConfigureAwait(false);
+            return Results.Problem(statusCode: 409, title: "Conflict", detail: $"Job {id} already finished ({job?.State}).");
+        }
+
+        return Results.Ok(await views.GetAsync(id, ct).ConfigureAwait(false));
+    }
+
+    private static async Task WatchJobAsync(Guid id, HttpContext context, JobViews views, CoordinatorOptions options)
+    {
+        var ct = context.RequestAborted;
+        var job = await views.GetAsync(id, ct).ConfigureAwait(false);
+        if (job is null)
+        {
+            await UnknownJob(id).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        string? last = null;
+        try
+        {
+            while (true)
+            {
+                var data = JsonSerializer.Serialize(job, SalientJson.Options);
+                if (data != last)
+                {
+                    await context.Response.WriteAsync($"event: progress\ndata: {data}\n\n", ct).ConfigureAwait(false);
+                    last = data;
+                }
+
+                if (job.IsFinished)
+                {
+                    await context.Response.WriteAsync($"event: done\ndata: {data}\n\n", ct).ConfigureAwait(false);
+                    return;
+                }
+
+                await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+                await Task.Delay(options.EventInterval, ct).ConfigureAwait(false);
+                job = await views.GetAsync(id, ct).ConfigureAwait(false) ?? job;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+
+    private static async Task<IResult> GetMetricsAsync(Guid id, ClusterStore store, CancellationToken ct)
+    {
+        var job = await store.GetJobAsync(id, ct).ConfigureAwait(false);
+        if (job is null)
+        {
+            return UnknownJob(id);
+        }
+
+        // A running job's figures so far, merged as the store will merge them at the end.
+        var metrics = job.Metrics ?? new ShardReportMerger().Merge(await store.GetShardMetricsAsync(id, ct).ConfigureAwait(false));
+        return Results.Text(metrics.ToJsonString(), "application/json");
+    }
+
+    private static async Task<IResult> GetResultsAsync(Guid id, int? after, int? limit, ClusterStore store, JobViews views, CancellationToken ct)
+    {
+        if (after is < 0 || limit is < 1 or > 10_000)
+        {
+            return BadRequest("after must be at least 0 and limit lie in [1, 10000].");
+        }
+
+        if (await store.GetJobAsync(id, ct).ConfigureAwait(false) is null)
+        {
+            return UnknownJob(id);
+        }
+
+        var lines = await views.ReadRecordsAsync(id, ct).ConfigureAwait(false);
+        var page = lines.Skip(after ?? 0).Take(limit ?? 1000);
+        return Results.Text("[" + string.Join(",", page) + "]", "application/json");
+    }
+
+    private static Task<IResult> GetBlobAsync(Guid id, string path, IBlobStore blobs, CancellationToken ct) =>
+        path.Split('/').Any(p => p is "" or "." or "..")
+            ? Task.FromResult(BadRequest($"path: '{path}' is not a blob path under the job."))
+            : StreamBlobAsync(blobs, BlobLayout.Job(id) + path, ct);
+
+    private static async Task<IResult> GetInputAsync(Guid id, string item, ClusterStore store, IBlobStore blobs, CancellationToken ct)
+    {
+        var job = await store.GetJobAsync(id, ct).ConfigureAwait(false);
+        if (job is null)
+        {
+            return UnknownJob(id);
+        }
+
+        // Only the job's own inputs: the shard lists hold every item key.
+        var shards = await store.ListShardsAsync(id, ct).ConfigureAwait(false);
+        return shards.Any(s => s.Items.Contains(item, StringComparer.Ordinal))
+            ? await StreamBlobAsync(blobs, item, ct).ConfigureAwait(false)
+            : Results.Problem(statusCode: 404, title: "Not Found", detail: $"'{item}' is not an input of job {id}.");
+    }
+
+    private static async Task<IResult> StreamBlobAsync(IBlobStore blobs, string name, CancellationToken ct)
+    {
+        try
+        {
+            var stream = await blobs.OpenReadAsync(name, ct).ConfigureAwait(false);
+            var type = name.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? "image/png"
+                : name.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase) ? "image/jpeg"
+                : name.EndsWith(".json", StringComparison.Ordinal) || name.EndsWith(".jsonl", StringComparison.Ordinal) ? "application/json"
+                : "application/octet-stream";
+            return Results.Stream(stream, type);
+        }
+        catch (Exception e) when (e is BlobNotFoundException or ArgumentException)
+        {
+            return Results.Problem(statusCode: 404, title: "Not Found", detail: $"No blob '{name}'.");
+        }
+    }
+
+    private static async Task<IResult> ListWorkersAsync(ClusterStore store, CancellationToken ct)
+    {
+        var workers = await store.ListWorkersAsync(ct).ConfigureAwait(false);
+        var counts = await store.GetCountsAsync(ct).ConfigureAwait(false);
+        return Results.Ok(workers.Select(w => new WorkerSummary(w.Id, w.Name, [.. w.Devices.Select(d => d.Name)], w.Models.Keys ?? ["any"], w.Capacity,
+            w.State.ToString().ToLowerInvariant(), w.HeartbeatAt, counts.LeasesByWorker.GetValueOrDefault(w.Id))));
+    }
+
+    private static async Task<byte[]> ReadAsync(IFormFile file, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        await file.CopyToAsync(buffer, ct).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    private static IResult BadRequest(string detail) => Results.Problem(statusCode: 400, title: "Bad Request", detail: detail);
+
+    private static IResult UnknownJob(Guid id) => Results.Problem(statusCode: 404, title: "Not Found", detail: $"No job {id}.");
+
+    /// <summary>Registers what the endpoints need: the registry, datasets and job views.</summary>
+    internal static IServiceCollection AddCoordinatorServices(this IServiceCollection services) => services
+        .AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IBlobStore>()))
+        .AddSingleton(sp => new JobDataset(sp.GetRequiredService<IBlobStore>()))
+        .AddSingleton(sp => new JobViews(sp.GetRequiredService<ClusterStore>(), sp.GetRequiredService<IBlobStore>(), TimeProvider.System));
+}

@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Salient.Engine;
+using Salient.Imaging;
+using Salient.Storage;
+
+namespace Salient.Cluster.Internal;
+
+/// <summary>A loaded model with its input loader; <see cref="Gate"/> serialises its passes, since the engine's models are not shared between threads.</summary>
+internal sealed record LoadedModel(Model Model, InputLoader Loader)
+{
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+}
+
+/// <summary>
+/// Downloads models from the blob store into a folder named by digest, checks their SHA-256, and
+/// keeps one loaded copy per digest.
+/// </summary>
+internal sealed class ModelCache(IBlobStore blobs, string folder)
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<LoadedModel>>> _models = new(StringComparer.Ordinal);
+
+    /// <summary>The model keys loaded so far.</summary>
+    public ConcurrentDictionary<string, bool> LoadedKeys { get; } = new(StringComparer.Ordinal);
+
+    public async Task<LoadedModel> GetAsync(ModelRef model, CancellationToken cancellationToken)
+    {
+        var lazy = _models.GetOrAdd(model.Sha256, _ => new Lazy<Task<LoadedModel>>(() => LoadAsync(model, CancellationToken.None)));
+        try
+        {
+            var loaded = await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            LoadedKeys[model.Key] = true;
+            return loaded;
+        }
+        catch (Exception) when (lazy.Value.IsFaulted)
+        {
+            // A failed load is not cached: the next shard tries again (the blob may have been fixed).
+            _models.TryRemove(KeyValuePair.Create(model.Sha256, lazy));
+            throw;
+        }
+    }
+
+    private async Task<LoadedModel> LoadAsync(ModelRef model, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, model.Sha256 + ".onnx");
+        if (!File.Exists(path) || !await HasDigestAsync(path, model.Sha256, cancellationToken).ConfigureAwait(false))
+        {
+            var bytes = await blobs.ReadAllBytesAsync(model.Uri, cancellationToken).ConfigureAwait(false);
+            var digest = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            if (!string.Equals(digest, model.Sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidDataException($"Model '{model.Key}' at '{model.Uri}' has SHA-256 {digest}, not {model.Sha256}.");
+            }
+
+            // The card first: a model file in the folder always has its card beside it.
+            try
+            {
+                var card = await blobs.ReadAllBytesAsync(BlobLayout.ModelCard(model.Sha256), cancellationToken).ConfigureAwait(false);
+                await WriteAtomicallyAsync(Path.ChangeExtension(path, ".json"), card, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BlobNotFoundException)
+            {
+                // No card: the model's input shape gives the default preprocessing.
+            }
+
+            await WriteAtomicallyAsync(path, bytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (loaded, loader) = InputLoader.Open(path);
+        return new LoadedModel(loaded, loader);
+    }
+
+    private static async Task<bool> HasDigestAsync(string path, string sha256, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(path);
+        var digest = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false));
+        return string.Equals(digest, sha256, StringComparison.OrdinalIgnoreCase);
+    }
+
+    // Several worker processes may share the cache folder: each writes its own file, then renames.
+    private static async Task WriteAtomicallyAsync(string path, byte[] bytes, CancellationToken cancellationToken)
+    {
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        await File.WriteAllBytesAsync(temporary, bytes, cancellationToken).ConfigureAwait(false);
+        File.Move(temporary, path, overwrite: true);
+    }
+}

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Salient.Client;
+using Salient.Cluster.Internal;
+using Salient.Cluster.Worker;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Salient.Cluster.Tests.Runtime;
+
+/// <summary>Jobs through a coordinator and worker processes, with the faults a cluster meets.</summary>
+[Collection(LiveClusterGroup.Name)]
+public sealed class ClusterRuntimeTests(LiveCluster cluster)
+{
+    private SalientClient Client => cluster.Client;
+
+    [Fact]
+    public async Task A_job_survives_a_killed_worker_and_a_coordinator_restart_with_one_record_set_per_item()
+    {
+        var items = await cluster.UploadImagesAsync("datasets/big/", 200);
+        var job = await Client.SubmitJobAsync(new JobSubmission
+        {
+            Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/big/"), Methods = ["gradcam"], Outputs = ["png"], ShardSize = 5,
+        });
+        Assert.Equal(40, job.Shards.Total);
+
+        // A worker dies mid-shard (SIGKILL) once work is under way; its lease expires and is re-leased.
+        await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards.Done >= 3);
+        cluster.Kill("worker1");
+        await cluster.RestartCoordinatorAsync();
+
+        var done = await cluster.FinishAsync(job.Id);
+        Assert.Equal("succeeded", done.State);
+        Assert.Equal(new ItemCounts(200, 200, 0), done.Items);
+        var records = await ManifestAsync(job.Id);
+        Assert.Equal(200, records.Count);
+        Assert.Equal(items, records.Select(r => r.Item));
+        foreach (var record in records.Take(20))
+        {
+            Assert.True(await cluster.Blobs.ExistsAsync(BlobLayout.Job(job.Id) + record.Outputs!["png"]));
+        }
+
+        var metrics = await Client.GetMetricsAsync(job.Id);
+        Assert.Equal(200, metrics["items"]!.GetValue<int>());
+        Assert.Equal(200, metrics["records"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Workers_reconnect_after_a_PostgreSQL_restart_and_the_job_completes()
+    {
+        await cluster.UploadImagesAsync("datasets/pg/", 40);
+        var job = await Client.SubmitJobAsync(new JobSubmission { Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/pg/"), Outputs = ["npy"], ShardSize = 4 });
+        await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards.Done >= 1);
+        await cluster.RestartPostgresAsync();
+
+        var done = await cluster.FinishAsync(job.Id);
+        Assert.Equal("succeeded", done.State);
+        Assert.Equal(40, (await ManifestAsync(job.Id)).Select(r => r.Item).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_poison_shard_is_dead_lettered_with_its_error_and_corrupt_images_are_item_errors()
+    {
+        var good = await cluster.UploadImagesAsync("datasets/mixed/", 6);
+        await cluster.Blobs.PutAsync("datasets/mixed/corrupt.jpg", Encoding.ASCII.GetBytes("not a jpeg"));
+        // A name the blob store refuses fails its whole shard (the first) on every attempt; the corrupt image is the second shard's.
+        var job = await Client.SubmitJobAsync(new JobSubmission
+        {
+            Model = "resnet", Inputs = new JobInputs(Items: ["../poison.jpg", good[0], "datasets/mixed/corrupt.jpg", .. good[1..]]), Outputs = ["png"],
+            ShardSize = 2, MaxAttempts = 2,
+        });
+
+        var done = await cluster.FinishAsync(job.Id);
+        Assert.Equal("failed", done.State);
+        Assert.Equal(new ShardCounts(4, 0, 0, 3, 1, 0), done.Shards);
+        Assert.Equal("1 of 4 shards dead-lettered", done.Error);
+        var dead = (await cluster.Store.ListShardsAsync(job.Id)).Single(s => s.State == ShardState.Dead);
+        Assert.Equal(2, dead.Errors.Count);
+        Assert.All(dead.Errors, e => Assert.Contains("poison.jpg", e.Message, StringComparison.Ordinal));
+
+        var records = await ManifestAsync(job.Id);
+        Assert.Equal(6, records.Count);
+        Assert.Contains("corrupt.jpg", records.Single(r => r.Error is not null).Error!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pinned_workers_run_only_their_models_shards()
+    {
+        await cluster.UploadImagesAsync("datasets/affinity/", 12);
+        var job = await Client.SubmitJobAsync(new JobSubmission { Model = "resnet-b", Inputs = new JobInputs(Prefix: "datasets/affinity/"), Outputs = ["png"], ShardSize = 2 });
+        Assert.Equal("succeeded", (await cluster.FinishAsync(job.Id)).State);
+
+        var worker3 = (await Client.ListWorkersAsync()).Single(w => w.Name == "worker3");
+        Assert.Equal(["resnet-b"], worker3.Models);
+        Assert.All(await cluster.Store.ListShardsAsync(job.Id), s => Assert.Equal(worker3.Id, s.LeasedBy));
+    }
+
+    [Fact]
+    public async Task An_eval_job_merges_its_shards_metrics_into_the_totals_of_its_records()
+    {
+        await cluster.UploadImagesAsync("datasets/eval/", 12);
+        var job = await Client.SubmitJobAsync(new JobSubmission
+        {
+            Kind = "eval", Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/eval/"), Methods = ["gradcam", "gradient"], Metrics = ["deletion", "insertion"], ShardSize = 4,
+        });
+        Assert.Equal("succeeded", (await cluster.FinishAsync(job.Id)).State);
+
+        var records = await ManifestAsync(job.Id);
+        Assert.Equal(24, records.Count);
+        var stored = JsonNode.Parse(await cluster.Blobs.ReadAllBytesAsync(BlobLayout.Metrics(job.Id)))!;
+        foreach (var method in new[] { "gradcam", "gradient" })
+        {
+            var summary = stored["summary"]![method]!;
+            Assert.Equal(12, summary["items"]!.GetValue<int>());
+            var deletion = records.Where(r => r.Method == method).Select(r => r.Metrics!["deletion"]!.GetValue<double>()).Average();
+            Assert.Equal(deletion, summary["scalars"]!["deletion"]!["mean"]!.GetValue<double>(), 4);
+        }
+    }
+
+    [Fact]
+    public async Task A_worker_whose_lease_expired_writes_nothing()
+    {
+        await cluster.UploadImagesAsync("datasets/fence/", 2);
+        // A model no process hosts: only this test's in-process worker claims it.
+        await using (var model = File.OpenRead(Fixtures.Path("models", "resnet_basic.onnx")))
+        {
+            await Client.UploadModelAsync("resnet-fence", model);
+        }
+
+        var job = await Client.SubmitJobAsync(new JobSubmission { Model = "resnet-fence", Inputs = new JobInputs(Prefix: "datasets/fence/"), Outputs = ["png"] });
+        var store = cluster.Store;
+        var first = await store.RegisterWorkerAsync(new WorkerRegistration("zombie", [], HostedModels.Only(["resnet-fence"]), 1));
+        var lease = (await store.ClaimShardsAsync(first, HostedModels.Only(["resnet-fence"]), 1, TimeSpan.FromSeconds(1))).Single();
+        await Task.Delay(1500);
+        await store.SweepExpiredAsync();
+        var second = await store.RegisterWorkerAsync(new WorkerRegistration("successor", [], HostedModels.Only(["resnet-fence"]), 1));
+        await WaitAsync(async () => (await store.ClaimShardsAsync(second, HostedModels.Only(["resnet-fence"]), 1, TimeSpan.FromMinutes(1))).Count == 1);
+
+        var options = new WorkerOptions { ModelCache = Path.Combine(Path.GetTempPath(), "salient-fence-" + Guid.NewGuid().ToString("N")[..8]) };
+        var runner = new ShardRunner(store, cluster.Blobs, new ModelCache(cluster.Blobs, options.ModelCache), new JobDataset(cluster.Blobs), options, NullLogger.Instance);
+        await runner.RunAsync(lease);
+
+        var written = new List<string>();
+        await foreach (var blob in cluster.Blobs.ListAsync(BlobLayout.Job(job.Id)))
+        {
+            written.Add(blob.Name);
+        }
+
+        Assert.Empty(written);
+        Assert.Equal(ShardState.Leased, (await store.ListShardsAsync(job.Id)).Single().State);
+        await Client.CancelJobAsync(job.Id);
+        Directory.Delete(options.ModelCache, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_API_answers_bad_requests_with_problem_details_and_refuses_missing_or_wrong_keys()
+    {
+        using var http = new HttpClient { BaseAddress = Client.BaseUri };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/v1/jobs")).StatusCode);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/v1/jobs")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("openapi/v1.json")).StatusCode);
+
+        async Task ExpectAsync(HttpStatusCode status, string field, JobSubmission submission)
+        {
+            var error = await Assert.ThrowsAsync<SalientApiException>(() => Client.SubmitJobAsync(submission));
+            Assert.Equal(status, error.StatusCode);
+            Assert.StartsWith(field, error.Detail, StringComparison.Ordinal);
+        }
+
+        var inputs = new JobInputs(Items: ["x.png"]);
+        await ExpectAsync(HttpStatusCode.BadRequest, "kind", new JobSubmission { Kind = "train", Model = "resnet", Inputs = inputs });
+        await ExpectAsync(HttpStatusCode.BadRequest, "model", new JobSubmission { Model = "nope", Inputs = inputs });
+        await ExpectAsync(HttpStatusCode.BadRequest, "inputs", new JobSubmission { Model = "resnet", Inputs = new JobInputs("a/", Items: ["x"]) });
+        await ExpectAsync(HttpStatusCode.BadRequest, "methods", new JobSubmission { Model = "resnet", Inputs = inputs, Methods = ["magic"] });
+        await ExpectAsync(HttpStatusCode.BadRequest, "targets", new JobSubmission { Model = "resnet", Inputs = inputs, Targets = "best" });
+        await ExpectAsync(HttpStatusCode.BadRequest, "shard_size", new JobSubmission { Model = "resnet", Inputs = inputs, ShardSize = 0 });
+        await ExpectAsync(HttpStatusCode.BadRequest, "outputs", new JobSubmission { Model = "resnet", Inputs = inputs, Outputs = ["gif"] });
+
+        var missing = await Assert.ThrowsAsync<SalientApiException>(() => Client.GetJobAsync(Guid.NewGuid()));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", LiveCluster.ApiKey);
+        using var body = new StringContent("{not json", Encoding.UTF8, "application/json");
+        var malformed = await http.PostAsync("api/v1/jobs", body);
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType?.MediaType);
+    }
+
+    private async Task<List<ResultRecord>> ManifestAsync(Guid id)
+    {
+        var text = Encoding.UTF8.GetString(await cluster.Blobs.ReadAllBytesAsync(BlobLayout.Manifest(id)));
+        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonSerializer.Deserialize<ResultRecord>(l, SalientJson.Options)!)];
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!await condition())
+        {
+            await Task.Delay(200, timeout.Token);
+        }
+    }
+}
