@@ -5,7 +5,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Convolution as GEMM: per image and group, out[OC/g, OH·OW] = W[OC/g, C/g·KH·KW] · col[C/g·KH·KW, OH·OW].
 /// 1×1 stride-1 unpadded convolutions use the input plane as the column matrix; depthwise ones go
-/// to <see cref="DepthwiseConv2dKernel"/>. Bias and activation are one pass over each output image.
+/// to <see cref="DepthwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>. Bias and activation are one pass over each output image.
 /// </summary>
 internal static unsafe class Conv2dKernel
 {
@@ -23,6 +23,12 @@ internal static unsafe class Conv2dKernel
             if (ConvWindow.IsDepthwise(g))
             {
                 DepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation);
+                return;
+            }
+
+            if (WinogradConv2dKernel.Applies(g))
+            {
+                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation);
                 return;
             }
 
