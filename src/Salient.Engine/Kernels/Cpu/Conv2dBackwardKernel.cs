@@ -8,7 +8,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <see cref="Conv2dKernel"/>: the input gradient is col2im(Wᵀ·dY), or Wᵀ·dY itself for pointwise
 /// convolutions, with Wᵀ prepared once per call; the weight gradient is Σ_images dY·im2col(x)ᵀ,
 /// each thread summing its share of the images into its own buffer. Depthwise convolutions go to
-/// <see cref="DepthwiseConv2dBackwardKernel"/>.
+/// <see cref="DepthwiseConv2dBackwardKernel"/>, input gradients of 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>.
 /// </summary>
 internal static unsafe class Conv2dBackwardKernel
 {
@@ -25,6 +25,12 @@ internal static unsafe class Conv2dBackwardKernel
             if (ConvWindow.IsDepthwise(g))
             {
                 DepthwiseConv2dBackwardKernel.Data(g, pW, pDy, pDx);
+                return;
+            }
+
+            if (WinogradConv2dKernel.AppliesToBackwardData(g))
+            {
+                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx);
                 return;
             }
 

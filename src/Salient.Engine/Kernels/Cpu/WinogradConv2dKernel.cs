@@ -66,6 +66,46 @@ internal static unsafe class WinogradConv2dKernel
         }
     }
 
+    /// <summary>Whether <see cref="BackwardData"/> computes the input gradient of <paramref name="g"/>.</summary>
+    public static bool AppliesToBackwardData(in Conv2dGeometry g) =>
+        Applies(g) && g.PadTop <= 2 && g.PadLeft <= 2 && g.PadBottom <= 2 && g.PadRight <= 2;
+
+    /// <summary>
+    /// The input gradient of a convolution <see cref="AppliesToBackwardData"/> accepts: the stride-1
+    /// convolution of the output gradient, padded by 2 - pad, with the filters flipped and their
+    /// channel axes swapped.
+    /// </summary>
+    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, float* weight, float* outputGradient, float* inputGradient)
+    {
+        var flipped = ArrayPool<float>.Shared.Rent(g.OutChannels * g.InChannels * 9);
+        try
+        {
+            fixed (float* w = flipped)
+            {
+                for (var o = 0; o < g.OutChannels; o++)
+                {
+                    for (var c = 0; c < g.InChannels; c++)
+                    {
+                        var src = weight + (((long)o * g.InChannels) + c) * 9;
+                        var dst = w + (((long)c * g.OutChannels) + o) * 9;
+                        for (var k = 0; k < 9; k++)
+                        {
+                            dst[k] = src[8 - k];
+                        }
+                    }
+                }
+
+                var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
+                    2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
+                Run(gemm, transposed, outputGradient, w, null, inputGradient, FusedActivation.None);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(flipped);
+        }
+    }
+
     /// <summary>U = G·g·Gᵀ for each of <paramref name="filters"/> 3×3 filters, stored point-major: u[ξ][filter].</summary>
     private static void TransformWeights(int filters, float* weight, float* u)
     {
