@@ -59,7 +59,7 @@ public unsafe class WinogradConv2dTests
     }
 
     [Fact]
-    public void Winograd_serves_only_3x3_stride_1_ungrouped_convolutions_with_enough_channels()
+    public void Winograd_serves_only_3x3_stride_1_ungrouped_convolutions_with_enough_channels_and_tiles()
     {
         Assert.True(WinogradConv2dKernel.Applies(new Conv2dGeometry(8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)));
         Assert.False(WinogradConv2dKernel.Applies(new Conv2dGeometry(8, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1)));
@@ -67,5 +67,6 @@ public unsafe class WinogradConv2dTests
         Assert.False(WinogradConv2dKernel.Applies(new Conv2dGeometry(8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2)));
         Assert.False(WinogradConv2dKernel.Applies(new Conv2dGeometry(8, 3, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)));
         Assert.False(WinogradConv2dKernel.Applies(new Conv2dGeometry(8, 64, 56, 56, 64, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1)));
+        Assert.False(WinogradConv2dKernel.Applies(new Conv2dGeometry(8, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)));
     }
 }

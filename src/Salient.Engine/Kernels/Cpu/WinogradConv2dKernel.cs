@@ -18,16 +18,24 @@ internal static unsafe class WinogradConv2dKernel
 
     // Tiles per GEMM: wide enough to run near the GEMM's peak, small enough that a chunk's V and M
     // (16·(C + OC)·T floats) stay within the last-level cache.
-    private const int TargetTiles = 384;
+    private const int TargetTiles = 192;
 
     // With fewer channels the GEMMs are too thin for the saved multiplies to pay for the transforms.
     private const int MinChannels = 16;
+
+    // Smaller planes waste too much of their edge tiles and make GEMMs too thin per weight transform:
+    // ResNet-50's 14×14 layers ran as fast as im2col, its 7×7 ones slower.
+    private const int MinTilesPerImage = 64;
+
+    // Filters per task of the weight transform.
+    private const int FilterBlock = 4096;
 
     /// <summary>Whether <paramref name="g"/> is a convolution this kernel computes, and faster than im2col.</summary>
     public static bool Applies(in Conv2dGeometry g) =>
         g.KernelHeight == 3 && g.KernelWidth == 3 && g.StrideHeight == 1 && g.StrideWidth == 1
         && g.DilationHeight == 1 && g.DilationWidth == 1 && g.Groups == 1
-        && g.InChannels >= MinChannels && g.OutChannels >= MinChannels;
+        && g.InChannels >= MinChannels && g.OutChannels >= MinChannels
+        && ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2) >= MinTilesPerImage;
 
     /// <summary>Any 3×3 stride-1 undilated ungrouped convolution, with any padding; the caller has validated the buffers.</summary>
     public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation)
@@ -45,7 +53,11 @@ internal static unsafe class WinogradConv2dKernel
         {
             fixed (float* u = transformed)
             {
-                TransformWeights(g.OutChannels * g.InChannels, weight, u);
+                var filters = g.OutChannels * g.InChannels;
+                var w = weight;
+                var dst = u;
+                CpuParallel.For((filters + FilterBlock - 1) / FilterBlock, FilterBlock * 64L,
+                    b => TransformWeights(b * FilterBlock, Math.Min(filters, (b + 1) * FilterBlock), filters, w, dst));
                 for (var p = 0; p < Points; p++)
                 {
                     lhs[p] = gemm.Prepare(g.OutChannels, g.InChannels, u + ((long)p * g.OutChannels * g.InChannels), g.InChannels);
@@ -106,11 +118,11 @@ internal static unsafe class WinogradConv2dKernel
         }
     }
 
-    /// <summary>U = G·g·Gᵀ for each of <paramref name="filters"/> 3×3 filters, stored point-major: u[ξ][filter].</summary>
-    private static void TransformWeights(int filters, float* weight, float* u)
+    /// <summary>U = G·g·Gᵀ for 3×3 filters [start, end) of <paramref name="filters"/>, stored point-major: u[ξ][filter].</summary>
+    private static void TransformWeights(int start, int end, int filters, float* weight, float* u)
     {
         var t = stackalloc float[12];
-        for (var f = 0; f < filters; f++)
+        for (var f = start; f < end; f++)
         {
             var w = weight + (f * 9L);
             for (var j = 0; j < 3; j++)
@@ -209,13 +221,7 @@ internal static unsafe class WinogradConv2dKernel
                     continue;
                 }
 
-                var row = plane + ((long)iy * g.InWidth);
-                for (var j = 0; j < width; j++)
-                {
-                    var x = (2 * j) - g.PadLeft;
-                    even[j] = (uint)x < (uint)g.InWidth ? row[x] : 0f;
-                    odd[j] = (uint)(x + 1) < (uint)g.InWidth ? row[x + 1] : 0f;
-                }
+                Deinterleave(plane + ((long)iy * g.InWidth), even, odd, width);
             }
 
             // Bᵀ down the rows, in place, for both column parities: (r0 - r2, r1 + r2, r2 - r1, r1 - r3).
@@ -229,6 +235,46 @@ internal static unsafe class WinogradConv2dKernel
             }
         }
 
+        /// <summary>even[j], odd[j] = row[2j - PadLeft], row[2j + 1 - PadLeft] for j &lt; <paramref name="count"/>, 0 outside the row.</summary>
+        private void Deinterleave(float* row, float* even, float* odd, int count)
+        {
+            // For j in [first, last) both columns lie inside the row: no bounds checks, 8 pairs a step.
+            var pad = g.PadLeft;
+            var first = Math.Min(count, (pad + 1) / 2);
+            var last = Math.Clamp(g.InWidth - 2 + pad >= 0 ? ((g.InWidth - 2 + pad) / 2) + 1 : 0, first, count);
+            for (var j = 0; j < count; j++)
+            {
+                if (j >= first && j < last)
+                {
+                    continue;
+                }
+
+                var x = (2 * j) - pad;
+                even[j] = (uint)x < (uint)g.InWidth ? row[x] : 0f;
+                odd[j] = (uint)(x + 1) < (uint)g.InWidth ? row[x + 1] : 0f;
+            }
+
+            var i = first;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var split = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+                for (; i + 8 <= last; i += 8)
+                {
+                    var src = row + (2 * i) - pad;
+                    var a = Vector256.Shuffle(Vector256.Load(src), split);
+                    var b = Vector256.Shuffle(Vector256.Load(src + 8), split);
+                    Vector256.Create(a.GetLower(), b.GetLower()).Store(even + i);
+                    Vector256.Create(a.GetUpper(), b.GetUpper()).Store(odd + i);
+                }
+            }
+
+            for (; i < last; i++)
+            {
+                even[i] = row[(2 * i) - pad];
+                odd[i] = row[(2 * i) + 1 - pad];
+            }
+        }
+
         /// <summary>
         /// Y = Aᵀ·M·A for one output channel's tiles of tile row <paramref name="ty"/> (m[ξ·pointStride + tx]),
         /// plus bias and the activation, into output rows 2ty and 2ty + 1 of <paramref name="plane"/>.
@@ -239,19 +285,37 @@ internal static unsafe class WinogradConv2dKernel
             Combine(m, _tilesW, pointStride, new OutputTransform(y, _tilesW));
             var row0 = scratch + (4 * _tilesW);
             var row1 = row0 + (2 * _tilesW);
-            for (var tx = 0; tx < _tilesW; tx++)
-            {
-                row0[2 * tx] = y[tx];
-                row0[(2 * tx) + 1] = y[_tilesW + tx];
-                row1[2 * tx] = y[(2 * _tilesW) + tx];
-                row1[(2 * tx) + 1] = y[(3 * _tilesW) + tx];
-            }
+            Interleave(y, y + _tilesW, row0, _tilesW);
+            Interleave(y + (2 * _tilesW), y + (3 * _tilesW), row1, _tilesW);
 
             for (var a = 0; a < 2 && (2 * ty) + a < g.OutHeight; a++)
             {
                 var dst = new Span<float>(plane + ((long)((2 * ty) + a) * g.OutWidth), g.OutWidth);
                 ActivationKernel.Apply(activation, new ReadOnlySpan<float>(a == 0 ? row0 : row1, g.OutWidth), dst, 1f, shift);
             }
+        }
+    }
+
+    // dst[2i], dst[2i + 1] = a[i], b[i] for i < count.
+    private static void Interleave(float* a, float* b, float* dst, int count)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var zip = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+            for (; i + 8 <= count; i += 8)
+            {
+                var va = Vector256.Load(a + i);
+                var vb = Vector256.Load(b + i);
+                Vector256.Shuffle(Vector256.Create(va.GetLower(), vb.GetLower()), zip).Store(dst + (2 * i));
+                Vector256.Shuffle(Vector256.Create(va.GetUpper(), vb.GetUpper()), zip).Store(dst + (2 * i) + 8);
+            }
+        }
+
+        for (; i < count; i++)
+        {
+            dst[2 * i] = a[i];
+            dst[(2 * i) + 1] = b[i];
         }
     }
 
