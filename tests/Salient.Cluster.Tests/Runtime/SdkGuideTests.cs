@@ -7,6 +7,8 @@ namespace Salient.Cluster.Tests.Runtime;
 [Collection(LiveClusterGroup.Name)]
 public sealed class SdkGuideTests(LiveCluster cluster)
 {
+    private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G'];
+
     [Fact]
     public async Task The_guides_explain_example_downloads_an_overlay_per_item_and_the_eval_example_reads_the_metrics()
     {
@@ -18,7 +20,7 @@ public sealed class SdkGuideTests(LiveCluster cluster)
             var log = new StringWriter();
             var downloaded = await SdkGuide.ExplainAsync(cluster.Client, "datasets/guide/", folder, log, cancel.Token);
             Assert.Equal(4, downloaded);
-            Assert.All(Directory.GetFiles(folder), f => Assert.Equal("\u0089PNG"u8.ToArray(), File.ReadAllBytes(f)[..4]));
+            Assert.All(Directory.GetFiles(folder), f => Assert.Equal(PngSignature, File.ReadAllBytes(f)[..4]));
             Assert.Contains("succeeded", log.ToString(), StringComparison.Ordinal);
 
             var deletion = await SdkGuide.EvaluateAsync(cluster.Client, "datasets/guide/", cancel.Token);
