@@ -10,9 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-300}
-bash eng/install-deps.sh
-command -v jq >/dev/null || apt-get install -y -qq jq >/dev/null
-[ -d /usr/share/datasets/fashion-mnist ] || { echo "needs dataset-fashion-mnist (apt-get install dataset-fashion-mnist)" >&2; exit 1; }
+bash eng/install-deps.sh --fashion-mnist
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 dotnet build src/Salient.Cli -c Release --nologo -v quiet -o "$bin" >/dev/null
