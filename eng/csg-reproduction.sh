@@ -9,9 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 train_count=${1:-12000}
 epochs=${2:-10}
-bash eng/install-deps.sh
-command -v jq >/dev/null || apt-get install -y -qq jq >/dev/null
-[ -d /usr/share/datasets/fashion-mnist ] || { echo "needs dataset-fashion-mnist (apt-get install dataset-fashion-mnist)" >&2; exit 1; }
+bash eng/install-deps.sh --fashion-mnist
 
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the native libraries Salient loads at run time, when they are missing:
 # OpenBLAS (GEMM), libjpeg-turbo (JPEG) and libspng (PNG), and Chromium for the dashboard's
-# browser test. Debian/Ubuntu only; idempotent.
+# browser test; with --fashion-mnist also Debian's dataset-fashion-mnist and jq (for the training
+# and study scripts). Debian/Ubuntu only; idempotent.
 set -euo pipefail
 
 packages=()
@@ -10,6 +11,10 @@ have_lib 'libopenblas\.so\.0' || packages+=(libopenblas0)
 have_lib 'libturbojpeg\.so\.0' || packages+=(libturbojpeg0)
 have_lib 'libspng\.so\.0' || packages+=(libspng0)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || packages+=(chromium)
+if [ "${1:-}" = --fashion-mnist ]; then
+  [ -d /usr/share/datasets/fashion-mnist ] || packages+=(dataset-fashion-mnist)
+  command -v jq >/dev/null || packages+=(jq)
+fi
 
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0

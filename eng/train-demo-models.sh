@@ -7,8 +7,7 @@
 # model is kept beside it (.log); its ONNX metadata records options and per-epoch scores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash eng/install-deps.sh
-[ -d /usr/share/datasets/fashion-mnist ] || { echo "needs dataset-fashion-mnist (apt-get install dataset-fashion-mnist)" >&2; exit 1; }
+bash eng/install-deps.sh --fashion-mnist
 
 # Run from a private copy of the build, so rebuilding the tree meanwhile cannot disturb the training.
 bin=$(mktemp -d)

@@ -113,6 +113,17 @@ public sealed class SalientClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Copies a blob of the job (a name from a record's <see cref="ResultRecord.Outputs"/>, relative to
+    /// <c>jobs/&lt;id&gt;/</c>) to <paramref name="destination"/>.
+    /// </summary>
+    public Task DownloadBlobAsync(Guid jobId, string path, Stream destination, CancellationToken cancellationToken = default) =>
+        DownloadAsync($"api/v1/jobs/{jobId}/blobs/{EscapePath(path)}", destination, cancellationToken);
+
+    /// <summary>Copies one of the job's input images (a record's <see cref="ResultRecord.Item"/>) to <paramref name="destination"/>.</summary>
+    public Task DownloadInputAsync(Guid jobId, string item, Stream destination, CancellationToken cancellationToken = default) =>
+        DownloadAsync($"api/v1/jobs/{jobId}/inputs/{EscapePath(item)}", destination, cancellationToken);
+
     /// <summary>The registered workers.</summary>
     public Task<IReadOnlyList<WorkerSummary>> ListWorkersAsync(CancellationToken cancellationToken = default) =>
         GetAsync<IReadOnlyList<WorkerSummary>>("api/v1/workers", cancellationToken);
@@ -202,6 +213,22 @@ public sealed class SalientClient : IDisposable
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadFromJsonAsync<T>(SalientJson.Options, cancellationToken).ConfigureAwait(false)
             ?? throw new JsonException($"{response.RequestMessage?.RequestUri}: the answer is JSON null.");
+    }
+
+    private async Task DownloadAsync(string path, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        using var response = await SendWithRetriesAsync(() => new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, cancellationToken)
+            .ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        await response.Content.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A blob name as URL path segments, each escaped.</summary>
+    private static string EscapePath(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return string.Join('/', name.Split('/').Select(Uri.EscapeDataString));
     }
 
     private async Task<HttpResponseMessage> SendWithRetriesAsync(Func<HttpRequestMessage> create, HttpCompletionOption completion, CancellationToken cancellationToken)

@@ -169,16 +169,7 @@ public sealed class Model
             initializers[name] = ConstantValue.FromFloats(values);
         }
 
-        var graph = new GraphDefinition
-        {
-            ModelName = _graph.ModelName,
-            Opset = _graph.Opset,
-            Nodes = _graph.Nodes,
-            Initializers = initializers,
-            InputName = _graph.InputName,
-            InputShape = _graph.InputShape,
-            OutputNames = _graph.OutputNames,
-        };
+        var graph = _graph with { Initializers = initializers };
         return new Model(Path, graph, _backend);
     }
 

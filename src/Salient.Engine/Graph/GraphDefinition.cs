@@ -1,7 +1,7 @@
 namespace Salient.Engine.Graph;
 
 /// <summary>An imported graph: nodes in execution order, constants, and the one image input.</summary>
-internal sealed class GraphDefinition
+internal sealed record GraphDefinition
 {
     public required string ModelName { get; init; }
 

@@ -40,17 +40,7 @@ internal sealed class TrainableModel : IDisposable
             initializers[key] = ConstantValue.FromFloats(copy);
         }
 
-        _graph = new GraphDefinition
-        {
-            ModelName = imported.ModelName,
-            Opset = imported.Opset,
-            Nodes = imported.Nodes,
-            Initializers = initializers,
-            InputName = imported.InputName,
-            InputShape = imported.InputShape,
-            OutputNames = imported.OutputNames,
-            Metadata = imported.Metadata,
-        };
+        _graph = imported with { Initializers = initializers };
         Parameters = [.. parameters.Select(p => new Parameter(p, _owned[p]))];
         _region = GradientRegion.Find(_graph, parameters);
 

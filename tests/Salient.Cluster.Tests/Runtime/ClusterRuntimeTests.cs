@@ -48,6 +48,40 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
     }
 
     [Fact]
+    public async Task A_worker_drains_on_SIGTERM_and_exits_0_leaving_no_lease_behind()
+    {
+        // A model only the workers of this test host, so the drained worker is the only one working on the job.
+        await cluster.UploadModelAsync("resnet-drain");
+        var items = await cluster.UploadImagesAsync("datasets/drain/", 80);
+        var job = await Client.SubmitJobAsync(new JobSubmission
+        {
+            Model = "resnet-drain", Inputs = new JobInputs(Prefix: "datasets/drain/"), Methods = ["gradcam"], Outputs = ["png"], ShardSize = 4,
+        });
+
+        using var drained = await cluster.StartWorkerAsync("drained", "resnet-drain");
+        await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards is { Done: >= 2, Leased: 1 });
+        await ScriptedCluster.TerminateAsync(drained.Id);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await drained.WaitForExitAsync(timeout.Token);
+        }
+
+        Assert.Equal(0, drained.ExitCode);
+        // Its shard in flight was finished or given back, not left to expire.
+        var after = await Client.GetJobAsync(job.Id);
+        Assert.Equal(0, after.Shards.Leased);
+        Assert.InRange(after.Shards.Done, 2, after.Shards.Total - 1);
+
+        using var successor = await cluster.StartWorkerAsync("successor", "resnet-drain");
+        var done = await cluster.FinishAsync(job.Id);
+        Assert.Equal("succeeded", done.State);
+        Assert.Equal(items, (await ManifestAsync(job.Id)).Select(r => r.Item));
+        await ScriptedCluster.TerminateAsync(successor.Id);
+        await successor.WaitForExitAsync();
+        Assert.Equal(0, successor.ExitCode);
+    }
+
+    [Fact]
     public async Task Workers_reconnect_after_a_PostgreSQL_restart_and_the_job_completes()
     {
         await cluster.UploadImagesAsync("datasets/pg/", 40);
@@ -182,7 +216,7 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
 
         var missing = await Assert.ThrowsAsync<SalientApiException>(() => Client.GetJobAsync(Guid.NewGuid()));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", LiveCluster.ApiKey);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ScriptedCluster.ApiKey);
         using var body = new StringContent("{not json", Encoding.UTF8, "application/json");
         var malformed = await http.PostAsync("api/v1/jobs", body);
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);

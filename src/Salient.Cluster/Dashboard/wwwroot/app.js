@@ -282,7 +282,11 @@ function image(path, alt) {
   return img;
 }
 
-/** Gallery of one job: one card per item and target with the input and each method's overlay. */
+function methodName(record) {
+  return record.layer ? `${record.method} (${record.layer})` : record.method;
+}
+
+/** Gallery of one job: one card per item and target with the input and each method's overlay (explain) or scores (eval). */
 function gallery(id) {
   const list = $('#gallery');
   const more = $('#gallery-more');
@@ -311,8 +315,11 @@ function gallery(id) {
         if (record.error) {
           list.append(element('li', { class: 'card failed' }, element('p', {}, element('span', { class: 'item' }, record.item ?? '?'), element('br'), `Failed: ${record.error}`)));
         } else if (record.outputs?.overlay) {
-          const name = record.layer ? `${record.method} (${record.layer})` : record.method;
-          card(record).images.append(element('figure', {}, image(jobBlobPath(id, record.outputs.overlay), `${name} overlay for ${record.item}`), element('figcaption', {}, name)));
+          card(record).images.append(element('figure', {}, image(jobBlobPath(id, record.outputs.overlay), `${methodName(record)} overlay for ${record.item}`), element('figcaption', {}, methodName(record))));
+        } else if (record.metrics) {
+          // An eval record has no maps, only its target's scores: one line per method under the input.
+          const scores = Object.entries(record.metrics).map(([metric, value]) => `${metric} ${number(value)}`).join(', ');
+          card(record).item.append(element('p', { class: 'scores' }, `${methodName(record)}: ${scores}`));
         }
       }
       more.hidden = records.length < galleryPage;

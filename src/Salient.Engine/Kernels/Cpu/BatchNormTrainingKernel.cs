@@ -18,13 +18,7 @@ internal static unsafe class BatchNormTrainingKernel
             CpuParallel.For(channels, 3L * n * spatial, c =>
             {
                 var count = (double)n * spatial;
-                var sum = 0.0;
-                for (var i = 0; i < n; i++)
-                {
-                    sum += TensorPrimitives.Sum(Plane(x, i, c, channels, spatial));
-                }
-
-                var m = (float)(sum / count);
+                var m = Mean(x, c, n, channels, spatial);
 
                 // Centre first (into the output), then the variance of the centred values: no cancellation.
                 var squares = 0.0;
@@ -69,13 +63,7 @@ internal static unsafe class BatchNormTrainingKernel
             CpuParallel.For(channels, 4L * n * spatial, c =>
             {
                 var count = (double)n * spatial;
-                var sum = 0.0;
-                for (var i = 0; i < n; i++)
-                {
-                    sum += TensorPrimitives.Sum(Plane(x, i, c, channels, spatial));
-                }
-
-                var m = (float)(sum / count);
+                var m = Mean(x, c, n, channels, spatial);
                 double squares = 0, gradSum = 0, gradDot = 0;
                 for (var i = 0; i < n; i++)
                 {
@@ -106,6 +94,17 @@ internal static unsafe class BatchNormTrainingKernel
                 }
             });
         }
+    }
+
+    private static float Mean(float* data, int channel, int n, int channels, int spatial)
+    {
+        var sum = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            sum += TensorPrimitives.Sum<float>(Plane(data, i, channel, channels, spatial));
+        }
+
+        return (float)(sum / ((double)n * spatial));
     }
 
     private static Span<float> Plane(float* data, int image, int channel, int channels, int spatial) =>

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The methods' claims, measured on the bundled scenes models (issue 5): writes docs/results.md.
+# Generates COUNT held-out scenes (test-split items, seed 11) and runs `salient eval` for
+#   - deep-layer methods on the standard model: Grad-CAM, Grad-CAM++, LayerCAM, Score-CAM,
+#     guided backprop and TSGB (target selectivity is TSGB's claim);
+#   - shallow-layer (layer1) Grad-CAM and LayerCAM with and without gradient denoising
+#     (pseudo-mask mIoU is the denoising claim);
+#   - the CSG twin against the standard model (localization of class-specific filters).
+#   bash eng/results-study.sh [COUNT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-300}
+bash eng/install-deps.sh --fashion-mnist
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+dotnet build src/Salient.Cli -c Release --nologo -v quiet -o "$bin" >/dev/null
+salient() { dotnet "$bin/salient.dll" "$@"; }
+
+out=out/results
+rm -rf "$out"
+salient scenes --count "$count" --seed 11 --split test --out "$out/scenes" >/dev/null
+manifest=$out/scenes/manifest.jsonl
+std=demo/models/scenes-resnet.onnx
+csg=demo/models/scenes-resnet-csg.onnx
+started=$(date +%s)
+salient eval --model "$std" --dataset "$manifest" --methods gradcam,gradcam++,layercam,scorecam,guided-backprop,tsgb \
+  --metrics pointing,energy,selectivity,miou,deletion,insertion --out "$out/std-deep" >/dev/null
+salient eval --model "$std" --dataset "$manifest" --methods gradcam,layercam --layer layer1 \
+  --metrics pointing,energy,selectivity,miou --out "$out/std-shallow" >/dev/null
+salient eval --model "$std" --dataset "$manifest" --methods gradcam,layercam --layer layer1 --denoise floor \
+  --metrics pointing,energy,selectivity,miou --out "$out/std-shallow-denoise" >/dev/null
+salient eval --model "$csg" --dataset "$manifest" --methods gradcam,layercam,tsgb \
+  --metrics pointing,energy,selectivity,miou,deletion,insertion --out "$out/csg-deep" >/dev/null
+minutes=$(( ($(date +%s) - started) / 60 ))
+
+# One table row per method of a run: pointing, energy, selectivity, mIoU, deletion, insertion.
+rows() {
+  jq -r --arg model "$2" --arg layer "$3" '
+    def f: if . == null then "–" else (. * 1000 | round / 1000 | tostring) end;
+    .methods | to_entries[] | .value as $m |
+    "| \($model) | \($m.method) | \($layer) | \($m.scalars.pointing.mean|f) | \($m.scalars.energy.mean|f) | \($m.scalars.selectivity.mean|f) | \($m.segmentation.meanIoU|f) | \($m.scalars.deletion.mean|f) | \($m.scalars.insertion.mean|f) |"' "$out/$1/metrics.json"
+}
+header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ | mIoU ↑ | deletion ↓ | insertion ↑ |
+|---|---|---|---|---|---|---|---|---|'
+score() { jq -r --arg m "$2" --arg k "$3" '.methods[$m] | if $k == "miou" then .segmentation.meanIoU else .scalars[$k].mean end' "$out/$1/metrics.json"; }
+{
+  echo "# Explanation quality on the bundled scenes models"
+  echo
+  echo "Made by \`bash eng/results-study.sh $count\` ($(date -u +%F), $(nproc) cores, $minutes minutes of evaluation): $count held-out scenes"
+  echo "(96×96, one to three Fashion-MNIST items of the *test* split over clutter, seed 11), every object of a scene a target."
+  echo "Models: \`demo/models/scenes-resnet.onnx\` (standard) and \`demo/models/scenes-resnet-csg.onnx\` (CSG twin), trained by \`eng/train-demo-models.sh\`."
+  echo "Metrics (\`salient eval\`, [README](../README.md#salient-eval-explanation-quality-metrics)): pointing game (15 px), energy pointing game,"
+  echo "target selectivity (share of the positive saliency on the target object rather than the other object, scenes with two or more objects),"
+  echo "pseudo-mask mIoU (argmax against a background score of 0.5, background included), deletion (zero baseline) and insertion (blurred start) AUC of the target's probability."
+  echo
+  echo "## Deep layer (layer3) methods, standard model"
+  echo
+  echo "$header"
+  rows std-deep standard layer3
+  echo
+  echo "## Shallow layer (layer1), with and without gradient denoising (floor, q = 0.7)"
+  echo
+  echo "$header"
+  rows std-shallow standard layer1
+  rows std-shallow-denoise "standard, denoised" layer1
+  echo
+  echo "## CSG twin against the standard model"
+  echo
+  echo "$header"
+  rows csg-deep "CSG" layer3
+  echo
+  echo "## The claims"
+  echo
+  tsgb=$(score std-deep tsgb selectivity); gb=$(score std-deep guided-backprop selectivity); gc=$(score std-deep gradcam selectivity)
+  echo "- **TSGB's target selectivity**: TSGB $tsgb vs guided backprop $gb and Grad-CAM $gc — $(jq -n --argjson t "$tsgb" --argjson g "$gb" 'if $t > $g then "holds against guided backprop" else "does not hold against guided backprop" end')."
+  for m in gradcam layercam; do
+    plain=$(score std-shallow $m miou); denoised=$(score std-shallow-denoise $m miou)
+    echo "- **Denoising shallow $m** (pseudo-mask mIoU): $plain → $denoised — $(jq -n --argjson a "$plain" --argjson b "$denoised" 'if $b > $a then "improves" else "does not improve" end')."
+  done
+  for m in gradcam layercam; do
+    s=$(score std-deep $m energy); c=$(score csg-deep $m energy)
+    echo "- **CSG localization** ($m energy pointing game): standard $s, CSG $c — $(jq -n --argjson s "$s" --argjson c "$c" 'if $c > $s then "CSG better" else "CSG not better" end')."
+  done
+} > docs/results.md
+cat docs/results.md

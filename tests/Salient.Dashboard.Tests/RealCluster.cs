@@ -1,0 +1,42 @@
+using Salient.Client;
+using Xunit.Abstractions;
+
+namespace Salient.Dashboard.Tests;
+
+/// <summary>
+/// The dashboard's coordinator for real (<see cref="ScriptedCluster"/>): a folder blob store, a
+/// coordinator and two workers, the fixture model registered through <see cref="SalientClient"/>, and
+/// an eval job over a few dozen fixture images submitted through it, so that the job has metrics as
+/// well as results.
+/// </summary>
+public sealed class RealCluster() : ScriptedCluster(workers: 2, blob: "folder", models: "any"), IDashboardCluster
+{
+    private const string Prefix = "datasets/dashboard/";
+    private static readonly string[] Methods = ["gradcam", "gradient"];
+
+    public Uri BaseAddress => Coordinator;
+
+    string IDashboardCluster.ApiKey => ApiKey;
+
+    public int MethodCount => Methods.Length;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        await UploadModelAsync("resnet");
+        await UploadImagesAsync(Prefix, 24);
+    }
+
+    public async Task<string> SubmitJobAsync(CancellationToken cancellationToken)
+    {
+        var job = await Client.SubmitJobAsync(new JobSubmission
+        {
+            Kind = "eval", Model = "resnet", Inputs = new JobInputs(Prefix: Prefix), Methods = Methods, Metrics = ["deletion", "insertion"], ShardSize = 4,
+        }, cancellationToken);
+        return job.Id.ToString();
+    }
+}
+
+/// <summary>The dashboard against <see cref="RealCluster"/>.</summary>
+public sealed class RealClusterDashboardTests(RealCluster cluster, BrowserFixture browser, ITestOutputHelper output)
+    : DashboardTests<RealCluster>(cluster, browser, output), IClassFixture<RealCluster>, IClassFixture<BrowserFixture>;
