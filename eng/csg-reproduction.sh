@@ -4,6 +4,7 @@
 # as a standard model and with a class-specific gate, three seeds per arm, identical data, epochs
 # and learning rate; then accuracy, MIS (raw and normalised), gate density and one-hot fraction of
 # the ungated network on held-out test images. About 5 minutes per run on 2 cores; CI never runs it.
+# Runs already in out/csg-reproduction (their .json written) are kept, so an interrupted study resumes.
 #   bash eng/csg-reproduction.sh [TRAIN_COUNT] [EPOCHS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +22,9 @@ mkdir -p "$runs"
 common=(--dataset fashion-mnist --arch small-cnn --train-count "$train_count" --val-count 2000 --epochs "$epochs" --batch 64 --lr 2e-3)
 # Two CSG epochs in three after a two-epoch warm-up (the authors' argparse default, mask_epoch_min = 1).
 csg=(--csg --csg-warmup 2 --csg-period 3 --csg-phase 1 --csg-lambda 1e-3 --csg-mu 0.2)
-started=$(date +%s)
 for seed in 0 1 2; do
   for arm in std csg; do
+    [ -f "$runs/$arm-$seed.json" ] && continue
     extra=()
     [ "$arm" = csg ] && extra=("${csg[@]}")
     start=$(date +%s)
@@ -38,7 +39,7 @@ row() { jq -r --arg arm "$1" --arg seed "$2" --arg s "$(cat "$runs/$1-$2.seconds
 {
   echo "# CSG on Fashion-MNIST: reproduction of the qualitative claim"
   echo
-  echo "Made by \`bash eng/csg-reproduction.sh $train_count $epochs\` on $(nproc) cores in $(( ($(date +%s) - started) / 60 )) minutes ($(date -u +%F))."
+  echo "Made by \`bash eng/csg-reproduction.sh $train_count $epochs\` on $(nproc) cores ($(date -u +%F)); the six trainings took $(( ( $(cat "$runs"/*.seconds | paste -sd+) ) / 60 )) minutes."
   echo "Network: \`small-cnn\` (specs/csg.md §6: three 3×3 conv-BN-ReLU layers, 32/64/64 filters, GAP → FC), trained from scratch"
   echo "on the first $train_count Fashion-MNIST training images for $epochs epochs (Adam, lr 2e-3, cosine, batch 64, random flips)."
   echo "CSG arm: gate on the last conv layer's pooled output, initialised at 0.5; epochs e ≥ 2 with e mod 3 ≥ 1 are CSG epochs"

@@ -45,6 +45,7 @@ internal static class TrainCommand
         var csgWarmup = new Option<int>("--csg-warmup") { Description = "CSG: standard epochs before the first CSG epoch.", DefaultValueFactory = _ => 3 };
         var csgPeriod = Positive(new Option<int>("--csg-period") { Description = "CSG: epoch e is a CSG epoch when e >= warm-up and e mod period >= phase.", DefaultValueFactory = _ => 3 });
         var csgPhase = new Option<int>("--csg-phase") { Description = "CSG: see --csg-period.", DefaultValueFactory = _ => 2 };
+        var csgRate = new Option<float?>("--csg-lr") { Description = "CSG: a constant learning rate for CSG epochs (default: the standard schedule's)." };
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint written after every epoch (default: OUT with .ckpt)." };
         var resume = new Option<FileInfo>("--resume") { Description = "Continue from a checkpoint (same options)." };
         var output = new Option<FileInfo>("--out") { Description = "The trained model (.onnx); its model card is written beside it (.json).", Required = true };
@@ -52,7 +53,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a classifier on Fashion-MNIST, scenes or an image folder, and write it as ONNX with a model card.")
         {
             dataset, arch, epochs, batch, optimizer, rate, momentum, decay, schedule, warmup, seed, noFlip, trainCount, validationCount, validationFraction,
-            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, checkpoint, resume, output,
+            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, csgRate, checkpoint, resume, output,
         };
         command.SetAction(result =>
         {
@@ -71,7 +72,7 @@ internal static class TrainCommand
                 Seed = result.GetValue(seed),
                 Flip = !result.GetValue(noFlip),
                 Csg = result.GetValue(csg)
-                    ? new CsgOptions { Lambda = result.GetValue(csgLambda), Mu = result.GetValue(csgMu), WarmupEpochs = result.GetValue(csgWarmup), Period = result.GetValue(csgPeriod), PhaseStart = result.GetValue(csgPhase) }
+                    ? new CsgOptions { Lambda = result.GetValue(csgLambda), Mu = result.GetValue(csgMu), WarmupEpochs = result.GetValue(csgWarmup), Period = result.GetValue(csgPeriod), PhaseStart = result.GetValue(csgPhase), LearningRate = result.GetValue(csgRate) }
                     : null,
             };
             var outFile = result.GetValue(output)!;

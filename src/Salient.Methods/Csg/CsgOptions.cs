@@ -20,7 +20,7 @@ internal sealed record CsgOptions
 
     public int PhaseStart { get; init; } = 2;
 
-    /// <summary>The CSG optimizer's learning rate; null to use the standard one (the spec's advice when training from scratch).</summary>
+    /// <summary>A constant learning rate for CSG epochs (the authors' CSG schedule never decays); null to follow the standard schedule (the spec's advice when training from scratch).</summary>
     public float? LearningRate { get; init; }
 
     public bool IsCsgEpoch(int epoch) => epoch >= WarmupEpochs && epoch % Period >= PhaseStart;
