@@ -6,7 +6,8 @@
 set -euo pipefail
 
 packages=()
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+# grep reads all of ldconfig's output: with -q it could quit early, and pipefail would then see ldconfig's SIGPIPE as a failure.
+have_lib() { ldconfig -p 2>/dev/null | grep "$1" >/dev/null; }
 have_lib 'libopenblas\.so\.0' || packages+=(libopenblas0)
 have_lib 'libturbojpeg\.so\.0' || packages+=(libturbojpeg0)
 have_lib 'libspng\.so\.0' || packages+=(libspng0)
