@@ -16,11 +16,11 @@ public sealed record JobSubmission
     /// <summary>A client-chosen id, so that a retried submission creates one job; a fresh one when null.</summary>
     public Guid? Id { get; init; }
 
-    /// <summary><c>explain</c> (saliency maps) or <c>eval</c> (explanation-quality metrics).</summary>
+    /// <summary><c>explain</c> (saliency maps), <c>eval</c> (explanation-quality metrics) or <c>pwla</c> (piecewise linear fits).</summary>
     public string Kind { get; init; } = "explain";
 
-    /// <summary>The key of a registered model.</summary>
-    public required string Model { get; init; }
+    /// <summary>The key of a registered model; required by <c>explain</c> and <c>eval</c>, absent for <c>pwla</c>.</summary>
+    public string? Model { get; init; }
 
     /// <summary>The items.</summary>
     public required JobInputs Inputs { get; init; }
@@ -43,6 +43,9 @@ public sealed record JobSubmission
     /// <summary>Files per item × method × target of an <c>explain</c> job: npy, png, overlay, mask, boxes.</summary>
     public IReadOnlyList<string> Outputs { get; init; } = ["npy", "png", "overlay"];
 
+    /// <summary>The fit of a <c>pwla</c> job, whose items are expressions in x or <c>.csv</c> blobs of x,y samples.</summary>
+    public PwlaSpec? Pwla { get; init; }
+
     /// <summary>Items per shard.</summary>
     public int ShardSize { get; init; } = 64;
 
@@ -52,6 +55,14 @@ public sealed record JobSubmission
     /// <summary>Leases of a shard before it is dead-lettered.</summary>
     public int MaxAttempts { get; init; } = 5;
 }
+
+/// <summary>The fit every item of a <c>pwla</c> job gets (as <c>salient pwla fit</c>).</summary>
+/// <param name="Segments">Linear segments n.</param>
+/// <param name="Continuous">Fit a continuous function (CPWLA) instead of allowing jumps (PWLA).</param>
+/// <param name="Method"><c>lnn</c>, <c>dp</c> (discontinuous only) or <c>de</c>.</param>
+/// <param name="Interval">[a, b]: required by expression items; for samples it defaults to their range.</param>
+/// <param name="Seed">The solver's random seed.</param>
+public sealed record PwlaSpec(int Segments, bool Continuous = false, string Method = "lnn", IReadOnlyList<double>? Interval = null, int Seed = 0);
 
 /// <summary>How many of a job's shards are in each state.</summary>
 public sealed record ShardCounts(int Total, int Queued, int Leased, int Done, int Dead, int Cancelled);

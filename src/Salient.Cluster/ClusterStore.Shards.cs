@@ -10,14 +10,15 @@ namespace Salient.Cluster;
 public sealed partial class ClusterStore
 {
     // Restricted twice: to the models the worker registered (it may never take others) and to the
-    // models it asks for now (e.g. those already loaded).
+    // models it asks for now (e.g. those already loaded). Shards that need no model (ModelRef.None) suit every worker.
     private const string ClaimSql = """
         WITH w AS (SELECT models FROM workers WHERE id = @worker),
         picked AS (
             SELECT s.id FROM shards s, w
             WHERE s.state = 'queued' AND s.not_before <= @now
-              AND (w.models IS NULL OR s.model_key = ANY(w.models))
-              AND (@models::text[] IS NULL OR s.model_key = ANY(@models))
+              AND (s.model_key = @no_model
+                   OR ((w.models IS NULL OR s.model_key = ANY(w.models))
+                       AND (@models::text[] IS NULL OR s.model_key = ANY(@models))))
             ORDER BY s.priority, s.id
             LIMIT @count
             FOR UPDATE OF s SKIP LOCKED)
@@ -97,7 +98,7 @@ public sealed partial class ClusterStore
             var now = Now;
             var leases = new List<(ShardLease Lease, int Priority)>();
             await using (var claim = connection.Command(ClaimSql, transaction)
-                .With("worker", workerId).With("models", models.Keys?.ToArray()).With("count", count)
+                .With("worker", workerId).With("models", models.Keys?.ToArray()).With("no_model", ModelRef.None.Key).With("count", count)
                 .With("lease", leaseDuration).With("now", now))
             await using (var reader = await claim.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {

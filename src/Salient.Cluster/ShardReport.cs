@@ -13,7 +13,8 @@ namespace Salient.Cluster;
 /// <param name="Records">Manifest records written.</param>
 /// <param name="FencingToken">The lease's token, which names the shard's records blob.</param>
 /// <param name="Accumulator">The eval shard's metric sums, or null.</param>
-public sealed record ShardReport(int Items, int Failed, int Records, long FencingToken, MetricAccumulator? Accumulator)
+/// <param name="Pwla">The pwla shard's error sums, or null.</param>
+public sealed record ShardReport(int Items, int Failed, int Records, long FencingToken, MetricAccumulator? Accumulator, PwlaTotals? Pwla = null)
 {
     /// <summary>The report as the shard's metrics document.</summary>
     public JsonObject ToJson()
@@ -30,6 +31,11 @@ public sealed record ShardReport(int Items, int Failed, int Records, long Fencin
             json["accumulator"] = JsonNode.Parse(Accumulator.ToJson());
         }
 
+        if (Pwla is not null)
+        {
+            json["pwla"] = Pwla.ToJson();
+        }
+
         return json;
     }
 
@@ -40,13 +46,46 @@ public sealed record ShardReport(int Items, int Failed, int Records, long Fencin
         return new ShardReport(
             (int)json["items"]!.GetValue<double>(), (int)json["failed"]!.GetValue<double>(), (int)json["records"]!.GetValue<double>(),
             (long)json["fencing_token"]!.GetValue<double>(),
-            json["accumulator"] is JsonNode accumulator ? MetricAccumulator.FromJson(accumulator.ToJsonString()) : null);
+            json["accumulator"] is JsonNode accumulator ? MetricAccumulator.FromJson(accumulator.ToJsonString()) : null,
+            json["pwla"] is JsonObject pwla ? PwlaTotals.FromJson(pwla) : null);
+    }
+}
+
+/// <summary>
+/// A pwla shard's fitted items and the sums of their errors (E, L2 = √E, L∞), so that shards add up and the
+/// job's means are exact whichever worker fitted what.
+/// </summary>
+/// <param name="Fitted">Items fitted (failed ones are not counted).</param>
+/// <param name="SumError">Sum of the least-squares errors E.</param>
+/// <param name="SumL2">Sum of the L2 errors.</param>
+/// <param name="SumLinf">Sum of the L∞ errors.</param>
+public sealed record PwlaTotals(int Fitted, double SumError, double SumL2, double SumLinf)
+{
+    /// <summary>These totals with one more fit.</summary>
+    public PwlaTotals Add(double error, double l2, double linf) => new(Fitted + 1, SumError + error, SumL2 + l2, SumLinf + linf);
+
+    /// <summary>The sums of both.</summary>
+    public PwlaTotals Add(PwlaTotals other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return new(Fitted + other.Fitted, SumError + other.SumError, SumL2 + other.SumL2, SumLinf + other.SumLinf);
+    }
+
+    /// <summary>The shard metrics' <c>pwla</c> object.</summary>
+    public JsonObject ToJson() => new() { ["fitted"] = Fitted, ["sum_error"] = SumError, ["sum_l2"] = SumL2, ["sum_linf"] = SumLinf };
+
+    /// <summary>Totals from their <c>pwla</c> object.</summary>
+    public static PwlaTotals FromJson(JsonObject json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return new((int)json["fitted"]!.GetValue<double>(), json["sum_error"]!.GetValue<double>(), json["sum_l2"]!.GetValue<double>(), json["sum_linf"]!.GetValue<double>());
     }
 }
 
 /// <summary>
 /// Merges <see cref="ShardReport"/>s into a job's metrics: summed counts, the merged
-/// <see cref="MetricAccumulator"/> (exact in any order) and its summary per method.
+/// <see cref="MetricAccumulator"/> (exact in any order) and its summary per method, and for pwla the
+/// summed errors with their means per fitted item.
 /// </summary>
 public sealed class ShardReportMerger : IMetricsMerger
 {
@@ -70,6 +109,20 @@ public sealed class ShardReportMerger : IMetricsMerger
             json["accumulator"] = JsonNode.Parse(total.ToJson());
             json["summary"] = new JsonObject(total.Methods.Select(m =>
                 KeyValuePair.Create(m, JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(total.Summarize(m), Client.SalientJson.Options)))));
+        }
+
+        if (reports.Where(r => r.Pwla is not null).Select(r => r.Pwla!).ToList() is { Count: > 0 } fits)
+        {
+            var sum = fits.Aggregate((x, y) => x.Add(y));
+            var pwla = sum.ToJson();
+            if (sum.Fitted > 0)
+            {
+                pwla["mean_error"] = sum.SumError / sum.Fitted;
+                pwla["mean_l2"] = sum.SumL2 / sum.Fitted;
+                pwla["mean_linf"] = sum.SumLinf / sum.Fitted;
+            }
+
+            json["pwla"] = pwla;
         }
 
         return json;

@@ -90,10 +90,11 @@ internal static class PwlaCommand
 
     private static int Fit(string? expression, FileInfo? samples, string? interval, int segments, bool continuous, string method, int seed, DirectoryInfo outDir)
     {
-        PwlaTarget target;
+        PwlaResult result;
         try
         {
-            var bounds = interval is null ? null : ParseInterval(interval);
+            var bounds = interval is null ? ((double A, double B)?)null : PwlaFitting.ParseInterval(interval);
+            PwlaTarget target;
             if (expression is not null)
             {
                 if (bounds is null)
@@ -105,14 +106,11 @@ internal static class PwlaCommand
             }
             else
             {
-                var (x, y) = ReadSamples(samples!);
+                var (x, y) = PwlaFitting.ReadSamples(File.ReadLines(samples!.FullName), samples.Name);
                 target = PwlaTarget.FromSamples(x, y, bounds?.A, bounds?.B);
             }
 
-            if (method == "dp" && continuous)
-            {
-                throw new ArgumentException("--method dp solves the discontinuous problem only; drop --continuous or use lnn or de");
-            }
+            result = PwlaFitting.Fit(expression is not null ? $"f(x) = {expression}" : $"samples {samples!.Name}", target, segments, continuous, method, seed);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {
@@ -120,64 +118,13 @@ internal static class PwlaCommand
             return 1;
         }
 
-        var problem = new PwlaProblem(target, segments, continuous);
-        var fit = method switch
-        {
-            "dp" => SegmentedLeastSquares.Fit(problem),
-            "de" => DifferentialEvolution.Fit(problem, new DifferentialEvolutionOptions { Seed = seed }),
-            _ => LnnSolver.Fit(problem, new LnnOptions { Seed = seed }),
-        };
-        var report = OptimalityConditions.Check(problem, fit.Function);
-
         Directory.CreateDirectory(outDir.FullName);
-        var source = expression is not null ? $"f(x) = {expression}" : $"samples {samples!.Name}";
-        File.WriteAllText(Path.Combine(outDir.FullName, "fit.json"), JsonSerializer.Serialize(FitDocument(source, problem, fit, report), Json));
-        var summary = Summary(source, problem, fit, report);
+        File.WriteAllText(Path.Combine(outDir.FullName, "fit.json"), result.ToJson());
+        var summary = result.Summary();
         File.WriteAllText(Path.Combine(outDir.FullName, "summary.txt"), summary);
-        var plot = FitPlot.Render(target, fit.Function);
-        Salient.Imaging.PngEncoder.Write(Path.Combine(outDir.FullName, "fit.png"), plot.Pixels, plot.Width, plot.Height, Salient.Imaging.PngColorType.Rgb);
+        File.WriteAllBytes(Path.Combine(outDir.FullName, "fit.png"), result.PlotPng());
         Console.Write(summary);
         return 0;
-    }
-
-    private static object FitDocument(string source, PwlaProblem problem, PwlaFit fit, ConditionsReport report)
-    {
-        var f = fit.Function;
-        var hinge = HingeForm.From(f);
-        return new
-        {
-            Source = source,
-            Method = fit.Method,
-            problem.Continuous,
-            problem.Segments,
-            Interval = new[] { f.A, f.B },
-            fit.Error,
-            Seconds = fit.Elapsed.TotalSeconds,
-            fit.Evaluations,
-            f.Knots,
-            Lines = Enumerable.Range(0, f.Segments).Select(k => new { Start = f.Segment(k).Start, End = f.Segment(k).End, Slope = f.Slopes[k], Intercept = f.Intercepts[k] }),
-            Hinge = new { hinge.C0, hinge.C1, hinge.Knots, hinge.Kinks, hinge.Jumps },
-            Lattice = problem.Continuous ? LatticeForm.From(f) : null,
-            Conditions = report,
-        };
-    }
-
-    private static string Summary(string source, PwlaProblem problem, PwlaFit fit, ConditionsReport report)
-    {
-        var f = fit.Function;
-        var text = new StringBuilder();
-        var inv = CultureInfo.InvariantCulture;
-        text.AppendLine(inv, $"{source} on [{f.A:G6}, {f.B:G6}], {problem.Segments} segments, {(problem.Continuous ? "continuous (CPWLA)" : "jumps allowed (PWLA)")}, method {fit.Method}");
-        text.AppendLine(inv, $"E = {fit.Error:G10} in {fit.Elapsed.TotalSeconds:F3} s ({fit.Evaluations} error evaluations)");
-        text.AppendLine(inv, $"knots: {string.Join(", ", f.Knots.Select(t => t.ToString("G8", inv)))}");
-        for (var k = 0; k < f.Segments; k++)
-        {
-            var (start, end) = f.Segment(k);
-            text.AppendLine(inv, $"  [{start:G8}, {end:G8}]: y = {f.Slopes[k]:G8} x + {f.Intercepts[k]:G8}");
-        }
-
-        text.AppendLine(inv, $"optimality (spec 2.3): line conditions off by {report.LineViolation:E2}, knot conditions off by {report.KnotViolation:E2}");
-        return text.ToString();
     }
 
     private static int Bench(string functionList, string segmentSpec, int seeds, string methodList, string variant, int referenceStarts, int parallel, DirectoryInfo outDir)
@@ -289,58 +236,4 @@ internal static class PwlaCommand
     private static int ParseInt(string text) => int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
         ? v
         : throw new ArgumentException($"'{text}' is not a whole number");
-
-    private static (double A, double B)? ParseInterval(string text)
-    {
-        var parts = text.Split(',');
-        if (parts.Length != 2)
-        {
-            throw new ArgumentException($"--interval '{text}' must be two numbers a,b");
-        }
-
-        // Bounds are expressions too, so "0,2*pi" works.
-        var a = MathExpression.Parse(parts[0]).Evaluate(0);
-        var b = MathExpression.Parse(parts[1]).Evaluate(0);
-        if (!(double.IsFinite(a) && double.IsFinite(b) && a < b))
-        {
-            throw new ArgumentException($"--interval '{text}' must have finite a < b");
-        }
-
-        return (a, b);
-    }
-
-    private static (List<double> X, List<double> Y) ReadSamples(FileInfo file)
-    {
-        var x = new List<double>();
-        var y = new List<double>();
-        var lineNumber = 0;
-        foreach (var raw in File.ReadLines(file.FullName))
-        {
-            lineNumber++;
-            var line = raw.Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
-
-            var parts = line.Split(',', StringSplitOptions.TrimEntries);
-            if (parts.Length < 2
-                || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var xv)
-                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var yv))
-            {
-                // One header line is allowed before the first sample.
-                if (x.Count == 0 && lineNumber == 1)
-                {
-                    continue;
-                }
-
-                throw new FormatException($"{file.Name} line {lineNumber}: expected 'x,y' numbers, got '{raw}'");
-            }
-
-            x.Add(xv);
-            y.Add(yv);
-        }
-
-        return (x, y);
-    }
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Salient.Client;
 using Salient.Cluster.Internal;
 using Salient.Methods;
+using Salient.Methods.Lnn;
 using Salient.Methods.Metrics;
 using Salient.Storage;
 
@@ -141,9 +142,15 @@ public static class CoordinatorApi
             return BadRequest(problem);
         }
 
-        if (await registry.GetAsync(job.Model, ct).ConfigureAwait(false) is not { } model)
+        var model = ModelRef.None;
+        if (job.Kind != "pwla")
         {
-            return BadRequest($"model: no model '{job.Model}' is registered (POST /api/v1/models).");
+            if (await registry.GetAsync(job.Model!, ct).ConfigureAwait(false) is not { } registered)
+            {
+                return BadRequest($"model: no model '{job.Model}' is registered (POST /api/v1/models).");
+            }
+
+            model = new ModelRef(registered.Key, registered.Uri, registered.Sha256);
         }
 
         IReadOnlyList<string> items;
@@ -167,7 +174,7 @@ public static class CoordinatorApi
             Id = id,
             Kind = job.Kind,
             Spec = JsonSerializer.SerializeToElement(job with { Id = id }, SalientJson.Options),
-            Model = new ModelRef(model.Key, model.Uri, model.Sha256),
+            Model = model,
             Items = items,
             ShardSize = job.ShardSize,
             Priority = job.Priority,
@@ -183,7 +190,8 @@ public static class CoordinatorApi
         string[] unknownMethods = [.. (job.Methods ?? []).Except(Explainer.MethodNames)];
         return job switch
         {
-            { Kind: not ("explain" or "eval") } => $"kind: '{job.Kind}' is not explain or eval.",
+            { Kind: not ("explain" or "eval" or "pwla") } => $"kind: '{job.Kind}' is not explain, eval or pwla.",
+            { Kind: "pwla" } => PwlaProblem(job) ?? LimitsProblem(job),
             { Model: null or "" } => "model: a model key is required.",
             _ when inputs != 1 => "inputs: give exactly one of prefix, manifest or items.",
             { Inputs.Items: { } list } when list.Any(string.IsNullOrWhiteSpace) => "inputs.items: item names must not be empty.",
@@ -193,10 +201,77 @@ public static class CoordinatorApi
             { Targets: "labels", Inputs.Manifest: null } => "targets: 'labels' needs inputs.manifest.",
             { Denoise: { } d } when !Enum.TryParse<DenoiseMode>(d, ignoreCase: true, out _) => $"denoise: '{d}' is not floor, ceil, rectify or backprop.",
             { Metrics: { } metrics } when metrics.Except(MetricOptions.Names).Any() => $"metrics: valid metrics are {string.Join(", ", MetricOptions.Names)}.",
-            { ShardSize: < 1 or > MaxShardSize } => $"shard_size: must lie in [1, {MaxShardSize}].",
-            { MaxAttempts: < 1 or > 100 } => "max_attempts: must lie in [1, 100].",
-            _ => TargetsProblem(job.Targets) ?? OutputsProblem(job.Outputs),
+            _ => LimitsProblem(job) ?? TargetsProblem(job.Targets) ?? OutputsProblem(job.Outputs),
         };
+    }
+
+    private static string? LimitsProblem(JobSubmission job) => job switch
+    {
+        { ShardSize: < 1 or > MaxShardSize } => $"shard_size: must lie in [1, {MaxShardSize}].",
+        { MaxAttempts: < 1 or > 100 } => "max_attempts: must lie in [1, 100].",
+        _ => null,
+    };
+
+    // Expressions are parsed here so a typo is a 400; a sample blob's content is only read by the worker,
+    // where a missing or malformed CSV becomes that item's error.
+    private static string? PwlaProblem(JobSubmission job)
+    {
+        if (job.Model is not null)
+        {
+            return "model: pwla jobs take no model.";
+        }
+
+        if (job.Inputs?.Items is not { Count: > 0 } items || job.Inputs.Prefix is not null || job.Inputs.Manifest is not null)
+        {
+            return "inputs: a pwla job takes inputs.items only (expressions in x, or .csv blobs of x,y samples).";
+        }
+
+        if (job.Pwla is not { } pwla)
+        {
+            return "pwla: the fit (segments, continuous, method, interval, seed) is required.";
+        }
+
+        if (pwla.Segments is < 1 or > PwlaJobs.MaxSegments)
+        {
+            return $"pwla.segments: must lie in [1, {PwlaJobs.MaxSegments}].";
+        }
+
+        if (PwlaFitting.MethodProblem(pwla.Method, pwla.Continuous) is { } method)
+        {
+            return $"pwla.method: {method}.";
+        }
+
+        if (pwla.Interval is { } interval && (interval.Count != 2 || !double.IsFinite(interval[0]) || !double.IsFinite(interval[1]) || interval[0] >= interval[1]))
+        {
+            return "pwla.interval: give [a, b] with finite a < b.";
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(items[i]))
+            {
+                return "inputs.items: item names must not be empty.";
+            }
+
+            if (!PwlaJobs.IsSamples(items[i]))
+            {
+                if (pwla.Interval is null)
+                {
+                    return $"pwla.interval: expression item {i} ('{items[i]}') needs the interval [a, b].";
+                }
+
+                try
+                {
+                    _ = MathExpression.Parse(items[i]);
+                }
+                catch (ExpressionException e)
+                {
+                    return $"inputs.items[{i}]: '{items[i]}' is not an expression in x ({e.Message}).";
+                }
+            }
+        }
+
+        return null;
     }
 
     private static string? TargetsProblem(string? targets)

@@ -11,7 +11,7 @@ using Salient.Storage;
 namespace Salient.Cluster.Internal;
 
 /// <summary>
-/// Runs one leased shard: keeps the lease renewed, explains or evaluates its items batch by batch,
+/// Runs one leased shard: keeps the lease renewed, explains, evaluates or fits (pwla) its items batch by batch,
 /// streams every output to the blob store, writes the shard's records under its fencing token, and
 /// completes or fails the shard. A lost lease stops the shard at once and writes nothing more.
 /// </summary>
@@ -27,10 +27,12 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
         try
         {
             var job = JobSpecs.Read(lease.Spec);
-            var model = await models.GetAsync(lease.Model, lost.Token).ConfigureAwait(false);
+            // pwla fits need no model (their shards carry ModelRef.None).
+            var model = lease.JobKind == "pwla" ? null : await models.GetAsync(lease.Model, lost.Token).ConfigureAwait(false);
             var shard = new Shard(lease, job, model, lost);
             var report = lease.JobKind switch
             {
+                "pwla" => await FitAsync(shard).ConfigureAwait(false),
                 "explain" => await ExplainAsync(shard).ConfigureAwait(false),
                 "eval" => await EvaluateAsync(shard).ConfigureAwait(false),
                 _ => throw new InvalidDataException($"Unknown job kind '{lease.JobKind}'."),
@@ -75,7 +77,7 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
 
     private async Task<ShardReport> ExplainAsync(Shard shard)
     {
-        var (lease, job, model) = (shard.Lease, shard.Job, shard.Model);
+        var (lease, job, model) = (shard.Lease, shard.Job, shard.Model!);
         var explainers = job.Methods.Select(m => Explainer.Create(model.Model, JobSpecs.ExplainOptionsFor(job, m))).ToArray();
         var rendering = RenderOptions.Create(job.Outputs);
         var fixedTargets = JobSpecs.FixedTargets(job.Targets);
@@ -122,7 +124,7 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
 
     private async Task<ShardReport> EvaluateAsync(Shard shard)
     {
-        var (lease, job, model) = (shard.Lease, shard.Job, shard.Model);
+        var (lease, job, model) = (shard.Lease, shard.Job, shard.Model!);
         var evaluator = new MetricEvaluator(model.Model, [.. job.Methods.Select(m => JobSpecs.ExplainOptionsFor(job, m))], JobSpecs.MetricOptionsFor(job));
         var dataset = job.Inputs.Manifest is { } manifest ? await datasets.ReadManifestAsync(manifest, shard.Token).ConfigureAwait(false) : null;
         var preprocessor = new ImagePreprocessor(model.Loader.Card);
@@ -315,8 +317,8 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
     [LoggerMessage(Level = LogLevel.Error, Message = "Shard {Job}/{Index} attempt {Attempt} failed")]
     private partial void LogFailed(Exception error, Guid job, int index, int attempt);
 
-    /// <summary>One shard in progress: its lease, job, model, records so far, and the token a lost lease cancels.</summary>
-    private sealed record Shard(ShardLease Lease, JobSubmission Job, LoadedModel Model, CancellationTokenSource Lost)
+    /// <summary>One shard in progress: its lease, job, model (null for pwla), records so far, and the token a lost lease cancels.</summary>
+    private sealed record Shard(ShardLease Lease, JobSubmission Job, LoadedModel? Model, CancellationTokenSource Lost)
     {
         public List<ResultRecord> Records { get; } = [];
 
