@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Salient.Client;
+using Salient.Methods.Lnn;
 using Spectre.Console;
 
 namespace Salient.Cli.Commands;
@@ -57,9 +58,9 @@ internal static class JobCommand
     {
         var command = new Command("submit", "Submit a job; prints it (and follows it with --watch).");
         var (coordinator, apiKey) = ConnectionOptions(command);
-        var kind = new Option<string>("--kind") { Description = "explain or eval.", DefaultValueFactory = _ => "explain" };
-        kind.AcceptOnlyFromAmong("explain", "eval");
-        var model = new Option<string>("--model") { Description = "A registered model key.", Required = true };
+        var kind = new Option<string>("--kind") { Description = "explain, eval or pwla.", DefaultValueFactory = _ => "explain" };
+        kind.AcceptOnlyFromAmong("explain", "eval", "pwla");
+        var model = new Option<string?>("--model") { Description = "A registered model key (explain and eval)." };
         var prefix = new Option<string?>("--prefix") { Description = "Every image blob under this prefix." };
         var manifest = new Option<string?>("--manifest") { Description = "A JSON-lines manifest blob (scenes format)." };
         var items = new Option<string[]>("--items") { Description = "Explicit item blob names.", AllowMultipleArgumentsPerToken = true };
@@ -73,18 +74,47 @@ internal static class JobCommand
         var priority = new Option<int>("--priority") { Description = "Lower runs first." };
         var maxAttempts = new Option<int>("--max-attempts") { Description = "Leases of a shard before it is dead-lettered.", DefaultValueFactory = _ => 5 };
         var watch = new Option<bool>("--watch") { Description = "Follow the job until it finishes." };
-        foreach (var option in new Option[] { kind, model, prefix, manifest, items, methods, targets, layers, denoise, metrics, outputs, shardSize, priority, maxAttempts, watch })
+        var functions = new Option<string[]>("--function") { Description = "pwla: f(x) expressions to fit, added to --items (which name .csv sample blobs)." };
+        var segments = new Option<int>("--segments") { Description = "pwla: linear segments n.", DefaultValueFactory = _ => 4 };
+        var continuous = new Option<bool>("--continuous") { Description = "pwla: fit a continuous function (CPWLA)." };
+        var fitMethod = new Option<string>("--fit-method") { Description = "pwla: lnn, dp (discontinuous only) or de.", DefaultValueFactory = _ => "lnn" };
+        var interval = new Option<string?>("--interval") { Description = "pwla: a,b (expressions allowed, e.g. 0,2*pi); required with --function." };
+        var seed = new Option<int>("--seed") { Description = "pwla: the solver's random seed." };
+        foreach (var option in new Option[] { kind, model, prefix, manifest, items, methods, targets, layers, denoise, metrics, outputs, shardSize, priority, maxAttempts, watch,
+            functions, segments, continuous, fitMethod, interval, seed })
         {
             command.Options.Add(option);
         }
 
+        command.Validators.Add(r =>
+        {
+            if ((r.GetValue(kind) == "pwla") != (r.GetValue(model) is null))
+            {
+                r.AddError("--model is required for explain and eval jobs, and not taken by pwla jobs.");
+            }
+
+            try
+            {
+                _ = r.GetValue(interval) is { } text ? PwlaFitting.ParseInterval(text) : default;
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException)
+            {
+                r.AddError($"--interval: {e.Message}");
+            }
+        });
+
         command.SetAction((r, ct) => RunAsync(r, coordinator, apiKey, async client =>
         {
+            string[] itemList = [.. r.GetValue(items) ?? [], .. r.GetValue(functions) ?? []];
+            var bounds = r.GetValue(interval) is { } text ? PwlaFitting.ParseInterval(text) : ((double A, double B)?)null;
             var submitted = await client.SubmitJobAsync(new JobSubmission
             {
                 Kind = r.GetValue(kind)!,
-                Model = r.GetValue(model)!,
-                Inputs = new JobInputs(r.GetValue(prefix), r.GetValue(manifest), r.GetValue(items) is { Length: > 0 } list ? list : null),
+                Model = r.GetValue(model),
+                Inputs = new JobInputs(r.GetValue(prefix), r.GetValue(manifest), itemList.Length > 0 ? itemList : null),
+                Pwla = r.GetValue(kind) == "pwla"
+                    ? new PwlaSpec(r.GetValue(segments), r.GetValue(continuous), r.GetValue(fitMethod)!, bounds is { } b ? [b.A, b.B] : null, r.GetValue(seed))
+                    : null,
                 Methods = Split(r.GetValue(methods)),
                 Targets = r.GetValue(targets)!,
                 Layers = Split(r.GetValue(layers)),
