@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Salient.Client;
 using Salient.Cluster.Coordinator;
 
@@ -50,8 +51,9 @@ public sealed class PwlaSubmissionTests
     [Fact]
     public void Shard_error_sums_merge_into_means_per_fitted_item()
     {
-        ShardMetrics Shard(int index, PwlaTotals totals) =>
-            new(index, new ShardReport(2, 2 - totals.Fitted, 2, index, null, totals).ToJson());
+        // As the store hands them back: parsed from the stored JSON.
+        static JsonObject Stored(ShardReport report) => JsonNode.Parse(report.ToJson().ToJsonString())!.AsObject();
+        ShardMetrics Shard(int index, PwlaTotals totals) => new(index, Stored(new ShardReport(2, 2 - totals.Fitted, 2, index, null, totals)));
 
         var merged = new ShardReportMerger().Merge([Shard(0, new PwlaTotals(2, 1, 2, 3)), Shard(1, new PwlaTotals(1, 2, 4, 3))]);
 
@@ -61,6 +63,6 @@ public sealed class PwlaSubmissionTests
         Assert.Equal(1, pwla["mean_error"]!.GetValue<double>(), 12);
         Assert.Equal(2, pwla["mean_l2"]!.GetValue<double>(), 12);
         Assert.Equal(2, pwla["mean_linf"]!.GetValue<double>(), 12);
-        Assert.Equal(new PwlaTotals(2, 1, 2, 3), ShardReport.FromJson(new ShardReport(2, 0, 2, 7, null, new PwlaTotals(2, 1, 2, 3)).ToJson()).Pwla);
+        Assert.Equal(new PwlaTotals(2, 1, 2, 3), ShardReport.FromJson(Stored(new ShardReport(2, 0, 2, 7, null, new PwlaTotals(2, 1, 2, 3)))).Pwla);
     }
 }
