@@ -10,7 +10,7 @@ namespace Salient.Cli;
 internal sealed record TrainingData(LabeledImageSet Train, LabeledImageSet Validation, string Description)
 {
     public sealed record Settings(string Dataset, string? FashionMnistDir, int TrainCount, int ValidationCount, double ValidationFraction,
-        int SceneSize, int Channels, int ImageSize, int Seed);
+        int Size, int Channels, int Seed);
 
     /// <summary>Opens the dataset; throws <see cref="IOException"/> or <see cref="InvalidDataException"/> naming the input when it cannot.</summary>
     public static TrainingData Open(Settings s)
@@ -28,14 +28,14 @@ internal sealed record TrainingData(LabeledImageSet Train, LabeledImageSet Valid
             {
                 var trainCount = s.TrainCount > 0 ? s.TrainCount : 6000;
                 var validationCount = s.ValidationCount > 0 ? s.ValidationCount : 1000;
-                var train = new SceneImages(new SceneGenerator(FashionMnist.Load("train", s.FashionMnistDir), s.Seed, s.SceneSize), 0, trainCount);
-                var validation = new SceneImages(new SceneGenerator(FashionMnist.Load("test", s.FashionMnistDir), s.Seed, s.SceneSize), 0, validationCount);
-                return new(train, validation, $"scenes {s.SceneSize}x{s.SceneSize} (seed {s.Seed}): {trainCount} training scenes from the train items, {validationCount} validation scenes from the test items");
+                var train = new SceneImages(new SceneGenerator(FashionMnist.Load("train", s.FashionMnistDir), s.Seed, s.Size), 0, trainCount);
+                var validation = new SceneImages(new SceneGenerator(FashionMnist.Load("test", s.FashionMnistDir), s.Seed, s.Size), 0, validationCount);
+                return new(train, validation, $"scenes {s.Size}x{s.Size} (seed {s.Seed}): {trainCount} training scenes from the train items, {validationCount} validation scenes from the test items");
             }
 
             default:
             {
-                var all = ImageFolderSet.Open(s.Dataset, s.Channels, s.ImageSize, s.ImageSize);
+                var all = ImageFolderSet.Open(s.Dataset, s.Channels, s.Size, s.Size);
                 var (train, validation) = ImageSubset.Split(all, s.ValidationFraction, s.Seed);
                 var skipped = all.Skipped.Count > 0 ? $"; {all.Skipped.Count} unreadable image(s) skipped" : string.Empty;
                 return new(Take(train, s.TrainCount), validation, $"{s.Dataset}: {train.Count} training and {validation.Count} validation images{skipped}") { Skipped = all.Skipped };

@@ -33,18 +33,27 @@ internal static class CsgCommand
         {
             var (model, loader) = InputLoader.Open(modelFile.FullName);
             var card = loader.Card;
-            var data = TrainingData.Open(new TrainingData.Settings(datasetName, datasetDir.FullName, 0, count, 0.1, card.Height, card.Channels, card.Height, seed));
+            var data = TrainingData.Open(new TrainingData.Settings(datasetName, datasetDir.FullName, 0, count, 0.1, card.Height, card.Channels, seed));
             var set = data.Validation;
             if (set.Channels != card.Channels || set.Height != card.Height || set.Width != card.Width)
             {
                 throw new InvalidDataException($"Dataset '{datasetName}' gives [{set.Channels},{set.Height},{set.Width}] images; model '{model.Name}' takes [{card.Channels},{card.Height},{card.Width}].");
             }
 
-            var pool = Architecture.PoolingValue(model);
+            var pool = Architecture.PoolingValue(model.Graph, "csg analyze");
             var gate = CsgGate.FromJson(model.Metadata.GetValueOrDefault(CsgGate.MetadataKey), modelFile.Name);
-            var (features, filters, labels) = Features(model, set, pool, [.. card.Mean], [.. card.Std]);
-            var analysis = CsgAnalysis.FromMatrices(Information(features, filters, labels, set.ClassNames.Count), gate is null ? null : ToMatrix(gate));
-            var scores = ClassifierTrainer.Evaluate(model, set, [.. card.Mean], [.. card.Std]);
+            // One pass gives the ungated scores and the pooled features MIS is measured on.
+            var labels = new IReadOnlyList<int>[set.Count];
+            float[]? features = null;
+            var filters = 0;
+            var scores = ClassifierTrainer.Evaluate(model, set, [.. card.Mean], [.. card.Std], pool, (start, pooled, batchLabels) =>
+            {
+                filters = pooled.Length / batchLabels.Length;
+                features ??= new float[set.Count * filters];
+                pooled.Span.CopyTo(features.AsSpan(start * filters));
+                batchLabels.CopyTo(labels, start);
+            });
+            var analysis = CsgAnalysis.FromMatrices(Information(features!, filters, labels, set.ClassNames.Count), gate is null ? null : ToMatrix(gate));
             Print(analysis, scores, model.Name, set, gate is not null);
             if (output is not null)
             {
@@ -58,32 +67,6 @@ internal static class CsgCommand
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
-    }
-
-    private static (float[] Features, int Filters, IReadOnlyList<int>[] Labels) Features(Model model, LabeledImageSet set, string pool, float[] mean, float[] std)
-    {
-        const int batchSize = 128;
-        var labels = new IReadOnlyList<int>[set.Count];
-        float[]? features = null;
-        var filters = 0;
-        var indices = Enumerable.Range(0, set.Count).ToArray();
-        for (var start = 0; start < set.Count; start += batchSize)
-        {
-            var n = Math.Min(batchSize, set.Count - start);
-            using var batch = Tensor.Uninitialized(n, set.Channels, set.Height, set.Width);
-            ImageBatches.Fill(set, indices.AsSpan(start, n), batch, mean, std).CopyTo(labels, start);
-            var values = model.Forward(batch, [pool]);
-            using var pooled = values[pool];
-            filters = pooled.Length / n;
-            features ??= new float[set.Count * filters];
-            pooled.Span.CopyTo(features.AsSpan(start * filters));
-            foreach (var other in values.Where(v => v.Key != pool))
-            {
-                other.Value.Dispose();
-            }
-        }
-
-        return (features!, filters, labels);
     }
 
     /// <summary>M[c, k] = I(a_k; 1[c ∈ labels]): one-vs-rest per class, which for single-label sets is the spec's definition.</summary>

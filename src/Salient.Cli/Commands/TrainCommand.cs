@@ -58,7 +58,7 @@ internal static class TrainCommand
         command.SetAction(result =>
         {
             var data = new TrainingData.Settings(result.GetValue(dataset)!, result.GetValue(datasetDir)!.FullName, result.GetValue(trainCount), result.GetValue(validationCount),
-                result.GetValue(validationFraction), result.GetValue(size), result.GetValue(channels), result.GetValue(size), result.GetValue(seed));
+                result.GetValue(validationFraction), result.GetValue(size), result.GetValue(channels), result.GetValue(seed));
             var options = new TrainingOptions
             {
                 Epochs = result.GetValue(epochs),

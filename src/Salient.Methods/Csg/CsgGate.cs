@@ -52,13 +52,15 @@ internal sealed class CsgGate : IBackwardRules
     /// <summary>Whether images are gated by the forward pass (CSG epochs) or pass through (standard epochs).</summary>
     public bool Active { get; set; }
 
-    /// <summary>A gate at 0.5 everywhere (the authors' start) for <paramref name="graph"/>'s pooling head; throws saying why a model cannot take one.</summary>
-    public static CsgGate Create(GraphDefinition graph, int filters, int classes)
-    {
-        var pool = Architecture.PoolingHead(graph, out var reason)
-            ?? throw new ArgumentException($"CSG needs a GlobalAveragePool → Linear head to gate (specs/csg.md §1.2); model '{graph.ModelName}' has none: {reason}.");
-        return new CsgGate(pool.Outputs[0], filters, classes, [.. Enumerable.Repeat(0.5f, filters * classes)]);
-    }
+    /// <summary>The value a gate on <paramref name="graph"/> sits on; throws saying why a model cannot take one.</summary>
+    public static string GatedValue(GraphDefinition graph) => Architecture.PoolingValue(graph, "CSG (specs/csg.md §1.2)");
+
+    /// <summary>A gate at 0.5 everywhere (the authors' start) on <paramref name="value"/>.</summary>
+    public static CsgGate Create(string value, int filters, int classes) =>
+        new(value, filters, classes, [.. Enumerable.Repeat(0.5f, filters * classes)]);
+
+    /// <summary>A gate at 0.5 everywhere on <paramref name="graph"/>'s pooling head; throws saying why a model cannot take one.</summary>
+    public static CsgGate Create(GraphDefinition graph, int filters, int classes) => Create(GatedValue(graph), filters, classes);
 
     /// <summary>Sets the labels of the batch about to run.</summary>
     public void Begin(IReadOnlyList<IReadOnlyList<int>> labels)

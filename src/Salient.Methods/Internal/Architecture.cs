@@ -124,23 +124,20 @@ internal sealed class Architecture
     }
 
     /// <summary>
-    /// The global pooling of a GlobalAveragePool → Linear head (the CSG gate sits on its output),
-    /// or null with the reason when the model has none.
+    /// The output of the global pooling of a GlobalAveragePool → Linear head, where a CSG gate sits
+    /// and whose values MIS measures; throws saying why when the model has no such head.
     /// </summary>
-    public static GraphNode? PoolingHead(GraphDefinition graph, out string reason)
+    /// <param name="graph">The model's graph.</param>
+    /// <param name="purpose">What needs the head, for the error message.</param>
+    public static string PoolingValue(GraphDefinition graph, string purpose)
     {
         var pool = graph.Nodes.LastOrDefault(n => n.OpType == "GlobalAveragePool");
         var linear = pool is null ? null : ReaderAfterViews(graph, pool);
-        reason = pool is null ? "it has no GlobalAveragePool"
+        var reason = pool is null ? "it has no GlobalAveragePool"
             : linear is null || linear.OpType is not ("Gemm" or "MatMul") ? $"its global pooling feeds {linear?.Describe() ?? "several nodes"}, not one Linear layer"
-            : string.Empty;
-        return reason.Length == 0 ? pool : null;
+            : null;
+        return reason is null ? pool!.Outputs[0] : throw new ArgumentException($"{purpose} needs a GlobalAveragePool → Linear head; model '{graph.ModelName}' has none: {reason}.");
     }
-
-    /// <summary>The output of the global pooling before the classifier (where a CSG gate sits); throws saying why when the model has none.</summary>
-    public static string PoolingValue(Model model) =>
-        PoolingHead(model.Graph, out var reason)?.Outputs[0]
-            ?? throw new ArgumentException($"Model '{model.Name}' has no GlobalAveragePool → Linear head: {reason}.");
 
     /// <summary>The node that reads <paramref name="node"/>'s output once views (Flatten, Reshape, ...) are passed; null unless exactly one does.</summary>
     private static GraphNode? ReaderAfterViews(GraphDefinition graph, GraphNode node)

@@ -38,7 +38,7 @@ internal sealed class ClassifierTrainer
         _classes = train.ClassNames.Count;
 
         // The gate's head is checked first: without one, no data can make CSG apply.
-        var gatedValue = options.Csg is null ? null : CsgGate.Create(model.Graph, 1, _classes).Value;
+        var gatedValue = options.Csg is null ? null : CsgGate.GatedValue(model.Graph);
         var inference = model.ToModel();
         int[] oneImage = [1, train.Channels, train.Height, train.Width];
         var logitsShape = inference.ShapeOf(model.Graph.OutputNames[0], oneImage);
@@ -51,8 +51,7 @@ internal sealed class ClassifierTrainer
         _optimizers[StandardOptimizer] = CreateOptimizer();
         if (options.Csg is not null)
         {
-            var filters = inference.ShapeOf(gatedValue!, oneImage)[1];
-            Gate = CsgGate.Create(model.Graph, filters, _classes);
+            Gate = CsgGate.Create(gatedValue!, inference.ShapeOf(gatedValue!, oneImage)[1], _classes);
             _optimizers[GateOptimizer] = CreateOptimizer();
         }
     }
@@ -118,7 +117,12 @@ internal sealed class ClassifierTrainer
     }
 
     /// <summary>Scores <paramref name="model"/> (ungated, inference batch norm) on <paramref name="set"/>.</summary>
-    public static ValidationScores Evaluate(Model model, LabeledImageSet set, float[] mean, float[] std, int batchSize = 128)
+    /// <remarks>
+    /// With <paramref name="observed"/>, <paramref name="onObserved"/> sees that value of every batch
+    /// (with the batch's first image index and labels) from the same forward pass.
+    /// </remarks>
+    public static ValidationScores Evaluate(Model model, LabeledImageSet set, float[] mean, float[] std, string? observed = null,
+        Action<int, Tensor, IReadOnlyList<int>[]>? onObserved = null, int batchSize = 128)
     {
         var classes = set.ClassNames.Count;
         var scores = new float[set.Count * classes];
@@ -130,7 +134,14 @@ internal sealed class ClassifierTrainer
             var count = Math.Min(batchSize, set.Count - start);
             using var batch = Tensor.Uninitialized(count, set.Channels, set.Height, set.Width);
             var batchLabels = ImageBatches.Fill(set, indices.AsSpan(start, count), batch, mean, std);
-            using var logits = model.Forward(batch);
+            var values = model.Forward(batch, observed is null ? [] : [observed]);
+            using var logits = values[model.OutputNames[0]];
+            if (observed is not null)
+            {
+                using var value = values[observed];
+                onObserved?.Invoke(start, value, batchLabels);
+            }
+
             if (logits.Length != count * classes)
             {
                 throw new ArgumentException($"Model '{model.Name}' gives {logits.Length / count} outputs per image; the dataset has {classes} classes.");
