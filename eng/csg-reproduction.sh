@@ -4,7 +4,7 @@
 # as a standard model and with a class-specific gate, three seeds per arm, identical data, epochs
 # and learning rate; then accuracy, MIS (raw and normalised), gate density and one-hot fraction of
 # the ungated network on held-out test images. About 5 minutes per run on 2 cores; CI never runs it.
-# Runs already in out/csg-reproduction (their .json written) are kept, so an interrupted study resumes.
+# Runs already in out/csg-reproduction (their .analysis.json written) are kept, so an interrupted study resumes.
 #   bash eng/csg-reproduction.sh [TRAIN_COUNT] [EPOCHS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,18 +24,19 @@ common=(--dataset fashion-mnist --arch small-cnn --train-count "$train_count" --
 csg=(--csg --csg-warmup 2 --csg-period 3 --csg-phase 1 --csg-lambda 1e-3 --csg-mu 0.2)
 for seed in 0 1 2; do
   for arm in std csg; do
-    [ -f "$runs/$arm-$seed.json" ] && continue
+    [ -f "$runs/$arm-$seed.analysis.json" ] && continue
     extra=()
     [ "$arm" = csg ] && extra=("${csg[@]}")
     start=$(date +%s)
     salient train "${common[@]}" "${extra[@]}" --seed "$seed" --out "$runs/$arm-$seed.onnx" 2> "$runs/$arm-$seed.log"
     echo "$(( $(date +%s) - start ))" > "$runs/$arm-$seed.seconds"
-    salient csg analyze --model "$runs/$arm-$seed.onnx" --dataset fashion-mnist --count 2000 --out "$runs/$arm-$seed.json" > "$runs/$arm-$seed.analysis.txt"
+    # The report goes beside the model, not over its card (MODEL.json).
+    salient csg analyze --model "$runs/$arm-$seed.onnx" --dataset fashion-mnist --count 2000 --out "$runs/$arm-$seed.analysis.json" > "$runs/$arm-$seed.analysis.txt"
   done
 done
 
 row() { jq -r --arg arm "$1" --arg seed "$2" --arg s "$(cat "$runs/$1-$2.seconds")" \
-  '"| \($arm) | \($seed) | \(.accuracy*100|.*100|round/100) | \(.mis|.*10000|round/10000) | \(.mis_normalised|.*10000|round/10000) | \(if .gate_density then (.gate_density|.*1000|round/1000) else "–" end) | \(if .one_hot_fraction then (.one_hot_fraction*100|round) else "–" end) | \($s) |"' "$runs/$1-$2.json"; }
+  '"| \($arm) | \($seed) | \(.accuracy*100|.*100|round/100) | \(.mis|.*10000|round/10000) | \(.mis_normalised|.*10000|round/10000) | \(if .gate_density then (.gate_density|.*1000|round/1000) else "–" end) | \(if .one_hot_fraction then (.one_hot_fraction*100|round) else "–" end) | \($s) |"' "$runs/$1-$2.analysis.json"; }
 {
   echo "# CSG on Fashion-MNIST: reproduction of the qualitative claim"
   echo
@@ -56,7 +57,7 @@ row() { jq -r --arg arm "$1" --arg seed "$2" --arg s "$(cat "$runs/$1-$2.seconds
     def sd: (mean) as $m | (map((. - $m) * (. - $m)) | add / (length - 1)) | sqrt;
     (.[0:3]) as $std | (.[3:6]) as $csg |
     "| mean | | std \($std|map(.accuracy*100)|mean|.*100|round/100) / csg \($csg|map(.accuracy*100)|mean|.*100|round/100) | std \($std|map(.mis)|mean|.*10000|round/10000) ± \($std|map(.mis)|sd|.*10000|round/10000) / csg \($csg|map(.mis)|mean|.*10000|round/10000) ± \($csg|map(.mis)|sd|.*10000|round/10000) | std \($std|map(.mis_normalised)|mean|.*10000|round/10000) / csg \($csg|map(.mis_normalised)|mean|.*10000|round/10000) | \($csg|map(.gate_density)|mean|.*1000|round/1000) | \($csg|map(.one_hot_fraction*100)|mean|round) | |"
-  ' "$runs/std-0.json" "$runs/std-1.json" "$runs/std-2.json" "$runs/csg-0.json" "$runs/csg-1.json" "$runs/csg-2.json"
+  ' "$runs/std-0.analysis.json" "$runs/std-1.analysis.json" "$runs/std-2.analysis.json" "$runs/csg-0.analysis.json" "$runs/csg-1.analysis.json" "$runs/csg-2.analysis.json"
   echo
   echo "## Against the spec's criteria (§6)"
   echo
@@ -75,6 +76,6 @@ row() { jq -r --arg arm "$1" --arg seed "$2" --arg s "$(cat "$runs/$1-$2.seconds
     "2. **MIS higher in every seed, mean gap above twice the pooled SD**: \(if $every then "higher in every seed" else "not higher in every seed" end); gap \(($mc|mean) - ($ms|mean)|r) vs 2 × \($pooled|r); ratio \(($mc|mean) / ($ms|mean)|.*100|round/100)× (the spec calls ≥ 1.2× reasonable) — \(if $every and (($mc|mean) - ($ms|mean)) > 2 * $pooled then "holds" else "does not hold" end)\(if ($mc|mean) / ($ms|mean) < 1.2 then ", below the 1.2× bar" else "" end).",
     "3. **Sparse, near one-class-per-filter gate**: density \($d|r) (target μ = 0.2), \($hot*100|round) % of filters one-hot — \(if $d <= 0.25 and $hot >= 0.5 then "holds" else "does not hold in this budget: the density starts at 1 after the first projection and had fallen only this far in the CSG epochs run" end).",
     "4. **Normalised MIS** (each filter'"'"'s MI profile divided by its sum): CSG \($nc|r) vs standard \($ns|r) — \(if $nc > $ns then "CSG higher" else "no gain: the raw-MIS gain comes from larger MI magnitudes, not more peaked class profiles, as the authors'"'"' VOC Part code comment (0.33510 vs 0.334148) also suggests" end)."
-  ' "$runs/std-0.json" "$runs/std-1.json" "$runs/std-2.json" "$runs/csg-0.json" "$runs/csg-1.json" "$runs/csg-2.json"
+  ' "$runs/std-0.analysis.json" "$runs/std-1.analysis.json" "$runs/std-2.analysis.json" "$runs/csg-0.analysis.json" "$runs/csg-1.analysis.json" "$runs/csg-2.analysis.json"
 } > docs/csg-results.md
 cat docs/csg-results.md
