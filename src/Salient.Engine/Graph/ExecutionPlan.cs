@@ -276,7 +276,7 @@ internal sealed class ExecutionPlan
     {
         var gradients = new Dictionary<string, Tensor>(seeds, StringComparer.Ordinal);
         var hooked = new HashSet<string>(StringComparer.Ordinal);
-        var context = new BackwardContext(record, gradients, backend);
+        var context = new BackwardContext(record, gradients, wanted, backend);
         try
         {
             for (var i = _steps.Length - 1; i >= 0; i--)

@@ -76,6 +76,7 @@ internal interface IKernelBackend
     /// <summary>
     /// The input gradient of an activation, given its forward input and output. Relu, LeakyRelu
     /// and Clip pass the gradient where PyTorch does (Relu: output &gt; 0; Clip: min &lt; x &lt; max).
+    /// <paramref name="inputGradient"/> may be <paramref name="outputGradient"/> (in place).
     /// </summary>
     void ActivateBackward(in FusedActivation activation, ReadOnlySpan<float> input, ReadOnlySpan<float> output,
         ReadOnlySpan<float> outputGradient, Span<float> inputGradient);

@@ -19,18 +19,10 @@ internal sealed class GuidedBackpropRules : IBackwardRules
             return false;
         }
 
-        var input = Tensor.Uninitialized(gradient.Shape);
+        // dy·1[passed], then max(·, 0) zeroes exactly where dy ≤ 0 too; both passes work in place.
+        var input = context.ReuseOutputGradient(0);
         context.Backend.ActivateBackward(activation.Activation, context.Input(0).Span, context.Output(0).Span, gradient.Span, input.Span);
-        var dx = input.Span;
-        var dy = gradient.Span;
-        for (var i = 0; i < dx.Length; i++)
-        {
-            if (dy[i] <= 0f)
-            {
-                dx[i] = 0f;
-            }
-        }
-
+        System.Numerics.Tensors.TensorPrimitives.Max(input.Span, 0f, input.Span);
         context.AddGradient(0, input);
         return true;
     }

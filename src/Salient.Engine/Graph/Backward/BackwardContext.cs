@@ -7,12 +7,14 @@ internal sealed class BackwardContext
 {
     private readonly ForwardRecord _record;
     private readonly Dictionary<string, Tensor> _gradients;
+    private readonly IReadOnlyCollection<string> _wanted;
     private Step _step = null!;
 
-    public BackwardContext(ForwardRecord record, Dictionary<string, Tensor> gradients, IKernelBackend backend)
+    public BackwardContext(ForwardRecord record, Dictionary<string, Tensor> gradients, IReadOnlyCollection<string> wanted, IKernelBackend backend)
     {
         _record = record;
         _gradients = gradients;
+        _wanted = wanted;
         Backend = backend;
     }
 
@@ -30,6 +32,24 @@ internal sealed class BackwardContext
 
     /// <summary>The gradient arriving at output <paramref name="index"/>, or null when none does.</summary>
     public Tensor? OutputGradient(int index) => _gradients.GetValueOrDefault(_step.Outputs[index]);
+
+    /// <summary>
+    /// Storage for an input gradient shaped like output <paramref name="index"/>, which element-wise
+    /// rules may write in place over that output's gradient: the gradient itself when the pass would
+    /// free it after this step anyway, fresh storage when the caller asked for it.
+    /// </summary>
+    public Tensor ReuseOutputGradient(int index) =>
+        TryTakeOutputGradient(index) ?? Tensor.Uninitialized(_record.Value(_step.Outputs[index]).Shape);
+
+    /// <summary>Output <paramref name="index"/>'s gradient to pass on unchanged: taken over when the pass would free it after this step, else a copy.</summary>
+    public Tensor TakeOutputGradient(int index) =>
+        TryTakeOutputGradient(index) ?? _gradients[_step.Outputs[index]].Clone();
+
+    private Tensor? TryTakeOutputGradient(int index)
+    {
+        var name = _step.Outputs[index];
+        return !_wanted.Contains(name) && _gradients.Remove(name, out var gradient) ? gradient : null;
+    }
 
     /// <summary>Whether input <paramref name="index"/> needs a gradient (it lies on a path from a requested value).</summary>
     public bool NeedsGradient(int index) => _record.Region.Values.Contains(_step.Inputs[index]);

@@ -60,7 +60,7 @@ internal static class ActivationOperator
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
-                var input = Tensor.Uninitialized(gradient.Shape);
+                var input = context.ReuseOutputGradient(0);
                 context.Backend.ActivateBackward(activation, context.Input(0).Span, context.Output(0).Span, gradient.Span, input.Span);
                 context.AddGradient(0, input);
             }

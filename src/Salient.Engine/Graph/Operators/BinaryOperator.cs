@@ -97,8 +97,17 @@ internal static class BinaryOperator
             switch (op)
             {
                 case BinaryOp.Add or BinaryOp.Sub:
-                    Reduce(context, 0, aShape, gradient.Span, 1f);
                     Reduce(context, 1, bShape, gradient.Span, op == BinaryOp.Add ? 1f : -1f);
+                    if (context.NeedsGradient(0) && aShape.AsSpan().SequenceEqual(shape))
+                    {
+                        // The output's gradient passes to a through unchanged (a residual add): hand it over, not a copy.
+                        context.AddGradient(0, context.TakeOutputGradient(0));
+                    }
+                    else
+                    {
+                        Reduce(context, 0, aShape, gradient.Span, 1f);
+                    }
+
                     break;
                 case BinaryOp.Mul:
                     using (var product = Tensor.Uninitialized(shape))
