@@ -16,6 +16,7 @@ public sealed class Model
     private readonly GraphDefinition _graph;
     private readonly IKernelBackend _backend;
     private readonly ConcurrentDictionary<string, ExecutionPlan> _plans = new(StringComparer.Ordinal);
+    private readonly FoldedWeights _folded = new();
 
     private Model(string path, GraphDefinition graph, IKernelBackend backend)
     {
@@ -135,7 +136,7 @@ public sealed class Model
         var region = GradientRegion.Find(_graph, gradientSources);
         var kept = region.Values.Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
         var shape = input.ShapeArray();
-        var plan = _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, kept, region));
+        var plan = _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, kept, region, folded: _folded));
         var values = plan.Run(input, _backend, _graph.OutputNames.Concat(kept).Distinct());
         return new ForwardRecord(plan, region, input, values);
     }
@@ -190,6 +191,6 @@ public sealed class Model
         }
 
         var shape = inputShape.ToArray();
-        return _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observe));
+        return _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observe, folded: _folded));
     }
 }

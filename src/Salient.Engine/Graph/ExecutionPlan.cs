@@ -147,11 +147,13 @@ internal sealed class ExecutionPlan
     /// <summary>
     /// Plans the graph. Nodes in <paramref name="region"/> (a backward pass will visit them) are
     /// not fused, so every ONNX value there exists and per-op backward rules see the real ops.
-    /// A <paramref name="training"/> plan runs batch norm on batch statistics.
+    /// A <paramref name="training"/> plan runs batch norm on batch statistics. <paramref name="folded"/>
+    /// is the model's cache of convolutions with their batch norm folded in.
     /// </summary>
-    public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null, bool training = false)
+    public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null, bool training = false,
+        FoldedWeights? folded = null)
     {
-        var context = new PlanContext(graph, observed, region?.Nodes, training);
+        var context = new PlanContext(graph, observed, region?.Nodes, training, folded);
         context.SetShape(graph.InputName, inputShape);
         var steps = new List<Step>();
 
@@ -169,7 +171,16 @@ internal sealed class ExecutionPlan
             }
 
             var step = OperatorRegistry.Plan(node, context);
-            if (step is not null)
+            if (step is null)
+            {
+                continue;
+            }
+
+            if (steps.Count > 0 && ConvOperator.TryFuse(steps[^1], step, context) is { } fused)
+            {
+                steps[^1] = fused;
+            }
+            else
             {
                 steps.Add(step);
             }

@@ -14,9 +14,11 @@ internal sealed class PlanContext
     private readonly HashSet<string> _observed;
     private readonly IReadOnlySet<GraphNode>? _noFusion;
 
-    public PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null, bool training = false)
+    public PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null, bool training = false,
+        FoldedWeights? folded = null)
     {
         _noFusion = noFusion;
+        Folded = folded ?? new FoldedWeights();
         Training = training;
         Graph = graph;
         _constants = new Dictionary<string, ConstantValue>(graph.Initializers, StringComparer.Ordinal);
@@ -42,6 +44,9 @@ internal sealed class PlanContext
     }
 
     public GraphDefinition Graph { get; }
+
+    /// <summary>Weights with a following batch norm folded in, shared by the plans of one model.</summary>
+    public FoldedWeights Folded { get; }
 
     public long Opset => Graph.Opset;
 
@@ -89,18 +94,8 @@ internal sealed class PlanContext
     {
         activation = FusedActivation.None;
         output = node.Outputs[0];
-        if (_observed.Contains(output) || !_consumers.TryGetValue(output, out var readers) || readers.Count != 1)
-        {
-            return false;
-        }
-
-        var next = readers[0];
-        if (_noFusion is not null && (_noFusion.Contains(node) || _noFusion.Contains(next)))
-        {
-            return false;
-        }
-
-        if (next.Inputs.Skip(1).Any(i => i.Length > 0 && !IsConstant(i)) || !Operators.ActivationOperator.TryDescribe(next, this, out activation))
+        if (SoleFusableReader(node, output) is not { } next
+            || next.Inputs.Skip(1).Any(i => i.Length > 0 && !IsConstant(i)) || !Operators.ActivationOperator.TryDescribe(next, this, out activation))
         {
             return false;
         }
@@ -110,6 +105,34 @@ internal sealed class PlanContext
         return true;
     }
 
+    /// <summary>
+    /// The only reader of <paramref name="value"/> (an output of <paramref name="node"/>) when the two
+    /// may become one step: nobody observes the value and neither node is kept unfused; else null.
+    /// </summary>
+    public GraphNode? SoleFusableReader(GraphNode node, string value)
+    {
+        if (_observed.Contains(value) || !_consumers.TryGetValue(value, out var readers) || readers.Count != 1)
+        {
+            return null;
+        }
+
+        var next = readers[0];
+        return _noFusion is not null && (_noFusion.Contains(node) || _noFusion.Contains(next)) ? null : next;
+    }
+
     public ModelException Error(GraphNode node, string problem) =>
         new($"Model '{Graph.ModelName}': {node.Describe()}: {problem}.");
+}
+
+/// <summary>
+/// Convolution weights and biases with the batch norm after them folded in, by batch-norm node:
+/// computed once per model (its graph never changes), not once per plan, which would copy every
+/// folded layer's weights for each input shape.
+/// </summary>
+internal sealed class FoldedWeights
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<GraphNode, (Tensor Weight, Tensor Bias)> _byNorm = new();
+
+    public (Tensor Weight, Tensor Bias) GetOrAdd(GraphNode norm, Func<(Tensor Weight, Tensor Bias)> fold) =>
+        _byNorm.GetOrAdd(norm, _ => fold());
 }

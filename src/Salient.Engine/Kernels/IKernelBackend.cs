@@ -14,9 +14,13 @@ internal interface IKernelBackend
     void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc);
 
-    /// <summary>2-D convolution of NCHW input with [OC, C/groups, KH, KW] weights, plus bias, then <paramref name="activation"/>.</summary>
+    /// <summary>
+    /// 2-D convolution of NCHW input with [OC, C/groups, KH, KW] weights, plus bias, then
+    /// <paramref name="activation"/>. With <paramref name="accumulate"/> the output already holds a
+    /// residual that joins the sum before the activation: output = act(conv + bias + output).
+    /// </summary>
     void Conv2d(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        Span<float> output, in FusedActivation activation);
+        Span<float> output, in FusedActivation activation, bool accumulate = false);
 
     /// <summary>Max pooling; padded cells never win.</summary>
     void MaxPool2d(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output);

@@ -68,6 +68,28 @@ public class Conv2dTests
         Reference.AssertClose(expected, output);
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Conv2d_accumulates_onto_a_residual_before_the_activation(string backend, int index, bool withBias)
+    {
+        var g = Geometry(Geometries[index]);
+        var act = s_activations[index];
+        var input = Reference.Random(g.Batch * g.InChannels * g.InHeight * g.InWidth, 10 + index);
+        var weight = Reference.Random(g.OutChannels * (g.InChannels / g.Groups) * g.KernelHeight * g.KernelWidth, 20 + index);
+        var bias = withBias ? Reference.Random(g.OutChannels, 30 + index) : null;
+        var expected = Reference.Conv2d(g, input, weight, bias, FusedActivation.None);
+        var residual = Reference.Random(expected.Length, 40 + index);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            expected[i] = Reference.Activate(act, expected[i] + residual[i]);
+        }
+
+        var output = (float[])residual.Clone();
+        Backends.Get(backend).Conv2d(g, input, weight, bias ?? [], output, act, accumulate: true);
+
+        Reference.AssertClose(expected, output);
+    }
+
     internal static Conv2dGeometry Geometry(int[] v) =>
         new(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
 

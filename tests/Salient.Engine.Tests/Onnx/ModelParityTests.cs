@@ -1,3 +1,5 @@
+using Salient.Engine.Graph;
+using Salient.Engine.Graph.Operators;
 using Salient.Engine.IO;
 using Salient.Engine.Kernels.Cpu;
 
@@ -56,6 +58,36 @@ public sealed class ModelParityTests
             Assert.Equal(model.ShapeOf(layer, input.Shape), results[layer].ShapeArray());
             using var plain = model.Forward(input);
             AssertClose(plain.Span, results[model.OutputNames[0]].Span, 0f);
+        }
+        finally
+        {
+            foreach (var t in results.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("resnet_basic")]
+    [InlineData("resnet_bottleneck")]
+    public void Batch_norms_and_residual_adds_fold_into_the_convolutions_before_them(string name)
+    {
+        var model = Model.Load(Fixtures.Path("models", name + ".onnx"));
+        using var input = Npy.Read(Fixtures.Path("models", name + ".input.npy"));
+        var adds = model.Graph.Nodes.Count(n => n.OpType == "Add");
+        var plan = ExecutionPlan.Build(model.Graph, input.ShapeArray(), []);
+        Assert.Equal(adds, plan.Steps.OfType<ConvOperator.ConvStep>().Count(s => s.Residual));
+        Assert.DoesNotContain(plan.Steps, s => s.Node.OpType is "Add" or "BatchNormalization");
+
+        // Fused, the logits match PyTorch (Logits_match_pytorch); observing each residual keeps its Add
+        // fused but makes the convolution copy it instead of overwriting it, with the same logits.
+        using var logits = model.Forward(input);
+        var skips = plan.Steps.OfType<ConvOperator.ConvStep>().Where(s => s.Residual).Select(s => s.Inputs[^1]).ToArray();
+        var results = model.Forward(input, skips);
+        try
+        {
+            AssertClose(logits.Span, results[model.OutputNames[0]].Span, 0f);
         }
         finally
         {

@@ -63,6 +63,12 @@ internal static class BatchNormOperator
     internal sealed class ChannelAffineStep(GraphNode node, string[] inputs, string[] outputs, int[] shape, int spatial, float[] scale, float[] shift, FusedActivation activation)
         : Step(node, inputs, outputs)
     {
+        public ReadOnlySpan<float> Scale => scale;
+
+        public ReadOnlySpan<float> Shift => shift;
+
+        public FusedActivation Activation => activation;
+
         public override void Backward(BackwardContext context)
         {
             System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None, "fused step in a gradient region");

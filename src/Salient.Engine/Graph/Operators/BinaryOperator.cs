@@ -79,9 +79,14 @@ internal static class BinaryOperator
         return ConstantValue.FromInts(result, shape);
     }
 
-    private sealed class BinaryStep(GraphNode node, BinaryOp op, int[] aShape, int[] bShape, int[] shape, FusedActivation activation, string output)
+    internal sealed class BinaryStep(GraphNode node, BinaryOp op, int[] aShape, int[] bShape, int[] shape, FusedActivation activation, string output)
         : Step(node, [node.Inputs[0], node.Inputs[1]], [output])
     {
+        public FusedActivation Activation => activation;
+
+        /// <summary>Whether this adds two tensors of one shape (no broadcasting), as a residual connection does.</summary>
+        public bool IsPlainAdd => op == BinaryOp.Add && aShape.AsSpan().SequenceEqual(shape) && bShape.AsSpan().SequenceEqual(shape);
+
         // The left input's buffer can take the result when it already has the result's shape.
         public override int InPlaceInput => aShape.AsSpan().SequenceEqual(shape) ? 0 : -1;
 

@@ -3,7 +3,10 @@ using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
-/// <summary>ONNX Conv (2-D), with a following activation fused in when nothing observes the value between.</summary>
+/// <summary>
+/// ONNX Conv (2-D), with a following activation fused in when nothing observes the value between,
+/// and a following residual Add (and its activation) when the Add's other input is already computed.
+/// </summary>
 internal static class ConvOperator
 {
     public static Step Plan(GraphNode node, PlanContext context)
@@ -56,10 +59,66 @@ internal static class ConvOperator
         return new ConvStep(node, node.Inputs.Where(i => i.Length > 0).ToArray(), [output], g, weight, bias, activation);
     }
 
-    internal sealed class ConvStep(GraphNode node, string[] inputs, string[] outputs, Conv2dGeometry geometry, Tensor weight, Tensor? bias, FusedActivation activation)
+    /// <summary>
+    /// <paramref name="next"/>, planned right after <paramref name="previous"/>, folded into it when
+    /// <paramref name="previous"/> is a plain convolution whose output only <paramref name="next"/>
+    /// reads: an inference batch norm goes into the weights and bias; a residual Add (with its
+    /// activation) makes the convolution accumulate onto the Add's other input, in that input's
+    /// buffer when it dies there. Each saves a pass over the activations. Null when they cannot fuse.
+    /// </summary>
+    public static Step? TryFuse(Step previous, Step next, PlanContext context)
+    {
+        if (previous is not ConvStep { Residual: false } conv || conv.Activation.Kind != ActivationKind.None
+            || context.SoleFusableReader(conv.Node, conv.Outputs[0]) != next.Node)
+        {
+            return null;
+        }
+
+        switch (next)
+        {
+            case BatchNormOperator.ChannelAffineStep norm when norm.Inputs[0] == conv.Outputs[0]:
+                var (weight, bias) = context.Folded.GetOrAdd(norm.Node, () => Fold(conv, norm));
+                return new ConvStep(conv.Node, conv.Inputs, norm.Outputs, conv.Geometry, weight, bias, norm.Activation);
+            case BinaryOperator.BinaryStep { IsPlainAdd: true } sum:
+                var skip = sum.Inputs[0] == conv.Outputs[0] ? sum.Inputs[1] : sum.Inputs[0];
+                return skip == conv.Outputs[0] || context.IsConstant(skip)
+                    ? null
+                    : new ConvStep(conv.Node, [.. conv.Inputs, skip], sum.Outputs, conv.Geometry, conv.Weight, conv.Bias, sum.Activation, residual: true);
+            default:
+                return null;
+        }
+    }
+
+    // y·scale + shift per output channel = conv with weights·scale and bias·scale + shift. Plain
+    // arrays, not pooled ones: the model keeps them for its lifetime.
+    private static (Tensor Weight, Tensor Bias) Fold(ConvStep conv, BatchNormOperator.ChannelAffineStep norm)
+    {
+        var channels = conv.Geometry.OutChannels;
+        var weight = conv.Weight.Span.ToArray();
+        var bias = new float[channels];
+        var perFilter = weight.Length / channels;
+        for (var oc = 0; oc < channels; oc++)
+        {
+            var filter = weight.AsSpan(oc * perFilter, perFilter);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(filter, norm.Scale[oc], filter);
+            bias[oc] = ((conv.Bias?.Span[oc] ?? 0f) * norm.Scale[oc]) + norm.Shift[oc];
+        }
+
+        return (Tensor.Wrap(weight, conv.Weight.Shape), Tensor.Wrap(bias, channels));
+    }
+
+    internal sealed class ConvStep(GraphNode node, string[] inputs, string[] outputs, Conv2dGeometry geometry, Tensor weight, Tensor? bias,
+        FusedActivation activation, bool residual = false)
         : Step(node, inputs, outputs)
     {
         public Conv2dGeometry Geometry => geometry;
+
+        public FusedActivation Activation => activation;
+
+        /// <summary>Whether the last input is a residual the convolution adds onto (a fused Add).</summary>
+        public bool Residual => residual;
+
+        public override int InPlaceInput => residual ? Inputs.Length - 1 : -1;
 
         public Tensor Weight => weight;
 
@@ -68,7 +127,7 @@ internal static class ConvOperator
         public override void Backward(BackwardContext context)
         {
             // Steps a backward pass visits are planned unfused, so the output is the plain convolution.
-            System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None, "fused step in a gradient region");
+            System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None && !residual, "fused step in a gradient region");
             if (context.OutputGradient(0) is not { } gradient)
             {
                 return;
@@ -107,7 +166,12 @@ internal static class ConvOperator
         {
             var g = geometry;
             var output = context.Output(0, [g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]);
-            context.Backend.Conv2d(g, context.Input(0).Span, weight.Span, bias is null ? default : bias.Span, output.Span, activation);
+            if (residual && context.Input(Inputs.Length - 1) is var skip && !ReferenceEquals(output, skip))
+            {
+                skip.Span.CopyTo(output.Span);
+            }
+
+            context.Backend.Conv2d(g, context.Input(0).Span, weight.Span, bias is null ? default : bias.Span, output.Span, activation, residual);
         }
     }
 }

@@ -6,11 +6,12 @@ namespace Salient.Engine.Kernels.Cpu;
 /// Convolution as GEMM: per image and group, out[OC/g, OH·OW] = W[OC/g, C/g·KH·KW] · col[C/g·KH·KW, OH·OW].
 /// 1×1 stride-1 unpadded convolutions use the input plane as the column matrix; depthwise ones go
 /// to <see cref="DepthwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>. Bias and activation are one pass over each output image.
+/// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
 /// </summary>
 internal static unsafe class Conv2dKernel
 {
     public static void Run(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation)
+        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false)
     {
         ConvWindow.Validate(g, input.Length, weight.Length, bias.Length, output.Length);
         if (g.Batch == 0)
@@ -22,22 +23,53 @@ internal static unsafe class Conv2dKernel
         {
             if (ConvWindow.IsDepthwise(g))
             {
-                DepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation);
+                if (accumulate)
+                {
+                    AccumulateDepthwise(g, pIn, pW, pBias, output, activation);
+                }
+                else
+                {
+                    DepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation);
+                }
+
                 return;
             }
 
             if (WinogradConv2dKernel.Applies(g))
             {
-                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation);
+                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate);
                 return;
             }
 
             using var weights = new ConvGroupWeights(gemm, g, pW, transposed: false);
-            gemm.ForEachImage(g.Batch, new Job(g, pIn, weights, pBias, pOut, activation).Image);
+            gemm.ForEachImage(g.Batch, new Job(g, pIn, weights, pBias, pOut, activation, accumulate).Image);
         }
     }
 
-    private readonly struct Job(Conv2dGeometry g, float* input, ConvGroupWeights weights, float* bias, float* output, FusedActivation activation)
+    // The depthwise kernel writes its output directly; residuals after depthwise layers are rare
+    // enough (MobileNets add after the 1×1 projection) that a scratch output and one pass will do.
+    private static void AccumulateDepthwise(in Conv2dGeometry g, float* input, float* weight, float* bias, Span<float> output, in FusedActivation activation)
+    {
+        var scratch = ArrayPool<float>.Shared.Rent(output.Length);
+        try
+        {
+            fixed (float* pScratch = scratch)
+            {
+                DepthwiseConv2dKernel.Run(g, input, weight, bias, pScratch, FusedActivation.None);
+            }
+
+            var sum = scratch.AsSpan(0, output.Length);
+            System.Numerics.Tensors.TensorPrimitives.Add(sum, output, sum);
+            ActivationKernel.ApplyParallel(activation, sum, output);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+    }
+
+    private readonly struct Job(Conv2dGeometry g, float* input, ConvGroupWeights weights, float* bias, float* output, FusedActivation activation,
+        bool accumulate)
     {
         public void Image(int n, bool singleThreaded)
         {
@@ -62,7 +94,7 @@ internal static unsafe class Conv2dKernel
                         }
 
                         CpuGemm.Multiply(weights[grp], outPlane, pointwise ? src : col, outPlane,
-                            result + ((long)grp * ocg * outPlane), outPlane, singleThreaded);
+                            result + ((long)grp * ocg * outPlane), outPlane, singleThreaded, accumulate);
                     }
                 }
             }

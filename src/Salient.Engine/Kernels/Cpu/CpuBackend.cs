@@ -35,8 +35,8 @@ internal sealed unsafe class CpuBackend : IKernelBackend
     }
 
     public void Conv2d(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        Span<float> output, in FusedActivation activation) =>
-        Conv2dKernel.Run(_gemm, g, input, weight, bias, output, activation);
+        Span<float> output, in FusedActivation activation, bool accumulate = false) =>
+        Conv2dKernel.Run(_gemm, g, input, weight, bias, output, activation, accumulate);
 
     public void MaxPool2d(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output) =>
         MaxPool2dKernel.Run(g, input, output);

@@ -108,19 +108,21 @@ internal sealed unsafe class CpuGemm
     }
 
     /// <summary>
-    /// C = lhs·B for a k×n row-major B. With <paramref name="singleThreaded"/> the product stays on
-    /// the calling thread, for callers that parallelise around it; OpenBLAS must then be inside
-    /// <see cref="OpenBlasNative.EnterSingleThreaded"/>, its thread count being process-wide.
+    /// C = lhs·B (or C += lhs·B with <paramref name="accumulate"/>) for a k×n row-major B. With
+    /// <paramref name="singleThreaded"/> the product stays on the calling thread, for callers that
+    /// parallelise around it; OpenBLAS must then be inside <see cref="OpenBlasNative.EnterSingleThreaded"/>,
+    /// its thread count being process-wide.
     /// </summary>
-    public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded)
+    public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded, bool accumulate = false)
     {
+        var beta = accumulate ? 1f : 0f;
         if (lhs.Packed is { } packed)
         {
-            ManagedGemm.Sgemm(packed, false, n, b, ldb, 0f, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+            ManagedGemm.Sgemm(packed, false, n, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
         }
         else
         {
-            OpenBlasNative.Sgemm(lhs.TransA, false, lhs.M, n, lhs.K, 1f, lhs.A, lhs.Lda, b, ldb, 0f, c, ldc);
+            OpenBlasNative.Sgemm(lhs.TransA, false, lhs.M, n, lhs.K, 1f, lhs.A, lhs.Lda, b, ldb, beta, c, ldc);
         }
     }
 

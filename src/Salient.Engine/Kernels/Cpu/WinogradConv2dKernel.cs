@@ -37,8 +37,12 @@ internal static unsafe class WinogradConv2dKernel
         && g.InChannels >= MinChannels && g.OutChannels >= MinChannels
         && ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2) >= MinTilesPerImage;
 
-    /// <summary>Any 3×3 stride-1 undilated ungrouped convolution, with any padding; the caller has validated the buffers.</summary>
-    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation)
+    /// <summary>
+    /// Any 3×3 stride-1 undilated ungrouped convolution, with any padding; the caller has validated the buffers.
+    /// With <paramref name="accumulate"/> the output's values join the sum before the activation.
+    /// </summary>
+    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation,
+        bool accumulate = false)
     {
         var tilesW = (g.OutWidth + 1) / 2;
         var rows = g.Batch * ((g.OutHeight + 1) / 2);
@@ -63,7 +67,7 @@ internal static unsafe class WinogradConv2dKernel
                     lhs[p] = gemm.Prepare(g.OutChannels, g.InChannels, u + ((long)p * g.OutChannels * g.InChannels), g.InChannels);
                 }
 
-                var job = new Job(g, input, lhs, bias, output, activation, rows, rowsPerChunk);
+                var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
                 gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
             }
         }
@@ -148,7 +152,7 @@ internal static unsafe class WinogradConv2dKernel
     }
 
     private sealed class Job(Conv2dGeometry g, float* input, GemmLhs[] lhs, float* bias, float* output,
-        FusedActivation activation, int rows, int rowsPerChunk)
+        FusedActivation activation, bool accumulate, int rows, int rowsPerChunk)
     {
         private readonly int _tilesW = (g.OutWidth + 1) / 2;
         private readonly int _tilesH = (g.OutHeight + 1) / 2;
@@ -277,7 +281,8 @@ internal static unsafe class WinogradConv2dKernel
 
         /// <summary>
         /// Y = Aᵀ·M·A for one output channel's tiles of tile row <paramref name="ty"/> (m[ξ·pointStride + tx]),
-        /// plus bias and the activation, into output rows 2ty and 2ty + 1 of <paramref name="plane"/>.
+        /// plus bias (and, accumulating, the rows' current values) and the activation, into output rows
+        /// 2ty and 2ty + 1 of <paramref name="plane"/>.
         /// </summary>
         private void OutputRow(float* m, long pointStride, float* scratch, float* plane, int ty, float shift)
         {
@@ -291,7 +296,13 @@ internal static unsafe class WinogradConv2dKernel
             for (var a = 0; a < 2 && (2 * ty) + a < g.OutHeight; a++)
             {
                 var dst = new Span<float>(plane + ((long)((2 * ty) + a) * g.OutWidth), g.OutWidth);
-                ActivationKernel.Apply(activation, new ReadOnlySpan<float>(a == 0 ? row0 : row1, g.OutWidth), dst, 1f, shift);
+                var sum = new Span<float>(a == 0 ? row0 : row1, g.OutWidth);
+                if (accumulate)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Add(sum, dst, sum);
+                }
+
+                ActivationKernel.Apply(activation, sum, dst, 1f, shift);
             }
         }
     }
