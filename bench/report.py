@@ -5,14 +5,19 @@ Standard library only. Missing or failed measurements show as "n/a" so a
 partial run (e.g. Salient's command not implemented yet) still gives a table.
 
 Ratios are Salient / PyTorch: speed ratio > 1 means Salient is faster,
-memory ratio < 1 means Salient needs less.
+memory ratio < 1 means Salient needs less. With several rounds (run.sh
+--rounds N: files <name>.rK.json) the figures are the median round's and a
+ratio is the median of the per-round ratios, each from a back-to-back pair.
 """
 
 import argparse
 import datetime
+import glob
 import json
 import os
 import platform
+import re
+import statistics
 
 
 def load(path):
@@ -21,6 +26,47 @@ def load(path):
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+def rounds(w, name):
+    """{round: record} of <name>.r<K>.json (bench/run.sh --rounds), or {1: <name>.json} from older runs."""
+    found = {}
+    for path in glob.glob(os.path.join(w, f"{name}.r*.json")):
+        m = re.search(r"\.r(\d+)\.json$", path)
+        rec = load(path)
+        if m and rec is not None:
+            found[int(m.group(1))] = rec
+    if not found:
+        rec = load(os.path.join(w, f"{name}.json"))
+        if rec is not None:
+            found[1] = rec
+    return found
+
+
+def median_record(series):
+    """The record of the median round by images/s (the lower middle one for an even count)."""
+    recs = sorted((r for r in series.values() if num(r, "images_per_second") is not None),
+                  key=lambda r: num(r, "images_per_second"))
+    return recs[(len(recs) - 1) // 2] if recs else None
+
+
+def paired_ratios(s_series, t_series, scale=lambda t, s: 1.0):
+    """Salient/PyTorch speed ratio per round measured on both sides (each pair ran back to back)."""
+    out = []
+    for k in sorted(set(s_series) & set(t_series)):
+        s_ips, t_ips = num(s_series[k], "images_per_second"), num(t_series[k], "images_per_second")
+        if s_ips is not None and t_ips:
+            out.append(s_ips / (t_ips * scale(t_series[k], s_series[k])))
+    return out
+
+
+def rounds_note(label, t_series, s_series, ratios):
+    if len(ratios) < 2:
+        return None
+    ips = lambda series: ", ".join(fmt_sig(num(series[k], "images_per_second")) for k in sorted(series))
+    return (f"- {label}: {len(ratios)} rounds, ratio median {fmt_sig(statistics.median(ratios))} "
+            f"(range {fmt_sig(min(ratios))}-{fmt_sig(max(ratios))}); PyTorch img/s {ips(t_series)}; "
+            f"Salient img/s {ips(s_series)}")
 
 
 def num(d, *keys):
@@ -80,18 +126,22 @@ def explain_section(w, model, iterations):
     ]
     notes = []
     for variant, method, label, goal in EXPLAIN_ROWS:
-        t = load(os.path.join(w, f"torch_explain_{variant}.json"))
-        s = load(os.path.join(w, f"salient_explain_{method}.json"))
+        t_series = rounds(w, f"torch_explain_{variant}")
+        s_series = rounds(w, f"salient_explain_{method}")
+        t, s = median_record(t_series), median_record(s_series)
         t_ips, s_ips = num(t, "images_per_second"), num(s, "images_per_second")
+        scale = lambda t_rec, s_rec: 1.0
         if variant == "scorecam" and t and t.get("channels") and t.get("channels_total"):
             # PyTorch masked only `channels` of the layer's channels; rescale it to
             # the channel count Salient used (all of them unless its JSON says otherwise),
             # since the masked forwards dominate and scale linearly.
             s_ch = (s or {}).get("channels") or t["channels_total"]
+            scale = lambda t_rec, s_rec: t_rec["channels"] / ((s_rec or {}).get("channels") or t_rec["channels_total"])
             if t_ips is not None:
                 t_ips = t_ips * t["channels"] / s_ch
             label += f" (PyTorch timed on {t['channels']} of {t['channels_total']} channels, scaled to {s_ch})"
-        r = ratio(s_ips, t_ips)
+        ratios = paired_ratios(s_series, t_series, scale)
+        r = statistics.median(ratios) if ratios else ratio(s_ips, t_ips)
         verdict = "" if goal is None or r is None else (" ok" if r >= goal else " MISSED")
         goal_s = "report" if goal is None else f">= {goal:g}{verdict}"
         lines.append(f"| {label} | {fmt_sig(t_ips)} | {fmt_sig(s_ips)} | {fmt_sig(r)} | {goal_s} | "
@@ -102,6 +152,9 @@ def explain_section(w, model, iterations):
                         if variant == "scorecam" and t.get("channels") else "")
             notes.append(f"- PyTorch {variant}: best batch {fmt_sig(num(t, 'images_per_second_best'))} img/s, "
                          f"1-min load average {fmt(num(t, 'load_average_1m'), 2)}{measured}")
+        note = rounds_note(f"{variant} vs Salient {method}", t_series, s_series, ratios)
+        if note:
+            notes.append(note)
     if notes:
         lines += ["", "Explanation notes:"] + notes
     return lines
@@ -112,6 +165,7 @@ def main():
     ap.add_argument("--work", default="bench/work")
     ap.add_argument("--models", nargs="+", default=["resnet18", "resnet50"])
     ap.add_argument("--iterations", type=int, default=0)
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--out", default=None)
     ap.add_argument("--explain", action="store_true", help="add the explanation table (run.sh --explain)")
@@ -125,18 +179,20 @@ def main():
         "",
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu_name()}, "
         f"{os.cpu_count()} logical CPUs, PyTorch threads {args.threads or 'default'}, "
-        f"batch 8, 224x224, {args.iterations or '?'} timed iterations after 2 warm-up.",
+        f"batch 8, 224x224, {args.iterations or '?'} timed iterations after 2 warm-up"
+        + (f", {args.rounds} rounds: the median round's figures, the median of the paired per-round ratios." if args.rounds > 1 else "."),
         "",
         "| model | PyTorch img/s | Salient img/s | ratio | PyTorch peak MB | Salient peak MB | memory ratio |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     notes = []
     for m in args.models:
-        t = load(os.path.join(w, f"torch_{m}.json"))
-        s = load(os.path.join(w, f"salient_{m}.json"))
+        t_series, s_series = rounds(w, f"torch_{m}"), rounds(w, f"salient_{m}")
+        t, s = median_record(t_series), median_record(s_series)
         t_ips, s_ips = num(t, "images_per_second"), num(s, "images_per_second")
         t_mb, s_mb = num(t, "peak_rss_mb", "time_maxrss_mb"), num(s, "peak_rss_mb", "time_maxrss_mb")
-        r, mr = ratio(s_ips, t_ips), ratio(s_mb, t_mb)
+        ratios = paired_ratios(s_series, t_series)
+        r, mr = (statistics.median(ratios) if ratios else ratio(s_ips, t_ips)), ratio(s_mb, t_mb)
         lines.append(f"| {m} | {fmt(t_ips, 2)} | {fmt(s_ips, 2)} | {fmt(r, 2)} | "
                      f"{fmt(t_mb, 0)} | {fmt(s_mb, 0)} | {fmt(mr, 2)} |")
         if t:
@@ -145,10 +201,13 @@ def main():
                          f"1-min load average {fmt(num(t, 'load_average_1m'), 2)}; {t.get('backend', '')}")
         if s:
             notes.append(f"- {m} Salient backend: {s.get('backend', '?')}")
+        note = rounds_note(f"{m} forward", t_series, s_series, ratios)
+        if note:
+            notes.append(note)
 
     lines.append("")
-    g = load(os.path.join(w, "gemm.json"))
-    tg = load(os.path.join(w, "torch_gemm.json"))
+    g = rounds(w, "gemm").get(1)  # measured in the first round only
+    tg = rounds(w, "torch_gemm").get(1)
     gf, peak = num(g, "gflops"), num(g, "peak_gflops")
     size = (g or tg or {}).get("size", 1024)
     eff = ratio(gf, peak)

@@ -5,6 +5,7 @@
 #     bash bench/run.sh [--iterations N] [--models "resnet18 resnet50"]
 #                       [--skip-torch] [--skip-salient]
 #                       [--explain [--explain-iterations N] [--scorecam-channels K]]
+#                       [--rounds N]
 #
 # Steps
 #   1. Export torchvision resnet18/resnet50 (weights=None, seeded, eval,
@@ -35,8 +36,12 @@
 #      e.g. a channel subset once the CLI has one, via SALIENT_SCORECAM_ARGS)
 #      -> bench/work/salient_explain_<method>.json. Each explain command is
 #      stopped after EXPLAIN_TIMEOUT seconds (default 1800) and shows as n/a.
+#   Steps 2-4 run in rounds (--rounds N, default 1): each round measures every
+#   PyTorch/Salient pair back to back -> bench/work/<name>.r<K>.json, so both
+#   sides of a ratio see the same machine; the GEMMs run in round 1 only.
 #   5. Markdown table (printed and saved to bench/work/results.md), built by
-#      bench/report.py.
+#      bench/report.py: with several rounds, the median round's figures and
+#      the median of the paired per-round ratios, with their range.
 #
 # Both sides run in their own process so each peak RSS is that process's own
 # high-water mark (getrusage ru_maxrss; /usr/bin/time -f %M is recorded too
@@ -72,6 +77,7 @@ EXPLAIN_ITERATIONS=2
 EXPLAIN_WARMUP=1
 EXPLAIN_MODEL=resnet50
 SCORECAM_CHANNELS=32
+ROUNDS=1
 TORCH_EXPLAIN_VARIANTS="gradcam-full gradcam guided-backprop tsgb scorecam"
 SALIENT_EXPLAIN_METHODS="gradcam guided-backprop tsgb scorecam"
 
@@ -87,12 +93,15 @@ while [ $# -gt 0 ]; do
     --explain-iterations=*) EXPLAIN_ITERATIONS="${1#*=}"; shift ;;
     --scorecam-channels) SCORECAM_CHANNELS="${2:?--scorecam-channels needs a value}"; shift 2 ;;
     --scorecam-channels=*) SCORECAM_CHANNELS="${1#*=}"; shift ;;
+    --rounds) ROUNDS="${2:?--rounds needs a value}"; shift 2 ;;
+    --rounds=*) ROUNDS="${1#*=}"; shift ;;
     -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 case "$ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --iterations must be a positive integer" >&2; exit 2 ;; esac
 case "$EXPLAIN_ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --explain-iterations must be a positive integer" >&2; exit 2 ;; esac
+case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench/run.sh: --rounds must be a positive integer" >&2; exit 2 ;; esac
 case "$SCORECAM_CHANNELS" in ''|*[!0-9]*) echo "bench/run.sh: --scorecam-channels must be an integer (0 = all)" >&2; exit 2 ;; esac
 EXPLAIN_TIMEOUT="${EXPLAIN_TIMEOUT:-1800}"
 
@@ -168,45 +177,44 @@ for m in $EXPORT_MODELS; do
   fi
 done
 
-# ---------------------------------------------------------------- 2. PyTorch
-if [ "$RUN_TORCH" = 1 ]; then
-  for m in $MODELS; do
-    log "PyTorch forward $m: batch $BATCH, ${SIZE}x$SIZE, $THREADS threads, $WARMUP warm-up + $ITERATIONS iterations"
-    rm -f "$WORK/torch_$m.json"
-    rc=$(measure "$WORK/torch_$m" "$PYTHON" bench/torch_forward.py forward --model "$m" \
-          --batch "$BATCH" --size "$SIZE" --warmup "$WARMUP" --iterations "$ITERATIONS" --threads "$THREADS")
-    if [ "$rc" = 0 ] && save_json "$WORK/torch_$m" "$WORK/torch_$m.json"; then
-      cat "$WORK/torch_$m.json"; echo
-    else
-      fail "PyTorch forward for $m failed (exit $rc):"; tail -n 20 "$WORK/torch_$m.err" >&2
-    fi
-  done
-  log "PyTorch GEMM ${GEMM_SIZE}x$GEMM_SIZE (float32, $THREADS threads)"
-  rm -f "$WORK/torch_gemm.json"
-  rc=$(measure "$WORK/torch_gemm" "$PYTHON" bench/torch_forward.py gemm --size "$GEMM_SIZE" --threads "$THREADS")
-  if [ "$rc" = 0 ] && save_json "$WORK/torch_gemm" "$WORK/torch_gemm.json"; then
-    cat "$WORK/torch_gemm.json"; echo
+# ------------------------------------------------- 2-4. measurements, by round
+# Each round measures every PyTorch/Salient pair back to back, so both sides of a ratio see the
+# same machine; with --rounds N each figure is the median round's and each ratio the median of
+# the N paired ratios (report.py), which a neighbour's burst moves far less than one long run.
+torch_step() {  # torch_step <name> <args...>: PyTorch's measurement -> $WORK/<name>.r$ROUND.json
+  local name="$1"; shift
+  local base="$WORK/$name.r$ROUND"
+  rm -f "$base.json"
+  local rc
+  rc=$(measure "$base" timeout "$EXPLAIN_TIMEOUT" "$PYTHON" "$@")
+  if [ "$rc" = 0 ] && save_json "$base" "$base.json"; then
+    cat "$base.json"; echo
   else
-    fail "PyTorch GEMM failed (exit $rc):"; tail -n 20 "$WORK/torch_gemm.err" >&2
+    fail "PyTorch $name failed (exit $rc; 124 = timed out after ${EXPLAIN_TIMEOUT}s):"; tail -n 20 "$base.err" >&2
   fi
-  if [ "$RUN_EXPLAIN" = 1 ]; then
-    for v in $TORCH_EXPLAIN_VARIANTS; do
-      log "PyTorch explain $v on $EXPLAIN_MODEL: batch $BATCH, ${SIZE}x$SIZE, $THREADS threads, $EXPLAIN_WARMUP warm-up + $EXPLAIN_ITERATIONS iterations"
-      rm -f "$WORK/torch_explain_$v.json"
-      rc=$(measure "$WORK/torch_explain_$v" timeout "$EXPLAIN_TIMEOUT" "$PYTHON" bench/torch_explain.py \
-            --model "$EXPLAIN_MODEL" --method "$v" --batch "$BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
-            --iterations "$EXPLAIN_ITERATIONS" --threads "$THREADS" --scorecam-channels "$SCORECAM_CHANNELS")
-      if [ "$rc" = 0 ] && save_json "$WORK/torch_explain_$v" "$WORK/torch_explain_$v.json"; then
-        cat "$WORK/torch_explain_$v.json"; echo
-      else
-        fail "PyTorch explain $v failed (exit $rc; 124 = timed out after ${EXPLAIN_TIMEOUT}s):"
-        tail -n 20 "$WORK/torch_explain_$v.err" >&2
-      fi
-    done
-  fi
-fi
+}
 
-# ---------------------------------------------------------------- 3. Salient
+salient_step() {  # salient_step <name> <args...>: Salient's measurement -> $WORK/<name>.r$ROUND.json
+  local name="$1"; shift
+  local base="$WORK/$name.r$ROUND"
+  rm -f "$base.json"
+  local rc
+  rc=$(measure "$base" timeout "$EXPLAIN_TIMEOUT" dotnet "$DLL" "$@")
+  if [ "$rc" = 0 ] && save_json "$base" "$base.json"; then
+    cat "$base.json"; echo
+    return 0
+  fi
+  if [ "$rc" = 0 ]; then
+    fail "'salient $*' exited 0 but printed no JSON line; stdout was:"
+    tail -n 10 "$base.out" >&2
+  else
+    fail "'salient $*' failed (exit $rc; 124 = timed out after ${EXPLAIN_TIMEOUT}s). Is the command implemented in this build? stderr:"
+    head -n 8 "$base.err" >&2   # System.CommandLine puts the useful line first
+    tail -n 5 "$base.out" >&2
+  fi
+  return 1
+}
+
 if [ "$RUN_SALIENT" = 1 ]; then
   DLL="${SALIENT_DLL:-src/Salient.Cli/bin/Release/net10.0/salient.dll}"
   if [ -z "${SALIENT_DLL:-}" ]; then
@@ -218,57 +226,72 @@ if [ "$RUN_SALIENT" = 1 ]; then
   fi
   if [ ! -f "$DLL" ]; then
     fail "Salient CLI not found at $DLL; skipping the Salient measurements"
-  else
-    salient_step() {  # salient_step <name> <args...>
-      local name="$1"; shift
-      rm -f "$WORK/$name.json"
-      local rc
-      rc=$(measure "$WORK/$name" timeout "$EXPLAIN_TIMEOUT" dotnet "$DLL" "$@")
-      if [ "$rc" = 0 ] && save_json "$WORK/$name" "$WORK/$name.json"; then
-        cat "$WORK/$name.json"; echo
-        return 0
-      fi
-      if [ "$rc" = 0 ]; then
-        fail "'salient $*' exited 0 but printed no JSON line; stdout was:"
-        tail -n 10 "$WORK/$name.out" >&2
-      else
-        fail "'salient $*' failed (exit $rc; 124 = timed out after ${EXPLAIN_TIMEOUT}s). Is the command implemented in this build? stderr:"
-        head -n 8 "$WORK/$name.err" >&2   # System.CommandLine puts the useful line first
-        tail -n 5 "$WORK/$name.out" >&2
-      fi
-      return 1
-    }
-    for m in $MODELS; do
-      if [ ! -s "$WORK/$m.onnx" ]; then fail "no $WORK/$m.onnx for Salient"; continue; fi
-      log "Salient forward $m"
-      salient_step "salient_$m" bench forward --model "$WORK/$m.onnx" --batch "$BATCH" --size "$SIZE" \
-        --warmup "$WARMUP" --iterations "$ITERATIONS" --json
-    done
-    log "Salient GEMM $GEMM_SIZE"
-    salient_step gemm bench gemm --size "$GEMM_SIZE" --json
-    if [ "$RUN_EXPLAIN" = 1 ]; then
-      if [ ! -s "$WORK/$EXPLAIN_MODEL.onnx" ]; then
-        fail "no $WORK/$EXPLAIN_MODEL.onnx for Salient explain"
-      else
-        for meth in $SALIENT_EXPLAIN_METHODS; do
-          extra=""
-          # Time the same channel subset as PyTorch's side (report.py compares them unscaled).
-          [ "$meth" = scorecam ] && extra="${SALIENT_SCORECAM_ARGS-$([ "$SCORECAM_CHANNELS" -gt 0 ] && echo "--channels $SCORECAM_CHANNELS")}"
-          log "Salient explain $meth on $EXPLAIN_MODEL${extra:+ ($extra)}"
-          # shellcheck disable=SC2086  # extra is a word list on purpose
-          salient_step "salient_explain_$meth" bench explain --model "$WORK/$EXPLAIN_MODEL.onnx" \
-            --method "$meth" --batch "$BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
-            --iterations "$EXPLAIN_ITERATIONS" --json $extra
-        done
-      fi
-    fi
+    RUN_SALIENT=0
   fi
 fi
+
+rm -f "$WORK"/*.r[0-9]*.json
+for ROUND in $(seq 1 "$ROUNDS"); do
+  log "round $ROUND of $ROUNDS"
+  for m in $MODELS; do
+    if [ "$RUN_TORCH" = 1 ]; then
+      log "PyTorch forward $m: batch $BATCH, ${SIZE}x$SIZE, $THREADS threads, $WARMUP warm-up + $ITERATIONS iterations"
+      torch_step "torch_$m" bench/torch_forward.py forward --model "$m" \
+        --batch "$BATCH" --size "$SIZE" --warmup "$WARMUP" --iterations "$ITERATIONS" --threads "$THREADS"
+    fi
+    if [ "$RUN_SALIENT" = 1 ]; then
+      if [ -s "$WORK/$m.onnx" ]; then
+        log "Salient forward $m"
+        salient_step "salient_$m" bench forward --model "$WORK/$m.onnx" --batch "$BATCH" --size "$SIZE" \
+          --warmup "$WARMUP" --iterations "$ITERATIONS" --json
+      else
+        fail "no $WORK/$m.onnx for Salient"
+      fi
+    fi
+  done
+  if [ "$ROUND" = 1 ]; then
+    if [ "$RUN_TORCH" = 1 ]; then
+      log "PyTorch GEMM ${GEMM_SIZE}x$GEMM_SIZE (float32, $THREADS threads)"
+      torch_step torch_gemm bench/torch_forward.py gemm --size "$GEMM_SIZE" --threads "$THREADS"
+    fi
+    if [ "$RUN_SALIENT" = 1 ]; then
+      log "Salient GEMM $GEMM_SIZE"
+      salient_step gemm bench gemm --size "$GEMM_SIZE" --json
+    fi
+  fi
+  if [ "$RUN_EXPLAIN" = 1 ]; then
+    for v in $TORCH_EXPLAIN_VARIANTS; do
+      if [ "$RUN_TORCH" = 1 ]; then
+        log "PyTorch explain $v on $EXPLAIN_MODEL: batch $BATCH, ${SIZE}x$SIZE, $THREADS threads, $EXPLAIN_WARMUP warm-up + $EXPLAIN_ITERATIONS iterations"
+        torch_step "torch_explain_$v" bench/torch_explain.py \
+          --model "$EXPLAIN_MODEL" --method "$v" --batch "$BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
+          --iterations "$EXPLAIN_ITERATIONS" --threads "$THREADS" --scorecam-channels "$SCORECAM_CHANNELS"
+      fi
+      # gradcam-full has no Salient twin: Salient's gradcam is measured once, after PyTorch's gradcam.
+      meth="$v"
+      [ "$v" = gradcam-full ] && continue
+      case " $SALIENT_EXPLAIN_METHODS " in *" $meth "*) ;; *) continue ;; esac
+      [ "$RUN_SALIENT" = 1 ] || continue
+      if [ ! -s "$WORK/$EXPLAIN_MODEL.onnx" ]; then
+        fail "no $WORK/$EXPLAIN_MODEL.onnx for Salient explain"
+        continue
+      fi
+      extra=""
+      # Time the same channel subset as PyTorch's side (report.py compares them unscaled).
+      [ "$meth" = scorecam ] && extra="${SALIENT_SCORECAM_ARGS-$([ "$SCORECAM_CHANNELS" -gt 0 ] && echo "--channels $SCORECAM_CHANNELS")}"
+      log "Salient explain $meth on $EXPLAIN_MODEL${extra:+ ($extra)}"
+      # shellcheck disable=SC2086  # extra is a word list on purpose
+      salient_step "salient_explain_$meth" bench explain --model "$WORK/$EXPLAIN_MODEL.onnx" \
+        --method "$meth" --batch "$BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
+        --iterations "$EXPLAIN_ITERATIONS" --json $extra
+    done
+  fi
+done
 
 # ---------------------------------------------------------------- 5. report
 EXPLAIN_ARGS=()
 [ "$RUN_EXPLAIN" = 1 ] && EXPLAIN_ARGS=(--explain --explain-model "$EXPLAIN_MODEL" --explain-iterations "$EXPLAIN_ITERATIONS")
-"$PYTHON" bench/report.py --work "$WORK" --models $MODELS --iterations "$ITERATIONS" \
+"$PYTHON" bench/report.py --work "$WORK" --models $MODELS --iterations "$ITERATIONS" --rounds "$ROUNDS" \
   --threads "$THREADS" --out "$WORK/results.md" "${EXPLAIN_ARGS[@]}" || fail "report generation failed"
 
 exit "$FAILED"
