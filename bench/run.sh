@@ -53,6 +53,8 @@
 #   THREADS      PyTorch intra-op threads (default: nproc)
 #   SALIENT_DLL  use this salient.dll instead of building src/Salient.Cli
 #   EXPLAIN_TIMEOUT          seconds per explain command (default 1800)
+#   EXPLAIN_VARIANTS         the PyTorch variants to time (default all five; each
+#                            Salient method runs with its PyTorch twin)
 #   SALIENT_SCORECAM_ARGS    extra arguments for Salient's Score-CAM run
 #
 # Exit status: 0 if every step worked, 1 if any step failed (the table is
@@ -78,7 +80,7 @@ EXPLAIN_WARMUP=1
 EXPLAIN_MODEL=resnet50
 SCORECAM_CHANNELS=32
 ROUNDS=1
-TORCH_EXPLAIN_VARIANTS="gradcam-full gradcam guided-backprop tsgb scorecam"
+TORCH_EXPLAIN_VARIANTS="${EXPLAIN_VARIANTS:-gradcam-full gradcam guided-backprop tsgb scorecam}"
 SALIENT_EXPLAIN_METHODS="gradcam guided-backprop tsgb scorecam"
 
 while [ $# -gt 0 ]; do
