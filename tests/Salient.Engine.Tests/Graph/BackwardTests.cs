@@ -61,6 +61,29 @@ public sealed class BackwardTests
         }
     }
 
+    [Fact]
+    public void A_requested_gradient_survives_the_steps_behind_it_that_reuse_gradients_in_place()
+    {
+        // The last ReLU's output is requested together with an earlier value, so that ReLU (and the
+        // residual Add before it) run backward while the requested gradient must stay intact.
+        var model = Model.Load(Fixtures.Path("models", "resnet_basic.onnx"));
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var late = model.Graph.Nodes.First(n => n.OpType == "GlobalAveragePool").Inputs[0];
+        var early = model.Graph.Nodes.Where(n => n.OpType == "Relu").Select(n => n.Outputs[0]).First();
+
+        using var alone = model.RecordForward(batch, [late], [late]);
+        using var both = model.RecordForward(batch, [early, late], [early, late]);
+        var a = model.Backward(alone, OneHot(batch.Dim(0), 10, 2), [late]);
+        var b = model.Backward(both, OneHot(batch.Dim(0), 10, 2), [early, late]);
+
+        Assert.Contains(both.Region.Nodes, n => n.OpType == "Relu" && n.Outputs[0] == late);
+        Assert.Equal(a[late].Span.ToArray(), b[late].Span.ToArray());
+        foreach (var t in a.Values.Concat(b.Values))
+        {
+            t.Dispose();
+        }
+    }
+
     private static Tensor OneHot(int n, int classes, int target)
     {
         var seed = Tensor.Zeros(n, classes);
