@@ -138,6 +138,9 @@ internal sealed class ExecutionPlan
 
     public string InputName { get; private init; } = string.Empty;
 
+    /// <summary>The values kept to the end of a run: graph outputs, observed values, and a gradient region's values.</summary>
+    public IReadOnlySet<string> Kept { get; private init; } = new HashSet<string>();
+
     /// <summary>The steps in execution order.</summary>
     public IReadOnlyList<Step> Steps => _steps;
 
@@ -148,12 +151,14 @@ internal sealed class ExecutionPlan
     /// Plans the graph. Nodes in <paramref name="region"/> (a backward pass will visit them) are
     /// not fused, so every ONNX value there exists and per-op backward rules see the real ops.
     /// A <paramref name="training"/> plan runs batch norm on batch statistics. <paramref name="folded"/>
-    /// is the model's cache of convolutions with their batch norm folded in.
+    /// is the model's cache of convolutions with their batch norm folded in. With
+    /// <paramref name="activationsInRegion"/>, ReLU and Clip fuse inside the region too (for backward
+    /// rules that see them through <see cref="IBackwardRules.ActivationBackward"/>).
     /// </summary>
     public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null, bool training = false,
-        FoldedWeights? folded = null)
+        FoldedWeights? folded = null, bool activationsInRegion = false)
     {
-        var context = new PlanContext(graph, observed, region?.Nodes, training, folded);
+        var context = new PlanContext(graph, observed, region?.Nodes, training, folded, activationsInRegion);
         context.SetShape(graph.InputName, inputShape);
         var steps = new List<Step>();
 
@@ -187,6 +192,12 @@ internal sealed class ExecutionPlan
         }
 
         var kept = new HashSet<string>(graph.OutputNames.Concat(observed), StringComparer.Ordinal);
+        if (region is not null)
+        {
+            // A backward pass reads the region's values: those that still exist once activations are fused.
+            kept.UnionWith(steps.SelectMany(s => s.Outputs).Where(region.Values.Contains));
+        }
+
         foreach (var name in kept)
         {
             if (!steps.Any(s => s.Outputs.Contains(name)) && name != graph.InputName && !context.Constants.ContainsKey(name))
@@ -195,7 +206,7 @@ internal sealed class ExecutionPlan
             }
         }
 
-        var plan = new ExecutionPlan(context, steps, kept, inputShape) { InputName = graph.InputName };
+        var plan = new ExecutionPlan(context, steps, kept, inputShape) { InputName = graph.InputName, Kept = kept };
         foreach (var node in graph.Nodes)
         {
             foreach (var output in node.Outputs.Where(o => o.Length > 0 && !context.IsConstant(o)))
@@ -287,7 +298,7 @@ internal sealed class ExecutionPlan
     {
         var gradients = new Dictionary<string, Tensor>(seeds, StringComparer.Ordinal);
         var hooked = new HashSet<string>(StringComparer.Ordinal);
-        var context = new BackwardContext(record, gradients, wanted, backend);
+        var context = new BackwardContext(record, gradients, wanted, rules, backend);
         try
         {
             for (var i = _steps.Length - 1; i >= 0; i--)

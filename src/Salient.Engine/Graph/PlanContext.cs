@@ -13,11 +13,18 @@ internal sealed class PlanContext
     private readonly Dictionary<string, List<GraphNode>> _consumers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _observed;
     private readonly IReadOnlySet<GraphNode>? _noFusion;
+    private readonly bool _activationsInRegion;
 
+    /// <summary>
+    /// <paramref name="noFusion"/>: the nodes a backward pass visits, kept apart, except that with
+    /// <paramref name="activationsInRegion"/> a ReLU or Clip may still join the convolution, batch
+    /// norm or Add before it (their backward sees it through its output).
+    /// </summary>
     public PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null, bool training = false,
-        FoldedWeights? folded = null)
+        FoldedWeights? folded = null, bool activationsInRegion = false)
     {
         _noFusion = noFusion;
+        _activationsInRegion = activationsInRegion;
         Folded = folded ?? new FoldedWeights();
         Training = training;
         Graph = graph;
@@ -88,15 +95,23 @@ internal sealed class PlanContext
 
     /// <summary>
     /// When the only reader of <paramref name="node"/>'s first output is an elementwise activation,
-    /// and nobody observes the value in between, absorbs that activation and returns it.
+    /// and nobody observes the value in between, absorbs that activation and returns it. In a
+    /// gradient region only a ReLU or Clip, when the plan allows it and <paramref name="inRegionToo"/>
+    /// (the node's backward must not need its own output, which the activation replaces).
     /// </summary>
-    public bool TryFuseActivation(GraphNode node, out FusedActivation activation, out string output)
+    public bool TryFuseActivation(GraphNode node, out FusedActivation activation, out string output, bool inRegionToo = true)
     {
         activation = FusedActivation.None;
         output = node.Outputs[0];
-        if (SoleFusableReader(node, output) is not { } next
+        if (SoleReader(output) is not { } next
             || next.Inputs.Skip(1).Any(i => i.Length > 0 && !IsConstant(i)) || !Operators.ActivationOperator.TryDescribe(next, this, out activation))
         {
+            return false;
+        }
+
+        if (KeptApart(node, next) && !(inRegionToo && _activationsInRegion && activation.Kind is ActivationKind.Relu or ActivationKind.Clip))
+        {
+            activation = FusedActivation.None;
             return false;
         }
 
@@ -109,16 +124,14 @@ internal sealed class PlanContext
     /// The only reader of <paramref name="value"/> (an output of <paramref name="node"/>) when the two
     /// may become one step: nobody observes the value and neither node is kept unfused; else null.
     /// </summary>
-    public GraphNode? SoleFusableReader(GraphNode node, string value)
-    {
-        if (_observed.Contains(value) || !_consumers.TryGetValue(value, out var readers) || readers.Count != 1)
-        {
-            return null;
-        }
+    public GraphNode? SoleFusableReader(GraphNode node, string value) =>
+        SoleReader(value) is { } next && !KeptApart(node, next) ? next : null;
 
-        var next = readers[0];
-        return _noFusion is not null && (_noFusion.Contains(node) || _noFusion.Contains(next)) ? null : next;
-    }
+    private GraphNode? SoleReader(string value) =>
+        !_observed.Contains(value) && _consumers.TryGetValue(value, out var readers) && readers.Count == 1 ? readers[0] : null;
+
+    private bool KeptApart(GraphNode node, GraphNode next) =>
+        _noFusion is not null && (_noFusion.Contains(node) || _noFusion.Contains(next));
 
     public ModelException Error(GraphNode node, string problem) =>
         new($"Model '{Graph.ModelName}': {node.Describe()}: {problem}.");

@@ -75,10 +75,11 @@ internal sealed class CamExplainer : Explainer
 
     private void RunGradientWeighted(Tensor batch, TargetSelection selection, List<Explanation> results)
     {
-        using var record = Model.RecordForward(batch, Layers, Layers);
+        var rules = Options.Denoise == DenoiseMode.Backprop ? new TruncationRules(Model, Layers, _deepLayer, Options.DenoiseQuantile) : null;
+        // Truncation hooks values an activation fused into its producer would hide.
+        using var record = Model.RecordForward(batch, Layers, Layers, fuseActivations: rules is null);
         var logits = record.Value(Model.OutputNames[0]);
         var targets = SelectTargets(logits, selection);
-        var rules = Options.Denoise == DenoiseMode.Backprop ? new TruncationRules(Model, Layers, _deepLayer, Options.DenoiseQuantile) : null;
         var slots = targets.Max(t => t.Count);
         for (var slot = 0; slot < slots; slot++)
         {

@@ -19,12 +19,20 @@ internal sealed class GuidedBackpropRules : IBackwardRules
             return false;
         }
 
-        // dy·1[passed], then max(·, 0) zeroes exactly where dy ≤ 0 too; both passes work in place.
         var input = context.ReuseOutputGradient(0);
-        context.Backend.ActivateBackward(activation.Activation, context.Input(0).Span, context.Output(0).Span, gradient.Span, input.Span);
-        System.Numerics.Tensors.TensorPrimitives.Max(input.Span, 0f, input.Span);
+        ActivationBackward(activation.Activation, context.Output(0).Span, gradient.Span, input.Span, context.Backend);
         context.AddGradient(0, input);
         return true;
+    }
+
+    public bool AllowsFusedActivations => true;
+
+    // dy·1[passed], then max(·, 0) zeroes exactly where dy ≤ 0 too; both passes work in place.
+    public void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
+        Span<float> inputGradient, IKernelBackend backend)
+    {
+        backend.ActivateBackward(activation, output, output, outputGradient, inputGradient);
+        System.Numerics.Tensors.TensorPrimitives.Max(inputGradient, 0f, inputGradient);
     }
 
     public void OnGradient(string value, Tensor gradient)

@@ -8,13 +8,16 @@ internal sealed class BackwardContext
     private readonly ForwardRecord _record;
     private readonly Dictionary<string, Tensor> _gradients;
     private readonly IReadOnlyCollection<string> _wanted;
+    private readonly IBackwardRules? _rules;
     private Step _step = null!;
 
-    public BackwardContext(ForwardRecord record, Dictionary<string, Tensor> gradients, IReadOnlyCollection<string> wanted, IKernelBackend backend)
+    public BackwardContext(ForwardRecord record, Dictionary<string, Tensor> gradients, IReadOnlyCollection<string> wanted, IBackwardRules? rules,
+        IKernelBackend backend)
     {
         _record = record;
         _gradients = gradients;
         _wanted = wanted;
+        _rules = rules;
         Backend = backend;
     }
 
@@ -51,6 +54,38 @@ internal sealed class BackwardContext
         return !_wanted.Contains(name) && _gradients.Remove(name, out var gradient) ? gradient : null;
     }
 
+    /// <summary>
+    /// The gradient at the step's result before its fused <paramref name="activation"/> (a ReLU or
+    /// Clip, judged from the output; the rules have their say), or null when no gradient arrives.
+    /// With no activation that is output 0's gradient itself; otherwise the caller owns it
+    /// (<see cref="PreActivationGradient.Owned"/>) and disposes it.
+    /// </summary>
+    public PreActivationGradient? GradientBeforeActivation(in FusedActivation activation)
+    {
+        if (OutputGradient(0) is not { } gradient)
+        {
+            return null;
+        }
+
+        if (activation.Kind == ActivationKind.None)
+        {
+            return new PreActivationGradient(gradient, false);
+        }
+
+        var result = ReuseOutputGradient(0);
+        var output = Output(0).Span;
+        if (_rules is null)
+        {
+            Backend.ActivateBackward(activation, output, output, gradient.Span, result.Span);
+        }
+        else
+        {
+            _rules.ActivationBackward(activation, output, gradient.Span, result.Span, Backend);
+        }
+
+        return new PreActivationGradient(result, true);
+    }
+
     /// <summary>Whether input <paramref name="index"/> needs a gradient (it lies on a path from a requested value).</summary>
     public bool NeedsGradient(int index) => _record.Region.Values.Contains(_step.Inputs[index]);
 
@@ -66,5 +101,17 @@ internal sealed class BackwardContext
 
         System.Numerics.Tensors.TensorPrimitives.Add(existing.Span, gradient.Span, existing.Span);
         gradient.Dispose();
+    }
+}
+
+/// <summary>A step's gradient before its fused activation, and whether the step owns (and disposes) it.</summary>
+internal readonly record struct PreActivationGradient(Tensor Gradient, bool Owned) : IDisposable
+{
+    public void Dispose()
+    {
+        if (Owned)
+        {
+            Gradient.Dispose();
+        }
     }
 }

@@ -1,3 +1,5 @@
+using Salient.Engine.Kernels;
+
 namespace Salient.Engine.Graph.Backward;
 
 /// <summary>
@@ -14,4 +16,20 @@ internal interface IBackwardRules
     /// change it in place (e.g. truncation at a block output).
     /// </summary>
     void OnGradient(string value, Tensor gradient);
+
+    /// <summary>
+    /// Whether these rules work with a ReLU or Clip fused into the step before it (through
+    /// <see cref="ActivationBackward"/>); when false every activation in the gradient region stays a
+    /// step of its own, as rules that override activation steps or hook every value need.
+    /// </summary>
+    bool AllowsFusedActivations => false;
+
+    /// <summary>
+    /// The input gradient of a ReLU or Clip judged from its output alone (y &gt; 0; min &lt; y &lt; max,
+    /// the same as from its input), written to <paramref name="inputGradient"/>, which may be
+    /// <paramref name="outputGradient"/>.
+    /// </summary>
+    void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
+        Span<float> inputGradient, IKernelBackend backend) =>
+        backend.ActivateBackward(activation, output, output, outputGradient, inputGradient);
 }

@@ -71,12 +71,11 @@ internal static class BatchNormOperator
 
         public override void Backward(BackwardContext context)
         {
-            System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None, "fused step in a gradient region");
-            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            if (context.NeedsGradient(0) && context.GradientBeforeActivation(activation) is { } pre)
             {
-                // y = x·scale + shift per channel, so dx = dy·scale.
-                var input = Tensor.Uninitialized(shape);
-                context.Backend.ChannelAffine(shape[0], shape[1], spatial, gradient.Span, scale, new float[shape[1]], input.Span, FusedActivation.None);
+                // y = x·scale + shift per channel, so dx = dy·scale (in place over a gradient this step owns).
+                var input = pre.Owned ? pre.Gradient : Tensor.Uninitialized(shape);
+                context.Backend.ChannelAffine(shape[0], shape[1], spatial, pre.Gradient.Span, scale, new float[shape[1]], input.Span, FusedActivation.None);
                 context.AddGradient(0, input);
             }
         }

@@ -27,7 +27,8 @@ internal static class BinaryOperator
         }
 
         context.SetShape(node.Outputs[0], shape);
-        context.TryFuseActivation(node, out var activation, out var output);
+        // Div's backward reads its own output, which a fused activation would replace.
+        context.TryFuseActivation(node, out var activation, out var output, inRegionToo: op != BinaryOp.Div);
         context.SetShape(output, shape);
         return new BinaryStep(node, op, a, b, shape, activation, output);
     }
@@ -92,28 +93,31 @@ internal static class BinaryOperator
 
         public override void Backward(BackwardContext context)
         {
-            if (context.OutputGradient(0) is not { } gradient)
+            if (context.GradientBeforeActivation(activation) is not { } pre)
             {
                 return;
             }
 
-            System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None, "fused step in a gradient region");
+            var gradient = pre.Gradient;
             var backend = context.Backend;
+            if (op is BinaryOp.Add or BinaryOp.Sub)
+            {
+                Reduce(context, 1, bShape, gradient.Span, op == BinaryOp.Add ? 1f : -1f);
+                if (context.NeedsGradient(0) && aShape.AsSpan().SequenceEqual(shape))
+                {
+                    // The gradient passes to a through unchanged (a residual add): hand it over, not a copy.
+                    context.AddGradient(0, pre.Owned ? gradient : context.TakeOutputGradient(0));
+                    return;
+                }
+
+                Reduce(context, 0, aShape, gradient.Span, 1f);
+                pre.Dispose();
+                return;
+            }
+
+            using var owned = pre;
             switch (op)
             {
-                case BinaryOp.Add or BinaryOp.Sub:
-                    Reduce(context, 1, bShape, gradient.Span, op == BinaryOp.Add ? 1f : -1f);
-                    if (context.NeedsGradient(0) && aShape.AsSpan().SequenceEqual(shape))
-                    {
-                        // The output's gradient passes to a through unchanged (a residual add): hand it over, not a copy.
-                        context.AddGradient(0, context.TakeOutputGradient(0));
-                    }
-                    else
-                    {
-                        Reduce(context, 0, aShape, gradient.Span, 1f);
-                    }
-
-                    break;
                 case BinaryOp.Mul:
                     using (var product = Tensor.Uninitialized(shape))
                     {

@@ -126,12 +126,15 @@ internal static class ConvOperator
 
         public override void Backward(BackwardContext context)
         {
-            // Steps a backward pass visits are planned unfused, so the output is the plain convolution.
-            System.Diagnostics.Debug.Assert(activation.Kind == ActivationKind.None && !residual, "fused step in a gradient region");
-            if (context.OutputGradient(0) is not { } gradient)
+            // Steps a backward pass visits may carry a ReLU or Clip, never a folded batch norm or Add.
+            System.Diagnostics.Debug.Assert(!residual, "residual Add fused in a gradient region");
+            if (context.GradientBeforeActivation(activation) is not { } pre)
             {
                 return;
             }
+
+            using var owned = pre;
+            var gradient = pre.Gradient;
 
             if (context.NeedsGradient(0))
             {
