@@ -71,8 +71,12 @@ internal interface IKernelBackend
     void BatchNormTrainingBackward(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, float epsilon,
         ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient);
 
-    /// <summary>The input gradient of max pooling: each output's gradient goes to its window's first maximum (PyTorch's tie rule), accumulating where windows share one.</summary>
-    void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+    /// <summary>
+    /// The input gradient of max pooling, given the forward's input and output: each output's gradient
+    /// goes to its window's first maximum (PyTorch's tie rule), accumulating where windows share one.
+    /// </summary>
+    void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
+        Span<float> inputGradient);
 
     /// <summary>The input gradient of <see cref="AvgPool2d"/> with the same divisor rule.</summary>
     void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> outputGradient, Span<float> inputGradient);

@@ -70,7 +70,7 @@ public class PoolBackwardTests
         var dy = Reference.Random(g.Batch * g.Channels * g.OutHeight * g.OutWidth, 80 + index);
         var dx = Enumerable.Repeat(float.NaN, input.Length).ToArray();
 
-        Backends.Get("managed").MaxPool2dBackward(g, input, dy, dx);
+        Backends.Get("managed").MaxPool2dBackward(g, input, Forward(g, input), dy, dx);
 
         Reference.AssertClose(MaxPoolBackward(g, input, dy), dx, 1e-6f);
     }
@@ -84,16 +84,42 @@ public class PoolBackwardTests
         float[] dy = [1f, 2f, 4f, 8f];
         var dx = new float[4];
 
-        Backends.Get("managed").MaxPool2dBackward(g, input, dy, dx);
+        Backends.Get("managed").MaxPool2dBackward(g, input, Forward(g, input), dy, dx);
 
         Assert.Equal([15f, 0f, 0f, 0f], dx);
+    }
+
+    [Fact]
+    public void Max_pool_gradient_goes_to_the_last_nan_of_a_window_as_in_pytorch()
+    {
+        var g = new Pool2dGeometry(1, 1, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, false);
+        float[] input = [float.NaN, 3f, float.NaN, 1f];
+        var dx = new float[4];
+
+        Backends.Get("managed").MaxPool2dBackward(g, input, Forward(g, input), [5f], dx);
+
+        Assert.Equal([0f, 0f, 5f, 0f], dx);
+    }
+
+    [Fact]
+    public void Max_pool_gradient_refuses_an_output_that_is_not_the_forwards()
+    {
+        var g = new Pool2dGeometry(1, 1, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, false);
+        Assert.Throws<ArgumentException>(() => Backends.Get("managed").MaxPool2dBackward(g, [1f, 2f, 3f, 4f], [7f], [1f], new float[4]));
+    }
+
+    private static float[] Forward(Pool2dGeometry g, float[] input)
+    {
+        var output = new float[g.Batch * g.Channels * g.OutHeight * g.OutWidth];
+        Backends.Get("managed").MaxPool2d(g, input, output);
+        return output;
     }
 
     [Fact]
     public void Max_pool_gradient_buffer_must_match_the_input()
     {
         var g = new Pool2dGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false);
-        Assert.Throws<ArgumentException>(() => Backends.Get("managed").MaxPool2dBackward(g, new float[16], new float[4], new float[8]));
+        Assert.Throws<ArgumentException>(() => Backends.Get("managed").MaxPool2dBackward(g, new float[16], new float[4], new float[4], new float[8]));
     }
 
     [Theory]

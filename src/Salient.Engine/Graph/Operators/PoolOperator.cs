@@ -61,7 +61,7 @@ internal static class PoolOperator
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
                 var input = Tensor.Uninitialized(context.Input(0).Shape);
-                context.Backend.MaxPool2dBackward(g, context.Input(0).Span, gradient.Span, input.Span);
+                context.Backend.MaxPool2dBackward(g, context.Input(0).Span, context.Output(0).Span, gradient.Span, input.Span);
                 context.AddGradient(0, input);
             }
         }

@@ -75,8 +75,9 @@ internal sealed unsafe class CpuBackend : IKernelBackend
     public void Conv2dBackwardWeights(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, Span<float> biasGradient) =>
         Conv2dBackwardKernel.Weights(_gemm, g, input, outputGradient, weightGradient, biasGradient);
 
-    public void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
-        Pool2dBackwardKernel.Max(g, input, outputGradient, inputGradient);
+    public void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
+        Span<float> inputGradient) =>
+        Pool2dBackwardKernel.Max(g, input, output, outputGradient, inputGradient);
 
     public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
         Pool2dBackwardKernel.Average(g, countIncludePad, outputGradient, inputGradient);

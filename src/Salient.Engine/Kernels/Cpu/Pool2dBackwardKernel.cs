@@ -2,26 +2,34 @@ namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// Pooling gradients, plane by plane: max pooling routes each output's gradient to its window's
-/// first maximum; average pooling spreads it over the window with the forward's divisor. The taps
-/// inside the input are worked out once per output row and column, not checked tap by tap.
+/// first maximum, found as the first tap equal to the forward's output (no running comparison over
+/// the whole window); average pooling spreads it over the window with the forward's divisor. The
+/// taps inside the input are worked out once per output row and column, not checked tap by tap.
 /// </summary>
 internal static unsafe class Pool2dBackwardKernel
 {
-    public static void Max(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+    public static void Max(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
+        Span<float> inputGradient)
     {
         PoolWindow.Validate(g, input.Length, outputGradient.Length);
         Validate(inputGradient.Length, input.Length);
+        if (output.Length != outputGradient.Length)
+        {
+            throw new ArgumentException($"Max pooling's forward output has {output.Length} values, its gradient {outputGradient.Length}.");
+        }
+
         var geometry = g;
         var rows = Windows(g.OutHeight, g.StrideHeight, g.PadTop, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadBottom, false);
         var cols = Windows(g.OutWidth, g.StrideWidth, g.PadLeft, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadRight, false);
         var (inPlane, outPlane) = (g.InHeight * g.InWidth, g.OutHeight * g.OutWidth);
-        fixed (float* pX = input, pDy = outputGradient, pDx = inputGradient)
+        fixed (float* pX = input, pY = output, pDy = outputGradient, pDx = inputGradient)
         {
             var x = pX;
+            var y = pY;
             var dy = pDy;
             var dx = pDx;
             CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
-                p => MaxPlane(geometry, rows, cols, x + ((long)p * inPlane), dy + ((long)p * outPlane), dx + ((long)p * inPlane)));
+                p => MaxPlane(geometry, rows, cols, x + ((long)p * inPlane), y + ((long)p * outPlane), dy + ((long)p * outPlane), dx + ((long)p * inPlane)));
         }
     }
 
@@ -68,7 +76,7 @@ internal static unsafe class Pool2dBackwardKernel
     }
 
     private static void MaxPlane(in Pool2dGeometry g, (int First, int Start, int End, int Count)[] rows,
-        (int First, int Start, int End, int Count)[] cols, float* src, float* grad, float* dst)
+        (int First, int Start, int End, int Count)[] cols, float* src, float* max, float* grad, float* dst)
     {
         new Span<float>(dst, g.InHeight * g.InWidth).Clear();
         int inW = g.InWidth, dh = g.DilationHeight, dw = g.DilationWidth;
@@ -83,26 +91,35 @@ internal static unsafe class Pool2dBackwardKernel
                     continue;
                 }
 
-                // Strictly greater, in window order: the first maximum wins, as in PyTorch (where NaN
-                // wins too); padding is never a candidate.
-                var best = ((r.First + (r.Start * dh)) * inW) + c.First + (c.Start * dw);
-                var max = src[best];
-                for (var ki = r.Start; ki < r.End; ki++)
+                // As PyTorch: the first maximum in window order, or the last NaN (NaN replaces any
+                // maximum); padding is never a candidate.
+                var o = (oh * cols.Length) + ow;
+                var target = max[o];
+                var nan = float.IsNaN(target);
+                var best = -1;
+                for (var ki = r.Start; ki < r.End && (nan || best < 0); ki++)
                 {
                     var row = ((r.First + (ki * dh)) * inW) + c.First;
                     for (var kj = c.Start; kj < c.End; kj++)
                     {
                         var i = row + (kj * dw);
-                        var value = src[i];
-
-                        // Selects rather than a branch, which random data would mispredict.
-                        var take = (value > max) | float.IsNaN(value);
-                        max = take ? value : max;
-                        best = take ? i : best;
+                        if (nan ? float.IsNaN(src[i]) : src[i] == target)
+                        {
+                            best = i;
+                            if (!nan)
+                            {
+                                break;
+                            }
+                        }
                     }
                 }
 
-                dst[best] += grad[(oh * cols.Length) + ow];
+                if (best < 0)
+                {
+                    throw new ArgumentException($"Max pooling's output {target} at ({oh}, {ow}) is not in its window: not this input's forward output.");
+                }
+
+                dst[best] += grad[o];
             }
         }
     }
