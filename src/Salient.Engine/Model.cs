@@ -114,6 +114,29 @@ public sealed class Model
     }
 
     /// <summary>
+    /// Runs the model <paramref name="passes"/> times on <paramref name="input"/> and returns the
+    /// mean time of each step of its plan, in execution order: where a forward pass spends its time,
+    /// with what the planner fused shown in <see cref="StepTiming.Kind"/>.
+    /// </summary>
+    public IReadOnlyList<StepTiming> ProfileForward(Tensor input, int passes = 1)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentOutOfRangeException.ThrowIfLessThan(passes, 1);
+        var plan = GetPlan(input.Shape, []);
+        var ticks = new long[plan.Steps.Count];
+        for (var p = 0; p < passes; p++)
+        {
+            foreach (var tensor in plan.Run(input, _backend, _graph.OutputNames, stepTicks: ticks).Values)
+            {
+                tensor.Dispose();
+            }
+        }
+
+        return [.. plan.Steps.Select((step, i) => new StepTiming(step.Node.Name.Length > 0 ? step.Node.Name : $"{step.Node.OpType}:{step.Outputs[0]}", step.Kind, step.Outputs[0], plan.ShapeOf(step.Outputs[0]),
+            TimeSpan.FromSeconds((double)ticks[i] / System.Diagnostics.Stopwatch.Frequency / passes)))];
+    }
+
+    /// <summary>
     /// Runs the model, letting <paramref name="onValue"/> change each observed value right after
     /// it is computed (e.g. to ablate channels), and returns the logits.
     /// </summary>

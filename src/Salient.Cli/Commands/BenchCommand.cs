@@ -29,8 +29,14 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
         var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
-        var command = new Command("forward", "Images per second of forward passes on random input.") { model, batch, size, warmup, iterations, json };
-        command.SetAction(r => Forward(r.GetValue(model)!, r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
+        var profile = new Option<bool>("--profile")
+        {
+            Description = "After the timing, time each step over as many passes: the slowest steps and the time per kind of step (JSON: every step).",
+        };
+        var top = new Option<int>("--top") { Description = "How many of the slowest steps --profile lists.", DefaultValueFactory = _ => 15 };
+        var command = new Command("forward", "Images per second of forward passes on random input.") { model, batch, size, warmup, iterations, json, profile, top };
+        command.SetAction(r => Forward(r.GetValue(model)!, r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json),
+            r.GetValue(profile) ? Math.Max(r.GetValue(top), 1) : 0));
         return command;
     }
 
@@ -66,7 +72,7 @@ internal static class BenchCommand
         return command;
     }
 
-    private static int Forward(FileInfo modelFile, int batch, int size, int warmup, int iterations, bool json)
+    private static int Forward(FileInfo modelFile, int batch, int size, int warmup, int iterations, bool json, int profile)
     {
         Model model;
         try
@@ -104,7 +110,39 @@ internal static class BenchCommand
             ["backend"] = model.BackendName,
             ["threads"] = Environment.ProcessorCount,
         };
+        if (profile <= 0)
+        {
+            Print(result, json);
+            return 0;
+        }
+
+        // Timed apart from the throughput above, which the stopwatch reads would disturb.
+        var steps = model.ProfileForward(input, Math.Max(iterations, 1));
+        if (json)
+        {
+            result["profile"] = steps.Select(s => new Dictionary<string, object>
+            {
+                ["node"] = s.Node, ["kind"] = s.Kind, ["output"] = s.Output, ["shape"] = string.Join('x', s.Shape), ["ms"] = Math.Round(s.Elapsed.TotalMilliseconds, 3),
+            }).ToArray();
+            Print(result, json);
+            return 0;
+        }
+
         Print(result, json);
+        var total = steps.Sum(s => s.Elapsed.TotalMilliseconds);
+        Console.WriteLine($"profile: {steps.Count} steps, {total:F1} ms per pass");
+        Console.WriteLine($"slowest {Math.Min(profile, steps.Count)} steps:");
+        foreach (var s in steps.OrderByDescending(s => s.Elapsed).Take(profile))
+        {
+            Console.WriteLine($"  {s.Elapsed.TotalMilliseconds,8:F2} ms  {100 * s.Elapsed.TotalMilliseconds / total,5:F1}%  {s.Kind,-18} {string.Join('x', s.Shape),-16} {s.Node}");
+        }
+
+        Console.WriteLine("by kind:");
+        foreach (var g in steps.GroupBy(s => s.Kind).Select(g => (Kind: g.Key, Count: g.Count(), Ms: g.Sum(s => s.Elapsed.TotalMilliseconds))).OrderByDescending(g => g.Ms))
+        {
+            Console.WriteLine($"  {g.Ms,8:F2} ms  {100 * g.Ms / total,5:F1}%  {g.Kind} ({g.Count})");
+        }
+
         return 0;
     }
 

@@ -226,9 +226,11 @@ internal sealed class ExecutionPlan
 
     /// <summary>
     /// Runs the plan. Returns the named values, each owned by the caller; every other intermediate
-    /// has gone back to the pool. The input stays the caller's.
+    /// has gone back to the pool. The input stays the caller's. <paramref name="stepTicks"/>, when
+    /// given, gets each step's <see cref="System.Diagnostics.Stopwatch"/> ticks added (profiles).
     /// </summary>
-    public Dictionary<string, Tensor> Run(Tensor input, IKernelBackend backend, IEnumerable<string> wanted, Action<string, Tensor>? onValue = null)
+    public Dictionary<string, Tensor> Run(Tensor input, IKernelBackend backend, IEnumerable<string> wanted, Action<string, Tensor>? onValue = null,
+        long[]? stepTicks = null)
     {
         var slots = (Tensor?[])_constantSlots.Clone();
         slots[_inputSlot] = input;
@@ -238,7 +240,13 @@ internal sealed class ExecutionPlan
             for (var i = 0; i < _steps.Length; i++)
             {
                 context.Bind(_steps[i], _inputSlots[i], _outputSlots[i], _reuseInput[i]);
+                var start = stepTicks is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 _steps[i].Run(context);
+                if (stepTicks is not null)
+                {
+                    stepTicks[i] += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+                }
+
                 if (onValue is not null)
                 {
                     foreach (var output in _steps[i].Outputs)

@@ -30,6 +30,13 @@ internal abstract class Step
     /// <summary>True for steps whose output is a view of input 0 (reshapes): no new storage.</summary>
     public virtual bool IsView => false;
 
+    /// <summary>What the step computes, for profiles: the operator, plus what was fused into it (Conv+Add+Relu).</summary>
+    public virtual string Kind => Node.OpType;
+
+    /// <summary>The operator plus the fused activation, if any.</summary>
+    protected string KindWith(FusedActivation activation) =>
+        activation.Kind == ActivationKind.None ? Node.OpType : $"{Node.OpType}+{activation.Kind}";
+
     public abstract void Run(StepContext context);
 
     /// <summary>

@@ -98,6 +98,21 @@ public sealed class ModelParityTests
         }
     }
 
+    [Fact]
+    public void A_forward_profile_times_every_step_of_the_plan_and_names_what_was_fused()
+    {
+        var model = Model.Load(Fixtures.Path("models", "resnet_bottleneck.onnx"));
+        using var input = Npy.Read(Fixtures.Path("models", "resnet_bottleneck.input.npy"));
+        var plan = ExecutionPlan.Build(model.Graph, input.ShapeArray(), []);
+
+        var steps = model.ProfileForward(input, passes: 2);
+
+        Assert.Equal(plan.Steps.Select(s => s.Outputs[0]), steps.Select(s => s.Output));
+        Assert.All(steps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
+        Assert.Contains(steps, s => s.Kind == "Conv+Add+Relu");
+        Assert.Equal(model.ShapeOf(steps[^1].Output, input.Shape), steps[^1].Shape);
+    }
+
     private static void AssertMatchesPyTorch(Model model, string name)
     {
         using var input = Npy.Read(Fixtures.Path("models", name + ".input.npy"));

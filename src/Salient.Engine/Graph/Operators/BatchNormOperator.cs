@@ -69,6 +69,8 @@ internal static class BatchNormOperator
 
         public FusedActivation Activation => activation;
 
+        public override string Kind => KindWith(activation);
+
         public override void Backward(BackwardContext context)
         {
             if (context.NeedsGradient(0) && context.GradientBeforeActivation(activation) is { } pre)

@@ -85,6 +85,8 @@ internal static class BinaryOperator
     {
         public FusedActivation Activation => activation;
 
+        public override string Kind => KindWith(activation);
+
         /// <summary>Whether this adds two tensors of one shape (no broadcasting), as a residual connection does.</summary>
         public bool IsPlainAdd => op == BinaryOp.Add && aShape.AsSpan().SequenceEqual(shape) && bShape.AsSpan().SequenceEqual(shape);
 

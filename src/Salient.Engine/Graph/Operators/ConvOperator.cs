@@ -120,6 +120,8 @@ internal static class ConvOperator
 
         public override int InPlaceInput => residual ? Inputs.Length - 1 : -1;
 
+        public override string Kind => residual ? KindWith(activation).Replace("Conv", "Conv+Add", StringComparison.Ordinal) : KindWith(activation);
+
         public Tensor Weight => weight;
 
         public Tensor? Bias => bias;
