@@ -50,7 +50,10 @@ public sealed class ClusterHostOptions
     /// <summary>The store's settings (retry backoff, worker timeout); its metrics merger is always <see cref="ShardReportMerger"/>.</summary>
     public ClusterStoreOptions Store { get; init; } = new();
 
-    /// <summary>How long a stopping process waits for shards in flight before it exits and lets their leases expire.</summary>
+    /// <summary>
+    /// How long a stopping process waits for shards in flight before it exits; a worker hands back
+    /// what is unfinished at <see cref="WorkerOptions.HandBackAfter"/>, which must come before this.
+    /// </summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(2);
 }
 
@@ -67,6 +70,10 @@ public static class ClusterHost
         ArgumentNullException.ThrowIfNull(options);
         var coordinator = options.Role is ClusterRole.Coordinator or ClusterRole.All;
         var worker = options.Role is ClusterRole.Worker or ClusterRole.All;
+        if (worker && options.Worker.HandBackAfter >= options.DrainTimeout)
+        {
+            throw new ArgumentException($"The worker hands shards back after {options.Worker.HandBackAfter.TotalSeconds:0.#} s, which must be sooner than the drain timeout ({options.DrainTimeout.TotalSeconds:0.#} s).");
+        }
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(options.Listen);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 2L << 30);

@@ -82,6 +82,17 @@ public sealed partial class ClusterStore
 
     private const string LeaseExpiredError = "lease expired";
 
+    // A stopping worker hands its shard back: queued again at once, the attempt not counted, and
+    // idle workers woken as for a new shard.
+    private const string ReleaseSql = $"""
+        WITH released AS (
+            UPDATE shards s SET state = 'queued', attempt = s.attempt - 1, not_before = @now,
+                lease_id = NULL, fencing_token = NULL, leased_by = NULL, lease_expires_at = NULL
+            WHERE {Fence}
+            RETURNING s.model_key)
+        SELECT pg_notify('{ShardChannel}', model_key) FROM released
+        """;
+
     /// <summary>
     /// Leases up to <paramref name="count"/> claimable shards to the worker, highest priority
     /// (lowest value) and oldest first, among the models it registered and <paramref name="models"/>.
@@ -177,6 +188,22 @@ public sealed partial class ClusterStore
             var (failed, _, deadJobs) = await ReadFailuresAsync(command, ct).ConfigureAwait(false);
             await FinishJobsAsync(connection, transaction, deadJobs, now, ct).ConfigureAwait(false);
             return failed == 1;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Hands a leased shard back unfinished, as a stopping worker does: queued again at once for any
+    /// worker, without counting the attempt or recording an error. What the holder wrote stays; the
+    /// next holder writes the shard's records. Returns <c>false</c> when the lease was lost.
+    /// </summary>
+    public Task<bool> ReleaseShardAsync(ShardLease lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return _database.InTransactionAsync(async (connection, transaction, ct) =>
+        {
+            await using var command = Fenced(connection.Command(ReleaseSql, transaction), lease, Now);
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false);
         }, cancellationToken);
     }
 

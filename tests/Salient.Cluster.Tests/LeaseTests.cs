@@ -85,6 +85,27 @@ public sealed class LeaseTests(PostgresServer server) : StoreTests(server)
     }
 
     [Fact]
+    public async Task A_shard_handed_back_is_claimable_at_once_without_counting_the_attempt_and_its_old_lease_is_dead()
+    {
+        var job = await Store.CreateJobAsync(Job(items: 1));
+        var stopping = await WorkerAsync(name: "stopping");
+        var lease = await ClaimOneAsync(stopping);
+
+        Assert.True(await Store.ReleaseShardAsync(lease));
+        Assert.False(await Store.ReleaseShardAsync(lease));
+
+        var shard = (await Store.ListShardsAsync(job))[0];
+        Assert.Equal(ShardState.Queued, shard.State);
+        Assert.Empty(shard.Errors);
+        Assert.False(await Store.CompleteShardAsync(lease, Metrics(1, 1)));
+        Assert.False(await Store.RenewLeaseAsync(lease, Lease));
+        var next = await ClaimOneAsync(await WorkerAsync(name: "next"));
+        Assert.Equal(1, next.Attempt);
+        Assert.True(next.FencingToken > lease.FencingToken);
+        Assert.True(await Store.CompleteShardAsync(next, Metrics(1, 1)));
+    }
+
+    [Fact]
     public async Task A_fenced_write_checks_the_lease_id_as_well_as_the_token()
     {
         await Store.CreateJobAsync(Job(items: 1));

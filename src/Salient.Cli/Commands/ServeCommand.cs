@@ -28,10 +28,15 @@ internal static class ServeCommand
         var lease = Env(new Option<string?>("--lease-seconds") { Description = "Lease duration in seconds (env SALIENT_LEASE_SECONDS), default 30; renewed every third of it." }, "SALIENT_LEASE_SECONDS");
         var backoff = Env(new Option<string?>("--retry-backoff-seconds") { Description = "A failed shard waits backoff · 2^attempt (env SALIENT_RETRY_BACKOFF_SECONDS), default 5." }, "SALIENT_RETRY_BACKOFF_SECONDS");
         var poll = Env(new Option<string?>("--poll-seconds") { Description = "An idle worker looks for shards at least this often (env SALIENT_POLL_SECONDS), default 5." }, "SALIENT_POLL_SECONDS");
+        var drain = Env(new Option<string?>("--drain-seconds")
+        {
+            Description = "How long a stopping process may take (env SALIENT_DRAIN_SECONDS), default 120: a worker finishes its shards, and hands back "
+                + "those still unfinished a little before (a quarter of it, at most 10 s, before). Keep it below Kubernetes' grace period.",
+        }, "SALIENT_DRAIN_SECONDS");
 
         var command = new Command("serve", "Run a cluster coordinator, worker, or both.")
         {
-            role, db, blob, listen, apiKeysFile, workerTokenFile, coordinator, models, devices, capacity, modelCache, name, batch, lease, backoff, poll,
+            role, db, blob, listen, apiKeysFile, workerTokenFile, coordinator, models, devices, capacity, modelCache, name, batch, lease, backoff, poll, drain,
         };
         command.SetAction(r =>
         {
@@ -39,6 +44,7 @@ internal static class ServeCommand
             try
             {
                 var leaseDuration = Seconds(r.GetValue(lease), "--lease-seconds", 30);
+                var drainTimeout = Seconds(r.GetValue(drain), "--drain-seconds", 120);
                 var workerDefaults = new WorkerOptions();
                 options = new ClusterHostOptions
                 {
@@ -46,6 +52,7 @@ internal static class ServeCommand
                     Database = r.GetValue(db) ?? throw new ArgumentException("--db (or SALIENT_DB) is required."),
                     Blob = r.GetValue(blob) ?? throw new ArgumentException("--blob (or SALIENT_BLOB) is required."),
                     Listen = r.GetValue(listen) ?? "http://0.0.0.0:8080",
+                    DrainTimeout = drainTimeout,
                     Coordinator = new CoordinatorOptions
                     {
                         ApiKeys = ReadKeys(r.GetValue(apiKeysFile)),
@@ -62,6 +69,8 @@ internal static class ServeCommand
                         RenewInterval = leaseDuration / 3,
                         PollInterval = Seconds(r.GetValue(poll), "--poll-seconds", 5),
                         ModelCache = r.GetValue(modelCache) ?? workerDefaults.ModelCache,
+                        // Time to give the leases back before the host stops waiting.
+                        HandBackAfter = drainTimeout - TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(10).Ticks, drainTimeout.Ticks / 4)),
                     },
                     Store = new ClusterStoreOptions { RetryBackoff = Seconds(r.GetValue(backoff), "--retry-backoff-seconds", 5) },
                 };

@@ -13,23 +13,25 @@ namespace Salient.Cluster.Internal;
 /// <summary>
 /// Runs one leased shard: keeps the lease renewed, explains, evaluates or fits (pwla) its items batch by batch,
 /// streams every output to the blob store, writes the shard's records under its fencing token, and
-/// completes or fails the shard. A lost lease stops the shard at once and writes nothing more.
+/// completes or fails the shard. A lost lease stops the shard at once and writes nothing more; a
+/// hand-back (the worker is stopping) stops it after the current batch and gives the lease back.
 /// </summary>
 internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, ModelCache models, JobDataset datasets, WorkerOptions options, ILogger logger)
 {
     private const int WriteParallelism = 8;
 
-    public async Task RunAsync(ShardLease lease)
+    public async Task RunAsync(ShardLease lease, CancellationToken handBack = default)
     {
         using var lost = new CancellationTokenSource();
         using var done = new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(lost.Token, handBack);
         var keeper = KeepLeaseAsync(lease, lost, done.Token);
         try
         {
             var job = JobSpecs.Read(lease.Spec);
             // pwla fits need no model (their shards carry ModelRef.None).
-            var model = lease.JobKind == "pwla" ? null : await models.GetAsync(lease.Model, lost.Token).ConfigureAwait(false);
-            var shard = new Shard(lease, job, model, lost);
+            var model = lease.JobKind == "pwla" ? null : await models.GetAsync(lease.Model, stop.Token).ConfigureAwait(false);
+            var shard = new Shard(lease, job, model, lost, stop.Token);
             var report = lease.JobKind switch
             {
                 "pwla" => await FitAsync(shard).ConfigureAwait(false),
@@ -50,6 +52,10 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
         {
             LogLeaseLost(lease.JobId, lease.Index);
         }
+        catch (OperationCanceledException) when (handBack.IsCancellationRequested)
+        {
+            await HandBackAsync(lease).ConfigureAwait(false);
+        }
         catch (Exception e)
         {
             LogFailed(e, lease.JobId, lease.Index, lease.Attempt);
@@ -59,6 +65,26 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
         {
             await done.CancelAsync().ConfigureAwait(false);
             await keeper.ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandBackAsync(ShardLease lease)
+    {
+        try
+        {
+            if (await store.ReleaseShardAsync(lease, CancellationToken.None).ConfigureAwait(false))
+            {
+                LogHandedBack(lease.JobId, lease.Index);
+            }
+            else
+            {
+                LogLeaseLost(lease.JobId, lease.Index);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The store is unreachable: the lease expires and the sweeper re-queues the shard.
+            LogFailed(e, lease.JobId, lease.Index, lease.Attempt);
         }
     }
 
@@ -314,15 +340,19 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Job}/{Index}: lease lost, stopped")]
     private partial void LogLeaseLost(Guid job, int index);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Job}/{Index} handed back unfinished: the worker is stopping")]
+    private partial void LogHandedBack(Guid job, int index);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Shard {Job}/{Index} attempt {Attempt} failed")]
     private partial void LogFailed(Exception error, Guid job, int index, int attempt);
 
-    /// <summary>One shard in progress: its lease, job, model (null for pwla), records so far, and the token a lost lease cancels.</summary>
-    private sealed record Shard(ShardLease Lease, JobSubmission Job, LoadedModel? Model, CancellationTokenSource Lost)
+    /// <summary>
+    /// One shard in progress: its lease, job, model (null for pwla), records so far, what a lost lease
+    /// cancels, and the token that stops the work (a lost lease or a hand-back).
+    /// </summary>
+    private sealed record Shard(ShardLease Lease, JobSubmission Job, LoadedModel? Model, CancellationTokenSource Lost, CancellationToken Token)
     {
         public List<ResultRecord> Records { get; } = [];
-
-        public CancellationToken Token => Lost.Token;
 
         public void Add(ResultRecord record) => Records.Add(record);
     }

@@ -9,7 +9,8 @@ namespace Salient.Cluster.Worker;
 /// A cluster worker: registers its devices, models and capacity, claims shards of its models only,
 /// runs them (<c>explain</c> or <c>eval</c>) with leases renewed on a timer, and heartbeats. It
 /// wakes on new shards through LISTEN/NOTIFY and polls as a fallback. Stopping drains: it claims
-/// nothing more and finishes the shards in flight.
+/// nothing more and finishes the shards in flight, handing back those still unfinished after
+/// <see cref="WorkerOptions.HandBackAfter"/> so that other workers take them at once.
 /// </summary>
 public sealed partial class ClusterWorker : BackgroundService
 {
@@ -52,6 +53,7 @@ public sealed partial class ClusterWorker : BackgroundService
         LogRegistered(id, _options.Name, _options.Models, _options.Capacity);
 
         using var stopHeartbeat = new CancellationTokenSource();
+        using var handBack = new CancellationTokenSource();
         var heartbeat = HeartbeatAsync(id, stopHeartbeat.Token);
         var running = new List<Task>();
         try
@@ -68,7 +70,7 @@ public sealed partial class ClusterWorker : BackgroundService
                 }
 
                 var leases = await ClaimAsync(id, free, stoppingToken).ConfigureAwait(false);
-                running.AddRange(leases.Select(lease => Task.Run(() => _runner.RunAsync(lease), CancellationToken.None)));
+                running.AddRange(leases.Select(lease => Task.Run(() => _runner.RunAsync(lease, handBack.Token), CancellationToken.None)));
                 if (leases.Count < free)
                 {
                     await listener.WaitForWorkAsync(_options.PollInterval, stoppingToken).ConfigureAwait(false);
@@ -82,7 +84,15 @@ public sealed partial class ClusterWorker : BackgroundService
 
         var inFlight = running.Count(t => !t.IsCompleted);
         LogDraining(inFlight);
-        await Task.WhenAll(running).ConfigureAwait(false);
+        var all = Task.WhenAll(running);
+        if (await Task.WhenAny(all, Task.Delay(_options.HandBackAfter, CancellationToken.None)).ConfigureAwait(false) != all)
+        {
+            var unfinished = running.Count(t => !t.IsCompleted);
+            LogHandingBack(unfinished);
+            await handBack.CancelAsync().ConfigureAwait(false);
+        }
+
+        await all.ConfigureAwait(false);
         await stopHeartbeat.CancelAsync().ConfigureAwait(false);
         await heartbeat.ConfigureAwait(false);
     }
@@ -140,6 +150,9 @@ public sealed partial class ClusterWorker : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Draining: finishing {Count} shards in flight")]
     private partial void LogDraining(int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Drain time is up: handing back {Count} unfinished shards after their current batch")]
+    private partial void LogHandingBack(int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster store is unreachable")]
     private partial void LogStoreError(Exception error);

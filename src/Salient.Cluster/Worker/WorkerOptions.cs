@@ -30,6 +30,13 @@ public sealed class WorkerOptions
     /// <summary>Where downloaded models are kept, by SHA-256.</summary>
     public string ModelCache { get; init; } = Path.Combine(Path.GetTempPath(), "salient-models");
 
+    /// <summary>
+    /// How long a stopping worker lets its shards in flight run before it hands the unfinished ones
+    /// back after their current batch (queued again at once, the attempt not counted). Shorter than
+    /// the host's drain timeout, so the hand-back happens before the process exits.
+    /// </summary>
+    public TimeSpan HandBackAfter { get; init; } = TimeSpan.FromSeconds(100);
+
     /// <summary>Checks the settings; throws <see cref="ArgumentException"/> naming the bad one.</summary>
     public void Validate()
     {
@@ -41,6 +48,11 @@ public sealed class WorkerOptions
         if (LeaseDuration <= TimeSpan.Zero || RenewInterval <= TimeSpan.Zero || RenewInterval >= LeaseDuration || PollInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException("The lease must be positive and renewed more often than it lasts; the poll interval must be positive.");
+        }
+
+        if (HandBackAfter < TimeSpan.Zero)
+        {
+            throw new ArgumentException("The hand-back delay of a stopping worker must not be negative.");
         }
     }
 }

@@ -82,6 +82,39 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
     }
 
     [Fact]
+    public async Task A_worker_whose_drain_runs_out_hands_its_shard_back_and_the_next_worker_finishes_it()
+    {
+        // One shard of 60 Score-CAM items (a forward pass per channel each), one item per batch, and a
+        // drain of 2 s: the shard cannot finish in time, while a batch ends well within the 0.5 s the
+        // worker keeps for handing back.
+        await cluster.UploadModelAsync("resnet-handback");
+        var items = await cluster.UploadImagesAsync("datasets/handback/", 60);
+        var job = await Client.SubmitJobAsync(new JobSubmission
+        {
+            Model = "resnet-handback", Inputs = new JobInputs(Prefix: "datasets/handback/"), Methods = ["scorecam"], Outputs = ["npy"], ShardSize = 60,
+        });
+
+        using var stopping = await cluster.StartWorkerAsync("stopping", "resnet-handback", "--batch", "1", "--drain-seconds", "2");
+        await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards.Leased == 1);
+        await ScriptedCluster.TerminateAsync(stopping.Id);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await stopping.WaitForExitAsync(timeout.Token);
+        }
+
+        Assert.Equal(0, stopping.ExitCode);
+        var after = await Client.GetJobAsync(job.Id);
+        Assert.Equal((0, 0, 1), (after.Shards.Leased, after.Shards.Done, after.Shards.Queued));
+
+        using var next = await cluster.StartWorkerAsync("next", "resnet-handback");
+        var done = await cluster.FinishAsync(job.Id);
+        Assert.Equal("succeeded", done.State);
+        Assert.Equal(items, (await ManifestAsync(job.Id)).Select(r => r.Item));
+        await ScriptedCluster.TerminateAsync(next.Id);
+        await next.WaitForExitAsync();
+    }
+
+    [Fact]
     public async Task Workers_reconnect_after_a_PostgreSQL_restart_and_the_job_completes()
     {
         await cluster.UploadImagesAsync("datasets/pg/", 40);

@@ -132,11 +132,11 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
     /// Starts another worker process named <paramref name="name"/> hosting <paramref name="hostedModels"/>,
     /// its output appended to <c>name.log</c> in the cluster's folder; waits until it is ready.
     /// </summary>
-    public async Task<Process> StartWorkerAsync(string name, string hostedModels)
+    public async Task<Process> StartWorkerAsync(string name, string hostedModels, params string[] extraArguments)
     {
         var listen = $"http://127.0.0.1:{FreePortBlock()}";
         var worker = Serve(name, ["--role", "worker", "--listen", listen, "--models", hostedModels, "--name", name,
-            "--model-cache", Path.Combine(_dir, "models"), "--coordinator", _env["SALIENT_COORDINATOR"]]);
+            "--model-cache", Path.Combine(_dir, "models"), "--coordinator", _env["SALIENT_COORDINATOR"], .. extraArguments]);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (!await IsReadyAsync(http, new Uri(listen + "/readyz")))
