@@ -160,6 +160,30 @@ def explain_section(w, model, iterations):
     return lines
 
 
+def train_section(w):
+    """The training-step row (bench/run.sh --train)."""
+    t_series, s_series = rounds(w, "torch_train"), rounds(w, "salient_train")
+    t, s = median_record(t_series), median_record(s_series)
+    t_ips, s_ips = num(t, "images_per_second"), num(s, "images_per_second")
+    ratios = paired_ratios(s_series, t_series)
+    r = statistics.median(ratios) if ratios else ratio(s_ips, t_ips)
+    arch = (s or t or {}).get("arch", "resnet-mini")
+    lines = [
+        "",
+        f"## Training steps: {arch}, batch {(s or t or {}).get('batch', 32)}, random images, Adam "
+        "(forward, cross-entropy, backward, optimizer step)",
+        "",
+        "| model | PyTorch img/s | Salient img/s | ratio | PyTorch peak MB | Salient peak MB |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| {arch} | {fmt_sig(t_ips)} | {fmt_sig(s_ips)} | {fmt_sig(r)} | "
+        f"{fmt(num(t, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | {fmt(num(s, 'peak_rss_mb', 'time_maxrss_mb'), 0)} |",
+    ]
+    note = rounds_note(f"{arch} training", t_series, s_series, ratios)
+    if note:
+        lines += ["", note]
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", default="bench/work")
@@ -171,6 +195,7 @@ def main():
     ap.add_argument("--explain", action="store_true", help="add the explanation table (run.sh --explain)")
     ap.add_argument("--explain-model", default="resnet50")
     ap.add_argument("--explain-iterations", type=int, default=0)
+    ap.add_argument("--train", action="store_true", help="add the training-step table (run.sh --train)")
     args = ap.parse_args()
     w = args.work
 
@@ -224,6 +249,8 @@ def main():
         lines += ["", "Notes:"] + notes
     if args.explain:
         lines += explain_section(w, args.explain_model, args.explain_iterations)
+    if args.train:
+        lines += train_section(w)
     lines.append("")
     text = "\n".join(lines)
     print(text)

@@ -5,7 +5,7 @@
 #     bash bench/run.sh [--iterations N] [--models "resnet18 resnet50"]
 #                       [--skip-torch] [--skip-salient]
 #                       [--explain [--explain-iterations N] [--scorecam-channels K]]
-#                       [--rounds N]
+#                       [--train [--train-iterations N]] [--rounds N]
 #
 # Steps
 #   1. Export torchvision resnet18/resnet50 (weights=None, seeded, eval,
@@ -36,6 +36,9 @@
 #      e.g. a channel subset once the CLI has one, via SALIENT_SCORECAM_ARGS)
 #      -> bench/work/salient_explain_<method>.json. Each explain command is
 #      stopped after EXPLAIN_TIMEOUT seconds (default 1800) and shows as n/a.
+#   With --train: training steps of the built resnet-mini (random 96x96 images,
+#      batch 32, Adam) - bench/torch_train.py (the same network in torch.nn) and
+#      `salient bench train --json` -> bench/work/{torch,salient}_train.json.
 #   Steps 2-4 run in rounds (--rounds N, default 1): each round measures every
 #   PyTorch/Salient pair back to back -> bench/work/<name>.r<K>.json, so both
 #   sides of a ratio see the same machine; the GEMMs run in round 1 only.
@@ -80,6 +83,11 @@ EXPLAIN_WARMUP=1
 EXPLAIN_MODEL=resnet50
 SCORECAM_CHANNELS=32
 ROUNDS=1
+RUN_TRAIN=0
+TRAIN_ITERATIONS=10
+TRAIN_ARCH=resnet-mini
+TRAIN_SIZE=96
+TRAIN_BATCH=32
 TORCH_EXPLAIN_VARIANTS="${EXPLAIN_VARIANTS:-gradcam-full gradcam guided-backprop tsgb scorecam}"
 SALIENT_EXPLAIN_METHODS="gradcam guided-backprop tsgb scorecam"
 
@@ -95,6 +103,8 @@ while [ $# -gt 0 ]; do
     --explain-iterations=*) EXPLAIN_ITERATIONS="${1#*=}"; shift ;;
     --scorecam-channels) SCORECAM_CHANNELS="${2:?--scorecam-channels needs a value}"; shift 2 ;;
     --scorecam-channels=*) SCORECAM_CHANNELS="${1#*=}"; shift ;;
+    --train) RUN_TRAIN=1; shift ;;
+    --train-iterations) TRAIN_ITERATIONS="${2:?--train-iterations needs a value}"; shift 2 ;;
     --rounds) ROUNDS="${2:?--rounds needs a value}"; shift 2 ;;
     --rounds=*) ROUNDS="${1#*=}"; shift ;;
     -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -104,6 +114,7 @@ done
 case "$ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --iterations must be a positive integer" >&2; exit 2 ;; esac
 case "$EXPLAIN_ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --explain-iterations must be a positive integer" >&2; exit 2 ;; esac
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench/run.sh: --rounds must be a positive integer" >&2; exit 2 ;; esac
+case "$TRAIN_ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --train-iterations must be a positive integer" >&2; exit 2 ;; esac
 case "$SCORECAM_CHANNELS" in ''|*[!0-9]*) echo "bench/run.sh: --scorecam-channels must be an integer (0 = all)" >&2; exit 2 ;; esac
 EXPLAIN_TIMEOUT="${EXPLAIN_TIMEOUT:-1800}"
 
@@ -261,6 +272,18 @@ for ROUND in $(seq 1 "$ROUNDS"); do
       salient_step gemm bench gemm --size "$GEMM_SIZE" --json
     fi
   fi
+  if [ "$RUN_TRAIN" = 1 ]; then
+    if [ "$RUN_TORCH" = 1 ]; then
+      log "PyTorch training steps, $TRAIN_ARCH: batch $TRAIN_BATCH, ${TRAIN_SIZE}x$TRAIN_SIZE, Adam, 2 warm-up + $TRAIN_ITERATIONS steps"
+      torch_step torch_train bench/torch_train.py --arch "$TRAIN_ARCH" --size "$TRAIN_SIZE" --batch "$TRAIN_BATCH" \
+        --warmup 2 --iterations "$TRAIN_ITERATIONS" --threads "$THREADS"
+    fi
+    if [ "$RUN_SALIENT" = 1 ]; then
+      log "Salient training steps, $TRAIN_ARCH"
+      salient_step salient_train bench train --arch "$TRAIN_ARCH" --size "$TRAIN_SIZE" --batch "$TRAIN_BATCH" \
+        --warmup 2 --iterations "$TRAIN_ITERATIONS" --json
+    fi
+  fi
   if [ "$RUN_EXPLAIN" = 1 ]; then
     for v in $TORCH_EXPLAIN_VARIANTS; do
       if [ "$RUN_TORCH" = 1 ]; then
@@ -293,6 +316,7 @@ done
 # ---------------------------------------------------------------- 5. report
 EXPLAIN_ARGS=()
 [ "$RUN_EXPLAIN" = 1 ] && EXPLAIN_ARGS=(--explain --explain-model "$EXPLAIN_MODEL" --explain-iterations "$EXPLAIN_ITERATIONS")
+[ "$RUN_TRAIN" = 1 ] && EXPLAIN_ARGS+=(--train)
 "$PYTHON" bench/report.py --work "$WORK" --models $MODELS --iterations "$ITERATIONS" --rounds "$ROUNDS" \
   --threads "$THREADS" --out "$WORK/results.md" "${EXPLAIN_ARGS[@]}" || fail "report generation failed"
 

@@ -30,6 +30,30 @@ public sealed class BenchCommandTests
         Assert.Contains(steps, s => s.GetProperty("kind").GetString() == "Gemm");
     }
 
+    [Fact]
+    public void Train_times_training_steps_of_a_built_architecture_and_refuses_an_unknown_one()
+    {
+        var line = Run(["bench", "train", "--arch", "small-cnn", "--size", "16", "--batch", "4", "--warmup", "1", "--iterations", "2", "--json"]);
+
+        using var json = JsonDocument.Parse(line);
+        Assert.True(json.RootElement.GetProperty("images_per_second").GetDouble() > 0);
+        Assert.Equal("4x3x16x16", json.RootElement.GetProperty("input").GetString());
+
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(1, Program.Main(["bench", "train", "--arch", "vgg-huge"]));
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Contains("vgg-huge", error.ToString(), StringComparison.Ordinal);
+    }
+
     private static string Run(string[] args)
     {
         var output = new StringWriter();

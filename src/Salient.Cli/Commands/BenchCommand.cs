@@ -5,7 +5,10 @@ using System.Text.Json;
 using Salient.Engine;
 using Salient.Engine.Kernels;
 using Salient.Engine.Kernels.Cpu;
+using Salient.Engine.Training;
+using Salient.Imaging.Datasets;
 using Salient.Methods;
+using Salient.Methods.Training;
 
 namespace Salient.Cli.Commands;
 
@@ -18,7 +21,111 @@ internal static class BenchCommand
         command.Subcommands.Add(CreateForward());
         command.Subcommands.Add(CreateGemm());
         command.Subcommands.Add(CreateExplain());
+        command.Subcommands.Add(CreateTrain());
         return command;
+    }
+
+    private static Command CreateTrain()
+    {
+        var arch = new Option<string>("--arch") { Description = $"A built architecture: {string.Join(", ", Architectures.Descriptions.Keys)}.", DefaultValueFactory = _ => "resnet-mini" };
+        var size = new Option<int>("--size") { Description = "Height and width of the (random) images.", DefaultValueFactory = _ => 96 };
+        var channels = new Option<int>("--channels") { DefaultValueFactory = _ => 3 };
+        var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 10 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 32 };
+        var optimizer = new Option<string>("--optimizer") { Description = "adam or sgd.", DefaultValueFactory = _ => "adam" };
+        optimizer.AcceptOnlyFromAmong("adam", "sgd");
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
+        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var command = new Command("train", "Images per second of training steps (forward, softmax cross-entropy, backward, optimizer) on random images, through the trainer `salient train` uses.")
+        {
+            arch, size, channels, classes, batch, optimizer, warmup, iterations, json,
+        };
+        command.SetAction(r => Train(r.GetValue(arch)!, r.GetValue(size), r.GetValue(channels), r.GetValue(classes), r.GetValue(batch), r.GetValue(optimizer)!,
+            r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
+        return command;
+    }
+
+    private static int Train(string arch, int size, int channels, int classes, int batch, string optimizer, int warmup, int iterations, bool json)
+    {
+        if (size < 8 || channels < 1 || classes < 2 || batch < 1 || warmup < 0 || iterations < 1)
+        {
+            Console.Error.WriteLine("error: --size must be at least 8, --classes at least 2, --batch and --iterations at least 1.");
+            return 1;
+        }
+
+        TrainableModel model;
+        try
+        {
+            model = TrainableModel.FromProto(Architectures.Create(arch, channels, size, size, classes, seed: 1), arch);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        using (model)
+        {
+            // One epoch of exactly warmup + iterations batches; the clock starts after the warm-up batches.
+            var images = new RandomImages(batch * (warmup + iterations), channels, size, classes);
+            var options = new TrainingOptions { Epochs = 1, BatchSize = batch, Optimizer = optimizer, Schedule = "constant", Flip = false };
+            var trainer = new ClassifierTrainer(model, images, null, options, [.. Enumerable.Repeat(0.5f, channels)], [.. Enumerable.Repeat(0.25f, channels)]);
+            var clock = new Stopwatch();
+            var epoch = trainer.RunEpoch(p =>
+            {
+                if (p.Batch == warmup)
+                {
+                    clock.Start();
+                }
+            });
+            clock.Stop();
+            // Without warm-up batches the whole epoch counts, the first batch's set-up included.
+            var seconds = (warmup == 0 ? epoch.Seconds : clock.Elapsed.TotalSeconds) / iterations;
+            Print(new Dictionary<string, object>
+            {
+                ["arch"] = arch,
+                ["batch"] = batch,
+                ["input"] = $"{batch}x{channels}x{size}x{size}",
+                ["optimizer"] = optimizer,
+                ["images_per_second"] = Math.Round(batch / seconds, 2),
+                ["seconds_per_batch"] = Math.Round(seconds, 4),
+                ["peak_rss_mb"] = Math.Round(ProcessMemory("VmHWM:"), 1),
+                ["backend"] = KernelBackends.Default.Name,
+                ["threads"] = Environment.ProcessorCount,
+            }, json);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Random pixels and labels, the same for an index every time: training speed without decoding.</summary>
+    private sealed class RandomImages(int count, int channels, int size, int classes) : LabeledImageSet
+    {
+        public override int Count => count;
+
+        public override int Channels => channels;
+
+        public override int Height => size;
+
+        public override int Width => size;
+
+        public override IReadOnlyList<string> ClassNames { get; } = [.. Enumerable.Range(0, classes).Select(c => c.ToString(CultureInfo.InvariantCulture))];
+
+        public override bool MultiLabel => false;
+
+        public override IReadOnlyList<int> Read(int index, Span<float> destination)
+        {
+            var random = new Random(index);
+            foreach (ref var v in destination)
+            {
+                v = random.NextSingle();
+            }
+
+            return Labels(index);
+        }
+
+        public override IReadOnlyList<int> Labels(int index) => [index % classes];
     }
 
     private static Command CreateForward()
