@@ -151,20 +151,20 @@ public sealed class Model
     /// Runs the forward pass and keeps what a backward pass to <paramref name="gradientSources"/>
     /// needs (the activations from those values on to the logits), plus <paramref name="observe"/>.
     /// The record may serve several backward passes; dispose it after the last. With
-    /// <paramref name="fuseActivations"/> ReLUs and Clips join the step before them in the region
-    /// too: only for backward rules that allow it (<see cref="IBackwardRules.AllowsFusedActivations"/>).
+    /// <paramref name="fuseInRegion"/> ReLUs and Clips join the step before them in the region
+    /// too: only for backward rules that allow it (<see cref="IBackwardRules.AllowsFusedSteps"/>).
     /// </summary>
     internal ForwardRecord RecordForward(Tensor input, IReadOnlyCollection<string> gradientSources, IReadOnlyCollection<string> observe,
-        bool fuseActivations = false)
+        bool fuseInRegion = false)
     {
         _graph.CheckInputShape(input.Shape);
-        var key = (fuseActivations ? "grad+relu|" : "grad|") + Tensor.FormatShape(input.Shape) + "|" + string.Join('\n', gradientSources.Order(StringComparer.Ordinal))
+        var key = (fuseInRegion ? "grad+relu|" : "grad|") + Tensor.FormatShape(input.Shape) + "|" + string.Join('\n', gradientSources.Order(StringComparer.Ordinal))
             + "|" + string.Join('\n', observe.Order(StringComparer.Ordinal));
         var region = GradientRegion.Find(_graph, gradientSources);
         // Unfused, every region value is observed; fused, only the sources, and the plan keeps the region values it computes.
-        var observed = (fuseActivations ? gradientSources.AsEnumerable() : region.Values).Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
+        var observed = (fuseInRegion ? gradientSources.AsEnumerable() : region.Values).Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
         var shape = input.ShapeArray();
-        var plan = _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observed, region, folded: _folded, activationsInRegion: fuseActivations));
+        var plan = _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observed, region, folded: _folded, fuseInRegion: fuseInRegion));
         var values = plan.Run(input, _backend, plan.Kept);
         return new ForwardRecord(plan, region, input, values);
     }

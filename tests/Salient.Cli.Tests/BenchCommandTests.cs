@@ -12,8 +12,8 @@ public sealed class BenchCommandTests
 
         Assert.Contains("images_per_second", text, StringComparison.Ordinal);
         Assert.Contains("slowest 3 steps:", text, StringComparison.Ordinal);
-        // The fixture's residual Adds run inside the convolutions before them.
-        Assert.Contains("Conv+Add+Relu", text, StringComparison.Ordinal);
+        // The fixture's batch norms and residual Adds run inside the convolutions before them.
+        Assert.Contains("Conv+BatchNormalization+Add+Relu", text, StringComparison.Ordinal);
         Assert.Contains("by kind:", text, StringComparison.Ordinal);
     }
 

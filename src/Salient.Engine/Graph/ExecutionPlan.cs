@@ -152,13 +152,13 @@ internal sealed class ExecutionPlan
     /// not fused, so every ONNX value there exists and per-op backward rules see the real ops.
     /// A <paramref name="training"/> plan runs batch norm on batch statistics. <paramref name="folded"/>
     /// is the model's cache of convolutions with their batch norm folded in. With
-    /// <paramref name="activationsInRegion"/>, ReLU and Clip fuse inside the region too (for backward
+    /// <paramref name="fuseInRegion"/>, ReLU and Clip fuse inside the region too (for backward
     /// rules that see them through <see cref="IBackwardRules.ActivationBackward"/>).
     /// </summary>
     public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null, bool training = false,
-        FoldedWeights? folded = null, bool activationsInRegion = false)
+        FoldedWeights? folded = null, bool fuseInRegion = false)
     {
-        var context = new PlanContext(graph, observed, region?.Nodes, training, folded, activationsInRegion);
+        var context = new PlanContext(graph, observed, region?.Nodes, training, folded, fuseInRegion);
         context.SetShape(graph.InputName, inputShape);
         var steps = new List<Step>();
 

@@ -13,18 +13,19 @@ internal sealed class PlanContext
     private readonly Dictionary<string, List<GraphNode>> _consumers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _observed;
     private readonly IReadOnlySet<GraphNode>? _noFusion;
-    private readonly bool _activationsInRegion;
+    private readonly bool _fuseInRegion;
 
     /// <summary>
     /// <paramref name="noFusion"/>: the nodes a backward pass visits, kept apart, except that with
-    /// <paramref name="activationsInRegion"/> a ReLU or Clip may still join the convolution, batch
-    /// norm or Add before it (their backward sees it through its output).
+    /// <paramref name="fuseInRegion"/> a ReLU or Clip may still join the convolution, batch
+    /// norm or Add before it (their backward sees it through its output), and an inference batch
+    /// norm its convolution (input gradients through the folded weights are the same).
     /// </summary>
     public PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null, bool training = false,
-        FoldedWeights? folded = null, bool activationsInRegion = false)
+        FoldedWeights? folded = null, bool fuseInRegion = false)
     {
         _noFusion = noFusion;
-        _activationsInRegion = activationsInRegion;
+        _fuseInRegion = fuseInRegion;
         Folded = folded ?? new FoldedWeights();
         Training = training;
         Graph = graph;
@@ -109,7 +110,7 @@ internal sealed class PlanContext
             return false;
         }
 
-        if (KeptApart(node, next) && !(inRegionToo && _activationsInRegion && activation.Kind is ActivationKind.Relu or ActivationKind.Clip))
+        if (KeptApart(node, next) && !(inRegionToo && _fuseInRegion && activation.Kind is ActivationKind.Relu or ActivationKind.Clip))
         {
             activation = FusedActivation.None;
             return false;
@@ -122,10 +123,11 @@ internal sealed class PlanContext
 
     /// <summary>
     /// The only reader of <paramref name="value"/> (an output of <paramref name="node"/>) when the two
-    /// may become one step: nobody observes the value and neither node is kept unfused; else null.
+    /// may become one step: nobody observes the value and neither node is kept unfused (or, with
+    /// <paramref name="inRegionToo"/>, the plan fuses inside the gradient region); else null.
     /// </summary>
-    public GraphNode? SoleFusableReader(GraphNode node, string value) =>
-        SoleReader(value) is { } next && !KeptApart(node, next) ? next : null;
+    public GraphNode? SoleFusableReader(GraphNode node, string value, bool inRegionToo = false) =>
+        SoleReader(value) is { } next && (!KeptApart(node, next) || (inRegionToo && _fuseInRegion)) ? next : null;
 
     private GraphNode? SoleReader(string value) =>
         !_observed.Contains(value) && _consumers.TryGetValue(value, out var readers) && readers.Count == 1 ? readers[0] : null;

@@ -77,7 +77,7 @@ internal sealed class CamExplainer : Explainer
     {
         var rules = Options.Denoise == DenoiseMode.Backprop ? new TruncationRules(Model, Layers, _deepLayer, Options.DenoiseQuantile) : null;
         // Truncation hooks values an activation fused into its producer would hide.
-        using var record = Model.RecordForward(batch, Layers, Layers, fuseActivations: rules is null);
+        using var record = Model.RecordForward(batch, Layers, Layers, fuseInRegion: rules is null);
         var logits = record.Value(Model.OutputNames[0]);
         var targets = SelectTargets(logits, selection);
         var slots = targets.Max(t => t.Count);

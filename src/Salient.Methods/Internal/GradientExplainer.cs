@@ -17,7 +17,7 @@ internal sealed class GradientExplainer : Explainer
 
     // Plain gradients and guided backprop see a ReLU fused into its convolution, batch norm or Add
     // as well as a separate one; TSGB's rules need every activation as a step.
-    private bool FusesActivations => _rules?.AllowsFusedActivations ?? true;
+    private bool FusesInRegion => _rules?.AllowsFusedSteps ?? true;
 
     public GradientExplainer(Model model, ExplainOptions options, IReadOnlyList<string> layers, Architecture architecture)
         : base(model, options, layers)
@@ -123,7 +123,7 @@ internal sealed class GradientExplainer : Explainer
     {
         if (Options.Method != "integrated-gradients")
         {
-            using var record = Model.RecordForward(input, [Model.InputName], [], FusesActivations);
+            using var record = Model.RecordForward(input, [Model.InputName], [], FusesInRegion);
             var logits = record.Value(Model.OutputNames[0]).Clone();
             var targets = SelectTargets(logits, selection);
             return (InputGradients(record, logits, targets, times: Options.Method is "gradxinput" ? input : null), logits, targets);
@@ -138,7 +138,7 @@ internal sealed class GradientExplainer : Explainer
         {
             using var scaled = input.Clone();
             TensorPrimitives.Multiply(scaled.Span, (i + 0.5f) / steps, scaled.Span);
-            using var record = Model.RecordForward(scaled, [Model.InputName], [], FusesActivations);
+            using var record = Model.RecordForward(scaled, [Model.InputName], [], FusesInRegion);
             var grads = InputGradients(record, record.Value(Model.OutputNames[0]), selected, times: null);
             sum = Accumulate(sum, grads);
         }

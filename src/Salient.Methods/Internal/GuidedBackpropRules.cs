@@ -25,7 +25,7 @@ internal sealed class GuidedBackpropRules : IBackwardRules
         return true;
     }
 
-    public bool AllowsFusedActivations => true;
+    public bool AllowsFusedSteps => true;
 
     // dy·1[passed], then max(·, 0) zeroes exactly where dy ≤ 0 too; both passes work in place.
     public void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,

@@ -109,7 +109,7 @@ public sealed class ModelParityTests
 
         Assert.Equal(plan.Steps.Select(s => s.Outputs[0]), steps.Select(s => s.Output));
         Assert.All(steps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
-        Assert.Contains(steps, s => s.Kind == "Conv+Add+Relu");
+        Assert.Contains(steps, s => s.Kind == "Conv+BatchNormalization+Add+Relu");
         Assert.Equal(model.ShapeOf(steps[^1].Output, input.Shape), steps[^1].Shape);
     }
 

@@ -18,11 +18,12 @@ internal interface IBackwardRules
     void OnGradient(string value, Tensor gradient);
 
     /// <summary>
-    /// Whether these rules work with a ReLU or Clip fused into the step before it (through
-    /// <see cref="ActivationBackward"/>); when false every activation in the gradient region stays a
-    /// step of its own, as rules that override activation steps or hook every value need.
+    /// Whether these rules work with fused steps in the gradient region: a ReLU or Clip fused into the
+    /// step before it (seen through <see cref="ActivationBackward"/>) and a batch norm folded into its
+    /// convolution; when false every operator there stays a step of its own, as rules that override
+    /// activation or batch-norm steps, or hook every value, need.
     /// </summary>
-    bool AllowsFusedActivations => false;
+    bool AllowsFusedSteps => false;
 
     /// <summary>
     /// The input gradient of a ReLU or Clip judged from its output alone (y &gt; 0; min &lt; y &lt; max,

@@ -64,12 +64,14 @@ internal static class ConvOperator
     /// <paramref name="previous"/> is a plain convolution whose output only <paramref name="next"/>
     /// reads: an inference batch norm goes into the weights and bias; a residual Add (with its
     /// activation) makes the convolution accumulate onto the Add's other input, in that input's
-    /// buffer when it dies there. Each saves a pass over the activations. Null when they cannot fuse.
+    /// buffer when it dies there. Each saves a pass over the activations. Inside a gradient region
+    /// only the batch norm may fold (when the plan fuses there): input gradients through the folded
+    /// weights are the batch norm's and the convolution's. Null when they cannot fuse.
     /// </summary>
     public static Step? TryFuse(Step previous, Step next, PlanContext context)
     {
         if (previous is not ConvStep { Residual: false } conv || conv.Activation.Kind != ActivationKind.None
-            || context.SoleFusableReader(conv.Node, conv.Outputs[0]) != next.Node)
+            || context.SoleFusableReader(conv.Node, conv.Outputs[0], inRegionToo: next is BatchNormOperator.ChannelAffineStep) != next.Node)
         {
             return null;
         }
@@ -78,12 +80,13 @@ internal static class ConvOperator
         {
             case BatchNormOperator.ChannelAffineStep norm when norm.Inputs[0] == conv.Outputs[0]:
                 var (weight, bias) = context.Folded.GetOrAdd(norm.Node, () => Fold(conv, norm));
-                return new ConvStep(conv.Node, conv.Inputs, norm.Outputs, conv.Geometry, weight, bias, norm.Activation);
+                return new ConvStep(conv.Node, conv.Inputs, norm.Outputs, conv.Geometry, weight, bias, norm.Activation, normFolded: true);
             case BinaryOperator.BinaryStep { IsPlainAdd: true } sum:
                 var skip = sum.Inputs[0] == conv.Outputs[0] ? sum.Inputs[1] : sum.Inputs[0];
                 return skip == conv.Outputs[0] || context.IsConstant(skip)
                     ? null
-                    : new ConvStep(conv.Node, [.. conv.Inputs, skip], sum.Outputs, conv.Geometry, conv.Weight, conv.Bias, sum.Activation, residual: true);
+                    : new ConvStep(conv.Node, [.. conv.Inputs, skip], sum.Outputs, conv.Geometry, conv.Weight, conv.Bias, sum.Activation, residual: true,
+                        normFolded: conv.NormFolded);
             default:
                 return null;
         }
@@ -108,7 +111,7 @@ internal static class ConvOperator
     }
 
     internal sealed class ConvStep(GraphNode node, string[] inputs, string[] outputs, Conv2dGeometry geometry, Tensor weight, Tensor? bias,
-        FusedActivation activation, bool residual = false)
+        FusedActivation activation, bool residual = false, bool normFolded = false)
         : Step(node, inputs, outputs)
     {
         public Conv2dGeometry Geometry => geometry;
@@ -118,9 +121,13 @@ internal static class ConvOperator
         /// <summary>Whether the last input is a residual the convolution adds onto (a fused Add).</summary>
         public bool Residual => residual;
 
+        /// <summary>Whether a batch norm is folded into <see cref="Weight"/> and <see cref="Bias"/>.</summary>
+        public bool NormFolded => normFolded;
+
         public override int InPlaceInput => residual ? Inputs.Length - 1 : -1;
 
-        public override string Kind => residual ? KindWith(activation).Replace("Conv", "Conv+Add", StringComparison.Ordinal) : KindWith(activation);
+        public override string Kind =>
+            KindWith(activation).Replace("Conv", "Conv" + (normFolded ? "+BatchNormalization" : "") + (residual ? "+Add" : ""), StringComparison.Ordinal);
 
         public Tensor Weight => weight;
 
@@ -128,8 +135,14 @@ internal static class ConvOperator
 
         public override void Backward(BackwardContext context)
         {
-            // Steps a backward pass visits may carry a ReLU or Clip, never a folded batch norm or Add.
+            // Steps a backward pass visits may carry a ReLU or Clip or a folded batch norm (input
+            // gradients only: the folded weights are not the model's parameters), never an Add.
             System.Diagnostics.Debug.Assert(!residual, "residual Add fused in a gradient region");
+            if (normFolded && (context.NeedsGradient(1) || (Inputs.Length > 2 && context.NeedsGradient(2))))
+            {
+                throw new InvalidOperationException($"{Node.Describe()}: weight gradients through a folded batch norm; training plans never fold.");
+            }
+
             if (context.GradientBeforeActivation(activation) is not { } pre)
             {
                 return;
@@ -145,7 +158,7 @@ internal static class ConvOperator
                 context.AddGradient(0, input);
             }
 
-            var biasWanted = bias is not null && context.NeedsGradient(2);
+            var biasWanted = !normFolded && bias is not null && context.NeedsGradient(2);
             if (context.NeedsGradient(1) || biasWanted)
             {
                 var weights = Tensor.Uninitialized(weight.Shape);
