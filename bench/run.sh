@@ -95,7 +95,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --iterations) ITERATIONS="${2:?--iterations needs a value}"; shift 2 ;;
     --iterations=*) ITERATIONS="${1#*=}"; shift ;;
-    --models) MODELS="${2:?--models needs a value}"; shift 2 ;;
+    --models) [ $# -ge 2 ] || { echo "bench/run.sh: --models needs a value (\"\" for none)" >&2; exit 2; }; MODELS="$2"; shift 2 ;;
     --skip-torch) RUN_TORCH=0; shift ;;
     --skip-salient) RUN_SALIENT=0; shift ;;
     --explain) RUN_EXPLAIN=1; shift ;;

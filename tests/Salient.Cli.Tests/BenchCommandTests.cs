@@ -39,35 +39,15 @@ public sealed class BenchCommandTests
         Assert.True(json.RootElement.GetProperty("images_per_second").GetDouble() > 0);
         Assert.Equal("4x3x16x16", json.RootElement.GetProperty("input").GetString());
 
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(1, Program.Main(["bench", "train", "--arch", "vgg-huge"]));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        Assert.Contains("vgg-huge", error.ToString(), StringComparison.Ordinal);
+        var (exit, _, error) = Cli.Run("bench", "train", "--arch", "vgg-huge");
+        Assert.Equal(1, exit);
+        Assert.Contains("vgg-huge", error, StringComparison.Ordinal);
     }
 
     private static string Run(string[] args)
     {
-        var output = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(output);
-        try
-        {
-            Assert.Equal(0, Program.Main(args));
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
-
-        return output.ToString();
+        var (exit, output, _) = Cli.Run(args);
+        Assert.Equal(0, exit);
+        return output;
     }
 }

@@ -88,19 +88,9 @@ public sealed class EvalCommandTests : IDisposable
             ["--out"] = Path.Combine(_work.FullName, "report"),
             [option] = option == "--dataset" ? Path.Combine(_work.FullName, value) : value,
         };
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(1, Eval([.. arguments.SelectMany(kv => new[] { kv.Key, kv.Value })]));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        Assert.Contains(expected, error.ToString(), StringComparison.Ordinal);
+        var (exit, _, error) = Cli.Capture(() => Eval([.. arguments.SelectMany(kv => new[] { kv.Key, kv.Value })]));
+        Assert.Equal(1, exit);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
     private static int Eval(string[] arguments) => Program.Main(["eval", "--model", Fixtures.Path("models", "resnet_basic.onnx"), .. arguments]);

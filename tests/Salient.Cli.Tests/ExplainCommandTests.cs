@@ -101,21 +101,10 @@ public sealed class ExplainCommandTests : IDisposable
     [InlineData("--target", "top7", "topk:K")]
     public void Bad_options_exit_1_with_the_valid_choices(string option, string value, string hint)
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            string[] args = ["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, Fixtures.Path("images")];
-            var exit = Program.Main(option == "--method" ? [.. args, option, value] : [.. args, "--method", "gradcam", option, value]);
-            Assert.Equal(1, exit);
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        Assert.Contains(hint, error.ToString(), StringComparison.Ordinal);
+        string[] args = ["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, Fixtures.Path("images")];
+        var (exit, _, error) = Cli.Run(option == "--method" ? [.. args, option, value] : [.. args, "--method", "gradcam", option, value]);
+        Assert.Equal(1, exit);
+        Assert.Contains(hint, error, StringComparison.Ordinal);
     }
 
     private static void WriteModel(string path)

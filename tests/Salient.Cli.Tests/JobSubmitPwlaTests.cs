@@ -11,18 +11,8 @@ public sealed class JobSubmitPwlaTests
     [InlineData("coordinator's URL", "job", "submit", "--kind", "pwla", "--function", "sin(6*x)", "--interval", "0,2*pi", "--segments", "3", "--coordinator", "")]
     public void Options_are_checked_before_submitting(string reason, params string[] args)
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(1, Program.Main(args));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        Assert.Contains(reason, error.ToString(), StringComparison.Ordinal);
+        var (exit, _, error) = Cli.Run(args);
+        Assert.Equal(1, exit);
+        Assert.Contains(reason, error, StringComparison.Ordinal);
     }
 }

@@ -90,20 +90,9 @@ public sealed class PredictCommandTests : IDisposable
     [Fact]
     public void A_bad_model_exits_1_naming_it()
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            var exit = Program.Main(["predict", "--model", Fixtures.Path("bad", "unsupported_op.onnx"), "--out", _work.FullName, Fixtures.Path("images")]);
-            Assert.Equal(1, exit);
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        Assert.Contains("unsupported_op.onnx", error.ToString(), StringComparison.Ordinal);
+        var (exit, _, error) = Cli.Run("predict", "--model", Fixtures.Path("bad", "unsupported_op.onnx"), "--out", _work.FullName, Fixtures.Path("images"));
+        Assert.Equal(1, exit);
+        Assert.Contains("unsupported_op.onnx", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -47,19 +47,9 @@ public sealed class PwlaCommandTests : IDisposable
     [InlineData("log(x - 2)", "not finite")]
     public void Bad_expressions_exit_1_with_the_reason(string expression, string reason)
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(1, Program.Main(["pwla", "fit", "--function", expression, "--interval", "0,1", "--segments", "2", "--out", _work.FullName]));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        Assert.Contains(reason, error.ToString(), StringComparison.Ordinal);
+        var (exit, _, error) = Cli.Run("pwla", "fit", "--function", expression, "--interval", "0,1", "--segments", "2", "--out", _work.FullName);
+        Assert.Equal(1, exit);
+        Assert.Contains(reason, error, StringComparison.Ordinal);
     }
 
     [Fact]

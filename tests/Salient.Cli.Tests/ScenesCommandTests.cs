@@ -57,21 +57,12 @@ public sealed class ScenesCommandTests : IDisposable
     [Fact]
     public void A_missing_dataset_exits_1_saying_what_to_install()
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(1, Program.Main(["scenes", "--count", "1", "--out", _work.FullName, "--dataset-dir", Path.Combine(_work.FullName, "absent")]));
-            Assert.Equal(1, Scenes("--count", "1", "--out", _work.FullName, "--split", "test"));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        Assert.Contains("apt-get install dataset-fashion-mnist", error.ToString(), StringComparison.Ordinal);
-        Assert.Contains("t10k-images-idx3-ubyte", error.ToString(), StringComparison.Ordinal);
+        var (exit, _, error) = Cli.Run("scenes", "--count", "1", "--out", _work.FullName, "--dataset-dir", Path.Combine(_work.FullName, "absent"));
+        Assert.Equal(1, exit);
+        Assert.Contains("apt-get install dataset-fashion-mnist", error, StringComparison.Ordinal);
+        (exit, _, error) = Cli.Capture(() => Scenes("--count", "1", "--out", _work.FullName, "--split", "test"));
+        Assert.Equal(1, exit);
+        Assert.Contains("t10k-images-idx3-ubyte", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -79,19 +70,9 @@ public sealed class ScenesCommandTests : IDisposable
     {
         var file = Path.Combine(_work.FullName, "file");
         File.WriteAllText(file, "");
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(1, Scenes("--count", "1", "--out", file));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        Assert.Contains(file, error.ToString(), StringComparison.Ordinal);
+        var (exit, _, error) = Cli.Capture(() => Scenes("--count", "1", "--out", file));
+        Assert.Equal(1, exit);
+        Assert.Contains(file, error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void Trains_on_a_folder_skipping_unreadable_images_writes_model_card_and_checkpoint_and_resumes()
     {
-        var (exit, _, error) = Run(["train", "--dataset", Dataset, "--arch", "small-cnn", "--size", "16", "--channels", "1", "--epochs", "2",
+        var (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--arch", "small-cnn", "--size", "16", "--channels", "1", "--epochs", "2",
             "--batch", "8", "--lr", "0.01", "--no-flip", "--val-fraction", "0.25", "--out", ModelPath]);
 
         Assert.True(exit == 0, error);
@@ -52,7 +52,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("salient.training", Engine.Model.Load(ModelPath).Metadata.Keys);
 
         var checkpoint = Path.ChangeExtension(ModelPath, ".ckpt");
-        (exit, _, error) = Run(["train", "--dataset", Dataset, "--arch", "small-cnn", "--size", "16", "--channels", "1", "--epochs", "3",
+        (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--arch", "small-cnn", "--size", "16", "--channels", "1", "--epochs", "3",
             "--batch", "8", "--lr", "0.01", "--no-flip", "--val-fraction", "0.25", "--resume", checkpoint, "--out", ModelPath]);
         Assert.True(exit == 0, error);
         Assert.Contains("epoch 3/3", error, StringComparison.Ordinal);
@@ -62,13 +62,13 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void Csg_training_stores_a_gate_that_csg_analyze_reports()
     {
-        var (exit, _, error) = Run(["train", "--dataset", Dataset, "--arch", "small-cnn", "--size", "16", "--channels", "1", "--epochs", "3",
+        var (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--arch", "small-cnn", "--size", "16", "--channels", "1", "--epochs", "3",
             "--batch", "8", "--no-flip", "--csg", "--csg-warmup", "1", "--csg-period", "2", "--csg-phase", "1", "--out", ModelPath]);
         Assert.True(exit == 0, error);
         Assert.Contains("epoch 2/3 csg", error, StringComparison.Ordinal);
 
         string output;
-        (exit, output, error) = Run(["csg", "analyze", "--model", ModelPath, "--dataset", Dataset, "--out", Path.Combine(_work.FullName, "csg.json")]);
+        (exit, output, error) = Cli.Run(["csg", "analyze", "--model", ModelPath, "--dataset", Dataset, "--out", Path.Combine(_work.FullName, "csg.json")]);
         Assert.True(exit == 0, error);
         Assert.Contains("MIS", output, StringComparison.Ordinal);
         Assert.Contains("gate density", output, StringComparison.Ordinal);
@@ -78,29 +78,12 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void Csg_on_a_model_without_a_pooling_head_and_a_missing_dataset_exit_1_saying_why()
     {
-        var (exit, _, error) = Run(["train", "--dataset", Dataset, "--arch", Fixtures.Path("models", "ops_mix.onnx"), "--csg", "--size", "32", "--out", ModelPath]);
+        var (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--arch", Fixtures.Path("models", "ops_mix.onnx"), "--csg", "--size", "32", "--out", ModelPath]);
         Assert.Equal(1, exit);
         Assert.Contains("GlobalAveragePool → Linear", error, StringComparison.Ordinal);
 
-        (exit, _, error) = Run(["train", "--dataset", Path.Combine(_work.FullName, "absent"), "--out", ModelPath]);
+        (exit, _, error) = Cli.Run(["train", "--dataset", Path.Combine(_work.FullName, "absent"), "--out", ModelPath]);
         Assert.Equal(1, exit);
         Assert.Contains("absent", error, StringComparison.Ordinal);
-    }
-
-    private static (int Exit, string Output, string Error) Run(string[] arguments)
-    {
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (originalOut, originalError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (Program.Main(arguments), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-        }
     }
 }

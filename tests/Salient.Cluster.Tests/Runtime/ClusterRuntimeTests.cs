@@ -60,25 +60,13 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
 
         using var drained = await cluster.StartWorkerAsync("drained", "resnet-drain");
         await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards is { Done: >= 2, Leased: 1 });
-        await ScriptedCluster.TerminateAsync(drained.Id);
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
-        {
-            await drained.WaitForExitAsync(timeout.Token);
-        }
-
-        Assert.Equal(0, drained.ExitCode);
+        await StopAsync(drained);
         // Its shard in flight was finished or given back, not left to expire.
         var after = await Client.GetJobAsync(job.Id);
         Assert.Equal(0, after.Shards.Leased);
         Assert.InRange(after.Shards.Done, 2, after.Shards.Total - 1);
 
-        using var successor = await cluster.StartWorkerAsync("successor", "resnet-drain");
-        var done = await cluster.FinishAsync(job.Id);
-        Assert.Equal("succeeded", done.State);
-        Assert.Equal(items, (await ManifestAsync(job.Id)).Select(r => r.Item));
-        await ScriptedCluster.TerminateAsync(successor.Id);
-        await successor.WaitForExitAsync();
-        Assert.Equal(0, successor.ExitCode);
+        await FinishWithAsync("successor", "resnet-drain", job.Id, items);
     }
 
     [Fact]
@@ -96,22 +84,33 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
 
         using var stopping = await cluster.StartWorkerAsync("stopping", "resnet-handback", "--batch", "1", "--drain-seconds", "2");
         await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards.Leased == 1);
-        await ScriptedCluster.TerminateAsync(stopping.Id);
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
-        {
-            await stopping.WaitForExitAsync(timeout.Token);
-        }
-
-        Assert.Equal(0, stopping.ExitCode);
+        await StopAsync(stopping);
         var after = await Client.GetJobAsync(job.Id);
         Assert.Equal((0, 0, 1), (after.Shards.Leased, after.Shards.Done, after.Shards.Queued));
 
-        using var next = await cluster.StartWorkerAsync("next", "resnet-handback");
-        var done = await cluster.FinishAsync(job.Id);
+        await FinishWithAsync("next", "resnet-handback", job.Id, items);
+    }
+
+    /// <summary>SIGTERM, then the drained worker's exit, which must be 0 within a minute.</summary>
+    private static async Task StopAsync(System.Diagnostics.Process worker)
+    {
+        await ScriptedCluster.TerminateAsync(worker.Id);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await worker.WaitForExitAsync(timeout.Token);
+        }
+
+        Assert.Equal(0, worker.ExitCode);
+    }
+
+    /// <summary>A fresh worker for <paramref name="model"/> finishes the job: it succeeds with one record per item.</summary>
+    private async Task FinishWithAsync(string name, string model, Guid job, List<string> items)
+    {
+        using var worker = await cluster.StartWorkerAsync(name, model);
+        var done = await cluster.FinishAsync(job);
         Assert.Equal("succeeded", done.State);
-        Assert.Equal(items, (await ManifestAsync(job.Id)).Select(r => r.Item));
-        await ScriptedCluster.TerminateAsync(next.Id);
-        await next.WaitForExitAsync();
+        Assert.Equal(items, (await ManifestAsync(job)).Select(r => r.Item));
+        await StopAsync(worker);
     }
 
     [Fact]
