@@ -194,8 +194,14 @@ internal sealed class ExecutionPlan
         var kept = new HashSet<string>(graph.OutputNames.Concat(observed), StringComparer.Ordinal);
         if (region is not null)
         {
-            // A backward pass reads the region's values: those that still exist once activations are fused.
-            kept.UnionWith(steps.SelectMany(s => s.Outputs).Where(region.Values.Contains));
+            // A backward pass reads the region's values: those that still exist once activations are
+            // fused; and, when it only wants input gradients (fusing in the region), only those a
+            // region step's backward reads, so the rest are freed or overwritten like any intermediate.
+            var regionSteps = steps.Where(s => region.Nodes.Contains(s.Node)).ToList();
+            var read = fuseInRegion
+                ? regionSteps.SelectMany(s => s.Inputs.Where((_, i) => s.ReadsInputInBackward(i)).Concat(s.ReadsOutputInBackward ? s.Outputs : [])).ToHashSet(StringComparer.Ordinal)
+                : null;
+            kept.UnionWith(steps.SelectMany(s => s.Outputs).Where(v => region.Values.Contains(v) && (read is null || read.Contains(v))));
         }
 
         foreach (var name in kept)

@@ -30,6 +30,16 @@ internal abstract class Step
     /// <summary>True for steps whose output is a view of input 0 (reshapes): no new storage.</summary>
     public virtual bool IsView => false;
 
+    /// <summary>
+    /// Whether the backward pass for input gradients (explanations, not training) reads input
+    /// <paramref name="index"/>'s forward value; when no step reads a value, a plan that fuses in the
+    /// gradient region need not keep it. Yes unless the step knows better.
+    /// </summary>
+    public virtual bool ReadsInputInBackward(int index) => true;
+
+    /// <summary>Whether that backward pass reads the step's own output (yes unless the step knows better).</summary>
+    public virtual bool ReadsOutputInBackward => true;
+
     /// <summary>What the step computes, for profiles: the operator, plus what was fused into it (Conv+Add+Relu).</summary>
     public virtual string Kind => Node.OpType;
 

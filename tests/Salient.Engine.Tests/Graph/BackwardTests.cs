@@ -99,6 +99,9 @@ public sealed class BackwardTests
 
         Assert.Contains(apart.Plan.Steps, s => s.Node.OpType is "Relu" or "Clip");
         Assert.DoesNotContain(fused.Plan.Steps, s => s.Node.OpType is "Relu" or "Clip" or "BatchNormalization");
+        // Fused, the record keeps only what the steps' input-gradient backward reads: not, e.g., a
+        // convolution's output that only a residual Add reads.
+        Assert.True(fused.Plan.Kept.Count < apart.Plan.Kept.Count / 2, $"{fused.Plan.Kept.Count} values kept fused, {apart.Plan.Kept.Count} apart");
         var x = a[model.InputName].Span;
         var y = b[model.InputName].Span;
         for (var i = 0; i < x.Length; i++)

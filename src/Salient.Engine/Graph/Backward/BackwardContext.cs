@@ -30,6 +30,9 @@ internal sealed class BackwardContext
     /// <summary>The forward value of input <paramref name="index"/>.</summary>
     public Tensor Input(int index) => _record.Value(_step.Inputs[index]);
 
+    /// <summary>The shape of input <paramref name="index"/> (known from the plan, kept or not).</summary>
+    public int[] InputShape(int index) => _record.Plan.ShapeOf(_step.Inputs[index]);
+
     /// <summary>The forward value of output <paramref name="index"/>.</summary>
     public Tensor Output(int index) => _record.Value(_step.Outputs[index]);
 
@@ -42,7 +45,7 @@ internal sealed class BackwardContext
     /// free it after this step anyway, fresh storage when the caller asked for it.
     /// </summary>
     public Tensor ReuseOutputGradient(int index) =>
-        TryTakeOutputGradient(index) ?? Tensor.Uninitialized(_record.Value(_step.Outputs[index]).Shape);
+        TryTakeOutputGradient(index) ?? Tensor.Uninitialized(_record.Plan.ShapeOf(_step.Outputs[index]));
 
     /// <summary>Output <paramref name="index"/>'s gradient to pass on unchanged: taken over when the pass would free it after this step, else a copy.</summary>
     public Tensor TakeOutputGradient(int index) =>

@@ -71,6 +71,10 @@ internal static class BatchNormOperator
 
         public override string Kind => KindWith(activation);
 
+        public override bool ReadsInputInBackward(int index) => false;
+
+        public override bool ReadsOutputInBackward => activation.Kind != ActivationKind.None;
+
         public override void Backward(BackwardContext context)
         {
             if (context.NeedsGradient(0) && context.GradientBeforeActivation(activation) is { } pre)

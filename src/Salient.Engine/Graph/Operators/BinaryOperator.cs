@@ -87,6 +87,11 @@ internal static class BinaryOperator
 
         public override string Kind => KindWith(activation);
 
+        // A sum's gradients need neither operand; a product's and a quotient's need both.
+        public override bool ReadsInputInBackward(int index) => op is not (BinaryOp.Add or BinaryOp.Sub);
+
+        public override bool ReadsOutputInBackward => activation.Kind != ActivationKind.None || op == BinaryOp.Div;
+
         /// <summary>Whether this adds two tensors of one shape (no broadcasting), as a residual connection does.</summary>
         public bool IsPlainAdd => op == BinaryOp.Add && aShape.AsSpan().SequenceEqual(shape) && bShape.AsSpan().SequenceEqual(shape);
 

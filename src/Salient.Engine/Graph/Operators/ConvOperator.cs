@@ -126,6 +126,12 @@ internal static class ConvOperator
 
         public override int InPlaceInput => residual ? Inputs.Length - 1 : -1;
 
+        // The input gradient needs the weights and, through a fused activation, the output; the
+        // input itself only for weight gradients.
+        public override bool ReadsInputInBackward(int index) => false;
+
+        public override bool ReadsOutputInBackward => activation.Kind != ActivationKind.None;
+
         public override string Kind =>
             KindWith(activation).Replace("Conv", "Conv" + (normFolded ? "+BatchNormalization" : "") + (residual ? "+Add" : ""), StringComparison.Ordinal);
 
@@ -153,7 +159,7 @@ internal static class ConvOperator
 
             if (context.NeedsGradient(0))
             {
-                var input = Tensor.Uninitialized(context.Input(0).Shape);
+                var input = Tensor.Uninitialized(context.InputShape(0));
                 context.Backend.Conv2dBackwardData(geometry, weight.Span, gradient.Span, input.Span);
                 context.AddGradient(0, input);
             }
