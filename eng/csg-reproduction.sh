@@ -12,10 +12,7 @@ train_count=${1:-12000}
 epochs=${2:-10}
 bash eng/install-deps.sh --fashion-mnist
 
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-dotnet build src/Salient.Cli -c Release --nologo -v quiet -o "$bin" >/dev/null
-salient() { dotnet "$bin/salient.dll" "$@"; }
+source eng/private-cli.sh
 
 runs=out/csg-reproduction
 mkdir -p "$runs"

@@ -11,10 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-300}
 bash eng/install-deps.sh --fashion-mnist
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-dotnet build src/Salient.Cli -c Release --nologo -v quiet -o "$bin" >/dev/null
-salient() { dotnet "$bin/salient.dll" "$@"; }
+source eng/private-cli.sh
 
 out=out/results
 manifest=$out/scenes/manifest.jsonl

@@ -9,11 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash eng/install-deps.sh --fashion-mnist
 
-# Run from a private copy of the build, so rebuilding the tree meanwhile cannot disturb the training.
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-dotnet build src/Salient.Cli -c Release --nologo -v quiet -o "$bin" >/dev/null
-salient() { dotnet "$bin/salient.dll" "$@"; }
+source eng/private-cli.sh
 mkdir -p demo/models
 
 common=(--dataset scenes --arch resnet-mini --seed 0 --train-count 8000 --val-count 1000 --epochs 10 --batch 32 --lr 3e-3 --warmup 0.5)

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.Intrinsics;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -26,7 +25,14 @@ internal static unsafe class Im2Col
                     {
                         for (var ih = 0; ih < inH; ih++)
                         {
-                            Deinterleave(image + ((long)ih * inW), inW, halves + ((long)ih * (inW + 2)));
+                            // Even columns first, then odd ones; an odd width leaves one even column over.
+                            var half = halves + ((long)ih * (inW + 2));
+                            var source = image + ((long)ih * inW);
+                            Deinterleave.Pairs(source, half, half + ((inW + 1) / 2), inW / 2);
+                            if (inW % 2 == 1)
+                            {
+                                half[inW / 2] = source[inW - 1];
+                            }
                         }
                     }
 
@@ -86,35 +92,6 @@ internal static unsafe class Im2Col
                 {
                     to[ow] = srcRow[ow * stride];
                 }
-            }
-        }
-    }
-
-    /// <summary>dst[0 .. (n+1)/2) = the even columns of <paramref name="row"/>, then its odd columns.</summary>
-    private static void Deinterleave(float* row, int n, float* dst)
-    {
-        var evens = (n + 1) / 2;
-        var even = dst;
-        var odd = dst + evens;
-        var j = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var order = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-            for (; (2 * j) + 16 <= n; j += 8)
-            {
-                var a = Vector256.Shuffle(Vector256.Load(row + (2 * j)), order);
-                var b = Vector256.Shuffle(Vector256.Load(row + (2 * j) + 8), order);
-                Vector256.Create(a.GetLower(), b.GetLower()).Store(even + j);
-                Vector256.Create(a.GetUpper(), b.GetUpper()).Store(odd + j);
-            }
-        }
-
-        for (; 2 * j < n; j++)
-        {
-            even[j] = row[2 * j];
-            if ((2 * j) + 1 < n)
-            {
-                odd[j] = row[(2 * j) + 1];
             }
         }
     }

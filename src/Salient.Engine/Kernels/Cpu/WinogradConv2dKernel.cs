@@ -242,7 +242,7 @@ internal static unsafe class WinogradConv2dKernel
         /// <summary>even[j], odd[j] = row[2j - PadLeft], row[2j + 1 - PadLeft] for j &lt; <paramref name="count"/>, 0 outside the row.</summary>
         private void Deinterleave(float* row, float* even, float* odd, int count)
         {
-            // For j in [first, last) both columns lie inside the row: no bounds checks, 8 pairs a step.
+            // For j in [first, last) both columns lie inside the row: split without bounds checks.
             var pad = g.PadLeft;
             var first = Math.Min(count, (pad + 1) / 2);
             var last = Math.Clamp(g.InWidth - 2 + pad >= 0 ? ((g.InWidth - 2 + pad) / 2) + 1 : 0, first, count);
@@ -258,25 +258,7 @@ internal static unsafe class WinogradConv2dKernel
                 odd[j] = (uint)(x + 1) < (uint)g.InWidth ? row[x + 1] : 0f;
             }
 
-            var i = first;
-            if (Vector256.IsHardwareAccelerated)
-            {
-                var split = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-                for (; i + 8 <= last; i += 8)
-                {
-                    var src = row + (2 * i) - pad;
-                    var a = Vector256.Shuffle(Vector256.Load(src), split);
-                    var b = Vector256.Shuffle(Vector256.Load(src + 8), split);
-                    Vector256.Create(a.GetLower(), b.GetLower()).Store(even + i);
-                    Vector256.Create(a.GetUpper(), b.GetUpper()).Store(odd + i);
-                }
-            }
-
-            for (; i < last; i++)
-            {
-                even[i] = row[(2 * i) - pad];
-                odd[i] = row[(2 * i) + 1 - pad];
-            }
+            Cpu.Deinterleave.Pairs(row + (2 * first) - pad, even + first, odd + first, last - first);
         }
 
         /// <summary>
