@@ -151,14 +151,15 @@ public sealed class Model
     /// Runs the forward pass and keeps what a backward pass to <paramref name="gradientSources"/>
     /// needs (the activations from those values on to the logits), plus <paramref name="observe"/>.
     /// The record may serve several backward passes; dispose it after the last. With
-    /// <paramref name="fuseInRegion"/> ReLUs and Clips join the step before them in the region
-    /// too: only for backward rules that allow it (<see cref="IBackwardRules.AllowsFusedSteps"/>).
+    /// <paramref name="fuseInRegion"/> (input gradients only, and only for backward rules that allow
+    /// it, <see cref="IBackwardRules.AllowsFusedSteps"/>) ReLUs, Clips and batch norms join the step
+    /// before them in the region too, and the record keeps only what the backward pass reads.
     /// </summary>
     internal ForwardRecord RecordForward(Tensor input, IReadOnlyCollection<string> gradientSources, IReadOnlyCollection<string> observe,
         bool fuseInRegion = false)
     {
         _graph.CheckInputShape(input.Shape);
-        var key = (fuseInRegion ? "grad+relu|" : "grad|") + Tensor.FormatShape(input.Shape) + "|" + string.Join('\n', gradientSources.Order(StringComparer.Ordinal))
+        var key = (fuseInRegion ? "grad+fused|" : "grad|") + Tensor.FormatShape(input.Shape) + "|" + string.Join('\n', gradientSources.Order(StringComparer.Ordinal))
             + "|" + string.Join('\n', observe.Order(StringComparer.Ordinal));
         var region = GradientRegion.Find(_graph, gradientSources);
         // Unfused, every region value is observed; fused, only the sources, and the plan keeps the region values it computes.

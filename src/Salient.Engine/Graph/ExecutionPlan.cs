@@ -152,8 +152,9 @@ internal sealed class ExecutionPlan
     /// not fused, so every ONNX value there exists and per-op backward rules see the real ops.
     /// A <paramref name="training"/> plan runs batch norm on batch statistics. <paramref name="folded"/>
     /// is the model's cache of convolutions with their batch norm folded in. With
-    /// <paramref name="fuseInRegion"/>, ReLU and Clip fuse inside the region too (for backward
-    /// rules that see them through <see cref="IBackwardRules.ActivationBackward"/>).
+    /// <paramref name="fuseInRegion"/> (for input gradients under rules that allow fused steps,
+    /// <see cref="IBackwardRules.AllowsFusedSteps"/>), ReLU, Clip and batch norms fuse inside the
+    /// region too, and only the region values some step's backward reads are kept.
     /// </summary>
     public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null, bool training = false,
         FoldedWeights? folded = null, bool fuseInRegion = false)

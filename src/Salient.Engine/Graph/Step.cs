@@ -43,9 +43,9 @@ internal abstract class Step
     /// <summary>What the step computes, for profiles: the operator, plus what was fused into it (Conv+Add+Relu).</summary>
     public virtual string Kind => Node.OpType;
 
-    /// <summary>The operator plus the fused activation, if any.</summary>
-    protected string KindWith(FusedActivation activation) =>
-        activation.Kind == ActivationKind.None ? Node.OpType : $"{Node.OpType}+{activation.Kind}";
+    /// <summary>The operator, then the other operators folded into it (<paramref name="folded"/>, each "+Op"), then the fused activation, if any.</summary>
+    protected string KindWith(FusedActivation activation, string folded = "") =>
+        Node.OpType + folded + (activation.Kind == ActivationKind.None ? "" : $"+{activation.Kind}");
 
     public abstract void Run(StepContext context);
 

@@ -133,7 +133,7 @@ internal static class ConvOperator
         public override bool ReadsOutputInBackward => activation.Kind != ActivationKind.None;
 
         public override string Kind =>
-            KindWith(activation).Replace("Conv", "Conv" + (normFolded ? "+BatchNormalization" : "") + (residual ? "+Add" : ""), StringComparison.Ordinal);
+            KindWith(activation, (normFolded ? "+BatchNormalization" : "") + (residual ? "+Add" : ""));
 
         public Tensor Weight => weight;
 
