@@ -1,103 +1,84 @@
-using System.Buffers;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Core;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using Salient.Storage.Internal;
 
 namespace Salient.Storage;
 
 /// <summary>
-/// Blobs in one Azure Blob Storage container (or Azurite's), spoken to through the Blob REST API.
-/// Small blobs go up in one Put Blob, large ones as Put Block + Put Block List; every upload carries
-/// Content-MD5 and downloads are checked against the MD5 the service returns. Transient failures are
-/// retried (see <see cref="AzureBlobStoreOptions"/>). The container is created on the first write
-/// when the credentials allow it. Open one with <see cref="BlobStore.Open"/>.
+/// Blobs in one Azure Blob Storage container (or Azurite's), through the Azure SDK's
+/// <see cref="BlobContainerClient"/>: its authorization (account key, SAS, or Microsoft Entra ID
+/// through <c>DefaultAzureCredential</c>), retries, parallel block uploads and transfer validation
+/// (every upload request carries a checksum the service checks; every downloaded range is checked
+/// against the checksum the service sends). Create-only writes are conditional on the blob not
+/// existing (<c>If-None-Match: *</c>), so a second writer fails instead of overwriting. The container
+/// is created on the first write when the credentials allow it. Open one with <see cref="BlobStore.Open"/>.
 /// </summary>
 public sealed class AzureBlobStore : IBlobStore
 {
     private const string DefaultContentType = "application/octet-stream";
 
-    /// <summary>The service's limit on the blocks of one blob.</summary>
-    private const int MaxBlocks = 50_000;
+    /// <summary>The range a download fetches at a time; MD5 transfer validation allows at most 4 MiB per range.</summary>
+    private const int DownloadRangeSize = 4 * 1024 * 1024;
 
-    /// <summary>One client for every store, as HttpClient is meant to be shared; attempts have their own timeouts.</summary>
-    private static readonly HttpClient SharedHttp = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
-    {
-        Timeout = Timeout.InfiniteTimeSpan,
-    };
-
-    private readonly AzureTransport _transport;
+    private readonly BlobContainerClient _container;
     private readonly AzureBlobStoreOptions _options;
     private volatile bool _containerChecked;
 
-    internal AzureBlobStore(AzureContainerAddress address, AzureBlobStoreOptions options, HttpClient? http = null)
+    /// <summary>Opens the container at <paramref name="address"/>; <paramref name="configure"/> may add pipeline policies or a transport (tests).</summary>
+    internal AzureBlobStore(AzureContainerAddress address, AzureBlobStoreOptions options, Action<BlobClientOptions>? configure = null)
     {
         options.Validate();
         _options = options;
-        _transport = new AzureTransport(http ?? SharedHttp, address, options);
+        var client = new BlobClientOptions();
+        client.Retry.Mode = RetryMode.Exponential;
+        client.Retry.MaxRetries = options.MaxRetries;
+        client.Retry.Delay = options.RetryBaseDelay;
+        client.Retry.MaxDelay = options.RetryMaxDelay;
+        client.Retry.NetworkTimeout = options.RequestTimeout;
+        client.TransferValidation.Upload.ChecksumAlgorithm = options.TransferChecksum;
+        client.TransferValidation.Download.ChecksumAlgorithm = options.TransferChecksum;
+        client.TransferValidation.Download.AutoValidateChecksum = true;
+        configure?.Invoke(client);
+        _container = address.CreateClient(client);
+        Location = address.ContainerUri.AbsoluteUri;
     }
 
     /// <summary>The container's URI, without any SAS token.</summary>
-    public string Location => _transport.Location;
+    public string Location { get; }
 
     /// <inheritdoc />
     public async Task PutAsync(string name, Stream content, string? contentType = null, bool overwrite = false, CancellationToken cancellationToken = default)
     {
         BlobNames.Validate(name);
         ArgumentNullException.ThrowIfNull(content);
-        // One byte past the limit tells a small blob from a large one without needing a seekable stream.
-        var head = ArrayPool<byte>.Shared.Rent(_options.SingleUploadLimit + 1);
-        try
-        {
-            var read = await content.ReadAtLeastAsync(head.AsMemory(0, _options.SingleUploadLimit + 1), _options.SingleUploadLimit + 1, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            if (read <= _options.SingleUploadLimit)
-            {
-                await PutBlobAsync(name, head.AsMemory(0, read), contentType, overwrite, cancellationToken).ConfigureAwait(false);
-                return;
-            }
-
-            await PutBlocksAsync(name, ReadBlocksAsync(head.AsMemory(0, read), content, cancellationToken), contentType, overwrite, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(head);
-        }
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        await CallAsync(name, "Upload", overwrite, () => _container.GetBlobClient(name).UploadAsync(content, UploadOptions(contentType, overwrite), cancellationToken)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public Task PutAsync(string name, ReadOnlyMemory<byte> content, string? contentType = null, bool overwrite = false, CancellationToken cancellationToken = default)
+    public async Task PutAsync(string name, ReadOnlyMemory<byte> content, string? contentType = null, bool overwrite = false, CancellationToken cancellationToken = default)
     {
         BlobNames.Validate(name);
-        return content.Length <= _options.SingleUploadLimit
-            ? PutBlobAsync(name, content, contentType, overwrite, cancellationToken)
-            : PutBlocksAsync(name, Slices(content, _options.BlockSize).ToAsyncEnumerable(), contentType, overwrite, cancellationToken);
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        await CallAsync(name, "Upload", overwrite, () => _container.GetBlobClient(name).UploadAsync(new BinaryData(content), UploadOptions(contentType, overwrite), cancellationToken)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The stream fetches the blob range by range, each checked against the checksum the service
+    /// sends with it; it fails rather than mixing versions if the blob is replaced while it is read.
+    /// </remarks>
     public async Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken = default)
     {
         BlobNames.Validate(name);
-        var response = await _transport.SendAsync(name, () => new HttpRequestMessage(HttpMethod.Get, _transport.UriFor(name)), cancellationToken, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-        try
-        {
-            if (response.StatusCode == HttpStatusCode.NotFound)
-            {
-                throw new BlobNotFoundException(name, Location, AzureTransport.ErrorCode(response));
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                throw await _transport.ErrorAsync(response, name, "Get Blob", cancellationToken).ConfigureAwait(false);
-            }
-
-            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return new VerifyingReadStream(body, response, response.Content.Headers.ContentMD5, name, Location);
-        }
-        catch
-        {
-            response.Dispose();
-            throw;
-        }
+        var options = new BlobOpenReadOptions(allowModifications: false) { BufferSize = DownloadRangeSize };
+        var body = await CallAsync(name, "Download", overwrite: true, () => _container.GetBlobClient(name).OpenReadAsync(options, cancellationToken)).ConfigureAwait(false);
+        return new CheckedReadStream(body, e => Translate(e, name, "Download", overwrite: true));
     }
 
     /// <inheritdoc />
@@ -106,129 +87,72 @@ public sealed class AzureBlobStore : IBlobStore
         var stream = await OpenReadAsync(name, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            using var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return buffer.ToArray();
+            return await CheckedReadStream.ReadToEndAsync(stream, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <inheritdoc />
-    public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken = default) =>
-        SendUnlessNotFoundAsync(HttpMethod.Head, name, "Get Blob Properties", cancellationToken);
+    public async Task<bool> ExistsAsync(string name, CancellationToken cancellationToken = default)
+    {
+        BlobNames.Validate(name);
+        return (await CallAsync(name, "Get Blob Properties", overwrite: true, () => _container.GetBlobClient(name).ExistsAsync(cancellationToken)).ConfigureAwait(false)).Value;
+    }
 
     /// <inheritdoc />
-    public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
-        SendUnlessNotFoundAsync(HttpMethod.Delete, name, "Delete Blob", cancellationToken);
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        BlobNames.Validate(name);
+        return (await CallAsync(name, "Delete", overwrite: true, () => _container.GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false)).Value;
+    }
 
     /// <inheritdoc />
     /// <remarks>A container that does not exist lists as empty.</remarks>
     public async IAsyncEnumerable<BlobItem> ListAsync(string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         BlobNames.ValidatePrefix(prefix);
-        string? marker = null;
-        do
+        var pages = _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix.Length > 0 ? prefix : null, cancellationToken)
+            .AsPages(pageSizeHint: _options.ListPageSize)
+            .GetAsyncEnumerator(cancellationToken);
+        await using (pages.ConfigureAwait(false))
         {
-            var query = $"restype=container&comp=list&maxresults={_options.ListPageSize}"
-                + (prefix.Length > 0 ? "&prefix=" + Uri.EscapeDataString(prefix) : string.Empty)
-                + (marker is null ? string.Empty : "&marker=" + Uri.EscapeDataString(marker));
-            using var response = await _transport.SendAsync(null, () => new HttpRequestMessage(HttpMethod.Get, _transport.UriFor(null, query)), cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.NotFound)
+            while (true)
             {
-                yield break;
-            }
+                try
+                {
+                    if (!await pages.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        yield break;
+                    }
+                }
+                catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.ContainerNotFound)
+                {
+                    yield break;
+                }
+                catch (Exception e) when (Translate(e, null, "List", overwrite: true) is { } translated)
+                {
+                    throw translated;
+                }
 
-            if (!response.IsSuccessStatusCode)
-            {
-                throw await _transport.ErrorAsync(response, null, "List Blobs", cancellationToken).ConfigureAwait(false);
-            }
-
-            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            (var blobs, marker) = await AzureXml.ListPageAsync(body, cancellationToken).ConfigureAwait(false);
-            foreach (var blob in blobs)
-            {
-                yield return blob;
+                foreach (var blob in pages.Current.Values)
+                {
+                    yield return new BlobItem(blob.Name, blob.Properties.ContentLength ?? 0);
+                }
             }
         }
-        while (marker is not null);
     }
 
-    /// <summary>Sends a bodiless request about blob <paramref name="name"/>: true on success, false on 404, an exception otherwise.</summary>
-    private async Task<bool> SendUnlessNotFoundAsync(HttpMethod method, string name, string operation, CancellationToken cancellationToken)
+    private BlobUploadOptions UploadOptions(string? contentType, bool overwrite) => new()
     {
-        BlobNames.Validate(name);
-        using var response = await _transport.SendAsync(name, () => new HttpRequestMessage(method, _transport.UriFor(name)), cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NotFound)
+        HttpHeaders = new BlobHttpHeaders { ContentType = contentType ?? DefaultContentType },
+        Conditions = overwrite ? null : new BlobRequestConditions { IfNoneMatch = ETag.All },
+        TransferOptions = new StorageTransferOptions
         {
-            return false;
-        }
-
-        return response.IsSuccessStatusCode ? true : throw await _transport.ErrorAsync(response, name, operation, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task PutBlobAsync(string name, ReadOnlyMemory<byte> content, string? contentType, bool overwrite, CancellationToken cancellationToken)
-    {
-        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
-        var md5 = ContentMd5.Hash(content.Span);
-        var mediaType = MediaTypeHeaderValue.Parse(contentType ?? DefaultContentType);
-        using var response = await _transport.SendAsync(
-            name,
-            () =>
-            {
-                var request = new HttpRequestMessage(HttpMethod.Put, _transport.UriFor(name)) { Content = BodyOf(content, md5) };
-                request.Content.Headers.ContentType = mediaType;
-                request.Headers.TryAddWithoutValidation("x-ms-blob-type", "BlockBlob");
-                AddCreateOnlyCondition(request, overwrite);
-                return request;
-            },
-            cancellationToken).ConfigureAwait(false);
-        await CheckPutAsync(response, name, overwrite, "Put Blob", cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Uploads <paramref name="blocks"/> one by one under IDs unique to this upload, then commits them in order, with the whole blob's MD5.</summary>
-    private async Task PutBlocksAsync(string name, IAsyncEnumerable<ReadOnlyMemory<byte>> blocks, string? contentType, bool overwrite, CancellationToken cancellationToken)
-    {
-        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
-        // IDs must all have one length; a per-upload GUID keeps concurrent uploads of one name from committing each other's blocks.
-        var upload = Guid.NewGuid().ToByteArray();
-        var ids = new List<string>();
-        using var blobMd5 = ContentMd5.CreateIncremental();
-        await foreach (var block in blocks.ConfigureAwait(false))
-        {
-            if (ids.Count == MaxBlocks)
-            {
-                throw new BlobStoreException($"Blob '{name}' needs more than {MaxBlocks} blocks of {_options.BlockSize} bytes; raise {nameof(AzureBlobStoreOptions.BlockSize)}.", name, null, null);
-            }
-
-            var id = Convert.ToBase64String([.. upload, .. BitConverter.GetBytes(ids.Count)]);
-            var md5 = ContentMd5.Hash(block.Span);
-            blobMd5.AppendData(block.Span);
-            using var response = await _transport.SendAsync(
-                name,
-                () => new HttpRequestMessage(HttpMethod.Put, _transport.UriFor(name, "comp=block&blockid=" + Uri.EscapeDataString(id))) { Content = BodyOf(block, md5) },
-                cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                throw await _transport.ErrorAsync(response, name, "Put Block", cancellationToken).ConfigureAwait(false);
-            }
-
-            ids.Add(id);
-        }
-
-        var blockList = AzureXml.BlockList(ids);
-        var wholeMd5 = Convert.ToBase64String(blobMd5.GetHashAndReset());
-        using var commit = await _transport.SendAsync(
-            name,
-            () =>
-            {
-                var request = new HttpRequestMessage(HttpMethod.Put, _transport.UriFor(name, "comp=blocklist")) { Content = BodyOf(blockList, ContentMd5.Hash(blockList)) };
-                request.Headers.TryAddWithoutValidation("x-ms-blob-content-type", contentType ?? DefaultContentType);
-                request.Headers.TryAddWithoutValidation("x-ms-blob-content-md5", wholeMd5);
-                AddCreateOnlyCondition(request, overwrite);
-                return request;
-            },
-            cancellationToken).ConfigureAwait(false);
-        await CheckPutAsync(commit, name, overwrite, "Put Block List", cancellationToken).ConfigureAwait(false);
-    }
+            // The SDK uploads in one request what is shorter than this; the option includes its limit.
+            InitialTransferSize = _options.SingleUploadLimit + 1L,
+            MaximumTransferSize = _options.BlockSize,
+            MaximumConcurrency = _options.UploadConcurrency,
+        },
+    };
 
     /// <summary>Creates the container once per store; one that exists, or credentials not allowed to create it (a SAS), are fine.</summary>
     private async Task EnsureContainerAsync(CancellationToken cancellationToken)
@@ -238,83 +162,76 @@ public sealed class AzureBlobStore : IBlobStore
             return;
         }
 
-        using var response = await _transport.SendAsync(null, () => new HttpRequestMessage(HttpMethod.Put, _transport.UriFor(null, "restype=container")), cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode && response.StatusCode is not (HttpStatusCode.Conflict or HttpStatusCode.Forbidden))
+        try
         {
-            throw await _transport.ErrorAsync(response, null, "Create Container", cancellationToken).ConfigureAwait(false);
+            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == (int)HttpStatusCode.Forbidden)
+        {
+            // A SAS or role limited to blobs may not create containers; the write itself will tell whether it may write.
+        }
+        catch (Exception e) when (Translate(e, null, "Create Container", overwrite: true) is { } translated)
+        {
+            throw translated;
         }
 
         _containerChecked = true;
     }
 
-    private async Task CheckPutAsync(HttpResponseMessage response, string name, bool overwrite, string operation, CancellationToken cancellationToken)
+    /// <summary>Runs one SDK call about blob <paramref name="name"/>, turning its failures into this library's exceptions.</summary>
+    private async Task<T> CallAsync<T>(string name, string operation, bool overwrite, Func<Task<T>> call)
     {
-        // Azure answers a failed If-None-Match: * on a write with 409 BlobAlreadyExists; 412 is the generic precondition failure.
-        if (!overwrite && response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.PreconditionFailed)
-        {
-            throw new BlobAlreadyExistsException(name, Location, response.StatusCode, AzureTransport.ErrorCode(response));
-        }
-
-        if (!response.IsSuccessStatusCode)
-        {
-            throw await _transport.ErrorAsync(response, name, operation, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static void AddCreateOnlyCondition(HttpRequestMessage request, bool overwrite)
-    {
-        if (!overwrite)
-        {
-            request.Headers.TryAddWithoutValidation("If-None-Match", "*");
-        }
-    }
-
-    private static ReadOnlyMemoryContent BodyOf(ReadOnlyMemory<byte> bytes, byte[] md5)
-    {
-        var content = new ReadOnlyMemoryContent(bytes);
-        content.Headers.ContentMD5 = md5;
-        return content;
-    }
-
-    private static IEnumerable<ReadOnlyMemory<byte>> Slices(ReadOnlyMemory<byte> content, int size)
-    {
-        for (var offset = 0; offset < content.Length; offset += size)
-        {
-            yield return content.Slice(offset, Math.Min(size, content.Length - offset));
-        }
-    }
-
-    /// <summary>Blocks of the block size: first from <paramref name="head"/> (already read), then from the rest of <paramref name="rest"/>. Each block is valid until the next is asked for.</summary>
-    private async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadBlocksAsync(ReadOnlyMemory<byte> head, Stream rest, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.BlockSize);
         try
         {
-            while (true)
-            {
-                var filled = Math.Min(head.Length, _options.BlockSize);
-                head[..filled].CopyTo(buffer);
-                head = head[filled..];
-                if (filled < _options.BlockSize)
-                {
-                    filled += await rest.ReadAtLeastAsync(buffer.AsMemory(filled, _options.BlockSize - filled), _options.BlockSize - filled, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (filled == 0)
-                {
-                    yield break;
-                }
-
-                yield return buffer.AsMemory(0, filled);
-                if (filled < _options.BlockSize)
-                {
-                    yield break;
-                }
-            }
+            return await call().ConfigureAwait(false);
         }
-        finally
+        catch (Exception e) when (Translate(e, name, operation, overwrite) is { } translated)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            throw translated;
         }
+    }
+
+    /// <summary>
+    /// The exception to throw for an SDK failure, naming the blob, the status and the service's error
+    /// code; null for exceptions that are not the service's (the caller's stream failing, cancellation).
+    /// </summary>
+    private Exception? Translate(Exception error, string? name, string operation, bool overwrite)
+    {
+        var target = name is null ? $"container {Location}" : $"blob '{name}' in {Location}";
+        switch (error)
+        {
+            case RequestFailedException { Status: (int)HttpStatusCode.Conflict or (int)HttpStatusCode.PreconditionFailed } e when !overwrite && name is not null
+                && (e.Status == (int)HttpStatusCode.PreconditionFailed || e.ErrorCode == BlobErrorCode.BlobAlreadyExists):
+                return new BlobAlreadyExistsException(name, Location, (HttpStatusCode)e.Status, e.ErrorCode);
+            case RequestFailedException { Status: (int)HttpStatusCode.NotFound } e when name is not null:
+                return new BlobNotFoundException(name, Location, e.ErrorCode);
+            case RequestFailedException { Status: > 0 } e:
+                var detail = string.Join(": ", new[] { e.ErrorCode, FirstLine(e.Message) }.Where(s => !string.IsNullOrEmpty(s)));
+                return new BlobStoreException($"{operation} of {target} failed: {e.Status}, {detail}.", name, (HttpStatusCode)e.Status, e.ErrorCode, e);
+            case RequestFailedException e:
+                return new BlobStoreException($"{operation} of {target} failed: {Innermost(e).Message}", name, null, null, e);
+            case AggregateException e when e.InnerExceptions.All(inner => inner is RequestFailedException):
+                // The SDK's retry policy gave up: the last attempt's failure says the most.
+                return Translate(e.InnerExceptions[^1], name, operation, overwrite) is { } last
+                    ? new BlobStoreException($"{last.Message.TrimEnd('.')} (after {e.InnerExceptions.Count} attempts).", name, (last as BlobStoreException)?.StatusCode, (last as BlobStoreException)?.ErrorCode, e)
+                    : null;
+            case InvalidDataException e when name is not null:
+                // The SDK's transfer validation: the bytes received do not hash to the checksum the service sent with them.
+                return new BlobIntegrityException(name, Location, $"the bytes received do not match the service's checksum ({e.Message})", e);
+            default:
+                return null;
+        }
+    }
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+
+    private static Exception Innermost(Exception error)
+    {
+        while (error.InnerException is not null)
+        {
+            error = error.InnerException;
+        }
+
+        return error;
     }
 }

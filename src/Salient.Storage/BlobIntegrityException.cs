@@ -1,11 +1,14 @@
 namespace Salient.Storage;
 
-/// <summary>A blob's bytes as read do not match the checksum the store keeps for it (Azure's Content-MD5).</summary>
+/// <summary>
+/// A blob's bytes as read do not match the checksum the store keeps or sends for them (Azure's
+/// transfer checksums, the local store's CRC-64).
+/// </summary>
 public sealed class BlobIntegrityException : BlobStoreException
 {
-    /// <summary>Creates the exception for blob <paramref name="blobName"/> with the two MD5 digests (base64).</summary>
-    public BlobIntegrityException(string blobName, string location, string expectedMd5, string actualMd5)
-        : base($"Blob '{blobName}' in {location} is corrupt: its Content-MD5 is {expectedMd5}, the bytes read hash to {actualMd5}.", blobName, null, null)
+    /// <summary>Creates the exception for blob <paramref name="blobName"/> in <paramref name="location"/>; <paramref name="detail"/> says which checksums differ.</summary>
+    public BlobIntegrityException(string blobName, string location, string detail, Exception? innerException = null)
+        : base($"Blob '{blobName}' in {location} is corrupt: {detail}", blobName, null, null, innerException)
     {
     }
 

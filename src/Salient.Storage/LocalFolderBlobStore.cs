@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using Salient.Storage.Internal;
 
@@ -7,12 +9,16 @@ namespace Salient.Storage;
 /// Blobs as files under a root folder, <c>/</c> in names becoming sub-folders. A write goes to a
 /// temporary file under <c>.incoming/</c> in the root and is then moved into place, so readers never
 /// see a partial blob; a create-only write's move fails atomically when the blob exists, so concurrent
-/// writers cannot clobber each other. Content types are not kept. The name <c>.incoming</c> is
-/// reserved as a first segment.
+/// writers cannot clobber each other. Each write keeps the blob's CRC-64 in an extended attribute of
+/// its file (on Linux file systems that have them), and reads check it at the end of the stream, so
+/// a file changed on disk fails with <see cref="BlobIntegrityException"/>. Files put into the folder
+/// by other means have no checksum and are read as they are. Content types are not kept. The name
+/// <c>.incoming</c> is reserved as a first segment.
 /// </summary>
 public sealed class LocalFolderBlobStore : IBlobStore
 {
     private const string IncomingFolder = ".incoming";
+    private const int CopyBufferSize = 1024 * 1024;
     private readonly string _root;
 
     /// <summary>Opens the store rooted at <paramref name="root"/>, which is created when missing.</summary>
@@ -30,38 +36,57 @@ public sealed class LocalFolderBlobStore : IBlobStore
     public Task PutAsync(string name, Stream content, string? contentType = null, bool overwrite = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
-        return WriteAsync(name, file => content.CopyToAsync(file, cancellationToken), overwrite, cancellationToken);
+        return WriteAsync(name, (file, hash) => CopyAsync(content, file, hash, cancellationToken), overwrite, cancellationToken);
     }
 
     /// <inheritdoc />
     public Task PutAsync(string name, ReadOnlyMemory<byte> content, string? contentType = null, bool overwrite = false, CancellationToken cancellationToken = default) =>
-        WriteAsync(name, file => file.WriteAsync(content, cancellationToken).AsTask(), overwrite, cancellationToken);
+        WriteAsync(
+            name,
+            (file, hash) =>
+            {
+                hash.Append(content.Span);
+                return file.WriteAsync(content, cancellationToken).AsTask();
+            },
+            overwrite,
+            cancellationToken);
 
     /// <inheritdoc />
     public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken = default)
     {
         var path = PathOf(name);
+        FileStream file;
         try
         {
-            return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan));
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new BlobNotFoundException(name, _root);
         }
+
+        // Read from the open file, not the path: a blob replaced meanwhile is another file with its own checksum.
+        var expected = FileChecksum.TryRead(file.SafeFileHandle);
+        if (expected is null)
+        {
+            return Task.FromResult<Stream>(file);
+        }
+
+        return Task.FromResult<Stream>(new CheckedReadStream(
+            file,
+            _ => null,
+            FileChecksum.CreateHash(),
+            actual => actual.AsSpan().SequenceEqual(expected) ? null
+                : new BlobIntegrityException(name, _root, $"the CRC-64 stored with it is {Convert.ToHexString(expected)}, the bytes read hash to {Convert.ToHexString(actual)}.")));
     }
 
     /// <inheritdoc />
     public async Task<byte[]> ReadAllBytesAsync(string name, CancellationToken cancellationToken = default)
     {
-        var path = PathOf(name);
-        try
+        var stream = await OpenReadAsync(name, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
         {
-            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new BlobNotFoundException(name, _root);
+            return await CheckedReadStream.ReadToEndAsync(stream, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -129,7 +154,26 @@ public sealed class LocalFolderBlobStore : IBlobStore
         return path;
     }
 
-    private async Task WriteAsync(string name, Func<FileStream, Task> write, bool overwrite, CancellationToken cancellationToken)
+    private static async Task CopyAsync(Stream source, FileStream file, NonCryptographicHashAlgorithm hash, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer.AsMemory(0, CopyBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                hash.Append(buffer.AsSpan(0, read));
+                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes the blob to a temporary file with <paramref name="write"/>, attaches its checksum, and moves it into place.</summary>
+    private async Task WriteAsync(string name, Func<FileStream, NonCryptographicHashAlgorithm, Task> write, bool overwrite, CancellationToken cancellationToken)
     {
         var path = PathOf(name);
         var incoming = Path.Combine(_root, IncomingFolder);
@@ -141,8 +185,10 @@ public sealed class LocalFolderBlobStore : IBlobStore
             var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
             await using (file.ConfigureAwait(false))
             {
-                await write(file).ConfigureAwait(false);
+                var hash = FileChecksum.CreateHash();
+                await write(file, hash).ConfigureAwait(false);
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+                FileChecksum.TryWrite(file.SafeFileHandle, hash.GetCurrentHash());
             }
 
             if (overwrite)
@@ -160,7 +206,11 @@ public sealed class LocalFolderBlobStore : IBlobStore
         }
         finally
         {
-            File.Delete(temp);
+            // The root may have gone (an unmounted volume): the exception above says so, not one from here.
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
         }
     }
 }

@@ -5,9 +5,9 @@ using System.Net.Sockets;
 namespace Salient.Storage.Tests;
 
 /// <summary>
-/// A real Azurite blob service for the tests of one collection: started through deploy/azurite.sh
-/// (which installs it on first use) on a free loopback port with a fresh data folder, stopped and
-/// removed at the end.
+/// A real Azurite blob service for the tests of one collection or class: started through
+/// deploy/azurite.sh (which installs it on first use) on a free loopback port with a fresh data
+/// folder, stopped and removed at the end. Fault tests kill it and start it again on the same data.
 /// </summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
@@ -23,7 +23,19 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public string ConnectionString(string container) =>
         $"DefaultEndpointsProtocol=http;AccountName={Internal.AzureContainerAddress.DevelopmentAccount};AccountKey={Internal.AzureContainerAddress.DevelopmentKey};BlobEndpoint={BlobEndpoint};Container={container}";
 
-    public async Task InitializeAsync() => await RunScriptAsync("start", TimeSpan.FromMinutes(5));
+    public async Task InitializeAsync() => await StartAsync();
+
+    /// <summary>Starts Azurite (again, after <see cref="Kill"/>) on the same port and data folder.</summary>
+    public Task StartAsync() => RunScriptAsync("start", TimeSpan.FromMinutes(5));
+
+    /// <summary>Kills Azurite with SIGKILL, as a crash would: no chance to finish requests or save anything.</summary>
+    public void Kill()
+    {
+        var pid = int.Parse(File.ReadAllText(Path.Combine(_dataFolder, "azurite.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.GetProcessById(pid);
+        process.Kill();
+        process.WaitForExit();
+    }
 
     public async Task DisposeAsync()
     {

@@ -1,10 +1,16 @@
+using Azure;
+using Azure.Core;
+using Azure.Identity;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+
 namespace Salient.Storage.Internal;
 
 /// <summary>
-/// One Blob service container and how to authorize requests to it: an account key (Shared Key), a
-/// SAS token appended to every request, or neither (a public container).
+/// One Blob service container and how requests to it are authorized: exactly one of an account key
+/// (Shared Key), a SAS token, or a Microsoft Entra ID token credential.
 /// </summary>
-internal sealed record AzureContainerAddress(Uri ContainerUri, SharedKeySigner? Signer, string? SasToken)
+internal sealed record AzureContainerAddress
 {
     /// <summary>The account and key Azurite and the storage emulator accept.</summary>
     internal const string DevelopmentAccount = "devstoreaccount1";
@@ -12,6 +18,29 @@ internal sealed record AzureContainerAddress(Uri ContainerUri, SharedKeySigner? 
     internal const string DevelopmentKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private const string DevelopmentEndpoint = "http://127.0.0.1:10000/devstoreaccount1";
+
+    private AzureContainerAddress(Uri containerUri, StorageSharedKeyCredential? sharedKey, AzureSasCredential? sas, TokenCredential? token)
+    {
+        ContainerUri = containerUri;
+        SharedKey = sharedKey;
+        Sas = sas;
+        Token = token;
+    }
+
+    /// <summary>The container's URI, without any SAS token.</summary>
+    internal Uri ContainerUri { get; }
+
+    internal StorageSharedKeyCredential? SharedKey { get; }
+
+    internal AzureSasCredential? Sas { get; }
+
+    internal TokenCredential? Token { get; }
+
+    /// <summary>A client for the container, authorized by this address's credential.</summary>
+    internal BlobContainerClient CreateClient(BlobClientOptions options) =>
+        SharedKey is not null ? new BlobContainerClient(ContainerUri, SharedKey, options)
+        : Sas is not null ? new BlobContainerClient(ContainerUri, Sas, options)
+        : new BlobContainerClient(ContainerUri, Token!, options);
 
     /// <summary>
     /// Parses a connection string: <c>UseDevelopmentStorage=true</c>, or <c>AccountName</c> with
@@ -32,7 +61,7 @@ internal sealed record AzureContainerAddress(Uri ContainerUri, SharedKeySigner? 
         if (Setting("UseDevelopmentStorage").Equals("true", StringComparison.OrdinalIgnoreCase))
         {
             var endpoint = settings.GetValueOrDefault("BlobEndpoint") ?? DevelopmentEndpoint;
-            return new AzureContainerAddress(BuildContainerUri(endpoint, container), new SharedKeySigner(DevelopmentAccount, DevelopmentKey), null);
+            return WithKey(BuildContainerUri(endpoint, container), DevelopmentAccount, DevelopmentKey);
         }
 
         var account = Setting("AccountName");
@@ -60,7 +89,8 @@ internal sealed record AzureContainerAddress(Uri ContainerUri, SharedKeySigner? 
             throw new ArgumentException("The Azure connection string gives neither AccountKey nor SharedAccessSignature.", nameof(connectionString));
         }
 
-        return new AzureContainerAddress(BuildContainerUri(blobEndpoint, container), key.Length > 0 ? new SharedKeySigner(account, key) : null, key.Length > 0 ? null : sas);
+        var uri = BuildContainerUri(blobEndpoint, container);
+        return key.Length > 0 ? WithKey(uri, account, key) : WithSas(uri, sas);
     }
 
     /// <summary>
@@ -81,12 +111,15 @@ internal sealed record AzureContainerAddress(Uri ContainerUri, SharedKeySigner? 
             throw new ArgumentException($"The container URL '{url.GetLeftPart(UriPartial.Path)}' carries no SAS token.", nameof(url));
         }
 
-        return new AzureContainerAddress(BuildContainerUri(url.GetLeftPart(UriPartial.Authority) + "/" + string.Join('/', segments[..^1]), segments[^1]), null, url.Query[1..]);
+        return WithSas(BuildContainerUri(url.GetLeftPart(UriPartial.Authority) + "/" + string.Join('/', segments[..^1]), segments[^1]), url.Query[1..]);
     }
 
     /// <summary>
     /// Parses <c>azure://ACCOUNT/CONTAINER</c> for https://ACCOUNT.blob.core.windows.net, authorized by
-    /// the environment variable AZURE_STORAGE_KEY (an account key) or AZURE_STORAGE_SAS_TOKEN.
+    /// the environment variable AZURE_STORAGE_KEY (an account key) or AZURE_STORAGE_SAS_TOKEN, or
+    /// when neither is set by <see cref="DefaultAzureCredential"/>: workload identity on AKS, a
+    /// managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or a developer's
+    /// Azure CLI login.
     /// </summary>
     internal static AzureContainerAddress FromAzureUri(Uri uri)
     {
@@ -98,20 +131,31 @@ internal sealed record AzureContainerAddress(Uri ContainerUri, SharedKeySigner? 
 
         var account = uri.Host;
         var endpoint = $"https://{account}.blob.core.windows.net";
+        var container = BuildContainerUri(endpoint, segments[0]);
         var key = Environment.GetEnvironmentVariable("AZURE_STORAGE_KEY");
         var sas = Environment.GetEnvironmentVariable("AZURE_STORAGE_SAS_TOKEN");
         if (!string.IsNullOrEmpty(key))
         {
-            return new AzureContainerAddress(BuildContainerUri(endpoint, segments[0]), new SharedKeySigner(account, key), null);
+            return WithKey(container, account, key);
         }
 
-        if (!string.IsNullOrEmpty(sas))
-        {
-            return new AzureContainerAddress(BuildContainerUri(endpoint, segments[0]), null, sas.TrimStart('?'));
-        }
-
-        throw new ArgumentException($"'{uri}' needs credentials: set AZURE_STORAGE_KEY (account key) or AZURE_STORAGE_SAS_TOKEN, or use a connection string.", nameof(uri));
+        return !string.IsNullOrEmpty(sas)
+            ? WithSas(container, sas.TrimStart('?'))
+            : new AzureContainerAddress(container, null, null, new DefaultAzureCredential());
     }
+
+    private static AzureContainerAddress WithKey(Uri container, string account, string key)
+    {
+        // The SDK would only fail on the first request; a key that is not base64 is a configuration error now.
+        if (!Convert.TryFromBase64String(key, new byte[key.Length], out _))
+        {
+            throw new ArgumentException($"The account key of storage account '{account}' is not base64.", nameof(key));
+        }
+
+        return new AzureContainerAddress(container, new StorageSharedKeyCredential(account, key), null, null);
+    }
+
+    private static AzureContainerAddress WithSas(Uri container, string sas) => new(container, null, new AzureSasCredential(sas), null);
 
     private static Dictionary<string, string> ParseSettings(string connectionString)
     {
