@@ -216,8 +216,9 @@ public sealed class AzureBlobStore : IBlobStore
                     ? new BlobStoreException($"{last.Message.TrimEnd('.')} (after {e.InnerExceptions.Count} attempts).", name, (last as BlobStoreException)?.StatusCode, (last as BlobStoreException)?.ErrorCode, e)
                     : null;
             case InvalidDataException e when name is not null:
-                // The SDK's transfer validation: the bytes received do not hash to the checksum the service sent with them.
-                return new BlobIntegrityException(name, Location, $"the bytes received do not match the service's checksum ({e.Message})", e);
+                // The SDK's transfer validation: bytes received that do not hash to the checksum the service sent
+                // with them, or an upload the service did not confirm with the checksum sent.
+                return new BlobIntegrityException(name, Location, $"{operation} failed its transfer checksum: {e.Message}", e);
             default:
                 return null;
         }

@@ -13,7 +13,9 @@ public static class BlobStore
     /// <list type="bullet">
     /// <item><c>file:///path</c> or a plain path: a <see cref="LocalFolderBlobStore"/> (the folder is created when missing);</item>
     /// <item><c>azure://ACCOUNT/CONTAINER</c>: that container at ACCOUNT.blob.core.windows.net, authorized by the
-    /// environment variable <c>AZURE_STORAGE_KEY</c> (account key) or <c>AZURE_STORAGE_SAS_TOKEN</c>;</item>
+    /// environment variable <c>AZURE_STORAGE_KEY</c> (account key) or <c>AZURE_STORAGE_SAS_TOKEN</c>, and when
+    /// neither is set by Microsoft Entra ID through <c>DefaultAzureCredential</c> (workload or managed identity,
+    /// a service principal from <c>AZURE_CLIENT_ID</c>/<c>AZURE_TENANT_ID</c>/<c>AZURE_CLIENT_SECRET</c>, or the Azure CLI login);</item>
     /// <item>an <c>http(s)://</c> container URL with a SAS token, host-style or path-style
     /// (<c>http://127.0.0.1:10000/devstoreaccount1/CONTAINER?sv=...</c>);</item>
     /// <item>an Azure Storage connection string with <c>;Container=NAME</c> added:
@@ -23,7 +25,7 @@ public static class BlobStore
     /// </list>
     /// </summary>
     /// <param name="location">The store, as above.</param>
-    /// <param name="azureOptions">Upload, retry and paging settings of an Azure store; ignored for a folder.</param>
+    /// <param name="azureOptions">Upload, checksum, retry and paging settings of an Azure store; ignored for a folder.</param>
     /// <exception cref="ArgumentException"><paramref name="location"/> is malformed or lacks credentials.</exception>
     public static IBlobStore Open(string location, AzureBlobStoreOptions? azureOptions = null)
     {

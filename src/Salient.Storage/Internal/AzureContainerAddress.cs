@@ -121,7 +121,10 @@ internal sealed record AzureContainerAddress
     /// managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or a developer's
     /// Azure CLI login.
     /// </summary>
-    internal static AzureContainerAddress FromAzureUri(Uri uri)
+    internal static AzureContainerAddress FromAzureUri(Uri uri) => FromAzureUri(uri, Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="FromAzureUri(Uri)"/>, reading the environment through <paramref name="environment"/>.</summary>
+    internal static AzureContainerAddress FromAzureUri(Uri uri, Func<string, string?> environment)
     {
         var segments = uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (uri.Host.Length == 0 || segments.Length != 1)
@@ -132,8 +135,8 @@ internal sealed record AzureContainerAddress
         var account = uri.Host;
         var endpoint = $"https://{account}.blob.core.windows.net";
         var container = BuildContainerUri(endpoint, segments[0]);
-        var key = Environment.GetEnvironmentVariable("AZURE_STORAGE_KEY");
-        var sas = Environment.GetEnvironmentVariable("AZURE_STORAGE_SAS_TOKEN");
+        var key = environment("AZURE_STORAGE_KEY");
+        var sas = environment("AZURE_STORAGE_SAS_TOKEN");
         if (!string.IsNullOrEmpty(key))
         {
             return WithKey(container, account, key);

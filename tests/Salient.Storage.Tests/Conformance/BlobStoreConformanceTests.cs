@@ -14,8 +14,12 @@ public abstract class BlobStoreConformanceTests
     /// <summary>The blob the large-blob test sends: over 256 MiB, streamed.</summary>
     private const long LargeBlobLength = 300L * MiB;
 
-    /// <summary>How far memory may rise while the large blob goes up or comes down: a small fraction of its size.</summary>
-    private const long LargeBlobMemoryLimit = 64L * MiB;
+    /// <summary>
+    /// How far the process's resident memory may rise while the large blob goes up or comes down: well
+    /// under half its size, with room for tests running alongside (alone, the local store rises by
+    /// about 4 MiB and the Azure SDK by 25 to 50 MiB: its pooled block buffers and per-range buffers).
+    /// </summary>
+    private const long LargeBlobMemoryLimit = 128L * MiB;
 
     /// <summary>A fresh, empty store for this test.</summary>
     protected abstract IBlobStore Store { get; }
