@@ -20,6 +20,9 @@ public static class CoordinatorApi
 {
     private const int MaxShardSize = 100_000;
 
+    /// <summary>The most items a submission may list in <c>inputs.items</c>; longer lists go in a manifest blob.</summary>
+    public const int MaxInlineItems = 10_000;
+
     /// <summary>Requires the API key on <c>/api/*</c> and the worker token on <c>/api/v1/worker/*</c>, answering 401 with a problem document.</summary>
     public static IApplicationBuilder UseCoordinatorAuthentication(this IApplicationBuilder app, CoordinatorOptions options)
     {
@@ -168,6 +171,12 @@ public static class CoordinatorApi
             return BadRequest("inputs: no items found.");
         }
 
+        // A manifest's lines name blobs relative to it: each must still be a name the store accepts.
+        if (job.Inputs.Manifest is { } manifest && items.Select(BlobStore.NameProblem).FirstOrDefault(p => p is not null) is { } badItem)
+        {
+            return BadRequest($"inputs.manifest: '{manifest}' lists an item that is not a blob name: {badItem}");
+        }
+
         var id = job.Id ?? Guid.CreateVersion7();
         await store.CreateJobAsync(new JobRequest
         {
@@ -194,7 +203,7 @@ public static class CoordinatorApi
             { Kind: "pwla" } => PwlaProblem(job) ?? LimitsProblem(job),
             { Model: null or "" } => "model: a model key is required.",
             _ when inputs != 1 => "inputs: give exactly one of prefix, manifest or items.",
-            { Inputs.Items: { } list } when list.Any(string.IsNullOrWhiteSpace) => "inputs.items: item names must not be empty.",
+            { Inputs.Items: { } list } when ItemsProblem(list, isBlob: _ => true) is { } problem => problem,
             { Methods: null or { Count: 0 } } => "methods: give at least one method.",
             _ when unknownMethods.Length > 0 => $"methods: unknown {string.Join(", ", unknownMethods)}; valid: {string.Join(", ", Explainer.MethodNames)}.",
             _ when job.Methods.Distinct().Count() != job.Methods.Count => "methods: each method once.",
@@ -246,13 +255,13 @@ public static class CoordinatorApi
             return "pwla.interval: give [a, b] with finite a < b.";
         }
 
+        if (ItemsProblem(items, PwlaJobs.IsSamples) is { } problem)
+        {
+            return problem;
+        }
+
         for (var i = 0; i < items.Count; i++)
         {
-            if (string.IsNullOrWhiteSpace(items[i]))
-            {
-                return "inputs.items: item names must not be empty.";
-            }
-
             if (!PwlaJobs.IsSamples(items[i]))
             {
                 if (pwla.Interval is null)
@@ -268,6 +277,33 @@ public static class CoordinatorApi
                 {
                     return $"inputs.items[{i}]: '{items[i]}' is not an expression in x ({e.Message}).";
                 }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The first problem of an inline item list: too many items, an empty one, or a blob name the store
+    /// would refuse (<paramref name="isBlob"/> tells which items name blobs), naming the item.
+    /// </summary>
+    private static string? ItemsProblem(IReadOnlyList<string> items, Func<string, bool> isBlob)
+    {
+        if (items.Count > MaxInlineItems)
+        {
+            return $"inputs.items: {items.Count} items; a request lists at most {MaxInlineItems} inline. Put longer lists in a manifest blob (inputs.manifest, one {{\"image\": \"NAME\"}} per line).";
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(items[i]))
+            {
+                return $"inputs.items[{i}]: item names must not be empty.";
+            }
+
+            if (isBlob(items[i]) && BlobStore.NameProblem(items[i]) is { } problem)
+            {
+                return $"inputs.items[{i}]: {problem}";
             }
         }
 
