@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +23,15 @@ public static class CoordinatorApi
 
     /// <summary>The most items a submission may list in <c>inputs.items</c>; longer lists go in a manifest blob.</summary>
     public const int MaxInlineItems = 10_000;
+
+    /// <summary>The largest job submission body, in bytes (4 MiB: thousands of inline items; more go in a manifest blob).</summary>
+    public const long MaxSubmissionBytes = 4L << 20;
+
+    /// <summary>The largest model upload body, in bytes (1 GiB, multipart or raw ONNX).</summary>
+    public const long MaxModelBytes = 1L << 30;
+
+    /// <summary>The largest body of every other request (none of them takes one).</summary>
+    public const long MaxOtherBytes = 64L << 10;
 
     /// <summary>Requires the API key on <c>/api/*</c> and the worker token on <c>/api/v1/worker/*</c>, answering 401 with a problem document.</summary>
     public static IApplicationBuilder UseCoordinatorAuthentication(this IApplicationBuilder app, CoordinatorOptions options)
@@ -58,9 +68,11 @@ public static class CoordinatorApi
     {
         ArgumentNullException.ThrowIfNull(app);
         var api = app.MapGroup("/api/v1");
-        api.MapPost("/models", UploadModelAsync).DisableAntiforgery();
+        api.MapPost("/models", UploadModelAsync).DisableAntiforgery()
+            .WithBodyLimit(MaxModelBytes, "A model upload may be at most 1 GiB.");
         api.MapGet("/models", (ModelRegistry registry, CancellationToken ct) => registry.ListAsync(ct));
-        api.MapPost("/jobs", SubmitJobAsync);
+        api.MapPost("/jobs", SubmitJobAsync)
+            .WithBodyLimit(MaxSubmissionBytes, $"A job submission may be at most 4 MiB and list at most {MaxInlineItems} items inline; list more in a manifest blob (inputs.manifest).");
         api.MapGet("/jobs", ListJobsAsync);
         api.MapGet("/jobs/{id:guid}", async (Guid id, JobViews views, CancellationToken ct) =>
             await views.GetAsync(id, ct).ConfigureAwait(false) is { } job ? Results.Ok(job) : UnknownJob(id));
@@ -86,7 +98,7 @@ public static class CoordinatorApi
         byte[]? card = null;
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(ct).ConfigureAwait(false);
+            var form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = MaxModelBytes }, ct).ConfigureAwait(false);
             if (form.Files.GetFile("model") is not { } model)
             {
                 return BadRequest("model: the multipart body has no 'model' file.");

@@ -288,6 +288,25 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType?.MediaType);
 
+        // Bodies are limited per endpoint: a submission to 4 MiB, by its Content-Length or as it streams in.
+        var items = string.Join(",", Enumerable.Range(0, 200_000).Select(i => $"\"datasets/huge/{i:D7}.png\""));
+        var huge = $"{{\"model\": \"resnet\", \"inputs\": {{\"items\": [{items}]}}}}";
+        using var sized = new StringContent(huge, Encoding.UTF8, "application/json");
+        await ExpectTooLargeAsync(await http.PostAsync("api/v1/jobs", sized));
+        using var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(huge)));
+        chunked.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var streamed = new HttpRequestMessage(HttpMethod.Post, "api/v1/jobs") { Content = chunked };
+        streamed.Headers.TransferEncodingChunked = true;
+        await ExpectTooLargeAsync(await http.SendAsync(streamed));
+    }
+
+    private static async Task ExpectTooLargeAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var detail = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["detail"]!.GetValue<string>();
+        Assert.Contains("at most 4 MiB", detail, StringComparison.Ordinal);
+        Assert.Contains("inputs.manifest", detail, StringComparison.Ordinal);
     }
 
     private async Task<List<ResultRecord>> ManifestAsync(Guid id)
