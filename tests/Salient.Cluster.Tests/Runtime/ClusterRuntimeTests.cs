@@ -289,6 +289,8 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType?.MediaType);
 
         // Bodies are limited per endpoint: a submission to 4 MiB, by its Content-Length or as it streams in.
+        // (Expect: 100-continue lets the 413 arrive before the body is sent, as the SDK asks for it.)
+        http.DefaultRequestHeaders.ExpectContinue = true;
         var items = string.Join(",", Enumerable.Range(0, 200_000).Select(i => $"\"datasets/huge/{i:D7}.png\""));
         var huge = $"{{\"model\": \"resnet\", \"inputs\": {{\"items\": [{items}]}}}}";
         using var sized = new StringContent(huge, Encoding.UTF8, "application/json");
