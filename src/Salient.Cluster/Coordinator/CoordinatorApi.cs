@@ -33,7 +33,10 @@ public static class CoordinatorApi
     /// <summary>The largest body of every other request (none of them takes one).</summary>
     public const long MaxOtherBytes = 64L << 10;
 
-    /// <summary>Requires the API key on <c>/api/*</c> and the worker token on <c>/api/v1/worker/*</c>, answering 401 with a problem document.</summary>
+    /// <summary>
+    /// Requires the API key on <c>/api/*</c> and the worker token on <c>/api/v1/worker/*</c> (the API key there
+    /// when no worker token is set), answering 401 with a problem document.
+    /// </summary>
     public static IApplicationBuilder UseCoordinatorAuthentication(this IApplicationBuilder app, CoordinatorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -42,12 +45,14 @@ public static class CoordinatorApi
         return app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            var required = path.StartsWithSegments("/api/v1/worker") ? (worker is null ? [] : [worker]) : path.StartsWithSegments("/api") ? keys : [];
+            // Worker endpoints (model downloads) take the worker token, or the API keys where no token is set.
+            var required = path.StartsWithSegments("/api/v1/worker") && worker is not null ? [worker] : path.StartsWithSegments("/api") ? keys : [];
             if (required.Count > 0)
             {
                 var header = context.Request.Headers.Authorization.ToString();
                 // EventSource cannot send headers: the progress stream also takes the key as ?access_token=.
-                var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim()
+                // The scheme is case-insensitive (RFC 9110 section 11.1).
+                var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim()
                     : path.Value!.EndsWith("/events", StringComparison.Ordinal) ? context.Request.Query["access_token"].ToString() : "";
                 var given = token.Length > 0 ? Encoding.UTF8.GetBytes(token) : null;
                 if (given is null || !required.Any(k => CryptographicOperations.FixedTimeEquals(k, given)))
@@ -117,6 +122,11 @@ public static class CoordinatorApi
         if (onnx.Length == 0)
         {
             return BadRequest("model: the ONNX file is empty.");
+        }
+
+        if (await ModelUploadCheck.ProblemAsync(onnx, card, ct).ConfigureAwait(false) is { } problem)
+        {
+            return BadRequest(problem);
         }
 
         try
