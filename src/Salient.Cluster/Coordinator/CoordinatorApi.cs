@@ -402,9 +402,12 @@ public static class CoordinatorApi
         return Results.Ok(await views.GetAsync(id, ct).ConfigureAwait(false));
     }
 
-    private static async Task WatchJobAsync(Guid id, HttpContext context, JobViews views, CoordinatorOptions options)
+    private static async Task WatchJobAsync(Guid id, HttpContext context, JobViews views, CoordinatorOptions options, IHostApplicationLifetime lifetime)
     {
-        var ct = context.RequestAborted;
+        // A stopping coordinator ends its streams at once (clients reconnect to its successor) instead of
+        // holding its shutdown until the drain timeout.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var ct = stopping.Token;
         var job = await views.GetAsync(id, ct).ConfigureAwait(false);
         if (job is null)
         {
@@ -439,7 +442,7 @@ public static class CoordinatorApi
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the coordinator is stopping.
         }
     }
 
