@@ -121,6 +121,9 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
         StartCoordinator();
     }
 
+    /// <summary><c>deploy/cluster.sh restart NAME</c>: one process stopped (SIGTERM) and started as it was, ready on return.</summary>
+    public Task RestartProcessAsync(string name) => RunAsync("bash", [Script, "restart", name, "--dir", _dir]);
+
     /// <summary>Stops the coordinator with SIGTERM and waits until it has exited (within a minute).</summary>
     public async Task StopCoordinatorAsync()
     {

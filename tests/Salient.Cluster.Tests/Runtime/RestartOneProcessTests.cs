@@ -2,9 +2,12 @@ using Salient.Client;
 
 namespace Salient.Cluster.Tests.Runtime;
 
-/// <summary>Clients that follow a job while its coordinator is stopped for a while and started again.</summary>
+/// <summary>
+/// Processes stopped and started again: clients that follow a job while its coordinator is down for a
+/// while, and one worker restarted by <c>deploy/cluster.sh restart</c>.
+/// </summary>
 [Collection(LiveClusterGroup.Name)]
-public sealed class CoordinatorRestartTests(LiveCluster cluster)
+public sealed class RestartOneProcessTests(LiveCluster cluster)
 {
     private static readonly TimeSpan Downtime = TimeSpan.FromSeconds(12);
 
@@ -68,5 +71,22 @@ public sealed class CoordinatorRestartTests(LiveCluster cluster)
 
         await ScriptedCluster.TerminateAsync(worker.Id);
         await worker.WaitForExitAsync();
+    }
+
+    [Fact]
+    public async Task Cluster_sh_restart_brings_one_worker_back_with_its_own_arguments()
+    {
+        var before = cluster.Pid("worker2");
+        var restarted = DateTimeOffset.UtcNow;
+        await cluster.RestartProcessAsync("worker2");
+        Assert.NotEqual(before, cluster.Pid("worker2"));
+
+        // It registers again, pinned to resnet as before, and takes that model's work.
+        var worker2 = (await cluster.Client.ListWorkersAsync()).Where(w => w.Name == "worker2").MaxBy(w => w.HeartbeatAt)!;
+        Assert.Equal(["resnet"], worker2.Models);
+        Assert.True(worker2.HeartbeatAt > restarted, "a heartbeat of the restarted process");
+        await cluster.UploadImagesAsync("datasets/restarted/", 4);
+        var job = await cluster.Client.SubmitJobAsync(new JobSubmission { Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/restarted/"), Outputs = ["png"], ShardSize = 2 });
+        Assert.Equal("succeeded", (await cluster.FinishAsync(job.Id)).State);
     }
 }
