@@ -3,6 +3,7 @@
 # N worker processes, each `salient serve`. Pids, logs and connection details go to DIR.
 #   deploy/cluster.sh start|stop|status [--workers N] [--dir DIR] [--port N] [--blob azurite|folder]
 #                     [--models "a;b;any"] [--salient PATH/salient.dll] [--api-key KEY]
+#   deploy/cluster.sh restart NAME [--dir DIR]   # one process (coordinator, worker1...), as it was started
 # --models gives each worker's --models, ';'-separated (worker i takes item i, the last repeats).
 # Extra settings pass through the environment: SALIENT_LEASE_SECONDS, SALIENT_RETRY_BACKOFF_SECONDS,
 # SALIENT_POLL_SECONDS, SALIENT_WORKER_TOKEN.
@@ -10,9 +11,12 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-usage() { echo "usage: $0 start|stop|status [--workers N] [--dir DIR] [--port N] [--blob azurite|folder] [--models LIST] [--salient DLL] [--api-key KEY]" >&2; exit 1; }
+usage() { echo "usage: $0 start|stop|status [--workers N] [--dir DIR] [--port N] [--blob azurite|folder] [--models LIST] [--salient DLL] [--api-key KEY]" >&2
+  echo "       $0 restart NAME [--dir DIR]   (NAME: coordinator, worker1, ...)" >&2; exit 1; }
 [ $# -ge 1 ] || usage
 command=$1; shift
+target=""
+if [ "$command" = restart ]; then [ $# -ge 1 ] || usage; target=$1; shift; fi
 workers=2 dir=${TMPDIR:-/tmp}/salient-cluster port=8080 blob=folder models=any api_key="" salient=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -33,9 +37,10 @@ salient=${salient:-$here/../src/Salient.Cli/bin/Release/net10.0/salient.dll}
 
 pg_port=$((port + 1)) azurite_port=$((port + 2))
 
-start_process() { # name, then the serve arguments
+start_process() { # name, then the serve arguments; `restart NAME` reuses them from DIR/NAME.args
   local name=$1; shift
-  nohup dotnet "$salient" serve "$@" >"$dir/$name.log" 2>&1 &
+  printf '%s\0' "$salient" "$@" >"$dir/$name.args"
+  nohup dotnet "$salient" serve "$@" >>"$dir/$name.log" 2>&1 &
   echo $! >"$dir/$name.pid"
 }
 
@@ -94,6 +99,20 @@ case $command in
     [ -d "$dir/azurite" ] && bash "$here/azurite.sh" stop --dir "$dir/azurite" --port "$azurite_port" >&2 || true
     [ -d "$dir/postgres" ] && bash "$here/postgres.sh" stop --dir "$dir/postgres" --port "$pg_port" >&2 || true
     echo "cluster: stopped" >&2
+    ;;
+  restart)
+    # Stops one process (SIGTERM: a worker drains, a coordinator ends its streams) and starts it again
+    # with the arguments it was started with; its log continues in DIR/NAME.log.
+    [ -f "$dir/$target.args" ] || { echo "cluster: no process '$target' in $dir (coordinator, worker1, ...)" >&2; exit 1; }
+    mapfile -d '' args <"$dir/$target.args"
+    salient=${args[0]}; args=("${args[@]:1}")
+    export SALIENT_API_KEYS
+    SALIENT_API_KEYS=$(. "$dir/env" && echo "$SALIENT_API_KEY")
+    stop_process "$target"
+    start_process "$target" "${args[@]}"
+    for i in "${!args[@]}"; do [ "${args[$i]}" = --listen ] && listen=${args[$((i + 1))]}; done
+    wait_ready "$listen" "$target"
+    echo "cluster: $target restarted (pid $(cat "$dir/$target.pid"))" >&2
     ;;
   status)
     for pidfile in "$dir"/*.pid; do

@@ -73,9 +73,26 @@ running() { [ -f "$data/PG_VERSION" ] && as_owner "$bin/pg_ctl" -D "$data" statu
 
 ctl() { as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 "$@" >/dev/null; }
 
+# As root the server runs as `postgres`, which must be able to enter every folder on the way to DIR.
+check_reachable() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  runuser -u postgres -- test -x "$dir" 2>/dev/null && return 0
+  local blocked="" parent=$dir
+  while [ "$parent" != / ]; do
+    parent=$(dirname "$parent")
+    runuser -u postgres -- test -x "$parent" 2>/dev/null || blocked=$parent
+  done
+  echo "postgres.sh: PostgreSQL runs as the 'postgres' user, which cannot enter ${blocked:-$dir} on the way to $dir." >&2
+  echo "postgres.sh: give a --dir it can reach (e.g. under /tmp), or let it through: chmod o+x ${blocked:-$dir}" >&2
+  rmdir "$dir" 2>/dev/null || true
+  exit 1
+}
+
 start() {
   if ! [ -f "$data/PG_VERSION" ]; then
     mkdir -p "$dir"
+    [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
+    check_reachable
     touch "$marker"
     [ "$(id -u)" -ne 0 ] || chown -R postgres: "$dir"
     as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null

@@ -20,6 +20,7 @@ internal static class Program
             ServeCommand.Create(),
             JobCommand.Create(),
             JobCommand.Workers(),
+            UploadCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

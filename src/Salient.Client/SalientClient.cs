@@ -4,21 +4,38 @@ using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 
 namespace Salient.Client;
 
 /// <summary>
-/// Client of a Salient coordinator's REST API (docs/api.md). Requests that fail transiently
-/// (connection errors, 408, 429, 5xx) are retried with exponential backoff; every method that
-/// changes state is safe to retry (job submissions carry an id).
+/// Client of a Salient coordinator's REST API (docs/api.md). Requests go through the standard .NET HTTP
+/// resilience strategies (Microsoft.Extensions.Http.Resilience): transient failures (connection errors,
+/// 408, 429, 5xx, an attempt that takes over <see cref="AttemptTimeout"/>) are retried with exponential
+/// backoff for about <see cref="RetryWindow"/>, behind a circuit breaker, so a restarting coordinator is
+/// ridden out; event streams reconnect. Every method that changes state is safe to retry (job submissions
+/// carry an id).
 /// </summary>
 public sealed class SalientClient : IDisposable
 {
-    private const int Attempts = 5;
+    /// <summary>About how long a request keeps being retried while the coordinator is unreachable.</summary>
+    public static readonly TimeSpan RetryWindow = TimeSpan.FromMinutes(4);
+
+    /// <summary>How long one attempt may take until the answer's headers arrive.</summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(100);
+
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
+    /// <summary>Backoff doubles from <see cref="FirstBackoff"/> to <see cref="MaxBackoff"/>, then stays: this many attempts fill the window.</summary>
+    private static readonly int MaxRetries = 6 + (int)Math.Ceiling((RetryWindow - (FirstBackoff * 63)) / MaxBackoff);
 
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
+    private readonly ResiliencePipeline<HttpResponseMessage> _resilience = CreatePipeline();
 
     /// <summary>A client of the coordinator at <paramref name="baseUri"/>.</summary>
     /// <param name="baseUri">e.g. <c>http://localhost:8080/</c>.</param>
@@ -130,11 +147,13 @@ public sealed class SalientClient : IDisposable
 
     /// <summary>
     /// The job's state now and after every change, until it finishes (server-sent events); a dropped
-    /// stream is reopened, and the first state of each connection is the current one.
+    /// stream is reopened (through the same retries as every request, so a coordinator that restarts
+    /// within <see cref="RetryWindow"/> is ridden out), and the first state of each connection is the current one.
     /// </summary>
     public async IAsyncEnumerable<Job> WatchJobAsync(Guid jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var failures = 0;
+        // Streams that end before any event, in a row: a server that keeps closing them is an error, not a restart.
+        var emptyStreams = 0;
         while (true)
         {
             using var response = await SendWithRetriesAsync(() =>
@@ -148,6 +167,7 @@ public sealed class SalientClient : IDisposable
             using var reader = new StreamReader(stream);
             string? eventName = null;
             var data = new System.Text.StringBuilder();
+            var events = 0;
             while (true)
             {
                 string? line;
@@ -155,8 +175,9 @@ public sealed class SalientClient : IDisposable
                 {
                     line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException or HttpRequestException && failures < Attempts)
+                catch (Exception e) when (e is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
                 {
+                    // The connection broke (the coordinator stopped): reconnect below.
                     line = null;
                 }
 
@@ -170,6 +191,7 @@ public sealed class SalientClient : IDisposable
                     if (data.Length > 0)
                     {
                         var job = JsonSerializer.Deserialize<Job>(data.ToString(), SalientJson.Options)!;
+                        events++;
                         yield return job;
                         if (eventName == "done" || job.IsFinished)
                         {
@@ -190,8 +212,13 @@ public sealed class SalientClient : IDisposable
             }
 
             // The stream ended before the job did: reconnect after a pause.
-            failures++;
-            await Task.Delay(Backoff(failures), cancellationToken).ConfigureAwait(false);
+            emptyStreams = events > 0 ? 0 : emptyStreams + 1;
+            if (emptyStreams > MaxRetries)
+            {
+                throw new IOException($"{BaseUri}: the progress stream of job {jobId} closed {emptyStreams} times in a row without an event.");
+            }
+
+            await Task.Delay(Backoff(emptyStreams), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -231,40 +258,60 @@ public sealed class SalientClient : IDisposable
         return string.Join('/', name.Split('/').Select(Uri.EscapeDataString));
     }
 
+    /// <summary>
+    /// Sends a fresh request from <paramref name="create"/> per attempt through the resilience pipeline; once
+    /// retries are spent, a transient answer is returned as is and a network failure is an <see cref="HttpRequestException"/>.
+    /// </summary>
     private async Task<HttpResponseMessage> SendWithRetriesAsync(Func<HttpRequestMessage> create, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            using var request = create();
-            request.RequestUri = new Uri(BaseUri, request.RequestUri!);
-            if (ApiKey is not null)
+            return await _resilience.ExecuteAsync(async ct =>
             {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
-            }
-
-            try
-            {
-                var response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
-                if (!IsTransient(response.StatusCode) || attempt == Attempts)
+                using var request = create();
+                request.RequestUri = new Uri(BaseUri, request.RequestUri!);
+                if (ApiKey is not null)
                 {
-                    return response;
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
                 }
 
-                response.Dispose();
-            }
-            catch (HttpRequestException) when (attempt < Attempts)
-            {
-                // Connection refused or reset: the coordinator may be restarting.
-            }
-
-            await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
+                // A body over the endpoint's limit is refused (413) before it is sent.
+                request.Headers.ExpectContinue = request.Content is not null;
+                return await _http.SendAsync(request, completion, ct).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BrokenCircuitException or TimeoutRejectedException)
+        {
+            throw new HttpRequestException($"{BaseUri}: the coordinator did not answer within the retries ({e.Message}).", e);
         }
     }
 
-    private static bool IsTransient(HttpStatusCode status) =>
-        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+    /// <summary>
+    /// Retries (exponential backoff with jitter, honouring Retry-After) around a circuit breaker that fails
+    /// fast while most recent attempts failed, around a per-attempt timeout: the standard pipeline's strategies,
+    /// with the retries stretched over <see cref="RetryWindow"/>.
+    /// </summary>
+    private static ResiliencePipeline<HttpResponseMessage> CreatePipeline()
+    {
+        var retry = new HttpRetryStrategyOptions
+        {
+            MaxRetryAttempts = MaxRetries,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = FirstBackoff,
+            MaxDelay = MaxBackoff,
+        };
+        var transient = retry.ShouldHandle;
+        // An open breaker is the coordinator still being down: wait and try again.
+        retry.ShouldHandle = args => args.Outcome.Exception is BrokenCircuitException ? ValueTask.FromResult(true) : transient(args);
+        return new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddRetry(retry)
+            .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions { MinimumThroughput = 10, FailureRatio = 0.5, BreakDuration = TimeSpan.FromSeconds(5) })
+            .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = AttemptTimeout })
+            .Build();
+    }
 
-    private static TimeSpan Backoff(int attempt) => FirstBackoff * Math.Pow(2, Math.Min(attempt - 1, 6));
+    private static TimeSpan Backoff(int attempt) => TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, FirstBackoff.Ticks << Math.Min(attempt - 1, 10)));
 
     private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

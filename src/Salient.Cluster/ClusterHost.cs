@@ -76,7 +76,8 @@ public static class ClusterHost
         }
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(options.Listen);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 2L << 30);
+        // Small for every request; the endpoints that take a body raise it to their own limit (BodyLimits).
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = CoordinatorApi.MaxOtherBytes);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.DrainTimeout);
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(json =>

@@ -54,6 +54,14 @@ public static class BlobStore
         return new LocalFolderBlobStore(location);
     }
 
+    /// <summary>
+    /// Checks <paramref name="name"/> against the rules every store applies to blob names (at most 1024
+    /// characters, no backslash or control character, no leading '/', no empty, '.' or '..' segment),
+    /// so callers can refuse a name before any store sees it.
+    /// </summary>
+    /// <returns>Null for a valid name, else why it is not allowed, naming it.</returns>
+    public static string? NameProblem(string name) => BlobNames.NameProblem(name);
+
     /// <summary>A connection string starts with one of its known settings ("AccountName=..."); a path or URI does not.</summary>
     private static bool IsConnectionString(string location)
     {

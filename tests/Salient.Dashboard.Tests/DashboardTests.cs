@@ -14,6 +14,15 @@ public abstract class DashboardTests<TCluster>(TCluster cluster, BrowserFixture 
     // A real cluster's job takes tens of seconds on a loaded machine; the stub's runs in one.
     private const float Timeout = 45_000;
 
+    /// <summary>The coordinator under test, for tests of one kind of cluster.</summary>
+    protected TCluster Cluster => cluster;
+
+    /// <summary>The headless browser.</summary>
+    protected BrowserFixture Browser => browser;
+
+    /// <summary>The test's log.</summary>
+    protected ITestOutputHelper Output => output;
+
     [Fact]
     public async Task Dashboard_follows_a_job_to_the_end_and_shows_its_metrics_gallery_and_the_workers()
     {
@@ -35,6 +44,7 @@ public abstract class DashboardTests<TCluster>(TCluster cluster, BrowserFixture 
         await page.GotoAsync(new Uri(cluster.BaseAddress, $"/?key={Uri.EscapeDataString(cluster.ApiKey)}#/").ToString());
         Assert.Equal("Salient cluster", await page.TitleAsync());
         Assert.DoesNotContain("key=", page.Url, StringComparison.Ordinal);
+        Assert.Equal(cluster.ApiKey, await page.InputValueAsync("#api-key"));
         var row = $"#jobs tr[data-job=\"{jobId}\"]";
         await page.WaitForSelectorAsync($"{row} progress[value=\"100\"]");
         Assert.Equal("100%", await page.InnerTextAsync($"{row} .percent"));

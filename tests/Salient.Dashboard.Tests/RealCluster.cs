@@ -39,4 +39,21 @@ public sealed class RealCluster() : ScriptedCluster(workers: 2, blob: "folder", 
 
 /// <summary>The dashboard against <see cref="RealCluster"/>.</summary>
 public sealed class RealClusterDashboardTests(RealCluster cluster, BrowserFixture browser, ITestOutputHelper output)
-    : DashboardTests<RealCluster>(cluster, browser, output), IClassFixture<RealCluster>, IClassFixture<BrowserFixture>;
+    : DashboardTests<RealCluster>(cluster, browser, output), IClassFixture<RealCluster>, IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public async Task A_killed_worker_turns_stale_within_a_minute_not_after_the_coordinator_s_2_minutes()
+    {
+        await using var context = await Browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(Cluster.BaseAddress, $"/?key={Uri.EscapeDataString(ScriptedCluster.ApiKey)}#/workers").ToString());
+        await page.WaitForSelectorAsync("#workers tbody tr[data-state=\"active\"]");
+
+        Cluster.Kill("worker2");
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        var row = page.Locator("#workers tbody tr", new() { HasText = "worker2" });
+        await Microsoft.Playwright.Assertions.Expect(row).ToHaveAttributeAsync("data-state", "stale", new() { Timeout = 60_000 });
+        Output.WriteLine($"worker2 shown stale {killed.Elapsed.TotalSeconds:0} s after kill -9");
+        Assert.Equal("active", await page.Locator("#workers tbody tr", new() { HasText = "worker1" }).GetAttributeAsync("data-state"));
+    }
+}

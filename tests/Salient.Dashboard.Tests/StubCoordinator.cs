@@ -24,6 +24,9 @@ namespace Salient.Dashboard.Tests;
 public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
 {
     private const string JobId = "4f6c1e2a-9b3d-4c5e-8f7a-1b2c3d4e5f60";
+
+    /// <summary>Two finished jobs submitted in the same millisecond: UUIDv7 ids whose first 8 characters agree.</summary>
+    public static readonly (string Id, string State)[] TwinJobs = [("0193a1b2-c3d4-7e5f-8a6b-0c1d2e3f4a5b", "failed"), ("0193a1b2-c3d4-7f00-9b7c-1d2e3f4a5b6c", "cancelled")];
     private const string Model = "resnet_basic";
     private static readonly string[] Methods = ["gradcam", "layercam"];
     private static readonly (string File, int Class, string Label)[] Inputs = [("tshirt.jpg", 0, "T-shirt/top"), ("dress.png", 3, "Dress"), ("sneaker.jpg", 7, "Sneaker")];
@@ -92,8 +95,9 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
     private void MapApi(WebApplication app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapGet("/jobs", () => Results.Json(new[] { JobDocument() }, ApiJson));
-        api.MapGet("/jobs/{id}", (string id) => id == JobId ? Results.Json(JobDocument(), ApiJson) : Results.NotFound());
+        api.MapGet("/jobs", () => Results.Json(new[] { JobDocument() }.Concat(TwinJobs.Select(j => TwinJob(j.Id, j.State))), ApiJson));
+        api.MapGet("/jobs/{id}", (string id) => id == JobId ? Results.Json(JobDocument(), ApiJson)
+            : TwinJobs.Any(j => j.Id == id) ? Results.Json(TwinJob(id, TwinJobs.Single(j => j.Id == id).State), ApiJson) : Results.NotFound());
         api.MapGet("/jobs/{id}/events", StreamEvents);
         api.MapGet("/jobs/{id}/metrics", (string id) => id == JobId && _job.IsFinished ? Results.Json(MetricsDocument(), ApiJson) : Results.NotFound());
         api.MapGet("/jobs/{id}/results", (string id, int after, int? limit) => Results.Json(_results.Skip(after).Take(limit ?? 100), ApiJson));
@@ -149,6 +153,15 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
             _job.IsStarted ? 4.0 : null, finished ? null : (total - done) / 4.0, null, finished);
     }
 
+    /// <summary>A finished job that did not succeed: some of its shards dead, or cancelled half way.</summary>
+    private static JobDocument TwinJob(string id, string state)
+    {
+        var created = DateTimeOffset.UtcNow.AddMinutes(-5);
+        return new JobDocument(id, "explain", state, Model, created, created.AddMinutes(1), created.AddMinutes(1),
+            new ShardCounts(4, 0, 0, 2, state == "failed" ? 2 : 0, state == "cancelled" ? 2 : 0), new ItemCounts(8, 4, 0), 2.0, null,
+            state == "failed" ? "2 of 4 shards dead-lettered" : null, false);
+    }
+
     /// <summary>Made-up scores merged as the coordinator merges shard reports: counts, the accumulator, and its summary per method.</summary>
     private static object MetricsDocument()
     {
@@ -199,7 +212,11 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
             }
         }
 
-        _results.Add(new { Item = "datasets/demo/broken.jpg", Error = "Input 'datasets/demo/broken.jpg': JPEG data is truncated or corrupt" });
+        // As workers report a broken input: one error record per method.
+        foreach (var method in Methods)
+        {
+            _results.Add(new { Item = "datasets/demo/broken.jpg", Method = method, Error = "Input 'datasets/demo/broken.jpg': JPEG data is truncated or corrupt" });
+        }
     }
 
     /// <summary>A Gaussian bump centred at (<paramref name="centre"/>, <paramref name="centre"/>) of the image, in [0, 1].</summary>
@@ -226,6 +243,8 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
         [
             new { Id = "7d1e0c9a-0000-4000-8000-000000000001", Name = "worker-a:4121", Devices = new[] { "cpu" }, Models = new[] { Model }, Capacity = 2, State = "active", HeartbeatAt = now.AddSeconds(-3), ShardsInFlight = 1 },
             new { Id = "7d1e0c9a-0000-4000-8000-000000000002", Name = "worker-b:4122", Devices = new[] { "cpu" }, Models = new[] { "any" }, Capacity = 1, State = "lost", HeartbeatAt = now.AddMinutes(-4), ShardsInFlight = 0 },
+            // Killed 45 s ago: the coordinator still says active (it marks workers lost after 2 minutes).
+            new { Id = "7d1e0c9a-0000-4000-8000-000000000003", Name = "worker-c:4123", Devices = new[] { "cpu" }, Models = new[] { Model }, Capacity = 1, State = "active", HeartbeatAt = now.AddSeconds(-45), ShardsInFlight = 1 },
         ];
     }
 

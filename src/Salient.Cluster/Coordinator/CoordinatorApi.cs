@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,7 +21,22 @@ public static class CoordinatorApi
 {
     private const int MaxShardSize = 100_000;
 
-    /// <summary>Requires the API key on <c>/api/*</c> and the worker token on <c>/api/v1/worker/*</c>, answering 401 with a problem document.</summary>
+    /// <summary>The most items a submission may list in <c>inputs.items</c>; longer lists go in a manifest blob.</summary>
+    public const int MaxInlineItems = 10_000;
+
+    /// <summary>The largest job submission body, in bytes (4 MiB: thousands of inline items; more go in a manifest blob).</summary>
+    public const long MaxSubmissionBytes = 4L << 20;
+
+    /// <summary>The largest model upload body, in bytes (1 GiB, multipart or raw ONNX).</summary>
+    public const long MaxModelBytes = 1L << 30;
+
+    /// <summary>The largest body of every other request (none of them takes one).</summary>
+    public const long MaxOtherBytes = 64L << 10;
+
+    /// <summary>
+    /// Requires the API key on <c>/api/*</c> and the worker token on <c>/api/v1/worker/*</c> (the API key there
+    /// when no worker token is set), answering 401 with a problem document.
+    /// </summary>
     public static IApplicationBuilder UseCoordinatorAuthentication(this IApplicationBuilder app, CoordinatorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -29,12 +45,14 @@ public static class CoordinatorApi
         return app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            var required = path.StartsWithSegments("/api/v1/worker") ? (worker is null ? [] : [worker]) : path.StartsWithSegments("/api") ? keys : [];
+            // Worker endpoints (model downloads) take the worker token, or the API keys where no token is set.
+            var required = path.StartsWithSegments("/api/v1/worker") && worker is not null ? [worker] : path.StartsWithSegments("/api") ? keys : [];
             if (required.Count > 0)
             {
                 var header = context.Request.Headers.Authorization.ToString();
                 // EventSource cannot send headers: the progress stream also takes the key as ?access_token=.
-                var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim()
+                // The scheme is case-insensitive (RFC 9110 section 11.1).
+                var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim()
                     : path.Value!.EndsWith("/events", StringComparison.Ordinal) ? context.Request.Query["access_token"].ToString() : "";
                 var given = token.Length > 0 ? Encoding.UTF8.GetBytes(token) : null;
                 if (given is null || !required.Any(k => CryptographicOperations.FixedTimeEquals(k, given)))
@@ -55,9 +73,11 @@ public static class CoordinatorApi
     {
         ArgumentNullException.ThrowIfNull(app);
         var api = app.MapGroup("/api/v1");
-        api.MapPost("/models", UploadModelAsync).DisableAntiforgery();
+        api.MapPost("/models", UploadModelAsync).DisableAntiforgery()
+            .WithBodyLimit(MaxModelBytes, "A model upload may be at most 1 GiB.");
         api.MapGet("/models", (ModelRegistry registry, CancellationToken ct) => registry.ListAsync(ct));
-        api.MapPost("/jobs", SubmitJobAsync);
+        api.MapPost("/jobs", SubmitJobAsync)
+            .WithBodyLimit(MaxSubmissionBytes, $"A job submission may be at most 4 MiB and list at most {MaxInlineItems} items inline; list more in a manifest blob (inputs.manifest).");
         api.MapGet("/jobs", ListJobsAsync);
         api.MapGet("/jobs/{id:guid}", async (Guid id, JobViews views, CancellationToken ct) =>
             await views.GetAsync(id, ct).ConfigureAwait(false) is { } job ? Results.Ok(job) : UnknownJob(id));
@@ -83,7 +103,7 @@ public static class CoordinatorApi
         byte[]? card = null;
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(ct).ConfigureAwait(false);
+            var form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = MaxModelBytes }, ct).ConfigureAwait(false);
             if (form.Files.GetFile("model") is not { } model)
             {
                 return BadRequest("model: the multipart body has no 'model' file.");
@@ -102,6 +122,11 @@ public static class CoordinatorApi
         if (onnx.Length == 0)
         {
             return BadRequest("model: the ONNX file is empty.");
+        }
+
+        if (await ModelUploadCheck.ProblemAsync(onnx, card, ct).ConfigureAwait(false) is { } problem)
+        {
+            return BadRequest(problem);
         }
 
         try
@@ -168,6 +193,12 @@ public static class CoordinatorApi
             return BadRequest("inputs: no items found.");
         }
 
+        // A manifest's lines name blobs relative to it: each must still be a name the store accepts.
+        if (job.Inputs.Manifest is { } manifest && items.Select(BlobStore.NameProblem).FirstOrDefault(p => p is not null) is { } badItem)
+        {
+            return BadRequest($"inputs.manifest: '{manifest}' lists an item that is not a blob name: {badItem}");
+        }
+
         var id = job.Id ?? Guid.CreateVersion7();
         await store.CreateJobAsync(new JobRequest
         {
@@ -194,7 +225,7 @@ public static class CoordinatorApi
             { Kind: "pwla" } => PwlaProblem(job) ?? LimitsProblem(job),
             { Model: null or "" } => "model: a model key is required.",
             _ when inputs != 1 => "inputs: give exactly one of prefix, manifest or items.",
-            { Inputs.Items: { } list } when list.Any(string.IsNullOrWhiteSpace) => "inputs.items: item names must not be empty.",
+            { Inputs.Items: { } list } when ItemsProblem(list, isBlob: _ => true) is { } problem => problem,
             { Methods: null or { Count: 0 } } => "methods: give at least one method.",
             _ when unknownMethods.Length > 0 => $"methods: unknown {string.Join(", ", unknownMethods)}; valid: {string.Join(", ", Explainer.MethodNames)}.",
             _ when job.Methods.Distinct().Count() != job.Methods.Count => "methods: each method once.",
@@ -246,13 +277,13 @@ public static class CoordinatorApi
             return "pwla.interval: give [a, b] with finite a < b.";
         }
 
+        if (ItemsProblem(items, PwlaJobs.IsSamples) is { } problem)
+        {
+            return problem;
+        }
+
         for (var i = 0; i < items.Count; i++)
         {
-            if (string.IsNullOrWhiteSpace(items[i]))
-            {
-                return "inputs.items: item names must not be empty.";
-            }
-
             if (!PwlaJobs.IsSamples(items[i]))
             {
                 if (pwla.Interval is null)
@@ -268,6 +299,33 @@ public static class CoordinatorApi
                 {
                     return $"inputs.items[{i}]: '{items[i]}' is not an expression in x ({e.Message}).";
                 }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The first problem of an inline item list: too many items, an empty one, or a blob name the store
+    /// would refuse (<paramref name="isBlob"/> tells which items name blobs), naming the item.
+    /// </summary>
+    private static string? ItemsProblem(IReadOnlyList<string> items, Func<string, bool> isBlob)
+    {
+        if (items.Count > MaxInlineItems)
+        {
+            return $"inputs.items: {items.Count} items; a request lists at most {MaxInlineItems} inline. Put longer lists in a manifest blob (inputs.manifest, one {{\"image\": \"NAME\"}} per line).";
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(items[i]))
+            {
+                return $"inputs.items[{i}]: item names must not be empty.";
+            }
+
+            if (isBlob(items[i]) && BlobStore.NameProblem(items[i]) is { } problem)
+            {
+                return $"inputs.items[{i}]: {problem}";
             }
         }
 
@@ -344,9 +402,12 @@ public static class CoordinatorApi
         return Results.Ok(await views.GetAsync(id, ct).ConfigureAwait(false));
     }
 
-    private static async Task WatchJobAsync(Guid id, HttpContext context, JobViews views, CoordinatorOptions options)
+    private static async Task WatchJobAsync(Guid id, HttpContext context, JobViews views, CoordinatorOptions options, IHostApplicationLifetime lifetime)
     {
-        var ct = context.RequestAborted;
+        // A stopping coordinator ends its streams at once (clients reconnect to its successor) instead of
+        // holding its shutdown until the drain timeout.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var ct = stopping.Token;
         var job = await views.GetAsync(id, ct).ConfigureAwait(false);
         if (job is null)
         {
@@ -381,7 +442,7 @@ public static class CoordinatorApi
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the coordinator is stopping.
         }
     }
 

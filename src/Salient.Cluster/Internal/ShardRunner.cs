@@ -173,8 +173,9 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
                             return new EvaluationObject(o.Class, preprocessor.Mask(mask));
                         })).ConfigureAwait(false)];
                     }
-                    catch (Exception e) when (e is ImageDecodeException or BlobNotFoundException)
+                    catch (Exception e) when (e is ImageDecodeException or BlobNotFoundException or ArgumentException)
                     {
+                        // ArgumentException: a mask name no blob can have, from the manifest's line.
                         errors[i] = e.Message;
                     }
                 }
@@ -252,22 +253,30 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
         return new ShardReport(lease.Items.Count, failed, shard.Records.Count, lease.FencingToken, accumulator);
     }
 
-    /// <summary>Downloads and decodes a chunk's inputs; a missing or undecodable input becomes its error.</summary>
+    /// <summary>
+    /// Downloads and decodes a chunk's inputs; a missing or undecodable input, or a name no blob can
+    /// have (a job created before submissions were checked), becomes its error.
+    /// </summary>
     private async Task<InputBatch> LoadAsync(LoadedModel model, string[] names, CancellationToken cancellationToken)
     {
-        var data = await Task.WhenAll(names.Select(async name =>
+        var data = await Task.WhenAll(names.Select(async Task<(byte[]? Bytes, string? Error)> (name) =>
         {
+            if (BlobStore.NameProblem(name) is { } problem)
+            {
+                return (null, $"Input '{name}': {problem}");
+            }
+
             try
             {
-                return await blobs.ReadAllBytesAsync(name, cancellationToken).ConfigureAwait(false);
+                return (await blobs.ReadAllBytesAsync(name, cancellationToken).ConfigureAwait(false), null);
             }
             catch (BlobNotFoundException)
             {
-                return null;
+                return (null, $"Input '{name}' does not exist in the blob store.");
             }
         })).ConfigureAwait(false);
         return InputBatch.Load(model.Loader.Card, names.Length, (batch, i) =>
-            model.Loader.LoadInto(data[i] ?? throw new FileNotFoundException($"Input '{names[i]}' does not exist in the blob store."), names[i], batch, i));
+            model.Loader.LoadInto(data[i].Bytes ?? throw new InvalidDataException(data[i].Error), names[i], batch, i));
     }
 
     private static Engine.Tensor Rows(InputBatch batch, int[] inputs)

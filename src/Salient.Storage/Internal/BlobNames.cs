@@ -12,12 +12,18 @@ internal static class BlobNames
     /// <summary>Throws <see cref="ArgumentException"/> naming <paramref name="name"/> when it is not a valid blob name.</summary>
     internal static void Validate(string name)
     {
+        if (NameProblem(name) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(name));
+        }
+    }
+
+    /// <summary>Why <paramref name="name"/> is not a valid blob name, naming it; null when it is valid.</summary>
+    internal static string? NameProblem(string name)
+    {
         ArgumentNullException.ThrowIfNull(name);
         var problem = name.Length == 0 ? "it is empty" : Problem(name, allowTrailingSlash: false);
-        if (problem is not null)
-        {
-            throw new ArgumentException($"Blob name '{name}' is not allowed: {problem}.", nameof(name));
-        }
+        return problem is null ? null : $"Blob name '{name}' is not allowed: {problem}.";
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> when <paramref name="prefix"/> cannot start any valid name.</summary>

@@ -127,28 +127,59 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
     }
 
     [Fact]
-    public async Task A_poison_shard_is_dead_lettered_with_its_error_and_corrupt_images_are_item_errors()
+    public async Task A_bad_item_name_and_a_corrupt_image_fail_alone_and_the_shards_other_items_keep_their_results()
     {
         var good = await cluster.UploadImagesAsync("datasets/mixed/", 6);
         await cluster.Blobs.PutAsync("datasets/mixed/corrupt.jpg", Encoding.ASCII.GetBytes("not a jpeg"));
-        // A name the blob store refuses fails its whole shard (the first) on every attempt; the corrupt image is the second shard's.
-        var job = await Client.SubmitJobAsync(new JobSubmission
+        // The API refuses such a name (400); a job stored without that check still loses only the item.
+        var id = await cluster.Store.CreateJobAsync(await StoredJobAsync("resnet", ["../poison.jpg", good[0], "datasets/mixed/corrupt.jpg", .. good[1..]]));
+
+        var done = await cluster.FinishAsync(id);
+        Assert.Equal("succeeded", done.State);
+        Assert.Equal(new ShardCounts(4, 0, 0, 4, 0, 0), done.Shards);
+        Assert.Equal(new ItemCounts(8, 8, 2), done.Items);
+
+        var records = await ManifestAsync(id);
+        Assert.Equal(8, records.Count);
+        Assert.Contains("'../poison.jpg'", records.Single(r => r.Item == "../poison.jpg").Error!, StringComparison.Ordinal);
+        Assert.Contains("corrupt.jpg", records.Single(r => r.Item == "datasets/mixed/corrupt.jpg").Error!, StringComparison.Ordinal);
+        Assert.All(records.Where(r => good.Contains(r.Item)), r => Assert.NotNull(r.Outputs?["png"]));
+    }
+
+    [Fact]
+    public async Task A_poison_shard_is_dead_lettered_with_its_errors()
+    {
+        await cluster.UploadImagesAsync("datasets/poison/", 4);
+        // A model whose stored bytes do not match the digest the job names: every attempt fails to load it.
+        var request = await StoredJobAsync("resnet", ["datasets/poison/0000.jpg", "datasets/poison/0001.png", "datasets/poison/0002.jpg", "datasets/poison/0003.png"]);
+        var id = await cluster.Store.CreateJobAsync(new JobRequest
         {
-            Model = "resnet", Inputs = new JobInputs(Items: ["../poison.jpg", good[0], "datasets/mixed/corrupt.jpg", .. good[1..]]), Outputs = ["png"],
-            ShardSize = 2, MaxAttempts = 2,
+            Id = request.Id, Kind = request.Kind, Spec = request.Spec, Items = request.Items, ShardSize = 2, MaxAttempts = 2,
+            Model = request.Model with { Sha256 = new string('0', 64) },
         });
 
-        var done = await cluster.FinishAsync(job.Id);
+        var done = await cluster.FinishAsync(id);
         Assert.Equal("failed", done.State);
-        Assert.Equal(new ShardCounts(4, 0, 0, 3, 1, 0), done.Shards);
-        Assert.Equal("1 of 4 shards dead-lettered", done.Error);
-        var dead = (await cluster.Store.ListShardsAsync(job.Id)).Single(s => s.State == ShardState.Dead);
-        Assert.Equal(2, dead.Errors.Count);
-        Assert.All(dead.Errors, e => Assert.Contains("poison.jpg", e.Message, StringComparison.Ordinal));
+        Assert.Equal(new ShardCounts(2, 0, 0, 0, 2, 0), done.Shards);
+        Assert.Equal("2 of 2 shards dead-lettered", done.Error);
+        Assert.All(await cluster.Store.ListShardsAsync(id), shard =>
+        {
+            Assert.Equal(2, shard.Errors.Count);
+            Assert.All(shard.Errors, e => Assert.Contains("SHA-256", e.Message, StringComparison.Ordinal));
+        });
+    }
 
-        var records = await ManifestAsync(job.Id);
-        Assert.Equal(6, records.Count);
-        Assert.Contains("corrupt.jpg", records.Single(r => r.Error is not null).Error!, StringComparison.Ordinal);
+    /// <summary>An explain job of <paramref name="items"/> (png outputs, shards of 2) as the coordinator would store it, without its checks.</summary>
+    private async Task<JobRequest> StoredJobAsync(string model, IReadOnlyList<string> items)
+    {
+        var registered = (await Client.ListModelsAsync()).Single(m => m.Key == model);
+        var id = Guid.CreateVersion7();
+        var submission = new JobSubmission { Id = id, Model = model, Inputs = new JobInputs(Items: items), Outputs = ["png"], ShardSize = 2, MaxAttempts = 2 };
+        return new JobRequest
+        {
+            Id = id, Kind = submission.Kind, Spec = JsonSerializer.SerializeToElement(submission, SalientJson.Options),
+            Model = new ModelRef(registered.Key, registered.Uri, registered.Sha256), Items = items, ShardSize = 2, MaxAttempts = 2,
+        };
     }
 
     [Fact]
@@ -245,6 +276,9 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         await ExpectAsync(HttpStatusCode.BadRequest, "targets", new JobSubmission { Model = "resnet", Inputs = inputs, Targets = "best" });
         await ExpectAsync(HttpStatusCode.BadRequest, "shard_size", new JobSubmission { Model = "resnet", Inputs = inputs, ShardSize = 0 });
         await ExpectAsync(HttpStatusCode.BadRequest, "outputs", new JobSubmission { Model = "resnet", Inputs = inputs, Outputs = ["gif"] });
+        await ExpectAsync(HttpStatusCode.BadRequest, "inputs.items[1]", new JobSubmission { Model = "resnet", Inputs = new JobInputs(Items: ["x.png", "a/../b.png"]) });
+        await cluster.Blobs.PutAsync("datasets/climbing/manifest.jsonl", Encoding.UTF8.GetBytes("{\"image\": \"a.png\"}\n{\"image\": \"../../b.png\"}\n"));
+        await ExpectAsync(HttpStatusCode.BadRequest, "inputs.manifest", new JobSubmission { Model = "resnet", Inputs = new JobInputs(Manifest: "datasets/climbing/manifest.jsonl") });
 
         var missing = await Assert.ThrowsAsync<SalientApiException>(() => Client.GetJobAsync(Guid.NewGuid()));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
@@ -253,6 +287,28 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         var malformed = await http.PostAsync("api/v1/jobs", body);
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType?.MediaType);
+
+        // Bodies are limited per endpoint: a submission to 4 MiB, by its Content-Length or as it streams in.
+        // (Expect: 100-continue lets the 413 arrive before the body is sent, as the SDK asks for it.)
+        http.DefaultRequestHeaders.ExpectContinue = true;
+        var items = string.Join(",", Enumerable.Range(0, 200_000).Select(i => $"\"datasets/huge/{i:D7}.png\""));
+        var huge = $"{{\"model\": \"resnet\", \"inputs\": {{\"items\": [{items}]}}}}";
+        using var sized = new StringContent(huge, Encoding.UTF8, "application/json");
+        await ExpectTooLargeAsync(await http.PostAsync("api/v1/jobs", sized));
+        using var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(huge)));
+        chunked.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var streamed = new HttpRequestMessage(HttpMethod.Post, "api/v1/jobs") { Content = chunked };
+        streamed.Headers.TransferEncodingChunked = true;
+        await ExpectTooLargeAsync(await http.SendAsync(streamed));
+    }
+
+    private static async Task ExpectTooLargeAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var detail = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["detail"]!.GetValue<string>();
+        Assert.Contains("at most 4 MiB", detail, StringComparison.Ordinal);
+        Assert.Contains("inputs.manifest", detail, StringComparison.Ordinal);
     }
 
     private async Task<List<ResultRecord>> ManifestAsync(Guid id)

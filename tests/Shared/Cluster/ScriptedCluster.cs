@@ -117,15 +117,45 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
     /// <summary>Stops the coordinator with SIGTERM and starts it again on the same address.</summary>
     public async Task RestartCoordinatorAsync()
     {
+        await StopCoordinatorAsync();
+        StartCoordinator();
+    }
+
+    /// <summary><c>deploy/cluster.sh restart NAME</c>: one process stopped (SIGTERM) and started as it was, ready on return.</summary>
+    public Task RestartProcessAsync(string name) => RunAsync("bash", [Script, "restart", name, "--dir", _dir]);
+
+    /// <summary>Stops the coordinator with SIGTERM and waits until it has exited (within a minute).</summary>
+    public async Task StopCoordinatorAsync()
+    {
         var pid = Pid("coordinator");
         await TerminateAsync(pid);
-        using (var process = Process.GetProcessById(pid))
+        using var process = Process.GetProcessById(pid);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
+    }
+
+    /// <summary>Starts a coordinator on the cluster's address (after <see cref="StopCoordinatorAsync"/>); it answers once it has migrated the schema.</summary>
+    public void StartCoordinator()
+    {
+        using var coordinator = Serve("coordinator", ["--role", "coordinator", "--listen", _env["SALIENT_COORDINATOR"]]);
+        File.WriteAllText(Path.Combine(_dir, "coordinator.pid"), coordinator.Id.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Starts <c>salient ARGS</c> against this cluster (<c>SALIENT_COORDINATOR</c> and <c>SALIENT_API_KEY</c> set),
+    /// its standard output and error redirected for the caller to read.
+    /// </summary>
+    public Process StartCli(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])[Salient, .. arguments])
         {
-            await process.WaitForExitAsync();
+            start.ArgumentList.Add(argument);
         }
 
-        using var coordinator = Serve("coordinator", ["--role", "coordinator", "--listen", _env["SALIENT_COORDINATOR"]]);
-        await File.WriteAllTextAsync(Path.Combine(_dir, "coordinator.pid"), coordinator.Id.ToString(CultureInfo.InvariantCulture));
+        start.Environment["SALIENT_COORDINATOR"] = _env["SALIENT_COORDINATOR"];
+        start.Environment["SALIENT_API_KEY"] = ApiKey;
+        return Process.Start(start)!;
     }
 
     /// <summary>

@@ -10,6 +10,13 @@ const workersPollMs = 5000;
 const galleryPage = 48;
 /** Jobs of the list followed live; browsers allow 6 HTTP/1.1 connections per server, the rest are polled. */
 const followedJobs = 4;
+/**
+ * A worker not heard from for this long is shown as stale, long before the coordinator marks it lost
+ * (2 minutes): workers heartbeat every third of their lease (10 s by default), so this is three missed beats.
+ */
+const staleWorkerSeconds = 30;
+/** Characters of a job id shown in the list (more where two listed ids start alike). */
+const shortIdLength = 8;
 
 /** Scalar metrics in table order, as `salient eval`'s report lists them: key, title, lower is better. */
 const scalarMetrics = [
@@ -78,6 +85,30 @@ function eta(job) {
   return isFinished(job) ? '–' : duration(job.eta_s);
 }
 
+/** The list's ETA column: `done` only for a job that succeeded; a failed or cancelled one has none. */
+function etaCell(job) {
+  return String(job.state).toLowerCase() === 'succeeded' ? 'done' : eta(job);
+}
+
+/**
+ * Short labels for job ids that tell every listed job apart: the first characters, and where two ids
+ * share them (UUIDv7 ids made in the same millisecond do), `…` and as many of the last characters as it takes.
+ */
+function shortIds(ids) {
+  const labels = new Map();
+  const groups = Map.groupBy(ids, (id) => String(id).slice(0, shortIdLength));
+  for (const [head, group] of groups) {
+    if (group.length === 1) {
+      labels.set(group[0], head);
+      continue;
+    }
+    let tail = 4;
+    while (tail < 32 && new Set(group.map((id) => String(id).slice(-tail))).size < group.length) tail += 4;
+    for (const id of group) labels.set(id, `${head}…${String(id).slice(-tail)}`);
+  }
+  return labels;
+}
+
 function progressCell(job) {
   const p = percent(job);
   return element('span', { class: 'progress' },
@@ -117,18 +148,17 @@ function report(error) {
 
 // ---- jobs ----
 
-function jobRow(job) {
-  const finished = isFinished(job);
+function jobRow(job, label) {
   const items = job.items ?? {};
   const row = element('tr', { 'data-job': job.id, 'data-state': String(job.state).toLowerCase() },
-    element('th', { scope: 'row' }, element('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, title: job.id, 'aria-label': `Job ${job.id}` }, String(job.id).slice(0, 8))),
+    element('th', { scope: 'row' }, element('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, title: job.id, 'aria-label': `Job ${job.id}` }, label)),
     element('td', {}, job.kind ?? '–'),
     element('td', {}, modelName(job.model)),
     element('td', {}, stateBadge(job.state)),
     element('td', {}, progressCell(job)),
     element('td', { class: 'number' }, `${items.done ?? 0}/${items.total ?? 0}${items.failed ? ` (${items.failed} failed)` : ''}`),
     element('td', { class: 'number' }, throughput(job)),
-    element('td', { class: 'number' }, finished ? 'done' : eta(job)),
+    element('td', { class: 'number' }, etaCell(job)),
     element('td', {}, time(job.created_at)));
   return row;
 }
@@ -136,12 +166,14 @@ function jobRow(job) {
 function showJobs() {
   const body = $('#jobs tbody');
   const follows = new Map();
-  const update = (job) => body.querySelector(`tr[data-job="${CSS.escape(job.id)}"]`)?.replaceWith(jobRow(job));
+  let labels = new Map();
+  const update = (job) => body.querySelector(`tr[data-job="${CSS.escape(job.id)}"]`)?.replaceWith(jobRow(job, labels.get(job.id)));
 
   const load = async () => {
     try {
       const jobs = await getJson('/api/v1/jobs?limit=50');
-      body.replaceChildren(...jobs.map(jobRow));
+      labels = shortIds(jobs.map((j) => j.id));
+      body.replaceChildren(...jobs.map((j) => jobRow(j, labels.get(j.id))));
       $('#jobs-empty').hidden = jobs.length > 0;
       const listed = new Set(jobs.map((j) => j.id));
       for (const [id, stop] of follows) {
@@ -291,7 +323,27 @@ function gallery(id) {
   const list = $('#gallery');
   const more = $('#gallery-more');
   const cards = new Map();
+  const failures = new Map();
   let loaded = 0;
+
+  // One card per failed item, whatever number of methods reported it: each distinct error once, with its methods.
+  const failure = (record) => {
+    const item = record.item ?? '?';
+    if (!failures.has(item)) {
+      const errors = element('ul', { class: 'errors' });
+      list.append(element('li', { class: 'card failed', 'data-item': item }, element('p', {}, element('span', { class: 'item' }, item)), errors));
+      failures.set(item, { errors, byMessage: new Map() });
+    }
+    const { errors, byMessage } = failures.get(item);
+    if (!byMessage.has(record.error)) {
+      const line = element('li', {});
+      errors.append(line);
+      byMessage.set(record.error, { line, methods: [] });
+    }
+    const entry = byMessage.get(record.error);
+    if (record.method && !entry.methods.includes(record.method)) entry.methods.push(record.method);
+    entry.line.textContent = `Failed${entry.methods.length > 0 ? ` (${entry.methods.join(', ')})` : ''}: ${record.error}`;
+  };
 
   const card = (record) => {
     const key = `${record.item}\u0000${record.class}`;
@@ -313,7 +365,7 @@ function gallery(id) {
       loaded += records.length;
       for (const record of records) {
         if (record.error) {
-          list.append(element('li', { class: 'card failed' }, element('p', {}, element('span', { class: 'item' }, record.item ?? '?'), element('br'), `Failed: ${record.error}`)));
+          failure(record);
         } else if (record.outputs?.overlay) {
           card(record).images.append(element('figure', {}, image(jobBlobPath(id, record.outputs.overlay), `${methodName(record)} overlay for ${record.item}`), element('figcaption', {}, methodName(record))));
         } else if (record.metrics) {
@@ -372,12 +424,21 @@ function device(d) {
   return typeof d === 'string' ? d : [d.kind, d.name].filter(Boolean).join(' ');
 }
 
+/** The worker's state as shown: `stale` for an active one whose heartbeats stopped, before the coordinator marks it lost. */
+function workerState(worker, age) {
+  const state = String(worker.state).toLowerCase();
+  return state === 'active' && age > staleWorkerSeconds ? 'stale' : state;
+}
+
 function workerRow(worker, now) {
   const age = (now - Date.parse(worker.heartbeat_at)) / 1000;
+  const state = workerState(worker, age);
   const models = worker.models == null ? 'any' : Array.isArray(worker.models) ? worker.models.join(', ') : String(worker.models);
-  return element('tr', { 'data-worker': worker.id },
+  const badge = stateBadge(state);
+  if (state === 'stale') badge.title = `No heartbeat for ${duration(age)}; the coordinator marks it lost after 2 minutes.`;
+  return element('tr', { 'data-worker': worker.id, 'data-state': state },
     element('th', { scope: 'row' }, worker.name ?? worker.id),
-    element('td', {}, stateBadge(worker.state)),
+    element('td', {}, badge),
     element('td', {}, (worker.devices ?? []).map(device).join(', ') || '–'),
     element('td', {}, models),
     element('td', { class: 'number' }, String(worker.capacity ?? '–')),
@@ -423,10 +484,12 @@ function route() {
 }
 
 adoptKeyFromUrl();
+// The field shows the key in use (masked), whether it came from ?key= or was entered before.
+$('#api-key').value = apiKey();
 $('#login').addEventListener('submit', (e) => {
   e.preventDefault();
   setApiKey($('#api-key').value.trim());
-  $('#api-key').value = '';
+  $('#api-key').value = apiKey();
   route();
   setStatus(apiKey() ? 'API key saved for this browser session.' : 'API key cleared.');
 });
