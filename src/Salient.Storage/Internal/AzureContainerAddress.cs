@@ -10,7 +10,7 @@ namespace Salient.Storage.Internal;
 /// One Blob service container and how requests to it are authorized: exactly one of an account key
 /// (Shared Key), a SAS token, or a Microsoft Entra ID token credential.
 /// </summary>
-internal sealed record AzureContainerAddress
+internal sealed class AzureContainerAddress
 {
     /// <summary>The account and key Azurite and the storage emulator accept.</summary>
     internal const string DevelopmentAccount = "devstoreaccount1";
