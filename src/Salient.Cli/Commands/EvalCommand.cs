@@ -93,6 +93,7 @@ internal static class EvalCommand
 
             options = parseOptions();
             (model, loader) = InputLoader.Open(modelFile.FullName);
+            options = options with { Scores = ClassScores.For(loader.Card) };
             var explainOptions = Split(settings.Methods).Select(m => new ExplainOptions { Method = m, Layers = settings.Layers, Denoise = settings.Denoise, DenoiseQuantile = settings.DenoiseQuantile }).ToArray();
             evaluator = new MetricEvaluator(model, explainOptions, options);
             records = JsonLines.Read(datasetFile.FullName, "Dataset", "{\"image\": ..., \"objects\": [{\"class\", \"mask\"}]}", root => new SceneItem(
