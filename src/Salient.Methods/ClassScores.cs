@@ -48,6 +48,12 @@ public abstract class ClassScores
         return [.. order.Take(Math.Max(count, order.Count(i => IsPredicted(values[i]))))];
     }
 
+    /// <summary>The predicted classes, best first: the most probable for softmax, every class above 0.5 (perhaps none) for sigmoid.</summary>
+    public IReadOnlyList<int> Predicted(ReadOnlySpan<double> probabilities) => Top(probabilities, AlwaysPredicted);
+
+    /// <summary>How many classes are predicted whatever their probabilities.</summary>
+    private protected virtual int AlwaysPredicted => 1;
+
     /// <summary>True when a class with this probability belongs to the predicted set of a multi-label model.</summary>
     private protected virtual bool IsPredicted(double probability) => false;
 
@@ -99,6 +105,8 @@ public abstract class ClassScores
         }
 
         public override double Probability(ReadOnlySpan<float> logits, int target) => Of(logits[target]);
+
+        private protected override int AlwaysPredicted => 0;
 
         private protected override bool IsPredicted(double probability) => probability > 0.5;
 

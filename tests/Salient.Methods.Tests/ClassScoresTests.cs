@@ -35,6 +35,14 @@ public sealed class ClassScoresTests
     }
 
     [Fact]
+    public void The_predicted_set_is_the_top_class_for_softmax_and_every_class_above_half_for_sigmoid()
+    {
+        Assert.Equal([3], ClassScores.Softmax.Predicted(ClassScores.Softmax.Probabilities(Logits)));
+        Assert.Equal([3, 0, 6, 2, 5], ClassScores.Sigmoid.Predicted(ClassScores.Sigmoid.Probabilities(Logits)));
+        Assert.Empty(ClassScores.Sigmoid.Predicted(ClassScores.Sigmoid.Probabilities([-1f, -2f])));
+    }
+
+    [Fact]
     public void The_card_chooses_the_scores()
     {
         Assert.Same(ClassScores.Softmax, ClassScores.For(new ModelCard { Channels = 3, Height = 8, Width = 8, Mean = [0, 0, 0], Std = [1, 1, 1] }));
