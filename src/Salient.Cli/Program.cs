@@ -15,6 +15,7 @@ internal static class Program
             PwlaCommand.Create(),
             ScenesCommand.Create(),
             TrainCommand.Create(),
+            OnnxCommand.Create(),
             CsgCommand.Create(),
             EvalCommand.Create(),
             ServeCommand.Create(),

@@ -62,6 +62,9 @@ public sealed record ExplainOptions
     /// <summary>Integration steps of integrated gradients (midpoint rule, zero baseline).</summary>
     public int IntegrationSteps { get; init; } = 16;
 
+    /// <summary>How the target's probability is read from the logits: <see cref="ClassScores.For"/> the model's card (softmax unless it is multi-label).</summary>
+    public ClassScores Scores { get; init; } = ClassScores.Softmax;
+
     /// <summary>Seed of the SmoothGrad noise.</summary>
     public int Seed { get; init; }
 

@@ -140,11 +140,11 @@ public abstract class Explainer
         return seed;
     }
 
-    /// <summary>Wraps a computed map with its target's logit and probability.</summary>
-    private protected static Explanation Result(Tensor logits, int image, int targetClass, Tensor raw, Tensor map)
+    /// <summary>Wraps a computed map with its target's logit and probability (<see cref="ExplainOptions.Scores"/>).</summary>
+    private protected Explanation Result(Tensor logits, int image, int targetClass, Tensor raw, Tensor map)
     {
         var classes = logits.Length / logits.Dim(0);
         var row = logits.Span.Slice(image * classes, classes);
-        return new Explanation(image, targetClass, row[targetClass], MapMath.SoftmaxProbability(row, targetClass), raw, map);
+        return new Explanation(image, targetClass, row[targetClass], (float)Options.Scores.Probability(row, targetClass), raw, map);
     }
 }

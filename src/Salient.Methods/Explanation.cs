@@ -29,7 +29,7 @@ public sealed class Explanation : IDisposable
     /// <summary>The target's logit.</summary>
     public float Logit { get; }
 
-    /// <summary>The target's softmax probability.</summary>
+    /// <summary>The target's probability: softmax, or sigmoid for a multi-label model (<see cref="ExplainOptions.Scores"/>).</summary>
     public float Probability { get; }
 
     /// <summary>The raw map.</summary>

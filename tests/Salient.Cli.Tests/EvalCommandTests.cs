@@ -46,6 +46,9 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Contains("| gradcam |", markdown, StringComparison.Ordinal);
         Assert.Contains("mIoU", markdown, StringComparison.Ordinal);
         Assert.Contains("<img src=\"examples.png\"", File.ReadAllText(Path.Combine(report, "report.html")), StringComparison.Ordinal);
+
+        // Each example names the item's true classes next to the model's prediction (softmax: its top class).
+        Assert.Matches(@"`[^`]*dress\.png`: true Dress, Trouser; predicted [^ ]+ \(\d\.\d\d\); maps of Dress", markdown);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Salient.Engine.IO;
 
 namespace Salient.Cli.Tests;
@@ -47,6 +48,43 @@ public sealed class PredictCommandTests : IDisposable
             Assert.True(scores.SequenceEqual(scores.OrderDescending()));
             var z = logits.Sum(l => Math.Exp(l - logits.Max()));
             Assert.Equal(1 / z, scores[0], 1e-5);
+            Assert.Equal("softmax", line.GetProperty("scores").GetString());
+        }
+    }
+
+    [Fact]
+    public void A_multi_label_model_scores_each_class_by_sigmoid_and_lists_every_class_above_half_first()
+    {
+        // The same network with a card that says multi_label: its logits are independent per class.
+        var model = Path.Combine(_work.FullName, "multi.onnx");
+        File.Copy(Fixtures.Path("models", "resnet_basic.onnx"), model);
+        var card = JsonNode.Parse(File.ReadAllText(Fixtures.Path("models", "resnet_basic.json")))!.AsObject();
+        card["multi_label"] = true;
+        File.WriteAllText(Path.ChangeExtension(model, ".json"), card.ToJsonString());
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var size = batch.Length / batch.Dim(0);
+        var files = new List<string>();
+        for (var i = 0; i < batch.Dim(0); i++)
+        {
+            files.Add(Path.Combine(_work.FullName, $"item{i}.npy"));
+            Npy.Write(files[^1], batch.Span.Slice(i * size, size), [3, 32, 32]);
+        }
+
+        Assert.Equal(0, Program.Main(["predict", "--model", model, "--out", _work.FullName, .. files]));
+
+        foreach (var line in Results())
+        {
+            Assert.Equal("sigmoid", line.GetProperty("scores").GetString());
+            var logits = line.GetProperty("logits").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            var top = line.GetProperty("top").EnumerateArray().ToList();
+            var above = logits.Count(l => l > 0);
+            Assert.Equal(Math.Max(5, above), top.Count);
+            foreach (var (entry, rank) in top.Select((t, r) => (t, r)))
+            {
+                var k = entry.GetProperty("class").GetInt32();
+                Assert.Equal(1 / (1 + Math.Exp(-logits[k])), entry.GetProperty("score").GetDouble(), 1e-6);
+                Assert.Equal(rank < above, logits[k] > 0);
+            }
         }
     }
 

@@ -86,4 +86,69 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("absent", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_head_trains_on_a_frozen_backbones_cached_features_and_joins_it_again_with_the_same_logits()
+    {
+        const string At = "/layer1/layer1.0/relu_1/Relu_output_0";
+        var backbone = Fixtures.Path("models", "resnet_basic.onnx");
+        var (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--size", "32", "--backbone", backbone, "--at", At, "--bgr",
+            "--mean", "0.5,0.4,0.3", "--std", "0.2,0.25,0.3", "--epochs", "2", "--batch", "8", "--val-fraction", "0.25", "--out", ModelPath]);
+        Assert.True(exit == 0, error);
+        Assert.Contains("backbone features: 36/36 training images", error, StringComparison.Ordinal);
+        Assert.Contains("epoch 2/2 std", error, StringComparison.Ordinal);
+        var card = ModelCard.Load(Path.ChangeExtension(ModelPath, ".json"));
+        Assert.Equal([0.5f, 0.4f, 0.3f], card.Mean);
+        Assert.Equal([0.2f, 0.25f, 0.3f], card.Std);
+        Assert.Equal(32, card.Height);
+
+        var head = Path.Combine(_work.FullName, "head.onnx");
+        var joined = Path.Combine(_work.FullName, "joined.onnx");
+        (exit, _, error) = Cli.Run(["onnx", "head", "--model", ModelPath, "--at", At, "--out", head]);
+        Assert.True(exit == 0, error);
+        Assert.True(new FileInfo(head).Length < new FileInfo(ModelPath).Length / 2);
+        (exit, _, error) = Cli.Run(["onnx", "join", "--backbone", backbone, "--at", At, "--bgr", "--head", head, "--out", joined]);
+        Assert.True(exit == 0, error);
+
+        // The joined model is the trained one; its backbone is the original, fed the channels in reverse order.
+        var random = new Random(3);
+        using var input = Engine.Tensor.Zeros(2, 3, 32, 32);
+        using var reversed = Engine.Tensor.Zeros(2, 3, 32, 32);
+        for (var i = 0; i < input.Length; i++)
+        {
+            input.Span[i] = (float)random.NextDouble();
+        }
+
+        for (var i = 0; i < input.Length; i++)
+        {
+            var (b, c, p) = (i / (3 * 1024), i / 1024 % 3, i % 1024);
+            reversed.Span[(((b * 3) + (2 - c)) * 1024) + p] = input.Span[i];
+        }
+
+        var trained = Engine.Model.Load(ModelPath).Forward(input, [At, "logits"]);
+        var again = Engine.Model.Load(joined).Forward(input, [At, "logits"]);
+        var original = Engine.Model.Load(backbone).Forward(reversed, [At]);
+        Assert.Equal(trained["logits"].Span.ToArray(), again["logits"].Span.ToArray());
+        // Up to float rounding: the reversed weights sum the channels in the other order.
+        var (expected, actual) = (original[At].Span.ToArray(), trained[At].Span.ToArray());
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, 1e-5f * Math.Max(1, Math.Abs(p.First))));
+    }
+
+    [Fact]
+    public void Bad_backbone_options_exit_1_saying_why()
+    {
+        var backbone = Fixtures.Path("models", "resnet_basic.onnx");
+        var (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--size", "32", "--backbone", backbone, "--out", ModelPath]);
+        Assert.Equal(1, exit);
+        Assert.Contains("--at", error, StringComparison.Ordinal);
+
+        (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--size", "32", "--backbone", backbone, "--at", "nowhere", "--out", ModelPath]);
+        Assert.Equal(1, exit);
+        Assert.Contains("'nowhere'", error, StringComparison.Ordinal);
+
+        (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--size", "32", "--mean", "0.5,0.5", "--std", "1,1,1", "--out", ModelPath]);
+        Assert.Equal(1, exit);
+        Assert.Contains("--mean needs 3 values", error, StringComparison.Ordinal);
+    }
 }

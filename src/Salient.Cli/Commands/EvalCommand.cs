@@ -93,6 +93,7 @@ internal static class EvalCommand
 
             options = parseOptions();
             (model, loader) = InputLoader.Open(modelFile.FullName);
+            options = options with { Scores = ClassScores.For(loader.Card) };
             var explainOptions = Split(settings.Methods).Select(m => new ExplainOptions { Method = m, Layers = settings.Layers, Denoise = settings.Denoise, DenoiseQuantile = settings.DenoiseQuantile }).ToArray();
             evaluator = new MetricEvaluator(model, explainOptions, options);
             records = JsonLines.Read(datasetFile.FullName, "Dataset", "{\"image\": ..., \"objects\": [{\"class\", \"mask\"}]}", root => new SceneItem(
@@ -121,7 +122,7 @@ internal static class EvalCommand
                     var done = 0;
                     foreach (var chunk in records.Chunk(settings.Batch))
                     {
-                        failed += EvaluateChunk(evaluator, loader, root, chunk, accumulator, lines, gallery, settings.Examples);
+                        failed += EvaluateChunk(evaluator, model, loader, options.Scores, root, chunk, accumulator, lines, gallery, settings.Examples);
                         done += chunk.Length;
                         stream.Flush();
                         report(done, failed);
@@ -150,7 +151,7 @@ internal static class EvalCommand
     }
 
     /// <summary>Evaluates one chunk of records and writes their lines; returns how many items failed for some method.</summary>
-    private static int EvaluateChunk(MetricEvaluator evaluator, InputLoader loader, string root, SceneItem[] chunk, MetricAccumulator accumulator,
+    private static int EvaluateChunk(MetricEvaluator evaluator, Model model, InputLoader loader, ClassScores scores, string root, SceneItem[] chunk, MetricAccumulator accumulator,
         JsonLines lines, List<ReportExample> gallery, int examples)
     {
         var errors = new string?[chunk.Length];
@@ -179,6 +180,16 @@ internal static class EvalCommand
         var results = new List<ItemEvaluation>();
         if (batch.Tensor is not null)
         {
+            // The gallery shows what the model predicts beside the truth: one more forward pass, only while it fills.
+            using var logits = gallery.Count < examples ? model.Forward(batch.Tensor) : null;
+            string LabelOf(int k) => k < loader.Card.Labels.Count ? loader.Card.Labels[k] : $"class {k}";
+            (string, double)[] Predicted(int row)
+            {
+                var classes = logits!.Length / logits.Dim(0);
+                var probabilities = scores.Probabilities(logits.Span.Slice(row * classes, classes));
+                return [.. scores.Predicted(probabilities).Select(k => (LabelOf(k), probabilities[k]))];
+            }
+
             var items = rows.Select(i => new EvaluationItem(chunk[i].Image, objects[i])).ToArray();
             results.AddRange(evaluator.Evaluate(batch.Tensor, items, accumulator, (row, method, explanation) =>
             {
@@ -187,7 +198,8 @@ internal static class EvalCommand
                 if (example is null && gallery.Count < examples)
                 {
                     var label = explanation.Class < loader.Card.Labels.Count ? loader.Card.Labels[explanation.Class] : null;
-                    gallery.Add(example = new ReportExample(item, explanation.Class, label, Seen(preprocessor, batch.Tensor, row)));
+                    var truth = objects[rows[row]].Select(o => o.Class).Distinct().Select(LabelOf).ToArray();
+                    gallery.Add(example = new ReportExample(item, explanation.Class, label, Seen(preprocessor, batch.Tensor, row), truth, Predicted(row)));
                 }
 
                 // The first target's map, when it can be drawn (a NaN map is the item's error, reported elsewhere).

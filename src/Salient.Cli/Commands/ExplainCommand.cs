@@ -74,7 +74,7 @@ internal static class ExplainCommand
 
             rendering = parseRendering();
             (model, loader) = InputLoader.Open(modelFile.FullName);
-            explainer = Explainer.Create(model, options);
+            explainer = Explainer.Create(model, options with { Scores = ClassScores.For(loader.Card) });
             targetsFor = ParseTargets(targetText);
         }
         catch (Exception e) when (e is ModelException or InvalidDataException or ArgumentException or FormatException or IOException)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Salient.Engine;
 using Salient.Imaging;
+using Salient.Methods;
 
 namespace Salient.Cli.Commands;
 
@@ -48,6 +49,7 @@ internal static class PredictCommand
         var resultPath = Path.Combine(outDir.FullName, "predictions.jsonl");
         var failed = 0;
         var labels = loader.Card.Labels;
+        var scores = ClassScores.For(loader.Card);
         using (var stream = new FileStream(resultPath, FileMode.Create, FileAccess.Write, FileShare.Read))
         {
             var lines = new JsonLines(stream);
@@ -62,7 +64,7 @@ internal static class PredictCommand
                         var error = logits[i].Error ?? (logits[i].Values!.All(float.IsFinite) ? null : "the logits contain NaN or infinity");
                         if (error is null)
                         {
-                            WriteResult(lines, chunk[i], logits[i].Values!, labels);
+                            WriteResult(lines, chunk[i], logits[i].Values!, scores, labels);
                         }
                         else
                         {
@@ -112,12 +114,9 @@ internal static class PredictCommand
         return results;
     }
 
-    private static void WriteResult(JsonLines lines, string input, float[] logits, IReadOnlyList<string> labels)
+    private static void WriteResult(JsonLines lines, string input, float[] logits, ClassScores classScores, IReadOnlyList<string> labels)
     {
-        // Softmax in double so tiny probabilities do not round to zero before ranking.
-        var max = logits.Max();
-        var scores = logits.Select(v => Math.Exp(v - max)).ToArray();
-        var sum = scores.Sum();
+        var scores = classScores.Probabilities(logits);
         lines.Write(json =>
         {
             json.WriteString("input", input);
@@ -129,16 +128,17 @@ internal static class PredictCommand
 
             json.WriteEndArray();
             json.WriteStartArray("top");
-            foreach (var k in Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).Take(TopK))
+            foreach (var k in classScores.Top(scores, TopK))
             {
                 json.WriteStartObject();
                 json.WriteNumber("class", k);
                 json.WriteString("label", k < labels.Count ? labels[k] : null);
-                json.WriteNumber("score", scores[k] / sum);
+                json.WriteNumber("score", scores[k]);
                 json.WriteEndObject();
             }
 
             json.WriteEndArray();
+            json.WriteString("scores", classScores.Name);
         });
     }
 }

@@ -2,6 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Salient.Engine;
+using Salient.Engine.Kernels;
+using Salient.Engine.Onnx;
+using Salient.Engine.Onnx.Protos;
 using Salient.Engine.Training;
 using Salient.Imaging;
 using Salient.Imaging.Datasets;
@@ -48,12 +51,17 @@ internal static class TrainCommand
         var csgRate = new Option<float?>("--csg-lr") { Description = "CSG: a constant learning rate for CSG epochs (default: the standard schedule's)." };
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint written after every epoch (default: OUT with .ckpt)." };
         var resume = new Option<FileInfo>("--resume") { Description = "Continue from a checkpoint (same options)." };
+        var backbone = new Option<FileInfo>("--backbone") { Description = "A pretrained ONNX model kept fixed up to --at: its output there is computed once per image and cached, --arch is built on it and trained, and the two are written joined." };
+        var at = new Option<string>("--at") { Description = "With --backbone: the ONNX value (a 4-D feature map) where the trained part takes over." };
+        var bgr = new Option<bool>("--bgr") { Description = "With --backbone: it was trained on BGR images, so its first convolutions' input channels are reversed for Salient's RGB." };
+        var mean = new Option<string>("--mean") { Description = "Per-channel input mean (comma-separated, of pixel values in [0, 1]) instead of the training images' own, e.g. a pretrained backbone's." };
+        var std = new Option<string>("--std") { Description = "Per-channel input standard deviation to go with --mean." };
         var output = new Option<FileInfo>("--out") { Description = "The trained model (.onnx); its model card is written beside it (.json).", Required = true };
 
         var command = new Command("train", "Train a classifier on Fashion-MNIST, scenes or an image folder, and write it as ONNX with a model card.")
         {
             dataset, arch, epochs, batch, optimizer, rate, momentum, decay, schedule, warmup, seed, noFlip, trainCount, validationCount, validationFraction,
-            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, csgRate, checkpoint, resume, output,
+            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, csgRate, backbone, at, bgr, mean, std, checkpoint, resume, output,
         };
         command.SetAction(result =>
         {
@@ -76,16 +84,21 @@ internal static class TrainCommand
                     : null,
             };
             var outFile = result.GetValue(output)!;
-            return Run(data, result.GetValue(arch), options, outFile, result.GetValue(checkpoint)?.FullName ?? Path.ChangeExtension(outFile.FullName, ".ckpt"), result.GetValue(resume));
+            var frozen = result.GetValue(backbone) is { } file ? new Backbone(file.FullName, result.GetValue(at) ?? string.Empty, result.GetValue(bgr)) : null;
+            var normalization = (result.GetValue(mean), result.GetValue(std));
+            return Run(data, result.GetValue(arch), options, frozen, normalization, outFile, result.GetValue(checkpoint)?.FullName ?? Path.ChangeExtension(outFile.FullName, ".ckpt"), result.GetValue(resume));
         });
         return command;
     }
 
     /// <summary>Exit code 0 when the model was trained and written; 1 when the dataset, model or options are unusable.</summary>
-    private static int Run(TrainingData.Settings dataSettings, string? arch, TrainingOptions options, FileInfo outFile, string checkpointPath, FileInfo? resume)
+    private static int Run(TrainingData.Settings dataSettings, string? arch, TrainingOptions options, Backbone? backbone, (string? Mean, string? Std) normalization,
+        FileInfo outFile, string checkpointPath, FileInfo? resume)
     {
         ClassifierTrainer trainer;
         TrainingData data;
+        float[] mean, std;
+        ModelProto? frozen = null;
         try
         {
             _ = LearningRateSchedule.Parse(options.Schedule, options.LearningRate, options.Epochs);
@@ -96,18 +109,29 @@ internal static class TrainCommand
                 Console.Error.WriteLine($"skipped: {skipped}");
             }
 
-            var (mean, std) = ImageBatches.Statistics(data.Train);
+            (mean, std) = Normalization(normalization, data.Train);
+            var (train, validation) = (data.Train, data.Validation);
+            var (inputMean, inputStd) = (mean, std);
+            if (backbone is not null)
+            {
+                frozen = backbone.Read();
+                var trunk = Model.FromProto(OnnxGraphCuts.Before(frozen, backbone.At), Path.GetFileName(backbone.Path), KernelBackends.Default);
+                train = Features(trunk, data.Train, mean, std, "training");
+                validation = data.Validation is null ? null : Features(trunk, data.Validation, mean, std, "validation");
+                (inputMean, inputStd) = (new float[train.Channels], Enumerable.Repeat(1f, train.Channels).ToArray());
+            }
+
             if (resume is not null)
             {
-                trainer = ClassifierTrainer.Resume(resume.FullName, data.Train, data.Validation, options, mean, std);
+                trainer = ClassifierTrainer.Resume(resume.FullName, train, validation, options, inputMean, inputStd);
             }
             else
             {
-                var name = arch ?? (dataSettings.Dataset == "fashion-mnist" ? "small-cnn" : "resnet-mini");
+                var name = arch ?? (backbone is not null ? "block-head" : dataSettings.Dataset == "fashion-mnist" ? "small-cnn" : "resnet-mini");
                 var model = name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
                     ? TrainableModel.Load(name)
-                    : TrainableModel.FromProto(Architectures.Create(name, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassNames.Count, options.Seed), Path.GetFileName(outFile.FullName));
-                trainer = new ClassifierTrainer(model, data.Train, data.Validation, options, mean, std);
+                    : TrainableModel.FromProto(Architectures.Create(name, train.Channels, train.Height, train.Width, train.ClassNames.Count, options.Seed), Path.GetFileName(outFile.FullName));
+                trainer = new ClassifierTrainer(model, train, validation, options, inputMean, inputStd);
             }
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ModelException or ArgumentException or FormatException or UnauthorizedAccessException)
@@ -132,7 +156,7 @@ internal static class TrainCommand
                 trainer.SaveCheckpoint(checkpointPath);
             }
 
-            Save(trainer, data, options, reports, outFile.FullName);
+            Save(trainer, frozen is null ? null : (frozen, backbone!.At), data, options, reports, mean, std, outFile.FullName);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -177,7 +201,8 @@ internal static class TrainCommand
             $"epoch {r.Epoch + 1}/{epochs} {(r.CsgEpoch ? "csg" : "std")} loss {r.Loss:F4} train-acc {r.TrainAccuracy:F4}{validation} lr {r.LearningRate:G3} {r.ImagesPerSecond:F0} img/s {r.Seconds:F1} s{gate}");
     }
 
-    private static void Save(ClassifierTrainer trainer, TrainingData data, TrainingOptions options, List<EpochReport> reports, string path)
+    private static void Save(ClassifierTrainer trainer, (ModelProto Model, string At)? backbone, TrainingData data, TrainingOptions options, List<EpochReport> reports,
+        float[] mean, float[] std, string path)
     {
         var last = reports.Count > 0 ? reports[^1] : null;
         var training = JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -189,18 +214,81 @@ internal static class TrainCommand
             ["validation"] = last?.Validation,
         });
         var metadata = new Dictionary<string, string>(trainer.Metadata) { [TrainingMetadataKey] = training };
-        trainer.Model.Save(path, metadata);
+        if (backbone is { } b)
+        {
+            TrainableModel.Write(OnnxGraphCuts.Join(b.Model, b.At, trainer.Model.Export(metadata)), path);
+        }
+        else
+        {
+            trainer.Model.Save(path, metadata);
+        }
+
         new ModelCard
         {
             Name = Path.GetFileNameWithoutExtension(path),
             Channels = data.Train.Channels,
             Height = data.Train.Height,
             Width = data.Train.Width,
-            Mean = trainer.Mean,
-            Std = trainer.Std,
+            Mean = mean,
+            Std = std,
             Labels = data.Train.ClassNames,
             MultiLabel = data.Train.MultiLabel,
         }.Save(Path.ChangeExtension(path, ".json"));
+    }
+
+    /// <summary>The input normalization: --mean and --std when given, else the training images' own statistics.</summary>
+    private static (float[] Mean, float[] Std) Normalization((string? Mean, string? Std) given, LabeledImageSet train)
+    {
+        if (given.Mean is null && given.Std is null)
+        {
+            return ImageBatches.Statistics(train);
+        }
+
+        float[] Parse(string? text, string name)
+        {
+            var values = (text ?? throw new ArgumentException("--mean and --std go together.")).Split(',', StringSplitOptions.TrimEntries)
+                .Select(v => float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && float.IsFinite(f) ? f : throw new ArgumentException($"{name}: '{v}' is not a number.")).ToArray();
+            return values.Length == train.Channels ? values : throw new ArgumentException($"{name} needs {train.Channels} values, one per channel; it has {values.Length}.");
+        }
+
+        var (mean, std) = (Parse(given.Mean, "--mean"), Parse(given.Std, "--std"));
+        return std.All(s => s > 0) ? (mean, std) : throw new ArgumentException("--std values must be positive.");
+    }
+
+    /// <summary>The backbone's features of every image of <paramref name="images"/>, with a progress line every tenth.</summary>
+    private static CachedFeatures Features(Model trunk, LabeledImageSet images, float[] mean, float[] std, string what)
+    {
+        var step = Math.Max(1, images.Count / 10);
+        var next = step;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        return CachedFeatures.Compute(images, trunk, mean, std, done =>
+        {
+            if (done >= next || done == images.Count)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"backbone features: {done}/{images.Count} {what} images, {done / clock.Elapsed.TotalSeconds:F0} img/s"));
+                next = done + step;
+            }
+        });
+    }
+
+    /// <summary>A pretrained model fixed up to the value <see cref="At"/>.</summary>
+    private sealed record Backbone(string Path, string At, bool Bgr)
+    {
+        public ModelProto Read()
+        {
+            if (At.Length == 0)
+            {
+                throw new ArgumentException("--backbone needs --at VALUE: where the trained part takes over.");
+            }
+
+            var proto = OnnxImporter.ReadProto(Path);
+            if (Bgr)
+            {
+                OnnxGraphCuts.ReverseInputChannels(proto);
+            }
+
+            return proto;
+        }
     }
 
     private static Option<int> Positive(Option<int> option)

@@ -154,7 +154,7 @@ internal static class EvalReport
             md.AppendLine();
             foreach (var e in examples)
             {
-                md.AppendLine(CultureInfo.InvariantCulture, $"1. `{e.Item}`: target {e.Class} {e.Label}");
+                md.AppendLine(CultureInfo.InvariantCulture, $"1. `{e.Item}`: {e.Labels}; maps of {e.Label ?? $"class {e.Class}"}");
             }
         }
 
@@ -207,7 +207,7 @@ internal static class EvalReport
         if (examples.Count > 0)
         {
             html.AppendLine(CultureInfo.InvariantCulture, $"<p>Example rows, top to bottom (columns: input, {E(string.Join(", ", summary.Methods))}):</p><ol>");
-            html.AppendJoin(string.Empty, examples.Select(e => $"<li><code>{E(e.Item)}</code>: target {e.Class} {E(e.Label ?? string.Empty)}</li>"));
+            html.AppendJoin(string.Empty, examples.Select(e => $"<li><code>{E(e.Item)}</code>: {E(e.Labels)}; maps of {E(e.Label ?? $"class {e.Class}")}</li>"));
             html.AppendLine("</ol>");
         }
 

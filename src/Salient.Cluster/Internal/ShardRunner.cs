@@ -104,7 +104,7 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
     private async Task<ShardReport> ExplainAsync(Shard shard)
     {
         var (lease, job, model) = (shard.Lease, shard.Job, shard.Model!);
-        var explainers = job.Methods.Select(m => Explainer.Create(model.Model, JobSpecs.ExplainOptionsFor(job, m))).ToArray();
+        var explainers = job.Methods.Select(m => Explainer.Create(model.Model, JobSpecs.ExplainOptionsFor(job, m) with { Scores = ClassScores.For(model.Loader.Card) })).ToArray();
         var rendering = RenderOptions.Create(job.Outputs);
         var fixedTargets = JobSpecs.FixedTargets(job.Targets);
         var labels = fixedTargets is null ? await datasets.ReadManifestAsync(job.Inputs.Manifest!, shard.Token).ConfigureAwait(false) : null;
@@ -151,7 +151,7 @@ internal sealed partial class ShardRunner(ClusterStore store, IBlobStore blobs, 
     private async Task<ShardReport> EvaluateAsync(Shard shard)
     {
         var (lease, job, model) = (shard.Lease, shard.Job, shard.Model!);
-        var evaluator = new MetricEvaluator(model.Model, [.. job.Methods.Select(m => JobSpecs.ExplainOptionsFor(job, m))], JobSpecs.MetricOptionsFor(job));
+        var evaluator = new MetricEvaluator(model.Model, [.. job.Methods.Select(m => JobSpecs.ExplainOptionsFor(job, m))], JobSpecs.MetricOptionsFor(job) with { Scores = ClassScores.For(model.Loader.Card) });
         var dataset = job.Inputs.Manifest is { } manifest ? await datasets.ReadManifestAsync(manifest, shard.Token).ConfigureAwait(false) : null;
         var preprocessor = new ImagePreprocessor(model.Loader.Card);
         var labels = model.Loader.Card.Labels;

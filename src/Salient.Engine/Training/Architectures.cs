@@ -11,6 +11,7 @@ internal static class Architectures
         ["small-cnn"] = "three 3x3 conv-BN-ReLU layers (32, 64, 64 filters) with two max-pools; the CSG spec's Fashion-MNIST net",
         ["scenes-cnn"] = "five conv-BN-ReLU layers (24..128 filters, stride-2 stem), last conv at 1/8 of the input",
         ["resnet-mini"] = "a stride-2 stem and three residual basic blocks (24, 48, 96 filters), last block at 1/8 of the input",
+        ["block-head"] = "one residual basic block at its input's width: a last stage trained on a frozen backbone's features (--backbone)",
     };
 
     /// <summary>Builds <paramref name="name"/> for [N, channels, height, width] inputs and <paramref name="classes"/> outputs.</summary>
@@ -38,6 +39,9 @@ internal static class Architectures
                 last = BasicBlock(b, "layer1", last, 24, 1);
                 last = BasicBlock(b, "layer2", last, 48, 2);
                 last = BasicBlock(b, "layer3", last, 96, 2);
+                break;
+            case "block-head":
+                last = BasicBlock(b, "head", b.Input, channels, 1);
                 break;
             default:
                 throw new ArgumentException($"Unknown architecture '{name}' (known: {string.Join(", ", Descriptions.Keys)}).", nameof(name));

@@ -139,10 +139,13 @@ internal sealed class TrainableModel : IDisposable
     }
 
     /// <summary>Writes <see cref="Export"/> to <paramref name="path"/> atomically (a reader never sees half a model).</summary>
-    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => Write(Export(metadata), path);
+
+    /// <summary>Writes <paramref name="proto"/> to <paramref name="path"/> atomically.</summary>
+    public static void Write(ModelProto proto, string path)
     {
         var temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, Export(metadata).ToByteArray());
+        File.WriteAllBytes(temporary, proto.ToByteArray());
         File.Move(temporary, path, overwrite: true);
     }
 

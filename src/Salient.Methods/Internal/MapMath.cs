@@ -89,19 +89,6 @@ internal static class MapMath
         return result;
     }
 
-    /// <summary>softmax(logits)[target], computed stably (shifted by the maximum).</summary>
-    public static float SoftmaxProbability(ReadOnlySpan<float> logits, int target)
-    {
-        var max = TensorPrimitives.Max(logits);
-        var sum = 0.0;
-        foreach (var v in logits)
-        {
-            sum += Math.Exp(v - max);
-        }
-
-        return (float)(Math.Exp(logits[target] - max) / sum);
-    }
-
     /// <summary>Pixel indices from the highest map value to the lowest; ties in index order, so the order is deterministic.</summary>
     public static int[] DescendingOrder(ReadOnlySpan<float> map)
     {

@@ -7,9 +7,9 @@ internal static class PerturbedForward
 {
     /// <summary>
     /// For copies 0..<paramref name="count"/>−1: <paramref name="fill"/> writes copy i (one [C,H,W]
-    /// image, in parallel) and the result is softmax(model(copy))[<paramref name="classOf"/>(i)].
+    /// image, in parallel) and the result is <paramref name="scores"/>(model(copy))[<paramref name="classOf"/>(i)].
     /// </summary>
-    public static double[] Probabilities(Model model, ReadOnlySpan<int> imageShape, int count, int innerBatch, Action<int, Span<float>> fill, Func<int, int> classOf)
+    public static double[] Probabilities(Model model, ReadOnlySpan<int> imageShape, int count, int innerBatch, Action<int, Span<float>> fill, Func<int, int> classOf, ClassScores scores)
     {
         var size = imageShape[0] * imageShape[1] * imageShape[2];
         var (channels, height, width) = (imageShape[0], imageShape[1], imageShape[2]);
@@ -24,7 +24,7 @@ internal static class PerturbedForward
             var classes = logits.Length / n;
             for (var i = 0; i < n; i++)
             {
-                probabilities[start + i] = MapMath.SoftmaxProbability(logits.Span.Slice(i * classes, classes), classOf(start + i));
+                probabilities[start + i] = scores.Probability(logits.Span.Slice(i * classes, classes), classOf(start + i));
             }
         }
 

@@ -20,7 +20,7 @@ public enum PerturbationBaseline
 /// Deletion and insertion (Petsiuk et al. 2018, RISE; Xplique's definition): pixels are taken
 /// from the most to the least salient, all channels together, in <c>steps</c> equal portions.
 /// Deletion replaces them in the image by the baseline, insertion writes them from the image into
-/// the baseline. The curve is the target's softmax probability after each step (steps + 1 points,
+/// the baseline. The curve is the target's probability (softmax, or sigmoid for multi-label models) after each step (steps + 1 points,
 /// over the fraction of pixels 0, 1/steps, …, 1); the AUC is its trapezoid area. A faithful map
 /// gives a low deletion AUC and a high insertion AUC.
 /// </summary>
@@ -32,10 +32,10 @@ public static class DeletionInsertion
     /// <summary>
     /// The deletion (or, with <paramref name="insertion"/>, insertion) curve of every explanation of
     /// <paramref name="batch"/> [N,C,H,W], in order; each perturbed image is one row of a forward batch
-    /// of <paramref name="innerBatch"/>.
+    /// of <paramref name="innerBatch"/>. <paramref name="scores"/> reads the probability (default softmax).
     /// </summary>
     public static IReadOnlyList<double[]> Curves(Model model, Tensor batch, IReadOnlyList<Explanation> explanations, bool insertion,
-        PerturbationBaseline baseline = PerturbationBaseline.Zero, int steps = 16, int innerBatch = 32, float blurSigma = 5f)
+        PerturbationBaseline baseline = PerturbationBaseline.Zero, int steps = 16, int innerBatch = 32, float blurSigma = 5f, ClassScores? scores = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
@@ -67,7 +67,7 @@ public static class DeletionInsertion
                     copy[(c * plane) + p] = insertion ? image[(c * plane) + p] : fallback[(c * plane) + p];
                 }
             }
-        }, i => explanations[i / points].Class);
+        }, i => explanations[i / points].Class, scores ?? ClassScores.Softmax);
         return [.. Enumerable.Range(0, explanations.Count).Select(e => probabilities.AsSpan(e * points, points).ToArray())];
     }
 

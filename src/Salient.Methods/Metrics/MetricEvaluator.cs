@@ -14,7 +14,7 @@ public sealed record EvaluationItem(string Name, IReadOnlyList<EvaluationObject>
 
 /// <summary>The scores of one target of an item.</summary>
 /// <param name="Class">The target class.</param>
-/// <param name="Probability">The original model's softmax probability of the class.</param>
+/// <param name="Probability">The original model's probability of the class (<see cref="MetricOptions.Scores"/>).</param>
 /// <param name="Scores">Per scalar metric (accumulator names, e.g. "deletion", "road-morf"), the score.</param>
 public sealed record TargetScores(int Class, float Probability, IReadOnlyDictionary<string, double> Scores);
 
@@ -60,6 +60,7 @@ public sealed class MetricEvaluator
 
         _model = model;
         _options = options;
+        methods = [.. methods.Select(m => m with { Scores = options.Scores })];
         _explainers = [.. methods.Select(m => Explainer.Create(model, m))];
         _randomized = new Lazy<Explainer[][]>(() => SanityExplainers(methods));
     }
@@ -146,19 +147,19 @@ public sealed class MetricEvaluator
         var o = _options;
         if (o.Wants("deletion"))
         {
-            AddCurves("deletion", perTarget, DeletionInsertion.Curves(_model, batch, valid, false, o.DeletionBaseline, o.Steps, o.InnerBatch, o.BlurSigma), DeletionInsertion.Fractions(o.Steps), c => DeletionInsertion.Auc(c));
+            AddCurves("deletion", perTarget, DeletionInsertion.Curves(_model, batch, valid, false, o.DeletionBaseline, o.Steps, o.InnerBatch, o.BlurSigma, o.Scores), DeletionInsertion.Fractions(o.Steps), c => DeletionInsertion.Auc(c));
         }
 
         if (o.Wants("insertion"))
         {
-            AddCurves("insertion", perTarget, DeletionInsertion.Curves(_model, batch, valid, true, o.InsertionBaseline, o.Steps, o.InnerBatch, o.BlurSigma), DeletionInsertion.Fractions(o.Steps), c => DeletionInsertion.Auc(c));
+            AddCurves("insertion", perTarget, DeletionInsertion.Curves(_model, batch, valid, true, o.InsertionBaseline, o.Steps, o.InnerBatch, o.BlurSigma, o.Scores), DeletionInsertion.Fractions(o.Steps), c => DeletionInsertion.Auc(c));
         }
 
         if (o.Wants("road"))
         {
             var percentages = o.RoadPercentages.Select(p => p / 100.0).ToArray();
-            AddCurves("road-morf", perTarget, Road.Curves(_model, batch, valid, RoadOrder.MostRelevantFirst, o.RoadPercentages, o.RoadNoise, o.Seed, o.InnerBatch), percentages, Mean);
-            AddCurves("road-lerf", perTarget, Road.Curves(_model, batch, valid, RoadOrder.LeastRelevantFirst, o.RoadPercentages, o.RoadNoise, o.Seed, o.InnerBatch), percentages, Mean);
+            AddCurves("road-morf", perTarget, Road.Curves(_model, batch, valid, RoadOrder.MostRelevantFirst, o.RoadPercentages, o.RoadNoise, o.Seed, o.InnerBatch, o.Scores), percentages, Mean);
+            AddCurves("road-lerf", perTarget, Road.Curves(_model, batch, valid, RoadOrder.LeastRelevantFirst, o.RoadPercentages, o.RoadNoise, o.Seed, o.InnerBatch, o.Scores), percentages, Mean);
             foreach (var t in perTarget)
             {
                 t.Scores["road"] = (t.Scores["road-lerf"] - t.Scores["road-morf"]) / 2;

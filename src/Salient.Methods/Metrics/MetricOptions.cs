@@ -42,6 +42,12 @@ public sealed record MetricOptions
     /// <summary>Perturbed images per forward pass.</summary>
     public int InnerBatch { get; init; } = 32;
 
+    /// <summary>
+    /// How probabilities are read from the logits (<see cref="ClassScores.For"/> the model's card):
+    /// the deletion, insertion and ROAD curves and every method's target probability.
+    /// </summary>
+    public ClassScores Scores { get; init; } = ClassScores.Softmax;
+
     /// <summary>Seeds ROAD's noise and the sanity check's random weights.</summary>
     public int Seed { get; init; }
 

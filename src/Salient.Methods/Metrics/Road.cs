@@ -18,7 +18,7 @@ public enum RoadOrder
 /// (LeRF) relevant pixels are replaced by noisy linear imputation, which solves for each removed
 /// pixel as the weighted mean of its neighbours (a sparse linear system per channel, solved by
 /// conjugate gradients) and adds Gaussian noise, so the removal does not leak the mask's shape. The
-/// curve is the target's softmax probability at each p.
+/// curve is the target's probability (softmax, or sigmoid for multi-label models) at each p.
 /// </summary>
 public static class Road
 {
@@ -29,10 +29,10 @@ public static class Road
     /// The curve (one probability per percentage) of every explanation of <paramref name="batch"/>
     /// [N,C,H,W], in order. <paramref name="noise"/> is the imputation noise's standard deviation in
     /// input units; the noise is seeded from <paramref name="seed"/> and the image and map contents,
-    /// so an item scores the same in any batch.
+    /// so an item scores the same in any batch. <paramref name="scores"/> reads the probability (default softmax).
     /// </summary>
     public static IReadOnlyList<double[]> Curves(Model model, Tensor batch, IReadOnlyList<Explanation> explanations, RoadOrder order,
-        IReadOnlyList<int>? percentages = null, double noise = 0.01, int seed = 0, int innerBatch = 32)
+        IReadOnlyList<int>? percentages = null, double noise = 0.01, int seed = 0, int innerBatch = 32, ClassScores? scores = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
@@ -70,7 +70,7 @@ public static class Road
             }
 
             NoisyLinearImputer.Impute(copy, shape[1], shape[2], removed, noise, new Random(unchecked(seeds[e] + (k * 7919))));
-        }, i => explanations[i / points].Class);
+        }, i => explanations[i / points].Class, scores ?? ClassScores.Softmax);
         return [.. Enumerable.Range(0, explanations.Count).Select(e => probabilities.AsSpan(e * points, points).ToArray())];
     }
 
