@@ -1,0 +1,147 @@
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Serialization;
+using Salient.Cluster.Contracts;
+using Salient.Cluster.Grains;
+using Salient.Cluster.Internal;
+using Salient.Cluster.Placement;
+using Salient.Cluster.Worker;
+using Salient.Storage;
+
+namespace Salient.Cluster.Silo;
+
+/// <summary>Where a cluster keeps its membership, grain state and reminders.</summary>
+public sealed class SiloStorage
+{
+    private SiloStorage(string? folder, string? connectionString) => (Folder, ConnectionString) = (folder, connectionString);
+
+    /// <summary>The folder of the embedded single-process cluster (localhost clustering, state in files), or null.</summary>
+    public string? Folder { get; }
+
+    /// <summary>The Azure Storage connection string (Tables for membership and reminders, Blob for state), or null.</summary>
+    public string? ConnectionString { get; }
+
+    /// <summary>
+    /// Reads <c>--storage</c>: an Azure Storage connection string (<c>UseDevelopmentStorage=true</c> for Azurite,
+    /// or <c>DefaultEndpointsProtocol=...;AccountName=...</c>), else a folder for the embedded cluster.
+    /// </summary>
+    public static SiloStorage Parse(string value)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(value);
+        return value.Contains('=', StringComparison.Ordinal) && value.Contains(';', StringComparison.Ordinal) || value.StartsWith("UseDevelopmentStorage=", StringComparison.OrdinalIgnoreCase)
+            ? new SiloStorage(null, value)
+            : new SiloStorage(Path.GetFullPath(value), null);
+    }
+}
+
+/// <summary>Everything a <c>salient serve</c> silo is configured with.</summary>
+public sealed class SiloOptions
+{
+    /// <summary>Membership, grain state and reminders.</summary>
+    public required SiloStorage Storage { get; init; }
+
+    /// <summary>The Orleans cluster and service id: silos of one cluster share it.</summary>
+    public string ClusterId { get; init; } = "salient";
+
+    /// <summary>Silo-to-silo port.</summary>
+    public int SiloPort { get; init; } = 11111;
+
+    /// <summary>Client gateway port.</summary>
+    public int GatewayPort { get; init; } = 30000;
+
+    /// <summary>The address other silos reach this one at; loopback for local runs.</summary>
+    public IPAddress AdvertisedAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>The job and model grains' settings.</summary>
+    public ClusterGrainOptions Grains { get; init; } = new();
+}
+
+/// <summary>Configures a silo of the Salient cluster: its role's metadata, placement, grains' services and storage.</summary>
+public static class SiloSetup
+{
+    /// <summary>The grain storage of job and catalog grains.</summary>
+    public const string StateStorage = "salient";
+
+    /// <summary>
+    /// Publishes the role and, for workers, the models, devices, name and capacity as silo metadata; adds the
+    /// placement directors, the grains' options and, when none is registered, the shard executor that explains.
+    /// </summary>
+    public static ISiloBuilder AddSalientGrains(this ISiloBuilder silo, ClusterRole role, WorkerOptions worker, ClusterGrainOptions grains)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(worker);
+        ArgumentNullException.ThrowIfNull(grains);
+        silo.UseSiloMetadata(new Dictionary<string, string>
+        {
+            [SiloMetadataKeys.Role] = role.ToString().ToLowerInvariant(),
+            [SiloMetadataKeys.Models] = worker.Models.ToString(),
+            [SiloMetadataKeys.Devices] = string.Join(',', worker.Devices),
+            [SiloMetadataKeys.Capacity] = worker.Capacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [SiloMetadataKeys.Name] = worker.Name,
+        });
+        silo.AddPlacementDirector<ModelPlacement, ModelPlacementDirector>();
+        silo.AddPlacementDirector<CoordinatorPlacement, CoordinatorPlacementDirector>();
+        silo.Services.Configure<ClusterGrainOptions>(o =>
+        {
+            o.LeaseDuration = grains.LeaseDuration;
+            o.RetryBackoff = grains.RetryBackoff;
+            o.MaxRetryBackoff = grains.MaxRetryBackoff;
+            o.CheckInterval = grains.CheckInterval;
+            o.FlushInterval = grains.FlushInterval;
+            o.CreditPerSlot = grains.CreditPerSlot;
+            o.QueuePerSlot = grains.QueuePerSlot;
+            o.HandBackAfter = grains.HandBackAfter;
+            o.TimeProvider = grains.TimeProvider;
+        });
+        silo.Services.AddSingleton(new WorkerSlots(worker.Capacity));
+        silo.Services.TryAddSingleton<IShardExecutor>(sp =>
+        {
+            var blobs = sp.GetRequiredService<IBlobStore>();
+            return new ShardRunner(new GrainShardLeases(sp.GetRequiredService<IGrainFactory>()), blobs, new ModelCache(blobs, worker.ModelCache),
+                new JobDataset(blobs), worker, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ShardRunner>());
+        });
+        // A stopping silo's model grains hand back their shards before it leaves.
+        silo.Services.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = grains.HandBackAfter + TimeSpan.FromSeconds(10));
+        return silo;
+    }
+
+    /// <summary>
+    /// Clustering, grain state and reminders: Azure Storage (Tables and Blob of one account) for a cluster of
+    /// processes, or localhost clustering with state in files for the embedded single process.
+    /// </summary>
+    public static ISiloBuilder UseSalientStorage(this ISiloBuilder silo, SiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(options);
+        silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (options.ClusterId, options.ClusterId));
+        if (options.Storage.Folder is { } folder)
+        {
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ClusterId, clusterId: options.ClusterId);
+            silo.Services.AddGrainStorage(StateStorage, (sp, _) => new FileGrainStorage(Path.Combine(folder, "grains"), sp.GetRequiredService<Serializer>()));
+            silo.UseInMemoryReminderService();
+            return silo;
+        }
+
+        var connection = options.Storage.ConnectionString!;
+        silo.Configure<EndpointOptions>(o =>
+        {
+            o.AdvertisedIPAddress = options.AdvertisedAddress;
+            o.SiloPort = options.SiloPort;
+            o.GatewayPort = options.GatewayPort;
+        });
+        silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(connection));
+        silo.AddAzureBlobGrainStorage(StateStorage, o => o.BlobServiceClient = new BlobServiceClient(connection));
+        silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(connection));
+        return silo;
+    }
+
+    /// <summary>Shards each model grain of this silo runs at once.</summary>
+    internal sealed record WorkerSlots(int Capacity);
+}
