@@ -38,6 +38,7 @@ internal sealed partial class JobGrain(
     private bool _dirty;
     private JobSummary? _published;
     private Guid _id;
+    private List<IDisposable> _timers = [];
 
     private JobGrainState S => state.State;
 
@@ -70,7 +71,11 @@ internal sealed partial class JobGrain(
             }
         }
 
-        StartTimers();
+        if (IsOpen || !S.ResultsWritten)
+        {
+            StartTimers();
+        }
+
         if (IsOpen)
         {
             await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(true);
@@ -294,6 +299,9 @@ internal sealed partial class JobGrain(
             await blobs.PutAsync(BlobLayout.Manifest(id), manifest, "application/x-ndjson", overwrite: true).ConfigureAwait(true);
             S.ResultsWritten = true;
             await state.WriteStateAsync().ConfigureAwait(true);
+            // Nothing is left to do: the grain may be collected when idle.
+            _timers.ForEach(t => t.Dispose());
+            _timers = [];
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -301,11 +309,12 @@ internal sealed partial class JobGrain(
         }
     }
 
-    private void StartTimers()
-    {
-        this.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_options.CheckInterval, _options.CheckInterval) { KeepAlive = true });
-        this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval) { KeepAlive = true });
-    }
+    /// <summary>The check and flush timers, which keep the grain active until its results are written.</summary>
+    private void StartTimers() => _timers =
+    [
+        this.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_options.CheckInterval, _options.CheckInterval) { KeepAlive = true }),
+        this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval) { KeepAlive = true }),
+    ];
 
     /// <summary>Takes back leases that expired or whose silo left, learns which grains host the model now, and assigns.</summary>
     private async Task CheckAsync()

@@ -41,12 +41,9 @@ public sealed class SiloStorage
     }
 }
 
-/// <summary>Everything a <c>salient serve</c> silo is configured with.</summary>
-public sealed class SiloOptions
+/// <summary>How a silo is reached: its cluster id, ports and advertised address.</summary>
+public sealed class SiloEndpoints
 {
-    /// <summary>Membership, grain state and reminders.</summary>
-    public required SiloStorage Storage { get; init; }
-
     /// <summary>The Orleans cluster and service id: silos of one cluster share it.</summary>
     public string ClusterId { get; init; } = "salient";
 
@@ -58,9 +55,6 @@ public sealed class SiloOptions
 
     /// <summary>The address other silos reach this one at; loopback for local runs.</summary>
     public IPAddress AdvertisedAddress { get; init; } = IPAddress.Loopback;
-
-    /// <summary>The job and model grains' settings.</summary>
-    public ClusterGrainOptions Grains { get; init; } = new();
 }
 
 /// <summary>Configures a silo of the Salient cluster: its role's metadata, placement, grains' services and storage.</summary>
@@ -116,25 +110,26 @@ public static class SiloSetup
     /// Clustering, grain state and reminders: Azure Storage (Tables and Blob of one account) for a cluster of
     /// processes, or localhost clustering with state in files for the embedded single process.
     /// </summary>
-    public static ISiloBuilder UseSalientStorage(this ISiloBuilder silo, SiloOptions options)
+    public static ISiloBuilder UseSalientStorage(this ISiloBuilder silo, SiloStorage storage, SiloEndpoints endpoints)
     {
         ArgumentNullException.ThrowIfNull(silo);
-        ArgumentNullException.ThrowIfNull(options);
-        silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (options.ClusterId, options.ClusterId));
-        if (options.Storage.Folder is { } folder)
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (storage.Folder is { } folder)
         {
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ClusterId, clusterId: options.ClusterId);
+            silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort, serviceId: endpoints.ClusterId, clusterId: endpoints.ClusterId);
             silo.Services.AddGrainStorage(StateStorage, (sp, _) => new FileGrainStorage(Path.Combine(folder, "grains"), sp.GetRequiredService<Serializer>()));
             silo.UseInMemoryReminderService();
             return silo;
         }
 
-        var connection = options.Storage.ConnectionString!;
+        var connection = storage.ConnectionString!;
+        silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (endpoints.ClusterId, endpoints.ClusterId));
         silo.Configure<EndpointOptions>(o =>
         {
-            o.AdvertisedIPAddress = options.AdvertisedAddress;
-            o.SiloPort = options.SiloPort;
-            o.GatewayPort = options.GatewayPort;
+            o.AdvertisedIPAddress = endpoints.AdvertisedAddress;
+            o.SiloPort = endpoints.SiloPort;
+            o.GatewayPort = endpoints.GatewayPort;
         });
         silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(connection));
         silo.AddAzureBlobGrainStorage(StateStorage, o => o.BlobServiceClient = new BlobServiceClient(connection));
