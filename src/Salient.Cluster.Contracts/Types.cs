@@ -30,7 +30,8 @@ public sealed record ShardWork(
     [property: Id(8)] int MaxAttempts,
     [property: Id(9)] long Token,
     [property: Id(10)] int Priority,
-    [property: Id(11)] DateTimeOffset SubmittedAt);
+    [property: Id(11)] DateTimeOffset SubmittedAt,
+    [property: Id(12)] DateTimeOffset LeaseExpiresAt);
 
 /// <summary>How many of a job's shards are in each state.</summary>
 [GenerateSerializer, Immutable]

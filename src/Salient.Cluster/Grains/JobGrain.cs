@@ -403,23 +403,25 @@ internal sealed partial class JobGrain(
         }
 
         var now = Now;
-        List<ShardEntry>? ready = null;
+        var free = _targets.Sum(t => Math.Max(0, t.Credit - _inFlight.GetValueOrDefault(t.Key)));
+        // Only as many ready shards as there is credit: a report costs O(credit), not O(shards).
+        var ready = new List<ShardEntry>(Math.Min(free, _queued.Count));
         foreach (var index in _queued)
         {
-            if (S.Shards[index].NotBefore <= now)
-            {
-                (ready ??= []).Add(S.Shards[index]);
-            }
-        }
-
-        foreach (var shard in ready ?? [])
-        {
-            var best = _targets.Select(t => (t.Key, Free: t.Credit - _inFlight.GetValueOrDefault(t.Key))).MaxBy(t => t.Free);
-            if (best.Free <= 0)
+            if (ready.Count == free)
             {
                 break;
             }
 
+            if (S.Shards[index].NotBefore <= now)
+            {
+                ready.Add(S.Shards[index]);
+            }
+        }
+
+        foreach (var shard in ready)
+        {
+            var best = _targets.Select(t => (t.Key, Free: t.Credit - _inFlight.GetValueOrDefault(t.Key))).MaxBy(t => t.Free);
             Assign(shard, best.Key, now);
         }
     }
@@ -441,7 +443,7 @@ internal sealed partial class JobGrain(
 
         _dirty = true;
         var work = new ShardWork(plan.Id, shard.Index, plan.Kind, plan.Spec, plan.Model, shard.FirstItem, shard.Items, shard.Attempt,
-            plan.MaxAttempts, shard.Token, plan.Priority, S.CreatedAt);
+            plan.MaxAttempts, shard.Token, plan.Priority, S.CreatedAt, shard.LeaseExpiresAt.Value);
         _ = SendAsync(work, holder);
     }
 

@@ -143,9 +143,9 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
         }
     }
 
-    private ShardLease ToLease(ShardWork work) => new(
+    private static ShardLease ToLease(ShardWork work) => new(
         work.Index, work.JobId, work.Index, work.Kind, JsonElement.Parse(work.Spec), new ModelRef(work.Model.Key, work.Model.Uri, work.Model.Sha256),
-        work.FirstItem, work.Items, work.Attempt, work.MaxAttempts, Guid.Empty, work.Token, _options.TimeProvider.GetUtcNow() + _options.LeaseDuration);
+        work.FirstItem, work.Items, work.Attempt, work.MaxAttempts, Guid.Empty, work.Token, work.LeaseExpiresAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model grain {Key} stopping: handing back {Queued} queued shards, {Running} running")]
     private partial void LogStopping(string key, int queued, int running);

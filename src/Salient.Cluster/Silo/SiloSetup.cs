@@ -8,6 +8,7 @@ using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.Serialization;
+using Orleans.Storage;
 using Salient.Cluster.Contracts;
 using Salient.Cluster.Grains;
 using Salient.Cluster.Internal;
@@ -55,6 +56,12 @@ public sealed class SiloEndpoints
 
     /// <summary>The address other silos reach this one at; loopback for local runs.</summary>
     public IPAddress AdvertisedAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>
+    /// Without Azure Storage: the first silo's endpoint, so that several silos of one machine form one cluster
+    /// (<c>salient bench cluster</c>); null for the embedded single process.
+    /// </summary>
+    public IPEndPoint? PrimarySilo { get; init; }
 }
 
 /// <summary>Configures a silo of the Salient cluster: its role's metadata, placement, grains' services and storage.</summary>
@@ -117,7 +124,7 @@ public static class SiloSetup
         ArgumentNullException.ThrowIfNull(endpoints);
         if (storage.Folder is { } folder)
         {
-            silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort, serviceId: endpoints.ClusterId, clusterId: endpoints.ClusterId);
+            silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort, endpoints.PrimarySilo, serviceId: endpoints.ClusterId, clusterId: endpoints.ClusterId);
             silo.Services.AddGrainStorage(StateStorage, (sp, _) => new FileGrainStorage(Path.Combine(folder, "grains"), sp.GetRequiredService<Serializer>()));
             silo.UseInMemoryReminderService();
             return silo;
@@ -132,7 +139,12 @@ public static class SiloSetup
             o.GatewayPort = endpoints.GatewayPort;
         });
         silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(connection));
-        silo.AddAzureBlobGrainStorage(StateStorage, o => o.BlobServiceClient = new BlobServiceClient(connection));
+        // Orleans' binary serializer, as for the state files: the shard table is large, and its types are ours.
+        silo.AddAzureBlobGrainStorage(StateStorage, options => options.Configure<Serializer>((o, serializer) =>
+        {
+            o.BlobServiceClient = new BlobServiceClient(connection);
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
         silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(connection));
         return silo;
     }
