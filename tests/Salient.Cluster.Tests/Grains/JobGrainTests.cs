@@ -4,6 +4,7 @@ using Salient.Cluster.Contracts;
 
 namespace Salient.Cluster.Tests.Grains;
 
+[Collection(SiloTestGroup.Name)]
 public sealed class JobGrainTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Salient.Cluster.Tests.Runtime;
 /// silo with localhost clustering and grain state in files, the REST API on it; killed with SIGKILL mid-job and
 /// started again on the same folder, it resumes the job to exactly one record per item.
 /// </summary>
+[Collection(Grains.SiloTestGroup.Name)]
 public sealed class EmbeddedSiloTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("salient-embedded-").FullName;
