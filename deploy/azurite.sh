@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Starts, stops or reports a local Azurite blob service on 127.0.0.1 (development storage account
-# devstoreaccount1 with its well-known key).
+# Starts, stops or reports a local Azurite on 127.0.0.1 (development storage account devstoreaccount1
+# with its well-known key): the blob service on --port, the queue service on port + 1 and the table
+# service (Orleans membership and reminders) on port + 2, as UseDevelopmentStorage=true expects at 10000.
 #
 #   deploy/azurite.sh start|stop|status [--dir DIR] [--port N]
 #
-#   --dir DIR   blob data, azurite.pid and azurite.log (default: out/azurite)
+#   --dir DIR   blob and table data, azurite.pid and azurite.log (default: out/azurite)
 #   --port N    blob service port (default: 10000)
 #
 # `start` installs the npm package azurite into .tools/azurite when it is missing, then waits until the
@@ -46,13 +47,13 @@ running_pid() {
 answers() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/devstoreaccount1?comp=list"; }
 
 install() {
-  [ -x "$tools/node_modules/.bin/azurite-blob" ] && return 0
+  [ -x "$tools/node_modules/.bin/azurite" ] && return 0
   command -v npm >/dev/null || { echo "azurite: npm is needed to install azurite" >&2; exit 1; }
   mkdir -p "$tools"
   # Concurrent starts (parallel test runs) must not install into the same folder at once.
   (
     flock 9
-    if [ ! -x "$tools/node_modules/.bin/azurite-blob" ]; then
+    if [ ! -x "$tools/node_modules/.bin/azurite" ]; then
       echo "azurite: installing azurite@$azurite_version into $tools" >&2
       npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >&2
     fi
@@ -67,8 +68,9 @@ start() {
   install
   mkdir -p "$dir"
   # Its own session, so the caller's process group ending does not take Azurite with it.
-  setsid nohup "$tools/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
-    --location "$dir" --skipApiVersionCheck --loose >"$logfile" 2>&1 </dev/null &
+  setsid nohup "$tools/node_modules/.bin/azurite" --blobHost 127.0.0.1 --blobPort "$port" \
+    --queueHost 127.0.0.1 --queuePort $((port + 1)) --tableHost 127.0.0.1 --tablePort $((port + 2)) \
+    --location "$dir" --skipApiVersionCheck --loose --disableTelemetry >"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
     if answers; then

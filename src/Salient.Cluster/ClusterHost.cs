@@ -8,6 +8,8 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Salient.Client;
 using Salient.Cluster.Coordinator;
+using Salient.Cluster.Grains;
+using Salient.Cluster.Silo;
 using Salient.Cluster.Worker;
 using Salient.Storage;
 
@@ -32,8 +34,17 @@ public sealed class ClusterHostOptions
     /// <summary>The roles to run.</summary>
     public ClusterRole Role { get; init; } = ClusterRole.All;
 
-    /// <summary>PostgreSQL connection string.</summary>
-    public required string Database { get; init; }
+    /// <summary>
+    /// Where the Orleans cluster keeps membership, grain state and reminders (<see cref="SiloStorage.Parse"/>): an
+    /// Azure Storage connection string, or a folder for the embedded single process. Every process is then a silo.
+    /// </summary>
+    public string? Storage { get; init; }
+
+    /// <summary>The silo's ports, cluster id and advertised address (with <see cref="Storage"/>).</summary>
+    public SiloEndpoints Silo { get; init; } = new();
+
+    /// <summary>PostgreSQL connection string of the older, hand-written coordination (when <see cref="Storage"/> is not set).</summary>
+    public string? Database { get; init; }
 
     /// <summary>Blob store location, as <see cref="BlobStore.Open"/> takes it.</summary>
     public required string Blob { get; init; }
@@ -74,6 +85,11 @@ public static class ClusterHost
         {
             throw new ArgumentException($"The worker hands shards back after {options.Worker.HandBackAfter.TotalSeconds:0.#} s, which must be sooner than the drain timeout ({options.DrainTimeout.TotalSeconds:0.#} s).");
         }
+        if ((options.Storage is null) == (options.Database is null))
+        {
+            throw new ArgumentException("Give exactly one of --storage (Orleans: an Azure Storage connection string or a folder) and --db (PostgreSQL).");
+        }
+
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(options.Listen);
         // Small for every request; the endpoints that take a body raise it to their own limit (BodyLimits).
@@ -85,37 +101,34 @@ public static class ClusterHost
             json.SerializerOptions.PropertyNamingPolicy = SalientJson.Options.PropertyNamingPolicy;
             json.SerializerOptions.DefaultIgnoreCondition = SalientJson.Options.DefaultIgnoreCondition;
         });
-        var storeOptions = new ClusterStoreOptions
-        {
-            TimeProvider = options.Store.TimeProvider,
-            RetryBackoff = options.Store.RetryBackoff,
-            MaxRetryBackoff = options.Store.MaxRetryBackoff,
-            WorkerTimeout = options.Store.WorkerTimeout,
-            TransientRetryWindow = options.Store.TransientRetryWindow,
-            MetricsMerger = new ShardReportMerger(),
-        };
-        builder.Services.AddSingleton(_ => ClusterStore.Create(options.Database, storeOptions));
         builder.Services.AddSingleton(_ => BlobStore.Open(options.Blob));
         builder.Services.AddSingleton(options.Coordinator);
         builder.Services.AddSingleton(options.Worker);
+        var orleans = options.Storage is not null;
+        if (orleans)
+        {
+            AddSilo(builder, options);
+        }
+        else
+        {
+            AddPostgres(builder.Services, options, coordinator, worker);
+        }
+
         if (coordinator)
         {
             builder.Services.AddCoordinatorServices();
             builder.Services.AddOpenApi("v1");
-            builder.Services.AddHostedService<JobFinisher>();
-        }
-
-        if (worker)
-        {
-            builder.Services.AddSingleton<ClusterWorker>();
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterWorker>());
         }
 
         var app = builder.Build();
         if (coordinator)
         {
-            // Before any request or worker: the schema is current.
-            app.Services.GetRequiredService<ClusterStore>().MigrateAsync().GetAwaiter().GetResult();
+            if (!orleans)
+            {
+                // Before any request or worker: the schema is current.
+                app.Services.GetRequiredService<ClusterStore>().MigrateAsync().GetAwaiter().GetResult();
+            }
+
             UseDashboard(app);
             app.UseCoordinatorAuthentication(options.Coordinator);
             app.MapCoordinatorApi();
@@ -125,12 +138,12 @@ public static class ClusterHost
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", async (HttpContext context, CancellationToken ct) =>
         {
-            var ready = (!worker || context.RequestServices.GetRequiredService<ClusterWorker>().IsReady)
-                && (!coordinator || await DatabaseReachableAsync(context.RequestServices.GetRequiredService<ClusterStore>(), ct).ConfigureAwait(false));
+            var ready = (orleans || !worker || context.RequestServices.GetRequiredService<ClusterWorker>().IsReady)
+                && (!coordinator || await StoreReachableAsync(context.RequestServices.GetRequiredService<IClusterJobs>(), ct).ConfigureAwait(false));
             return ready ? Results.Text("ready") : Results.Text("not ready", statusCode: 503);
         });
         app.MapGet("/metrics", async (HttpContext context, CancellationToken ct) =>
-            Results.Text(await PrometheusAsync(context.RequestServices, coordinator, worker, ct).ConfigureAwait(false), "text/plain; version=0.0.4"));
+            Results.Text(await PrometheusAsync(context.RequestServices, coordinator, worker && !orleans, ct).ConfigureAwait(false), "text/plain; version=0.0.4"));
         return app;
     }
 
@@ -148,7 +161,58 @@ public static class ClusterHost
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
     }
 
-    private static async Task<bool> DatabaseReachableAsync(ClusterStore store, CancellationToken cancellationToken)
+    /// <summary>The silo with its grains, storage and the resumption of unfinished jobs at start.</summary>
+    private static void AddSilo(WebApplicationBuilder builder, ClusterHostOptions options)
+    {
+        var storage = SiloStorage.Parse(options.Storage!);
+        if (storage.Folder is not null && options.Role != ClusterRole.All)
+        {
+            throw new ArgumentException("--storage FOLDER runs the embedded single-process cluster: use --role all, or an Azure Storage connection string for separate processes.");
+        }
+
+        builder.Host.UseOrleans(silo => silo
+            .UseSalientStorage(storage, options.Silo)
+            .AddSalientGrains(options.Role, options.Worker, new ClusterGrainOptions
+            {
+                LeaseDuration = options.Worker.LeaseDuration,
+                RetryBackoff = options.Store.RetryBackoff,
+                MaxRetryBackoff = options.Store.MaxRetryBackoff,
+                HandBackAfter = options.Worker.HandBackAfter,
+            }));
+        builder.Services.AddSingleton<IClusterJobs>(sp => new GrainClusterJobs(sp.GetRequiredService<IGrainFactory>()));
+        if (options.Role != ClusterRole.Worker)
+        {
+            builder.Services.AddHostedService<JobResumer>();
+        }
+    }
+
+    /// <summary>The PostgreSQL store, its sweeper and the polling worker (the coordination the silos replace).</summary>
+    private static void AddPostgres(IServiceCollection services, ClusterHostOptions options, bool coordinator, bool worker)
+    {
+        var storeOptions = new ClusterStoreOptions
+        {
+            TimeProvider = options.Store.TimeProvider,
+            RetryBackoff = options.Store.RetryBackoff,
+            MaxRetryBackoff = options.Store.MaxRetryBackoff,
+            WorkerTimeout = options.Store.WorkerTimeout,
+            TransientRetryWindow = options.Store.TransientRetryWindow,
+            MetricsMerger = new ShardReportMerger(),
+        };
+        services.AddSingleton(_ => ClusterStore.Create(options.Database!, storeOptions));
+        services.AddSingleton<IClusterJobs>(sp => sp.GetRequiredService<ClusterStore>());
+        if (coordinator)
+        {
+            services.AddHostedService<JobFinisher>();
+        }
+
+        if (worker)
+        {
+            services.AddSingleton<ClusterWorker>();
+            services.AddHostedService(sp => sp.GetRequiredService<ClusterWorker>());
+        }
+    }
+
+    private static async Task<bool> StoreReachableAsync(IClusterJobs store, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(3));
@@ -177,7 +241,7 @@ public static class ClusterHost
 
         if (coordinator)
         {
-            var counts = await services.GetRequiredService<ClusterStore>().GetCountsAsync(cancellationToken).ConfigureAwait(false);
+            var counts = await services.GetRequiredService<IClusterJobs>().GetCountsAsync(cancellationToken).ConfigureAwait(false);
             Gauge("salient_jobs", "Jobs by state.", Enum.GetNames<JobState>().Select(s => s.ToLowerInvariant()).Select(s => ($"{{state=\"{s}\"}}", (double)counts.Jobs.GetValueOrDefault(s))));
             Gauge("salient_shards", "Shards by state.", Enum.GetNames<ShardState>().Select(s => s.ToLowerInvariant()).Select(s => ($"{{state=\"{s}\"}}", (double)counts.Shards.GetValueOrDefault(s))));
             Gauge("salient_items_done", "Items of completed shards.", [("", counts.ItemsDone)]);

@@ -87,12 +87,7 @@ public sealed partial class ClusterStore
     public Task<Guid> CreateJobAsync(JobRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentOutOfRangeException.ThrowIfLessThan(request.ShardSize, 1, nameof(request.ShardSize));
-        ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxAttempts, 1, nameof(request.MaxAttempts));
-        if (request.Items.Count == 0)
-        {
-            throw new ArgumentException("A job needs at least one item.", nameof(request));
-        }
+        request.Validate();
 
         var id = request.Id ?? Guid.CreateVersion7();
         var chunks = request.Items.Chunk(request.ShardSize).ToArray();

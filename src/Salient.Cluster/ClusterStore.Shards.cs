@@ -177,14 +177,14 @@ public sealed partial class ClusterStore
     /// backoff, or dead-lettered when its attempts are spent. Returns <c>false</c>, writing nothing,
     /// when the lease was lost.
     /// </summary>
-    public Task<bool> FailShardAsync(ShardLease lease, string error, CancellationToken cancellationToken = default)
+    public Task<bool> FailShardAsync(ShardLease lease, string message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        ArgumentNullException.ThrowIfNull(error);
+        ArgumentNullException.ThrowIfNull(message);
         return _database.InTransactionAsync(async (connection, transaction, ct) =>
         {
             var now = Now;
-            await using var command = WithBackoff(Fenced(connection.Command(FailSql, transaction), lease, now)).With("error", error);
+            await using var command = WithBackoff(Fenced(connection.Command(FailSql, transaction), lease, now)).With("error", message);
             var (failed, _, deadJobs) = await ReadFailuresAsync(command, ct).ConfigureAwait(false);
             await FinishJobsAsync(connection, transaction, deadJobs, now, ct).ConfigureAwait(false);
             return failed == 1;

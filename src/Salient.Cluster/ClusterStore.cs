@@ -9,7 +9,7 @@ namespace Salient.Cluster;
 /// channel for idle workers. Safe for concurrent use; every operation retries transient failures
 /// (a restarting server, dropped connections) for <see cref="ClusterStoreOptions.TransientRetryWindow"/>.
 /// </summary>
-public sealed partial class ClusterStore : IAsyncDisposable
+public sealed partial class ClusterStore : IAsyncDisposable, IShardLeases, IClusterJobs
 {
     /// <summary>The NOTIFY channel announcing new shards.</summary>
     internal const string ShardChannel = "salient_shards";

@@ -28,4 +28,15 @@ public sealed class JobRequest
 
     /// <summary>How many times a shard may be leased before it is dead-lettered.</summary>
     public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first unusable setting.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(ShardSize, 1, nameof(ShardSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxAttempts, 1, nameof(MaxAttempts));
+        if (Items.Count == 0)
+        {
+            throw new ArgumentException("A job needs at least one item.", nameof(Items));
+        }
+    }
 }

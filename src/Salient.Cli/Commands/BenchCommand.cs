@@ -22,6 +22,7 @@ internal static class BenchCommand
         command.Subcommands.Add(CreateGemm());
         command.Subcommands.Add(CreateExplain());
         command.Subcommands.Add(CreateTrain());
+        command.Subcommands.Add(ClusterBenchCommand.Create());
         return command;
     }
 

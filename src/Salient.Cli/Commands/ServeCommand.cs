@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net;
 using Salient.Cluster;
 using Salient.Cluster.Coordinator;
+using Salient.Cluster.Silo;
 using Salient.Cluster.Worker;
 
 namespace Salient.Cli.Commands;
@@ -13,7 +15,16 @@ internal static class ServeCommand
     {
         var role = new Option<string>("--role") { Description = "coordinator, worker, or all (both in one process).", DefaultValueFactory = _ => "all" };
         role.AcceptOnlyFromAmong("coordinator", "worker", "all");
-        var db = Env(new Option<string?>("--db") { Description = "PostgreSQL connection string (env SALIENT_DB)." }, "SALIENT_DB");
+        var storage = Env(new Option<string?>("--storage")
+        {
+            Description = "Orleans cluster storage (env SALIENT_STORAGE): an Azure Storage connection string (UseDevelopmentStorage=true for Azurite) "
+                + "for membership, grain state and reminders, or a folder for the embedded single process (--role all).",
+        }, "SALIENT_STORAGE");
+        var siloPort = new Option<int>("--silo-port") { Description = "Silo-to-silo port (with --storage).", DefaultValueFactory = _ => 11111 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Orleans client gateway port (with --storage).", DefaultValueFactory = _ => 30000 };
+        var clusterId = Env(new Option<string?>("--cluster-id") { Description = "Orleans cluster id shared by the cluster's silos (env SALIENT_CLUSTER_ID), default salient." }, "SALIENT_CLUSTER_ID");
+        var advertise = Env(new Option<string?>("--advertise") { Description = "The IP address other silos reach this one at (env SALIENT_ADVERTISE), default 127.0.0.1." }, "SALIENT_ADVERTISE");
+        var db = Env(new Option<string?>("--db") { Description = "PostgreSQL connection string of the older coordination, instead of --storage (env SALIENT_DB)." }, "SALIENT_DB");
         var blob = Env(new Option<string?>("--blob") { Description = "Blob store: folder, file://, Azure connection string (+;Container=NAME) or container SAS URL (env SALIENT_BLOB)." }, "SALIENT_BLOB");
         var listen = Env(new Option<string?>("--listen") { Description = "HTTP address (env SALIENT_LISTEN), default http://0.0.0.0:8080." }, "SALIENT_LISTEN");
         var apiKeysFile = new Option<FileInfo?>("--api-keys-file") { Description = "Client API keys, one per line (env SALIENT_API_KEYS, comma-separated); none: an open API." };
@@ -36,7 +47,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run a cluster coordinator, worker, or both.")
         {
-            role, db, blob, listen, apiKeysFile, workerTokenFile, coordinator, models, devices, capacity, modelCache, name, batch, lease, backoff, poll, drain,
+            role, storage, siloPort, gatewayPort, clusterId, advertise, db, blob, listen, apiKeysFile, workerTokenFile, coordinator, models, devices, capacity, modelCache, name, batch, lease, backoff, poll, drain,
         };
         command.SetAction(r =>
         {
@@ -49,7 +60,17 @@ internal static class ServeCommand
                 options = new ClusterHostOptions
                 {
                     Role = Enum.Parse<ClusterRole>(r.GetValue(role)!, ignoreCase: true),
-                    Database = r.GetValue(db) ?? throw new ArgumentException("--db (or SALIENT_DB) is required."),
+                    Storage = r.GetValue(storage),
+                    Database = r.GetValue(db) ?? (r.GetValue(storage) is null ? throw new ArgumentException("--storage (or SALIENT_STORAGE) is required.") : null),
+                    Silo = new SiloEndpoints
+                    {
+                        SiloPort = r.GetValue(siloPort),
+                        GatewayPort = r.GetValue(gatewayPort),
+                        ClusterId = r.GetValue(clusterId) ?? "salient",
+                        AdvertisedAddress = r.GetValue(advertise) is { } ip
+                            ? (IPAddress.TryParse(ip, out var address) ? address : throw new ArgumentException($"--advertise: '{ip}' is not an IP address."))
+                            : IPAddress.Loopback,
+                    },
                     Blob = r.GetValue(blob) ?? throw new ArgumentException("--blob (or SALIENT_BLOB) is required."),
                     Listen = r.GetValue(listen) ?? "http://0.0.0.0:8080",
                     DrainTimeout = drainTimeout,

@@ -139,7 +139,7 @@ public static class CoordinatorApi
         }
     }
 
-    private static async Task<IResult> SubmitJobAsync(HttpRequest request, ClusterStore store, ModelRegistry registry, JobDataset dataset, JobViews views,
+    private static async Task<IResult> SubmitJobAsync(HttpRequest request, IClusterJobs store, ModelRegistry registry, JobDataset dataset, JobViews views,
         IHostApplicationLifetime lifetime, CancellationToken ct)
     {
         if (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -358,7 +358,7 @@ public static class CoordinatorApi
         }
     }
 
-    private static async Task<IResult> ListJobsAsync(string? state, int? limit, ClusterStore store, JobViews views, CancellationToken ct)
+    private static async Task<IResult> ListJobsAsync(string? state, int? limit, IClusterJobs store, JobViews views, CancellationToken ct)
     {
         JobState? filter = null;
         if (state is not null)
@@ -386,7 +386,7 @@ public static class CoordinatorApi
         return Results.Ok(result);
     }
 
-    private static async Task<IResult> CancelJobAsync(Guid id, ClusterStore store, JobViews views, CancellationToken ct)
+    private static async Task<IResult> CancelJobAsync(Guid id, IClusterJobs store, JobViews views, CancellationToken ct)
     {
         if (await store.GetJobAsync(id, ct).ConfigureAwait(false) is null)
         {
@@ -446,7 +446,7 @@ public static class CoordinatorApi
         }
     }
 
-    private static async Task<IResult> GetMetricsAsync(Guid id, ClusterStore store, CancellationToken ct)
+    private static async Task<IResult> GetMetricsAsync(Guid id, IClusterJobs store, CancellationToken ct)
     {
         var job = await store.GetJobAsync(id, ct).ConfigureAwait(false);
         if (job is null)
@@ -459,7 +459,7 @@ public static class CoordinatorApi
         return Results.Text(metrics.ToJsonString(), "application/json");
     }
 
-    private static async Task<IResult> GetResultsAsync(Guid id, int? after, int? limit, ClusterStore store, JobViews views, CancellationToken ct)
+    private static async Task<IResult> GetResultsAsync(Guid id, int? after, int? limit, IClusterJobs store, JobViews views, CancellationToken ct)
     {
         if (after is < 0 || limit is < 1 or > 10_000)
         {
@@ -481,7 +481,7 @@ public static class CoordinatorApi
             ? Task.FromResult(BadRequest($"path: '{path}' is not a blob path under the job."))
             : StreamBlobAsync(blobs, BlobLayout.Job(id) + path, ct);
 
-    private static async Task<IResult> GetInputAsync(Guid id, string item, ClusterStore store, IBlobStore blobs, CancellationToken ct)
+    private static async Task<IResult> GetInputAsync(Guid id, string item, IClusterJobs store, IBlobStore blobs, CancellationToken ct)
     {
         var job = await store.GetJobAsync(id, ct).ConfigureAwait(false);
         if (job is null)
@@ -513,7 +513,7 @@ public static class CoordinatorApi
         }
     }
 
-    private static async Task<IResult> ListWorkersAsync(ClusterStore store, CancellationToken ct)
+    private static async Task<IResult> ListWorkersAsync(IClusterJobs store, CancellationToken ct)
     {
         var workers = await store.ListWorkersAsync(ct).ConfigureAwait(false);
         var counts = await store.GetCountsAsync(ct).ConfigureAwait(false);
@@ -536,5 +536,5 @@ public static class CoordinatorApi
     internal static IServiceCollection AddCoordinatorServices(this IServiceCollection services) => services
         .AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IBlobStore>()))
         .AddSingleton(sp => new JobDataset(sp.GetRequiredService<IBlobStore>()))
-        .AddSingleton(sp => new JobViews(sp.GetRequiredService<ClusterStore>(), sp.GetRequiredService<IBlobStore>(), TimeProvider.System));
+        .AddSingleton(sp => new JobViews(sp.GetRequiredService<IClusterJobs>(), sp.GetRequiredService<IBlobStore>(), TimeProvider.System));
 }

@@ -5,7 +5,7 @@ using Salient.Storage;
 namespace Salient.Cluster.Internal;
 
 /// <summary>Jobs as the API shows them, and their records: from the manifest once written, else from the completed shards.</summary>
-internal sealed class JobViews(ClusterStore store, IBlobStore blobs, TimeProvider time)
+internal sealed class JobViews(IClusterJobs store, IBlobStore blobs, TimeProvider time)
 {
     public async Task<Job?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
@@ -46,15 +46,9 @@ internal sealed class JobViews(ClusterStore store, IBlobStore blobs, TimeProvide
     /// </summary>
     public async Task<byte[]> ConcatenateShardsAsync(Guid id, CancellationToken cancellationToken)
     {
-        using var manifest = new MemoryStream();
-        foreach (var shard in await store.GetShardMetricsAsync(id, cancellationToken).ConfigureAwait(false))
-        {
-            var report = ShardReport.FromJson(shard.Metrics);
-            var records = await blobs.ReadAllBytesAsync(BlobLayout.ShardRecords(id, shard.Index, report.FencingToken), cancellationToken).ConfigureAwait(false);
-            manifest.Write(records);
-        }
-
-        return manifest.ToArray();
+        var shards = await store.GetShardMetricsAsync(id, cancellationToken).ConfigureAwait(false);
+        return await ShardRecords.ConcatenateAsync(blobs, id, shards.Select(s => (s.Index, ShardReport.FromJson(s.Metrics).FencingToken)), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     private static List<string> Lines(byte[] text) =>

@@ -243,7 +243,7 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
     }
 
     /// <summary>A port whose next 20 neighbours are free too (the script uses port + 1, + 2 and + 11...).</summary>
-    private static int FreePortBlock()
+    public static int FreePortBlock()
     {
         while (true)
         {

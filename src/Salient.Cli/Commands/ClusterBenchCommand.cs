@@ -1,0 +1,141 @@
+using System.CommandLine;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Salient.Cluster;
+using Salient.Cluster.Contracts;
+using Salient.Cluster.Grains;
+using Salient.Cluster.Silo;
+using Salient.Cluster.Worker;
+using Salient.Storage;
+
+namespace Salient.Cli.Commands;
+
+/// <summary>
+/// <c>salient bench cluster</c>: no-op shards through the real job and model grains, placement and grain storage,
+/// with a coordinator silo and 1, 2, 4... worker silos in this process; shard completions per second and the
+/// latency from a shard's assignment by the job grain to its start on a model grain.
+/// </summary>
+internal static class ClusterBenchCommand
+{
+    public static Command Create()
+    {
+        var workers = new Option<string>("--workers") { Description = "Worker silo counts to measure, comma-separated.", DefaultValueFactory = _ => "1,2,4" };
+        var shards = new Option<int>("--shards") { Description = "Shards of the job (one item each).", DefaultValueFactory = _ => 20_000 };
+        var capacity = new Option<int>("--capacity") { Description = "Shards each model grain runs at once.", DefaultValueFactory = _ => 8 };
+        var credit = new Option<int>("--credit") { Description = "Shards in flight per model grain, per slot of capacity.", DefaultValueFactory = _ => 4 };
+        var storage = new Option<string?>("--storage") { Description = "Grain state: an Azure Storage connection string (Azurite), or a temporary folder by default." };
+        var command = new Command("cluster", "Shard completions per second and assignment latency of no-op shards through the cluster's grains.")
+        {
+            workers, shards, capacity, credit, storage,
+        };
+        command.SetAction(async (r, ct) =>
+        {
+            var counts = r.GetValue(workers)!.Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
+            Console.WriteLine("workers  shards  seconds  completions/s  assign p50 ms  assign p99 ms");
+            foreach (var count in counts)
+            {
+                var result = await RunAsync(count, r.GetValue(shards), r.GetValue(capacity), r.GetValue(credit), r.GetValue(storage), ct);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{count,7}  {result.Shards,6}  {result.Seconds,7:0.00}  {result.Shards / result.Seconds,12:0}  {result.P50,13:0.00}  {result.P99,13:0.00}"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record Result(int Shards, double Seconds, double P50, double P99);
+
+    private static async Task<Result> RunAsync(int workers, int shardCount, int capacity, int credit, string? storage, CancellationToken ct)
+    {
+        var folder = Directory.CreateTempSubdirectory("salient-bench-cluster-").FullName;
+        var latencies = new ConcurrentBag<double>();
+        var hosts = new List<IHost>();
+        try
+        {
+            var primary = new IPEndPoint(IPAddress.Loopback, FreePort());
+            for (var i = 0; i <= workers; i++)
+            {
+                var role = i == 0 ? ClusterRole.Coordinator : ClusterRole.Worker;
+                var endpoints = new SiloEndpoints { SiloPort = i == 0 ? primary.Port : FreePort(), GatewayPort = FreePort(), PrimarySilo = primary, ClusterId = "bench-" + Path.GetFileName(folder) };
+                var host = Host.CreateDefaultBuilder()
+                    .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Error))
+                    .UseOrleans(silo => silo
+                        .UseSalientStorage(SiloStorage.Parse(storage ?? Path.Combine(folder, "state")), endpoints)
+                        .AddSalientGrains(role, new WorkerOptions { Name = $"bench-{i}", Models = HostedModels.Parse("bench"), Capacity = capacity },
+                            new ClusterGrainOptions { CreditPerSlot = credit, QueuePerSlot = credit + 1, LeaseDuration = TimeSpan.FromMinutes(1) }))
+                    .ConfigureServices(services =>
+                    {
+                        services.AddSingleton(BlobStore.Open(Path.Combine(folder, "blobs")));
+                        services.AddSingleton<IShardExecutor>(sp => new NoopShards(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IBlobStore>(), latencies));
+                    })
+                    .Build();
+                await host.StartAsync(ct);
+                hosts.Add(host);
+            }
+
+            var grains = hosts[0].Services.GetRequiredService<IGrainFactory>();
+            var id = Guid.CreateVersion7();
+            // Workers join the membership a moment after they start: wait until the job sees them all.
+            await WaitForWorkersAsync(grains, workers, ct);
+            var clock = Stopwatch.StartNew();
+            await grains.GetGrain<IJobGrain>(id).SubmitAsync(new JobPlan(id, "noop", "{}", new ModelAddress("bench", "", ""),
+                [.. Enumerable.Range(0, shardCount).Select(i => $"i{i}")], 1, 0, 3));
+            while ((await grains.GetGrain<IJobGrain>(id).GetAsync())!.Shards.Done < shardCount)
+            {
+                await Task.Delay(20, ct);
+            }
+
+            var seconds = clock.Elapsed.TotalSeconds;
+            var sorted = latencies.Order().ToArray();
+            return new Result(shardCount, seconds, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)]);
+        }
+        finally
+        {
+            foreach (var host in Enumerable.Reverse(hosts))
+            {
+                await host.StopAsync(CancellationToken.None);
+                host.Dispose();
+            }
+
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static async Task WaitForWorkersAsync(IGrainFactory grains, int workers, CancellationToken ct)
+    {
+        var catalog = grains.GetGrain<IJobCatalogGrain>(0);
+        while ((await catalog.ListWorkersAsync()).Count(w => w.Status == "active") < workers)
+        {
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>Completes each shard at once (with the empty records blob the job's manifest reads), noting its assignment latency.</summary>
+    private sealed class NoopShards(IGrainFactory grains, IBlobStore blobs, ConcurrentBag<double> latencies) : IShardExecutor
+    {
+        private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+
+        public async Task RunAsync(ShardLease lease, CancellationToken handBack = default)
+        {
+            latencies.Add((DateTimeOffset.UtcNow - (lease.ExpiresAt - Lease)).TotalMilliseconds);
+            await blobs.PutAsync(BlobLayout.ShardRecords(lease.JobId, lease.Index, lease.FencingToken), ReadOnlyMemory<byte>.Empty, null, overwrite: true, handBack);
+            var report = new ShardReport(lease.Items.Count, 0, 0, lease.FencingToken, null).ToJson();
+            await grains.GetGrain<IJobGrain>(lease.JobId).CompleteAsync(lease.Index, lease.FencingToken, report.ToJsonString());
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace Salient.Cluster.Contracts;
+
+/// <summary>
+/// One model on one worker silo and device, keyed <c>model|silo|device</c> (<see cref="ModelGrainKey"/>) and
+/// placed only on that silo: queues assigned shards (bounded) and runs them outside its turn.
+/// </summary>
+public interface IModelGrain : IGrainWithStringKey
+{
+    /// <summary>Queues a shard; false (nothing queued) when the queue is full or the silo is stopping.</summary>
+    Task<bool> AssignAsync(ShardWork work);
+
+    /// <summary>Shards queued and running here.</summary>
+    Task<int> GetLoadAsync();
+}

@@ -1,0 +1,544 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Salient.Cluster.Contracts;
+using Salient.Cluster.Internal;
+using Salient.Cluster.Placement;
+using Salient.Cluster.Silo;
+using Salient.Storage;
+
+namespace Salient.Cluster.Grains;
+
+/// <summary>
+/// One job: cuts it into shards, keeps each model grain of its model supplied up to its credit, fences
+/// every report by the shard's lease token, re-queues shards whose lease expired or whose silo left
+/// (with backoff, dead-lettering the poison ones), and writes the manifest and metrics at the end. Its
+/// state is written behind the reports, batched: a report whose write was lost re-runs its shard, and
+/// tokens never repeat (each activation raises the epoch that heads them).
+/// </summary>
+[CoordinatorPlacement]
+internal sealed partial class JobGrain(
+    [PersistentState("job", SiloSetup.StateStorage)] IPersistentState<JobGrainState> state,
+    IBlobStore blobs,
+    IClusterMembershipService membership,
+    ISiloMetadataCache metadata,
+    IOptions<ClusterGrainOptions> options,
+    ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
+{
+    private const string ResumeReminder = "resume";
+    private readonly ClusterGrainOptions _options = options.Value;
+    private readonly SortedSet<int> _queued = [];
+    private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private List<(string Key, int Credit)> _targets = [];
+    private string? _waiting;
+    private int _counter;
+    private bool _dirty;
+    private JobSummary? _published;
+    private Guid _id;
+    private List<IDisposable> _timers = [];
+
+    private JobGrainState S => state.State;
+
+    private DateTimeOffset Now => _options.TimeProvider.GetUtcNow();
+
+    private bool IsOpen => S.Plan is not null && S.State is JobState.Queued or JobState.Running;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _id = this.GetPrimaryKey();
+        if (S.Plan is null)
+        {
+            return;
+        }
+
+        S.Epoch++;
+        await state.WriteStateAsync(cancellationToken).ConfigureAwait(true);
+        // Holders of leases from before keep them while they renew; a grace period lets them.
+        var grace = Now + _options.LeaseDuration;
+        foreach (var shard in S.Shards)
+        {
+            if (shard.State == ShardState.Queued)
+            {
+                _queued.Add(shard.Index);
+            }
+            else if (shard.State == ShardState.Leased)
+            {
+                shard.LeaseExpiresAt = grace;
+                _inFlight[shard.Holder!] = _inFlight.GetValueOrDefault(shard.Holder!) + 1;
+            }
+        }
+
+        if (IsOpen || !S.ResultsWritten)
+        {
+            StartTimers();
+        }
+
+        if (IsOpen)
+        {
+            await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(true);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            await FlushAsync().ConfigureAwait(true);
+        }
+    }
+
+    public async Task<JobSnapshot> SubmitAsync(JobPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (S.Plan is null)
+        {
+            var now = Now;
+            S.Plan = plan;
+            S.State = JobState.Queued;
+            S.CreatedAt = S.UpdatedAt = now;
+            S.Epoch = 1;
+            var index = 0;
+            foreach (var chunk in plan.Items.Chunk(plan.ShardSize))
+            {
+                S.Shards.Add(new ShardEntry { Index = index, FirstItem = index * plan.ShardSize, Items = chunk, NotBefore = now });
+                _queued.Add(index++);
+            }
+
+            await state.WriteStateAsync().ConfigureAwait(true);
+            await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)).ConfigureAwait(true);
+            StartTimers();
+            LogSubmitted(plan.Id, S.Shards.Count, plan.Model.Key);
+            RefreshTargets();
+            Pump();
+            await PublishAsync().ConfigureAwait(true);
+        }
+
+        return Snapshot();
+    }
+
+    public Task<JobSnapshot?> GetAsync() => Task.FromResult(S.Plan is null ? null : Snapshot());
+
+    public async Task<bool> CancelAsync()
+    {
+        if (!IsOpen)
+        {
+            return false;
+        }
+
+        var now = Now;
+        foreach (var shard in S.Shards.Where(s => s.State is ShardState.Queued or ShardState.Leased))
+        {
+            shard.State = ShardState.Cancelled;
+            shard.Holder = null;
+            shard.LeaseExpiresAt = null;
+        }
+
+        _queued.Clear();
+        _inFlight.Clear();
+        S.State = JobState.Cancelled;
+        S.UpdatedAt = now;
+        S.FinishedAt = now;
+        await EndAsync().ConfigureAwait(true);
+        return true;
+    }
+
+    public Task<IReadOnlyList<ShardSnapshot>> ListShardsAsync() =>
+        Task.FromResult<IReadOnlyList<ShardSnapshot>>([.. S.Shards.Select(s => new ShardSnapshot(
+            s.Index, s.FirstItem, s.Items, s.State.ToString().ToLowerInvariant(), s.Attempt, S.Plan!.MaxAttempts, s.Holder,
+            s.LeaseExpiresAt, s.NotBefore, [.. s.Errors], s.Token))]);
+
+    public Task<IReadOnlyList<ShardMetricsRecord>> GetShardMetricsAsync() =>
+        Task.FromResult<IReadOnlyList<ShardMetricsRecord>>([.. S.Shards.Where(s => s.Report is not null).Select(s => new ShardMetricsRecord(s.Index, s.Report!))]);
+
+    public Task<bool> RenewAsync(int index, long token)
+    {
+        if (Held(index, token) is not { } shard)
+        {
+            return Task.FromResult(false);
+        }
+
+        shard.LeaseExpiresAt = Now + _options.LeaseDuration;
+        return Task.FromResult(true);
+    }
+
+    public async Task<bool> CompleteAsync(int index, long token, string report)
+    {
+        if (Held(index, token) is not { } shard)
+        {
+            LogStale(_id, index, token);
+            return false;
+        }
+
+        Free(shard);
+        shard.State = ShardState.Done;
+        shard.Report = report;
+        await AfterReportAsync().ConfigureAwait(true);
+        return true;
+    }
+
+    public async Task<bool> FailAsync(int index, long token, string message)
+    {
+        if (Held(index, token) is not { } shard)
+        {
+            return false;
+        }
+
+        Fail(shard, message);
+        await AfterReportAsync().ConfigureAwait(true);
+        return true;
+    }
+
+    public async Task<bool> ReleaseAsync(int index, long token)
+    {
+        if (Held(index, token) is not { } shard)
+        {
+            return false;
+        }
+
+        Free(shard);
+        shard.State = ShardState.Queued;
+        shard.Attempt--;
+        shard.NotBefore = Now;
+        _queued.Add(shard.Index);
+        await AfterReportAsync().ConfigureAwait(true);
+        return true;
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // Activation did the work (timers, grace); finished jobs drop the reminder.
+        return IsOpen || S.Plan is null ? Task.CompletedTask : UnregisterResumeAsync();
+    }
+
+    private ShardEntry? Held(int index, long token) =>
+        IsOpen && index >= 0 && index < S.Shards.Count && S.Shards[index] is { State: ShardState.Leased } shard && shard.Token == token ? shard : null;
+
+    private void Free(ShardEntry shard)
+    {
+        if (shard.Holder is { } holder && _inFlight.TryGetValue(holder, out var count))
+        {
+            _inFlight[holder] = count - 1;
+        }
+
+        shard.Holder = null;
+        shard.LeaseExpiresAt = null;
+    }
+
+    private void Fail(ShardEntry shard, string message)
+    {
+        var now = Now;
+        shard.Errors.Add(new ShardErrorRecord(shard.Attempt, shard.Holder, now, message));
+        Free(shard);
+        if (shard.Attempt >= S.Plan!.MaxAttempts)
+        {
+            shard.State = ShardState.Dead;
+            LogDead(S.Plan.Id, shard.Index, shard.Attempt, message);
+            return;
+        }
+
+        shard.State = ShardState.Queued;
+        shard.NotBefore = now + _options.BackoffAfter(shard.Attempt);
+        _queued.Add(shard.Index);
+    }
+
+    private async Task AfterReportAsync()
+    {
+        _dirty = true;
+        if (S.Shards.All(s => s.State is not (ShardState.Queued or ShardState.Leased)))
+        {
+            var dead = S.Shards.Count(s => s.State == ShardState.Dead);
+            S.State = dead > 0 ? JobState.Failed : JobState.Succeeded;
+            S.Error = dead > 0 ? $"{dead} of {S.Shards.Count} shards dead-lettered" : null;
+            S.FinishedAt = Now;
+            var merged = new ShardReportMerger().Merge([.. S.Shards.Where(s => s.Report is not null).Select(s => new ShardMetrics(s.Index, JsonNode.Parse(s.Report!)!.AsObject()))]);
+            S.Metrics = merged.ToJsonString();
+            await EndAsync().ConfigureAwait(true);
+            return;
+        }
+
+        Pump();
+    }
+
+    /// <summary>A job that reached its end: state written, results written (or retried by the timer), reminder dropped.</summary>
+    private async Task EndAsync()
+    {
+        S.UpdatedAt = Now;
+        await state.WriteStateAsync().ConfigureAwait(true);
+        _dirty = false;
+        LogFinished(S.Plan!.Id, S.State);
+        await TryWriteResultsAsync().ConfigureAwait(true);
+        await PublishAsync().ConfigureAwait(true);
+        await UnregisterResumeAsync().ConfigureAwait(true);
+    }
+
+    private async Task UnregisterResumeAsync()
+    {
+        if (await this.GetReminder(ResumeReminder).ConfigureAwait(true) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder).ConfigureAwait(true);
+        }
+    }
+
+    /// <summary>Writes metrics.json and then manifest.jsonl (whose presence says both are written); the timer retries a failed write.</summary>
+    private async Task TryWriteResultsAsync()
+    {
+        if (S.ResultsWritten)
+        {
+            return;
+        }
+
+        try
+        {
+            var id = S.Plan!.Id;
+            var metrics = S.Metrics is null ? [] : JsonNode.Parse(S.Metrics)!.AsObject();
+            await blobs.PutAsync(BlobLayout.Metrics(id), JsonSerializer.SerializeToUtf8Bytes(metrics), "application/json", overwrite: true).ConfigureAwait(true);
+            var manifest = await ShardRecords.ConcatenateAsync(blobs, id, S.Shards.Where(s => s.Report is not null).Select(s => (s.Index, s.Token))).ConfigureAwait(true);
+            await blobs.PutAsync(BlobLayout.Manifest(id), manifest, "application/x-ndjson", overwrite: true).ConfigureAwait(true);
+            S.ResultsWritten = true;
+            await state.WriteStateAsync().ConfigureAwait(true);
+            // Nothing is left to do: the grain may be collected when idle.
+            _timers.ForEach(t => t.Dispose());
+            _timers = [];
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogResultsError(e, S.Plan!.Id);
+        }
+    }
+
+    /// <summary>The check and flush timers, which keep the grain active until its results are written.</summary>
+    private void StartTimers() => _timers =
+    [
+        this.RegisterGrainTimer(CheckAsync, new GrainTimerCreationOptions(_options.CheckInterval, _options.CheckInterval) { KeepAlive = true }),
+        this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(_options.FlushInterval, _options.FlushInterval) { KeepAlive = true }),
+    ];
+
+    /// <summary>Takes back leases that expired or whose silo left, learns which grains host the model now, and assigns.</summary>
+    private async Task CheckAsync()
+    {
+        if (!IsOpen)
+        {
+            if (S.Plan is not null && !S.ResultsWritten)
+            {
+                await TryWriteResultsAsync().ConfigureAwait(true);
+            }
+
+            return;
+        }
+
+        var now = Now;
+        var members = membership.CurrentSnapshot;
+        foreach (var shard in S.Shards.Where(s => s.State == ShardState.Leased).ToList())
+        {
+            var silo = SiloAddress.FromParsableString(ModelGrainKey.Parse(shard.Holder!).Silo);
+            if (members.GetSiloStatus(silo) is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping)
+            {
+                Fail(shard, $"the worker silo {silo} left the cluster");
+                _dirty = true;
+            }
+            else if (shard.LeaseExpiresAt <= now)
+            {
+                Fail(shard, "lease expired");
+                _dirty = true;
+            }
+        }
+
+        RefreshTargets();
+        if (_dirty)
+        {
+            await AfterReportAsync().ConfigureAwait(true);
+        }
+        else
+        {
+            Pump();
+        }
+    }
+
+    private async Task FlushAsync()
+    {
+        if (_dirty && IsOpen)
+        {
+            S.UpdatedAt = Now;
+            _dirty = false;
+            await state.WriteStateAsync().ConfigureAwait(true);
+        }
+
+        await PublishAsync().ConfigureAwait(true);
+    }
+
+    /// <summary>The model grains of every active worker silo that hosts the job's model, one per device, each with its credit.</summary>
+    private void RefreshTargets()
+    {
+        var model = S.Plan!.Model.Key;
+        var targets = new List<(string, int)>();
+        foreach (var member in membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active))
+        {
+            var data = metadata.GetSiloMetadata(member.SiloAddress).Metadata;
+            if (!SiloMetadataKeys.IsWorker(data.GetValueOrDefault(SiloMetadataKeys.Role))
+                || (model != ModelRef.None.Key && !SiloMetadataKeys.Hosts(data.GetValueOrDefault(SiloMetadataKeys.Models), model)))
+            {
+                continue;
+            }
+
+            var capacity = int.TryParse(data.GetValueOrDefault(SiloMetadataKeys.Capacity), out var c) ? c : 1;
+            foreach (var device in (data.GetValueOrDefault(SiloMetadataKeys.Devices) ?? "cpu").Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                targets.Add((new ModelGrainKey(model, member.SiloAddress.ToParsableString(), device).ToString(), capacity * _options.CreditPerSlot));
+            }
+        }
+
+        _targets = targets;
+        _waiting = targets.Count == 0 ? $"no worker silo hosts model '{model}': the job waits for one" : null;
+    }
+
+    /// <summary>Assigns ready shards in index order, each to the grain with the most credit left.</summary>
+    private void Pump()
+    {
+        if (!IsOpen || _queued.Count == 0 || _targets.Count == 0)
+        {
+            return;
+        }
+
+        var now = Now;
+        var free = _targets.Sum(t => Math.Max(0, t.Credit - _inFlight.GetValueOrDefault(t.Key)));
+        // Only as many ready shards as there is credit: a report costs O(credit), not O(shards).
+        var ready = new List<ShardEntry>(Math.Min(free, _queued.Count));
+        foreach (var index in _queued)
+        {
+            if (ready.Count == free)
+            {
+                break;
+            }
+
+            if (S.Shards[index].NotBefore <= now)
+            {
+                ready.Add(S.Shards[index]);
+            }
+        }
+
+        foreach (var shard in ready)
+        {
+            var best = _targets.Select(t => (t.Key, Free: t.Credit - _inFlight.GetValueOrDefault(t.Key))).MaxBy(t => t.Free);
+            Assign(shard, best.Key, now);
+        }
+    }
+
+    private void Assign(ShardEntry shard, string holder, DateTimeOffset now)
+    {
+        var plan = S.Plan!;
+        _queued.Remove(shard.Index);
+        shard.State = ShardState.Leased;
+        shard.Attempt++;
+        shard.Token = ((long)S.Epoch << 32) | (uint)++_counter;
+        shard.Holder = holder;
+        shard.LeaseExpiresAt = now + _options.LeaseDuration;
+        _inFlight[holder] = _inFlight.GetValueOrDefault(holder) + 1;
+        if (S.State == JobState.Queued)
+        {
+            S.State = JobState.Running;
+        }
+
+        _dirty = true;
+        var work = new ShardWork(plan.Id, shard.Index, plan.Kind, plan.Spec, plan.Model, shard.FirstItem, shard.Items, shard.Attempt,
+            plan.MaxAttempts, shard.Token, plan.Priority, S.CreatedAt, shard.LeaseExpiresAt.Value);
+        _ = SendAsync(work, holder);
+    }
+
+    /// <summary>Sends an assignment; a refusal or an unreachable grain queues the shard again, the attempt not counted.</summary>
+    private async Task SendAsync(ShardWork work, string holder)
+    {
+        bool accepted;
+        try
+        {
+            accepted = await GrainFactory.GetGrain<IModelGrain>(holder).AssignAsync(work).ConfigureAwait(true);
+        }
+        catch (Exception e)
+        {
+            LogAssignError(e, holder);
+            accepted = false;
+        }
+
+        if (!accepted && Held(work.Index, work.Token) is { } shard)
+        {
+            Free(shard);
+            shard.State = ShardState.Queued;
+            shard.Attempt--;
+            shard.NotBefore = Now + _options.CheckInterval;
+            _queued.Add(shard.Index);
+            _dirty = true;
+        }
+    }
+
+    private JobSnapshot Snapshot()
+    {
+        var p = S.Plan!;
+        return new JobSnapshot(p.Id, p.Kind, p.Spec, p.Model, S.State.ToString().ToLowerInvariant(), p.Priority, p.MaxAttempts, S.Shards.Count, p.Items.Count,
+            Counts(), S.Metrics, S.Error, S.CreatedAt, S.UpdatedAt, S.FinishedAt, IsOpen ? _waiting : null);
+    }
+
+    private ShardCountsRecord Counts()
+    {
+        int queued = 0, leased = 0, done = 0, dead = 0, cancelled = 0;
+        foreach (var shard in S.Shards)
+        {
+            _ = shard.State switch
+            {
+                ShardState.Queued => queued++,
+                ShardState.Leased => leased++,
+                ShardState.Done => done++,
+                ShardState.Dead => dead++,
+                _ => cancelled++,
+            };
+        }
+
+        return new ShardCountsRecord(queued, leased, done, dead, cancelled);
+    }
+
+    /// <summary>Tells the catalog what changed since the last summary.</summary>
+    private async Task PublishAsync()
+    {
+        if (S.Plan is null)
+        {
+            return;
+        }
+
+        var leases = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (holder, count) in _inFlight.Where(kv => kv.Value > 0))
+        {
+            var silo = ModelGrainKey.Parse(holder).Silo;
+            leases[silo] = leases.GetValueOrDefault(silo) + count;
+        }
+
+        var summary = new JobSummary(S.Plan.Id, S.State.ToString().ToLowerInvariant(), S.CreatedAt, Counts(),
+            S.Shards.Where(s => s.State == ShardState.Done).Sum(s => s.Items.Length), leases);
+        if (_published is { } last && last.State == summary.State && last.Shards == summary.Shards && last.LeasesBySilo.Count == leases.Count
+            && leases.All(kv => last.LeasesBySilo.GetValueOrDefault(kv.Key) == kv.Value))
+        {
+            return;
+        }
+
+        await GrainFactory.GetGrain<IJobCatalogGrain>(0).UpdateAsync(summary).ConfigureAwait(true);
+        _published = summary;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} submitted: {Shards} shards of model {Model}")]
+    private partial void LogSubmitted(Guid job, int shards, string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} {State}")]
+    private partial void LogFinished(Guid job, JobState state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} shard {Index} dead-lettered after {Attempts} attempts: {Error}")]
+    private partial void LogDead(Guid job, int index, int attempts, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {Job} shard {Index}: report with stale token {Token} ignored")]
+    private partial void LogStale(Guid job, int index, long token);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Assignment to model grain {Holder} failed")]
+    private partial void LogAssignError(Exception error, string holder);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: writing the manifest and metrics failed; retrying")]
+    private partial void LogResultsError(Exception error, Guid job);
+}

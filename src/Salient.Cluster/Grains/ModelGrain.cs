@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Salient.Cluster.Contracts;
+using Salient.Cluster.Placement;
+using Salient.Cluster.Silo;
+
+namespace Salient.Cluster.Grains;
+
+/// <summary>
+/// One model on one worker silo and device. Assignments go into a bounded queue ordered by job priority,
+/// then submission, then shard; <c>capacity</c> runners take them outside the grain's turn (the grain
+/// keeps answering while shards compute) and report through the job grains. A stopping silo hands the
+/// queued shards back at once and the running ones after <see cref="ClusterGrainOptions.HandBackAfter"/>.
+/// </summary>
+[ModelPlacement]
+internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.WorkerSlots slots, IOptions<ClusterGrainOptions> options, ILogger<ModelGrain> logger)
+    : Grain, IModelGrain, IDisposable
+{
+    private readonly ClusterGrainOptions _options = options.Value;
+    private readonly PriorityQueue<ShardWork, (int Priority, DateTimeOffset SubmittedAt, Guid Job, int Index)> _queue = new();
+    private readonly SemaphoreSlim _available = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _handBack = new();
+    private readonly List<Task> _runners = [];
+    private int _running;
+
+    private int QueueLimit => slots.Capacity * _options.QueuePerSlot;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Loaded models and warm queues are worth keeping: the grain lives as long as its silo.
+        this.RegisterGrainTimer(() => Task.CompletedTask, new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
+        for (var i = 0; i < slots.Capacity; i++)
+        {
+            _runners.Add(Task.Run(RunAsync, CancellationToken.None));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> AssignAsync(ShardWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        lock (_queue)
+        {
+            if (_stopping.IsCancellationRequested || _queue.Count >= QueueLimit)
+            {
+                return Task.FromResult(false);
+            }
+
+            _queue.Enqueue(work, (work.Priority, work.SubmittedAt, work.JobId, work.Index));
+        }
+
+        _available.Release();
+        return Task.FromResult(true);
+    }
+
+    public Task<int> GetLoadAsync()
+    {
+        lock (_queue)
+        {
+            return Task.FromResult(_queue.Count + Volatile.Read(ref _running));
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(true);
+        List<ShardWork> queued;
+        lock (_queue)
+        {
+            queued = [.. _queue.UnorderedItems.Select(i => i.Element)];
+            _queue.Clear();
+        }
+
+        var (key, running) = (this.GetPrimaryKeyString(), Volatile.Read(ref _running));
+        LogStopping(key, queued.Count, running);
+        await Task.WhenAll(queued.Select(ReleaseAsync)).ConfigureAwait(true);
+        var all = Task.WhenAll(_runners);
+        if (await Task.WhenAny(all, Task.Delay(_options.HandBackAfter, CancellationToken.None)).ConfigureAwait(true) != all)
+        {
+            await _handBack.CancelAsync().ConfigureAwait(true);
+        }
+
+        await all.ConfigureAwait(true);
+    }
+
+    public void Dispose()
+    {
+        _available.Dispose();
+        _stopping.Dispose();
+        _handBack.Dispose();
+    }
+
+    private async Task ReleaseAsync(ShardWork work)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IJobGrain>(work.JobId).ReleaseAsync(work.Index, work.Token).ConfigureAwait(true);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The job grain is unreachable: the lease expires and the shard is assigned again.
+            LogReleaseError(e, work.JobId, work.Index);
+        }
+    }
+
+    /// <summary>One runner: takes the next shard and runs it, on the thread pool (started by Task.Run, so its context is the pool's).</summary>
+    private async Task RunAsync()
+    {
+        while (true)
+        {
+            try
+            {
+                await _available.WaitAsync(_stopping.Token).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            ShardWork? work;
+            lock (_queue)
+            {
+                _queue.TryDequeue(out work, out _);
+            }
+
+            if (work is null)
+            {
+                continue;
+            }
+
+            Interlocked.Increment(ref _running);
+            try
+            {
+                await executor.RunAsync(ToLease(work), _handBack.Token).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+    }
+
+    private static ShardLease ToLease(ShardWork work) => new(
+        work.Index, work.JobId, work.Index, work.Kind, JsonElement.Parse(work.Spec), new ModelRef(work.Model.Key, work.Model.Uri, work.Model.Sha256),
+        work.FirstItem, work.Items, work.Attempt, work.MaxAttempts, Guid.Empty, work.Token, work.LeaseExpiresAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model grain {Key} stopping: handing back {Queued} queued shards, {Running} running")]
+    private partial void LogStopping(string key, int queued, int running);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing back job {Job} shard {Index} failed")]
+    private partial void LogReleaseError(Exception error, Guid job, int index);
+}

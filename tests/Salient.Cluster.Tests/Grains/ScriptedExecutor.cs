@@ -1,0 +1,73 @@
+using System.Text;
+using System.Text.Json;
+using Salient.Storage;
+
+namespace Salient.Cluster.Tests.Grains;
+
+/// <summary>
+/// A shard executor with known outputs: per item one create-only output blob and one record naming the silo that
+/// ran it; its report sums a number per item (carried as pwla totals, merged by sum), so a job's metrics are
+/// exact only when every shard merged exactly once. Items named <c>poison*</c> fail their shard; a shard with an
+/// item named <c>stall*</c> stalls its first attempt without renewing and then reports late.
+/// </summary>
+internal sealed class ScriptedExecutor(IShardLeases leases, IBlobStore blobs, string silo, TimeSpan delay) : IShardExecutor
+{
+    public static double ValueOf(string item) => item.Sum(c => c);
+
+    public async Task RunAsync(ShardLease lease, CancellationToken handBack = default)
+    {
+        try
+        {
+            if (lease.Items.Any(i => i.StartsWith("poison", StringComparison.Ordinal)))
+            {
+                await leases.FailShardAsync(lease, "poison item", CancellationToken.None);
+                return;
+            }
+
+            if (lease.Attempt == 1 && lease.Items.Any(i => i.StartsWith("stall", StringComparison.Ordinal)))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(4), CancellationToken.None);
+            }
+            else
+            {
+                await Task.Delay(delay, handBack);
+                if (!await leases.RenewLeaseAsync(lease, TimeSpan.Zero, CancellationToken.None))
+                {
+                    return;
+                }
+            }
+
+            var prefix = BlobLayout.Job(lease.JobId);
+            var records = new StringBuilder();
+            foreach (var item in lease.Items)
+            {
+                await PutOnceAsync($"{prefix}items/{item}/m-c0.npy", Encoding.UTF8.GetBytes(item));
+                records.Append(JsonSerializer.Serialize(new { item, silo })).Append('\n');
+            }
+
+            await PutOnceAsync(BlobLayout.ShardRecords(lease.JobId, lease.Index, lease.FencingToken), Encoding.UTF8.GetBytes(records.ToString()));
+            var report = new ShardReport(lease.Items.Count, 0, lease.Items.Count, lease.FencingToken, null,
+                new PwlaTotals(lease.Items.Count, lease.Items.Sum(ValueOf), 0, 0));
+            await leases.CompleteShardAsync(lease, report.ToJson(), CancellationToken.None);
+        }
+        catch (OperationCanceledException) when (handBack.IsCancellationRequested)
+        {
+            await leases.ReleaseShardAsync(lease, CancellationToken.None);
+        }
+        catch (Exception) when (!handBack.IsCancellationRequested)
+        {
+            // The job grain's silo went away mid-call: the lease expires and the shard runs again.
+        }
+    }
+
+    private async Task PutOnceAsync(string name, byte[] content)
+    {
+        try
+        {
+            await blobs.PutAsync(name, content, null, overwrite: false);
+        }
+        catch (BlobAlreadyExistsException)
+        {
+        }
+    }
+}
