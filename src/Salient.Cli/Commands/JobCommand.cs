@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Salient.Client;
-using Salient.Methods.Lnn;
+using Salient.Pwla;
 using Spectre.Console;
 
 namespace Salient.Cli.Commands;

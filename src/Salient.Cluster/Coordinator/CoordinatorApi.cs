@@ -9,7 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Salient.Client;
 using Salient.Cluster.Internal;
 using Salient.Methods;
-using Salient.Methods.Lnn;
+using Salient.Pwla;
 using Salient.Methods.Metrics;
 using Salient.Storage;
 

@@ -1,6 +1,6 @@
-using Salient.Methods.Lnn;
+using Salient.Pwla;
 
-namespace Salient.Methods.Tests.Lnn;
+namespace Salient.Pwla.Tests;
 
 public sealed class MathExpressionTests
 {

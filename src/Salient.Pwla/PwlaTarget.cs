@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// What is approximated on [A, B]: a function (error = integral, by Gauss–Legendre quadrature on cells that are split

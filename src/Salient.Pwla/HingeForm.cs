@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// The trainable LNN parametrisation (spec §2.4 B): one hidden layer of ReLU units with unit input weight and bias −t_i,

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// Reference optimum E* (spec §2.6): multi-start Nelder–Mead on the knots with the exact inner least squares, each

@@ -1,6 +1,6 @@
-using Salient.Methods.Plot;
+using Salient.Imaging.Plot;
 
-namespace Salient.Methods.Lnn.Plot;
+namespace Salient.Pwla.Plot;
 
 /// <summary>
 /// The picture `salient pwla fit` writes: top panel the target (black, or grey dots for samples), the fit (red) and

@@ -1,7 +1,7 @@
-namespace Salient.Methods.Plot;
+namespace Salient.Imaging.Plot;
 
 /// <summary>Maps data coordinates into a pixel rectangle with 5% headroom.</summary>
-internal sealed class PlotPanel
+public sealed class PlotPanel
 {
     private readonly double _a;
     private readonly double _b;

@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// n-segment least-squares piecewise linear approximation of a target: PWLA_n (discontinuous allowed) or CPWLA_n

@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// Local searches over unit knots on the projected error E(τ) = min_θ E(τ, θ) (variable projection): Nelder–Mead

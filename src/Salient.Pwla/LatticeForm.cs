@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// The max–min lattice form of a continuous piecewise linear function (spec §2.4 A, Ovchinnikov 2002):

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>A bad expression: what is wrong and the zero-based character position where it was found.</summary>
 public sealed class ExpressionException(string message, int position)

@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>Gauss–Legendre nodes and weights on [−1, 1], computed by Newton iteration on the Legendre polynomial.</summary>
 internal sealed class GaussLegendre

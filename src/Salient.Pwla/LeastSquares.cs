@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// Dense linear least squares by Householder QR with column pivoting, in double. Columns whose remaining norm falls

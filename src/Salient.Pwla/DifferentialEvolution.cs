@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>Settings of the pwlf-style baseline; defaults are SciPy's differential_evolution defaults that pwlf inherits.</summary>
 public sealed record DifferentialEvolutionOptions

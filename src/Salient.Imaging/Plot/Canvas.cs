@@ -1,7 +1,7 @@
-namespace Salient.Methods.Plot;
+namespace Salient.Imaging.Plot;
 
 /// <summary>An RGB raster with just what our plots need: lines, dots, rectangles and pasted pictures.</summary>
-internal sealed class Canvas
+public sealed class Canvas
 {
     private readonly byte[] _rgb;
 
@@ -119,7 +119,7 @@ internal sealed class Canvas
     private static int Clip(double v) => (int)Math.Round(Math.Clamp(v, -10_000, 10_000));
 }
 
-internal readonly record struct Rgb(byte R, byte G, byte B)
+public readonly record struct Rgb(byte R, byte G, byte B)
 {
     public static readonly Rgb Black = new(0, 0, 0);
     public static readonly Rgb Grey = new(170, 170, 170);

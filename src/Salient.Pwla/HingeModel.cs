@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// The hinge network on unit coordinates u ∈ [0, 1] for one target: residuals, error, and gradients with respect to

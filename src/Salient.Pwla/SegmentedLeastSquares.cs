@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// Exact dynamic programming for discontinuous PWLA on samples (Bellman 1961; segmented least squares): segment costs

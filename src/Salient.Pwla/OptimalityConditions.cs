@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// One interior knot's optimality terms (spec §2.3). Residuals are f − line at the knot from the left and right

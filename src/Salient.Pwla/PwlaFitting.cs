@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Salient.Imaging;
-using Salient.Methods.Lnn.Plot;
+using Salient.Pwla.Plot;
 
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// One PWLA fit as <c>salient pwla fit</c> and the cluster's <c>pwla</c> jobs run it: parse the target, solve with the

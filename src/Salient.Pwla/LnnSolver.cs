@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// Training switches for <see cref="LnnSolver"/>; each improvement of spec §2.5 can be turned off to measure it.

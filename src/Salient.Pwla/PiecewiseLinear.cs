@@ -1,4 +1,4 @@
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>
 /// A piecewise linear function on [A, B]: sorted interior knots t_1..t_{n−1} and one line m_k x + c_k per segment

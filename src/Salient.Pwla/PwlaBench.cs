@@ -1,24 +1,24 @@
 using System.Collections.Concurrent;
 
-namespace Salient.Methods.Lnn;
+namespace Salient.Pwla;
 
 /// <summary>One benchmark function of spec §2.7.</summary>
-internal sealed record BenchFunction(string Name, string Expression, double A, double B);
+public sealed record BenchFunction(string Name, string Expression, double A, double B);
 
 /// <summary>One solver run: E, E/E*, whether it counts as a success, and wall time.</summary>
-internal sealed record BenchRun(string Function, int Segments, bool Continuous, string Method, int Seed, double Error, double Ratio, bool Success, double Seconds);
+public sealed record BenchRun(string Function, int Segments, bool Continuous, string Method, int Seed, double Error, double Ratio, bool Success, double Seconds);
 
 /// <summary>A method's summary over all its runs.</summary>
-internal sealed record BenchSummary(string Method, bool Continuous, int Runs, double MedianRatio, double MeanRatio, double WorstRatio, double SuccessRate, double MedianSeconds, double TotalSeconds);
+public sealed record BenchSummary(string Method, bool Continuous, int Runs, double MedianRatio, double MeanRatio, double WorstRatio, double SuccessRate, double MedianSeconds, double TotalSeconds);
 
 /// <summary>Reference error E* of one case (the best of the reference search and every run) and what the reference search took.</summary>
-internal sealed record BenchCase(string Function, int Segments, bool Continuous, double ReferenceError, double BestError, double ReferenceSeconds);
+public sealed record BenchCase(string Function, int Segments, bool Continuous, double ReferenceError, double BestError, double ReferenceSeconds);
 
 /// <summary>
 /// Runs the suite of spec §2.7: every function × segment count × variant × method × seed. E* of a case is the smallest E
 /// found by the multi-start reference or by any run; a run succeeds when E/E* ≤ <see cref="SuccessRatio"/>.
 /// </summary>
-internal sealed class PwlaBench
+public sealed class PwlaBench
 {
     public static readonly IReadOnlyList<BenchFunction> Suite =
     [
