@@ -283,7 +283,7 @@ public static class CoordinatorApi
         }
         catch (FormatException e)
         {
-            return $"targets: {e.Message} Use top1, topN, class:I[,J...] or labels.";
+            return $"targets: {e.Message} Use {TargetSelection.Syntax} or labels.";
         }
     }
 
