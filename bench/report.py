@@ -104,7 +104,7 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
-# (PyTorch variant, Salient method, row label, goal from issue 3: Salient/PyTorch speed ratio)
+# (PyTorch variant, Salient method, row label, speed goal, Salient/PyTorch speed ratio)
 EXPLAIN_ROWS = [
     ("gradcam-full", "gradcam", "Grad-CAM vs pytorch-grad-cam loop (full backward incl. parameter grads)", 2.0),
     ("gradcam", "gradcam", "Grad-CAM vs backward only to layer4", 1.0),

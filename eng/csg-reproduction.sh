@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the CSG paper's qualitative claim on Fashion-MNIST (specs/csg.md §6) and writes the
+# Reproduces the CSG paper's qualitative claim on Fashion-MNIST (docs/csg.md) and writes the
 # table to docs/csg-results.md: the spec's small CNN (K = 64 filters on the gated layer), trained
 # as a standard model and with a class-specific gate, three seeds per arm, identical data, epochs
 # and learning rate; then accuracy, MIS (raw and normalised), gate density and one-hot fraction of
@@ -38,7 +38,7 @@ row() { jq -r --arg arm "$1" --arg seed "$2" --arg s "$(cat "$runs/$1-$2.seconds
   echo "# CSG on Fashion-MNIST: reproduction of the qualitative claim"
   echo
   echo "Made by \`bash eng/csg-reproduction.sh $train_count $epochs\` on $(nproc) cores ($(date -u +%F)); the six trainings took $(( ( $(cat "$runs"/*.seconds | paste -sd+) ) / 60 )) minutes."
-  echo "Network: \`small-cnn\` (specs/csg.md §6: three 3×3 conv-BN-ReLU layers, 32/64/64 filters, GAP → FC), trained from scratch"
+  echo "Network: \`small-cnn\` (three 3×3 conv-BN-ReLU layers, 32/64/64 filters, GAP → FC), trained from scratch"
   echo "on the first $train_count Fashion-MNIST training images for $epochs epochs (Adam, lr 2e-3, cosine, batch 64, random flips)."
   echo "CSG arm: gate on the last conv layer's pooled output, initialised at 0.5; epochs e ≥ 2 with e mod 3 ≥ 1 are CSG epochs"
   echo "(CE on the gated path + 1e-3·max(0, ‖G‖₁ − 0.2·K·C), own Adam optimizer, projection after each step); the others are standard."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The methods' claims, measured on the bundled scenes models (issue 5): writes docs/results.md.
+# The methods' claims, measured on the bundled scenes models: writes docs/results.md.
 # Generates COUNT held-out scenes (test-split items, seed 11) and runs `salient eval` for
 #   - deep-layer methods on the standard model: Grad-CAM, Grad-CAM++, LayerCAM, Score-CAM,
 #     guided backprop and TSGB (target selectivity is TSGB's claim);

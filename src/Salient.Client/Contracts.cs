@@ -28,7 +28,7 @@ public sealed record JobSubmission
     /// <summary>Explanation methods, e.g. <c>gradcam</c>.</summary>
     public IReadOnlyList<string> Methods { get; init; } = ["gradcam"];
 
-    /// <summary><c>top1</c>, <c>topN</c>, <c>class:I[,J...]</c>, or <c>labels</c> (each item's labels from the manifest).</summary>
+    /// <summary><c>top1</c>, <c>topk:K</c>, <c>class:I[,J...]</c>, or <c>labels</c> (each item's labels from the manifest).</summary>
     public string Targets { get; init; } = "top1";
 
     /// <summary>ONNX value names of the CAM layers; empty: the method's default.</summary>

@@ -116,6 +116,16 @@ public static class BatchExplainer
         return explainer.Options.Layers.Count == 0 ? explainer.Options.Method : explainer.Options.Method + "-" + SafeName(string.Join('+', explainer.Layers));
     }
 
+    /// <summary>
+    /// The <c>layer</c> value of a manifest record, the same in the CLI and the cluster: the layers
+    /// used (defaults resolved), comma-separated, or null for methods that use none.
+    /// </summary>
+    public static string? LayerLabel(Explainer explainer)
+    {
+        ArgumentNullException.ThrowIfNull(explainer);
+        return explainer.Layers.Count == 0 ? null : string.Join(',', explainer.Layers);
+    }
+
     /// <summary>A file- and blob-name-safe, deterministic form of an input path or layer name (re-runs write the same names).</summary>
     public static string SafeName(string text)
     {

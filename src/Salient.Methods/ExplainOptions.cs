@@ -13,7 +13,7 @@ public enum LayerFusion
     Product,
 }
 
-/// <summary>The gradient truncation applied to shallow-layer CAMs (specs/denoise-lnn.md, Part 1).</summary>
+/// <summary>The gradient truncation applied to shallow-layer CAMs (docs/methods.md, "Denoising shallow-layer CAMs").</summary>
 public enum DenoiseMode
 {
     /// <summary>Zero the positive gradients below the q-quantile of the positive gradients.</summary>

@@ -6,21 +6,24 @@ namespace Salient.Methods;
 /// <summary>
 /// Computes explanations for batches of inputs without touching disk. Create one per model and
 /// options with <see cref="Create"/>; it is thread-safe and reusable across batches.
+/// A method is one subclass (usually of <see cref="CamExplainer"/> or <see cref="GradientExplainer"/>)
+/// registered by name in <see cref="ExplanationMethods"/>; docs/methods.md describes how to add one.
 /// </summary>
 public abstract class Explainer
 {
-    private static readonly string[] CamMethods = ["cam", "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "scorecam", "ablationcam", "eigencam"];
-    private static readonly string[] GradientMethods = ["gradient", "gradxinput", "guided-backprop", "guided-gradcam", "integrated-gradients", "tsgb"];
-
-    private protected Explainer(Model model, ExplainOptions options, IReadOnlyList<string> layers)
+    /// <summary>Sets the model, options and resolved layers a subclass explains with.</summary>
+    protected Explainer(Model model, ExplainOptions options, IReadOnlyList<string> layers)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(layers);
         Model = model;
         Options = options;
         Layers = layers;
     }
 
-    /// <summary>Every method name, as the CLI and the API take them.</summary>
-    public static IReadOnlyList<string> MethodNames { get; } = [.. CamMethods, .. GradientMethods];
+    /// <summary>Every registered method name, as the CLI and the API take them (<see cref="ExplanationMethods.Names"/>).</summary>
+    public static IReadOnlyList<string> MethodNames => ExplanationMethods.Names;
 
     /// <summary>The model explained.</summary>
     public Model Model { get; }
@@ -32,53 +35,32 @@ public abstract class Explainer
     public IReadOnlyList<string> Layers { get; }
 
     /// <summary>
-    /// Checks the options against the model and makes the explainer. Throws
-    /// <see cref="ArgumentException"/> naming the valid choices for an unknown method or layer, or
-    /// saying why a method cannot apply to this model.
+    /// Checks the options against the model and makes the explainer of the registered method
+    /// <see cref="ExplainOptions.Method"/>. Throws <see cref="ArgumentException"/> naming the valid
+    /// choices for an unknown method or layer, or saying why a method cannot apply to this model.
     /// </summary>
     public static Explainer Create(Model model, ExplainOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
-        var method = options.Method;
-        if (!MethodNames.Contains(method))
-        {
-            throw new ArgumentException($"Unknown method '{method}'. Valid methods: {string.Join(", ", MethodNames)}.");
-        }
-
+        var method = ExplanationMethods.Find(options.Method);
         if (options.SmoothSamples < 0 || options.SmoothNoise < 0 || options.InnerBatch <= 0 || options.IntegrationSteps <= 0
             || options.DenoiseQuantile is < 0 or > 1)
         {
             throw new ArgumentException("Options out of range: --smooth and --noise must be ≥ 0, --inner-batch and integration steps > 0, --denoise-q in [0, 1].");
         }
 
-        if (options.SmoothSamples > 0 && !GradientMethods.Contains(method))
+        if (options.SmoothSamples > 0 && !method.Accepts.HasFlag(MethodOptions.Smooth))
         {
-            throw new ArgumentException($"--smooth applies to gradient methods ({string.Join(", ", GradientMethods)}), not '{method}'.");
+            throw new ArgumentException($"--smooth applies to {ExplanationMethods.Describe(MethodOptions.Smooth)}, not '{method.Name}'.");
         }
 
-        if (options.Denoise is not null && method is not ("gradcam" or "gradcam++" or "xgradcam" or "layercam"))
+        if (options.Denoise is not null && !method.Accepts.HasFlag(MethodOptions.Denoise))
         {
-            throw new ArgumentException($"--denoise applies to gradcam, gradcam++, xgradcam and layercam, not '{method}'.");
+            throw new ArgumentException($"--denoise applies to {ExplanationMethods.Describe(MethodOptions.Denoise)}, not '{method.Name}'.");
         }
 
-        var architecture = new Architecture(model);
-        if (GradientMethods.Contains(method))
-        {
-            var layers = method == "guided-gradcam" ? architecture.ResolveLayers(options.Layers) : [];
-            return new GradientExplainer(model, options, layers, architecture);
-        }
-
-        var camLayers = architecture.ResolveLayers(options.Layers);
-        if (method == "cam")
-        {
-            foreach (var layer in camLayers)
-            {
-                architecture.ClassifierWeightsAfter(layer);
-            }
-        }
-
-        return new CamExplainer(model, options, camLayers, architecture);
+        return method.Create(model, options);
     }
 
     /// <summary>
@@ -108,11 +90,18 @@ public abstract class Explainer
         return [.. results.OrderBy(r => r.Image)];
     }
 
-    private protected abstract void Run(Tensor batch, TargetSelection selection, List<Explanation> results);
+    /// <summary>
+    /// The method itself: explains <paramref name="batch"/> for the classes <paramref name="selection"/>
+    /// picks and adds one <see cref="Explanation"/> per image and target to <paramref name="results"/>
+    /// (in any order; <see cref="Explain"/> sorts them and disposes them if this throws).
+    /// </summary>
+    protected abstract void Run(Tensor batch, TargetSelection selection, List<Explanation> results);
 
     /// <summary>The targets of every image from the logits [N, classes].</summary>
-    private protected static IReadOnlyList<int>[] SelectTargets(Tensor logits, TargetSelection selection)
+    protected static IReadOnlyList<int>[] SelectTargets(Tensor logits, TargetSelection selection)
     {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(selection);
         var n = logits.Dim(0);
         var classes = logits.Length / n;
         var targets = new IReadOnlyList<int>[n];
@@ -125,8 +114,10 @@ public abstract class Explainer
     }
 
     /// <summary>A one-hot seed on the logits: image b's <paramref name="slot"/>-th target, zero for images with fewer targets.</summary>
-    private protected static Tensor Seed(Tensor logits, IReadOnlyList<int>[] targets, int slot)
+    protected static Tensor Seed(Tensor logits, IReadOnlyList<int>[] targets, int slot)
     {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(targets);
         var seed = Tensor.Zeros(logits.Shape);
         var classes = logits.Length / logits.Dim(0);
         for (var b = 0; b < targets.Length; b++)
@@ -140,9 +131,10 @@ public abstract class Explainer
         return seed;
     }
 
-    /// <summary>Wraps a computed map with its target's logit and probability (<see cref="ExplainOptions.Scores"/>).</summary>
-    private protected Explanation Result(Tensor logits, int image, int targetClass, Tensor raw, Tensor map)
+    /// <summary>Wraps a computed map (taking over <paramref name="raw"/> and <paramref name="map"/>) with its target's logit and probability (<see cref="ExplainOptions.Scores"/>).</summary>
+    protected Explanation Result(Tensor logits, int image, int targetClass, Tensor raw, Tensor map)
     {
+        ArgumentNullException.ThrowIfNull(logits);
         var classes = logits.Length / logits.Dim(0);
         var row = logits.Span.Slice(image * classes, classes);
         return new Explanation(image, targetClass, row[targetClass], (float)Options.Scores.Probability(row, targetClass), raw, map);

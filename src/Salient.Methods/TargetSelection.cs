@@ -24,7 +24,13 @@ public abstract class TargetSelection
     /// <summary>A selection of its own for each image, in batch order.</summary>
     public static TargetSelection PerImage(IReadOnlyList<TargetSelection> selections) => new Each(selections);
 
-    /// <summary>Parses the CLI form: <c>top1</c>, <c>topk:K</c> or <c>class:I[,J...]</c>.</summary>
+    /// <summary>The target syntax, as help texts and errors show it.</summary>
+    public const string Syntax = "top1, topk:K, class:I[,J...]";
+
+    /// <summary>
+    /// Parses the target syntax the CLI and the cluster share: <c>top1</c>, <c>topk:K</c> or
+    /// <c>class:I[,J...]</c>. The cluster's older <c>topN</c> is still read (see <see cref="DeprecationOf"/>).
+    /// </summary>
     /// <exception cref="FormatException">The text is none of these.</exception>
     public static TargetSelection Parse(string text)
     {
@@ -37,6 +43,11 @@ public abstract class TargetSelection
         if (text.StartsWith("topk:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k > 0)
         {
             return Top(k);
+        }
+
+        if (OldTopK(text) is { } old)
+        {
+            return Top(old);
         }
 
         if (text.StartsWith("class:", StringComparison.Ordinal))
@@ -54,8 +65,17 @@ public abstract class TargetSelection
             return Classes(classes);
         }
 
-        throw new FormatException($"Target '{text}' is not one of top1, topk:K, class:I[,J...].");
+        throw new FormatException($"Target '{text}' is not one of {Syntax}.");
     }
+
+    /// <summary>A note for a caller to show when <paramref name="text"/> uses the deprecated <c>topN</c> form; null otherwise.</summary>
+    public static string? DeprecationOf(string text) =>
+        OldTopK(text) is { } k ? $"target '{text}' is deprecated; write 'topk:{k}' (the form is read until a later release)." : null;
+
+    /// <summary>K of the old <c>topN</c> form (N ≥ 2; <c>top1</c> is current), or null.</summary>
+    private static int? OldTopK(string? text) =>
+        text is not null && text.StartsWith("top", StringComparison.Ordinal) && !text.StartsWith("topk", StringComparison.Ordinal)
+            && int.TryParse(text.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k > 1 ? k : null;
 
     /// <summary>The classes to explain for image <paramref name="image"/> with these logits.</summary>
     internal abstract IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits);

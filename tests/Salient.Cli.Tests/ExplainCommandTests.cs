@@ -98,7 +98,7 @@ public sealed class ExplainCommandTests : IDisposable
     [InlineData("--method", "gradcram", "gradcam++")]
     [InlineData("--layer", "nope", "Valid layers")]
     [InlineData("--format", "jpeg", "valid formats")]
-    [InlineData("--target", "top7", "topk:K")]
+    [InlineData("--target", "best7", "topk:K")]
     public void Bad_options_exit_1_with_the_valid_choices(string option, string value, string hint)
     {
         string[] args = ["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, Fixtures.Path("images")];

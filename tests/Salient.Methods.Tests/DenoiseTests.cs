@@ -4,7 +4,7 @@ using Salient.Methods.Internal;
 
 namespace Salient.Methods.Tests;
 
-/// <summary>Gradient truncation of shallow-layer CAMs (specs/denoise-lnn.md §1.6).</summary>
+/// <summary>Gradient truncation of shallow-layer CAMs (docs/methods.md, "Denoising shallow-layer CAMs").</summary>
 public sealed class DenoiseTests
 {
     private const string Shallow = "/layer2/layer2.0/relu_1/Relu_output_0";

@@ -107,9 +107,23 @@ public sealed class ExplainerTests
     }
 
     [Fact]
+    public void The_clusters_old_topN_form_is_read_with_a_deprecation_note()
+    {
+        using var pair = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        using var logits = ResNet.Value.Forward(pair);
+        var row = logits.Span[..10];
+        Assert.Equal(TargetSelection.Parse("topk:3").Select(0, row), TargetSelection.Parse("top3").Select(0, row));
+        Assert.Contains("topk:3", TargetSelection.DeprecationOf("top3"), StringComparison.Ordinal);
+        Assert.Null(TargetSelection.DeprecationOf("top1"));
+        Assert.Null(TargetSelection.DeprecationOf("topk:3"));
+        Assert.Null(TargetSelection.DeprecationOf("class:2"));
+    }
+
+    [Fact]
     public void Targets_parse_and_reject_bad_text()
     {
-        Assert.Throws<FormatException>(() => TargetSelection.Parse("top2"));
+        Assert.Throws<FormatException>(() => TargetSelection.Parse("top0"));
+        Assert.Throws<FormatException>(() => TargetSelection.Parse("best2"));
         Assert.Throws<FormatException>(() => TargetSelection.Parse("class:x"));
         Assert.Throws<FormatException>(() => TargetSelection.Parse("topk:0"));
         var explainer = Explainer.Create(ResNet.Value, new ExplainOptions { Method = "gradient" });

@@ -4,7 +4,7 @@ using static Salient.Tests.TinyModels;
 
 namespace Salient.Methods.Tests;
 
-/// <summary>TSGB's rules against the hand-checked example of specs/tsgb.md §1.9 and its relevance identities (§1.4).</summary>
+/// <summary>TSGB's rules against a hand-checked example and the relevance identities of its ratio rules (docs/methods.md, "TSGB").</summary>
 public sealed class TsgbTests
 {
     [Fact]

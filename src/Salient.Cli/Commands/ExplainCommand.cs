@@ -15,7 +15,7 @@ internal static class ExplainCommand
         var layer = new Option<string?>("--layer") { Description = "ONNX value name(s) of the layer(s), comma-separated; default: the last 4-D activation before global pooling." };
         var fuse = new Option<string?>("--fuse") { Description = "How several layers combine: mean (default), max (default with --denoise), product." };
         fuse.AcceptOnlyFromAmong("mean", "max", "product");
-        var target = new Option<string>("--target") { Description = "top1, topk:K, class:I[,J...], or manifest:FILE.jsonl (lines {\"input\":..., \"labels\":[...]}).", DefaultValueFactory = _ => "top1" };
+        var target = new Option<string>("--target") { Description = TargetSelection.Syntax + ", or manifest:FILE.jsonl (lines {\"input\":..., \"labels\":[...]}).", DefaultValueFactory = _ => "top1" };
         var batch = new Option<int>("--batch") { Description = "Inputs per forward pass.", DefaultValueFactory = _ => 8 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Output folder (created if missing).", DefaultValueFactory = _ => new DirectoryInfo("explanations") };
         var format = new Option<string>("--format") { Description = "Comma-separated outputs: npy (map and raw map), png (heatmap), overlay, mask, boxes.", DefaultValueFactory = _ => "npy,png,overlay" };
@@ -145,7 +145,7 @@ internal static class ExplainCommand
                 json.WriteString("label", target.Label);
                 json.WriteNumber("score", target.Score);
                 json.WriteString("method", explainer.Options.Method);
-                json.WriteString("layer", explainer.Layers.Count == 0 ? null : string.Join(',', explainer.Layers));
+                json.WriteString("layer", BatchExplainer.LayerLabel(explainer));
                 foreach (var file in target.Files)
                 {
                     json.WriteString(file.Key, target.Stem + file.Suffix);
@@ -167,6 +167,11 @@ internal static class ExplainCommand
         if (!text.StartsWith("manifest:", StringComparison.Ordinal))
         {
             var selection = TargetSelection.Parse(text);
+            if (TargetSelection.DeprecationOf(text) is { } note)
+            {
+                Console.Error.WriteLine($"warning: {note}");
+            }
+
             return _ => selection;
         }
 

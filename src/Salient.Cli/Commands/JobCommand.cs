@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using Salient.Client;
-using Salient.Methods.Lnn;
+using Salient.Methods;
+using Salient.Pwla;
 using Spectre.Console;
 
 namespace Salient.Cli.Commands;
@@ -65,7 +66,7 @@ internal static class JobCommand
         var manifest = new Option<string?>("--manifest") { Description = "A JSON-lines manifest blob (scenes format)." };
         var items = new Option<string[]>("--items") { Description = "Explicit item blob names.", AllowMultipleArgumentsPerToken = true };
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods.", DefaultValueFactory = _ => "gradcam" };
-        var targets = new Option<string>("--targets") { Description = "top1, topN, class:I[,J...] or labels.", DefaultValueFactory = _ => "top1" };
+        var targets = new Option<string>("--targets") { Description = $"{TargetSelection.Syntax} or labels.", DefaultValueFactory = _ => "top1" };
         var layers = new Option<string?>("--layers") { Description = "Comma-separated CAM layers." };
         var denoise = new Option<string?>("--denoise") { Description = "floor, ceil, rectify or backprop." };
         var metrics = new Option<string?>("--metrics") { Description = "Comma-separated metrics of an eval job; default all." };
@@ -116,7 +117,7 @@ internal static class JobCommand
                     ? new PwlaSpec(r.GetValue(segments), r.GetValue(continuous), r.GetValue(fitMethod)!, bounds is { } b ? [b.A, b.B] : null, r.GetValue(seed))
                     : null,
                 Methods = Split(r.GetValue(methods)),
-                Targets = r.GetValue(targets)!,
+                Targets = WithDeprecationNote(r.GetValue(targets)!),
                 Layers = Split(r.GetValue(layers)),
                 Denoise = r.GetValue(denoise),
                 Metrics = Split(r.GetValue(metrics)),
@@ -204,6 +205,17 @@ internal static class JobCommand
     }
 
     private static void Print(Job job) => Console.WriteLine(JsonSerializer.Serialize(job, Indented));
+
+    /// <summary>The targets as given, after warning on stderr when they use the deprecated form.</summary>
+    private static string WithDeprecationNote(string targets)
+    {
+        if (TargetSelection.DeprecationOf(targets) is { } note)
+        {
+            Console.Error.WriteLine($"warning: {note}");
+        }
+
+        return targets;
+    }
 
     private static string[] Split(string? list) => list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 }

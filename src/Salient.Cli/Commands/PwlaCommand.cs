@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Salient.Methods.Lnn;
-using Salient.Methods.Lnn.Plot;
+using Salient.Pwla;
+using Salient.Pwla.Plot;
 
 namespace Salient.Cli.Commands;
 

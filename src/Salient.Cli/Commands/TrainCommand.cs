@@ -42,7 +42,7 @@ internal static class TrainCommand
         var channels = new Option<int>("--channels") { Description = "For a folder or manifest: 1 (gray) or 3 (RGB).", DefaultValueFactory = _ => 3 };
         channels.AcceptOnlyFromAmong("1", "3");
         var datasetDir = new Option<DirectoryInfo>("--dataset-dir") { Description = "The folder of Fashion-MNIST IDX files.", DefaultValueFactory = _ => new DirectoryInfo(FashionMnist.DefaultDirectory) };
-        var csg = new Option<bool>("--csg") { Description = "Train with a class-specific gate on the last conv layer (specs/csg.md)." };
+        var csg = new Option<bool>("--csg") { Description = "Train with a class-specific gate on the last conv layer (docs/csg.md)." };
         var csgLambda = new Option<float>("--csg-lambda") { Description = "CSG: weight of the hinge sparsity term.", DefaultValueFactory = _ => 1e-3f };
         var csgMu = new Option<float>("--csg-mu") { Description = "CSG: target gate density of the hinge.", DefaultValueFactory = _ => 0.2f };
         var csgWarmup = new Option<int>("--csg-warmup") { Description = "CSG: standard epochs before the first CSG epoch.", DefaultValueFactory = _ => 3 };

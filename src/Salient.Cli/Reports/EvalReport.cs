@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Salient.Imaging;
 using Salient.Methods.Metrics;
-using Salient.Methods.Plot;
+using Salient.Imaging.Plot;
 
 namespace Salient.Cli.Reports;
 

@@ -1,5 +1,5 @@
 using Salient.Methods.Metrics;
-using Salient.Methods.Plot;
+using Salient.Imaging.Plot;
 
 namespace Salient.Cli.Reports;
 

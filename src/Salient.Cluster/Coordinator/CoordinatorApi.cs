@@ -10,7 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Salient.Client;
 using Salient.Cluster.Internal;
 using Salient.Methods;
-using Salient.Methods.Lnn;
+using Salient.Pwla;
 using Salient.Methods.Metrics;
 using Salient.Storage;
 
@@ -341,7 +341,7 @@ public static class CoordinatorApi
         }
         catch (FormatException e)
         {
-            return $"targets: {e.Message} Use top1, topN, class:I[,J...] or labels.";
+            return $"targets: {e.Message} Use {TargetSelection.Syntax} or labels.";
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Salient.Client;
 using Salient.Methods;
@@ -23,21 +22,8 @@ internal static class JobSpecs
         job.Metrics.Count == 0 ? new MetricOptions() : new MetricOptions { Metrics = job.Metrics };
 
     /// <summary>
-    /// The targets of every item (<c>top1</c>, <c>topN</c>, <c>class:I,...</c>), or null for
+    /// The targets of every item (<see cref="TargetSelection.Parse"/>'s syntax), or null for
     /// <c>labels</c>, which come from each item's manifest line.
     /// </summary>
-    public static TargetSelection? FixedTargets(string targets)
-    {
-        if (targets == "labels")
-        {
-            return null;
-        }
-
-        if (targets.StartsWith("top", StringComparison.Ordinal) && int.TryParse(targets.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k > 0)
-        {
-            return TargetSelection.Top(k);
-        }
-
-        return TargetSelection.Parse(targets);
-    }
+    public static TargetSelection? FixedTargets(string targets) => targets == "labels" ? null : TargetSelection.Parse(targets);
 }

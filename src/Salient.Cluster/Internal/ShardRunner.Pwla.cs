@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Salient.Client;
-using Salient.Methods.Lnn;
+using Salient.Pwla;
 using Salient.Storage;
 
 namespace Salient.Cluster.Internal;

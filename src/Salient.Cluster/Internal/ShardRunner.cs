@@ -136,7 +136,7 @@ internal sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, 
             {
                 for (var m = 0; m < explainers.Length; m++)
                 {
-                    var layer = explainers[m].Options.Layers.Count == 0 ? null : string.Join(',', explainers[m].Layers);
+                    var layer = BatchExplainer.LayerLabel(explainers[m]);
                     foreach (var target in perMethod[m].Where(t => t.Input == i))
                     {
                         shard.Add(new ResultRecord(chunk[i], job.Methods[m], layer, target.Class, target.Label, target.Class is null ? null : target.Score,

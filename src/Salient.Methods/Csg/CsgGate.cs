@@ -9,7 +9,7 @@ namespace Salient.Methods.Csg;
 
 /// <summary>
 /// The class-specific gate G ∈ [0,1]^{K×C} (filter × class) on the output of the global pooling
-/// before the classifier (equivalent to gating the last conv map, specs/csg.md §1.2). On the CSG
+/// before the classifier (equivalent to gating the last conv map, docs/csg.md). On the CSG
 /// path each image's pooled features are multiplied by its label's gate column; a multi-label image
 /// uses the element-wise maximum of its labels' columns (our extension: with one label it is the
 /// spec's gate). Inference never uses the gate.
@@ -53,7 +53,7 @@ internal sealed class CsgGate : IBackwardRules
     public bool Active { get; set; }
 
     /// <summary>The value a gate on <paramref name="graph"/> sits on; throws saying why a model cannot take one.</summary>
-    public static string GatedValue(GraphDefinition graph) => Architecture.PoolingValue(graph, "CSG (specs/csg.md §1.2)");
+    public static string GatedValue(GraphDefinition graph) => Architecture.PoolingValue(graph, "CSG (docs/csg.md)");
 
     /// <summary>A gate at 0.5 everywhere (the authors' start) on <paramref name="value"/>.</summary>
     public static CsgGate Create(string value, int filters, int classes) =>

@@ -1,7 +1,7 @@
 namespace Salient.Methods.Csg;
 
 /// <summary>
-/// The class-specific gate's training schedule and penalty (specs/csg.md §1.4, §6). Epoch e
+/// The class-specific gate's training schedule and penalty (docs/csg.md). Epoch e
 /// (0-based) is a CSG epoch when e ≥ <see cref="WarmupEpochs"/> and e mod <see cref="Period"/> ≥
 /// <see cref="PhaseStart"/>; other epochs train the standard path.
 /// </summary>

@@ -5,7 +5,7 @@ using Salient.Engine.Kernels;
 
 namespace Salient.Methods.Internal;
 
-/// <summary>The post-processing shared by the methods (specs/cam-methods.md, "The project's conventions").</summary>
+/// <summary>The post-processing shared by the methods (docs/methods.md, "Conventions shared by every method").</summary>
 internal static class MapMath
 {
     /// <summary>minmax(a) = (a − min a) / (max(a − min a) + eps), in place.</summary>

@@ -1,7 +1,7 @@
 namespace Salient.Methods.Internal;
 
 /// <summary>
-/// The gradient truncation T of shallow-layer CAM denoising (specs/denoise-lnn.md §1.3): τ is the
+/// The gradient truncation T of shallow-layer CAM denoising (docs/methods.md, "Denoising shallow-layer CAMs"): τ is the
 /// q-quantile (linear interpolation, as numpy) of the positive gradients over all channels of one
 /// image and target.
 /// </summary>

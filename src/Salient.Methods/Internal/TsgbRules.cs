@@ -9,7 +9,7 @@ using Salient.Engine.Kernels;
 namespace Salient.Methods.Internal;
 
 /// <summary>
-/// TSGB's modified backward (specs/tsgb.md §1.3): TSGB-Conv for every convolution, the ratio rules
+/// TSGB's modified backward (docs/methods.md, "TSGB"): TSGB-Conv for every convolution, the ratio rules
 /// for batch norm and average pooling, TSGB-FC for the final linear layer, vanilla elsewhere.
 /// </summary>
 internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackwardRules

@@ -9,7 +9,7 @@ namespace Salient.Methods.Training;
 /// <summary>
 /// Trains a classifier epoch by epoch: softmax + cross-entropy for single-label sets, sigmoid +
 /// binary cross-entropy for multi-label ones, optionally with a CSG gate on alternate epochs
-/// (specs/csg.md §1.4: CSG epochs optimize CE on the gated path plus the hinge with their own
+/// (docs/csg.md: CSG epochs optimize CE on the gated path plus the hinge with their own
 /// optimizer, then project the gate). Deterministic for a seed on a given machine.
 /// </summary>
 internal sealed class ClassifierTrainer

@@ -41,7 +41,7 @@ internal sealed record BatchProgress(int Epoch, int Batch, int Batches, double L
 
 /// <summary>
 /// One finished epoch. On CSG epochs the training accuracy is that of the gated path, which
-/// sees the label and is inflated (specs/csg.md §5.1); only <see cref="Validation"/> is a real score.
+/// sees the label and is inflated (docs/csg.md); only <see cref="Validation"/> is a real score.
 /// </summary>
 internal sealed record EpochReport(int Epoch, bool CsgEpoch, double Loss, double TrainAccuracy, ValidationScores? Validation,
     double ImagesPerSecond, double Seconds, float LearningRate, float? GateDensity);

@@ -6,13 +6,10 @@ namespace Salient.Engine.Tests.Kernels;
 
 public class BackendSelectionTests
 {
-    [Fact]
+    [SkippableFact]
     public void OpenBlas_loads_where_it_is_installed()
     {
-        if (Backends.ManagedOnly)
-        {
-            return;
-        }
+        Skip.If(Backends.ManagedOnly, "SALIENT_GEMM=managed: this run does not use OpenBLAS");
 
         Assert.True(OpenBlasNative.IsAvailable, "libopenblas.so.0 should load; install libopenblas0 or set SALIENT_GEMM=managed.");
         Assert.Equal("cpu/openblas", new CpuBackend(GemmProvider.OpenBlas).Name);

@@ -99,15 +99,11 @@ public sealed class FashionMnistTests : IDisposable
         Assert.Throws<ArgumentException>(() => FashionMnist.Load("validation", _work.FullName));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Debians_test_split_has_1000_items_of_each_class_when_installed()
     {
-        if (!Directory.Exists(FashionMnist.DefaultDirectory))
-        {
-            // The package is optional (CI does not install it); the synthetic tests cover the reader.
-            Console.WriteLine($"skipped: {FashionMnist.DefaultDirectory} is not installed");
-            return;
-        }
+        // The package is optional (CI does not install it); the synthetic tests cover the reader.
+        Skip.IfNot(Directory.Exists(FashionMnist.DefaultDirectory), $"{FashionMnist.DefaultDirectory} is not installed (apt-get install dataset-fashion-mnist)");
 
         var set = FashionMnist.Load("test");
 

@@ -134,15 +134,11 @@ public sealed class SceneGeneratorTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void Scenes_of_Debians_items_are_consistent_when_installed()
     {
-        if (!Directory.Exists(FashionMnist.DefaultDirectory))
-        {
-            // The package is optional (CI does not install it); the synthetic tests cover the generator.
-            Console.WriteLine($"skipped: {FashionMnist.DefaultDirectory} is not installed");
-            return;
-        }
+        // The package is optional (CI does not install it); the synthetic tests cover the generator.
+        Skip.IfNot(Directory.Exists(FashionMnist.DefaultDirectory), $"{FashionMnist.DefaultDirectory} is not installed (apt-get install dataset-fashion-mnist)");
 
         var items = FashionMnist.Load("test");
         var generator = new SceneGenerator(items, seed: 0);

@@ -1,0 +1,199 @@
+using System.Numerics.Tensors;
+using Salient.Engine;
+using Salient.Engine.Graph.Backward;
+using Salient.Methods.Internal;
+using Tensor = Salient.Engine.Tensor;
+
+namespace Salient.Methods;
+
+/// <summary>
+/// The base of the attributions at the input: per image and target, the gradient of the target's
+/// logit with respect to the input [C,H,W] (through the method's backward rules), optionally
+/// averaged over noisy copies (SmoothGrad); the map is max over channels of |raw|, divided by its
+/// maximum. Every image of a batch gets its own targets.
+/// </summary>
+public abstract class GradientExplainer : Explainer
+{
+    /// <summary>A gradient method on <paramref name="model"/> that uses no layer.</summary>
+    protected GradientExplainer(Model model, ExplainOptions options)
+        : base(model, options, [])
+    {
+    }
+
+    /// <summary>A gradient method that also uses layers (resolved by the caller).</summary>
+    private protected GradientExplainer(Model model, ExplainOptions options, IReadOnlyList<string> layers)
+        : base(model, options, layers)
+    {
+    }
+
+    /// <summary>When true the attribution is the gradient times the input (gradient×input).</summary>
+    protected virtual bool TimesInput => false;
+
+    /// <summary>The rules that change the backward pass (guided backprop, TSGB), or null for plain gradients.</summary>
+    private protected virtual IBackwardRules? Rules => null;
+
+    // Plain gradients and guided backprop see a ReLU fused into its convolution, batch norm or Add
+    // as well as a separate one; TSGB's rules need every activation as a step.
+    private bool FusesInRegion => Rules?.AllowsFusedSteps ?? true;
+
+    /// <inheritdoc/>
+    protected override void Run(Tensor batch, TargetSelection selection, List<Explanation> results)
+    {
+        var (raws, logits, targets) = Options.SmoothSamples > 0 ? Smoothed(batch, selection) : Attribute(batch, selection);
+        try
+        {
+            Weigh(batch, targets, raws);
+            for (var b = 0; b < targets.Length; b++)
+            {
+                for (var t = 0; t < targets[b].Count; t++)
+                {
+                    var attribution = raws[b][t]!;
+                    raws[b][t] = null;
+                    Tensor? raw = null;
+                    try
+                    {
+                        raw = Finish(batch, b, attribution);
+                        results.Add(Result(logits, b, targets[b][t], raw, MapOf(raw)));
+                    }
+                    catch
+                    {
+                        raw?.Dispose();
+                        throw;
+                    }
+                    finally
+                    {
+                        if (!ReferenceEquals(raw, attribution))
+                        {
+                            attribution.Dispose();
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            logits.Dispose();
+            foreach (var t in raws.SelectMany(r => r))
+            {
+                t?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The raw map of image <paramref name="image"/> from its attribution [C,H,W]: the attribution
+    /// itself unless a method reduces it (returning a new tensor; the base disposes the attribution).
+    /// </summary>
+    protected virtual Tensor Finish(Tensor batch, int image, Tensor attribution) => attribution;
+
+    /// <summary>The map [H,W] in [0, 1] from the raw map: max over channels of |raw|, divided by its maximum (+1e-10).</summary>
+    protected virtual Tensor MapOf(Tensor raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        var (channels, height, width) = (raw.Dim(0), raw.Dim(1), raw.Dim(2));
+        return MapMath.ChannelMaxAbs(raw.Span, channels, height * width, height, width);
+    }
+
+    /// <summary>Changes the attributions [C,H,W] of every image and target in place before they are finished (Guided Grad-CAM weights them by a CAM).</summary>
+    private protected virtual void Weigh(Tensor batch, IReadOnlyList<int>[] targets, Tensor?[][] attributions)
+    {
+    }
+
+    /// <summary>Per image and target, the attribution [C,H,W] of the method at <paramref name="input"/>, with the logits and targets of that input.</summary>
+    private protected virtual (Tensor?[][] Raws, Tensor Logits, IReadOnlyList<int>[] Targets) Attribute(Tensor input, TargetSelection selection)
+    {
+        using var record = Model.RecordForward(input, [Model.InputName], [], FusesInRegion);
+        var logits = record.Value(Model.OutputNames[0]).Clone();
+        var targets = SelectTargets(logits, selection);
+        return (InputGradients(record, logits, targets, times: TimesInput ? input : null), logits, targets);
+    }
+
+    /// <summary>Records a forward pass of <paramref name="input"/> that input gradients can be taken from, fused as the rules allow.</summary>
+    private protected ForwardRecord RecordForInput(Tensor input) => Model.RecordForward(input, [Model.InputName], [], FusesInRegion);
+
+    /// <summary>Backward passes from the logits to the input, one per target slot, batched over images.</summary>
+    private protected Tensor?[][] InputGradients(ForwardRecord record, Tensor logits, IReadOnlyList<int>[] targets, Tensor? times)
+    {
+        var raws = targets.Select(t => new Tensor?[t.Count]).ToArray();
+        var perImage = record.Input.Length / record.Input.Dim(0);
+        int[] imageShape = [.. record.Input.Shape[1..]];
+        var slots = targets.Max(t => t.Count);
+        for (var slot = 0; slot < slots; slot++)
+        {
+            var gradients = Model.Backward(record, Seed(logits, targets, slot), [Model.InputName], Rules);
+            using var gradient = gradients[Model.InputName];
+            for (var b = 0; b < targets.Length; b++)
+            {
+                if (slot < targets[b].Count)
+                {
+                    var raw = Tensor.FromSpan(gradient.Span.Slice(b * perImage, perImage), imageShape);
+                    if (times is not null)
+                    {
+                        TensorPrimitives.Multiply(raw.Span, times.Span.Slice(b * perImage, perImage), raw.Span);
+                    }
+
+                    raws[b][slot] = raw;
+                }
+            }
+        }
+
+        return raws;
+    }
+
+    /// <summary>SmoothGrad: the attribution averaged over noisy copies of the input, noise σ = level × each image's value range; targets come from the clean input.</summary>
+    private (Tensor?[][] Raws, Tensor Logits, IReadOnlyList<int>[] Targets) Smoothed(Tensor batch, TargetSelection selection)
+    {
+        var logits = Model.Forward(batch);
+        var targets = SelectTargets(logits, selection);
+        var random = new Random(Options.Seed);
+        var perImage = batch.Length / batch.Dim(0);
+        var sigmas = Enumerable.Range(0, batch.Dim(0)).Select(b =>
+        {
+            var image = batch.Span.Slice(b * perImage, perImage);
+            return Options.SmoothNoise * (TensorPrimitives.Max(image) - TensorPrimitives.Min(image));
+        }).ToArray();
+
+        var fixedTargets = TargetSelection.PerImage(targets);
+        Tensor?[][]? sum = null;
+        for (var s = 0; s < Options.SmoothSamples; s++)
+        {
+            using var noisy = batch.Clone();
+            var span = noisy.Span;
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] += sigmas[i / perImage] * MapMath.Gaussian(random);
+            }
+
+            var (raws, noisyLogits, _) = Attribute(noisy, fixedTargets);
+            noisyLogits.Dispose();
+            sum = Accumulate(sum, raws);
+        }
+
+        foreach (var raw in sum!.SelectMany(r => r))
+        {
+            TensorPrimitives.Multiply(raw!.Span, 1f / Options.SmoothSamples, raw.Span);
+        }
+
+        return (sum!, logits, targets);
+    }
+
+    /// <summary>Adds <paramref name="more"/> into <paramref name="sum"/> (taking it when null), disposing <paramref name="more"/>.</summary>
+    private protected static Tensor?[][] Accumulate(Tensor?[][]? sum, Tensor?[][] more)
+    {
+        if (sum is null)
+        {
+            return more;
+        }
+
+        for (var b = 0; b < sum.Length; b++)
+        {
+            for (var t = 0; t < sum[b].Length; t++)
+            {
+                TensorPrimitives.Add(sum[b][t]!.Span, more[b][t]!.Span, sum[b][t]!.Span);
+                more[b][t]!.Dispose();
+            }
+        }
+
+        return sum;
+    }
+}
