@@ -12,6 +12,9 @@ internal static class GeluOperator
 {
     private const float Sqrt2 = 1.41421356f;
 
+    // Values per task and per stack buffer.
+    private const int Chunk = 4096;
+
     /// <summary>Plans the pattern that starts at <paramref name="div"/> as one step, or returns null when it is not GELU.</summary>
     public static Step? TryPlan(GraphNode div, PlanContext context)
     {
@@ -59,18 +62,22 @@ internal static class GeluOperator
         {
             var x = context.Input(0).Memory;
             var y = context.Output(0, shape).Memory;
-            LayerNormOperator.ForRows((x.Length + 4095) / 4096, (start, end) =>
+            LayerNormOperator.ForRows((x.Length + Chunk - 1) / Chunk, (start, end) =>
             {
-                var from = start * 4096;
-                var length = Math.Min(x.Length, end * 4096) - from;
-                var xs = x.Span.Slice(from, length);
-                var ys = y.Span.Slice(from, length);
-                Span<float> erf = stackalloc float[Math.Min(length, 4096)];
-                TensorPrimitives.Multiply(xs, 1f / Sqrt2, erf);
-                UnaryOperator.Erf(erf, erf);
-                // y = 0.5·x·(1 + erf) = 0.5·x·erf + 0.5·x
-                TensorPrimitives.MultiplyAdd(erf, xs, xs, ys);
-                TensorPrimitives.Multiply(ys, 0.5f, ys);
+                Span<float> erf = stackalloc float[Chunk];
+                for (var chunk = start; chunk < end; chunk++)
+                {
+                    var from = chunk * Chunk;
+                    var length = Math.Min(x.Length - from, Chunk);
+                    var xs = x.Span.Slice(from, length);
+                    var ys = y.Span.Slice(from, length);
+                    var e = erf[..length];
+                    TensorPrimitives.Multiply(xs, 1f / Sqrt2, e);
+                    UnaryOperator.Erf(e, e);
+                    // y = 0.5·x·(1 + erf) = 0.5·(x·erf + x)
+                    TensorPrimitives.MultiplyAdd(e, xs, xs, ys);
+                    TensorPrimitives.Multiply(ys, 0.5f, ys);
+                }
             });
         }
 
