@@ -62,7 +62,7 @@ public abstract class Explainer
             throw new ArgumentException($"--denoise applies to gradcam, gradcam++, xgradcam and layercam, not '{method}'.");
         }
 
-        var architecture = new Architecture(model);
+        var architecture = new Architecture(model, options.Reshape);
         if (GradientMethods.Contains(method))
         {
             var layers = method == "guided-gradcam" ? architecture.ResolveLayers(options.Layers) : [];
@@ -70,6 +70,11 @@ public abstract class Explainer
         }
 
         var camLayers = architecture.ResolveLayers(options.Layers);
+        if (method == "ablationcam" && camLayers.FirstOrDefault(architecture.IsReshaped) is { } reshaped)
+        {
+            throw new ArgumentException($"ablationcam zeroes channels of the layer in the model's own layout; layer '{reshaped}' is reshaped to maps (--reshape), which it cannot write back. Use gradcam or scorecam.");
+        }
+
         if (method == "cam")
         {
             foreach (var layer in camLayers)

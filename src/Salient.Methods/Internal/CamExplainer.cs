@@ -44,7 +44,8 @@ internal sealed class CamExplainer : Explainer
                 var perTarget = targets[b].Select(_ => new List<(Tensor Raw, Tensor Map)>()).ToArray();
                 foreach (var layer in Layers)
                 {
-                    var activation = observed[layer];
+                    using var maps = _architecture.Maps(layer, observed[layer]);
+                    var activation = maps.Value;
                     var raws = Options.Method switch
                     {
                         "cam" => ClassifierWeighted(activation, b, targets[b], _architecture.ClassifierWeightsAfter(layer)),
@@ -97,7 +98,9 @@ internal sealed class CamExplainer : Explainer
                     foreach (var layer in Layers)
                     {
                         var truncate = Options.Denoise is not null && layer != _deepLayer;
-                        var raw = GradientWeighted(record.Value(layer), gradients[layer], b, truncate);
+                        using var activation = _architecture.Maps(layer, record.Value(layer));
+                        using var gradient = _architecture.Maps(layer, gradients[layer]);
+                        var raw = GradientWeighted(activation.Value, gradient.Value, b, truncate);
                         layers.Add((raw, LayerMap(raw, batch)));
                     }
 

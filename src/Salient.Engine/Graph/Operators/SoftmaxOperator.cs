@@ -46,15 +46,15 @@ internal static class SoftmaxOperator
             var y = inner == 1 ? output.Span : new float[x.Length];
             if (log)
             {
+                // The output may be the input's storage: the exponentials go to a scratch row.
+                var scratch = new float[cols];
                 for (var r = 0; r < _rows; r++)
                 {
                     var xr = x.Slice(r * cols, cols);
                     var max = TensorPrimitives.Max(xr);
-                    var yr = y.Slice(r * cols, cols);
-                    TensorPrimitives.Subtract(xr, max, yr);
-                    TensorPrimitives.Exp(yr, yr);
-                    var logSum = MathF.Log(TensorPrimitives.Sum(yr)) + max;
-                    TensorPrimitives.Subtract(xr, logSum, yr);
+                    TensorPrimitives.Subtract(xr, max, scratch);
+                    TensorPrimitives.Exp(scratch, scratch);
+                    TensorPrimitives.Subtract(xr, MathF.Log(TensorPrimitives.Sum(scratch)) + max, y.Slice(r * cols, cols));
                 }
             }
             else
