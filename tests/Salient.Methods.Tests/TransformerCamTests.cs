@@ -46,7 +46,7 @@ public sealed class TransformerCamTests
                 var rawSize = expectedRaws.Length / results.Count;
                 var mapSize = expectedMaps.Length / results.Count;
                 Assert.Equal(rawSize, results[i].Raw.Length);
-                Assert.True(RelativeL2(expectedRaws.Span.Slice(i * rawSize, rawSize), results[i].Raw.Span) <= 1e-3, $"image {i}: raw map differs");
+                Assert.True(ParityTests.RelativeL2(expectedRaws.Span.Slice(i * rawSize, rawSize), results[i].Raw.Span) <= 1e-3, $"image {i}: raw map differs");
                 var worst = 0f;
                 for (var k = 0; k < mapSize; k++)
                 {
@@ -106,17 +106,5 @@ public sealed class TransformerCamTests
                 result.Dispose();
             }
         }
-    }
-
-    private static double RelativeL2(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
-    {
-        double diff = 0, norm = 0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            diff += Math.Pow(expected[i] - actual[i], 2);
-            norm += Math.Pow(expected[i], 2);
-        }
-
-        return Math.Sqrt(diff / Math.Max(norm, 1e-30));
     }
 }

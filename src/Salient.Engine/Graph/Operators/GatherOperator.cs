@@ -11,12 +11,7 @@ internal static class GatherOperator
     public static Step Plan(GraphNode node, PlanContext context)
     {
         var x = context.Shape(node, 0);
-        var axis = (int)node.GetInt("axis", 0);
-        axis = axis < 0 ? axis + x.Length : axis;
-        if (axis < 0 || axis >= x.Length)
-        {
-            throw context.Error(node, $"axis {node.GetInt("axis", 0)} is out of range for rank {x.Length}");
-        }
+        var axis = Strided.Axis(node, context, x.Length, 0);
 
         var indices = context.Constant(node, 1);
         var picked = indices.AsInts().Select(i => i < 0 ? i + x[axis] : i).ToArray();

@@ -83,20 +83,7 @@ internal static class InstanceNormOperator
                 }
             }
 
-            if (dx is not null)
-            {
-                context.AddGradient(0, dx);
-            }
-
-            if (dScale is not null)
-            {
-                context.AddGradient(1, dScale);
-            }
-
-            if (dBias is not null)
-            {
-                context.AddGradient(2, dBias);
-            }
+            LayerNormOperator.AddGradients(context, dx, dScale, dBias);
         }
     }
 }

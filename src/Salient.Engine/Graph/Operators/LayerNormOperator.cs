@@ -16,12 +16,7 @@ internal static class LayerNormOperator
     public static Step Plan(GraphNode node, PlanContext context)
     {
         var x = context.Shape(node, 0);
-        var axis = (int)node.GetInt("axis", -1);
-        axis = axis < 0 ? axis + x.Length : axis;
-        if (axis < 0 || axis >= x.Length)
-        {
-            throw context.Error(node, $"axis {node.GetInt("axis", -1)} is out of range for rank {x.Length}");
-        }
+        var axis = Strided.Axis(node, context, x.Length, -1);
 
         if (node.Outputs.Skip(1).Any(o => o.Length > 0 && context.Readers(o).Count > 0))
         {
@@ -229,19 +224,18 @@ internal static class LayerNormOperator
                 }
             }
 
-            if (dx is not null)
-            {
-                context.AddGradient(0, dx);
-            }
+            AddGradients(context, dx, dScale, dBias);
+        }
+    }
 
-            if (dScale is not null)
+    /// <summary>Hands the gradients of a normalisation's input, scale and bias (those computed) to the backward pass.</summary>
+    public static void AddGradients(BackwardContext context, params Tensor?[] gradients)
+    {
+        for (var i = 0; i < gradients.Length; i++)
+        {
+            if (gradients[i] is { } gradient)
             {
-                context.AddGradient(1, dScale);
-            }
-
-            if (dBias is not null)
-            {
-                context.AddGradient(2, dBias);
+                context.AddGradient(i, gradient);
             }
         }
     }

@@ -13,12 +13,7 @@ internal static class SoftmaxOperator
     public static Step Plan(GraphNode node, PlanContext context)
     {
         var x = context.Shape(node, 0);
-        var axis = (int)node.GetInt("axis", context.Opset >= 13 ? -1 : 1);
-        axis = axis < 0 ? axis + x.Length : axis;
-        if (axis < 0 || axis >= x.Length)
-        {
-            throw context.Error(node, $"axis {node.GetInt("axis", -1)} is out of range for rank {x.Length}");
-        }
+        var axis = Strided.Axis(node, context, x.Length, context.Opset >= 13 ? -1 : 1);
 
         var outer = Strided.Product(x.AsSpan(0, axis));
         var (cols, inner) = context.Opset >= 13 ? (x[axis], Strided.Product(x.AsSpan(axis + 1))) : (Strided.Product(x.AsSpan(axis)), 1);

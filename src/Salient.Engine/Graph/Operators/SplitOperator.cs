@@ -8,12 +8,7 @@ internal static class SplitOperator
     public static Step Plan(GraphNode node, PlanContext context)
     {
         var x = context.Shape(node, 0);
-        var axis = (int)node.GetInt("axis", 0);
-        axis = axis < 0 ? axis + x.Length : axis;
-        if (axis < 0 || axis >= x.Length)
-        {
-            throw context.Error(node, $"axis {node.GetInt("axis", 0)} is out of range for rank {x.Length}");
-        }
+        var axis = Strided.Axis(node, context, x.Length, 0);
 
         var parts = node.Outputs.Length;
         var sizes = (context.Opset >= 13 ? node.HasInput(1) ? context.Constant(node, 1).AsInts() : null : node.GetInts("split"))?.Select(s => (int)s).ToArray();

@@ -19,6 +19,14 @@ internal static class Strided
         return strides;
     }
 
+    /// <summary>The node's <c>axis</c> attribute (default <paramref name="fallback"/>) for rank <paramref name="rank"/>, made non-negative; throws when out of range.</summary>
+    public static int Axis(GraphNode node, PlanContext context, int rank, long fallback)
+    {
+        var axis = node.GetInt("axis", fallback);
+        var resolved = axis < 0 ? axis + rank : axis;
+        return resolved >= 0 && resolved < rank ? (int)resolved : throw context.Error(node, $"axis {axis} is out of range for rank {rank}");
+    }
+
     public static int Product(ReadOnlySpan<int> dims)
     {
         var p = 1;
