@@ -103,6 +103,7 @@ def main():
                 report = json.loads(proc.stdout.strip().splitlines()[-1])
             except (ValueError, IndexError):
                 report = {"error": (proc.stderr or proc.stdout).strip()[:300]}
+            report.pop("model", None)  # the file name; the row keeps the architecture
             row.update(report)
             row["status"] = ("error: " + report["error"]) if "error" in report else ("match" if report["max_rel_diff"] <= 1e-4 else "MISMATCH")
             results[key] = row
