@@ -24,7 +24,7 @@ public abstract class CamExplainer : Explainer
 {
     /// <summary>Resolves the layers of <paramref name="options"/> (throwing <see cref="ArgumentException"/> listing the valid ones for an unknown name).</summary>
     protected CamExplainer(Model model, ExplainOptions options)
-        : this(model, options, new Architecture(model))
+        : this(model, options, new Architecture(model, options.Reshape))
     {
     }
 
@@ -73,7 +73,8 @@ public abstract class CamExplainer : Explainer
                 var perTarget = targets[b].Select(_ => new List<(Tensor Raw, Tensor Map)>()).ToArray();
                 foreach (var layer in Layers)
                 {
-                    var raws = RawMaps(new CamLayer(layer, batch, logits, observed[layer], null), b, targets[b]);
+                    using var activations = Architecture.Maps(layer, observed[layer]);
+                    var raws = RawMaps(new CamLayer(layer, batch, logits, activations.Value, null), b, targets[b]);
                     for (var t = 0; t < raws.Length; t++)
                     {
                         perTarget[t].Add((raws[t], LayerMap(raws[t], batch)));
@@ -118,7 +119,9 @@ public abstract class CamExplainer : Explainer
                     var layers = new List<(Tensor Raw, Tensor Map)>();
                     foreach (var layer in Layers)
                     {
-                        var raw = RawMaps(new CamLayer(layer, batch, logits, record.Value(layer), gradients[layer]), b, [targets[b][slot]])[0];
+                        using var activations = Architecture.Maps(layer, record.Value(layer));
+                        using var gradient = Architecture.Maps(layer, gradients[layer]);
+                        var raw = RawMaps(new CamLayer(layer, batch, logits, activations.Value, gradient.Value), b, [targets[b][slot]])[0];
                         layers.Add((raw, LayerMap(raw, batch)));
                     }
 

@@ -29,6 +29,22 @@ public enum DenoiseMode
     Backprop,
 }
 
+/// <summary>How a CAM layer's activation becomes [N, C, H, W] maps (pytorch-grad-cam's reshape_transform).</summary>
+public enum LayerReshape
+{
+    /// <summary>[N, C, H, W] stays; a token sequence [N, L, C] becomes a grid as with <see cref="Tokens"/>.</summary>
+    Auto,
+
+    /// <summary>Only [N, C, H, W] layers.</summary>
+    None,
+
+    /// <summary>A token sequence [N, L, C] with L = 1 + H·W (the class token, first, is dropped) or L = H·W, H = W.</summary>
+    Tokens,
+
+    /// <summary>A channels-last activation [N, H, W, C] (Swin's blocks), permuted to [N, C, H, W].</summary>
+    ChannelsLast,
+}
+
 /// <summary>What to explain and how. Only <see cref="Method"/> is required.</summary>
 public sealed record ExplainOptions
 {
@@ -37,6 +53,9 @@ public sealed record ExplainOptions
 
     /// <summary>ONNX value names of the layers for CAM methods; empty for the default (the last 4-D activation before global pooling).</summary>
     public IReadOnlyList<string> Layers { get; init; } = [];
+
+    /// <summary>How each layer's activation and gradient become [N, C, H, W] maps.</summary>
+    public LayerReshape Reshape { get; init; } = LayerReshape.Auto;
 
     /// <summary>How maps of several layers are fused; null for the method's default (mean, or max with denoising).</summary>
     public LayerFusion? Fuse { get; init; }

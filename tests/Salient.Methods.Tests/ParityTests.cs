@@ -94,7 +94,7 @@ public sealed class ParityTests
         }
     }
 
-    private static double RelativeL2(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    internal static double RelativeL2(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
     {
         double diff = 0, norm = 0;
         for (var i = 0; i < expected.Length; i++)

@@ -23,6 +23,7 @@ internal static class BenchCommand
         command.Subcommands.Add(CreateExplain());
         command.Subcommands.Add(CreateTrain());
         command.Subcommands.Add(ClusterBenchCommand.Create());
+        command.Subcommands.Add(CreateParity());
         return command;
     }
 
@@ -166,6 +167,57 @@ internal static class BenchCommand
         command.SetAction(r => Explain(r.GetValue(model)!, new ExplainOptions { Method = r.GetValue(method)!, Layers = r.GetValue(layer)?.Split(',') ?? [], ChannelLimit = r.GetValue(channels) },
             r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
         return command;
+    }
+
+    private static Command CreateParity()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The ONNX model.", Required = true };
+        var input = new Option<FileInfo>("--input") { Description = "The input batch (.npy, float32).", Required = true };
+        var expected = new Option<FileInfo>("--expected") { Description = "The reference outputs (.npy, float32), e.g. PyTorch's logits.", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var command = new Command("parity", "Runs a model on a saved input and compares its output with reference values: largest absolute and relative (|a − b| / max(1, |b|)) difference.")
+        {
+            model, input, expected, json,
+        };
+        command.SetAction(r => Parity(r.GetValue(model)!, r.GetValue(input)!, r.GetValue(expected)!, r.GetValue(json)));
+        return command;
+    }
+
+    private static int Parity(FileInfo modelFile, FileInfo inputFile, FileInfo expectedFile, bool json)
+    {
+        var result = new Dictionary<string, object> { ["model"] = modelFile.Name };
+        try
+        {
+            var model = Model.Load(modelFile.FullName);
+            using var input = Salient.Engine.IO.Npy.Read(inputFile.FullName);
+            using var expected = Salient.Engine.IO.Npy.Read(expectedFile.FullName);
+            var clock = Stopwatch.StartNew();
+            using var output = model.Forward(input);
+            result["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
+            if (!output.Shape.SequenceEqual(expected.Shape))
+            {
+                throw new ModelException($"output shape [{string.Join(',', output.ShapeArray())}] differs from the reference's [{string.Join(',', expected.ShapeArray())}]");
+            }
+
+            var (abs, rel) = (0.0, 0.0);
+            for (var i = 0; i < output.Length; i++)
+            {
+                var d = Math.Abs((double)output.Span[i] - expected.Span[i]);
+                abs = Math.Max(abs, d);
+                rel = Math.Max(rel, d / Math.Max(1.0, Math.Abs(expected.Span[i])));
+            }
+
+            result["max_abs_diff"] = abs;
+            result["max_rel_diff"] = rel;
+            Print(result, json);
+            return 0;
+        }
+        catch (Exception e) when (e is ModelException or IOException or InvalidDataException)
+        {
+            result["error"] = e.Message;
+            Print(result, json);
+            return 1;
+        }
     }
 
     private static Command CreateGemm()

@@ -12,9 +12,15 @@ internal static class ExplainCommand
     {
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model; a model card <model>.json beside it sets preprocessing and labels.", Required = true };
         var method = new Option<string>("--method") { Description = $"One of: {string.Join(", ", Explainer.MethodNames)}.", Required = true };
-        var layer = new Option<string?>("--layer") { Description = "ONNX value name(s) of the layer(s), comma-separated; default: the last 4-D activation before global pooling." };
+        var layer = new Option<string?>("--layer") { Description = "ONNX value name(s) of the layer(s), comma-separated; default: the input of global average pooling, or a ViT's last attention layer norm (see --reshape)." };
         var fuse = new Option<string?>("--fuse") { Description = "How several layers combine: mean (default), max (default with --denoise), product." };
         fuse.AcceptOnlyFromAmong("mean", "max", "product");
+        var reshape = new Option<string>("--reshape")
+        {
+            Description = "How a layer becomes [N,C,H,W] maps: auto (4-D as is, token sequences [N,1+H·W,C] to a grid, class token dropped), none, tokens, channels-last ([N,H,W,C], Swin).",
+            DefaultValueFactory = _ => "auto",
+        };
+        reshape.AcceptOnlyFromAmong("auto", "none", "tokens", "channels-last");
         var target = new Option<string>("--target") { Description = TargetSelection.Syntax + ", or manifest:FILE.jsonl (lines {\"input\":..., \"labels\":[...]}).", DefaultValueFactory = _ => "top1" };
         var batch = new Option<int>("--batch") { Description = "Inputs per forward pass.", DefaultValueFactory = _ => 8 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Output folder (created if missing).", DefaultValueFactory = _ => new DirectoryInfo("explanations") };
@@ -34,7 +40,7 @@ internal static class ExplainCommand
 
         var command = new Command("explain", "Explain the model's decisions on inputs: maps, heatmaps, overlays, masks and boxes per input and target.")
         {
-            model, method, layer, fuse, target, batch, output, format, colormap, alpha, threshold, smooth, noise, denoise, denoiseQ, denoiseTanh, innerBatch, steps, inputs,
+            model, method, layer, fuse, reshape, target, batch, output, format, colormap, alpha, threshold, smooth, noise, denoise, denoiseQ, denoiseTanh, innerBatch, steps, inputs,
         };
         command.SetAction(r =>
         {
@@ -43,6 +49,7 @@ internal static class ExplainCommand
                 Method = r.GetValue(method)!,
                 Layers = r.GetValue(layer)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
                 Fuse = r.GetValue(fuse) is { } f ? Enum.Parse<LayerFusion>(f, ignoreCase: true) : null,
+                Reshape = Enum.Parse<LayerReshape>(r.GetValue(reshape)!.Replace("-", "", StringComparison.Ordinal), ignoreCase: true),
                 SmoothSamples = r.GetValue(smooth),
                 SmoothNoise = r.GetValue(noise),
                 Denoise = r.GetResult(denoise) is null ? null : Enum.Parse<DenoiseMode>(r.GetValue(denoise) ?? "floor", ignoreCase: true),

@@ -129,6 +129,21 @@ internal sealed class PlanContext
     public GraphNode? SoleFusableReader(GraphNode node, string value, bool inRegionToo = false) =>
         SoleReader(value) is { } next && (!KeptApart(node, next) || (inRegionToo && _fuseInRegion)) ? next : null;
 
+    /// <summary>The nodes that read <paramref name="value"/>.</summary>
+    public IReadOnlyList<GraphNode> Readers(string value) => _consumers.TryGetValue(value, out var readers) ? readers : [];
+
+    /// <summary>
+    /// Whether <paramref name="nodes"/> (a pattern, its last node last) may become one step: no value
+    /// between them is observed or read by a node outside them, and none of them is kept unfused
+    /// (or, with <paramref name="inRegionToo"/>, the plan fuses inside the gradient region).
+    /// </summary>
+    public bool MayJoin(IReadOnlyList<GraphNode> nodes, bool inRegionToo)
+    {
+        var inside = nodes.ToHashSet();
+        return nodes.Take(nodes.Count - 1).SelectMany(n => n.Outputs).All(v => !_observed.Contains(v) && Readers(v).All(inside.Contains))
+            && (_noFusion is null || !nodes.Any(_noFusion.Contains) || (inRegionToo && _fuseInRegion));
+    }
+
     private GraphNode? SoleReader(string value) =>
         !_observed.Contains(value) && _consumers.TryGetValue(value, out var readers) && readers.Count == 1 ? readers[0] : null;
 

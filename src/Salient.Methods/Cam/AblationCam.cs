@@ -4,8 +4,17 @@ using Tensor = Salient.Engine.Tensor;
 namespace Salient.Methods.Cam;
 
 /// <summary>Ablation-CAM: w_k = (y − y_k) / y, with y_k the target's logit when channel k of the layer is zeroed.</summary>
-internal sealed class AblationCam(Model model, ExplainOptions options) : CamExplainer(model, options)
+internal sealed class AblationCam : CamExplainer
 {
+    public AblationCam(Model model, ExplainOptions options)
+        : base(model, options)
+    {
+        if (Layers.FirstOrDefault(Architecture.IsReshaped) is { } reshaped)
+        {
+            throw new ArgumentException($"ablationcam zeroes channels of the layer in the model's own layout; layer '{reshaped}' is reshaped to maps (--reshape), which it cannot write back. Use gradcam or scorecam.");
+        }
+    }
+
     protected override Tensor[] RawMaps(CamLayer layer, int image, IReadOnlyList<int> targets)
     {
         var (batch, logits, activations) = (layer.Batch, layer.Logits, layer.Activations);

@@ -3,7 +3,7 @@ using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
-/// <summary>Add, Sub, Mul and Div with numpy broadcasting; integer shape arithmetic is folded at plan time.</summary>
+/// <summary>Add, Sub, Mul and Div with numpy broadcasting; arithmetic on constants is folded at plan time (<see cref="ConstantEvaluator"/>).</summary>
 internal static class BinaryOperator
 {
     public static Step? Plan(GraphNode node, PlanContext context)
@@ -18,13 +18,6 @@ internal static class BinaryOperator
         var a = context.Shape(node, 0);
         var b = context.Shape(node, 1);
         var shape = BroadcastShape(a, b) ?? throw context.Error(node, $"shapes [{Tensor.FormatShape(a)}] and [{Tensor.FormatShape(b)}] do not broadcast");
-
-        if (context.IsConstant(node.Inputs[0]) && context.IsConstant(node.Inputs[1])
-            && (context.Constant(node, 0).IsInteger || context.Constant(node, 1).IsInteger))
-        {
-            context.SetConstant(node.Outputs[0], FoldIntegers(op, context.Constant(node, 0), context.Constant(node, 1), shape));
-            return null;
-        }
 
         context.SetShape(node.Outputs[0], shape);
         // Div's backward reads its own output, which a fused activation would replace.
@@ -51,33 +44,6 @@ internal static class BinaryOperator
         }
 
         return shape;
-    }
-
-    private static ConstantValue FoldIntegers(BinaryOp op, ConstantValue a, ConstantValue b, int[] shape)
-    {
-        var x = a.AsInts();
-        var y = b.AsInts();
-        var length = Tensor.CheckedLength(shape);
-        if ((x.Length != 1 && x.Length != length) || (y.Length != 1 && y.Length != length))
-        {
-            throw new ModelException("Integer shape arithmetic with partial broadcasting is not supported.");
-        }
-
-        var result = new long[length];
-        for (var i = 0; i < length; i++)
-        {
-            var l = x[x.Length == 1 ? 0 : i];
-            var r = y[y.Length == 1 ? 0 : i];
-            result[i] = op switch
-            {
-                BinaryOp.Add => l + r,
-                BinaryOp.Sub => l - r,
-                BinaryOp.Mul => l * r,
-                _ => r == 0 ? throw new ModelException("Integer division by zero in a shape computation.") : l / r,
-            };
-        }
-
-        return ConstantValue.FromInts(result, shape);
     }
 
     internal sealed class BinaryStep(GraphNode node, BinaryOp op, int[] aShape, int[] bShape, int[] shape, FusedActivation activation, string output)

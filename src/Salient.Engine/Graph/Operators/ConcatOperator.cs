@@ -2,7 +2,7 @@ using Salient.Engine.Graph.Backward;
 
 namespace Salient.Engine.Graph.Operators;
 
-/// <summary>Concat: float tensors are copied block by block; integer shape pieces are folded at plan time.</summary>
+/// <summary>Concat: float tensors are copied block by block; constant pieces are folded at plan time (<see cref="ConstantEvaluator"/>).</summary>
 internal static class ConcatOperator
 {
     public static Step? Plan(GraphNode node, PlanContext context)
@@ -30,18 +30,6 @@ internal static class ConcatOperator
             {
                 shape[axis] += s[axis];
             }
-        }
-
-        if (inputs.All(context.IsConstant) && Enumerable.Range(0, inputs.Length).Any(i => context.Constant(node, i).IsInteger))
-        {
-            if (first.Length != 1)
-            {
-                throw context.Error(node, "integer concatenation is folded for 1-D shape vectors only");
-            }
-
-            var values = Enumerable.Range(0, inputs.Length).SelectMany(i => context.Constant(node, i).AsInts()).ToArray();
-            context.SetConstant(node.Outputs[0], ConstantValue.FromInts(values, shape));
-            return null;
         }
 
         context.SetShape(node.Outputs[0], shape);
@@ -78,27 +66,7 @@ internal static class ConcatOperator
             }
         }
 
-        /// <summary>Copies part <paramref name="index"/> into its place in the whole, or back out of it.</summary>
-        private void Copy(int index, Span<float> part, Span<float> whole, bool toWhole)
-        {
-            var outer = shape.Take(axis).Aggregate(1, (a, b) => a * b);
-            var inner = shape.Skip(axis + 1).Aggregate(1, (a, b) => a * b);
-            var outRow = shape[axis] * inner;
-            var offset = shapes.Take(index).Sum(s => s[axis]) * inner;
-            var block = shapes[index][axis] * inner;
-            for (var o = 0; o < outer; o++)
-            {
-                var inPart = part.Slice(o * block, block);
-                var inWhole = whole.Slice((o * outRow) + offset, block);
-                if (toWhole)
-                {
-                    inPart.CopyTo(inWhole);
-                }
-                else
-                {
-                    inWhole.CopyTo(inPart);
-                }
-            }
-        }
+        private void Copy(int index, Span<float> part, Span<float> whole, bool toWhole) =>
+            Strided.CopyPart(shape, axis, [.. shapes.Select(s => s[axis])], index, part, whole, toWhole);
     }
 }

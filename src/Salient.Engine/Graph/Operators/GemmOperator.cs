@@ -3,7 +3,7 @@ using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
-/// <summary>Gemm (Y = alpha·op(A)·op(B) + beta·C) and MatMul with a 2-D right operand.</summary>
+/// <summary>Gemm (Y = alpha·op(A)·op(B) + beta·C) and MatMul with a 2-D right operand (others: <see cref="BatchedMatMulOperator"/>).</summary>
 internal static class GemmOperator
 {
     public static Step Plan(GraphNode node, PlanContext context)
@@ -43,6 +43,11 @@ internal static class GemmOperator
     {
         var a = context.Shape(node, 0);
         var b = context.Shape(node, 1);
+        if (b.Length != 2)
+        {
+            return BatchedMatMulOperator.Plan(node, context);
+        }
+
         if (a.Length < 2 || b.Length != 2 || a[^1] != b[0])
         {
             throw context.Error(node, $"operands [{Tensor.FormatShape(a)}] and [{Tensor.FormatShape(b)}] are not [...,M,K]·[K,N]");

@@ -19,11 +19,38 @@ internal static class OperatorRegistry
         ["Add"] = BinaryOperator.Plan,
         ["Sub"] = BinaryOperator.Plan,
         ["Mul"] = BinaryOperator.Plan,
-        ["Div"] = BinaryOperator.Plan,
+        ["Div"] = (n, c) => GeluOperator.TryPlan(n, c) ?? BinaryOperator.Plan(n, c),
+        ["Pow"] = PowOperator.Plan,
+        ["Erf"] = UnaryOperator.Plan,
+        ["Sqrt"] = UnaryOperator.Plan,
+        ["Reciprocal"] = UnaryOperator.Plan,
+        ["Neg"] = UnaryOperator.Plan,
+        ["Exp"] = UnaryOperator.Plan,
+        ["Log"] = UnaryOperator.Plan,
+        ["Tanh"] = UnaryOperator.Plan,
+        ["Abs"] = UnaryOperator.Plan,
+        ["Equal"] = CompareOperator.Plan,
+        ["Less"] = CompareOperator.Plan,
+        ["Greater"] = CompareOperator.Plan,
+        ["Where"] = WhereOperator.Plan,
+        ["ReduceMean"] = (n, c) => LayerNormOperator.TryPlanDecomposed(n, c) ?? ReduceOperator.Plan(n, c),
+        ["ReduceSum"] = ReduceOperator.Plan,
+        ["ReduceMax"] = ReduceOperator.Plan,
+        ["ReduceMin"] = ReduceOperator.Plan,
+        ["GlobalMaxPool"] = ReduceOperator.PlanGlobalMaxPool,
+        ["LayerNormalization"] = LayerNormOperator.Plan,
+        ["InstanceNormalization"] = InstanceNormOperator.Plan,
+        ["Resize"] = ResizeOperator.Plan,
+        ["Upsample"] = ResizeOperator.Plan,
+        ["Einsum"] = EinsumOperator.Plan,
+        ["Expand"] = ExpandOperator.Plan,
+        ["Tile"] = TileOperator.Plan,
+        ["Split"] = SplitOperator.Plan,
         ["Concat"] = ConcatOperator.Plan,
         ["Gemm"] = GemmOperator.Plan,
         ["MatMul"] = GemmOperator.PlanMatMul,
         ["Softmax"] = SoftmaxOperator.Plan,
+        ["LogSoftmax"] = SoftmaxOperator.Plan,
         ["Pad"] = PadOperator.Plan,
         ["Flatten"] = ShapeOperators.PlanFlatten,
         ["Reshape"] = ShapeOperators.PlanReshape,
@@ -33,22 +60,32 @@ internal static class OperatorRegistry
         ["Dropout"] = ShapeOperators.PlanIdentity,
         ["Constant"] = ConstantFolding.PlanConstant,
         ["Shape"] = ConstantFolding.PlanShape,
-        ["Gather"] = ConstantFolding.PlanGather,
+        ["Gather"] = GatherOperator.Plan,
         ["Cast"] = ConstantFolding.PlanCast,
-        ["Slice"] = ConstantFolding.PlanSlice,
-        ["Transpose"] = ConstantFolding.PlanTranspose,
+        ["Slice"] = SliceOperator.Plan,
+        ["Transpose"] = TransposeOperator.Plan,
         ["ConstantOfShape"] = ConstantFolding.PlanConstantOfShape,
     };
 
     /// <summary>The operator types Salient runs, for error messages and docs.</summary>
-    public static IEnumerable<string> Supported => Planners.Keys.Order(StringComparer.Ordinal);
+    public static IEnumerable<string> Supported => Planners.Keys.Union(ConstantEvaluator.OpTypes).Order(StringComparer.Ordinal);
 
-    public static bool IsSupported(string opType) => Planners.ContainsKey(opType);
+    public static bool IsSupported(string opType) => Planners.ContainsKey(opType) || ConstantEvaluator.Folds(opType);
 
     public static Step? Plan(GraphNode node, PlanContext context)
     {
+        if (ConstantEvaluator.TryFold(node, context))
+        {
+            return null;
+        }
+
         if (!Planners.TryGetValue(node.OpType, out var planner))
         {
+            if (ConstantEvaluator.Folds(node.OpType))
+            {
+                throw context.Error(node, $"operator '{node.OpType}' is supported only on constants (shape computations), not on image data");
+            }
+
             throw context.Error(node, $"operator '{node.OpType}' is not supported (supported: {string.Join(", ", Supported)})");
         }
 

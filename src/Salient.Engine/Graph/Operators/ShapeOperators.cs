@@ -90,9 +90,16 @@ internal static class ShapeOperators
 
     public static Step? PlanIdentity(GraphNode node, PlanContext context)
     {
-        if (node.OpType == "Dropout" && node.Outputs.Length > 1 && node.Outputs[1].Length > 0)
+        if (node.OpType == "Dropout" && node.Outputs.Length > 1 && node.Outputs[1].Length > 0
+            && (context.Readers(node.Outputs[1]).Count > 0 || context.Graph.OutputNames.Contains(node.Outputs[1])))
         {
             throw context.Error(node, "the mask output of Dropout is not supported");
+        }
+
+        // An unread mask (exports of F.dropout keep it) is all ones in inference: its shape is all the plan needs.
+        foreach (var mask in node.Outputs.Skip(1).Where(o => o.Length > 0))
+        {
+            context.SetShape(mask, context.Shape(node, 0));
         }
 
         return View(node, context, context.Shape(node, 0));

@@ -4,34 +4,61 @@ using Salient.Engine.Graph.Backward;
 namespace Salient.Engine.Graph.Operators;
 
 /// <summary>
-/// Softmax. From opset 13 it normalises one axis; before that it flattens to 2-D at the axis
-/// (default 1) and normalises each row, which for the last axis is the same thing.
+/// Softmax and LogSoftmax. From opset 13 they normalise one axis, any axis (one not last is moved
+/// last for the computation and back); before that they flatten to 2-D at the axis (default 1) and
+/// normalise each row, which for the last axis is the same thing.
 /// </summary>
 internal static class SoftmaxOperator
 {
     public static Step Plan(GraphNode node, PlanContext context)
     {
         var x = context.Shape(node, 0);
-        var axis = (int)node.GetInt("axis", context.Opset >= 13 ? -1 : 1);
-        axis = axis < 0 ? axis + x.Length : axis;
-        if (axis < 0 || axis >= x.Length)
-        {
-            throw context.Error(node, $"axis {node.GetInt("axis", -1)} is out of range for rank {x.Length}");
-        }
+        var axis = Strided.Axis(node, context, x.Length, context.Opset >= 13 ? -1 : 1);
 
-        var cols = context.Opset >= 13 ? x[axis] : x.Skip(axis).Aggregate(1, (a, b) => a * b);
-        if (context.Opset >= 13 && axis != x.Length - 1)
-        {
-            throw context.Error(node, "softmax over an axis other than the last is not supported");
-        }
-
+        var outer = Strided.Product(x.AsSpan(0, axis));
+        var (cols, inner) = context.Opset >= 13 ? (x[axis], Strided.Product(x.AsSpan(axis + 1))) : (Strided.Product(x.AsSpan(axis)), 1);
         context.SetShape(node.Outputs[0], x);
-        return new SoftmaxStep(node, x, Tensor.CheckedLength(x) / Math.Max(cols, 1), cols);
+        return new SoftmaxStep(node, x, outer, cols, inner, node.OpType == "LogSoftmax");
     }
 
-    private sealed class SoftmaxStep(GraphNode node, int[] shape, int rows, int cols) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    private sealed class SoftmaxStep(GraphNode node, int[] shape, int outer, int cols, int inner, bool log) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
+        private readonly int _rows = outer * inner;
+
         public override int InPlaceInput => 0;
+
+        public override bool ReadsInputInBackward(int index) => false;
+
+        // The [outer, inner, cols] order of the [outer, cols, inner] data: the normalised axis last.
+        private int[] RowShape => [outer, inner, cols];
+
+        private int[] RowStrides => [cols * inner, 1, inner];
+
+        public override void Run(StepContext context)
+        {
+            var output = context.Output(0, shape);
+            var x = Rows(context.Input(0).Span);
+            var y = inner == 1 ? output.Span : new float[x.Length];
+            if (log)
+            {
+                // The output may be the input's storage: the exponentials go to a scratch row.
+                var scratch = new float[cols];
+                for (var r = 0; r < _rows; r++)
+                {
+                    var xr = x.Slice(r * cols, cols);
+                    var max = TensorPrimitives.Max(xr);
+                    TensorPrimitives.Subtract(xr, max, scratch);
+                    TensorPrimitives.Exp(scratch, scratch);
+                    TensorPrimitives.Subtract(xr, MathF.Log(TensorPrimitives.Sum(scratch)) + max, y.Slice(r * cols, cols));
+                }
+            }
+            else
+            {
+                context.Backend.Softmax(_rows, cols, x, y);
+            }
+
+            Unrows(y, output.Span);
+        }
 
         public override void Backward(BackwardContext context)
         {
@@ -40,25 +67,53 @@ internal static class SoftmaxOperator
                 return;
             }
 
-            // dx = y ⊙ (dy − Σ dy·y), row by row.
+            // Softmax: dx = y ⊙ (dy − Σ dy·y); LogSoftmax: dx = dy − softmax·Σ dy. Row by row.
             var input = Tensor.Uninitialized(shape);
-            var y = context.Output(0).Span;
-            for (var r = 0; r < rows; r++)
+            var y = Rows(context.Output(0).Span);
+            var dy = Rows(gradient.Span);
+            var dx = inner == 1 ? input.Span : new float[y.Length];
+            for (var r = 0; r < _rows; r++)
             {
                 var yr = y.Slice(r * cols, cols);
-                var dy = gradient.Span.Slice(r * cols, cols);
-                var dx = input.Span.Slice(r * cols, cols);
-                TensorPrimitives.Subtract(dy, TensorPrimitives.Dot(dy, yr), dx);
-                TensorPrimitives.Multiply(dx, yr, dx);
+                var dyr = dy.Slice(r * cols, cols);
+                var dxr = dx.Slice(r * cols, cols);
+                if (log)
+                {
+                    TensorPrimitives.Exp(yr, dxr);
+                    TensorPrimitives.Multiply(dxr, -TensorPrimitives.Sum(dyr), dxr);
+                    TensorPrimitives.Add(dxr, dyr, dxr);
+                }
+                else
+                {
+                    TensorPrimitives.Subtract(dyr, TensorPrimitives.Dot(dyr, yr), dxr);
+                    TensorPrimitives.Multiply(dxr, yr, dxr);
+                }
             }
 
+            Unrows(dx, input.Span);
             context.AddGradient(0, input);
         }
 
-        public override void Run(StepContext context)
+        /// <summary>The values with the normalised axis last: the data itself when it already is, else a copy.</summary>
+        private ReadOnlySpan<float> Rows(ReadOnlySpan<float> data)
         {
-            var output = context.Output(0, shape);
-            context.Backend.Softmax(rows, cols, context.Input(0).Span, output.Span);
+            if (inner == 1)
+            {
+                return data;
+            }
+
+            var rows = new float[data.Length];
+            Strided.Gather(data, 0, RowStrides, RowShape, rows);
+            return rows;
+        }
+
+        /// <summary>Puts rows computed by <see cref="Rows"/> back in the tensor's layout (nothing to do when they are the tensor).</summary>
+        private void Unrows(Span<float> rows, Span<float> data)
+        {
+            if (inner != 1)
+            {
+                Strided.Gather<float>(rows, 0, [cols * inner, 1, cols], [outer, cols, inner], data);
+            }
         }
     }
 }

@@ -1,0 +1,184 @@
+using System.Numerics.Tensors;
+using Salient.Engine.Graph.Backward;
+
+namespace Salient.Engine.Graph.Operators;
+
+/// <summary>
+/// ReduceMean, ReduceSum, ReduceMax and ReduceMin over any axes (an attribute, or from ReduceSum's
+/// opset 13 and the others' opset 18 a constant input), and GlobalMaxPool (ReduceMax over the
+/// spatial axes). The reduced axes are moved last when they are not already, then each row reduces.
+/// Max and Min send the gradient to the maxima (split between ties, as torch.amax), GlobalMaxPool
+/// to the first one (as max pooling).
+/// </summary>
+internal static class ReduceOperator
+{
+    private enum Reduction
+    {
+        Mean,
+        Sum,
+        Max,
+        Min,
+    }
+
+    public static Step Plan(GraphNode node, PlanContext context)
+    {
+        var x = context.Shape(node, 0);
+        var reduction = Enum.Parse<Reduction>(node.OpType["Reduce".Length..]);
+        var listed = node.HasInput(1) ? context.Constant(node, 1).AsInts() : node.GetInts("axes");
+        int[] axes;
+        if (listed is null || listed.Length == 0)
+        {
+            if (node.GetInt("noop_with_empty_axes", 0) != 0)
+            {
+                return ShapeOperators.PlanIdentity(node, context)!;
+            }
+
+            axes = [.. Enumerable.Range(0, x.Length)];
+        }
+        else
+        {
+            axes = [.. listed.Select(a => (int)(a < 0 ? a + x.Length : a)).Distinct().Order()];
+            if (axes.Any(a => a < 0 || a >= x.Length))
+            {
+                throw context.Error(node, $"axes [{string.Join(',', listed)}] are out of range for rank {x.Length}");
+            }
+        }
+
+        return Build(node, context, x, axes, node.GetInt("keepdims", 1) != 0, reduction, firstMaximum: false);
+    }
+
+    public static Step PlanGlobalMaxPool(GraphNode node, PlanContext context)
+    {
+        var x = context.Shape(node, 0);
+        if (x.Length < 3)
+        {
+            throw context.Error(node, $"input [{Tensor.FormatShape(x)}] has no spatial axes");
+        }
+
+        return Build(node, context, x, [.. Enumerable.Range(2, x.Length - 2)], keepDims: true, Reduction.Max, firstMaximum: true);
+    }
+
+    /// <summary>Whether <paramref name="node"/> averages an [N, C, H, W] value over H and W (a global average pooling written as a mean).</summary>
+    public static bool IsSpatialMean(GraphNode node, Func<string, int[]?> shapeOf, Func<string, long[]?> constantInts)
+    {
+        if (node.OpType != "ReduceMean" || shapeOf(node.Inputs[0]) is not { Length: 4 })
+        {
+            return false;
+        }
+
+        var axes = node.HasInput(1) ? constantInts(node.Inputs[1]) : node.GetInts("axes");
+        return axes is { Length: 2 } && axes.Select(a => a < 0 ? a + 4 : a).Order().SequenceEqual([2L, 3L]);
+    }
+
+    private static ReduceStep Build(GraphNode node, PlanContext context, int[] x, int[] axes, bool keepDims, Reduction reduction, bool firstMaximum)
+    {
+        var kept = Enumerable.Range(0, x.Length).Where(d => !axes.Contains(d)).ToArray();
+        var keptShape = x.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
+        var shape = keepDims ? keptShape : [.. kept.Select(d => x[d])];
+        context.SetShape(node.Outputs[0], shape);
+        return new ReduceStep(node, x, [.. kept, .. axes], keptShape, shape, reduction, firstMaximum);
+    }
+
+    private sealed class ReduceStep(GraphNode node, int[] inShape, int[] order, int[] keptShape, int[] shape, Reduction reduction, bool firstMaximum)
+        : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    {
+        private readonly int _rows = Tensor.CheckedLength(shape);
+        private readonly int _cols = Tensor.CheckedLength(inShape) / Math.Max(Tensor.CheckedLength(shape), 1);
+        private readonly bool _inOrder = order.SequenceEqual(Enumerable.Range(0, inShape.Length));
+
+        public override bool ReadsInputInBackward(int index) => reduction is Reduction.Max or Reduction.Min;
+
+        public override bool ReadsOutputInBackward => reduction is Reduction.Max or Reduction.Min;
+
+        public override void Run(StepContext context)
+        {
+            var x = Ordered(context.Input(0).Span);
+            var y = context.Output(0, shape).Span;
+            for (var r = 0; r < _rows; r++)
+            {
+                var row = x.Slice(r * _cols, _cols);
+                y[r] = reduction switch
+                {
+                    Reduction.Mean => TensorPrimitives.Sum(row) / _cols,
+                    Reduction.Sum => TensorPrimitives.Sum(row),
+                    Reduction.Max => TensorPrimitives.Max(row),
+                    _ => TensorPrimitives.Min(row),
+                };
+            }
+        }
+
+        public override void Backward(BackwardContext context)
+        {
+            if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            var dx = Tensor.Uninitialized(inShape);
+            var broadcast = ExpandOperator.BroadcastStrides(keptShape, inShape);
+            if (reduction is Reduction.Mean or Reduction.Sum)
+            {
+                Strided.Gather(gradient.Span, 0, broadcast, inShape, dx.Span);
+                if (reduction == Reduction.Mean)
+                {
+                    TensorPrimitives.Multiply(dx.Span, 1f / _cols, dx.Span);
+                }
+
+                context.AddGradient(0, dx);
+                return;
+            }
+
+            // The gradient of each row goes to its extreme values, in the reduced (ordered) layout first.
+            var x = Ordered(context.Input(0).Span);
+            var y = context.Output(0).Span;
+            var ordered = new float[x.Length];
+            for (var r = 0; r < _rows; r++)
+            {
+                var row = x.Slice(r * _cols, _cols);
+                var target = ordered.AsSpan(r * _cols, _cols);
+                var ties = 0;
+                for (var i = 0; i < _cols && !(firstMaximum && ties > 0); i++)
+                {
+                    if (row[i] == y[r])
+                    {
+                        target[i] = 1f;
+                        ties++;
+                    }
+                }
+
+                TensorPrimitives.Multiply(target, gradient.Span[r] / Math.Max(ties, 1), target);
+            }
+
+            if (_inOrder)
+            {
+                ordered.CopyTo(dx.Span);
+            }
+            else
+            {
+                dx.Span.Clear();
+                Strided.ScatterAdd(ordered, [.. order.Select(d => inShape[d])], dx.Span, 0, OrderStrides());
+            }
+
+            context.AddGradient(0, dx);
+        }
+
+        /// <summary>The input with the kept axes first and the reduced ones last (the input itself when already so).</summary>
+        private ReadOnlySpan<float> Ordered(ReadOnlySpan<float> x)
+        {
+            if (_inOrder)
+            {
+                return x;
+            }
+
+            var copy = new float[x.Length];
+            Strided.Gather(x, 0, OrderStrides(), [.. order.Select(d => inShape[d])], copy);
+            return copy;
+        }
+
+        private int[] OrderStrides()
+        {
+            var own = Strided.Strides(inShape);
+            return [.. order.Select(d => own[d])];
+        }
+    }
+}

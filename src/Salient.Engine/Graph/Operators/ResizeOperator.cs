@@ -1,0 +1,198 @@
+using Salient.Engine.Graph.Backward;
+
+namespace Salient.Engine.Graph.Operators;
+
+/// <summary>
+/// Resize (opset 10 on) and Upsample (before it) in nearest and linear modes, on any axes: one 1-D
+/// resampling per resized axis, each output index reading one (nearest) or two (linear) input
+/// indices with weights; the backward pass is the transposed resampling, axes in reverse order.
+/// </summary>
+internal static class ResizeOperator
+{
+    /// <summary>For one axis: the input indices and weights each output index reads (Taps per output).</summary>
+    private sealed record AxisSampling(int Axis, int InSize, int OutSize, int Taps, int[] Index, float[] Weight);
+
+    public static Step Plan(GraphNode node, PlanContext context)
+    {
+        var x = context.Shape(node, 0);
+        var mode = node.GetString("mode") ?? "nearest";
+        if (mode is not ("nearest" or "linear" or "bilinear"))
+        {
+            throw context.Error(node, $"mode '{mode}' is not supported (nearest, linear)");
+        }
+
+        var (transform, nearest) = node.OpType == "Upsample" || context.Opset < 11
+            ? ("asymmetric", "floor")
+            : (node.GetString("coordinate_transformation_mode") ?? "half_pixel", node.GetString("nearest_mode") ?? "round_prefer_floor");
+        var (scales, sizes) = ScalesAndSizes(node, context, x);
+        var shape = new int[x.Length];
+        var axes = new List<AxisSampling>();
+        for (var d = 0; d < x.Length; d++)
+        {
+            shape[d] = sizes is not null ? sizes[d] : (int)Math.Floor(x[d] * scales![d]);
+            var scale = sizes is not null ? (double)shape[d] / x[d] : scales![d];
+            if (shape[d] <= 0)
+            {
+                throw context.Error(node, $"axis {d} would have size {shape[d]}");
+            }
+
+            if (shape[d] != x[d] || scale != 1.0)
+            {
+                axes.Add(Sample(d, x[d], shape[d], scale, transform, mode == "nearest" ? nearest : null)
+                    ?? throw context.Error(node, $"coordinate_transformation_mode '{transform}' with nearest_mode '{nearest}' is not supported"));
+            }
+        }
+
+        context.SetShape(node.Outputs[0], shape);
+        return new ResizeStep(node, x, shape, [.. axes]);
+    }
+
+    private static (double[]? Scales, int[]? Sizes) ScalesAndSizes(GraphNode node, PlanContext context, int[] x)
+    {
+        if (node.OpType == "Upsample" && context.Opset < 9)
+        {
+            return (node.GetFloats("scales")?.Select(s => (double)s).ToArray() ?? throw context.Error(node, "scales are required"), null);
+        }
+
+        // Upsample 9 and Resize 10: X, scales. Resize 11 on: X, roi, scales, sizes.
+        var scalesInput = node.OpType == "Upsample" || context.Opset < 11 ? 1 : 2;
+        if (node.HasInput(scalesInput) && context.Constant(node, scalesInput).AsFloats() is { Length: > 0 } scales)
+        {
+            return scales.Length == x.Length ? ([.. scales.Select(s => (double)s)], null) : throw context.Error(node, $"{scales.Length} scales do not fit rank {x.Length}");
+        }
+
+        if (node.HasInput(3) && context.Constant(node, 3).AsInts() is { } sizes && sizes.Length == x.Length)
+        {
+            return (null, [.. sizes.Select(s => (int)s)]);
+        }
+
+        throw context.Error(node, "neither scales nor sizes (one per axis) are given");
+    }
+
+    private static AxisSampling? Sample(int axis, int inSize, int outSize, double scale, string transform, string? nearest)
+    {
+        var taps = nearest is null ? 2 : 1;
+        var index = new int[outSize * taps];
+        var weight = new float[outSize * taps];
+        for (var o = 0; o < outSize; o++)
+        {
+            double? mapped = transform switch
+            {
+                "half_pixel" => ((o + 0.5) / scale) - 0.5,
+                "pytorch_half_pixel" => outSize > 1 ? ((o + 0.5) / scale) - 0.5 : 0,
+                "align_corners" => outSize > 1 ? o * (inSize - 1) / (double)(outSize - 1) : 0,
+                "asymmetric" => o / scale,
+                "tf_half_pixel_for_nn" => (o + 0.5) / scale,
+                _ => null,
+            };
+            if (mapped is not { } source)
+            {
+                return null;
+            }
+
+            if (nearest is not null)
+            {
+                double? rounded = nearest switch
+                {
+                    "round_prefer_floor" => source - Math.Floor(source) == 0.5 ? Math.Floor(source) : Math.Round(source, MidpointRounding.AwayFromZero),
+                    "round_prefer_ceil" => Math.Round(source, MidpointRounding.AwayFromZero) is var r && source - Math.Floor(source) == 0.5 ? Math.Ceiling(source) : r,
+                    "floor" => Math.Floor(source),
+                    "ceil" => Math.Ceiling(source),
+                    _ => null,
+                };
+                if (rounded is not { } at)
+                {
+                    return null;
+                }
+
+                index[o] = (int)Math.Clamp(at, 0, inSize - 1);
+                weight[o] = 1f;
+                continue;
+            }
+
+            // Linear: outside the input the edge value repeats.
+            source = Math.Clamp(source, 0, inSize - 1);
+            var low = (int)Math.Floor(source);
+            var high = Math.Min(low + 1, inSize - 1);
+            var frac = (float)(source - low);
+            (index[2 * o], index[(2 * o) + 1]) = (low, high);
+            (weight[2 * o], weight[(2 * o) + 1]) = (1f - frac, frac);
+        }
+
+        return new AxisSampling(axis, inSize, outSize, taps, index, weight);
+    }
+
+    private sealed class ResizeStep(GraphNode node, int[] inShape, int[] shape, AxisSampling[] axes) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    {
+        public override bool ReadsInputInBackward(int index) => false;
+
+        public override bool ReadsOutputInBackward => false;
+
+        public override void Run(StepContext context)
+        {
+            var current = context.Input(0).Span.ToArray();
+            var currentShape = (int[])inShape.Clone();
+            foreach (var a in axes)
+            {
+                var next = (int[])currentShape.Clone();
+                next[a.Axis] = a.OutSize;
+                var result = new float[Tensor.CheckedLength(next)];
+                Resample(a, currentShape, current, result, transpose: false);
+                (current, currentShape) = (result, next);
+            }
+
+            current.CopyTo(context.Output(0, shape).Span);
+        }
+
+        public override void Backward(BackwardContext context)
+        {
+            if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient)
+            {
+                return;
+            }
+
+            var current = gradient.Span.ToArray();
+            var currentShape = (int[])shape.Clone();
+            foreach (var a in axes.Reverse())
+            {
+                var previous = (int[])currentShape.Clone();
+                previous[a.Axis] = a.InSize;
+                var result = new float[Tensor.CheckedLength(previous)];
+                Resample(a, previous, result, current, transpose: true);
+                (current, currentShape) = (result, previous);
+            }
+
+            context.AddGradient(0, Tensor.FromSpan(current, inShape));
+        }
+
+        /// <summary>
+        /// out[o, j, i] = Σ_t w·in[o, index_t(j), i] along the axis, where <paramref name="inShape"/> is
+        /// the input's shape; with <paramref name="transpose"/> the adjoint, adding out's values back into in.
+        /// </summary>
+        private static void Resample(AxisSampling a, int[] inShape, float[] input, float[] output, bool transpose)
+        {
+            var outer = Strided.Product(inShape.AsSpan(0, a.Axis));
+            var inner = Strided.Product(inShape.AsSpan(a.Axis + 1));
+            for (var o = 0; o < outer; o++)
+            {
+                for (var j = 0; j < a.OutSize; j++)
+                {
+                    var target = ((o * a.OutSize) + j) * inner;
+                    for (var t = 0; t < a.Taps; t++)
+                    {
+                        var w = a.Weight[(j * a.Taps) + t];
+                        var source = ((o * a.InSize) + a.Index[(j * a.Taps) + t]) * inner;
+                        if (transpose)
+                        {
+                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(output.AsSpan(target, inner), w, input.AsSpan(source, inner), input.AsSpan(source, inner));
+                        }
+                        else
+                        {
+                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(input.AsSpan(source, inner), w, output.AsSpan(target, inner), output.AsSpan(target, inner));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
