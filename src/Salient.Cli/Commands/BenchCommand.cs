@@ -227,7 +227,7 @@ internal static class BenchCommand
         var provider = new Option<string>("--gemm") { Description = "openblas, managed, or auto.", DefaultValueFactory = _ => "auto" };
         provider.AcceptOnlyFromAmong("auto", "openblas", "managed");
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
-        var command = new Command("gemm", "GFLOP/s of square single-precision GEMMs against the machine's nominal peak.") { size, seconds, provider, json };
+        var command = new Command("gemm", "GFLOP/s of square single-precision GEMMs against the nominal FP32 peak of the kernel's vector width.") { size, seconds, provider, json };
         command.SetAction(r => Gemm(r.GetValue(size), r.GetValue(seconds), r.GetValue(provider)!, r.GetValue(json)));
         return command;
     }
@@ -389,11 +389,14 @@ internal static class BenchCommand
         };
         var backend = new CpuBackend(gemm);
         var gflops = GemmBenchmark.MeasureGflops(backend, size, TimeSpan.FromSeconds(seconds));
-        var peak = GemmBenchmark.EstimatePeakGflops();
+        var (kernel, lanes) = GemmBenchmark.DescribeKernel(backend);
+        var peak = GemmBenchmark.EstimatePeakGflops(lanes);
         var result = new Dictionary<string, object>
         {
             ["size"] = size,
             ["backend"] = backend.Name,
+            ["kernel"] = kernel,
+            ["vector_lanes"] = lanes,
             ["gflops"] = Math.Round(gflops, 1),
             ["peak_gflops"] = peak is null ? "unknown" : Math.Round(peak.Value, 1),
             ["fraction_of_peak"] = peak is null ? "unknown" : Math.Round(gflops / peak.Value, 3),

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.Intrinsics;
+using Salient.Engine.Kernels.Cpu;
+using Salient.Engine.Kernels.Native;
 
 namespace Salient.Engine.Kernels;
 
@@ -52,14 +55,41 @@ internal static class GemmBenchmark
     }
 
     /// <summary>
-    /// Nominal FP32 peak in GFLOP/s: cores × 2 FMA units × 8 lanes × 2 flops × clock, the clock
-    /// from cpufreq's maximum or else /proc/cpuinfo; null where neither is readable.
+    /// The GEMM kernel <paramref name="backend"/> runs and its FP32 vector width in lanes: OpenBLAS's
+    /// core type (its AVX-512 kernel sets use 16 lanes, the others at most 8), or the managed micro-kernel
+    /// for the widest vectors the JIT accelerates here.
     /// </summary>
-    public static double? EstimatePeakGflops()
+    public static (string Kernel, int Lanes) DescribeKernel(CpuBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (backend.UsesOpenBlas)
+        {
+            var core = OpenBlasNative.CoreName ?? "unknown core";
+            var avx512 = Avx512OpenBlasCores.Contains(core, StringComparer.OrdinalIgnoreCase);
+            return ($"openblas {core}", avx512 ? 16 : Math.Min(8, ManagedLanes));
+        }
+
+        return ($"managed 6x32 ({ManagedLanes * 32}-bit vectors)", ManagedLanes);
+    }
+
+    /// <summary>
+    /// Nominal FP32 peak in GFLOP/s for a kernel of <paramref name="lanes"/> lanes: cores × 2 FMA units ×
+    /// lanes × 2 flops × clock, the clock from cpufreq's maximum or else /proc/cpuinfo; null where
+    /// neither is readable. (A core that splits 512-bit FMAs in two halves reaches half of it at 16 lanes.)
+    /// </summary>
+    public static double? EstimatePeakGflops(int lanes)
     {
         var ghz = ClockGhz();
-        return ghz is null ? null : Environment.ProcessorCount * 2 * 8 * 2 * ghz.Value;
+        return ghz is null ? null : Environment.ProcessorCount * 2 * lanes * 2 * ghz.Value;
     }
+
+    // OpenBLAS's kernel sets written with AVX-512 instructions.
+    private static readonly string[] Avx512OpenBlasCores = ["SkylakeX", "Cooperlake", "SapphireRapids"];
+
+    private static int ManagedLanes =>
+        Vector512.IsHardwareAccelerated ? Vector512<float>.Count
+        : Vector256.IsHardwareAccelerated ? Vector256<float>.Count
+        : 1;
 
     private static double? ClockGhz()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Salient.Engine.Kernels;
 using Salient.Engine.Kernels.Cpu;
 using Salient.Engine.Kernels.Native;
@@ -30,7 +31,28 @@ public class BackendSelectionTests
         Assert.True(GemmBenchmark.MeasureGflops(new CpuBackend(GemmProvider.Managed), 48, TimeSpan.FromMilliseconds(20)) > 0);
         if (OperatingSystem.IsLinux())
         {
-            Assert.True(GemmBenchmark.EstimatePeakGflops() > 0);
+            Assert.True(GemmBenchmark.EstimatePeakGflops(8) > 0);
+            Assert.Equal(2 * GemmBenchmark.EstimatePeakGflops(8)!.Value, GemmBenchmark.EstimatePeakGflops(16)!.Value, 6);
         }
+    }
+
+    [Fact]
+    public void Benchmark_names_the_managed_kernel_and_its_vector_width()
+    {
+        var (kernel, lanes) = GemmBenchmark.DescribeKernel(new CpuBackend(GemmProvider.Managed));
+        var expected = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+        Assert.Equal(expected, lanes);
+        Assert.Equal($"managed 6x32 ({expected * 32}-bit vectors)", kernel);
+    }
+
+    [SkippableFact]
+    public void Benchmark_names_the_openblas_core()
+    {
+        Skip.If(Backends.ManagedOnly || !OpenBlasNative.IsAvailable, "this run does not use OpenBLAS");
+
+        var (kernel, lanes) = GemmBenchmark.DescribeKernel(new CpuBackend(GemmProvider.OpenBlas));
+        Assert.StartsWith("openblas ", kernel, StringComparison.Ordinal);
+        Assert.NotNull(OpenBlasNative.CoreName);
+        Assert.Contains(lanes, new[] { 1, 8, 16 });
     }
 }

@@ -35,7 +35,14 @@ internal static unsafe partial class OpenBlasNative
         LibraryName = NativeLibraries.LoadedName(Library);
         s_hasThreadControl = NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out _)
             && NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out _);
+        if (NativeLibrary.TryGetExport(handle, "openblas_get_corename", out _))
+        {
+            CoreName = Marshal.PtrToStringAnsi((IntPtr)GetCoreName());
+        }
     }
+
+    /// <summary>The kernel set OpenBLAS chose for this CPU (e.g. <c>Haswell</c>, <c>SkylakeX</c>; <c>OPENBLAS_CORETYPE</c> overrides it), or null.</summary>
+    public static string? CoreName { get; }
 
     /// <summary>Whether <c>cblas_sgemm</c> was found.</summary>
     public static bool IsAvailable { get; }
@@ -91,6 +98,10 @@ internal static unsafe partial class OpenBlasNative
     [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
     private static partial void CblasSgemm(int order, int transA, int transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
+
+    [LibraryImport(Library, EntryPoint = "openblas_get_corename")]
+    [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+    private static partial byte* GetCoreName();
 
     [LibraryImport(Library, EntryPoint = "openblas_get_num_threads")]
     [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
