@@ -239,7 +239,9 @@ def main():
     if g:
         line = (f"GEMM {size}x{size} float32: Salient {fmt(gf)} GFLOP/s (peak {fmt(peak)}"
                 f"{', %.0f%% of peak' % (eff * 100) if eff is not None else ''}"
-                f"{', ' + g['backend'] if g.get('backend') else ''})")
+                f"{', ' + g['backend'] if g.get('backend') else ''}"
+                f"{', kernel ' + g['kernel'] if g.get('kernel') else ''}"
+                f"{', %d lanes' % g['vector_lanes'] if g.get('vector_lanes') else ''})")
     else:
         line = f"GEMM {size}x{size} float32: Salient n/a"
     if tg:
