@@ -27,6 +27,9 @@ import resource
 import sys
 import time
 
+# torchvision models bench/run.sh can export and time (random weights, so no download).
+MODELS = ["resnet18", "resnet50", "mobilenet_v2", "convnext_tiny"]
+
 
 def timing_summary(times, batch, after_import):
     """Throughput, spread, load and memory figures shared by the forward and explain benchmarks."""
@@ -141,11 +144,11 @@ def main():
     ap = argparse.ArgumentParser(description="PyTorch reference for bench/run.sh")
     sub = ap.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("export")
-    e.add_argument("--model", required=True, choices=["resnet18", "resnet50", "convnext_tiny"])
+    e.add_argument("--model", required=True, choices=MODELS)
     e.add_argument("--out", required=True)
     e.add_argument("--size", type=int, default=224)
     f = sub.add_parser("forward")
-    f.add_argument("--model", required=True, choices=["resnet18", "resnet50", "convnext_tiny"])
+    f.add_argument("--model", required=True, choices=MODELS)
     f.add_argument("--batch", type=int, default=8)
     f.add_argument("--size", type=int, default=224)
     f.add_argument("--warmup", type=int, default=2)
