@@ -1,9 +1,11 @@
 """Summarises bench/compare.sh: per measurement, the median images/s of each build and the
-median (with range) of the paired per-round ratios head / base. Reads only Salient's JSON files."""
+median (with range) of the paired per-round ratios head / base. Reads only Salient's JSON files
+(bench/compare.sh runs bench/run.sh without the ONNX Runtime and libtorch harnesses)."""
 import argparse
 import glob
 import json
 import os
+import re
 import statistics
 
 
@@ -16,8 +18,11 @@ def figures(directory, side, rounds):
             with open(path) as f:
                 data = json.load(f)
             value = data.get("images_per_second") or data.get("gflops")
-            if value is None or name.startswith("torch"):
+            if value is None or name.startswith(("torch", "ort_")):  # the other engines' files
                 continue
+            # run.sh before the batch sweep wrote its batch 8 forward passes as salient_<model>.
+            if re.fullmatch(r"salient_(?!explain_|train$).*", name) and not re.search(r"_b\d+$", name):
+                name += "_b8"
             result.setdefault(name, {})[r] = (float(value), data.get("peak_rss_mb") or data.get("time_maxrss_mb"))
     return result
 

@@ -54,6 +54,8 @@ run_side() {  # run_side <base|head> <round>
   [ "$side" = base ] && tree="$BASE_TREE"
   cp -n bench/work/*.onnx "$tree/bench/work/" 2>/dev/null || true
   log "round $round: $side"
+  # Salient against itself: no ONNX Runtime or libtorch harness (a run.sh older than them ignores these).
+  RUN_ORT=0 RUN_TORCHSHARP=0 \
   SALIENT_DLL="$(cd "$tree" && pwd)/src/Salient.Cli/bin/Release/net10.0/salient.dll" bash "$tree/bench/run.sh" --rounds 1 "${ARGS[@]}" \
     >"$OUT/$side.r$round.log" 2>&1 || log "$side round $round reported a failure (see $OUT/$side.r$round.log)"
   cp -n "$tree"/bench/work/*.onnx bench/work/ 2>/dev/null || true

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""Turn bench/work/*.json into the Markdown table of bench/run.sh.
+"""Turn bench/work/*.json into the Markdown tables of bench/run.sh.
 
 Standard library only. Missing or failed measurements show as "n/a" so a
 partial run (e.g. Salient's command not implemented yet) still gives a table.
 
-Ratios are Salient / PyTorch: speed ratio > 1 means Salient is faster,
-memory ratio < 1 means Salient needs less. With several rounds (run.sh
---rounds N: files <name>.rK.json) the figures are the median round's and a
-ratio is the median of the per-round ratios, each from a back-to-back pair.
+Engines: Salient, PyTorch 1.13, ONNX Runtime 1.31 and libtorch 2.10 (through
+TorchSharp), forward files <engine>_<model>_b<batch>.json. Ratios are Salient /
+the other engine: speed ratio > 1 means Salient is faster, memory ratio < 1
+means Salient needs less. With several rounds (run.sh --rounds N: files
+<name>.rK.json) the figures are the median round's and a ratio is the median of
+the per-round ratios, each from measurements taken back to back.
 """
 
 import argparse
@@ -28,8 +30,9 @@ def load(path):
         return None
 
 
-def rounds(w, name):
-    """{round: record} of <name>.r<K>.json (bench/run.sh --rounds), or {1: <name>.json} from older runs."""
+def rounds(w, name, legacy=None):
+    """{round: record} of <name>.r<K>.json (bench/run.sh --rounds), or {1: <name>.json} from older
+    runs; `legacy` is a name older runs used for the same measurement."""
     found = {}
     for path in glob.glob(os.path.join(w, f"{name}.r*.json")):
         m = re.search(r"\.r(\d+)\.json$", path)
@@ -40,6 +43,8 @@ def rounds(w, name):
         rec = load(os.path.join(w, f"{name}.json"))
         if rec is not None:
             found[1] = rec
+    if not found and legacy:
+        return rounds(w, legacy)
     return found
 
 
@@ -104,13 +109,23 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
-# (PyTorch variant, Salient method, row label, speed goal, Salient/PyTorch speed ratio)
+# (PyTorch variant, Salient method, row label, speed goal for Salient/PyTorch, libtorch (TorchSharp)
+# method measured the same way or None)
 EXPLAIN_ROWS = [
-    ("gradcam-full", "gradcam", "Grad-CAM vs pytorch-grad-cam loop (full backward incl. parameter grads)", 2.0),
-    ("gradcam", "gradcam", "Grad-CAM vs backward only to layer4", 1.0),
-    ("guided-backprop", "guided-backprop", "guided backprop (ReLU override)", 1.0),
-    ("tsgb", "tsgb", "TSGB", 1.0),
-    ("scorecam", "scorecam", "Score-CAM", None),
+    ("gradcam-full", "gradcam", "Grad-CAM vs pytorch-grad-cam loop (full backward incl. parameter grads)", 2.0, None),
+    ("gradcam", "gradcam", "Grad-CAM vs backward only to layer4", 1.0, "gradcam"),
+    ("guided-backprop", "guided-backprop", "guided backprop (ReLU override)", 1.0, "guided-backprop"),
+    ("tsgb", "tsgb", "TSGB", 1.0, None),
+    ("scorecam", "scorecam", "Score-CAM", None, None),
+]
+
+# The engines of the forward tables: (file prefix, column name, short name for the ratio columns).
+# Salient comes first: every ratio is Salient / another engine.
+ENGINES = [
+    ("salient", "Salient", "Salient"),
+    ("torch", "PyTorch 1.13", "PyTorch"),
+    ("ort", "ONNX Runtime 1.31", "ORT"),
+    ("torchsharp", "libtorch 2.10 (TorchSharp)", "libtorch"),
 ]
 
 
@@ -121,13 +136,20 @@ def explain_section(w, model, iterations):
         f"## Explanations: {model}, batch 8, 224x224, target = top-1 per image, "
         f"{iterations or '?'} timed iterations after 1 warm-up",
         "",
-        "| method | PyTorch img/s | Salient img/s | ratio | goal | PyTorch peak MB | Salient peak MB |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| method | PyTorch img/s | Salient img/s | ratio | goal | libtorch img/s | Salient / libtorch "
+        "| ONNX Runtime | PyTorch peak MB | Salient peak MB | libtorch peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     notes = []
-    for variant, method, label, goal in EXPLAIN_ROWS:
+    for variant, method, label, goal, libtorch_method in EXPLAIN_ROWS:
         t_series = rounds(w, f"torch_explain_{variant}")
         s_series = rounds(w, f"salient_explain_{method}")
+        l_series = rounds(w, f"torchsharp_explain_{libtorch_method}") if libtorch_method else {}
+        lt = median_record(l_series)
+        l_ratios = paired_ratios(s_series, l_series)
+        l_r = statistics.median(l_ratios) if l_ratios else None
+        libtorch_cells = (f"{fmt_sig(num(lt, 'images_per_second'))} | {fmt_sig(l_r)}" if libtorch_method
+                          else "— | —")
         t, s = median_record(t_series), median_record(s_series)
         t_ips, s_ips = num(t, "images_per_second"), num(s, "images_per_second")
         scale = lambda t_rec, s_rec: 1.0
@@ -145,8 +167,10 @@ def explain_section(w, model, iterations):
         verdict = "" if goal is None or r is None else (" ok" if r >= goal else " MISSED")
         goal_s = "report" if goal is None else f">= {goal:g}{verdict}"
         lines.append(f"| {label} | {fmt_sig(t_ips)} | {fmt_sig(s_ips)} | {fmt_sig(r)} | {goal_s} | "
+                     f"{libtorch_cells} | n/a (no backward) | "
                      f"{fmt(num(t, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
-                     f"{fmt(num(s, 'peak_rss_mb', 'time_maxrss_mb'), 0)} |")
+                     f"{fmt(num(s, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
+                     f"{fmt(num(lt, 'peak_rss_mb', 'time_maxrss_mb'), 0) if libtorch_method else '—'} |")
         if t:
             measured = (f" (measured on {t['channels']} channels: {fmt_sig(num(t, 'images_per_second'))} img/s)"
                         if variant == "scorecam" and t.get("channels") else "")
@@ -155,6 +179,10 @@ def explain_section(w, model, iterations):
         note = rounds_note(f"{variant} vs Salient {method}", t_series, s_series, ratios)
         if note:
             notes.append(note)
+        if len(l_ratios) >= 2:
+            notes.append(f"- libtorch {libtorch_method} vs Salient {method}: {len(l_ratios)} rounds, ratio median "
+                         f"{fmt_sig(l_r)} (range {fmt_sig(min(l_ratios))}-{fmt_sig(max(l_ratios))}); libtorch img/s "
+                         + ", ".join(fmt_sig(num(l_series[k], "images_per_second")) for k in sorted(l_series)))
     if notes:
         lines += ["", "Explanation notes:"] + notes
     return lines
@@ -184,10 +212,62 @@ def train_section(w):
     return lines
 
 
+def forward_section(w, models, batches):
+    """The forward tables (images/s with Salient's paired ratios, then peak memory) and their notes."""
+    others = ENGINES[1:]
+    speed = [
+        "",
+        "| model | batch | " + " | ".join(f"{name} img/s" for _, name, _ in ENGINES) + " | "
+        + " | ".join(f"Salient / {short}" for _, _, short in others) + " |",
+        "|---|---:|" + "---:|" * (len(ENGINES) + len(others)),
+    ]
+    memory = [
+        "",
+        "Peak memory (resident set high-water mark of each engine's process), MB:",
+        "",
+        "| model | batch | " + " | ".join(name for _, name, _ in ENGINES) + " | "
+        + " | ".join(f"Salient / {short}" for _, _, short in others) + " |",
+        "|---|---:|" + "---:|" * (len(ENGINES) + len(others)),
+    ]
+    notes, backends = [], {}
+    for m in models:
+        for b in batches:
+            # Runs before the batch sweep wrote batch 8 as <engine>_<model>.json.
+            series = {e: rounds(w, f"{e}_{m}_b{b}", legacy=f"{e}_{m}" if b == 8 else None) for e, _, _ in ENGINES}
+            med = {e: median_record(series[e]) for e, _, _ in ENGINES}
+            ips = {e: num(med[e], "images_per_second") for e, _, _ in ENGINES}
+            mb = {e: num(med[e], "peak_rss_mb", "time_maxrss_mb") for e, _, _ in ENGINES}
+            ratios = {e: paired_ratios(series["salient"], series[e]) for e, _, _ in others}
+            speed_r = {e: statistics.median(ratios[e]) if ratios[e] else ratio(ips["salient"], ips[e]) for e, _, _ in others}
+            speed.append(f"| {m} | {b} | " + " | ".join(fmt_sig(ips[e]) for e, _, _ in ENGINES) + " | "
+                         + " | ".join(fmt(speed_r[e], 2) for e, _, _ in others) + " |")
+            memory.append(f"| {m} | {b} | " + " | ".join(fmt(mb[e], 0) for e, _, _ in ENGINES) + " | "
+                          + " | ".join(fmt(ratio(mb["salient"], mb[e]), 2) for e, _, _ in others) + " |")
+            # Salient's JSON has neither the best batch nor the load average.
+            best = [f"{short} {fmt_sig(num(med[e], 'images_per_second_best'))}" for e, _, short in ENGINES
+                    if num(med[e], "images_per_second_best") is not None]
+            loads = [num(med[e], "load_average_1m") for e, _, _ in ENGINES if num(med[e], "load_average_1m") is not None]
+            if best:
+                notes.append(f"- {m} batch {b}: best batch img/s {', '.join(best)}; 1-min load average "
+                             f"{fmt(min(loads), 2)}-{fmt(max(loads), 2)}")
+            for e, name, short in others:
+                if len(ratios[e]) >= 2:
+                    per_round = lambda e_: ", ".join(fmt_sig(num(series[e_][k], "images_per_second")) for k in sorted(series[e_]))
+                    notes.append(f"  - Salient / {short}: {len(ratios[e])} rounds, median {fmt_sig(statistics.median(ratios[e]))} "
+                                 f"(range {fmt_sig(min(ratios[e]))}-{fmt_sig(max(ratios[e]))}); "
+                                 f"{name} img/s {per_round(e)}; Salient img/s {per_round('salient')}")
+            for e, name, _ in ENGINES:
+                if med[e] and med[e].get("backend"):
+                    backends.setdefault(name, med[e]["backend"])
+    notes += [f"- {name} backend: {backend}" for name, backend in backends.items()]
+    return speed + memory, notes
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", default="bench/work")
-    ap.add_argument("--models", nargs="+", default=["resnet18", "resnet50"])
+    ap.add_argument("--models", nargs="+", default=["resnet18", "resnet50", "mobilenet_v2"])
+    ap.add_argument("--batches", nargs="+", type=int, default=[1, 8, 64])
     ap.add_argument("--iterations", type=int, default=0)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0)
@@ -199,37 +279,19 @@ def main():
     args = ap.parse_args()
     w = args.work
 
+    batches = ", ".join(str(b) for b in args.batches)
     lines = [
-        "# Salient vs PyTorch: CPU forward pass",
+        "# CPU forward pass: Salient, PyTorch, ONNX Runtime, libtorch",
         "",
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu_name()}, "
-        f"{os.cpu_count()} logical CPUs, PyTorch threads {args.threads or 'default'}, "
-        f"batch 8, 224x224, {args.iterations or '?'} timed iterations after 2 warm-up"
-        + (f", {args.rounds} rounds: the median round's figures, the median of the paired per-round ratios." if args.rounds > 1 else "."),
-        "",
-        "| model | PyTorch img/s | Salient img/s | ratio | PyTorch peak MB | Salient peak MB | memory ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"{os.cpu_count()} logical CPUs, intra-op threads {args.threads or 'default'} "
+        f"(PyTorch, ONNX Runtime, libtorch; Salient uses every core), batch {batches}, 224x224, "
+        f"{args.iterations or '?'} timed iterations after 2 warm-up"
+        + (f", {args.rounds} rounds: the median round's figures, the median of the paired per-round ratios."
+           if args.rounds > 1 else "."),
     ]
-    notes = []
-    for m in args.models:
-        t_series, s_series = rounds(w, f"torch_{m}"), rounds(w, f"salient_{m}")
-        t, s = median_record(t_series), median_record(s_series)
-        t_ips, s_ips = num(t, "images_per_second"), num(s, "images_per_second")
-        t_mb, s_mb = num(t, "peak_rss_mb", "time_maxrss_mb"), num(s, "peak_rss_mb", "time_maxrss_mb")
-        ratios = paired_ratios(s_series, t_series)
-        r, mr = (statistics.median(ratios) if ratios else ratio(s_ips, t_ips)), ratio(s_mb, t_mb)
-        lines.append(f"| {m} | {fmt(t_ips, 2)} | {fmt(s_ips, 2)} | {fmt(r, 2)} | "
-                     f"{fmt(t_mb, 0)} | {fmt(s_mb, 0)} | {fmt(mr, 2)} |")
-        if t:
-            notes.append(f"- {m} PyTorch: best batch {fmt(num(t, 'images_per_second_best'), 2)} img/s, "
-                         f"RSS after `import torch` {fmt(num(t, 'rss_after_import_mb'), 0)} MB, "
-                         f"1-min load average {fmt(num(t, 'load_average_1m'), 2)}; {t.get('backend', '')}")
-        if s:
-            notes.append(f"- {m} Salient backend: {s.get('backend', '?')}")
-        note = rounds_note(f"{m} forward", t_series, s_series, ratios)
-        if note:
-            notes.append(note)
-
+    forward_lines, notes = forward_section(w, args.models, args.batches)
+    lines += forward_lines
     lines.append("")
     g = rounds(w, "gemm").get(1)  # measured in the first round only
     tg = rounds(w, "torch_gemm").get(1)

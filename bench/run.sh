@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# bench/run.sh - CPU forward-pass benchmark: Salient vs PyTorch.
+# bench/run.sh - CPU benchmark: Salient beside PyTorch 1.13, ONNX Runtime 1.31.1 and
+# libtorch 2.10 (TorchSharp-cpu 0.107).
 #
 # Usage (from the repository root):
-#     bash bench/run.sh [--iterations N] [--models "resnet18 resnet50"]
-#                       [--skip-torch] [--skip-salient]
+#     bash bench/run.sh [--iterations N] [--models "resnet18 resnet50 mobilenet_v2"]
+#                       [--batches "1 8 64"]
+#                       [--skip-torch] [--skip-salient] [--skip-ort] [--skip-torchsharp]
 #                       [--explain [--explain-iterations N] [--scorecam-channels K]]
 #                       [--train [--train-iterations N]] [--rounds N]
 #
 # Steps
-#   1. Export torchvision resnet18/resnet50 (weights=None, seeded, eval,
-#      224x224, opset 13, dynamic batch) to bench/work/<model>.onnx.
+#   1. Export torchvision resnet18/resnet50/mobilenet_v2 (weights=None, seeded,
+#      eval, 224x224, opset 13, dynamic batch) to bench/work/<model>.onnx.
 #      Skipped when the file exists: delete it to force a re-export.
-#   2. PyTorch forward: batch 8, 224x224, torch.set_num_threads(nproc),
-#      no_grad, 2 warm-up + N timed batches -> bench/work/torch_<model>.json.
-#   3. Salient: `dotnet build -c Release src/Salient.Cli` once, then the built
-#      salient.dll `bench forward ... --json` per model and `bench gemm
-#      --size 1024 --json` -> bench/work/salient_<model>.json, gemm.json.
-#      A failing Salient step is reported (with its stderr) and shows as n/a
-#      in the table; the PyTorch figures are still produced.
-#   4. Only with --explain: explanation timings on resnet50, batch 8, 224x224
+#   2. Forward passes, 224x224, for every model at every batch of --batches
+#      (default 1, 8 and 64), each engine in its own process, THREADS intra-op
+#      threads, 2 warm-up + N timed batches -> bench/work/<engine>_<model>_b<batch>.json:
+#        torch       PyTorch (bench/torch_forward.py), torch.set_num_threads, no_grad
+#        salient     `dotnet build -c Release src/Salient.Cli` once, then the built
+#                    salient.dll `bench forward ... --json`; `bench gemm --size
+#                    1024 --json` -> gemm.json
+#        ort         ONNX Runtime 1.31.1 CPU (bench/OrtBench) on the same ONNX file
+#        torchsharp  libtorch 2.10 CPU through TorchSharp-cpu 0.107 (bench/TorchSharpBench):
+#                    the same torchvision networks rebuilt in TorchSharp, random weights
+#      The two harnesses are built (and TorchSharp's native library patched) by
+#      bench/build-harnesses.sh, from NuGet; see there. A failing step is reported
+#      (with its stderr) and shows as n/a in the table; the others still run.
+#   3. Only with --explain: explanation timings on resnet50, batch 8, 224x224
 #      (exported in step 1 even when --models leaves it out).
 #      PyTorch (bench/torch_explain.py, same threads/conventions as step 2):
 #        gradcam-full     the usual pytorch-grad-cam loop (forward hooks, full
@@ -34,27 +42,35 @@
 #      --method M --batch 8 --size 224 --warmup 1 --iterations N --json` for
 #      gradcam, guided-backprop, tsgb, scorecam (extra Score-CAM arguments,
 #      e.g. a channel subset once the CLI has one, via SALIENT_SCORECAM_ARGS)
-#      -> bench/work/salient_explain_<method>.json. Each explain command is
-#      stopped after EXPLAIN_TIMEOUT seconds (default 1800) and shows as n/a.
+#      -> bench/work/salient_explain_<method>.json.
+#      libtorch (TorchSharp harness): gradcam (backward only to layer4) and
+#      guided-backprop -> bench/work/torchsharp_explain_<method>.json. ONNX Runtime
+#      has no backward pass: n/a. Each explain command is stopped after
+#      EXPLAIN_TIMEOUT seconds (default 1800) and shows as n/a.
 #   With --train: training steps of the built resnet-mini (random 96x96 images,
 #      batch 32, Adam) - bench/torch_train.py (the same network in torch.nn) and
 #      `salient bench train --json` -> bench/work/{torch,salient}_train.json.
-#   Steps 2-4 run in rounds (--rounds N, default 1): each round measures every
-#   PyTorch/Salient pair back to back -> bench/work/<name>.r<K>.json, so both
-#   sides of a ratio see the same machine; the GEMMs run in round 1 only.
-#   5. Markdown table (printed and saved to bench/work/results.md), built by
-#      bench/report.py: with several rounds, the median round's figures and
-#      the median of the paired per-round ratios, with their range.
+#   Steps 2-3 and --train run in rounds (--rounds N, default 1): each round measures every
+#   engine on one model and batch back to back -> bench/work/<name>.r<K>.json,
+#   so every side of a ratio sees the same machine; the GEMMs run in round 1 only.
+#   4. Markdown tables (printed and saved to bench/work/results.md), built by
+#      bench/report.py: the engines side by side, with several rounds the median
+#      round's figures and the median of the paired per-round ratios (Salient /
+#      each other engine), with their range.
 #
-# Both sides run in their own process so each peak RSS is that process's own
+# Every engine runs in its own process so each peak RSS is that process's own
 # high-water mark (getrusage ru_maxrss; /usr/bin/time -f %M is recorded too
 # as an outside cross-check).
 #
 # Environment
 #   PYTHON       interpreter with torch + torchvision (default /usr/bin/python3;
 #                the pyenv python3 on PATH has no torch)
-#   THREADS      PyTorch intra-op threads (default: nproc)
+#   THREADS      intra-op threads of PyTorch, ONNX Runtime and libtorch (default:
+#                nproc; Salient uses every core)
 #   SALIENT_DLL  use this salient.dll instead of building src/Salient.Cli
+#   RUN_ORT, RUN_TORCHSHARP  0 = as --skip-ort / --skip-torchsharp (bench/compare.sh
+#                sets both: it compares Salient builds only)
+#   BUILD_HARNESSES  0 = use the harnesses already built by bench/build-harnesses.sh
 #   EXPLAIN_TIMEOUT          seconds per explain command (default 1800)
 #   EXPLAIN_VARIANTS         the PyTorch variants to time (default all five; each
 #                            Salient method runs with its PyTorch twin)
@@ -70,13 +86,16 @@
 set -u -o pipefail
 
 ITERATIONS=5
-MODELS="resnet18 resnet50"
-BATCH=8
+MODELS="resnet18 resnet50 mobilenet_v2"
+BATCHES="1 8 64"
+EXPLAIN_BATCH=8
 SIZE=224
 WARMUP=2
 GEMM_SIZE=1024
 RUN_TORCH=1
 RUN_SALIENT=1
+RUN_ORT="${RUN_ORT:-1}"
+RUN_TORCHSHARP="${RUN_TORCHSHARP:-1}"
 RUN_EXPLAIN=0
 EXPLAIN_ITERATIONS=2
 EXPLAIN_WARMUP=1
@@ -90,6 +109,7 @@ TRAIN_SIZE=96
 TRAIN_BATCH=32
 TORCH_EXPLAIN_VARIANTS="${EXPLAIN_VARIANTS:-gradcam-full gradcam guided-backprop tsgb scorecam}"
 SALIENT_EXPLAIN_METHODS="gradcam guided-backprop tsgb scorecam"
+TORCHSHARP_EXPLAIN_METHODS="gradcam guided-backprop"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -97,7 +117,11 @@ while [ $# -gt 0 ]; do
     --iterations=*) ITERATIONS="${1#*=}"; shift ;;
     --models) [ $# -ge 2 ] || { echo "bench/run.sh: --models needs a value (\"\" for none)" >&2; exit 2; }; MODELS="$2"; shift 2 ;;
     --skip-torch) RUN_TORCH=0; shift ;;
+    --batches) BATCHES="${2:?--batches needs a value}"; shift 2 ;;
+    --batches=*) BATCHES="${1#*=}"; shift ;;
     --skip-salient) RUN_SALIENT=0; shift ;;
+    --skip-ort) RUN_ORT=0; shift ;;
+    --skip-torchsharp) RUN_TORCHSHARP=0; shift ;;
     --explain) RUN_EXPLAIN=1; shift ;;
     --explain-iterations) EXPLAIN_ITERATIONS="${2:?--explain-iterations needs a value}"; shift 2 ;;
     --explain-iterations=*) EXPLAIN_ITERATIONS="${1#*=}"; shift ;;
@@ -114,6 +138,10 @@ done
 case "$ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --iterations must be a positive integer" >&2; exit 2 ;; esac
 case "$EXPLAIN_ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --explain-iterations must be a positive integer" >&2; exit 2 ;; esac
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench/run.sh: --rounds must be a positive integer" >&2; exit 2 ;; esac
+for b in $BATCHES; do
+  case "$b" in *[!0-9]*|0) echo "bench/run.sh: --batches must list positive integers, got '$b'" >&2; exit 2 ;; esac
+done
+[ -n "${BATCHES// /}" ] || { echo "bench/run.sh: --batches needs at least one batch size" >&2; exit 2; }
 case "$TRAIN_ITERATIONS" in ''|*[!0-9]*|0) echo "bench/run.sh: --train-iterations must be a positive integer" >&2; exit 2 ;; esac
 case "$SCORECAM_CHANNELS" in ''|*[!0-9]*) echo "bench/run.sh: --scorecam-channels must be an integer (0 = all)" >&2; exit 2 ;; esac
 EXPLAIN_TIMEOUT="${EXPLAIN_TIMEOUT:-1800}"
@@ -190,10 +218,11 @@ for m in $EXPORT_MODELS; do
   fi
 done
 
-# ------------------------------------------------- 2-4. measurements, by round
-# Each round measures every PyTorch/Salient pair back to back, so both sides of a ratio see the
-# same machine; with --rounds N each figure is the median round's and each ratio the median of
-# the N paired ratios (report.py), which a neighbour's burst moves far less than one long run.
+# ------------------------------------------------- 2-3. measurements, by round
+# Each round measures every engine on one model and batch back to back, so every side of a ratio
+# sees the same machine; with --rounds N each figure is the median round's and each ratio the
+# median of the N paired ratios (report.py), which a neighbour's burst moves far less than one
+# long run.
 torch_step() {  # torch_step <name> <args...>: PyTorch's measurement -> $WORK/<name>.r$ROUND.json
   local name="$1"; shift
   local base="$WORK/$name.r$ROUND"
@@ -207,25 +236,29 @@ torch_step() {  # torch_step <name> <args...>: PyTorch's measurement -> $WORK/<n
   fi
 }
 
-salient_step() {  # salient_step <name> <args...>: Salient's measurement -> $WORK/<name>.r$ROUND.json
-  local name="$1"; shift
+dotnet_step() {  # dotnet_step <engine> <dll> <name> <args...>: a .NET engine's measurement -> $WORK/<name>.r$ROUND.json
+  local engine="$1" dll="$2" name="$3"; shift 3
   local base="$WORK/$name.r$ROUND"
   rm -f "$base.json"
   local rc
-  rc=$(measure "$base" timeout "$EXPLAIN_TIMEOUT" dotnet "$DLL" "$@")
+  rc=$(measure "$base" timeout "$EXPLAIN_TIMEOUT" dotnet "$dll" "$@")
   if [ "$rc" = 0 ] && save_json "$base" "$base.json"; then
     cat "$base.json"; echo
     return 0
   fi
   if [ "$rc" = 0 ]; then
-    fail "'salient $*' exited 0 but printed no JSON line; stdout was:"
+    fail "$engine '$*' exited 0 but printed no JSON line; stdout was:"
     tail -n 10 "$base.out" >&2
   else
-    fail "'salient $*' failed (exit $rc; 124 = timed out after ${EXPLAIN_TIMEOUT}s). Is the command implemented in this build? stderr:"
+    fail "$engine '$*' failed (exit $rc; 124 = timed out after ${EXPLAIN_TIMEOUT}s). Is the command implemented in this build? stderr:"
     head -n 8 "$base.err" >&2   # System.CommandLine puts the useful line first
     tail -n 5 "$base.out" >&2
   fi
   return 1
+}
+
+salient_step() {  # salient_step <name> <args...>: Salient's measurement -> $WORK/<name>.r$ROUND.json
+  dotnet_step Salient "$DLL" "$@"
 }
 
 if [ "$RUN_SALIENT" = 1 ]; then
@@ -243,24 +276,56 @@ if [ "$RUN_SALIENT" = 1 ]; then
   fi
 fi
 
+ORT_DLL=bench/OrtBench/bin/Release/net10.0/linux-x64/ortbench.dll
+TORCHSHARP_DLL=bench/TorchSharpBench/bin/Release/net10.0/linux-x64/torchsharpbench.dll
+HARNESSES=""
+[ "$RUN_ORT" = 1 ] && HARNESSES="ort"
+[ "$RUN_TORCHSHARP" = 1 ] && HARNESSES="$HARNESSES torchsharp"
+if [ -n "$HARNESSES" ] && [ "${BUILD_HARNESSES:-1}" != 0 ]; then
+  log "building the ONNX Runtime / TorchSharp harnesses (bench/build-harnesses.sh $HARNESSES)"
+  # shellcheck disable=SC2086  # a word list on purpose
+  PYTHON="$PYTHON" bash bench/build-harnesses.sh $HARNESSES || fail "bench/build-harnesses.sh failed (see above)"
+fi
+if [ "$RUN_ORT" = 1 ] && [ ! -f "$ORT_DLL" ]; then
+  fail "ONNX Runtime harness not found at $ORT_DLL; skipping its measurements"
+  RUN_ORT=0
+fi
+if [ "$RUN_TORCHSHARP" = 1 ] && [ ! -f "$TORCHSHARP_DLL" ]; then
+  fail "TorchSharp harness not found at $TORCHSHARP_DLL; skipping its measurements"
+  RUN_TORCHSHARP=0
+fi
+
 rm -f "$WORK"/*.r[0-9]*.json
 for ROUND in $(seq 1 "$ROUNDS"); do
   log "round $ROUND of $ROUNDS"
   for m in $MODELS; do
-    if [ "$RUN_TORCH" = 1 ]; then
-      log "PyTorch forward $m: batch $BATCH, ${SIZE}x$SIZE, $THREADS threads, $WARMUP warm-up + $ITERATIONS iterations"
-      torch_step "torch_$m" bench/torch_forward.py forward --model "$m" \
-        --batch "$BATCH" --size "$SIZE" --warmup "$WARMUP" --iterations "$ITERATIONS" --threads "$THREADS"
-    fi
-    if [ "$RUN_SALIENT" = 1 ]; then
-      if [ -s "$WORK/$m.onnx" ]; then
-        log "Salient forward $m"
-        salient_step "salient_$m" bench forward --model "$WORK/$m.onnx" --batch "$BATCH" --size "$SIZE" \
-          --warmup "$WARMUP" --iterations "$ITERATIONS" --json
-      else
-        fail "no $WORK/$m.onnx for Salient"
+    for b in $BATCHES; do
+      run="${m}_b$b"
+      if [ "$RUN_TORCH" = 1 ]; then
+        log "PyTorch forward $m: batch $b, ${SIZE}x$SIZE, $THREADS threads, $WARMUP warm-up + $ITERATIONS iterations"
+        torch_step "torch_$run" bench/torch_forward.py forward --model "$m" \
+          --batch "$b" --size "$SIZE" --warmup "$WARMUP" --iterations "$ITERATIONS" --threads "$THREADS"
       fi
-    fi
+      if [ ! -s "$WORK/$m.onnx" ]; then
+        { [ "$RUN_SALIENT" = 1 ] || [ "$RUN_ORT" = 1 ]; } && fail "no $WORK/$m.onnx for Salient / ONNX Runtime"
+      else
+        if [ "$RUN_SALIENT" = 1 ]; then
+          log "Salient forward $m, batch $b"
+          salient_step "salient_$run" bench forward --model "$WORK/$m.onnx" --batch "$b" --size "$SIZE" \
+            --warmup "$WARMUP" --iterations "$ITERATIONS" --json
+        fi
+        if [ "$RUN_ORT" = 1 ]; then
+          log "ONNX Runtime forward $m, batch $b"
+          dotnet_step "ONNX Runtime" "$ORT_DLL" "ort_$run" forward --model "$m" --onnx "$WORK/$m.onnx" \
+            --batch "$b" --size "$SIZE" --warmup "$WARMUP" --iterations "$ITERATIONS" --threads "$THREADS"
+        fi
+      fi
+      if [ "$RUN_TORCHSHARP" = 1 ]; then
+        log "libtorch (TorchSharp) forward $m, batch $b"
+        dotnet_step libtorch "$TORCHSHARP_DLL" "torchsharp_$run" forward --model "$m" \
+          --batch "$b" --size "$SIZE" --warmup "$WARMUP" --iterations "$ITERATIONS" --threads "$THREADS"
+      fi
+    done
   done
   if [ "$ROUND" = 1 ]; then
     if [ "$RUN_TORCH" = 1 ]; then
@@ -287,14 +352,24 @@ for ROUND in $(seq 1 "$ROUNDS"); do
   if [ "$RUN_EXPLAIN" = 1 ]; then
     for v in $TORCH_EXPLAIN_VARIANTS; do
       if [ "$RUN_TORCH" = 1 ]; then
-        log "PyTorch explain $v on $EXPLAIN_MODEL: batch $BATCH, ${SIZE}x$SIZE, $THREADS threads, $EXPLAIN_WARMUP warm-up + $EXPLAIN_ITERATIONS iterations"
+        log "PyTorch explain $v on $EXPLAIN_MODEL: batch $EXPLAIN_BATCH, ${SIZE}x$SIZE, $THREADS threads, $EXPLAIN_WARMUP warm-up + $EXPLAIN_ITERATIONS iterations"
         torch_step "torch_explain_$v" bench/torch_explain.py \
-          --model "$EXPLAIN_MODEL" --method "$v" --batch "$BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
+          --model "$EXPLAIN_MODEL" --method "$v" --batch "$EXPLAIN_BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
           --iterations "$EXPLAIN_ITERATIONS" --threads "$THREADS" --scorecam-channels "$SCORECAM_CHANNELS"
       fi
       # gradcam-full has no Salient twin: Salient's gradcam is measured once, after PyTorch's gradcam.
       meth="$v"
       [ "$v" = gradcam-full ] && continue
+      # libtorch's twins of PyTorch's gradcam (backward only to layer4) and guided backprop.
+      case " $TORCHSHARP_EXPLAIN_METHODS " in
+        *" $meth "*)
+          if [ "$RUN_TORCHSHARP" = 1 ]; then
+            log "libtorch (TorchSharp) explain $meth on $EXPLAIN_MODEL"
+            dotnet_step libtorch "$TORCHSHARP_DLL" "torchsharp_explain_$meth" explain --model "$EXPLAIN_MODEL" \
+              --method "$meth" --batch "$EXPLAIN_BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
+              --iterations "$EXPLAIN_ITERATIONS" --threads "$THREADS"
+          fi ;;
+      esac
       case " $SALIENT_EXPLAIN_METHODS " in *" $meth "*) ;; *) continue ;; esac
       [ "$RUN_SALIENT" = 1 ] || continue
       if [ ! -s "$WORK/$EXPLAIN_MODEL.onnx" ]; then
@@ -307,7 +382,7 @@ for ROUND in $(seq 1 "$ROUNDS"); do
       log "Salient explain $meth on $EXPLAIN_MODEL${extra:+ ($extra)}"
       # shellcheck disable=SC2086  # extra is a word list on purpose
       salient_step "salient_explain_$meth" bench explain --model "$WORK/$EXPLAIN_MODEL.onnx" \
-        --method "$meth" --batch "$BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
+        --method "$meth" --batch "$EXPLAIN_BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
         --iterations "$EXPLAIN_ITERATIONS" --json $extra
     done
   fi
@@ -317,7 +392,8 @@ done
 EXPLAIN_ARGS=()
 [ "$RUN_EXPLAIN" = 1 ] && EXPLAIN_ARGS=(--explain --explain-model "$EXPLAIN_MODEL" --explain-iterations "$EXPLAIN_ITERATIONS")
 [ "$RUN_TRAIN" = 1 ] && EXPLAIN_ARGS+=(--train)
-"$PYTHON" bench/report.py --work "$WORK" --models $MODELS --iterations "$ITERATIONS" --rounds "$ROUNDS" \
-  --threads "$THREADS" --out "$WORK/results.md" "${EXPLAIN_ARGS[@]}" || fail "report generation failed"
+# shellcheck disable=SC2086  # word lists on purpose
+"$PYTHON" bench/report.py --work "$WORK" --models $MODELS --batches $BATCHES --iterations "$ITERATIONS" \
+  --rounds "$ROUNDS" --threads "$THREADS" --out "$WORK/results.md" "${EXPLAIN_ARGS[@]}" || fail "report generation failed"
 
 exit "$FAILED"
