@@ -7,7 +7,7 @@
 #
 # Usage (from anywhere): bash bench/build-harnesses.sh [ort] [torchsharp]   (default: both)
 #
-# The TorchSharp harness then needs one patch, applied to the copy of libLibTorchSharp.so in its
+# The TorchSharp harness then needs one patch, applied to the copies of libLibTorchSharp.so in its
 # own output folder (bench/TorchSharpBench/bin/...; the NuGet cache and libtorch's libraries are
 # untouched): TorchSharp-cpu 0.107's libLibTorchSharp.so asks for GLIBCXX_3.4.32, which Debian 12's
 # libstdc++ (GLIBCXX_3.4.30) lacks, so the loader refuses it - yet the only symbol of that version
@@ -41,11 +41,16 @@ for target in $TARGETS; do
     ort) build bench/OrtBench || STATUS=1 ;;
     torchsharp)
       if build bench/TorchSharpBench; then
-        lib=bench/TorchSharpBench/bin/Release/net10.0/linux-x64/libLibTorchSharp.so
-        if ! "$PYTHON" bench/weaken_version_need.py "$lib" GLIBCXX_3.4.32 >&2; then
-          echo "[harness] ERROR: could not patch $lib" >&2
-          STATUS=1
-        fi
+        # TorchSharp's build targets put the native libraries in the output folder and again in its
+        # cpu/ subfolder: patch every copy there, so whichever the loader picks loads.
+        libs="$(find bench/TorchSharpBench/bin/Release -name libLibTorchSharp.so)"
+        [ -n "$libs" ] || { echo "[harness] ERROR: no libLibTorchSharp.so in bench/TorchSharpBench/bin/Release" >&2; STATUS=1; }
+        for lib in $libs; do
+          if ! "$PYTHON" bench/weaken_version_need.py "$lib" GLIBCXX_3.4.32 >&2; then
+            echo "[harness] ERROR: could not patch $lib" >&2
+            STATUS=1
+          fi
+        done
       else
         STATUS=1
       fi ;;

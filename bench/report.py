@@ -266,7 +266,7 @@ def forward_section(w, models, batches):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", default="bench/work")
-    ap.add_argument("--models", nargs="+", default=["resnet18", "resnet50", "mobilenet_v2"])
+    ap.add_argument("--models", nargs="*", default=["resnet18", "resnet50", "mobilenet_v2"])
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 8, 64])
     ap.add_argument("--iterations", type=int, default=0)
     ap.add_argument("--rounds", type=int, default=1)
