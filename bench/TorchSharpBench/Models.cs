@@ -167,11 +167,13 @@ internal sealed class ResidualBlock : Module<Tensor, Tensor>
     private readonly Rectifier rectifier;
     private readonly Sequential branch;
     private readonly Sequential? downsample;
+    private readonly long stride;
 
     public ResidualBlock(Rectifier rectifier, long inputs, long planes, long stride, bool bottleneck, int expansion)
         : base(bottleneck ? "Bottleneck" : "BasicBlock")
     {
         this.rectifier = rectifier;
+        this.stride = stride;
         var outputs = planes * expansion;
         branch = bottleneck
             ? Sequential(
@@ -190,8 +192,29 @@ internal sealed class ResidualBlock : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var identity = downsample is null ? input : downsample.forward(input);
+        var identity = downsample is null ? input : Downsample(downsample, input);
         return rectifier.Relu(branch.forward(input).add_(identity));
+    }
+
+    /// <summary>
+    /// The projection shortcut. When the gradient must reach the input (guided backprop), libtorch
+    /// 2.10's oneDNN dies with SIGFPE on this machine while planning the input gradient of a strided
+    /// 1×1 convolution (an integer division by zero in brgemm_convolution_bwd_strided's blocking
+    /// heuristic, est_eff_1x1); PyTorch 1.13's older oneDNN does not. A 1×1 convolution with stride s
+    /// is exactly the same convolution with stride 1 on every s-th row and column, so in that case
+    /// the harness subsamples first: the same values and gradients, a plan oneDNN can make.
+    /// </summary>
+    private Tensor Downsample(Sequential shortcut, Tensor input)
+    {
+        if (stride == 1 || !input.requires_grad)
+        {
+            return shortcut.forward(input);
+        }
+        var conv = (Conv2d)shortcut[0];
+        var every = TensorIndex.Slice(null, null, stride);
+        var subsampled = input[TensorIndex.Ellipsis, every, every];
+        var projected = functional.conv2d(subsampled, conv.weight!, null, strides: [1]);
+        return ((BatchNorm2d)shortcut[1]).forward(projected);
     }
 }
 
