@@ -167,7 +167,8 @@ def explain_section(w, model, iterations):
         verdict = "" if goal is None or r is None else (" ok" if r >= goal else " MISSED")
         goal_s = "report" if goal is None else f">= {goal:g}{verdict}"
         lines.append(f"| {label} | {fmt_sig(t_ips)} | {fmt_sig(s_ips)} | {fmt_sig(r)} | {goal_s} | "
-                     f"{libtorch_cells} | n/a (no backward) | "
+                     # Score-CAM needs only forward passes, but the ONNX Runtime harness has no Score-CAM.
+                     f"{libtorch_cells} | {'n/a' if variant == 'scorecam' else 'n/a (no backward)'} | "
                      f"{fmt(num(t, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
                      f"{fmt(num(s, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
                      f"{fmt(num(lt, 'peak_rss_mb', 'time_maxrss_mb'), 0) if libtorch_method else '—'} |")
@@ -250,7 +251,7 @@ def forward_section(w, models, batches):
             if best:
                 notes.append(f"- {m} batch {b}: best batch img/s {', '.join(best)}; 1-min load average "
                              f"{fmt(min(loads), 2)}-{fmt(max(loads), 2)}")
-            for e, name, short in others:
+            for e, _, short in others:
                 if len(ratios[e]) >= 2:
                     per_round = lambda e_: ", ".join(fmt_sig(num(series[e_][k], "images_per_second")) for k in sorted(series[e_]))
                     notes.append(f"  - Salient / {short}: {len(ratios[e])} rounds, median {fmt_sig(statistics.median(ratios[e]))} "
