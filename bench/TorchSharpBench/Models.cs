@@ -202,7 +202,8 @@ internal sealed class ResidualBlock : Module<Tensor, Tensor>
     /// 1×1 convolution (an integer division by zero in brgemm_convolution_bwd_strided's blocking
     /// heuristic, est_eff_1x1); PyTorch 1.13's older oneDNN does not. A 1×1 convolution with stride s
     /// is exactly the same convolution with stride 1 on every s-th row and column, so in that case
-    /// the harness subsamples first: the same values and gradients, a plan oneDNN can make.
+    /// the harness subsamples first: the same values and gradients (up to float rounding), a plan
+    /// oneDNN can make.
     /// </summary>
     private Tensor Downsample(Sequential shortcut, Tensor input)
     {
