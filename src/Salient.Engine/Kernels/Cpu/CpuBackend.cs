@@ -4,7 +4,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// The CPU implementation of <see cref="IKernelBackend"/>: OpenBLAS or managed GEMM (see
 /// <see cref="GemmProvider"/>) under convolution, managed SIMD kernels for the rest.
 /// </summary>
-internal sealed unsafe class CpuBackend : IKernelBackend
+public sealed unsafe class CpuBackend : IKernelBackend
 {
     private readonly CpuGemm _gemm;
 
