@@ -205,6 +205,12 @@ public sealed class Model
         return new Model(Path, graph, _backend);
     }
 
+    /// <summary>
+    /// The steps a forward pass on input of <paramref name="inputShape"/> runs, in execution order:
+    /// what the planner fused (<see cref="Step.Label"/>) and folded away, for diagnostics and tests.
+    /// </summary>
+    public IReadOnlyList<Step> PlannedSteps(ReadOnlySpan<int> inputShape) => GetPlan(inputShape, []).Steps;
+
     /// <summary>The shape value <paramref name="name"/> takes for the given input shape.</summary>
     public IReadOnlyList<int> ShapeOf(string name, ReadOnlySpan<int> inputShape) =>
         ValueShapes(inputShape).TryGetValue(name, out var shape) ? shape : throw new ModelException($"Model '{Name}' has no value named '{name}'.");

@@ -78,11 +78,11 @@ public abstract class TargetSelection
             && int.TryParse(text.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k > 1 ? k : null;
 
     /// <summary>The classes to explain for image <paramref name="image"/> with these logits.</summary>
-    internal abstract IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits);
+    public abstract IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits);
 
     private sealed class TopK(int k) : TargetSelection
     {
-        internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
+        public override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
         {
             var scores = logits.ToArray();
             return [.. Enumerable.Range(0, scores.Length).OrderByDescending(c => scores[c]).ThenBy(c => c).Take(k)];
@@ -91,12 +91,12 @@ public abstract class TargetSelection
 
     private sealed class Each(IReadOnlyList<TargetSelection> selections) : TargetSelection
     {
-        internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits) => selections[image].Select(image, logits);
+        public override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits) => selections[image].Select(image, logits);
     }
 
     private sealed class Fixed(Func<int, IReadOnlyList<int>> classes) : TargetSelection
     {
-        internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
+        public override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
         {
             var chosen = classes(image);
             foreach (var c in chosen)

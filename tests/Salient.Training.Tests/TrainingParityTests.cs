@@ -1,3 +1,4 @@
+using Salient.Engine;
 using Salient.Engine.IO;
 using Salient.Engine.Training;
 

@@ -1,3 +1,4 @@
+using Salient.Engine;
 using Salient.Engine.Training;
 
 namespace Salient.Training.Tests;

@@ -11,7 +11,7 @@ namespace Salient.Methods.Internal;
 /// TSGB's modified backward (docs/methods.md, "TSGB"): TSGB-Conv for every convolution, the ratio rules
 /// for batch norm and average pooling, TSGB-FC for the final linear layer, vanilla elsewhere.
 /// </summary>
-internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackwardRules
+public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackwardRules
 {
     private const float Epsilon = 1e-10f;
 

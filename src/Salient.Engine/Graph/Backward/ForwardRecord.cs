@@ -22,6 +22,15 @@ public sealed class ForwardRecord : IDisposable
 
     internal GradientRegion Region { get; }
 
+    /// <summary>The steps the recording pass ran, in execution order (what was fused, for diagnostics).</summary>
+    public IReadOnlyList<Step> Steps => Plan.Steps;
+
+    /// <summary>The values the record keeps for the backward pass (and the observed ones).</summary>
+    public IReadOnlySet<string> KeptValues => Plan.Kept;
+
+    /// <summary>The nodes a backward pass from this record visits: those on a path from a gradient source to the logits.</summary>
+    public IReadOnlySet<GraphNode> BackwardNodes => Region.Nodes;
+
     /// <summary>The input batch, owned by the caller.</summary>
     public Tensor Input { get; }
 

@@ -16,6 +16,9 @@ public sealed unsafe class CpuBackend : IKernelBackend
 
     public string Name => _gemm.UsesOpenBlas ? "cpu/openblas" : "cpu/managed";
 
+    /// <summary>Whether OpenBLAS (libopenblas.so.0) loads on this machine, so that <see cref="GemmProvider.OpenBlas"/> can run.</summary>
+    public static bool OpenBlasAvailable => Native.OpenBlasNative.IsAvailable;
+
     /// <summary>Whether GEMM runs in OpenBLAS.</summary>
     public bool UsesOpenBlas => _gemm.UsesOpenBlas;
 
