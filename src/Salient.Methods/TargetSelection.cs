@@ -78,11 +78,13 @@ public abstract class TargetSelection
             && int.TryParse(text.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k > 1 ? k : null;
 
     /// <summary>The classes to explain for image <paramref name="image"/> with these logits.</summary>
-    public abstract IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits);
+    public IReadOnlyList<int> ClassesFor(int image, ReadOnlySpan<float> logits) => Select(image, logits);
+
+    internal abstract IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits);
 
     private sealed class TopK(int k) : TargetSelection
     {
-        public override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
+        internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
         {
             var scores = logits.ToArray();
             return [.. Enumerable.Range(0, scores.Length).OrderByDescending(c => scores[c]).ThenBy(c => c).Take(k)];
@@ -91,12 +93,12 @@ public abstract class TargetSelection
 
     private sealed class Each(IReadOnlyList<TargetSelection> selections) : TargetSelection
     {
-        public override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits) => selections[image].Select(image, logits);
+        internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits) => selections[image].Select(image, logits);
     }
 
     private sealed class Fixed(Func<int, IReadOnlyList<int>> classes) : TargetSelection
     {
-        public override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
+        internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
         {
             var chosen = classes(image);
             foreach (var c in chosen)
