@@ -7,20 +7,25 @@ namespace Salient.Engine.Graph;
 /// </summary>
 public sealed record GraphDefinition
 {
+    /// <summary>The name errors give the model (its file name).</summary>
     public required string ModelName { get; init; }
 
     /// <summary>The default-domain operator set version the model was exported with.</summary>
     public required long Opset { get; init; }
 
+    /// <summary>The nodes in execution order.</summary>
     public required IReadOnlyList<GraphNode> Nodes { get; init; }
 
+    /// <summary>The graph's initializers (weights and other constants) by name.</summary>
     public required IReadOnlyDictionary<string, ConstantValue> Initializers { get; init; }
 
+    /// <summary>The name of the image input.</summary>
     public required string InputName { get; init; }
 
     /// <summary>The declared input shape; -1 where the model leaves a dimension symbolic.</summary>
     public required int[] InputShape { get; init; }
 
+    /// <summary>The graph's outputs; the first is taken as the logits.</summary>
     public required IReadOnlyList<string> OutputNames { get; init; }
 
     /// <summary>The model's metadata_props (key → value), e.g. a CSG gate or training record.</summary>

@@ -47,17 +47,22 @@ public sealed class GraphNode
     /// <summary>Whether input <paramref name="i"/> is given (not omitted).</summary>
     public bool HasInput(int i) => i < Inputs.Length && Inputs[i].Length > 0;
 
+    /// <summary>Whether the node has an attribute of that name.</summary>
     public bool HasAttribute(string name) => _attributes.ContainsKey(name);
 
     /// <summary>An integer attribute, or <paramref name="fallback"/> when the node has none of that name.</summary>
     public long GetInt(string name, long fallback) => _attributes.TryGetValue(name, out var a) ? a.I : fallback;
 
+    /// <summary>A float attribute, or <paramref name="fallback"/> when the node has none of that name.</summary>
     public float GetFloat(string name, float fallback) => _attributes.TryGetValue(name, out var a) ? a.F : fallback;
 
+    /// <summary>An integer-list attribute, or null.</summary>
     public long[]? GetInts(string name) => _attributes.TryGetValue(name, out var a) ? [.. a.Ints] : null;
 
+    /// <summary>A float-list attribute, or null.</summary>
     public float[]? GetFloats(string name) => _attributes.TryGetValue(name, out var a) ? [.. a.Floats] : null;
 
+    /// <summary>A string attribute (UTF-8), or null.</summary>
     public string? GetString(string name) => _attributes.TryGetValue(name, out var a) ? Encoding.UTF8.GetString(a.S.Span) : null;
 
     /// <summary>
@@ -68,5 +73,6 @@ public sealed class GraphNode
     public bool IsSpatialMean(Func<string, int[]?> shapeOf, Func<string, long[]?> constantInts) =>
         Operators.ReduceOperator.IsSpatialMean(this, shapeOf, constantInts);
 
+    /// <summary>The raw ONNX attribute, or null.</summary>
     public AttributeProto? GetAttribute(string name) => _attributes.GetValueOrDefault(name);
 }
