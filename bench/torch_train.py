@@ -6,7 +6,7 @@ Needs Debian's interpreter (/usr/bin/python3: torch 1.13).
     torch_train.py --arch resnet-mini --size 96 --batch 32 --classes 10 \
                    --warmup 2 --iterations 10 [--optimizer adam|sgd] [--threads N]
 
-The network is Salient's built `resnet-mini` (src/Salient.Engine/Training/Architectures.cs)
+The network is Salient's built `resnet-mini` (src/Salient.Training/Architectures.cs)
 written in torch.nn: a 3x3 stride-2 conv-BN-ReLU stem with 24 filters, three torchvision-style
 basic blocks (24, 48, 96 filters; strides 1, 2, 2; a 1x1 conv-BN shortcut where the shape
 changes), global average pooling and a linear layer; convolutions without bias, BN eps 1e-5 and

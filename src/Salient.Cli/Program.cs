@@ -3,7 +3,7 @@ using Salient.Cli.Commands;
 
 namespace Salient.Cli;
 
-internal static class Program
+public static class Program
 {
     public static int Main(string[] args)
     {

@@ -26,9 +26,10 @@ public sealed class Model
     }
 
     /// <summary>The imported graph, for methods that inspect the architecture (heads, layers).</summary>
-    internal GraphDefinition Graph => _graph;
+    public GraphDefinition Graph => _graph;
 
-    internal IKernelBackend Backend => _backend;
+    /// <summary>The kernel backend the model runs on; methods run their own arithmetic on it too.</summary>
+    public IKernelBackend Backend => _backend;
 
     /// <summary>The file the model was loaded from.</summary>
     public string Path { get; }
@@ -60,10 +61,11 @@ public sealed class Model
     /// <summary>Loads and checks an ONNX model; throws <see cref="ModelException"/> naming the file (and node) on any problem.</summary>
     public static Model Load(string path) => Load(path, KernelBackends.Default);
 
-    internal static Model Load(string path, IKernelBackend backend) => Checked(new Model(path, OnnxImporter.Load(path), backend));
+    /// <summary>Loads and checks an ONNX model that runs on <paramref name="backend"/>.</summary>
+    public static Model Load(string path, IKernelBackend backend) => Checked(new Model(path, OnnxImporter.Load(path), backend));
 
     /// <summary>A model from an ONNX graph held in memory (a model being trained), named <paramref name="name"/>.</summary>
-    internal static Model FromProto(Onnx.Protos.ModelProto proto, string name, IKernelBackend backend) =>
+    public static Model FromProto(Onnx.Protos.ModelProto proto, string name, IKernelBackend backend) =>
         Checked(new Model(name, OnnxImporter.Import(proto, name, Environment.CurrentDirectory), backend));
 
     private static Model Checked(Model model)
@@ -132,15 +134,15 @@ public sealed class Model
             }
         }
 
-        return [.. plan.Steps.Select((step, i) => new StepTiming(step.Node.Name.Length > 0 ? step.Node.Name : $"{step.Node.OpType}:{step.Outputs[0]}", step.Kind, step.Outputs[0], plan.ShapeOf(step.Outputs[0]),
+        return [.. plan.Steps.Select((step, i) => new StepTiming(step.Node.Name.Length > 0 ? step.Node.Name : $"{step.Node.OpType}:{step.Outputs[0]}", step.Label, step.Outputs[0], plan.ShapeOf(step.Outputs[0]),
             TimeSpan.FromSeconds((double)ticks[i] / System.Diagnostics.Stopwatch.Frequency / passes)))];
     }
 
     /// <summary>
     /// Runs the model, letting <paramref name="onValue"/> change each observed value right after
-    /// it is computed (e.g. to ablate channels), and returns the logits.
+    /// it is computed (e.g. to ablate channels), and returns the logits, owned by the caller.
     /// </summary>
-    internal Tensor Forward(Tensor input, IReadOnlyCollection<string> observe, Action<string, Tensor> onValue)
+    public Tensor Forward(Tensor input, IReadOnlyCollection<string> observe, Action<string, Tensor> onValue)
     {
         var plan = GetPlan(input.Shape, observe);
         var results = plan.Run(input, _backend, [OutputNames[0]], onValue);
@@ -155,7 +157,7 @@ public sealed class Model
     /// it, <see cref="IBackwardRules.AllowsFusedSteps"/>) ReLUs, Clips and batch norms join the step
     /// before them in the region too, and the record keeps only what the backward pass reads.
     /// </summary>
-    internal ForwardRecord RecordForward(Tensor input, IReadOnlyCollection<string> gradientSources, IReadOnlyCollection<string> observe,
+    public ForwardRecord RecordForward(Tensor input, IReadOnlyCollection<string> gradientSources, IReadOnlyCollection<string> observe,
         bool fuseInRegion = false)
     {
         _graph.CheckInputShape(input.Shape);
@@ -175,7 +177,7 @@ public sealed class Model
     /// returns the gradients of <paramref name="wanted"/> (owned by the caller), with
     /// <paramref name="rules"/> overriding per-op rules where a method needs to.
     /// </summary>
-    internal Dictionary<string, Tensor> Backward(ForwardRecord record, Tensor logitsGradient, IReadOnlyCollection<string> wanted, IBackwardRules? rules = null)
+    public Dictionary<string, Tensor> Backward(ForwardRecord record, Tensor logitsGradient, IReadOnlyCollection<string> wanted, IBackwardRules? rules = null)
     {
         var seeds = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [OutputNames[0]] = logitsGradient };
         return record.Plan.Backward(record, seeds, wanted, rules, _backend);
@@ -186,7 +188,7 @@ public sealed class Model
     /// hold the given tensors (same shapes; the copy keeps them, so pass tensors that own no pooled
     /// storage); the copy plans afresh. For weight-randomisation sanity checks.
     /// </summary>
-    internal Model WithInitializers(IReadOnlyDictionary<string, Tensor> replacements)
+    public Model WithInitializers(IReadOnlyDictionary<string, Tensor> replacements)
     {
         var initializers = new Dictionary<string, ConstantValue>(_graph.Initializers, StringComparer.Ordinal);
         foreach (var (name, values) in replacements)
@@ -202,6 +204,12 @@ public sealed class Model
         var graph = _graph with { Initializers = initializers };
         return new Model(Path, graph, _backend);
     }
+
+    /// <summary>
+    /// The steps a forward pass on input of <paramref name="inputShape"/> runs, in execution order:
+    /// what the planner fused (<see cref="Step.Label"/>) and folded away, for diagnostics and tests.
+    /// </summary>
+    public IReadOnlyList<Step> PlannedSteps(ReadOnlySpan<int> inputShape) => GetPlan(inputShape, []).Steps;
 
     /// <summary>The shape value <paramref name="name"/> takes for the given input shape.</summary>
     public IReadOnlyList<int> ShapeOf(string name, ReadOnlySpan<int> inputShape) =>

@@ -40,7 +40,7 @@ public sealed class Tensor : IDisposable
     public int Dim(int axis) => _shape[axis < 0 ? axis + _shape.Length : axis];
 
     /// <summary>True when this tensor's storage came from the pool and goes back on dispose (not a view, not wrapped memory).</summary>
-    internal bool OwnsStorage => _rented is not null;
+    public bool OwnsStorage => _rented is not null;
 
     /// <summary>A copy of the shape.</summary>
     public int[] ShapeArray() => (int[])_shape.Clone();

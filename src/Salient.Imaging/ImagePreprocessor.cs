@@ -244,7 +244,7 @@ public sealed class ImagePreprocessor
     /// torchvision's <c>_compute_resized_output_size</c>: the shorter side becomes
     /// <see cref="ModelCard.Resize"/>, the longer <c>int(resize * long / short)</c>.
     /// </summary>
-    internal (int Height, int Width) ResizedSize(int imageHeight, int imageWidth)
+    public (int Height, int Width) ResizedSize(int imageHeight, int imageWidth)
     {
         if (Card.Resize is not { } size)
         {
@@ -265,11 +265,11 @@ public sealed class ImagePreprocessor
     /// torchvision's CenterCrop offset: <c>int(round((image - crop) / 2.0))</c> with Python's
     /// round-half-to-even; a crop larger than the image is padded by <c>(crop - image) // 2</c> first.
     /// </summary>
-    internal static int CropOffset(int imageSize, int cropSize) =>
+    public static int CropOffset(int imageSize, int cropSize) =>
         cropSize > imageSize ? -((cropSize - imageSize) / 2) : (int)Math.Round((imageSize - cropSize) / 2.0, MidpointRounding.ToEven);
 
     /// <summary>Pillow's RGB to "L": (R*19595 + G*38470 + B*7471 + 0x8000) >> 16, i.e. ITU-R 601-2 luma rounded.</summary>
-    internal static ReadOnlySpan<byte> ToLuma(ReadOnlySpan<byte> rgb, byte[] buffer)
+    public static ReadOnlySpan<byte> ToLuma(ReadOnlySpan<byte> rgb, byte[] buffer)
     {
         var gray = buffer.AsSpan(0, rgb.Length / 3);
         for (int i = 0, p = 0; i < gray.Length; i++, p += 3)

@@ -140,7 +140,8 @@ public sealed class ModelCard
         return File.Exists(path) ? Load(path) : null;
     }
 
-    internal static ModelCard Parse(ReadOnlySpan<byte> json, string source)
+    /// <summary>Parses and checks a card from its JSON bytes; <paramref name="source"/> names it in errors.</summary>
+    public static ModelCard Parse(ReadOnlySpan<byte> json, string source)
     {
         JsonDocument document;
         try

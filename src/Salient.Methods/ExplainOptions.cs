@@ -91,5 +91,5 @@ public sealed record ExplainOptions
     /// Score-CAM and Ablation-CAM over the first N channels only: for benchmarks that time a subset
     /// and scale, as PyTorch's side does for its slow loop. Not a method option.
     /// </summary>
-    internal int? ChannelLimit { get; init; }
+    public int? ChannelLimit { get; init; }
 }

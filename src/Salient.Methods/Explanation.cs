@@ -10,7 +10,8 @@ namespace Salient.Methods;
 /// </summary>
 public sealed class Explanation : IDisposable
 {
-    internal Explanation(int image, int targetClass, float logit, float probability, Tensor raw, Tensor map)
+    /// <summary>An explanation of <paramref name="targetClass"/> for image <paramref name="image"/> of a batch, taking over <paramref name="raw"/> and <paramref name="map"/>.</summary>
+    public Explanation(int image, int targetClass, float logit, float probability, Tensor raw, Tensor map)
     {
         Image = image;
         Class = targetClass;

@@ -78,6 +78,8 @@ public abstract class TargetSelection
             && int.TryParse(text.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k > 1 ? k : null;
 
     /// <summary>The classes to explain for image <paramref name="image"/> with these logits.</summary>
+    public IReadOnlyList<int> ClassesFor(int image, ReadOnlySpan<float> logits) => Select(image, logits);
+
     internal abstract IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits);
 
     private sealed class TopK(int k) : TargetSelection

@@ -30,7 +30,7 @@ public sealed class AzureBlobStore : IBlobStore
     private volatile bool _containerChecked;
 
     /// <summary>Opens the container at <paramref name="address"/>; <paramref name="configure"/> may add pipeline policies or a transport (tests).</summary>
-    internal AzureBlobStore(AzureContainerAddress address, AzureBlobStoreOptions options, Action<BlobClientOptions>? configure = null)
+    public AzureBlobStore(AzureContainerAddress address, AzureBlobStoreOptions options, Action<BlobClientOptions>? configure = null)
     {
         options.Validate();
         _options = options;

@@ -112,7 +112,7 @@ public sealed class ExplainerTests
         using var pair = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
         using var logits = ResNet.Value.Forward(pair);
         var row = logits.Span[..10];
-        Assert.Equal(TargetSelection.Parse("topk:3").Select(0, row), TargetSelection.Parse("top3").Select(0, row));
+        Assert.Equal(TargetSelection.Parse("topk:3").ClassesFor(0, row), TargetSelection.Parse("top3").ClassesFor(0, row));
         Assert.Contains("topk:3", TargetSelection.DeprecationOf("top3"), StringComparison.Ordinal);
         Assert.Null(TargetSelection.DeprecationOf("top1"));
         Assert.Null(TargetSelection.DeprecationOf("topk:3"));

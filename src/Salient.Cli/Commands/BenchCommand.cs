@@ -8,7 +8,7 @@ using Salient.Engine.Kernels.Cpu;
 using Salient.Engine.Training;
 using Salient.Imaging.Datasets;
 using Salient.Methods;
-using Salient.Methods.Training;
+using Salient.Training;
 
 namespace Salient.Cli.Commands;
 

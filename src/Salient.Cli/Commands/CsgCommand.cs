@@ -4,9 +4,9 @@ using System.Text.Json;
 using Salient.Engine;
 using Salient.Imaging;
 using Salient.Imaging.Datasets;
-using Salient.Methods.Csg;
+using Salient.Training.Csg;
 using Salient.Methods.Internal;
-using Salient.Methods.Training;
+using Salient.Training;
 
 namespace Salient.Cli.Commands;
 
@@ -40,7 +40,7 @@ internal static class CsgCommand
                 throw new InvalidDataException($"Dataset '{datasetName}' gives [{set.Channels},{set.Height},{set.Width}] images; model '{model.Name}' takes [{card.Channels},{card.Height},{card.Width}].");
             }
 
-            var pool = Architecture.PoolingValue(model.Graph, "csg analyze");
+            var pool = CsgGate.GatedValue(model.Graph, "csg analyze");
             var gate = CsgGate.FromJson(model.Metadata.GetValueOrDefault(CsgGate.MetadataKey), modelFile.Name);
             // One pass gives the ungated scores and the pooled features MIS is measured on.
             var labels = new IReadOnlyList<int>[set.Count];

@@ -8,8 +8,8 @@ using Salient.Engine.Onnx.Protos;
 using Salient.Engine.Training;
 using Salient.Imaging;
 using Salient.Imaging.Datasets;
-using Salient.Methods.Csg;
-using Salient.Methods.Training;
+using Salient.Training.Csg;
+using Salient.Training;
 using Spectre.Console;
 
 namespace Salient.Cli.Commands;

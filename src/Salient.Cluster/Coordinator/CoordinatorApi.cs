@@ -215,7 +215,7 @@ public static class CoordinatorApi
     }
 
     /// <summary>The first problem of a submission, naming the field, or null.</summary>
-    internal static string? Validate(JobSubmission job)
+    public static string? Validate(JobSubmission job)
     {
         var inputs = new object?[] { job.Inputs?.Prefix, job.Inputs?.Manifest, job.Inputs?.Items }.Count(i => i is not null);
         string[] unknownMethods = [.. (job.Methods ?? []).Except(Explainer.MethodNames)];

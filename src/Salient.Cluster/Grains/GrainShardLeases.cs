@@ -4,7 +4,7 @@ using Salient.Cluster.Contracts;
 namespace Salient.Cluster.Grains;
 
 /// <summary>Reports a model grain's shards to their job grains, under each lease's token.</summary>
-internal sealed class GrainShardLeases(IGrainFactory grains) : IShardLeases
+public sealed class GrainShardLeases(IGrainFactory grains) : IShardLeases
 {
     public Task<bool> RenewLeaseAsync(ShardLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default) =>
         Job(lease).RenewAsync(lease.Index, lease.FencingToken);

@@ -11,7 +11,7 @@ namespace Salient.Cluster.Internal;
 /// A rerun after a failure during COMMIT may repeat work that did commit, so every unit is written
 /// to be safe to repeat: inserts carry client-made ids, completions recognise their own lease.
 /// </remarks>
-internal sealed class Database(NpgsqlDataSource dataSource, TimeSpan retryWindow)
+public sealed class Database(NpgsqlDataSource dataSource, TimeSpan retryWindow)
 {
     private static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);

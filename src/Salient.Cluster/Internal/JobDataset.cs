@@ -7,13 +7,13 @@ using Salient.Storage;
 namespace Salient.Cluster.Internal;
 
 /// <summary>A manifest item: its image blob, labels, and objects with mask blobs.</summary>
-internal sealed record DatasetItem(string Image, IReadOnlyList<int> Labels, IReadOnlyList<(int Class, string Mask)> Objects);
+public sealed record DatasetItem(string Image, IReadOnlyList<int> Labels, IReadOnlyList<(int Class, string Mask)> Objects);
 
 /// <summary>
 /// The items of a job's inputs: blob names under a prefix, the lines of a manifest blob (the scenes
 /// format, paths relative to the manifest), or explicit names. Manifests are cached per blob.
 /// </summary>
-internal sealed class JobDataset(IBlobStore blobs)
+public sealed class JobDataset(IBlobStore blobs)
 {
     private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".npy"];
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Salient.Cluster.Internal;
 
 /// <summary>The one JSON convention of the tables: camelCase names, as the REST API will use.</summary>
-internal static class Json
+public static class Json
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 

@@ -9,7 +9,7 @@ namespace Salient.Cluster.Internal;
 /// order, in one transaction under an advisory lock: coordinators starting together apply each
 /// script once, and a failed script leaves the schema as it was.
 /// </summary>
-internal static class Migrator
+public static class Migrator
 {
     private const string ResourcePrefix = "Salient.Cluster.Migrations.";
 

@@ -7,7 +7,7 @@ using Salient.Storage;
 namespace Salient.Cluster.Internal;
 
 /// <summary>A loaded model with its input loader; <see cref="Gate"/> serialises its passes, since the engine's models are not shared between threads.</summary>
-internal sealed record LoadedModel(Model Model, InputLoader Loader)
+public sealed record LoadedModel(Model Model, InputLoader Loader)
 {
     public SemaphoreSlim Gate { get; } = new(1, 1);
 }
@@ -16,7 +16,7 @@ internal sealed record LoadedModel(Model Model, InputLoader Loader)
 /// Downloads models from the blob store into a folder named by digest, checks their SHA-256, and
 /// keeps one loaded copy per digest.
 /// </summary>
-internal sealed class ModelCache(IBlobStore blobs, string folder)
+public sealed class ModelCache(IBlobStore blobs, string folder)
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<LoadedModel>>> _models = new(StringComparer.Ordinal);
 

@@ -3,7 +3,7 @@ using Salient.Storage;
 namespace Salient.Cluster.Internal;
 
 /// <summary>A job's records: each completed shard's records blob, read under the token that won its lease.</summary>
-internal static class ShardRecords
+public static class ShardRecords
 {
     /// <summary>The records of the given shards, in the order given: exactly one record set per item.</summary>
     public static async Task<byte[]> ConcatenateAsync(IBlobStore blobs, Guid jobId, IEnumerable<(int Index, long Token)> shards, CancellationToken cancellationToken = default)

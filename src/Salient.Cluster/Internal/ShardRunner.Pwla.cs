@@ -7,7 +7,7 @@ using Salient.Storage;
 namespace Salient.Cluster.Internal;
 
 // pwla shards: one piecewise linear fit per item, as `salient pwla fit` makes it.
-internal sealed partial class ShardRunner
+public sealed partial class ShardRunner
 {
     private async Task<ShardReport> FitAsync(Shard shard)
     {

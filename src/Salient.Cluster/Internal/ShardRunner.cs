@@ -16,7 +16,7 @@ namespace Salient.Cluster.Internal;
 /// completes or fails the shard. A lost lease stops the shard at once and writes nothing more; a
 /// hand-back (the worker is stopping) stops it after the current batch and gives the lease back.
 /// </summary>
-internal sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, ModelCache models, JobDataset datasets, WorkerOptions options, ILogger logger)
+public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, ModelCache models, JobDataset datasets, WorkerOptions options, ILogger logger)
     : IShardExecutor
 {
     private const int WriteParallelism = 8;

@@ -10,7 +10,7 @@ namespace Salient.Cluster.Silo;
 /// Grain state in files of one folder, for the embedded single-process cluster: one file per grain and state,
 /// replaced atomically, its write count as the ETag (one process writes it, so a mismatch is a bug).
 /// </summary>
-internal sealed class FileGrainStorage(string folder, Serializer serializer) : IGrainStorage
+public sealed class FileGrainStorage(string folder, Serializer serializer) : IGrainStorage
 {
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {

@@ -5,7 +5,7 @@ namespace Salient.Engine.Graph;
 /// shape computation. Float data lives in a tensor (often a view over the model file's bytes);
 /// integer data (shapes, axes, pads) in a long array.
 /// </summary>
-internal sealed class ConstantValue
+public sealed class ConstantValue
 {
     private ConstantValue(int[] shape, Tensor? floats, long[]? ints)
     {
@@ -14,16 +14,22 @@ internal sealed class ConstantValue
         Ints = ints;
     }
 
+    /// <summary>The value's shape.</summary>
     public int[] Shape { get; }
 
+    /// <summary>Float data, or null for an integer value.</summary>
     public Tensor? Floats { get; }
 
+    /// <summary>Integer data, or null for a float value.</summary>
     public long[]? Ints { get; }
 
+    /// <summary>Whether the value holds integers.</summary>
     public bool IsInteger => Ints is not null;
 
+    /// <summary>A float value held in <paramref name="tensor"/> (kept, not copied).</summary>
     public static ConstantValue FromFloats(Tensor tensor) => new(tensor.ShapeArray(), tensor, null);
 
+    /// <summary>An integer value of shape <paramref name="shape"/>.</summary>
     public static ConstantValue FromInts(long[] values, int[] shape) => new(shape, null, values);
 
     /// <summary>The values as integers, for attributes passed as inputs (axes, pads, shapes).</summary>

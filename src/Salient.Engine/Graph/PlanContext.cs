@@ -3,10 +3,12 @@ using Salient.Engine.Kernels;
 namespace Salient.Engine.Graph;
 
 /// <summary>
-/// What operator planners see: shapes and constants of the values so far, and the consumers of each
-/// value so a planner can fuse a following activation.
+/// What operator planners (<see cref="Operators.OperatorPlanner"/>) see: shapes and constants of the
+/// values so far, and the consumers of each value so a planner can fuse a following activation.
+/// A planner sets the shape of each output it plans (<see cref="SetShape"/>) or folds the node to
+/// constants (<see cref="SetConstant"/>).
 /// </summary>
-internal sealed class PlanContext
+public sealed class PlanContext
 {
     private readonly Dictionary<string, int[]> _shapes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConstantValue> _constants;
@@ -21,7 +23,7 @@ internal sealed class PlanContext
     /// norm or Add before it (their backward sees it through its output), and an inference batch
     /// norm its convolution (input gradients through the folded weights are the same).
     /// </summary>
-    public PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null, bool training = false,
+    internal PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null, bool training = false,
         FoldedWeights? folded = null, bool fuseInRegion = false)
     {
         _noFusion = noFusion;
@@ -51,21 +53,25 @@ internal sealed class PlanContext
         _observed = new HashSet<string>(observed.Concat(graph.OutputNames), StringComparer.Ordinal);
     }
 
+    /// <summary>The graph being planned.</summary>
     public GraphDefinition Graph { get; }
 
     /// <summary>Weights with a following batch norm folded in, shared by the plans of one model.</summary>
-    public FoldedWeights Folded { get; }
+    internal FoldedWeights Folded { get; }
 
+    /// <summary>The model's default-domain operator set version.</summary>
     public long Opset => Graph.Opset;
 
     /// <summary>Whether the plan trains: batch norm then normalizes with batch statistics and updates its running ones.</summary>
     public bool Training { get; }
 
     /// <summary>Nodes already folded into an earlier step; the planner skips them.</summary>
-    public HashSet<GraphNode> Absorbed { get; } = [];
+    internal HashSet<GraphNode> Absorbed { get; } = [];
 
+    /// <summary>Every value known before the image arrives: initializers, Constant nodes, folded shape chains.</summary>
     public IReadOnlyDictionary<string, ConstantValue> Constants => _constants;
 
+    /// <summary>The shape of <paramref name="node"/>'s input <paramref name="input"/>; throws naming the node when it is not known.</summary>
     public int[] Shape(GraphNode node, int input)
     {
         var name = node.Inputs[input];
@@ -74,10 +80,13 @@ internal sealed class PlanContext
             : throw Error(node, $"input '{name}' has no known shape");
     }
 
+    /// <summary>The shape of value <paramref name="name"/>, planned already.</summary>
     public int[] ShapeOf(string name) => _shapes[name];
 
+    /// <summary>Whether <paramref name="name"/> is known before the image arrives.</summary>
     public bool IsConstant(string name) => _constants.ContainsKey(name);
 
+    /// <summary>Input <paramref name="input"/> of <paramref name="node"/> as a constant; throws naming the node when it is computed from the image.</summary>
     public ConstantValue Constant(GraphNode node, int input)
     {
         var name = node.Inputs[input];
@@ -86,8 +95,10 @@ internal sealed class PlanContext
             : throw Error(node, $"input '{name}' must be a constant known before the image arrives (shape chains are folded for the input size, data-dependent shapes are not supported)");
     }
 
+    /// <summary>Records the shape of a planned output.</summary>
     public void SetShape(string name, int[] shape) => _shapes[name] = shape;
 
+    /// <summary>Records an output folded to a constant.</summary>
     public void SetConstant(string name, ConstantValue value)
     {
         _constants[name] = value;
@@ -150,6 +161,7 @@ internal sealed class PlanContext
     private bool KeptApart(GraphNode node, GraphNode next) =>
         _noFusion is not null && (_noFusion.Contains(node) || _noFusion.Contains(next));
 
+    /// <summary>An error naming the model and <paramref name="node"/>.</summary>
     public ModelException Error(GraphNode node, string problem) =>
         new($"Model '{Graph.ModelName}': {node.Describe()}: {problem}.");
 }

@@ -4,11 +4,17 @@ using Salient.Engine.Kernels;
 namespace Salient.Engine.Graph;
 
 /// <summary>
-/// One planned operation with every shape known. Steps are immutable and shared by concurrent
-/// runs; per-run state lives in the <see cref="StepContext"/>.
+/// One planned operation with every shape known: what an operator's planner returns
+/// (<see cref="Operators.OperatorRegistry"/>) and what backward rules see
+/// (<see cref="IBackwardRules.TryBackward"/>). Steps are immutable and shared by concurrent runs;
+/// per-run state lives in the <see cref="StepContext"/>. Rules tell steps apart by
+/// <see cref="Kind"/> and read the parameters that kind documents (<see cref="ConvolutionGeometry"/>,
+/// <see cref="PoolGeometry"/>, <see cref="Activation"/>, <see cref="WeightsTransposed"/>).
 /// </summary>
-internal abstract class Step
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716", Justification = "Step is the planner's word throughout the engine and its docs; Salient's API targets C#.")]
+public abstract class Step
 {
+    /// <summary>A step that reads <paramref name="inputs"/> and writes <paramref name="outputs"/> for <paramref name="node"/>.</summary>
     protected Step(GraphNode node, string[] inputs, string[] outputs)
     {
         Node = node;
@@ -16,6 +22,7 @@ internal abstract class Step
         Outputs = outputs;
     }
 
+    /// <summary>The ONNX node the step runs (the first node, for a fused step).</summary>
     public GraphNode Node { get; }
 
     /// <summary>The values read, by name; constants included.</summary>
@@ -23,6 +30,27 @@ internal abstract class Step
 
     /// <summary>The values written, by name (a fused step writes its last node's output).</summary>
     public string[] Outputs { get; }
+
+    /// <summary>What the step computes, for backward rules; <see cref="StepKind.Other"/> unless the step says more.</summary>
+    public virtual StepKind Kind => StepKind.Other;
+
+    /// <summary>The convolution's shapes, for a <see cref="StepKind.Convolution"/> step; null otherwise.</summary>
+    public virtual Conv2dGeometry? ConvolutionGeometry => null;
+
+    /// <summary>The pooling window, for <see cref="StepKind.MaxPool"/> and <see cref="StepKind.AveragePool"/> steps; null otherwise.</summary>
+    public virtual Pool2dGeometry? PoolGeometry => null;
+
+    /// <summary>
+    /// The activation the step applies: its own function for an <see cref="StepKind.Activation"/> step,
+    /// the activation fused into its end otherwise (<see cref="FusedActivation.None"/> when there is none).
+    /// </summary>
+    public virtual FusedActivation Activation => FusedActivation.None;
+
+    /// <summary>
+    /// For a <see cref="StepKind.Linear"/> step, whether its weights (input 1) are stored
+    /// [outputs, inputs] (ONNX Gemm with transB, PyTorch's Linear) rather than [inputs, outputs].
+    /// </summary>
+    public virtual bool WeightsTransposed => false;
 
     /// <summary>The input whose buffer the output may take over when that input dies here; -1 for none.</summary>
     public virtual int InPlaceInput => -1;
@@ -41,12 +69,13 @@ internal abstract class Step
     public virtual bool ReadsOutputInBackward => true;
 
     /// <summary>What the step computes, for profiles: the operator, plus what was fused into it (Conv+Add+Relu).</summary>
-    public virtual string Kind => Node.OpType;
+    public virtual string Label => Node.OpType;
 
     /// <summary>The operator, then the other operators folded into it (<paramref name="folded"/>, each "+Op"), then the fused activation, if any.</summary>
-    protected string KindWith(FusedActivation activation, string folded = "") =>
+    protected string LabelWith(FusedActivation activation, string folded = "") =>
         Node.OpType + folded + (activation.Kind == ActivationKind.None ? "" : $"+{activation.Kind}");
 
+    /// <summary>Computes the outputs from the inputs (<see cref="StepContext.Input"/>, <see cref="StepContext.Output"/>).</summary>
     public abstract void Run(StepContext context);
 
     /// <summary>
@@ -57,8 +86,8 @@ internal abstract class Step
         throw new ModelException($"{Node.Describe()}: no backward pass for this operator.");
 }
 
-/// <summary>What a step sees while it runs: its inputs and a way to make its outputs.</summary>
-internal sealed class StepContext
+/// <summary>What a step sees while it runs: its inputs, the backend, and a way to make its outputs.</summary>
+public sealed class StepContext
 {
     private readonly Tensor?[] _slots;
     private int[] _inputSlots = [];
@@ -66,12 +95,13 @@ internal sealed class StepContext
     private bool _reuseInput;
     private Step? _step;
 
-    public StepContext(Tensor?[] slots, IKernelBackend backend)
+    internal StepContext(Tensor?[] slots, IKernelBackend backend)
     {
         _slots = slots;
         Backend = backend;
     }
 
+    /// <summary>The backend the plan runs on.</summary>
     public IKernelBackend Backend { get; }
 
     internal void Bind(Step step, int[] inputSlots, int[] outputSlots, bool reuseInput)
@@ -82,6 +112,7 @@ internal sealed class StepContext
         _reuseInput = reuseInput;
     }
 
+    /// <summary>The value of input <paramref name="index"/> (read it; it may be shared).</summary>
     public Tensor Input(int index) => _slots[_inputSlots[index]]!;
 
     /// <summary>A tensor for output <paramref name="index"/>: the dying in-place input when the plan allows it, else fresh pooled storage.</summary>

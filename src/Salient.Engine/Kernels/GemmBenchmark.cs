@@ -7,7 +7,7 @@ using Salient.Engine.Kernels.Native;
 namespace Salient.Engine.Kernels;
 
 /// <summary>GEMM throughput and the machine's nominal FP32 peak, for <c>salient bench gemm</c>.</summary>
-internal static class GemmBenchmark
+public static class GemmBenchmark
 {
     /// <summary>
     /// GFLOP/s of square <paramref name="size"/> GEMMs (2·size³ flops each) on

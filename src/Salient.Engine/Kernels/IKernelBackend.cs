@@ -1,11 +1,13 @@
 namespace Salient.Engine.Kernels;
 
 /// <summary>
-/// The compute primitives the graph executor needs. One implementation per device: the CPU one
-/// now, CUDA later. Buffers are dense row-major float32; an empty <c>bias</c> span means no bias.
+/// The compute primitives the graph executor needs: the extension point for a new device. One
+/// implementation per device: the CPU one (<see cref="Cpu.CpuBackend"/>) now, CUDA later; a model
+/// takes its backend at load (<see cref="Model.Load(string, IKernelBackend)"/>), steps reach it
+/// through <see cref="Graph.StepContext.Backend"/> and <see cref="Graph.Backward.BackwardContext.Backend"/>. Buffers are dense row-major float32; an empty <c>bias</c> span means no bias.
 /// Implementations may use up to <see cref="Environment.ProcessorCount"/> threads.
 /// </summary>
-internal interface IKernelBackend
+public interface IKernelBackend
 {
     /// <summary>A short name for logs and benchmarks, e.g. "cpu/openblas" or "cpu/managed".</summary>
     string Name { get; }
@@ -102,7 +104,7 @@ internal interface IKernelBackend
 }
 
 /// <summary>Elementwise binary operations with broadcasting.</summary>
-internal enum BinaryOp
+public enum BinaryOp
 {
     Add,
     Sub,
@@ -111,7 +113,7 @@ internal enum BinaryOp
 }
 
 /// <summary>Activations that can run alone or fused into the end of another kernel.</summary>
-internal enum ActivationKind
+public enum ActivationKind
 {
     None,
     Relu,
@@ -127,13 +129,13 @@ internal enum ActivationKind
 /// <see cref="Alpha"/> and <see cref="Beta"/> as min and max; HardSigmoid computes
 /// max(0, min(1, Alpha·x + Beta)).
 /// </summary>
-internal readonly record struct FusedActivation(ActivationKind Kind, float Alpha = 0f, float Beta = 0f)
+public readonly record struct FusedActivation(ActivationKind Kind, float Alpha = 0f, float Beta = 0f)
 {
     public static FusedActivation None => default;
 }
 
 /// <summary>Shapes and hyper-parameters of one 2-D convolution (NCHW).</summary>
-internal readonly record struct Conv2dGeometry(
+public readonly record struct Conv2dGeometry(
     int Batch, int InChannels, int InHeight, int InWidth,
     int OutChannels, int KernelHeight, int KernelWidth,
     int StrideHeight, int StrideWidth,
@@ -146,7 +148,7 @@ internal readonly record struct Conv2dGeometry(
 }
 
 /// <summary>Shapes and hyper-parameters of one 2-D pooling window (NCHW).</summary>
-internal readonly record struct Pool2dGeometry(
+public readonly record struct Pool2dGeometry(
     int Batch, int Channels, int InHeight, int InWidth,
     int KernelHeight, int KernelWidth, int StrideHeight, int StrideWidth,
     int PadTop, int PadLeft, int PadBottom, int PadRight,

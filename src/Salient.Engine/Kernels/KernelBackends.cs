@@ -3,7 +3,7 @@ using Salient.Engine.Kernels.Cpu;
 namespace Salient.Engine.Kernels;
 
 /// <summary>Shared backend instances.</summary>
-internal static class KernelBackends
+public static class KernelBackends
 {
     private static readonly Lazy<IKernelBackend> s_default = new(() => new CpuBackend());
 

@@ -10,7 +10,7 @@ namespace Salient.Engine.Onnx;
 /// the two put back together. Parts keep the original node, value and initializer names, so a head
 /// cut from a trained model joins its backbone again into the same graph.
 /// </summary>
-internal static class OnnxGraphCuts
+public static class OnnxGraphCuts
 {
     /// <summary>
     /// The nodes and initializers that compute <paramref name="value"/> from the model's input; its

@@ -6,13 +6,13 @@ using Salient.Engine.Onnx.Protos;
 namespace Salient.Engine.Onnx;
 
 /// <summary>Reads an ONNX file into a <see cref="GraphDefinition"/>, checking what can be checked before any input arrives.</summary>
-internal static class OnnxImporter
+public static class OnnxImporter
 {
     /// <summary>The default-domain opsets whose CNN operators Salient implements.</summary>
     private const long MinOpset = 7;
     private const long MaxOpset = 21;
 
-    public static GraphDefinition Load(string path) =>
+    internal static GraphDefinition Load(string path) =>
         Import(ReadProto(path), Path.GetFileName(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
 
     /// <summary>Parses an ONNX file without checking it (training keeps the proto to export from).</summary>
@@ -48,7 +48,7 @@ internal static class OnnxImporter
     }
 
     /// <summary>Checks and imports a parsed model; external weight files are looked up in <paramref name="directory"/>.</summary>
-    public static GraphDefinition Import(ModelProto model, string name, string directory)
+    internal static GraphDefinition Import(ModelProto model, string name, string directory)
     {
         if (model.IrVersion <= 0 || model.Graph is null || model.Graph.Node.Count == 0)
         {

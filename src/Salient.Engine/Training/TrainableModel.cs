@@ -15,7 +15,7 @@ namespace Salient.Engine.Training;
 /// writes the same graph with the current values, so a trained model runs wherever an imported one does.
 /// Not thread-safe: one training loop drives it.
 /// </summary>
-internal sealed class TrainableModel : IDisposable
+public sealed class TrainableModel : IDisposable
 {
     private readonly ModelProto _proto;
     private readonly GraphDefinition _graph;
@@ -61,14 +61,16 @@ internal sealed class TrainableModel : IDisposable
     public IReadOnlyList<int> InputShape => _graph.InputShape;
 
     /// <summary>The imported graph, for code that inspects the architecture (the CSG head).</summary>
-    internal GraphDefinition Graph => _graph;
+    public GraphDefinition Graph => _graph;
 
     /// <summary>Every float the model holds, parameters and running statistics, by initializer name.</summary>
     public IReadOnlyDictionary<string, Tensor> State => _owned;
 
+    /// <summary>A trainable model of the ONNX graph <paramref name="proto"/> (its weights copied), named <paramref name="name"/>.</summary>
     public static TrainableModel FromProto(ModelProto proto, string name, IKernelBackend? backend = null) =>
         new(proto, name, backend ?? KernelBackends.Default);
 
+    /// <summary>A trainable model of the ONNX file at <paramref name="path"/>.</summary>
     public static TrainableModel Load(string path) => FromProto(OnnxImporter.ReadProto(path), Path.GetFileName(path));
 
     /// <summary>
@@ -152,6 +154,7 @@ internal sealed class TrainableModel : IDisposable
     /// <summary>An inference model of the current weights (batch norm on running statistics).</summary>
     public Model ToModel() => Model.FromProto(Export(), Name, _backend);
 
+    /// <summary>Returns the weights' storage to the pool.</summary>
     public void Dispose()
     {
         foreach (var tensor in _owned.Values)
@@ -210,4 +213,4 @@ internal sealed class TrainableModel : IDisposable
 }
 
 /// <summary>A trainable tensor of a model, by its ONNX initializer name.</summary>
-internal sealed record Parameter(string Name, Tensor Value);
+public sealed record Parameter(string Name, Tensor Value);

@@ -1,12 +1,12 @@
 namespace Salient.Imaging.Internal;
 
 /// <summary>The CRC-32 of PNG chunks (ISO 3309, reflected polynomial 0xEDB88320), table-driven.</summary>
-internal static class Crc32
+public static class Crc32
 {
     private static readonly uint[] Table = BuildTable();
 
     /// <summary>Continues <paramref name="crc"/> (start from 0) over <paramref name="data"/>.</summary>
-    internal static uint Append(uint crc, ReadOnlySpan<byte> data)
+    public static uint Append(uint crc, ReadOnlySpan<byte> data)
     {
         crc = ~crc;
         foreach (var b in data)

@@ -5,7 +5,7 @@ using static Salient.Imaging.Internal.TurboJpegNative;
 namespace Salient.Imaging.Internal;
 
 /// <summary>JPEG to RGB through TurboJPEG, matching Pillow's libjpeg settings (islow DCT, fancy upsampling).</summary>
-internal static unsafe class JpegDecoder
+public static unsafe class JpegDecoder
 {
     internal static ReadOnlySpan<byte> Signature => [0xFF, 0xD8, 0xFF];
 
@@ -84,7 +84,7 @@ internal static unsafe class JpegDecoder
     /// so ink = 255 - stored, then converts with cmyk2rgb: out = nk - nk * ink / 255 (rounded as
     /// MULDIV255) with nk = 255 - K_ink, which equals the stored K.
     /// </summary>
-    internal static void CmykToRgb(ReadOnlySpan<byte> stored, Span<byte> rgb)
+    public static void CmykToRgb(ReadOnlySpan<byte> stored, Span<byte> rgb)
     {
         for (int i = 0, o = 0; i < stored.Length; i += 4, o += 3)
         {

@@ -8,7 +8,7 @@ namespace Salient.Imaging.Internal;
 /// sonames Debian ships, so a missing package is reported by name instead of as a bare
 /// <see cref="DllNotFoundException"/> for an unknown file.
 /// </summary>
-internal static class NativeLibraries
+public static class NativeLibraries
 {
     internal const string TurboJpeg = "turbojpeg";
     internal const string Spng = "spng";
@@ -36,7 +36,7 @@ internal static class NativeLibraries
         _ => IntPtr.Zero,
     };
 
-    internal static IntPtr Load(string[] candidates, string what, string debianPackage, Assembly assembly, DllImportSearchPath? searchPath)
+    public static IntPtr Load(string[] candidates, string what, string debianPackage, Assembly assembly, DllImportSearchPath? searchPath)
     {
         foreach (var name in candidates)
         {

@@ -10,7 +10,7 @@ namespace Salient.Imaging.Internal;
 /// and then a vertical pass. Each output pixel depends only on its own coefficients, so a crop
 /// of the resized image is computed directly and is identical to resizing and then cropping.
 /// </summary>
-internal static class PillowResample
+public static class PillowResample
 {
     private const int PrecisionBits = 32 - 8 - 2;
     private const int Half = 1 << (PrecisionBits - 1);
@@ -86,7 +86,7 @@ internal static class PillowResample
     /// to <paramref name="dst"/>. Window pixels outside the resized image are zero, as
     /// torchvision's CenterCrop pads them.
     /// </summary>
-    internal static void ResizeCrop(
+    public static void ResizeCrop(
         ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int channels,
         int outWidth, int outHeight, int cropX, int cropY, int cropWidth, int cropHeight, Span<byte> dst)
     {

@@ -6,7 +6,6 @@ namespace Salient.Methods.Internal;
 /// <summary>What the methods need to know about a model's graph: its 4-D layers, its default CAM layer and its classifier head.</summary>
 internal sealed class Architecture
 {
-    private static readonly HashSet<string> ViewOps = new(StringComparer.Ordinal) { "Flatten", "Reshape", "Squeeze", "Identity", "Dropout" };
 
     private readonly Model _model;
     private readonly GraphDefinition _graph;
@@ -142,7 +141,7 @@ internal sealed class Architecture
 
     /// <summary>Whether <paramref name="node"/> averages an [N, C, H, W] value over its spatial positions.</summary>
     public bool IsGlobalAveragePool(GraphNode node) =>
-        node.OpType == "GlobalAveragePool" || Salient.Engine.Graph.Operators.ReduceOperator.IsSpatialMean(node,
+        node.OpType == "GlobalAveragePool" || node.IsSpatialMean(
             v => _graph.Initializers.ContainsKey(v) ? null : _model.ShapeOf(v, _model.BatchInputShape(1)).ToArray(),
             v => _graph.Initializers.TryGetValue(v, out var c) ? c.AsInts() : null);
 
@@ -196,13 +195,13 @@ internal sealed class Architecture
     /// </summary>
     public float[,] ClassifierWeightsAfter(string layer)
     {
-        var pool = OnlyConsumer(_graph, layer);
+        var pool = _graph.SoleReader(layer);
         if (pool is null || !IsGlobalAveragePool(pool))
         {
             throw new ArgumentException($"cam needs layer '{layer}' to feed a global average pooling (GlobalAveragePool or ReduceMean over H, W) → Linear (Zhou et al.); in '{_model.Name}' it does not. Use gradcam, which needs no particular head.");
         }
 
-        var next = ReaderAfterViews(_graph, pool);
+        var next = _graph.SoleReaderAfterViews(pool);
         if (next is null || next.OpType is not ("Gemm" or "MatMul") || !_graph.Initializers.TryGetValue(next.Inputs[1], out var weights) || weights.Floats is null
             || (next.OpType == "Gemm" && next.GetInt("transA", 0) != 0))
         {
@@ -242,7 +241,7 @@ internal sealed class Architecture
                 return producer;
             }
 
-            if (!ViewOps.Contains(producer.OpType) && producer.OpType != "Add")
+            if (!GraphDefinition.ViewOperators.Contains(producer.OpType) && producer.OpType != "Add")
             {
                 return null;
             }
@@ -250,42 +249,6 @@ internal sealed class Architecture
             // MatMul + Add (bias) exports of Linear: follow the data operand.
             value = producer.OpType == "Add" && _graph.Initializers.ContainsKey(producer.Inputs[0]) ? producer.Inputs[1] : producer.Inputs[0];
         }
-    }
-
-    /// <summary>
-    /// The output of the global pooling of a GlobalAveragePool → Linear head, where a CSG gate sits
-    /// and whose values MIS measures; throws saying why when the model has no such head.
-    /// </summary>
-    /// <param name="graph">The model's graph.</param>
-    /// <param name="purpose">What needs the head, for the error message.</param>
-    public static string PoolingValue(GraphDefinition graph, string purpose)
-    {
-        var pool = graph.Nodes.LastOrDefault(n => n.OpType == "GlobalAveragePool");
-        var linear = pool is null ? null : ReaderAfterViews(graph, pool);
-        var reason = pool is null ? "it has no GlobalAveragePool"
-            : linear is null || linear.OpType is not ("Gemm" or "MatMul") ? $"its global pooling feeds {linear?.Describe() ?? "several nodes"}, not one Linear layer"
-            : null;
-        return reason is null ? pool!.Outputs[0] : throw new ArgumentException($"{purpose} needs a GlobalAveragePool → Linear head; model '{graph.ModelName}' has none: {reason}.");
-    }
-
-    /// <summary>The node that reads <paramref name="node"/>'s output once views (Flatten, Reshape, ...) are passed; null unless exactly one does.</summary>
-    private static GraphNode? ReaderAfterViews(GraphDefinition graph, GraphNode node)
-    {
-        var value = node.Outputs[0];
-        GraphNode? next;
-        while ((next = OnlyConsumer(graph, value)) is not null && ViewOps.Contains(next.OpType))
-        {
-            value = next.Outputs[0];
-        }
-
-        return next;
-    }
-
-    /// <summary>The node reading <paramref name="value"/> when exactly one does.</summary>
-    private static GraphNode? OnlyConsumer(GraphDefinition graph, string value)
-    {
-        var readers = graph.Nodes.Where(n => n.Inputs.Contains(value)).Take(2).ToList();
-        return readers.Count == 1 ? readers[0] : null;
     }
 }
 

@@ -1,7 +1,6 @@
 using Salient.Engine;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
-using Salient.Engine.Graph.Operators;
 using Salient.Engine.Kernels;
 
 namespace Salient.Methods.Internal;
@@ -13,14 +12,14 @@ internal sealed class GuidedBackpropRules : IBackwardRules
 
     public bool TryBackward(Step step, BackwardContext context)
     {
-        if (step is not ActivationOperator.ActivationStep { Activation.Kind: ActivationKind.Relu or ActivationKind.Clip } activation
+        if (step.Kind != StepKind.Activation || step.Activation.Kind is not (ActivationKind.Relu or ActivationKind.Clip)
             || context.OutputGradient(0) is not { } gradient || !context.NeedsGradient(0))
         {
             return false;
         }
 
         var input = context.ReuseOutputGradient(0);
-        ActivationBackward(activation.Activation, context.Output(0).Span, gradient.Span, input.Span, context.Backend);
+        ActivationBackward(step.Activation, context.Output(0).Span, gradient.Span, input.Span, context.Backend);
         context.AddGradient(0, input);
         return true;
     }
@@ -33,9 +32,5 @@ internal sealed class GuidedBackpropRules : IBackwardRules
     {
         backend.ActivateBackward(activation, output, output, outputGradient, inputGradient);
         System.Numerics.Tensors.TensorPrimitives.Max(inputGradient, 0f, inputGradient);
-    }
-
-    public void OnGradient(string value, Tensor gradient)
-    {
     }
 }

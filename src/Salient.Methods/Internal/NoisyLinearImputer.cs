@@ -6,7 +6,7 @@ namespace Salient.Methods.Internal;
 /// the diagonals; neighbours outside the image are dropped), solved as one sparse linear system per
 /// channel, then Gaussian noise is added to the imputed pixels.
 /// </summary>
-internal static class NoisyLinearImputer
+public static class NoisyLinearImputer
 {
     private static readonly (int Dy, int Dx, double Weight)[] Neighbours =
     [

@@ -6,7 +6,7 @@ namespace Salient.Methods.Internal;
 /// A square sparse matrix in compressed rows, with a Jacobi-preconditioned conjugate-gradient
 /// solver for the symmetric positive definite systems the imputer builds.
 /// </summary>
-internal sealed class SparseMatrix
+public sealed class SparseMatrix
 {
     private readonly int[] _rowStarts;
     private readonly int[] _columns;

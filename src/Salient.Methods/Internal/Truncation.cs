@@ -5,7 +5,7 @@ namespace Salient.Methods.Internal;
 /// q-quantile (linear interpolation, as numpy) of the positive gradients over all channels of one
 /// image and target.
 /// </summary>
-internal static class Truncation
+public static class Truncation
 {
     public static void Apply(DenoiseMode mode, float q, Span<float> gradient)
     {

@@ -22,8 +22,6 @@ internal sealed class TruncationRules : IBackwardRules
         _blockOutputs.Remove(deepLayer);
     }
 
-    public bool TryBackward(Step step, BackwardContext context) => false;
-
     public void OnGradient(string value, Tensor gradient)
     {
         if (!_blockOutputs.Contains(value) || gradient.Rank < 2)

@@ -3,7 +3,6 @@ using Salient.Engine;
 using Tensor = Salient.Engine.Tensor;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
-using Salient.Engine.Graph.Operators;
 using Salient.Engine.Kernels;
 
 namespace Salient.Methods.Internal;
@@ -12,7 +11,7 @@ namespace Salient.Methods.Internal;
 /// TSGB's modified backward (docs/methods.md, "TSGB"): TSGB-Conv for every convolution, the ratio rules
 /// for batch norm and average pooling, TSGB-FC for the final linear layer, vanilla elsewhere.
 /// </summary>
-internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackwardRules
+public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackwardRules
 {
     private const float Epsilon = 1e-10f;
 
@@ -23,27 +22,23 @@ internal sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBac
             return false;
         }
 
-        switch (step)
+        switch (step.Kind)
         {
-            case ConvOperator.ConvStep conv:
-                context.AddGradient(0, ConvRule(context, conv.Geometry, gradient));
+            case StepKind.Convolution:
+                context.AddGradient(0, ConvRule(context, step.ConvolutionGeometry!.Value, gradient));
                 return true;
-            case BatchNormOperator.ChannelAffineStep:
+            case StepKind.BatchNorm:
                 context.AddGradient(0, RatioRule(context.Input(0), gradient, context.Output(0)));
                 return true;
-            case PoolOperator.AvgPoolStep pool:
-                context.AddGradient(0, AvgPoolRule(context, pool.Geometry, gradient));
+            case StepKind.AveragePool:
+                context.AddGradient(0, AvgPoolRule(context, step.PoolGeometry!.Value, gradient));
                 return true;
-            case GemmOperator.GemmStep gemm when ReferenceEquals(step.Node, finalLinear):
-                context.AddGradient(0, LinearRule(context, gemm.TransB, gradient));
+            case StepKind.Linear when ReferenceEquals(step.Node, finalLinear):
+                context.AddGradient(0, LinearRule(context, step.WeightsTransposed, gradient));
                 return true;
             default:
                 return false;
         }
-    }
-
-    public void OnGradient(string value, Tensor gradient)
-    {
     }
 
     /// <summary>TSGB-Conv: g_x[c] = sign(x[c]) ⊙ 𝟙ᵀ⋆((Σ_o g⊙z) / (𝟙⋆Σ_c|x| + ε)), weights unused, groups ignored.</summary>

@@ -10,12 +10,12 @@ namespace Salient.Storage.Internal;
 /// One Blob service container and how requests to it are authorized: exactly one of an account key
 /// (Shared Key), a SAS token, or a Microsoft Entra ID token credential.
 /// </summary>
-internal sealed class AzureContainerAddress
+public sealed class AzureContainerAddress
 {
     /// <summary>The account and key Azurite and the storage emulator accept.</summary>
-    internal const string DevelopmentAccount = "devstoreaccount1";
+    public const string DevelopmentAccount = "devstoreaccount1";
 
-    internal const string DevelopmentKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    public const string DevelopmentKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private const string DevelopmentEndpoint = "http://127.0.0.1:10000/devstoreaccount1";
 
@@ -28,16 +28,16 @@ internal sealed class AzureContainerAddress
     }
 
     /// <summary>The container's URI, without any SAS token.</summary>
-    internal Uri ContainerUri { get; }
+    public Uri ContainerUri { get; }
 
-    internal StorageSharedKeyCredential? SharedKey { get; }
+    public StorageSharedKeyCredential? SharedKey { get; }
 
-    internal AzureSasCredential? Sas { get; }
+    public AzureSasCredential? Sas { get; }
 
-    internal TokenCredential? Token { get; }
+    public TokenCredential? Token { get; }
 
     /// <summary>A client for the container, authorized by this address's credential.</summary>
-    internal BlobContainerClient CreateClient(BlobClientOptions options) =>
+    public BlobContainerClient CreateClient(BlobClientOptions options) =>
         SharedKey is not null ? new BlobContainerClient(ContainerUri, SharedKey, options)
         : Sas is not null ? new BlobContainerClient(ContainerUri, Sas, options)
         : new BlobContainerClient(ContainerUri, Token!, options);
@@ -48,7 +48,7 @@ internal sealed class AzureContainerAddress
     /// <c>DefaultEndpointsProtocol</c> and <c>EndpointSuffix</c>. <c>Container=NAME</c> (Salient's
     /// addition) names the container; other services' endpoints are ignored.
     /// </summary>
-    internal static AzureContainerAddress FromConnectionString(string connectionString)
+    public static AzureContainerAddress FromConnectionString(string connectionString)
     {
         var settings = ParseSettings(connectionString);
         string Setting(string key) => settings.GetValueOrDefault(key) ?? string.Empty;
@@ -97,7 +97,7 @@ internal sealed class AzureContainerAddress
     /// Parses a container URL carrying a SAS token: <c>https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=...</c>,
     /// or path-style as Azurite serves it, <c>http://127.0.0.1:10000/ACCOUNT/CONTAINER?sv=...</c>.
     /// </summary>
-    internal static AzureContainerAddress FromSasUrl(Uri url)
+    public static AzureContainerAddress FromSasUrl(Uri url)
     {
         var segments = url.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var pathStyle = url.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 || url.IsLoopback;
@@ -121,10 +121,10 @@ internal sealed class AzureContainerAddress
     /// managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or a developer's
     /// Azure CLI login.
     /// </summary>
-    internal static AzureContainerAddress FromAzureUri(Uri uri) => FromAzureUri(uri, Environment.GetEnvironmentVariable);
+    public static AzureContainerAddress FromAzureUri(Uri uri) => FromAzureUri(uri, Environment.GetEnvironmentVariable);
 
     /// <summary>As <see cref="FromAzureUri(Uri)"/>, reading the environment through <paramref name="environment"/>.</summary>
-    internal static AzureContainerAddress FromAzureUri(Uri uri, Func<string, string?> environment)
+    public static AzureContainerAddress FromAzureUri(Uri uri, Func<string, string?> environment)
     {
         var segments = uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (uri.Host.Length == 0 || segments.Length != 1)

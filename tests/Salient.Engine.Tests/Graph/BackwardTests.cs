@@ -53,7 +53,7 @@ public sealed class BackwardTests
         var a = model.Backward(partial, OneHot(batch.Dim(0), 10, 2), [layer]);
         var b = model.Backward(full, OneHot(batch.Dim(0), 10, 2), [layer]);
 
-        Assert.True(partial.Region.Nodes.Count < full.Region.Nodes.Count);
+        Assert.True(partial.BackwardNodes.Count < full.BackwardNodes.Count);
         Assert.Equal(b[layer].Span.ToArray(), a[layer].Span.ToArray());
         foreach (var t in a.Values.Concat(b.Values))
         {
@@ -76,7 +76,7 @@ public sealed class BackwardTests
         var a = model.Backward(alone, OneHot(batch.Dim(0), 10, 2), [late]);
         var b = model.Backward(both, OneHot(batch.Dim(0), 10, 2), [early, late]);
 
-        Assert.Contains(both.Region.Nodes, n => n.OpType == "Relu" && n.Outputs[0] == late);
+        Assert.Contains(both.BackwardNodes, n => n.OpType == "Relu" && n.Outputs[0] == late);
         Assert.Equal(a[late].Span.ToArray(), b[late].Span.ToArray());
         foreach (var t in a.Values.Concat(b.Values))
         {
@@ -97,11 +97,11 @@ public sealed class BackwardTests
         var a = model.Backward(apart, OneHot(batch.Dim(0), classes, 1), [model.InputName]);
         var b = model.Backward(fused, OneHot(batch.Dim(0), classes, 1), [model.InputName]);
 
-        Assert.Contains(apart.Plan.Steps, s => s.Node.OpType is "Relu" or "Clip");
-        Assert.DoesNotContain(fused.Plan.Steps, s => s.Node.OpType is "Relu" or "Clip" or "BatchNormalization");
+        Assert.Contains(apart.Steps, s => s.Node.OpType is "Relu" or "Clip");
+        Assert.DoesNotContain(fused.Steps, s => s.Node.OpType is "Relu" or "Clip" or "BatchNormalization");
         // Fused, the record keeps only what the steps' input-gradient backward reads: not, e.g., a
         // convolution's output that only a residual Add reads.
-        Assert.True(fused.Plan.Kept.Count < apart.Plan.Kept.Count / 2, $"{fused.Plan.Kept.Count} values kept fused, {apart.Plan.Kept.Count} apart");
+        Assert.True(fused.KeptValues.Count < apart.KeptValues.Count / 2, $"{fused.KeptValues.Count} values kept fused, {apart.KeptValues.Count} apart");
         var x = a[model.InputName].Span;
         var y = b[model.InputName].Span;
         for (var i = 0; i < x.Length; i++)

@@ -1,5 +1,4 @@
 using Salient.Engine.Graph;
-using Salient.Engine.Graph.Operators;
 using Salient.Engine.IO;
 using Salient.Engine.Kernels.Cpu;
 
@@ -76,14 +75,15 @@ public sealed class ModelParityTests
         var model = Model.Load(Fixtures.Path("models", name + ".onnx"));
         using var input = Npy.Read(Fixtures.Path("models", name + ".input.npy"));
         var adds = model.Graph.Nodes.Count(n => n.OpType == "Add");
-        var plan = ExecutionPlan.Build(model.Graph, input.ShapeArray(), []);
-        Assert.Equal(adds, plan.Steps.OfType<ConvOperator.ConvStep>().Count(s => s.Residual));
-        Assert.DoesNotContain(plan.Steps, s => s.Node.OpType is "Add" or "BatchNormalization");
+        var steps = model.PlannedSteps(input.Shape);
+        var residual = steps.Where(s => s.Kind == StepKind.Convolution && s.Label.Contains("+Add", StringComparison.Ordinal)).ToList();
+        Assert.Equal(adds, residual.Count);
+        Assert.DoesNotContain(steps, s => s.Node.OpType is "Add" or "BatchNormalization");
 
         // Fused, the logits match PyTorch (Logits_match_pytorch); observing each residual keeps its Add
         // fused but makes the convolution copy it instead of overwriting it, with the same logits.
         using var logits = model.Forward(input);
-        var skips = plan.Steps.OfType<ConvOperator.ConvStep>().Where(s => s.Residual).Select(s => s.Inputs[^1]).ToArray();
+        var skips = residual.Select(s => s.Inputs[^1]).ToArray();
         var results = model.Forward(input, skips);
         try
         {
@@ -103,11 +103,11 @@ public sealed class ModelParityTests
     {
         var model = Model.Load(Fixtures.Path("models", "resnet_bottleneck.onnx"));
         using var input = Npy.Read(Fixtures.Path("models", "resnet_bottleneck.input.npy"));
-        var plan = ExecutionPlan.Build(model.Graph, input.ShapeArray(), []);
+        var planned = model.PlannedSteps(input.Shape);
 
         var steps = model.ProfileForward(input, passes: 2);
 
-        Assert.Equal(plan.Steps.Select(s => s.Outputs[0]), steps.Select(s => s.Output));
+        Assert.Equal(planned.Select(s => s.Outputs[0]), steps.Select(s => s.Output));
         Assert.All(steps, s => Assert.True(s.Elapsed >= TimeSpan.Zero));
         Assert.Contains(steps, s => s.Kind == "Conv+BatchNormalization+Add+Relu");
         Assert.Equal(model.ShapeOf(steps[^1].Output, input.Shape), steps[^1].Shape);

@@ -2,8 +2,11 @@ using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Backward;
 
-/// <summary>What a step sees during the backward pass: forward values, the gradient of its outputs, and where to put its input gradients.</summary>
-internal sealed class BackwardContext
+/// <summary>
+/// What a step (or a backward rule standing in for it) sees during the backward pass: forward
+/// values, the gradient of its outputs, and where to put its input gradients.
+/// </summary>
+public sealed class BackwardContext
 {
     private readonly ForwardRecord _record;
     private readonly Dictionary<string, Tensor> _gradients;
@@ -11,7 +14,7 @@ internal sealed class BackwardContext
     private readonly IBackwardRules? _rules;
     private Step _step = null!;
 
-    public BackwardContext(ForwardRecord record, Dictionary<string, Tensor> gradients, IReadOnlyCollection<string> wanted, IBackwardRules? rules,
+    internal BackwardContext(ForwardRecord record, Dictionary<string, Tensor> gradients, IReadOnlyCollection<string> wanted, IBackwardRules? rules,
         IKernelBackend backend)
     {
         _record = record;
@@ -21,8 +24,10 @@ internal sealed class BackwardContext
         Backend = backend;
     }
 
+    /// <summary>The backend the model runs on.</summary>
     public IKernelBackend Backend { get; }
 
+    /// <summary>The step whose gradients are being computed.</summary>
     public Step Step => _step;
 
     internal void Bind(Step step) => _step = step;
@@ -108,8 +113,9 @@ internal sealed class BackwardContext
 }
 
 /// <summary>A step's gradient before its fused activation, and whether the step owns (and disposes) it.</summary>
-internal readonly record struct PreActivationGradient(Tensor Gradient, bool Owned) : IDisposable
+public readonly record struct PreActivationGradient(Tensor Gradient, bool Owned) : IDisposable
 {
+    /// <summary>Disposes the gradient when the step owns it.</summary>
     public void Dispose()
     {
         if (Owned)

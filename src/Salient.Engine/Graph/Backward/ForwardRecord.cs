@@ -2,13 +2,15 @@ namespace Salient.Engine.Graph.Backward;
 
 /// <summary>
 /// The values of one forward pass that a backward pass needs (those in its gradient region) plus
-/// any observed ones. Reusable for several backward passes, e.g. one per target. Owns its tensors.
+/// any observed ones: what <see cref="Model.RecordForward"/> returns and <see cref="Model.Backward"/>
+/// reads. Reusable for several backward passes, e.g. one per target. Owns its tensors; dispose it
+/// after the last backward pass.
 /// </summary>
-internal sealed class ForwardRecord : IDisposable
+public sealed class ForwardRecord : IDisposable
 {
     private readonly Dictionary<string, Tensor> _values;
 
-    public ForwardRecord(ExecutionPlan plan, GradientRegion region, Tensor input, Dictionary<string, Tensor> values)
+    internal ForwardRecord(ExecutionPlan plan, GradientRegion region, Tensor input, Dictionary<string, Tensor> values)
     {
         Plan = plan;
         Region = region;
@@ -16,9 +18,18 @@ internal sealed class ForwardRecord : IDisposable
         _values = values;
     }
 
-    public ExecutionPlan Plan { get; }
+    internal ExecutionPlan Plan { get; }
 
-    public GradientRegion Region { get; }
+    internal GradientRegion Region { get; }
+
+    /// <summary>The steps the recording pass ran, in execution order (what was fused, for diagnostics).</summary>
+    public IReadOnlyList<Step> Steps => Plan.Steps;
+
+    /// <summary>The values the record keeps for the backward pass (and the observed ones).</summary>
+    public IReadOnlySet<string> KeptValues => Plan.Kept;
+
+    /// <summary>The nodes a backward pass from this record visits: those on a path from a gradient source to the logits.</summary>
+    public IReadOnlySet<GraphNode> BackwardNodes => Region.Nodes;
 
     /// <summary>The input batch, owned by the caller.</summary>
     public Tensor Input { get; }
@@ -29,6 +40,7 @@ internal sealed class ForwardRecord : IDisposable
         : name == Plan.InputName ? Input
         : Plan.Constant(name) ?? throw new KeyNotFoundException($"Value '{name}' was not kept by the forward pass.");
 
+    /// <summary>Returns the recorded values' storage to the pool.</summary>
     public void Dispose()
     {
         foreach (var tensor in _values.Values)

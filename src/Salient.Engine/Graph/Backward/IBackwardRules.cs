@@ -4,18 +4,23 @@ namespace Salient.Engine.Graph.Backward;
 
 /// <summary>
 /// How an explanation method changes the backward pass (guided backprop, TSGB, gradient
-/// truncation) without copying the executor: per-step rule overrides and per-value gradient hooks.
+/// truncation, the CSG gate) without copying the executor: per-step rule overrides and per-value
+/// gradient hooks. Pass an implementation to <see cref="Model.Backward"/>; rules tell steps apart
+/// by <see cref="Step.Kind"/> (docs/architecture.md, "Backward rules").
 /// </summary>
-internal interface IBackwardRules
+public interface IBackwardRules
 {
     /// <summary>Computes the step's input gradients its own way and returns true, or returns false for the ordinary vector-Jacobian product.</summary>
-    bool TryBackward(Step step, BackwardContext context);
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716", Justification = "Step is the planner's word throughout the engine and its docs; Salient's API targets C#.")]
+    bool TryBackward(Step step, BackwardContext context) => false;
 
     /// <summary>
     /// Sees the complete gradient of <paramref name="value"/> before it flows further back, and may
     /// change it in place (e.g. truncation at a block output).
     /// </summary>
-    void OnGradient(string value, Tensor gradient);
+    void OnGradient(string value, Tensor gradient)
+    {
+    }
 
     /// <summary>
     /// Whether these rules work with fused steps in the gradient region: a ReLU or Clip fused into the

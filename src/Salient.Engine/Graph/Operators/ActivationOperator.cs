@@ -54,7 +54,9 @@ internal static class ActivationOperator
 
     internal sealed class ActivationStep(GraphNode node, FusedActivation activation) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
-        public FusedActivation Activation => activation;
+        public override StepKind Kind => StepKind.Activation;
+
+        public override FusedActivation Activation => activation;
 
         public override void Backward(BackwardContext context)
         {

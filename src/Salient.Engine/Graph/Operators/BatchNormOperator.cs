@@ -67,9 +67,11 @@ internal static class BatchNormOperator
 
         public ReadOnlySpan<float> Shift => shift;
 
-        public FusedActivation Activation => activation;
+        public override StepKind Kind => StepKind.BatchNorm;
 
-        public override string Kind => KindWith(activation);
+        public override FusedActivation Activation => activation;
+
+        public override string Label => LabelWith(activation);
 
         public override bool ReadsInputInBackward(int index) => false;
 
@@ -103,6 +105,8 @@ internal static class BatchNormOperator
     internal sealed class BatchNormTrainingStep(GraphNode node, int[] shape, int spatial, float epsilon, float momentum)
         : Step(node, node.Inputs[..5], [node.Outputs[0]])
     {
+        public override StepKind Kind => StepKind.BatchNormTraining;
+
         public override void Run(StepContext context)
         {
             var channels = shape[1];

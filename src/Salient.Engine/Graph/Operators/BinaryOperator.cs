@@ -49,9 +49,11 @@ internal static class BinaryOperator
     internal sealed class BinaryStep(GraphNode node, BinaryOp op, int[] aShape, int[] bShape, int[] shape, FusedActivation activation, string output)
         : Step(node, [node.Inputs[0], node.Inputs[1]], [output])
     {
-        public FusedActivation Activation => activation;
+        public override StepKind Kind => StepKind.Elementwise;
 
-        public override string Kind => KindWith(activation);
+        public override FusedActivation Activation => activation;
+
+        public override string Label => LabelWith(activation);
 
         // A sum's gradients need neither operand; a product's and a quotient's need both.
         public override bool ReadsInputInBackward(int index) => op is not (BinaryOp.Add or BinaryOp.Sub);

@@ -116,7 +116,11 @@ internal static class ConvOperator
     {
         public Conv2dGeometry Geometry => geometry;
 
-        public FusedActivation Activation => activation;
+        public override StepKind Kind => StepKind.Convolution;
+
+        public override Conv2dGeometry? ConvolutionGeometry => geometry;
+
+        public override FusedActivation Activation => activation;
 
         /// <summary>Whether the last input is a residual the convolution adds onto (a fused Add).</summary>
         public bool Residual => residual;
@@ -132,8 +136,8 @@ internal static class ConvOperator
 
         public override bool ReadsOutputInBackward => activation.Kind != ActivationKind.None;
 
-        public override string Kind =>
-            KindWith(activation, (normFolded ? "+BatchNormalization" : "") + (residual ? "+Add" : ""));
+        public override string Label =>
+            LabelWith(activation, (normFolded ? "+BatchNormalization" : "") + (residual ? "+Add" : ""));
 
         public Tensor Weight => weight;
 

@@ -52,7 +52,7 @@ internal static class GeluOperator
 
     private sealed class GeluStep(GraphNode node, string input, string output, int[] shape) : Step(node, [input], [output])
     {
-        public override string Kind => "Gelu(fused)";
+        public override string Label => "Gelu(fused)";
 
         public override int InPlaceInput => 0;
 

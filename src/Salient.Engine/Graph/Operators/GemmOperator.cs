@@ -62,7 +62,9 @@ internal static class GemmOperator
     internal sealed class GemmStep(GraphNode node, string[] inputs, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int[]? cShape, int[]? outShape = null)
         : Step(node, inputs, [node.Outputs[0]])
     {
-        public bool TransB => transB;
+        public override StepKind Kind => StepKind.Linear;
+
+        public override bool WeightsTransposed => transB;
 
         public override void Backward(BackwardContext context)
         {

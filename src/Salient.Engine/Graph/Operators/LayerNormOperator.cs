@@ -147,7 +147,7 @@ internal static class LayerNormOperator
     {
         private readonly int _rows = Tensor.CheckedLength(shape) / Math.Max(cols, 1);
 
-        public override string Kind => fused ? "LayerNormalization(fused)" : Node.OpType;
+        public override string Label => fused ? "LayerNormalization(fused)" : Node.OpType;
 
         public override int InPlaceInput => 0;
 

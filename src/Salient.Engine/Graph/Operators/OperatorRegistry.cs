@@ -1,9 +1,22 @@
+using System.Collections.Concurrent;
+
 namespace Salient.Engine.Graph.Operators;
 
-/// <summary>Maps ONNX operator types to their planners. A planner returns a step, or null when it folded the node to constants.</summary>
-internal static class OperatorRegistry
+/// <summary>
+/// Plans one ONNX node for known input shapes: returns its <see cref="Step"/>, after setting the
+/// shapes of its outputs (<see cref="PlanContext.SetShape"/>), or null when it folded the node to
+/// constants. Throw <see cref="PlanContext.Error"/> for a node it cannot run.
+/// </summary>
+public delegate Step? OperatorPlanner(GraphNode node, PlanContext context);
+
+/// <summary>
+/// Maps ONNX operator types to their planners: the extension point for operators. Salient's own
+/// are registered here; another assembly adds one with <see cref="Register"/> (one planner and the
+/// <see cref="Step"/> it returns) before loading the models that use it.
+/// </summary>
+public static class OperatorRegistry
 {
-    private static readonly Dictionary<string, Func<GraphNode, PlanContext, Step?>> Planners = new(StringComparer.Ordinal)
+    private static readonly ConcurrentDictionary<string, OperatorPlanner> Planners = new(StringComparer.Ordinal)
     {
         ["Conv"] = ConvOperator.Plan,
         ["BatchNormalization"] = BatchNormOperator.Plan,
@@ -70,9 +83,24 @@ internal static class OperatorRegistry
     /// <summary>The operator types Salient runs, for error messages and docs.</summary>
     public static IEnumerable<string> Supported => Planners.Keys.Union(ConstantEvaluator.OpTypes).Order(StringComparer.Ordinal);
 
+    /// <summary>Whether a node of <paramref name="opType"/> can be planned.</summary>
     public static bool IsSupported(string opType) => Planners.ContainsKey(opType) || ConstantEvaluator.Folds(opType);
 
-    public static Step? Plan(GraphNode node, PlanContext context)
+    /// <summary>
+    /// Adds the planner of operator <paramref name="opType"/>. Throws when the type already has one:
+    /// replacing a built-in operator would change every model that uses it.
+    /// </summary>
+    public static void Register(string opType, OperatorPlanner planner)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(opType);
+        ArgumentNullException.ThrowIfNull(planner);
+        if (ConstantEvaluator.Folds(opType) || !Planners.TryAdd(opType, planner))
+        {
+            throw new ArgumentException($"Operator '{opType}' is registered already.", nameof(opType));
+        }
+    }
+
+    internal static Step? Plan(GraphNode node, PlanContext context)
     {
         if (ConstantEvaluator.TryFold(node, context))
         {

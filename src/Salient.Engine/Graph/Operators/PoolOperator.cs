@@ -56,6 +56,10 @@ internal static class PoolOperator
 
     internal sealed class MaxPoolStep(GraphNode node, Pool2dGeometry g) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
+        public override StepKind Kind => StepKind.MaxPool;
+
+        public override Pool2dGeometry? PoolGeometry => g;
+
         public override void Backward(BackwardContext context)
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
@@ -75,7 +79,9 @@ internal static class PoolOperator
 
     internal sealed class AvgPoolStep(GraphNode node, Pool2dGeometry g, bool countIncludePad) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
-        public Pool2dGeometry Geometry => g;
+        public override StepKind Kind => StepKind.AveragePool;
+
+        public override Pool2dGeometry? PoolGeometry => g;
 
         public bool CountIncludePad => countIncludePad;
 
@@ -98,6 +104,8 @@ internal static class PoolOperator
 
     internal sealed class GlobalAvgPoolStep(GraphNode node, int[] shape, int planes, int planeSize) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
+        public override StepKind Kind => StepKind.GlobalAveragePool;
+
         public override void Backward(BackwardContext context)
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)

@@ -4,7 +4,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// The CPU implementation of <see cref="IKernelBackend"/>: OpenBLAS or managed GEMM (see
 /// <see cref="GemmProvider"/>) under convolution, managed SIMD kernels for the rest.
 /// </summary>
-internal sealed unsafe class CpuBackend : IKernelBackend
+public sealed unsafe class CpuBackend : IKernelBackend
 {
     private readonly CpuGemm _gemm;
 
@@ -15,6 +15,9 @@ internal sealed unsafe class CpuBackend : IKernelBackend
     }
 
     public string Name => _gemm.UsesOpenBlas ? "cpu/openblas" : "cpu/managed";
+
+    /// <summary>Whether OpenBLAS (libopenblas.so.0) loads on this machine, so that <see cref="GemmProvider.OpenBlas"/> can run.</summary>
+    public static bool OpenBlasAvailable => Native.OpenBlasNative.IsAvailable;
 
     /// <summary>Whether GEMM runs in OpenBLAS.</summary>
     public bool UsesOpenBlas => _gemm.UsesOpenBlas;

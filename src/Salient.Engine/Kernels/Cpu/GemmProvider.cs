@@ -1,7 +1,7 @@
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>Which GEMM the CPU backend runs.</summary>
-internal enum GemmProvider
+public enum GemmProvider
 {
     /// <summary>The <c>SALIENT_GEMM</c> environment variable when set, else OpenBLAS when it loads, else managed.</summary>
     Auto,
