@@ -78,6 +78,14 @@ public static class ExplanationMethods
         {
             Parameters = [new("cell", 16, "grid feature side, pixels"), new("baseline", 0, "value of ablated pixels")],
         },
+        new("shapley-sampling", MethodOptions.None, (m, o) => new ShapleySampling(m, o))
+        {
+            Parameters = [new("cell", 32, "grid feature side, pixels"), new("permutations", 25, "random feature orders"), new("baseline", 0, "value of absent features")],
+        },
+        new("kernelshap", MethodOptions.None, (m, o) => new KernelShap(m, o))
+        {
+            Parameters = [new("cell", 32, "grid feature side, pixels"), new("samples", 500, "random coalitions"), new("baseline", 0, "value of absent features")],
+        },
         new("rise", MethodOptions.None, (m, o) => new Rise(m, o))
         {
             Parameters = [new("masks", 4000, "random masks per image"), new("cell", 32, "mask cell side, pixels"), new("p", 0.5, "probability a cell is kept")],

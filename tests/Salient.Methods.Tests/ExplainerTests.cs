@@ -16,7 +16,7 @@ public sealed class ExplainerTests
     {
         var model = ResNet.Value;
         // Sampling methods with few samples: the property holds for any count.
-        var cheap = ExplanationMethods.Find(method).Parameters.Where(p => p.Name is "masks" or "samples").ToDictionary(p => p.Name, _ => 8.0);
+        var cheap = ExplanationMethods.Find(method).Parameters.Where(p => p.Name is "masks" or "samples" or "permutations").ToDictionary(p => p.Name, _ => 8.0);
         var explainer = Explainer.Create(model, new ExplainOptions { Method = method, InnerBatch = 16, IntegrationSteps = 4, SmoothSamples = method is "smoothgrad-sq" or "vargrad" ? 2 : 0, Parameters = cheap });
         using var pair = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
         var size = pair.Length / 2;

@@ -65,6 +65,45 @@ public sealed class MethodParameterTests
         }
     }
 
+    [Theory]
+    [InlineData("shapley-sampling", "permutations")]
+    [InlineData("kernelshap", "samples")]
+    public void Shapley_estimates_sum_to_the_drop_to_the_baseline_for_any_sample_count(string method, string count)
+    {
+        using var pair = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        using var baseline = Tensor.Zeros(pair.Shape);
+        using var clean = ResNet.Value.Forward(pair);
+        using var ablated = ResNet.Value.Forward(baseline);
+
+        // cell 11 on 32×32: 3×3 features with top-left corners at 0, 11 and 22.
+        var options = new ExplainOptions { Method = method, Seed = 3, Parameters = new Dictionary<string, double> { ["cell"] = 11, [count] = 5 } };
+        var results = Explainer.Create(ResNet.Value, options).Explain(pair, TargetSelection.Classes(2, 8));
+        try
+        {
+            foreach (var r in results)
+            {
+                var sum = 0.0;
+                foreach (var y in new[] { 0, 11, 22 })
+                {
+                    foreach (var x in new[] { 0, 11, 22 })
+                    {
+                        sum += r.Raw.Span[(y * 32) + x];
+                    }
+                }
+
+                var drop = clean.Span[(r.Image * 10) + r.Class] - ablated.Span[(r.Image * 10) + r.Class];
+                Assert.Equal(drop, sum, 1e-4);
+            }
+        }
+        finally
+        {
+            foreach (var r in results)
+            {
+                r.Dispose();
+            }
+        }
+    }
+
     [Fact]
     public void Perturbation_methods_report_progress_per_forward_pass()
     {

@@ -5,7 +5,8 @@ using Salient.Engine.IO;
 namespace Salient.Methods.Tests;
 
 /// <summary>
-/// The sampling methods (SmoothGrad², VarGrad, GradientSHAP, RISE, Random-CAM) against the PyTorch
+/// The sampling methods (SmoothGrad², VarGrad, GradientSHAP, RISE, Random-CAM, Shapley sampling,
+/// Kernel SHAP) against the PyTorch
 /// references of tests/fixtures/methods (manifest "statistical"): a reference of many samples or the
 /// exact expectation, and a tolerance the generator measured as twice the worst distance of 8
 /// independent PyTorch runs with the sample count used here. The same seed gives identical maps.
@@ -45,7 +46,7 @@ public sealed class SamplingMethodTests
         using var expectedRaws = Npy.Read(Fixtures.Path("methods", entry.GetProperty("raw").GetString()!));
 
         var parameters = ParityTests.MethodParameters(method, fixtureOptions);
-        foreach (var name in new[] { "samples", "masks" })
+        foreach (var name in new[] { "samples", "masks", "permutations" })
         {
             if (ExplanationMethods.Find(method).Parameters.Any(p => p.Name == name))
             {
