@@ -86,6 +86,14 @@ public static class ExplanationMethods
         {
             Parameters = [new("cell", 32, "grid feature side, pixels"), new("samples", 500, "random coalitions"), new("baseline", 0, "value of absent features")],
         },
+        new("lime", MethodOptions.None, (m, o) => new Lime(m, o))
+        {
+            Parameters =
+            [
+                new("cell", 32, "grid feature side, pixels"), new("samples", 1000, "samples, the image itself included"), new("baseline", 0, "value of absent features"),
+                new("kernel-width", 0.25, "width of the similarity kernel on the cosine distance"), new("ridge", 1, "ridge penalty of the fit"),
+            ],
+        },
         new("rise", MethodOptions.None, (m, o) => new Rise(m, o))
         {
             Parameters = [new("masks", 4000, "random masks per image"), new("cell", 32, "mask cell side, pixels"), new("p", 0.5, "probability a cell is kept")],
