@@ -75,17 +75,26 @@ public sealed record ExplainOptions
     /// <summary>With denoising, rescale each normalised layer map by tanh(2·M) before fusion.</summary>
     public bool DenoiseTanh { get; init; }
 
-    /// <summary>Masked or ablated inputs per forward pass, for Score-CAM and Ablation-CAM.</summary>
+    /// <summary>Masked, ablated or perturbed inputs per forward pass (Score-CAM, Ablation-CAM, Occlusion, feature ablation, RISE).</summary>
     public int InnerBatch { get; init; } = 32;
 
     /// <summary>Integration steps of integrated gradients (midpoint rule, zero baseline).</summary>
     public int IntegrationSteps { get; init; } = 16;
 
+    /// <summary>
+    /// Called by the perturbation methods (Occlusion, feature ablation, RISE) after each forward pass
+    /// of perturbed copies with (copies done, copies in all) for the image being explained; null = silent.
+    /// </summary>
+    public Action<long, long>? Progress { get; init; }
+
     /// <summary>How the target's probability is read from the logits: <see cref="ClassScores.For"/> the model's card (softmax unless it is multi-label).</summary>
     public ClassScores Scores { get; init; } = ClassScores.Softmax;
 
-    /// <summary>Seed of the SmoothGrad noise.</summary>
+    /// <summary>Seed of the SmoothGrad noise and of every sampling method (RISE, GradientSHAP, RandomCAM, ...): the same seed gives the same maps.</summary>
     public int Seed { get; init; }
+
+    /// <summary>The method's own numeric parameters by name (<see cref="ExplanationMethod.Parameters"/> lists them and their defaults; docs/methods.md describes them).</summary>
+    public IReadOnlyDictionary<string, double> Parameters { get; init; } = new Dictionary<string, double>();
 
     /// <summary>
     /// Score-CAM and Ablation-CAM over the first N channels only: for benchmarks that time a subset

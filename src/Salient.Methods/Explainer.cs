@@ -60,7 +60,45 @@ public abstract class Explainer
             throw new ArgumentException($"--denoise applies to {ExplanationMethods.Describe(MethodOptions.Denoise)}, not '{method.Name}'.");
         }
 
+        foreach (var name in options.Parameters.Keys)
+        {
+            if (!method.Parameters.Any(p => p.Name == name))
+            {
+                throw new ArgumentException(method.Parameters.Count == 0
+                    ? $"'{method.Name}' takes no parameters (got '{name}')."
+                    : $"'{method.Name}' has no parameter '{name}'. Valid parameters: {string.Join(", ", method.Parameters.Select(p => $"{p.Name} ({p.Description}, default {p.Default})"))}.");
+            }
+        }
+
         return method.Create(model, options);
+    }
+
+    /// <summary>The method's parameter <paramref name="name"/>: set in <see cref="ExplainOptions.Parameters"/>, else its registered default.</summary>
+    protected double Parameter(string name)
+    {
+        if (Options.Parameters.TryGetValue(name, out var value))
+        {
+            return value;
+        }
+
+        return ExplanationMethods.Find(Options.Method).Parameters.FirstOrDefault(p => p.Name == name)?.Default
+            ?? throw new InvalidOperationException($"'{Options.Method}' reads the parameter '{name}' but does not register it.");
+    }
+
+    /// <summary>A parameter that must be a whole number in [<paramref name="min"/>, <paramref name="max"/>]; throws <see cref="ArgumentException"/> naming it otherwise.</summary>
+    protected int WholeParameter(string name, int min, int max = int.MaxValue)
+    {
+        var value = Parameter(name);
+        return value == Math.Floor(value) && value >= min && value <= max
+            ? (int)value
+            : throw new ArgumentException($"{Options.Method}: parameter {name} must be a whole number in [{min}, {max}], not {value}.");
+    }
+
+    /// <summary>A parameter that must lie in [<paramref name="min"/>, <paramref name="max"/>]; throws <see cref="ArgumentException"/> naming it otherwise.</summary>
+    protected double ParameterIn(string name, double min, double max)
+    {
+        var value = Parameter(name);
+        return value >= min && value <= max ? value : throw new ArgumentException($"{Options.Method}: parameter {name} must be in [{min}, {max}], not {value}.");
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Salient.Engine;
+using Salient.Methods.Attribution;
 using Salient.Methods.Cam;
 using Salient.Methods.Gradients;
 
@@ -22,7 +23,17 @@ public enum MethodOptions
 /// <param name="Name">The name the CLI, the API and the output files use, e.g. <c>gradcam</c>.</param>
 /// <param name="Accepts">The options it accepts beyond the common ones.</param>
 /// <param name="Create">Makes the explainer for a model and options (already checked against <paramref name="Accepts"/>); throws <see cref="ArgumentException"/> when the method cannot apply to the model.</param>
-public sealed record ExplanationMethod(string Name, MethodOptions Accepts, Func<Model, ExplainOptions, Explainer> Create);
+public sealed record ExplanationMethod(string Name, MethodOptions Accepts, Func<Model, ExplainOptions, Explainer> Create)
+{
+    /// <summary>The method's own numeric parameters (<see cref="ExplainOptions.Parameters"/>, the CLI's <c>--param NAME=VALUE</c>) with their defaults; <see cref="Explainer.Create"/> refuses others.</summary>
+    public IReadOnlyList<MethodParameter> Parameters { get; init; } = [];
+}
+
+/// <summary>A numeric parameter of one method, e.g. Occlusion's window.</summary>
+/// <param name="Name">The name in <see cref="ExplainOptions.Parameters"/>.</param>
+/// <param name="Default">The value used when the options do not set it.</param>
+/// <param name="Description">What it sets, for help texts and errors.</param>
+public sealed record MethodParameter(string Name, double Default, string Description);
 
 /// <summary>
 /// The explanation methods by name. The built-in ones are registered here, one line each;
@@ -48,6 +59,45 @@ public static class ExplanationMethods
         new("guided-gradcam", MethodOptions.Smooth, (m, o) => new GuidedGradCam(m, o)),
         new("integrated-gradients", MethodOptions.Smooth, (m, o) => new IntegratedGradients(m, o)),
         new("tsgb", MethodOptions.Smooth, (m, o) => new Tsgb(m, o)),
+        new("gradcam-elementwise", MethodOptions.Denoise, (m, o) => new GradCamElementWise(m, o)),
+        new("eigengradcam", MethodOptions.None, (m, o) => new EigenGradCam(m, o)),
+        new("fem", MethodOptions.None, (m, o) => new Fem(m, o)) { Parameters = [new("k", 2, "threshold: channel mean + k standard deviations")] },
+        new("randomcam", MethodOptions.None, (m, o) => new RandomCam(m, o)),
+        new("smoothgrad-sq", MethodOptions.Smooth, (m, o) => new SmoothGradSquared(m, o)),
+        new("vargrad", MethodOptions.Smooth, (m, o) => new VarGrad(m, o)),
+        new("deconvolution", MethodOptions.Smooth, (m, o) => new Deconvolution(m, o)),
+        new("gradientshap", MethodOptions.None, (m, o) => new GradientShap(m, o))
+        {
+            Parameters = [new("samples", 16, "random points per image"), new("baseline", 0, "constant baseline value"), new("stdev", 0, "input noise standard deviation")],
+        },
+        new("occlusion", MethodOptions.None, (m, o) => new Occlusion(m, o))
+        {
+            Parameters = [new("window", 16, "square window side, pixels"), new("stride", 8, "window step, pixels (≤ window)"), new("baseline", 0, "value of occluded pixels")],
+        },
+        new("feature-ablation", MethodOptions.None, (m, o) => new FeatureAblation(m, o))
+        {
+            Parameters = [new("cell", 16, "grid feature side, pixels"), new("baseline", 0, "value of ablated pixels")],
+        },
+        new("shapley-sampling", MethodOptions.None, (m, o) => new ShapleySampling(m, o))
+        {
+            Parameters = [new("cell", 32, "grid feature side, pixels"), new("permutations", 25, "random feature orders"), new("baseline", 0, "value of absent features")],
+        },
+        new("kernelshap", MethodOptions.None, (m, o) => new KernelShap(m, o))
+        {
+            Parameters = [new("cell", 32, "grid feature side, pixels"), new("samples", 500, "random coalitions"), new("baseline", 0, "value of absent features")],
+        },
+        new("lime", MethodOptions.None, (m, o) => new Lime(m, o))
+        {
+            Parameters =
+            [
+                new("cell", 32, "grid feature side, pixels"), new("samples", 1000, "samples, the image itself included"), new("baseline", 0, "value of absent features"),
+                new("kernel-width", 0.25, "width of the similarity kernel on the cosine distance"), new("ridge", 1, "ridge penalty of the fit"),
+            ],
+        },
+        new("rise", MethodOptions.None, (m, o) => new Rise(m, o))
+        {
+            Parameters = [new("masks", 4000, "random masks per image"), new("cell", 32, "mask cell side, pixels"), new("p", 0.5, "probability a cell is kept")],
+        },
     ];
 
     /// <summary>Every registered name, in registration order.</summary>
@@ -88,6 +138,29 @@ public static class ExplanationMethods
             return Registered.Find(m => m.Name == name)
                 ?? throw new ArgumentException($"Unknown method '{name}'. Valid methods: {string.Join(", ", Registered.Select(m => m.Name))}.");
         }
+    }
+
+    /// <summary>
+    /// Parses method parameters written <c>NAME=VALUE</c> (the CLI's <c>--param</c>; a number with a
+    /// dot for decimals), the last value of a name winning. Throws <see cref="FormatException"/> naming a malformed one.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> ParseParameters(IEnumerable<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var parameters = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var text in texts)
+        {
+            var equals = text.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || !double.TryParse(text.AsSpan(equals + 1), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+                || !double.IsFinite(value))
+            {
+                throw new FormatException($"Method parameter '{text}' is not NAME=NUMBER.");
+            }
+
+            parameters[text[..equals].Trim()] = value;
+        }
+
+        return parameters;
     }
 
     /// <summary>The methods that accept <paramref name="option"/>, as an error message lists them.</summary>

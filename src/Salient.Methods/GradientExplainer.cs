@@ -29,6 +29,16 @@ public abstract class GradientExplainer : Explainer
     /// <summary>When true the attribution is the gradient times the input (gradient×input).</summary>
     protected virtual bool TimesInput => false;
 
+    /// <summary>
+    /// What the noisy copies' attributions are reduced to: their mean (SmoothGrad, with
+    /// <see cref="ExplainOptions.SmoothSamples"/> &gt; 0), or always, over <see cref="DefaultNoiseSamples"/>
+    /// copies unless <see cref="ExplainOptions.SmoothSamples"/> says otherwise, their mean square (SmoothGrad²) or variance (VarGrad).
+    /// </summary>
+    private protected virtual NoiseStatistic Statistic => NoiseStatistic.Mean;
+
+    /// <summary>Noisy copies of SmoothGrad² and VarGrad when <see cref="ExplainOptions.SmoothSamples"/> is 0.</summary>
+    public const int DefaultNoiseSamples = 16;
+
     /// <summary>The rules that change the backward pass (guided backprop, TSGB), or null for plain gradients.</summary>
     private protected virtual IBackwardRules? Rules => null;
 
@@ -39,7 +49,7 @@ public abstract class GradientExplainer : Explainer
     /// <inheritdoc/>
     protected override void Run(Tensor batch, TargetSelection selection, List<Explanation> results)
     {
-        var (raws, logits, targets) = Options.SmoothSamples > 0 ? Smoothed(batch, selection) : Attribute(batch, selection);
+        var (raws, logits, targets) = Options.SmoothSamples > 0 || Statistic != NoiseStatistic.Mean ? Smoothed(batch, selection) : Attribute(batch, selection);
         try
         {
             Weigh(batch, targets, raws);
@@ -140,7 +150,12 @@ public abstract class GradientExplainer : Explainer
         return raws;
     }
 
-    /// <summary>SmoothGrad: the attribution averaged over noisy copies of the input, noise σ = level × each image's value range; targets come from the clean input.</summary>
+    /// <summary>
+    /// SmoothGrad and its relatives: the attribution over noisy copies of the input, reduced by
+    /// <see cref="Statistic"/>; noise σ = level × each image's value range; targets come from the clean
+    /// input. Copy s adds the same standard-normal pattern (from the seeded generator) to every image,
+    /// scaled by its σ, so an image's result does not depend on the other images of the batch.
+    /// </summary>
     private (Tensor?[][] Raws, Tensor Logits, IReadOnlyList<int>[] Targets) Smoothed(Tensor batch, TargetSelection selection)
     {
         var logits = Model.Forward(batch);
@@ -153,25 +168,64 @@ public abstract class GradientExplainer : Explainer
             return Options.SmoothNoise * (TensorPrimitives.Max(image) - TensorPrimitives.Min(image));
         }).ToArray();
 
+        var samples = Options.SmoothSamples > 0 ? Options.SmoothSamples : DefaultNoiseSamples;
         var fixedTargets = TargetSelection.PerImage(targets);
+        var pattern = new float[perImage];
         Tensor?[][]? sum = null;
-        for (var s = 0; s < Options.SmoothSamples; s++)
+        Tensor?[][]? squares = null;
+        for (var s = 0; s < samples; s++)
         {
-            using var noisy = batch.Clone();
-            var span = noisy.Span;
-            for (var i = 0; i < span.Length; i++)
+            for (var i = 0; i < perImage; i++)
             {
-                span[i] += sigmas[i / perImage] * MapMath.Gaussian(random);
+                pattern[i] = MapMath.Gaussian(random);
+            }
+
+            using var noisy = batch.Clone();
+            for (var b = 0; b < sigmas.Length; b++)
+            {
+                TensorPrimitives.MultiplyAdd(pattern, sigmas[b], noisy.Span.Slice(b * perImage, perImage), noisy.Span.Slice(b * perImage, perImage));
             }
 
             var (raws, noisyLogits, _) = Attribute(noisy, fixedTargets);
             noisyLogits.Dispose();
+            if (Statistic != NoiseStatistic.Mean)
+            {
+                var squared = raws.Select(r => r.Select(t => (Tensor?)t!.Clone()).ToArray()).ToArray();
+                foreach (var t in squared.SelectMany(r => r))
+                {
+                    TensorPrimitives.Multiply(t!.Span, t.Span, t.Span);
+                }
+
+                squares = Accumulate(squares, squared);
+            }
+
             sum = Accumulate(sum, raws);
         }
 
-        foreach (var raw in sum!.SelectMany(r => r))
+        for (var b = 0; b < sum!.Length; b++)
         {
-            TensorPrimitives.Multiply(raw!.Span, 1f / Options.SmoothSamples, raw.Span);
+            for (var t = 0; t < sum[b].Length; t++)
+            {
+                var mean = sum[b][t]!.Span;
+                TensorPrimitives.Multiply(mean, 1f / samples, mean);
+                if (Statistic == NoiseStatistic.Mean)
+                {
+                    continue;
+                }
+
+                // E[a²] − E[a]² for VarGrad, E[a²] for SmoothGrad²; written into the mean's tensor.
+                using var square = squares![b][t]!;
+                TensorPrimitives.Multiply(square.Span, 1f / samples, square.Span);
+                if (Statistic == NoiseStatistic.Variance)
+                {
+                    TensorPrimitives.Multiply(mean, mean, mean);
+                    TensorPrimitives.Subtract(square.Span, mean, mean);
+                }
+                else
+                {
+                    square.Span.CopyTo(mean);
+                }
+            }
         }
 
         return (sum!, logits, targets);
@@ -196,4 +250,17 @@ public abstract class GradientExplainer : Explainer
 
         return sum;
     }
+}
+
+/// <summary>What SmoothGrad's noisy copies of an attribution are reduced to.</summary>
+internal enum NoiseStatistic
+{
+    /// <summary>The mean (SmoothGrad).</summary>
+    Mean,
+
+    /// <summary>The mean of the squares (SmoothGrad²).</summary>
+    MeanSquare,
+
+    /// <summary>The variance, mean of the squares minus the square of the mean (VarGrad).</summary>
+    Variance,
 }

@@ -73,6 +73,20 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(1, summary.Scalars["pointing"].Count);
     }
 
+    [Fact]
+    public void Methods_with_parameters_are_evaluated_each_with_its_own()
+    {
+        var manifest = Manifest(("dress.png", [(3, "left")]));
+        var report = Path.Combine(_work.FullName, "report");
+
+        var exit = Eval(["--methods", "fem,occlusion,shapley-sampling", "--param", "window=16", "--param", "permutations=2", "--param", "cell=16",
+            "--dataset", manifest, "--out", report, "--metrics", "deletion", .. Fast]);
+
+        Assert.Equal(0, exit);
+        var methods = File.ReadAllLines(Path.Combine(report, "items.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("method").GetString());
+        Assert.Equal(["fem", "occlusion", "shapley-sampling"], methods.Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("--methods", "gradcma", "Valid methods")]
     [InlineData("--metrics", "deletoin", "Valid metrics")]
@@ -80,6 +94,8 @@ public sealed class EvalCommandTests : IDisposable
     [InlineData("--dataset", "absent.jsonl", "absent.jsonl")]
     [InlineData("--dataset", "bad.jsonl", "line 2")]
     [InlineData("--batch", "0", "--batch")]
+    [InlineData("--param", "window=4", "none of gradcam has a parameter 'window'")]
+    [InlineData("--param", "window", "NAME=NUMBER")]
     public void A_bad_command_exits_1_naming_the_input(string option, string value, string expected)
     {
         File.WriteAllLines(Path.Combine(_work.FullName, "bad.jsonl"), ["""{"image": "a.png"}""", """{"labels": [1]}"""]);

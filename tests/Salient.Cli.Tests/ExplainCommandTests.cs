@@ -95,6 +95,34 @@ public sealed class ExplainCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("occlusion", "window=16", "stride=16")]
+    [InlineData("rise", "masks=8", "cell=8")]
+    [InlineData("kernelshap", "samples=6", "cell=16")]
+    [InlineData("fem", "k=1", "k=1.5")]
+    public void A_methods_parameters_are_read_from_the_command_line(string method, string first, string second)
+    {
+        var image = Directory.GetFiles(Fixtures.Path("images"), "*.png").Order(StringComparer.Ordinal).First();
+        var exit = Program.Main(["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--method", method, "--format", "npy",
+            "--param", first, "--param", second, "--seed", "4", "--out", _work.FullName, image]);
+
+        Assert.Equal(0, exit);
+        Assert.Equal(method, Assert.Single(Manifest()).GetProperty("method").GetString());
+    }
+
+    [Theory]
+    [InlineData("occlusion", "windw=4", "Valid parameters: window")]
+    [InlineData("occlusion", "stride=99", "stride must be")]
+    [InlineData("gradcam", "k=2", "takes no parameters")]
+    [InlineData("rise", "masks", "NAME=NUMBER")]
+    public void A_bad_parameter_exits_1_naming_it(string method, string parameter, string hint)
+    {
+        var (exit, _, error) = Cli.Run(["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--method", method, "--param", parameter,
+            "--out", _work.FullName, Fixtures.Path("images")]);
+        Assert.Equal(1, exit);
+        Assert.Contains(hint, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("--method", "gradcram", "gradcam++")]
     [InlineData("--layer", "nope", "Valid layers")]
     [InlineData("--format", "jpeg", "valid formats")]

@@ -46,6 +46,7 @@ public sealed class ParityTests
             Denoise = variant == "denoise-floor" ? DenoiseMode.Floor : null,
             DenoiseQuantile = 0.7f,
             IntegrationSteps = 16,
+            Parameters = MethodParameters(method, entry.GetProperty("options")),
         };
         if (method == "guided-gradcam" || options.Layers.Count == 0)
         {
@@ -93,6 +94,12 @@ public sealed class ParityTests
             }
         }
     }
+
+    /// <summary>The fixture's options that are parameters of the method (e.g. Occlusion's window), as <see cref="ExplainOptions.Parameters"/>.</summary>
+    internal static Dictionary<string, double> MethodParameters(string method, JsonElement options) =>
+        ExplanationMethods.Find(method).Parameters
+            .Where(p => options.TryGetProperty(p.Name, out var v) && v.ValueKind == JsonValueKind.Number)
+            .ToDictionary(p => p.Name, p => options.GetProperty(p.Name).GetDouble());
 
     internal static double RelativeL2(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
     {

@@ -41,12 +41,13 @@ internal static class EvalCommand
         var sanitySteps = new Option<int>("--sanity-steps") { Description = "Cascade depths of the sanity check, evenly spaced up to every layer randomised.", DefaultValueFactory = _ => 4 };
         var innerBatch = new Option<int>("--inner-batch") { Description = "Perturbed or masked inputs per forward pass.", DefaultValueFactory = _ => 32 };
         var seed = new Option<int>("--seed") { Description = "Seeds ROAD's noise and the sanity check's random weights." };
+        var parameters = new Option<string[]>("--param") { Description = "A method's own parameter NAME=VALUE, repeatable; given to each method that has it (docs/methods.md lists them)." };
         var examples = new Option<int>("--examples") { Description = "Items shown in the report's example grid.", DefaultValueFactory = _ => 4 };
 
         var command = new Command("eval", "Score explanation methods on a scenes dataset: deletion, insertion, ROAD, pointing games, selectivity, mIoU and the sanity check.")
         {
             model, methods, dataset, metrics, output, limit, batch, layer, denoise, denoiseQ, steps, deletionBaseline, insertionBaseline, road, tolerance, maskRule, threshold,
-            sanitySteps, innerBatch, seed, examples,
+            sanitySteps, innerBatch, seed, examples, parameters,
         };
         command.SetAction(r =>
         {
@@ -57,7 +58,8 @@ internal static class EvalCommand
                 r.GetValue(denoiseQ),
                 r.GetValue(limit),
                 r.GetValue(batch),
-                r.GetValue(examples));
+                r.GetValue(examples),
+                r.GetValue(parameters) ?? []);
             return Run(r.GetValue(model)!, r.GetValue(dataset)!, r.GetValue(output)!, settings, () => new MetricOptions
             {
                 Metrics = Split(r.GetValue(metrics)!),
@@ -94,7 +96,18 @@ internal static class EvalCommand
             options = parseOptions();
             (model, loader) = InputLoader.Open(modelFile.FullName);
             options = options with { Scores = ClassScores.For(loader.Card) };
-            var explainOptions = Split(settings.Methods).Select(m => new ExplainOptions { Method = m, Layers = settings.Layers, Denoise = settings.Denoise, DenoiseQuantile = settings.DenoiseQuantile }).ToArray();
+            var methodNames = Split(settings.Methods);
+            var parameters = ExplanationMethods.ParseParameters(settings.Parameters);
+            if (parameters.Keys.FirstOrDefault(k => !methodNames.Any(m => Declares(m, k))) is { } stray)
+            {
+                throw new ArgumentException($"--param {stray}: none of {settings.Methods} has a parameter '{stray}'.");
+            }
+
+            var explainOptions = methodNames.Select(m => new ExplainOptions
+            {
+                Method = m, Layers = settings.Layers, Denoise = settings.Denoise, DenoiseQuantile = settings.DenoiseQuantile,
+                Parameters = parameters.Where(p => Declares(m, p.Key)).ToDictionary(),
+            }).ToArray();
             evaluator = new MetricEvaluator(model, explainOptions, options);
             records = JsonLines.Read(datasetFile.FullName, "Dataset", "{\"image\": ..., \"objects\": [{\"class\", \"mask\"}]}", root => new SceneItem(
                 root.GetProperty("image").GetString() ?? throw new InvalidOperationException("\"image\" is null"),
@@ -288,5 +301,7 @@ internal static class EvalCommand
     /// <summary>A line of the scenes manifest (SceneWriter's format): the image and its objects' classes and mask files, relative to the manifest.</summary>
     private sealed record SceneItem(string Image, IReadOnlyList<(int Class, string Mask)> Objects);
 
-    private sealed record Settings(string Methods, string[] Layers, DenoiseMode? Denoise, float DenoiseQuantile, int? Limit, int Batch, int Examples);
+    private static bool Declares(string method, string parameter) => ExplanationMethods.Find(method).Parameters.Any(p => p.Name == parameter);
+
+    private sealed record Settings(string Methods, string[] Layers, DenoiseMode? Denoise, float DenoiseQuantile, int? Limit, int Batch, int Examples, string[] Parameters);
 }

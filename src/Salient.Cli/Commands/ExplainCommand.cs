@@ -34,16 +34,29 @@ internal static class ExplainCommand
         denoise.AcceptOnlyFromAmong("floor", "ceil", "rectify", "backprop");
         var denoiseQ = new Option<float>("--denoise-q") { Description = "Quantile q of the truncation.", DefaultValueFactory = _ => 0.7f };
         var denoiseTanh = new Option<bool>("--denoise-tanh") { Description = "Rescale each layer's map by tanh(2·M) before fusion." };
-        var innerBatch = new Option<int>("--inner-batch") { Description = "Masked or ablated inputs per forward pass (Score-CAM, Ablation-CAM).", DefaultValueFactory = _ => 32 };
+        var innerBatch = new Option<int>("--inner-batch") { Description = "Masked, ablated or perturbed inputs per forward pass (Score-CAM, Ablation-CAM, Occlusion, feature ablation, RISE).", DefaultValueFactory = _ => 32 };
         var steps = new Option<int>("--steps") { Description = "Integration steps of integrated gradients.", DefaultValueFactory = _ => 16 };
+        var parameters = new Option<string[]>("--param") { Description = "A method's own parameter NAME=VALUE, repeatable (e.g. occlusion's window=16; docs/methods.md lists them)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the sampling methods (RISE, GradientSHAP, Random-CAM) and of SmoothGrad's noise." };
         var inputs = new Argument<string[]>("INPUT") { Description = "Image files (JPEG, PNG), folders (searched recursively), or .npy tensors [C,H,W] / [1,C,H,W] used as is.", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("explain", "Explain the model's decisions on inputs: maps, heatmaps, overlays, masks and boxes per input and target.")
         {
-            model, method, layer, fuse, reshape, target, batch, output, format, colormap, alpha, threshold, smooth, noise, denoise, denoiseQ, denoiseTanh, innerBatch, steps, inputs,
+            model, method, layer, fuse, reshape, target, batch, output, format, colormap, alpha, threshold, smooth, noise, denoise, denoiseQ, denoiseTanh, innerBatch, steps, parameters, seed, inputs,
         };
         command.SetAction(r =>
         {
+            IReadOnlyDictionary<string, double> methodParameters;
+            try
+            {
+                methodParameters = ExplanationMethods.ParseParameters(r.GetValue(parameters) ?? []);
+            }
+            catch (FormatException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+
             var options = new ExplainOptions
             {
                 Method = r.GetValue(method)!,
@@ -57,6 +70,8 @@ internal static class ExplainCommand
                 DenoiseTanh = r.GetValue(denoiseTanh),
                 InnerBatch = r.GetValue(innerBatch),
                 IntegrationSteps = r.GetValue(steps),
+                Parameters = methodParameters,
+                Seed = r.GetValue(seed),
             };
             var formats = r.GetValue(format)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             return Run(r.GetValue(model)!, options, r.GetValue(target)!, r.GetValue(batch), r.GetValue(output)!,

@@ -10,7 +10,8 @@ internal sealed class EigenCam(Model model, ExplainOptions options) : CamExplain
     protected override Tensor[] RawMaps(CamLayer layer, int image, IReadOnlyList<int> targets) =>
         [.. targets.Select(_ => PrincipalComponent(layer.Activations, image))];
 
-    private static Tensor PrincipalComponent(Tensor activations, int b)
+    /// <summary>Image <paramref name="b"/> of <paramref name="activations"/> [N,K,h,w] projected on its first principal component over positions, a new [h,w] map.</summary>
+    internal static Tensor PrincipalComponent(Tensor activations, int b)
     {
         var (k, h, w) = (activations.Dim(1), activations.Dim(2), activations.Dim(3));
         var plane = h * w;

@@ -11,23 +11,39 @@ internal static class PerturbedForward
     /// </summary>
     public static double[] Probabilities(Model model, ReadOnlySpan<int> imageShape, int count, int innerBatch, Action<int, Span<float>> fill, Func<int, int> classOf, ClassScores scores)
     {
+        var probabilities = new double[count];
+        Run(model, imageShape, count, innerBatch, fill, (i, logits) => probabilities[i] = scores.Probability(logits, classOf(i)));
+        return probabilities;
+    }
+
+    /// <summary>
+    /// For copies 0..<paramref name="count"/>−1, <paramref name="innerBatch"/> per forward pass:
+    /// <paramref name="fill"/> writes copy i (one [C,H,W] image, in parallel), then <paramref name="read"/>
+    /// gets its logits (in order); <paramref name="progress"/>, if given, the number of copies done after each pass.
+    /// </summary>
+    public static void Run(Model model, ReadOnlySpan<int> imageShape, int count, int innerBatch, Action<int, Span<float>> fill,
+        ReadAction read, Action<int>? progress = null)
+    {
         var size = imageShape[0] * imageShape[1] * imageShape[2];
         var (channels, height, width) = (imageShape[0], imageShape[1], imageShape[2]);
-        var probabilities = new double[count];
         for (var start = 0; start < count; start += innerBatch)
         {
             var n = Math.Min(innerBatch, count - start);
             using var chunk = Tensor.Uninitialized(n, channels, height, width);
             var memory = chunk.Memory;
-            Parallel.For(0, n, i => fill(start + i, memory.Span.Slice(i * size, size)));
+            var first = start;
+            Parallel.For(0, n, i => fill(first + i, memory.Span.Slice(i * size, size)));
             using var logits = model.Forward(chunk);
             var classes = logits.Length / n;
             for (var i = 0; i < n; i++)
             {
-                probabilities[start + i] = scores.Probability(logits.Span.Slice(i * classes, classes), classOf(start + i));
+                read(start + i, logits.Span.Slice(i * classes, classes));
             }
-        }
 
-        return probabilities;
+            progress?.Invoke(start + n);
+        }
     }
+
+    /// <summary>Receives copy <paramref name="copy"/>'s logits.</summary>
+    public delegate void ReadAction(int copy, ReadOnlySpan<float> logits);
 }
