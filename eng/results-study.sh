@@ -6,7 +6,7 @@
 #   - shallow-layer Grad-CAM and LayerCAM at the backbone's layer1 and layer2, plain and with gradient
 #     denoising (floor and rectify; pseudo-mask mIoU is the denoising claim);
 #   - the CSG twin (demo/models/scenes-resnet18-csg) against the standard model: localization, and MIS
-#     of the gated layer on 1000 test-split scenes (`salient csg analyze`).
+#     of the gated layer on 500 test-split scenes (`salient csg analyze`).
 # Every score comes with a 95% bootstrap interval over items (2000 resamples), and every claim is read
 # from the paired per-item difference, so a difference can be told from noise.
 #   bash eng/results-study.sh [COUNT]
@@ -50,7 +50,7 @@ if $twin; then
   for arm in std csg; do
     model=$std
     [ "$arm" = csg ] && model=$csg
-    [ -f "$out/mis-$arm.json" ] || salient csg analyze --model "$model" --dataset scenes --seed 11 --count 1000 --out "$out/mis-$arm.json" > "$out/mis-$arm.txt"
+    [ -f "$out/mis-$arm.json" ] || salient csg analyze --model "$model" --dataset scenes --seed 11 --count 500 --out "$out/mis-$arm.json" > "$out/mis-$arm.txt"
   done
 fi
 minutes=$(( ( $(cat "$out"/*.seconds | paste -sd+) ) / 60 ))
@@ -134,7 +134,7 @@ header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ |
   echo "$header"
   for m in gradcam layercam tsgb; do row csg-deep CSG head "$m" pointing,energy,selectivity,miou; done
   echo
-  echo "Class specificity of the gated layer (\`salient csg analyze\`, ungated network, 1000 test-split scenes of seed 11; MIS in nats,"
+  echo "Class specificity of the gated layer (\`salient csg analyze\`, ungated network, 500 test-split scenes of seed 11; MIS in nats,"
   echo "mean over the head's filters of the most informative class; no interval: MIS is a statistic of the whole set):"
   echo
   echo "| model | MIS | normalised MIS | gate density | one-hot filters |"
