@@ -103,7 +103,7 @@ header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ |
   echo
   echo "Made by \`bash eng/results-study.sh $count\` ($(date -u +%F), $(nproc) cores, $minutes minutes of evaluation): $count held-out scenes"
   echo "(160×160, one to three Fashion-MNIST items of the *test* split over clutter, seed 11), every object of a scene a target."
-  echo "Models: \`demo/models/scenes-resnet18\` (standard) and \`demo/models/scenes-resnet18-csg\` (CSG twin): heads trained by"
+  echo "Models: \`demo/models/scenes-resnet18\` (standard; validation mAP $(grep -o 'val-mAP [0-9.]*' demo/models/scenes-resnet18.log | tail -1 | cut -d' ' -f2) in its log)$($twin && echo " and \`demo/models/scenes-resnet18-csg\` (CSG twin)"): heads trained by"
   echo "\`eng/train-demo-models.sh\` on the layer3 features of an ImageNet ResNet-18 (see the README and \`demo/models/*.log\`)."
   echo "Metrics (\`salient eval\`, [README](../README.md#salient-eval-explanation-quality-metrics)): pointing game (15 px), energy pointing game,"
   echo "target selectivity (share of the positive saliency on the target object rather than the other objects, scenes with two or more objects),"
