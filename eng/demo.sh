@@ -14,12 +14,9 @@ bash eng/install-deps.sh
 dotnet build src/Salient.Cli -c Release --nologo -v quiet -clp:ErrorsOnly
 salient() { dotnet src/Salient.Cli/bin/Release/net10.0/salient.dll "$@"; }
 model=demo/models/scenes-resnet18.onnx
-if [ ! -f "$model" ] || [ "$model" -ot demo/models/scenes-resnet18.head.onnx ]; then
-  echo "demo: restoring the pretrained ResNet-18 (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18, once) ..."
-  source eng/backbone.sh
-  echo "demo: joining the trained head to it: $model (once) ..."
-  salient onnx join --backbone "$backbone" --at "$backbone_at" --bgr --head demo/models/scenes-resnet18.head.onnx --out "$model"
-fi
+echo "demo: the pretrained ResNet-18 from NuGet (Microsoft.ML.DnnImageFeaturizer.ResNet18, 63 MB, downloaded on the first run) ..."
+source eng/backbone.sh
+compose_demo_model scenes-resnet18
 salient predict --model "$model" --out out/demo demo/scenes/images
 salient explain --model "$model" --method gradcam --target topk:2 --format npy,png,overlay,mask,boxes \
   --out out/demo/explain demo/scenes/images "$@"

@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
 # The methods' claims, measured on the bundled scenes models: writes docs/results.md.
-# Generates COUNT held-out scenes (test-split items, seed 11) and runs `salient eval` for
-#   - deep-layer methods on the standard model: Grad-CAM, Grad-CAM++, LayerCAM, Score-CAM,
-#     guided backprop and TSGB (target selectivity is TSGB's claim);
-#   - shallow-layer (layer1) Grad-CAM and LayerCAM with and without gradient denoising
-#     (pseudo-mask mIoU is the denoising claim);
-#   - the CSG twin against the standard model (localization of class-specific filters).
+# Generates COUNT held-out 160×160 scenes (test-split items, seed 11) and runs `salient eval` for
+#   - deep-layer methods on the standard model (demo/models/scenes-resnet18): Grad-CAM, Grad-CAM++,
+#     LayerCAM, guided backprop and TSGB (target selectivity is TSGB's claim);
+#   - shallow-layer Grad-CAM and LayerCAM at the backbone's layer1 and layer2, plain and with gradient
+#     denoising (floor and rectify; pseudo-mask mIoU is the denoising claim);
+#   - the CSG twin (demo/models/scenes-resnet18-csg) against the standard model: localization, and MIS
+#     of the gated layer on 500 test-split scenes (`salient csg analyze`).
+# Every score comes with a 95% bootstrap interval over items (2000 resamples), and every claim is read
+# from the paired per-item difference, so a difference can be told from noise.
 #   bash eng/results-study.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count=${1:-300}
+count=${1:-100}
 bash eng/install-deps.sh --fashion-mnist
 source eng/private-cli.sh
+source eng/backbone.sh
+compose_demo_model scenes-resnet18
+# The CSG twin's part is measured when its head is there (eng/train-demo-models.sh trains it second).
+twin=false
+[ -f demo/models/scenes-resnet18-csg.head.onnx ] && twin=true && compose_demo_model scenes-resnet18-csg
 
 out=out/results
 manifest=$out/scenes/manifest.jsonl
-std=demo/models/scenes-resnet.onnx
-csg=demo/models/scenes-resnet-csg.onnx
-[ -f "$manifest" ] || salient scenes --count "$count" --seed 11 --split test --out "$out/scenes" >/dev/null
+std=demo/models/scenes-resnet18.onnx
+csg=demo/models/scenes-resnet18-csg.onnx
+[ -f "$manifest" ] || salient scenes --count "$count" --seed 11 --split test --size 160 --out "$out/scenes" >/dev/null
 # One evaluation per folder; a folder with its metrics.json is kept, so an interrupted study resumes.
 evaluate() {
   local name=$1 model=$2
@@ -28,65 +36,132 @@ evaluate() {
   salient eval --model "$model" --dataset "$manifest" --out "$out/$name" "$@" >/dev/null
   echo "$(( $(date +%s) - start ))" > "$out/$name.seconds"
 }
-evaluate std-deep "$std" --methods gradcam,gradcam++,layercam,scorecam,guided-backprop,tsgb --metrics pointing,energy,selectivity,miou,deletion,insertion
-evaluate std-shallow "$std" --methods gradcam,layercam --layer layer1 --metrics pointing,energy,selectivity,miou
-evaluate std-shallow-denoise "$std" --methods gradcam,layercam --layer layer1 --denoise floor --metrics pointing,energy,selectivity,miou
-evaluate csg-deep "$csg" --methods gradcam,layercam,tsgb --metrics pointing,energy,selectivity,miou,deletion,insertion
+shallow=(--methods gradcam,layercam --metrics pointing,energy,selectivity,miou)
+evaluate std-deep "$std" --methods gradcam,gradcam++,layercam,guided-backprop,tsgb --metrics pointing,energy,selectivity,miou,deletion,insertion --steps 8
+for layer in layer1 layer2; do
+  value=backbone_$layer
+  evaluate "std-$layer" "$std" "${shallow[@]}" --layer "${!value}"
+  for mode in floor rectify; do
+    evaluate "std-$layer-$mode" "$std" "${shallow[@]}" --layer "${!value}" --denoise "$mode"
+  done
+done
+if $twin; then
+  evaluate csg-deep "$csg" --methods gradcam,layercam,tsgb --metrics pointing,energy,selectivity,miou
+  for arm in std csg; do
+    model=$std
+    [ "$arm" = csg ] && model=$csg
+    [ -f "$out/mis-$arm.json" ] || salient csg analyze --model "$model" --dataset scenes --seed 11 --count 500 --out "$out/mis-$arm.json" > "$out/mis-$arm.txt"
+  done
+fi
 minutes=$(( ( $(cat "$out"/*.seconds | paste -sd+) ) / 60 ))
 
-# One table row per method of a run: pointing, energy, selectivity, mIoU, deletion, insertion.
-rows() {
-  jq -r --arg model "$2" --arg layer "$3" '
-    def f: if . == null then "–" else (. * 1000 | round / 1000 | tostring) end;
-    .methods | to_entries[] | .value as $m |
-    "| \($model) | \($m.method) | \($layer) | \($m.scalars.pointing.mean|f) | \($m.scalars.energy.mean|f) | \($m.scalars.selectivity.mean|f) | \($m.segmentation.meanIoU|f) | \($m.scalars.deletion.mean|f) | \($m.scalars.insertion.mean|f) |"' "$out/$1/metrics.json"
+# Per-item values of one metric of one method of a run, as "item<TAB>value": the mean over the item's
+# targets (pointing, energy, selectivity, deletion, insertion) or the item's own mIoU (miou).
+values() {
+  jq -r --arg m "$2" --arg k "$3" '
+    select(.method == $m and .targets != null) |
+    (if $k == "miou" then .miou else ([.targets[][$k] | select(. != null)] | if length > 0 then add / length else null end) end) as $v |
+    select($v != null) | "\(.input)\t\($v)"' "$out/$1/items.jsonl"
 }
-header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ | mIoU ↑ | deletion ↓ | insertion ↑ |
-|---|---|---|---|---|---|---|---|---|'
-score() { jq -r --arg m "$2" --arg k "$3" '.methods[$m] | if $k == "miou" then .segmentation.meanIoU else .scalars[$k].mean end' "$out/$1/metrics.json"; }
+# stdin: one number per line; prints "MEAN LOW HIGH" (95% percentile bootstrap of the mean, fixed seed).
+bootstrap() {
+  awk 'BEGIN { srand(11) } { x[NR] = $1; s += $1 }
+    END {
+      if (NR == 0) { print "null null null"; exit }
+      print "mean", s / NR
+      for (b = 0; b < 2000; b++) { t = 0; for (i = 0; i < NR; i++) t += x[int(rand() * NR) + 1]; print "boot", t / NR }
+    }' | sort -k1,1 -k2,2g | awk '$1 == "mean" { m = $2; next } { v[++n] = $2 } END { if (n == 0) { print "null null null"; exit } print m, v[int(0.025 * n) + 1], v[int(0.975 * n)] }'
+}
+ci() { values "$@" | cut -f2 | bootstrap; }
+# Paired difference B − A over the items both have: "MEAN LOW HIGH".
+diff_ci() { join -t $'\t' <(values "$1" "$2" "$3" | sort) <(values "$4" "$5" "$6" | sort) | awk -F'\t' '{ print $3 - $2 }' | bootstrap; }
+fmt() { awk -v m="$1" -v l="$2" -v h="$3" 'BEGIN { if (m == "null") print "–"; else printf "%.3f [%.3f, %.3f]\n", m, l, h }'; }
+cell() { fmt $(ci "$@"); }
+dataset_miou() { jq -r --arg m "$2" '.methods[$m].segmentation.meanIoU | . * 1000 | round / 1000' "$out/$1/metrics.json"; }
+row() {
+  local run=$1 model=$2 layer=$3 method=$4 metrics=$5
+  local line="| $model | $method | $layer"
+  for k in pointing energy selectivity miou deletion insertion; do
+    if [[ ",$metrics," == *",$k,"* ]]; then line+=" | $(cell "$run" "$method" "$k")"; else line+=" | –"; fi
+  done
+  echo "$line | $(dataset_miou "$run" "$method") |"
+}
+# A claim's verdict from the paired interval of B − A: above zero, below zero, or not told from noise.
+verdict() {
+  local m=$1 l=$2 h=$3 better=$4 worse=$5 level=$6
+  awk -v m="$m" -v l="$l" -v h="$h" -v b="$better" -v w="$worse" -v s="$level" 'BEGIN {
+    printf "%+.3f [%+.3f, %+.3f]: %s\n", m, l, h, (l > 0 ? b : (h < 0 ? w : s)) }'
+}
+claim() { local a=$1 ma=$2 b=$3 mb=$4 k=$5; shift 5; verdict $(diff_ci "$a" "$ma" "$k" "$b" "$mb" "$k") "$@"; }
+mis() { jq -r --arg k "$2" '.[$k] | . * 10000 | round / 10000' "$out/mis-$1.json"; }
+map() { jq -r '.scores.mean_average_precision // .scores.map // empty | . * 1000 | round / 1000' "$out/mis-$1.json"; }
+deep=(gradcam gradcam++ layercam guided-backprop tsgb)
+header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ | item mIoU ↑ | deletion ↓ | insertion ↑ | dataset mIoU ↑ |
+|---|---|---|---|---|---|---|---|---|---|'
 {
   echo "# Explanation quality on the bundled scenes models"
   echo
   echo "Made by \`bash eng/results-study.sh $count\` ($(date -u +%F), $(nproc) cores, $minutes minutes of evaluation): $count held-out scenes"
-  echo "(96×96, one to three Fashion-MNIST items of the *test* split over clutter, seed 11), every object of a scene a target."
-  echo "Models: \`demo/models/scenes-resnet.onnx\` (standard) and \`demo/models/scenes-resnet-csg.onnx\` (CSG twin), trained by \`eng/train-demo-models.sh\`."
+  echo "(160×160, one to three Fashion-MNIST items of the *test* split over clutter, seed 11), every object of a scene a target."
+  echo "Models: \`demo/models/scenes-resnet18\` (standard; validation mAP $(grep -o 'val-mAP [0-9.]*' demo/models/scenes-resnet18.log | tail -1 | cut -d' ' -f2) in its log)$($twin && echo " and \`demo/models/scenes-resnet18-csg\` (CSG twin)"): heads trained by"
+  echo "\`eng/train-demo-models.sh\` on the layer3 features of an ImageNet ResNet-18 (see the README and \`demo/models/*.log\`)."
   echo "Metrics (\`salient eval\`, [README](../README.md#salient-eval-explanation-quality-metrics)): pointing game (15 px), energy pointing game,"
-  echo "target selectivity (share of the positive saliency on the target object rather than the other object, scenes with two or more objects),"
-  echo "pseudo-mask mIoU (argmax against a background score of 0.5, background included), deletion (zero baseline) and insertion (blurred start) AUC of the target's probability."
+  echo "target selectivity (share of the positive saliency on the target object rather than the other objects, scenes with two or more objects),"
+  echo "pseudo-mask mIoU (argmax against a background score of 0.5, background included), deletion (zero baseline) and insertion (blurred start)"
+  echo "AUC of the target's probability (8 steps). Each cell is the mean over items (an item's score is the mean over its targets;"
+  echo "item mIoU is each scene's own) with its 95% bootstrap interval over items (2000 resamples); dataset mIoU sums intersections"
+  echo "and unions over all scenes first (no interval). Score-CAM is left out: one forward pass per channel of the full network per target."
   echo
-  echo "## Deep layer (layer3) methods, standard model"
-  echo
-  echo "$header"
-  rows std-deep standard layer3
-  echo
-  echo "## Shallow layer (layer1), with and without gradient denoising (floor, q = 0.7)"
+  echo "## Deep layer (the head's last conv, after layer3), standard model"
   echo
   echo "$header"
-  rows std-shallow standard layer1
-  rows std-shallow-denoise "standard, denoised" layer1
+  for m in "${deep[@]}"; do row std-deep standard head "$m" pointing,energy,selectivity,miou,deletion,insertion; done
+  echo
+  echo "## Shallow layers (the backbone's layer1 and layer2), with and without gradient denoising (q = 0.7)"
+  echo
+  echo "$header"
+  for layer in layer1 layer2; do
+    for variant in "" -floor -rectify; do
+      for m in gradcam layercam; do row "std-$layer$variant" "standard${variant:+, denoised (${variant#-})}" "$layer" "$m" pointing,energy,selectivity,miou; done
+    done
+  done
   echo
   echo "## CSG twin against the standard model"
   echo
+  if ! $twin; then
+    echo "Not measured: \`demo/models/scenes-resnet18-csg.head.onnx\` is missing (\`eng/train-demo-models.sh\` trains it after the standard model)."
+  else
   echo "$header"
-  rows csg-deep "CSG" layer3
+  for m in gradcam layercam tsgb; do row csg-deep CSG head "$m" pointing,energy,selectivity,miou; done
+  echo
+  echo "Class specificity of the gated layer (\`salient csg analyze\`, ungated network, 500 test-split scenes of seed 11; MIS in nats,"
+  echo "mean over the head's filters of the most informative class; no interval: MIS is a statistic of the whole set):"
+  echo
+  echo "| model | MIS | normalised MIS | gate density | one-hot filters |"
+  echo "|---|---|---|---|---|"
+  for arm in std csg; do
+    echo "| $arm | $(mis $arm mis) | $(mis $arm mis_normalised) | $(mis $arm gate_density) | $(mis $arm one_hot_fraction) |"
+  done
+  fi
   echo
   echo "## The claims"
   echo
-  # verdict A B TEXT-IF-A>B TEXT-OTHERWISE
-  verdict() { jq -nr --argjson a "$1" --argjson b "$2" --arg yes "$3" --arg no "$4" 'if $a > $b then $yes else $no end'; }
-  r() { printf '%.3f' "$1"; }
-  tsgb=$(score std-deep tsgb selectivity); gb=$(score std-deep guided-backprop selectivity); gc=$(score std-deep gradcam selectivity)
-  echo "- **TSGB's target selectivity** (share of saliency on the target rather than the other object): TSGB $(r "$tsgb"), guided backprop $(r "$gb"), Grad-CAM $(r "$gc") — $(verdict "$tsgb" "$gb" "holds against guided backprop, the gradient method TSGB modifies" "does not hold against guided backprop"); $(verdict "$tsgb" "$gc" "TSGB is also above Grad-CAM" "level with or below Grad-CAM, a CAM method that is already class-discriminative")."
-  for m in gradcam layercam; do
-    plain=$(score std-shallow $m miou); denoised=$(score std-shallow-denoise $m miou)
-    echo "- **Gradient denoising of shallow (layer1) $m** (pseudo-mask mIoU): $(r "$plain") → $(r "$denoised") — $(verdict "$denoised" "$plain" "the claim holds" "the claim does not hold on this model and these scenes")."
-  done
-  for m in gradcam layercam; do
-    s=$(score std-deep $m energy); c=$(score csg-deep $m energy)
-    echo "- **CSG localization** ($m, energy pointing game): standard $(r "$s"), CSG $(r "$c") — $(verdict "$c" "$s" "CSG localizes better" "CSG does not localize better here")."
-  done
+  echo "Each line gives the paired per-item difference (mean and 95% bootstrap interval); a claim holds when the interval lies above zero."
   echo
-  echo "The models are small and trained briefly (val mAP 0.66 and 0.65, see \`demo/models/*.log\`); with the CSG twin only two CSG"
-  echo "epochs ran (gate density 0.68), so its filters are far from the one-class-per-filter regime the CSG claim is about."
+  echo "- **TSGB's target selectivity** against guided backprop, the gradient method it modifies: $(claim std-deep guided-backprop std-deep tsgb selectivity "holds" "the opposite holds" "not told from noise")."
+  echo "- **TSGB's target selectivity** against Grad-CAM, a CAM method already class-discriminative: $(claim std-deep gradcam std-deep tsgb selectivity "TSGB is more selective" "Grad-CAM is more selective" "level")."
+  for layer in layer1 layer2; do
+    for mode in floor rectify; do
+      for m in gradcam layercam; do
+        echo "- **Gradient denoising ($mode) of $layer $m**, item mIoU: $(claim "std-$layer" "$m" "std-$layer-$mode" "$m" miou "holds" "denoising lowers it" "not told from noise"); energy: $(claim "std-$layer" "$m" "std-$layer-$mode" "$m" energy "higher" "lower" "level")."
+      done
+    done
+  done
+  if $twin; then
+    for m in gradcam layercam; do
+      echo "- **CSG localization** ($m), energy pointing game, CSG − standard: $(claim std-deep "$m" csg-deep "$m" energy "CSG localizes better" "CSG localizes worse" "not told from noise"); item mIoU: $(claim std-deep "$m" csg-deep "$m" miou "higher" "lower" "level")."
+    done
+    echo "- **CSG class specificity** (MIS of the gated layer): standard $(mis std mis), CSG $(mis csg mis); normalised $(mis std mis_normalised) → $(mis csg mis_normalised)."
+  fi
 } > docs/results.md
 cat docs/results.md

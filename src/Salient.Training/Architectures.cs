@@ -12,6 +12,7 @@ public static class Architectures
         ["scenes-cnn"] = "five conv-BN-ReLU layers (24..128 filters, stride-2 stem), last conv at 1/8 of the input",
         ["resnet-mini"] = "a stride-2 stem and three residual basic blocks (24, 48, 96 filters), last block at 1/8 of the input",
         ["block-head"] = "one residual basic block at its input's width: a last stage trained on a frozen backbone's features (--backbone)",
+        ["conv-head"] = "a 1x1 conv-BN-ReLU to 128 filters, then two 3x3 conv-BN-ReLU layers (128 filters) at its input's resolution: a head about 3.5x cheaper than block-head on a 256-channel backbone (--backbone)",
     };
 
     /// <summary>Builds <paramref name="name"/> for [N, channels, height, width] inputs and <paramref name="classes"/> outputs.</summary>
@@ -42,6 +43,11 @@ public static class Architectures
                 break;
             case "block-head":
                 last = BasicBlock(b, "head", b.Input, channels, 1);
+                break;
+            case "conv-head":
+                last = b.Relu("head.1", b.ConvBn("head.1", b.Input, 128, 1, 1));
+                last = b.Relu("head.2", b.ConvBn("head.2", last, 128, 3, 1));
+                last = b.Relu("head", b.ConvBn("head.3", last, 128, 3, 1));
                 break;
             default:
                 throw new ArgumentException($"Unknown architecture '{name}' (known: {string.Join(", ", Descriptions.Keys)}).", nameof(name));

@@ -10,6 +10,8 @@ namespace Salient.Training;
 /// </summary>
 public sealed class CachedFeatures : LabeledImageSet
 {
+    private const string FileTag = "salient.cached-features.v1";
+
     private readonly LabeledImageSet _images;
     private readonly float[][] _features;
     private readonly IReadOnlyList<int>[] _labels;
@@ -72,6 +74,68 @@ public sealed class CachedFeatures : LabeledImageSet
         }
 
         return new CachedFeatures(images, features, labels, shape ?? [0, 0, 0]);
+    }
+
+    /// <summary>
+    /// The features of <paramref name="images"/> that <see cref="Save"/> wrote to <paramref name="path"/>;
+    /// throws <see cref="InvalidDataException"/> naming the file when it does not hold one feature map
+    /// per image.
+    /// </summary>
+    public static CachedFeatures Load(string path, LabeledImageSet images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        using var reader = new BinaryReader(File.OpenRead(path));
+        if (reader.ReadString() != FileTag)
+        {
+            throw new InvalidDataException($"{path} is not a feature cache.");
+        }
+
+        var count = reader.ReadInt32();
+        int[] shape = [reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32()];
+        if (count != images.Count || shape.Any(d => d <= 0))
+        {
+            throw new InvalidDataException($"{path} holds {count} feature maps [{string.Join(',', shape)}]; {images.Count} are needed.");
+        }
+
+        var size = shape[0] * shape[1] * shape[2];
+        var features = new float[count][];
+        var labels = new IReadOnlyList<int>[count];
+        for (var i = 0; i < count; i++)
+        {
+            labels[i] = [.. Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadInt32())];
+            features[i] = new float[size];
+            reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(features[i].AsSpan()));
+        }
+
+        return new CachedFeatures(images, features, labels, shape);
+    }
+
+    /// <summary>Writes the feature maps and labels to <paramref name="path"/> for <see cref="Load"/>.</summary>
+    public void Save(string path)
+    {
+        var partial = path + ".partial";
+        using (var writer = new BinaryWriter(File.Create(partial)))
+        {
+            writer.Write(FileTag);
+            writer.Write(Count);
+            foreach (var d in _shape)
+            {
+                writer.Write(d);
+            }
+
+            for (var i = 0; i < Count; i++)
+            {
+                writer.Write(_labels[i].Count);
+                foreach (var label in _labels[i])
+                {
+                    writer.Write(label);
+                }
+
+                writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_features[i].AsSpan()));
+            }
+        }
+
+        File.Move(partial, path, overwrite: true);
     }
 
     public override IReadOnlyList<int> Read(int index, Span<float> destination)

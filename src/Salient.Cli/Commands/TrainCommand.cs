@@ -54,6 +54,7 @@ internal static class TrainCommand
         var backbone = new Option<FileInfo>("--backbone") { Description = "A pretrained ONNX model kept fixed up to --at: its output there is computed once per image and cached, --arch is built on it and trained, and the two are written joined." };
         var at = new Option<string>("--at") { Description = "With --backbone: the ONNX value (a 4-D feature map) where the trained part takes over." };
         var bgr = new Option<bool>("--bgr") { Description = "With --backbone: it was trained on BGR images, so its first convolutions' input channels are reversed for Salient's RGB." };
+        var featureCache = new Option<DirectoryInfo>("--feature-cache") { Description = "With --backbone: a folder keeping the backbone's features of the training and validation images, so another run on the same data, backbone and normalization reads them instead of computing them again." };
         var mean = new Option<string>("--mean") { Description = "Per-channel input mean (comma-separated, of pixel values in [0, 1]) instead of the training images' own, e.g. a pretrained backbone's." };
         var std = new Option<string>("--std") { Description = "Per-channel input standard deviation to go with --mean." };
         var output = new Option<FileInfo>("--out") { Description = "The trained model (.onnx); its model card is written beside it (.json).", Required = true };
@@ -61,7 +62,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a classifier on Fashion-MNIST, scenes or an image folder, and write it as ONNX with a model card.")
         {
             dataset, arch, epochs, batch, optimizer, rate, momentum, decay, schedule, warmup, seed, noFlip, trainCount, validationCount, validationFraction,
-            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, csgRate, backbone, at, bgr, mean, std, checkpoint, resume, output,
+            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, csgRate, backbone, at, bgr, featureCache, mean, std, checkpoint, resume, output,
         };
         command.SetAction(result =>
         {
@@ -84,7 +85,7 @@ internal static class TrainCommand
                     : null,
             };
             var outFile = result.GetValue(output)!;
-            var frozen = result.GetValue(backbone) is { } file ? new Backbone(file.FullName, result.GetValue(at) ?? string.Empty, result.GetValue(bgr)) : null;
+            var frozen = result.GetValue(backbone) is { } file ? new Backbone(file.FullName, result.GetValue(at) ?? string.Empty, result.GetValue(bgr), result.GetValue(featureCache)?.FullName) : null;
             var normalization = (result.GetValue(mean), result.GetValue(std));
             return Run(data, result.GetValue(arch), options, frozen, normalization, outFile, result.GetValue(checkpoint)?.FullName ?? Path.ChangeExtension(outFile.FullName, ".ckpt"), result.GetValue(resume));
         });
@@ -116,8 +117,8 @@ internal static class TrainCommand
             {
                 frozen = backbone.Read();
                 var trunk = Model.FromProto(OnnxGraphCuts.Before(frozen, backbone.At), Path.GetFileName(backbone.Path), KernelBackends.Default);
-                train = Features(trunk, data.Train, mean, std, "training");
-                validation = data.Validation is null ? null : Features(trunk, data.Validation, mean, std, "validation");
+                train = Features(trunk, backbone, data, data.Train, mean, std, "training");
+                validation = data.Validation is null ? null : Features(trunk, backbone, data, data.Validation, mean, std, "validation");
                 (inputMean, inputStd) = (new float[train.Channels], Enumerable.Repeat(1f, train.Channels).ToArray());
             }
 
@@ -255,8 +256,31 @@ internal static class TrainCommand
         return std.All(s => s > 0) ? (mean, std) : throw new ArgumentException("--std values must be positive.");
     }
 
-    /// <summary>The backbone's features of every image of <paramref name="images"/>, with a progress line every tenth.</summary>
-    private static CachedFeatures Features(Model trunk, LabeledImageSet images, float[] mean, float[] std, string what)
+    /// <summary>
+    /// The backbone's features of every image of <paramref name="images"/>, with a progress line every tenth;
+    /// read from and written to the backbone's feature cache when it has one.
+    /// </summary>
+    private static CachedFeatures Features(Model trunk, Backbone backbone, TrainingData data, LabeledImageSet images, float[] mean, float[] std, string what)
+    {
+        var cached = backbone.CacheFile(data, mean, std, what);
+        if (cached is not null && File.Exists(cached))
+        {
+            Console.Error.WriteLine($"backbone features: {what} images from {cached}");
+            return CachedFeatures.Load(cached, images);
+        }
+
+        var features = Compute(trunk, images, mean, std, what);
+        if (cached is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
+            features.Save(cached);
+            Console.Error.WriteLine($"backbone features: {what} images kept in {cached}");
+        }
+
+        return features;
+    }
+
+    private static CachedFeatures Compute(Model trunk, LabeledImageSet images, float[] mean, float[] std, string what)
     {
         var step = Math.Max(1, images.Count / 10);
         var next = step;
@@ -272,8 +296,26 @@ internal static class TrainCommand
     }
 
     /// <summary>A pretrained model fixed up to the value <see cref="At"/>.</summary>
-    private sealed record Backbone(string Path, string At, bool Bgr)
+    private sealed record Backbone(string Path, string At, bool Bgr, string? CacheFolder)
     {
+        /// <summary>
+        /// The cache file of one image set's features, named by a hash of everything they depend on
+        /// (the backbone file, the cut, the channel order, the data and the normalization); null without a cache folder.
+        /// </summary>
+        public string? CacheFile(TrainingData data, float[] mean, float[] std, string what)
+        {
+            if (CacheFolder is null)
+            {
+                return null;
+            }
+
+            var file = new FileInfo(Path);
+            var key = string.Join('|', file.FullName, file.Length, file.LastWriteTimeUtc.Ticks, At, Bgr, data.Description, what,
+                string.Join(',', mean.Select(m => m.ToString("R", CultureInfo.InvariantCulture))), string.Join(',', std.Select(s => s.ToString("R", CultureInfo.InvariantCulture))));
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
+            return System.IO.Path.Combine(CacheFolder, $"{what}-{hash}.features");
+        }
+
         public ModelProto Read()
         {
             if (At.Length == 0)

@@ -2,9 +2,7 @@ using System.Numerics.Tensors;
 using Salient.Engine;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
-using Salient.Engine.Graph.Operators;
 using Salient.Engine.Kernels;
-using Tensor = Salient.Engine.Tensor;
 
 namespace Salient.Methods.Attribution;
 
@@ -24,7 +22,7 @@ internal sealed class Deconvolution(Model model, ExplainOptions options) : Gradi
 
         public bool TryBackward(Step step, BackwardContext context)
         {
-            if (step is not ActivationOperator.ActivationStep { Activation.Kind: ActivationKind.Relu or ActivationKind.Clip }
+            if (step.Kind != StepKind.Activation || step.Activation.Kind is not (ActivationKind.Relu or ActivationKind.Clip)
                 || context.OutputGradient(0) is not { } gradient || !context.NeedsGradient(0))
             {
                 return false;
@@ -48,10 +46,6 @@ internal sealed class Deconvolution(Model model, ExplainOptions options) : Gradi
             {
                 backend.ActivateBackward(activation, output, output, outputGradient, inputGradient);
             }
-        }
-
-        public void OnGradient(string value, Tensor gradient)
-        {
         }
     }
 }
