@@ -10,8 +10,9 @@ namespace Salient.Cluster.Grains;
 /// <summary>
 /// One model on one worker silo and device. Assignments go into a bounded queue ordered by job priority,
 /// then submission, then shard; <c>capacity</c> runners take them outside the grain's turn (the grain
-/// keeps answering while shards compute) and report through the job grains. A stopping silo hands the
-/// queued shards back at once and the running ones after <see cref="ClusterGrainOptions.HandBackAfter"/>.
+/// keeps answering while shards compute) and report through the job grains. Queued shards' leases are renewed
+/// while they wait (a queue of long shards outlasts a lease), and those whose lease was lost are dropped. A
+/// stopping silo hands the queued shards back at once and the running ones after <see cref="ClusterGrainOptions.HandBackAfter"/>.
 /// </summary>
 [ModelPlacement]
 internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.WorkerSlots slots, IOptions<ClusterGrainOptions> options, ILogger<ModelGrain> logger)
@@ -31,6 +32,8 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
     {
         // Loaded models and warm queues are worth keeping: the grain lives as long as its silo.
         this.RegisterGrainTimer(() => Task.CompletedTask, new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
+        var renewal = _options.LeaseDuration / 3;
+        this.RegisterGrainTimer(RenewQueuedAsync, new GrainTimerCreationOptions(renewal, renewal) { Interleave = true });
         for (var i = 0; i < slots.Capacity; i++)
         {
             _runners.Add(Task.Run(RunAsync, CancellationToken.None));
@@ -91,6 +94,41 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
         _available.Dispose();
         _stopping.Dispose();
         _handBack.Dispose();
+    }
+
+    /// <summary>Renews the leases of the queued shards; drops those the job grain no longer gives this grain.</summary>
+    private async Task RenewQueuedAsync()
+    {
+        List<ShardWork> queued;
+        lock (_queue)
+        {
+            queued = [.. _queue.UnorderedItems.Select(i => i.Element)];
+        }
+
+        var held = await Task.WhenAll(queued.Select(async work =>
+        {
+            try
+            {
+                return await GrainFactory.GetGrain<IJobGrain>(work.JobId).RenewAsync(work.Index, work.Token).ConfigureAwait(true);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Unreachable for now: the lease decides, and the runner's renewal finds out.
+                return true;
+            }
+        })).ConfigureAwait(true);
+        var lost = queued.Where((_, i) => !held[i]).ToHashSet(ReferenceEqualityComparer.Instance);
+        if (lost.Count == 0)
+        {
+            return;
+        }
+
+        lock (_queue)
+        {
+            var kept = _queue.UnorderedItems.Where(i => !lost.Contains(i.Element)).ToList();
+            _queue.Clear();
+            _queue.EnqueueRange(kept);
+        }
     }
 
     private async Task ReleaseAsync(ShardWork work)

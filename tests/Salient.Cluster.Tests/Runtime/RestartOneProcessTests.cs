@@ -54,7 +54,7 @@ public sealed class RestartOneProcessTests(LiveCluster cluster)
         await Task.Delay(Downtime);
         Assert.False(watch.HasExited, $"salient job watch exited during the outage:\n{string.Join('\n', progress)}");
         Assert.False(sdk.IsCompleted, "the SDK's watch ended during the outage");
-        cluster.StartCoordinator();
+        await cluster.StartCoordinatorAsync();
 
         using var worker = await cluster.StartWorkerAsync("outage", "resnet-outage");
         using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
