@@ -19,7 +19,7 @@ public enum WorkerState
     /// <summary>It heartbeats.</summary>
     Active,
 
-    /// <summary>Its heartbeats stopped for longer than <see cref="ClusterStoreOptions.WorkerTimeout"/>.</summary>
+    /// <summary>Its silo left the cluster's membership (stopped, or declared dead by its peers).</summary>
     Lost,
 }
 

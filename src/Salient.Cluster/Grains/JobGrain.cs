@@ -32,8 +32,9 @@ internal sealed partial class JobGrain(
     private readonly ClusterGrainOptions _options = options.Value;
     private readonly SortedSet<int> _queued = [];
     private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
-    // Grains whose last assignment could not reach them (a killed silo that the membership has not yet
-    // declared dead), left out until the time given: they would otherwise take every shard back at once.
+    // Grains that refused their last assignment (a full queue, a stopping silo) or could not be reached (a killed
+    // silo the membership has not declared dead yet), left out until the time given: as the grains with the most
+    // credit left they would otherwise be offered every shard again at once.
     private readonly Dictionary<string, DateTimeOffset> _unreachable = new(StringComparer.Ordinal);
     private List<(string Key, int Credit)> _targets = [];
     private string? _waiting;
@@ -476,6 +477,8 @@ internal sealed partial class JobGrain(
 
         if (!accepted && Held(work.Index, work.Token) is { } shard)
         {
+            // A full queue or a stopping silo: try the others first.
+            _unreachable.TryAdd(holder, Now + _options.CheckInterval);
             Free(shard);
             shard.State = ShardState.Queued;
             shard.Attempt--;
@@ -526,7 +529,7 @@ internal sealed partial class JobGrain(
         }
 
         var summary = new JobSummary(S.Plan.Id, S.State.ToString().ToLowerInvariant(), S.CreatedAt, Counts(),
-            S.Shards.Where(s => s.State == ShardState.Done).Sum(s => s.Items.Length), leases);
+            S.Shards.Where(s => s.State == ShardState.Done).Sum(s => s.Items.Length), leases, S.Plan.Model.Key);
         if (_published is { } last && last.State == summary.State && last.Shards == summary.Shards && last.LeasesBySilo.Count == leases.Count
             && leases.All(kv => last.LeasesBySilo.GetValueOrDefault(kv.Key) == kv.Value))
         {

@@ -15,7 +15,8 @@ namespace Salient.Cluster.Grains;
 /// stopping silo hands the queued shards back at once and the running ones after <see cref="ClusterGrainOptions.HandBackAfter"/>.
 /// </summary>
 [ModelPlacement]
-internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.WorkerSlots slots, IOptions<ClusterGrainOptions> options, ILogger<ModelGrain> logger)
+internal sealed partial class ModelGrain(
+    IShardExecutor executor, SiloSetup.WorkerSlots slots, LocalModelGrains local, IOptions<ClusterGrainOptions> options, ILogger<ModelGrain> logger)
     : Grain, IModelGrain, IDisposable
 {
     private readonly ClusterGrainOptions _options = options.Value;
@@ -25,11 +26,13 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
     private readonly CancellationTokenSource _handBack = new();
     private readonly List<Task> _runners = [];
     private int _running;
+    private Task? _drain;
 
     private int QueueLimit => slots.Capacity * _options.QueuePerSlot;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        local.Keys[this.GetPrimaryKeyString()] = 0;
         // Loaded models and warm queues are worth keeping: the grain lives as long as its silo.
         this.RegisterGrainTimer(() => Task.CompletedTask, new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
         var renewal = _options.LeaseDuration / 3;
@@ -68,6 +71,14 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await DrainAsync().ConfigureAwait(true);
+        local.Keys.TryRemove(this.GetPrimaryKeyString(), out _);
+    }
+
+    public Task DrainAsync() => _drain ??= DrainOnceAsync();
+
+    private async Task DrainOnceAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(true);
         List<ShardWork> queued;
@@ -190,4 +201,22 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Handing back job {Job} shard {Index} failed")]
     private partial void LogReleaseError(Exception error, Guid job, int index);
+}
+
+/// <summary>The model grains active on this silo, for draining them when it stops.</summary>
+internal sealed class LocalModelGrains
+{
+    public System.Collections.Concurrent.ConcurrentDictionary<string, byte> Keys { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Stops before the silo does (registered after it): drains every local model grain while the job grains can
+/// still be reached, so that queued and unfinished shards go back to their jobs instead of waiting for a lease.
+/// </summary>
+internal sealed class ModelGrainDrain(LocalModelGrains local, IGrainFactory grains) : Microsoft.Extensions.Hosting.IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(local.Keys.Keys.Select(key => grains.GetGrain<IModelGrain>(key).DrainAsync()));
 }

@@ -108,7 +108,10 @@ public static class SiloSetup
             return new ShardRunner(new GrainShardLeases(sp.GetRequiredService<IGrainFactory>()), blobs, new ModelCache(blobs, worker.ModelCache),
                 new JobDataset(blobs), worker, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ShardRunner>());
         });
-        // A stopping silo's model grains hand back their shards before it leaves.
+        // A stopping silo's model grains hand back their shards before it leaves: drained by a hosted service that
+        // stops before the silo (registered after it), and again when deactivated.
+        silo.Services.AddSingleton<LocalModelGrains>();
+        silo.Services.AddHostedService<ModelGrainDrain>();
         silo.Services.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = grains.HandBackAfter + TimeSpan.FromSeconds(10));
         return silo;
     }

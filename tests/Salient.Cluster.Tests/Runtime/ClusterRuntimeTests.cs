@@ -46,7 +46,8 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         Assert.Equal(60 * 2 * 2, records.Count);
         Assert.Equal(items, records.Select(r => r.Item).Distinct());
         Assert.Equal(records.Count, records.Select(r => (r.Item, r.Method, r.Class)).Distinct().Count());
-        Assert.Equal(records.Count, records.Select(r => r.Outputs!["npy"]).Distinct().Count());
+        var outputs = records.SelectMany(r => r.Outputs!.Values).ToList();
+        Assert.Equal(outputs.Count, outputs.Distinct().Count());
         var written = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var blob in cluster.Blobs.ListAsync(BlobLayout.Job(job.Id) + "items/"))
         {
@@ -54,7 +55,7 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         }
 
         // Exactly the outputs the records name: none lost, none left over by an attempt that lost its lease.
-        Assert.Equal(records.Select(r => r.Outputs!["npy"]).Order(StringComparer.Ordinal), written.Order(StringComparer.Ordinal));
+        Assert.Equal(outputs.Order(StringComparer.Ordinal), written.Order(StringComparer.Ordinal));
         var metrics = await Client.GetMetricsAsync(job.Id);
         Assert.Equal(60, metrics["items"]!.GetValue<int>());
         Assert.Equal(records.Count, metrics["records"]!.GetValue<int>());
