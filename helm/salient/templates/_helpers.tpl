@@ -30,6 +30,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: salient
 {{- end }}
 
+{{/* The labels Orleans' Kubernetes hosting finds a cluster's pods by. */}}
+{{- define "salient.siloLabels" -}}
+orleans/serviceId: {{ include "salient.fullname" . }}
+orleans/clusterId: {{ include "salient.fullname" . }}
+{{- end }}
+
 {{- define "salient.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "salient.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -104,6 +110,23 @@ An env var filled from a credential's Secret. Takes (dict "root" $ "name" "SALIE
   valueFrom:
     fieldRef:
       fieldPath: status.podIP
+{{- /* Orleans' Kubernetes hosting: the silo is named after its pod and finds the release's other pods by label. */}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: ORLEANS_SERVICE_ID
+  value: {{ include "salient.fullname" . | quote }}
+- name: ORLEANS_CLUSTER_ID
+  value: {{ include "salient.fullname" . | quote }}
 {{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_STORAGE" "entry" .Values.credentials.storage) }}
 {{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_BLOB" "entry" .Values.credentials.blob) }}
 {{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_WORKER_TOKEN" "entry" .Values.credentials.workerToken "optional" true) }}
