@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
+using Orleans.Dashboard;
 using Salient.Client;
 using Salient.Cluster.Coordinator;
 using Salient.Cluster.Grains;
@@ -111,6 +112,7 @@ public static class ClusterHost
             UseDashboard(app);
             app.UseCoordinatorAuthentication(options.Coordinator);
             app.MapCoordinatorApi();
+            app.MapOrleansDashboard(CoordinatorApi.OrleansDashboardPath);
             app.MapOpenApi("/openapi/{documentName}.json");
         }
 
@@ -159,8 +161,10 @@ public static class ClusterHost
             throw new ArgumentException("--storage FOLDER runs the embedded single-process cluster: use --role all, or an Azure Storage connection string for separate processes.");
         }
 
+        // Every silo feeds the Orleans dashboard, which the coordinators serve at /orleans.
         builder.Host.UseOrleans(silo => silo
             .UseSalientStorage(storage, options.Silo)
+            .AddDashboard()
             .AddSalientGrains(options.Role, options.Worker, new ClusterGrainOptions
             {
                 LeaseDuration = options.Worker.LeaseDuration,

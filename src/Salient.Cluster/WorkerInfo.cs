@@ -6,13 +6,6 @@ namespace Salient.Cluster;
 /// <param name="MemoryBytes">The device's memory, when known.</param>
 public sealed record DeviceInfo(string Kind, string Name, long? MemoryBytes = null);
 
-/// <summary>What a worker declares when it joins.</summary>
-/// <param name="Name">A readable name, e.g. the host and process.</param>
-/// <param name="Devices">The devices it computes on.</param>
-/// <param name="Models">The models it serves.</param>
-/// <param name="Capacity">How many shards it runs at once.</param>
-public sealed record WorkerRegistration(string Name, IReadOnlyList<DeviceInfo> Devices, HostedModels Models, int Capacity);
-
 /// <summary>Whether a worker is heard from.</summary>
 public enum WorkerState
 {

@@ -217,6 +217,21 @@ internal sealed class ModelGrainDrain(LocalModelGrains local, IGrainFactory grai
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StopAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(local.Keys.Keys.Select(key => grains.GetGrain<IModelGrain>(key).DrainAsync()));
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // An ungraceful stop (its token already cancelled, as a test cluster's kill) drains nothing.
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.WhenAll(local.Keys.Keys.Select(key => grains.GetGrain<IModelGrain>(key).DrainAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host stops waiting: the silo's own shutdown deactivates the grains, which hand back what is left.
+        }
+    }
 }

@@ -149,8 +149,19 @@ public static class SiloSetup
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
         }));
         silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(connection));
+        if (InKubernetesPod(Environment.GetEnvironmentVariable))
+        {
+            // Orleans' Kubernetes hosting: the silo is named after its pod, and a silo whose pod is gone is declared dead at
+            // once instead of after missed probes. The chart sets its cluster id and address to the ones above.
+            silo.UseKubernetesHosting();
+        }
+
         return silo;
     }
+
+    /// <summary>Whether this process runs in a Kubernetes pod that tells it its name, namespace and IP (as the chart does).</summary>
+    internal static bool InKubernetesPod(Func<string, string?> environment) =>
+        new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP" }.All(v => !string.IsNullOrEmpty(environment(v)));
 
     /// <summary>Shards each model grain of this silo runs at once.</summary>
     internal sealed record WorkerSlots(int Capacity);

@@ -261,6 +261,31 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
     }
 
     [Fact]
+    public async Task The_Orleans_client_path_submits_and_reads_jobs_with_the_HTTP_client_s_contract_types_and_errors()
+    {
+        var orleans = new SalientClusterClient(cluster.Grains);
+        var items = await cluster.UploadImagesAsync("datasets/orleans/", 4);
+        var job = await orleans.SubmitJobAsync(new JobSubmission { Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/orleans/"), Outputs = ["npy"], ShardSize = 2 });
+        Assert.Equal(2, job.Shards.Total);
+
+        var done = await cluster.FinishAsync(job.Id);
+        Assert.Equal("succeeded", done.State);
+        var seen = await orleans.GetJobAsync(job.Id);
+        Assert.Equal((done.State, done.Items, done.Shards, done.CreatedAt), (seen.State, seen.Items, seen.Shards, seen.CreatedAt));
+        Assert.Contains(await orleans.ListJobsAsync(state: "succeeded", limit: 1000), j => j.Id == job.Id);
+        Assert.Equal((await Client.GetMetricsAsync(job.Id)).ToJsonString(), (await orleans.GetMetricsAsync(job.Id)).ToJsonString());
+        Assert.Equal((await Client.ListWorkersAsync()).Select(w => w.Id).Order(), (await orleans.ListWorkersAsync()).Select(w => w.Id).Order());
+        Assert.Equal(items, (await ManifestAsync(job.Id)).Select(r => r.Item));
+
+        // The same checks as the REST API, as the same exception.
+        var refused = await Assert.ThrowsAsync<SalientApiException>(() => orleans.SubmitJobAsync(new JobSubmission { Model = "nope", Inputs = new JobInputs(Items: ["x.png"]) }));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.StartsWith("model", refused.Detail, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await Assert.ThrowsAsync<SalientApiException>(() => orleans.GetJobAsync(Guid.NewGuid()))).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await Assert.ThrowsAsync<SalientApiException>(() => orleans.CancelJobAsync(job.Id))).StatusCode);
+    }
+
+    [Fact]
     public async Task The_API_answers_bad_requests_with_problem_details_and_refuses_missing_or_wrong_keys()
     {
         using var http = new HttpClient { BaseAddress = Client.BaseUri };
@@ -269,6 +294,17 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/v1/jobs")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("openapi/v1.json")).StatusCode);
+        // The Orleans dashboard too: a browser gives the key once as ?key= and then holds it as a cookie.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("orleans/")).StatusCode);
+        using (var browser = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = Client.BaseUri })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("orleans/?key=wrong")).StatusCode);
+            var page = await browser.GetAsync($"orleans/?key={ScriptedCluster.ApiKey}");
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("orleans/")).StatusCode);
+        }
+
 
         async Task ExpectAsync(HttpStatusCode status, string field, JobSubmission submission)
         {
