@@ -70,6 +70,9 @@ public static class SiloSetup
     /// <summary>The grain storage of job and catalog grains.</summary>
     public const string StateStorage = "salient";
 
+    /// <summary>What Orleans' Kubernetes hosting reads of its pod.</summary>
+    private static readonly string[] PodVariables = ["POD_NAME", "POD_NAMESPACE", "POD_IP"];
+
     /// <summary>
     /// Publishes the role and, for workers, the models, devices, name and capacity as silo metadata; adds the
     /// placement directors, the grains' options and, when none is registered, the shard executor that explains.
@@ -161,7 +164,7 @@ public static class SiloSetup
 
     /// <summary>Whether this process runs in a Kubernetes pod that tells it its name, namespace and IP (as the chart does).</summary>
     internal static bool InKubernetesPod(Func<string, string?> environment) =>
-        new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP" }.All(v => !string.IsNullOrEmpty(environment(v)));
+        PodVariables.All(v => !string.IsNullOrEmpty(environment(v)));
 
     /// <summary>Shards each model grain of this silo runs at once.</summary>
     internal sealed record WorkerSlots(int Capacity);
