@@ -1,7 +1,7 @@
 # One image for every role of Salient: the coordinator, the workers, and the one-shot commands.
 #
 #   docker build -t salient .
-#   docker run --rm -p 8080:8080 -e SALIENT_DB=... -e SALIENT_BLOB=... salient          # serve --role all
+#   docker run --rm -p 8080:8080 -e SALIENT_STORAGE=... -e SALIENT_BLOB=... salient     # serve --role all
 #   docker run --rm salient serve --role worker --models resnet50 --devices cpu ...
 #   docker run --rm -v "$PWD/data:/data" salient predict --model /data/m.onnx --out /data/out /data/images
 #
@@ -31,7 +31,8 @@ RUN ln -s /app/salient /usr/local/bin/salient \
 USER $APP_UID
 ENV SALIENT_LISTEN=http://0.0.0.0:8080 \
     SALIENT_MODEL_CACHE=/var/cache/salient/models
-EXPOSE 8080
+# HTTP (API, dashboard, probes, metrics), silo-to-silo, Orleans client gateway.
+EXPOSE 8080 11111 30000
 # For docker and compose (port 8080: change it with SALIENT_LISTEN); Kubernetes ignores it and probes /healthz and /readyz itself (helm/).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/healthz >/dev/null || exit 1

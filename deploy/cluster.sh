@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# A local cluster on loopback: PostgreSQL, a blob store (Azurite, or a folder), a coordinator and
-# N worker processes, each `salient serve`. Pids, logs and connection details go to DIR.
+# A local cluster on loopback: Azurite (membership, grain state and reminders of the Orleans silos, and the
+# blob store unless --blob folder), a coordinator silo and N worker silos, each `salient serve`. Pids, logs
+# and connection details go to DIR.
 #   deploy/cluster.sh start|stop|status [--workers N] [--dir DIR] [--port N] [--blob azurite|folder]
 #                     [--models "a;b;any"] [--salient PATH/salient.dll] [--api-key KEY]
 #   deploy/cluster.sh restart NAME [--dir DIR]   # one process (coordinator, worker1...), as it was started
 # --models gives each worker's --models, ';'-separated (worker i takes item i, the last repeats).
+# Ports from --port P: P the coordinator's HTTP API, P+1 its silo port, P+2..P+4 Azurite (blob, queue,
+# table), P+5 the coordinator's gateway; worker i (at most 9): HTTP P+10+i, silo P+20+i, gateway P+30+i.
 # Extra settings pass through the environment: SALIENT_LEASE_SECONDS, SALIENT_RETRY_BACKOFF_SECONDS,
-# SALIENT_POLL_SECONDS, SALIENT_WORKER_TOKEN.
-# DIR/env holds SALIENT_COORDINATOR, SALIENT_API_KEY, SALIENT_DB and SALIENT_BLOB for `source`.
+# SALIENT_DRAIN_SECONDS, SALIENT_WORKER_TOKEN.
+# DIR/env holds SALIENT_COORDINATOR, SALIENT_API_KEY, SALIENT_STORAGE and SALIENT_BLOB for `source`.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,12 +33,15 @@ while [ $# -gt 0 ]; do
     *) usage ;;
   esac
 done
-[[ "$workers" =~ ^[0-9]+$ ]] || { echo "cluster: --workers must be a number" >&2; exit 1; }
+[[ "$workers" =~ ^[0-9]+$ ]] && [ "$workers" -le 9 ] || { echo "cluster: --workers must be a number from 0 to 9" >&2; exit 1; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 salient=${salient:-$here/../src/Salient.Cli/bin/Release/net10.0/salient.dll}
 
-pg_port=$((port + 1)) azurite_port=$((port + 2))
+azurite_port=$((port + 2))
+# Azurite's development account, with this cluster's ports (UseDevelopmentStorage=true would mean 10000-10002).
+account_key=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
+storage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$account_key;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$((azurite_port + 1))/devstoreaccount1;TableEndpoint=http://127.0.0.1:$((azurite_port + 2))/devstoreaccount1"
 
 start_process() { # name, then the serve arguments; `restart NAME` reuses them from DIR/NAME.args
   local name=$1; shift
@@ -68,28 +74,28 @@ stop_process() {
 case $command in
   start)
     [ -f "$salient" ] || { echo "cluster: $salient is missing: dotnet build src/Salient.Cli -c Release" >&2; exit 1; }
-    db=$(bash "$here/postgres.sh" start --dir "$dir/postgres" --port "$pg_port" | tail -n 1)
+    bash "$here/azurite.sh" start --dir "$dir/azurite" --port "$azurite_port" >&2
     if [ "$blob" = azurite ]; then
-      bash "$here/azurite.sh" start --dir "$dir/azurite" --port "$azurite_port" >&2
-      store="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;Container=salient"
+      store="$storage;Container=salient"
     else
       mkdir -p "$dir/blobs"
       store=$dir/blobs
     fi
     export SALIENT_API_KEYS=$api_key
     url=http://127.0.0.1:$port
-    start_process coordinator --role coordinator --db "$db" --blob "$store" --listen "$url"
+    start_process coordinator --role coordinator --storage "$storage" --blob "$store" --listen "$url" \
+      --silo-port $((port + 1)) --gateway-port $((port + 5))
     wait_ready "$url" coordinator
     IFS=';' read -r -a pins <<<"$models"
     for i in $(seq 1 "$workers"); do
       pin=${pins[$((i - 1))]:-${pins[-1]}}
       worker_url=http://127.0.0.1:$((port + 10 + i))
-      start_process "worker$i" --role worker --db "$db" --blob "$store" --listen "$worker_url" --models "$pin" \
-        --name "worker$i" --model-cache "$dir/models" --coordinator "$url"
+      start_process "worker$i" --role worker --storage "$storage" --blob "$store" --listen "$worker_url" --models "$pin" \
+        --name "worker$i" --model-cache "$dir/models" --silo-port $((port + 20 + i)) --gateway-port $((port + 30 + i))
       echo "$worker_url" >"$dir/worker$i.url"
     done
     for i in $(seq 1 "$workers"); do wait_ready "$(cat "$dir/worker$i.url")" "worker$i"; done
-    printf 'SALIENT_COORDINATOR=%q\nSALIENT_API_KEY=%q\nSALIENT_DB=%q\nSALIENT_BLOB=%q\n' "$url" "$api_key" "$db" "$store" >"$dir/env"
+    printf 'SALIENT_COORDINATOR=%q\nSALIENT_API_KEY=%q\nSALIENT_STORAGE=%q\nSALIENT_BLOB=%q\n' "$url" "$api_key" "$storage" "$store" >"$dir/env"
     echo "cluster: coordinator $url, $workers workers; source $dir/env" >&2
     cat "$dir/env"
     ;;
@@ -97,7 +103,6 @@ case $command in
     for pidfile in "$dir"/worker*.pid; do [ -f "$pidfile" ] && stop_process "$(basename "$pidfile" .pid)"; done
     stop_process coordinator
     [ -d "$dir/azurite" ] && bash "$here/azurite.sh" stop --dir "$dir/azurite" --port "$azurite_port" >&2 || true
-    [ -d "$dir/postgres" ] && bash "$here/postgres.sh" stop --dir "$dir/postgres" --port "$pg_port" >&2 || true
     echo "cluster: stopped" >&2
     ;;
   restart)

@@ -16,6 +16,9 @@ public sealed record JobSubmission
     /// <summary>A client-chosen id, so that a retried submission creates one job; a fresh one when null.</summary>
     public Guid? Id { get; init; }
 
+    /// <summary>This submission with an id: its own, or a new one (what clients send, so that a retry creates one job).</summary>
+    public JobSubmission WithId() => Id is null ? this with { Id = Guid.CreateVersion7() } : this;
+
     /// <summary><c>explain</c> (saliency maps), <c>eval</c> (explanation-quality metrics) or <c>pwla</c> (piecewise linear fits).</summary>
     public string Kind { get; init; } = "explain";
 

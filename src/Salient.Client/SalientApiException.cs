@@ -14,6 +14,10 @@ public sealed class SalientApiException : Exception
         Detail = detail;
     }
 
+    /// <summary>The error a problem document describes (<c>title</c>, <c>detail</c>); the status alone when it is not one.</summary>
+    public static SalientApiException FromProblem(HttpStatusCode statusCode, System.Text.Json.Nodes.JsonObject? problem) =>
+        new(statusCode, problem?["title"]?.GetValue<string>(), problem?["detail"]?.GetValue<string>());
+
     /// <summary>The HTTP status.</summary>
     public HttpStatusCode StatusCode { get; }
 

@@ -85,7 +85,7 @@ public sealed class SalientClient : IDisposable
     public Task<Job> SubmitJobAsync(JobSubmission submission, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(submission);
-        var withId = submission.Id is null ? submission with { Id = Guid.CreateVersion7() } : submission;
+        var withId = submission.WithId();
         return SendAsync<Job>(() => new HttpRequestMessage(HttpMethod.Post, "api/v1/jobs") { Content = JsonContent.Create(withId, options: SalientJson.Options) },
             cancellationToken);
     }
@@ -320,19 +320,17 @@ public sealed class SalientClient : IDisposable
             return;
         }
 
-        string? title = null, detail = null;
+        JsonObject? problem = null;
         try
         {
-            var problem = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken).ConfigureAwait(false);
-            title = problem?["title"]?.GetValue<string>();
-            detail = problem?["detail"]?.GetValue<string>();
+            problem = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
         {
             // Not a problem document: the status says enough.
         }
 
-        throw new SalientApiException(response.StatusCode, title, detail);
+        throw SalientApiException.FromProblem(response.StatusCode, problem);
     }
 
     private static async Task<byte[]> ReadAllAsync(Stream stream, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Salient.Cluster.Contracts;
 
 /// <summary>
@@ -11,4 +13,12 @@ public interface IModelGrain : IGrainWithStringKey
 
     /// <summary>Shards queued and running here.</summary>
     Task<int> GetLoadAsync();
+
+    /// <summary>
+    /// Stops taking shards, hands the queued ones back to their jobs at once, lets the running ones finish
+    /// and hands back those still running after the hand-back delay; returns when none is left. A stopping
+    /// silo calls it while it can still reach the job grains.
+    /// </summary>
+    [AlwaysInterleave]
+    Task DrainAsync();
 }

@@ -58,7 +58,7 @@ public sealed record JobSnapshot(
     [property: Id(14)] DateTimeOffset? FinishedAt,
     [property: Id(15)] string? Waiting);
 
-/// <summary>What the catalog keeps of a job: enough to list, filter and count.</summary>
+/// <summary>What the catalog keeps of a job: enough to list, filter and count (pending shards per model too).</summary>
 [GenerateSerializer, Immutable]
 public sealed record JobSummary(
     [property: Id(0)] Guid Id,
@@ -66,7 +66,8 @@ public sealed record JobSummary(
     [property: Id(2)] DateTimeOffset CreatedAt,
     [property: Id(3)] ShardCountsRecord Shards,
     [property: Id(4)] int ItemsDone,
-    [property: Id(5)] IReadOnlyDictionary<string, int> LeasesBySilo);
+    [property: Id(5)] IReadOnlyDictionary<string, int> LeasesBySilo,
+    [property: Id(6)] string? Model = null);
 
 /// <summary>One failed attempt of a shard.</summary>
 [GenerateSerializer, Immutable]

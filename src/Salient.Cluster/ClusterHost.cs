@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
+using Orleans.Dashboard;
 using Salient.Client;
 using Salient.Cluster.Coordinator;
 using Salient.Cluster.Grains;
@@ -18,10 +19,10 @@ namespace Salient.Cluster;
 /// <summary>Which parts of the cluster a process runs.</summary>
 public enum ClusterRole
 {
-    /// <summary>The REST API, schema migration and the sweeper.</summary>
+    /// <summary>A silo hosting the REST API, SSE, the dashboard and the job grains.</summary>
     Coordinator,
 
-    /// <summary>A worker that claims and runs shards.</summary>
+    /// <summary>A silo hosting model grains, which run shards.</summary>
     Worker,
 
     /// <summary>Both, in one process.</summary>
@@ -36,15 +37,12 @@ public sealed class ClusterHostOptions
 
     /// <summary>
     /// Where the Orleans cluster keeps membership, grain state and reminders (<see cref="SiloStorage.Parse"/>): an
-    /// Azure Storage connection string, or a folder for the embedded single process. Every process is then a silo.
+    /// Azure Storage connection string, or a folder for the embedded single process.
     /// </summary>
-    public string? Storage { get; init; }
+    public required string Storage { get; init; }
 
-    /// <summary>The silo's ports, cluster id and advertised address (with <see cref="Storage"/>).</summary>
+    /// <summary>The silo's ports, cluster id and advertised address.</summary>
     public SiloEndpoints Silo { get; init; } = new();
-
-    /// <summary>PostgreSQL connection string of the older, hand-written coordination (when <see cref="Storage"/> is not set).</summary>
-    public string? Database { get; init; }
 
     /// <summary>Blob store location, as <see cref="BlobStore.Open"/> takes it.</summary>
     public required string Blob { get; init; }
@@ -58,8 +56,8 @@ public sealed class ClusterHostOptions
     /// <summary>The worker's settings.</summary>
     public WorkerOptions Worker { get; init; } = new();
 
-    /// <summary>The store's settings (retry backoff, worker timeout); its metrics merger is always <see cref="ShardReportMerger"/>.</summary>
-    public ClusterStoreOptions Store { get; init; } = new();
+    /// <summary>A failed or expired shard waits <c>RetryBackoff · 2^(attempt-1)</c> before it is assigned again.</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How long a stopping process waits for shards in flight before it exits; a worker hands back
@@ -72,9 +70,9 @@ public sealed class ClusterHostOptions
 public static class ClusterHost
 {
     /// <summary>
-    /// The application for <paramref name="options"/>: health, readiness and Prometheus endpoints for
-    /// every role; for a coordinator, schema migration at start, the REST API, the OpenAPI document,
-    /// the sweeper and the dashboard's static files when they are installed; for a worker, the worker loop.
+    /// The application for <paramref name="options"/>: an Orleans silo with health, readiness and Prometheus
+    /// endpoints for every role; for a coordinator, the REST API, the OpenAPI document and the dashboard's
+    /// static files when they are installed.
     /// </summary>
     public static WebApplication Build(ClusterHostOptions options, string[]? args = null)
     {
@@ -84,10 +82,6 @@ public static class ClusterHost
         if (worker && options.Worker.HandBackAfter >= options.DrainTimeout)
         {
             throw new ArgumentException($"The worker hands shards back after {options.Worker.HandBackAfter.TotalSeconds:0.#} s, which must be sooner than the drain timeout ({options.DrainTimeout.TotalSeconds:0.#} s).");
-        }
-        if ((options.Storage is null) == (options.Database is null))
-        {
-            throw new ArgumentException("Give exactly one of --storage (Orleans: an Azure Storage connection string or a folder) and --db (PostgreSQL).");
         }
 
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
@@ -104,15 +98,7 @@ public static class ClusterHost
         builder.Services.AddSingleton(_ => BlobStore.Open(options.Blob));
         builder.Services.AddSingleton(options.Coordinator);
         builder.Services.AddSingleton(options.Worker);
-        var orleans = options.Storage is not null;
-        if (orleans)
-        {
-            AddSilo(builder, options);
-        }
-        else
-        {
-            AddPostgres(builder.Services, options, coordinator, worker);
-        }
+        AddSilo(builder, options);
 
         if (coordinator)
         {
@@ -123,27 +109,32 @@ public static class ClusterHost
         var app = builder.Build();
         if (coordinator)
         {
-            if (!orleans)
-            {
-                // Before any request or worker: the schema is current.
-                app.Services.GetRequiredService<ClusterStore>().MigrateAsync().GetAwaiter().GetResult();
-            }
-
             UseDashboard(app);
             app.UseCoordinatorAuthentication(options.Coordinator);
             app.MapCoordinatorApi();
+            app.MapOrleansDashboard(CoordinatorApi.OrleansDashboardPath);
             app.MapOpenApi("/openapi/{documentName}.json");
         }
 
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", async (HttpContext context, CancellationToken ct) =>
         {
-            var ready = (orleans || !worker || context.RequestServices.GetRequiredService<ClusterWorker>().IsReady)
-                && (!coordinator || await StoreReachableAsync(context.RequestServices.GetRequiredService<IClusterJobs>(), ct).ConfigureAwait(false));
+            var ready = !coordinator || await StoreReachableAsync(context.RequestServices.GetRequiredService<IClusterJobs>(), ct).ConfigureAwait(false);
             return ready ? Results.Text("ready") : Results.Text("not ready", statusCode: 503);
         });
+        if (coordinator)
+        {
+            // KEDA's metrics-api scaler sizes a worker pool by this: {"pending": N} over the pool's models (all without ?models=).
+            app.MapGet("/metrics/pending", async (string? models, IClusterJobs jobs, CancellationToken ct) =>
+            {
+                var pending = (await jobs.GetCountsAsync(ct).ConfigureAwait(false)).PendingShardsByModel;
+                var keys = models?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                return Results.Json(new { pending = keys is null ? pending.Values.Sum() : keys.Distinct(StringComparer.Ordinal).Sum(k => pending.GetValueOrDefault(k)) });
+            });
+        }
+
         app.MapGet("/metrics", async (HttpContext context, CancellationToken ct) =>
-            Results.Text(await PrometheusAsync(context.RequestServices, coordinator, worker && !orleans, ct).ConfigureAwait(false), "text/plain; version=0.0.4"));
+            Results.Text(await PrometheusAsync(context.RequestServices, coordinator, ct).ConfigureAwait(false), "text/plain; version=0.0.4"));
         return app;
     }
 
@@ -164,51 +155,26 @@ public static class ClusterHost
     /// <summary>The silo with its grains, storage and the resumption of unfinished jobs at start.</summary>
     private static void AddSilo(WebApplicationBuilder builder, ClusterHostOptions options)
     {
-        var storage = SiloStorage.Parse(options.Storage!);
+        var storage = SiloStorage.Parse(options.Storage);
         if (storage.Folder is not null && options.Role != ClusterRole.All)
         {
             throw new ArgumentException("--storage FOLDER runs the embedded single-process cluster: use --role all, or an Azure Storage connection string for separate processes.");
         }
 
+        // Every silo feeds the Orleans dashboard, which the coordinators serve at /orleans.
         builder.Host.UseOrleans(silo => silo
             .UseSalientStorage(storage, options.Silo)
+            .AddDashboard()
             .AddSalientGrains(options.Role, options.Worker, new ClusterGrainOptions
             {
                 LeaseDuration = options.Worker.LeaseDuration,
-                RetryBackoff = options.Store.RetryBackoff,
-                MaxRetryBackoff = options.Store.MaxRetryBackoff,
+                RetryBackoff = options.RetryBackoff,
                 HandBackAfter = options.Worker.HandBackAfter,
             }));
         builder.Services.AddSingleton<IClusterJobs>(sp => new GrainClusterJobs(sp.GetRequiredService<IGrainFactory>()));
         if (options.Role != ClusterRole.Worker)
         {
             builder.Services.AddHostedService<JobResumer>();
-        }
-    }
-
-    /// <summary>The PostgreSQL store, its sweeper and the polling worker (the coordination the silos replace).</summary>
-    private static void AddPostgres(IServiceCollection services, ClusterHostOptions options, bool coordinator, bool worker)
-    {
-        var storeOptions = new ClusterStoreOptions
-        {
-            TimeProvider = options.Store.TimeProvider,
-            RetryBackoff = options.Store.RetryBackoff,
-            MaxRetryBackoff = options.Store.MaxRetryBackoff,
-            WorkerTimeout = options.Store.WorkerTimeout,
-            TransientRetryWindow = options.Store.TransientRetryWindow,
-            MetricsMerger = new ShardReportMerger(),
-        };
-        services.AddSingleton(_ => ClusterStore.Create(options.Database!, storeOptions));
-        services.AddSingleton<IClusterJobs>(sp => sp.GetRequiredService<ClusterStore>());
-        if (coordinator)
-        {
-            services.AddHostedService<JobFinisher>();
-        }
-
-        if (worker)
-        {
-            services.AddSingleton<ClusterWorker>();
-            services.AddHostedService(sp => sp.GetRequiredService<ClusterWorker>());
         }
     }
 
@@ -227,7 +193,7 @@ public static class ClusterHost
         }
     }
 
-    private static async Task<string> PrometheusAsync(IServiceProvider services, bool coordinator, bool worker, CancellationToken cancellationToken)
+    private static async Task<string> PrometheusAsync(IServiceProvider services, bool coordinator, CancellationToken cancellationToken)
     {
         var text = new StringBuilder();
         void Gauge(string name, string help, IEnumerable<(string Labels, double Value)> values)
@@ -245,12 +211,9 @@ public static class ClusterHost
             Gauge("salient_jobs", "Jobs by state.", Enum.GetNames<JobState>().Select(s => s.ToLowerInvariant()).Select(s => ($"{{state=\"{s}\"}}", (double)counts.Jobs.GetValueOrDefault(s))));
             Gauge("salient_shards", "Shards by state.", Enum.GetNames<ShardState>().Select(s => s.ToLowerInvariant()).Select(s => ($"{{state=\"{s}\"}}", (double)counts.Shards.GetValueOrDefault(s))));
             Gauge("salient_items_done", "Items of completed shards.", [("", counts.ItemsDone)]);
+            Gauge("salient_pending_shards", "Queued or leased shards of unfinished jobs, by model.",
+                counts.PendingShardsByModel.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => ($"{{model=\"{p.Key}\"}}", (double)p.Value)));
             Gauge("salient_workers", "Workers by state.", Enum.GetNames<WorkerState>().Select(s => s.ToLowerInvariant()).Select(s => ($"{{state=\"{s}\"}}", (double)counts.Workers.GetValueOrDefault(s))));
-        }
-
-        if (worker)
-        {
-            Gauge("salient_worker_ready", "Whether this worker is registered and heard by the store.", [("", services.GetRequiredService<ClusterWorker>().IsReady ? 1 : 0)]);
         }
 
         return text.ToString();

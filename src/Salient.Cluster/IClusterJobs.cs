@@ -2,7 +2,7 @@ namespace Salient.Cluster;
 
 /// <summary>
 /// What the coordinator's API asks of the cluster: jobs, their shards and metrics, workers and counts.
-/// Implemented over the job and catalog grains (<see cref="Silo.GrainClusterJobs"/>) and, until it is retired, by the PostgreSQL <see cref="ClusterStore"/>.
+/// Implemented over the job and catalog grains (<see cref="Silo.GrainClusterJobs"/>).
 /// </summary>
 public interface IClusterJobs
 {

@@ -6,20 +6,13 @@ namespace Salient.Cluster;
 /// <param name="MemoryBytes">The device's memory, when known.</param>
 public sealed record DeviceInfo(string Kind, string Name, long? MemoryBytes = null);
 
-/// <summary>What a worker declares when it joins.</summary>
-/// <param name="Name">A readable name, e.g. the host and process.</param>
-/// <param name="Devices">The devices it computes on.</param>
-/// <param name="Models">The models it serves.</param>
-/// <param name="Capacity">How many shards it runs at once.</param>
-public sealed record WorkerRegistration(string Name, IReadOnlyList<DeviceInfo> Devices, HostedModels Models, int Capacity);
-
 /// <summary>Whether a worker is heard from.</summary>
 public enum WorkerState
 {
     /// <summary>It heartbeats.</summary>
     Active,
 
-    /// <summary>Its heartbeats stopped for longer than <see cref="ClusterStoreOptions.WorkerTimeout"/>.</summary>
+    /// <summary>Its silo left the cluster's membership (stopped, or declared dead by its peers).</summary>
     Lost,
 }
 

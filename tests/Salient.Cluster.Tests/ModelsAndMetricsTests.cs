@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Salient.Cluster.Tests;
 
 public sealed class ModelsAndMetricsTests
@@ -14,14 +12,12 @@ public sealed class ModelsAndMetricsTests
     }
 
     [Fact]
-    public void The_sum_merger_sums_numbers_key_by_key_nested_objects_included_and_drops_the_rest()
+    public void Silos_use_kubernetes_hosting_only_in_a_pod_that_names_itself()
     {
-        var merged = new SumMetricsMerger().Merge(
-        [
-            new ShardMetrics(0, JsonNode.Parse("""{"images": 2, "pointing": {"hits": 1, "total": 2}, "note": "x"}""")!.AsObject()),
-            new ShardMetrics(1, JsonNode.Parse("""{"images": 3, "pointing": {"hits": 2.5}, "seconds": 0.25}""")!.AsObject()),
-        ]);
-
-        Assert.Equal("""{"images":5,"pointing":{"hits":3.5,"total":2},"seconds":0.25}""", merged.ToJsonString());
+        var pod = new Dictionary<string, string> { ["POD_NAME"] = "salient-worker-cpu-0", ["POD_NAMESPACE"] = "salient", ["POD_IP"] = "10.1.2.3" };
+        Assert.True(Silo.SiloSetup.InKubernetesPod(pod.GetValueOrDefault));
+        pod.Remove("POD_IP");
+        Assert.False(Silo.SiloSetup.InKubernetesPod(pod.GetValueOrDefault));
+        Assert.False(Silo.SiloSetup.InKubernetesPod(_ => null));
     }
 }

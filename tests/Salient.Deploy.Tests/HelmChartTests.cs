@@ -9,6 +9,7 @@ public sealed class HelmChartTests(ChartValidation validation) : IClassFixture<C
     {
         validation.RequireValid();
         Assert.Contains("3 values files valid", validation.Output, StringComparison.Ordinal);
+        Assert.Contains("5 invalid ones refused", validation.Output, StringComparison.Ordinal);
     }
 
     [SkippableFact]
@@ -20,7 +21,7 @@ public sealed class HelmChartTests(ChartValidation validation) : IClassFixture<C
         var container = pod["containers"]![0]!;
 
         Assert.Equal(
-            ["serve", "--role", "worker", "--models", "resnet50,densenet121", "--devices", "cuda:0,cuda:1", "--capacity", "4"],
+            ["serve", "--role", "worker", "--models", "resnet50,densenet121", "--devices", "cuda:0,cuda:1", "--silo-port", "11111", "--gateway-port", "30000", "--capacity", "4"],
             Strings(container["args"]));
         Assert.Equal(2, (int)container["resources"]!["limits"]!["nvidia.com/gpu"]!);
         Assert.Equal("nvidia-tesla-a100", (string?)pod["nodeSelector"]!["cloud.google.com/gke-accelerator"]);
@@ -29,35 +30,29 @@ public sealed class HelmChartTests(ChartValidation validation) : IClassFixture<C
         Assert.Equal(600, (int)pod["terminationGracePeriodSeconds"]!);
 
         var t4 = Find(objects, "Deployment", "salient-worker-t4")["spec"]!["template"]!["spec"]!["containers"]![0]!;
-        Assert.Equal(["serve", "--role", "worker", "--models", "mobilenetv2", "--devices", "cuda:0"], Strings(t4["args"]));
+        Assert.Equal(["serve", "--role", "worker", "--models", "mobilenetv2", "--devices", "cuda:0", "--silo-port", "11111", "--gateway-port", "30000"], Strings(t4["args"]));
     }
 
     [SkippableFact]
-    public void Autoscaled_pools_count_the_shards_of_their_models_and_leave_replicas_to_keda()
+    public void Autoscaled_pools_count_the_pending_shards_of_their_models_at_the_coordinator_and_leave_replicas_to_keda()
     {
         var objects = validation.Rendered("gpu-keda");
 
-        Assert.Equal(
-            "SELECT count(*) FROM shards WHERE state IN ('queued', 'leased') AND model_key = ANY('{resnet50,densenet121}')",
-            (string?)Trigger(objects, "salient-worker-a100")["metadata"]!["query"]);
-        Assert.Equal("4", (string?)Trigger(objects, "salient-worker-a100")["metadata"]!["targetQueryValue"]);
-        Assert.Equal("2", (string?)Trigger(objects, "salient-worker-t4")["metadata"]!["activationTargetQueryValue"]);
+        var a100 = Trigger(objects, "salient-worker-a100");
+        Assert.Equal("metrics-api", (string?)a100["type"]);
+        Assert.Equal("http://salient-coordinator.salient.svc:80/metrics/pending?models=resnet50,densenet121", (string?)a100["metadata"]!["url"]);
+        Assert.Equal(("json", "pending"), ((string?)a100["metadata"]!["format"], (string?)a100["metadata"]!["valueLocation"]));
+        Assert.Equal("4", (string?)a100["metadata"]!["targetValue"]);
+        Assert.Equal("2", (string?)Trigger(objects, "salient-worker-t4")["metadata"]!["activationTargetValue"]);
         Assert.Null(Find(objects, "Deployment", "salient-worker-a100")["spec"]!["replicas"]);
         Assert.Equal(2, (int)Find(objects, "Deployment", "salient-worker-cpu")["spec"]!["replicas"]!);
         Assert.DoesNotContain(objects, o => Is(o, "ScaledObject", "salient-worker-cpu"));
 
-        var connection = Find(objects, "TriggerAuthentication", "salient-postgresql")["spec"]!["secretTargetRef"]![0]!;
-        Assert.Equal(("connection", "salient", "database-url"),
-            ((string?)connection["parameter"], (string?)connection["name"], (string?)connection["key"]));
-
-        // The query text is SQL: model keys land in an array literal; a pool of any model counts every shard.
+        // Counts only: no credentials for KEDA. A pool of any model counts every pending shard.
+        Assert.DoesNotContain(objects, o => (string?)o["kind"] == "TriggerAuthentication");
         var existing = validation.Rendered("existing-secrets");
-        Assert.Equal(
-            "SELECT count(*) FROM shards WHERE state IN ('queued', 'leased') AND model_key = ANY('{resnet50,vgg16}')",
-            (string?)Trigger(existing, "salient-worker-gpu")["metadata"]!["query"]);
-        Assert.Equal(
-            "SELECT count(*) FROM shards WHERE state IN ('queued', 'leased')",
-            (string?)Trigger(existing, "salient-worker-spare")["metadata"]!["query"]);
+        Assert.EndsWith("/metrics/pending?models=resnet50,vgg16", (string?)Trigger(existing, "salient-worker-gpu")["metadata"]!["url"], StringComparison.Ordinal);
+        Assert.EndsWith("/metrics/pending", (string?)Trigger(existing, "salient-worker-spare")["metadata"]!["url"], StringComparison.Ordinal);
     }
 
     [SkippableFact]
@@ -70,20 +65,42 @@ public sealed class HelmChartTests(ChartValidation validation) : IClassFixture<C
         var coordinator = Find(objects, "Deployment", "salient-coordinator")["spec"]!["template"]!["spec"]!;
         Assert.Equal("salient-runner", (string?)coordinator["serviceAccountName"]);
         var env = SecretRefs(coordinator["containers"]![0]!);
-        Assert.Equal("salient-pg-app/npgsql", env["SALIENT_DB"]);
+        Assert.Equal("salient-storage/connection-string", env["SALIENT_STORAGE"]);
         Assert.Equal("salient-blob/path", env["SALIENT_BLOB"]);
         Assert.Equal("salient-api/keys", env["SALIENT_API_KEYS"]);
         Assert.Equal("salient-api/worker (optional)", env["SALIENT_WORKER_TOKEN"]);
 
         var worker = Find(objects, "Deployment", "salient-worker-gpu")["spec"]!["template"]!["spec"]!["containers"]![0]!;
-        Assert.Equal(["SALIENT_BLOB", "SALIENT_DB", "SALIENT_WORKER_TOKEN"], SecretRefs(worker).Keys.Order(StringComparer.Ordinal));
-        Assert.Contains(worker["env"]!.AsArray(), e => (string?)e!["name"] == "SALIENT_COORDINATOR"
-            && (string?)e["value"] == "http://salient-coordinator:80");
+        Assert.Equal(["SALIENT_BLOB", "SALIENT_STORAGE", "SALIENT_WORKER_TOKEN"], SecretRefs(worker).Keys.Order(StringComparer.Ordinal));
         Assert.Equal("registry.example.com/salient@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             (string?)worker["image"]);
+    }
 
-        var connection = Find(objects, "TriggerAuthentication", "salient-postgresql")["spec"]!["secretTargetRef"]![0]!;
-        Assert.Equal("salient-pg-app/uri", $"{connection["name"]}/{connection["key"]}");
+    [SkippableTheory]
+    [InlineData("default")]
+    [InlineData("gpu-keda")]
+    public void Every_pod_is_a_silo_of_the_release_s_cluster_with_the_kubernetes_hosting_it_needs(string values)
+    {
+        var objects = validation.Rendered(values);
+        foreach (var deployment in objects.Where(o => (string?)o["kind"] == "Deployment"))
+        {
+            var template = deployment["spec"]!["template"]!;
+            var container = template["spec"]!["containers"]![0]!;
+            var env = container["env"]!.AsArray();
+            Assert.Contains(env, e => (string?)e!["name"] == "SALIENT_CLUSTER_ID" && (string?)e["value"] == "salient");
+            Assert.Contains(env, e => (string?)e!["name"] == "SALIENT_ADVERTISE" && (string?)e["valueFrom"]!["fieldRef"]!["fieldPath"] == "status.podIP");
+            // Orleans' Kubernetes hosting: the pod's name, namespace and IP, and the labels it finds the cluster's pods by.
+            Assert.Equal(["metadata.name", "metadata.namespace", "status.podIP"],
+                new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP" }.Select(n => (string?)env.Single(e => (string?)e!["name"] == n)!["valueFrom"]!["fieldRef"]!["fieldPath"]));
+            Assert.Equal(("salient", "salient"), ((string?)template["metadata"]!["labels"]!["orleans/serviceId"], (string?)template["metadata"]!["labels"]!["orleans/clusterId"]));
+            Assert.True((bool)template["spec"]!["automountServiceAccountToken"]!);
+            Assert.Equal(["http:8080", "silo:11111", "gateway:30000"], container["ports"]!.AsArray().Select(p => $"{p!["name"]}:{p["containerPort"]}"));
+            Assert.Equal("salient/storage", SecretRefs(container)["SALIENT_STORAGE"]);
+        }
+
+        Assert.Equal(["get", "list", "watch", "delete", "patch"], Strings(Find(objects, "Role", "salient-silos")["rules"]![0]!["verbs"]));
+        var binding = Find(objects, "RoleBinding", "salient-silos");
+        Assert.Equal(("ServiceAccount", "salient"), ((string?)binding["subjects"]![0]!["kind"], (string?)binding["subjects"]![0]!["name"]));
     }
 
     [SkippableTheory]

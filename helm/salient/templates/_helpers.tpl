@@ -30,6 +30,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: salient
 {{- end }}
 
+{{/* The labels Orleans' Kubernetes hosting finds a cluster's pods by. */}}
+{{- define "salient.siloLabels" -}}
+orleans/serviceId: {{ include "salient.fullname" . }}
+orleans/clusterId: {{ include "salient.fullname" . }}
+{{- end }}
+
 {{- define "salient.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "salient.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -80,8 +86,8 @@ salient/pool: {{ .pool.name }}
 {{- end }}
 
 {{/*
-An env var filled from a credential's Secret. Takes (dict "root" $ "name" "SALIENT_DB" "entry"
-.Values.credentials.database "optional" false).
+An env var filled from a credential's Secret. Takes (dict "root" $ "name" "SALIENT_STORAGE" "entry"
+.Values.credentials.storage "optional" false).
 */}}
 {{- define "salient.credentialEnv" -}}
 - name: {{ .name }}
@@ -94,11 +100,34 @@ An env var filled from a credential's Secret. Takes (dict "root" $ "name" "SALIE
       {{- end }}
 {{- end }}
 
-{{/* Environment common to both roles. */}}
+{{/* Environment common to both roles: every pod is a silo of the release's cluster, reached at its IP. */}}
 {{- define "salient.commonEnv" -}}
 - name: SALIENT_LISTEN
   value: {{ printf "http://0.0.0.0:%v" .Values.port | quote }}
-{{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_DB" "entry" .Values.credentials.database) }}
+- name: SALIENT_CLUSTER_ID
+  value: {{ include "salient.fullname" . | quote }}
+- name: SALIENT_ADVERTISE
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+{{- /* Orleans' Kubernetes hosting: the silo is named after its pod and finds the release's other pods by label. */}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: ORLEANS_SERVICE_ID
+  value: {{ include "salient.fullname" . | quote }}
+- name: ORLEANS_CLUSTER_ID
+  value: {{ include "salient.fullname" . | quote }}
+{{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_STORAGE" "entry" .Values.credentials.storage) }}
 {{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_BLOB" "entry" .Values.credentials.blob) }}
 {{ include "salient.credentialEnv" (dict "root" . "name" "SALIENT_WORKER_TOKEN" "entry" .Values.credentials.workerToken "optional" true) }}
 {{- with .Values.extraEnv }}
@@ -249,13 +278,34 @@ empty for "any") added. Returns YAML {pools: [...]}.
 {{- end }}
 {{- end }}
 
-{{/* KEDA's query: the shards a pool's workers could take or hold now. */}}
-{{- define "salient.queueDepthQuery" -}}
-{{- if .modelList }}
-{{- printf "SELECT count(*) FROM shards WHERE state IN ('queued', 'leased') AND model_key = ANY('{%s}')" (join "," .modelList) }}
+{{/* KEDA's metrics-api URL: the shards a pool's workers could take or hold now ({"pending": N}). */}}
+{{- define "salient.pendingShardsUrl" -}}
+{{- $base := printf "http://%s.%s.svc:%v/metrics/pending" (include "salient.coordinatorName" .root) .root.Release.Namespace .root.Values.coordinator.service.port }}
+{{- if .pool.modelList }}
+{{- printf "%s?models=%s" $base (join "," .pool.modelList) }}
 {{- else }}
-{{- "SELECT count(*) FROM shards WHERE state IN ('queued', 'leased')" }}
+{{- $base }}
 {{- end }}
+{{- end }}
+
+{{/* The silo and gateway ports of a silo's container and its serve arguments. */}}
+{{- define "salient.siloArgs" -}}
+- --silo-port
+- {{ .Values.siloPort | quote }}
+- --gateway-port
+- {{ .Values.gatewayPort | quote }}
+{{- end }}
+
+{{- define "salient.ports" -}}
+- name: http
+  containerPort: {{ .Values.port }}
+  protocol: TCP
+- name: silo
+  containerPort: {{ .Values.siloPort }}
+  protocol: TCP
+- name: gateway
+  containerPort: {{ .Values.gatewayPort }}
+  protocol: TCP
 {{- end }}
 
 {{/* True (non-empty) when some pool autoscales. */}}

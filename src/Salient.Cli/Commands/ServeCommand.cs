@@ -17,19 +17,17 @@ internal static class ServeCommand
         role.AcceptOnlyFromAmong("coordinator", "worker", "all");
         var storage = Env(new Option<string?>("--storage")
         {
-            Description = "Orleans cluster storage (env SALIENT_STORAGE): an Azure Storage connection string (UseDevelopmentStorage=true for Azurite) "
-                + "for membership, grain state and reminders, or a folder for the embedded single process (--role all).",
+            Description = "Cluster storage (env SALIENT_STORAGE): an Azure Storage connection string (UseDevelopmentStorage=true for Azurite) "
+                + "for the silos' membership, grain state and reminders, or a folder for the embedded single process (--role all).",
         }, "SALIENT_STORAGE");
-        var siloPort = new Option<int>("--silo-port") { Description = "Silo-to-silo port (with --storage).", DefaultValueFactory = _ => 11111 };
-        var gatewayPort = new Option<int>("--gateway-port") { Description = "Orleans client gateway port (with --storage).", DefaultValueFactory = _ => 30000 };
+        var siloPort = new Option<int>("--silo-port") { Description = "Silo-to-silo port.", DefaultValueFactory = _ => 11111 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Orleans client gateway port.", DefaultValueFactory = _ => 30000 };
         var clusterId = Env(new Option<string?>("--cluster-id") { Description = "Orleans cluster id shared by the cluster's silos (env SALIENT_CLUSTER_ID), default salient." }, "SALIENT_CLUSTER_ID");
         var advertise = Env(new Option<string?>("--advertise") { Description = "The IP address other silos reach this one at (env SALIENT_ADVERTISE), default 127.0.0.1." }, "SALIENT_ADVERTISE");
-        var db = Env(new Option<string?>("--db") { Description = "PostgreSQL connection string of the older coordination, instead of --storage (env SALIENT_DB)." }, "SALIENT_DB");
         var blob = Env(new Option<string?>("--blob") { Description = "Blob store: folder, file://, Azure connection string (+;Container=NAME) or container SAS URL (env SALIENT_BLOB)." }, "SALIENT_BLOB");
         var listen = Env(new Option<string?>("--listen") { Description = "HTTP address (env SALIENT_LISTEN), default http://0.0.0.0:8080." }, "SALIENT_LISTEN");
         var apiKeysFile = new Option<FileInfo?>("--api-keys-file") { Description = "Client API keys, one per line (env SALIENT_API_KEYS, comma-separated); none: an open API." };
         var workerTokenFile = new Option<FileInfo?>("--worker-token-file") { Description = "The secret workers present to /api/v1/worker/* (env SALIENT_WORKER_TOKEN)." };
-        var coordinator = Env(new Option<string?>("--coordinator") { Description = "The coordinator's base URL (env SALIENT_COORDINATOR); workers read models from the blob store." }, "SALIENT_COORDINATOR");
         var models = Env(new Option<string?>("--models") { Description = "Model keys this worker hosts, comma-separated, or any (env SALIENT_MODELS)." }, "SALIENT_MODELS");
         var devices = Env(new Option<string?>("--devices") { Description = "Devices it declares: cpu, cuda:0,... (env SALIENT_DEVICES); only cpu computes today." }, "SALIENT_DEVICES");
         var capacity = new Option<int>("--capacity") { Description = "Shards in flight at once.", DefaultValueFactory = _ => 1 };
@@ -38,7 +36,6 @@ internal static class ServeCommand
         var batch = new Option<int>("--batch") { Description = "Items per forward pass.", DefaultValueFactory = _ => 8 };
         var lease = Env(new Option<string?>("--lease-seconds") { Description = "Lease duration in seconds (env SALIENT_LEASE_SECONDS), default 30; renewed every third of it." }, "SALIENT_LEASE_SECONDS");
         var backoff = Env(new Option<string?>("--retry-backoff-seconds") { Description = "A failed shard waits backoff · 2^attempt (env SALIENT_RETRY_BACKOFF_SECONDS), default 5." }, "SALIENT_RETRY_BACKOFF_SECONDS");
-        var poll = Env(new Option<string?>("--poll-seconds") { Description = "An idle worker looks for shards at least this often (env SALIENT_POLL_SECONDS), default 5." }, "SALIENT_POLL_SECONDS");
         var drain = Env(new Option<string?>("--drain-seconds")
         {
             Description = "How long a stopping process may take (env SALIENT_DRAIN_SECONDS), default 120: a worker finishes its shards, and hands back "
@@ -47,7 +44,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run a cluster coordinator, worker, or both.")
         {
-            role, storage, siloPort, gatewayPort, clusterId, advertise, db, blob, listen, apiKeysFile, workerTokenFile, coordinator, models, devices, capacity, modelCache, name, batch, lease, backoff, poll, drain,
+            role, storage, siloPort, gatewayPort, clusterId, advertise, blob, listen, apiKeysFile, workerTokenFile, models, devices, capacity, modelCache, name, batch, lease, backoff, drain,
         };
         command.SetAction(r =>
         {
@@ -60,8 +57,7 @@ internal static class ServeCommand
                 options = new ClusterHostOptions
                 {
                     Role = Enum.Parse<ClusterRole>(r.GetValue(role)!, ignoreCase: true),
-                    Storage = r.GetValue(storage),
-                    Database = r.GetValue(db) ?? (r.GetValue(storage) is null ? throw new ArgumentException("--storage (or SALIENT_STORAGE) is required.") : null),
+                    Storage = r.GetValue(storage) ?? throw new ArgumentException("--storage (or SALIENT_STORAGE) is required."),
                     Silo = new SiloEndpoints
                     {
                         SiloPort = r.GetValue(siloPort),
@@ -88,12 +84,11 @@ internal static class ServeCommand
                         BatchSize = r.GetValue(batch),
                         LeaseDuration = leaseDuration,
                         RenewInterval = leaseDuration / 3,
-                        PollInterval = Seconds(r.GetValue(poll), "--poll-seconds", 5),
                         ModelCache = r.GetValue(modelCache) ?? workerDefaults.ModelCache,
                         // Time to give the leases back before the host stops waiting.
                         HandBackAfter = drainTimeout - TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(10).Ticks, drainTimeout.Ticks / 4)),
                     },
-                    Store = new ClusterStoreOptions { RetryBackoff = Seconds(r.GetValue(backoff), "--retry-backoff-seconds", 5) },
+                    RetryBackoff = Seconds(r.GetValue(backoff), "--retry-backoff-seconds", 5),
                 };
                 options.Worker.Validate();
             }

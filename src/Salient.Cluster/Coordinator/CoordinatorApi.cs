@@ -4,10 +4,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Salient.Client;
+using Salient.Cluster.Contracts;
 using Salient.Cluster.Internal;
 using Salient.Methods;
 using Salient.Pwla;
@@ -33,12 +35,17 @@ public static class CoordinatorApi
     /// <summary>The largest body of every other request (none of them takes one).</summary>
     public const long MaxOtherBytes = 64L << 10;
 
+    /// <summary>Where a coordinator serves the Orleans dashboard (silos, grains, calls), behind the API key.</summary>
+    public const string OrleansDashboardPath = "/orleans";
+
     /// <summary>
-    /// Requires the API key on <c>/api/*</c> and the worker token on <c>/api/v1/worker/*</c> (the API key there
-    /// when no worker token is set), answering 401 with a problem document.
+    /// Requires the API key on <c>/api/*</c> and on the Orleans dashboard (as a header, or <c>?key=</c> once, then a
+    /// cookie), and the worker token on <c>/api/v1/worker/*</c> (the API key there when no worker token is set),
+    /// answering 401 with a problem document.
     /// </summary>
     public static IApplicationBuilder UseCoordinatorAuthentication(this IApplicationBuilder app, CoordinatorOptions options)
     {
+        const string KeyCookie = "salient-key";
         ArgumentNullException.ThrowIfNull(options);
         var keys = options.ApiKeys.Select(k => Encoding.UTF8.GetBytes(k)).ToList();
         var worker = options.WorkerToken is null ? null : Encoding.UTF8.GetBytes(options.WorkerToken);
@@ -46,14 +53,17 @@ public static class CoordinatorApi
         {
             var path = context.Request.Path;
             // Worker endpoints (model downloads) take the worker token, or the API keys where no token is set.
-            var required = path.StartsWithSegments("/api/v1/worker") && worker is not null ? [worker] : path.StartsWithSegments("/api") ? keys : [];
+            var dashboard = path.StartsWithSegments(OrleansDashboardPath);
+            var required = path.StartsWithSegments("/api/v1/worker") && worker is not null ? [worker] : path.StartsWithSegments("/api") || dashboard ? keys : [];
             if (required.Count > 0)
             {
                 var header = context.Request.Headers.Authorization.ToString();
                 // EventSource cannot send headers: the progress stream also takes the key as ?access_token=.
                 // The scheme is case-insensitive (RFC 9110 section 11.1).
+                // A browser opening the Orleans dashboard gives the key once as ?key= and then sends it as a cookie.
                 var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim()
-                    : path.Value!.EndsWith("/events", StringComparison.Ordinal) ? context.Request.Query["access_token"].ToString() : "";
+                    : path.Value!.EndsWith("/events", StringComparison.Ordinal) ? context.Request.Query["access_token"].ToString()
+                    : dashboard ? (context.Request.Query["key"].FirstOrDefault() ?? context.Request.Cookies[KeyCookie] ?? "") : "";
                 var given = token.Length > 0 ? Encoding.UTF8.GetBytes(token) : null;
                 if (given is null || !required.Any(k => CryptographicOperations.FixedTimeEquals(k, given)))
                 {
@@ -61,6 +71,14 @@ public static class CoordinatorApi
                     await Results.Problem(statusCode: 401, title: "Unauthorized",
                         detail: given is null ? "Send 'Authorization: Bearer <key>'." : "The key is not valid for this endpoint.").ExecuteAsync(context).ConfigureAwait(false);
                     return;
+                }
+
+                if (dashboard && context.Request.Query.ContainsKey("key"))
+                {
+                    context.Response.Cookies.Append(KeyCookie, token, new CookieOptions
+                    {
+                        HttpOnly = true, SameSite = SameSiteMode.Strict, Path = OrleansDashboardPath, Secure = context.Request.IsHttps,
+                    });
                 }
             }
 
@@ -76,11 +94,11 @@ public static class CoordinatorApi
         api.MapPost("/models", UploadModelAsync).DisableAntiforgery()
             .WithBodyLimit(MaxModelBytes, "A model upload may be at most 1 GiB.");
         api.MapGet("/models", (ModelRegistry registry, CancellationToken ct) => registry.ListAsync(ct));
-        api.MapPost("/jobs", SubmitJobAsync)
+        api.MapPost("/jobs", (HttpRequest request, IClusterJobs store, ModelRegistry registry, JobDataset dataset, JobViews views, IHostApplicationLifetime lifetime, CancellationToken ct) =>
+                SubmitJobAsync(request.Body, store, registry, dataset, views, lifetime, ct))
             .WithBodyLimit(MaxSubmissionBytes, $"A job submission may be at most 4 MiB and list at most {MaxInlineItems} items inline; list more in a manifest blob (inputs.manifest).");
         api.MapGet("/jobs", ListJobsAsync);
-        api.MapGet("/jobs/{id:guid}", async (Guid id, JobViews views, CancellationToken ct) =>
-            await views.GetAsync(id, ct).ConfigureAwait(false) is { } job ? Results.Ok(job) : UnknownJob(id));
+        api.MapGet("/jobs/{id:guid}", GetJobAsync);
         api.MapPost("/jobs/{id:guid}/cancel", CancelJobAsync);
         api.MapGet("/jobs/{id:guid}/events", WatchJobAsync);
         api.MapGet("/jobs/{id:guid}/metrics", GetMetricsAsync);
@@ -139,7 +157,8 @@ public static class CoordinatorApi
         }
     }
 
-    private static async Task<IResult> SubmitJobAsync(HttpRequest request, IClusterJobs store, ModelRegistry registry, JobDataset dataset, JobViews views,
+    /// <summary>Creates a job from a JobSubmission document (the REST API's body, or the API grain's argument).</summary>
+    internal static async Task<IResult> SubmitJobAsync(Stream body, IClusterJobs store, ModelRegistry registry, JobDataset dataset, JobViews views,
         IHostApplicationLifetime lifetime, CancellationToken ct)
     {
         if (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -150,7 +169,7 @@ public static class CoordinatorApi
         JobSubmission? job;
         try
         {
-            job = await JsonSerializer.DeserializeAsync<JobSubmission>(request.Body, SalientJson.Options, ct).ConfigureAwait(false);
+            job = await JsonSerializer.DeserializeAsync<JobSubmission>(body, SalientJson.Options, ct).ConfigureAwait(false);
         }
         catch (JsonException e)
         {
@@ -358,7 +377,10 @@ public static class CoordinatorApi
         }
     }
 
-    private static async Task<IResult> ListJobsAsync(string? state, int? limit, IClusterJobs store, JobViews views, CancellationToken ct)
+    internal static async Task<IResult> GetJobAsync(Guid id, JobViews views, CancellationToken ct) =>
+        await views.GetAsync(id, ct).ConfigureAwait(false) is { } job ? Results.Ok(job) : UnknownJob(id);
+
+    internal static async Task<IResult> ListJobsAsync(string? state, int? limit, IClusterJobs store, JobViews views, CancellationToken ct)
     {
         JobState? filter = null;
         if (state is not null)
@@ -386,7 +408,7 @@ public static class CoordinatorApi
         return Results.Ok(result);
     }
 
-    private static async Task<IResult> CancelJobAsync(Guid id, IClusterJobs store, JobViews views, CancellationToken ct)
+    internal static async Task<IResult> CancelJobAsync(Guid id, IClusterJobs store, JobViews views, CancellationToken ct)
     {
         if (await store.GetJobAsync(id, ct).ConfigureAwait(false) is null)
         {
@@ -446,7 +468,7 @@ public static class CoordinatorApi
         }
     }
 
-    private static async Task<IResult> GetMetricsAsync(Guid id, IClusterJobs store, CancellationToken ct)
+    internal static async Task<IResult> GetMetricsAsync(Guid id, IClusterJobs store, CancellationToken ct)
     {
         var job = await store.GetJobAsync(id, ct).ConfigureAwait(false);
         if (job is null)
@@ -513,7 +535,7 @@ public static class CoordinatorApi
         }
     }
 
-    private static async Task<IResult> ListWorkersAsync(IClusterJobs store, CancellationToken ct)
+    internal static async Task<IResult> ListWorkersAsync(IClusterJobs store, CancellationToken ct)
     {
         var workers = await store.ListWorkersAsync(ct).ConfigureAwait(false);
         var counts = await store.GetCountsAsync(ct).ConfigureAwait(false);
@@ -531,6 +553,16 @@ public static class CoordinatorApi
     private static IResult BadRequest(string detail) => Results.Problem(statusCode: 400, title: "Bad Request", detail: detail);
 
     private static IResult UnknownJob(Guid id) => Results.Problem(statusCode: 404, title: "Not Found", detail: $"No job {id}.");
+
+    /// <summary>An endpoint's answer as the API grain returns it: its status and its JSON body.</summary>
+    internal static ApiReply ToReply(IResult result) => new(
+        (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK,
+        result switch
+        {
+            ContentHttpResult content => content.ResponseContent ?? "",
+            IValueHttpResult { Value: { } value } => JsonSerializer.Serialize(value, value.GetType(), SalientJson.Options),
+            _ => "null",
+        });
 
     /// <summary>Registers what the endpoints need: the registry, datasets and job views.</summary>
     internal static IServiceCollection AddCoordinatorServices(this IServiceCollection services) => services

@@ -9,9 +9,6 @@ public sealed class CoordinatorOptions
     /// <summary>The secret workers present to <c>/api/v1/worker/*</c>; null leaves those open.</summary>
     public string? WorkerToken { get; init; }
 
-    /// <summary>How often expired leases are swept and finished jobs get their manifest and metrics.</summary>
-    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(3);
-
     /// <summary>How often <c>/events</c> looks for changes of a job.</summary>
     public TimeSpan EventInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

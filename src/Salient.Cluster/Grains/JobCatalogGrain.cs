@@ -17,6 +17,9 @@ internal sealed class JobCatalogGrain(
     IClusterMembershipService membership,
     ISiloMetadataCache metadata) : Grain, IJobCatalogGrain
 {
+    // The metadata of every silo seen alive: the cache drops a dead silo's, and a killed worker should still be listed, as lost.
+    private readonly Dictionary<SiloAddress, IReadOnlyDictionary<string, string>> _seen = [];
+
     public async Task UpdateAsync(JobSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
@@ -45,7 +48,16 @@ internal sealed class JobCatalogGrain(
         var workers = new List<WorkerSilo>();
         foreach (var member in membership.CurrentSnapshot.Members.Values)
         {
-            var data = metadata.GetSiloMetadata(member.SiloAddress).Metadata;
+            IReadOnlyDictionary<string, string> data = metadata.GetSiloMetadata(member.SiloAddress).Metadata;
+            if (data.Count > 0)
+            {
+                _seen[member.SiloAddress] = data;
+            }
+            else if (_seen.TryGetValue(member.SiloAddress, out var seen))
+            {
+                data = seen;
+            }
+
             if (!SiloMetadataKeys.IsWorker(data.GetValueOrDefault(SiloMetadataKeys.Role)))
             {
                 continue;

@@ -32,6 +32,10 @@ internal sealed partial class JobGrain(
     private readonly ClusterGrainOptions _options = options.Value;
     private readonly SortedSet<int> _queued = [];
     private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    // Grains that refused their last assignment (a full queue, a stopping silo) or could not be reached (a killed
+    // silo the membership has not declared dead yet), left out until the time given: as the grains with the most
+    // credit left they would otherwise be offered every shard again at once.
+    private readonly Dictionary<string, DateTimeOffset> _unreachable = new(StringComparer.Ordinal);
     private List<(string Key, int Credit)> _targets = [];
     private string? _waiting;
     private int _counter;
@@ -172,8 +176,11 @@ internal sealed partial class JobGrain(
             return false;
         }
 
+        var holder = shard.Holder;
         Free(shard);
         shard.State = ShardState.Done;
+        // Who ran it, for the API's shard list.
+        shard.Holder = holder;
         shard.Report = report;
         await AfterReportAsync().ConfigureAwait(true);
         return true;
@@ -391,6 +398,11 @@ internal sealed partial class JobGrain(
         }
 
         _targets = targets;
+        foreach (var key in _unreachable.Where(kv => kv.Value <= Now).Select(kv => kv.Key).ToList())
+        {
+            _unreachable.Remove(key);
+        }
+
         _waiting = targets.Count == 0 ? $"no worker silo hosts model '{model}': the job waits for one" : null;
     }
 
@@ -403,7 +415,8 @@ internal sealed partial class JobGrain(
         }
 
         var now = Now;
-        var free = _targets.Sum(t => Math.Max(0, t.Credit - _inFlight.GetValueOrDefault(t.Key)));
+        var targets = _targets.Where(t => !(_unreachable.TryGetValue(t.Key, out var until) && until > now)).ToList();
+        var free = targets.Sum(t => Math.Max(0, t.Credit - _inFlight.GetValueOrDefault(t.Key)));
         // Only as many ready shards as there is credit: a report costs O(credit), not O(shards).
         var ready = new List<ShardEntry>(Math.Min(free, _queued.Count));
         foreach (var index in _queued)
@@ -421,7 +434,7 @@ internal sealed partial class JobGrain(
 
         foreach (var shard in ready)
         {
-            var best = _targets.Select(t => (t.Key, Free: t.Credit - _inFlight.GetValueOrDefault(t.Key))).MaxBy(t => t.Free);
+            var best = targets.Select(t => (t.Key, Free: t.Credit - _inFlight.GetValueOrDefault(t.Key))).MaxBy(t => t.Free);
             Assign(shard, best.Key, now);
         }
     }
@@ -458,11 +471,14 @@ internal sealed partial class JobGrain(
         catch (Exception e)
         {
             LogAssignError(e, holder);
+            _unreachable[holder] = Now + _options.LeaseDuration;
             accepted = false;
         }
 
         if (!accepted && Held(work.Index, work.Token) is { } shard)
         {
+            // A full queue or a stopping silo: try the others first.
+            _unreachable.TryAdd(holder, Now + _options.CheckInterval);
             Free(shard);
             shard.State = ShardState.Queued;
             shard.Attempt--;
@@ -513,7 +529,7 @@ internal sealed partial class JobGrain(
         }
 
         var summary = new JobSummary(S.Plan.Id, S.State.ToString().ToLowerInvariant(), S.CreatedAt, Counts(),
-            S.Shards.Where(s => s.State == ShardState.Done).Sum(s => s.Items.Length), leases);
+            S.Shards.Where(s => s.State == ShardState.Done).Sum(s => s.Items.Length), leases, S.Plan.Model.Key);
         if (_published is { } last && last.State == summary.State && last.Shards == summary.Shards && last.LeasesBySilo.Count == leases.Count
             && leases.All(kv => last.LeasesBySilo.GetValueOrDefault(kv.Key) == kv.Value))
         {

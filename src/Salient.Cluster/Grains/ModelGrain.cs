@@ -10,11 +10,13 @@ namespace Salient.Cluster.Grains;
 /// <summary>
 /// One model on one worker silo and device. Assignments go into a bounded queue ordered by job priority,
 /// then submission, then shard; <c>capacity</c> runners take them outside the grain's turn (the grain
-/// keeps answering while shards compute) and report through the job grains. A stopping silo hands the
-/// queued shards back at once and the running ones after <see cref="ClusterGrainOptions.HandBackAfter"/>.
+/// keeps answering while shards compute) and report through the job grains. Queued shards' leases are renewed
+/// while they wait (a queue of long shards outlasts a lease), and those whose lease was lost are dropped. A
+/// stopping silo hands the queued shards back at once and the running ones after <see cref="ClusterGrainOptions.HandBackAfter"/>.
 /// </summary>
 [ModelPlacement]
-internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.WorkerSlots slots, IOptions<ClusterGrainOptions> options, ILogger<ModelGrain> logger)
+internal sealed partial class ModelGrain(
+    IShardExecutor executor, SiloSetup.WorkerSlots slots, LocalModelGrains local, IOptions<ClusterGrainOptions> options, ILogger<ModelGrain> logger)
     : Grain, IModelGrain, IDisposable
 {
     private readonly ClusterGrainOptions _options = options.Value;
@@ -24,13 +26,17 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
     private readonly CancellationTokenSource _handBack = new();
     private readonly List<Task> _runners = [];
     private int _running;
+    private Task? _drain;
 
     private int QueueLimit => slots.Capacity * _options.QueuePerSlot;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        local.Keys[this.GetPrimaryKeyString()] = 0;
         // Loaded models and warm queues are worth keeping: the grain lives as long as its silo.
         this.RegisterGrainTimer(() => Task.CompletedTask, new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
+        var renewal = _options.LeaseDuration / 3;
+        this.RegisterGrainTimer(RenewQueuedAsync, new GrainTimerCreationOptions(renewal, renewal) { Interleave = true });
         for (var i = 0; i < slots.Capacity; i++)
         {
             _runners.Add(Task.Run(RunAsync, CancellationToken.None));
@@ -66,6 +72,14 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        await DrainAsync().ConfigureAwait(true);
+        local.Keys.TryRemove(this.GetPrimaryKeyString(), out _);
+    }
+
+    public Task DrainAsync() => _drain ??= DrainOnceAsync();
+
+    private async Task DrainOnceAsync()
+    {
         await _stopping.CancelAsync().ConfigureAwait(true);
         List<ShardWork> queued;
         lock (_queue)
@@ -91,6 +105,41 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
         _available.Dispose();
         _stopping.Dispose();
         _handBack.Dispose();
+    }
+
+    /// <summary>Renews the leases of the queued shards; drops those the job grain no longer gives this grain.</summary>
+    private async Task RenewQueuedAsync()
+    {
+        List<ShardWork> queued;
+        lock (_queue)
+        {
+            queued = [.. _queue.UnorderedItems.Select(i => i.Element)];
+        }
+
+        var held = await Task.WhenAll(queued.Select(async work =>
+        {
+            try
+            {
+                return await GrainFactory.GetGrain<IJobGrain>(work.JobId).RenewAsync(work.Index, work.Token).ConfigureAwait(true);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Unreachable for now: the lease decides, and the runner's renewal finds out.
+                return true;
+            }
+        })).ConfigureAwait(true);
+        var lost = queued.Where((_, i) => !held[i]).ToHashSet(ReferenceEqualityComparer.Instance);
+        if (lost.Count == 0)
+        {
+            return;
+        }
+
+        lock (_queue)
+        {
+            var kept = _queue.UnorderedItems.Where(i => !lost.Contains(i.Element)).ToList();
+            _queue.Clear();
+            _queue.EnqueueRange(kept);
+        }
     }
 
     private async Task ReleaseAsync(ShardWork work)
@@ -152,4 +201,37 @@ internal sealed partial class ModelGrain(IShardExecutor executor, SiloSetup.Work
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Handing back job {Job} shard {Index} failed")]
     private partial void LogReleaseError(Exception error, Guid job, int index);
+}
+
+/// <summary>The model grains active on this silo, for draining them when it stops.</summary>
+internal sealed class LocalModelGrains
+{
+    public System.Collections.Concurrent.ConcurrentDictionary<string, byte> Keys { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Stops before the silo does (registered after it): drains every local model grain while the job grains can
+/// still be reached, so that queued and unfinished shards go back to their jobs instead of waiting for a lease.
+/// </summary>
+internal sealed class ModelGrainDrain(LocalModelGrains local, IGrainFactory grains) : Microsoft.Extensions.Hosting.IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // An ungraceful stop (its token already cancelled, as a test cluster's kill) drains nothing.
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.WhenAll(local.Keys.Keys.Select(key => grains.GetGrain<IModelGrain>(key).DrainAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host stops waiting: the silo's own shutdown deactivates the grains, which hand back what is left.
+        }
+    }
 }

@@ -84,7 +84,7 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The store is unreachable: the lease expires and the sweeper re-queues the shard.
+            // The job grain is unreachable: the lease expires and the shard is queued again.
             LogFailed(e, lease.JobId, lease.Index, lease.Attempt);
         }
     }
@@ -97,7 +97,7 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The store is unreachable: the lease expires and the sweeper records the attempt.
+            // The job grain is unreachable: the lease expires and the attempt is recorded.
             LogFailed(e, lease.JobId, lease.Index, lease.Attempt);
         }
     }

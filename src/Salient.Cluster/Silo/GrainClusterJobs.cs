@@ -83,7 +83,9 @@ public sealed class GrainClusterJobs(IGrainFactory grains) : IClusterJobs
         return new ClusterCounts(
             jobs.GroupBy(j => j.State).ToDictionary(g => g.Key, g => (long)g.Count()), shards, jobs.Sum(j => (long)j.ItemsDone),
             workers.GroupBy(w => w.Status).ToDictionary(g => g.Key, g => (long)g.Count()),
-            workers.ToDictionary(w => WorkerId(w.Silo), w => w.Leases));
+            workers.ToDictionary(w => WorkerId(w.Silo), w => w.Leases),
+            jobs.Where(j => j.State is "queued" or "running").GroupBy(j => j.Model ?? ModelRef.None.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Sum(j => (long)j.Shards.Queued + j.Shards.Leased), StringComparer.Ordinal));
     }
 
     /// <summary>A worker silo's id in the API: a stable GUID from its address (host, port and generation).</summary>

@@ -70,6 +70,9 @@ public static class SiloSetup
     /// <summary>The grain storage of job and catalog grains.</summary>
     public const string StateStorage = "salient";
 
+    /// <summary>What Orleans' Kubernetes hosting reads of its pod.</summary>
+    private static readonly string[] PodVariables = ["POD_NAME", "POD_NAMESPACE", "POD_IP"];
+
     /// <summary>
     /// Publishes the role and, for workers, the models, devices, name and capacity as silo metadata; adds the
     /// placement directors, the grains' options and, when none is registered, the shard executor that explains.
@@ -108,7 +111,10 @@ public static class SiloSetup
             return new ShardRunner(new GrainShardLeases(sp.GetRequiredService<IGrainFactory>()), blobs, new ModelCache(blobs, worker.ModelCache),
                 new JobDataset(blobs), worker, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ShardRunner>());
         });
-        // A stopping silo's model grains hand back their shards before it leaves.
+        // A stopping silo's model grains hand back their shards before it leaves: drained by a hosted service that
+        // stops before the silo (registered after it), and again when deactivated.
+        silo.Services.AddSingleton<LocalModelGrains>();
+        silo.Services.AddHostedService<ModelGrainDrain>();
         silo.Services.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = grains.HandBackAfter + TimeSpan.FromSeconds(10));
         return silo;
     }
@@ -146,8 +152,19 @@ public static class SiloSetup
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
         }));
         silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(connection));
+        if (InKubernetesPod(Environment.GetEnvironmentVariable))
+        {
+            // Orleans' Kubernetes hosting: the silo is named after its pod, and a silo whose pod is gone is declared dead at
+            // once instead of after missed probes. The chart sets its cluster id and address to the ones above.
+            silo.UseKubernetesHosting();
+        }
+
         return silo;
     }
+
+    /// <summary>Whether this process runs in a Kubernetes pod that tells it its name, namespace and IP (as the chart does).</summary>
+    internal static bool InKubernetesPod(Func<string, string?> environment) =>
+        PodVariables.All(v => !string.IsNullOrEmpty(environment(v)));
 
     /// <summary>Shards each model grain of this silo runs at once.</summary>
     internal sealed record WorkerSlots(int Capacity);

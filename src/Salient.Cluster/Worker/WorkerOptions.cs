@@ -1,28 +1,25 @@
 namespace Salient.Cluster.Worker;
 
-/// <summary>Settings of a <see cref="ClusterWorker"/> (docs/api.md, worker role).</summary>
+/// <summary>Settings of a worker silo and its model grains' shard runner (docs/api.md, worker role).</summary>
 public sealed class WorkerOptions
 {
     /// <summary>A readable name; the host and process id when not set.</summary>
     public string Name { get; init; } = $"{Environment.MachineName}-{Environment.ProcessId}";
 
-    /// <summary>The models it hosts: it claims only their shards.</summary>
+    /// <summary>The models it hosts: model grains are placed only where their model is hosted.</summary>
     public HostedModels Models { get; init; } = HostedModels.Any;
 
     /// <summary>The devices it declares (only <c>cpu</c> computes today).</summary>
     public IReadOnlyList<string> Devices { get; init; } = ["cpu"];
 
-    /// <summary>Shards in flight at once.</summary>
+    /// <summary>Shards each model grain runs at once.</summary>
     public int Capacity { get; init; } = 1;
 
     /// <summary>How long a lease lasts without renewal.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often leases are renewed and the worker heartbeats; well under <see cref="LeaseDuration"/>.</summary>
+    /// <summary>How often a running shard's lease is renewed; well under <see cref="LeaseDuration"/>.</summary>
     public TimeSpan RenewInterval { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>The longest an idle worker waits before it looks for shards again when no notification came.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Items per forward pass.</summary>
     public int BatchSize { get; init; } = 8;
@@ -45,9 +42,9 @@ public sealed class WorkerOptions
             throw new ArgumentException("--capacity and the batch size must be at least 1.");
         }
 
-        if (LeaseDuration <= TimeSpan.Zero || RenewInterval <= TimeSpan.Zero || RenewInterval >= LeaseDuration || PollInterval <= TimeSpan.Zero)
+        if (LeaseDuration <= TimeSpan.Zero || RenewInterval <= TimeSpan.Zero || RenewInterval >= LeaseDuration)
         {
-            throw new ArgumentException("The lease must be positive and renewed more often than it lasts; the poll interval must be positive.");
+            throw new ArgumentException("The lease must be positive and renewed more often than it lasts.");
         }
 
         if (HandBackAfter < TimeSpan.Zero)

@@ -17,7 +17,7 @@ namespace Salient.Cluster.Tests.Grains;
 /// <summary>
 /// A TestCluster of Salient silos, one role per silo (<c>Primary</c>, <c>Secondary_1</c>, ...: <c>coordinator</c>,
 /// <c>all:MODELS</c> or <c>worker:MODELS</c>), sharing one folder for grain state and the blob store, running
-/// shards with <see cref="ScriptedExecutor"/>.
+/// shards with <see cref="ScriptedExecutor"/>, or with the <see cref="ShardRunner"/> of <c>salient serve</c> (real models).
 /// </summary>
 internal sealed class GrainCluster : IAsyncDisposable
 {
@@ -33,13 +33,15 @@ internal sealed class GrainCluster : IAsyncDisposable
 
     /// <param name="roles">The role of each silo in start order; later entries are for silos started with <see cref="StartSiloAsync"/>.</param>
     /// <param name="initial">How many of them start now.</param>
-    public static async Task<GrainCluster> StartAsync(string[] roles, int? initial = null, int shardDelayMs = 100)
+    /// <param name="realRunner">Run shards with the real runner instead of <see cref="ScriptedExecutor"/>.</param>
+    public static async Task<GrainCluster> StartAsync(string[] roles, int? initial = null, int shardDelayMs = 100, bool realRunner = false)
     {
         var folder = Directory.CreateTempSubdirectory("salient-grains-").FullName;
         var builder = new TestClusterBuilder((short)(initial ?? roles.Length));
         builder.Properties["Salient:Roles"] = string.Join(';', roles.Select((r, i) => $"{(i == 0 ? "Primary" : $"Secondary_{i}")}={r}"));
         builder.Properties["Salient:Folder"] = folder;
         builder.Properties["Salient:ShardDelayMs"] = shardDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.Properties["Salient:RealRunner"] = realRunner.ToString();
         builder.AddSiloBuilderConfigurator<Configurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
@@ -50,11 +52,11 @@ internal sealed class GrainCluster : IAsyncDisposable
 
     public IJobGrain Job(Guid id) => Grains.GetGrain<IJobGrain>(id);
 
-    public async Task<JobSnapshot> SubmitAsync(string model, int items, int shardSize, int maxAttempts = 3, Func<int, string>? name = null)
+    public async Task<JobSnapshot> SubmitAsync(string model, int items, int shardSize, int maxAttempts = 3, Func<int, string>? name = null, int priority = 0)
     {
         var id = Guid.CreateVersion7();
         var plan = new JobPlan(id, "explain", "{}", new ModelAddress(model, "", ""), [.. Enumerable.Range(0, items).Select(name ?? (i => $"img{i:D3}.png"))],
-            shardSize, 0, maxAttempts);
+            shardSize, priority, maxAttempts);
         return await Job(id).SubmitAsync(plan);
     }
 
@@ -98,13 +100,21 @@ internal sealed class GrainCluster : IAsyncDisposable
             var delay = TimeSpan.FromMilliseconds(int.Parse(config["Salient:ShardDelayMs"]!, System.Globalization.CultureInfo.InvariantCulture));
             var blobs = BlobStore.Open(Path.Combine(folder, "blobs"));
             siloBuilder.Services.AddSingleton(blobs);
-            siloBuilder.Services.AddSingleton<IShardExecutor>(sp => new ScriptedExecutor(
-                new GrainShardLeases(sp.GetRequiredService<IGrainFactory>()), blobs, sp.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString(), delay));
+            if (!bool.Parse(config["Salient:RealRunner"]!))
+            {
+                siloBuilder.Services.AddSingleton<IShardExecutor>(sp => new ScriptedExecutor(
+                    new GrainShardLeases(sp.GetRequiredService<IGrainFactory>()), blobs, sp.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString(), delay));
+            }
+
             siloBuilder.Services.AddGrainStorage(SiloSetup.StateStorage, (sp, _) => new FileGrainStorage(Path.Combine(folder, "grains"), sp.GetRequiredService<Serializer>()));
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.AddSalientGrains(
                 Enum.Parse<ClusterRole>(role[0], ignoreCase: true),
-                new WorkerOptions { Name = name, Models = HostedModels.Parse(role.Length > 1 ? role[1] : "none-here"), Capacity = 2 },
+                new WorkerOptions
+                {
+                    Name = name, Models = HostedModels.Parse(role.Length > 1 ? role[1] : "none-here"), Capacity = 2, BatchSize = 2,
+                    LeaseDuration = TimeSpan.FromSeconds(2), RenewInterval = TimeSpan.FromMilliseconds(500), ModelCache = Path.Combine(folder, "models", name),
+                },
                 new ClusterGrainOptions
                 {
                     LeaseDuration = TimeSpan.FromSeconds(2),

@@ -87,6 +87,41 @@ public sealed class JobGrainTests
         Assert.Equal(8, (int)metrics["pwla"]!["fitted"]!.GetValue<double>());
     }
 
+    [Fact]
+    public async Task Jobs_on_one_model_share_its_grain_by_priority_then_submission_order()
+    {
+        // One model grain running two shards at a time; each job keeps up to four in flight there.
+        await using var cluster = await GrainCluster.StartAsync(["all:m"], shardDelayMs: 150);
+        var low = await cluster.SubmitAsync("m", items: 20, shardSize: 2, priority: 1);
+        await WaitStartedAsync(low.Id, 2);
+        var first = await cluster.SubmitAsync("m", items: 12, shardSize: 2, priority: 0);
+        var second = await cluster.SubmitAsync("m", items: 12, shardSize: 2, priority: 0);
+        foreach (var job in new[] { low, first, second })
+        {
+            Assert.Equal("succeeded", (await cluster.WaitFinishedAsync(job.Id)).State);
+        }
+
+        // Once the urgent jobs arrived, the earlier of them ran before the later, and both before the rest of the
+        // low-priority job (whose first shards were already running or queued).
+        var order = ScriptedExecutor.Started.Select(s => s.Job).Where(j => j == low.Id || j == first.Id || j == second.Id).ToList();
+        var arrived = order.IndexOf(first.Id);
+        var lastFirst = order.LastIndexOf(first.Id);
+        var lastSecond = order.LastIndexOf(second.Id);
+        Assert.True(lastFirst < order.IndexOf(second.Id), string.Join(' ', order.Select(j => j == low.Id ? "L" : j == first.Id ? "A" : "B")));
+        Assert.True(order.Skip(arrived).Select((j, i) => (j, i: i + arrived)).Where(p => p.j == low.Id).All(p => p.i > lastSecond),
+            string.Join(' ', order.Select(j => j == low.Id ? "L" : j == first.Id ? "A" : "B")));
+    }
+
+    private static async Task WaitStartedAsync(Guid id, int started)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (ScriptedExecutor.Started.Count(s => s.Job == id) < started)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "nothing started");
+            await Task.Delay(20);
+        }
+    }
+
     private static async Task WaitDoneShardsAsync(GrainCluster cluster, Guid id, int done)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

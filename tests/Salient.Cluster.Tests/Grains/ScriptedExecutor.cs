@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Salient.Storage;
@@ -8,14 +9,19 @@ namespace Salient.Cluster.Tests.Grains;
 /// A shard executor with known outputs: per item one create-only output blob and one record naming the silo that
 /// ran it; its report sums a number per item (carried as pwla totals, merged by sum), so a job's metrics are
 /// exact only when every shard merged exactly once. Items named <c>poison*</c> fail their shard; a shard with an
-/// item named <c>stall*</c> stalls its first attempt without renewing and then reports late.
+/// item named <c>stall*</c> stalls its first attempt without renewing and then reports late. Every start is
+/// logged in <see cref="Started"/> (the silos of a test cluster share the process).
 /// </summary>
 internal sealed class ScriptedExecutor(IShardLeases leases, IBlobStore blobs, string silo, TimeSpan delay) : IShardExecutor
 {
+    /// <summary>The shards in the order they started, across the silos of the process.</summary>
+    public static ConcurrentQueue<(Guid Job, int Index)> Started { get; } = new();
+
     public static double ValueOf(string item) => item.Sum(c => c);
 
     public async Task RunAsync(ShardLease lease, CancellationToken handBack = default)
     {
+        Started.Enqueue((lease.JobId, lease.Index));
         try
         {
             if (lease.Items.Any(i => i.StartsWith("poison", StringComparison.Ordinal)))

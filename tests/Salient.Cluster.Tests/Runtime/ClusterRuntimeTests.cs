@@ -4,47 +4,61 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Salient.Client;
+using Salient.Cluster.Grains;
 using Salient.Cluster.Internal;
 using Salient.Cluster.Worker;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Salient.Cluster.Tests.Runtime;
 
-/// <summary>Jobs through a coordinator and worker processes, with the faults a cluster meets.</summary>
+/// <summary>
+/// Jobs through a coordinator silo and worker silos as separate processes over Azurite, with the faults a
+/// cluster meets: kill -9 of a worker and of the coordinator, an Azurite restart, corrupt images, a poison
+/// shard, SIGTERM drains, a stale lease token, bad requests. Nothing is lost and nothing repeated.
+/// </summary>
 [Collection(LiveClusterGroup.Name)]
 public sealed class ClusterRuntimeTests(LiveCluster cluster)
 {
     private SalientClient Client => cluster.Client;
 
     [Fact]
-    public async Task A_job_survives_a_killed_worker_and_a_coordinator_restart_with_one_record_set_per_item()
+    public async Task A_job_survives_kill_9_of_a_worker_and_of_the_coordinator_with_one_output_set_per_item_method_and_target()
     {
-        var items = await cluster.UploadImagesAsync("datasets/big/", 200);
+        var items = await cluster.UploadImagesAsync("datasets/big/", 60);
         var job = await Client.SubmitJobAsync(new JobSubmission
         {
-            Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/big/"), Methods = ["gradcam"], Outputs = ["png"], ShardSize = 5,
+            Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/big/"), Methods = ["gradcam", "gradient"], Targets = "topk:2", Outputs = ["npy"], ShardSize = 3,
         });
-        Assert.Equal(40, job.Shards.Total);
+        Assert.Equal(20, job.Shards.Total);
 
-        // A worker dies mid-shard (SIGKILL) once work is under way; its lease expires and is re-leased.
+        // A worker dies mid-shard (SIGKILL) once work is under way: its lease expires or its silo is declared dead,
+        // and the shard is assigned again; then the coordinator, home of the job grain, dies the same way.
         await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards.Done >= 3);
         cluster.Kill("worker1");
-        await cluster.RestartCoordinatorAsync();
+        await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards.Done >= 6);
+        await cluster.KillAndRestartCoordinatorAsync();
 
-        var done = await cluster.FinishAsync(job.Id);
+        var done = await cluster.FinishAsync(job.Id, TimeSpan.FromMinutes(3));
         Assert.Equal("succeeded", done.State);
-        Assert.Equal(new ItemCounts(200, 200, 0), done.Items);
+        Assert.Equal(new ItemCounts(60, 60, 0), done.Items);
         var records = await ManifestAsync(job.Id);
-        Assert.Equal(200, records.Count);
-        Assert.Equal(items, records.Select(r => r.Item));
-        foreach (var record in records.Take(20))
+        // One record per item, method and target; each names its own output.
+        Assert.Equal(60 * 2 * 2, records.Count);
+        Assert.Equal(items, records.Select(r => r.Item).Distinct());
+        Assert.Equal(records.Count, records.Select(r => (r.Item, r.Method, r.Class)).Distinct().Count());
+        var outputs = records.SelectMany(r => r.Outputs!.Values).ToList();
+        Assert.Equal(outputs.Count, outputs.Distinct().Count());
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var blob in cluster.Blobs.ListAsync(BlobLayout.Job(job.Id) + "items/"))
         {
-            Assert.True(await cluster.Blobs.ExistsAsync(BlobLayout.Job(job.Id) + record.Outputs!["png"]));
+            written.Add(blob.Name[BlobLayout.Job(job.Id).Length..]);
         }
 
+        // Exactly the outputs the records name: none lost, none left over by an attempt that lost its lease.
+        Assert.Equal(outputs.Order(StringComparer.Ordinal), written.Order(StringComparer.Ordinal));
         var metrics = await Client.GetMetricsAsync(job.Id);
-        Assert.Equal(200, metrics["items"]!.GetValue<int>());
-        Assert.Equal(200, metrics["records"]!.GetValue<int>());
+        Assert.Equal(60, metrics["items"]!.GetValue<int>());
+        Assert.Equal(records.Count, metrics["records"]!.GetValue<int>());
     }
 
     [Fact]
@@ -59,7 +73,7 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         });
 
         using var drained = await cluster.StartWorkerAsync("drained", "resnet-drain");
-        await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards is { Done: >= 2, Leased: 1 });
+        await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards is { Done: >= 2, Leased: >= 1 });
         await StopAsync(drained);
         // Its shard in flight was finished or given back, not left to expire.
         var after = await Client.GetJobAsync(job.Id);
@@ -114,16 +128,17 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
     }
 
     [Fact]
-    public async Task Workers_reconnect_after_a_PostgreSQL_restart_and_the_job_completes()
+    public async Task The_silos_ride_out_an_Azurite_restart_and_the_job_completes()
     {
-        await cluster.UploadImagesAsync("datasets/pg/", 40);
-        var job = await Client.SubmitJobAsync(new JobSubmission { Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/pg/"), Outputs = ["npy"], ShardSize = 4 });
+        var items = await cluster.UploadImagesAsync("datasets/azurite/", 24);
+        var job = await Client.SubmitJobAsync(new JobSubmission { Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/azurite/"), Outputs = ["npy"], ShardSize = 2 });
         await WaitAsync(async () => (await Client.GetJobAsync(job.Id)).Shards.Done >= 1);
-        await cluster.RestartPostgresAsync();
+        // Membership, grain state, reminders and the blob store all go away for a while.
+        await cluster.RestartAzuriteAsync();
 
-        var done = await cluster.FinishAsync(job.Id);
+        var done = await cluster.FinishAsync(job.Id, TimeSpan.FromMinutes(3));
         Assert.Equal("succeeded", done.State);
-        Assert.Equal(40, (await ManifestAsync(job.Id)).Select(r => r.Item).Distinct().Count());
+        Assert.Equal(items, (await ManifestAsync(job.Id)).Select(r => r.Item));
     }
 
     [Fact]
@@ -131,8 +146,8 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
     {
         var good = await cluster.UploadImagesAsync("datasets/mixed/", 6);
         await cluster.Blobs.PutAsync("datasets/mixed/corrupt.jpg", Encoding.ASCII.GetBytes("not a jpeg"));
-        // The API refuses such a name (400); a job stored without that check still loses only the item.
-        var id = await cluster.Store.CreateJobAsync(await StoredJobAsync("resnet", ["../poison.jpg", good[0], "datasets/mixed/corrupt.jpg", .. good[1..]]));
+        // The API refuses such a name (400); a job submitted to its grain without that check still loses only the item.
+        var id = await cluster.Jobs.CreateJobAsync(await StoredJobAsync("resnet", ["../poison.jpg", good[0], "datasets/mixed/corrupt.jpg", .. good[1..]]));
 
         var done = await cluster.FinishAsync(id);
         Assert.Equal("succeeded", done.State);
@@ -152,7 +167,7 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         await cluster.UploadImagesAsync("datasets/poison/", 4);
         // A model whose stored bytes do not match the digest the job names: every attempt fails to load it.
         var request = await StoredJobAsync("resnet", ["datasets/poison/0000.jpg", "datasets/poison/0001.png", "datasets/poison/0002.jpg", "datasets/poison/0003.png"]);
-        var id = await cluster.Store.CreateJobAsync(new JobRequest
+        var id = await cluster.Jobs.CreateJobAsync(new JobRequest
         {
             Id = request.Id, Kind = request.Kind, Spec = request.Spec, Items = request.Items, ShardSize = 2, MaxAttempts = 2,
             Model = request.Model with { Sha256 = new string('0', 64) },
@@ -162,7 +177,7 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         Assert.Equal("failed", done.State);
         Assert.Equal(new ShardCounts(2, 0, 0, 0, 2, 0), done.Shards);
         Assert.Equal("2 of 2 shards dead-lettered", done.Error);
-        Assert.All(await cluster.Store.ListShardsAsync(id), shard =>
+        Assert.All(await cluster.Jobs.ListShardsAsync(id), shard =>
         {
             Assert.Equal(2, shard.Errors.Count);
             Assert.All(shard.Errors, e => Assert.Contains("SHA-256", e.Message, StringComparison.Ordinal));
@@ -191,7 +206,7 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
 
         var worker3 = (await Client.ListWorkersAsync()).Single(w => w.Name == "worker3");
         Assert.Equal(["resnet-b"], worker3.Models);
-        Assert.All(await cluster.Store.ListShardsAsync(job.Id), s => Assert.Equal(worker3.Id, s.LeasedBy));
+        Assert.All(await cluster.Jobs.ListShardsAsync(job.Id), s => Assert.Equal(worker3.Id, s.LeasedBy));
     }
 
     [Fact]
@@ -217,26 +232,19 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
     }
 
     [Fact]
-    public async Task A_worker_whose_lease_expired_writes_nothing()
+    public async Task A_runner_with_a_stale_lease_token_writes_nothing_and_changes_nothing()
     {
         await cluster.UploadImagesAsync("datasets/fence/", 2);
-        // A model no process hosts: only this test's in-process worker claims it.
-        await using (var model = File.OpenRead(Fixtures.Path("models", "resnet_basic.onnx")))
-        {
-            await Client.UploadModelAsync("resnet-fence", model);
-        }
-
-        var job = await Client.SubmitJobAsync(new JobSubmission { Model = "resnet-fence", Inputs = new JobInputs(Prefix: "datasets/fence/"), Outputs = ["png"] });
-        var store = cluster.Store;
-        var first = await store.RegisterWorkerAsync(new WorkerRegistration("zombie", [], HostedModels.Only(["resnet-fence"]), 1));
-        var lease = (await store.ClaimShardsAsync(first, HostedModels.Only(["resnet-fence"]), 1, TimeSpan.FromSeconds(1))).Single();
-        await Task.Delay(1500);
-        await store.SweepExpiredAsync();
-        var second = await store.RegisterWorkerAsync(new WorkerRegistration("successor", [], HostedModels.Only(["resnet-fence"]), 1));
-        await WaitAsync(async () => (await store.ClaimShardsAsync(second, HostedModels.Only(["resnet-fence"]), 1, TimeSpan.FromMinutes(1))).Count == 1);
+        // A model no process hosts: the job waits queued, and only this test's runner, in this process, takes its shard.
+        await cluster.UploadModelAsync("resnet-fence");
+        var submitted = await Client.SubmitJobAsync(new JobSubmission { Model = "resnet-fence", Inputs = new JobInputs(Prefix: "datasets/fence/"), Outputs = ["png"] });
+        var job = (await cluster.Jobs.GetJobAsync(submitted.Id))!;
+        var shard = (await cluster.Jobs.ListShardsAsync(job.Id)).Single();
+        // A token the job grain never issued, as a worker holds after its lease expired and the shard went to another.
+        var lease = new ShardLease(0, job.Id, 0, job.Kind, job.Spec, job.Model, shard.FirstItem, shard.Items, 1, job.MaxAttempts, Guid.Empty, 42, DateTimeOffset.UtcNow.AddMinutes(1));
 
         var options = new WorkerOptions { ModelCache = Path.Combine(Path.GetTempPath(), "salient-fence-" + Guid.NewGuid().ToString("N")[..8]) };
-        var runner = new ShardRunner(store, cluster.Blobs, new ModelCache(cluster.Blobs, options.ModelCache), new JobDataset(cluster.Blobs), options, NullLogger.Instance);
+        var runner = new ShardRunner(new GrainShardLeases(cluster.Grains), cluster.Blobs, new ModelCache(cluster.Blobs, options.ModelCache), new JobDataset(cluster.Blobs), options, NullLogger.Instance);
         await runner.RunAsync(lease);
 
         var written = new List<string>();
@@ -246,9 +254,35 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         }
 
         Assert.Empty(written);
-        Assert.Equal(ShardState.Leased, (await store.ListShardsAsync(job.Id)).Single().State);
+        var after = (await cluster.Jobs.ListShardsAsync(job.Id)).Single();
+        Assert.Equal((ShardState.Queued, 0, 0), (after.State, after.Attempt, after.Errors.Count));
         await Client.CancelJobAsync(job.Id);
         Directory.Delete(options.ModelCache, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_Orleans_client_path_submits_and_reads_jobs_with_the_HTTP_client_s_contract_types_and_errors()
+    {
+        var orleans = new SalientClusterClient(cluster.Grains);
+        var items = await cluster.UploadImagesAsync("datasets/orleans/", 4);
+        var job = await orleans.SubmitJobAsync(new JobSubmission { Model = "resnet", Inputs = new JobInputs(Prefix: "datasets/orleans/"), Outputs = ["npy"], ShardSize = 2 });
+        Assert.Equal(2, job.Shards.Total);
+
+        var done = await cluster.FinishAsync(job.Id);
+        Assert.Equal("succeeded", done.State);
+        var seen = await orleans.GetJobAsync(job.Id);
+        Assert.Equal((done.State, done.Items, done.Shards, done.CreatedAt), (seen.State, seen.Items, seen.Shards, seen.CreatedAt));
+        Assert.Contains(await orleans.ListJobsAsync(state: "succeeded", limit: 1000), j => j.Id == job.Id);
+        Assert.Equal((await Client.GetMetricsAsync(job.Id)).ToJsonString(), (await orleans.GetMetricsAsync(job.Id)).ToJsonString());
+        Assert.Equal((await Client.ListWorkersAsync()).Select(w => w.Id).Order(), (await orleans.ListWorkersAsync()).Select(w => w.Id).Order());
+        Assert.Equal(items, (await ManifestAsync(job.Id)).Select(r => r.Item));
+
+        // The same checks as the REST API, as the same exception.
+        var refused = await Assert.ThrowsAsync<SalientApiException>(() => orleans.SubmitJobAsync(new JobSubmission { Model = "nope", Inputs = new JobInputs(Items: ["x.png"]) }));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.StartsWith("model", refused.Detail, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await Assert.ThrowsAsync<SalientApiException>(() => orleans.GetJobAsync(Guid.NewGuid()))).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await Assert.ThrowsAsync<SalientApiException>(() => orleans.CancelJobAsync(job.Id))).StatusCode);
     }
 
     [Fact]
@@ -260,6 +294,17 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/v1/jobs")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("openapi/v1.json")).StatusCode);
+        // The Orleans dashboard too: a browser gives the key once as ?key= and then holds it as a cookie.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("orleans/")).StatusCode);
+        using (var browser = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = Client.BaseUri })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("orleans/?key=wrong")).StatusCode);
+            var page = await browser.GetAsync($"orleans/?key={ScriptedCluster.ApiKey}");
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("orleans/")).StatusCode);
+        }
+
 
         async Task ExpectAsync(HttpStatusCode status, string field, JobSubmission submission)
         {

@@ -22,6 +22,13 @@ public sealed class RestartOneProcessTests(LiveCluster cluster)
             Model = "resnet-outage", Inputs = new JobInputs(Prefix: "datasets/outage/"), Outputs = ["png"], ShardSize = 4,
         });
 
+        // The pending-shards metric that sizes the model's worker pool (KEDA's metrics-api scaler) counts its waiting shards.
+        using (var http = new HttpClient { BaseAddress = cluster.Coordinator })
+        {
+            Assert.Equal("{\"pending\":2}", await http.GetStringAsync("metrics/pending?models=resnet-outage,resnet-none"));
+            Assert.Contains("salient_pending_shards{model=\"resnet-outage\"} 2", await http.GetStringAsync("metrics"), StringComparison.Ordinal);
+        }
+
         using var watch = cluster.StartCli("job", "watch", job.Id.ToString());
         var output = watch.StandardOutput.ReadToEndAsync();
         var progress = new List<string>();
@@ -54,7 +61,7 @@ public sealed class RestartOneProcessTests(LiveCluster cluster)
         await Task.Delay(Downtime);
         Assert.False(watch.HasExited, $"salient job watch exited during the outage:\n{string.Join('\n', progress)}");
         Assert.False(sdk.IsCompleted, "the SDK's watch ended during the outage");
-        cluster.StartCoordinator();
+        await cluster.StartCoordinatorAsync();
 
         using var worker = await cluster.StartWorkerAsync("outage", "resnet-outage");
         using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)))

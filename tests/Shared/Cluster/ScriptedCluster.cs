@@ -10,9 +10,10 @@ namespace Salient.Tests;
 
 /// <summary>
 /// A real cluster started by deploy/cluster.sh as users start it, in a temporary folder on a free
-/// block of loopback ports: PostgreSQL, a blob store, a coordinator and worker processes, with 3 s
-/// leases and short backoffs and polls so that faults resolve within seconds. Compiled into the test
-/// projects that drive one (cluster runtime, dashboard).
+/// block of loopback ports: Azurite (the silos' membership, grain state and reminders), a blob store, a
+/// coordinator silo and worker silos, each a `salient serve` process, with 3 s leases and short backoffs
+/// so that faults resolve within seconds. Compiled into the test projects that drive one (cluster
+/// runtime, dashboard).
 /// </summary>
 /// <param name="workers">Worker processes.</param>
 /// <param name="blob"><c>azurite</c> or <c>folder</c>.</param>
@@ -22,12 +23,11 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
     public const string ApiKey = "test-key";
     private static readonly string Script = Fixtures.Path("..", "..", "deploy", "cluster.sh");
 
-    /// <summary>The environment of every process the tests start: short leases, backoffs and polls, the API key.</summary>
+    /// <summary>The environment of every process the tests start: short leases and backoffs, the API key.</summary>
     private static readonly Dictionary<string, string> FastSettings = new()
     {
         ["SALIENT_LEASE_SECONDS"] = "3",
         ["SALIENT_RETRY_BACKOFF_SECONDS"] = "0.2",
-        ["SALIENT_POLL_SECONDS"] = "1",
         ["SALIENT_API_KEYS"] = ApiKey,
     };
 
@@ -42,7 +42,8 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
     /// <summary>The coordinator's base address.</summary>
     public Uri Coordinator => Client.BaseUri;
 
-    public string Database => _env["SALIENT_DB"];
+    /// <summary>The Azure Storage connection string of the silos' membership, grain state and reminders (Azurite).</summary>
+    public string Storage => _env["SALIENT_STORAGE"];
 
     /// <summary>The blob store as the processes were given it (<c>--blob</c>).</summary>
     public string BlobLocation => _env["SALIENT_BLOB"];
@@ -114,11 +115,13 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
     /// <summary>Sends SIGTERM, as Kubernetes and deploy/cluster.sh stop a process.</summary>
     public static Task TerminateAsync(int pid) => RunAsync("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)]);
 
-    /// <summary>Stops the coordinator with SIGTERM and starts it again on the same address.</summary>
-    public async Task RestartCoordinatorAsync()
+    /// <summary>Kills the coordinator (SIGKILL) and starts it again as it was started; ready on return.</summary>
+    public async Task KillAndRestartCoordinatorAsync()
     {
-        await StopCoordinatorAsync();
-        StartCoordinator();
+        using var coordinator = Process.GetProcessById(Pid("coordinator"));
+        coordinator.Kill();
+        await coordinator.WaitForExitAsync();
+        await StartCoordinatorAsync();
     }
 
     /// <summary><c>deploy/cluster.sh restart NAME</c>: one process stopped (SIGTERM) and started as it was, ready on return.</summary>
@@ -134,11 +137,14 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
         await process.WaitForExitAsync(timeout.Token);
     }
 
-    /// <summary>Starts a coordinator on the cluster's address (after <see cref="StopCoordinatorAsync"/>); it answers once it has migrated the schema.</summary>
-    public void StartCoordinator()
+    /// <summary>Starts the coordinator again with the arguments deploy/cluster.sh gave it (after it stopped); ready on return.</summary>
+    public async Task StartCoordinatorAsync()
     {
-        using var coordinator = Serve("coordinator", ["--role", "coordinator", "--listen", _env["SALIENT_COORDINATOR"]]);
+        // DIR/coordinator.args: salient.dll, then the serve arguments, each ended by NUL.
+        var arguments = File.ReadAllText(Path.Combine(_dir, "coordinator.args")).Split('\0', StringSplitOptions.RemoveEmptyEntries)[1..];
+        using var coordinator = Serve("coordinator", arguments);
         File.WriteAllText(Path.Combine(_dir, "coordinator.pid"), coordinator.Id.ToString(CultureInfo.InvariantCulture));
+        await WaitReadyAsync(coordinator, "coordinator", Coordinator);
     }
 
     /// <summary>
@@ -159,36 +165,47 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
     }
 
     /// <summary>
-    /// Starts another worker process named <paramref name="name"/> hosting <paramref name="hostedModels"/>,
+    /// Starts another worker silo named <paramref name="name"/> hosting <paramref name="hostedModels"/> on free ports,
     /// its output appended to <c>name.log</c> in the cluster's folder; waits until it is ready.
     /// </summary>
     public async Task<Process> StartWorkerAsync(string name, string hostedModels, params string[] extraArguments)
     {
-        var listen = $"http://127.0.0.1:{FreePortBlock()}";
-        var worker = Serve(name, ["--role", "worker", "--listen", listen, "--models", hostedModels, "--name", name,
-            "--model-cache", Path.Combine(_dir, "models"), "--coordinator", _env["SALIENT_COORDINATOR"], .. extraArguments]);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!await IsReadyAsync(http, new Uri(listen + "/readyz")))
-        {
-            Assert.False(worker.HasExited, $"{name} exited with {(worker.HasExited ? worker.ExitCode : 0)}; see {Path.Combine(_dir, name + ".log")}");
-            await Task.Delay(200, timeout.Token);
-        }
-
+        var port = FreePortBlock();
+        var listen = new Uri($"http://127.0.0.1:{port}");
+        var worker = Serve(name, ["--role", "worker", "--storage", Storage, "--blob", BlobLocation, "--listen", listen.ToString(),
+            "--silo-port", (port + 1).ToString(CultureInfo.InvariantCulture), "--gateway-port", (port + 2).ToString(CultureInfo.InvariantCulture),
+            "--models", hostedModels, "--name", name, "--model-cache", Path.Combine(_dir, "models"), .. extraArguments]);
+        await WaitReadyAsync(worker, name, listen);
         return worker;
     }
 
-    /// <summary>Restarts PostgreSQL (fast shutdown: every connection is cut).</summary>
-    public Task RestartPostgresAsync() =>
-        RunAsync("bash", [Fixtures.Path("..", "..", "deploy", "postgres.sh"), "restart", "--dir", Path.Combine(_dir, "postgres"), "--port", Port(1)]);
+    /// <summary>Stops Azurite and starts it again on its data (every connection of every silo is cut meanwhile).</summary>
+    public async Task RestartAzuriteAsync()
+    {
+        string[] where = ["--dir", Path.Combine(_dir, "azurite"), "--port", Port(2)];
+        var script = Fixtures.Path("..", "..", "deploy", "azurite.sh");
+        await RunAsync("bash", [script, "stop", .. where]);
+        await RunAsync("bash", [script, "start", .. where]);
+    }
 
-    /// <summary><c>salient serve</c> against this cluster's database and blob store, with the test settings.</summary>
+    private async Task WaitReadyAsync(Process process, string name, Uri listen)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        while (!await IsReadyAsync(http, new Uri(listen, "/readyz")))
+        {
+            Assert.False(process.HasExited, $"{name} exited with {(process.HasExited ? process.ExitCode : 0)}; see {Path.Combine(_dir, name + ".log")}");
+            await Task.Delay(200, timeout.Token);
+        }
+    }
+
+    /// <summary><c>salient serve ARGUMENTS</c> with the test settings, its output appended to DIR/NAME.log.</summary>
     private Process Serve(string name, string[] arguments)
     {
         var log = Path.Combine(_dir, name + ".log");
         var start = new ProcessStartInfo("bash") { UseShellExecute = false };
         // Through the shell so that the process writes its log itself and needs no reader here.
-        foreach (var argument in (string[])["-c", "exec dotnet \"$@\" >>\"$SALIENT_TEST_LOG\" 2>&1", "serve", Salient, "serve", "--db", Database, "--blob", BlobLocation, .. arguments])
+        foreach (var argument in (string[])["-c", "exec dotnet \"$@\" >>\"$SALIENT_TEST_LOG\" 2>&1", "serve", Salient, "serve", .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
@@ -242,7 +259,7 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
         return process.ExitCode;
     }
 
-    /// <summary>A port whose next 20 neighbours are free too (the script uses port + 1, + 2 and + 11...).</summary>
+    /// <summary>A port whose next 40 neighbours are free too (the script uses port + 1 ... + 5, + 11..., + 21..., + 31...).</summary>
     public static int FreePortBlock()
     {
         while (true)
@@ -251,7 +268,7 @@ public abstract class ScriptedCluster(int workers, string blob, string models) :
             probe.Start();
             var port = ((IPEndPoint)probe.LocalEndpoint).Port;
             probe.Stop();
-            if (port < 60000 && Enumerable.Range(port, 20).All(IsFree))
+            if (port < 60000 && Enumerable.Range(port, 40).All(IsFree))
             {
                 return port;
             }
