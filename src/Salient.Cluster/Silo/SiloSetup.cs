@@ -163,7 +163,7 @@ public static class SiloSetup
     }
 
     /// <summary>Whether this process runs in a Kubernetes pod that tells it its name, namespace and IP (as the chart does).</summary>
-    internal static bool InKubernetesPod(Func<string, string?> environment) =>
+    public static bool InKubernetesPod(Func<string, string?> environment) =>
         PodVariables.All(v => !string.IsNullOrEmpty(environment(v)));
 
     /// <summary>Shards each model grain of this silo runs at once.</summary>
