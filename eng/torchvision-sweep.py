@@ -37,6 +37,7 @@ Models run smallest first; models over --skip-larger-than million parameters are
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,11 @@ def input_size(name, size):
     if name == "inception_v3":
         return 299
     return 224 if name.startswith(FIXED_224) else size
+
+
+def family(name):
+    """efficientnet_b3 -> efficientnet, efficientnet_v2_s -> efficientnet_v2, wide_resnet50_2 -> wide."""
+    return re.match(r"[a-z]+(_v\d)?", name).group(0)
 
 
 def first(output):
@@ -139,6 +145,7 @@ def main():
     parser.add_argument("--skip-larger-than", type=float, default=1000.0, help="millions of parameters")
     parser.add_argument("--keep", action="store_true", help="keep the exported .onnx files")
     parser.add_argument("--redo", action="store_true", help="redo rows already in results.json")
+    parser.add_argument("--no-build", action="store_true", help="use the CLI the last run built")
     parser.add_argument("--table-only", action="store_true", help="print the table from results.json and stop")
     args = parser.parse_args()
     os.makedirs(WORK, exist_ok=True)
@@ -153,12 +160,15 @@ def main():
 
 
 def run(names, opsets, args, results, results_path):
-    dll = build_cli()
+    dll = os.path.join(WORK, "cli", "salient.dll") if args.no_build else build_cli()
     params = parameter_counts(names)
+    # The smallest model of each family first (vgg, vit, swin_v2, ...), then the rest by size: a sweep
+    # cut short by the clock still covers every architecture.
+    firsts = {min((n for n in names if family(n) == f), key=lambda n: params[n]) for f in {family(n) for n in names}}
     def save():
         json.dump(results, open(results_path, "w"), indent=1, sort_keys=True)
 
-    for name in sorted(names, key=lambda n: params[n]):
+    for name in sorted(names, key=lambda n: (n not in firsts, params[n])):
         todo = [o for o in opsets if args.redo or results.get(f"{name}@{o}", {}).get("protocol") != PROTOCOL]
         if not todo:
             continue
@@ -234,26 +244,35 @@ def run(names, opsets, args, results, results_path):
         del model
 
 
+def cell(row):
+    if row is None:
+        return "not run"
+    if row["status"] in ("match", "float32-bound", "MISMATCH"):
+        return f"{row['status']} ({row['max_rel_diff']:.0e})"
+    refused = re.match(r"export failed: Exporting the operator '([^']+)'", row["status"])
+    return f"PyTorch cannot export ({refused.group(1)})" if refused else row["status"]
+
+
 def print_table(names, opsets, results, size):
+    """The README's table: one row per model that ran, then the models not run, by family."""
+    params_path = os.path.join(WORK, "params.json")
+    params = json.load(open(params_path)) if os.path.exists(params_path) else {}
     print()
     print("| model | params (M) | input | PyTorch float32 vs float64 | " + " | ".join(f"opset {o}" for o in opsets) + " |")
     print("|---|---:|---:|---:|" + "---|" * len(opsets))
+    not_run = []
     for name in names:
         rows = [results.get(f"{name}@{o}") for o in opsets]
         rows = [r if r and r.get("protocol") == PROTOCOL else None for r in rows]
-        cells = []
-        for r in rows:
-            if r is None:
-                cells.append("not run")
-            elif r["status"] in ("match", "float32-bound", "MISMATCH"):
-                cells.append(f"{r['status']} ({r['max_rel_diff']:.0e})")
-            else:
-                cells.append(r["status"])
         done = next((r for r in rows if r), None)
-        params = done["params_m"] if done else ""
-        shown = done["size"] if done else input_size(name, size)
-        floor = f"{done['torch32_vs_64']:.0e}" if done and "torch32_vs_64" in done and done.get("reference") == "float64" else ""
-        print(f"| {name} | {params} | {shown}² | {floor} | " + " | ".join(cells) + " |")
+        if done is None:
+            not_run.append(f"{name} ({params[name]} M)" if name in params else name)
+            continue
+        floor = f"{done['torch32_vs_64']:.0e}" if done.get("reference") == "float64" else "(float32 reference)"
+        print(f"| {name} | {done['params_m']} | {done['size']}² | {floor} | " + " | ".join(cell(r) for r in rows) + " |")
+    if not_run:
+        print()
+        print("Not run: " + ", ".join(not_run) + ".")
 
 
 if __name__ == "__main__":
