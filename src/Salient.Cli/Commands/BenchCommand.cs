@@ -174,16 +174,17 @@ internal static class BenchCommand
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model.", Required = true };
         var input = new Option<FileInfo>("--input") { Description = "The input batch (.npy, float32).", Required = true };
         var expected = new Option<FileInfo>("--expected") { Description = "The reference outputs (.npy, float32), e.g. PyTorch's logits.", Required = true };
+        var output = new Option<FileInfo?>("--output") { Description = "Also save the model's outputs (.npy, float32), to compare them with further references." };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var command = new Command("parity", "Runs a model on a saved input and compares its output with reference values: largest absolute and relative (|a − b| / max(1, |b|)) difference.")
         {
-            model, input, expected, json,
+            model, input, expected, output, json,
         };
-        command.SetAction(r => Parity(r.GetValue(model)!, r.GetValue(input)!, r.GetValue(expected)!, r.GetValue(json)));
+        command.SetAction(r => Parity(r.GetValue(model)!, r.GetValue(input)!, r.GetValue(expected)!, r.GetValue(output), r.GetValue(json)));
         return command;
     }
 
-    private static int Parity(FileInfo modelFile, FileInfo inputFile, FileInfo expectedFile, bool json)
+    private static int Parity(FileInfo modelFile, FileInfo inputFile, FileInfo expectedFile, FileInfo? outputFile, bool json)
     {
         var result = new Dictionary<string, object> { ["model"] = modelFile.Name };
         try
@@ -194,6 +195,11 @@ internal static class BenchCommand
             var clock = Stopwatch.StartNew();
             using var output = model.Forward(input);
             result["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
+            if (outputFile is not null)
+            {
+                Salient.Engine.IO.Npy.Write(outputFile.FullName, output);
+            }
+
             if (!output.Shape.SequenceEqual(expected.Shape))
             {
                 throw new ModelException($"output shape [{string.Join(',', output.ShapeArray())}] differs from the reference's [{string.Join(',', expected.ShapeArray())}]");

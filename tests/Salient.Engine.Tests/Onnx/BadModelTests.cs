@@ -67,6 +67,31 @@ public sealed class BadModelTests
         }
     }
 
+    [Theory]
+    [InlineData(-1, "cannot read external data 'resnet_basic_external.weights'")]
+    [InlineData(1000, "of 'resnet_basic_external.weights', which has 1000")]
+    public void Missing_or_short_external_data_is_refused_naming_the_file(int keptBytes, string problem)
+    {
+        // keptBytes -1: the weights file is not beside the model at all; otherwise it is cut short.
+        var dir = Directory.CreateTempSubdirectory("salient-ext-");
+        try
+        {
+            File.Copy(Fixtures.Path("models", "resnet_basic_external.onnx"), System.IO.Path.Combine(dir.FullName, "resnet_basic_external.onnx"));
+            if (keptBytes >= 0)
+            {
+                var weights = File.ReadAllBytes(Fixtures.Path("models", "resnet_basic_external.weights"));
+                File.WriteAllBytes(System.IO.Path.Combine(dir.FullName, "resnet_basic_external.weights"), weights[..keptBytes]);
+            }
+
+            var e = Assert.Throws<ModelException>(() => Model.Load(System.IO.Path.Combine(dir.FullName, "resnet_basic_external.onnx")));
+            Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
     [Fact]
     public void Npy_inputs_round_trip_through_the_model()
     {
