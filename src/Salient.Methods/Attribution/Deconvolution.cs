@@ -3,6 +3,7 @@ using Salient.Engine;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
+using Salient.Methods.Internal;
 
 namespace Salient.Methods.Attribution;
 
@@ -14,28 +15,12 @@ internal sealed class Deconvolution(Model model, ExplainOptions options) : Gradi
 {
     private protected override IBackwardRules Rules => DeconvolutionRules.Instance;
 
-    private sealed class DeconvolutionRules : IBackwardRules
+    private sealed class DeconvolutionRules : ReluBackwardOverride
     {
         public static DeconvolutionRules Instance { get; } = new();
 
-        public bool AllowsFusedSteps => true;
-
-        public bool TryBackward(Step step, BackwardContext context)
-        {
-            if (step.Kind != StepKind.Activation || step.Activation.Kind is not (ActivationKind.Relu or ActivationKind.Clip)
-                || context.OutputGradient(0) is not { } gradient || !context.NeedsGradient(0))
-            {
-                return false;
-            }
-
-            var input = context.ReuseOutputGradient(0);
-            TensorPrimitives.Max(gradient.Span, 0f, input.Span);
-            context.AddGradient(0, input);
-            return true;
-        }
-
-        // A ReLU or Clip fused into the step before it gets the same rule; other activations their gradient.
-        public void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
+        // ReLU and Clip pass relu(gradient) whatever their input; other fused activations keep their gradient.
+        public override void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
             Span<float> inputGradient, IKernelBackend backend)
         {
             if (activation.Kind is ActivationKind.Relu or ActivationKind.Clip)

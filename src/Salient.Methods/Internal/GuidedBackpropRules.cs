@@ -6,28 +6,12 @@ using Salient.Engine.Kernels;
 namespace Salient.Methods.Internal;
 
 /// <summary>Guided backpropagation: ReLU (and ReLU6/Clip) pass only positive gradients where the forward passed: grad·1[forward passed]·1[grad &gt; 0].</summary>
-internal sealed class GuidedBackpropRules : IBackwardRules
+internal sealed class GuidedBackpropRules : ReluBackwardOverride
 {
     public static GuidedBackpropRules Instance { get; } = new();
 
-    public bool TryBackward(Step step, BackwardContext context)
-    {
-        if (step.Kind != StepKind.Activation || step.Activation.Kind is not (ActivationKind.Relu or ActivationKind.Clip)
-            || context.OutputGradient(0) is not { } gradient || !context.NeedsGradient(0))
-        {
-            return false;
-        }
-
-        var input = context.ReuseOutputGradient(0);
-        ActivationBackward(step.Activation, context.Output(0).Span, gradient.Span, input.Span, context.Backend);
-        context.AddGradient(0, input);
-        return true;
-    }
-
-    public bool AllowsFusedSteps => true;
-
     // dy·1[passed], then max(·, 0) zeroes exactly where dy ≤ 0 too; both passes work in place.
-    public void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
+    public override void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
         Span<float> inputGradient, IKernelBackend backend)
     {
         backend.ActivateBackward(activation, output, output, outputGradient, inputGradient);
