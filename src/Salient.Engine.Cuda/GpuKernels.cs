@@ -27,13 +27,13 @@ public sealed class GpuKernels : IDisposable
 
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, DenseOperand, GemmShape, GemmEpilogue>> _gemm;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, Im2ColOperand, GemmShape, GemmEpilogue>> _convGemm;
-    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int, bool, bool, DeviceActivation>> _depthwise;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int, int, int, DeviceActivation>> _depthwise;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>> _depthwiseBackwardData;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>> _col2Im;
-    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, Pool2dGeometry, int, int>> _maxPool;
-    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, Pool2dGeometry, int, int, bool>> _avgPool;
-    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Pool2dGeometry, int, int>> _maxPoolBackward;
-    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, Pool2dGeometry, int, int, bool>> _avgPoolBackward;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape>> _maxPool;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>> _avgPool;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>> _maxPoolBackward;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>> _avgPoolBackward;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int>> _globalAvgPool;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DeviceActivation>> _channelAffine;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, DeviceActivation>> _activate;
@@ -41,7 +41,7 @@ public sealed class GpuKernels : IDisposable
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BroadcastIndex, int, DeviceActivation>> _binary;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long>> _reduceToShape;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int>> _softmax;
-    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, bool>> _resize;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>> _resize;
 
     /// <param name="accelerator">The device (see <see cref="GpuDevice"/>).</param>
     /// <param name="stream">The stream every operation is queued on; the accelerator's default stream when null.</param>
@@ -54,13 +54,13 @@ public sealed class GpuKernels : IDisposable
         var a = accelerator;
         _gemm = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, DenseOperand, GemmShape, GemmEpilogue>(GemmKernel.Run<DenseOperand, DenseOperand>));
         _convGemm = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, Im2ColOperand, GemmShape, GemmEpilogue>(GemmKernel.Run<DenseOperand, Im2ColOperand>));
-        _depthwise = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int, bool, bool, DeviceActivation>(DepthwiseConv2dKernel.Run));
+        _depthwise = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int, int, int, DeviceActivation>(DepthwiseConv2dKernel.Run));
         _depthwiseBackwardData = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>(DepthwiseConv2dBackwardDataKernel.Run));
         _col2Im = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>(Col2ImKernel.Run));
-        _maxPool = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, Pool2dGeometry, int, int>(MaxPool2dKernel.Run));
-        _avgPool = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, Pool2dGeometry, int, int, bool>(AvgPool2dKernel.Run));
-        _maxPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Pool2dGeometry, int, int>(MaxPool2dBackwardKernel.Run));
-        _avgPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, Pool2dGeometry, int, int, bool>(AvgPool2dBackwardKernel.Run));
+        _maxPool = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape>(MaxPool2dKernel.Run));
+        _avgPool = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>(AvgPool2dKernel.Run));
+        _maxPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>(MaxPool2dBackwardKernel.Run));
+        _avgPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>(AvgPool2dBackwardKernel.Run));
         _globalAvgPool = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, int>(GlobalAvgPoolKernel.Run));
         _channelAffine = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DeviceActivation>(ChannelAffineKernel.Run));
         _activate = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, DeviceActivation>(ActivationKernel.Run));
@@ -68,7 +68,7 @@ public sealed class GpuKernels : IDisposable
         _binary = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BroadcastIndex, int, DeviceActivation>(BinaryKernel.Run));
         _reduceToShape = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long>(ReduceToShapeKernel.Run));
         _softmax = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, int>(SoftmaxKernel.Run));
-        _resize = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, bool>(ResizeBilinearKernel.Run));
+        _resize = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(ResizeBilinearKernel.Run));
     }
 
     /// <summary>The stream the operations are queued on.</summary>
@@ -110,7 +110,7 @@ public sealed class GpuKernels : IDisposable
         var hasBias = bias.Length != 0;
         if (IsDepthwise(g))
         {
-            _depthwise.Value(Stream, (int)output.Length, input, weight, Ok(bias), output, g, g.OutHeight, g.OutWidth, hasBias, accumulate, act);
+            _depthwise.Value(Stream, (int)output.Length, input, weight, Ok(bias), output, g, g.OutHeight, g.OutWidth, hasBias ? 1 : 0, accumulate ? 1 : 0, act);
             return;
         }
 
@@ -174,7 +174,7 @@ public sealed class GpuKernels : IDisposable
         Checks.Pool(g, input.Length, output.Length);
         if (output.Length != 0)
         {
-            _maxPool.Value(Stream, (int)output.Length, input, output, g, g.OutHeight, g.OutWidth);
+            _maxPool.Value(Stream, (int)output.Length, input, output, new PoolShape(g));
         }
     }
 
@@ -184,7 +184,7 @@ public sealed class GpuKernels : IDisposable
         Checks.Pool(g, input.Length, output.Length);
         if (output.Length != 0)
         {
-            _avgPool.Value(Stream, (int)output.Length, input, output, g, g.OutHeight, g.OutWidth, countIncludePad);
+            _avgPool.Value(Stream, (int)output.Length, input, output, new PoolShape(g), countIncludePad ? 1 : 0);
         }
     }
 
@@ -201,7 +201,7 @@ public sealed class GpuKernels : IDisposable
 
         if (inputGradient.Length != 0)
         {
-            _maxPoolBackward.Value(Stream, (int)inputGradient.Length, input, output, outputGradient, inputGradient, g, g.OutHeight, g.OutWidth);
+            _maxPoolBackward.Value(Stream, (int)inputGradient.Length, input, output, outputGradient, inputGradient, new PoolShape(g));
         }
     }
 
@@ -211,7 +211,7 @@ public sealed class GpuKernels : IDisposable
         Checks.Pool(g, inputGradient.Length, outputGradient.Length);
         if (inputGradient.Length != 0)
         {
-            _avgPoolBackward.Value(Stream, (int)inputGradient.Length, outputGradient, inputGradient, g, g.OutHeight, g.OutWidth, countIncludePad);
+            _avgPoolBackward.Value(Stream, (int)inputGradient.Length, outputGradient, inputGradient, new PoolShape(g), countIncludePad ? 1 : 0);
         }
     }
 
@@ -343,7 +343,7 @@ public sealed class GpuKernels : IDisposable
 
         if (output.Length != 0)
         {
-            _resize.Value(Stream, (int)output.Length, input, output, inHeight, inWidth, outHeight, outWidth, alignCorners);
+            _resize.Value(Stream, (int)output.Length, input, output, inHeight, inWidth, outHeight, outWidth, alignCorners ? 1 : 0);
         }
     }
 

@@ -1,18 +1,17 @@
 using ILGPU;
-using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Cuda.Kernels;
 
 /// <summary>Average pooling, one thread per output, with <see cref="PoolWindow.Taps"/>'s divisor rule (an empty divisor gives 0).</summary>
 public static class AvgPool2dKernel
 {
-    public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> y, Pool2dGeometry g, int outHeight, int outWidth, bool countIncludePad)
+    public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> y, PoolShape g, int countIncludePad)
     {
         int i = thread;
-        var outPlane = outHeight * outWidth;
+        var outPlane = g.OutHeight * g.OutWidth;
         var plane = (long)(i / outPlane) * g.InHeight * g.InWidth;
-        var h0 = ((i % outPlane) / outWidth * g.StrideHeight) - g.PadTop;
-        var w0 = (i % outWidth * g.StrideWidth) - g.PadLeft;
+        var h0 = ((i % outPlane) / g.OutWidth * g.StrideHeight) - g.PadTop;
+        var w0 = (i % g.OutWidth * g.StrideWidth) - g.PadLeft;
         var sum = 0f;
         for (var ki = 0; ki < g.KernelHeight; ki++)
         {
@@ -32,8 +31,8 @@ public static class AvgPool2dKernel
             }
         }
 
-        var count = PoolWindow.Taps(h0, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadTop, g.PadBottom, countIncludePad)
-            * PoolWindow.Taps(w0, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadLeft, g.PadRight, countIncludePad);
+        var count = PoolWindow.Taps(h0, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadTop, g.PadBottom, countIncludePad != 0)
+            * PoolWindow.Taps(w0, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadLeft, g.PadRight, countIncludePad != 0);
         y[i] = count == 0 ? 0f : sum / count;
     }
 }

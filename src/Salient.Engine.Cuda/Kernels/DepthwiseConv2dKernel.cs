@@ -10,7 +10,7 @@ namespace Salient.Engine.Cuda.Kernels;
 public static class DepthwiseConv2dKernel
 {
     public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y,
-        Conv2dGeometry g, int outHeight, int outWidth, bool hasBias, bool accumulate, DeviceActivation activation)
+        Conv2dGeometry g, int outHeight, int outWidth, int hasBias, int accumulate, DeviceActivation activation)
     {
         int i = thread;
         var outPlane = outHeight * outWidth;
@@ -39,12 +39,12 @@ public static class DepthwiseConv2dKernel
             }
         }
 
-        if (hasBias)
+        if (hasBias != 0)
         {
             sum += bias[c];
         }
 
-        if (accumulate)
+        if (accumulate != 0)
         {
             sum += y[i];
         }

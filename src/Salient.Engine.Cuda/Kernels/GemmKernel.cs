@@ -11,7 +11,23 @@ public readonly record struct GemmShape(int M, int N, int K);
 /// read when β = 0 (BLAS), bias per row of the z-th matrix at <see cref="BiasMap"/>, and C row-major
 /// with leading dimension <see cref="Ldc"/> at <see cref="CMap"/>.
 /// </summary>
-public readonly record struct GemmEpilogue(float Alpha, float Beta, bool HasBias, BatchMap BiasMap, DeviceActivation Activation, int Ldc, BatchMap CMap);
+public readonly struct GemmEpilogue(float alpha, float beta, bool hasBias, BatchMap biasMap, DeviceActivation activation, int ldc, BatchMap cMap)
+{
+    public float Alpha { get; } = alpha;
+
+    public float Beta { get; } = beta;
+
+    /// <summary>1 when there is a bias (kernel parameters hold no bools).</summary>
+    public int HasBias { get; } = hasBias ? 1 : 0;
+
+    public BatchMap BiasMap { get; } = biasMap;
+
+    public DeviceActivation Activation { get; } = activation;
+
+    public int Ldc { get; } = ldc;
+
+    public BatchMap CMap { get; } = cMap;
+}
 
 /// <summary>
 /// FP32 GEMM, C[z] = epilogue(op(A[z])·op(B[z])), for any operand layout (<see cref="IMatrixOperand"/>):
@@ -132,7 +148,7 @@ public static class GemmKernel
             value += e.Beta * c[index];
         }
 
-        if (e.HasBias)
+        if (e.HasBias != 0)
         {
             value += bias[e.BiasMap.Offset(z) + row];
         }

@@ -28,13 +28,16 @@ public interface IMatrixOperand
     float Load(ArrayView<float> data, int z, int row, int col);
 }
 
-/// <summary>A row-major matrix, optionally read transposed (op(X) = Xᵀ), with leading dimension <see cref="Ld"/>.</summary>
-public readonly record struct DenseOperand(bool Transposed, int Ld, BatchMap Batch) : IMatrixOperand
+/// <summary>A row-major matrix, optionally read transposed (op(X) = Xᵀ), with leading dimension <c>ld</c>.</summary>
+public readonly struct DenseOperand(bool transposed, int ld, BatchMap batch) : IMatrixOperand
 {
-    public bool ColumnsContiguous => !Transposed;
+    // Kernel parameters hold no bools.
+    private readonly int _transposed = transposed ? 1 : 0;
+
+    public bool ColumnsContiguous => _transposed == 0;
 
     public float Load(ArrayView<float> data, int z, int row, int col) =>
-        data[Batch.Offset(z) + (Transposed ? ((long)col * Ld) + row : ((long)row * Ld) + col)];
+        data[batch.Offset(z) + (_transposed != 0 ? ((long)col * ld) + row : ((long)row * ld) + col)];
 }
 
 /// <summary>

@@ -1,5 +1,4 @@
 using ILGPU;
-using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Cuda.Kernels;
 
@@ -12,7 +11,7 @@ namespace Salient.Engine.Cuda.Kernels;
 public static class MaxPool2dBackwardKernel
 {
     public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx,
-        Pool2dGeometry g, int outHeight, int outWidth)
+        PoolShape g)
     {
         int i = thread;
         var inPlane = g.InHeight * g.InWidth;
@@ -21,11 +20,11 @@ public static class MaxPool2dBackwardKernel
         var ih = index / g.InWidth;
         var iw = index % g.InWidth;
         var plane = (long)p * inPlane;
-        var outPlane = (long)p * outHeight * outWidth;
+        var outPlane = (long)p * g.OutHeight * g.OutWidth;
         var sum = 0f;
         for (var ki = 0; ki < g.KernelHeight; ki++)
         {
-            var oh = PoolWindow.WindowOf(ih, ki, g.StrideHeight, g.PadTop, g.DilationHeight, outHeight);
+            var oh = PoolWindow.WindowOf(ih, ki, g.StrideHeight, g.PadTop, g.DilationHeight, g.OutHeight);
             if (oh < 0)
             {
                 continue;
@@ -33,13 +32,13 @@ public static class MaxPool2dBackwardKernel
 
             for (var kj = 0; kj < g.KernelWidth; kj++)
             {
-                var ow = PoolWindow.WindowOf(iw, kj, g.StrideWidth, g.PadLeft, g.DilationWidth, outWidth);
+                var ow = PoolWindow.WindowOf(iw, kj, g.StrideWidth, g.PadLeft, g.DilationWidth, g.OutWidth);
                 if (ow < 0)
                 {
                     continue;
                 }
 
-                var o = outPlane + (oh * outWidth) + ow;
+                var o = outPlane + (oh * g.OutWidth) + ow;
                 if (PoolWindow.ArgMax(x, plane, g, oh, ow, y[o]) == index)
                 {
                     sum += dy[o];

@@ -1,18 +1,17 @@
 using ILGPU;
-using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Cuda.Kernels;
 
 /// <summary>Max pooling, one thread per output; padded taps are skipped (padding never wins), NaN propagates, an all-padding window gives −∞.</summary>
 public static class MaxPool2dKernel
 {
-    public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> y, Pool2dGeometry g, int outHeight, int outWidth)
+    public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> y, PoolShape g)
     {
         int i = thread;
-        var outPlane = outHeight * outWidth;
+        var outPlane = g.OutHeight * g.OutWidth;
         var plane = (long)(i / outPlane) * g.InHeight * g.InWidth;
-        var h0 = ((i % outPlane) / outWidth * g.StrideHeight) - g.PadTop;
-        var w0 = (i % outWidth * g.StrideWidth) - g.PadLeft;
+        var h0 = ((i % outPlane) / g.OutWidth * g.StrideHeight) - g.PadTop;
+        var w0 = (i % g.OutWidth * g.StrideWidth) - g.PadLeft;
         var max = float.NegativeInfinity;
         for (var ki = 0; ki < g.KernelHeight; ki++)
         {

@@ -1,4 +1,3 @@
-using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Cuda.Kernels;
 
@@ -45,7 +44,7 @@ public static class PoolWindow
     /// The index within the plane of the input that max pooling's output (oh, ow) came from: the
     /// first tap equal to it in window order, or the last NaN when it is NaN; -1 if none.
     /// </summary>
-    public static int ArgMax(ILGPU.ArrayView<float> x, long plane, in Pool2dGeometry g, int oh, int ow, float target)
+    public static int ArgMax(ILGPU.ArrayView<float> x, long plane, in PoolShape g, int oh, int ow, float target)
     {
         var nan = float.IsNaN(target);
         var best = -1;

@@ -8,15 +8,15 @@ namespace Salient.Engine.Cuda.Kernels;
 /// </summary>
 public static class ResizeBilinearKernel
 {
-    public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> y, int inHeight, int inWidth, int outHeight, int outWidth, bool alignCorners)
+    public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> y, int inHeight, int inWidth, int outHeight, int outWidth, int alignCorners)
     {
         int i = thread;
         var outPlane = outHeight * outWidth;
         var plane = i / outPlane;
         var oh = (i % outPlane) / outWidth;
         var ow = i % outWidth;
-        Tap(oh, inHeight, outHeight, alignCorners, out var r0, out var r1, out var wr);
-        Tap(ow, inWidth, outWidth, alignCorners, out var c0, out var c1, out var wc);
+        Tap(oh, inHeight, outHeight, alignCorners != 0, out var r0, out var r1, out var wr);
+        Tap(ow, inWidth, outWidth, alignCorners != 0, out var c0, out var c1, out var wc);
         var src = (long)plane * inHeight * inWidth;
         var top = src + ((long)r0 * inWidth);
         var bottom = src + ((long)r1 * inWidth);

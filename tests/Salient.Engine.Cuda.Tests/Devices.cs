@@ -1,0 +1,77 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Salient.Engine.Kernels;
+
+// ILGPU's CPU accelerator runs each group on its own threads; tests running side by side would
+// only fight over the cores.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace Salient.Engine.Cuda.Tests;
+
+/// <summary>
+/// The devices every kernel test runs on: ILGPU's CPU accelerator always, CUDA when a device and
+/// driver are present (skipped, with the reason, when not). Each is opened once per test run.
+/// </summary>
+internal static class Devices
+{
+    public static readonly TheoryData<string> Names = [GpuDevice.CpuSimulatorName, "cuda"];
+
+    private static readonly Dictionary<string, DeviceUnderTest> s_open = [];
+
+    /// <summary>The CPU backend the GPU kernels must agree with.</summary>
+    public static IKernelBackend Cpu => KernelBackends.Default;
+
+    public static DeviceUnderTest Get(string name)
+    {
+        lock (s_open)
+        {
+            if (!s_open.TryGetValue(name, out var device))
+            {
+                if (name != GpuDevice.CpuSimulatorName)
+                {
+                    Skip.IfNot(GpuDevice.CudaAvailable(out var reason), reason);
+                }
+
+                s_open[name] = device = new DeviceUnderTest(GpuDevice.Open(name));
+            }
+
+            return device;
+        }
+    }
+}
+
+/// <summary>An opened device with its kernels, and copies to and from it.</summary>
+internal sealed class DeviceUnderTest(GpuDevice device)
+{
+    public GpuDevice Device { get; } = device;
+
+    public GpuKernels Kernels { get; } = new(device.Accelerator);
+
+    public MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] data) =>
+        data.Length == 0 ? Device.Accelerator.Allocate1D<float>(0) : Device.Accelerator.Allocate1D(data);
+
+    public float[] Download(MemoryBuffer1D<float, Stride1D.Dense> buffer)
+    {
+        Kernels.Synchronize();
+        return buffer.Length == 0 ? [] : buffer.GetAsArray1D();
+    }
+
+    /// <summary>Runs <paramref name="run"/> on device copies of <paramref name="inputs"/> and an output initialised to <paramref name="output"/>; returns the output.</summary>
+    public float[] Run(float[] output, Action<ArrayView<float>[], ArrayView<float>> run, params float[][] inputs)
+    {
+        var buffers = inputs.Select(Upload).ToArray();
+        using var result = Upload(output);
+        try
+        {
+            run([.. buffers.Select(b => b.View.AsContiguous())], result.View.AsContiguous());
+            return Download(result);
+        }
+        finally
+        {
+            foreach (var buffer in buffers)
+            {
+                buffer.Dispose();
+            }
+        }
+    }
+}
