@@ -154,7 +154,7 @@ public class ElementwiseTests
     public void Softmax_matches_the_cpu_backend(string device)
     {
         var d = Devices.Get(device);
-        foreach (var (rows, cols) in new[] { (3, 10), (2, 1000), (1, 1) })
+        foreach (var (rows, cols) in new[] { (3, 10), (1, 300), (1, 1) })
         {
             var x = Reference.Random(rows * cols, cols).Select(v => v * 20f).ToArray();
             var expected = new float[x.Length];
@@ -172,7 +172,7 @@ public class ElementwiseTests
         var d = Devices.Get(device);
         var (inH, inW, outH, outW) = (index / 2) switch
         {
-            0 => (7, 7, 224, 200),
+            0 => (7, 7, 40, 36),
             1 => (13, 9, 5, 4),
             2 => (1, 6, 3, 1),
             _ => (4, 4, 4, 4),

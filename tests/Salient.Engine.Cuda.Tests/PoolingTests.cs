@@ -81,7 +81,7 @@ public class PoolingTests
     public void Global_average_pooling_matches_the_cpu_backend(string device)
     {
         var d = Devices.Get(device);
-        foreach (var (planes, size) in new[] { (6, 49), (3, 1), (2, 700) })
+        foreach (var (planes, size) in new[] { (6, 49), (3, 1), (1, 300) })
         {
             var x = Reference.Random(planes * size, size);
             var expected = new float[planes];
