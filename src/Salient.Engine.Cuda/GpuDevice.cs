@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -66,7 +67,7 @@ public sealed class GpuDevice : IDisposable
     public static GpuDevice OpenCpuSimulator()
     {
         var device = new CPUDevice(SimulatedWarpSize, SimulatedWarpsPerGroup, 1);
-        var context = Context.Create(builder => builder.CPU(device).Optimize(OptimizationLevel.O1));
+        var context = Context.Create(builder => builder.CPU(device).EnableAlgorithms().Optimize(OptimizationLevel.O1));
         try
         {
             return new GpuDevice(context, context.CreateCPUAccelerator(0), CpuSimulatorName);
@@ -107,7 +108,7 @@ public sealed class GpuDevice : IDisposable
         Context? context = null;
         try
         {
-            context = Context.Create(builder => builder.Cuda().Optimize(OptimizationLevel.O2));
+            context = Context.Create(builder => builder.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2));
             var devices = context.GetCudaDevices();
             if (index >= devices.Count)
             {
