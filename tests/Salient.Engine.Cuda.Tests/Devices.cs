@@ -15,20 +15,22 @@ namespace Salient.Engine.Cuda.Tests;
 /// </summary>
 internal static class Devices
 {
-    public static readonly TheoryData<string> Names = [GpuDevice.CpuSimulatorName, "cuda"];
+    // SALIENT_TEST_CUDA=cuda:N (bench/gpu-check.sh) leaves the CPU accelerator out and runs the "cuda" cases on that device.
+    private static readonly string? s_cuda = Environment.GetEnvironmentVariable("SALIENT_TEST_CUDA") is { Length: > 0 } chosen ? chosen : null;
+
+    public static readonly TheoryData<string> Names = s_cuda is null ? [GpuDevice.CpuSimulatorName, "cuda"] : ["cuda"];
 
     private static readonly Dictionary<string, DeviceUnderTest> s_open = [];
 
     /// <summary>The CPU backend the GPU kernels must agree with.</summary>
     public static IKernelBackend Cpu => KernelBackends.Default;
 
-    // The "cuda" cases run on SALIENT_TEST_CUDA (cuda:N) when set, else on cuda:0; skipped with the reason when it cannot be opened.
+    // The "cuda" cases run on SALIENT_TEST_CUDA when set, else on cuda:0; skipped with the reason when it cannot be opened.
     private static GpuDevice OpenCuda()
     {
-        var name = Environment.GetEnvironmentVariable("SALIENT_TEST_CUDA") is { Length: > 0 } chosen ? chosen : "cuda";
         try
         {
-            return GpuDevice.Open(name);
+            return GpuDevice.Open(s_cuda ?? "cuda");
         }
         catch (GpuDeviceUnavailableException e)
         {
