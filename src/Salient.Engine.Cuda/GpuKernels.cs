@@ -91,7 +91,7 @@ public sealed class GpuKernels : IDisposable
         }
 
         var shape = new GemmShape(m, n, k);
-        var epilogue = new GemmEpilogue(alpha, beta, false, default, default, ldc, BatchMap.Strided(0));
+        var epilogue = new GemmEpilogue(alpha, beta, false, BatchMap.Strided(0), default, ldc, BatchMap.Strided(0));
         _gemm.Value(Stream, GemmKernel.Config(shape, 1), Ok(a), Ok(b), c, _none.View,
             new DenseOperand(transA, lda, BatchMap.Strided(0)), new DenseOperand(transB, ldb, BatchMap.Strided(0)), shape, epilogue);
     }
@@ -153,7 +153,7 @@ public sealed class GpuKernels : IDisposable
         var weights = new DenseOperand(true, depth, new BatchMap(groups, 0, (long)ocg * depth));
         var gradients = new DenseOperand(false, pixels, new BatchMap(groups, (long)g.OutChannels * pixels, (long)ocg * pixels));
         var matrix = (long)depth * pixels;
-        var epilogue = new GemmEpilogue(1f, 0f, false, default, default, pixels, BatchMap.Strided(matrix));
+        var epilogue = new GemmEpilogue(1f, 0f, false, BatchMap.Strided(0), default, pixels, BatchMap.Strided(matrix));
         long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)g.OutChannels * pixels;
         var images = (int)Math.Clamp(ScratchValues / (matrix * groups), 1, Math.Max(1, MaxGridZ / groups));
         images = Math.Min(images, g.Batch);

@@ -35,6 +35,11 @@ public sealed class PinnedUpload : IDisposable
             throw new ArgumentException($"Device destination holds {destination.Length} values, the upload has {source.Length}.", nameof(destination));
         }
 
+        if (source.IsEmpty)
+        {
+            return;
+        }
+
         _stream.Synchronize();
         if (source.Length > _pinned.Length)
         {
