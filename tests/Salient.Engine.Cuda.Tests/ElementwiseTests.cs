@@ -81,6 +81,27 @@ public class ElementwiseTests
         Reference.AssertClose(deconvolution, d.Run(new float[x.Length], (v, o) => d.Kernels.ActivateBackward(act, v[0], v[0], v[1], o, ActivationGradientRule.Deconvolution), y, dy));
     }
 
+    // PTX's max.f32 drops NaN; the kernels' clamps and maxima must keep it, as the CPU backend does.
+    [SkippableTheory]
+    [MemberData(nameof(Devices.Names), MemberType = typeof(Devices))]
+    public void NaN_passes_through_clamps_and_max_pooling_as_on_the_cpu(string device)
+    {
+        var d = Devices.Get(device);
+        float[] x = [float.NaN, -1f, 2f, 7f];
+        foreach (var act in new[] { new FusedActivation(ActivationKind.Relu), new FusedActivation(ActivationKind.Clip, 0f, 6f), new FusedActivation(ActivationKind.HardSwish) })
+        {
+            var expected = new float[x.Length];
+            Devices.Cpu.Activate(act, x, expected);
+            Assert.Equal(expected, d.Run(new float[x.Length], (v, o) => d.Kernels.Activate(act, v[0], o), x));
+        }
+
+        var pool = new Pool2dGeometry(1, 1, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false);
+        var pooled = new float[1];
+        Devices.Cpu.MaxPool2d(pool, x, pooled);
+        Assert.True(float.IsNaN(pooled[0]));
+        Assert.Equal(pooled, d.Run(new float[1], (v, o) => d.Kernels.MaxPool2d(pool, v[0], o), x));
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Devices.Names), MemberType = typeof(Devices))]
     public void Channel_affine_matches_the_cpu_backend(string device)

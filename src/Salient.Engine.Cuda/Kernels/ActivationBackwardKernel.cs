@@ -26,11 +26,11 @@ public static class ActivationBackwardKernel
         if (rule == (int)ActivationGradientRule.Deconvolution
             && (activation.Kind == (int)ActivationKind.Relu || activation.Kind == (int)ActivationKind.Clip))
         {
-            dx[i] = Math.Max(g, 0f);
+            dx[i] = DeviceActivation.Max(g, 0f);
             return;
         }
 
         var gradient = activation.Gradient(x[i], y[i], g);
-        dx[i] = rule == (int)ActivationGradientRule.Guided ? Math.Max(gradient, 0f) : gradient;
+        dx[i] = rule == (int)ActivationGradientRule.Guided ? DeviceActivation.Max(gradient, 0f) : gradient;
     }
 }

@@ -54,5 +54,5 @@ public static class GroupReduce
     }
 
     /// <summary>max(a, b), NaN when either is NaN (PTX's max.f32 would return the other operand).</summary>
-    public static float MaxPropagatingNaN(float a, float b) => float.IsNaN(a) || a > b ? a : b;
+    public static float MaxPropagatingNaN(float a, float b) => DeviceActivation.Max(a, b);
 }
