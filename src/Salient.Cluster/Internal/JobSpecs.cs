@@ -18,6 +18,7 @@ internal static class JobSpecs
     public static PipelineOptions PipelineOptionsOf(JobSubmission job, ICollection<string>? warnings = null) =>
         PipelineOptions.Parse(new PipelineText(job.Methods, job.Targets, job.Layers, job.Denoise, job.DenoiseQuantile, job.Parameters, job.Seed), field => field, warnings ?? []);
 
+    /// <summary>The metrics of an eval job; its seed seeds ROAD's noise and the sanity check, as <c>salient eval --seed</c> does.</summary>
     public static MetricOptions MetricOptionsFor(JobSubmission job) =>
-        job.Metrics.Count == 0 ? new MetricOptions() : new MetricOptions { Metrics = job.Metrics };
+        job.Metrics.Count == 0 ? new MetricOptions { Seed = job.Seed } : new MetricOptions { Metrics = job.Metrics, Seed = job.Seed };
 }

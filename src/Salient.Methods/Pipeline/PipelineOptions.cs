@@ -117,7 +117,12 @@ public sealed record PipelineOptions
         {
             if (!methods.Any(m => ExplanationMethods.Find(m).Parameters.Any(p => p.Name == name)))
             {
-                throw Problem(fieldName, "parameters", $"none of {string.Join(", ", methods)} has a parameter '{name}'.");
+                var declared = methods.Select(m => ExplanationMethods.Find(m).Parameters switch
+                {
+                    [] => $"'{m}' takes no parameters",
+                    var list => $"'{m}' takes {string.Join(", ", list.Select(p => $"{p.Name} ({p.Description}, default {p.Default.ToString(CultureInfo.InvariantCulture)})"))}",
+                });
+                throw Problem(fieldName, "parameters", $"none of {string.Join(", ", methods)} has a parameter '{name}' ({string.Join("; ", declared)}).");
             }
 
             if (!double.IsFinite(value))
