@@ -72,7 +72,7 @@ public sealed record PipelineOptions
 
         if (methods.FirstOrDefault(m => !Explainer.MethodNames.Contains(m)) is { } unknown)
         {
-            throw Problem(fieldName, "methods", $"unknown method '{unknown}'; valid: {string.Join(", ", Explainer.MethodNames)}.");
+            throw Problem(fieldName, "methods", $"unknown method '{unknown}'. Valid methods: {string.Join(", ", Explainer.MethodNames)}.");
         }
 
         if (methods.Distinct(StringComparer.Ordinal).Count() != methods.Count)
