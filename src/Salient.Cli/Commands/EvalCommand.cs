@@ -15,6 +15,9 @@ namespace Salient.Cli.Commands;
 /// </summary>
 internal static class EvalCommand
 {
+    /// <summary>This command's names of the shared options where they differ from <c>--</c> + the JSON field.</summary>
+    private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal) { ["layers"] = "--layer" };
+
     public static Command Create()
     {
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model; a model card <model>.json beside it sets preprocessing and labels.", Required = true };
@@ -80,9 +83,6 @@ internal static class EvalCommand
         return command;
     }
 
-    /// <summary>This command's names of the shared options where they differ from <c>--</c> + the JSON field.</summary>
-    private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal) { ["layers"] = "--layer" };
-
     /// <summary>Exit code 0 when every item was evaluated, 2 when some failed, 1 when the command, model or dataset is unusable.</summary>
     private static int Run(FileInfo modelFile, FileInfo datasetFile, DirectoryInfo outDir, Settings settings, Func<MetricOptions> parseOptions)
     {
@@ -102,7 +102,7 @@ internal static class EvalCommand
             var shared = PipelineArguments.Parse(settings.Pipeline, settings.Parameters, OptionNames);
             (model, loader) = InputLoader.Open(modelFile.FullName);
             options = options with { Scores = ClassScores.For(loader.Card) };
-            pipeline = new EvalPipeline(model, loader.Card, [.. shared.Methods.Select(shared.ExplainOptionsFor)], options);
+            pipeline = new EvalPipeline(model, loader.Card, shared.ExplainerOptions(), options);
             records = JsonLines.Read(datasetFile.FullName, "Dataset", "{\"image\": ..., \"objects\": [{\"class\", \"mask\"}]}", root => new SceneItem(
                 root.GetProperty("image").GetString() ?? throw new InvalidOperationException("\"image\" is null"),
                 root.TryGetProperty("objects", out var objects) ? [.. objects.EnumerateArray().Select(o => (o.GetProperty("class").GetInt32(), o.GetProperty("mask").GetString()!))] : []));

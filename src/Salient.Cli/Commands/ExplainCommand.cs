@@ -9,6 +9,17 @@ namespace Salient.Cli.Commands;
 /// <summary><c>salient explain</c>: saliency maps for every input and target, written as files plus DIR/manifest.jsonl.</summary>
 internal static class ExplainCommand
 {
+    /// <summary>The CLI's own target form: classes per input from a JSON-lines file.</summary>
+    private const string ManifestTargets = "manifest:";
+
+    /// <summary>This command's names of the shared options where they differ from <c>--</c> + the JSON field.</summary>
+    private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal)
+    {
+        ["methods"] = "--method",
+        ["targets"] = "--target",
+        ["layers"] = "--layer",
+    };
+
     public static Command Create()
     {
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model; a model card <model>.json beside it sets preprocessing and labels.", Required = true };
@@ -92,16 +103,6 @@ internal static class ExplainCommand
         });
         return command;
     }
-
-    private const string ManifestTargets = "manifest:";
-
-    /// <summary>This command's names of the shared options where they differ from <c>--</c> + the JSON field.</summary>
-    private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal)
-    {
-        ["methods"] = "--method",
-        ["targets"] = "--target",
-        ["layers"] = "--layer",
-    };
 
     private static int Run(FileInfo modelFile, ExplainOptions options, string targetText, int batchSize, DirectoryInfo outDir, Func<RenderOptions> parseRendering, string[] arguments)
     {

@@ -105,7 +105,7 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
     {
         var (lease, job, model) = (shard.Lease, shard.Job, shard.Model!);
         var spec = JobSpecs.PipelineOptionsOf(job);
-        var pipeline = new ExplainPipeline(model.Model, model.Loader.Card, [.. spec.Methods.Select(spec.ExplainOptionsFor)], RenderOptions.Create(job.Outputs));
+        var pipeline = new ExplainPipeline(model.Model, model.Loader.Card, spec.ExplainerOptions(), RenderOptions.Create(job.Outputs));
         var fixedTargets = spec.FixedTargets;
         var labels = fixedTargets is null ? await datasets.ReadManifestAsync(job.Inputs.Manifest!, shard.Token).ConfigureAwait(false) : null;
         foreach (var chunk in lease.Items.Chunk(options.BatchSize))
@@ -137,7 +137,7 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
     {
         var (lease, job, model) = (shard.Lease, shard.Job, shard.Model!);
         var spec = JobSpecs.PipelineOptionsOf(job);
-        var pipeline = new EvalPipeline(model.Model, model.Loader.Card, [.. spec.Methods.Select(spec.ExplainOptionsFor)], JobSpecs.MetricOptionsFor(job));
+        var pipeline = new EvalPipeline(model.Model, model.Loader.Card, spec.ExplainerOptions(), JobSpecs.MetricOptionsFor(job));
         var dataset = job.Inputs.Manifest is { } manifest ? await datasets.ReadManifestAsync(manifest, shard.Token).ConfigureAwait(false) : null;
         var preprocessor = new ImagePreprocessor(model.Loader.Card);
         var accumulator = new MetricAccumulator();

@@ -52,6 +52,9 @@ public sealed record PipelineOptions
         };
     }
 
+    /// <summary>The explainer options of every method, in order (<see cref="ExplainOptionsFor"/>).</summary>
+    public IReadOnlyList<ExplainOptions> ExplainerOptions() => [.. Methods.Select(ExplainOptionsFor)];
+
     /// <summary>
     /// Checks and reads the options as a user wrote them. Each problem is an <see cref="ArgumentException"/>
     /// that names the field as the caller calls it (<paramref name="fieldName"/> maps the JSON field names
