@@ -55,13 +55,16 @@ if $twin; then
 fi
 minutes=$(( ( $(cat "$out"/*.seconds | paste -sd+) ) / 60 ))
 
-# Per-item values of one metric of one method of a run, as "item<TAB>value": the mean over the item's
-# targets (pointing, energy, selectivity, deletion, insertion) or the item's own mIoU (miou).
+# Per-item values of one metric of one method of a run, as "item<TAB>value" in manifest order: the mean
+# over the item's targets (pointing, energy, selectivity, deletion, insertion; items.jsonl has one record
+# per item, method and target) or the item's own mIoU (miou, the same in each of its records).
 values() {
-  jq -r --arg m "$2" --arg k "$3" '
-    select(.method == $m and .targets != null) |
-    (if $k == "miou" then .miou else ([.targets[][$k] | select(. != null)] | if length > 0 then add / length else null end) end) as $v |
-    select($v != null) | "\(.input)\t\($v)"' "$out/$1/items.jsonl"
+  jq -rs --arg m "$2" --arg k "$3" '
+    reduce (.[] | select(.method == $m and .metrics != null)) as $r ({order: [], by: {}};
+      if .by[$r.item] then .by[$r.item] += [$r] else (.order += [$r.item] | .by[$r.item] = [$r]) end) |
+    .order[] as $i | .by[$i] |
+    (if $k == "miou" then .[0].metrics.miou else ([.[].metrics[$k] | select(. != null)] | if length > 0 then add / length else null end) end) as $v |
+    select($v != null) | "\($i)\t\($v)"' "$out/$1/items.jsonl"
 }
 # stdin: one number per line; prints "MEAN LOW HIGH" (95% percentile bootstrap of the mean, fixed seed).
 bootstrap() {

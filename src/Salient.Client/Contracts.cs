@@ -31,7 +31,10 @@ public sealed record JobSubmission
     /// <summary>Explanation methods, e.g. <c>gradcam</c>.</summary>
     public IReadOnlyList<string> Methods { get; init; } = ["gradcam"];
 
-    /// <summary><c>top1</c>, <c>topk:K</c>, <c>class:I[,J...]</c>, or <c>labels</c> (each item's labels from the manifest).</summary>
+    /// <summary>
+    /// <c>top1</c>, <c>topk:K</c>, <c>class:I[,J...]</c>, or <c>labels</c> (each item's labels from the manifest).
+    /// The older <c>topN</c> is still accepted, deprecated: the job stores <c>topk:N</c> and the response carries a <c>Warning</c> header.
+    /// </summary>
     public string Targets { get; init; } = "top1";
 
     /// <summary>ONNX value names of the CAM layers; empty: the method's default.</summary>
@@ -39,6 +42,15 @@ public sealed record JobSubmission
 
     /// <summary>Gradient denoising of shallow-layer CAMs: null, <c>floor</c>, <c>ceil</c>, <c>rectify</c> or <c>backprop</c>.</summary>
     public string? Denoise { get; init; }
+
+    /// <summary>The quantile q of the denoising truncation; null for 0.7 (the CLI's <c>--denoise-q</c>).</summary>
+    public float? DenoiseQuantile { get; init; }
+
+    /// <summary>Method parameters by name (the CLI's <c>--param NAME=VALUE</c>); each method gets the ones it declares (docs/methods.md).</summary>
+    public IReadOnlyDictionary<string, double>? Parameters { get; init; }
+
+    /// <summary>Seed of the sampling methods and of SmoothGrad's noise (the CLI's <c>--seed</c>): the same seed gives the same maps.</summary>
+    public int Seed { get; init; }
 
     /// <summary>Metrics of an <c>eval</c> job; empty: all.</summary>
     public IReadOnlyList<string> Metrics { get; init; } = [];
@@ -116,11 +128,22 @@ public sealed record WorkerSummary(Guid Id, string Name, IReadOnlyList<string> D
     DateTimeOffset HeartbeatAt, int ShardsInFlight);
 
 /// <summary>
-/// One manifest record: an item × method × target with its output blobs (names under <c>jobs/&lt;id&gt;/</c>),
-/// or the error that stopped it (then <see cref="Class"/> may be null: the item failed as a whole).
+/// One manifest record: an item × method × target with its output blobs (names under <c>jobs/&lt;id&gt;/</c>)
+/// or its metrics (an <c>eval</c> job), or the error that stopped it (then <see cref="Class"/> may be null: the
+/// item failed as a whole). <c>salient explain</c> and <c>salient eval</c> write the same records to their folders.
 /// </summary>
+/// <param name="Item">The input's blob name (a CLI run: its path).</param>
+/// <param name="Method">The explanation method.</param>
+/// <param name="Layer">The layers the method used, defaults resolved, comma-separated; null for methods that use none.</param>
+/// <param name="Class">The target class.</param>
+/// <param name="Label">Its label from the model card.</param>
+/// <param name="Score">The model's probability of the class.</param>
+/// <param name="Outputs">Output files by kind: <c>map</c>, <c>raw</c>, <c>png</c>, <c>overlay</c>, <c>mask</c>, <c>boxes</c>.</param>
+/// <param name="Error">Why the item or target failed.</param>
+/// <param name="Metrics">Explanation-quality scores of an <c>eval</c> target; the fit's errors of a <c>pwla</c> item.</param>
+/// <param name="Seconds">Explaining time per map in the item's batch.</param>
 public sealed record ResultRecord(string Item, string Method, string? Layer, int? Class, string? Label, double? Score,
-    IReadOnlyDictionary<string, string>? Outputs, string? Error, JsonObject? Metrics = null);
+    IReadOnlyDictionary<string, string>? Outputs, string? Error, JsonObject? Metrics = null, double? Seconds = null);
 
 /// <summary>The JSON conventions of the API: snake_case names, nulls omitted on writing.</summary>
 public static class SalientJson

@@ -72,6 +72,9 @@ public abstract class TargetSelection
     public static string? DeprecationOf(string text) =>
         OldTopK(text) is { } k ? $"target '{text}' is deprecated; write 'topk:{k}' (the form is read until a later release)." : null;
 
+    /// <summary>The current form of a target text: the deprecated <c>topN</c> becomes <c>topk:N</c>; any other text is returned as given.</summary>
+    public static string Current(string text) => OldTopK(text) is { } k ? $"topk:{k}" : text;
+
     /// <summary>K of the old <c>topN</c> form (N ≥ 2; <c>top1</c> is current), or null.</summary>
     private static int? OldTopK(string? text) =>
         text is not null && text.StartsWith("top", StringComparison.Ordinal) && !text.StartsWith("topk", StringComparison.Ordinal)

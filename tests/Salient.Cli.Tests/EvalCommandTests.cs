@@ -23,10 +23,12 @@ public sealed class EvalCommandTests : IDisposable
 
         Assert.Equal(0, exit);
         var lines = File.ReadAllLines(Path.Combine(report, "items.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(6, lines.Count);
-        var first = lines.First(l => l.GetProperty("method").GetString() == "gradcam");
-        Assert.Equal(["Dress", "Trouser"], first.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("label").GetString()));
-        Assert.True(first.GetProperty("targets")[0].TryGetProperty("selectivity", out _));
+        Assert.Equal(8, lines.Count); // one per item × method × target: dress has two targets
+        var dress = lines.Where(l => l.GetProperty("method").GetString() == "gradcam" && l.GetProperty("item").GetString()!.EndsWith("dress.png", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["Dress", "Trouser"], dress.Select(t => t.GetProperty("label").GetString()));
+        Assert.True(dress[0].GetProperty("metrics").TryGetProperty("selectivity", out _));
+        Assert.True(dress[0].GetProperty("metrics").TryGetProperty("miou", out _));
+        Assert.False(string.IsNullOrEmpty(dress[0].GetProperty("layer").GetString()));
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "metrics.json")));
         var accumulator = MetricAccumulator.FromJson(metrics.RootElement.GetProperty("accumulator").GetRawText());
@@ -64,8 +66,8 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(2, exit);
         var lines = File.ReadAllLines(Path.Combine(report, "items.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(4, lines.Count);
-        Assert.Contains(broken, lines.Single(l => l.GetProperty("input").GetString() == broken).GetProperty("error").GetString(), StringComparison.Ordinal);
-        Assert.Contains("missing", lines.Single(l => l.GetProperty("input").GetString()!.EndsWith("sandal.png", StringComparison.Ordinal)).GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains(broken, lines.Single(l => l.GetProperty("item").GetString() == broken).GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("missing", lines.Single(l => l.GetProperty("item").GetString()!.EndsWith("sandal.png", StringComparison.Ordinal)).GetProperty("error").GetString(), StringComparison.Ordinal);
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "metrics.json")));
         var summary = MetricAccumulator.FromJson(metrics.RootElement.GetProperty("accumulator").GetRawText()).Summarize("gradcam");
         Assert.Equal((4L, 2L), (summary.Items, summary.Errors));

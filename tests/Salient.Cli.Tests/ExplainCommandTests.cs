@@ -24,24 +24,27 @@ public sealed class ExplainCommandTests : IDisposable
         foreach (var line in lines)
         {
             Assert.Equal("gradcam", line.GetProperty("method").GetString());
+            Assert.False(string.IsNullOrEmpty(line.GetProperty("layer").GetString()));
             Assert.False(string.IsNullOrEmpty(line.GetProperty("label").GetString()));
-            using (var map = Npy.Read(Path.Combine(_work.FullName, line.GetProperty("map").GetString()!)))
+            var outputs = line.GetProperty("outputs");
+            Assert.All(outputs.EnumerateObject(), o => Assert.StartsWith("items/", o.Value.GetString(), StringComparison.Ordinal));
+            using (var map = Npy.Read(Path.Combine(_work.FullName, outputs.GetProperty("map").GetString()!)))
             {
                 Assert.Equal([32, 32], map.ShapeArray());
             }
 
-            using (var raw = Npy.Read(Path.Combine(_work.FullName, line.GetProperty("raw").GetString()!)))
+            using (var raw = Npy.Read(Path.Combine(_work.FullName, outputs.GetProperty("raw").GetString()!)))
             {
                 Assert.Equal([8, 8], raw.ShapeArray());
             }
 
             foreach (var png in new[] { "png", "overlay", "mask" })
             {
-                using var image = RgbImage.Load(Path.Combine(_work.FullName, line.GetProperty(png).GetString()!));
+                using var image = RgbImage.Load(Path.Combine(_work.FullName, outputs.GetProperty(png).GetString()!));
                 Assert.Equal(32, image.Width);
             }
 
-            Assert.True(File.Exists(Path.Combine(_work.FullName, line.GetProperty("boxes").GetString()!)));
+            Assert.True(File.Exists(Path.Combine(_work.FullName, outputs.GetProperty("boxes").GetString()!)));
             Assert.True(line.GetProperty("seconds").GetDouble() >= 0);
         }
     }
@@ -59,7 +62,7 @@ public sealed class ExplainCommandTests : IDisposable
         Assert.Equal(2, exit);
         var lines = Manifest("out");
         Assert.Equal(2, lines.Count);
-        Assert.True(lines[0].TryGetProperty("map", out _));
+        Assert.True(lines[0].GetProperty("outputs").TryGetProperty("map", out _));
         Assert.Contains("truncated.jpg", lines[1].GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
@@ -110,7 +113,7 @@ public sealed class ExplainCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("occlusion", "windw=4", "Valid parameters: window")]
+    [InlineData("occlusion", "windw=4", "'occlusion' takes window")]
     [InlineData("occlusion", "stride=99", "stride must be")]
     [InlineData("gradcam", "k=2", "takes no parameters")]
     [InlineData("rise", "masks", "NAME=NUMBER")]

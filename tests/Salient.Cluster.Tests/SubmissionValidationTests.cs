@@ -38,6 +38,19 @@ public sealed class SubmissionValidationTests
     }
 
     [Fact]
+    public void Methods_targets_and_parameters_are_read_by_the_cli_s_parser()
+    {
+        // The older topN is accepted (the coordinator stores topk:N and answers with a Warning header).
+        Assert.Null(CoordinatorApi.Validate(Explain with { Targets = "top3" }));
+        Assert.Null(CoordinatorApi.Validate(Explain with { Methods = ["occlusion"], Parameters = new Dictionary<string, double> { ["window"] = 16 }, Seed = 3, DenoiseQuantile = 0.5f }));
+        Assert.StartsWith("targets: Target 'best'", CoordinatorApi.Validate(Explain with { Targets = "best" }), StringComparison.Ordinal);
+        Assert.StartsWith("methods: unknown method 'magic'", CoordinatorApi.Validate(Explain with { Methods = ["magic"] }), StringComparison.Ordinal);
+        Assert.StartsWith("parameters: none of gradcam has a parameter 'window'",
+            CoordinatorApi.Validate(Explain with { Parameters = new Dictionary<string, double> { ["window"] = 16 } }), StringComparison.Ordinal);
+        Assert.Equal("denoise_quantile: 2 is not in (0, 1).", CoordinatorApi.Validate(Explain with { DenoiseQuantile = 2 }));
+    }
+
+    [Fact]
     public void Pwla_sample_blobs_are_checked_as_names_and_expressions_are_not()
     {
         var pwla = new JobSubmission { Kind = "pwla", Inputs = new JobInputs(Items: ["x / 2", "data/s.csv"]), Pwla = new PwlaSpec(2, Interval: [0, 1]) };

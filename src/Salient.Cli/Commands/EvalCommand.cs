@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Salient.Cli.Reports;
 using Salient.Engine;
 using Salient.Imaging;
 using Salient.Methods;
 using Salient.Methods.Metrics;
+using Salient.Methods.Pipeline;
 
 namespace Salient.Cli.Commands;
 
@@ -15,6 +15,9 @@ namespace Salient.Cli.Commands;
 /// </summary>
 internal static class EvalCommand
 {
+    /// <summary>This command's names of the shared options where they differ from <c>--</c> + the JSON field.</summary>
+    private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal) { ["layers"] = "--layer" };
+
     public static Command Create()
     {
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model; a model card <model>.json beside it sets preprocessing and labels.", Required = true };
@@ -40,7 +43,7 @@ internal static class EvalCommand
         var threshold = new Option<float>("--threshold") { Description = "Map threshold of the pseudo masks.", DefaultValueFactory = _ => SaliencyRenderer.DefaultThreshold };
         var sanitySteps = new Option<int>("--sanity-steps") { Description = "Cascade depths of the sanity check, evenly spaced up to every layer randomised.", DefaultValueFactory = _ => 4 };
         var innerBatch = new Option<int>("--inner-batch") { Description = "Perturbed or masked inputs per forward pass.", DefaultValueFactory = _ => 32 };
-        var seed = new Option<int>("--seed") { Description = "Seeds ROAD's noise and the sanity check's random weights." };
+        var seed = new Option<int>("--seed") { Description = "Seeds the sampling methods (RISE, GradientSHAP, Random-CAM), SmoothGrad's noise, ROAD's noise and the sanity check's random weights." };
         var parameters = new Option<string[]>("--param") { Description = "A method's own parameter NAME=VALUE, repeatable; given to each method that has it (docs/methods.md lists them)." };
         var examples = new Option<int>("--examples") { Description = "Items shown in the report's example grid.", DefaultValueFactory = _ => 4 };
 
@@ -52,21 +55,23 @@ internal static class EvalCommand
         command.SetAction(r =>
         {
             var settings = new Settings(
-                r.GetValue(methods)!,
-                r.GetValue(layer)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
-                r.GetResult(denoise) is null ? null : Enum.Parse<DenoiseMode>(r.GetValue(denoise) ?? "floor", ignoreCase: true),
-                r.GetValue(denoiseQ),
+                new PipelineText(
+                    PipelineArguments.Split(r.GetValue(methods)),
+                    Layers: PipelineArguments.Split(r.GetValue(layer)),
+                    Denoise: r.GetResult(denoise) is null ? null : r.GetValue(denoise) ?? "floor",
+                    DenoiseQuantile: r.GetValue(denoiseQ),
+                    Seed: r.GetValue(seed)),
+                r.GetValue(parameters) ?? [],
                 r.GetValue(limit),
                 r.GetValue(batch),
-                r.GetValue(examples),
-                r.GetValue(parameters) ?? []);
+                r.GetValue(examples));
             return Run(r.GetValue(model)!, r.GetValue(dataset)!, r.GetValue(output)!, settings, () => new MetricOptions
             {
-                Metrics = Split(r.GetValue(metrics)!),
+                Metrics = PipelineArguments.Split(r.GetValue(metrics)),
                 Steps = r.GetValue(steps),
                 DeletionBaseline = Enum.Parse<PerturbationBaseline>(r.GetValue(deletionBaseline)!, ignoreCase: true),
                 InsertionBaseline = Enum.Parse<PerturbationBaseline>(r.GetValue(insertionBaseline)!, ignoreCase: true),
-                RoadPercentages = [.. Split(r.GetValue(road)!).Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : throw new FormatException($"--road-percentages: '{p}' is not a whole number."))],
+                RoadPercentages = [.. PipelineArguments.Split(r.GetValue(road)).Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : throw new FormatException($"--road-percentages: '{p}' is not a whole number."))],
                 PointingTolerance = r.GetValue(tolerance),
                 MaskRule = Enum.Parse<PseudoMaskRule>(r.GetValue(maskRule)!, ignoreCase: true),
                 MaskThreshold = r.GetValue(threshold),
@@ -83,7 +88,7 @@ internal static class EvalCommand
     {
         Model model;
         InputLoader loader;
-        MetricEvaluator evaluator;
+        EvalPipeline pipeline;
         MetricOptions options;
         IReadOnlyList<SceneItem> records;
         try
@@ -94,21 +99,10 @@ internal static class EvalCommand
             }
 
             options = parseOptions();
+            var shared = PipelineArguments.Parse(settings.Pipeline, settings.Parameters, OptionNames);
             (model, loader) = InputLoader.Open(modelFile.FullName);
             options = options with { Scores = ClassScores.For(loader.Card) };
-            var methodNames = Split(settings.Methods);
-            var parameters = ExplanationMethods.ParseParameters(settings.Parameters);
-            if (parameters.Keys.FirstOrDefault(k => !methodNames.Any(m => Declares(m, k))) is { } stray)
-            {
-                throw new ArgumentException($"--param {stray}: none of {settings.Methods} has a parameter '{stray}'.");
-            }
-
-            var explainOptions = methodNames.Select(m => new ExplainOptions
-            {
-                Method = m, Layers = settings.Layers, Denoise = settings.Denoise, DenoiseQuantile = settings.DenoiseQuantile,
-                Parameters = parameters.Where(p => Declares(m, p.Key)).ToDictionary(),
-            }).ToArray();
-            evaluator = new MetricEvaluator(model, explainOptions, options);
+            pipeline = new EvalPipeline(model, loader.Card, shared.ExplainerOptions(), options);
             records = JsonLines.Read(datasetFile.FullName, "Dataset", "{\"image\": ..., \"objects\": [{\"class\", \"mask\"}]}", root => new SceneItem(
                 root.GetProperty("image").GetString() ?? throw new InvalidOperationException("\"image\" is null"),
                 root.TryGetProperty("objects", out var objects) ? [.. objects.EnumerateArray().Select(o => (o.GetProperty("class").GetInt32(), o.GetProperty("mask").GetString()!))] : []));
@@ -129,13 +123,12 @@ internal static class EvalCommand
             Directory.CreateDirectory(outDir.FullName);
             using (var stream = new FileStream(Path.Combine(outDir.FullName, "items.jsonl"), FileMode.Create, FileAccess.Write, FileShare.Read))
             {
-                var lines = new JsonLines(stream);
                 Progress.Run("eval", records.Count, report =>
                 {
                     var done = 0;
                     foreach (var chunk in records.Chunk(settings.Batch))
                     {
-                        failed += EvaluateChunk(evaluator, model, loader, options.Scores, root, chunk, accumulator, lines, gallery, settings.Examples);
+                        failed += EvaluateChunk(pipeline, model, loader, options.Scores, root, chunk, accumulator, stream, gallery, settings.Examples);
                         done += chunk.Length;
                         stream.Flush();
                         report(done, failed);
@@ -143,7 +136,7 @@ internal static class EvalCommand
                 });
             }
 
-            var summary = new EvalSummary(model.Name, datasetFile.FullName, records.Count, evaluator.Methods, options, loader.Card.Labels, accumulator);
+            var summary = new EvalSummary(model.Name, datasetFile.FullName, records.Count, pipeline.Evaluator.Methods, options, loader.Card.Labels, accumulator);
             EvalReport.Write(outDir.FullName, summary, gallery);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -159,39 +152,34 @@ internal static class EvalCommand
             }
         }
 
-        Console.WriteLine($"{records.Count - failed} of {records.Count} items evaluated with {string.Join(", ", evaluator.Methods)}; report in {Path.Combine(outDir.FullName, "report.html")}");
+        Console.WriteLine($"{records.Count - failed} of {records.Count} items evaluated with {string.Join(", ", pipeline.Evaluator.Methods)}; report in {Path.Combine(outDir.FullName, "report.html")}");
         return failed == 0 ? 0 : 2;
     }
 
-    /// <summary>Evaluates one chunk of records and writes their lines; returns how many items failed for some method.</summary>
-    private static int EvaluateChunk(MetricEvaluator evaluator, Model model, InputLoader loader, ClassScores scores, string root, SceneItem[] chunk, MetricAccumulator accumulator,
-        JsonLines lines, List<ReportExample> gallery, int examples)
+    /// <summary>Evaluates one chunk of records and writes their manifest records; returns how many items failed for some method.</summary>
+    private static int EvaluateChunk(EvalPipeline pipeline, Model model, InputLoader loader, ClassScores scores, string root, SceneItem[] chunk, MetricAccumulator accumulator,
+        Stream manifest, List<ReportExample> gallery, int examples)
     {
-        var errors = new string?[chunk.Length];
-        var objects = new EvaluationObject[chunk.Length][];
         var preprocessor = new ImagePreprocessor(loader.Card);
-        for (var i = 0; i < chunk.Length; i++)
+        var inputs = chunk.Select(item =>
         {
             try
             {
-                objects[i] = [.. chunk[i].Objects.Select(o => new EvaluationObject(o.Class, LoadMask(preprocessor, Path.Combine(root, o.Mask))))];
+                return new EvalInput(item.Image, [.. item.Objects.Select(o => new EvaluationObject(o.Class, LoadMask(preprocessor, Path.Combine(root, o.Mask))))]);
             }
             catch (Exception e) when (e is ImageDecodeException or InvalidDataException or IOException or UnauthorizedAccessException)
             {
-                errors[i] = e.Message;
+                return new EvalInput(item.Image, [], $"Input '{item.Image}': {e.Message}");
             }
-        }
+        }).ToArray();
 
-        var withMasks = Enumerable.Range(0, chunk.Length).Where(i => errors[i] is null).ToArray();
-        using var batch = InputBatch.Load(loader, [.. withMasks.Select(i => Path.Combine(root, chunk[i].Image))]);
-        for (var j = 0; j < withMasks.Length; j++)
+        using var batch = InputBatch.Load(loader, [.. chunk.Select(item => Path.Combine(root, item.Image))]);
+        IReadOnlyList<ManifestRecord> records = [];
+        if (batch.Tensor is null)
         {
-            errors[withMasks[j]] ??= batch.Errors[j];
+            records = pipeline.Evaluate(batch, inputs, accumulator);
         }
-
-        var rows = batch.Loaded.Select(j => withMasks[j]).ToArray();
-        var results = new List<ItemEvaluation>();
-        if (batch.Tensor is not null)
+        else
         {
             // The gallery shows what the model predicts beside the truth: one more forward pass, only while it fills.
             using var logits = gallery.Count < examples ? model.Forward(batch.Tensor) : null;
@@ -203,15 +191,15 @@ internal static class EvalCommand
                 return [.. scores.Predicted(probabilities).Select(k => (LabelOf(k), probabilities[k]))];
             }
 
-            var items = rows.Select(i => new EvaluationItem(chunk[i].Image, objects[i])).ToArray();
-            results.AddRange(evaluator.Evaluate(batch.Tensor, items, accumulator, (row, method, explanation) =>
+            records = pipeline.Evaluate(batch, inputs, accumulator, (input, method, explanation) =>
             {
-                var item = chunk[rows[row]].Image;
+                var item = chunk[input].Image;
                 var example = gallery.Find(g => g.Item == item);
                 if (example is null && gallery.Count < examples)
                 {
                     var label = explanation.Class < loader.Card.Labels.Count ? loader.Card.Labels[explanation.Class] : null;
-                    var truth = objects[rows[row]].Select(o => o.Class).Distinct().Select(LabelOf).ToArray();
+                    var truth = inputs[input].Objects.Select(o => o.Class).Distinct().Select(LabelOf).ToArray();
+                    var row = batch.RowOf(input);
                     gallery.Add(example = new ReportExample(item, explanation.Class, label, Seen(preprocessor, batch.Tensor, row), truth, Predicted(row)));
                 }
 
@@ -220,34 +208,15 @@ internal static class EvalCommand
                 {
                     example.AddOverlay(method, explanation.Map.Span);
                 }
-            }));
+            });
         }
 
-        var failed = 0;
-        for (var i = 0; i < chunk.Length; i++)
+        foreach (var record in records)
         {
-            var row = Array.IndexOf(rows, i);
-            if (row < 0)
-            {
-                foreach (var method in evaluator.Methods)
-                {
-                    accumulator.CountItem(method, failed: true);
-                }
-
-                lines.WriteError(chunk[i].Image, errors[i]!);
-                failed++;
-                continue;
-            }
-
-            var mine = results.Where(r => r.Item == row).ToList();
-            failed += mine.Any(r => r.Error is not null) ? 1 : 0;
-            foreach (var result in mine)
-            {
-                WriteResult(lines, chunk[i].Image, result, loader.Card.Labels);
-            }
+            manifest.Write(record.ToJsonLine());
         }
 
-        return failed;
+        return records.Where(r => r.Error is not null).Select(r => r.Item).Distinct(StringComparer.Ordinal).Count();
     }
 
     private static bool[] LoadMask(ImagePreprocessor preprocessor, string path)
@@ -264,44 +233,8 @@ internal static class EvalCommand
         return preprocessor.Denormalize(input);
     }
 
-    private static void WriteResult(JsonLines lines, string item, ItemEvaluation result, IReadOnlyList<string> labels) => lines.Write(json =>
-    {
-        json.WriteString("input", item);
-        json.WriteString("method", result.Method);
-        if (result.Error is not null)
-        {
-            json.WriteString("error", result.Error);
-            return;
-        }
-
-        json.WriteStartArray("targets");
-        foreach (var target in result.Targets)
-        {
-            json.WriteStartObject();
-            json.WriteNumber("class", target.Class);
-            json.WriteString("label", target.Class < labels.Count ? labels[target.Class] : null);
-            json.WriteNumber("probability", target.Probability);
-            foreach (var (metric, value) in target.Scores.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                json.WriteNumber(metric, Math.Round(value, 6));
-            }
-
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-        if (result.MeanIoU is { } iou)
-        {
-            json.WriteNumber("miou", Math.Round(iou, 6));
-        }
-    });
-
-    private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
     /// <summary>A line of the scenes manifest (SceneWriter's format): the image and its objects' classes and mask files, relative to the manifest.</summary>
     private sealed record SceneItem(string Image, IReadOnlyList<(int Class, string Mask)> Objects);
 
-    private static bool Declares(string method, string parameter) => ExplanationMethods.Find(method).Parameters.Any(p => p.Name == parameter);
-
-    private sealed record Settings(string Methods, string[] Layers, DenoiseMode? Denoise, float DenoiseQuantile, int? Limit, int Batch, int Examples, string[] Parameters);
+    private sealed record Settings(PipelineText Pipeline, string[] Parameters, int? Limit, int Batch, int Examples);
 }

@@ -2,12 +2,24 @@ using System.CommandLine;
 using Salient.Engine;
 using Salient.Imaging;
 using Salient.Methods;
+using Salient.Methods.Pipeline;
 
 namespace Salient.Cli.Commands;
 
 /// <summary><c>salient explain</c>: saliency maps for every input and target, written as files plus DIR/manifest.jsonl.</summary>
 internal static class ExplainCommand
 {
+    /// <summary>The CLI's own target form: classes per input from a JSON-lines file.</summary>
+    private const string ManifestTargets = "manifest:";
+
+    /// <summary>This command's names of the shared options where they differ from <c>--</c> + the JSON field.</summary>
+    private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal)
+    {
+        ["methods"] = "--method",
+        ["targets"] = "--target",
+        ["layers"] = "--layer",
+    };
+
     public static Command Create()
     {
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model; a model card <model>.json beside it sets preprocessing and labels.", Required = true };
@@ -46,35 +58,47 @@ internal static class ExplainCommand
         };
         command.SetAction(r =>
         {
-            IReadOnlyDictionary<string, double> methodParameters;
+            ExplainOptions options;
+            var targetText = r.GetValue(target)!;
             try
             {
-                methodParameters = ExplanationMethods.ParseParameters(r.GetValue(parameters) ?? []);
+                // The manifest:FILE form is the CLI's own; every other target goes through the shared parser.
+                var fromFile = targetText.StartsWith(ManifestTargets, StringComparison.Ordinal);
+                var pipeline = PipelineArguments.Parse(
+                    new PipelineText(
+                        [r.GetValue(method)!],
+                        fromFile ? null : targetText,
+                        PipelineArguments.Split(r.GetValue(layer)),
+                        r.GetResult(denoise) is null ? null : r.GetValue(denoise) ?? "floor",
+                        r.GetValue(denoiseQ),
+                        Seed: r.GetValue(seed)),
+                    r.GetValue(parameters) ?? [],
+                    OptionNames);
+                if (pipeline.Targets == PipelineOptions.LabelTargets)
+                {
+                    throw new ArgumentException($"--target: '{PipelineOptions.LabelTargets}' needs a dataset; give each input's classes with {ManifestTargets}FILE.jsonl.");
+                }
+
+                targetText = fromFile ? targetText : pipeline.Targets;
+                options = pipeline.ExplainOptionsFor(pipeline.Methods[0]) with
+                {
+                    Fuse = r.GetValue(fuse) is { } f ? Enum.Parse<LayerFusion>(f, ignoreCase: true) : null,
+                    Reshape = Enum.Parse<LayerReshape>(r.GetValue(reshape)!.Replace("-", "", StringComparison.Ordinal), ignoreCase: true),
+                    SmoothSamples = r.GetValue(smooth),
+                    SmoothNoise = r.GetValue(noise),
+                    DenoiseTanh = r.GetValue(denoiseTanh),
+                    InnerBatch = r.GetValue(innerBatch),
+                    IntegrationSteps = r.GetValue(steps),
+                };
             }
-            catch (FormatException e)
+            catch (ArgumentException e)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
             }
 
-            var options = new ExplainOptions
-            {
-                Method = r.GetValue(method)!,
-                Layers = r.GetValue(layer)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
-                Fuse = r.GetValue(fuse) is { } f ? Enum.Parse<LayerFusion>(f, ignoreCase: true) : null,
-                Reshape = Enum.Parse<LayerReshape>(r.GetValue(reshape)!.Replace("-", "", StringComparison.Ordinal), ignoreCase: true),
-                SmoothSamples = r.GetValue(smooth),
-                SmoothNoise = r.GetValue(noise),
-                Denoise = r.GetResult(denoise) is null ? null : Enum.Parse<DenoiseMode>(r.GetValue(denoise) ?? "floor", ignoreCase: true),
-                DenoiseQuantile = r.GetValue(denoiseQ),
-                DenoiseTanh = r.GetValue(denoiseTanh),
-                InnerBatch = r.GetValue(innerBatch),
-                IntegrationSteps = r.GetValue(steps),
-                Parameters = methodParameters,
-                Seed = r.GetValue(seed),
-            };
-            var formats = r.GetValue(format)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            return Run(r.GetValue(model)!, options, r.GetValue(target)!, r.GetValue(batch), r.GetValue(output)!,
+            var formats = PipelineArguments.Split(r.GetValue(format));
+            return Run(r.GetValue(model)!, options, targetText, r.GetValue(batch), r.GetValue(output)!,
                 () => RenderOptions.Create(formats, r.GetValue(colormap)!, r.GetValue(alpha), r.GetValue(threshold)), r.GetValue(inputs)!);
         });
         return command;
@@ -82,10 +106,9 @@ internal static class ExplainCommand
 
     private static int Run(FileInfo modelFile, ExplainOptions options, string targetText, int batchSize, DirectoryInfo outDir, Func<RenderOptions> parseRendering, string[] arguments)
     {
-        RenderOptions rendering;
         Model model;
         InputLoader loader;
-        Explainer explainer;
+        ExplainPipeline pipeline;
         Func<string, TargetSelection?> targetsFor;
         try
         {
@@ -94,9 +117,9 @@ internal static class ExplainCommand
                 throw new ArgumentException("--batch must be a positive number.");
             }
 
-            rendering = parseRendering();
+            var rendering = parseRendering();
             (model, loader) = InputLoader.Open(modelFile.FullName);
-            explainer = Explainer.Create(model, options with { Scores = ClassScores.For(loader.Card) });
+            pipeline = new ExplainPipeline(model, loader.Card, [options], rendering);
             targetsFor = ParseTargets(targetText);
         }
         catch (Exception e) when (e is ModelException or InvalidDataException or ArgumentException or FormatException or IOException)
@@ -111,13 +134,12 @@ internal static class ExplainCommand
         var failed = 0;
         using (var stream = new FileStream(manifestPath, FileMode.Create, FileAccess.Write, FileShare.Read))
         {
-            var lines = new JsonLines(stream);
             Progress.Run($"explain {options.Method}", items.Count, report =>
             {
                 var done = 0;
                 foreach (var chunk in items.Chunk(batchSize))
                 {
-                    failed += ExplainChunk(explainer, loader, chunk, targetsFor, outDir.FullName, rendering, lines);
+                    failed += ExplainChunk(pipeline, loader, chunk, targetsFor, outDir.FullName, stream);
                     done += chunk.Length;
                     stream.Flush();
                     report(done, failed);
@@ -129,55 +151,24 @@ internal static class ExplainCommand
         return failed == 0 ? 0 : 2;
     }
 
-    /// <summary>Explains one chunk and writes its files and manifest lines; returns the number of failed lines.</summary>
-    private static int ExplainChunk(Explainer explainer, InputLoader loader, string[] chunk, Func<string, TargetSelection?> targetsFor,
-        string outDir, RenderOptions rendering, JsonLines lines)
+    /// <summary>Explains one chunk and writes its files and manifest records; returns the number of failed records.</summary>
+    private static int ExplainChunk(ExplainPipeline pipeline, InputLoader loader, string[] chunk, Func<string, TargetSelection?> targetsFor, string outDir, Stream manifest)
     {
         using var batch = InputBatch.Load(loader, chunk);
-        var (targets, seconds) = BatchExplainer.Explain(explainer, batch, chunk, [.. chunk.Select(targetsFor)], loader.Card, rendering);
-        foreach (var target in targets)
+        var explained = pipeline.Explain(batch, chunk, [.. chunk.Select(targetsFor)]);
+        foreach (var file in explained.Files)
         {
-            var input = chunk[target.Input];
-            if (target.Error is { } error)
-            {
-                lines.Write(json =>
-                {
-                    json.WriteString("input", input);
-                    if (target.Class is { } c)
-                    {
-                        json.WriteNumber("class", c);
-                    }
-
-                    json.WriteString("error", error);
-                });
-                continue;
-            }
-
-            foreach (var file in target.Files)
-            {
-                var path = Path.Combine(outDir, target.Stem + file.Suffix);
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                File.WriteAllBytes(path, file.Content);
-            }
-
-            lines.Write(json =>
-            {
-                json.WriteString("input", input);
-                json.WriteNumber("class", target.Class!.Value);
-                json.WriteString("label", target.Label);
-                json.WriteNumber("score", target.Score);
-                json.WriteString("method", explainer.Options.Method);
-                json.WriteString("layer", BatchExplainer.LayerLabel(explainer));
-                foreach (var file in target.Files)
-                {
-                    json.WriteString(file.Key, target.Stem + file.Suffix);
-                }
-
-                json.WriteNumber("seconds", Math.Round(seconds, 4));
-            });
+            var path = Path.Combine(outDir, file.Path);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, file.Content);
         }
 
-        return targets.Count(t => t.Error is not null);
+        foreach (var record in explained.Records)
+        {
+            manifest.Write(record.ToJsonLine());
+        }
+
+        return explained.Records.Count(r => r.Error is not null);
     }
 
     /// <summary>
@@ -186,18 +177,13 @@ internal static class ExplainCommand
     /// </summary>
     private static Func<string, TargetSelection?> ParseTargets(string text)
     {
-        if (!text.StartsWith("manifest:", StringComparison.Ordinal))
+        if (!text.StartsWith(ManifestTargets, StringComparison.Ordinal))
         {
             var selection = TargetSelection.Parse(text);
-            if (TargetSelection.DeprecationOf(text) is { } note)
-            {
-                Console.Error.WriteLine($"warning: {note}");
-            }
-
             return _ => selection;
         }
 
-        var path = text["manifest:".Length..];
+        var path = text[ManifestTargets.Length..];
         var labels = JsonLines.Read(path, "Target manifest", "{\"input\": ..., \"labels\": [classes]}", root =>
         {
             var classes = root.TryGetProperty("labels", out var list) ? list.EnumerateArray().Select(e => e.GetInt32()).ToArray() : [root.GetProperty("label").GetInt32()];

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Salient.Client;
 using Salient.Methods;
+using Salient.Methods.Pipeline;
 using Salient.Pwla;
 using Spectre.Console;
 
@@ -69,6 +70,8 @@ internal static class JobCommand
         var targets = new Option<string>("--targets") { Description = $"{TargetSelection.Syntax} or labels.", DefaultValueFactory = _ => "top1" };
         var layers = new Option<string?>("--layers") { Description = "Comma-separated CAM layers." };
         var denoise = new Option<string?>("--denoise") { Description = "floor, ceil, rectify or backprop." };
+        var denoiseQ = new Option<float?>("--denoise-q") { Description = "Quantile q of the truncation (default 0.7)." };
+        var parameters = new Option<string[]>("--param") { Description = "A method's own parameter NAME=VALUE, repeatable; given to each method that has it (docs/methods.md lists them)." };
         var metrics = new Option<string?>("--metrics") { Description = "Comma-separated metrics of an eval job; default all." };
         var outputs = new Option<string>("--outputs") { Description = "Comma-separated outputs: npy, png, overlay, mask, boxes.", DefaultValueFactory = _ => "npy,png,overlay" };
         var shardSize = new Option<int>("--shard-size") { Description = "Items per shard.", DefaultValueFactory = _ => 64 };
@@ -80,8 +83,8 @@ internal static class JobCommand
         var continuous = new Option<bool>("--continuous") { Description = "pwla: fit a continuous function (CPWLA)." };
         var fitMethod = new Option<string>("--fit-method") { Description = "pwla: lnn, dp (discontinuous only) or de.", DefaultValueFactory = _ => "lnn" };
         var interval = new Option<string?>("--interval") { Description = "pwla: a,b (expressions allowed, e.g. 0,2*pi); required with --function." };
-        var seed = new Option<int>("--seed") { Description = "pwla: the solver's random seed." };
-        foreach (var option in new Option[] { kind, model, prefix, manifest, items, methods, targets, layers, denoise, metrics, outputs, shardSize, priority, maxAttempts, watch,
+        var seed = new Option<int>("--seed") { Description = "Seed of the sampling methods, SmoothGrad, ROAD and the sanity check (explain, eval), or of the pwla solver." };
+        foreach (var option in new Option[] { kind, model, prefix, manifest, items, methods, targets, layers, denoise, denoiseQ, parameters, metrics, outputs, shardSize, priority, maxAttempts, watch,
             functions, segments, continuous, fitMethod, interval, seed })
         {
             command.Options.Add(option);
@@ -104,7 +107,30 @@ internal static class JobCommand
             }
         });
 
-        command.SetAction((r, ct) => RunAsync(r, coordinator, apiKey, async client =>
+        command.SetAction((r, ct) =>
+        {
+            // Explain and eval options are read here as the coordinator and `salient explain` read them, so a mistake fails before the request.
+            PipelineOptions? shared = null;
+            if (r.GetValue(kind) != "pwla")
+            {
+                try
+                {
+                    shared = PipelineArguments.Parse(
+                        new PipelineText(Split(r.GetValue(methods)), r.GetValue(targets), Split(r.GetValue(layers)), r.GetValue(denoise), r.GetValue(denoiseQ), Seed: r.GetValue(seed)),
+                        r.GetValue(parameters) ?? []);
+                }
+                catch (ArgumentException e)
+                {
+                    Console.Error.WriteLine($"error: {e.Message}");
+                    return Task.FromResult(1);
+                }
+            }
+
+            return Submit(r, shared, ct);
+        });
+        return command;
+
+        Task<int> Submit(ParseResult r, PipelineOptions? shared, CancellationToken ct) => RunAsync(r, coordinator, apiKey, async client =>
         {
             string[] itemList = [.. r.GetValue(items) ?? [], .. r.GetValue(functions) ?? []];
             var bounds = r.GetValue(interval) is { } text ? PwlaFitting.ParseInterval(text) : ((double A, double B)?)null;
@@ -116,10 +142,13 @@ internal static class JobCommand
                 Pwla = r.GetValue(kind) == "pwla"
                     ? new PwlaSpec(r.GetValue(segments), r.GetValue(continuous), r.GetValue(fitMethod)!, bounds is { } b ? [b.A, b.B] : null, r.GetValue(seed))
                     : null,
-                Methods = Split(r.GetValue(methods)),
-                Targets = WithDeprecationNote(r.GetValue(targets)!),
-                Layers = Split(r.GetValue(layers)),
+                Methods = shared is null ? Split(r.GetValue(methods)) : [.. shared.Methods],
+                Targets = shared?.Targets ?? r.GetValue(targets)!,
+                Layers = shared is null ? Split(r.GetValue(layers)) : [.. shared.Layers],
                 Denoise = r.GetValue(denoise),
+                DenoiseQuantile = r.GetValue(denoiseQ),
+                Parameters = shared is { Parameters.Count: > 0 } ? shared.Parameters : null,
+                Seed = shared is null ? 0 : shared.Seed,
                 Metrics = Split(r.GetValue(metrics)),
                 Outputs = Split(r.GetValue(outputs)),
                 ShardSize = r.GetValue(shardSize),
@@ -128,8 +157,7 @@ internal static class JobCommand
             }, ct).ConfigureAwait(false);
             Print(submitted);
             return r.GetValue(watch) ? await WatchAsync(client, submitted.Id, ct).ConfigureAwait(false) : 0;
-        }));
-        return command;
+        });
     }
 
     /// <summary>Follows the job; exit code 0 when it succeeded, 2 when it failed or was cancelled.</summary>
@@ -205,17 +233,6 @@ internal static class JobCommand
     }
 
     private static void Print(Job job) => Console.WriteLine(JsonSerializer.Serialize(job, Indented));
-
-    /// <summary>The targets as given, after warning on stderr when they use the deprecated form.</summary>
-    private static string WithDeprecationNote(string targets)
-    {
-        if (TargetSelection.DeprecationOf(targets) is { } note)
-        {
-            Console.Error.WriteLine($"warning: {note}");
-        }
-
-        return targets;
-    }
 
     private static string[] Split(string? list) => list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 }

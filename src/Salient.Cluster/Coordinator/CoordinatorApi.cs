@@ -14,6 +14,7 @@ using Salient.Cluster.Internal;
 using Salient.Methods;
 using Salient.Pwla;
 using Salient.Methods.Metrics;
+using Salient.Methods.Pipeline;
 using Salient.Storage;
 
 namespace Salient.Cluster.Coordinator;
@@ -186,9 +187,12 @@ public static class CoordinatorApi
             return BadRequest(problem);
         }
 
+        // A deprecated form is stored in its current one, so workers read one syntax; the client gets a note.
+        var warnings = new List<string>();
         var model = ModelRef.None;
         if (job.Kind != "pwla")
         {
+            job = job with { Targets = JobSpecs.PipelineOptionsOf(job, warnings).Targets };
             if (await registry.GetAsync(job.Model!, ct).ConfigureAwait(false) is not { } registered)
             {
                 return BadRequest($"model: no model '{job.Model}' is registered (POST /api/v1/models).");
@@ -230,14 +234,35 @@ public static class CoordinatorApi
             Priority = job.Priority,
             MaxAttempts = job.MaxAttempts,
         }, ct).ConfigureAwait(false);
-        return Results.Created($"/api/v1/jobs/{id}", await views.GetAsync(id, ct).ConfigureAwait(false));
+        var created = TypedResults.Created($"/api/v1/jobs/{id}", await views.GetAsync(id, ct).ConfigureAwait(false));
+        return warnings.Count == 0 ? created : new WithWarnings<Job>(created, warnings);
+    }
+
+    /// <summary>
+    /// A result with deprecation notes as <c>Warning: 299 - "..."</c> headers (RFC 9110's miscellaneous
+    /// persistent warning), keeping the status and value the API grain's reply reads.
+    /// </summary>
+    private sealed class WithWarnings<T>(Created<T> inner, IReadOnlyList<string> warnings) : IResult, IStatusCodeHttpResult, IValueHttpResult
+    {
+        public int? StatusCode => inner.StatusCode;
+
+        public object? Value => inner.Value;
+
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            foreach (var warning in warnings)
+            {
+                httpContext.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\"", "'", StringComparison.Ordinal)}\"");
+            }
+
+            return inner.ExecuteAsync(httpContext);
+        }
     }
 
     /// <summary>The first problem of a submission, naming the field, or null.</summary>
     public static string? Validate(JobSubmission job)
     {
         var inputs = new object?[] { job.Inputs?.Prefix, job.Inputs?.Manifest, job.Inputs?.Items }.Count(i => i is not null);
-        string[] unknownMethods = [.. (job.Methods ?? []).Except(Explainer.MethodNames)];
         return job switch
         {
             { Kind: not ("explain" or "eval" or "pwla") } => $"kind: '{job.Kind}' is not explain, eval or pwla.",
@@ -245,14 +270,24 @@ public static class CoordinatorApi
             { Model: null or "" } => "model: a model key is required.",
             _ when inputs != 1 => "inputs: give exactly one of prefix, manifest or items.",
             { Inputs.Items: { } list } when ItemsProblem(list, isBlob: _ => true) is { } problem => problem,
-            { Methods: null or { Count: 0 } } => "methods: give at least one method.",
-            _ when unknownMethods.Length > 0 => $"methods: unknown {string.Join(", ", unknownMethods)}; valid: {string.Join(", ", Explainer.MethodNames)}.",
-            _ when job.Methods.Distinct().Count() != job.Methods.Count => "methods: each method once.",
-            { Targets: "labels", Inputs.Manifest: null } => "targets: 'labels' needs inputs.manifest.",
-            { Denoise: { } d } when !Enum.TryParse<DenoiseMode>(d, ignoreCase: true, out _) => $"denoise: '{d}' is not floor, ceil, rectify or backprop.",
+            { Targets: PipelineOptions.LabelTargets, Inputs.Manifest: null } => "targets: 'labels' needs inputs.manifest.",
             { Metrics: { } metrics } when metrics.Except(MetricOptions.Names).Any() => $"metrics: valid metrics are {string.Join(", ", MetricOptions.Names)}.",
-            _ => LimitsProblem(job) ?? TargetsProblem(job.Targets) ?? OutputsProblem(job.Outputs),
+            _ => PipelineProblem(job) ?? LimitsProblem(job) ?? OutputsProblem(job.Outputs),
         };
+    }
+
+    /// <summary>The problem of the methods, targets, layers, denoising and parameters, by the parser the CLI uses, or null.</summary>
+    private static string? PipelineProblem(JobSubmission job)
+    {
+        try
+        {
+            _ = JobSpecs.PipelineOptionsOf(job);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
     }
 
     private static string? LimitsProblem(JobSubmission job) => job switch
@@ -349,19 +384,6 @@ public static class CoordinatorApi
         }
 
         return null;
-    }
-
-    private static string? TargetsProblem(string? targets)
-    {
-        try
-        {
-            _ = JobSpecs.FixedTargets(targets ?? "");
-            return null;
-        }
-        catch (FormatException e)
-        {
-            return $"targets: {e.Message} Use {TargetSelection.Syntax} or labels.";
-        }
     }
 
     private static string? OutputsProblem(IReadOnlyList<string>? outputs)

@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using Salient.Client;
+using Salient.Methods.Pipeline;
 using Salient.Pwla;
 using Salient.Storage;
 
@@ -27,7 +27,7 @@ public sealed partial class ShardRunner
             catch (Exception e) when (e is BlobNotFoundException or FormatException or ArgumentException or InvalidDataException)
             {
                 // A missing or malformed input fails its item, not the shard: retrying cannot fix it.
-                shard.Add(new ResultRecord(item, pwla.Method, null, null, null, null, null, e.Message));
+                shard.Records.Add(new ManifestRecord(item, pwla.Method, null, null, null, null, null, e.Message));
                 continue;
             }
 
@@ -37,9 +37,9 @@ public sealed partial class ShardRunner
             await PutOnceAsync($"{prefix}{stem}pwla.json", Encoding.UTF8.GetBytes(result.ToJson()), shard.Token).ConfigureAwait(false);
             await PutOnceAsync($"{prefix}{stem}pwla.png", result.PlotPng(), shard.Token).ConfigureAwait(false);
             totals = totals.Add(result.Fit.Error, result.L2, result.MaxDeviation);
-            shard.Add(new ResultRecord(item, pwla.Method, null, null, null, null,
+            shard.Records.Add(new ManifestRecord(item, pwla.Method, null, null, null, null,
                 new Dictionary<string, string> { ["json"] = $"{stem}pwla.json", ["png"] = $"{stem}pwla.png" }, null,
-                new JsonObject { ["error"] = result.Fit.Error, ["l2"] = result.L2, ["linf"] = result.MaxDeviation }));
+                new Dictionary<string, double> { ["error"] = result.Fit.Error, ["l2"] = result.L2, ["linf"] = result.MaxDeviation }));
         }
 
         var report = await FinishAsync(shard, null).ConfigureAwait(false);

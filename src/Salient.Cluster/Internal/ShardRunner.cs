@@ -1,11 +1,10 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Salient.Client;
 using Salient.Cluster.Worker;
 using Salient.Imaging;
 using Salient.Methods;
 using Salient.Methods.Metrics;
+using Salient.Methods.Pipeline;
 using Salient.Storage;
 
 namespace Salient.Cluster.Internal;
@@ -105,22 +104,19 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
     private async Task<ShardReport> ExplainAsync(Shard shard)
     {
         var (lease, job, model) = (shard.Lease, shard.Job, shard.Model!);
-        var explainers = job.Methods.Select(m => Explainer.Create(model.Model, JobSpecs.ExplainOptionsFor(job, m) with { Scores = ClassScores.For(model.Loader.Card) })).ToArray();
-        var rendering = RenderOptions.Create(job.Outputs);
-        var fixedTargets = JobSpecs.FixedTargets(job.Targets);
+        var spec = JobSpecs.PipelineOptionsOf(job);
+        var pipeline = new ExplainPipeline(model.Model, model.Loader.Card, spec.ExplainerOptions(), RenderOptions.Create(job.Outputs));
+        var fixedTargets = spec.FixedTargets;
         var labels = fixedTargets is null ? await datasets.ReadManifestAsync(job.Inputs.Manifest!, shard.Token).ConfigureAwait(false) : null;
         foreach (var chunk in lease.Items.Chunk(options.BatchSize))
         {
             using var batch = await LoadAsync(model, chunk, shard.Token).ConfigureAwait(false);
             TargetSelection?[] targets = [.. chunk.Select(item => fixedTargets ?? (labels!.TryGetValue(item, out var d) && d.Labels.Count > 0 ? TargetSelection.Classes([.. d.Labels]) : null))];
-            var perMethod = new IReadOnlyList<ExplainedTarget>[explainers.Length];
+            ExplainedBatch explained;
             await model.Gate.WaitAsync(shard.Token).ConfigureAwait(false);
             try
             {
-                for (var m = 0; m < explainers.Length; m++)
-                {
-                    perMethod[m] = BatchExplainer.Explain(explainers[m], batch, chunk, targets, model.Loader.Card, rendering).Targets;
-                }
+                explained = pipeline.Explain(batch, chunk, targets);
             }
             finally
             {
@@ -129,21 +125,9 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
 
             await EnsureLeaseAsync(shard).ConfigureAwait(false);
             var prefix = BlobLayout.Job(lease.JobId);
-            var files = perMethod.SelectMany(t => t).SelectMany(t => t.Files.Select(f => (Name: $"{prefix}items/{t.Stem}{f.Suffix}", f.Content))).ToList();
-            await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = shard.Token },
-                async (file, ct) => await PutOnceAsync(file.Name, file.Content, ct).ConfigureAwait(false)).ConfigureAwait(false);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                for (var m = 0; m < explainers.Length; m++)
-                {
-                    var layer = BatchExplainer.LayerLabel(explainers[m]);
-                    foreach (var target in perMethod[m].Where(t => t.Input == i))
-                    {
-                        shard.Add(new ResultRecord(chunk[i], job.Methods[m], layer, target.Class, target.Label, target.Class is null ? null : target.Score,
-                            target.Error is null ? target.Files.ToDictionary(f => f.Key, f => $"items/{target.Stem}{f.Suffix}") : null, target.Error));
-                    }
-                }
-            }
+            await Parallel.ForEachAsync(explained.Files, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = shard.Token },
+                async (file, ct) => await PutOnceAsync(prefix + file.Path, file.Content, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            shard.Records.AddRange(explained.Records);
         }
 
         return await FinishAsync(shard, null).ConfigureAwait(false);
@@ -152,86 +136,49 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
     private async Task<ShardReport> EvaluateAsync(Shard shard)
     {
         var (lease, job, model) = (shard.Lease, shard.Job, shard.Model!);
-        var evaluator = new MetricEvaluator(model.Model, [.. job.Methods.Select(m => JobSpecs.ExplainOptionsFor(job, m))], JobSpecs.MetricOptionsFor(job) with { Scores = ClassScores.For(model.Loader.Card) });
+        var spec = JobSpecs.PipelineOptionsOf(job);
+        var pipeline = new EvalPipeline(model.Model, model.Loader.Card, spec.ExplainerOptions(), JobSpecs.MetricOptionsFor(job));
         var dataset = job.Inputs.Manifest is { } manifest ? await datasets.ReadManifestAsync(manifest, shard.Token).ConfigureAwait(false) : null;
         var preprocessor = new ImagePreprocessor(model.Loader.Card);
-        var labels = model.Loader.Card.Labels;
         var accumulator = new MetricAccumulator();
         foreach (var chunk in lease.Items.Chunk(options.BatchSize))
         {
-            var errors = new string?[chunk.Length];
-            var objects = new EvaluationObject[chunk.Length][];
-            for (var i = 0; i < chunk.Length; i++)
+            var inputs = await Task.WhenAll(chunk.Select(async name =>
             {
-                objects[i] = [];
-                if (dataset?.GetValueOrDefault(chunk[i]) is { } item)
+                if (dataset?.GetValueOrDefault(name) is not { } item)
                 {
-                    try
-                    {
-                        objects[i] = [.. await Task.WhenAll(item.Objects.Select(async o =>
-                        {
-                            using var mask = RgbImage.Decode(await blobs.ReadAllBytesAsync(o.Mask, shard.Token).ConfigureAwait(false), o.Mask);
-                            return new EvaluationObject(o.Class, preprocessor.Mask(mask));
-                        })).ConfigureAwait(false)];
-                    }
-                    catch (Exception e) when (e is ImageDecodeException or BlobNotFoundException or ArgumentException)
-                    {
-                        // ArgumentException: a mask name no blob can have, from the manifest's line.
-                        errors[i] = e.Message;
-                    }
+                    return new EvalInput(name, []);
                 }
-            }
 
-            using var batch = await LoadAsync(model, chunk, shard.Token).ConfigureAwait(false);
-            var rows = batch.Loaded.Where(i => errors[i] is null).ToArray();
-            var results = new List<ItemEvaluation>();
-            if (rows.Length > 0)
-            {
-                await model.Gate.WaitAsync(shard.Token).ConfigureAwait(false);
                 try
                 {
-                    using var tensor = rows.Length == batch.Loaded.Count ? null : Rows(batch, rows);
-                    results.AddRange(evaluator.Evaluate(tensor ?? batch.Tensor!, [.. rows.Select(i => new EvaluationItem(chunk[i], objects[i]))], accumulator));
+                    return new EvalInput(name, await Task.WhenAll(item.Objects.Select(async o =>
+                    {
+                        using var mask = RgbImage.Decode(await blobs.ReadAllBytesAsync(o.Mask, shard.Token).ConfigureAwait(false), o.Mask);
+                        return new EvaluationObject(o.Class, preprocessor.Mask(mask));
+                    })).ConfigureAwait(false));
                 }
-                finally
+                catch (Exception e) when (e is ImageDecodeException or BlobNotFoundException or ArgumentException)
                 {
-                    model.Gate.Release();
+                    // ArgumentException: a mask name no blob can have, from the manifest's line.
+                    return new EvalInput(name, [], $"Input '{name}': {e.Message}");
                 }
+            })).ConfigureAwait(false);
+
+            using var batch = await LoadAsync(model, chunk, shard.Token).ConfigureAwait(false);
+            IReadOnlyList<ManifestRecord> records;
+            await model.Gate.WaitAsync(shard.Token).ConfigureAwait(false);
+            try
+            {
+                records = pipeline.Evaluate(batch, inputs, accumulator);
+            }
+            finally
+            {
+                model.Gate.Release();
             }
 
             await EnsureLeaseAsync(shard).ConfigureAwait(false);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                var row = Array.IndexOf(rows, i);
-                var error = errors[i] ?? batch.Errors[i];
-                foreach (var method in evaluator.Methods)
-                {
-                    if (row < 0)
-                    {
-                        accumulator.CountItem(method, failed: true);
-                        shard.Add(new ResultRecord(chunk[i], method, null, null, null, null, null, error));
-                        continue;
-                    }
-
-                    var result = results.Single(r => r.Item == row && r.Method == method);
-                    if (result.Error is not null || result.Targets.Count == 0)
-                    {
-                        shard.Add(new ResultRecord(chunk[i], method, null, null, null, null, null, result.Error ?? "no target"));
-                    }
-
-                    foreach (var target in result.Targets)
-                    {
-                        var scores = new JsonObject(target.Scores.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Math.Round(kv.Value, 6))));
-                        if (result.MeanIoU is { } iou)
-                        {
-                            scores["miou"] = Math.Round(iou, 6);
-                        }
-
-                        shard.Add(new ResultRecord(chunk[i], method, null, target.Class, target.Class < labels.Count ? labels[target.Class] : null, target.Probability,
-                            null, null, scores));
-                    }
-                }
-            }
+            shard.Records.AddRange(records);
         }
 
         return await FinishAsync(shard, accumulator).ConfigureAwait(false);
@@ -244,8 +191,7 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
         using var buffer = new MemoryStream();
         foreach (var record in shard.Records)
         {
-            JsonSerializer.Serialize(buffer, record, SalientJson.Options);
-            buffer.WriteByte((byte)'\n');
+            buffer.Write(record.ToJsonLine());
         }
 
         var lease = shard.Lease;
@@ -278,19 +224,6 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
         })).ConfigureAwait(false);
         return InputBatch.Load(model.Loader.Card, names.Length, (batch, i) =>
             model.Loader.LoadInto(data[i].Bytes ?? throw new InvalidDataException(data[i].Error), names[i], batch, i));
-    }
-
-    private static Engine.Tensor Rows(InputBatch batch, int[] inputs)
-    {
-        var all = batch.Tensor!;
-        var size = all.Length / all.Dim(0);
-        var result = Engine.Tensor.Uninitialized([inputs.Length, .. all.Shape[1..]]);
-        for (var j = 0; j < inputs.Length; j++)
-        {
-            all.Span.Slice(batch.RowOf(inputs[j]) * size, size).CopyTo(result.Span.Slice(j * size, size));
-        }
-
-        return result;
     }
 
     // Outputs are deterministic: one an earlier attempt wrote holds the same bytes, so a create-only
@@ -362,8 +295,6 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
     /// </summary>
     private sealed record Shard(ShardLease Lease, JobSubmission Job, LoadedModel? Model, CancellationTokenSource Lost, CancellationToken Token)
     {
-        public List<ResultRecord> Records { get; } = [];
-
-        public void Add(ResultRecord record) => Records.Add(record);
+        public List<ManifestRecord> Records { get; } = [];
     }
 }

@@ -65,6 +65,9 @@ public sealed class MetricEvaluator
         _randomized = new Lazy<Explainer[][]>(() => SanityExplainers(methods));
     }
 
+    /// <summary>The explainers of the methods, in order (their resolved layers name the records).</summary>
+    public IReadOnlyList<Explainer> Explainers => _explainers;
+
     /// <summary>The methods evaluated, in order.</summary>
     public IReadOnlyList<string> Methods => [.. _explainers.Select(e => e.Options.Method)];
 

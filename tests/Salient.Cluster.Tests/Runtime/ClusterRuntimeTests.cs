@@ -328,6 +328,15 @@ public sealed class ClusterRuntimeTests(LiveCluster cluster)
         var missing = await Assert.ThrowsAsync<SalientApiException>(() => Client.GetJobAsync(Guid.NewGuid()));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ScriptedCluster.ApiKey);
+
+        // The older target form is accepted, stored in the current one, with a Warning header (the job's one item is missing: it fails alone).
+        using (var old = new StringContent("""{"model": "resnet", "inputs": {"items": ["x.png"]}, "targets": "top2"}""", Encoding.UTF8, "application/json"))
+        using (var deprecated = await http.PostAsync("api/v1/jobs", old))
+        {
+            Assert.Equal(HttpStatusCode.Created, deprecated.StatusCode);
+            Assert.Contains("write 'topk:2'", Assert.Single(deprecated.Headers.GetValues("Warning")), StringComparison.Ordinal);
+        }
+
         using var body = new StringContent("{not json", Encoding.UTF8, "application/json");
         var malformed = await http.PostAsync("api/v1/jobs", body);
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
