@@ -106,7 +106,7 @@ public abstract class CamExplainer : Explainer
         var slots = targets.Max(t => t.Count);
         for (var slot = 0; slot < slots; slot++)
         {
-            var gradients = Model.Backward(record, Seed(logits, targets, slot), Layers, rules);
+            var gradients = Model.Backward(record, SeedFor(logits, targets, slot), Layers, rules);
             try
             {
                 for (var b = 0; b < targets.Length; b++)

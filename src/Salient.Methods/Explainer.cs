@@ -169,6 +169,13 @@ public abstract class Explainer
         return seed;
     }
 
+    /// <summary>
+    /// The gradient seeded on the logits for one target slot of a backward pass: <see cref="Seed"/>'s
+    /// one-hot unless a method explains another score of the logits (Finer-CAM's contrast) or seeds
+    /// more rows (DeepLIFT's baseline half).
+    /// </summary>
+    private protected virtual Tensor SeedFor(Tensor logits, IReadOnlyList<int>[] targets, int slot) => Seed(logits, targets, slot);
+
     /// <summary>Wraps a computed map (taking over <paramref name="raw"/> and <paramref name="map"/>) with its target's logit and probability (<see cref="ExplainOptions.Scores"/>).</summary>
     protected Explanation Result(Tensor logits, int image, int targetClass, Tensor raw, Tensor map)
     {

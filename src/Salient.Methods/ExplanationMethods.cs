@@ -63,6 +63,19 @@ public static class ExplanationMethods
         new("eigengradcam", MethodOptions.None, (m, o) => new EigenGradCam(m, o)),
         new("fem", MethodOptions.None, (m, o) => new Fem(m, o)) { Parameters = [new("k", 2, "threshold: channel mean + k standard deviations")] },
         new("randomcam", MethodOptions.None, (m, o) => new RandomCam(m, o)),
+        new("fullgrad", MethodOptions.None, (m, o) => new FullGrad(m, o)),
+        new("kpcacam", MethodOptions.None, (m, o) => new KpcaCam(m, o))
+        {
+            Parameters =
+            [
+                new("kernel", 0, "0 sigmoid, 1 RBF, 2 polynomial, 3 linear, 4 cosine"), new("gamma", 0, "kernel coefficient γ; 0: 1/channels"),
+                new("coef0", 1, "sigmoid and polynomial offset"), new("degree", 3, "polynomial degree"),
+            ],
+        },
+        new("finercam", MethodOptions.None, (m, o) => new FinerCam(m, o))
+        {
+            Parameters = [new("alpha", 1, "weight of the compared classes' logits"), new("comparisons", 3, "the classes with the nearest logits compared against")],
+        },
         new("smoothgrad-sq", MethodOptions.Smooth, (m, o) => new SmoothGradSquared(m, o)),
         new("vargrad", MethodOptions.Smooth, (m, o) => new VarGrad(m, o)),
         new("deconvolution", MethodOptions.Smooth, (m, o) => new Deconvolution(m, o)),
@@ -94,6 +107,16 @@ public static class ExplanationMethods
                 new("kernel-width", 0.25, "width of the similarity kernel on the cosine distance"), new("ridge", 1, "ridge penalty of the fit"),
             ],
         },
+        new("deeplift", MethodOptions.None, (m, o) => new DeepLift(m, o)) { Parameters = [new("baseline", 0, "constant baseline value")] },
+        new("deepliftshap", MethodOptions.None, (m, o) => new DeepLiftShap(m, o))
+        {
+            Parameters = [new("samples", 8, "baselines per image"), new("baseline", 0, "mean of the baselines"), new("stdev", 1, "standard deviation of the baselines' noise")],
+        },
+        new("lrp", MethodOptions.None, (m, o) => new Lrp(m, o))
+        {
+            Parameters = [new("epsilon", 1e-9, "stabiliser of every layer's denominator"), new("gamma", 0, "γ rule W + γ·W⁺ on convolutions and linear layers when > 0")],
+        },
+        new("lrp-zplus", MethodOptions.None, (m, o) => new LrpZPlus(m, o)) { Parameters = [new("epsilon", 1e-9, "stabiliser of every layer's denominator")] },
         new("rise", MethodOptions.None, (m, o) => new Rise(m, o))
         {
             Parameters = [new("masks", 4000, "random masks per image"), new("cell", 32, "mask cell side, pixels"), new("p", 0.5, "probability a cell is kept")],

@@ -121,7 +121,7 @@ public abstract class GradientExplainer : Explainer
     /// <summary>Records a forward pass of <paramref name="input"/> that input gradients can be taken from, fused as the rules allow.</summary>
     private protected ForwardRecord RecordForInput(Tensor input) => Model.RecordForward(input, [Model.InputName], [], FusesInRegion);
 
-    /// <summary>Backward passes from the logits to the input, one per target slot, batched over images.</summary>
+    /// <summary>Backward passes from the logits to the input, one per target slot, batched over images (the first <c>targets.Length</c> of the record's).</summary>
     private protected Tensor?[][] InputGradients(ForwardRecord record, Tensor logits, IReadOnlyList<int>[] targets, Tensor? times)
     {
         var raws = targets.Select(t => new Tensor?[t.Count]).ToArray();
@@ -130,7 +130,7 @@ public abstract class GradientExplainer : Explainer
         var slots = targets.Max(t => t.Count);
         for (var slot = 0; slot < slots; slot++)
         {
-            var gradients = Model.Backward(record, Seed(logits, targets, slot), [Model.InputName], Rules);
+            var gradients = Model.Backward(record, SeedFor(logits, targets, slot), [Model.InputName], Rules);
             using var gradient = gradients[Model.InputName];
             for (var b = 0; b < targets.Length; b++)
             {

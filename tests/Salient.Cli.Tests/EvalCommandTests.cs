@@ -89,6 +89,22 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(["fem", "occlusion", "shapley-sampling"], methods.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public void Seed_seeds_the_sampling_methods()
+    {
+        var manifest = Manifest(("dress.png", [(3, "left")]));
+        string[] Scores(string seed, string name)
+        {
+            var report = Path.Combine(_work.FullName, name);
+            Assert.Equal(0, Eval(["--methods", "randomcam", "--seed", seed, "--dataset", manifest, "--out", report, "--metrics", "deletion", .. Fast]));
+            return File.ReadAllLines(Path.Combine(report, "items.jsonl"));
+        }
+
+        var first = Scores("1", "first");
+        Assert.Equal(first, Scores("1", "again"));
+        Assert.NotEqual(first, Scores("2", "other"));
+    }
+
     [Theory]
     [InlineData("--methods", "gradcma", "Valid methods")]
     [InlineData("--metrics", "deletoin", "Valid metrics")]

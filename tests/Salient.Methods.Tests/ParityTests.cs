@@ -60,6 +60,8 @@ public sealed class ParityTests
         using var expectedMaps = Npy.Read(Fixtures.Path("methods", entry.GetProperty("map").GetString()!));
         using var expectedRaws = Npy.Read(Fixtures.Path("methods", entry.GetProperty("raw").GetString()!));
 
+        // An entry may state a looser raw tolerance, measured by the generator (LRP's relevance rules amplify float32 rounding).
+        var rawTolerance = entry.GetProperty("options").TryGetProperty("raw_rel_l2", out var stated) ? stated.GetDouble() : 1e-3;
         var results = Explainer.Create(onnx, options).Explain(input, TargetSelection.PerImage(targets));
         try
         {
@@ -83,7 +85,7 @@ public sealed class ParityTests
 
                 Assert.True(worst <= 2e-3f, $"image {i / 2} target {i % 2}: map differs by up to {worst}");
                 var error = RelativeL2(expectedRaw, result.Raw.Span);
-                Assert.True(error <= 1e-3, $"image {i / 2} target {i % 2}: raw relative L2 error {error}");
+                Assert.True(error <= rawTolerance, $"image {i / 2} target {i % 2}: raw relative L2 error {error} > {rawTolerance}");
             }
         }
         finally

@@ -43,7 +43,7 @@ internal static class EvalCommand
         var threshold = new Option<float>("--threshold") { Description = "Map threshold of the pseudo masks.", DefaultValueFactory = _ => SaliencyRenderer.DefaultThreshold };
         var sanitySteps = new Option<int>("--sanity-steps") { Description = "Cascade depths of the sanity check, evenly spaced up to every layer randomised.", DefaultValueFactory = _ => 4 };
         var innerBatch = new Option<int>("--inner-batch") { Description = "Perturbed or masked inputs per forward pass.", DefaultValueFactory = _ => 32 };
-        var seed = new Option<int>("--seed") { Description = "Seeds the sampling methods (RISE, GradientSHAP, Random-CAM), SmoothGrad's noise, ROAD's noise and the sanity check's random weights." };
+        var seed = new Option<int>("--seed") { Description = "Seeds the sampling methods (RISE, GradientSHAP, DeepLIFT-SHAP, Random-CAM), SmoothGrad's noise, ROAD's noise and the sanity check's random weights." };
         var parameters = new Option<string[]>("--param") { Description = "A method's own parameter NAME=VALUE, repeatable; given to each method that has it (docs/methods.md lists them)." };
         var examples = new Option<int>("--examples") { Description = "Items shown in the report's example grid.", DefaultValueFactory = _ => 4 };
 

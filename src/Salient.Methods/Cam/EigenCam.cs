@@ -15,25 +15,7 @@ internal sealed class EigenCam(Model model, ExplainOptions options) : CamExplain
     {
         var (k, h, w) = (activations.Dim(1), activations.Dim(2), activations.Dim(3));
         var plane = h * w;
-        var a = activations.Span.Slice(b * k * plane, k * plane);
-
-        // X = A reshaped to [h·w, K], each channel centred over the positions.
-        var x = new double[plane, k];
-        for (var c = 0; c < k; c++)
-        {
-            var channel = a.Slice(c * plane, plane);
-            var mean = 0.0;
-            foreach (var v in channel)
-            {
-                mean += v;
-            }
-
-            mean /= plane;
-            for (var i = 0; i < plane; i++)
-            {
-                x[i, c] = float.IsNaN(channel[i]) ? -mean : channel[i] - mean;
-            }
-        }
+        var x = CentredPositions(activations, b);
 
         // X·v₁ = σ₁·u₁: take the eigenpair of whichever Gram matrix is smaller.
         var projection = new double[plane];
@@ -58,9 +40,40 @@ internal sealed class EigenCam(Model model, ExplainOptions options) : CamExplain
             }
         }
 
+        return SignedMap(projection, h, w);
+    }
+
+    /// <summary>Image <paramref name="b"/> of <paramref name="activations"/> [N,K,h,w] as X [h·w, K], each channel centred over the positions (NaN as the mean).</summary>
+    internal static double[,] CentredPositions(Tensor activations, int b)
+    {
+        var (k, plane) = (activations.Dim(1), activations.Dim(2) * activations.Dim(3));
+        var a = activations.Span.Slice(b * k * plane, k * plane);
+        var x = new double[plane, k];
+        for (var c = 0; c < k; c++)
+        {
+            var channel = a.Slice(c * plane, plane);
+            var mean = 0.0;
+            foreach (var v in channel)
+            {
+                mean += v;
+            }
+
+            mean /= plane;
+            for (var i = 0; i < plane; i++)
+            {
+                x[i, c] = float.IsNaN(channel[i]) ? -mean : channel[i] - mean;
+            }
+        }
+
+        return x;
+    }
+
+    /// <summary>A projection over the positions as an [h,w] map, its sign chosen so the largest magnitude is positive.</summary>
+    internal static Tensor SignedMap(double[] projection, int h, int w)
+    {
         var flip = projection.Max() < -projection.Min() ? -1.0 : 1.0;
         var raw = Tensor.Uninitialized(h, w);
-        for (var i = 0; i < plane; i++)
+        for (var i = 0; i < projection.Length; i++)
         {
             raw.Span[i] = (float)(flip * projection[i]);
         }

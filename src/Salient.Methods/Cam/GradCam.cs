@@ -4,7 +4,7 @@ using Salient.Engine;
 namespace Salient.Methods.Cam;
 
 /// <summary>Grad-CAM: w_k = mean of the gradient over channel k's positions.</summary>
-internal sealed class GradCam(Model model, ExplainOptions options) : GradientWeightedCam(model, options)
+internal class GradCam(Model model, ExplainOptions options) : GradientWeightedCam(model, options)
 {
     protected override void AddChannel(ReadOnlySpan<float> activation, ReadOnlySpan<float> gradient, Span<float> map, Span<float> scratch) =>
         TensorPrimitives.MultiplyAdd(activation, TensorPrimitives.Sum(gradient) / gradient.Length, map, map);

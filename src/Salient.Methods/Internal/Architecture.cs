@@ -139,6 +139,34 @@ internal sealed class Architecture
             ?? throw new ArgumentException($"Model '{_model.Name}' has no 4-D activation to explain.");
     }
 
+    /// <summary>
+    /// The layers with a per-channel bias on [N, C, H, W] outputs, in graph order, as FullGrad takes
+    /// them: every Conv with a constant bias, and every BatchNormalization with its bias after folding
+    /// the statistics, B − mean·scale/√(var + ε) (what it adds when its input is zero).
+    /// </summary>
+    public IReadOnlyList<(string Value, float[] Bias)> BiasLayers()
+    {
+        float[]? Constant(GraphNode node, int input) =>
+            node.HasInput(input) && _graph.Initializers.TryGetValue(node.Inputs[input], out var c) && c.Floats is not null ? c.AsFloats() : null;
+
+        var layers = new List<(string, float[])>();
+        foreach (var node in _graph.Nodes)
+        {
+            if (node.OpType == "Conv" && Constant(node, 2) is { } bias && _model.ShapeOf(node.Outputs[0], _model.BatchInputShape(1)).Count == 4)
+            {
+                layers.Add((node.Outputs[0], bias));
+            }
+            else if (node.OpType == "BatchNormalization" && node.Outputs.Length == 1 && Constant(node, 1) is { } scale && Constant(node, 2) is { } shift
+                && Constant(node, 3) is { } mean && Constant(node, 4) is { } variance && _model.ShapeOf(node.Outputs[0], _model.BatchInputShape(1)).Count == 4)
+            {
+                var epsilon = node.GetFloat("epsilon", 1e-5f);
+                layers.Add((node.Outputs[0], [.. shift.Select((b, c) => (float)(b - (mean[c] * scale[c] / Math.Sqrt(variance[c] + (double)epsilon))))]));
+            }
+        }
+
+        return layers;
+    }
+
     /// <summary>Whether <paramref name="node"/> averages an [N, C, H, W] value over its spatial positions.</summary>
     public bool IsGlobalAveragePool(GraphNode node) =>
         node.OpType == "GlobalAveragePool" || node.IsSpatialMean(
