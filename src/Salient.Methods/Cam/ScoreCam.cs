@@ -16,7 +16,7 @@ internal sealed class ScoreCam(Model model, ExplainOptions options) : CamExplain
         var imagePlane = height * width;
         var pixels = batch.Span.Slice(image * channels * imagePlane, channels * imagePlane);
         using var masks = Tensor.Uninitialized(k, height, width);
-        Model.Backend.ResizeBilinear(k, h, w, activations.Span.Slice(image * k * plane, k * plane), height, width, masks.Span, alignCorners: true);
+        Model.Backend.ResizeBilinear(k, h, w, activations.Data.Slice(image * k * plane, k * plane), height, width, masks.Data, alignCorners: true);
         for (var c = 0; c < k; c++)
         {
             var mask = masks.Span.Slice(c * imagePlane, imagePlane);

@@ -36,7 +36,7 @@ internal static class MapMath
     public static Tensor Resize(IKernelBackend backend, ReadOnlySpan<float> map, int height, int width, int toHeight, int toWidth)
     {
         var resized = Tensor.Uninitialized(toHeight, toWidth);
-        backend.ResizeBilinear(1, height, width, map, toHeight, toWidth, resized.Span, alignCorners: false);
+        backend.ResizeBilinear(1, height, width, map, toHeight, toWidth, resized.Data, alignCorners: false);
         return resized;
     }
 

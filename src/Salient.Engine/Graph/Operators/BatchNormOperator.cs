@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
@@ -82,8 +83,8 @@ internal static class BatchNormOperator
             if (context.NeedsGradient(0) && context.GradientBeforeActivation(activation) is { } pre)
             {
                 // y = x·scale + shift per channel, so dx = dy·scale (in place over a gradient this step owns).
-                var input = pre.Owned ? pre.Gradient : Tensor.Uninitialized(shape);
-                context.Backend.ChannelAffine(shape[0], shape[1], spatial, pre.Gradient.Span, scale, new float[shape[1]], input.Span, FusedActivation.None);
+                var input = pre.Owned ? pre.Gradient : Tensor.Uninitialized(context.Backend, shape);
+                context.Backend.ChannelAffine(shape[0], shape[1], spatial, pre.Gradient.Data, BufferView.Host(scale), BufferView.Host(new float[shape[1]]), input.Data, FusedActivation.None);
                 context.AddGradient(0, input);
             }
         }
@@ -93,7 +94,7 @@ internal static class BatchNormOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);
-            context.Backend.ChannelAffine(shape[0], shape[1], spatial, context.Input(0).Span, scale, shift, output.Span, activation);
+            context.Backend.ChannelAffine(shape[0], shape[1], spatial, context.Input(0).Data, BufferView.Host(scale), BufferView.Host(shift), output.Data, activation);
         }
     }
 
@@ -111,10 +112,11 @@ internal static class BatchNormOperator
         {
             var channels = shape[1];
             var output = context.Output(0, shape);
-            Span<float> mean = stackalloc float[channels];
-            Span<float> variance = stackalloc float[channels];
-            context.Backend.BatchNormTraining(shape[0], channels, spatial, context.Input(0).Span, context.Input(1).Span, context.Input(2).Span,
-                epsilon, output.Span, mean, variance);
+            // The batch statistics come to the host for the running averages, which live there (training runs on the CPU).
+            var mean = new float[channels];
+            var variance = new float[channels];
+            context.Backend.BatchNormTraining(shape[0], channels, spatial, context.Input(0).Data, context.Input(1).Data, context.Input(2).Data,
+                epsilon, output.Data, BufferView.Host(mean), BufferView.Host(variance));
 
             var count = (float)shape[0] * spatial;
             var unbiased = count > 1 ? count / (count - 1) : 1f;
@@ -138,8 +140,8 @@ internal static class BatchNormOperator
             var input = Tensor.Uninitialized(shape);
             var gamma = Tensor.Uninitialized(channels);
             var beta = Tensor.Uninitialized(channels);
-            context.Backend.BatchNormTrainingBackward(shape[0], channels, spatial, context.Input(0).Span, context.Input(1).Span, epsilon,
-                gradient.Span, input.Span, gamma.Span, beta.Span);
+            context.Backend.BatchNormTrainingBackward(shape[0], channels, spatial, context.Input(0).Data, context.Input(1).Data, epsilon,
+                gradient.Data, input.Data, gamma.Data, beta.Data);
             AddOrDrop(context, 0, input);
             AddOrDrop(context, 1, gamma);
             AddOrDrop(context, 2, beta);

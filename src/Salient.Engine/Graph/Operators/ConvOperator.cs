@@ -164,7 +164,7 @@ internal static class ConvOperator
             if (context.NeedsGradient(0))
             {
                 var input = Tensor.Uninitialized(context.InputShape(0));
-                context.Backend.Conv2dBackwardData(geometry, weight.Span, gradient.Span, input.Span);
+                context.Backend.Conv2dBackwardData(geometry, weight.Data, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
 
@@ -173,7 +173,7 @@ internal static class ConvOperator
             {
                 var weights = Tensor.Uninitialized(weight.Shape);
                 var biases = biasWanted ? Tensor.Uninitialized(bias!.Shape) : null;
-                context.Backend.Conv2dBackwardWeights(geometry, context.Input(0).Span, gradient.Span, weights.Span, biases is null ? default : biases.Span);
+                context.Backend.Conv2dBackwardWeights(geometry, context.Input(0).Data, gradient.Data, weights.Data, biases is null ? default : biases.Data);
                 if (context.NeedsGradient(1))
                 {
                     context.AddGradient(1, weights);
@@ -199,7 +199,7 @@ internal static class ConvOperator
                 skip.Span.CopyTo(output.Span);
             }
 
-            context.Backend.Conv2d(g, context.Input(0).Span, weight.Span, bias is null ? default : bias.Span, output.Span, activation, residual);
+            context.Backend.Conv2d(g, context.Input(0).Data, weight.Data, bias is null ? default : bias.Data, output.Data, activation, residual);
         }
     }
 }

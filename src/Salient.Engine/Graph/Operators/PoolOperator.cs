@@ -65,7 +65,7 @@ internal static class PoolOperator
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
                 var input = Tensor.Uninitialized(context.Input(0).Shape);
-                context.Backend.MaxPool2dBackward(g, context.Input(0).Span, context.Output(0).Span, gradient.Span, input.Span);
+                context.Backend.MaxPool2dBackward(g, context.Input(0).Data, context.Output(0).Data, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
         }
@@ -73,7 +73,7 @@ internal static class PoolOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
-            context.Backend.MaxPool2d(g, context.Input(0).Span, output.Span);
+            context.Backend.MaxPool2d(g, context.Input(0).Data, output.Data);
         }
     }
 
@@ -90,7 +90,7 @@ internal static class PoolOperator
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
                 var input = Tensor.Uninitialized(context.Input(0).Shape);
-                context.Backend.AvgPool2dBackward(g, countIncludePad, gradient.Span, input.Span);
+                context.Backend.AvgPool2dBackward(g, countIncludePad, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
         }
@@ -98,7 +98,7 @@ internal static class PoolOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
-            context.Backend.AvgPool2d(g, countIncludePad, context.Input(0).Span, output.Span);
+            context.Backend.AvgPool2d(g, countIncludePad, context.Input(0).Data, output.Data);
         }
     }
 
@@ -126,7 +126,7 @@ internal static class PoolOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);
-            context.Backend.GlobalAvgPool(planes, planeSize, context.Input(0).Span, output.Span);
+            context.Backend.GlobalAvgPool(planes, planeSize, context.Input(0).Data, output.Data);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 
 namespace Salient.Engine.Graph.Operators;
@@ -91,7 +92,7 @@ internal static class WhereOperator
 
                 var target = branch == 0 ? xShape : yShape;
                 var result = Tensor.Uninitialized(target);
-                context.Backend.ReduceToShape(selected, shape, result.Span, target);
+                context.Backend.ReduceToShape(BufferView.Host(selected), shape, result.Data, target);
                 context.AddGradient(First + branch, result);
             }
         }
