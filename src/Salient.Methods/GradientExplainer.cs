@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -100,8 +101,7 @@ public abstract class GradientExplainer : Explainer
     protected virtual Tensor MapOf(Tensor raw)
     {
         ArgumentNullException.ThrowIfNull(raw);
-        var (channels, height, width) = (raw.Dim(0), raw.Dim(1), raw.Dim(2));
-        return MapMath.ChannelMaxAbs(raw.Span, channels, height * width, height, width);
+        return MapMath.ChannelMaxAbs(Model.Backend, raw);
     }
 
     /// <summary>Changes the attributions [C,H,W] of every image and target in place before they are finished (Guided Grad-CAM weights them by a CAM).</summary>
@@ -125,7 +125,9 @@ public abstract class GradientExplainer : Explainer
     private protected Tensor?[][] InputGradients(ForwardRecord record, Tensor logits, IReadOnlyList<int>[] targets, Tensor? times)
     {
         var raws = targets.Select(t => new Tensor?[t.Count]).ToArray();
+        var backend = Model.Backend;
         var perImage = record.Input.Length / record.Input.Dim(0);
+        var factor = times?.To(backend);
         int[] imageShape = [.. record.Input.Shape[1..]];
         var slots = targets.Max(t => t.Count);
         for (var slot = 0; slot < slots; slot++)
@@ -136,15 +138,25 @@ public abstract class GradientExplainer : Explainer
             {
                 if (slot < targets[b].Count)
                 {
-                    var raw = Tensor.FromSpan(gradient.Span.Slice(b * perImage, perImage), imageShape);
-                    if (times is not null)
+                    var raw = Tensor.Uninitialized(backend, imageShape);
+                    var image = gradient.Data.Slice(b * perImage, perImage);
+                    if (factor is null)
                     {
-                        TensorPrimitives.Multiply(raw.Span, times.Span.Slice(b * perImage, perImage), raw.Span);
+                        backend.Copy(image, raw.Data);
+                    }
+                    else
+                    {
+                        backend.Binary(BinaryOp.Mul, image, imageShape, factor.Data.Slice(b * perImage, perImage), imageShape, raw.Data, imageShape);
                     }
 
                     raws[b][slot] = raw;
                 }
             }
+        }
+
+        if (factor is not null && !ReferenceEquals(factor, times))
+        {
+            factor.Dispose();
         }
 
         return raws;

@@ -18,8 +18,11 @@ public static class KernelBackends
 
     private static readonly ConcurrentDictionary<Device, Lazy<IKernelBackend>> s_instances = new();
 
-    /// <summary>The CPU backend with the GEMM chosen by <c>SALIENT_GEMM</c>, else OpenBLAS when present.</summary>
-    public static IKernelBackend Default => For(Device.Cpu);
+    /// <summary>The CPU backend with the GEMM chosen by <c>SALIENT_GEMM</c>, else OpenBLAS when present: the default device's.</summary>
+    public static IKernelBackend Default => Host;
+
+    /// <summary>The host's backend, for work that stays on the host whatever device a model runs on (masks of perturbation methods).</summary>
+    public static IKernelBackend Host => For(Device.Cpu);
 
     /// <summary>The device kinds registered, in order (e.g. <c>cpu</c>, <c>cuda</c>).</summary>
     public static IReadOnlyList<string> Kinds => [.. s_factories.Keys.Order(StringComparer.Ordinal)];

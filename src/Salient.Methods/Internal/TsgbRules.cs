@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Tensor = Salient.Engine.Tensor;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
@@ -74,11 +75,11 @@ public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackw
         }
 
         using var receptive = Tensor.Uninitialized(n, 1, g.OutHeight, g.OutWidth);
-        backend.Conv2d(single, absSum.Data, ones, default, receptive.Data, FusedActivation.None);
+        backend.Conv2d(single, absSum.Data, BufferView.Host(ones), default, receptive.Data, FusedActivation.None);
         TensorPrimitives.Add(receptive.Span, Epsilon, receptive.Span);
         TensorPrimitives.Divide(contribution.Span, receptive.Span, contribution.Span);
         using var spread = Tensor.Uninitialized(n, 1, g.InHeight, g.InWidth);
-        backend.Conv2dBackwardData(single, ones, contribution.Data, spread.Data);
+        backend.Conv2dBackwardData(single, BufferView.Host(ones), contribution.Data, spread.Data);
 
         var result = Tensor.Uninitialized(x.Shape);
         for (var b = 0; b < n; b++)
