@@ -49,6 +49,12 @@ public readonly record struct BufferView
     /// <summary>Host memory as a view (caller memory, not copied): for parameters a kernel reads from the host.</summary>
     public static BufferView Host(Memory<float> memory) => memory.IsEmpty ? default : new BufferView(CpuBuffer.Wrap(memory), 0, memory.Length);
 
+    /// <summary>A host array as a view (<see cref="Host"/>): kernel tests and host callers of the CPU backend.</summary>
+    public static implicit operator BufferView(float[] array) => Host(array);
+
+    /// <summary>Host memory as a view (<see cref="Host"/>).</summary>
+    public static implicit operator BufferView(Memory<float> memory) => Host(memory);
+
     /// <summary>The <paramref name="length"/> elements from <paramref name="start"/> of this view.</summary>
     public BufferView Slice(int start, int length)
     {
