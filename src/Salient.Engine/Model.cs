@@ -218,7 +218,15 @@ public sealed class Model
     /// </summary>
     public Dictionary<string, Tensor> Backward(ForwardRecord record, Tensor logitsGradient, IReadOnlyCollection<string> wanted, IBackwardRules? rules = null)
     {
-        var seeds = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [OutputNames[0]] = logitsGradient };
+        ArgumentNullException.ThrowIfNull(logitsGradient);
+        var seed = logitsGradient.To(_backend);
+        if (!ReferenceEquals(seed, logitsGradient))
+        {
+            // A seed made on the host goes to the device once; the pass takes over the copy.
+            logitsGradient.Dispose();
+        }
+
+        var seeds = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [OutputNames[0]] = seed };
         return record.Plan.Backward(record, seeds, wanted, rules, _backend);
     }
 

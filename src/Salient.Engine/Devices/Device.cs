@@ -52,5 +52,5 @@ public readonly record struct Device
     }
 
     /// <summary><c>cpu</c> for the host, <c>kind:index</c> otherwise.</summary>
-    public override string ToString() => IsCpu ? Kind : $"{Kind}:{Index.ToString(CultureInfo.InvariantCulture)}";
+    public override string ToString() => IsCpu && Index == 0 ? Kind : $"{Kind}:{Index.ToString(CultureInfo.InvariantCulture)}";
 }

@@ -110,6 +110,9 @@ public interface IKernelBackend
     void MaxPool2dBackward(in Pool2dGeometry g, BufferView input, BufferView output, BufferView outputGradient,
         BufferView inputGradient);
 
+    /// <summary>The input gradient of <see cref="GlobalAvgPool"/>: each plane gets its output's gradient divided by the plane size.</summary>
+    void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient);
+
     /// <summary>The input gradient of <see cref="AvgPool2d"/> with the same divisor rule.</summary>
     void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, BufferView outputGradient, BufferView inputGradient);
 

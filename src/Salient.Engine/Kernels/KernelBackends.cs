@@ -45,11 +45,13 @@ public static class KernelBackends
 
     /// <summary>The backend of <paramref name="device"/>, made on first use and shared after.</summary>
     /// <exception cref="DeviceUnavailableException">No backend is registered for the device's kind (the message lists those that are), or the device is not there.</exception>
-    public static IKernelBackend For(Device device)
+    public static IKernelBackend For(Device device) => For(device, device.ToString());
+
+    private static IKernelBackend For(Device device, string name)
     {
         if (!s_factories.TryGetValue(device.Kind, out var factory))
         {
-            throw new DeviceUnavailableException($"Unknown device '{device}': the devices this build knows are {string.Join(", ", Kinds)}.");
+            throw new DeviceUnavailableException($"Unknown device '{name}': the devices this build knows are {string.Join(", ", Kinds)}.");
         }
 
         var lazy = s_instances.GetOrAdd(device, d => new Lazy<IKernelBackend>(() => factory(d)));
@@ -79,7 +81,7 @@ public static class KernelBackends
             throw new DeviceUnavailableException($"{e.Message} The devices this build knows are {string.Join(", ", Kinds)}.", e);
         }
 
-        return For(device);
+        return For(device, name.Trim());
     }
 
     private static CpuBackend CreateCpu(Device device) =>

@@ -137,9 +137,9 @@ internal static class BatchNormOperator
             }
 
             var channels = shape[1];
-            var input = Tensor.Uninitialized(shape);
-            var gamma = Tensor.Uninitialized(channels);
-            var beta = Tensor.Uninitialized(channels);
+            var input = Tensor.Uninitialized(context.Backend, shape);
+            var gamma = Tensor.Uninitialized(context.Backend, channels);
+            var beta = Tensor.Uninitialized(context.Backend, channels);
             context.Backend.BatchNormTrainingBackward(shape[0], channels, spatial, context.Input(0).Data, context.Input(1).Data, epsilon,
                 gradient.Data, input.Data, gamma.Data, beta.Data);
             AddOrDrop(context, 0, input);

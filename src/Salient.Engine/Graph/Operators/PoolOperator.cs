@@ -64,7 +64,7 @@ internal static class PoolOperator
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
-                var input = Tensor.Uninitialized(context.Input(0).Shape);
+                var input = Tensor.Uninitialized(context.Backend, context.Input(0).Shape);
                 context.Backend.MaxPool2dBackward(g, context.Input(0).Data, context.Output(0).Data, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
@@ -89,7 +89,7 @@ internal static class PoolOperator
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
-                var input = Tensor.Uninitialized(context.Input(0).Shape);
+                var input = Tensor.Uninitialized(context.Backend, context.Input(0).Shape);
                 context.Backend.AvgPool2dBackward(g, countIncludePad, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
@@ -110,14 +110,8 @@ internal static class PoolOperator
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
-                // Each output spreads its gradient evenly over its plane.
-                var input = Tensor.Uninitialized(context.Input(0).Shape);
-                var target = input.Span;
-                var source = gradient.Span;
-                for (var p = 0; p < planes; p++)
-                {
-                    target.Slice(p * planeSize, planeSize).Fill(source[p] / planeSize);
-                }
+                var input = Tensor.Uninitialized(context.Backend, context.Input(0).Shape);
+                context.Backend.GlobalAvgPoolBackward(planes, planeSize, gradient.Data, input.Data);
 
                 context.AddGradient(0, input);
             }

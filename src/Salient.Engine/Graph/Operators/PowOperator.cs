@@ -87,7 +87,7 @@ internal static class PowOperator
 
         private void Reduce(BackwardContext context, int index, int[] inputShape, float[] gradient)
         {
-            var result = Tensor.Uninitialized(inputShape);
+            var result = Tensor.Uninitialized(context.Backend, inputShape);
             context.Backend.ReduceToShape(BufferView.Host(gradient), shape, result.Data, inputShape);
             context.AddGradient(index, result);
         }

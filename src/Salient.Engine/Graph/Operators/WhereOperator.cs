@@ -91,7 +91,7 @@ internal static class WhereOperator
                 }
 
                 var target = branch == 0 ? xShape : yShape;
-                var result = Tensor.Uninitialized(target);
+                var result = Tensor.Uninitialized(context.Backend, target);
                 context.Backend.ReduceToShape(BufferView.Host(selected), shape, result.Data, target);
                 context.AddGradient(First + branch, result);
             }

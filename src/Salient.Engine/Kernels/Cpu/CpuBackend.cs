@@ -101,6 +101,9 @@ public sealed unsafe class CpuBackend : IKernelBackend
         BufferView inputGradient) =>
         Pool2dBackwardKernel.Max(g, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
 
+    public void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient) =>
+        GlobalAvgPoolKernel.Backward(planes, planeSize, outputGradient.Span, inputGradient.Span);
+
     public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, BufferView outputGradient, BufferView inputGradient) =>
         Pool2dBackwardKernel.Average(g, countIncludePad, outputGradient.Span, inputGradient.Span);
 

@@ -1,0 +1,53 @@
+using Salient.Engine;
+using Salient.Engine.IO;
+using Salient.Engine.Kernels.Cpu;
+using Salient.Methods;
+using Salient.Tests.Devices;
+
+namespace Salient.Methods.Tests;
+
+/// <summary>
+/// The methods whose arithmetic runs through backend operations give the host's maps on a device
+/// that is not the host, and bring to the host only the logits (to pick targets) and the maps.
+/// </summary>
+public sealed class DeviceTests
+{
+    private static readonly string ModelPath = Fixtures.Path("models", "resnet_basic.onnx");
+    private static readonly Lazy<Model> OnHost = new(() => Model.Load(ModelPath, new CpuBackend(GemmProvider.Managed)));
+    private static readonly Lazy<Model> OnDevice = new(() => Model.Load(ModelPath, SimulatedDeviceBackend.Device0));
+
+    public static TheoryData<string> DeviceMethods => ["cam", "gradcam", "gradient", "gradxinput", "guided-backprop", "deconvolution"];
+
+    [Theory]
+    [MemberData(nameof(DeviceMethods))]
+    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method)
+    {
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var options = new ExplainOptions { Method = method };
+        var expected = Explainer.Create(OnHost.Value, options).Explain(batch, TargetSelection.Top(2));
+        var before = SimulatedDeviceBackend.Downloaded;
+        var actual = Explainer.Create(OnDevice.Value, options).Explain(batch, TargetSelection.Top(2));
+        var downloaded = SimulatedDeviceBackend.Downloaded - before;
+        try
+        {
+            Assert.Equal(expected.Count, actual.Count);
+            for (var i = 0; i < expected.Count; i++)
+            {
+                Assert.Equal(expected[i].Class, actual[i].Class);
+                Assert.Equal(expected[i].Raw.Span.ToArray(), actual[i].Raw.Span.ToArray());
+                Assert.Equal(expected[i].Map.Span.ToArray(), actual[i].Map.Span.ToArray());
+            }
+
+            // Logits once to pick targets and once per result for its score; each result's raw map and map once.
+            var logits = batch.Dim(0) * OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
+            Assert.Equal(logits * (1 + actual.Count) + actual.Sum(r => r.Raw.Length + r.Map.Length), downloaded);
+        }
+        finally
+        {
+            foreach (var result in expected.Concat(actual))
+            {
+                result.Dispose();
+            }
+        }
+    }
+}
