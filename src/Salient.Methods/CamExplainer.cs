@@ -1,4 +1,5 @@
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.Kernels;
 using Salient.Engine.Graph.Backward;
 using Salient.Methods.Internal;
@@ -144,10 +145,9 @@ public abstract class CamExplainer : Explainer
         ArgumentNullException.ThrowIfNull(activations);
         var (k, h, w) = (activations.Dim(1), activations.Dim(2), activations.Dim(3));
         var plane = h * w;
-        // The K weights are a host parameter; the backend takes them over to the device with the sum.
-        using var hostWeights = Tensor.FromSpan(weights, k);
+        // The K weights are a host parameter (caller memory, which a device backend uploads with the sum).
         var raw = Tensor.Uninitialized(Model.Backend, h, w);
-        Model.Backend.WeightedSum(k, plane, activations.Data.Slice(image * k * plane, k * plane), hostWeights.Data, raw.Data);
+        Model.Backend.WeightedSum(k, plane, activations.Data.Slice(image * k * plane, k * plane), BufferView.Host(weights.ToArray()), raw.Data);
         return raw;
     }
 
