@@ -8,7 +8,8 @@ namespace Salient.Methods.Tests;
 
 /// <summary>
 /// The methods whose arithmetic runs through backend operations give the host's maps on a device
-/// that is not the host, and bring to the host only the logits (to pick targets) and the maps.
+/// that is not the host, and bring to the host only the logits (to pick targets) and the maps
+/// (SmoothGrad's noisy batches are made on the host and uploaded; docs/architecture.md).
 /// </summary>
 public sealed class DeviceTests
 {
@@ -16,14 +17,18 @@ public sealed class DeviceTests
     private static readonly Lazy<Model> OnHost = new(() => Model.Load(ModelPath, new CpuBackend(GemmProvider.Managed)));
     private static readonly Lazy<Model> OnDevice = new(() => Model.Load(ModelPath, SimulatedDeviceBackend.Device0));
 
-    public static TheoryData<string> DeviceMethods => ["cam", "gradcam", "gradient", "gradxinput", "guided-backprop", "deconvolution"];
+    public static TheoryData<string, int> DeviceMethods => new()
+    {
+        { "cam", 0 }, { "gradcam", 0 }, { "gradient", 0 }, { "gradxinput", 0 }, { "guided-backprop", 0 }, { "deconvolution", 0 },
+        { "integrated-gradients", 0 }, { "vargrad", 3 },
+    };
 
     [Theory]
     [MemberData(nameof(DeviceMethods))]
-    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method)
+    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies)
     {
         using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
-        var options = new ExplainOptions { Method = method };
+        var options = new ExplainOptions { Method = method, SmoothSamples = noisyCopies };
         var expected = Explainer.Create(OnHost.Value, options).Explain(batch, TargetSelection.Top(2));
         var before = SimulatedDeviceBackend.Downloaded;
         var actual = Explainer.Create(OnDevice.Value, options).Explain(batch, TargetSelection.Top(2));
@@ -38,9 +43,9 @@ public sealed class DeviceTests
                 Assert.Equal(expected[i].Map.Span.ToArray(), actual[i].Map.Span.ToArray());
             }
 
-            // Logits once to pick targets and once per result for its score; each result's raw map and map once.
+            // Logits to pick targets (once, and once per noisy copy) and once per result for its score; each result's raw map and map once.
             var logits = batch.Dim(0) * OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
-            Assert.Equal(logits * (1 + actual.Count) + actual.Sum(r => r.Raw.Length + r.Map.Length), downloaded);
+            Assert.Equal(logits * (1 + noisyCopies + actual.Count) + actual.Sum(r => r.Raw.Length + r.Map.Length), downloaded);
         }
         finally
         {
