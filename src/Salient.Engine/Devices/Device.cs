@@ -5,9 +5,12 @@ namespace Salient.Engine.Devices;
 /// <summary>
 /// Where a tensor's storage lives and a backend computes: a kind (<c>cpu</c>, <c>cuda</c>, ...) and
 /// an index among the devices of that kind. Written as <c>cpu</c> or <c>cuda:1</c>; a bare kind means index 0.
+/// The default value is the host.
 /// </summary>
 public readonly record struct Device
 {
+    private readonly string? _kind;
+
     /// <summary>A device of <paramref name="kind"/> (lower-case letters and digits) number <paramref name="index"/>.</summary>
     public Device(string kind, int index = 0)
     {
@@ -18,7 +21,7 @@ public readonly record struct Device
             throw new ArgumentException($"Device kind '{kind}' must be lower-case letters and digits.", nameof(kind));
         }
 
-        Kind = kind;
+        _kind = kind;
         Index = index;
     }
 
@@ -26,7 +29,7 @@ public readonly record struct Device
     public static Device Cpu { get; } = new("cpu");
 
     /// <summary>The kind of device, e.g. <c>cpu</c> or <c>cuda</c>.</summary>
-    public string Kind { get; }
+    public string Kind => _kind ?? "cpu";
 
     /// <summary>Which device of its kind, from 0.</summary>
     public int Index { get; }
@@ -50,6 +53,12 @@ public readonly record struct Device
 
         return new Device(kind, index);
     }
+
+    /// <summary>Whether both name the same device (the default value is <c>cpu</c>).</summary>
+    public bool Equals(Device other) => Kind == other.Kind && Index == other.Index;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Kind, Index);
 
     /// <summary><c>cpu</c> for the host, <c>kind:index</c> otherwise.</summary>
     public override string ToString() => IsCpu && Index == 0 ? Kind : $"{Kind}:{Index.ToString(CultureInfo.InvariantCulture)}";

@@ -19,6 +19,7 @@ public sealed class DeviceTests
         Assert.Equal(new Device("cuda"), Device.Parse(" CUDA "));
         Assert.Equal("cuda:1", Device.Parse("cuda:1").ToString());
         Assert.Equal("cpu", Device.Cpu.ToString());
+        Assert.Equal(Device.Cpu, default(Device));
         Assert.Throws<FormatException>(() => Device.Parse("cuda:x"));
         Assert.Throws<FormatException>(() => Device.Parse(":1"));
     }
