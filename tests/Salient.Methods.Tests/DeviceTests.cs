@@ -17,18 +17,19 @@ public sealed class DeviceTests
     private static readonly Lazy<Model> OnHost = new(() => Model.Load(ModelPath, new CpuBackend(GemmProvider.Managed)));
     private static readonly Lazy<Model> OnDevice = new(() => Model.Load(ModelPath, SimulatedDeviceBackend.Device0));
 
-    public static TheoryData<string, int> DeviceMethods => new()
+    /// <summary>Methods, with the noisy copies (SmoothGrad) and masked channels (Score-CAM) to use: each reads its logits on the host.</summary>
+    public static TheoryData<string, int, int> DeviceMethods => new()
     {
-        { "cam", 0 }, { "gradcam", 0 }, { "gradient", 0 }, { "gradxinput", 0 }, { "guided-backprop", 0 }, { "deconvolution", 0 },
-        { "integrated-gradients", 0 }, { "vargrad", 3 },
+        { "cam", 0, 0 }, { "gradcam", 0, 0 }, { "gradient", 0, 0 }, { "gradxinput", 0, 0 }, { "guided-backprop", 0, 0 }, { "deconvolution", 0, 0 },
+        { "integrated-gradients", 0, 0 }, { "vargrad", 3, 0 }, { "scorecam", 0, 3 },
     };
 
     [Theory]
     [MemberData(nameof(DeviceMethods))]
-    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies)
+    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies, int maskedChannels)
     {
         using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
-        var options = new ExplainOptions { Method = method, SmoothSamples = noisyCopies };
+        var options = new ExplainOptions { Method = method, SmoothSamples = noisyCopies, ChannelLimit = maskedChannels > 0 ? maskedChannels : null };
         var expected = Explainer.Create(OnHost.Value, options).Explain(batch, TargetSelection.Top(2));
         var before = SimulatedDeviceBackend.Downloaded;
         var actual = Explainer.Create(OnDevice.Value, options).Explain(batch, TargetSelection.Top(2));
@@ -43,9 +44,13 @@ public sealed class DeviceTests
                 Assert.Equal(expected[i].Map.Span.ToArray(), actual[i].Map.Span.ToArray());
             }
 
-            // Logits to pick targets (once, and once per noisy copy) and once per result for its score; each result's raw map and map once.
-            var logits = batch.Dim(0) * OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
-            Assert.Equal(logits * (1 + noisyCopies + actual.Count) + actual.Sum(r => r.Raw.Length + r.Map.Length), downloaded);
+            // Logits to pick targets (once, and once per noisy copy) and once per result for its score, a row per masked
+            // channel of each image; each result's raw map and map once.
+            var classes = OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
+            var logits = batch.Dim(0) * classes;
+            Assert.Equal(
+                (logits * (1 + noisyCopies + actual.Count)) + (batch.Dim(0) * maskedChannels * classes) + actual.Sum(r => r.Raw.Length + r.Map.Length),
+                downloaded);
         }
         finally
         {

@@ -14,8 +14,11 @@ namespace Salient.Engine.Kernels;
 /// (<see cref="Allocate"/>), and every operation reads and writes <see cref="BufferView"/>s of
 /// its own buffers, dense row-major float32, so a chain of operations never passes through the
 /// host. An operation handed a view of another device's buffer throws; the one exception is
-/// small parameters a caller computes on the host (folded batch-norm scales, weights of a CAM),
-/// which arrive as host views (<see cref="BufferView.Host"/>) and which a device backend uploads.
+/// read-only parameters in caller memory, which arrive as host views (<see cref="BufferView.Host"/>,
+/// a <see cref="CpuBuffer"/> that is not pooled): the model's constants (convolution weights, folded
+/// batch-norm scales and shifts), which are the same buffer objects for the life of a plan, so a
+/// device backend uploads each once and keeps it keyed by the buffer, and small values a method
+/// computes on the host (a CAM's channel weights). Outputs are always the backend's own buffers.
 /// An empty <c>bias</c> view means no bias. Operations run in order on one stream: a
 /// device backend may return before the work is done, as long as a later operation, a copy to
 /// the host or <see cref="Synchronize"/> sees it finished.

@@ -64,6 +64,11 @@ internal static class BatchNormOperator
     internal sealed class ChannelAffineStep(GraphNode node, string[] inputs, string[] outputs, int[] shape, int spatial, float[] scale, float[] shift, FusedActivation activation)
         : Step(node, inputs, outputs)
     {
+        // Host parameters as the same buffers every run, so a device backend uploads them once (IKernelBackend).
+        private readonly BufferView _scale = BufferView.Host(scale);
+        private readonly BufferView _shift = BufferView.Host(shift);
+        private readonly BufferView _noShift = BufferView.Host(new float[scale.Length]);
+
         public ReadOnlySpan<float> Scale => scale;
 
         public ReadOnlySpan<float> Shift => shift;
@@ -84,7 +89,7 @@ internal static class BatchNormOperator
             {
                 // y = x·scale + shift per channel, so dx = dy·scale (in place over a gradient this step owns).
                 var input = pre.Owned ? pre.Gradient : Tensor.Uninitialized(context.Backend, shape);
-                context.Backend.ChannelAffine(shape[0], shape[1], spatial, pre.Gradient.Data, BufferView.Host(scale), BufferView.Host(new float[shape[1]]), input.Data, FusedActivation.None);
+                context.Backend.ChannelAffine(shape[0], shape[1], spatial, pre.Gradient.Data, _scale, _noShift, input.Data, FusedActivation.None);
                 context.AddGradient(0, input);
             }
         }
@@ -94,7 +99,7 @@ internal static class BatchNormOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);
-            context.Backend.ChannelAffine(shape[0], shape[1], spatial, context.Input(0).Data, BufferView.Host(scale), BufferView.Host(shift), output.Data, activation);
+            context.Backend.ChannelAffine(shape[0], shape[1], spatial, context.Input(0).Data, _scale, _shift, output.Data, activation);
         }
     }
 

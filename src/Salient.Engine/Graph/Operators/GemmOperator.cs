@@ -63,6 +63,9 @@ internal static class GemmOperator
     internal sealed class GemmStep(GraphNode node, string[] inputs, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int[]? cShape, int[]? outShape = null)
         : Step(node, inputs, [node.Outputs[0]])
     {
+        // beta as the same host buffer every run, so a device backend uploads it once (IKernelBackend).
+        private readonly BufferView _beta = BufferView.Host(new[] { beta });
+
         public override StepKind Kind => StepKind.Linear;
 
         public override bool WeightsTransposed => transB;
@@ -124,7 +127,7 @@ internal static class GemmOperator
             if (cShape is not null && beta != 0f)
             {
                 // Y starts as beta·C broadcast to [m, n]; the GEMM then accumulates onto it.
-                context.Backend.Binary(BinaryOp.Mul, context.Input(2).Data, cShape, BufferView.Host(new[] { beta }), [1], y, [m, n]);
+                context.Backend.Binary(BinaryOp.Mul, context.Input(2).Data, cShape, _beta, [1], y, [m, n]);
                 accumulate = 1f;
             }
 
