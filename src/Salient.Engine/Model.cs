@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
@@ -58,8 +59,15 @@ public sealed class Model
     /// <summary>The kernel backend in use, e.g. "cpu/openblas".</summary>
     public string BackendName => _backend.Name;
 
-    /// <summary>Loads and checks an ONNX model; throws <see cref="ModelException"/> naming the file (and node) on any problem.</summary>
+    /// <summary>The device the model computes on; its results live there (<see cref="Tensor.ToHost"/> brings them to the host).</summary>
+    public Device Device => _backend.Device;
+
+    /// <summary>Loads and checks an ONNX model that runs on the CPU; throws <see cref="ModelException"/> naming the file (and node) on any problem.</summary>
     public static Model Load(string path) => Load(path, KernelBackends.Default);
+
+    /// <summary>Loads and checks an ONNX model that runs on <paramref name="device"/>, whose backend the registry gives (<see cref="KernelBackends.For(Device)"/>).</summary>
+    /// <exception cref="DeviceUnavailableException">No backend is registered for the device, or it is not there.</exception>
+    public static Model Load(string path, Device device) => Load(path, KernelBackends.For(device));
 
     /// <summary>Loads and checks an ONNX model that runs on <paramref name="backend"/>.</summary>
     public static Model Load(string path, IKernelBackend backend) => Checked(new Model(path, OnnxImporter.Load(path), backend));
@@ -111,8 +119,15 @@ public sealed class Model
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(observe);
         var plan = GetPlan(input.Shape, observe);
-        var results = plan.Run(input, _backend, _graph.OutputNames.Concat(observe).Distinct());
-        return results;
+        var onDevice = input.To(_backend);
+        try
+        {
+            return plan.Run(onDevice, _backend, _graph.OutputNames.Concat(observe).Distinct());
+        }
+        finally
+        {
+            DisposeCopy(onDevice, input);
+        }
     }
 
     /// <summary>
@@ -126,12 +141,20 @@ public sealed class Model
         ArgumentOutOfRangeException.ThrowIfLessThan(passes, 1);
         var plan = GetPlan(input.Shape, []);
         var ticks = new long[plan.Steps.Count];
-        for (var p = 0; p < passes; p++)
+        var onDevice = input.To(_backend);
+        try
         {
-            foreach (var tensor in plan.Run(input, _backend, _graph.OutputNames, stepTicks: ticks).Values)
+            for (var p = 0; p < passes; p++)
             {
-                tensor.Dispose();
+                foreach (var tensor in plan.Run(onDevice, _backend, _graph.OutputNames, stepTicks: ticks).Values)
+                {
+                    tensor.Dispose();
+                }
             }
+        }
+        finally
+        {
+            DisposeCopy(onDevice, input);
         }
 
         return [.. plan.Steps.Select((step, i) => new StepTiming(step.Node.Name.Length > 0 ? step.Node.Name : $"{step.Node.OpType}:{step.Outputs[0]}", step.Label, step.Outputs[0], plan.ShapeOf(step.Outputs[0]),
@@ -145,8 +168,15 @@ public sealed class Model
     public Tensor Forward(Tensor input, IReadOnlyCollection<string> observe, Action<string, Tensor> onValue)
     {
         var plan = GetPlan(input.Shape, observe);
-        var results = plan.Run(input, _backend, [OutputNames[0]], onValue);
-        return results[OutputNames[0]];
+        var onDevice = input.To(_backend);
+        try
+        {
+            return plan.Run(onDevice, _backend, [OutputNames[0]], onValue)[OutputNames[0]];
+        }
+        finally
+        {
+            DisposeCopy(onDevice, input);
+        }
     }
 
     /// <summary>
@@ -168,8 +198,17 @@ public sealed class Model
         var observed = (fuseInRegion ? gradientSources.AsEnumerable() : region.Values).Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
         var shape = input.ShapeArray();
         var plan = _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observed, region, folded: _folded, fuseInRegion: fuseInRegion));
-        var values = plan.Run(input, _backend, plan.Kept);
-        return new ForwardRecord(plan, region, input, values);
+        var onDevice = input.To(_backend);
+        try
+        {
+            var values = plan.Run(onDevice, _backend, plan.Kept);
+            return new ForwardRecord(plan, region, onDevice, values, ownsInput: !ReferenceEquals(onDevice, input));
+        }
+        catch
+        {
+            DisposeCopy(onDevice, input);
+            throw;
+        }
     }
 
     /// <summary>
@@ -179,7 +218,15 @@ public sealed class Model
     /// </summary>
     public Dictionary<string, Tensor> Backward(ForwardRecord record, Tensor logitsGradient, IReadOnlyCollection<string> wanted, IBackwardRules? rules = null)
     {
-        var seeds = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [OutputNames[0]] = logitsGradient };
+        ArgumentNullException.ThrowIfNull(logitsGradient);
+        var seed = logitsGradient.To(_backend);
+        if (!ReferenceEquals(seed, logitsGradient))
+        {
+            // A seed made on the host goes to the device once; the pass takes over the copy.
+            logitsGradient.Dispose();
+        }
+
+        var seeds = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [OutputNames[0]] = seed };
         return record.Plan.Backward(record, seeds, wanted, rules, _backend);
     }
 
@@ -217,6 +264,15 @@ public sealed class Model
 
     /// <summary>Every value the graph computes (constants excluded) with its shape for this input shape.</summary>
     public IReadOnlyDictionary<string, int[]> ValueShapes(ReadOnlySpan<int> inputShape) => GetPlan(inputShape, []).Shapes;
+
+    // An input the caller passed on another device was copied here for the pass; the copy goes.
+    private static void DisposeCopy(Tensor onDevice, Tensor input)
+    {
+        if (!ReferenceEquals(onDevice, input))
+        {
+            onDevice.Dispose();
+        }
+    }
 
     private ExecutionPlan GetPlan(ReadOnlySpan<int> inputShape, IReadOnlyCollection<string> observe)
     {

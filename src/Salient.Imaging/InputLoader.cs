@@ -23,12 +23,13 @@ public sealed class InputLoader
     /// <summary>The card inputs are shaped by.</summary>
     public ModelCard Card => _preprocessor.Card;
 
-    /// <summary>Loads the model at <paramref name="modelPath"/> and a loader shaped by its card.</summary>
+    /// <summary>Loads the model at <paramref name="modelPath"/>, to run on <paramref name="device"/> (the CPU by default), and a loader shaped by its card.</summary>
     /// <exception cref="ModelException">The model cannot be used, or its card disagrees with it.</exception>
     /// <exception cref="InvalidDataException">The model card is malformed.</exception>
-    public static (Model Model, InputLoader Loader) Open(string modelPath)
+    /// <exception cref="Engine.Devices.DeviceUnavailableException">The device is unknown or not there.</exception>
+    public static (Model Model, InputLoader Loader) Open(string modelPath, Engine.Devices.Device? device = null)
     {
-        var model = Model.Load(modelPath);
+        var model = Model.Load(modelPath, device ?? Engine.Devices.Device.Cpu);
         return (model, new InputLoader(CardFor(model)));
     }
 

@@ -1,5 +1,6 @@
-using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
+using Salient.Engine.Kernels;
 using Salient.Engine.Graph.Backward;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
@@ -138,19 +139,15 @@ public abstract class CamExplainer : Explainer
         }
     }
 
-    /// <summary>Σ_k w_k·A_k for image <paramref name="image"/> of <paramref name="activations"/> [N,K,h,w]: a new [h,w] map.</summary>
-    protected static Tensor WeightedSum(Tensor activations, int image, ReadOnlySpan<float> weights)
+    /// <summary>Σ_k w_k·A_k for image <paramref name="image"/> of <paramref name="activations"/> [N,K,h,w]: a new [h,w] map on the model's device.</summary>
+    protected Tensor WeightedSum(Tensor activations, int image, ReadOnlySpan<float> weights)
     {
         ArgumentNullException.ThrowIfNull(activations);
         var (k, h, w) = (activations.Dim(1), activations.Dim(2), activations.Dim(3));
         var plane = h * w;
-        var a = activations.Span.Slice(image * k * plane, k * plane);
-        var raw = Tensor.Zeros(h, w);
-        for (var c = 0; c < k; c++)
-        {
-            TensorPrimitives.MultiplyAdd(a.Slice(c * plane, plane), weights[c], raw.Span, raw.Span);
-        }
-
+        // The K weights are a host parameter (caller memory, which a device backend uploads with the sum).
+        var raw = Tensor.Uninitialized(Model.Backend, h, w);
+        Model.Backend.WeightedSum(k, plane, activations.Data.Slice(image * k * plane, k * plane), BufferView.Host(weights.ToArray()), raw.Data);
         return raw;
     }
 
@@ -161,24 +158,23 @@ public abstract class CamExplainer : Explainer
     /// </summary>
     private Tensor LayerMap(Tensor raw, Tensor batch)
     {
-        using var normalised = raw.Clone();
-        var span = normalised.Span;
-        MapMath.Relu(span);
+        var backend = Model.Backend;
+        using var normalised = Tensor.Uninitialized(backend, raw.Shape);
+        backend.Map(new MapFunction(MapFunctionKind.Relu), raw.Data, normalised.Data);
         if (Options.Denoise is null)
         {
-            MapMath.MinMax(span);
+            MapMath.MinMax(backend, normalised);
         }
         else
         {
-            MapMath.DivideByMax(span, 1e-5f);
+            MapMath.DivideByMax(backend, normalised, 1e-5f);
             if (Options.DenoiseTanh)
             {
-                TensorPrimitives.Multiply(span, 2f, span);
-                TensorPrimitives.Tanh(span, span);
+                backend.Map(new MapFunction(MapFunctionKind.ScaledTanh, 2f), normalised.Data, normalised.Data);
             }
         }
 
-        return MapMath.Resize(Model.Backend, span, raw.Dim(0), raw.Dim(1), batch.Dim(2), batch.Dim(3));
+        return MapMath.Resize(backend, normalised, batch.Dim(2), batch.Dim(3));
     }
 
     /// <summary>Fuses the layers' maps, renormalises, and keeps the last layer's raw map.</summary>
@@ -189,8 +185,8 @@ public abstract class CamExplainer : Explainer
             layers[i].Raw.Dispose();
         }
 
-        var map = MapMath.Fuse([.. layers.Select(l => l.Map)], Fusion);
-        MapMath.MinMax(map.Span);
+        var map = MapMath.Fuse(Model.Backend, [.. layers.Select(l => l.Map)], Fusion);
+        MapMath.MinMax(Model.Backend, map);
         return Result(logits, b, targetClass, layers[^1].Raw, map);
     }
 }

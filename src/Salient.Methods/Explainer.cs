@@ -143,9 +143,10 @@ public abstract class Explainer
         var n = logits.Dim(0);
         var classes = logits.Length / n;
         var targets = new IReadOnlyList<int>[n];
+        using var host = OnHost(logits);
         for (var b = 0; b < n; b++)
         {
-            targets[b] = selection.Select(b, logits.Span.Slice(b * classes, classes));
+            targets[b] = selection.Select(b, host.Value.Span.Slice(b * classes, classes));
         }
 
         return targets;
@@ -176,12 +177,45 @@ public abstract class Explainer
     /// </summary>
     private protected virtual Tensor SeedFor(Tensor logits, IReadOnlyList<int>[] targets, int slot) => Seed(logits, targets, slot);
 
-    /// <summary>Wraps a computed map (taking over <paramref name="raw"/> and <paramref name="map"/>) with its target's logit and probability (<see cref="ExplainOptions.Scores"/>).</summary>
+    /// <summary>
+    /// Wraps a computed map (taking over <paramref name="raw"/> and <paramref name="map"/>) with its target's logit and
+    /// probability (<see cref="ExplainOptions.Scores"/>). Maps made on a device come to the host here, once, to be written.
+    /// </summary>
     protected Explanation Result(Tensor logits, int image, int targetClass, Tensor raw, Tensor map)
     {
         ArgumentNullException.ThrowIfNull(logits);
         var classes = logits.Length / logits.Dim(0);
-        var row = logits.Span.Slice(image * classes, classes);
-        return new Explanation(image, targetClass, row[targetClass], (float)Options.Scores.Probability(row, targetClass), raw, map);
+        using var host = OnHost(logits);
+        var row = host.Value.Span.Slice(image * classes, classes);
+        return new Explanation(image, targetClass, row[targetClass], (float)Options.Scores.Probability(row, targetClass), ToHost(raw), ToHost(map));
+    }
+
+    // A map computed on a device, downloaded; the device copy goes back to its pool.
+    private static Tensor ToHost(Tensor tensor)
+    {
+        if (tensor.Device.IsCpu)
+        {
+            return tensor;
+        }
+
+        using (tensor)
+        {
+            return tensor.ToHost();
+        }
+    }
+
+    /// <summary>Small results (logits) on the host: the tensor itself when it is there, else a copy (downloaded once, disposed with the lease).</summary>
+    private protected static Borrowed OnHost(Tensor tensor) => tensor.Device.IsCpu ? new Borrowed(tensor, false) : new Borrowed(tensor.ToHost(), true);
+
+    /// <summary>A tensor that is the caller's, or a copy this lease disposes.</summary>
+    private protected readonly record struct Borrowed(Tensor Value, bool Owned) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (Owned)
+            {
+                Value.Dispose();
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -100,8 +101,7 @@ public abstract class GradientExplainer : Explainer
     protected virtual Tensor MapOf(Tensor raw)
     {
         ArgumentNullException.ThrowIfNull(raw);
-        var (channels, height, width) = (raw.Dim(0), raw.Dim(1), raw.Dim(2));
-        return MapMath.ChannelMaxAbs(raw.Span, channels, height * width, height, width);
+        return MapMath.ChannelMaxAbs(Model.Backend, raw);
     }
 
     /// <summary>Changes the attributions [C,H,W] of every image and target in place before they are finished (Guided Grad-CAM weights them by a CAM).</summary>
@@ -125,7 +125,9 @@ public abstract class GradientExplainer : Explainer
     private protected Tensor?[][] InputGradients(ForwardRecord record, Tensor logits, IReadOnlyList<int>[] targets, Tensor? times)
     {
         var raws = targets.Select(t => new Tensor?[t.Count]).ToArray();
+        var backend = Model.Backend;
         var perImage = record.Input.Length / record.Input.Dim(0);
+        var factor = times?.To(backend);
         int[] imageShape = [.. record.Input.Shape[1..]];
         var slots = targets.Max(t => t.Count);
         for (var slot = 0; slot < slots; slot++)
@@ -136,15 +138,25 @@ public abstract class GradientExplainer : Explainer
             {
                 if (slot < targets[b].Count)
                 {
-                    var raw = Tensor.FromSpan(gradient.Span.Slice(b * perImage, perImage), imageShape);
-                    if (times is not null)
+                    var raw = Tensor.Uninitialized(backend, imageShape);
+                    var image = gradient.Data.Slice(b * perImage, perImage);
+                    if (factor is null)
                     {
-                        TensorPrimitives.Multiply(raw.Span, times.Span.Slice(b * perImage, perImage), raw.Span);
+                        backend.Copy(image, raw.Data);
+                    }
+                    else
+                    {
+                        backend.Binary(BinaryOp.Mul, image, imageShape, factor.Data.Slice(b * perImage, perImage), imageShape, raw.Data, imageShape);
                     }
 
                     raws[b][slot] = raw;
                 }
             }
+        }
+
+        if (factor is not null && !ReferenceEquals(factor, times))
+        {
+            factor.Dispose();
         }
 
         return raws;
@@ -190,24 +202,21 @@ public abstract class GradientExplainer : Explainer
             noisyLogits.Dispose();
             if (Statistic != NoiseStatistic.Mean)
             {
-                var squared = raws.Select(r => r.Select(t => (Tensor?)t!.Clone()).ToArray()).ToArray();
-                foreach (var t in squared.SelectMany(r => r))
-                {
-                    TensorPrimitives.Multiply(t!.Span, t.Span, t.Span);
-                }
-
+                var squared = raws.Select(r => r.Select(t => (Tensor?)Square(t!)).ToArray()).ToArray();
                 squares = Accumulate(squares, squared);
             }
 
             sum = Accumulate(sum, raws);
         }
 
+        var backend = Model.Backend;
+        var average = new MapFunction(MapFunctionKind.Scale, 1f / samples);
         for (var b = 0; b < sum!.Length; b++)
         {
             for (var t = 0; t < sum[b].Length; t++)
             {
-                var mean = sum[b][t]!.Span;
-                TensorPrimitives.Multiply(mean, 1f / samples, mean);
+                var mean = sum[b][t]!;
+                backend.Map(average, mean.Data, mean.Data);
                 if (Statistic == NoiseStatistic.Mean)
                 {
                     continue;
@@ -215,15 +224,15 @@ public abstract class GradientExplainer : Explainer
 
                 // E[a²] − E[a]² for VarGrad, E[a²] for SmoothGrad²; written into the mean's tensor.
                 using var square = squares![b][t]!;
-                TensorPrimitives.Multiply(square.Span, 1f / samples, square.Span);
+                backend.Map(average, square.Data, square.Data);
                 if (Statistic == NoiseStatistic.Variance)
                 {
-                    TensorPrimitives.Multiply(mean, mean, mean);
-                    TensorPrimitives.Subtract(square.Span, mean, mean);
+                    backend.Map(new MapFunction(MapFunctionKind.Square), mean.Data, mean.Data);
+                    backend.Binary(BinaryOp.Sub, square.Data, mean.Shape, mean.Data, mean.Shape, mean.Data, mean.Shape);
                 }
                 else
                 {
-                    square.Span.CopyTo(mean);
+                    backend.Copy(square.Data, mean.Data);
                 }
             }
         }
@@ -231,8 +240,16 @@ public abstract class GradientExplainer : Explainer
         return (sum!, logits, targets);
     }
 
-    /// <summary>Adds <paramref name="more"/> into <paramref name="sum"/> (taking it when null), disposing <paramref name="more"/>.</summary>
-    private protected static Tensor?[][] Accumulate(Tensor?[][]? sum, Tensor?[][] more)
+    // a² elementwise, a new tensor on a's device.
+    private Tensor Square(Tensor a)
+    {
+        var squared = Tensor.Uninitialized(Model.Backend, a.Shape);
+        Model.Backend.Map(new MapFunction(MapFunctionKind.Square), a.Data, squared.Data);
+        return squared;
+    }
+
+    /// <summary>Adds <paramref name="more"/> into <paramref name="sum"/> (taking it when null) on the model's device, disposing <paramref name="more"/>.</summary>
+    private protected Tensor?[][] Accumulate(Tensor?[][]? sum, Tensor?[][] more)
     {
         if (sum is null)
         {
@@ -243,7 +260,7 @@ public abstract class GradientExplainer : Explainer
         {
             for (var t = 0; t < sum[b].Length; t++)
             {
-                TensorPrimitives.Add(sum[b][t]!.Span, more[b][t]!.Span, sum[b][t]!.Span);
+                Model.Backend.Accumulate(MapFusion.Sum, more[b][t]!.Data, sum[b][t]!.Data);
                 more[b][t]!.Dispose();
             }
         }

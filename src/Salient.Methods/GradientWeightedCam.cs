@@ -30,6 +30,12 @@ public abstract class GradientWeightedCam : CamExplainer
     /// </summary>
     protected abstract void AddChannel(ReadOnlySpan<float> activation, ReadOnlySpan<float> gradient, Span<float> map, Span<float> scratch);
 
+    /// <summary>
+    /// Whether channel k weighs by the mean of its gradient, w_k = mean(g_k), and adds w_k·A_k (Grad-CAM):
+    /// then, without truncation, the map is made on the model's device by backend operations, not by <see cref="AddChannel"/>.
+    /// </summary>
+    private protected virtual bool WeighsByGradientMean => false;
+
     /// <inheritdoc/>
     protected sealed override Tensor[] RawMaps(CamLayer layer, int image, IReadOnlyList<int> targets)
     {
@@ -37,6 +43,16 @@ public abstract class GradientWeightedCam : CamExplainer
         var activations = layer.Activations;
         var (k, h, w) = (activations.Dim(1), activations.Dim(2), activations.Dim(3));
         var plane = h * w;
+        if (WeighsByGradientMean && Options.Denoise is null)
+        {
+            var backend = Model.Backend;
+            using var weights = Tensor.Uninitialized(backend, k);
+            backend.PlaneMeans(k, plane, layer.Gradients!.Data.Slice(image * k * plane, k * plane), weights.Data);
+            var map = Tensor.Uninitialized(backend, h, w);
+            backend.WeightedSum(k, plane, activations.Data.Slice(image * k * plane, k * plane), weights.Data, map.Data);
+            return [map];
+        }
+
         var a = activations.Span.Slice(image * k * plane, k * plane);
         var g = layer.Gradients!.Span.Slice(image * k * plane, k * plane).ToArray();
         if (Options.Denoise is { } denoise && layer.Name != DeepLayer)

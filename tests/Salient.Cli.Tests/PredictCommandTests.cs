@@ -140,6 +140,22 @@ public sealed class PredictCommandTests : IDisposable
         Assert.Equal(1, Program.Main(["predict", "--model", "m.onnx", "--batch", "0", "--out", _work.FullName, "x.png"]));
     }
 
+    [Fact]
+    public void The_device_option_runs_on_the_cpu_and_names_the_known_devices_for_another()
+    {
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var path = Path.Combine(_work.FullName, "item.npy");
+        Npy.Write(path, batch.Span[..(batch.Length / batch.Dim(0))], [3, 32, 32]);
+
+        Assert.Equal(0, Predict("--device", "cpu", path));
+        Assert.Single(Results());
+
+        var (exit, _, error) = Cli.Run("predict", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, "--device", "cuda:1", path);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("Unknown device 'cuda:1'", error, StringComparison.Ordinal);
+        Assert.Contains("cpu", error, StringComparison.Ordinal);
+    }
+
     private int Predict(params string[] arguments) =>
         Program.Main(["predict", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, .. arguments]);
 

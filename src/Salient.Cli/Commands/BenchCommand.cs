@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.Kernels;
 using Salient.Engine.Kernels.Cpu;
 using Salient.Engine.Training;
@@ -143,8 +144,9 @@ internal static class BenchCommand
             Description = "After the timing, time each step over as many passes: the slowest steps and the time per kind of step (JSON: every step).",
         };
         var top = new Option<int>("--top") { Description = "How many of the slowest steps --profile lists.", DefaultValueFactory = _ => 15 };
-        var command = new Command("forward", "Images per second of forward passes on random input.") { model, batch, size, warmup, iterations, json, profile, top };
-        command.SetAction(r => Forward(r.GetValue(model)!, r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json),
+        var device = DeviceOption.Create();
+        var command = new Command("forward", "Images per second of forward passes on random input.") { model, batch, size, warmup, iterations, json, profile, top, device };
+        command.SetAction(r => Forward(r.GetValue(model)!, r.GetValue(device), r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json),
             r.GetValue(profile) ? Math.Max(r.GetValue(top), 1) : 0));
         return command;
     }
@@ -160,11 +162,12 @@ internal static class BenchCommand
         var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 5 };
         var channels = new Option<int?>("--channels") { Description = "Score-CAM/Ablation-CAM: time only the first K channels (scale the rate by channels/K to compare)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
+        var device = DeviceOption.Create();
         var command = new Command("explain", "Images per second of an explanation method on random input, with resident memory after warm-up and at the end (it should stay flat).")
         {
-            model, method, layer, batch, size, warmup, iterations, channels, json,
+            model, method, layer, batch, size, warmup, iterations, channels, json, device,
         };
-        command.SetAction(r => Explain(r.GetValue(model)!, new ExplainOptions { Method = r.GetValue(method)!, Layers = r.GetValue(layer)?.Split(',') ?? [], ChannelLimit = r.GetValue(channels) },
+        command.SetAction(r => Explain(r.GetValue(model)!, r.GetValue(device), new ExplainOptions { Method = r.GetValue(method)!, Layers = r.GetValue(layer)?.Split(',') ?? [], ChannelLimit = r.GetValue(channels) },
             r.GetValue(batch), r.GetValue(size), r.GetValue(warmup), r.GetValue(iterations), r.GetValue(json)));
         return command;
     }
@@ -238,12 +241,12 @@ internal static class BenchCommand
         return command;
     }
 
-    private static int Forward(FileInfo modelFile, int batch, int size, int warmup, int iterations, bool json, int profile)
+    private static int Forward(FileInfo modelFile, Device device, int batch, int size, int warmup, int iterations, bool json, int profile)
     {
         Model model;
         try
         {
-            model = Model.Load(modelFile.FullName);
+            model = Model.Load(modelFile.FullName, device);
         }
         catch (ModelException e)
         {
@@ -312,13 +315,13 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static int Explain(FileInfo modelFile, ExplainOptions options, int batch, int size, int warmup, int iterations, bool json)
+    private static int Explain(FileInfo modelFile, Device device, ExplainOptions options, int batch, int size, int warmup, int iterations, bool json)
     {
         Model model;
         Explainer explainer;
         try
         {
-            model = Model.Load(modelFile.FullName);
+            model = Model.Load(modelFile.FullName, device);
             explainer = Explainer.Create(model, options);
         }
         catch (Exception e) when (e is ModelException or ArgumentException)

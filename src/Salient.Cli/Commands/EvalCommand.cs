@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Salient.Cli.Reports;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Imaging;
 using Salient.Methods;
 using Salient.Methods.Metrics;
@@ -45,12 +46,13 @@ internal static class EvalCommand
         var innerBatch = new Option<int>("--inner-batch") { Description = "Perturbed or masked inputs per forward pass.", DefaultValueFactory = _ => 32 };
         var seed = new Option<int>("--seed") { Description = "Seeds the sampling methods (RISE, GradientSHAP, DeepLIFT-SHAP, Random-CAM), SmoothGrad's noise, ROAD's noise and the sanity check's random weights." };
         var parameters = new Option<string[]>("--param") { Description = "A method's own parameter NAME=VALUE, repeatable; given to each method that has it (docs/methods.md lists them)." };
+        var device = DeviceOption.Create();
         var examples = new Option<int>("--examples") { Description = "Items shown in the report's example grid.", DefaultValueFactory = _ => 4 };
 
         var command = new Command("eval", "Score explanation methods on a scenes dataset: deletion, insertion, ROAD, pointing games, selectivity, mIoU and the sanity check.")
         {
             model, methods, dataset, metrics, output, limit, batch, layer, denoise, denoiseQ, steps, deletionBaseline, insertionBaseline, road, tolerance, maskRule, threshold,
-            sanitySteps, innerBatch, seed, examples, parameters,
+            sanitySteps, innerBatch, seed, examples, parameters, device,
         };
         command.SetAction(r =>
         {
@@ -65,7 +67,7 @@ internal static class EvalCommand
                 r.GetValue(limit),
                 r.GetValue(batch),
                 r.GetValue(examples));
-            return Run(r.GetValue(model)!, r.GetValue(dataset)!, r.GetValue(output)!, settings, () => new MetricOptions
+            return Run(r.GetValue(model)!, r.GetValue(device), r.GetValue(dataset)!, r.GetValue(output)!, settings, () => new MetricOptions
             {
                 Metrics = PipelineArguments.Split(r.GetValue(metrics)),
                 Steps = r.GetValue(steps),
@@ -84,7 +86,7 @@ internal static class EvalCommand
     }
 
     /// <summary>Exit code 0 when every item was evaluated, 2 when some failed, 1 when the command, model or dataset is unusable.</summary>
-    private static int Run(FileInfo modelFile, FileInfo datasetFile, DirectoryInfo outDir, Settings settings, Func<MetricOptions> parseOptions)
+    private static int Run(FileInfo modelFile, Device device, FileInfo datasetFile, DirectoryInfo outDir, Settings settings, Func<MetricOptions> parseOptions)
     {
         Model model;
         InputLoader loader;
@@ -100,7 +102,7 @@ internal static class EvalCommand
 
             options = parseOptions();
             var shared = PipelineArguments.Parse(settings.Pipeline, settings.Parameters, OptionNames);
-            (model, loader) = InputLoader.Open(modelFile.FullName);
+            (model, loader) = InputLoader.Open(modelFile.FullName, device);
             options = options with { Scores = ClassScores.For(loader.Card) };
             pipeline = new EvalPipeline(model, loader.Card, shared.ExplainerOptions(), options);
             records = JsonLines.Read(datasetFile.FullName, "Dataset", "{\"image\": ..., \"objects\": [{\"class\", \"mask\"}]}", root => new SceneItem(

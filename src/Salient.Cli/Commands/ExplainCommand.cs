@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Imaging;
 using Salient.Methods;
 using Salient.Methods.Pipeline;
@@ -50,11 +51,12 @@ internal static class ExplainCommand
         var steps = new Option<int>("--steps") { Description = "Integration steps of integrated gradients.", DefaultValueFactory = _ => 16 };
         var parameters = new Option<string[]>("--param") { Description = "A method's own parameter NAME=VALUE, repeatable (e.g. occlusion's window=16; docs/methods.md lists them)." };
         var seed = new Option<int>("--seed") { Description = "Seed of the sampling methods (RISE, GradientSHAP, Random-CAM) and of SmoothGrad's noise." };
+        var device = DeviceOption.Create();
         var inputs = new Argument<string[]>("INPUT") { Description = "Image files (JPEG, PNG), folders (searched recursively), or .npy tensors [C,H,W] / [1,C,H,W] used as is.", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("explain", "Explain the model's decisions on inputs: maps, heatmaps, overlays, masks and boxes per input and target.")
         {
-            model, method, layer, fuse, reshape, target, batch, output, format, colormap, alpha, threshold, smooth, noise, denoise, denoiseQ, denoiseTanh, innerBatch, steps, parameters, seed, inputs,
+            model, method, layer, fuse, reshape, target, batch, output, format, colormap, alpha, threshold, smooth, noise, denoise, denoiseQ, denoiseTanh, innerBatch, steps, parameters, seed, device, inputs,
         };
         command.SetAction(r =>
         {
@@ -98,13 +100,13 @@ internal static class ExplainCommand
             }
 
             var formats = PipelineArguments.Split(r.GetValue(format));
-            return Run(r.GetValue(model)!, options, targetText, r.GetValue(batch), r.GetValue(output)!,
+            return Run(r.GetValue(model)!, r.GetValue(device), options, targetText, r.GetValue(batch), r.GetValue(output)!,
                 () => RenderOptions.Create(formats, r.GetValue(colormap)!, r.GetValue(alpha), r.GetValue(threshold)), r.GetValue(inputs)!);
         });
         return command;
     }
 
-    private static int Run(FileInfo modelFile, ExplainOptions options, string targetText, int batchSize, DirectoryInfo outDir, Func<RenderOptions> parseRendering, string[] arguments)
+    private static int Run(FileInfo modelFile, Device device, ExplainOptions options, string targetText, int batchSize, DirectoryInfo outDir, Func<RenderOptions> parseRendering, string[] arguments)
     {
         Model model;
         InputLoader loader;
@@ -118,7 +120,7 @@ internal static class ExplainCommand
             }
 
             var rendering = parseRendering();
-            (model, loader) = InputLoader.Open(modelFile.FullName);
+            (model, loader) = InputLoader.Open(modelFile.FullName, device);
             pipeline = new ExplainPipeline(model, loader.Card, [options], rendering);
             targetsFor = ParseTargets(targetText);
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Imaging;
 using Salient.Methods;
 
@@ -24,19 +25,20 @@ internal static class PredictCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for predictions.jsonl (created if missing).", Required = true };
         var inputs = new Argument<string[]>("INPUT") { Description = "Image files (JPEG, PNG), folders (searched recursively), or .npy tensors [C,H,W] / [1,C,H,W] used as is.", Arity = ArgumentArity.OneOrMore };
 
-        var command = new Command("predict", "Classify inputs and write DIR/predictions.jsonl.") { model, batch, output, inputs };
-        command.SetAction(result => Run(result.GetValue(model)!, result.GetValue(batch), result.GetValue(output)!, result.GetValue(inputs)!));
+        var device = DeviceOption.Create();
+        var command = new Command("predict", "Classify inputs and write DIR/predictions.jsonl.") { model, batch, output, device, inputs };
+        command.SetAction(result => Run(result.GetValue(model)!, result.GetValue(device), result.GetValue(batch), result.GetValue(output)!, result.GetValue(inputs)!));
         return command;
     }
 
     /// <summary>Exit code 0 when every input succeeded, 2 when some failed, 1 when the model or command is unusable.</summary>
-    private static int Run(FileInfo modelFile, int batchSize, DirectoryInfo outDir, string[] arguments)
+    private static int Run(FileInfo modelFile, Device device, int batchSize, DirectoryInfo outDir, string[] arguments)
     {
         Model model;
         InputLoader loader;
         try
         {
-            (model, loader) = InputLoader.Open(modelFile.FullName);
+            (model, loader) = InputLoader.Open(modelFile.FullName, device);
         }
         catch (Exception e) when (e is ModelException or InvalidDataException)
         {

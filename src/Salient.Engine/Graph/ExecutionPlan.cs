@@ -359,7 +359,7 @@ internal sealed class ExecutionPlan
                 else
                 {
                     // No path from this value to the logits: its gradient is zero.
-                    results[name] = Tensor.Zeros(record.Value(name).Shape);
+                    results[name] = Tensor.Zeros(backend, record.Value(name).Shape);
                 }
             }
 

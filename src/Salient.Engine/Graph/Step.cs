@@ -115,7 +115,7 @@ public sealed class StepContext
     /// <summary>The value of input <paramref name="index"/> (read it; it may be shared).</summary>
     public Tensor Input(int index) => _slots[_inputSlots[index]]!;
 
-    /// <summary>A tensor for output <paramref name="index"/>: the dying in-place input when the plan allows it, else fresh pooled storage.</summary>
+    /// <summary>A tensor for output <paramref name="index"/>: the dying in-place input when the plan allows it, else fresh storage from the backend's pool.</summary>
     public Tensor Output(int index, ReadOnlySpan<int> shape)
     {
         Tensor tensor;
@@ -125,7 +125,7 @@ public sealed class StepContext
         }
         else
         {
-            tensor = Tensor.Uninitialized(shape);
+            tensor = Tensor.Uninitialized(Backend, shape);
         }
 
         _slots[_outputSlots[index]] = tensor;

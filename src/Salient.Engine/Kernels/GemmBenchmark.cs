@@ -19,17 +19,21 @@ public static class GemmBenchmark
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         var count = size * size;
-        var a = new float[count];
-        var b = new float[count];
-        var c = new float[count];
+        var hostA = new float[count];
+        var hostB = new float[count];
         var random = new Random(1);
         for (var i = 0; i < count; i++)
         {
-            a[i] = random.NextSingle() - 0.5f;
-            b[i] = random.NextSingle() - 0.5f;
+            hostA[i] = random.NextSingle() - 0.5f;
+            hostB[i] = random.NextSingle() - 0.5f;
         }
 
-        backend.Gemm(false, false, size, size, size, 1f, a, size, b, size, 0f, c, size);
+        // The operands live on the backend's device, uploaded once: the GEMMs alone are timed.
+        using var a = Tensor.Wrap(hostA, size, size).To(backend);
+        using var b = Tensor.Wrap(hostB, size, size).To(backend);
+        using var c = Tensor.Uninitialized(backend, size, size);
+        backend.Gemm(false, false, size, size, size, 1f, a.Data, size, b.Data, size, 0f, c.Data, size);
+        backend.Synchronize();
 
         // The best of ten slices: on a shared machine a plain average mostly measures the neighbours.
         var slice = duration / 10;
@@ -42,10 +46,12 @@ public static class GemmBenchmark
             var clock = Stopwatch.StartNew();
             do
             {
-                backend.Gemm(false, false, size, size, size, 1f, a, size, b, size, 0f, c, size);
+                backend.Gemm(false, false, size, size, size, 1f, a.Data, size, b.Data, size, 0f, c.Data, size);
                 runs++;
             }
             while (clock.Elapsed < slice);
+
+            backend.Synchronize();
 
             best = Math.Max(best, flops * runs / clock.Elapsed.TotalSeconds / 1e9);
         }

@@ -1,10 +1,28 @@
+using Salient.Engine.Devices;
+
 namespace Salient.Engine.Kernels;
 
 /// <summary>
-/// The compute primitives the graph executor needs: the extension point for a new device. One
-/// implementation per device: the CPU one (<see cref="Cpu.CpuBackend"/>) now, CUDA later; a model
-/// takes its backend at load (<see cref="Model.Load(string, IKernelBackend)"/>), steps reach it
-/// through <see cref="Graph.StepContext.Backend"/> and <see cref="Graph.Backward.BackwardContext.Backend"/>. Buffers are dense row-major float32; an empty <c>bias</c> span means no bias.
+/// The compute primitives of one device: the extension point for a new device (docs/architecture.md,
+/// "Devices and backends"). One implementation per device kind: the CPU one
+/// (<see cref="Cpu.CpuBackend"/>) now; a backend is registered by device kind in
+/// <see cref="KernelBackends"/> and a model takes its backend at load
+/// (<see cref="Model.Load(string, Device)"/>); steps reach it through
+/// <see cref="Graph.StepContext.Backend"/> and <see cref="Graph.Backward.BackwardContext.Backend"/>.
+/// <para>
+/// A backend owns its device's memory: it allocates buffers from its own pool
+/// (<see cref="Allocate"/>), and every operation reads and writes <see cref="BufferView"/>s of
+/// its own buffers, dense row-major float32, so a chain of operations never passes through the
+/// host. An operation handed a view of another device's buffer throws; the one exception is
+/// read-only parameters in caller memory, which arrive as host views (<see cref="BufferView.Host"/>,
+/// a <see cref="CpuBuffer"/> that is not pooled): the model's constants (convolution weights, folded
+/// batch-norm scales and shifts), which are the same buffer objects for the life of a plan, so a
+/// device backend uploads each once and keeps it keyed by the buffer, and small values a method
+/// computes on the host (a CAM's channel weights). Outputs are always the backend's own buffers.
+/// An empty <c>bias</c> view means no bias. Operations run in order on one stream: a
+/// device backend may return before the work is done, as long as a later operation, a copy to
+/// the host or <see cref="Synchronize"/> sees it finished.
+/// </para>
 /// Implementations may use up to <see cref="Environment.ProcessorCount"/> threads.
 /// </summary>
 public interface IKernelBackend
@@ -12,95 +30,183 @@ public interface IKernelBackend
     /// <summary>A short name for logs and benchmarks, e.g. "cpu/openblas" or "cpu/managed".</summary>
     string Name { get; }
 
+    /// <summary>The device whose memory this backend's buffers are.</summary>
+    Device Device { get; }
+
+    /// <summary>A buffer of at least <paramref name="length"/> floats from the backend's pool; contents unspecified. Disposing it returns it.</summary>
+    DeviceBuffer Allocate(int length);
+
+    /// <summary>Sets every element of <paramref name="target"/> to <paramref name="value"/>.</summary>
+    void Fill(BufferView target, float value);
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (same length, both on this device).</summary>
+    void Copy(BufferView source, BufferView destination);
+
+    /// <summary>Waits until every operation issued so far has finished (timing; the CPU backend runs synchronously).</summary>
+    void Synchronize();
+
     /// <summary>C = alpha·op(A)·op(B) + beta·C, row-major, op = transpose when the flag is set.</summary>
     void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc);
+        BufferView a, int lda, BufferView b, int ldb, float beta, BufferView c, int ldc);
 
     /// <summary>
     /// 2-D convolution of NCHW input with [OC, C/groups, KH, KW] weights, plus bias, then
     /// <paramref name="activation"/>. With <paramref name="accumulate"/> the output already holds a
     /// residual that joins the sum before the activation: output = act(conv + bias + output).
     /// </summary>
-    void Conv2d(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        Span<float> output, in FusedActivation activation, bool accumulate = false);
+    void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias,
+        BufferView output, in FusedActivation activation, bool accumulate = false);
 
     /// <summary>Max pooling; padded cells never win.</summary>
-    void MaxPool2d(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output);
+    void MaxPool2d(in Pool2dGeometry g, BufferView input, BufferView output);
 
     /// <summary>Average pooling; with <paramref name="countIncludePad"/> padded cells count in the divisor.</summary>
-    void AvgPool2d(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> input, Span<float> output);
+    void AvgPool2d(in Pool2dGeometry g, bool countIncludePad, BufferView input, BufferView output);
 
     /// <summary>Mean over the spatial extent of each of <paramref name="planes"/> planes of <paramref name="planeSize"/> values.</summary>
-    void GlobalAvgPool(int planes, int planeSize, ReadOnlySpan<float> input, Span<float> output);
+    void GlobalAvgPool(int planes, int planeSize, BufferView input, BufferView output);
 
     /// <summary>
     /// y = x·scale[c] + shift[c] over [N, C, spatial] data, then <paramref name="activation"/>
     /// (inference batch norm with its statistics folded into scale and shift).
     /// </summary>
-    void ChannelAffine(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> scale,
-        ReadOnlySpan<float> shift, Span<float> output, in FusedActivation activation);
+    void ChannelAffine(int n, int channels, int spatial, BufferView input, BufferView scale,
+        BufferView shift, BufferView output, in FusedActivation activation);
 
     /// <summary>
     /// Training batch norm over [N, C, spatial]: normalizes each channel with its batch mean and
     /// biased variance (written to <paramref name="mean"/> and <paramref name="variance"/>), then scales and shifts.
     /// </summary>
-    void BatchNormTraining(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
-        float epsilon, Span<float> output, Span<float> mean, Span<float> variance);
+    void BatchNormTraining(int n, int channels, int spatial, BufferView input, BufferView gamma, BufferView beta,
+        float epsilon, BufferView output, BufferView mean, BufferView variance);
 
     /// <summary>Elementwise activation; input and output may be the same buffer.</summary>
-    void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output);
+    void Activate(in FusedActivation activation, BufferView input, BufferView output);
 
     /// <summary>
     /// Elementwise binary op with numpy broadcasting of shapes <paramref name="aShape"/> and
     /// <paramref name="bShape"/> to <paramref name="outShape"/>, then <paramref name="activation"/>
     /// (a residual Add followed by ReLU is one pass).
     /// </summary>
-    void Binary(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape,
-        Span<float> output, ReadOnlySpan<int> outShape, in FusedActivation activation = default);
+    void Binary(BinaryOp op, BufferView a, ReadOnlySpan<int> aShape, BufferView b, ReadOnlySpan<int> bShape,
+        BufferView output, ReadOnlySpan<int> outShape, in FusedActivation activation = default);
 
     /// <summary>Softmax over the last axis of <paramref name="rows"/> rows of <paramref name="cols"/> values.</summary>
-    void Softmax(int rows, int cols, ReadOnlySpan<float> input, Span<float> output);
+    void Softmax(int rows, int cols, BufferView input, BufferView output);
 
     // Backward: vector-Jacobian products. Each overwrites its gradient output.
 
     /// <summary>The input gradient of <see cref="Conv2d"/> (no bias or activation): a transposed convolution of <paramref name="outputGradient"/> with the weights.</summary>
-    void Conv2dBackwardData(in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+    void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient);
 
     /// <summary>The weight gradient of <see cref="Conv2d"/>, [OC, C/groups, KH, KW], summed over the batch; the bias gradient (when not empty) is the output gradient summed per channel.</summary>
-    void Conv2dBackwardWeights(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, Span<float> biasGradient);
+    void Conv2dBackwardWeights(in Conv2dGeometry g, BufferView input, BufferView outputGradient, BufferView weightGradient, BufferView biasGradient);
 
     /// <summary>The input, scale and shift gradients of <see cref="BatchNormTraining"/>, recomputing the batch statistics from the input.</summary>
-    void BatchNormTrainingBackward(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, float epsilon,
-        ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient);
+    void BatchNormTrainingBackward(int n, int channels, int spatial, BufferView input, BufferView gamma, float epsilon,
+        BufferView outputGradient, BufferView inputGradient, BufferView gammaGradient, BufferView betaGradient);
 
     /// <summary>
     /// The input gradient of max pooling, given the forward's input and output: each output's gradient
     /// goes to its window's first maximum (PyTorch's tie rule), accumulating where windows share one.
     /// </summary>
-    void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
-        Span<float> inputGradient);
+    void MaxPool2dBackward(in Pool2dGeometry g, BufferView input, BufferView output, BufferView outputGradient,
+        BufferView inputGradient);
+
+    /// <summary>The input gradient of <see cref="GlobalAvgPool"/>: each plane gets its output's gradient divided by the plane size.</summary>
+    void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient);
 
     /// <summary>The input gradient of <see cref="AvgPool2d"/> with the same divisor rule.</summary>
-    void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+    void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, BufferView outputGradient, BufferView inputGradient);
 
     /// <summary>
     /// The input gradient of an activation, given its forward input and output. Relu, LeakyRelu
     /// and Clip pass the gradient where PyTorch does (Relu: output &gt; 0; Clip: min &lt; x &lt; max).
     /// <paramref name="inputGradient"/> may be <paramref name="outputGradient"/> (in place).
     /// </summary>
-    void ActivateBackward(in FusedActivation activation, ReadOnlySpan<float> input, ReadOnlySpan<float> output,
-        ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+    void ActivateBackward(in FusedActivation activation, BufferView input, BufferView output,
+        BufferView outputGradient, BufferView inputGradient);
 
     /// <summary>Sums <paramref name="input"/> of shape <paramref name="inShape"/> over the axes it was broadcast along to reach it from <paramref name="outShape"/> (the backward of broadcasting).</summary>
-    void ReduceToShape(ReadOnlySpan<float> input, ReadOnlySpan<int> inShape, Span<float> output, ReadOnlySpan<int> outShape);
+    void ReduceToShape(BufferView input, ReadOnlySpan<int> inShape, BufferView output, ReadOnlySpan<int> outShape);
 
     /// <summary>
     /// Bilinear resize of <paramref name="planes"/> planes. Half-pixel centres with edge
     /// replication (OpenCV INTER_LINEAR, PyTorch align_corners=False, no antialias) or, with
     /// <paramref name="alignCorners"/>, corner-aligned sampling (PyTorch align_corners=True).
     /// </summary>
-    void ResizeBilinear(int planes, int inHeight, int inWidth, ReadOnlySpan<float> input, int outHeight, int outWidth,
-        Span<float> output, bool alignCorners);
+    void ResizeBilinear(int planes, int inHeight, int inWidth, BufferView input, int outHeight, int outWidth,
+        BufferView output, bool alignCorners);
+
+    // Map arithmetic of the explanation methods (docs/methods.md), so a map leaves the device only to be written.
+
+    /// <summary>
+    /// <paramref name="output"/>[p] = Σ_c <paramref name="weights"/>[c]·<paramref name="maps"/>[c·plane + p]
+    /// over <paramref name="channels"/> planes of <paramref name="plane"/> values, channels summed in order (a CAM's weighted sum).
+    /// </summary>
+    void WeightedSum(int channels, int plane, BufferView maps, BufferView weights, BufferView output);
+
+    /// <summary><paramref name="output"/>[c] = mean of plane c of <paramref name="input"/>, as Σ/plane (Grad-CAM's weights; <see cref="GlobalAvgPool"/> keeps the model's rounding).</summary>
+    void PlaneMeans(int channels, int plane, BufferView input, BufferView output);
+
+    /// <summary><paramref name="output"/>[p] = max over the <paramref name="channels"/> planes of |<paramref name="input"/>| (the gradient methods' map).</summary>
+    void ChannelMaxAbs(int channels, int plane, BufferView input, BufferView output);
+
+    /// <summary>An elementwise function of each value, in place or into another view of the same length.</summary>
+    void Map(MapFunction map, BufferView input, BufferView output);
+
+    /// <summary>Normalises each of <paramref name="planes"/> planes (of <c>map.Length / planes</c> values) in place.</summary>
+    void Normalize(MapNormalization normalization, float epsilon, int planes, BufferView map);
+
+    /// <summary><paramref name="accumulator"/> = <paramref name="accumulator"/> ⊕ <paramref name="addend"/> elementwise, ⊕ the fusion's sum, max or product.</summary>
+    void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator);
+}
+
+/// <summary>An elementwise function of <see cref="IKernelBackend.Map"/>; the parameter is <see cref="Parameter"/>.</summary>
+/// <param name="Kind">Which function.</param>
+/// <param name="Parameter">Its parameter: the factor of <see cref="MapFunctionKind.Scale"/> and <see cref="MapFunctionKind.ScaledTanh"/>.</param>
+public readonly record struct MapFunction(MapFunctionKind Kind, float Parameter = 1f);
+
+/// <summary>The functions of <see cref="MapFunction"/>.</summary>
+public enum MapFunctionKind
+{
+    /// <summary>max(x, 0).</summary>
+    Relu,
+
+    /// <summary>|x|.</summary>
+    Abs,
+
+    /// <summary>x·p.</summary>
+    Scale,
+
+    /// <summary>x·x.</summary>
+    Square,
+
+    /// <summary>tanh(p·x).</summary>
+    ScaledTanh,
+}
+
+/// <summary>The normalisations of <see cref="IKernelBackend.Normalize"/> (docs/methods.md).</summary>
+public enum MapNormalization
+{
+    /// <summary>(a − min a) / (max(a − min a) + eps).</summary>
+    MinMax,
+
+    /// <summary>a / (max a + eps).</summary>
+    DivideByMax,
+}
+
+/// <summary>How <see cref="IKernelBackend.Accumulate"/> combines maps.</summary>
+public enum MapFusion
+{
+    /// <summary>The sum (a mean once scaled).</summary>
+    Sum,
+
+    /// <summary>The elementwise maximum.</summary>
+    Max,
+
+    /// <summary>The product.</summary>
+    Product,
 }
 
 /// <summary>Elementwise binary operations with broadcasting.</summary>

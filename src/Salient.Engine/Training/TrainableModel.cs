@@ -90,7 +90,7 @@ public sealed class TrainableModel : IDisposable
         }
 
         var values = plan.Run(input, _backend, _graph.OutputNames.Concat(_kept).Concat(observe).Distinct(), onValue);
-        return new ForwardRecord(plan, _region, input, values);
+        return new ForwardRecord(plan, _region, input, values, ownsInput: false);
     }
 
     /// <summary>The logits of a recorded pass (owned by the record).</summary>

@@ -1,5 +1,5 @@
-using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
@@ -20,12 +20,12 @@ internal sealed class Deconvolution(Model model, ExplainOptions options) : Gradi
         public static DeconvolutionRules Instance { get; } = new();
 
         // ReLU and Clip pass relu(gradient) whatever their input; other fused activations keep their gradient.
-        public override void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
-            Span<float> inputGradient, IKernelBackend backend)
+        public override void ActivationBackward(in FusedActivation activation, BufferView output, BufferView outputGradient,
+            BufferView inputGradient, IKernelBackend backend)
         {
             if (activation.Kind is ActivationKind.Relu or ActivationKind.Clip)
             {
-                TensorPrimitives.Max(outputGradient, 0f, inputGradient);
+                backend.Map(new MapFunction(MapFunctionKind.Relu), outputGradient, inputGradient);
             }
             else
             {

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -59,7 +60,7 @@ internal sealed class GradientShap : GradientExplainer
 
         foreach (var raw in sum!.SelectMany(r => r))
         {
-            TensorPrimitives.Multiply(raw!.Span, 1f / _samples, raw.Span);
+            Model.Backend.Map(new MapFunction(MapFunctionKind.Scale, 1f / _samples), raw!.Data, raw.Data);
         }
 
         return (sum!, clean.Clone(), targets);

@@ -1,4 +1,5 @@
 using Salient.Engine;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -49,8 +50,7 @@ public abstract class PerturbationExplainer : Explainer
     protected virtual Tensor MapOf(Tensor raw)
     {
         ArgumentNullException.ThrowIfNull(raw);
-        var (channels, height, width) = (raw.Dim(0), raw.Dim(1), raw.Dim(2));
-        return MapMath.ChannelMaxAbs(raw.Span, channels, height * width, height, width);
+        return MapMath.ChannelMaxAbs(KernelBackends.Host, raw);
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -78,7 +80,7 @@ internal sealed class Rise : PerturbationExplainer
     protected override Tensor MapOf(Tensor raw)
     {
         var map = raw.Clone();
-        MapMath.MinMax(map.Span);
+        MapMath.MinMax(KernelBackends.Host, map);
         return map;
     }
 
@@ -87,7 +89,8 @@ internal sealed class Rise : PerturbationExplainer
     {
         var (upHeight, upWidth) = ((gridHeight + 1) * _cell, (gridWidth + 1) * _cell);
         var up = new float[upHeight * upWidth];
-        Model.Backend.ResizeBilinear(1, gridHeight, gridWidth, grid, upHeight, upWidth, up, alignCorners: false);
+        // Masks are made and applied on the host (the perturbation methods perturb host batches).
+        KernelBackends.Host.ResizeBilinear(1, gridHeight, gridWidth, BufferView.Host(grid), upHeight, upWidth, BufferView.Host(up), alignCorners: false);
         var mask = new float[height * width];
         for (var y = 0; y < height; y++)
         {

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -73,7 +74,7 @@ internal sealed class FullGrad : GradientExplainer
             using var sum = Tensor.Zeros(h, w);
             var perImage = bias.Length * h * w;
             AddTerms(null, gradient.Span.Slice(image * perImage, perImage), bias, sum.Span);
-            using var resized = MapMath.Resize(Model.Backend, sum.Span, h, w, height, width);
+            using var resized = MapMath.Resize(KernelBackends.Host, sum, height, width);
             TensorPrimitives.Add(raw.Span, resized.Span, raw.Span);
         }
 
@@ -98,7 +99,7 @@ internal sealed class FullGrad : GradientExplainer
             }
 
             TensorPrimitives.Abs(term.Span, term.Span);
-            MapMath.MinMax(term.Span);
+            MapMath.MinMax(KernelBackends.Host, term);
             TensorPrimitives.Add(sum, term.Span, sum);
         }
     }
@@ -106,7 +107,7 @@ internal sealed class FullGrad : GradientExplainer
     protected override Tensor MapOf(Tensor raw)
     {
         var map = raw.Clone();
-        MapMath.MinMax(map.Span);
+        MapMath.MinMax(KernelBackends.Host, map);
         return map;
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Kernels;
 using Tensor = Salient.Engine.Tensor;
 
 namespace Salient.Methods.Cam;
@@ -14,39 +15,32 @@ internal sealed class ScoreCam(Model model, ExplainOptions options) : CamExplain
         var (channels, height, width) = (batch.Dim(1), batch.Dim(2), batch.Dim(3));
         var plane = h * w;
         var imagePlane = height * width;
-        var pixels = batch.Span.Slice(image * channels * imagePlane, channels * imagePlane);
-        using var masks = Tensor.Uninitialized(k, height, width);
-        Model.Backend.ResizeBilinear(k, h, w, activations.Span.Slice(image * k * plane, k * plane), height, width, masks.Span, alignCorners: true);
-        for (var c = 0; c < k; c++)
-        {
-            var mask = masks.Span.Slice(c * imagePlane, imagePlane);
-            var min = TensorPrimitives.Min(mask);
-            TensorPrimitives.Subtract(mask, min, mask);
-            TensorPrimitives.Multiply(mask, 1f / (TensorPrimitives.Max(mask) + 1e-8f), mask);
-        }
+        var backend = Model.Backend;
+        // The image on the model's device: a view when the batch is there, else this image uploaded once.
+        using var uploaded = batch.Device == backend.Device ? null : Tensor.Uninitialized(backend, channels * imagePlane);
+        uploaded?.Data.CopyFrom(batch.Span.Slice(image * channels * imagePlane, channels * imagePlane));
+        var pixels = uploaded?.Data ?? batch.Data.Slice(image * channels * imagePlane, channels * imagePlane);
+        using var masks = Tensor.Uninitialized(backend, k, height, width);
+        backend.ResizeBilinear(k, h, w, activations.Data.Slice(image * k * plane, k * plane), height, width, masks.Data, alignCorners: true);
+        backend.Normalize(MapNormalization.MinMax, 1e-8f, k, masks.Data);
 
         var scores = targets.Select(_ => new float[k]).ToArray();
         var used = Math.Min(k, Options.ChannelLimit ?? k);
         for (var start = 0; start < used; start += Options.InnerBatch)
         {
             var count = Math.Min(Options.InnerBatch, used - start);
-            using var masked = Tensor.Uninitialized(count, channels, height, width);
-            for (var j = 0; j < count; j++)
-            {
-                var mask = masks.Span.Slice((start + j) * imagePlane, imagePlane);
-                for (var ch = 0; ch < channels; ch++)
-                {
-                    TensorPrimitives.Multiply(pixels.Slice(ch * imagePlane, imagePlane), mask, masked.Span.Slice(((j * channels) + ch) * imagePlane, imagePlane));
-                }
-            }
+            using var masked = Tensor.Uninitialized(backend, count, channels, height, width);
+            backend.Binary(BinaryOp.Mul, pixels, [1, channels, imagePlane], masks.Data.Slice(start * imagePlane, count * imagePlane), [count, 1, imagePlane],
+                masked.Data, [count, channels, imagePlane]);
 
             using var logits = Model.Forward(masked);
+            using var onHost = OnHost(logits);
             var classes = logits.Length / count;
             for (var t = 0; t < targets.Count; t++)
             {
                 for (var j = 0; j < count; j++)
                 {
-                    scores[t][start + j] = logits.Span[(j * classes) + targets[t]];
+                    scores[t][start + j] = onHost.Value.Span[(j * classes) + targets[t]];
                 }
             }
         }

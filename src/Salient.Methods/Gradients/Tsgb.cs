@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -33,8 +34,9 @@ internal sealed class Tsgb(Model model, ExplainOptions options) : GradientExplai
     protected override Tensor MapOf(Tensor raw)
     {
         var map = raw.Clone();
-        MapMath.Relu(map.Span);
-        MapMath.DivideByMax(map.Span, 1e-10f);
+        // TSGB's raw map is made on the host (Finish), so its map is too.
+        MapMath.Relu(KernelBackends.Host, map);
+        MapMath.DivideByMax(KernelBackends.Host, map, 1e-10f);
         return map;
     }
 }

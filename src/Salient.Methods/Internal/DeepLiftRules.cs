@@ -45,7 +45,7 @@ internal sealed class DeepLiftRules : IBackwardRules
     {
         var (x, y) = (context.Input(0), context.Output(0));
         var result = Tensor.Uninitialized(x.Shape);
-        context.Backend.ActivateBackward(activation, x.Span, y.Span, gradient.Span, result.Span);
+        context.Backend.ActivateBackward(activation, x.Data, y.Data, gradient.Data, result.Data);
         var half = x.Length / 2;
         using var deltaOut = Delta(y.Span);
         for (var h = 0; h < 2; h++)
@@ -68,7 +68,7 @@ internal sealed class DeepLiftRules : IBackwardRules
         var (x, y) = (context.Input(0), context.Output(0));
         var backend = context.Backend;
         var result = Tensor.Uninitialized(x.Shape);
-        backend.MaxPool2dBackward(geometry, x.Span, y.Span, gradient.Span, result.Span);
+        backend.MaxPool2dBackward(geometry, x.Data, y.Data, gradient.Data, result.Data);
 
         var outHalf = y.Length / 2;
         using var routed = Tensor.Uninitialized(y.Shape);
@@ -79,7 +79,7 @@ internal sealed class DeepLiftRules : IBackwardRules
         TensorPrimitives.Subtract(upper, y.Span[outHalf..], upper);
         TensorPrimitives.Multiply(routed.Span, gradient.Span, routed.Span);
         using var unpooled = Tensor.Uninitialized(x.Shape);
-        backend.MaxPool2dBackward(geometry, x.Span, y.Span, routed.Span, unpooled.Span);
+        backend.MaxPool2dBackward(geometry, x.Data, y.Data, routed.Data, unpooled.Data);
 
         var half = x.Length / 2;
         var change = unpooled.Span[..half];

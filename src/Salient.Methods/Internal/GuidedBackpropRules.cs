@@ -1,4 +1,5 @@
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
@@ -11,10 +12,10 @@ internal sealed class GuidedBackpropRules : ReluBackwardOverride
     public static GuidedBackpropRules Instance { get; } = new();
 
     // dy·1[passed], then max(·, 0) zeroes exactly where dy ≤ 0 too; both passes work in place.
-    public override void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
-        Span<float> inputGradient, IKernelBackend backend)
+    public override void ActivationBackward(in FusedActivation activation, BufferView output, BufferView outputGradient,
+        BufferView inputGradient, IKernelBackend backend)
     {
         backend.ActivateBackward(activation, output, output, outputGradient, inputGradient);
-        System.Numerics.Tensors.TensorPrimitives.Max(inputGradient, 0f, inputGradient);
+        backend.Map(new MapFunction(MapFunctionKind.Relu), inputGradient, inputGradient);
     }
 }

@@ -120,11 +120,11 @@ internal sealed class LrpRules(LrpWeightRule rule, float epsilon, float gamma, s
         var (modified, change) = Weights(step.Inputs[1], context.Input(1).Span);
         using var zModified = Tensor.Uninitialized(z.Shape);
         z.Span.CopyTo(zModified.Span);
-        context.Backend.Conv2d(geometry, x.Span, change, default, zModified.Span, FusedActivation.None, accumulate: true);
+        context.Backend.Conv2d(geometry, x.Data, change, default, zModified.Data, FusedActivation.None, accumulate: true);
         using var s = Tensor.Uninitialized(z.Shape);
         Stabilize(gradient.Span, z.Span, zModified.Span, s.Span);
         var result = Tensor.Uninitialized(x.Shape);
-        context.Backend.Conv2dBackwardData(geometry, modified, s.Span, result.Span);
+        context.Backend.Conv2dBackwardData(geometry, modified, s.Data, result.Data);
         return result;
     }
 
@@ -144,11 +144,11 @@ internal sealed class LrpRules(LrpWeightRule rule, float epsilon, float gamma, s
         var (modified, change) = Weights(step.Inputs[1], context.Input(1).Span);
         using var zModified = Tensor.Uninitialized(z.Shape);
         z.Span.CopyTo(zModified.Span);
-        context.Backend.Gemm(false, transposed, n, outputs, d, 1f, x.Span, d, change, ldb, 1f, zModified.Span, outputs);
+        context.Backend.Gemm(false, transposed, n, outputs, d, 1f, x.Data, d, change, ldb, 1f, zModified.Data, outputs);
         using var s = Tensor.Uninitialized(z.Shape);
         Stabilize(gradient.Span, z.Span, zModified.Span, s.Span);
         var result = Tensor.Uninitialized(x.Shape);
-        context.Backend.Gemm(false, !transposed, n, d, outputs, 1f, s.Span, outputs, modified, ldb, 0f, result.Span, d);
+        context.Backend.Gemm(false, !transposed, n, d, outputs, 1f, s.Data, outputs, modified, ldb, 0f, result.Data, d);
         return result;
     }
 }

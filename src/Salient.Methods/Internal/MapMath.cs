@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Salient.Engine;
 using Tensor = Salient.Engine.Tensor;
 using Salient.Engine.Kernels;
@@ -8,82 +7,55 @@ namespace Salient.Methods.Internal;
 /// <summary>The post-processing shared by the methods (docs/methods.md, "Conventions shared by every method").</summary>
 internal static class MapMath
 {
-    /// <summary>minmax(a) = (a − min a) / (max(a − min a) + eps), in place.</summary>
-    public static void MinMax(Span<float> map, float eps = 1e-7f)
+    /// <summary>minmax(a) = (a − min a) / (max(a − min a) + eps), in place on the map's device.</summary>
+    public static void MinMax(IKernelBackend backend, Tensor map, float eps = 1e-7f) =>
+        backend.Normalize(MapNormalization.MinMax, eps, 1, map.Data);
+
+    /// <summary>a / (max a + eps), in place on the map's device.</summary>
+    public static void DivideByMax(IKernelBackend backend, Tensor map, float eps) =>
+        backend.Normalize(MapNormalization.DivideByMax, eps, 1, map.Data);
+
+    /// <summary>max(a, 0), in place on the map's device.</summary>
+    public static void Relu(IKernelBackend backend, Tensor map) =>
+        backend.Map(new MapFunction(MapFunctionKind.Relu), map.Data, map.Data);
+
+    /// <summary>Half-pixel bilinear resize of one map [h,w] (OpenCV INTER_LINEAR, align_corners=False): a new map on the same device.</summary>
+    public static Tensor Resize(IKernelBackend backend, Tensor map, int toHeight, int toWidth)
     {
-        if (map.IsEmpty)
-        {
-            return;
-        }
-
-        var min = TensorPrimitives.Min(map);
-        TensorPrimitives.Subtract(map, min, map);
-        TensorPrimitives.Multiply(map, 1f / (TensorPrimitives.Max(map) + eps), map);
-    }
-
-    /// <summary>a / (max a + eps), in place.</summary>
-    public static void DivideByMax(Span<float> map, float eps)
-    {
-        if (!map.IsEmpty)
-        {
-            TensorPrimitives.Multiply(map, 1f / (TensorPrimitives.Max(map) + eps), map);
-        }
-    }
-
-    public static void Relu(Span<float> map) => TensorPrimitives.Max(map, 0f, map);
-
-    /// <summary>Half-pixel bilinear resize of one map (OpenCV INTER_LINEAR, align_corners=False).</summary>
-    public static Tensor Resize(IKernelBackend backend, ReadOnlySpan<float> map, int height, int width, int toHeight, int toWidth)
-    {
-        var resized = Tensor.Uninitialized(toHeight, toWidth);
-        backend.ResizeBilinear(1, height, width, map, toHeight, toWidth, resized.Span, alignCorners: false);
+        var resized = Tensor.Uninitialized(backend, toHeight, toWidth);
+        backend.ResizeBilinear(1, map.Dim(-2), map.Dim(-1), map.Data, toHeight, toWidth, resized.Data, alignCorners: false);
         return resized;
     }
 
-    /// <summary>Gradient-family map: max over channels of |raw|, divided by its maximum (+1e-10).</summary>
-    public static Tensor ChannelMaxAbs(ReadOnlySpan<float> raw, int channels, int plane, int height, int width)
+    /// <summary>Gradient-family map of a raw map [C,H,W]: max over channels of |raw|, divided by its maximum (+1e-10); a new [H,W] map on the same device.</summary>
+    public static Tensor ChannelMaxAbs(IKernelBackend backend, Tensor raw)
     {
-        var map = Tensor.Zeros(height, width);
-        var span = map.Span;
-        for (var c = 0; c < channels; c++)
-        {
-            var source = raw.Slice(c * plane, plane);
-            for (var i = 0; i < plane; i++)
-            {
-                span[i] = Math.Max(span[i], Math.Abs(source[i]));
-            }
-        }
-
-        DivideByMax(span, 1e-10f);
+        var (channels, height, width) = (raw.Dim(0), raw.Dim(1), raw.Dim(2));
+        var map = Tensor.Uninitialized(backend, height, width);
+        backend.ChannelMaxAbs(channels, height * width, raw.Data, map.Data);
+        DivideByMax(backend, map, 1e-10f);
         return map;
     }
 
-    /// <summary>Combines per-layer maps at input resolution (disposing them) into the first one.</summary>
-    public static Tensor Fuse(List<Tensor> maps, Salient.Methods.LayerFusion fusion)
+    /// <summary>Combines per-layer maps at input resolution (disposing them) into the first one, on their device.</summary>
+    public static Tensor Fuse(IKernelBackend backend, List<Tensor> maps, Salient.Methods.LayerFusion fusion)
     {
+        var combine = fusion switch
+        {
+            Salient.Methods.LayerFusion.Mean => MapFusion.Sum,
+            Salient.Methods.LayerFusion.Max => MapFusion.Max,
+            _ => MapFusion.Product,
+        };
         var result = maps[0];
         for (var i = 1; i < maps.Count; i++)
         {
-            var next = maps[i].Span;
-            switch (fusion)
-            {
-                case Salient.Methods.LayerFusion.Mean:
-                    TensorPrimitives.Add(result.Span, next, result.Span);
-                    break;
-                case Salient.Methods.LayerFusion.Max:
-                    TensorPrimitives.Max(result.Span, next, result.Span);
-                    break;
-                default:
-                    TensorPrimitives.Multiply(result.Span, next, result.Span);
-                    break;
-            }
-
+            backend.Accumulate(combine, maps[i].Data, result.Data);
             maps[i].Dispose();
         }
 
         if (fusion == Salient.Methods.LayerFusion.Mean && maps.Count > 1)
         {
-            TensorPrimitives.Multiply(result.Span, 1f / maps.Count, result.Span);
+            backend.Map(new MapFunction(MapFunctionKind.Scale, 1f / maps.Count), result.Data, result.Data);
         }
 
         return result;

@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
@@ -21,11 +22,11 @@ internal abstract class ReluBackwardOverride : IBackwardRules
         }
 
         var input = context.ReuseOutputGradient(0);
-        ActivationBackward(step.Activation, context.Output(0).Span, gradient.Span, input.Span, context.Backend);
+        ActivationBackward(step.Activation, context.Output(0).Data, gradient.Data, input.Data, context.Backend);
         context.AddGradient(0, input);
         return true;
     }
 
-    public abstract void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
-        Span<float> inputGradient, IKernelBackend backend);
+    public abstract void ActivationBackward(in FusedActivation activation, BufferView output, BufferView outputGradient,
+        BufferView inputGradient, IKernelBackend backend);
 }

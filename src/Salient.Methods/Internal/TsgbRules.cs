@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Tensor = Salient.Engine.Tensor;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
@@ -74,11 +75,11 @@ public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackw
         }
 
         using var receptive = Tensor.Uninitialized(n, 1, g.OutHeight, g.OutWidth);
-        backend.Conv2d(single, absSum.Span, ones, default, receptive.Span, FusedActivation.None);
+        backend.Conv2d(single, absSum.Data, BufferView.Host(ones), default, receptive.Data, FusedActivation.None);
         TensorPrimitives.Add(receptive.Span, Epsilon, receptive.Span);
         TensorPrimitives.Divide(contribution.Span, receptive.Span, contribution.Span);
         using var spread = Tensor.Uninitialized(n, 1, g.InHeight, g.InWidth);
-        backend.Conv2dBackwardData(single, ones, contribution.Span, spread.Span);
+        backend.Conv2dBackwardData(single, BufferView.Host(ones), contribution.Data, spread.Data);
 
         var result = Tensor.Uninitialized(x.Shape);
         for (var b = 0; b < n; b++)
@@ -135,7 +136,7 @@ public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackw
         var g = geometry with { CeilMode = false };
         var x = context.Input(0);
         using var y = Tensor.Uninitialized(g.Batch, g.Channels, g.OutHeight, g.OutWidth);
-        context.Backend.AvgPool2d(g, countIncludePad: true, x.Span, y.Span);
+        context.Backend.AvgPool2d(g, countIncludePad: true, x.Data, y.Data);
         if (y.Length != gradient.Length)
         {
             throw new ModelException($"{context.Step.Node.Describe()}: TSGB's average-pool rule recomputes the pool without ceil mode, which changes its output size here.");
@@ -143,7 +144,7 @@ public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackw
 
         TensorPrimitives.Multiply(y.Span, gradient.Span, y.Span);
         var result = Tensor.Uninitialized(x.Shape);
-        context.Backend.AvgPool2dBackward(g, countIncludePad: true, y.Span, result.Span);
+        context.Backend.AvgPool2dBackward(g, countIncludePad: true, y.Data, result.Data);
         DivideByShifted(result.Span, x.Span);
         return result;
     }

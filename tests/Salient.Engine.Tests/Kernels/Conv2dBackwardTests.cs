@@ -91,7 +91,7 @@ public class Conv2dBackwardTests
 
         // Without a bias gradient the weight gradient is the same.
         Array.Fill(dw, float.NaN);
-        Backends.Get(backend).Conv2dBackwardWeights(g, x, dy, dw, []);
+        Backends.Get(backend).Conv2dBackwardWeights(g, x, dy, dw, default);
         Reference.AssertClose(expected, dw);
     }
 
@@ -104,7 +104,7 @@ public class Conv2dBackwardTests
         var dw = Enumerable.Repeat(float.NaN, 2 * 2 / groups * 9).ToArray();
         var db = Enumerable.Repeat(float.NaN, 2).ToArray();
 
-        Backends.Get("managed").Conv2dBackwardWeights(g, [], [], dw, db);
+        Backends.Get("managed").Conv2dBackwardWeights(g, default, default, dw, db);
 
         Assert.All(dw, v => Assert.Equal(0f, v));
         Assert.All(db, v => Assert.Equal(0f, v));

@@ -83,6 +83,6 @@ public class Conv2dTests
     public void Conv2d_rejects_channels_that_do_not_divide_into_groups()
     {
         var g = new Conv2dGeometry(1, 3, 4, 4, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2);
-        Assert.Throws<ArgumentException>(() => Backends.Get("managed").Conv2d(g, new float[48], new float[6], [], new float[64], FusedActivation.None));
+        Assert.Throws<ArgumentException>(() => Backends.Get("managed").Conv2d(g, new float[48], new float[6], default, new float[64], FusedActivation.None));
     }
 }

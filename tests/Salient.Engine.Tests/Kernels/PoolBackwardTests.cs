@@ -96,7 +96,7 @@ public class PoolBackwardTests
         float[] input = [float.NaN, 3f, float.NaN, 1f];
         var dx = new float[4];
 
-        Backends.Get("managed").MaxPool2dBackward(g, input, Forward(g, input), [5f], dx);
+        Backends.Get("managed").MaxPool2dBackward(g, input, Forward(g, input), new[] { 5f }, dx);
 
         Assert.Equal([0f, 0f, 5f, 0f], dx);
     }
@@ -105,7 +105,7 @@ public class PoolBackwardTests
     public void Max_pool_gradient_refuses_an_output_that_is_not_the_forwards()
     {
         var g = new Pool2dGeometry(1, 1, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, false);
-        Assert.Throws<ArgumentException>(() => Backends.Get("managed").MaxPool2dBackward(g, [1f, 2f, 3f, 4f], [7f], [1f], new float[4]));
+        Assert.Throws<ArgumentException>(() => Backends.Get("managed").MaxPool2dBackward(g, new[] { 1f, 2f, 3f, 4f }, new[] { 7f }, new[] { 1f }, new float[4]));
     }
 
     private static float[] Forward(Pool2dGeometry g, float[] input)

@@ -50,7 +50,7 @@ public sealed class BackwardContext
     /// free it after this step anyway, fresh storage when the caller asked for it.
     /// </summary>
     public Tensor ReuseOutputGradient(int index) =>
-        TryTakeOutputGradient(index) ?? Tensor.Uninitialized(_record.Plan.ShapeOf(_step.Outputs[index]));
+        TryTakeOutputGradient(index) ?? Tensor.Uninitialized(Backend, _record.Plan.ShapeOf(_step.Outputs[index]));
 
     /// <summary>Output <paramref name="index"/>'s gradient to pass on unchanged: taken over when the pass would free it after this step, else a copy.</summary>
     public Tensor TakeOutputGradient(int index) =>
@@ -81,14 +81,14 @@ public sealed class BackwardContext
         }
 
         var result = ReuseOutputGradient(0);
-        var output = Output(0).Span;
+        var output = Output(0).Data;
         if (_rules is null)
         {
-            Backend.ActivateBackward(activation, output, output, gradient.Span, result.Span);
+            Backend.ActivateBackward(activation, output, output, gradient.Data, result.Data);
         }
         else
         {
-            _rules.ActivationBackward(activation, output, gradient.Span, result.Span, Backend);
+            _rules.ActivationBackward(activation, output, gradient.Data, result.Data, Backend);
         }
 
         return new PreActivationGradient(result, true);
@@ -107,7 +107,7 @@ public sealed class BackwardContext
             return;
         }
 
-        System.Numerics.Tensors.TensorPrimitives.Add(existing.Span, gradient.Span, existing.Span);
+        Backend.Accumulate(MapFusion.Sum, gradient.Data, existing.Data);
         gradient.Dispose();
     }
 }

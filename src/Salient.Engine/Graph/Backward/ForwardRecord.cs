@@ -9,13 +9,15 @@ namespace Salient.Engine.Graph.Backward;
 public sealed class ForwardRecord : IDisposable
 {
     private readonly Dictionary<string, Tensor> _values;
+    private readonly bool _ownsInput;
 
-    internal ForwardRecord(ExecutionPlan plan, GradientRegion region, Tensor input, Dictionary<string, Tensor> values)
+    internal ForwardRecord(ExecutionPlan plan, GradientRegion region, Tensor input, Dictionary<string, Tensor> values, bool ownsInput)
     {
         Plan = plan;
         Region = region;
         Input = input;
         _values = values;
+        _ownsInput = ownsInput;
     }
 
     internal ExecutionPlan Plan { get; }
@@ -31,7 +33,7 @@ public sealed class ForwardRecord : IDisposable
     /// <summary>The nodes a backward pass from this record visits: those on a path from a gradient source to the logits.</summary>
     public IReadOnlySet<GraphNode> BackwardNodes => Region.Nodes;
 
-    /// <summary>The input batch, owned by the caller.</summary>
+    /// <summary>The input batch on the model's device: the caller's tensor, or the record's own copy when the caller's was elsewhere.</summary>
     public Tensor Input { get; }
 
     /// <summary>A recorded forward value, the input, or a constant.</summary>
@@ -49,5 +51,9 @@ public sealed class ForwardRecord : IDisposable
         }
 
         _values.Clear();
+        if (_ownsInput)
+        {
+            Input.Dispose();
+        }
     }
 }

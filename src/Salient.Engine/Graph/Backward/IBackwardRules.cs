@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Backward;
@@ -35,7 +36,7 @@ public interface IBackwardRules
     /// the same as from its input), written to <paramref name="inputGradient"/>, which may be
     /// <paramref name="outputGradient"/>.
     /// </summary>
-    void ActivationBackward(in FusedActivation activation, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
-        Span<float> inputGradient, IKernelBackend backend) =>
+    void ActivationBackward(in FusedActivation activation, BufferView output, BufferView outputGradient,
+        BufferView inputGradient, IKernelBackend backend) =>
         backend.ActivateBackward(activation, output, output, outputGradient, inputGradient);
 }

@@ -63,7 +63,7 @@ internal static class ActivationOperator
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
                 var input = context.ReuseOutputGradient(0);
-                context.Backend.ActivateBackward(activation, context.Input(0).Span, context.Output(0).Span, gradient.Span, input.Span);
+                context.Backend.ActivateBackward(activation, context.Input(0).Data, context.Output(0).Data, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
         }
@@ -74,7 +74,7 @@ internal static class ActivationOperator
         {
             var input = context.Input(0);
             var output = context.Output(0, input.Shape);
-            context.Backend.Activate(activation, input.Span, output.Span);
+            context.Backend.Activate(activation, input.Data, output.Data);
         }
     }
 }

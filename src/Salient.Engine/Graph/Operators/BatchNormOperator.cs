@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
@@ -63,6 +64,11 @@ internal static class BatchNormOperator
     internal sealed class ChannelAffineStep(GraphNode node, string[] inputs, string[] outputs, int[] shape, int spatial, float[] scale, float[] shift, FusedActivation activation)
         : Step(node, inputs, outputs)
     {
+        // Host parameters as the same buffers every run, so a device backend uploads them once (IKernelBackend).
+        private readonly BufferView _scale = BufferView.Host(scale);
+        private readonly BufferView _shift = BufferView.Host(shift);
+        private readonly BufferView _noShift = BufferView.Host(new float[scale.Length]);
+
         public ReadOnlySpan<float> Scale => scale;
 
         public ReadOnlySpan<float> Shift => shift;
@@ -82,8 +88,8 @@ internal static class BatchNormOperator
             if (context.NeedsGradient(0) && context.GradientBeforeActivation(activation) is { } pre)
             {
                 // y = x·scale + shift per channel, so dx = dy·scale (in place over a gradient this step owns).
-                var input = pre.Owned ? pre.Gradient : Tensor.Uninitialized(shape);
-                context.Backend.ChannelAffine(shape[0], shape[1], spatial, pre.Gradient.Span, scale, new float[shape[1]], input.Span, FusedActivation.None);
+                var input = pre.Owned ? pre.Gradient : Tensor.Uninitialized(context.Backend, shape);
+                context.Backend.ChannelAffine(shape[0], shape[1], spatial, pre.Gradient.Data, _scale, _noShift, input.Data, FusedActivation.None);
                 context.AddGradient(0, input);
             }
         }
@@ -93,7 +99,7 @@ internal static class BatchNormOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);
-            context.Backend.ChannelAffine(shape[0], shape[1], spatial, context.Input(0).Span, scale, shift, output.Span, activation);
+            context.Backend.ChannelAffine(shape[0], shape[1], spatial, context.Input(0).Data, _scale, _shift, output.Data, activation);
         }
     }
 
@@ -111,10 +117,11 @@ internal static class BatchNormOperator
         {
             var channels = shape[1];
             var output = context.Output(0, shape);
-            Span<float> mean = stackalloc float[channels];
-            Span<float> variance = stackalloc float[channels];
-            context.Backend.BatchNormTraining(shape[0], channels, spatial, context.Input(0).Span, context.Input(1).Span, context.Input(2).Span,
-                epsilon, output.Span, mean, variance);
+            // The batch statistics come to the host for the running averages, which live there (training runs on the CPU).
+            var mean = new float[channels];
+            var variance = new float[channels];
+            context.Backend.BatchNormTraining(shape[0], channels, spatial, context.Input(0).Data, context.Input(1).Data, context.Input(2).Data,
+                epsilon, output.Data, BufferView.Host(mean), BufferView.Host(variance));
 
             var count = (float)shape[0] * spatial;
             var unbiased = count > 1 ? count / (count - 1) : 1f;
@@ -135,11 +142,11 @@ internal static class BatchNormOperator
             }
 
             var channels = shape[1];
-            var input = Tensor.Uninitialized(shape);
-            var gamma = Tensor.Uninitialized(channels);
-            var beta = Tensor.Uninitialized(channels);
-            context.Backend.BatchNormTrainingBackward(shape[0], channels, spatial, context.Input(0).Span, context.Input(1).Span, epsilon,
-                gradient.Span, input.Span, gamma.Span, beta.Span);
+            var input = Tensor.Uninitialized(context.Backend, shape);
+            var gamma = Tensor.Uninitialized(context.Backend, channels);
+            var beta = Tensor.Uninitialized(context.Backend, channels);
+            context.Backend.BatchNormTrainingBackward(shape[0], channels, spatial, context.Input(0).Data, context.Input(1).Data, epsilon,
+                gradient.Data, input.Data, gamma.Data, beta.Data);
             AddOrDrop(context, 0, input);
             AddOrDrop(context, 1, gamma);
             AddOrDrop(context, 2, beta);

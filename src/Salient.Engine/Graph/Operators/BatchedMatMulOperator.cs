@@ -48,9 +48,9 @@ internal static class BatchedMatMulOperator
 
         public override void Run(StepContext context)
         {
-            var a = context.Input(0).Span;
-            var b = context.Input(1).Span;
-            var y = context.Output(0, shape).Span;
+            var a = context.Input(0).Data;
+            var b = context.Input(1).Data;
+            var y = context.Output(0, shape).Data;
             for (var i = 0; i < _aIndex.Length; i++)
             {
                 context.Backend.Gemm(false, false, _m, _n, _k, 1f, a.Slice(_aIndex[i] * _m * _k, _m * _k), _k,
@@ -65,16 +65,16 @@ internal static class BatchedMatMulOperator
                 return;
             }
 
-            var dy = gradient.Span;
+            var dy = gradient.Data;
             if (context.NeedsGradient(0))
             {
                 // dA = dY·Bᵀ, summed over the matrices A was broadcast to.
-                var da = Tensor.Zeros(aShape);
-                var b = context.Input(1).Span;
+                var da = Tensor.Zeros(context.Backend, aShape);
+                var b = context.Input(1).Data;
                 for (var i = 0; i < _aIndex.Length; i++)
                 {
                     context.Backend.Gemm(false, true, _m, _k, _n, 1f, dy.Slice(i * _m * _n, _m * _n), _n,
-                        b.Slice(_bIndex[i] * _k * _n, _k * _n), _n, 1f, da.Span.Slice(_aIndex[i] * _m * _k, _m * _k), _k);
+                        b.Slice(_bIndex[i] * _k * _n, _k * _n), _n, 1f, da.Data.Slice(_aIndex[i] * _m * _k, _m * _k), _k);
                 }
 
                 context.AddGradient(0, da);
@@ -83,12 +83,12 @@ internal static class BatchedMatMulOperator
             if (context.NeedsGradient(1))
             {
                 // dB = Aᵀ·dY.
-                var db = Tensor.Zeros(bShape);
-                var a = context.Input(0).Span;
+                var db = Tensor.Zeros(context.Backend, bShape);
+                var a = context.Input(0).Data;
                 for (var i = 0; i < _bIndex.Length; i++)
                 {
                     context.Backend.Gemm(true, false, _k, _n, _m, 1f, a.Slice(_aIndex[i] * _m * _k, _m * _k), _k,
-                        dy.Slice(i * _m * _n, _m * _n), _n, 1f, db.Span.Slice(_bIndex[i] * _k * _n, _k * _n), _n);
+                        dy.Slice(i * _m * _n, _m * _n), _n, 1f, db.Data.Slice(_bIndex[i] * _k * _n, _k * _n), _n);
                 }
 
                 context.AddGradient(1, db);

@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
@@ -77,7 +78,7 @@ internal static class BinaryOperator
             var backend = context.Backend;
             if (op is BinaryOp.Add or BinaryOp.Sub)
             {
-                Reduce(context, 1, bShape, gradient.Span, op == BinaryOp.Add ? 1f : -1f);
+                Reduce(context, 1, bShape, gradient.Data, op == BinaryOp.Add ? 1f : -1f);
                 if (context.NeedsGradient(0) && aShape.AsSpan().SequenceEqual(shape))
                 {
                     // The gradient passes to a through unchanged (a residual add): hand it over, not a copy.
@@ -85,7 +86,7 @@ internal static class BinaryOperator
                     return;
                 }
 
-                Reduce(context, 0, aShape, gradient.Span, 1f);
+                Reduce(context, 0, aShape, gradient.Data, 1f);
                 pre.Dispose();
                 return;
             }
@@ -94,32 +95,32 @@ internal static class BinaryOperator
             switch (op)
             {
                 case BinaryOp.Mul:
-                    using (var product = Tensor.Uninitialized(shape))
+                    using (var product = Tensor.Uninitialized(backend, shape))
                     {
                         if (context.NeedsGradient(0))
                         {
-                            backend.Binary(BinaryOp.Mul, gradient.Span, shape, context.Input(1).Span, bShape, product.Span, shape);
-                            Reduce(context, 0, aShape, product.Span, 1f);
+                            backend.Binary(BinaryOp.Mul, gradient.Data, shape, context.Input(1).Data, bShape, product.Data, shape);
+                            Reduce(context, 0, aShape, product.Data, 1f);
                         }
 
                         if (context.NeedsGradient(1))
                         {
-                            backend.Binary(BinaryOp.Mul, gradient.Span, shape, context.Input(0).Span, aShape, product.Span, shape);
-                            Reduce(context, 1, bShape, product.Span, 1f);
+                            backend.Binary(BinaryOp.Mul, gradient.Data, shape, context.Input(0).Data, aShape, product.Data, shape);
+                            Reduce(context, 1, bShape, product.Data, 1f);
                         }
                     }
 
                     break;
                 default:
                     // y = a / b: da = dy / b; db = -(dy / b)·y.
-                    using (var quotient = Tensor.Uninitialized(shape))
+                    using (var quotient = Tensor.Uninitialized(backend, shape))
                     {
-                        backend.Binary(BinaryOp.Div, gradient.Span, shape, context.Input(1).Span, bShape, quotient.Span, shape);
-                        Reduce(context, 0, aShape, quotient.Span, 1f);
+                        backend.Binary(BinaryOp.Div, gradient.Data, shape, context.Input(1).Data, bShape, quotient.Data, shape);
+                        Reduce(context, 0, aShape, quotient.Data, 1f);
                         if (context.NeedsGradient(1))
                         {
-                            backend.Binary(BinaryOp.Mul, quotient.Span, shape, context.Output(0).Span, shape, quotient.Span, shape);
-                            Reduce(context, 1, bShape, quotient.Span, -1f);
+                            backend.Binary(BinaryOp.Mul, quotient.Data, shape, context.Output(0).Data, shape, quotient.Data, shape);
+                            Reduce(context, 1, bShape, quotient.Data, -1f);
                         }
                     }
 
@@ -128,18 +129,18 @@ internal static class BinaryOperator
         }
 
         /// <summary>Adds sign·(gradient summed down to the input's shape) to input <paramref name="index"/>.</summary>
-        private void Reduce(BackwardContext context, int index, int[] inputShape, ReadOnlySpan<float> gradient, float sign)
+        private void Reduce(BackwardContext context, int index, int[] inputShape, BufferView gradient, float sign)
         {
             if (!context.NeedsGradient(index))
             {
                 return;
             }
 
-            var result = Tensor.Uninitialized(inputShape);
-            context.Backend.ReduceToShape(gradient, shape, result.Span, inputShape);
+            var result = Tensor.Uninitialized(context.Backend, inputShape);
+            context.Backend.ReduceToShape(gradient, shape, result.Data, inputShape);
             if (sign != 1f)
             {
-                System.Numerics.Tensors.TensorPrimitives.Multiply(result.Span, sign, result.Span);
+                context.Backend.Map(new MapFunction(MapFunctionKind.Scale, sign), result.Data, result.Data);
             }
 
             context.AddGradient(index, result);
@@ -150,7 +151,7 @@ internal static class BinaryOperator
             var a = context.Input(0);
             var b = context.Input(1);
             var output = context.Output(0, shape);
-            context.Backend.Binary(op, a.Span, aShape, b.Span, bShape, output.Span, shape, activation);
+            context.Backend.Binary(op, a.Data, aShape, b.Data, bShape, output.Data, shape, activation);
         }
     }
 }

@@ -163,17 +163,17 @@ internal static class ConvOperator
 
             if (context.NeedsGradient(0))
             {
-                var input = Tensor.Uninitialized(context.InputShape(0));
-                context.Backend.Conv2dBackwardData(geometry, weight.Span, gradient.Span, input.Span);
+                var input = Tensor.Uninitialized(context.Backend, context.InputShape(0));
+                context.Backend.Conv2dBackwardData(geometry, weight.Data, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
 
             var biasWanted = !normFolded && bias is not null && context.NeedsGradient(2);
             if (context.NeedsGradient(1) || biasWanted)
             {
-                var weights = Tensor.Uninitialized(weight.Shape);
-                var biases = biasWanted ? Tensor.Uninitialized(bias!.Shape) : null;
-                context.Backend.Conv2dBackwardWeights(geometry, context.Input(0).Span, gradient.Span, weights.Span, biases is null ? default : biases.Span);
+                var weights = Tensor.Uninitialized(context.Backend, weight.Shape);
+                var biases = biasWanted ? Tensor.Uninitialized(context.Backend, bias!.Shape) : null;
+                context.Backend.Conv2dBackwardWeights(geometry, context.Input(0).Data, gradient.Data, weights.Data, biases is null ? default : biases.Data);
                 if (context.NeedsGradient(1))
                 {
                     context.AddGradient(1, weights);
@@ -196,10 +196,10 @@ internal static class ConvOperator
             var output = context.Output(0, [g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]);
             if (residual && context.Input(Inputs.Length - 1) is var skip && !ReferenceEquals(output, skip))
             {
-                skip.Span.CopyTo(output.Span);
+                context.Backend.Copy(skip.Data, output.Data);
             }
 
-            context.Backend.Conv2d(g, context.Input(0).Span, weight.Span, bias is null ? default : bias.Span, output.Span, activation, residual);
+            context.Backend.Conv2d(g, context.Input(0).Data, weight.Data, bias is null ? default : bias.Data, output.Data, activation, residual);
         }
     }
 }

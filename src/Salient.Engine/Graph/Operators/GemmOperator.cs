@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
@@ -62,6 +63,9 @@ internal static class GemmOperator
     internal sealed class GemmStep(GraphNode node, string[] inputs, bool transA, bool transB, int m, int n, int k, float alpha, float beta, int[]? cShape, int[]? outShape = null)
         : Step(node, inputs, [node.Outputs[0]])
     {
+        // beta as the same host buffer every run, so a device backend uploads it once (IKernelBackend).
+        private readonly BufferView _beta = BufferView.Host(new[] { beta });
+
         public override StepKind Kind => StepKind.Linear;
 
         public override bool WeightsTransposed => transB;
@@ -73,19 +77,19 @@ internal static class GemmOperator
                 return;
             }
 
-            var dy = gradient.Span;
+            var dy = gradient.Data;
             var (lda, ldb) = (transA ? m : k, transB ? k : n);
             if (context.NeedsGradient(0))
             {
                 // dA = alpha·dY·op(B)ᵀ, or its transpose when A is stored transposed.
-                var a = Tensor.Uninitialized(context.Input(0).Shape);
+                var a = Tensor.Uninitialized(context.Backend, context.Input(0).Shape);
                 if (transA)
                 {
-                    context.Backend.Gemm(transB, true, k, m, n, alpha, context.Input(1).Span, ldb, dy, n, 0f, a.Span, m);
+                    context.Backend.Gemm(transB, true, k, m, n, alpha, context.Input(1).Data, ldb, dy, n, 0f, a.Data, m);
                 }
                 else
                 {
-                    context.Backend.Gemm(false, !transB, m, k, n, alpha, dy, n, context.Input(1).Span, ldb, 0f, a.Span, k);
+                    context.Backend.Gemm(false, !transB, m, k, n, alpha, dy, n, context.Input(1).Data, ldb, 0f, a.Data, k);
                 }
 
                 context.AddGradient(0, a);
@@ -93,14 +97,14 @@ internal static class GemmOperator
 
             if (context.NeedsGradient(1))
             {
-                var b = Tensor.Uninitialized(context.Input(1).Shape);
+                var b = Tensor.Uninitialized(context.Backend, context.Input(1).Shape);
                 if (transB)
                 {
-                    context.Backend.Gemm(true, transA, n, k, m, alpha, dy, n, context.Input(0).Span, lda, 0f, b.Span, k);
+                    context.Backend.Gemm(true, transA, n, k, m, alpha, dy, n, context.Input(0).Data, lda, 0f, b.Data, k);
                 }
                 else
                 {
-                    context.Backend.Gemm(!transA, false, k, n, m, alpha, context.Input(0).Span, lda, dy, n, 0f, b.Span, n);
+                    context.Backend.Gemm(!transA, false, k, n, m, alpha, context.Input(0).Data, lda, dy, n, 0f, b.Data, n);
                 }
 
                 context.AddGradient(1, b);
@@ -108,9 +112,9 @@ internal static class GemmOperator
 
             if (cShape is not null && context.NeedsGradient(2))
             {
-                var c = Tensor.Uninitialized(cShape);
-                context.Backend.ReduceToShape(dy, [m, n], c.Span, cShape);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(c.Span, beta, c.Span);
+                var c = Tensor.Uninitialized(context.Backend, cShape);
+                context.Backend.ReduceToShape(dy, [m, n], c.Data, cShape);
+                context.Backend.Map(new MapFunction(MapFunctionKind.Scale, beta), c.Data, c.Data);
                 context.AddGradient(2, c);
             }
         }
@@ -118,17 +122,17 @@ internal static class GemmOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, outShape ?? [m, n]);
-            var y = output.Span;
+            var y = output.Data;
             var accumulate = 0f;
             if (cShape is not null && beta != 0f)
             {
                 // Y starts as beta·C broadcast to [m, n]; the GEMM then accumulates onto it.
-                context.Backend.Binary(BinaryOp.Mul, context.Input(2).Span, cShape, [beta], [1], y, [m, n]);
+                context.Backend.Binary(BinaryOp.Mul, context.Input(2).Data, cShape, _beta, [1], y, [m, n]);
                 accumulate = 1f;
             }
 
-            context.Backend.Gemm(transA, transB, m, n, k, alpha, context.Input(0).Span, transA ? m : k,
-                context.Input(1).Span, transB ? k : n, accumulate, y, n);
+            context.Backend.Gemm(transA, transB, m, n, k, alpha, context.Input(0).Data, transA ? m : k,
+                context.Input(1).Data, transB ? k : n, accumulate, y, n);
         }
     }
 }

@@ -64,8 +64,8 @@ internal static class PoolOperator
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
-                var input = Tensor.Uninitialized(context.Input(0).Shape);
-                context.Backend.MaxPool2dBackward(g, context.Input(0).Span, context.Output(0).Span, gradient.Span, input.Span);
+                var input = Tensor.Uninitialized(context.Backend, context.Input(0).Shape);
+                context.Backend.MaxPool2dBackward(g, context.Input(0).Data, context.Output(0).Data, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
         }
@@ -73,7 +73,7 @@ internal static class PoolOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
-            context.Backend.MaxPool2d(g, context.Input(0).Span, output.Span);
+            context.Backend.MaxPool2d(g, context.Input(0).Data, output.Data);
         }
     }
 
@@ -89,8 +89,8 @@ internal static class PoolOperator
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
-                var input = Tensor.Uninitialized(context.Input(0).Shape);
-                context.Backend.AvgPool2dBackward(g, countIncludePad, gradient.Span, input.Span);
+                var input = Tensor.Uninitialized(context.Backend, context.Input(0).Shape);
+                context.Backend.AvgPool2dBackward(g, countIncludePad, gradient.Data, input.Data);
                 context.AddGradient(0, input);
             }
         }
@@ -98,7 +98,7 @@ internal static class PoolOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
-            context.Backend.AvgPool2d(g, countIncludePad, context.Input(0).Span, output.Span);
+            context.Backend.AvgPool2d(g, countIncludePad, context.Input(0).Data, output.Data);
         }
     }
 
@@ -110,14 +110,8 @@ internal static class PoolOperator
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
             {
-                // Each output spreads its gradient evenly over its plane.
-                var input = Tensor.Uninitialized(context.Input(0).Shape);
-                var target = input.Span;
-                var source = gradient.Span;
-                for (var p = 0; p < planes; p++)
-                {
-                    target.Slice(p * planeSize, planeSize).Fill(source[p] / planeSize);
-                }
+                var input = Tensor.Uninitialized(context.Backend, context.Input(0).Shape);
+                context.Backend.GlobalAvgPoolBackward(planes, planeSize, gradient.Data, input.Data);
 
                 context.AddGradient(0, input);
             }
@@ -126,7 +120,7 @@ internal static class PoolOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);
-            context.Backend.GlobalAvgPool(planes, planeSize, context.Input(0).Span, output.Span);
+            context.Backend.GlobalAvgPool(planes, planeSize, context.Input(0).Data, output.Data);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 
 namespace Salient.Engine.Graph.Operators;
@@ -86,8 +87,8 @@ internal static class PowOperator
 
         private void Reduce(BackwardContext context, int index, int[] inputShape, float[] gradient)
         {
-            var result = Tensor.Uninitialized(inputShape);
-            context.Backend.ReduceToShape(gradient, shape, result.Span, inputShape);
+            var result = Tensor.Uninitialized(context.Backend, inputShape);
+            context.Backend.ReduceToShape(BufferView.Host(gradient), shape, result.Data, inputShape);
             context.AddGradient(index, result);
         }
     }

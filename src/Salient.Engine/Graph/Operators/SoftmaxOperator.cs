@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 
 namespace Salient.Engine.Graph.Operators;
@@ -37,8 +38,16 @@ internal static class SoftmaxOperator
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);
+            if (!log && inner == 1)
+            {
+                // The normalised axis is already last: the backend's softmax, on the device.
+                context.Backend.Softmax(_rows, cols, context.Input(0).Data, output.Data);
+                return;
+            }
+
             var x = Rows(context.Input(0).Span);
-            var y = inner == 1 ? output.Span : new float[x.Length];
+            var rows = inner == 1 ? null : new float[x.Length];
+            var y = rows is null ? output.Span : rows;
             if (log)
             {
                 // The output may be the input's storage: the exponentials go to a scratch row.
@@ -54,7 +63,8 @@ internal static class SoftmaxOperator
             }
             else
             {
-                context.Backend.Softmax(_rows, cols, x, y);
+                // Another axis than the last: the reordering and this softmax run on the host (docs/architecture.md).
+                context.Backend.Softmax(_rows, cols, BufferView.Host(x.ToArray()), BufferView.Host(rows!));
             }
 
             Unrows(y, output.Span);

@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 
 namespace Salient.Engine.Graph.Operators;
@@ -90,8 +91,8 @@ internal static class WhereOperator
                 }
 
                 var target = branch == 0 ? xShape : yShape;
-                var result = Tensor.Uninitialized(target);
-                context.Backend.ReduceToShape(selected, shape, result.Span, target);
+                var result = Tensor.Uninitialized(context.Backend, target);
+                context.Backend.ReduceToShape(BufferView.Host(selected), shape, result.Data, target);
                 context.AddGradient(First + branch, result);
             }
         }

@@ -1,3 +1,5 @@
+using Salient.Engine.Devices;
+
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
@@ -16,6 +18,23 @@ public sealed unsafe class CpuBackend : IKernelBackend
 
     public string Name => _gemm.UsesOpenBlas ? "cpu/openblas" : "cpu/managed";
 
+    /// <inheritdoc/>
+    public Device Device => Device.Cpu;
+
+    /// <inheritdoc/>
+    public DeviceBuffer Allocate(int length) => CpuBuffer.Rent(length);
+
+    /// <inheritdoc/>
+    public void Fill(BufferView target, float value) => target.Span.Fill(value);
+
+    /// <inheritdoc/>
+    public void Copy(BufferView source, BufferView destination) => source.Span.CopyTo(destination.Span);
+
+    /// <inheritdoc/>
+    public void Synchronize()
+    {
+    }
+
     /// <summary>Whether OpenBLAS (libopenblas.so.0) loads on this machine, so that <see cref="GemmProvider.OpenBlas"/> can run.</summary>
     public static bool OpenBlasAvailable => Native.OpenBlasNative.IsAvailable;
 
@@ -23,7 +42,7 @@ public sealed unsafe class CpuBackend : IKernelBackend
     public bool UsesOpenBlas => _gemm.UsesOpenBlas;
 
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+        BufferView a, int lda, BufferView b, int ldb, float beta, BufferView c, int ldc)
     {
         CpuGemm.Validate(transA, transB, m, n, k, lda, a.Length, ldb, b.Length, ldc, c.Length);
         if (m == 0 || n == 0)
@@ -31,68 +50,89 @@ public sealed unsafe class CpuBackend : IKernelBackend
             return;
         }
 
-        fixed (float* pa = a, pb = b, pc = c)
+        fixed (float* pa = a.Span, pb = b.Span, pc = c.Span)
         {
             _gemm.Sgemm(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
         }
     }
 
-    public void Conv2d(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        Span<float> output, in FusedActivation activation, bool accumulate = false) =>
-        Conv2dKernel.Run(_gemm, g, input, weight, bias, output, activation, accumulate);
+    public void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias,
+        BufferView output, in FusedActivation activation, bool accumulate = false) =>
+        Conv2dKernel.Run(_gemm, g, input.Span, weight.Span, bias.Span, output.Span, activation, accumulate);
 
-    public void MaxPool2d(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output) =>
-        MaxPool2dKernel.Run(g, input, output);
+    public void MaxPool2d(in Pool2dGeometry g, BufferView input, BufferView output) =>
+        MaxPool2dKernel.Run(g, input.Span, output.Span);
 
-    public void AvgPool2d(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> input, Span<float> output) =>
-        AvgPool2dKernel.Run(g, countIncludePad, input, output);
+    public void AvgPool2d(in Pool2dGeometry g, bool countIncludePad, BufferView input, BufferView output) =>
+        AvgPool2dKernel.Run(g, countIncludePad, input.Span, output.Span);
 
-    public void GlobalAvgPool(int planes, int planeSize, ReadOnlySpan<float> input, Span<float> output) =>
-        GlobalAvgPoolKernel.Run(planes, planeSize, input, output);
+    public void GlobalAvgPool(int planes, int planeSize, BufferView input, BufferView output) =>
+        GlobalAvgPoolKernel.Run(planes, planeSize, input.Span, output.Span);
 
-    public void ChannelAffine(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> scale,
-        ReadOnlySpan<float> shift, Span<float> output, in FusedActivation activation) =>
-        ChannelAffineKernel.Run(n, channels, spatial, input, scale, shift, output, activation);
+    public void ChannelAffine(int n, int channels, int spatial, BufferView input, BufferView scale,
+        BufferView shift, BufferView output, in FusedActivation activation) =>
+        ChannelAffineKernel.Run(n, channels, spatial, input.Span, scale.Span, shift.Span, output.Span, activation);
 
-    public void BatchNormTraining(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
-        float epsilon, Span<float> output, Span<float> mean, Span<float> variance) =>
-        BatchNormTrainingKernel.Forward(n, channels, spatial, input, gamma, beta, epsilon, output, mean, variance);
+    public void BatchNormTraining(int n, int channels, int spatial, BufferView input, BufferView gamma, BufferView beta,
+        float epsilon, BufferView output, BufferView mean, BufferView variance) =>
+        BatchNormTrainingKernel.Forward(n, channels, spatial, input.Span, gamma.Span, beta.Span, epsilon, output.Span, mean.Span, variance.Span);
 
-    public void BatchNormTrainingBackward(int n, int channels, int spatial, ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, float epsilon,
-        ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient) =>
-        BatchNormTrainingKernel.Backward(n, channels, spatial, input, gamma, epsilon, outputGradient, inputGradient, gammaGradient, betaGradient);
+    public void BatchNormTrainingBackward(int n, int channels, int spatial, BufferView input, BufferView gamma, float epsilon,
+        BufferView outputGradient, BufferView inputGradient, BufferView gammaGradient, BufferView betaGradient) =>
+        BatchNormTrainingKernel.Backward(n, channels, spatial, input.Span, gamma.Span, epsilon, outputGradient.Span, inputGradient.Span, gammaGradient.Span, betaGradient.Span);
 
-    public void Activate(in FusedActivation activation, ReadOnlySpan<float> input, Span<float> output) =>
-        ActivationKernel.ApplyParallel(activation, input, output);
+    public void Activate(in FusedActivation activation, BufferView input, BufferView output) =>
+        ActivationKernel.ApplyParallel(activation, input.Span, output.Span);
 
-    public void Binary(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape,
-        Span<float> output, ReadOnlySpan<int> outShape, in FusedActivation activation = default) =>
-        BinaryKernel.Run(op, a, aShape, b, bShape, output, outShape, activation);
+    public void Binary(BinaryOp op, BufferView a, ReadOnlySpan<int> aShape, BufferView b, ReadOnlySpan<int> bShape,
+        BufferView output, ReadOnlySpan<int> outShape, in FusedActivation activation = default) =>
+        BinaryKernel.Run(op, a.Span, aShape, b.Span, bShape, output.Span, outShape, activation);
 
-    public void Softmax(int rows, int cols, ReadOnlySpan<float> input, Span<float> output) =>
-        SoftmaxKernel.Run(rows, cols, input, output);
+    public void Softmax(int rows, int cols, BufferView input, BufferView output) =>
+        SoftmaxKernel.Run(rows, cols, input.Span, output.Span);
 
-    public void Conv2dBackwardData(in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
-        Conv2dBackwardKernel.Data(_gemm, g, weight, outputGradient, inputGradient);
+    public void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient) =>
+        Conv2dBackwardKernel.Data(_gemm, g, weight.Span, outputGradient.Span, inputGradient.Span);
 
-    public void Conv2dBackwardWeights(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, Span<float> biasGradient) =>
-        Conv2dBackwardKernel.Weights(_gemm, g, input, outputGradient, weightGradient, biasGradient);
+    public void Conv2dBackwardWeights(in Conv2dGeometry g, BufferView input, BufferView outputGradient, BufferView weightGradient, BufferView biasGradient) =>
+        Conv2dBackwardKernel.Weights(_gemm, g, input.Span, outputGradient.Span, weightGradient.Span, biasGradient.Span);
 
-    public void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
-        Span<float> inputGradient) =>
-        Pool2dBackwardKernel.Max(g, input, output, outputGradient, inputGradient);
+    public void MaxPool2dBackward(in Pool2dGeometry g, BufferView input, BufferView output, BufferView outputGradient,
+        BufferView inputGradient) =>
+        Pool2dBackwardKernel.Max(g, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
 
-    public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
-        Pool2dBackwardKernel.Average(g, countIncludePad, outputGradient, inputGradient);
+    public void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient) =>
+        GlobalAvgPoolKernel.Backward(planes, planeSize, outputGradient.Span, inputGradient.Span);
 
-    public void ActivateBackward(in FusedActivation activation, ReadOnlySpan<float> input, ReadOnlySpan<float> output,
-        ReadOnlySpan<float> outputGradient, Span<float> inputGradient) =>
-        ActivationBackwardKernel.Run(activation, input, output, outputGradient, inputGradient);
+    public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, BufferView outputGradient, BufferView inputGradient) =>
+        Pool2dBackwardKernel.Average(g, countIncludePad, outputGradient.Span, inputGradient.Span);
 
-    public void ReduceToShape(ReadOnlySpan<float> input, ReadOnlySpan<int> inShape, Span<float> output, ReadOnlySpan<int> outShape) =>
-        ReduceToShapeKernel.Run(input, inShape, output, outShape);
+    public void ActivateBackward(in FusedActivation activation, BufferView input, BufferView output,
+        BufferView outputGradient, BufferView inputGradient) =>
+        ActivationBackwardKernel.Run(activation, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
 
-    public void ResizeBilinear(int planes, int inHeight, int inWidth, ReadOnlySpan<float> input, int outHeight, int outWidth,
-        Span<float> output, bool alignCorners) =>
-        ResizeBilinearKernel.Run(planes, inHeight, inWidth, input, outHeight, outWidth, output, alignCorners);
+    public void ReduceToShape(BufferView input, ReadOnlySpan<int> inShape, BufferView output, ReadOnlySpan<int> outShape) =>
+        ReduceToShapeKernel.Run(input.Span, inShape, output.Span, outShape);
+
+    public void ResizeBilinear(int planes, int inHeight, int inWidth, BufferView input, int outHeight, int outWidth,
+        BufferView output, bool alignCorners) =>
+        ResizeBilinearKernel.Run(planes, inHeight, inWidth, input.Span, outHeight, outWidth, output.Span, alignCorners);
+
+    public void WeightedSum(int channels, int plane, BufferView maps, BufferView weights, BufferView output) =>
+        MapKernels.WeightedSum(channels, plane, maps.Span, weights.Span, output.Span);
+
+    public void PlaneMeans(int channels, int plane, BufferView input, BufferView output) =>
+        MapKernels.PlaneMeans(channels, plane, input.Span, output.Span);
+
+    public void ChannelMaxAbs(int channels, int plane, BufferView input, BufferView output) =>
+        MapKernels.ChannelMaxAbs(channels, plane, input.Span, output.Span);
+
+    public void Map(MapFunction map, BufferView input, BufferView output) =>
+        MapKernels.Map(map, input.Span, output.Span);
+
+    public void Normalize(MapNormalization normalization, float epsilon, int planes, BufferView map) =>
+        MapKernels.Normalize(normalization, epsilon, planes, map.Span);
+
+    public void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator) =>
+        MapKernels.Accumulate(fusion, addend.Span, accumulator.Span);
 }

@@ -17,4 +17,18 @@ internal static class GlobalAvgPoolKernel
             output[p] = TensorPrimitives.Sum(input.Slice(p * planeSize, planeSize)) / planeSize;
         }
     }
+
+    /// <summary>The input gradient: each plane gets its output's gradient spread evenly.</summary>
+    public static void Backward(int planes, int planeSize, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+    {
+        if (outputGradient.Length != planes || inputGradient.Length != planes * planeSize)
+        {
+            throw new ArgumentException($"Global average pool backward of {planes} planes of {planeSize}: gradients of {outputGradient.Length} and {inputGradient.Length} values.");
+        }
+
+        for (var p = 0; p < planes; p++)
+        {
+            inputGradient.Slice(p * planeSize, planeSize).Fill(outputGradient[p] / planeSize);
+        }
+    }
 }

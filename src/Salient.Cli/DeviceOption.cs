@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Salient.Engine.Devices;
+using Salient.Engine.Kernels;
+
+namespace Salient.Cli;
+
+/// <summary>
+/// The <c>--device</c> option of the commands that run a model: a device name (<c>cpu</c>,
+/// <c>cuda:1</c>) resolved through the backend registry while the command line is parsed, so an
+/// unknown or absent device is a usage error that names the devices there are.
+/// </summary>
+internal static class DeviceOption
+{
+    public static Option<Device> Create() => new("--device")
+    {
+        Description = $"Where the model computes: {string.Join(", ", KernelBackends.Kinds)} (a kind, optionally :N for the N-th device of that kind).",
+        DefaultValueFactory = _ => Device.Cpu,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "cpu";
+            try
+            {
+                var backend = KernelBackends.For(text);
+                return backend.Device;
+            }
+            catch (DeviceUnavailableException e)
+            {
+                result.AddError($"--device: {e.Message}");
+                return Device.Cpu;
+            }
+        },
+    };
+}

@@ -1,0 +1,88 @@
+using Salient.Engine.Devices;
+using Salient.Engine.IO;
+using Salient.Engine.Kernels;
+using Salient.Engine.Kernels.Cpu;
+using Salient.Tests.Devices;
+
+namespace Salient.Engine.Tests.Devices;
+
+/// <summary>Device names, the backend registry, and models that run on a device that is not the host.</summary>
+public sealed class DeviceTests
+{
+    public static TheoryData<string> ConvolutionalModels => ["vgg_bn", "resnet_basic", "resnet_bottleneck", "mobilenetv2"];
+
+    [Fact]
+    public void Device_names_parse_and_print_as_written()
+    {
+        Assert.Equal(Device.Cpu, Device.Parse("cpu"));
+        Assert.Equal(new Device("cuda", 1), Device.Parse("cuda:1"));
+        Assert.Equal(new Device("cuda"), Device.Parse(" CUDA "));
+        Assert.Equal("cuda:1", Device.Parse("cuda:1").ToString());
+        Assert.Equal("cpu", Device.Cpu.ToString());
+        Assert.Equal(Device.Cpu, default(Device));
+        Assert.Throws<FormatException>(() => Device.Parse("cuda:x"));
+        Assert.Throws<FormatException>(() => Device.Parse(":1"));
+    }
+
+    [Fact]
+    public void The_registry_names_the_known_devices_for_an_unknown_one_and_refuses_a_second_registration()
+    {
+        Assert.Same(KernelBackends.Default, KernelBackends.For("cpu"));
+        var unknown = Assert.Throws<DeviceUnavailableException>(() => KernelBackends.For("tpu:2"));
+        Assert.Contains("'tpu:2'", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("cpu", unknown.Message, StringComparison.Ordinal);
+        Assert.Throws<DeviceUnavailableException>(() => KernelBackends.For("cpu:1"));
+        Assert.Throws<DeviceUnavailableException>(() => Model.Load(Fixtures.Path("models", "resnet_basic.onnx"), new Device("tpu")));
+        Assert.Throws<InvalidOperationException>(() => KernelBackends.Register("cpu", _ => new CpuBackend()));
+    }
+
+    [Fact]
+    public void A_device_tensor_has_no_span_and_moves_to_the_host_and_back()
+    {
+        var device = KernelBackends.For(SimulatedDeviceBackend.Device0);
+        using var host = Tensor.Wrap(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3);
+        Assert.Same(host, host.To(KernelBackends.Default));
+        using var onDevice = host.To(device);
+        Assert.Equal(SimulatedDeviceBackend.Device0, onDevice.Device);
+        Assert.Throws<InvalidOperationException>(() => onDevice.Span.Length);
+        using var copy = onDevice.Clone();
+        using var back = copy.ToHost();
+        Assert.Equal(host.Span.ToArray(), back.Span.ToArray());
+        Assert.Equal(Device.Cpu, back.Device);
+    }
+
+    [Theory]
+    [MemberData(nameof(ConvolutionalModels))]
+    public void A_model_runs_forward_and_backward_on_another_device_with_the_host_results(string name)
+    {
+        var path = Fixtures.Path("models", name + ".onnx");
+        var onHost = Model.Load(path, new CpuBackend(GemmProvider.Managed));
+        var onDevice = Model.Load(path, SimulatedDeviceBackend.Device0);
+        Assert.Equal(SimulatedDeviceBackend.Device0, onDevice.Device);
+        using var batch = Npy.Read(Fixtures.Path("models", name + ".input.npy"));
+
+        using var expectedLogits = onHost.Forward(batch);
+        using var logits = onDevice.Forward(batch);
+        Assert.Equal(SimulatedDeviceBackend.Device0, logits.Device);
+        using (var downloaded = logits.ToHost())
+        {
+            Assert.Equal(expectedLogits.Span.ToArray(), downloaded.Span.ToArray());
+        }
+
+        // Every step of the backward pass, on the device: a host step would meet memory it cannot read.
+        using var expected = InputGradient(onHost, batch);
+        using var gradient = InputGradient(onDevice, batch);
+        Assert.Equal(SimulatedDeviceBackend.Device0, gradient.Device);
+        using var gradientOnHost = gradient.ToHost();
+        Assert.Equal(expected.Span.ToArray(), gradientOnHost.Span.ToArray());
+    }
+
+    private static Tensor InputGradient(Model model, Tensor batch)
+    {
+        using var record = model.RecordForward(batch, [model.InputName], [], fuseInRegion: true);
+        var classes = model.ShapeOf(model.OutputNames[0], batch.Shape)[1];
+        var seed = Tensor.Zeros(batch.Dim(0), classes);
+        seed.Span[3] = 1f;
+        return model.Backward(record, seed, [model.InputName])[model.InputName];
+    }
+}
