@@ -9,7 +9,7 @@ namespace Salient.Cluster.Grains;
 
 /// <summary>
 /// One model on one worker silo and device. Assignments go into a bounded queue ordered by job priority,
-/// then submission, then shard; <c>capacity</c> runners take them outside the grain's turn (the grain
+/// then submission, then shard (a full queue hands its last shard back for one that ranks before it); <c>capacity</c> runners take them outside the grain's turn (the grain
 /// keeps answering while shards compute) and report through the job grains. Queued shards' leases are renewed
 /// while they wait (a queue of long shards outlasts a lease), and those whose lease was lost are dropped. A
 /// stopping silo hands the queued shards back at once and the running ones after <see cref="ClusterGrainOptions.HandBackAfter"/>.
@@ -48,17 +48,40 @@ internal sealed partial class ModelGrain(
     public Task<bool> AssignAsync(ShardWork work)
     {
         ArgumentNullException.ThrowIfNull(work);
+        var rank = (work.Priority, work.SubmittedAt, work.JobId, work.Index);
+        ShardWork? displaced = null;
         lock (_queue)
         {
-            if (_stopping.IsCancellationRequested || _queue.Count >= QueueLimit)
+            if (_stopping.IsCancellationRequested)
             {
                 return Task.FromResult(false);
             }
 
-            _queue.Enqueue(work, (work.Priority, work.SubmittedAt, work.JobId, work.Index));
+            if (_queue.Count >= QueueLimit)
+            {
+                // Full: a shard that ranks before the last queued one takes its place, and that one goes back to its job.
+                // Otherwise later work of a lower priority, queued first, would hold the queue against an urgent job.
+                var last = _queue.UnorderedItems.MaxBy(i => i.Priority);
+                if (rank.CompareTo(last.Priority) >= 0)
+                {
+                    return Task.FromResult(false);
+                }
+
+                _queue.Remove(last.Element, out displaced, out _, ReferenceEqualityComparer.Instance);
+            }
+
+            _queue.Enqueue(work, rank);
         }
 
-        _available.Release();
+        if (displaced is null)
+        {
+            _available.Release();
+        }
+        else
+        {
+            _ = ReleaseAsync(displaced);
+        }
+
         return Task.FromResult(true);
     }
 
