@@ -33,6 +33,10 @@ public sealed record ShardWork(
     [property: Id(11)] DateTimeOffset SubmittedAt,
     [property: Id(12)] DateTimeOffset LeaseExpiresAt);
 
+/// <summary>A shard's completion: the shard, the lease token it ran under, and its report (JSON).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardCompletion([property: Id(0)] int Index, [property: Id(1)] long Token, [property: Id(2)] string Report);
+
 /// <summary>How many of a job's shards are in each state.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ShardCountsRecord(

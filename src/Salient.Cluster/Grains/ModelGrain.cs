@@ -45,44 +45,47 @@ internal sealed partial class ModelGrain(
         return Task.CompletedTask;
     }
 
-    public Task<bool> AssignAsync(ShardWork work)
+    public Task<bool[]> AssignAsync(IReadOnlyList<ShardWork> shards)
     {
-        ArgumentNullException.ThrowIfNull(work);
-        var rank = (work.Priority, work.SubmittedAt, work.JobId, work.Index);
-        ShardWork? displaced = null;
+        ArgumentNullException.ThrowIfNull(shards);
+        var accepted = new bool[shards.Count];
+        var (added, displaced) = (0, new List<ShardWork>());
         lock (_queue)
         {
-            if (_stopping.IsCancellationRequested)
+            for (var i = 0; i < shards.Count && !_stopping.IsCancellationRequested; i++)
             {
-                return Task.FromResult(false);
-            }
-
-            if (_queue.Count >= QueueLimit)
-            {
-                // Full: a shard that ranks before the last queued one takes its place, and that one goes back to its job.
-                // Otherwise later work of a lower priority, queued first, would hold the queue against an urgent job.
-                var last = _queue.UnorderedItems.MaxBy(i => i.Priority);
-                if (rank.CompareTo(last.Priority) >= 0)
+                var work = shards[i];
+                var rank = (work.Priority, work.SubmittedAt, work.JobId, work.Index);
+                if (_queue.Count >= QueueLimit)
                 {
-                    return Task.FromResult(false);
+                    // Full: a shard that ranks before the last queued one takes its place, and that one goes back to its
+                    // job. Otherwise later work of a lower priority, queued first, would hold the queue against an urgent job.
+                    var last = _queue.UnorderedItems.MaxBy(q => q.Priority);
+                    if (rank.CompareTo(last.Priority) >= 0)
+                    {
+                        continue;
+                    }
+
+                    _queue.Remove(last.Element, out _, out _, ReferenceEqualityComparer.Instance);
+                    displaced.Add(last.Element);
+                }
+                else
+                {
+                    added++;
                 }
 
-                _queue.Remove(last.Element, out displaced, out _, ReferenceEqualityComparer.Instance);
+                _queue.Enqueue(work, rank);
+                accepted[i] = true;
             }
-
-            _queue.Enqueue(work, rank);
         }
 
-        if (displaced is null)
+        if (added > 0)
         {
-            _available.Release();
-        }
-        else
-        {
-            _ = ReleaseAsync(displaced);
+            _available.Release(added);
         }
 
-        return Task.FromResult(true);
+        displaced.ForEach(work => _ = ReleaseAsync(work));
+        return Task.FromResult(accepted);
     }
 
     public Task<int> GetLoadAsync()

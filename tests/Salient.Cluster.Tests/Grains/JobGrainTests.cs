@@ -71,6 +71,7 @@ public sealed class JobGrainTests
         var shard = (await grain.ListShardsAsync())[1];
         Assert.False(await grain.CompleteAsync(1, shard.Token + 1, "{}"));
         Assert.False(await grain.FailAsync(1, shard.Token - 1, "late"));
+        Assert.Equal(new[] { false, false }, await grain.CompleteManyAsync([new ShardCompletion(1, shard.Token + 1, "{}"), new ShardCompletion(1, shard.Token - 1, "{}")]));
 
         job = await cluster.WaitFinishedAsync(job.Id);
         Assert.Equal("failed", job.State);
@@ -85,6 +86,10 @@ public sealed class JobGrainTests
         Assert.Equal(8, records.Select(r => r.GetProperty("item").GetString()).Distinct().Count());
         var metrics = JsonNode.Parse(job.Metrics!)!;
         Assert.Equal(8, (int)metrics["pwla"]!["fitted"]!.GetValue<double>());
+        // Repeats of the winning reports, batched as a worker silo sends them, are ignored too.
+        var done = (await grain.ListShardsAsync()).Where(s => s.State == "done").Select(s => new ShardCompletion(s.Index, s.Token, "{}")).ToList();
+        Assert.All(await grain.CompleteManyAsync([.. done, .. done]), Assert.False);
+        Assert.Equal(job.Metrics, (await grain.GetAsync())!.Metrics);
     }
 
     [Fact]
