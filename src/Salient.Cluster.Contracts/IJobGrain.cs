@@ -27,6 +27,12 @@ public interface IJobGrain : IGrainWithGuidKey
     /// <summary>Completes the shard with its report if <paramref name="token"/> still holds it; a stale token changes nothing.</summary>
     Task<bool> CompleteAsync(int index, long token, string report);
 
+    /// <summary>
+    /// Completes several shards in one call, each as <see cref="CompleteAsync"/> would: a stale token or a shard
+    /// completed before (a repeat) changes nothing. Returns which were accepted, in order.
+    /// </summary>
+    Task<bool[]> CompleteManyAsync(IReadOnlyList<ShardCompletion> completions);
+
     /// <summary>Records a failed attempt: the shard is retried after its backoff or dead-lettered.</summary>
     Task<bool> FailAsync(int index, long token, string message);
 

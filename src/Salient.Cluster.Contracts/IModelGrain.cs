@@ -8,8 +8,11 @@ namespace Salient.Cluster.Contracts;
 /// </summary>
 public interface IModelGrain : IGrainWithStringKey
 {
-    /// <summary>Queues a shard; false (nothing queued) when the queue is full or the silo is stopping.</summary>
-    Task<bool> AssignAsync(ShardWork work);
+    /// <summary>
+    /// Queues the shards (a job grain's assignments of one round); for each, false (not queued) when the queue is
+    /// full of work that ranks before it or the silo is stopping.
+    /// </summary>
+    Task<bool[]> AssignAsync(IReadOnlyList<ShardWork> shards);
 
     /// <summary>Shards queued and running here.</summary>
     Task<int> GetLoadAsync();

@@ -33,6 +33,10 @@ public sealed record ShardWork(
     [property: Id(11)] DateTimeOffset SubmittedAt,
     [property: Id(12)] DateTimeOffset LeaseExpiresAt);
 
+/// <summary>A shard's completion: the shard, the lease token it ran under, and its report (JSON).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardCompletion([property: Id(0)] int Index, [property: Id(1)] long Token, [property: Id(2)] string Report);
+
 /// <summary>How many of a job's shards are in each state.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ShardCountsRecord(
@@ -92,7 +96,7 @@ public sealed record ShardSnapshot(
 [GenerateSerializer, Immutable]
 public sealed record ShardMetricsRecord([property: Id(0)] int Index, [property: Id(1)] string Report);
 
-/// <summary>A worker silo as the membership and its metadata show it, at <c>SeenAt</c>.</summary>
+/// <summary>A worker silo as the membership table and its metadata show it, with its last heartbeat in the table.</summary>
 [GenerateSerializer, Immutable]
 public sealed record WorkerSilo(
     [property: Id(0)] string Silo,
@@ -101,5 +105,5 @@ public sealed record WorkerSilo(
     [property: Id(3)] IReadOnlyList<string>? Models,
     [property: Id(4)] int Capacity,
     [property: Id(5)] string Status,
-    [property: Id(6)] DateTimeOffset SeenAt,
+    [property: Id(6)] DateTimeOffset HeartbeatAt,
     [property: Id(7)] int Leases);

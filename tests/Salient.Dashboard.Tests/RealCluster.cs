@@ -47,11 +47,12 @@ public sealed class RealClusterDashboardTests(RealCluster cluster, BrowserFixtur
         await using var context = await Browser.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
         await page.GotoAsync(new Uri(Cluster.BaseAddress, $"/?key={Uri.EscapeDataString(ScriptedCluster.ApiKey)}#/workers").ToString());
-        await page.WaitForSelectorAsync("#workers tbody tr[data-state=\"active\"]");
+        var row = page.Locator("#workers tbody tr", new() { HasText = "worker2" });
+        // Listed once the coordinator has the silo's metadata (a moment after it joins).
+        await Microsoft.Playwright.Assertions.Expect(row).ToHaveAttributeAsync("data-state", "active", new() { Timeout = 60_000 });
 
         Cluster.Kill("worker2");
         var killed = System.Diagnostics.Stopwatch.StartNew();
-        var row = page.Locator("#workers tbody tr", new() { HasText = "worker2" });
         // Stale when its heartbeats stop, or lost once its peers declare its silo dead (Orleans' membership: seconds).
         await Microsoft.Playwright.Assertions.Expect(row).ToHaveAttributeAsync("data-state", new System.Text.RegularExpressions.Regex("^(stale|lost)$"), new() { Timeout = 60_000 });
         Output.WriteLine($"worker2 shown {await row.GetAttributeAsync("data-state")} {killed.Elapsed.TotalSeconds:0} s after kill -9");

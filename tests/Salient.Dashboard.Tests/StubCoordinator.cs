@@ -243,7 +243,7 @@ public sealed class StubCoordinator : IDashboardCluster, IAsyncLifetime
         [
             new { Id = "7d1e0c9a-0000-4000-8000-000000000001", Name = "worker-a:4121", Devices = new[] { "cpu" }, Models = new[] { Model }, Capacity = 2, State = "active", HeartbeatAt = now.AddSeconds(-3), ShardsInFlight = 1 },
             new { Id = "7d1e0c9a-0000-4000-8000-000000000002", Name = "worker-b:4122", Devices = new[] { "cpu" }, Models = new[] { "any" }, Capacity = 1, State = "lost", HeartbeatAt = now.AddMinutes(-4), ShardsInFlight = 0 },
-            // Killed 45 s ago: the coordinator still says active (it marks workers lost after 2 minutes).
+            // Killed 45 s ago: the coordinator still says active (until its peers declare its silo dead).
             new { Id = "7d1e0c9a-0000-4000-8000-000000000003", Name = "worker-c:4123", Devices = new[] { "cpu" }, Models = new[] { Model }, Capacity = 1, State = "active", HeartbeatAt = now.AddSeconds(-45), ShardsInFlight = 1 },
         ];
     }

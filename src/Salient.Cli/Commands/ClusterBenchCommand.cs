@@ -74,7 +74,7 @@ internal static class ClusterBenchCommand
                     .ConfigureServices(services =>
                     {
                         services.AddSingleton(BlobStore.Open(Path.Combine(folder, "blobs")));
-                        services.AddSingleton<IShardExecutor>(sp => new NoopShards(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IBlobStore>(), latencies));
+                        services.AddSingleton<IShardExecutor>(sp => new NoopShards(new GrainShardLeases(sp.GetRequiredService<IGrainFactory>()), sp.GetRequiredService<IBlobStore>(), latencies));
                     })
                     .Build();
                 await host.StartAsync(ct);
@@ -125,8 +125,11 @@ internal static class ClusterBenchCommand
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    /// <summary>Completes each shard at once (with the empty records blob the job's manifest reads), noting its assignment latency.</summary>
-    private sealed class NoopShards(IGrainFactory grains, IBlobStore blobs, ConcurrentBag<double> latencies) : IShardExecutor
+    /// <summary>
+    /// Completes each shard at once (with the empty records blob the job's manifest reads), reporting it as the worker's
+    /// shard runner does, and notes its assignment latency.
+    /// </summary>
+    private sealed class NoopShards(IShardLeases leases, IBlobStore blobs, ConcurrentBag<double> latencies) : IShardExecutor
     {
         private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
 
@@ -134,8 +137,7 @@ internal static class ClusterBenchCommand
         {
             latencies.Add((DateTimeOffset.UtcNow - (lease.ExpiresAt - Lease)).TotalMilliseconds);
             await blobs.PutAsync(BlobLayout.ShardRecords(lease.JobId, lease.Index, lease.FencingToken), ReadOnlyMemory<byte>.Empty, null, overwrite: true, handBack);
-            var report = new ShardReport(lease.Items.Count, 0, 0, lease.FencingToken, null).ToJson();
-            await grains.GetGrain<IJobGrain>(lease.JobId).CompleteAsync(lease.Index, lease.FencingToken, report.ToJsonString());
+            await leases.CompleteShardAsync(lease, new ShardReport(lease.Items.Count, 0, 0, lease.FencingToken, null).ToJson(), CancellationToken.None);
         }
     }
 }

@@ -3,20 +3,107 @@ using Salient.Cluster.Contracts;
 
 namespace Salient.Cluster.Grains;
 
-/// <summary>Reports a model grain's shards to their job grains, under each lease's token.</summary>
+/// <summary>
+/// Reports a silo's shards to their job grains, under each lease's token. Completions are batched per job: one goes
+/// at once while fewer than <see cref="MaxCallsInFlight"/> calls are on their way, and those that finish meanwhile
+/// go together in the next call (<see cref="IJobGrain.CompleteManyAsync"/>), so a busy job grain takes one call
+/// per batch instead of one per shard, without a timer or added latency, and always has the next batch waiting.
+/// Each completion still gets its own answer (false for a stale token or a repeat).
+/// </summary>
 public sealed class GrainShardLeases(IGrainFactory grains) : IShardLeases
 {
-    public Task<bool> RenewLeaseAsync(ShardLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default) =>
-        Job(lease).RenewAsync(lease.Index, lease.FencingToken);
+    /// <summary>The most completions one call carries (reports of eval shards hold metric sums of some size).</summary>
+    internal const int MaxBatch = 256;
 
-    public Task<bool> CompleteShardAsync(ShardLease lease, JsonObject metrics, CancellationToken cancellationToken = default) =>
-        Job(lease).CompleteAsync(lease.Index, lease.FencingToken, metrics.ToJsonString());
+    /// <summary>Calls per job on their way at once: one more than one keeps the job grain busy while an answer travels back.</summary>
+    internal const int MaxCallsInFlight = 2;
+
+    // Per job, the completions not yet sent and the calls on their way; a job is listed while it has calls on their way.
+    private readonly Dictionary<Guid, JobReports> _jobs = [];
+
+    public Task<bool> RenewLeaseAsync(ShardLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default) =>
+        Job(lease.JobId).RenewAsync(lease.Index, lease.FencingToken);
+
+    public Task<bool> CompleteShardAsync(ShardLease lease, JsonObject metrics, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(metrics);
+        var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        JobReports? start = null;
+        lock (_jobs)
+        {
+            if (!_jobs.TryGetValue(lease.JobId, out var reports))
+            {
+                _jobs[lease.JobId] = reports = new JobReports();
+            }
+
+            reports.Waiting.Add((new ShardCompletion(lease.Index, lease.FencingToken, metrics.ToJsonString()), answer));
+            if (reports.Calls < MaxCallsInFlight)
+            {
+                reports.Calls++;
+                start = reports;
+            }
+        }
+
+        if (start is not null)
+        {
+            _ = SendAsync(lease.JobId, start);
+        }
+
+        return answer.Task;
+    }
 
     public Task<bool> FailShardAsync(ShardLease lease, string message, CancellationToken cancellationToken = default) =>
-        Job(lease).FailAsync(lease.Index, lease.FencingToken, message);
+        Job(lease.JobId).FailAsync(lease.Index, lease.FencingToken, message);
 
     public Task<bool> ReleaseShardAsync(ShardLease lease, CancellationToken cancellationToken = default) =>
-        Job(lease).ReleaseAsync(lease.Index, lease.FencingToken);
+        Job(lease.JobId).ReleaseAsync(lease.Index, lease.FencingToken);
 
-    private IJobGrain Job(ShardLease lease) => grains.GetGrain<IJobGrain>(lease.JobId);
+    /// <summary>One call's loop: sends the job's waiting completions, a batch per call, until none is left.</summary>
+    private async Task SendAsync(Guid job, JobReports reports)
+    {
+        while (true)
+        {
+            List<(ShardCompletion Completion, TaskCompletionSource<bool> Answer)> batch;
+            lock (_jobs)
+            {
+                if (reports.Waiting.Count == 0)
+                {
+                    if (--reports.Calls == 0)
+                    {
+                        _jobs.Remove(job);
+                    }
+
+                    return;
+                }
+
+                var count = Math.Min(reports.Waiting.Count, MaxBatch);
+                batch = reports.Waiting[..count];
+                reports.Waiting.RemoveRange(0, count);
+            }
+
+            try
+            {
+                var accepted = await Job(job).CompleteManyAsync([.. batch.Select(b => b.Completion)]).ConfigureAwait(false);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Answer.TrySetResult(accepted[i]);
+                }
+            }
+            catch (Exception e)
+            {
+                // Each reporter sees the failure as its own call's (its shard's lease then expires and it runs again).
+                batch.ForEach(b => b.Answer.TrySetException(e));
+            }
+        }
+    }
+
+    private IJobGrain Job(Guid job) => grains.GetGrain<IJobGrain>(job);
+
+    private sealed class JobReports
+    {
+        public List<(ShardCompletion Completion, TaskCompletionSource<bool> Answer)> Waiting { get; } = [];
+
+        public int Calls { get; set; }
+    }
 }

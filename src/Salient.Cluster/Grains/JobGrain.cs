@@ -170,20 +170,31 @@ internal sealed partial class JobGrain(
 
     public async Task<bool> CompleteAsync(int index, long token, string report)
     {
-        if (Held(index, token) is not { } shard)
+        if (!TryComplete(index, token, report))
         {
-            LogStale(_id, index, token);
             return false;
         }
 
-        var holder = shard.Holder;
-        Free(shard);
-        shard.State = ShardState.Done;
-        // Who ran it, for the API's shard list.
-        shard.Holder = holder;
-        shard.Report = report;
         await AfterReportAsync().ConfigureAwait(true);
         return true;
+    }
+
+    public async Task<bool[]> CompleteManyAsync(IReadOnlyList<ShardCompletion> completions)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        var accepted = new bool[completions.Count];
+        for (var i = 0; i < accepted.Length; i++)
+        {
+            accepted[i] = TryComplete(completions[i].Index, completions[i].Token, completions[i].Report);
+        }
+
+        // One end check, one write mark and one round of assignments for the whole batch.
+        if (accepted.Contains(true))
+        {
+            await AfterReportAsync().ConfigureAwait(true);
+        }
+
+        return accepted;
     }
 
     public async Task<bool> FailAsync(int index, long token, string message)
@@ -218,6 +229,24 @@ internal sealed partial class JobGrain(
     {
         // Activation did the work (timers, grace); finished jobs drop the reminder.
         return IsOpen || S.Plan is null ? Task.CompletedTask : UnregisterResumeAsync();
+    }
+
+    /// <summary>Marks the shard done with its report if <paramref name="token"/> still holds it (so at most once).</summary>
+    private bool TryComplete(int index, long token, string report)
+    {
+        if (Held(index, token) is not { } shard)
+        {
+            LogStale(_id, index, token);
+            return false;
+        }
+
+        var holder = shard.Holder;
+        Free(shard);
+        shard.State = ShardState.Done;
+        // Who ran it, for the API's shard list.
+        shard.Holder = holder;
+        shard.Report = report;
+        return true;
     }
 
     private ShardEntry? Held(int index, long token) =>
@@ -432,14 +461,26 @@ internal sealed partial class JobGrain(
             }
         }
 
+        // One call per model grain for all the shards it receives in this round.
+        var sends = new Dictionary<string, List<ShardWork>>(StringComparer.Ordinal);
         foreach (var shard in ready)
         {
             var best = targets.Select(t => (t.Key, Free: t.Credit - _inFlight.GetValueOrDefault(t.Key))).MaxBy(t => t.Free);
-            Assign(shard, best.Key, now);
+            if (!sends.TryGetValue(best.Key, out var works))
+            {
+                sends[best.Key] = works = [];
+            }
+
+            works.Add(Assign(shard, best.Key, now));
+        }
+
+        foreach (var (holder, works) in sends)
+        {
+            _ = SendAsync(works, holder);
         }
     }
 
-    private void Assign(ShardEntry shard, string holder, DateTimeOffset now)
+    private ShardWork Assign(ShardEntry shard, string holder, DateTimeOffset now)
     {
         var plan = S.Plan!;
         _queued.Remove(shard.Index);
@@ -455,36 +496,38 @@ internal sealed partial class JobGrain(
         }
 
         _dirty = true;
-        var work = new ShardWork(plan.Id, shard.Index, plan.Kind, plan.Spec, plan.Model, shard.FirstItem, shard.Items, shard.Attempt,
+        return new ShardWork(plan.Id, shard.Index, plan.Kind, plan.Spec, plan.Model, shard.FirstItem, shard.Items, shard.Attempt,
             plan.MaxAttempts, shard.Token, plan.Priority, S.CreatedAt, shard.LeaseExpiresAt.Value);
-        _ = SendAsync(work, holder);
     }
 
-    /// <summary>Sends an assignment; a refusal or an unreachable grain queues the shard again, the attempt not counted.</summary>
-    private async Task SendAsync(ShardWork work, string holder)
+    /// <summary>Sends assignments to one model grain; a refused shard or an unreachable grain queues them again, the attempt not counted.</summary>
+    private async Task SendAsync(List<ShardWork> works, string holder)
     {
-        bool accepted;
+        bool[] accepted;
         try
         {
-            accepted = await GrainFactory.GetGrain<IModelGrain>(holder).AssignAsync(work).ConfigureAwait(true);
+            accepted = await GrainFactory.GetGrain<IModelGrain>(holder).AssignAsync(works).ConfigureAwait(true);
         }
         catch (Exception e)
         {
             LogAssignError(e, holder);
             _unreachable[holder] = Now + _options.LeaseDuration;
-            accepted = false;
+            accepted = new bool[works.Count];
         }
 
-        if (!accepted && Held(work.Index, work.Token) is { } shard)
+        for (var i = 0; i < works.Count; i++)
         {
-            // A full queue or a stopping silo: try the others first.
-            _unreachable.TryAdd(holder, Now + _options.CheckInterval);
-            Free(shard);
-            shard.State = ShardState.Queued;
-            shard.Attempt--;
-            shard.NotBefore = Now + _options.CheckInterval;
-            _queued.Add(shard.Index);
-            _dirty = true;
+            if (!accepted[i] && Held(works[i].Index, works[i].Token) is { } shard)
+            {
+                // A full queue or a stopping silo: try the others first.
+                _unreachable.TryAdd(holder, Now + _options.CheckInterval);
+                Free(shard);
+                shard.State = ShardState.Queued;
+                shard.Attempt--;
+                shard.NotBefore = Now + _options.CheckInterval;
+                _queued.Add(shard.Index);
+                _dirty = true;
+            }
         }
     }
 

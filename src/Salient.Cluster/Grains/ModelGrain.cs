@@ -9,7 +9,7 @@ namespace Salient.Cluster.Grains;
 
 /// <summary>
 /// One model on one worker silo and device. Assignments go into a bounded queue ordered by job priority,
-/// then submission, then shard; <c>capacity</c> runners take them outside the grain's turn (the grain
+/// then submission, then shard (a full queue hands its last shard back for one that ranks before it); <c>capacity</c> runners take them outside the grain's turn (the grain
 /// keeps answering while shards compute) and report through the job grains. Queued shards' leases are renewed
 /// while they wait (a queue of long shards outlasts a lease), and those whose lease was lost are dropped. A
 /// stopping silo hands the queued shards back at once and the running ones after <see cref="ClusterGrainOptions.HandBackAfter"/>.
@@ -45,21 +45,47 @@ internal sealed partial class ModelGrain(
         return Task.CompletedTask;
     }
 
-    public Task<bool> AssignAsync(ShardWork work)
+    public Task<bool[]> AssignAsync(IReadOnlyList<ShardWork> shards)
     {
-        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(shards);
+        var accepted = new bool[shards.Count];
+        var (added, displaced) = (0, new List<ShardWork>());
         lock (_queue)
         {
-            if (_stopping.IsCancellationRequested || _queue.Count >= QueueLimit)
+            for (var i = 0; i < shards.Count && !_stopping.IsCancellationRequested; i++)
             {
-                return Task.FromResult(false);
-            }
+                var work = shards[i];
+                var rank = (work.Priority, work.SubmittedAt, work.JobId, work.Index);
+                if (_queue.Count >= QueueLimit)
+                {
+                    // Full: a shard that ranks before the last queued one takes its place, and that one goes back to its
+                    // job. Otherwise later work of a lower priority, queued first, would hold the queue against an urgent job.
+                    var last = _queue.UnorderedItems.MaxBy(q => q.Priority);
+                    if (rank.CompareTo(last.Priority) >= 0)
+                    {
+                        continue;
+                    }
 
-            _queue.Enqueue(work, (work.Priority, work.SubmittedAt, work.JobId, work.Index));
+                    _queue.Remove(last.Element, out _, out _, ReferenceEqualityComparer.Instance);
+                    displaced.Add(last.Element);
+                }
+                else
+                {
+                    added++;
+                }
+
+                _queue.Enqueue(work, rank);
+                accepted[i] = true;
+            }
         }
 
-        _available.Release();
-        return Task.FromResult(true);
+        if (added > 0)
+        {
+            _available.Release(added);
+        }
+
+        displaced.ForEach(work => _ = ReleaseAsync(work));
+        return Task.FromResult(accepted);
     }
 
     public Task<int> GetLoadAsync()

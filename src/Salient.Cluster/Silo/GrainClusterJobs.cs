@@ -64,7 +64,7 @@ public sealed class GrainClusterJobs(IGrainFactory grains) : IClusterJobs
         return [.. workers.OrderBy(w => w.Name, StringComparer.Ordinal).Select(w => new WorkerInfo(
             WorkerId(w.Silo), w.Name, [.. w.Devices.Select(d => new DeviceInfo(d.Split(':')[0], d))],
             w.Models is null ? HostedModels.Any : HostedModels.Only(w.Models), w.Capacity,
-            w.Status == "active" ? WorkerState.Active : WorkerState.Lost, w.SeenAt, w.SeenAt))];
+            w.Status == "active" ? WorkerState.Active : WorkerState.Lost, w.HeartbeatAt, w.HeartbeatAt))];
     }
 
     /// <inheritdoc />

@@ -70,6 +70,14 @@ public static class SiloSetup
     /// <summary>The grain storage of job and catalog grains.</summary>
     public const string StateStorage = "salient";
 
+    /// <summary>
+    /// How often a silo writes its heartbeat ("I am alive") into the membership table. The worker list shows it, and
+    /// the dashboard calls a worker stale after three missed beats: a killed process is seen within half a minute,
+    /// whatever its peers' probes and votes take to declare it dead (longer on a loaded machine). One table write
+    /// per silo per period (Orleans' default is 30 s).
+    /// </summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
+
     /// <summary>What Orleans' Kubernetes hosting reads of its pod.</summary>
     private static readonly string[] PodVariables = ["POD_NAME", "POD_NAMESPACE", "POD_IP"];
 
@@ -128,6 +136,7 @@ public static class SiloSetup
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(endpoints);
+        silo.Configure<ClusterMembershipOptions>(o => o.IAmAliveTablePublishTimeout = HeartbeatInterval);
         if (storage.Folder is { } folder)
         {
             silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort, endpoints.PrimarySilo, serviceId: endpoints.ClusterId, clusterId: endpoints.ClusterId);

@@ -71,6 +71,7 @@ public sealed class JobGrainTests
         var shard = (await grain.ListShardsAsync())[1];
         Assert.False(await grain.CompleteAsync(1, shard.Token + 1, "{}"));
         Assert.False(await grain.FailAsync(1, shard.Token - 1, "late"));
+        Assert.Equal(new[] { false, false }, await grain.CompleteManyAsync([new ShardCompletion(1, shard.Token + 1, "{}"), new ShardCompletion(1, shard.Token - 1, "{}")]));
 
         job = await cluster.WaitFinishedAsync(job.Id);
         Assert.Equal("failed", job.State);
@@ -85,31 +86,52 @@ public sealed class JobGrainTests
         Assert.Equal(8, records.Select(r => r.GetProperty("item").GetString()).Distinct().Count());
         var metrics = JsonNode.Parse(job.Metrics!)!;
         Assert.Equal(8, (int)metrics["pwla"]!["fitted"]!.GetValue<double>());
+        // Repeats of the winning reports, batched as a worker silo sends them, are ignored too.
+        var done = (await grain.ListShardsAsync()).Where(s => s.State == "done").Select(s => new ShardCompletion(s.Index, s.Token, "{}")).ToList();
+        Assert.All(await grain.CompleteManyAsync([.. done, .. done]), Assert.False);
+        Assert.Equal(job.Metrics, (await grain.GetAsync())!.Metrics);
     }
 
     [Fact]
     public async Task Jobs_on_one_model_share_its_grain_by_priority_then_submission_order()
     {
-        // One model grain running two shards at a time; each job keeps up to four in flight there.
+        // One model grain running two shards at a time and queueing eight; each job keeps up to four in flight there.
         await using var cluster = await GrainCluster.StartAsync(["all:m"], shardDelayMs: 150);
-        var low = await cluster.SubmitAsync("m", items: 20, shardSize: 2, priority: 1);
+        ScriptedExecutor.Gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The low-priority job's first shards hold both slots until the urgent jobs are queued behind them, so the
+        // order below depends on the grain's queue alone, not on how fast the submissions are on a busy machine.
+        var low = await cluster.SubmitAsync("m", items: 20, shardSize: 2, priority: 1, name: i => i < 8 ? $"hold{i:D3}.png" : $"img{i:D3}.png");
         await WaitStartedAsync(low.Id, 2);
         var first = await cluster.SubmitAsync("m", items: 12, shardSize: 2, priority: 0);
         var second = await cluster.SubmitAsync("m", items: 12, shardSize: 2, priority: 0);
+        // Both urgent jobs hold their full credit at the grain: its full queue handed low-priority shards back for
+        // the second job's, which a full queue of earlier work would otherwise refuse until that work had run.
+        await WaitLeasedAsync(cluster, first.Id, 4);
+        await WaitLeasedAsync(cluster, second.Id, 4);
+        ScriptedExecutor.Gate.SetResult();
         foreach (var job in new[] { low, first, second })
         {
             Assert.Equal("succeeded", (await cluster.WaitFinishedAsync(job.Id)).State);
         }
 
-        // Once the urgent jobs arrived, the earlier of them ran before the later, and both before the rest of the
-        // low-priority job (whose first shards were already running or queued).
+        // After the shards that held the slots, the earlier urgent job ran before the later, and both before the rest
+        // of the low-priority job.
         var order = ScriptedExecutor.Started.Select(s => s.Job).Where(j => j == low.Id || j == first.Id || j == second.Id).ToList();
+        var shown = string.Join(' ', order.Select(j => j == low.Id ? "L" : j == first.Id ? "A" : "B"));
         var arrived = order.IndexOf(first.Id);
-        var lastFirst = order.LastIndexOf(first.Id);
-        var lastSecond = order.LastIndexOf(second.Id);
-        Assert.True(lastFirst < order.IndexOf(second.Id), string.Join(' ', order.Select(j => j == low.Id ? "L" : j == first.Id ? "A" : "B")));
-        Assert.True(order.Skip(arrived).Select((j, i) => (j, i: i + arrived)).Where(p => p.j == low.Id).All(p => p.i > lastSecond),
-            string.Join(' ', order.Select(j => j == low.Id ? "L" : j == first.Id ? "A" : "B")));
+        Assert.True(arrived == 2, shown);
+        Assert.True(order.LastIndexOf(first.Id) < order.IndexOf(second.Id), shown);
+        Assert.True(order.Skip(arrived).TakeWhile(j => j != low.Id).Count() == 12, shown);
+    }
+
+    private static async Task WaitLeasedAsync(GrainCluster cluster, Guid id, int leased)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await cluster.Job(id).GetAsync())!.Shards.Leased < leased)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"job {id} never had {leased} shards leased");
+            await Task.Delay(20);
+        }
     }
 
     private static async Task WaitStartedAsync(Guid id, int started)

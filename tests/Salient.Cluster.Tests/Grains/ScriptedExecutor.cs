@@ -9,13 +9,17 @@ namespace Salient.Cluster.Tests.Grains;
 /// A shard executor with known outputs: per item one create-only output blob and one record naming the silo that
 /// ran it; its report sums a number per item (carried as pwla totals, merged by sum), so a job's metrics are
 /// exact only when every shard merged exactly once. Items named <c>poison*</c> fail their shard; a shard with an
-/// item named <c>stall*</c> stalls its first attempt without renewing and then reports late. Every start is
-/// logged in <see cref="Started"/> (the silos of a test cluster share the process).
+/// item named <c>stall*</c> stalls its first attempt without renewing and then reports late; one with an item named
+/// <c>hold*</c> waits (renewing its lease) until <see cref="Gate"/> opens. Every start is logged in <see cref="Started"/>
+/// (the silos of a test cluster share the process).
 /// </summary>
 internal sealed class ScriptedExecutor(IShardLeases leases, IBlobStore blobs, string silo, TimeSpan delay) : IShardExecutor
 {
     /// <summary>The shards in the order they started, across the silos of the process.</summary>
     public static ConcurrentQueue<(Guid Job, int Index)> Started { get; } = new();
+
+    /// <summary>What shards with an item named <c>hold*</c> wait for; a test that holds shards sets a new one.</summary>
+    public static TaskCompletionSource Gate { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static double ValueOf(string item) => item.Sum(c => c);
 
@@ -28,6 +32,20 @@ internal sealed class ScriptedExecutor(IShardLeases leases, IBlobStore blobs, st
             {
                 await leases.FailShardAsync(lease, "poison item", CancellationToken.None);
                 return;
+            }
+
+            if (lease.Items.Any(i => i.StartsWith("hold", StringComparison.Ordinal)))
+            {
+                var gate = Gate.Task;
+                while (!gate.IsCompleted)
+                {
+                    await Task.WhenAny(gate, Task.Delay(300, handBack));
+                    handBack.ThrowIfCancellationRequested();
+                    if (!await leases.RenewLeaseAsync(lease, TimeSpan.Zero, CancellationToken.None))
+                    {
+                        return;
+                    }
+                }
             }
 
             if (lease.Attempt == 1 && lease.Items.Any(i => i.StartsWith("stall", StringComparison.Ordinal)))

@@ -11,8 +11,8 @@ const galleryPage = 48;
 /** Jobs of the list followed live; browsers allow 6 HTTP/1.1 connections per server, the rest are polled. */
 const followedJobs = 4;
 /**
- * A worker not heard from for this long is shown as stale, long before the coordinator marks it lost
- * (2 minutes): workers heartbeat every third of their lease (10 s by default), so this is three missed beats.
+ * A worker not heard from for this long is shown as stale, before its peers declare its silo dead and the
+ * coordinator marks it lost: silos write a heartbeat to the membership table every 10 s, so this is three missed beats.
  */
 const staleWorkerSeconds = 30;
 /** Characters of a job id shown in the list (more where two listed ids start alike). */
@@ -435,7 +435,7 @@ function workerRow(worker, now) {
   const state = workerState(worker, age);
   const models = worker.models == null ? 'any' : Array.isArray(worker.models) ? worker.models.join(', ') : String(worker.models);
   const badge = stateBadge(state);
-  if (state === 'stale') badge.title = `No heartbeat for ${duration(age)}; the coordinator marks it lost after 2 minutes.`;
+  if (state === 'stale') badge.title = `No heartbeat for ${duration(age)}; the coordinator marks it lost once its peers declare its silo dead.`;
   return element('tr', { 'data-worker': worker.id, 'data-state': state },
     element('th', { scope: 'row' }, worker.name ?? worker.id),
     element('td', {}, badge),
