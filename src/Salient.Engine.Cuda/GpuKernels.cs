@@ -1,0 +1,360 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Salient.Engine.Cuda.Kernels;
+using Salient.Engine.Kernels;
+
+namespace Salient.Engine.Cuda;
+
+/// <summary>
+/// The compute primitives of <see cref="IKernelBackend"/> over device memory: the same operations,
+/// shapes and semantics (see each method there), taking ILGPU <see cref="ArrayView{T}"/>s instead
+/// of host spans, queued on one stream in order. Nothing here waits for the device except
+/// <see cref="Synchronize"/>; scratch memory (the input gradient's column matrices) comes from a
+/// <see cref="DeviceBufferPool"/> on the same stream. Kernels compile on first use.
+/// An empty view (<c>default</c>) as bias means no bias.
+/// </summary>
+public sealed class GpuKernels : IDisposable
+{
+    // Column scratch of the input gradient is bounded; the batch is split to stay under it.
+    private const long ScratchValues = 1L << 26;
+
+    // CUDA's limit on the grid's z extent (batched GEMMs launch one z per image and group).
+    private const int MaxGridZ = 65535;
+
+    private readonly Accelerator _accelerator;
+    private readonly DeviceBufferPool _pool;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _none;
+
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, DenseOperand, GemmShape, GemmEpilogue>> _gemm;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, Im2ColOperand, GemmShape, GemmEpilogue>> _convGemm;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int, int, int, DeviceActivation>> _depthwise;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>> _depthwiseBackwardData;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>> _col2Im;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape>> _maxPool;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>> _avgPool;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>> _maxPoolBackward;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>> _avgPoolBackward;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int>> _globalAvgPool;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DeviceActivation>> _channelAffine;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, DeviceActivation>> _activate;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DeviceActivation, int>> _activateBackward;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BroadcastIndex, int, DeviceActivation>> _binary;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long>> _reduceToShape;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int>> _softmax;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>> _resize;
+
+    /// <param name="accelerator">The device (see <see cref="GpuDevice"/>).</param>
+    /// <param name="stream">The stream every operation is queued on; the accelerator's default stream when null.</param>
+    public GpuKernels(Accelerator accelerator, AcceleratorStream? stream = null)
+    {
+        _accelerator = accelerator;
+        Stream = stream ?? accelerator.DefaultStream;
+        _pool = new DeviceBufferPool(accelerator);
+        _none = accelerator.Allocate1D<float>(1);
+        var a = accelerator;
+        _gemm = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, DenseOperand, GemmShape, GemmEpilogue>(GemmKernel.Run<DenseOperand, DenseOperand>));
+        _convGemm = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, Im2ColOperand, GemmShape, GemmEpilogue>(GemmKernel.Run<DenseOperand, Im2ColOperand>));
+        _depthwise = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int, int, int, DeviceActivation>(DepthwiseConv2dKernel.Run));
+        _depthwiseBackwardData = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>(DepthwiseConv2dBackwardDataKernel.Run));
+        _col2Im = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>(Col2ImKernel.Run));
+        _maxPool = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape>(MaxPool2dKernel.Run));
+        _avgPool = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>(AvgPool2dKernel.Run));
+        _maxPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>(MaxPool2dBackwardKernel.Run));
+        _avgPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>(AvgPool2dBackwardKernel.Run));
+        _globalAvgPool = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, int>(GlobalAvgPoolKernel.Run));
+        _channelAffine = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DeviceActivation>(ChannelAffineKernel.Run));
+        _activate = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, DeviceActivation>(ActivationKernel.Run));
+        _activateBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DeviceActivation, int>(ActivationBackwardKernel.Run));
+        _binary = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BroadcastIndex, int, DeviceActivation>(BinaryKernel.Run));
+        _reduceToShape = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long>(ReduceToShapeKernel.Run));
+        _softmax = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, int>(SoftmaxKernel.Run));
+        _resize = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(ResizeBilinearKernel.Run));
+    }
+
+    /// <summary>The stream the operations are queued on.</summary>
+    public AcceleratorStream Stream { get; }
+
+    /// <summary>Scratch and staging memory on this stream; callers may rent their own buffers from it.</summary>
+    public DeviceBufferPool Pool => _pool;
+
+    /// <summary>Waits until everything queued so far has run.</summary>
+    public void Synchronize() => Stream.Synchronize();
+
+    /// <inheritdoc cref="IKernelBackend.Gemm"/>
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ArrayView<float> a, int lda, ArrayView<float> b, int ldb, float beta, ArrayView<float> c, int ldc)
+    {
+        Checks.Gemm(transA, transB, m, n, k, lda, a.Length, ldb, b.Length, ldc, c.Length);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        var shape = new GemmShape(m, n, k);
+        var epilogue = new GemmEpilogue(alpha, beta, false, BatchMap.Strided(0), default, ldc, BatchMap.Strided(0));
+        _gemm.Value(Stream, GemmKernel.Config(shape, 1), Ok(a), Ok(b), c, _none.View,
+            new DenseOperand(transA, lda, BatchMap.Strided(0)), new DenseOperand(transB, ldb, BatchMap.Strided(0)), shape, epilogue);
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Conv2d"/>
+    public void Conv2d(in Conv2dGeometry g, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias,
+        ArrayView<float> output, in FusedActivation activation, bool accumulate = false)
+    {
+        Checks.Conv(g, input.Length, weight.Length, bias.Length, output.Length);
+        if (g.Batch == 0)
+        {
+            return;
+        }
+
+        var act = new DeviceActivation(activation);
+        var hasBias = bias.Length != 0;
+        if (IsDepthwise(g))
+        {
+            _depthwise.Value(Stream, (int)output.Length, input, weight, Ok(bias), output, g, g.OutHeight, g.OutWidth, hasBias ? 1 : 0, accumulate ? 1 : 0, act);
+            return;
+        }
+
+        int groups = g.Groups, ocg = g.OutChannels / groups, pixels = g.OutHeight * g.OutWidth;
+        var depth = g.InChannels / groups * g.KernelHeight * g.KernelWidth;
+        var shape = new GemmShape(ocg, pixels, depth);
+        var weights = new DenseOperand(false, depth, new BatchMap(groups, 0, (long)ocg * depth));
+        var epilogue = new GemmEpilogue(1f, accumulate ? 1f : 0f, hasBias, new BatchMap(groups, 0, ocg), act, pixels,
+            new BatchMap(groups, (long)g.OutChannels * pixels, (long)ocg * pixels));
+        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)g.OutChannels * pixels;
+        var images = Math.Max(1, MaxGridZ / groups);
+        for (var n0 = 0; n0 < g.Batch; n0 += images)
+        {
+            var count = Math.Min(images, g.Batch - n0);
+            var chunk = g with { Batch = count };
+            _convGemm.Value(Stream, GemmKernel.Config(shape, count * groups), weight, input.SubView(n0 * inImage, count * inImage),
+                output.SubView(n0 * outImage, count * outImage), Ok(bias), weights, new Im2ColOperand(chunk), shape, epilogue);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Conv2dBackwardData"/>
+    public void Conv2dBackwardData(in Conv2dGeometry g, ArrayView<float> weight, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        Checks.Conv(g, inputGradient.Length, weight.Length, 0, outputGradient.Length);
+        if (g.Batch == 0)
+        {
+            return;
+        }
+
+        if (IsDepthwise(g))
+        {
+            _depthwiseBackwardData.Value(Stream, (int)inputGradient.Length, weight, outputGradient, inputGradient, g, g.OutHeight, g.OutWidth);
+            return;
+        }
+
+        // Per (image, group): columns = W_gᵀ · dY_g, [C/g·KH·KW, OH·OW], then folded into dX.
+        int groups = g.Groups, ocg = g.OutChannels / groups, pixels = g.OutHeight * g.OutWidth;
+        var depth = g.InChannels / groups * g.KernelHeight * g.KernelWidth;
+        var shape = new GemmShape(depth, pixels, ocg);
+        var weights = new DenseOperand(true, depth, new BatchMap(groups, 0, (long)ocg * depth));
+        var gradients = new DenseOperand(false, pixels, new BatchMap(groups, (long)g.OutChannels * pixels, (long)ocg * pixels));
+        var matrix = (long)depth * pixels;
+        var epilogue = new GemmEpilogue(1f, 0f, false, BatchMap.Strided(0), default, pixels, BatchMap.Strided(matrix));
+        long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)g.OutChannels * pixels;
+        var images = (int)Math.Clamp(ScratchValues / (matrix * groups), 1, Math.Max(1, MaxGridZ / groups));
+        images = Math.Min(images, g.Batch);
+        using var columns = _pool.Rent(images * groups * matrix);
+        for (var n0 = 0; n0 < g.Batch; n0 += images)
+        {
+            var count = Math.Min(images, g.Batch - n0);
+            _gemm.Value(Stream, GemmKernel.Config(shape, count * groups), weight, outputGradient.SubView(n0 * outImage, count * outImage),
+                columns.View, _none.View, weights, gradients, shape, epilogue);
+            _col2Im.Value(Stream, (int)(count * inImage), columns.View, inputGradient.SubView(n0 * inImage, count * inImage), g with { Batch = count },
+                g.OutHeight, g.OutWidth);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.MaxPool2d"/>
+    public void MaxPool2d(in Pool2dGeometry g, ArrayView<float> input, ArrayView<float> output)
+    {
+        Checks.Pool(g, input.Length, output.Length);
+        if (output.Length != 0)
+        {
+            _maxPool.Value(Stream, (int)output.Length, input, output, new PoolShape(g));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.AvgPool2d"/>
+    public void AvgPool2d(in Pool2dGeometry g, bool countIncludePad, ArrayView<float> input, ArrayView<float> output)
+    {
+        Checks.Pool(g, input.Length, output.Length);
+        if (output.Length != 0)
+        {
+            _avgPool.Value(Stream, (int)output.Length, input, output, new PoolShape(g), countIncludePad ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.MaxPool2dBackward"/>
+    /// <remarks>Unlike the CPU backend, an output not found in its window (not this input's forward output) is not reported: its gradient is dropped.</remarks>
+    public void MaxPool2dBackward(in Pool2dGeometry g, ArrayView<float> input, ArrayView<float> output, ArrayView<float> outputGradient,
+        ArrayView<float> inputGradient)
+    {
+        Checks.Pool(g, input.Length, outputGradient.Length);
+        if (inputGradient.Length != input.Length || output.Length != outputGradient.Length)
+        {
+            throw new ArgumentException($"Max pooling backward got {input.Length} inputs, {output.Length} outputs, {outputGradient.Length} gradients and room for {inputGradient.Length}.");
+        }
+
+        if (inputGradient.Length != 0)
+        {
+            _maxPoolBackward.Value(Stream, (int)inputGradient.Length, input, output, outputGradient, inputGradient, new PoolShape(g));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.AvgPool2dBackward"/>
+    public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        Checks.Pool(g, inputGradient.Length, outputGradient.Length);
+        if (inputGradient.Length != 0)
+        {
+            _avgPoolBackward.Value(Stream, (int)inputGradient.Length, outputGradient, inputGradient, new PoolShape(g), countIncludePad ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.GlobalAvgPool"/>
+    public void GlobalAvgPool(int planes, int planeSize, ArrayView<float> input, ArrayView<float> output)
+    {
+        if (planes < 0 || planeSize <= 0 || input.Length != (long)planes * planeSize || output.Length != planes)
+        {
+            throw new ArgumentException($"GlobalAvgPool of {planes} planes of {planeSize} got {input.Length} inputs and {output.Length} outputs.");
+        }
+
+        if (planes != 0)
+        {
+            _globalAvgPool.Value(Stream, new KernelConfig(planes, GroupReduce.Size), input, output, planeSize);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ChannelAffine"/>
+    public void ChannelAffine(int n, int channels, int spatial, ArrayView<float> input, ArrayView<float> scale,
+        ArrayView<float> shift, ArrayView<float> output, in FusedActivation activation)
+    {
+        var length = (long)n * channels * spatial;
+        if (n < 0 || channels < 0 || spatial < 0 || input.Length != length || output.Length != length
+            || scale.Length != channels || shift.Length != channels)
+        {
+            throw new ArgumentException($"ChannelAffine over [{n},{channels},{spatial}] got {input.Length} inputs, {output.Length} outputs, {scale.Length} scales, {shift.Length} shifts.");
+        }
+
+        if (length != 0)
+        {
+            _channelAffine.Value(Stream, (int)length, input, output, scale, shift, channels, spatial, new DeviceActivation(activation));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Activate"/>
+    public void Activate(in FusedActivation activation, ArrayView<float> input, ArrayView<float> output)
+    {
+        if (output.Length != input.Length)
+        {
+            throw new ArgumentException($"Output holds {output.Length} values, the input has {input.Length}.", nameof(output));
+        }
+
+        if (input.Length != 0)
+        {
+            _activate.Value(Stream, (int)input.Length, input, output, new DeviceActivation(activation));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ActivateBackward"/>
+    /// <remarks><see cref="ActivationGradientRule"/> picks the activation's own gradient or guided backpropagation's or deconvolution's override of it.</remarks>
+    public void ActivateBackward(in FusedActivation activation, ArrayView<float> input, ArrayView<float> output,
+        ArrayView<float> outputGradient, ArrayView<float> inputGradient, ActivationGradientRule rule = ActivationGradientRule.Standard)
+    {
+        if (inputGradient.Length != outputGradient.Length || input.Length != outputGradient.Length || output.Length != outputGradient.Length)
+        {
+            throw new ArgumentException($"Activation backward got {input.Length} inputs, {output.Length} outputs, {outputGradient.Length} gradients and room for {inputGradient.Length}.");
+        }
+
+        if (!Enum.IsDefined(rule))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rule), rule, "Unknown activation gradient rule.");
+        }
+
+        if (inputGradient.Length != 0)
+        {
+            _activateBackward.Value(Stream, (int)inputGradient.Length, input, output, outputGradient, inputGradient, new DeviceActivation(activation), (int)rule);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Binary"/>
+    public void Binary(BinaryOp op, ArrayView<float> a, ReadOnlySpan<int> aShape, ArrayView<float> b, ReadOnlySpan<int> bShape,
+        ArrayView<float> output, ReadOnlySpan<int> outShape, in FusedActivation activation = default)
+    {
+        if (!Enum.IsDefined(op))
+        {
+            throw new NotSupportedException($"Binary op {op} is not supported.");
+        }
+
+        var index = Broadcasting.Binary(aShape, bShape, outShape);
+        if (a.Length != Broadcasting.Length(aShape) || b.Length != Broadcasting.Length(bShape) || output.Length != Broadcasting.Length(outShape))
+        {
+            throw new ArgumentException("Binary operand lengths do not match their shapes.");
+        }
+
+        if (output.Length != 0)
+        {
+            _binary.Value(Stream, (int)output.Length, a, b, output, index, (int)op, new DeviceActivation(activation));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ReduceToShape"/>
+    public void ReduceToShape(ArrayView<float> input, ReadOnlySpan<int> inShape, ArrayView<float> output, ReadOnlySpan<int> outShape)
+    {
+        var (kept, summed, count) = Broadcasting.Reduction(inShape, outShape);
+        if (input.Length != Broadcasting.Length(inShape) || output.Length != Broadcasting.Length(outShape))
+        {
+            throw new ArgumentException($"Reducing [{Broadcasting.Format(inShape)}] to [{Broadcasting.Format(outShape)}] got {input.Length} inputs and room for {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            _reduceToShape.Value(Stream, (int)output.Length, input, output, kept, summed, count);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Softmax"/>
+    public void Softmax(int rows, int cols, ArrayView<float> input, ArrayView<float> output)
+    {
+        if (rows < 0 || cols <= 0 || input.Length != (long)rows * cols || output.Length != input.Length)
+        {
+            throw new ArgumentException($"Softmax of {rows}×{cols} got {input.Length} inputs and {output.Length} outputs.");
+        }
+
+        if (rows != 0)
+        {
+            _softmax.Value(Stream, new KernelConfig(rows, GroupReduce.Size), input, output, cols);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ResizeBilinear"/>
+    public void ResizeBilinear(int planes, int inHeight, int inWidth, ArrayView<float> input, int outHeight, int outWidth,
+        ArrayView<float> output, bool alignCorners)
+    {
+        if (planes < 0 || inHeight <= 0 || inWidth <= 0 || outHeight <= 0 || outWidth <= 0
+            || input.Length != (long)planes * inHeight * inWidth || output.Length != (long)planes * outHeight * outWidth)
+        {
+            throw new ArgumentException($"Resize of {planes} planes {inHeight}x{inWidth} -> {outHeight}x{outWidth} got {input.Length} inputs and room for {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            _resize.Value(Stream, (int)output.Length, input, output, inHeight, inWidth, outHeight, outWidth, alignCorners ? 1 : 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _none.Dispose();
+    }
+
+    private static bool IsDepthwise(in Conv2dGeometry g) => g.Groups == g.InChannels && g.Groups == g.OutChannels;
+
+    // A view the kernel may take even when empty (an empty bias, a zero-size operand).
+    private ArrayView<float> Ok(ArrayView<float> view) => view.Length == 0 ? _none.View : view;
+}
