@@ -36,6 +36,9 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
         return true;
     });
 
+    // Pinned staging for uploads starts at one 224×224 image and grows to the largest batch uploaded.
+    private const int InitialStaging = 3 * 224 * 224;
+
     private readonly GpuDevice _device;
     private readonly GpuKernels _kernels;
     private readonly PinnedUpload _staging;
@@ -47,7 +50,7 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
         Device = device;
         _device = gpu;
         _kernels = new GpuKernels(gpu.Accelerator);
-        _staging = new PinnedUpload(gpu.Accelerator, _kernels.Stream, 0);
+        _staging = new PinnedUpload(gpu.Accelerator, _kernels.Stream, InitialStaging);
         Name = $"{device}/ilgpu ({gpu.Name})";
     }
 
