@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Salient.Engine.Cuda;
 using Salient.Engine.Devices;
 using Salient.Engine.Kernels;
 
@@ -11,6 +12,9 @@ namespace Salient.Cli;
 /// </summary>
 internal static class DeviceOption
 {
+    // The backends this build ships besides the host's: cuda[:N] and ilgpu (ILGPU's CPU accelerator, for testing).
+    static DeviceOption() => GpuBackend.Register();
+
     public static Option<Device> Create() => new("--device")
     {
         Description = $"Where the model computes: {string.Join(", ", KernelBackends.Kinds)} (a kind, optionally :N for the N-th device of that kind).",

@@ -42,6 +42,13 @@ public sealed class GpuKernels : IDisposable
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long>> _reduceToShape;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int>> _softmax;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>> _resize;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, float>> _fill;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>> _globalAvgPoolBackward;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _weightedSum;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int>> _channelMaxAbs;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, float>> _map;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>> _accumulate;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, float>> _normalize;
 
     /// <param name="accelerator">The device (see <see cref="GpuDevice"/>).</param>
     /// <param name="stream">The stream every operation is queued on; the accelerator's default stream when null.</param>
@@ -69,6 +76,13 @@ public sealed class GpuKernels : IDisposable
         _reduceToShape = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long>(ReduceToShapeKernel.Run));
         _softmax = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, int>(SoftmaxKernel.Run));
         _resize = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(ResizeBilinearKernel.Run));
+        _fill = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, float>(FillKernel.Run));
+        _globalAvgPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GlobalAvgPoolBackwardKernel.Run));
+        _weightedSum = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(WeightedSumKernel.Run));
+        _channelMaxAbs = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ChannelMaxAbsKernel.Run));
+        _map = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(MapKernel.Run));
+        _accumulate = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(AccumulateKernel.Run));
+        _normalize = new(() => a.LoadKernel<ArrayView<float>, int, int, float>(NormalizeKernel.Run));
     }
 
     /// <summary>The stream the operations are queued on.</summary>
@@ -347,10 +361,137 @@ public sealed class GpuKernels : IDisposable
         }
     }
 
+    /// <inheritdoc cref="IKernelBackend.Fill"/>
+    public void Fill(ArrayView<float> target, float value)
+    {
+        if (target.Length != 0)
+        {
+            _fill.Value(Stream, (int)target.Length, target, value);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Copy"/>
+    public void Copy(ArrayView<float> source, ArrayView<float> destination)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"Copying {source.Length} values into {destination.Length}.", nameof(destination));
+        }
+
+        if (source.Length != 0)
+        {
+            destination.CopyFrom(Stream, source);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.GlobalAvgPoolBackward"/>
+    public void GlobalAvgPoolBackward(int planes, int planeSize, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        if (planes < 0 || planeSize <= 0 || inputGradient.Length != (long)planes * planeSize || outputGradient.Length != planes)
+        {
+            throw new ArgumentException($"GlobalAvgPool backward of {planes} planes of {planeSize} got {outputGradient.Length} gradients and room for {inputGradient.Length}.");
+        }
+
+        if (inputGradient.Length != 0)
+        {
+            _globalAvgPoolBackward.Value(Stream, (int)inputGradient.Length, outputGradient, inputGradient, planeSize);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.WeightedSum"/>
+    public void WeightedSum(int channels, int plane, ArrayView<float> maps, ArrayView<float> weights, ArrayView<float> output)
+    {
+        CheckPlanes(channels, plane, maps.Length, weights.Length, channels, output.Length, plane);
+        if (plane != 0)
+        {
+            _weightedSum.Value(Stream, plane, Ok(maps), Ok(weights), output, channels, plane);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.PlaneMeans"/>
+    public void PlaneMeans(int channels, int plane, ArrayView<float> input, ArrayView<float> output) => GlobalAvgPool(channels, plane, input, output);
+
+    /// <inheritdoc cref="IKernelBackend.ChannelMaxAbs"/>
+    public void ChannelMaxAbs(int channels, int plane, ArrayView<float> input, ArrayView<float> output)
+    {
+        CheckPlanes(channels, plane, input.Length, 0, 0, output.Length, plane);
+        if (plane != 0)
+        {
+            _channelMaxAbs.Value(Stream, plane, Ok(input), output, channels, plane);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Map"/>
+    public void Map(MapFunction map, ArrayView<float> input, ArrayView<float> output)
+    {
+        if (!Enum.IsDefined(map.Kind))
+        {
+            throw new ArgumentOutOfRangeException(nameof(map), map.Kind, "Unknown map function.");
+        }
+
+        if (output.Length != input.Length)
+        {
+            throw new ArgumentException($"Output holds {output.Length} values, the input has {input.Length}.", nameof(output));
+        }
+
+        if (input.Length != 0)
+        {
+            _map.Value(Stream, (int)input.Length, input, output, (int)map.Kind, map.Parameter);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Normalize"/>
+    public void Normalize(MapNormalization normalization, float epsilon, int planes, ArrayView<float> map)
+    {
+        if (!Enum.IsDefined(normalization))
+        {
+            throw new ArgumentOutOfRangeException(nameof(normalization), normalization, "Unknown normalisation.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(planes, 1);
+        if (map.Length % planes != 0)
+        {
+            throw new ArgumentException($"{map.Length} values do not split into {planes} planes.", nameof(map));
+        }
+
+        var size = (int)(map.Length / planes);
+        if (size != 0)
+        {
+            _normalize.Value(Stream, new KernelConfig(planes, GroupReduce.Size), map, size, normalization == MapNormalization.MinMax ? 1 : 0, epsilon);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Accumulate"/>
+    public void Accumulate(MapFusion fusion, ArrayView<float> addend, ArrayView<float> accumulator)
+    {
+        if (!Enum.IsDefined(fusion))
+        {
+            throw new ArgumentOutOfRangeException(nameof(fusion), fusion, "Unknown fusion.");
+        }
+
+        if (addend.Length != accumulator.Length)
+        {
+            throw new ArgumentException($"Accumulating {addend.Length} values into {accumulator.Length}.", nameof(addend));
+        }
+
+        if (addend.Length != 0)
+        {
+            _accumulate.Value(Stream, (int)addend.Length, addend, accumulator, (int)fusion);
+        }
+    }
+
     public void Dispose()
     {
         _pool.Dispose();
         _none.Dispose();
+    }
+
+    private static void CheckPlanes(int channels, int plane, long input, long weights, long expectedWeights, long output, long expectedOutput)
+    {
+        if (channels < 0 || plane < 0 || input != (long)channels * plane || weights != expectedWeights || output != expectedOutput)
+        {
+            throw new ArgumentException($"A map operation over {channels} planes of {plane} got {input} inputs, {weights} weights and room for {output}.");
+        }
     }
 
     private static bool IsDepthwise(in Conv2dGeometry g) => g.Groups == g.InChannels && g.Groups == g.OutChannels;

@@ -141,20 +141,32 @@ public sealed class PredictCommandTests : IDisposable
     }
 
     [Fact]
-    public void The_device_option_runs_on_the_cpu_and_names_the_known_devices_for_another()
+    public void The_device_option_runs_on_the_cpu_and_the_gpu_path_and_names_what_is_missing()
     {
         using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
         var path = Path.Combine(_work.FullName, "item.npy");
         Npy.Write(path, batch.Span[..(batch.Length / batch.Dim(0))], [3, 32, 32]);
 
         Assert.Equal(0, Predict("--device", "cpu", path));
-        Assert.Single(Results());
+        var onCpu = Assert.Single(Results());
 
-        var (exit, _, error) = Cli.Run("predict", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, "--device", "cuda:1", path);
+        // ILGPU's CPU accelerator runs the CUDA backend's kernels: the same prediction without a GPU.
+        var ilgpuOut = Path.Combine(_work.FullName, "ilgpu");
+        Assert.Equal(0, Program.Main(["predict", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", ilgpuOut, "--device", "ilgpu", path]));
+        var onIlgpu = JsonDocument.Parse(Assert.Single(File.ReadAllLines(Path.Combine(ilgpuOut, "predictions.jsonl")))).RootElement;
+        Assert.Equal(Top(onCpu), Top(onIlgpu));
+
+        var (exit, _, error) = Cli.Run("predict", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, "--device", "tpu", path);
         Assert.NotEqual(0, exit);
-        Assert.Contains("Unknown device 'cuda:1'", error, StringComparison.Ordinal);
-        Assert.Contains("cpu", error, StringComparison.Ordinal);
+        Assert.Contains("Unknown device 'tpu'", error, StringComparison.Ordinal);
+        Assert.Contains("cpu, cuda, ilgpu", error, StringComparison.Ordinal);
+
+        (exit, _, error) = Cli.Run("predict", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, "--device", "cuda:9", path);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("'cuda:9'", error, StringComparison.Ordinal);
     }
+
+    private static int Top(JsonElement line) => line.GetProperty("top")[0].GetProperty("class").GetInt32();
 
     private int Predict(params string[] arguments) =>
         Program.Main(["predict", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, .. arguments]);

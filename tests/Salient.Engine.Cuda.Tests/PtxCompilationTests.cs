@@ -37,6 +37,13 @@ public class PtxCompilationTests
         (Run(typeof(BinaryKernel)), false),
         (Run(typeof(ReduceToShapeKernel)), false),
         (Run(typeof(ResizeBilinearKernel)), false),
+        (Run(typeof(NormalizeKernel)), true),
+        (Run(typeof(FillKernel)), false),
+        (Run(typeof(GlobalAvgPoolBackwardKernel)), false),
+        (Run(typeof(WeightedSumKernel)), false),
+        (Run(typeof(ChannelMaxAbsKernel)), false),
+        (Run(typeof(MapKernel)), false),
+        (Run(typeof(AccumulateKernel)), false),
     ];
 
     public static readonly TheoryData<int> Kernels = [.. Enumerable.Range(0, s_kernels.Length)];

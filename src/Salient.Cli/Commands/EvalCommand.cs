@@ -184,7 +184,8 @@ internal static class EvalCommand
         else
         {
             // The gallery shows what the model predicts beside the truth: one more forward pass, only while it fills.
-            using var logits = gallery.Count < examples ? model.Forward(batch.Tensor) : null;
+            using var onDevice = gallery.Count < examples ? model.Forward(batch.Tensor) : null;
+            using var logits = onDevice?.ToHost();
             string LabelOf(int k) => k < loader.Card.Labels.Count ? loader.Card.Labels[k] : $"class {k}";
             (string, double)[] Predicted(int row)
             {

@@ -98,7 +98,9 @@ internal static class PredictCommand
 
         try
         {
-            using var logits = model.Forward(batch.Tensor);
+            // The logits leave the model's device once, to be written.
+            using var onDevice = model.Forward(batch.Tensor);
+            using var logits = onDevice.ToHost();
             var classes = logits.Length / batch.Loaded.Count;
             for (var j = 0; j < batch.Loaded.Count; j++)
             {

@@ -1,0 +1,272 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using Salient.Engine.Devices;
+using Salient.Engine.Kernels;
+using Device = Salient.Engine.Devices.Device;
+using PooledMemory = Salient.Engine.Cuda.DeviceBuffer;
+
+namespace Salient.Engine.Cuda;
+
+/// <summary>
+/// The engine's backend on an ILGPU device: <c>cuda:N</c> (an NVIDIA GPU through its driver) or
+/// <c>ilgpu</c> (ILGPU's CPU accelerator running the same kernels, a testing device, not a fast
+/// one). Tensors live in device buffers from the device's <see cref="DeviceBufferPool"/>; each
+/// operation hands their views to the <see cref="GpuKernels"/> method of the same name, queued in
+/// order on the device's default stream, so a chain of operations never touches the host. Host
+/// views of caller memory (weights mapped from the model file, folded batch-norm parameters, CAM
+/// weights) are uploaded once per buffer and kept while the caller keeps that buffer. Host data
+/// crosses only in the buffers' copies (<see cref="Engine.Devices.DeviceBuffer.CopyFrom"/> through
+/// pinned memory, <see cref="Engine.Devices.DeviceBuffer.CopyTo(int, Span{float})"/> after the stream's work).
+/// Training kernels (batch norm in training mode, convolution weight gradients) are not here: those
+/// operations throw <see cref="NotSupportedException"/> naming the device.
+/// </summary>
+public sealed class GpuBackend : IKernelBackend, IDisposable
+{
+    /// <summary>The device kind of NVIDIA GPUs: <c>cuda</c>, <c>cuda:N</c>.</summary>
+    public const string CudaKind = "cuda";
+
+    /// <summary>The device kind of ILGPU's CPU accelerator (<c>ilgpu</c>), for tests of the GPU path without a GPU.</summary>
+    public const string SimulatorKind = "ilgpu";
+
+    private static readonly Lazy<bool> s_registered = new(() =>
+    {
+        KernelBackends.Register(CudaKind, Open);
+        KernelBackends.Register(SimulatorKind, Open);
+        return true;
+    });
+
+    // Pinned staging for uploads starts at one 224×224 image and grows to the largest batch uploaded.
+    private const int InitialStaging = 3 * 224 * 224;
+
+    private readonly GpuDevice _device;
+    private readonly GpuKernels _kernels;
+    private readonly PinnedUpload _staging;
+    private readonly Lock _stagingLock = new();
+    private readonly ConditionalWeakTable<CpuBuffer, Dictionary<(int Offset, int Length), MemoryBuffer1D<float, Stride1D.Dense>>> _uploads = [];
+
+    private GpuBackend(Device device, GpuDevice gpu)
+    {
+        Device = device;
+        _device = gpu;
+        _kernels = new GpuKernels(gpu.Accelerator);
+        _staging = new PinnedUpload(gpu.Accelerator, _kernels.Stream, InitialStaging);
+        Name = $"{device}/ilgpu ({gpu.Name})";
+    }
+
+    /// <inheritdoc/>
+    public string Name { get; }
+
+    /// <inheritdoc/>
+    public Device Device { get; }
+
+    /// <summary>Registers <c>cuda</c> and <c>ilgpu</c> with <see cref="KernelBackends"/> (once; later calls do nothing).</summary>
+    public static void Register() => _ = s_registered.Value;
+
+    /// <inheritdoc/>
+    public Engine.Devices.DeviceBuffer Allocate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return new GpuBuffer(this, _kernels.Pool.Rent(length), length);
+    }
+
+    /// <inheritdoc/>
+    public void Fill(BufferView target, float value) => _kernels.Fill(V(target), value);
+
+    /// <inheritdoc/>
+    public void Copy(BufferView source, BufferView destination) => _kernels.Copy(V(source), V(destination));
+
+    /// <inheritdoc/>
+    public void Synchronize() => _kernels.Synchronize();
+
+    /// <inheritdoc/>
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, BufferView a, int lda, BufferView b, int ldb, float beta, BufferView c, int ldc) =>
+        _kernels.Gemm(transA, transB, m, n, k, alpha, V(a), lda, V(b), ldb, beta, V(c), ldc);
+
+    /// <inheritdoc/>
+    public void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias, BufferView output, in FusedActivation activation, bool accumulate = false) =>
+        _kernels.Conv2d(g, V(input), V(weight), V(bias), V(output), activation, accumulate);
+
+    /// <inheritdoc/>
+    public void MaxPool2d(in Pool2dGeometry g, BufferView input, BufferView output) => _kernels.MaxPool2d(g, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void AvgPool2d(in Pool2dGeometry g, bool countIncludePad, BufferView input, BufferView output) =>
+        _kernels.AvgPool2d(g, countIncludePad, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void GlobalAvgPool(int planes, int planeSize, BufferView input, BufferView output) => _kernels.GlobalAvgPool(planes, planeSize, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void ChannelAffine(int n, int channels, int spatial, BufferView input, BufferView scale, BufferView shift, BufferView output, in FusedActivation activation) =>
+        _kernels.ChannelAffine(n, channels, spatial, V(input), V(scale), V(shift), V(output), activation);
+
+    /// <inheritdoc/>
+    public void BatchNormTraining(int n, int channels, int spatial, BufferView input, BufferView gamma, BufferView beta, float epsilon,
+        BufferView output, BufferView mean, BufferView variance) => throw TrainingOnly("Batch norm in training mode");
+
+    /// <inheritdoc/>
+    public void Activate(in FusedActivation activation, BufferView input, BufferView output) => _kernels.Activate(activation, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void Binary(BinaryOp op, BufferView a, ReadOnlySpan<int> aShape, BufferView b, ReadOnlySpan<int> bShape, BufferView output, ReadOnlySpan<int> outShape,
+        in FusedActivation activation = default) => _kernels.Binary(op, V(a), aShape, V(b), bShape, V(output), outShape, activation);
+
+    /// <inheritdoc/>
+    public void Softmax(int rows, int cols, BufferView input, BufferView output) => _kernels.Softmax(rows, cols, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.Conv2dBackwardData(g, V(weight), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardWeights(in Conv2dGeometry g, BufferView input, BufferView outputGradient, BufferView weightGradient, BufferView biasGradient) =>
+        throw TrainingOnly("The convolution weight gradient");
+
+    /// <inheritdoc/>
+    public void BatchNormTrainingBackward(int n, int channels, int spatial, BufferView input, BufferView gamma, float epsilon, BufferView outputGradient,
+        BufferView inputGradient, BufferView gammaGradient, BufferView betaGradient) => throw TrainingOnly("The gradient of batch norm in training mode");
+
+    /// <inheritdoc/>
+    public void MaxPool2dBackward(in Pool2dGeometry g, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.MaxPool2dBackward(g, V(input), V(output), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.GlobalAvgPoolBackward(planes, planeSize, V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.AvgPool2dBackward(g, countIncludePad, V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void ActivateBackward(in FusedActivation activation, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.ActivateBackward(activation, V(input), V(output), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void ReduceToShape(BufferView input, ReadOnlySpan<int> inShape, BufferView output, ReadOnlySpan<int> outShape) =>
+        _kernels.ReduceToShape(V(input), inShape, V(output), outShape);
+
+    /// <inheritdoc/>
+    public void ResizeBilinear(int planes, int inHeight, int inWidth, BufferView input, int outHeight, int outWidth, BufferView output, bool alignCorners) =>
+        _kernels.ResizeBilinear(planes, inHeight, inWidth, V(input), outHeight, outWidth, V(output), alignCorners);
+
+    /// <inheritdoc/>
+    public void WeightedSum(int channels, int plane, BufferView maps, BufferView weights, BufferView output) =>
+        _kernels.WeightedSum(channels, plane, V(maps), V(weights), V(output));
+
+    /// <inheritdoc/>
+    public void PlaneMeans(int channels, int plane, BufferView input, BufferView output) => _kernels.PlaneMeans(channels, plane, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void ChannelMaxAbs(int channels, int plane, BufferView input, BufferView output) => _kernels.ChannelMaxAbs(channels, plane, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void Map(MapFunction map, BufferView input, BufferView output) => _kernels.Map(map, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void Normalize(MapNormalization normalization, float epsilon, int planes, BufferView map) => _kernels.Normalize(normalization, epsilon, planes, V(map));
+
+    /// <inheritdoc/>
+    public void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator) => _kernels.Accumulate(fusion, V(addend), V(accumulator));
+
+    /// <summary>Frees the device (the registry's backends live as long as the process; this is for owners of their own).</summary>
+    public void Dispose()
+    {
+        _staging.Dispose();
+        _kernels.Dispose();
+        _device.Dispose();
+    }
+
+    // The registry's factory: cuda:N opens that GPU, ilgpu the CPU accelerator; a missing driver or device names the device.
+    private static GpuBackend Open(Device device)
+    {
+        if (device.Kind == SimulatorKind && device.Index != 0)
+        {
+            throw new DeviceUnavailableException($"Device '{device}' is not there: ILGPU's CPU accelerator is one device, '{SimulatorKind}'.");
+        }
+
+        try
+        {
+            return new GpuBackend(device, device.Kind == SimulatorKind ? GpuDevice.OpenCpuSimulator() : GpuDevice.Open(device.ToString()));
+        }
+        catch (GpuDeviceUnavailableException e)
+        {
+            throw new DeviceUnavailableException(e.Message, e);
+        }
+    }
+
+    private NotSupportedException TrainingOnly(string operation) =>
+        new($"{operation} is not supported on device {Device}: the GPU backend runs inference and explanations only; train on cpu.");
+
+    // The device view of an operand: this backend's own buffer, or caller memory on the host (uploaded once per buffer).
+    private ArrayView<float> V(BufferView view) => view.Buffer switch
+    {
+        null => default,
+        GpuBuffer own when own.Owner == this => own.View.SubView(view.Offset, view.Length),
+        CpuBuffer { IsPooled: false } host => Uploaded(host, view.Offset, view.Length),
+        _ => throw Engine.Devices.DeviceBuffer.WrongDevice(view.Device, Device),
+    };
+
+    private ArrayView<float> Uploaded(CpuBuffer host, int offset, int length)
+    {
+        var uploads = _uploads.GetOrCreateValue(host);
+        lock (uploads)
+        {
+            if (!uploads.TryGetValue((offset, length), out var buffer))
+            {
+                buffer = _device.Accelerator.Allocate1D<float>(Math.Max(1, length));
+                buffer.View.SubView(0, length).CopyFromCPU(_kernels.Stream, host.Memory.Span.Slice(offset, length));
+                uploads[(offset, length)] = buffer;
+            }
+
+            return buffer.View.SubView(0, length);
+        }
+    }
+
+    private void Upload(ReadOnlySpan<float> source, ArrayView<float> destination)
+    {
+        lock (_stagingLock)
+        {
+            _staging.Upload(source, destination);
+        }
+    }
+
+    /// <summary>A tensor's storage on the device: memory rented from the backend's pool, returned on dispose.</summary>
+    private sealed class GpuBuffer(GpuBackend owner, PooledMemory memory, int length) : Engine.Devices.DeviceBuffer
+    {
+        public GpuBackend Owner => owner;
+
+        public ArrayView<float> View => memory.View;
+
+        public override Device Device => owner.Device;
+
+        public override int Length => length;
+
+        public override Engine.Devices.DeviceBuffer AllocateLike(int length) => owner.Allocate(length);
+
+        public override void CopyFrom(ReadOnlySpan<float> source, int offset) => owner.Upload(source, View.SubView(offset, source.Length));
+
+        // Queued behind the stream's work, then waited for: the host sees every earlier operation's result.
+        public override void CopyTo(int offset, Span<float> destination)
+        {
+            if (!destination.IsEmpty)
+            {
+                View.SubView(offset, destination.Length).CopyToCPU(owner._kernels.Stream, destination);
+            }
+        }
+
+        public override void CopyTo(int offset, Engine.Devices.DeviceBuffer destination, int destinationOffset, int length)
+        {
+            var target = destination as GpuBuffer;
+            if (target is null || target.Owner != owner)
+            {
+                throw WrongDevice(destination.Device, Device);
+            }
+
+            owner._kernels.Copy(View.SubView(offset, length), target.View.SubView(destinationOffset, length));
+        }
+
+        protected override void Release() => memory.Dispose();
+    }
+}
