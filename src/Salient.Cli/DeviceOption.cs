@@ -15,6 +15,25 @@ internal static class DeviceOption
     // The backends this build ships besides the host's: cuda[:N] and ilgpu (ILGPU's CPU accelerator, for testing).
     static DeviceOption() => GpuBackend.Register();
 
+    /// <summary>The devices a worker silo declares (<c>--devices</c>), each one that this build can open, as written.</summary>
+    public static IReadOnlyList<string> ParseList(string text, string option)
+    {
+        var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var name in names)
+        {
+            try
+            {
+                _ = KernelBackends.For(name);
+            }
+            catch (DeviceUnavailableException e)
+            {
+                throw new ArgumentException($"{option}: {e.Message}", e);
+            }
+        }
+
+        return names.Length > 0 ? names : throw new ArgumentException($"{option}: no device named.");
+    }
+
     public static Option<Device> Create() => new("--device")
     {
         Description = $"Where the model computes: {string.Join(", ", KernelBackends.Kinds)} (a kind, optionally :N for the N-th device of that kind).",

@@ -5,6 +5,7 @@ namespace Salient.Cluster;
 /// <summary>
 /// A worker's hold on one shard: what to run, and the lease id and fencing token that every write
 /// about the shard must present. A later lease of the same shard always has a larger token.
+/// <c>Device</c> is where the model grain that holds it computes (<c>cpu</c>, <c>cuda:0</c>).
 /// </summary>
 public sealed record ShardLease(
     long ShardId,
@@ -19,4 +20,5 @@ public sealed record ShardLease(
     int MaxAttempts,
     Guid LeaseId,
     long FencingToken,
-    DateTimeOffset ExpiresAt);
+    DateTimeOffset ExpiresAt,
+    string Device = "cpu");

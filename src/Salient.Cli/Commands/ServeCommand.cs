@@ -29,7 +29,7 @@ internal static class ServeCommand
         var apiKeysFile = new Option<FileInfo?>("--api-keys-file") { Description = "Client API keys, one per line (env SALIENT_API_KEYS, comma-separated); none: an open API." };
         var workerTokenFile = new Option<FileInfo?>("--worker-token-file") { Description = "The secret workers present to /api/v1/worker/* (env SALIENT_WORKER_TOKEN)." };
         var models = Env(new Option<string?>("--models") { Description = "Model keys this worker hosts, comma-separated, or any (env SALIENT_MODELS)." }, "SALIENT_MODELS");
-        var devices = Env(new Option<string?>("--devices") { Description = "Devices it declares: cpu, cuda:0,... (env SALIENT_DEVICES); only cpu computes today." }, "SALIENT_DEVICES");
+        var devices = Env(new Option<string?>("--devices") { Description = "Devices it serves, one model grain per model and device: cpu, cuda:0,... (env SALIENT_DEVICES), default cpu." }, "SALIENT_DEVICES");
         var capacity = new Option<int>("--capacity") { Description = "Shards in flight at once.", DefaultValueFactory = _ => 1 };
         var modelCache = Env(new Option<string?>("--model-cache") { Description = "Where downloaded models are kept, by SHA-256 (env SALIENT_MODEL_CACHE)." }, "SALIENT_MODEL_CACHE");
         var name = new Option<string?>("--name") { Description = "The worker's name; host-pid by default." };
@@ -79,7 +79,7 @@ internal static class ServeCommand
                     {
                         Name = r.GetValue(name) ?? workerDefaults.Name,
                         Models = HostedModels.Parse(r.GetValue(models) ?? "any"),
-                        Devices = (r.GetValue(devices) ?? "cpu").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                        Devices = DeviceOption.ParseList(r.GetValue(devices) ?? "cpu", "--devices"),
                         Capacity = r.GetValue(capacity),
                         BatchSize = r.GetValue(batch),
                         LeaseDuration = leaseDuration,

@@ -209,7 +209,7 @@ internal sealed partial class ModelGrain(
             Interlocked.Increment(ref _running);
             try
             {
-                await executor.RunAsync(ToLease(work), _handBack.Token).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
+                await executor.RunAsync(ToLease(work, ModelGrainKey.Parse(this.GetPrimaryKeyString()).Device), _handBack.Token).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext);
             }
             finally
             {
@@ -218,9 +218,9 @@ internal sealed partial class ModelGrain(
         }
     }
 
-    private static ShardLease ToLease(ShardWork work) => new(
+    private static ShardLease ToLease(ShardWork work, string device) => new(
         work.Index, work.JobId, work.Index, work.Kind, JsonElement.Parse(work.Spec), new ModelRef(work.Model.Key, work.Model.Uri, work.Model.Sha256),
-        work.FirstItem, work.Items, work.Attempt, work.MaxAttempts, Guid.Empty, work.Token, work.LeaseExpiresAt);
+        work.FirstItem, work.Items, work.Attempt, work.MaxAttempts, Guid.Empty, work.Token, work.LeaseExpiresAt, device);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model grain {Key} stopping: handing back {Queued} queued shards, {Running} running")]
     private partial void LogStopping(string key, int queued, int running);

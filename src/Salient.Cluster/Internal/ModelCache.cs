@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Imaging;
 using Salient.Storage;
 
@@ -14,7 +15,7 @@ public sealed record LoadedModel(Model Model, InputLoader Loader)
 
 /// <summary>
 /// Downloads models from the blob store into a folder named by digest, checks their SHA-256, and
-/// keeps one loaded copy per digest.
+/// keeps one loaded copy per digest and device.
 /// </summary>
 public sealed class ModelCache(IBlobStore blobs, string folder)
 {
@@ -23,9 +24,10 @@ public sealed class ModelCache(IBlobStore blobs, string folder)
     /// <summary>The model keys loaded so far.</summary>
     public ConcurrentDictionary<string, bool> LoadedKeys { get; } = new(StringComparer.Ordinal);
 
-    public async Task<LoadedModel> GetAsync(ModelRef model, CancellationToken cancellationToken)
+    /// <summary>The model loaded on <paramref name="device"/> (downloaded and checked once for every device).</summary>
+    public async Task<LoadedModel> GetAsync(ModelRef model, Device device, CancellationToken cancellationToken)
     {
-        var lazy = _models.GetOrAdd(model.Sha256, _ => new Lazy<Task<LoadedModel>>(() => LoadAsync(model, CancellationToken.None)));
+        var lazy = _models.GetOrAdd($"{model.Sha256}|{device}", _ => new Lazy<Task<LoadedModel>>(() => LoadAsync(model, device, CancellationToken.None)));
         try
         {
             var loaded = await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -35,12 +37,12 @@ public sealed class ModelCache(IBlobStore blobs, string folder)
         catch (Exception) when (lazy.Value.IsFaulted)
         {
             // A failed load is not cached: the next shard tries again (the blob may have been fixed).
-            _models.TryRemove(KeyValuePair.Create(model.Sha256, lazy));
+            _models.TryRemove(KeyValuePair.Create($"{model.Sha256}|{device}", lazy));
             throw;
         }
     }
 
-    private async Task<LoadedModel> LoadAsync(ModelRef model, CancellationToken cancellationToken)
+    private async Task<LoadedModel> LoadAsync(ModelRef model, Device device, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, model.Sha256 + ".onnx");
@@ -67,7 +69,7 @@ public sealed class ModelCache(IBlobStore blobs, string folder)
             await WriteAtomicallyAsync(path, bytes, cancellationToken).ConfigureAwait(false);
         }
 
-        var (loaded, loader) = InputLoader.Open(path);
+        var (loaded, loader) = InputLoader.Open(path, device);
         return new LoadedModel(loaded, loader);
     }
 

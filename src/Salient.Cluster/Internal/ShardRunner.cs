@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Salient.Client;
 using Salient.Cluster.Worker;
+using Salient.Engine.Devices;
 using Salient.Imaging;
 using Salient.Methods;
 using Salient.Methods.Metrics;
@@ -30,7 +31,7 @@ public sealed partial class ShardRunner(IShardLeases store, IBlobStore blobs, Mo
         {
             var job = JobSpecs.Read(lease.Spec);
             // pwla fits need no model (their shards carry ModelRef.None).
-            var model = lease.JobKind == "pwla" ? null : await models.GetAsync(lease.Model, stop.Token).ConfigureAwait(false);
+            var model = lease.JobKind == "pwla" ? null : await models.GetAsync(lease.Model, Device.Parse(lease.Device), stop.Token).ConfigureAwait(false);
             var shard = new Shard(lease, job, model, lost, stop.Token);
             var report = lease.JobKind switch
             {
