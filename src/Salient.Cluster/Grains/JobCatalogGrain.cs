@@ -22,6 +22,9 @@ internal sealed class JobCatalogGrain(
     /// <summary>How long a read of the membership table serves the worker list: a fraction of the heartbeat period.</summary>
     private static readonly TimeSpan HostsRefresh = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a silo that left the membership view stays listed, as lost, after its last heartbeat.</summary>
+    private static readonly TimeSpan ForgetLostAfter = TimeSpan.FromHours(1);
+
     // The metadata and last heartbeat of every silo seen alive: the cache drops a dead silo's metadata and the table's
     // snapshot the silo itself, and a killed worker should still be listed, as lost, with its last heartbeat.
     private readonly Dictionary<SiloAddress, SeenSilo> _seen = [];
@@ -55,11 +58,20 @@ internal sealed class JobCatalogGrain(
         }
 
         var workers = new List<WorkerSilo>();
-        // The local view keeps dead members, which the table's snapshot leaves out; the table has the heartbeats.
-        foreach (var member in membership.CurrentSnapshot.Members.Values)
+        // The local view keeps dead members for a while and the table's snapshot leaves them out; the table has the
+        // heartbeats. A silo seen before that neither lists any more is listed as lost (until it is an hour silent).
+        var members = membership.CurrentSnapshot.Members;
+        var now = DateTimeOffset.UtcNow;
+        foreach (var gone in _seen.Where(s => !members.ContainsKey(s.Key) && now - s.Value.HeartbeatAt > ForgetLostAfter).Select(s => s.Key).ToList())
         {
-            var address = member.SiloAddress;
-            var status = table.TryGetValue(address, out var entry) ? entry.Status : member.Status;
+            _seen.Remove(gone);
+        }
+
+        foreach (var (address, name) in members.Values.Select(m => (m.SiloAddress, (string?)m.Name))
+            .Concat(_seen.Keys.Where(a => !members.ContainsKey(a)).Select(a => (a, (string?)null))).ToList())
+        {
+            var status = table.TryGetValue(address, out var entry) ? entry.Status
+                : members.TryGetValue(address, out var member) ? member.Status : SiloStatus.Dead;
             var heartbeat = entry is null ? (DateTimeOffset?)null : new DateTimeOffset(DateTime.SpecifyKind(entry.IAmAliveTime, DateTimeKind.Utc));
             IReadOnlyDictionary<string, string> data = metadata.GetSiloMetadata(address).Metadata;
             _seen.TryGetValue(address, out var seen);
@@ -80,7 +92,7 @@ internal sealed class JobCatalogGrain(
 
             var silo = address.ToParsableString();
             var models = data.GetValueOrDefault(SiloMetadataKeys.Models) ?? "any";
-            workers.Add(new WorkerSilo(silo, data.GetValueOrDefault(SiloMetadataKeys.Name) ?? member.Name,
+            workers.Add(new WorkerSilo(silo, data.GetValueOrDefault(SiloMetadataKeys.Name) ?? name ?? silo,
                 (data.GetValueOrDefault(SiloMetadataKeys.Devices) ?? "cpu").Split(','),
                 models == "any" ? null : models.Split(','),
                 int.TryParse(data.GetValueOrDefault(SiloMetadataKeys.Capacity), out var capacity) ? capacity : 1,
