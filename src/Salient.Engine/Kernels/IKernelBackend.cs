@@ -251,6 +251,47 @@ public readonly record struct Conv2dGeometry(
     public int OutHeight => (InHeight + PadTop + PadBottom - (DilationHeight * (KernelHeight - 1)) - 1) / StrideHeight + 1;
 
     public int OutWidth => (InWidth + PadLeft + PadRight - (DilationWidth * (KernelWidth - 1)) - 1) / StrideWidth + 1;
+
+    /// <summary>
+    /// Throws unless the hyper-parameters describe a valid convolution and the buffer lengths are the ones it
+    /// needs (a bias length of 0 means no bias): the one rule every backend applies, with one set of messages.
+    /// </summary>
+    public void Validate(long inputLength, long weightLength, long biasLength, long outputLength)
+    {
+        if (Batch < 0 || InChannels <= 0 || OutChannels <= 0 || InHeight <= 0 || InWidth <= 0
+            || KernelHeight <= 0 || KernelWidth <= 0 || StrideHeight <= 0 || StrideWidth <= 0
+            || DilationHeight <= 0 || DilationWidth <= 0 || Groups <= 0
+            || PadTop < 0 || PadLeft < 0 || PadBottom < 0 || PadRight < 0)
+        {
+            throw new ArgumentException($"Invalid convolution geometry {this}.");
+        }
+
+        if (InChannels % Groups != 0 || OutChannels % Groups != 0)
+        {
+            throw new ArgumentException($"Channels {InChannels}→{OutChannels} do not divide into {Groups} groups.");
+        }
+
+        if (OutHeight <= 0 || OutWidth <= 0)
+        {
+            throw new ArgumentException($"Convolution {this} has an empty output.");
+        }
+
+        Require("input", inputLength, (long)Batch * InChannels * InHeight * InWidth);
+        Require("weight", weightLength, (long)OutChannels * (InChannels / Groups) * KernelHeight * KernelWidth);
+        Require("output", outputLength, (long)Batch * OutChannels * OutHeight * OutWidth);
+        if (biasLength != 0)
+        {
+            Require("bias", biasLength, OutChannels);
+        }
+
+        static void Require(string name, long length, long needed)
+        {
+            if (length != needed)
+            {
+                throw new ArgumentException($"Convolution {name} has {length} values, the geometry needs {needed}.");
+            }
+        }
+    }
 }
 
 /// <summary>Shapes and hyper-parameters of one 2-D pooling window (NCHW).</summary>
@@ -276,5 +317,27 @@ public readonly record struct Pool2dGeometry(
         }
 
         return outSize;
+    }
+
+    /// <summary>Throws unless the hyper-parameters describe a valid pooling and the buffer lengths are the ones it needs.</summary>
+    public void Validate(long inputLength, long outputLength)
+    {
+        if (Batch < 0 || Channels < 0 || InHeight <= 0 || InWidth <= 0 || KernelHeight <= 0 || KernelWidth <= 0
+            || StrideHeight <= 0 || StrideWidth <= 0 || DilationHeight <= 0 || DilationWidth <= 0
+            || PadTop < 0 || PadLeft < 0 || PadBottom < 0 || PadRight < 0)
+        {
+            throw new ArgumentException($"Invalid pooling geometry {this}.");
+        }
+
+        if (OutHeight <= 0 || OutWidth <= 0)
+        {
+            throw new ArgumentException($"Pooling {this} has an empty output.");
+        }
+
+        var planes = (long)Batch * Channels;
+        if (inputLength != planes * InHeight * InWidth || outputLength != planes * OutHeight * OutWidth)
+        {
+            throw new ArgumentException($"Pooling {this} needs {planes * InHeight * InWidth} inputs and {planes * OutHeight * OutWidth} outputs, got {inputLength} and {outputLength}.");
+        }
     }
 }

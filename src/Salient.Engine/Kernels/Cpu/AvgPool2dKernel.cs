@@ -9,7 +9,7 @@ internal static unsafe class AvgPool2dKernel
 {
     public static void Run(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> input, Span<float> output)
     {
-        PoolWindow.Validate(g, input.Length, output.Length);
+        g.Validate(input.Length, output.Length);
         var geometry = g;
         var inPlane = g.InHeight * g.InWidth;
         var outPlane = g.OutHeight * g.OutWidth;

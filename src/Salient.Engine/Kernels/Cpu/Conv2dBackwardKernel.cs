@@ -14,7 +14,7 @@ internal static unsafe class Conv2dBackwardKernel
 {
     public static void Data(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
     {
-        ConvWindow.Validate(g, inputGradient.Length, weight.Length, 0, outputGradient.Length);
+        g.Validate(inputGradient.Length, weight.Length, 0, outputGradient.Length);
         if (g.Batch == 0)
         {
             return;
@@ -42,7 +42,7 @@ internal static unsafe class Conv2dBackwardKernel
     public static void Weights(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient,
         Span<float> weightGradient, Span<float> biasGradient)
     {
-        ConvWindow.Validate(g, input.Length, weightGradient.Length, biasGradient.Length, outputGradient.Length);
+        g.Validate(input.Length, weightGradient.Length, biasGradient.Length, outputGradient.Length);
         fixed (float* pX = input, pDy = outputGradient, pDw = weightGradient)
         {
             if (ConvWindow.IsDepthwise(g))

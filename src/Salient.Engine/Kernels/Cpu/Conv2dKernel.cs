@@ -13,7 +13,7 @@ internal static unsafe class Conv2dKernel
     public static void Run(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false)
     {
-        ConvWindow.Validate(g, input.Length, weight.Length, bias.Length, output.Length);
+        g.Validate(input.Length, weight.Length, bias.Length, output.Length);
         if (g.Batch == 0)
         {
             return;

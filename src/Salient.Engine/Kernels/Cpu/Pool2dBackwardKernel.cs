@@ -11,7 +11,7 @@ internal static unsafe class Pool2dBackwardKernel
     public static void Max(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
         Span<float> inputGradient)
     {
-        PoolWindow.Validate(g, input.Length, outputGradient.Length);
+        g.Validate(input.Length, outputGradient.Length);
         Validate(inputGradient.Length, input.Length);
         if (output.Length != outputGradient.Length)
         {
@@ -35,7 +35,7 @@ internal static unsafe class Pool2dBackwardKernel
 
     public static void Average(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
     {
-        PoolWindow.Validate(g, inputGradient.Length, outputGradient.Length);
+        g.Validate(inputGradient.Length, outputGradient.Length);
         var geometry = g;
         var rows = Windows(g.OutHeight, g.StrideHeight, g.PadTop, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadBottom, countIncludePad);
         var cols = Windows(g.OutWidth, g.StrideWidth, g.PadLeft, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadRight, countIncludePad);
