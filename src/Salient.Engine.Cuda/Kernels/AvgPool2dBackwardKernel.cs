@@ -1,4 +1,5 @@
 using ILGPU;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Cuda.Kernels;
 
@@ -22,7 +23,7 @@ public static class AvgPool2dBackwardKernel
                 continue;
             }
 
-            var rows = PoolWindow.Taps((oh * g.StrideHeight) - g.PadTop, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadTop, g.PadBottom, countIncludePad != 0);
+            var rows = Pool2dGeometry.DivisorTaps((oh * g.StrideHeight) - g.PadTop, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadTop, g.PadBottom, countIncludePad != 0);
             for (var kj = 0; kj < g.KernelWidth; kj++)
             {
                 var ow = PoolWindow.WindowOf(iw, kj, g.StrideWidth, g.PadLeft, g.DilationWidth, g.OutWidth);
@@ -31,7 +32,7 @@ public static class AvgPool2dBackwardKernel
                     continue;
                 }
 
-                var count = rows * PoolWindow.Taps((ow * g.StrideWidth) - g.PadLeft, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadLeft, g.PadRight, countIncludePad != 0);
+                var count = rows * Pool2dGeometry.DivisorTaps((ow * g.StrideWidth) - g.PadLeft, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadLeft, g.PadRight, countIncludePad != 0);
                 sum += dy[outPlane + (oh * g.OutWidth) + ow] / count;
             }
         }

@@ -1,8 +1,9 @@
 using ILGPU;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Cuda.Kernels;
 
-/// <summary>Average pooling, one thread per output, with <see cref="PoolWindow.Taps"/>'s divisor rule (an empty divisor gives 0).</summary>
+/// <summary>Average pooling, one thread per output, with <see cref="Pool2dGeometry.DivisorTaps"/>'s divisor rule (an empty divisor gives 0).</summary>
 public static class AvgPool2dKernel
 {
     public static void Run(Index1D thread, ArrayView<float> x, ArrayView<float> y, PoolShape g, int countIncludePad)
@@ -31,8 +32,8 @@ public static class AvgPool2dKernel
             }
         }
 
-        var count = PoolWindow.Taps(h0, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadTop, g.PadBottom, countIncludePad != 0)
-            * PoolWindow.Taps(w0, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadLeft, g.PadRight, countIncludePad != 0);
+        var count = Pool2dGeometry.DivisorTaps(h0, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadTop, g.PadBottom, countIncludePad != 0)
+            * Pool2dGeometry.DivisorTaps(w0, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadLeft, g.PadRight, countIncludePad != 0);
         y[i] = count == 0 ? 0f : sum / count;
     }
 }

@@ -5,26 +5,6 @@ namespace Salient.Engine.Cuda.Kernels;
 public static class PoolWindow
 {
     /// <summary>
-    /// Taps of one window axis that count in an average's divisor: those inside the input, or with
-    /// count_include_pad also those in the padding, never those past the padded bounds.
-    /// </summary>
-    public static int Taps(int start, int kernel, int dilation, int size, int padBegin, int padEnd, bool countIncludePad)
-    {
-        int lo = countIncludePad ? -padBegin : 0, hi = countIncludePad ? size + padEnd : size;
-        var count = 0;
-        for (var k = 0; k < kernel; k++)
-        {
-            var i = start + (k * dilation);
-            if (i >= lo && i < hi)
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
-
-    /// <summary>
     /// The output index along one axis whose window reaches input index <paramref name="i"/> with tap
     /// <paramref name="k"/>, or -1 when none does.
     /// </summary>

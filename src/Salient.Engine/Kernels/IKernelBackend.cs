@@ -319,6 +319,27 @@ public readonly record struct Pool2dGeometry(
         return outSize;
     }
 
+    /// <summary>
+    /// Taps of one window axis that count in an average's divisor: those inside the input, or with
+    /// count_include_pad also those in the padding, never those past the padded bounds. Plain arithmetic,
+    /// so device kernels call it too.
+    /// </summary>
+    public static int DivisorTaps(int start, int kernel, int dilation, int size, int padBegin, int padEnd, bool countIncludePad)
+    {
+        int lo = countIncludePad ? -padBegin : 0, hi = countIncludePad ? size + padEnd : size;
+        var count = 0;
+        for (var k = 0; k < kernel; k++)
+        {
+            var i = start + (k * dilation);
+            if (i >= lo && i < hi)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>Throws unless the hyper-parameters describe a valid pooling and the buffer lengths are the ones it needs.</summary>
     public void Validate(long inputLength, long outputLength)
     {

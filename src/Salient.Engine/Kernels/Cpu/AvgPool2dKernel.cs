@@ -27,11 +27,11 @@ internal static unsafe class AvgPool2dKernel
         for (var oh = 0; oh < g.OutHeight; oh++)
         {
             var h0 = (oh * g.StrideHeight) - g.PadTop;
-            var rows = Taps(h0, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadTop, g.PadBottom, countIncludePad);
+            var rows = Pool2dGeometry.DivisorTaps(h0, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadTop, g.PadBottom, countIncludePad);
             for (var ow = 0; ow < g.OutWidth; ow++)
             {
                 var w0 = (ow * g.StrideWidth) - g.PadLeft;
-                var cols = Taps(w0, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadLeft, g.PadRight, countIncludePad);
+                var cols = Pool2dGeometry.DivisorTaps(w0, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadLeft, g.PadRight, countIncludePad);
                 var sum = 0f;
                 for (var ki = 0; ki < g.KernelHeight; ki++)
                 {
@@ -56,22 +56,5 @@ internal static unsafe class AvgPool2dKernel
                 dst[(oh * g.OutWidth) + ow] = count == 0 ? 0f : sum / count;
             }
         }
-    }
-
-    /// <summary>Taps of one window axis that count in the divisor (shared with the backward kernel).</summary>
-    internal static int Taps(int start, int kernel, int dilation, int size, int padBegin, int padEnd, bool countIncludePad)
-    {
-        int lo = countIncludePad ? -padBegin : 0, hi = countIncludePad ? size + padEnd : size;
-        var count = 0;
-        for (var k = 0; k < kernel; k++)
-        {
-            var i = start + (k * dilation);
-            if (i >= lo && i < hi)
-            {
-                count++;
-            }
-        }
-
-        return count;
     }
 }

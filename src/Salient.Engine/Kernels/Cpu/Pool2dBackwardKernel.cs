@@ -59,7 +59,7 @@ internal static unsafe class Pool2dBackwardKernel
 
     /// <summary>
     /// Per output index along one axis: the window's first input index, its taps [start, end)
-    /// inside the input, and the taps its divisor counts (<see cref="AvgPool2dKernel.Taps"/>).
+    /// inside the input, and the taps its divisor counts (<see cref="Pool2dGeometry.DivisorTaps"/>).
     /// </summary>
     private static (int First, int Start, int End, int Count)[] Windows(int outSize, int stride, int padBegin, int kernel, int dilation,
         int size, int padEnd, bool countIncludePad)
@@ -69,7 +69,7 @@ internal static unsafe class Pool2dBackwardKernel
         {
             var first = (o * stride) - padBegin;
             var (start, end) = ConvWindow.ValidRange(first, dilation, size, kernel);
-            windows[o] = (first, start, end, AvgPool2dKernel.Taps(first, kernel, dilation, size, padBegin, padEnd, countIncludePad));
+            windows[o] = (first, start, end, Pool2dGeometry.DivisorTaps(first, kernel, dilation, size, padBegin, padEnd, countIncludePad));
         }
 
         return windows;
