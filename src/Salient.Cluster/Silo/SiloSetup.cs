@@ -122,6 +122,7 @@ public static class SiloSetup
         // A stopping silo's model grains hand back their shards before it leaves: drained by a hosted service that
         // stops before the silo (registered after it), and again when deactivated.
         silo.Services.AddSingleton<LocalModelGrains>();
+        silo.Services.AddSingleton<WorkerRoster>();
         silo.Services.AddHostedService<ModelGrainDrain>();
         silo.Services.Configure<GrainCollectionOptions>(o => o.DeactivationTimeout = grains.HandBackAfter + TimeSpan.FromSeconds(10));
         return silo;

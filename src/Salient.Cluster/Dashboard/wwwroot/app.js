@@ -447,15 +447,30 @@ function workerRow(worker, now) {
 }
 
 function showWorkers() {
+  // Rows are drawn from the latest list at every tick, so a worker's heartbeat age (and so its stale state) moves on
+  // even while a request is slow; one request at a time.
+  let latest = null;
+  let loading = false;
+  const render = () => {
+    if (latest === null) return;
+    const now = Date.now();
+    $('#workers tbody').replaceChildren(...latest.map((w) => workerRow(w, now)));
+    $('#workers-empty').hidden = latest.length > 0;
+  };
   const load = async () => {
+    if (loading) {
+      render();
+      return;
+    }
+    loading = true;
     try {
-      const workers = await getJson('/api/v1/workers');
-      const now = Date.now();
-      $('#workers tbody').replaceChildren(...workers.map((w) => workerRow(w, now)));
-      $('#workers-empty').hidden = workers.length > 0;
+      latest = await getJson('/api/v1/workers');
     } catch (error) {
       report(error);
+    } finally {
+      loading = false;
     }
+    render();
   };
   load();
   const timer = setInterval(load, workersPollMs);
