@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Salient.Client;
+using Salient.Cluster;
 using Salient.Methods;
 using Salient.Methods.Pipeline;
 using Salient.Pwla;
@@ -60,8 +61,8 @@ internal static class JobCommand
     {
         var command = new Command("submit", "Submit a job; prints it (and follows it with --watch).");
         var (coordinator, apiKey) = ConnectionOptions(command);
-        var kind = new Option<string>("--kind") { Description = "explain, eval or pwla.", DefaultValueFactory = _ => "explain" };
-        kind.AcceptOnlyFromAmong("explain", "eval", "pwla");
+        var kind = new Option<string>("--kind") { Description = $"The job kind: {string.Join(", ", JobKinds.Names)}.", DefaultValueFactory = _ => "explain" };
+        kind.AcceptOnlyFromAmong([.. JobKinds.Names]);
         var model = new Option<string?>("--model") { Description = "A registered model key (explain and eval)." };
         var prefix = new Option<string?>("--prefix") { Description = "Every image blob under this prefix." };
         var manifest = new Option<string?>("--manifest") { Description = "A JSON-lines manifest blob (scenes format)." };

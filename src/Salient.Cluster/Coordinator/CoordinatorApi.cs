@@ -190,7 +190,7 @@ public static class CoordinatorApi
         // A deprecated form is stored in its current one, so workers read one syntax; the client gets a note.
         var warnings = new List<string>();
         var model = ModelRef.None;
-        if (job.Kind != "pwla")
+        if (JobKinds.Get(job.Kind).UsesModel)
         {
             job = job with { Targets = JobSpecs.PipelineOptionsOf(job, warnings).Targets };
             if (await registry.GetAsync(job.Model!, ct).ConfigureAwait(false) is not { } registered)
@@ -259,35 +259,13 @@ public static class CoordinatorApi
         }
     }
 
-    /// <summary>The first problem of a submission, naming the field, or null.</summary>
+    /// <summary>The first problem of a submission, naming the field, or null: its kind's checks, then the shard limits.</summary>
     public static string? Validate(JobSubmission job)
     {
-        var inputs = new object?[] { job.Inputs?.Prefix, job.Inputs?.Manifest, job.Inputs?.Items }.Count(i => i is not null);
-        return job switch
-        {
-            { Kind: not ("explain" or "eval" or "pwla") } => $"kind: '{job.Kind}' is not explain, eval or pwla.",
-            { Kind: "pwla" } => PwlaProblem(job) ?? LimitsProblem(job),
-            { Model: null or "" } => "model: a model key is required.",
-            _ when inputs != 1 => "inputs: give exactly one of prefix, manifest or items.",
-            { Inputs.Items: { } list } when ItemsProblem(list, isBlob: _ => true) is { } problem => problem,
-            { Targets: PipelineOptions.LabelTargets, Inputs.Manifest: null } => "targets: 'labels' needs inputs.manifest.",
-            { Metrics: { } metrics } when metrics.Except(MetricOptions.Names).Any() => $"metrics: valid metrics are {string.Join(", ", MetricOptions.Names)}.",
-            _ => PipelineProblem(job) ?? LimitsProblem(job) ?? OutputsProblem(job.Outputs),
-        };
-    }
-
-    /// <summary>The problem of the methods, targets, layers, denoising and parameters, by the parser the CLI uses, or null.</summary>
-    private static string? PipelineProblem(JobSubmission job)
-    {
-        try
-        {
-            _ = JobSpecs.PipelineOptionsOf(job);
-            return null;
-        }
-        catch (ArgumentException e)
-        {
-            return e.Message;
-        }
+        ArgumentNullException.ThrowIfNull(job);
+        return JobKinds.TryGet(job.Kind, out var kind)
+            ? kind.Validate(job) ?? LimitsProblem(job)
+            : $"kind: '{job.Kind}' is not one of {string.Join(", ", JobKinds.Names)}.";
     }
 
     private static string? LimitsProblem(JobSubmission job) => job switch
@@ -296,108 +274,6 @@ public static class CoordinatorApi
         { MaxAttempts: < 1 or > 100 } => "max_attempts: must lie in [1, 100].",
         _ => null,
     };
-
-    // Expressions are parsed here so a typo is a 400; a sample blob's content is only read by the worker,
-    // where a missing or malformed CSV becomes that item's error.
-    private static string? PwlaProblem(JobSubmission job)
-    {
-        if (job.Model is not null)
-        {
-            return "model: pwla jobs take no model.";
-        }
-
-        if (job.Inputs?.Items is not { Count: > 0 } items || job.Inputs.Prefix is not null || job.Inputs.Manifest is not null)
-        {
-            return "inputs: a pwla job takes inputs.items only (expressions in x, or .csv blobs of x,y samples).";
-        }
-
-        if (job.Pwla is not { } pwla)
-        {
-            return "pwla: the fit (segments, continuous, method, interval, seed) is required.";
-        }
-
-        if (pwla.Segments is < 1 or > PwlaJobs.MaxSegments)
-        {
-            return $"pwla.segments: must lie in [1, {PwlaJobs.MaxSegments}].";
-        }
-
-        if (PwlaFitting.MethodProblem(pwla.Method, pwla.Continuous) is { } method)
-        {
-            return $"pwla.method: {method}.";
-        }
-
-        if (pwla.Interval is { } interval && (interval.Count != 2 || !double.IsFinite(interval[0]) || !double.IsFinite(interval[1]) || interval[0] >= interval[1]))
-        {
-            return "pwla.interval: give [a, b] with finite a < b.";
-        }
-
-        if (ItemsProblem(items, PwlaJobs.IsSamples) is { } problem)
-        {
-            return problem;
-        }
-
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (!PwlaJobs.IsSamples(items[i]))
-            {
-                if (pwla.Interval is null)
-                {
-                    return $"pwla.interval: expression item {i} ('{items[i]}') needs the interval [a, b].";
-                }
-
-                try
-                {
-                    _ = MathExpression.Parse(items[i]);
-                }
-                catch (ExpressionException e)
-                {
-                    return $"inputs.items[{i}]: '{items[i]}' is not an expression in x ({e.Message}).";
-                }
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// The first problem of an inline item list: too many items, an empty one, or a blob name the store
-    /// would refuse (<paramref name="isBlob"/> tells which items name blobs), naming the item.
-    /// </summary>
-    private static string? ItemsProblem(IReadOnlyList<string> items, Func<string, bool> isBlob)
-    {
-        if (items.Count > MaxInlineItems)
-        {
-            return $"inputs.items: {items.Count} items; a request lists at most {MaxInlineItems} inline. Put longer lists in a manifest blob (inputs.manifest, one {{\"image\": \"NAME\"}} per line).";
-        }
-
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(items[i]))
-            {
-                return $"inputs.items[{i}]: item names must not be empty.";
-            }
-
-            if (isBlob(items[i]) && BlobStore.NameProblem(items[i]) is { } problem)
-            {
-                return $"inputs.items[{i}]: {problem}";
-            }
-        }
-
-        return null;
-    }
-
-    private static string? OutputsProblem(IReadOnlyList<string>? outputs)
-    {
-        try
-        {
-            _ = RenderOptions.Create(outputs ?? []);
-            return null;
-        }
-        catch (ArgumentException e)
-        {
-            return $"outputs: {e.Message}";
-        }
-    }
 
     internal static async Task<IResult> GetJobAsync(Guid id, JobViews views, CancellationToken ct) =>
         await views.GetAsync(id, ct).ConfigureAwait(false) is { } job ? Results.Ok(job) : UnknownJob(id);
