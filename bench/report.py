@@ -117,6 +117,8 @@ EXPLAIN_ROWS = [
     ("guided-backprop", "guided-backprop", "guided backprop (ReLU override)", 1.0, "guided-backprop"),
     ("tsgb", "tsgb", "TSGB", 1.0, None),
     ("scorecam", "scorecam", "Score-CAM", None, None),
+    ("shapleycam", "shapleycam", "Shapley-CAM (ReST score; Salient: one backward per class for J·A, PyTorch: create_graph)", None, None),
+    ("dff", "dff", "Deep Feature Factorization (5 concepts, 200 updates)", None, None),
 ]
 
 # The engines of the forward tables: (file prefix, column name, short name for the ratio columns).
@@ -167,8 +169,8 @@ def explain_section(w, model, iterations):
         verdict = "" if goal is None or r is None else (" ok" if r >= goal else " MISSED")
         goal_s = "report" if goal is None else f">= {goal:g}{verdict}"
         lines.append(f"| {label} | {fmt_sig(t_ips)} | {fmt_sig(s_ips)} | {fmt_sig(r)} | {goal_s} | "
-                     # Score-CAM needs only forward passes, but the ONNX Runtime harness has no Score-CAM.
-                     f"{libtorch_cells} | {'n/a' if variant == 'scorecam' else 'n/a (no backward)'} | "
+                     # Score-CAM and DFF need only forward passes, but the ONNX Runtime harness has neither.
+                     f"{libtorch_cells} | {'n/a' if variant in ('scorecam', 'dff') else 'n/a (no backward)'} | "
                      f"{fmt(num(t, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
                      f"{fmt(num(s, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
                      f"{fmt(num(lt, 'peak_rss_mb', 'time_maxrss_mb'), 0) if libtorch_method else '—'} |")

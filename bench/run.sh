@@ -37,10 +37,12 @@
 #                         default 32 of 2048; the JSON and the table carry the
 #                         all-channel estimate): the full 16,384 masked forwards
 #                         per batch would take hours on 2 cores
+#        shapleycam       ReST score, Hessian-vector product by create_graph
+#        dff              5 concepts, 200 updates (the fixtures' factorisation)
 #      -> bench/work/torch_explain_<variant>.json
 #      Salient: `salient bench explain --model bench/work/resnet50.onnx
 #      --method M --batch 8 --size 224 --warmup 1 --iterations N --json` for
-#      gradcam, guided-backprop, tsgb, scorecam (extra Score-CAM arguments,
+#      gradcam, guided-backprop, tsgb, scorecam, shapleycam, dff (extra Score-CAM arguments,
 #      e.g. a channel subset once the CLI has one, via SALIENT_SCORECAM_ARGS)
 #      -> bench/work/salient_explain_<method>.json.
 #      libtorch (TorchSharp harness): gradcam (backward only to layer4) and
@@ -107,8 +109,8 @@ TRAIN_ITERATIONS=10
 TRAIN_ARCH=resnet-mini
 TRAIN_SIZE=96
 TRAIN_BATCH=32
-TORCH_EXPLAIN_VARIANTS="${EXPLAIN_VARIANTS:-gradcam-full gradcam guided-backprop tsgb scorecam}"
-SALIENT_EXPLAIN_METHODS="gradcam guided-backprop tsgb scorecam"
+TORCH_EXPLAIN_VARIANTS="${EXPLAIN_VARIANTS:-gradcam-full gradcam guided-backprop tsgb scorecam shapleycam dff}"
+SALIENT_EXPLAIN_METHODS="gradcam guided-backprop tsgb scorecam shapleycam dff"
 TORCHSHARP_EXPLAIN_METHODS="gradcam guided-backprop"
 
 while [ $# -gt 0 ]; do

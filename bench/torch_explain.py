@@ -18,6 +18,12 @@ Methods (every image of the batch gets its own top-1 target, raw-logit score):
                    map = max_c |grad| / max.
   tsgb             tsgb.md section 1 (the implementation of
                    tests/fixtures/methods/make_method_fixtures.py); map = relu(S)/max.
+  shapleycam       pytorch-grad-cam ShapleyCAM with ClassifierOutputReST, the graph
+                   started at layer4's output: the ReST score's gradient with
+                   create_graph, the Hessian-vector product with the activations.
+  dff              Deep Feature Factorization of layer4 as the fixtures define it
+                   (5 concepts, 200 multiplicative updates in float64), the concepts'
+                   logits by model.fc, the map of the concept best for the target.
   scorecam         pytorch-grad-cam Score-CAM (masked forwards in chunks of 16).
                    A ResNet-50 layer4 has 2048 channels, i.e. 2048 forwards per
                    image; --scorecam-channels K masks only the first K channels
@@ -40,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import torch_forward  # noqa: E402  (build(), rss_mb(), backend_name(): same conventions)
 
-METHODS = ["gradcam-full", "gradcam", "guided-backprop", "tsgb", "scorecam"]
+METHODS = ["gradcam-full", "gradcam", "guided-backprop", "tsgb", "scorecam", "shapleycam", "dff"]
 
 
 def minmax(a):
@@ -80,9 +86,10 @@ def make_gradcam_full(torch, F, model, layer):
     return run
 
 
-def make_gradcam_layer(torch, F, model, layer):
+def make_layer_cam(torch, F, model, layer, weights):
     """Backward only from the logits to layer4's output: the graph is started
-    there by swapping the hook's output for a leaf that requires grad."""
+    there by swapping the hook's output for a leaf that requires grad.
+    weights(y, targets, a) gives the channel weights [B, K]."""
     for p in model.parameters():
         p.requires_grad_(False)
     store = {}
@@ -95,12 +102,51 @@ def make_gradcam_layer(torch, F, model, layer):
 
     def run(x):
         y = model(x)
-        targets = y.argmax(1)
         a = store["a"]
-        (g,) = torch.autograd.grad(y.gather(1, targets[:, None]).sum(), a)
-        raw = (g.mean(dim=(2, 3))[:, :, None, None] * a.detach()).sum(1)
+        raw = (weights(y, y.argmax(1), a)[:, :, None, None] * a.detach()).sum(1)
         return cam_postprocess(torch, F, raw, x.shape[-2:])
     return run
+
+
+def gradcam_weights(torch, y, targets, a):
+    """Grad-CAM: the mean over positions of the target logit's gradient."""
+    (g,) = torch.autograd.grad(y.gather(1, targets[:, None]).sum(), a)
+    return g.mean(dim=(2, 3))
+
+
+def shapleycam_weights(torch, y, targets, a):
+    """ShapleyCAM: the mean of G - H·A/2 for the ReST score 2·y_t - logsumexp(y)."""
+    rest = (2 * y.gather(1, targets[:, None])[:, 0] - torch.logsumexp(y, 1)).sum()
+    (g,) = torch.autograd.grad(rest, a, create_graph=True)
+    (hvp,) = torch.autograd.grad(g, a, grad_outputs=a.detach())
+    return (g.detach() - 0.5 * hvp).mean(dim=(2, 3))
+
+
+def make_forward_cam(torch, F, model, layer, raw_maps):
+    """A CAM without a backward pass: one forward keeping layer4's output a, then
+    raw_maps(x, targets, a) -> [B, h, w], all under no_grad."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    store = {}
+    layer.register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
+
+    def run(x):
+        with torch.no_grad():
+            y = model(x)
+            return cam_postprocess(torch, F, raw_maps(x, y.argmax(1), store["a"]), x.shape[-2:])
+    return run
+
+
+def make_dff(torch, F, model, layer, ref):
+    """DFF per image (ref.dff_factorize, the fixtures' definition), concept logits = model.fc(concepts)."""
+    def raw_maps(x, targets, a):
+        maps = []
+        for b in range(x.shape[0]):
+            concepts, where = ref.dff_factorize(a[b].double(), **ref.DFF)
+            p = torch.softmax(model.fc(concepts.float()), 1)
+            maps.append(where[int(p[:, targets[b]].argmax())].float())
+        return torch.stack(maps)
+    return make_forward_cam(torch, F, model, layer, raw_maps)
 
 
 def make_input_gradient(torch, model, patch):
@@ -119,31 +165,22 @@ def make_input_gradient(torch, model, patch):
 
 
 def make_scorecam(torch, F, model, layer, channels, chunk=16):
-    for p in model.parameters():
-        p.requires_grad_(False)
-    store = {}
-    layer.register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
-
-    def run(x):
-        with torch.no_grad():
-            y = model(x)
-            targets = y.argmax(1)
-            a = store["a"]
-            k = min(channels, a.shape[1]) if channels else a.shape[1]
-            a = a[:, :k]
-            up = F.interpolate(a, size=x.shape[-2:], mode="bilinear", align_corners=True)
-            mx, mn = up.amax(dim=(2, 3), keepdim=True), up.amin(dim=(2, 3), keepdim=True)
-            up = (up - mn) / (mx - mn + 1e-8)
-            raws = []
-            for b in range(x.shape[0]):
-                scores = []
-                for i in range(0, k, chunk):
-                    masked = x[b][None] * up[b, i:i + chunk, None]
-                    scores.append(model(masked)[:, targets[b]])
-                w = torch.softmax(torch.cat(scores), 0)
-                raws.append((w[:, None, None] * a[b]).sum(0))
-            return cam_postprocess(torch, F, torch.stack(raws), x.shape[-2:])
-    return run
+    def raw_maps(x, targets, a):
+        k = min(channels, a.shape[1]) if channels else a.shape[1]
+        a = a[:, :k]
+        up = F.interpolate(a, size=x.shape[-2:], mode="bilinear", align_corners=True)
+        mx, mn = up.amax(dim=(2, 3), keepdim=True), up.amin(dim=(2, 3), keepdim=True)
+        up = (up - mn) / (mx - mn + 1e-8)
+        raws = []
+        for b in range(x.shape[0]):
+            scores = []
+            for i in range(0, k, chunk):
+                masked = x[b][None] * up[b, i:i + chunk, None]
+                scores.append(model(masked)[:, targets[b]])
+            w = torch.softmax(torch.cat(scores), 0)
+            raws.append((w[:, None, None] * a[b]).sum(0))
+        return torch.stack(raws)
+    return make_forward_cam(torch, F, model, layer, raw_maps)
 
 
 def main():
@@ -172,13 +209,17 @@ def main():
 
     if args.method == "gradcam-full":
         fn = make_gradcam_full(torch, F, model, layer)
-    elif args.method == "gradcam":
-        fn = make_gradcam_layer(torch, F, model, layer)
+    elif args.method in ("gradcam", "shapleycam"):
+        weights = gradcam_weights if args.method == "gradcam" else shapleycam_weights
+        fn = make_layer_cam(torch, F, model, layer, lambda y, targets, a: weights(torch, y, targets, a))
     elif args.method == "scorecam":
         fn = make_scorecam(torch, F, model, layer, args.scorecam_channels)
     else:
         sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures", "methods"))
-        import make_method_fixtures as ref  # the fixtures' GuidedReLU / TSGB rules
+        import make_method_fixtures as ref  # the fixtures' GuidedReLU / TSGB rules, DFF's factorisation
+    if args.method == "dff":
+        fn = make_dff(torch, F, model, layer, ref)
+    elif args.method in ("guided-backprop", "tsgb"):
         # The rule overrides must stay in place for the whole run: keep the
         # context manager referenced (a dropped generator-based one would be
         # closed by the garbage collector, silently restoring the stock rules).

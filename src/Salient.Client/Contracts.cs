@@ -32,7 +32,7 @@ public sealed record JobSubmission
     public IReadOnlyList<string> Methods { get; init; } = ["gradcam"];
 
     /// <summary>
-    /// <c>top1</c>, <c>topk:K</c>, <c>class:I[,J...]</c>, or <c>labels</c> (each item's labels from the manifest).
+    /// <c>top1</c>, <c>topk:K</c>, <c>class:I[,J...]</c>, <c>contrast:A,B[,C...]</c>, or <c>labels</c> (each item's labels from the manifest).
     /// The older <c>topN</c> is still accepted, deprecated: the job stores <c>topk:N</c> and the response carries a <c>Warning</c> header.
     /// </summary>
     public string Targets { get; init; } = "top1";

@@ -8,7 +8,7 @@ using Salient.Imaging;
 namespace Salient.Methods;
 
 /// <summary>One output file of an explanation, rendered in memory.</summary>
-/// <param name="Key">What it is: <c>map</c>, <c>raw</c>, <c>png</c>, <c>overlay</c>, <c>mask</c> or <c>boxes</c>.</param>
+/// <param name="Key">What it is: <c>map</c>, <c>raw</c>, <c>concepts</c> (<c>dff</c>'s concept logits), <c>png</c>, <c>overlay</c>, <c>mask</c> or <c>boxes</c>.</param>
 /// <param name="Suffix">Appended to <see cref="ExplainedTarget.Stem"/> to name the file, e.g. <c>.overlay.png</c>.</param>
 /// <param name="Content">The file's bytes.</param>
 public sealed record RenderedFile(string Key, string Suffix, byte[] Content);
@@ -149,6 +149,10 @@ public static class BatchExplainer
         {
             files.Add(new RenderedFile("map", ".npy", Encode(s => Npy.Write(s, explanation.Map.Span, explanation.Map.Shape))));
             files.Add(new RenderedFile("raw", ".raw.npy", Encode(s => Npy.Write(s, explanation.Raw.Span, explanation.Raw.Shape))));
+            if (explanation.ConceptScores is { } concepts)
+            {
+                files.Add(new RenderedFile("concepts", ".concepts.npy", Encode(s => Npy.Write(s, concepts.Span, concepts.Shape))));
+            }
         }
 
         if (rendering.Wants("png"))

@@ -42,6 +42,8 @@ public abstract class CamExplainer : Explainer
     /// <summary>True for methods weighted by gradients: every target then gets a backward pass to the layers, and <see cref="CamLayer.Gradients"/> is set.</summary>
     protected virtual bool NeedsGradients => false;
 
+    private protected override bool SeedsScores => NeedsGradients;
+
     /// <summary>Rules that change the backward pass to the layers (gradient methods only), or null.</summary>
     private protected virtual IBackwardRules? BackwardRules => null;
 
@@ -105,9 +107,10 @@ public abstract class CamExplainer : Explainer
         var logits = record.Value(Model.OutputNames[0]);
         var targets = SelectTargets(logits, selection);
         var slots = targets.Max(t => t.Count);
+        var gradientsOf = LayerGradients(record, selection, targets, rules);
         for (var slot = 0; slot < slots; slot++)
         {
-            var gradients = Model.Backward(record, SeedFor(logits, targets, slot), Layers, rules);
+            var gradients = gradientsOf(slot);
             try
             {
                 for (var b = 0; b < targets.Length; b++)
@@ -137,6 +140,18 @@ public abstract class CamExplainer : Explainer
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The gradients at the layers for each target slot of a recorded batch, as a function of the slot
+    /// (its result, by layer, is the caller's to dispose): one backward pass of the seeded score per slot,
+    /// unless a method changes them (Shapley-CAM adds a Hessian term that is the same for every slot).
+    /// </summary>
+    private protected virtual Func<int, Dictionary<string, Tensor>> LayerGradients(ForwardRecord record, TargetSelection selection, IReadOnlyList<int>[] targets, IBackwardRules? rules)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var logits = record.Value(Model.OutputNames[0]);
+        return slot => Model.Backward(record, SeedFor(logits, selection, targets, slot), Layers, rules);
     }
 
     /// <summary>Σ_k w_k·A_k for image <paramref name="image"/> of <paramref name="activations"/> [N,K,h,w]: a new [h,w] map on the model's device.</summary>

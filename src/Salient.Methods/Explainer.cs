@@ -110,6 +110,11 @@ public abstract class Explainer
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(targets);
+        if (targets.IsContrast && !SeedsScores)
+        {
+            throw new ArgumentException($"Contrast targets (contrast:A,B) are explained by backpropagating the contrast; '{Options.Method}' does not backpropagate a score. Use a gradient or gradient-weighted CAM method.");
+        }
+
         var results = new List<Explanation>();
         try
         {
@@ -152,42 +157,51 @@ public abstract class Explainer
         return targets;
     }
 
-    /// <summary>A one-hot seed on the logits: image b's <paramref name="slot"/>-th target, zero for images with fewer targets.</summary>
-    protected static Tensor Seed(Tensor logits, IReadOnlyList<int>[] targets, int slot)
+    /// <summary>
+    /// The seed on the logits of image b's <paramref name="slot"/>-th target, zero for images with fewer targets:
+    /// the gradient of the score <paramref name="selection"/> explains it by, one-hot for a plain class.
+    /// </summary>
+    protected static Tensor Seed(Tensor logits, TargetSelection selection, IReadOnlyList<int>[] targets, int slot)
     {
         ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(selection);
         ArgumentNullException.ThrowIfNull(targets);
         var seed = Tensor.Zeros(logits.Shape);
         var classes = logits.Length / logits.Dim(0);
+        // A plain class's seed is one-hot: only contrasts read the logits (and bring them from a device).
+        using var host = selection.IsContrast ? OnHost(logits) : default;
         for (var b = 0; b < targets.Length; b++)
         {
             if (slot < targets[b].Count)
             {
-                seed.Span[(b * classes) + targets[b][slot]] = 1f;
+                ReadOnlySpan<float> row = host.Value is { } values ? values.Span.Slice(b * classes, classes) : default;
+                selection.ScoreGradient(b, row, targets[b][slot], seed.Span.Slice(b * classes, classes));
             }
         }
 
         return seed;
     }
 
-    /// <summary>
-    /// The gradient seeded on the logits for one target slot of a backward pass: <see cref="Seed"/>'s
-    /// one-hot unless a method explains another score of the logits (Finer-CAM's contrast) or seeds
-    /// more rows (DeepLIFT's baseline half).
-    /// </summary>
-    private protected virtual Tensor SeedFor(Tensor logits, IReadOnlyList<int>[] targets, int slot) => Seed(logits, targets, slot);
+    /// <summary>True for methods that explain a target by backpropagating its score from a seed on the logits (<see cref="Seed"/>), which contrast targets need.</summary>
+    private protected virtual bool SeedsScores => false;
 
     /// <summary>
-    /// Wraps a computed map (taking over <paramref name="raw"/> and <paramref name="map"/>) with its target's logit and
-    /// probability (<see cref="ExplainOptions.Scores"/>). Maps made on a device come to the host here, once, to be written.
+    /// The gradient seeded on the logits for one target slot of a backward pass: <see cref="Seed"/>
+    /// unless a method seeds more rows (DeepLIFT's baseline half).
     /// </summary>
-    protected Explanation Result(Tensor logits, int image, int targetClass, Tensor raw, Tensor map)
+    private protected virtual Tensor SeedFor(Tensor logits, TargetSelection selection, IReadOnlyList<int>[] targets, int slot) => Seed(logits, selection, targets, slot);
+
+    /// <summary>
+    /// Wraps a computed map (taking over <paramref name="raw"/>, <paramref name="map"/> and <paramref name="conceptScores"/>) with its
+    /// target's logit and probability (<see cref="ExplainOptions.Scores"/>). Maps made on a device come to the host here, once, to be written.
+    /// </summary>
+    protected Explanation Result(Tensor logits, int image, int targetClass, Tensor raw, Tensor map, Tensor? conceptScores = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         var classes = logits.Length / logits.Dim(0);
         using var host = OnHost(logits);
         var row = host.Value.Span.Slice(image * classes, classes);
-        return new Explanation(image, targetClass, row[targetClass], (float)Options.Scores.Probability(row, targetClass), ToHost(raw), ToHost(map));
+        return new Explanation(image, targetClass, row[targetClass], (float)Options.Scores.Probability(row, targetClass), ToHost(raw), ToHost(map), conceptScores);
     }
 
     // A map computed on a device, downloaded; the device copy goes back to its pool.

@@ -6,13 +6,15 @@ namespace Salient.Methods;
 /// One explanation: a map for one target class of one image. Owns its tensors.
 /// <see cref="Raw"/> is the method's raw output (layer resolution h×w for the CAM family, C×H×W for
 /// gradient methods, signed H×W for TSGB); <see cref="Map"/> is the post-processed H×W map in [0, 1]
-/// at the model input's resolution.
+/// at the model input's resolution. A method that factors an image into concepts (<c>dff</c>) adds
+/// each concept's class logits (<see cref="ConceptScores"/>).
 /// </summary>
 public sealed class Explanation : IDisposable
 {
-    /// <summary>An explanation of <paramref name="targetClass"/> for image <paramref name="image"/> of a batch, taking over <paramref name="raw"/> and <paramref name="map"/>.</summary>
-    public Explanation(int image, int targetClass, float logit, float probability, Tensor raw, Tensor map)
+    /// <summary>An explanation of <paramref name="targetClass"/> for image <paramref name="image"/> of a batch, taking over <paramref name="raw"/>, <paramref name="map"/> and <paramref name="conceptScores"/>.</summary>
+    public Explanation(int image, int targetClass, float logit, float probability, Tensor raw, Tensor map, Tensor? conceptScores = null)
     {
+        ConceptScores = conceptScores;
         Image = image;
         Class = targetClass;
         Logit = logit;
@@ -39,6 +41,9 @@ public sealed class Explanation : IDisposable
     /// <summary>The map at input resolution, in [0, 1].</summary>
     public Tensor Map { get; }
 
+    /// <summary>The class logits [concepts, classes] of each concept the method factored the image into; null for methods that do not.</summary>
+    public Tensor? ConceptScores { get; }
+
     /// <summary>False when the raw map or the map holds NaN or infinity (report it; do not write it).</summary>
     public bool IsFinite => Internal.MapMath.AllFinite(Raw.Span) && Internal.MapMath.AllFinite(Map.Span);
 
@@ -47,5 +52,6 @@ public sealed class Explanation : IDisposable
     {
         Raw.Dispose();
         Map.Dispose();
+        ConceptScores?.Dispose();
     }
 }

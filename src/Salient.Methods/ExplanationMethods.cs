@@ -76,6 +76,11 @@ public static class ExplanationMethods
         {
             Parameters = [new("alpha", 1, "weight of the compared classes' logits"), new("comparisons", 3, "the classes with the nearest logits compared against")],
         },
+        new("dff", MethodOptions.None, (m, o) => new DeepFeatureFactorization(m, o))
+        {
+            Parameters = [new("components", 5, "concepts the layer is factored into"), new("iterations", 200, "multiplicative updates of the factorisation")],
+        },
+        new("shapleycam", MethodOptions.None, (m, o) => new ShapleyCam(m, o)),
         new("smoothgrad-sq", MethodOptions.Smooth, (m, o) => new SmoothGradSquared(m, o)),
         new("vargrad", MethodOptions.Smooth, (m, o) => new VarGrad(m, o)),
         new("deconvolution", MethodOptions.Smooth, (m, o) => new Deconvolution(m, o)),
@@ -117,6 +122,14 @@ public static class ExplanationMethods
             Parameters = [new("epsilon", 1e-9, "stabiliser of every layer's denominator"), new("gamma", 0, "γ rule W + γ·W⁺ on convolutions and linear layers when > 0")],
         },
         new("lrp-zplus", MethodOptions.None, (m, o) => new LrpZPlus(m, o)) { Parameters = [new("epsilon", 1e-9, "stabiliser of every layer's denominator")] },
+        new("lrp-alphabeta", MethodOptions.None, (m, o) => new LrpAlphaBeta(m, o))
+        {
+            Parameters =
+            [
+                new("alpha", 2, "weight of the positive contributions"), new("beta", 1, "weight of the negative contributions (α − β = 1 conserves relevance)"),
+                new("epsilon", 1e-9, "stabiliser of every layer's denominator"),
+            ],
+        },
         new("rise", MethodOptions.None, (m, o) => new Rise(m, o))
         {
             Parameters = [new("masks", 4000, "random masks per image"), new("cell", 32, "mask cell side, pixels"), new("p", 0.5, "probability a cell is kept")],

@@ -27,6 +27,8 @@ public abstract class GradientExplainer : Explainer
     {
     }
 
+    private protected override bool SeedsScores => true;
+
     /// <summary>When true the attribution is the gradient times the input (gradient×input).</summary>
     protected virtual bool TimesInput => false;
 
@@ -53,7 +55,7 @@ public abstract class GradientExplainer : Explainer
         var (raws, logits, targets) = Options.SmoothSamples > 0 || Statistic != NoiseStatistic.Mean ? Smoothed(batch, selection) : Attribute(batch, selection);
         try
         {
-            Weigh(batch, targets, raws);
+            Weigh(batch, selection, targets, raws);
             for (var b = 0; b < targets.Length; b++)
             {
                 for (var t = 0; t < targets[b].Count; t++)
@@ -105,7 +107,7 @@ public abstract class GradientExplainer : Explainer
     }
 
     /// <summary>Changes the attributions [C,H,W] of every image and target in place before they are finished (Guided Grad-CAM weights them by a CAM).</summary>
-    private protected virtual void Weigh(Tensor batch, IReadOnlyList<int>[] targets, Tensor?[][] attributions)
+    private protected virtual void Weigh(Tensor batch, TargetSelection selection, IReadOnlyList<int>[] targets, Tensor?[][] attributions)
     {
     }
 
@@ -115,14 +117,14 @@ public abstract class GradientExplainer : Explainer
         using var record = Model.RecordForward(input, [Model.InputName], [], FusesInRegion);
         var logits = record.Value(Model.OutputNames[0]).Clone();
         var targets = SelectTargets(logits, selection);
-        return (InputGradients(record, logits, targets, times: TimesInput ? input : null), logits, targets);
+        return (InputGradients(record, logits, selection, targets, times: TimesInput ? input : null), logits, targets);
     }
 
     /// <summary>Records a forward pass of <paramref name="input"/> that input gradients can be taken from, fused as the rules allow.</summary>
     private protected ForwardRecord RecordForInput(Tensor input) => Model.RecordForward(input, [Model.InputName], [], FusesInRegion);
 
     /// <summary>Backward passes from the logits to the input, one per target slot, batched over images (the first <c>targets.Length</c> of the record's).</summary>
-    private protected Tensor?[][] InputGradients(ForwardRecord record, Tensor logits, IReadOnlyList<int>[] targets, Tensor? times)
+    private protected Tensor?[][] InputGradients(ForwardRecord record, Tensor logits, TargetSelection selection, IReadOnlyList<int>[] targets, Tensor? times)
     {
         var raws = targets.Select(t => new Tensor?[t.Count]).ToArray();
         var backend = Model.Backend;
@@ -132,7 +134,7 @@ public abstract class GradientExplainer : Explainer
         var slots = targets.Max(t => t.Count);
         for (var slot = 0; slot < slots; slot++)
         {
-            var gradients = Model.Backward(record, SeedFor(logits, targets, slot), [Model.InputName], Rules);
+            var gradients = Model.Backward(record, SeedFor(logits, selection, targets, slot), [Model.InputName], Rules);
             using var gradient = gradients[Model.InputName];
             for (var b = 0; b < targets.Length; b++)
             {
@@ -181,7 +183,7 @@ public abstract class GradientExplainer : Explainer
         }).ToArray();
 
         var samples = Options.SmoothSamples > 0 ? Options.SmoothSamples : DefaultNoiseSamples;
-        var fixedTargets = TargetSelection.PerImage(targets);
+        var fixedTargets = selection.Pinned(targets);
         var pattern = new float[perImage];
         Tensor?[][]? sum = null;
         Tensor?[][]? squares = null;

@@ -25,6 +25,33 @@ public sealed class DeviceTests
     };
 
     [Theory]
+    [InlineData("dff")]
+    [InlineData("shapleycam")]
+    public void A_method_with_host_steps_gives_the_host_maps_on_a_device(string method)
+    {
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var options = new ExplainOptions { Method = method };
+        var expected = Explainer.Create(OnHost.Value, options).Explain(batch, TargetSelection.Top(2));
+        var actual = Explainer.Create(OnDevice.Value, options).Explain(batch, TargetSelection.Top(2));
+        try
+        {
+            Assert.Equal(expected.Select(e => e.Class), actual.Select(e => e.Class));
+            for (var i = 0; i < expected.Count; i++)
+            {
+                Assert.True(ParityTests.RelativeL2(expected[i].Raw.Span, actual[i].Raw.Span) < 1e-5, $"explanation {i}: raw maps differ");
+                Assert.True(ParityTests.RelativeL2(expected[i].Map.Span, actual[i].Map.Span) < 1e-5, $"explanation {i}: maps differ");
+            }
+        }
+        finally
+        {
+            foreach (var result in expected.Concat(actual))
+            {
+                result.Dispose();
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(DeviceMethods))]
     public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies, int maskedChannels)
     {

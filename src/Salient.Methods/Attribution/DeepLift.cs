@@ -52,7 +52,7 @@ internal class DeepLift : GradientExplainer
             }
 
             using var record = RecordForInput(paired);
-            sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), targets, times: difference));
+            sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), selection, targets, times: difference));
             count++;
         }
 
@@ -65,9 +65,9 @@ internal class DeepLift : GradientExplainer
     }
 
     /// <summary>Both halves of the paired batch are seeded with the image's target, as the rescale rule's multipliers assume.</summary>
-    private protected override Tensor SeedFor(Tensor logits, IReadOnlyList<int>[] targets, int slot)
+    private protected override Tensor SeedFor(Tensor logits, TargetSelection selection, IReadOnlyList<int>[] targets, int slot)
     {
-        var seed = Seed(logits, targets, slot);
+        var seed = Seed(logits, selection, targets, slot);
         var half = seed.Length / 2;
         seed.Span[..half].CopyTo(seed.Span[half..]);
         return seed;

@@ -55,7 +55,7 @@ internal sealed class GradientShap : GradientExplainer
 
             TensorPrimitives.Add(point.Span, _baseline, point.Span);
             using var record = RecordForInput(point);
-            sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), targets, times: difference));
+            sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), selection, targets, times: difference));
         }
 
         foreach (var raw in sum!.SelectMany(r => r))

@@ -17,7 +17,7 @@ internal sealed class Lrp : GradientExplainer
         : base(model, options)
     {
         var gamma = (float)ParameterIn("gamma", 0, double.MaxValue);
-        _rules = new LrpRules(gamma > 0 ? LrpWeightRule.Gamma : LrpWeightRule.Epsilon, (float)ParameterIn("epsilon", 0, double.MaxValue), gamma, model.InputName);
+        _rules = new LrpRules(gamma > 0 ? LrpWeightRule.Gamma : LrpWeightRule.Epsilon, (float)ParameterIn("epsilon", 0, double.MaxValue), model.InputName, gamma);
     }
 
     protected override bool TimesInput => true;

@@ -15,7 +15,7 @@ internal sealed class LrpZPlus : GradientExplainer
     public LrpZPlus(Model model, ExplainOptions options)
         : base(model, options)
     {
-        _rules = new LrpRules(LrpWeightRule.ZPlus, (float)ParameterIn("epsilon", 0, double.MaxValue), 0f, model.InputName);
+        _rules = new LrpRules(LrpWeightRule.ZPlus, (float)ParameterIn("epsilon", 0, double.MaxValue), model.InputName);
     }
 
     protected override bool TimesInput => true;

@@ -32,7 +32,7 @@ internal sealed class FullGrad : GradientExplainer
         string[] wanted = [Model.InputName, .. _layers.Select(l => l.Value)];
         for (var slot = 0; slot < targets.Max(t => t.Count); slot++)
         {
-            var gradients = Model.Backward(record, SeedFor(logits, targets, slot), wanted);
+            var gradients = Model.Backward(record, SeedFor(logits, selection, targets, slot), wanted);
             try
             {
                 for (var b = 0; b < targets.Length; b++)

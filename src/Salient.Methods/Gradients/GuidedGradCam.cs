@@ -25,9 +25,9 @@ internal sealed class GuidedGradCam : GradientExplainer
 
     private protected override IBackwardRules Rules => GuidedBackpropRules.Instance;
 
-    private protected override void Weigh(Tensor batch, IReadOnlyList<int>[] targets, Tensor?[][] attributions)
+    private protected override void Weigh(Tensor batch, TargetSelection selection, IReadOnlyList<int>[] targets, Tensor?[][] attributions)
     {
-        var cams = _gradCam.Explain(batch, TargetSelection.PerImage(targets));
+        var cams = _gradCam.Explain(batch, selection.Pinned(targets));
         try
         {
             var camIndex = 0;

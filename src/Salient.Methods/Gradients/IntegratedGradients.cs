@@ -20,7 +20,7 @@ internal sealed class IntegratedGradients(Model model, ExplainOptions options) :
             using var scaled = Tensor.Uninitialized(backend, input.Shape);
             backend.Map(new MapFunction(MapFunctionKind.Scale, (i + 0.5f) / steps), onDevice.Data, scaled.Data);
             using var record = RecordForInput(scaled);
-            var grads = InputGradients(record, record.Value(Model.OutputNames[0]), selected, times: null);
+            var grads = InputGradients(record, record.Value(Model.OutputNames[0]), selection, selected, times: null);
             sum = Accumulate(sum, grads);
         }
 

@@ -16,7 +16,7 @@ namespace Salient.Methods.Pipeline;
 /// <param name="Class">The target class.</param>
 /// <param name="Label">The class's label from the model card.</param>
 /// <param name="Score">The model's probability of the class.</param>
-/// <param name="Outputs">Output files by kind (<c>map</c>, <c>raw</c>, <c>png</c>, <c>overlay</c>, <c>mask</c>, <c>boxes</c>).</param>
+/// <param name="Outputs">Output files by kind (<c>map</c>, <c>raw</c>, <c>concepts</c>, <c>png</c>, <c>overlay</c>, <c>mask</c>, <c>boxes</c>).</param>
 /// <param name="Error">Why the item or target failed.</param>
 /// <param name="Metrics">The target's explanation-quality scores (an evaluation), by metric name.</param>
 /// <param name="Seconds">Explaining time per map in the item's batch: the one field that differs between runs of the same work.</param>

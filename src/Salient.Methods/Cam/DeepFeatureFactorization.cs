@@ -1,0 +1,280 @@
+using Salient.Engine;
+using Salient.Engine.Kernels;
+using Salient.Methods.Internal;
+using Tensor = Salient.Engine.Tensor;
+
+namespace Salient.Methods.Cam;
+
+/// <summary>
+/// Deep Feature Factorization (Collins et al., ECCV 2018; pytorch-grad-cam's DeepFeatureFactorization):
+/// one layer's activations of each image, shifted per channel to be non-negative, V = A − min ≈ W·H by
+/// non-negative matrix factorisation into <c>components</c> concepts (W [C, K] the concepts' channel
+/// vectors, H [K, h·w] where each concept is). Raw is H as [K, h, w], the same for every target; each
+/// concept's class logits are the network from the layer on with the layer's value replaced by the
+/// concept W_k + min at every position (for a GlobalAveragePool → Linear head, the head applied to the
+/// concept) and come with the explanation (<see cref="Explanation.ConceptScores"/>); the map of a target
+/// is the map of the concept that gives the target the highest probability. The factorisation is
+/// deterministic (a fixed initial W and H, <c>iterations</c> multiplicative updates, in double).
+/// </summary>
+internal sealed class DeepFeatureFactorization : Explainer
+{
+    /// <summary>The golden ratio's fractional part: its multiples modulo 1 spread evenly, so the initial factors are varied yet fixed.</summary>
+    private const double Golden = 0.6180339887498949;
+
+    private readonly int _components;
+    private readonly int _iterations;
+
+    public DeepFeatureFactorization(Model model, ExplainOptions options)
+        : this(model, options, new Architecture(model, options.Reshape))
+    {
+    }
+
+    private DeepFeatureFactorization(Model model, ExplainOptions options, Architecture architecture)
+        : base(model, options, architecture.ResolveLayers(options.Layers))
+    {
+        if (Layers.Count != 1)
+        {
+            throw new ArgumentException($"dff factorises one layer; {Layers.Count} were given (--layer).");
+        }
+
+        if (architecture.IsReshaped(Layers[0]))
+        {
+            throw new ArgumentException($"dff writes concepts into the layer in the model's own layout to score them; layer '{Layers[0]}' is reshaped to maps (--reshape), which it cannot write back.");
+        }
+
+        _components = WholeParameter("components", 1);
+        _iterations = WholeParameter("iterations", 1);
+    }
+
+    protected override void Run(Tensor batch, TargetSelection selection, List<Explanation> results)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(results);
+        var layer = Layers[0];
+        var observed = Model.Forward(batch, [layer]);
+        try
+        {
+            var logits = observed[Model.OutputNames[0]];
+            var targets = SelectTargets(logits, selection);
+            using var activations = OnHost(observed[layer]);
+            var (h, w) = (activations.Value.Dim(2), activations.Value.Dim(3));
+            for (var b = 0; b < targets.Length; b++)
+            {
+                var (concepts, where) = Factorize(activations.Value, b);
+                using var scores = ConceptLogits(batch, b, layer, concepts);
+                var classes = scores.Dim(1);
+                foreach (var target in targets[b])
+                {
+                    var best = Enumerable.Range(0, _components)
+                        .Select(k => (Concept: k, Probability: Options.Scores.Probability(scores.Span.Slice(k * classes, classes), target)))
+                        .Aggregate((x, y) => y.Probability > x.Probability ? y : x).Concept;
+                    var raw = Tensor.Uninitialized(_components, h, w);
+                    for (var i = 0; i < raw.Length; i++)
+                    {
+                        raw.Span[i] = (float)where[i];
+                    }
+
+                    results.Add(Result(logits, b, target, raw, ConceptMap(raw, best, batch.Dim(2), batch.Dim(3)), scores.Clone()));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var tensor in observed.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Image <paramref name="image"/>'s factorisation: the concepts [K][C] (W's columns plus each channel's
+    /// minimum) and H [K·h·w]. V [C, P] = A − min per channel (NaN as 0) ≈ W·H, W and H starting at
+    /// s·(0.5 + frac(i·golden)) with s = √(mean V / K) and i counting W's entries then H's, from 1; each
+    /// iteration W ← W ⊙ VHᵀ / (WHHᵀ + 1e-12), then H ← H ⊙ WᵀV / (WᵀWH + 1e-12).
+    /// </summary>
+    private (double[][] Concepts, double[] Where) Factorize(Tensor activations, int image)
+    {
+        var (channels, plane) = (activations.Dim(1), activations.Dim(2) * activations.Dim(3));
+        var k = _components;
+        var a = activations.Span.Slice(image * channels * plane, channels * plane);
+        var v = new double[channels * plane];
+        var offset = new double[channels];
+        var mean = 0.0;
+        for (var c = 0; c < channels; c++)
+        {
+            var min = double.PositiveInfinity;
+            for (var p = 0; p < plane; p++)
+            {
+                min = Math.Min(min, float.IsNaN(a[(c * plane) + p]) ? 0 : a[(c * plane) + p]);
+            }
+
+            offset[c] = min;
+            for (var p = 0; p < plane; p++)
+            {
+                var value = float.IsNaN(a[(c * plane) + p]) ? 0 : a[(c * plane) + p];
+                v[(c * plane) + p] = value - min;
+                mean += value - min;
+            }
+        }
+
+        var scale = Math.Sqrt(mean / v.Length / k);
+        var factorW = new double[channels * k];
+        var factorH = new double[k * plane];
+        for (var i = 0; i < factorW.Length; i++)
+        {
+            factorW[i] = scale * (0.5 + ((i + 1) * Golden % 1.0));
+        }
+
+        for (var i = 0; i < factorH.Length; i++)
+        {
+            factorH[i] = scale * (0.5 + ((factorW.Length + i + 1) * Golden % 1.0));
+        }
+
+        for (var iteration = 0; iteration < _iterations; iteration++)
+        {
+            // W ← W ⊙ (V Hᵀ) / (W (H Hᵀ) + ε)
+            var hht = Gram(factorH, k, plane);
+            for (var c = 0; c < channels; c++)
+            {
+                var row = factorW.AsSpan(c * k, k);
+                var updated = new double[k];
+                for (var j = 0; j < k; j++)
+                {
+                    double numerator = 0, denominator = 0;
+                    for (var p = 0; p < plane; p++)
+                    {
+                        numerator += v[(c * plane) + p] * factorH[(j * plane) + p];
+                    }
+
+                    for (var m = 0; m < k; m++)
+                    {
+                        denominator += row[m] * hht[(m * k) + j];
+                    }
+
+                    updated[j] = row[j] * numerator / (denominator + 1e-12);
+                }
+
+                updated.CopyTo(row);
+            }
+
+            // H ← H ⊙ (Wᵀ V) / ((Wᵀ W) H + ε)
+            var wtw = new double[k * k];
+            for (var c = 0; c < channels; c++)
+            {
+                for (var m = 0; m < k; m++)
+                {
+                    for (var j = 0; j < k; j++)
+                    {
+                        wtw[(m * k) + j] += factorW[(c * k) + m] * factorW[(c * k) + j];
+                    }
+                }
+            }
+
+            var next = new double[k * plane];
+            for (var j = 0; j < k; j++)
+            {
+                for (var p = 0; p < plane; p++)
+                {
+                    double numerator = 0, denominator = 0;
+                    for (var c = 0; c < channels; c++)
+                    {
+                        numerator += factorW[(c * k) + j] * v[(c * plane) + p];
+                    }
+
+                    for (var m = 0; m < k; m++)
+                    {
+                        denominator += wtw[(j * k) + m] * factorH[(m * plane) + p];
+                    }
+
+                    next[(j * plane) + p] = factorH[(j * plane) + p] * numerator / (denominator + 1e-12);
+                }
+            }
+
+            factorH = next;
+        }
+
+        var concepts = new double[k][];
+        for (var j = 0; j < k; j++)
+        {
+            concepts[j] = [.. Enumerable.Range(0, channels).Select(c => factorW[(c * k) + j] + offset[c])];
+        }
+
+        return (concepts, factorH);
+    }
+
+    /// <summary>H Hᵀ [K, K] of H [K, P].</summary>
+    private static double[] Gram(double[] factor, int k, int plane)
+    {
+        var gram = new double[k * k];
+        for (var i = 0; i < k; i++)
+        {
+            for (var j = i; j < k; j++)
+            {
+                var sum = 0.0;
+                for (var p = 0; p < plane; p++)
+                {
+                    sum += factor[(i * plane) + p] * factor[(j * plane) + p];
+                }
+
+                gram[(i * k) + j] = gram[(j * k) + i] = sum;
+            }
+        }
+
+        return gram;
+    }
+
+    /// <summary>The logits [K, classes] of the concepts: copies of image <paramref name="image"/> whose layer value is concept k at every position, <see cref="ExplainOptions.InnerBatch"/> per pass.</summary>
+    private Tensor ConceptLogits(Tensor batch, int image, string layer, double[][] concepts)
+    {
+        var imageSize = batch.Length / batch.Dim(0);
+        Tensor? scores = null;
+        for (var start = 0; start < concepts.Length; start += Options.InnerBatch)
+        {
+            var count = Math.Min(Options.InnerBatch, concepts.Length - start);
+            using var copies = Tensor.Uninitialized([count, .. batch.Shape[1..]]);
+            for (var j = 0; j < count; j++)
+            {
+                batch.Span.Slice(image * imageSize, imageSize).CopyTo(copies.Span.Slice(j * imageSize, imageSize));
+            }
+
+            var first = start;
+            using var logits = Model.Forward(copies, [layer], (name, value) =>
+            {
+                if (name == layer)
+                {
+                    // Written from the host, so the layer may live on a device.
+                    var plane = value.Dim(2) * value.Dim(3);
+                    var tiled = new float[value.Length];
+                    for (var j = 0; j < count; j++)
+                    {
+                        var concept = concepts[first + j];
+                        for (var c = 0; c < concept.Length; c++)
+                        {
+                            tiled.AsSpan(((j * concept.Length) + c) * plane, plane).Fill((float)concept[c]);
+                        }
+                    }
+
+                    value.Data.CopyFrom(tiled);
+                }
+            });
+            using var host = OnHost(logits);
+            var classes = logits.Length / count;
+            scores ??= Tensor.Uninitialized(concepts.Length, classes);
+            host.Value.Span.CopyTo(scores.Span.Slice(start * classes, count * classes));
+        }
+
+        return scores!;
+    }
+
+    /// <summary>Concept <paramref name="concept"/>'s map at input resolution: min-max at the layer's resolution, resize, min-max (the CAM family's post-processing; H is non-negative).</summary>
+    private static Tensor ConceptMap(Tensor raw, int concept, int height, int width)
+    {
+        var plane = raw.Dim(1) * raw.Dim(2);
+        using var map = Tensor.FromSpan(raw.Span.Slice(concept * plane, plane), raw.Dim(1), raw.Dim(2));
+        MapMath.MinMax(KernelBackends.Host, map);
+        var resized = MapMath.Resize(KernelBackends.Host, map, height, width);
+        MapMath.MinMax(KernelBackends.Host, resized);
+        return resized;
+    }
+}
