@@ -9,7 +9,7 @@ namespace Salient.Methods.Tests;
 /// <summary>
 /// The methods whose arithmetic runs through backend operations give the host's maps on a device
 /// that is not the host, and bring to the host only the logits (to pick targets) and the maps
-/// (SmoothGrad's noisy batches are made on the host and uploaded; docs/architecture.md).
+/// (SmoothGrad's noise pattern is drawn on the host and uploaded, one per copy; docs/architecture.md).
 /// </summary>
 public sealed class DeviceTests
 {
@@ -22,14 +22,34 @@ public sealed class DeviceTests
     {
         { "cam", 0, 0 }, { "gradcam", 0, 0 }, { "gradient", 0, 0 }, { "gradxinput", 0, 0 }, { "guided-backprop", 0, 0 }, { "deconvolution", 0, 0 },
         { "integrated-gradients", 0, 0 }, { "vargrad", 3, 0 }, { "scorecam", 0, 3 },
+        { "gradcam++", 0, 0 }, { "xgradcam", 0, 0 }, { "layercam", 0, 0 }, { "gradcam-elementwise", 0, 0 }, { "hirescam", 0, 0 }, { "tsgb", 0, 0 },
+        { "gradient", 2, 0 },
     };
 
     [Theory]
     [MemberData(nameof(DeviceMethods))]
-    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies, int maskedChannels)
+    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies, int maskedChannels) =>
+        AssertHostMapsOnDevice(new ExplainOptions { Method = method, SmoothSamples = noisyCopies, ChannelLimit = maskedChannels > 0 ? maskedChannels : null }, noisyCopies, maskedChannels);
+
+    /// <summary>Denoising's truncations, of a shallow layer's gradients (and along the backward pass in backprop mode), on the device.</summary>
+    public static TheoryData<string, DenoiseMode> DenoisedMethods => new()
+    {
+        { "gradcam", DenoiseMode.Floor }, { "gradcam++", DenoiseMode.Ceil }, { "layercam", DenoiseMode.Rectify }, { "xgradcam", DenoiseMode.Backprop },
+    };
+
+    [Theory]
+    [MemberData(nameof(DenoisedMethods))]
+    public void A_denoised_cam_gives_the_host_maps_on_a_device(string method, DenoiseMode denoise) =>
+        AssertHostMapsOnDevice(new ExplainOptions { Method = method, Denoise = denoise, Layers = ["/layer2/layer2.0/relu_1/Relu_output_0", "/layer3/layer3.0/relu_1/Relu_output_0"] }, 0, 0);
+
+    /// <summary>Guided Grad-CAM runs a Grad-CAM inside, whose maps stay on the device: it reads the logits as that explainer does too.</summary>
+    [Fact]
+    public void Guided_gradcam_gives_the_host_maps_on_a_device_and_keeps_its_cams_there() =>
+        AssertHostMapsOnDevice(new ExplainOptions { Method = "guided-gradcam" }, 0, 0, innerExplainers: 1);
+
+    private static void AssertHostMapsOnDevice(ExplainOptions options, int noisyCopies, int maskedChannels, int innerExplainers = 0)
     {
         using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
-        var options = new ExplainOptions { Method = method, SmoothSamples = noisyCopies, ChannelLimit = maskedChannels > 0 ? maskedChannels : null };
         var expected = Explainer.Create(OnHost.Value, options).Explain(batch, TargetSelection.Top(2));
         var before = SimulatedDeviceBackend.Downloaded;
         var actual = Explainer.Create(OnDevice.Value, options).Explain(batch, TargetSelection.Top(2));
@@ -44,12 +64,12 @@ public sealed class DeviceTests
                 Assert.Equal(expected[i].Map.Span.ToArray(), actual[i].Map.Span.ToArray());
             }
 
-            // Logits to pick targets (once, and once per noisy copy) and once per result for its score, a row per masked
-            // channel of each image; each result's raw map and map once.
+            // Logits to pick targets (once, and once per noisy copy) and once per result for its score, as much again for an
+            // explainer used inside, a row per masked channel of each image; each result's raw map and map once.
             var classes = OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
             var logits = batch.Dim(0) * classes;
             Assert.Equal(
-                (logits * (1 + noisyCopies + actual.Count)) + (batch.Dim(0) * maskedChannels * classes) + actual.Sum(r => r.Raw.Length + r.Map.Length),
+                (logits * ((1 + innerExplainers) * (1 + actual.Count) + noisyCopies)) + (batch.Dim(0) * maskedChannels * classes) + actual.Sum(r => r.Raw.Length + r.Map.Length),
                 downloaded);
         }
         finally
