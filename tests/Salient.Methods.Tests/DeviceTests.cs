@@ -2,6 +2,7 @@ using Salient.Engine;
 using Salient.Engine.IO;
 using Salient.Engine.Kernels.Cpu;
 using Salient.Methods;
+using Salient.Methods.Metrics;
 using Salient.Tests.Devices;
 
 namespace Salient.Methods.Tests;
@@ -46,6 +47,55 @@ public sealed class DeviceTests
     [Fact]
     public void Guided_gradcam_gives_the_host_maps_on_a_device_and_keeps_its_cams_there() =>
         AssertHostMapsOnDevice(new ExplainOptions { Method = "guided-gradcam" }, 0, 0, innerExplainers: 1);
+
+    /// <summary>The perturbation metrics of eval jobs on a device: copies written on the host, only the logits downloaded.</summary>
+    [Fact]
+    public void Deletion_insertion_and_road_give_the_host_curves_on_a_device_and_download_only_logits()
+    {
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var explanations = Explainer.Create(OnHost.Value, new ExplainOptions { Method = "gradcam" }).Explain(batch, TargetSelection.Top1);
+        try
+        {
+            var classes = OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
+            foreach (var insertion in new[] { false, true })
+            {
+                var expected = DeletionInsertion.Curves(OnHost.Value, batch, explanations, insertion, PerturbationBaseline.Blur, steps: 4, innerBatch: 3);
+                var before = SimulatedDeviceBackend.Downloaded;
+                var actual = DeletionInsertion.Curves(OnDevice.Value, batch, explanations, insertion, PerturbationBaseline.Blur, steps: 4, innerBatch: 3);
+                Assert.Equal(explanations.Count * 5 * classes, SimulatedDeviceBackend.Downloaded - before);
+                Assert.Equal(expected, actual);
+            }
+
+            Assert.Equal(
+                Road.Curves(OnHost.Value, batch, explanations, RoadOrder.MostRelevantFirst, [20, 60]),
+                Road.Curves(OnDevice.Value, batch, explanations, RoadOrder.MostRelevantFirst, [20, 60]));
+        }
+        finally
+        {
+            foreach (var explanation in explanations)
+            {
+                explanation.Dispose();
+            }
+        }
+    }
+
+    /// <summary>An eval job's whole evaluation (every metric, the sanity check's randomised models included) on a device gives the host's numbers.</summary>
+    [Fact]
+    public void Every_metric_gives_the_host_numbers_on_a_device()
+    {
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var options = new MetricOptions { Steps = 4, RoadPercentages = [25, 75], SanitySteps = 2 };
+        ReadOnlyMemory<bool> left = Enumerable.Range(0, 32 * 32).Select(p => p % 32 < 16).ToArray();
+        EvaluationItem[] items = [new("a", [new(2, left)]), new("b", [new(7, left)])];
+        string Evaluate(Model model)
+        {
+            var accumulator = new MetricAccumulator();
+            new MetricEvaluator(model, [new ExplainOptions { Method = "gradcam" }, new ExplainOptions { Method = "gradient" }], options).Evaluate(batch, items, accumulator);
+            return accumulator.ToJson();
+        }
+
+        Assert.Equal(Evaluate(OnHost.Value), Evaluate(OnDevice.Value));
+    }
 
     private static void AssertHostMapsOnDevice(ExplainOptions options, int noisyCopies, int maskedChannels, int innerExplainers = 0)
     {

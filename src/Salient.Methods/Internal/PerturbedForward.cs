@@ -2,7 +2,10 @@ using Salient.Engine;
 
 namespace Salient.Methods.Internal;
 
-/// <summary>Runs perturbed copies of inputs through the model in chunks and reads the target's probability from each.</summary>
+/// <summary>
+/// Runs perturbed copies of inputs through the model in chunks and reads the target's probability from each.
+/// The copies are written on the host and uploaded a chunk at a time; on a device only the logits come back.
+/// </summary>
 internal static class PerturbedForward
 {
     /// <summary>
@@ -34,10 +37,13 @@ internal static class PerturbedForward
             var first = start;
             Parallel.For(0, n, i => fill(first + i, memory.Span.Slice(i * size, size)));
             using var logits = model.Forward(chunk);
+            // On a device the logits come to the host once per pass, to be read.
+            using var downloaded = logits.Device.IsCpu ? null : logits.ToHost();
+            var values = (downloaded ?? logits).Span;
             var classes = logits.Length / n;
             for (var i = 0; i < n; i++)
             {
-                read(start + i, logits.Span.Slice(i * classes, classes));
+                read(start + i, values.Slice(i * classes, classes));
             }
 
             progress?.Invoke(start + n);
