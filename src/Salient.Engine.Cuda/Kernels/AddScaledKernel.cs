@@ -6,5 +6,5 @@ namespace Salient.Engine.Cuda.Kernels;
 public static class AddScaledKernel
 {
     public static void Run(Index1D i, ArrayView<float> pattern, ArrayView<float> scales, ArrayView<float> target, int n) =>
-        target[i] += scales[i / n] * pattern[i % n];
+        target[i] += scales[(int)i / n] * pattern[(int)i % n];
 }

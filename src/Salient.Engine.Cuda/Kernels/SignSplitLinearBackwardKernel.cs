@@ -11,8 +11,8 @@ public static class SignSplitLinearBackwardKernel
     public static void Run(Index1D i, ArrayView<float> weights, ArrayView<float> outputGradient, ArrayView<float> beta, ArrayView<float> inputGradient,
         int inputs, int outputs, int transposed)
     {
-        var b = i / inputs;
-        var j = i % inputs;
+        var b = (int)i / inputs;
+        var j = (int)i % inputs;
         var sum = 0f;
         for (var k = 0; k < outputs; k++)
         {

@@ -12,8 +12,8 @@ public static class SignSplitRatioKernel
     public static void Run(Index1D i, ArrayView<float> input, ArrayView<float> weights, ArrayView<float> outputGradient, ArrayView<float> beta,
         int inputs, int outputs, int transposed, float gamma)
     {
-        var b = i / outputs;
-        var k = i % outputs;
+        var b = (int)i / outputs;
+        var k = (int)i % outputs;
         if (outputGradient[i] == 0f)
         {
             beta[i] = 0f;

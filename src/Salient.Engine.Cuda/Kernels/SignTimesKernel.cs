@@ -7,8 +7,8 @@ public static class SignTimesKernel
 {
     public static void Run(Index1D i, ArrayView<float> x, ArrayView<float> map, ArrayView<float> y, int channels, int plane)
     {
-        var image = i / (channels * plane);
-        var u = map[((long)image * plane) + (i % plane)];
+        var image = (int)i / (channels * plane);
+        var u = map[((long)image * plane) + ((int)i % plane)];
         var v = x[i];
         y[i] = v > 0f ? u : v < 0f ? -u : 0f;
     }
