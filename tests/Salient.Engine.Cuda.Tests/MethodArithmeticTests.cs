@@ -10,23 +10,9 @@ public class MethodArithmeticTests
     private const int Channels = 5;
     private const int Plane = 300;
 
-    public static readonly TheoryData<string, int> WeightingCases = Cases(Enum.GetValues<ChannelWeighting>().Length);
+    public static readonly TheoryData<string, int> WeightingCases = Devices.WithCases(Enum.GetValues<ChannelWeighting>().Length);
 
-    public static readonly TheoryData<string, int> ProductCases = Cases(Enum.GetValues<ChannelProduct>().Length);
-
-    private static TheoryData<string, int> Cases(int count)
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var device in Devices.Names)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                data.Add(device, i);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int> ProductCases = Devices.WithCases(Enum.GetValues<ChannelProduct>().Length);
 
     // Activations as after a ReLU (zeros included), gradients of both signs.
     private static (float[] Activations, float[] Gradients) Planes(int seed) =>

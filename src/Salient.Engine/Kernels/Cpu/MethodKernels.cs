@@ -14,13 +14,7 @@ internal static class MethodKernels
     public static void ChannelWeights(ChannelWeighting weighting, int channels, int plane, ReadOnlySpan<float> activations,
         ReadOnlySpan<float> gradients, Span<float> weights)
     {
-        if (!Enum.IsDefined(weighting))
-        {
-            throw new ArgumentOutOfRangeException(nameof(weighting), weighting, "Unknown channel weighting.");
-        }
-
-        MapKernels.Check(channels * plane, activations.Length, "activations");
-        MapKernels.Check(channels * plane, gradients.Length, "gradients");
+        CheckChannelPairs(weighting, channels, plane, activations.Length, gradients.Length);
         MapKernels.Check(channels, weights.Length, "weights");
         if (weighting == ChannelWeighting.GradientMean)
         {
@@ -36,6 +30,19 @@ internal static class MethodKernels
                 ? PositiveGradientAlpha(a, g)
                 : TensorPrimitives.Dot(g, a) / (TensorPrimitives.Sum(a) + 1e-7f);
         }
+    }
+
+    // A known rule and channels planes of activations and of gradients.
+    private static void CheckChannelPairs<TRule>(TRule rule, int channels, int plane, int activations, int gradients)
+        where TRule : struct, Enum
+    {
+        if (!Enum.IsDefined(rule))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rule), rule, $"Unknown {typeof(TRule).Name}.");
+        }
+
+        MapKernels.Check(channels * plane, activations, "activations");
+        MapKernels.Check(channels * plane, gradients, "gradients");
     }
 
     // Summed element by element in plane order.
@@ -58,13 +65,7 @@ internal static class MethodKernels
     public static void ChannelProductSum(ChannelProduct product, int channels, int plane, ReadOnlySpan<float> activations,
         ReadOnlySpan<float> gradients, Span<float> output)
     {
-        if (!Enum.IsDefined(product))
-        {
-            throw new ArgumentOutOfRangeException(nameof(product), product, "Unknown channel product.");
-        }
-
-        MapKernels.Check(channels * plane, activations.Length, "activations");
-        MapKernels.Check(channels * plane, gradients.Length, "gradients");
+        CheckChannelPairs(product, channels, plane, activations.Length, gradients.Length);
         MapKernels.Check(plane, output.Length, "output");
         output.Clear();
         var rented = ArrayPool<float>.Shared.Rent(plane);
