@@ -196,6 +196,10 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
         BufferView outputGradient, BufferView inputGradient) =>
         _kernels.SignSplitLinearBackward(rows, inputs, outputs, weightsTransposed, gamma, V(input), V(weights), V(outputGradient), V(inputGradient));
 
+    /// <inheritdoc/>
+    public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
+        _kernels.SpliceByRank(channels, plane, V(source), V(replacement), V(ranks), V(limits), V(output));
+
     /// <summary>Frees the device (the registry's backends live as long as the process; this is for owners of their own).</summary>
     public void Dispose()
     {

@@ -58,6 +58,7 @@ public sealed class GpuKernels : IDisposable
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _signTimes;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>> _signSplitRatio;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>> _signSplitLinearBackward;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _spliceByRank;
 
     /// <param name="accelerator">The device (see <see cref="GpuDevice"/>).</param>
     /// <param name="stream">The stream every operation is queued on; the accelerator's default stream when null.</param>
@@ -101,6 +102,7 @@ public sealed class GpuKernels : IDisposable
         _signTimes = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SignTimesKernel.Run));
         _signSplitRatio = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(SignSplitRatioKernel.Run));
         _signSplitLinearBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(SignSplitLinearBackwardKernel.Run));
+        _spliceByRank = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SpliceByRankKernel.Run));
     }
 
     /// <summary>The stream the operations are queued on.</summary>
@@ -608,6 +610,23 @@ public sealed class GpuKernels : IDisposable
         }
 
         _signSplitLinearBackward.Value(Stream, (int)inputGradient.Length, Ok(weights), Ok(outputGradient), beta.View, inputGradient, inputs, outputs, transposed);
+    }
+
+    /// <inheritdoc cref="IKernelBackend.SpliceByRank"/>
+    public void SpliceByRank(int channels, int plane, ArrayView<float> source, ArrayView<float> replacement, ArrayView<float> ranks, ArrayView<float> limits,
+        ArrayView<float> output)
+    {
+        var size = (long)channels * plane;
+        if (channels < 0 || plane < 0 || source.Length != size || replacement.Length != size || ranks.Length != plane || output.Length != size * limits.Length)
+        {
+            throw new ArgumentException($"SpliceByRank of {channels} planes of {plane} got {source.Length} and {replacement.Length} values, {ranks.Length} ranks, "
+                + $"{limits.Length} limits and room for {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            _spliceByRank.Value(Stream, (int)output.Length, source, replacement, ranks, limits, output, channels, plane);
+        }
     }
 
     private static void CheckChannelPairs(int channels, int plane, long activations, long gradients, long output, long expectedOutput)

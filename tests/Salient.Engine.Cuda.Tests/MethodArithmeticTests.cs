@@ -113,4 +113,18 @@ public class MethodArithmeticTests
                 x, weights, gradient));
         }
     }
+
+    [SkippableTheory]
+    [MemberData(nameof(Devices.Names), MemberType = typeof(Devices))]
+    public void Copies_spliced_by_rank_equal_the_cpu_backend(string device)
+    {
+        var d = Devices.Get(device);
+        var source = Reference.Random(Channels * Plane, 14);
+        var replacement = Reference.Random(Channels * Plane, 15);
+        var ranks = Enumerable.Range(0, Plane).Select(p => (float)((p * 7) % Plane)).ToArray();
+        float[] limits = [0, 1, 150, 300];
+        var expected = new float[limits.Length * Channels * Plane];
+        Devices.Cpu.SpliceByRank(Channels, Plane, source, replacement, ranks, limits, expected);
+        Assert.Equal(expected, d.Run(new float[expected.Length], (v, o) => d.Kernels.SpliceByRank(Channels, Plane, v[0], v[1], v[2], v[3], o), source, replacement, ranks, limits));
+    }
 }

@@ -51,6 +51,7 @@ public class PtxCompilationTests
         (Run(typeof(SignTimesKernel)), false),
         (Run(typeof(SignSplitRatioKernel)), false),
         (Run(typeof(SignSplitLinearBackwardKernel)), false),
+        (Run(typeof(SpliceByRankKernel)), false),
     ];
 
     public static readonly TheoryData<int> Kernels = [.. Enumerable.Range(0, s_kernels.Length)];

@@ -48,7 +48,7 @@ public sealed class DeviceTests
     public void Guided_gradcam_gives_the_host_maps_on_a_device_and_keeps_its_cams_there() =>
         AssertHostMapsOnDevice(new ExplainOptions { Method = "guided-gradcam" }, 0, 0, innerExplainers: 1);
 
-    /// <summary>The perturbation metrics of eval jobs on a device: copies written on the host, only the logits downloaded.</summary>
+    /// <summary>The perturbation metrics of eval jobs on a device: only the logits downloaded; deletion and insertion make their copies there.</summary>
     [Fact]
     public void Deletion_insertion_and_road_give_the_host_curves_on_a_device_and_download_only_logits()
     {
@@ -60,9 +60,12 @@ public sealed class DeviceTests
             foreach (var insertion in new[] { false, true })
             {
                 var expected = DeletionInsertion.Curves(OnHost.Value, batch, explanations, insertion, PerturbationBaseline.Blur, steps: 4, innerBatch: 3);
-                var before = SimulatedDeviceBackend.Downloaded;
+                var (downloaded, uploaded) = (SimulatedDeviceBackend.Downloaded, SimulatedDeviceBackend.Uploaded);
                 var actual = DeletionInsertion.Curves(OnDevice.Value, batch, explanations, insertion, PerturbationBaseline.Blur, steps: 4, innerBatch: 3);
-                Assert.Equal(explanations.Count * 5 * classes, SimulatedDeviceBackend.Downloaded - before);
+                Assert.Equal(explanations.Count * 5 * classes, SimulatedDeviceBackend.Downloaded - downloaded);
+                // Each image and its baseline, each map's ranks: the copies themselves are made on the device.
+                var (image, plane) = (batch.Length / batch.Dim(0), batch.Dim(2) * batch.Dim(3));
+                Assert.Equal((explanations.Select(e => e.Image).Distinct().Count() * 2 * image) + (explanations.Count * plane), SimulatedDeviceBackend.Uploaded - uploaded);
                 Assert.Equal(expected, actual);
             }
 

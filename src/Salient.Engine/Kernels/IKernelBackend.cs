@@ -208,6 +208,14 @@ public interface IKernelBackend
     /// </summary>
     void SignSplitLinearBackward(int rows, int inputs, int outputs, bool weightsTransposed, float gamma, BufferView input, BufferView weights,
         BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>
+    /// Writes one copy of <paramref name="source"/> ([channels, plane]) per limit into <paramref name="output"/>
+    /// ([limits, channels, plane]): copy k takes <paramref name="replacement"/>'s values, in every channel, at the
+    /// positions p whose rank (<paramref name="ranks"/>[p], a whole number) is below <paramref name="limits"/>[k], and
+    /// <paramref name="source"/>'s elsewhere (deletion and insertion's perturbed images, pixels taken in the map's order).
+    /// </summary>
+    void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output);
 }
 
 /// <summary>An elementwise function of <see cref="IKernelBackend.Map"/>; the parameter is <see cref="Parameter"/>.</summary>

@@ -144,6 +144,9 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
         BufferView outputGradient, BufferView inputGradient) =>
         _cpu.SignSplitLinearBackward(rows, inputs, outputs, weightsTransposed, gamma, H(input), H(weights), H(outputGradient), H(inputGradient));
 
+    public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
+        _cpu.SpliceByRank(channels, plane, H(source), H(replacement), H(ranks), H(limits), H(output));
+
     // This device's memory as the CPU kernels see it; a pooled host buffer here means someone computed or allocated on the host.
     private BufferView H(BufferView view) => view.Buffer switch
     {

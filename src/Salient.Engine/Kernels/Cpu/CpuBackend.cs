@@ -156,4 +156,7 @@ public sealed unsafe class CpuBackend : IKernelBackend
     public void SignSplitLinearBackward(int rows, int inputs, int outputs, bool weightsTransposed, float gamma, BufferView input, BufferView weights,
         BufferView outputGradient, BufferView inputGradient) =>
         MethodKernels.SignSplitLinearBackward(rows, inputs, outputs, weightsTransposed, gamma, input.Span, weights.Span, outputGradient.Span, inputGradient.Span);
+
+    public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
+        MethodKernels.SpliceByRank(channels, plane, source.Span, replacement.Span, ranks.Span, limits.Span, output.Span);
 }

@@ -223,6 +223,29 @@ internal static class MethodKernels
     private static float Weight(ReadOnlySpan<float> weights, bool transposed, int inputs, int outputs, int k, int j) =>
         transposed ? weights[(k * inputs) + j] : weights[(j * outputs) + k];
 
+    public static void SpliceByRank(int channels, int plane, ReadOnlySpan<float> source, ReadOnlySpan<float> replacement, ReadOnlySpan<float> ranks,
+        ReadOnlySpan<float> limits, Span<float> output)
+    {
+        var size = channels * plane;
+        MapKernels.Check(size, source.Length, "source");
+        MapKernels.Check(size, replacement.Length, "replacement");
+        MapKernels.Check(plane, ranks.Length, "ranks");
+        MapKernels.Check(size * limits.Length, output.Length, "output");
+        for (var k = 0; k < limits.Length; k++)
+        {
+            var limit = limits[k];
+            for (var c = 0; c < channels; c++)
+            {
+                var offset = c * plane;
+                var copy = output.Slice((k * size) + offset, plane);
+                for (var p = 0; p < plane; p++)
+                {
+                    copy[p] = ranks[p] < limit ? replacement[offset + p] : source[offset + p];
+                }
+            }
+        }
+    }
+
     /// <summary>The argument rule of <see cref="IKernelBackend.TruncatePositives"/>, which every backend applies.</summary>
     public static void CheckTruncation(QuantileTruncation truncation, float quantile, int segments, long length)
     {
