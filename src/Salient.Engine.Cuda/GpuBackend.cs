@@ -170,6 +170,36 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     /// <inheritdoc/>
     public void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator) => _kernels.Accumulate(fusion, V(addend), V(accumulator));
 
+    // Method arithmetic
+
+    /// <inheritdoc/>
+    public void ChannelWeights(ChannelWeighting weighting, int channels, int plane, BufferView activations, BufferView gradients, BufferView weights) =>
+        _kernels.ChannelWeights(weighting, channels, plane, V(activations), V(gradients), V(weights));
+
+    /// <inheritdoc/>
+    public void ChannelProductSum(ChannelProduct product, int channels, int plane, BufferView activations, BufferView gradients, BufferView output) =>
+        _kernels.ChannelProductSum(product, channels, plane, V(activations), V(gradients), V(output));
+
+    /// <inheritdoc/>
+    public void TruncatePositives(QuantileTruncation truncation, float quantile, int segments, BufferView values) =>
+        _kernels.TruncatePositives(truncation, quantile, segments, V(values));
+
+    /// <inheritdoc/>
+    public void AddScaled(BufferView pattern, BufferView scales, BufferView target) => _kernels.AddScaled(V(pattern), V(scales), V(target));
+
+    /// <inheritdoc/>
+    public void SignTimes(int images, int channels, int plane, BufferView x, BufferView map, BufferView output) =>
+        _kernels.SignTimes(images, channels, plane, V(x), V(map), V(output));
+
+    /// <inheritdoc/>
+    public void SignSplitLinearBackward(int rows, int inputs, int outputs, bool weightsTransposed, float gamma, BufferView input, BufferView weights,
+        BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.SignSplitLinearBackward(rows, inputs, outputs, weightsTransposed, gamma, V(input), V(weights), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
+        _kernels.SpliceByRank(channels, plane, V(source), V(replacement), V(ranks), V(limits), V(output));
+
     /// <summary>Frees the device (the registry's backends live as long as the process; this is for owners of their own).</summary>
     public void Dispose()
     {

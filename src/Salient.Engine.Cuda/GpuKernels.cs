@@ -50,6 +50,16 @@ public sealed class GpuKernels : IDisposable
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>> _accumulate;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, float>> _normalize;
 
+    // Method arithmetic
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _channelWeights;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>> _channelProductSum;
+    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, float>> _truncatePositives;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>> _addScaled;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _signTimes;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>> _signSplitRatio;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>> _signSplitLinearBackward;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _spliceByRank;
+
     /// <param name="accelerator">The device (see <see cref="GpuDevice"/>).</param>
     /// <param name="stream">The stream every operation is queued on; the accelerator's default stream when null.</param>
     public GpuKernels(Accelerator accelerator, AcceleratorStream? stream = null)
@@ -83,6 +93,16 @@ public sealed class GpuKernels : IDisposable
         _map = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(MapKernel.Run));
         _accumulate = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(AccumulateKernel.Run));
         _normalize = new(() => a.LoadKernel<ArrayView<float>, int, int, float>(NormalizeKernel.Run));
+
+        // Method arithmetic
+        _channelWeights = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ChannelWeightsKernel.Run));
+        _channelProductSum = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ChannelProductSumKernel.Run));
+        _truncatePositives = new(() => a.LoadKernel<ArrayView<float>, int, int, float>(TruncatePositivesKernel.Run));
+        _addScaled = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(AddScaledKernel.Run));
+        _signTimes = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SignTimesKernel.Run));
+        _signSplitRatio = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(SignSplitRatioKernel.Run));
+        _signSplitLinearBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(SignSplitLinearBackwardKernel.Run));
+        _spliceByRank = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SpliceByRankKernel.Run));
     }
 
     /// <summary>The stream the operations are queued on.</summary>
@@ -477,6 +497,143 @@ public sealed class GpuKernels : IDisposable
         if (addend.Length != 0)
         {
             _accumulate.Value(Stream, (int)addend.Length, addend, accumulator, (int)fusion);
+        }
+    }
+
+    // Method arithmetic
+
+    /// <inheritdoc cref="IKernelBackend.ChannelWeights"/>
+    public void ChannelWeights(ChannelWeighting weighting, int channels, int plane, ArrayView<float> activations, ArrayView<float> gradients, ArrayView<float> weights)
+    {
+        if (!Enum.IsDefined(weighting))
+        {
+            throw new ArgumentOutOfRangeException(nameof(weighting), weighting, "Unknown channel weighting.");
+        }
+
+        CheckChannelPairs(channels, plane, activations.Length, gradients.Length, weights.Length, channels);
+        if (channels != 0)
+        {
+            _channelWeights.Value(Stream, new KernelConfig(channels, GroupReduce.Size), Ok(activations), Ok(gradients), weights, plane, (int)weighting);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ChannelProductSum"/>
+    public void ChannelProductSum(ChannelProduct product, int channels, int plane, ArrayView<float> activations, ArrayView<float> gradients, ArrayView<float> output)
+    {
+        if (!Enum.IsDefined(product))
+        {
+            throw new ArgumentOutOfRangeException(nameof(product), product, "Unknown channel product.");
+        }
+
+        CheckChannelPairs(channels, plane, activations.Length, gradients.Length, output.Length, plane);
+        if (plane != 0)
+        {
+            _channelProductSum.Value(Stream, plane, Ok(activations), Ok(gradients), output, channels, plane, (int)product);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.TruncatePositives"/>
+    public void TruncatePositives(QuantileTruncation truncation, float quantile, int segments, ArrayView<float> values)
+    {
+        if (!Enum.IsDefined(truncation))
+        {
+            throw new ArgumentOutOfRangeException(nameof(truncation), truncation, "Unknown truncation.");
+        }
+
+        if (!(quantile >= 0f && quantile <= 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(quantile), quantile, "The quantile must be in [0, 1].");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(segments, 1);
+        if (values.Length % segments != 0)
+        {
+            throw new ArgumentException($"{values.Length} values do not split into {segments} segments.", nameof(segments));
+        }
+
+        var length = (int)(values.Length / segments);
+        if (length != 0)
+        {
+            _truncatePositives.Value(Stream, new KernelConfig(segments, GroupReduce.Size), values, length, truncation == QuantileTruncation.Ceil ? 1 : 0, quantile);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.AddScaled"/>
+    public void AddScaled(ArrayView<float> pattern, ArrayView<float> scales, ArrayView<float> target)
+    {
+        if (target.Length != pattern.Length * scales.Length)
+        {
+            throw new ArgumentException($"Adding a pattern of {pattern.Length} values at {scales.Length} scales into {target.Length} values.", nameof(target));
+        }
+
+        if (target.Length != 0)
+        {
+            _addScaled.Value(Stream, (int)target.Length, pattern, scales, target, (int)pattern.Length);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.SignTimes"/>
+    public void SignTimes(int images, int channels, int plane, ArrayView<float> x, ArrayView<float> map, ArrayView<float> output)
+    {
+        if (images < 0 || channels < 0 || plane < 0 || x.Length != (long)images * channels * plane || output.Length != x.Length || map.Length != (long)images * plane)
+        {
+            throw new ArgumentException($"SignTimes over [{images},{channels},{plane}] got {x.Length} values, a map of {map.Length} and room for {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            _signTimes.Value(Stream, (int)output.Length, x, map, output, channels, plane);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.SignSplitLinearBackward"/>
+    public void SignSplitLinearBackward(int rows, int inputs, int outputs, bool weightsTransposed, float gamma, ArrayView<float> input, ArrayView<float> weights,
+        ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        if (rows < 0 || inputs < 0 || outputs < 0 || input.Length != (long)rows * inputs || weights.Length != (long)inputs * outputs
+            || outputGradient.Length != (long)rows * outputs || inputGradient.Length != input.Length)
+        {
+            throw new ArgumentException($"A linear backward of {rows} rows, {inputs} inputs and {outputs} outputs got {input.Length} inputs, {weights.Length} weights, "
+                + $"{outputGradient.Length} gradients and room for {inputGradient.Length}.");
+        }
+
+        if (inputGradient.Length == 0)
+        {
+            return;
+        }
+
+        var transposed = weightsTransposed ? 1 : 0;
+        using var beta = _pool.Rent(Math.Max(1L, (long)rows * outputs));
+        if (outputGradient.Length != 0)
+        {
+            _signSplitRatio.Value(Stream, (int)outputGradient.Length, input, weights, outputGradient, beta.View, inputs, outputs, transposed, gamma);
+        }
+
+        _signSplitLinearBackward.Value(Stream, (int)inputGradient.Length, Ok(weights), Ok(outputGradient), beta.View, inputGradient, inputs, outputs, transposed);
+    }
+
+    /// <inheritdoc cref="IKernelBackend.SpliceByRank"/>
+    public void SpliceByRank(int channels, int plane, ArrayView<float> source, ArrayView<float> replacement, ArrayView<float> ranks, ArrayView<float> limits,
+        ArrayView<float> output)
+    {
+        var size = (long)channels * plane;
+        if (channels < 0 || plane < 0 || source.Length != size || replacement.Length != size || ranks.Length != plane || output.Length != size * limits.Length)
+        {
+            throw new ArgumentException($"SpliceByRank of {channels} planes of {plane} got {source.Length} and {replacement.Length} values, {ranks.Length} ranks, "
+                + $"{limits.Length} limits and room for {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            _spliceByRank.Value(Stream, (int)output.Length, source, replacement, ranks, limits, output, channels, plane);
+        }
+    }
+
+    private static void CheckChannelPairs(int channels, int plane, long activations, long gradients, long output, long expectedOutput)
+    {
+        if (channels < 0 || plane < 0 || activations != (long)channels * plane || gradients != activations || output != expectedOutput)
+        {
+            throw new ArgumentException($"A channel operation over {channels} planes of {plane} got {activations} activations, {gradients} gradients and room for {output}.");
         }
     }
 

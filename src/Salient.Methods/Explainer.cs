@@ -201,8 +201,14 @@ public abstract class Explainer
         var classes = logits.Length / logits.Dim(0);
         using var host = OnHost(logits);
         var row = host.Value.Span.Slice(image * classes, classes);
-        return new Explanation(image, targetClass, row[targetClass], (float)Options.Scores.Probability(row, targetClass), ToHost(raw), ToHost(map), conceptScores);
+        var probability = (float)Options.Scores.Probability(row, targetClass);
+        return KeepsMapsOnDevice
+            ? new Explanation(image, targetClass, row[targetClass], probability, raw, map, conceptScores)
+            : new Explanation(image, targetClass, row[targetClass], probability, ToHost(raw), ToHost(map), conceptScores);
     }
+
+    /// <summary>Whether <see cref="Result"/> leaves the maps on the model's device: for an explainer whose maps another method's arithmetic uses (Guided Grad-CAM's Grad-CAM).</summary>
+    internal bool KeepsMapsOnDevice { get; init; }
 
     // A map computed on a device, downloaded; the device copy goes back to its pool.
     private static Tensor ToHost(Tensor tensor)

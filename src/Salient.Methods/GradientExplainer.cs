@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
@@ -168,52 +169,83 @@ public abstract class GradientExplainer : Explainer
     /// SmoothGrad and its relatives: the attribution over noisy copies of the input, reduced by
     /// <see cref="Statistic"/>; noise σ = level × each image's value range; targets come from the clean
     /// input. Copy s adds the same standard-normal pattern (from the seeded generator) to every image,
-    /// scaled by its σ, so an image's result does not depend on the other images of the batch.
+    /// scaled by its σ, so an image's result does not depend on the other images of the batch. The
+    /// pattern is drawn on the host (the seeded generator's sequence is the reproducible one) and
+    /// uploaded once per copy; the batch goes to the device once and the noisy copies are made there.
     /// </summary>
     private (Tensor?[][] Raws, Tensor Logits, IReadOnlyList<int>[] Targets) Smoothed(Tensor batch, TargetSelection selection)
     {
-        var logits = Model.Forward(batch);
-        var targets = SelectTargets(logits, selection);
-        var random = new Random(Options.Seed);
-        var perImage = batch.Length / batch.Dim(0);
-        var sigmas = Enumerable.Range(0, batch.Dim(0)).Select(b =>
+        var backend = Model.Backend;
+        var clean = batch.To(backend);
+        try
         {
-            var image = batch.Span.Slice(b * perImage, perImage);
-            return Options.SmoothNoise * (TensorPrimitives.Max(image) - TensorPrimitives.Min(image));
-        }).ToArray();
-
-        var samples = Options.SmoothSamples > 0 ? Options.SmoothSamples : DefaultNoiseSamples;
-        var fixedTargets = selection.Pinned(targets);
-        var pattern = new float[perImage];
-        Tensor?[][]? sum = null;
-        Tensor?[][]? squares = null;
-        for (var s = 0; s < samples; s++)
-        {
-            for (var i = 0; i < perImage; i++)
+            var logits = Model.Forward(clean);
+            var targets = SelectTargets(logits, selection);
+            var random = new Random(Options.Seed);
+            var perImage = batch.Length / batch.Dim(0);
+            var sigmas = Enumerable.Range(0, batch.Dim(0)).Select(b =>
             {
-                pattern[i] = MapMath.Gaussian(random);
+                var image = batch.Span.Slice(b * perImage, perImage);
+                return Options.SmoothNoise * (TensorPrimitives.Max(image) - TensorPrimitives.Min(image));
+            }).ToArray();
+            var scales = BufferView.Host(sigmas);
+
+            var samples = Options.SmoothSamples > 0 ? Options.SmoothSamples : DefaultNoiseSamples;
+            var fixedTargets = selection.Pinned(targets);
+            using var pattern = Tensor.Uninitialized(perImage);
+            Tensor?[][]? sum = null;
+            Tensor?[][]? squares = null;
+            for (var s = 0; s < samples; s++)
+            {
+                var values = pattern.Span;
+                for (var i = 0; i < perImage; i++)
+                {
+                    values[i] = MapMath.Gaussian(random);
+                }
+
+                using var noisy = Tensor.Uninitialized(backend, batch.Shape);
+                backend.Copy(clean.Data, noisy.Data);
+                var noise = pattern.To(backend);
+                try
+                {
+                    backend.AddScaled(noise.Data, scales, noisy.Data);
+                }
+                finally
+                {
+                    if (!ReferenceEquals(noise, pattern))
+                    {
+                        noise.Dispose();
+                    }
+                }
+
+                var (raws, noisyLogits, _) = Attribute(noisy, fixedTargets);
+                noisyLogits.Dispose();
+                if (Statistic != NoiseStatistic.Mean)
+                {
+                    var squared = raws.Select(r => r.Select(t => (Tensor?)Square(t!)).ToArray()).ToArray();
+                    squares = Accumulate(squares, squared);
+                }
+
+                sum = Accumulate(sum, raws);
             }
 
-            using var noisy = batch.Clone();
-            for (var b = 0; b < sigmas.Length; b++)
-            {
-                TensorPrimitives.MultiplyAdd(pattern, sigmas[b], noisy.Span.Slice(b * perImage, perImage), noisy.Span.Slice(b * perImage, perImage));
-            }
-
-            var (raws, noisyLogits, _) = Attribute(noisy, fixedTargets);
-            noisyLogits.Dispose();
-            if (Statistic != NoiseStatistic.Mean)
-            {
-                var squared = raws.Select(r => r.Select(t => (Tensor?)Square(t!)).ToArray()).ToArray();
-                squares = Accumulate(squares, squared);
-            }
-
-            sum = Accumulate(sum, raws);
+            return (Reduce(sum!, squares, samples), logits, targets);
         }
+        finally
+        {
+            if (!ReferenceEquals(clean, batch))
+            {
+                clean.Dispose();
+            }
+        }
+    }
 
+    // The noisy copies' sums (and sums of squares) become the statistic, in the sums' tensors.
+    private Tensor?[][] Reduce(Tensor?[][] sum, Tensor?[][]? squares, int samples)
+    {
         var backend = Model.Backend;
         var average = new MapFunction(MapFunctionKind.Scale, 1f / samples);
-        for (var b = 0; b < sum!.Length; b++)
+        for (var b = 0; b < sum.Length; b++)
         {
             for (var t = 0; t < sum[b].Length; t++)
             {
@@ -239,7 +271,7 @@ public abstract class GradientExplainer : Explainer
             }
         }
 
-        return (sum!, logits, targets);
+        return sum;
     }
 
     // a² elementwise, a new tensor on a's device.

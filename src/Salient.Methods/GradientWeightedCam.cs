@@ -1,5 +1,7 @@
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -7,8 +9,9 @@ namespace Salient.Methods;
 
 /// <summary>
 /// The CAMs weighted by the target's gradient at the layer (Grad-CAM and its relatives): a
-/// subclass says how one channel adds to the map (<see cref="AddChannel"/>). With
-/// <see cref="ExplainOptions.Denoise"/>, shallow layers' gradients are truncated first (docs/methods.md).
+/// subclass says how the channels combine into the map (<see cref="CombineChannels"/>), with backend
+/// operations, so the map is made on the model's device. With <see cref="ExplainOptions.Denoise"/>,
+/// shallow layers' gradients are truncated first, on the device too (docs/methods.md).
 /// </summary>
 public abstract class GradientWeightedCam : CamExplainer
 {
@@ -25,49 +28,63 @@ public abstract class GradientWeightedCam : CamExplainer
         Options.Denoise == DenoiseMode.Backprop ? new TruncationRules(Model, Layers, DeepLayer, Options.DenoiseQuantile) : null;
 
     /// <summary>
-    /// Adds channel k's share to <paramref name="map"/> [h·w], from its activations <paramref name="activation"/>
-    /// and gradients <paramref name="gradient"/>; <paramref name="scratch"/> is free space of the same size.
+    /// Writes one image's raw map [h·w] to <paramref name="map"/> from its <paramref name="activations"/> and
+    /// <paramref name="gradients"/> at the layer, <paramref name="channels"/> planes of <paramref name="plane"/> values
+    /// each on <paramref name="backend"/>'s device (the gradients already truncated under denoising), with that
+    /// backend's operations, e.g. <see cref="IKernelBackend.ChannelProductSum"/> or <see cref="WeighChannels"/>.
     /// </summary>
-    protected abstract void AddChannel(ReadOnlySpan<float> activation, ReadOnlySpan<float> gradient, Span<float> map, Span<float> scratch);
+    protected abstract void CombineChannels(IKernelBackend backend, int channels, int plane, BufferView activations, BufferView gradients, BufferView map);
 
-    /// <summary>
-    /// Whether channel k weighs by the mean of its gradient, w_k = mean(g_k), and adds w_k·A_k (Grad-CAM):
-    /// then, without truncation, the map is made on the model's device by backend operations, not by <see cref="AddChannel"/>.
-    /// </summary>
-    private protected virtual bool WeighsByGradientMean => false;
+    /// <summary>Σ_k w_k·A_k with the weights w_k by <paramref name="weighting"/>: the map of the CAMs that weigh whole channels.</summary>
+    protected static void WeighChannels(IKernelBackend backend, ChannelWeighting weighting, int channels, int plane, BufferView activations,
+        BufferView gradients, BufferView map)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        using var weights = Tensor.Uninitialized(backend, channels);
+        backend.ChannelWeights(weighting, channels, plane, activations, gradients, weights.Data);
+        backend.WeightedSum(channels, plane, activations, weights.Data, map);
+    }
 
     /// <inheritdoc/>
     protected sealed override Tensor[] RawMaps(CamLayer layer, int image, IReadOnlyList<int> targets)
     {
         ArgumentNullException.ThrowIfNull(layer);
+        var backend = Model.Backend;
         var activations = layer.Activations;
         var (k, h, w) = (activations.Dim(1), activations.Dim(2), activations.Dim(3));
         var plane = h * w;
-        if (WeighsByGradientMean && Options.Denoise is null)
+        var a = activations.Data.Slice(image * k * plane, k * plane);
+        var g = layer.Gradients!.Data.Slice(image * k * plane, k * plane);
+        using var truncated = Options.Denoise is { } denoise && layer.Name != DeepLayer ? Truncated(denoise, g) : null;
+        var map = Tensor.Uninitialized(backend, h, w);
+        try
         {
-            var backend = Model.Backend;
-            using var weights = Tensor.Uninitialized(backend, k);
-            backend.PlaneMeans(k, plane, layer.Gradients!.Data.Slice(image * k * plane, k * plane), weights.Data);
-            var map = Tensor.Uninitialized(backend, h, w);
-            backend.WeightedSum(k, plane, activations.Data.Slice(image * k * plane, k * plane), weights.Data, map.Data);
-            return [map];
+            CombineChannels(backend, k, plane, a, truncated?.Data ?? g, map.Data);
+        }
+        catch
+        {
+            map.Dispose();
+            throw;
         }
 
-        var a = activations.Span.Slice(image * k * plane, k * plane);
-        var g = layer.Gradients!.Span.Slice(image * k * plane, k * plane).ToArray();
-        if (Options.Denoise is { } denoise && layer.Name != DeepLayer)
+        return [map];
+    }
+
+    // A shallow layer's gradients of one image, truncated on the device (docs/methods.md). The backprop mode has already
+    // truncated along the way; the layer itself gets floor.
+    private Tensor Truncated(DenoiseMode mode, BufferView gradients)
+    {
+        var backend = Model.Backend;
+        var truncated = Tensor.Uninitialized(backend, gradients.Length);
+        if (mode == DenoiseMode.Rectify)
         {
-            // The backprop mode has already truncated along the way; the layer itself gets floor.
-            Truncation.Apply(denoise == DenoiseMode.Backprop ? DenoiseMode.Floor : denoise, Options.DenoiseQuantile, g);
+            backend.Map(new MapFunction(MapFunctionKind.Relu), gradients, truncated.Data);
+            return truncated;
         }
 
-        var raw = Tensor.Zeros(h, w);
-        var scratch = new float[plane];
-        for (var c = 0; c < k; c++)
-        {
-            AddChannel(a.Slice(c * plane, plane), g.AsSpan(c * plane, plane), raw.Span, scratch);
-        }
-
-        return [raw];
+        backend.Copy(gradients, truncated.Data);
+        var truncation = mode == DenoiseMode.Ceil ? QuantileTruncation.Ceil : QuantileTruncation.Floor;
+        backend.TruncatePositives(truncation, Options.DenoiseQuantile, 1, truncated.Data);
+        return truncated;
     }
 }

@@ -44,6 +44,14 @@ public class PtxCompilationTests
         (Run(typeof(ChannelMaxAbsKernel)), false),
         (Run(typeof(MapKernel)), false),
         (Run(typeof(AccumulateKernel)), false),
+        (Run(typeof(ChannelWeightsKernel)), true),
+        (Run(typeof(ChannelProductSumKernel)), false),
+        (Run(typeof(TruncatePositivesKernel)), true),
+        (Run(typeof(AddScaledKernel)), false),
+        (Run(typeof(SignTimesKernel)), false),
+        (Run(typeof(SignSplitRatioKernel)), false),
+        (Run(typeof(SignSplitLinearBackwardKernel)), false),
+        (Run(typeof(SpliceByRankKernel)), false),
     ];
 
     public static readonly TheoryData<int> Kernels = [.. Enumerable.Range(0, s_kernels.Length)];

@@ -1,6 +1,6 @@
 using Salient.Engine;
 using Salient.Engine.IO;
-using Salient.Methods.Internal;
+using Salient.Engine.Kernels;
 
 namespace Salient.Methods.Tests;
 
@@ -34,27 +34,34 @@ public sealed class DenoiseTests
         var g = Enumerable.Range(0, 1000).Select(_ => random.NextSingle() - 0.3f).ToArray();
         var positives = g.Count(v => v > 0);
         var truncated = (float[])g.Clone();
-        Truncation.Apply(DenoiseMode.Floor, 0.7f, truncated);
+        KernelBackends.Host.TruncatePositives(QuantileTruncation.Floor, 0.7f, 1, truncated);
         var kept = truncated.Count(v => v > 0);
         Assert.InRange(kept, (int)(0.29 * positives), (int)(0.31 * positives) + 1);
         Assert.All(Enumerable.Range(0, g.Length).Where(i => g[i] <= 0), i => Assert.Equal(g[i], truncated[i]));
 
-        var again = (float[])truncated.Clone();
-        var tau = Truncation.PositiveQuantile(g, 0.7f)!.Value;
-        Assert.All(again.Where(v => v > 0), v => Assert.True(v >= tau));
+        // τ as numpy's quantile of the positive values: every kept value is at least τ, every dropped one below it.
+        var sorted = g.Where(v => v > 0).Order().ToArray();
+        var position = 0.7f * (sorted.Length - 1);
+        var lower = (int)position;
+        var tau = sorted[lower] + ((sorted[Math.Min(lower + 1, sorted.Length - 1)] - sorted[lower]) * (position - lower));
+        Assert.All(Enumerable.Range(0, g.Length).Where(i => g[i] > 0), i => Assert.Equal(g[i] >= tau ? g[i] : 0f, truncated[i]));
 
         var ceiling = (float[])g.Clone();
-        Truncation.Apply(DenoiseMode.Ceil, 0.9f, ceiling);
+        KernelBackends.Host.TruncatePositives(QuantileTruncation.Ceil, 0.9f, 1, ceiling);
         Assert.All(Enumerable.Range(0, g.Length), i => Assert.True(ceiling[i] <= g[i]));
     }
 
     [Fact]
-    public void All_negative_gradients_give_a_zero_map_without_nan()
+    public void All_negative_gradients_are_left_as_they_are_and_segments_truncate_apart()
     {
         var g = new float[] { -1, -2, -0.5f };
-        Truncation.Apply(DenoiseMode.Floor, 0.7f, g);
+        KernelBackends.Host.TruncatePositives(QuantileTruncation.Floor, 0.7f, 1, g);
         Assert.Equal([-1f, -2f, -0.5f], g);
-        Assert.Null(Truncation.PositiveQuantile(g, 0.5f));
+
+        // Two segments: the first's τ (median of 1, 2, 3) is 2, the second's (of 10, 20, 30) 20.
+        var two = new float[] { 1, 2, 3, -1, 10, 20, 30, -1 };
+        KernelBackends.Host.TruncatePositives(QuantileTruncation.Floor, 0.5f, 2, two);
+        Assert.Equal([0f, 2, 3, -1, 0, 20, 30, -1], two);
     }
 
     private static IReadOnlyList<Explanation> Explain(Model model, Tensor batch, DenoiseMode mode, float q) =>

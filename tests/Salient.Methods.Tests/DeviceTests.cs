@@ -2,6 +2,7 @@ using Salient.Engine;
 using Salient.Engine.IO;
 using Salient.Engine.Kernels.Cpu;
 using Salient.Methods;
+using Salient.Methods.Metrics;
 using Salient.Tests.Devices;
 
 namespace Salient.Methods.Tests;
@@ -9,7 +10,7 @@ namespace Salient.Methods.Tests;
 /// <summary>
 /// The methods whose arithmetic runs through backend operations give the host's maps on a device
 /// that is not the host, and bring to the host only the logits (to pick targets) and the maps
-/// (SmoothGrad's noisy batches are made on the host and uploaded; docs/architecture.md).
+/// (SmoothGrad's noise pattern is drawn on the host and uploaded, one per copy; docs/architecture.md).
 /// </summary>
 public sealed class DeviceTests
 {
@@ -22,6 +23,8 @@ public sealed class DeviceTests
     {
         { "cam", 0, 0 }, { "gradcam", 0, 0 }, { "gradient", 0, 0 }, { "gradxinput", 0, 0 }, { "guided-backprop", 0, 0 }, { "deconvolution", 0, 0 },
         { "integrated-gradients", 0, 0 }, { "vargrad", 3, 0 }, { "scorecam", 0, 3 },
+        { "gradcam++", 0, 0 }, { "xgradcam", 0, 0 }, { "layercam", 0, 0 }, { "gradcam-elementwise", 0, 0 }, { "hirescam", 0, 0 }, { "tsgb", 0, 0 },
+        { "gradient", 2, 0 },
     };
 
     [Theory]
@@ -53,10 +56,80 @@ public sealed class DeviceTests
 
     [Theory]
     [MemberData(nameof(DeviceMethods))]
-    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies, int maskedChannels)
+    public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies, int maskedChannels) =>
+        AssertHostMapsOnDevice(new ExplainOptions { Method = method, SmoothSamples = noisyCopies, ChannelLimit = maskedChannels > 0 ? maskedChannels : null }, noisyCopies, maskedChannels);
+
+    /// <summary>Denoising's truncations, of a shallow layer's gradients (and along the backward pass in backprop mode), on the device.</summary>
+    public static TheoryData<string, DenoiseMode> DenoisedMethods => new()
+    {
+        { "gradcam", DenoiseMode.Floor }, { "gradcam++", DenoiseMode.Ceil }, { "layercam", DenoiseMode.Rectify }, { "xgradcam", DenoiseMode.Backprop },
+    };
+
+    [Theory]
+    [MemberData(nameof(DenoisedMethods))]
+    public void A_denoised_cam_gives_the_host_maps_on_a_device(string method, DenoiseMode denoise) =>
+        AssertHostMapsOnDevice(new ExplainOptions { Method = method, Denoise = denoise, Layers = ["/layer2/layer2.0/relu_1/Relu_output_0", "/layer3/layer3.0/relu_1/Relu_output_0"] }, 0, 0);
+
+    /// <summary>Guided Grad-CAM runs a Grad-CAM inside, whose maps stay on the device: it reads the logits as that explainer does too.</summary>
+    [Fact]
+    public void Guided_gradcam_gives_the_host_maps_on_a_device_and_keeps_its_cams_there() =>
+        AssertHostMapsOnDevice(new ExplainOptions { Method = "guided-gradcam" }, 0, 0, innerExplainers: 1);
+
+    /// <summary>The perturbation metrics of eval jobs on a device: only the logits downloaded; deletion and insertion make their copies there.</summary>
+    [Fact]
+    public void Deletion_insertion_and_road_give_the_host_curves_on_a_device_and_download_only_logits()
     {
         using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
-        var options = new ExplainOptions { Method = method, SmoothSamples = noisyCopies, ChannelLimit = maskedChannels > 0 ? maskedChannels : null };
+        var explanations = Explainer.Create(OnHost.Value, new ExplainOptions { Method = "gradcam" }).Explain(batch, TargetSelection.Top1);
+        try
+        {
+            var classes = OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
+            foreach (var insertion in new[] { false, true })
+            {
+                var expected = DeletionInsertion.Curves(OnHost.Value, batch, explanations, insertion, PerturbationBaseline.Blur, steps: 4, innerBatch: 3);
+                var (downloaded, uploaded) = (SimulatedDeviceBackend.Downloaded, SimulatedDeviceBackend.Uploaded);
+                var actual = DeletionInsertion.Curves(OnDevice.Value, batch, explanations, insertion, PerturbationBaseline.Blur, steps: 4, innerBatch: 3);
+                Assert.Equal(explanations.Count * 5 * classes, SimulatedDeviceBackend.Downloaded - downloaded);
+                // Each image and its baseline, each map's ranks: the copies themselves are made on the device.
+                var (image, plane) = (batch.Length / batch.Dim(0), batch.Dim(2) * batch.Dim(3));
+                Assert.Equal((explanations.Select(e => e.Image).Distinct().Count() * 2 * image) + (explanations.Count * plane), SimulatedDeviceBackend.Uploaded - uploaded);
+                Assert.Equal(expected, actual);
+            }
+
+            Assert.Equal(
+                Road.Curves(OnHost.Value, batch, explanations, RoadOrder.MostRelevantFirst, [20, 60]),
+                Road.Curves(OnDevice.Value, batch, explanations, RoadOrder.MostRelevantFirst, [20, 60]));
+        }
+        finally
+        {
+            foreach (var explanation in explanations)
+            {
+                explanation.Dispose();
+            }
+        }
+    }
+
+    /// <summary>An eval job's whole evaluation (every metric, the sanity check's randomised models included) on a device gives the host's numbers.</summary>
+    [Fact]
+    public void Every_metric_gives_the_host_numbers_on_a_device()
+    {
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var options = new MetricOptions { Steps = 4, RoadPercentages = [25, 75], SanitySteps = 2 };
+        ReadOnlyMemory<bool> left = Enumerable.Range(0, 32 * 32).Select(p => p % 32 < 16).ToArray();
+        EvaluationItem[] items = [new("a", [new(2, left)]), new("b", [new(7, left)])];
+        string Evaluate(Model model)
+        {
+            var accumulator = new MetricAccumulator();
+            new MetricEvaluator(model, [new ExplainOptions { Method = "gradcam" }, new ExplainOptions { Method = "gradient" }], options).Evaluate(batch, items, accumulator);
+            return accumulator.ToJson();
+        }
+
+        Assert.Equal(Evaluate(OnHost.Value), Evaluate(OnDevice.Value));
+    }
+
+    private static void AssertHostMapsOnDevice(ExplainOptions options, int noisyCopies, int maskedChannels, int innerExplainers = 0)
+    {
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
         var expected = Explainer.Create(OnHost.Value, options).Explain(batch, TargetSelection.Top(2));
         var before = SimulatedDeviceBackend.Downloaded;
         var actual = Explainer.Create(OnDevice.Value, options).Explain(batch, TargetSelection.Top(2));
@@ -71,12 +144,12 @@ public sealed class DeviceTests
                 Assert.Equal(expected[i].Map.Span.ToArray(), actual[i].Map.Span.ToArray());
             }
 
-            // Logits to pick targets (once, and once per noisy copy) and once per result for its score, a row per masked
-            // channel of each image; each result's raw map and map once.
+            // Logits to pick targets (once, and once per noisy copy) and once per result for its score, as much again for an
+            // explainer used inside, a row per masked channel of each image; each result's raw map and map once.
             var classes = OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
             var logits = batch.Dim(0) * classes;
             Assert.Equal(
-                (logits * (1 + noisyCopies + actual.Count)) + (batch.Dim(0) * maskedChannels * classes) + actual.Sum(r => r.Raw.Length + r.Map.Length),
+                (logits * ((1 + innerExplainers) * (1 + actual.Count) + noisyCopies)) + (batch.Dim(0) * maskedChannels * classes) + actual.Sum(r => r.Raw.Length + r.Map.Length),
                 downloaded);
         }
         finally

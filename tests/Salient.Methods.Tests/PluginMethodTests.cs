@@ -1,7 +1,10 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.IO;
+using Salient.Engine.Kernels;
+using Tensor = Salient.Engine.Tensor;
 
 namespace Salient.Methods.Tests;
 
@@ -17,11 +20,12 @@ internal sealed class AbsoluteGradCam(Model model, ExplainOptions options) : Gra
     [ModuleInitializer]
     internal static void Register() => ExplanationMethods.Register(new(Name, MethodOptions.None, (m, o) => new AbsoluteGradCam(m, o)));
 
-    // Σ_k |G_k|·A_k, element-wise: unlike any built-in method.
-    protected override void AddChannel(ReadOnlySpan<float> activation, ReadOnlySpan<float> gradient, Span<float> map, Span<float> scratch)
+    // Σ_k |G_k|·A_k, element-wise: unlike any built-in method, made of backend operations.
+    protected override void CombineChannels(IKernelBackend backend, int channels, int plane, BufferView activations, BufferView gradients, BufferView map)
     {
-        TensorPrimitives.Abs(gradient, scratch);
-        TensorPrimitives.MultiplyAdd(scratch, activation, map, map);
+        using var magnitudes = Tensor.Uninitialized(backend, channels * plane);
+        backend.Map(new MapFunction(MapFunctionKind.Abs), gradients, magnitudes.Data);
+        backend.ChannelProductSum(ChannelProduct.Product, channels, plane, activations, magnitudes.Data, map);
     }
 }
 

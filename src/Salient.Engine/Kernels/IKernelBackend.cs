@@ -160,6 +160,62 @@ public interface IKernelBackend
 
     /// <summary><paramref name="accumulator"/> = <paramref name="accumulator"/> ⊕ <paramref name="addend"/> elementwise, ⊕ the fusion's sum, max or product.</summary>
     void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator);
+
+    // Method arithmetic: the explanation methods' channel rules, gradient truncation, ratios and noise (docs/methods.md).
+
+    /// <summary>
+    /// One weight per channel, <paramref name="weights"/>[c], from channel c's planes of <paramref name="activations"/>
+    /// and <paramref name="gradients"/> (each <paramref name="channels"/> planes of <paramref name="plane"/> values), by
+    /// <paramref name="weighting"/>: the weights of the CAMs that sum whole channels (then <see cref="WeightedSum"/>).
+    /// </summary>
+    void ChannelWeights(ChannelWeighting weighting, int channels, int plane, BufferView activations, BufferView gradients, BufferView weights);
+
+    /// <summary>
+    /// <paramref name="output"/>[p] = Σ_c f(g[c·plane + p], a[c·plane + p]) over <paramref name="channels"/> planes of
+    /// <paramref name="plane"/> values of <paramref name="gradients"/> g and <paramref name="activations"/> a, channels
+    /// summed in order, f by <paramref name="product"/>: the element-wise CAMs' map, and any channel sum of products.
+    /// </summary>
+    void ChannelProductSum(ChannelProduct product, int channels, int plane, BufferView activations, BufferView gradients, BufferView output);
+
+    /// <summary>
+    /// Truncates the positive values of each of <paramref name="segments"/> equal segments of <paramref name="values"/>,
+    /// in place, at τ: the <paramref name="quantile"/>-quantile (0 ≤ q ≤ 1) of that segment's positive values, linearly
+    /// interpolated between order statistics as numpy does. Values ≤ 0 and NaN stay; a segment without positive values
+    /// is unchanged (denoising's gradient truncation, docs/methods.md).
+    /// </summary>
+    void TruncatePositives(QuantileTruncation truncation, float quantile, int segments, BufferView values);
+
+    /// <summary>
+    /// <paramref name="target"/>[r·n + i] += <paramref name="scales"/>[r]·<paramref name="pattern"/>[i] for each row r of
+    /// n = <c>pattern.Length</c> values, one row per scale: one pattern added to every row at that row's scale
+    /// (SmoothGrad's noise, one σ per image).
+    /// </summary>
+    void AddScaled(BufferView pattern, BufferView scales, BufferView target);
+
+    /// <summary>
+    /// <paramref name="output"/>[(i·channels + c)·plane + p] = sign(<paramref name="x"/>[(i·channels + c)·plane + p])·<paramref name="map"/>[i·plane + p]
+    /// with sign(0) = 0, for <paramref name="images"/> images of <paramref name="channels"/> planes of <paramref name="plane"/>
+    /// values: one map per image spread to its channels by their signs (TSGB's convolution rule).
+    /// </summary>
+    void SignTimes(int images, int channels, int plane, BufferView x, BufferView map, BufferView output);
+
+    /// <summary>
+    /// The input gradient of a linear layer y = W·x (no bias) under the sign-split rule of TSGB's final layer
+    /// (docs/methods.md, "TSGB"): for each of <paramref name="rows"/> rows, g_x[j] = Σ_k g_k·(W_kj if W_kj &gt; 0, else β_k·W_kj),
+    /// β_k = <paramref name="gamma"/>·(W⁺x)_k / |(W⁻x)_k|, outputs whose gradient g_k is 0 left out. <paramref name="weights"/>
+    /// is [outputs, inputs] when <paramref name="weightsTransposed"/>, else [inputs, outputs]; <paramref name="input"/> is
+    /// [rows, inputs], <paramref name="outputGradient"/> [rows, outputs], <paramref name="inputGradient"/> [rows, inputs] (overwritten).
+    /// </summary>
+    void SignSplitLinearBackward(int rows, int inputs, int outputs, bool weightsTransposed, float gamma, BufferView input, BufferView weights,
+        BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>
+    /// Writes one copy of <paramref name="source"/> ([channels, plane]) per limit into <paramref name="output"/>
+    /// ([limits, channels, plane]): copy k takes <paramref name="replacement"/>'s values, in every channel, at the
+    /// positions p whose rank (<paramref name="ranks"/>[p], a whole number) is below <paramref name="limits"/>[k], and
+    /// <paramref name="source"/>'s elsewhere (deletion and insertion's perturbed images, pixels taken in the map's order).
+    /// </summary>
+    void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output);
 }
 
 /// <summary>An elementwise function of <see cref="IKernelBackend.Map"/>; the parameter is <see cref="Parameter"/>.</summary>
@@ -207,6 +263,44 @@ public enum MapFusion
 
     /// <summary>The product.</summary>
     Product,
+}
+
+// Method arithmetic: the rules of the methods' operations.
+
+/// <summary>The channel weights of <see cref="IKernelBackend.ChannelWeights"/>, from activations A and gradients G of one channel's plane.</summary>
+public enum ChannelWeighting
+{
+    /// <summary>w = ΣG / plane (Grad-CAM).</summary>
+    GradientMean,
+
+    /// <summary>w = Σ_{G&gt;0} G·α, α = G² / (2G² + ΣA·G³ + 1e-6), summed in plane order (Grad-CAM++).</summary>
+    PositiveGradientAlpha,
+
+    /// <summary>w = Σ G·A / (ΣA + 1e-7) (XGrad-CAM).</summary>
+    ActivationNormalizedGradient,
+}
+
+/// <summary>The function f(g, a) of <see cref="IKernelBackend.ChannelProductSum"/>.</summary>
+public enum ChannelProduct
+{
+    /// <summary>g·a (HiResCAM; TSGB's signed sums).</summary>
+    Product,
+
+    /// <summary>max(g, 0)·a (LayerCAM).</summary>
+    RectifiedGradient,
+
+    /// <summary>max(g·a, 0) (element-wise Grad-CAM).</summary>
+    RectifiedProduct,
+}
+
+/// <summary>What <see cref="IKernelBackend.TruncatePositives"/> does to the positive values on the wrong side of τ.</summary>
+public enum QuantileTruncation
+{
+    /// <summary>Positives below τ become 0 (ties at τ stay).</summary>
+    Floor,
+
+    /// <summary>Positives above τ become τ.</summary>
+    Ceil,
 }
 
 /// <summary>Elementwise binary operations with broadcasting.</summary>

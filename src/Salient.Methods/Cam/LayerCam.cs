@@ -1,14 +1,12 @@
-using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
+using Salient.Engine.Kernels;
 
 namespace Salient.Methods.Cam;
 
 /// <summary>LayerCAM: the element-wise Σ_k relu(G_k)·A_k.</summary>
 internal sealed class LayerCam(Model model, ExplainOptions options) : GradientWeightedCam(model, options)
 {
-    protected override void AddChannel(ReadOnlySpan<float> activation, ReadOnlySpan<float> gradient, Span<float> map, Span<float> scratch)
-    {
-        TensorPrimitives.Max(gradient, 0f, scratch);
-        TensorPrimitives.MultiplyAdd(scratch, activation, map, map);
-    }
+    protected override void CombineChannels(IKernelBackend backend, int channels, int plane, BufferView activations, BufferView gradients, BufferView map) =>
+        backend.ChannelProductSum(ChannelProduct.RectifiedGradient, channels, plane, activations, gradients, map);
 }

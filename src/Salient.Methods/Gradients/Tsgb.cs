@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Salient.Engine;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
@@ -9,7 +8,8 @@ namespace Salient.Methods.Gradients;
 
 /// <summary>
 /// TSGB: the gradient through TSGB's backward rules (<see cref="TsgbRules"/>), reduced to the
-/// signed map S = Σ_c x ⊙ g; the map is relu(S) divided by its maximum (docs/methods.md).
+/// signed map S = Σ_c x ⊙ g; the map is relu(S) divided by its maximum (docs/methods.md). All of it
+/// on the model's device.
 /// </summary>
 internal sealed class Tsgb(Model model, ExplainOptions options) : GradientExplainer(model, options)
 {
@@ -19,24 +19,32 @@ internal sealed class Tsgb(Model model, ExplainOptions options) : GradientExplai
 
     protected override Tensor Finish(Tensor batch, int image, Tensor attribution)
     {
+        var backend = Model.Backend;
         var (channels, height, width) = (batch.Dim(1), batch.Dim(2), batch.Dim(3));
         var plane = height * width;
-        var s = Tensor.Zeros(height, width);
-        var x = batch.Span.Slice(image * channels * plane, channels * plane);
-        for (var c = 0; c < channels; c++)
+        // The clean image on the model's device: the batch is the caller's, on the host.
+        using var host = Tensor.FromSpan(batch.Span.Slice(image * channels * plane, channels * plane), channels, height, width);
+        var x = host.To(backend);
+        try
         {
-            TensorPrimitives.MultiplyAdd(x.Slice(c * plane, plane), attribution.Span.Slice(c * plane, plane), s.Span, s.Span);
+            var s = Tensor.Uninitialized(backend, height, width);
+            backend.ChannelProductSum(ChannelProduct.Product, channels, plane, x.Data, attribution.Data, s.Data);
+            return s;
         }
-
-        return s;
+        finally
+        {
+            if (!ReferenceEquals(x, host))
+            {
+                x.Dispose();
+            }
+        }
     }
 
     protected override Tensor MapOf(Tensor raw)
     {
         var map = raw.Clone();
-        // TSGB's raw map is made on the host (Finish), so its map is too.
-        MapMath.Relu(KernelBackends.Host, map);
-        MapMath.DivideByMax(KernelBackends.Host, map, 1e-10f);
+        MapMath.Relu(Model.Backend, map);
+        MapMath.DivideByMax(Model.Backend, map, 1e-10f);
         return map;
     }
 }

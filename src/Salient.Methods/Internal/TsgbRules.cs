@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Salient.Engine;
 using Salient.Engine.Devices;
 using Tensor = Salient.Engine.Tensor;
@@ -10,11 +9,13 @@ namespace Salient.Methods.Internal;
 
 /// <summary>
 /// TSGB's modified backward (docs/methods.md, "TSGB"): TSGB-Conv for every convolution, the ratio rules
-/// for batch norm and average pooling, TSGB-FC for the final linear layer, vanilla elsewhere.
+/// for batch norm and average pooling, TSGB-FC for the final linear layer, vanilla elsewhere; all of
+/// it backend operations, on the model's device.
 /// </summary>
 public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackwardRules
 {
-    private const float Epsilon = 1e-10f;
+    // ε as a host parameter of the backend's operations: one buffer for the process, so a device uploads it once.
+    private static readonly BufferView s_epsilon = BufferView.Host(new[] { 1e-10f });
 
     public bool TryBackward(Step step, BackwardContext context)
     {
@@ -29,7 +30,7 @@ public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackw
                 context.AddGradient(0, ConvRule(context, step.ConvolutionGeometry!.Value, gradient));
                 return true;
             case StepKind.BatchNorm:
-                context.AddGradient(0, RatioRule(context.Input(0), gradient, context.Output(0)));
+                context.AddGradient(0, RatioRule(context.Backend, context.Input(0), gradient, context.Output(0)));
                 return true;
             case StepKind.AveragePool:
                 context.AddGradient(0, AvgPoolRule(context, step.PoolGeometry!.Value, gradient));
@@ -53,99 +54,67 @@ public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackw
         Array.Fill(ones, 1f);
         var single = g with { InChannels = 1, OutChannels = 1, Groups = 1 };
 
-        using var contribution = Tensor.Zeros(n, 1, g.OutHeight, g.OutWidth);
-        using var scratch = Tensor.Uninitialized(inPlane);
-        using var absSum = Tensor.Zeros(n, 1, g.InHeight, g.InWidth);
+        using var contribution = Tensor.Uninitialized(backend, n, 1, g.OutHeight, g.OutWidth);
+        var outImage = g.OutChannels * outPlane;
         for (var b = 0; b < n; b++)
         {
-            var s = contribution.Span.Slice(b * outPlane, outPlane);
-            for (var o = 0; o < g.OutChannels; o++)
-            {
-                var offset = ((b * g.OutChannels) + o) * outPlane;
-                TensorPrimitives.MultiplyAdd(gradient.Span.Slice(offset, outPlane), z.Span.Slice(offset, outPlane), s, s);
-            }
-
-            var a = absSum.Span.Slice(b * inPlane, inPlane);
-            for (var c = 0; c < g.InChannels; c++)
-            {
-                var channel = x.Span.Slice(((b * g.InChannels) + c) * inPlane, inPlane);
-                TensorPrimitives.Abs(channel, scratch.Span);
-                TensorPrimitives.Add(a, scratch.Span, a);
-            }
+            backend.ChannelProductSum(ChannelProduct.Product, g.OutChannels, outPlane, z.Data.Slice(b * outImage, outImage),
+                gradient.Data.Slice(b * outImage, outImage), contribution.Data.Slice(b * outPlane, outPlane));
         }
 
-        using var receptive = Tensor.Uninitialized(n, 1, g.OutHeight, g.OutWidth);
+        using var absSum = Tensor.Uninitialized(backend, n, 1, g.InHeight, g.InWidth);
+        using (var magnitudes = Tensor.Uninitialized(backend, x.Shape))
+        {
+            backend.Map(new MapFunction(MapFunctionKind.Abs), x.Data, magnitudes.Data);
+            backend.ReduceToShape(magnitudes.Data, x.Shape, absSum.Data, absSum.Shape);
+        }
+
+        using var receptive = Tensor.Uninitialized(backend, n, 1, g.OutHeight, g.OutWidth);
         backend.Conv2d(single, absSum.Data, BufferView.Host(ones), default, receptive.Data, FusedActivation.None);
-        TensorPrimitives.Add(receptive.Span, Epsilon, receptive.Span);
-        TensorPrimitives.Divide(contribution.Span, receptive.Span, contribution.Span);
-        using var spread = Tensor.Uninitialized(n, 1, g.InHeight, g.InWidth);
+        backend.Binary(BinaryOp.Add, receptive.Data, receptive.Shape, s_epsilon, [], receptive.Data, receptive.Shape);
+        backend.Binary(BinaryOp.Div, contribution.Data, contribution.Shape, receptive.Data, receptive.Shape, contribution.Data, contribution.Shape);
+        using var spread = Tensor.Uninitialized(backend, n, 1, g.InHeight, g.InWidth);
         backend.Conv2dBackwardData(single, BufferView.Host(ones), contribution.Data, spread.Data);
 
-        var result = Tensor.Uninitialized(x.Shape);
-        for (var b = 0; b < n; b++)
-        {
-            var u = spread.Span.Slice(b * inPlane, inPlane);
-            for (var c = 0; c < g.InChannels; c++)
-            {
-                var offset = ((b * g.InChannels) + c) * inPlane;
-                SignTimes(x.Span.Slice(offset, inPlane), u, result.Span.Slice(offset, inPlane));
-            }
-        }
-
+        var result = Tensor.Uninitialized(backend, x.Shape);
+        backend.SignTimes(n, g.InChannels, inPlane, x.Data, spread.Data, result.Data);
         return result;
     }
 
     /// <summary>The BN ratio rule g_x = g ⊙ y / (x + ε), ε added to the signed x.</summary>
-    private static Tensor RatioRule(Tensor x, Tensor gradient, Tensor y)
+    private static Tensor RatioRule(IKernelBackend backend, Tensor x, Tensor gradient, Tensor y)
     {
-        var result = Tensor.Uninitialized(x.Shape);
-        TensorPrimitives.Multiply(gradient.Span, y.Span, result.Span);
-        DivideByShifted(result.Span, x.Span);
+        var result = Tensor.Uninitialized(backend, x.Shape);
+        backend.Binary(BinaryOp.Mul, gradient.Data, x.Shape, y.Data, x.Shape, result.Data, x.Shape);
+        DivideByShifted(backend, result, x);
         return result;
     }
 
     /// <summary>r /= x + ε, elementwise.</summary>
-    private static void DivideByShifted(Span<float> r, ReadOnlySpan<float> x)
+    private static void DivideByShifted(IKernelBackend backend, Tensor r, Tensor x)
     {
-        using var shifted = Tensor.Uninitialized(x.Length);
-        TensorPrimitives.Add(x, Epsilon, shifted.Span);
-        TensorPrimitives.Divide(r, shifted.Span, r);
-    }
-
-    /// <summary>dst = sign(x) ⊙ u with sign(0) = 0.</summary>
-    private static void SignTimes(ReadOnlySpan<float> x, ReadOnlySpan<float> u, Span<float> dst)
-    {
-        var i = 0;
-        for (; i <= x.Length - System.Numerics.Vector<float>.Count; i += System.Numerics.Vector<float>.Count)
-        {
-            var vx = new System.Numerics.Vector<float>(x[i..]);
-            var vu = new System.Numerics.Vector<float>(u[i..]);
-            var negative = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(vx, System.Numerics.Vector<float>.Zero), -vu, System.Numerics.Vector<float>.Zero);
-            System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(vx, System.Numerics.Vector<float>.Zero), vu, negative).CopyTo(dst[i..]);
-        }
-
-        for (; i < x.Length; i++)
-        {
-            dst[i] = MathF.Sign(x[i]) * u[i];
-        }
+        using var shifted = Tensor.Uninitialized(backend, x.Shape);
+        backend.Binary(BinaryOp.Add, x.Data, x.Shape, s_epsilon, [], shifted.Data, x.Shape);
+        backend.Binary(BinaryOp.Div, r.Data, x.Shape, shifted.Data, x.Shape, r.Data, x.Shape);
     }
 
     /// <summary>The average-pool ratio rule g_x = AvgPoolVJP(g ⊙ y) / (x + ε), with y recomputed as avg_pool2d's defaults do (no ceil mode, padding counted).</summary>
     private static Tensor AvgPoolRule(BackwardContext context, Pool2dGeometry geometry, Tensor gradient)
     {
+        var backend = context.Backend;
         var g = geometry with { CeilMode = false };
         var x = context.Input(0);
-        using var y = Tensor.Uninitialized(g.Batch, g.Channels, g.OutHeight, g.OutWidth);
-        context.Backend.AvgPool2d(g, countIncludePad: true, x.Data, y.Data);
+        using var y = Tensor.Uninitialized(backend, g.Batch, g.Channels, g.OutHeight, g.OutWidth);
+        backend.AvgPool2d(g, countIncludePad: true, x.Data, y.Data);
         if (y.Length != gradient.Length)
         {
             throw new ModelException($"{context.Step.Node.Describe()}: TSGB's average-pool rule recomputes the pool without ceil mode, which changes its output size here.");
         }
 
-        TensorPrimitives.Multiply(y.Span, gradient.Span, y.Span);
-        var result = Tensor.Uninitialized(x.Shape);
-        context.Backend.AvgPool2dBackward(g, countIncludePad: true, y.Data, result.Data);
-        DivideByShifted(result.Span, x.Span);
+        backend.Binary(BinaryOp.Mul, y.Data, y.Shape, gradient.Data, y.Shape, y.Data, y.Shape);
+        var result = Tensor.Uninitialized(backend, x.Shape);
+        backend.AvgPool2dBackward(g, countIncludePad: true, y.Data, result.Data);
+        DivideByShifted(backend, result, x);
         return result;
     }
 
@@ -153,47 +122,9 @@ public sealed class TsgbRules(GraphNode? finalLinear, float gamma = 1f) : IBackw
     private Tensor LinearRule(BackwardContext context, bool transB, Tensor gradient)
     {
         var x = context.Input(0);
-        var weights = context.Input(1);
         var (n, d) = (x.Dim(0), x.Length / x.Dim(0));
-        var classes = gradient.Length / n;
-        float Weight(int k, int j) => transB ? weights.Span[(k * d) + j] : weights.Span[(j * classes) + k];
-
-        var result = Tensor.Zeros(x.Shape);
-        for (var b = 0; b < n; b++)
-        {
-            var xb = x.Span.Slice(b * d, d);
-            var gx = result.Span.Slice(b * d, d);
-            for (var k = 0; k < classes; k++)
-            {
-                var gk = gradient.Span[(b * classes) + k];
-                if (gk == 0f)
-                {
-                    continue;
-                }
-
-                float positive = 0f, negative = 0f;
-                for (var j = 0; j < d; j++)
-                {
-                    var wkj = Weight(k, j);
-                    if (wkj > 0f)
-                    {
-                        positive += wkj * xb[j];
-                    }
-                    else
-                    {
-                        negative += wkj * xb[j];
-                    }
-                }
-
-                var beta = gamma * positive / Math.Abs(negative);
-                for (var j = 0; j < d; j++)
-                {
-                    var wkj = Weight(k, j);
-                    gx[j] += gk * (wkj > 0f ? wkj : wkj * beta);
-                }
-            }
-        }
-
+        var result = Tensor.Uninitialized(context.Backend, x.Shape);
+        context.Backend.SignSplitLinearBackward(n, d, gradient.Length / n, transB, gamma, x.Data, context.Input(1).Data, gradient.Data, result.Data);
         return result;
     }
 }

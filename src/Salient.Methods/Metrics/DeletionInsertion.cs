@@ -1,4 +1,5 @@
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Methods.Internal;
 
 namespace Salient.Methods.Metrics;
@@ -22,7 +23,7 @@ public enum PerturbationBaseline
 /// Deletion replaces them in the image by the baseline, insertion writes them from the image into
 /// the baseline. The curve is the target's probability (softmax, or sigmoid for multi-label models) after each step (steps + 1 points,
 /// over the fraction of pixels 0, 1/steps, …, 1); the AUC is its trapezoid area. A faithful map
-/// gives a low deletion AUC and a high insertion AUC.
+/// gives a low deletion AUC and a high insertion AUC. The perturbed copies are made on the model's device.
 /// </summary>
 public static class DeletionInsertion
 {
@@ -45,30 +46,68 @@ public static class DeletionInsertion
         var shape = batch.Shape[1..].ToArray();
         var size = shape[0] * shape[1] * shape[2];
         var plane = shape[1] * shape[2];
-        var orders = explanations.Select(e => MapMath.DescendingOrder(e.Map.Span)).ToArray();
-        var baselines = new Dictionary<int, float[]>();
-        foreach (var image in explanations.Select(e => e.Image).Distinct())
-        {
-            baselines[image] = Baseline(batch.Span.Slice(image * size, size), shape, baseline, blurSigma);
-        }
-
         var points = steps + 1;
-        var probabilities = PerturbedForward.Probabilities(model, shape, explanations.Count * points, innerBatch, (i, copy) =>
+        var backend = model.Backend;
+        // On the model's device once: each image and its baseline, and each map's ranks (the position of every pixel in
+        // the map's order); each chunk of perturbed copies is then spliced there from them.
+        var onDevice = new List<Tensor>();
+        try
         {
-            var (e, k) = (i / points, i % points);
-            var image = batch.Span.Slice(explanations[e].Image * size, size);
-            var fallback = baselines[explanations[e].Image];
-            (insertion ? fallback : image).CopyTo(copy);
-            var changed = (int)((long)k * plane / steps);
-            foreach (var p in orders[e].AsSpan(0, changed))
+            Tensor Upload(Memory<float> values, params int[] dims)
             {
-                for (var c = 0; c < shape[0]; c++)
-                {
-                    copy[(c * plane) + p] = insertion ? image[(c * plane) + p] : fallback[(c * plane) + p];
-                }
+                var host = Tensor.Wrap(values, dims);
+                var moved = host.To(backend);
+                onDevice.Add(moved);
+                return moved;
             }
-        }, i => explanations[i / points].Class, scores ?? ClassScores.Softmax);
-        return [.. Enumerable.Range(0, explanations.Count).Select(e => probabilities.AsSpan(e * points, points).ToArray())];
+
+            var images = new Dictionary<int, (Tensor Image, Tensor Baseline)>();
+            foreach (var image in explanations.Select(e => e.Image).Distinct())
+            {
+                var values = batch.Memory.Slice(image * size, size);
+                images[image] = (Upload(values, shape), Upload(Baseline(values.Span, shape, baseline, blurSigma), shape));
+            }
+
+            var ranks = explanations.Select(e =>
+            {
+                var rank = new float[plane];
+                var order = MapMath.DescendingOrder(e.Map.Span);
+                for (var r = 0; r < order.Length; r++)
+                {
+                    rank[order[r]] = r;
+                }
+
+                return Upload(rank, plane);
+            }).ToArray();
+            // Point k of a curve has the first ⌊k·plane/steps⌋ pixels of the order changed.
+            var limits = BufferView.Host(Enumerable.Range(0, points).Select(k => (float)((long)k * plane / steps)).ToArray());
+
+            var probabilities = PerturbedForward.Probabilities(model, explanations.Count * points, innerBatch, (first, n) =>
+            {
+                var chunk = Tensor.Uninitialized(backend, [n, .. shape]);
+                // One splice per explanation's run of points in the chunk.
+                for (var i = first; i < first + n;)
+                {
+                    var (e, k) = (i / points, i % points);
+                    var count = Math.Min(points - k, first + n - i);
+                    var (image, fallback) = images[explanations[e].Image];
+                    var (source, replacement) = insertion ? (fallback, image) : (image, fallback);
+                    backend.SpliceByRank(shape[0], plane, source.Data, replacement.Data, ranks[e].Data, limits.Slice(k, count),
+                        chunk.Data.Slice((i - first) * size, count * size));
+                    i += count;
+                }
+
+                return chunk;
+            }, i => explanations[i / points].Class, scores ?? ClassScores.Softmax);
+            return [.. Enumerable.Range(0, explanations.Count).Select(e => probabilities.AsSpan(e * points, points).ToArray())];
+        }
+        finally
+        {
+            foreach (var tensor in onDevice.Where(t => !t.Device.IsCpu))
+            {
+                tensor.Dispose();
+            }
+        }
     }
 
     /// <summary>The trapezoid area under a curve sampled at equal steps over [0, 1]: mean((s_i + s_{i+1}) / 2).</summary>

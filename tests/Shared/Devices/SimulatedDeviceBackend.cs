@@ -124,6 +124,29 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
 
     public void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator) => _cpu.Accumulate(fusion, H(addend), H(accumulator));
 
+    // Method arithmetic
+
+    public void ChannelWeights(ChannelWeighting weighting, int channels, int plane, BufferView activations, BufferView gradients, BufferView weights) =>
+        _cpu.ChannelWeights(weighting, channels, plane, H(activations), H(gradients), H(weights));
+
+    public void ChannelProductSum(ChannelProduct product, int channels, int plane, BufferView activations, BufferView gradients, BufferView output) =>
+        _cpu.ChannelProductSum(product, channels, plane, H(activations), H(gradients), H(output));
+
+    public void TruncatePositives(QuantileTruncation truncation, float quantile, int segments, BufferView values) =>
+        _cpu.TruncatePositives(truncation, quantile, segments, H(values));
+
+    public void AddScaled(BufferView pattern, BufferView scales, BufferView target) => _cpu.AddScaled(H(pattern), H(scales), H(target));
+
+    public void SignTimes(int images, int channels, int plane, BufferView x, BufferView map, BufferView output) =>
+        _cpu.SignTimes(images, channels, plane, H(x), H(map), H(output));
+
+    public void SignSplitLinearBackward(int rows, int inputs, int outputs, bool weightsTransposed, float gamma, BufferView input, BufferView weights,
+        BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.SignSplitLinearBackward(rows, inputs, outputs, weightsTransposed, gamma, H(input), H(weights), H(outputGradient), H(inputGradient));
+
+    public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
+        _cpu.SpliceByRank(channels, plane, H(source), H(replacement), H(ranks), H(limits), H(output));
+
     // This device's memory as the CPU kernels see it; a pooled host buffer here means someone computed or allocated on the host.
     private BufferView H(BufferView view) => view.Buffer switch
     {

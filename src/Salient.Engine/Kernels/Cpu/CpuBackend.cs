@@ -135,4 +135,28 @@ public sealed unsafe class CpuBackend : IKernelBackend
 
     public void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator) =>
         MapKernels.Accumulate(fusion, addend.Span, accumulator.Span);
+
+    // Method arithmetic
+
+    public void ChannelWeights(ChannelWeighting weighting, int channels, int plane, BufferView activations, BufferView gradients, BufferView weights) =>
+        MethodKernels.ChannelWeights(weighting, channels, plane, activations.Span, gradients.Span, weights.Span);
+
+    public void ChannelProductSum(ChannelProduct product, int channels, int plane, BufferView activations, BufferView gradients, BufferView output) =>
+        MethodKernels.ChannelProductSum(product, channels, plane, activations.Span, gradients.Span, output.Span);
+
+    public void TruncatePositives(QuantileTruncation truncation, float quantile, int segments, BufferView values) =>
+        MethodKernels.TruncatePositives(truncation, quantile, segments, values.Span);
+
+    public void AddScaled(BufferView pattern, BufferView scales, BufferView target) =>
+        MethodKernels.AddScaled(pattern.Span, scales.Span, target.Span);
+
+    public void SignTimes(int images, int channels, int plane, BufferView x, BufferView map, BufferView output) =>
+        MethodKernels.SignTimes(images, channels, plane, x.Span, map.Span, output.Span);
+
+    public void SignSplitLinearBackward(int rows, int inputs, int outputs, bool weightsTransposed, float gamma, BufferView input, BufferView weights,
+        BufferView outputGradient, BufferView inputGradient) =>
+        MethodKernels.SignSplitLinearBackward(rows, inputs, outputs, weightsTransposed, gamma, input.Span, weights.Span, outputGradient.Span, inputGradient.Span);
+
+    public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
+        MethodKernels.SpliceByRank(channels, plane, source.Span, replacement.Span, ranks.Span, limits.Span, output.Span);
 }

@@ -114,7 +114,7 @@ internal static class MapKernels
         }
     }
 
-    private static void Check(int expected, int actual, string name)
+    internal static void Check(int expected, int actual, string name)
     {
         if (expected != actual)
         {
