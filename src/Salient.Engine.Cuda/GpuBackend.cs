@@ -170,6 +170,92 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     /// <inheritdoc/>
     public void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator) => _kernels.Accumulate(fusion, V(addend), V(accumulator));
 
+    // Data-movement and normalisation operators
+
+    private readonly ConditionalWeakTable<int[], IndexUpload> _indexUploads = [];
+
+    /// <inheritdoc/>
+    public void StridedCopy(ReadOnlySpan<int> shape, BufferView source, int sourceOffset, ReadOnlySpan<int> sourceStrides, BufferView destination, int destinationOffset,
+        ReadOnlySpan<int> destinationStrides, bool accumulate) =>
+        _kernels.StridedCopy(shape, V(source), sourceOffset, sourceStrides, V(destination), destinationOffset, destinationStrides, accumulate);
+
+    /// <inheritdoc/>
+    public void IndexedGather(int[] indices, float fill, BufferView input, BufferView output) =>
+        _kernels.IndexedGather(Indices(indices, input.Length), fill, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void IndexedScatterAdd(int[] indices, BufferView gradient, BufferView target) =>
+        _kernels.IndexedScatterAdd(Indices(indices, target.Length), V(gradient), V(target));
+
+    /// <inheritdoc/>
+    public void ReduceRows(RowReduction reduction, int rows, int cols, BufferView input, BufferView output) =>
+        _kernels.ReduceRows(reduction, rows, cols, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, BufferView input, BufferView output, BufferView outputGradient,
+        BufferView inputGradient) =>
+        _kernels.ReduceRowsBackward(reduction, firstOnly, rows, cols, V(input), V(output), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void LogSoftmax(int rows, int cols, BufferView input, BufferView output) => _kernels.LogSoftmax(rows, cols, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void SoftmaxBackward(bool log, int rows, int cols, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.SoftmaxBackward(log, rows, cols, V(output), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output) =>
+        _kernels.NormalizeRows(affine, rows, cols, epsilon, V(input), V(scale), V(bias), V(output));
+
+    /// <inheritdoc/>
+    /// <remarks>The input gradient only: the scale's and bias's are training's, and throw here.</remarks>
+    public void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView outputGradient,
+        BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient)
+    {
+        if (!scaleGradient.IsEmpty || !biasGradient.IsEmpty)
+        {
+            throw TrainingOnly("The scale and bias gradients of a normalisation");
+        }
+
+        if (!inputGradient.IsEmpty)
+        {
+            _kernels.NormalizeRowsBackward(affine, rows, cols, epsilon, V(input), V(scale), V(outputGradient), V(inputGradient));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Unary(UnaryFunction function, BufferView input, BufferView output) => _kernels.Unary(function, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.UnaryBackward(function, V(input), V(output), V(outputGradient), V(inputGradient));
+
+    // An index map on the device: uploaded once per array (a plan keeps its arrays), its largest index checked against the data each time.
+    private ArrayView<int> Indices(int[] indices, int dataLength)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        IndexUpload upload;
+        lock (_indexUploads)
+        {
+            if (!_indexUploads.TryGetValue(indices, out upload!))
+            {
+                var buffer = _device.Accelerator.Allocate1D<int>(Math.Max(1, indices.Length));
+                buffer.View.SubView(0, indices.Length).CopyFromCPU(_kernels.Stream, indices);
+                upload = new IndexUpload(buffer, indices.Length == 0 ? -1 : indices.Max());
+                _indexUploads.Add(indices, upload);
+            }
+        }
+
+        if (upload.Largest >= dataLength)
+        {
+            throw new ArgumentException($"Index {upload.Largest} is outside the {dataLength} values it indexes.");
+        }
+
+        return upload.Buffer.View.SubView(0, indices.Length);
+    }
+
+    private sealed record IndexUpload(MemoryBuffer1D<int, Stride1D.Dense> Buffer, int Largest);
+
     /// <summary>Frees the device (the registry's backends live as long as the process; this is for owners of their own).</summary>
     public void Dispose()
     {

@@ -160,6 +160,73 @@ public interface IKernelBackend
 
     /// <summary><paramref name="accumulator"/> = <paramref name="accumulator"/> ⊕ <paramref name="addend"/> elementwise, ⊕ the fusion's sum, max or product.</summary>
     void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator);
+
+    // Data-movement and normalisation operators (docs/architecture.md, "Operators on a device"): the
+    // general operations behind Concat, Split, Slice, Gather, Pad, Transpose, Expand, Tile, the
+    // reductions, softmax on any axis, LogSoftmax, layer and instance norm, and the unary functions.
+
+    /// <summary>
+    /// For every index i of <paramref name="shape"/>: destination[destinationOffset + Σ i_d·destinationStrides[d]]
+    /// = (or, with <paramref name="accumulate"/>, +=) source[sourceOffset + Σ i_d·sourceStrides[d]]. Strides may
+    /// be 0 (broadcast reads, summing writes) or negative (reversed slices). Without
+    /// <paramref name="accumulate"/> no two indices may write the same place; with it, values that meet sum
+    /// (in row-major order on the CPU, in an unspecified order on a device).
+    /// </summary>
+    void StridedCopy(ReadOnlySpan<int> shape, BufferView source, int sourceOffset, ReadOnlySpan<int> sourceStrides,
+        BufferView destination, int destinationOffset, ReadOnlySpan<int> destinationStrides, bool accumulate);
+
+    /// <summary>
+    /// <paramref name="output"/>[i] = <paramref name="input"/>[indices[i]], or <paramref name="fill"/> where the
+    /// index is negative (Pad's index map). <paramref name="indices"/> is the same array for the life of a plan:
+    /// a device backend uploads it once per array.
+    /// </summary>
+    void IndexedGather(int[] indices, float fill, BufferView input, BufferView output);
+
+    /// <summary>The adjoint of <see cref="IndexedGather"/>: <paramref name="target"/>[indices[i]] += <paramref name="gradient"/>[i] where the index is not negative.</summary>
+    void IndexedScatterAdd(int[] indices, BufferView gradient, BufferView target);
+
+    /// <summary>Reduces each of <paramref name="rows"/> rows of <paramref name="cols"/> values to one.</summary>
+    void ReduceRows(RowReduction reduction, int rows, int cols, BufferView input, BufferView output);
+
+    /// <summary>
+    /// The input gradient of <see cref="ReduceRows"/>, given its input and output: Sum copies each row's gradient
+    /// to its values, Mean divides it by <paramref name="cols"/>, Max and Min send it to the row's extreme values,
+    /// split between ties, or with <paramref name="firstOnly"/> all to the first (max pooling's rule).
+    /// </summary>
+    void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, BufferView input, BufferView output,
+        BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>Log-softmax over the last axis of <paramref name="rows"/> rows of <paramref name="cols"/> values; output may be the input.</summary>
+    void LogSoftmax(int rows, int cols, BufferView input, BufferView output);
+
+    /// <summary>
+    /// The input gradient of <see cref="Softmax"/> (dx = y ⊙ (dy − Σ dy·y)) or, with <paramref name="log"/>, of
+    /// <see cref="LogSoftmax"/> (dx = dy − exp(y)·Σ dy), row by row, given the forward output.
+    /// </summary>
+    void SoftmaxBackward(bool log, int rows, int cols, BufferView output, BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>
+    /// Normalises each of <paramref name="rows"/> rows of <paramref name="cols"/> values to zero mean and unit
+    /// biased variance (ε inside the root), then scales and shifts by <paramref name="affine"/>'s rule (an empty
+    /// scale or bias is none). Output may be the input.
+    /// </summary>
+    void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output);
+
+    /// <summary>
+    /// The gradients of <see cref="NormalizeRows"/>, recomputing the statistics from the input: the input's
+    /// (dx = (g − mean g − x̂·mean(g·x̂))/σ, g = dy·scale) and, where the views are not empty, the scale's and bias's.
+    /// </summary>
+    void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale,
+        BufferView outputGradient, BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient);
+
+    /// <summary>An elementwise function of the engine's unary operators; output may be the input.</summary>
+    void Unary(UnaryFunction function, BufferView input, BufferView output);
+
+    /// <summary>
+    /// The input gradient of <see cref="Unary"/>, given its forward input and output (each function reads the one
+    /// its derivative needs), into other storage than <paramref name="outputGradient"/>.
+    /// </summary>
+    void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient);
 }
 
 /// <summary>An elementwise function of <see cref="IKernelBackend.Map"/>; the parameter is <see cref="Parameter"/>.</summary>
@@ -359,6 +426,165 @@ public readonly record struct Pool2dGeometry(
         if (inputLength != planes * InHeight * InWidth || outputLength != planes * OutHeight * OutWidth)
         {
             throw new ArgumentException($"Pooling {this} needs {planes * InHeight * InWidth} inputs and {planes * OutHeight * OutWidth} outputs, got {inputLength} and {outputLength}.");
+        }
+    }
+}
+
+// Data-movement and normalisation operators: the parameters of their backend operations.
+
+/// <summary>How <see cref="IKernelBackend.ReduceRows"/> reduces a row.</summary>
+public enum RowReduction
+{
+    /// <summary>The sum.</summary>
+    Sum,
+
+    /// <summary>The sum divided by the row's length.</summary>
+    Mean,
+
+    /// <summary>The maximum.</summary>
+    Max,
+
+    /// <summary>The minimum.</summary>
+    Min,
+}
+
+/// <summary>Where the scale and bias of <see cref="IKernelBackend.NormalizeRows"/> come from.</summary>
+public enum RowAffine
+{
+    /// <summary>One per column, the same for every row (layer norm over the trailing axes).</summary>
+    PerColumn,
+
+    /// <summary>One per row, repeating every scale.Length rows (instance norm: rows are (image, channel) planes).</summary>
+    PerRow,
+}
+
+/// <summary>The functions of <see cref="IKernelBackend.Unary"/>.</summary>
+public enum UnaryFunction
+{
+    /// <summary>The error function (a Chebyshev fit, fractional error below 1.2e-7).</summary>
+    Erf,
+
+    /// <summary>√x.</summary>
+    Sqrt,
+
+    /// <summary>1/x.</summary>
+    Reciprocal,
+
+    /// <summary>−x.</summary>
+    Neg,
+
+    /// <summary>eˣ.</summary>
+    Exp,
+
+    /// <summary>ln x.</summary>
+    Log,
+
+    /// <summary>tanh x.</summary>
+    Tanh,
+
+    /// <summary>|x| (gradient sign(x), 0 at 0).</summary>
+    Abs,
+
+    /// <summary>GELU, 0.5·x·(1 + erf(x/√2)).</summary>
+    Gelu,
+}
+
+/// <summary>
+/// Argument checks of the data-movement operations, the one rule every backend applies (as
+/// <see cref="Conv2dGeometry.Validate"/> is for convolutions).
+/// </summary>
+public static class DataMovementChecks
+{
+    /// <summary>Throws unless both sides of a <see cref="IKernelBackend.StridedCopy"/> stay inside their views; returns the number of indices.</summary>
+    public static long StridedCopy(ReadOnlySpan<int> shape, long sourceLength, int sourceOffset, ReadOnlySpan<int> sourceStrides,
+        long destinationLength, int destinationOffset, ReadOnlySpan<int> destinationStrides)
+    {
+        if (sourceStrides.Length != shape.Length || destinationStrides.Length != shape.Length)
+        {
+            throw new ArgumentException($"A strided copy of rank {shape.Length} got {sourceStrides.Length} source and {destinationStrides.Length} destination strides.");
+        }
+
+        long count = 1;
+        foreach (var extent in shape)
+        {
+            if (extent < 0)
+            {
+                throw new ArgumentException($"A strided copy has a negative extent {extent}.");
+            }
+
+            count *= extent;
+        }
+
+        if (count != 0)
+        {
+            Inside("source", shape, sourceLength, sourceOffset, sourceStrides);
+            Inside("destination", shape, destinationLength, destinationOffset, destinationStrides);
+        }
+
+        return count;
+    }
+
+    /// <summary>Throws unless an index map fits its input and output (<see cref="IKernelBackend.IndexedGather"/>).</summary>
+    public static void Indexed(int[] indices, long inputLength, long outputLength)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        if (indices.Length != outputLength)
+        {
+            throw new ArgumentException($"An index map of {indices.Length} entries got {outputLength} outputs.");
+        }
+
+        foreach (var index in indices)
+        {
+            if (index >= inputLength)
+            {
+                throw new ArgumentException($"Index {index} is outside an input of {inputLength} values.");
+            }
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="rows"/>×<paramref name="cols"/> values fit the input and output of a row operation.</summary>
+    public static void Rows(string operation, int rows, int cols, long inputLength, long outputLength, long expectedOutput)
+    {
+        if (rows < 0 || cols <= 0 || inputLength != (long)rows * cols || outputLength != expectedOutput)
+        {
+            throw new ArgumentException($"{operation} of {rows}×{cols} got {inputLength} inputs and room for {outputLength}.");
+        }
+    }
+
+    /// <summary>Throws unless a scale of <paramref name="scale"/> and a bias of <paramref name="bias"/> values (0: none) fit <paramref name="affine"/>'s rule over <paramref name="rows"/>×<paramref name="cols"/>.</summary>
+    public static void Affine(RowAffine affine, int rows, int cols, int scale, int bias)
+    {
+        var fits = affine switch
+        {
+            RowAffine.PerColumn => (scale == 0 || scale == cols) && (bias == 0 || bias == cols),
+            RowAffine.PerRow => (scale == 0 || rows % scale == 0) && (bias == 0 || (scale != 0 ? bias == scale : rows % bias == 0)),
+            _ => throw new ArgumentOutOfRangeException(nameof(affine), affine, "Unknown affine rule."),
+        };
+        if (!fits)
+        {
+            throw new ArgumentException($"A {affine} scale of {scale} and bias of {bias} do not fit {rows}×{cols} rows.");
+        }
+    }
+
+    private static void Inside(string side, ReadOnlySpan<int> shape, long length, int offset, ReadOnlySpan<int> strides)
+    {
+        long low = offset, high = offset;
+        for (var d = 0; d < shape.Length; d++)
+        {
+            var reach = (long)strides[d] * (shape[d] - 1);
+            if (reach < 0)
+            {
+                low += reach;
+            }
+            else
+            {
+                high += reach;
+            }
+        }
+
+        if (low < 0 || high >= length)
+        {
+            throw new ArgumentException($"A strided copy reaches {side} elements {low}..{high}, outside a view of {length}.");
         }
     }
 }

@@ -124,6 +124,38 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
 
     public void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator) => _cpu.Accumulate(fusion, H(addend), H(accumulator));
 
+    // Data-movement and normalisation operators
+
+    public void StridedCopy(ReadOnlySpan<int> shape, BufferView source, int sourceOffset, ReadOnlySpan<int> sourceStrides, BufferView destination, int destinationOffset,
+        ReadOnlySpan<int> destinationStrides, bool accumulate) =>
+        _cpu.StridedCopy(shape, H(source), sourceOffset, sourceStrides, H(destination), destinationOffset, destinationStrides, accumulate);
+
+    public void IndexedGather(int[] indices, float fill, BufferView input, BufferView output) => _cpu.IndexedGather(indices, fill, H(input), H(output));
+
+    public void IndexedScatterAdd(int[] indices, BufferView gradient, BufferView target) => _cpu.IndexedScatterAdd(indices, H(gradient), H(target));
+
+    public void ReduceRows(RowReduction reduction, int rows, int cols, BufferView input, BufferView output) => _cpu.ReduceRows(reduction, rows, cols, H(input), H(output));
+
+    public void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.ReduceRowsBackward(reduction, firstOnly, rows, cols, H(input), H(output), H(outputGradient), H(inputGradient));
+
+    public void LogSoftmax(int rows, int cols, BufferView input, BufferView output) => _cpu.LogSoftmax(rows, cols, H(input), H(output));
+
+    public void SoftmaxBackward(bool log, int rows, int cols, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.SoftmaxBackward(log, rows, cols, H(output), H(outputGradient), H(inputGradient));
+
+    public void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output) =>
+        _cpu.NormalizeRows(affine, rows, cols, epsilon, H(input), H(scale), H(bias), H(output));
+
+    public void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView outputGradient, BufferView inputGradient,
+        BufferView scaleGradient, BufferView biasGradient) =>
+        _cpu.NormalizeRowsBackward(affine, rows, cols, epsilon, H(input), H(scale), H(outputGradient), H(inputGradient), H(scaleGradient), H(biasGradient));
+
+    public void Unary(UnaryFunction function, BufferView input, BufferView output) => _cpu.Unary(function, H(input), H(output));
+
+    public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.UnaryBackward(function, H(input), H(output), H(outputGradient), H(inputGradient));
+
     // This device's memory as the CPU kernels see it; a pooled host buffer here means someone computed or allocated on the host.
     private BufferView H(BufferView view) => view.Buffer switch
     {

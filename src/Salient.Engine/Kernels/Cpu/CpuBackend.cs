@@ -135,4 +135,50 @@ public sealed unsafe class CpuBackend : IKernelBackend
 
     public void Accumulate(MapFusion fusion, BufferView addend, BufferView accumulator) =>
         MapKernels.Accumulate(fusion, addend.Span, accumulator.Span);
+
+    // Data-movement and normalisation operators
+
+    public void StridedCopy(ReadOnlySpan<int> shape, BufferView source, int sourceOffset, ReadOnlySpan<int> sourceStrides,
+        BufferView destination, int destinationOffset, ReadOnlySpan<int> destinationStrides, bool accumulate) =>
+        StridedCopyKernel.Run(shape, source.Span, sourceOffset, sourceStrides, destination.Span, destinationOffset, destinationStrides, accumulate);
+
+    public void IndexedGather(int[] indices, float fill, BufferView input, BufferView output) =>
+        StridedCopyKernel.IndexedGather(indices, fill, input.Span, output.Span);
+
+    public void IndexedScatterAdd(int[] indices, BufferView gradient, BufferView target) =>
+        StridedCopyKernel.IndexedScatterAdd(indices, gradient.Span, target.Span);
+
+    public void ReduceRows(RowReduction reduction, int rows, int cols, BufferView input, BufferView output) =>
+        RowReduceKernel.Run(reduction, rows, cols, input.Span, output.Span);
+
+    public void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, BufferView input, BufferView output,
+        BufferView outputGradient, BufferView inputGradient) =>
+        RowReduceKernel.Backward(reduction, firstOnly, rows, cols, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
+
+    public void LogSoftmax(int rows, int cols, BufferView input, BufferView output) =>
+        SoftmaxKernel.Log(rows, cols, input.Span, output.Span);
+
+    public void SoftmaxBackward(bool log, int rows, int cols, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        SoftmaxKernel.Backward(log, rows, cols, output.Span, outputGradient.Span, inputGradient.Span);
+
+    public void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output) =>
+        RowNormKernel.Forward(affine, rows, cols, epsilon, Memory(input), Memory(scale), Memory(bias), Memory(output));
+
+    public void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale,
+        BufferView outputGradient, BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient) =>
+        RowNormKernel.Backward(affine, rows, cols, epsilon, input.Span, scale.Span, outputGradient.Span, inputGradient.Span, scaleGradient.Span, biasGradient.Span);
+
+    public void Unary(UnaryFunction function, BufferView input, BufferView output) =>
+        UnaryKernel.Run(function, Memory(input), Memory(output));
+
+    public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        UnaryKernel.Backward(function, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
+
+    // A host view as memory, for kernels that split the work across threads (spans cannot cross into lambdas).
+    private static Memory<float> Memory(BufferView view) => view.Buffer switch
+    {
+        null => Memory<float>.Empty,
+        CpuBuffer cpu => cpu.Memory.Slice(view.Offset, view.Length),
+        _ => throw DeviceBuffer.WrongDevice(view.Device, Device.Cpu),
+    };
 }
