@@ -230,6 +230,28 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
         _kernels.UnaryBackward(function, V(input), V(output), V(outputGradient), V(inputGradient));
 
+    /// <inheritdoc/>
+    public void Select(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) =>
+        _kernels.Select(V(condition), V(whenTrue), V(whenFalse), V(output));
+
+    /// <inheritdoc/>
+    public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) => _kernels.Compare(comparison, V(a), V(b), V(output));
+
+    /// <inheritdoc/>
+    public void Pow(BufferView x, BufferView exponent, BufferView output) => _kernels.Pow(V(x), V(exponent), V(output));
+
+    /// <inheritdoc/>
+    public void PowBackward(BufferView x, BufferView exponent, BufferView outputGradient, BufferView xGradient, BufferView exponentGradient) =>
+        _kernels.PowBackward(V(x), V(exponent), V(outputGradient), V(xGradient), V(exponentGradient));
+
+    /// <inheritdoc/>
+    public void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output) =>
+        _kernels.ResampleAxis(resampling, Indices(resampling.Indices, resampling.InSize), V(resampling.Weights), V(input), V(output));
+
+    /// <inheritdoc/>
+    public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.ResampleAxisBackward(resampling, Indices(resampling.Indices, resampling.InSize), V(resampling.Weights), V(outputGradient), V(inputGradient));
+
     // An index map on the device: uploaded once per array (a plan keeps its arrays), its largest index checked against the data each time.
     private ArrayView<int> Indices(int[] indices, int dataLength)
     {

@@ -493,6 +493,12 @@ public sealed class GpuKernels : IDisposable
     private Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowNormalization>? _normalizeRowsBackward;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>? _unary;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _unaryBackward;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _select;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _compare;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _pow;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _powBackward;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>? _resample;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>? _resampleBackward;
 
     /// <inheritdoc cref="IKernelBackend.StridedCopy"/>
     public void StridedCopy(ReadOnlySpan<int> shape, ArrayView<float> source, int sourceOffset, ReadOnlySpan<int> sourceStrides,
@@ -675,6 +681,99 @@ public sealed class GpuKernels : IDisposable
             var kernel = LazyInitializer.EnsureInitialized(ref _unaryBackward, () =>
                 _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(UnaryBackwardKernel.Run));
             kernel(Stream, (int)inputGradient.Length, Ok(input), Ok(output), outputGradient, inputGradient, (int)function);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Select"/>
+    public void Select(ArrayView<float> condition, ArrayView<float> whenTrue, ArrayView<float> whenFalse, ArrayView<float> output)
+    {
+        if (condition.Length != output.Length || (whenTrue.Length != 0 && whenTrue.Length != output.Length) || (whenFalse.Length != 0 && whenFalse.Length != output.Length))
+        {
+            throw new ArgumentException($"Select into {output.Length} values got a condition of {condition.Length} and branches of {whenTrue.Length} and {whenFalse.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _select, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SelectKernel.Run));
+            kernel(Stream, (int)output.Length, condition, Ok(whenTrue), Ok(whenFalse), output, whenTrue.Length != 0 ? 1 : 0, whenFalse.Length != 0 ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Compare"/>
+    public void Compare(Comparison comparison, ArrayView<float> a, ArrayView<float> b, ArrayView<float> output)
+    {
+        Defined(comparison);
+        if (a.Length != output.Length || b.Length != output.Length)
+        {
+            throw new ArgumentException($"Comparing {a.Length} and {b.Length} values into {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _compare, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CompareKernel.Run));
+            kernel(Stream, (int)output.Length, a, b, output, (int)comparison);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Pow"/>
+    public void Pow(ArrayView<float> x, ArrayView<float> exponent, ArrayView<float> output)
+    {
+        if (output.Length != x.Length || (exponent.Length != 1 && exponent.Length != x.Length))
+        {
+            throw new ArgumentException($"Pow of {x.Length} values by {exponent.Length} exponents into {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _pow, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(PowKernel.Run));
+            kernel(Stream, (int)output.Length, x, exponent, output, exponent.Length == 1 ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.PowBackward"/>
+    public void PowBackward(ArrayView<float> x, ArrayView<float> exponent, ArrayView<float> outputGradient, ArrayView<float> xGradient, ArrayView<float> exponentGradient)
+    {
+        var n = x.Length;
+        if (exponent.Length != n || outputGradient.Length != n || (xGradient.Length != 0 && xGradient.Length != n) || (exponentGradient.Length != 0 && exponentGradient.Length != n))
+        {
+            throw new ArgumentException($"Pow backward of {n} values got {exponent.Length} exponents, {outputGradient.Length} gradients and room for {xGradient.Length} and {exponentGradient.Length}.");
+        }
+
+        if (n != 0 && (xGradient.Length != 0 || exponentGradient.Length != 0))
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _powBackward, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(PowBackwardKernel.Run));
+            kernel(Stream, (int)n, x, exponent, outputGradient, Ok(xGradient), Ok(exponentGradient), xGradient.Length != 0 ? 1 : 0, exponentGradient.Length != 0 ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ResampleAxis"/>
+    /// <remarks>The resampling's tables are on the device already: <paramref name="indices"/> and <paramref name="weights"/>.</remarks>
+    public void ResampleAxis(AxisResampling resampling, ArrayView<int> indices, ArrayView<float> weights, ArrayView<float> input, ArrayView<float> output)
+    {
+        resampling.Validate(input.Length, output.Length);
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _resample, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>(ResampleAxisKernel.Run));
+            kernel(Stream, (int)output.Length, input, output, indices, weights, new ResampleShape(resampling));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ResampleAxisBackward"/>
+    /// <remarks>The resampling's tables are on the device already: <paramref name="indices"/> and <paramref name="weights"/>.</remarks>
+    public void ResampleAxisBackward(AxisResampling resampling, ArrayView<int> indices, ArrayView<float> weights, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        resampling.Validate(inputGradient.Length, outputGradient.Length);
+        Fill(inputGradient, 0f);
+        if (outputGradient.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _resampleBackward, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>(ResampleAxisBackwardKernel.Run));
+            kernel(Stream, (int)outputGradient.Length, outputGradient, inputGradient, indices, weights, new ResampleShape(resampling));
         }
     }
 

@@ -227,6 +227,36 @@ public interface IKernelBackend
     /// its derivative needs), into other storage than <paramref name="outputGradient"/>.
     /// </summary>
     void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>
+    /// <paramref name="output"/>[i] = <paramref name="condition"/>[i] ≠ 0 ? <paramref name="whenTrue"/>[i] : <paramref name="whenFalse"/>[i]
+    /// (Where, on operands broadcast to one shape); an empty branch reads as zeros (Where's gradients).
+    /// </summary>
+    void Select(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output);
+
+    /// <summary><paramref name="output"/>[i] = 1 where <paramref name="a"/>[i] and <paramref name="b"/>[i] compare as asked, else 0 (Equal, Less, Greater on operands broadcast to one shape).</summary>
+    void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output);
+
+    /// <summary>
+    /// <paramref name="output"/>[i] = x[i] to the power exponent[i], or exponent[0] for a one-value exponent
+    /// (2, 1 and 0.5 computed as x·x, x and √x).
+    /// </summary>
+    void Pow(BufferView x, BufferView exponent, BufferView output);
+
+    /// <summary>
+    /// The gradients of <see cref="Pow"/> with an exponent per value, where the views are not empty: x's
+    /// (b·x^(b−1)·dy) and the exponent's (ln x·x^b·dy).
+    /// </summary>
+    void PowBackward(BufferView x, BufferView exponent, BufferView outputGradient, BufferView xGradient, BufferView exponentGradient);
+
+    /// <summary>
+    /// Resamples one axis (Resize in nearest and linear modes, one axis at a time): the input as [outer, inSize, inner]
+    /// becomes the output [outer, outSize, inner], output index j summing its taps' weight·input (see <see cref="AxisResampling"/>).
+    /// </summary>
+    void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output);
+
+    /// <summary>The adjoint of <see cref="ResampleAxis"/>: overwrites <paramref name="inputGradient"/> with each output gradient added back, weighted, to the inputs it read.</summary>
+    void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient);
 }
 
 /// <summary>An elementwise function of <see cref="IKernelBackend.Map"/>; the parameter is <see cref="Parameter"/>.</summary>
@@ -487,6 +517,68 @@ public enum UnaryFunction
 
     /// <summary>GELU, 0.5·x·(1 + erf(x/√2)).</summary>
     Gelu,
+}
+
+/// <summary>The comparisons of <see cref="IKernelBackend.Compare"/>.</summary>
+public enum Comparison
+{
+    /// <summary>a = b.</summary>
+    Equal,
+
+    /// <summary>a &lt; b.</summary>
+    Less,
+
+    /// <summary>a &gt; b.</summary>
+    Greater,
+}
+
+/// <summary>
+/// One axis of a resampling (<see cref="IKernelBackend.ResampleAxis"/>): data [<see cref="Outer"/>, <see cref="InSize"/>,
+/// <see cref="Inner"/>] becomes [Outer, <see cref="OutSize"/>, Inner], output index j reading input indices
+/// <see cref="Indices"/>[j·<see cref="Taps"/> + t] with weights <see cref="Weights"/>[j·Taps + t], taps summed in order.
+/// A plan keeps one instance per resized axis, so a device backend uploads its tables once.
+/// </summary>
+public sealed class AxisResampling
+{
+    /// <summary>Checks and keeps the tables.</summary>
+    public AxisResampling(int outer, int inSize, int outSize, int inner, int taps, int[] indices, float[] weights)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentNullException.ThrowIfNull(weights);
+        if (outer < 0 || inSize <= 0 || outSize <= 0 || inner < 0 || taps <= 0 || indices.Length != outSize * taps || weights.Length != indices.Length
+            || indices.Any(i => i < 0 || i >= inSize))
+        {
+            throw new ArgumentException($"A resampling of {inSize} to {outSize} with {taps} taps needs {outSize * taps} indices in 0..{inSize - 1} and as many weights.");
+        }
+
+        (Outer, InSize, OutSize, Inner, Taps, Indices) = (outer, inSize, outSize, inner, taps, indices);
+        Weights = BufferView.Host(weights);
+    }
+
+    public int Outer { get; }
+
+    public int InSize { get; }
+
+    public int OutSize { get; }
+
+    public int Inner { get; }
+
+    public int Taps { get; }
+
+    /// <summary>The input index of each output index's taps.</summary>
+    public int[] Indices { get; }
+
+    /// <summary>The weight of each tap, as a host view the backend reads (one buffer for the plan's life).</summary>
+    public BufferView Weights { get; }
+
+    /// <summary>Throws unless the views hold the input and output this resampling reads and writes.</summary>
+    public void Validate(long inputLength, long outputLength)
+    {
+        if (inputLength != (long)Outer * InSize * Inner || outputLength != (long)Outer * OutSize * Inner)
+        {
+            throw new ArgumentException($"A resampling of [{Outer},{InSize},{Inner}] to [{Outer},{OutSize},{Inner}] got {inputLength} inputs and {outputLength} outputs.");
+        }
+    }
 }
 
 /// <summary>

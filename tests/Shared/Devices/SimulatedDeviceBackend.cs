@@ -156,6 +156,20 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
     public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
         _cpu.UnaryBackward(function, H(input), H(output), H(outputGradient), H(inputGradient));
 
+    public void Select(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) => _cpu.Select(H(condition), H(whenTrue), H(whenFalse), H(output));
+
+    public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) => _cpu.Compare(comparison, H(a), H(b), H(output));
+
+    public void Pow(BufferView x, BufferView exponent, BufferView output) => _cpu.Pow(H(x), H(exponent), H(output));
+
+    public void PowBackward(BufferView x, BufferView exponent, BufferView outputGradient, BufferView xGradient, BufferView exponentGradient) =>
+        _cpu.PowBackward(H(x), H(exponent), H(outputGradient), H(xGradient), H(exponentGradient));
+
+    public void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output) => _cpu.ResampleAxis(resampling, H(input), H(output));
+
+    public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.ResampleAxisBackward(resampling, H(outputGradient), H(inputGradient));
+
     // This device's memory as the CPU kernels see it; a pooled host buffer here means someone computed or allocated on the host.
     private BufferView H(BufferView view) => view.Buffer switch
     {

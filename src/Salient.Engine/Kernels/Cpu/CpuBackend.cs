@@ -174,6 +174,23 @@ public sealed unsafe class CpuBackend : IKernelBackend
     public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
         UnaryKernel.Backward(function, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
 
+    public void Select(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) =>
+        SelectKernel.Select(condition.Span, whenTrue.Span, whenFalse.Span, output.Span);
+
+    public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) =>
+        SelectKernel.Compare(comparison, a.Span, b.Span, output.Span);
+
+    public void Pow(BufferView x, BufferView exponent, BufferView output) => PowKernel.Run(x.Span, exponent.Span, output.Span);
+
+    public void PowBackward(BufferView x, BufferView exponent, BufferView outputGradient, BufferView xGradient, BufferView exponentGradient) =>
+        PowKernel.Backward(x.Span, exponent.Span, outputGradient.Span, xGradient.Span, exponentGradient.Span);
+
+    public void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output) =>
+        ResampleKernel.Run(resampling, input.Span, output.Span, transpose: false);
+
+    public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
+        ResampleKernel.Run(resampling, inputGradient.Span, outputGradient.Span, transpose: true);
+
     // A host view as memory, for kernels that split the work across threads (spans cannot cross into lambdas).
     private static Memory<float> Memory(BufferView view) => view.Buffer switch
     {
