@@ -252,14 +252,18 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
         _kernels.ResampleAxisBackward(resampling, Indices(resampling.Indices, resampling.InSize), V(resampling.Weights), V(outputGradient), V(inputGradient));
 
+    /// <inheritdoc/>
+    public void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output) =>
+        _kernels.Contract(shape, keptAxes, V(a), aStrides, V(b), bStrides, V(output));
+
     // An index map on the device: uploaded once per array (a plan keeps its arrays), its largest index checked against the data each time.
     private ArrayView<int> Indices(int[] indices, int dataLength)
     {
         ArgumentNullException.ThrowIfNull(indices);
-        IndexUpload upload;
+        IndexUpload? upload;
         lock (_indexUploads)
         {
-            if (!_indexUploads.TryGetValue(indices, out upload!))
+            if (!_indexUploads.TryGetValue(indices, out upload))
             {
                 var buffer = _device.Accelerator.Allocate1D<int>(Math.Max(1, indices.Length));
                 buffer.View.SubView(0, indices.Length).CopyFromCPU(_kernels.Stream, indices);

@@ -499,6 +499,7 @@ public sealed class GpuKernels : IDisposable
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _powBackward;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>? _resample;
     private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>? _resampleBackward;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long, int>? _contract;
 
     /// <inheritdoc cref="IKernelBackend.StridedCopy"/>
     public void StridedCopy(ReadOnlySpan<int> shape, ArrayView<float> source, int sourceOffset, ReadOnlySpan<int> sourceStrides,
@@ -775,6 +776,31 @@ public sealed class GpuKernels : IDisposable
                 _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>(ResampleAxisBackwardKernel.Run));
             kernel(Stream, (int)outputGradient.Length, outputGradient, inputGradient, indices, weights, new ResampleShape(resampling));
         }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Contract"/>
+    public void Contract(ReadOnlySpan<int> shape, int keptAxes, ArrayView<float> a, ReadOnlySpan<int> aStrides, ArrayView<float> b, ReadOnlySpan<int> bStrides,
+        ArrayView<float> output)
+    {
+        var length = DataMovementChecks.Contraction(shape, keptAxes, a.Length, aStrides, b.Length, bStrides, output.Length);
+        if (length == 0)
+        {
+            return;
+        }
+
+        var hasB = b.Length != 0;
+        var kept = Broadcasting.Strided(shape[..keptAxes], aStrides[..keptAxes], hasB ? bStrides[..keptAxes] : new int[keptAxes]);
+        var summedShape = shape[keptAxes..];
+        var summed = Broadcasting.Strided(summedShape, aStrides[keptAxes..], hasB ? bStrides[keptAxes..] : new int[summedShape.Length]);
+        long count = 1;
+        foreach (var extent in summedShape)
+        {
+            count *= extent;
+        }
+
+        var kernel = LazyInitializer.EnsureInitialized(ref _contract, () =>
+            _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long, int>(ContractKernel.Run));
+        kernel(Stream, (int)length, a, Ok(b), output, kept, summed, count, hasB ? 1 : 0);
     }
 
     private static RowNormalization Normalization(RowAffine affine, int cols, float epsilon, ArrayView<float> scale, ArrayView<float> bias) =>

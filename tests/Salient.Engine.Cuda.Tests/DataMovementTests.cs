@@ -233,4 +233,26 @@ public class DataMovementTests
         Reference.AssertClose(y, d.Run(new float[y.Length], (v, o) => d.Kernels.ResampleAxis(resampling, map.View, taps.View, v[0], o), x));
         Reference.AssertClose(dx, d.Run(Reference.Random(dx.Length, 21), (v, o) => d.Kernels.ResampleAxisBackward(resampling, map.View, taps.View, v[0], o), dy));
     }
+
+    [SkippableTheory]
+    [MemberData(nameof(Devices.Names), MemberType = typeof(Devices))]
+    public void Contractions_match_the_cpu_backend(string device)
+    {
+        var d = Devices.Get(device);
+        // "bij,bjk->bik" over b=2, i=3, j=4, k=5, letters b, i, k kept and j summed; then "bij->bj" of one operand.
+        int[] shape = [2, 3, 5, 4];
+        int[] aStrides = [12, 4, 0, 1];
+        int[] bStrides = [20, 0, 1, 5];
+        var a = Reference.Random(24, 22);
+        var b = Reference.Random(40, 23);
+        var expected = new float[30];
+        Devices.Cpu.Contract(shape, 3, a, aStrides, b, bStrides, expected);
+        Reference.AssertClose(expected, d.Run(new float[30], (v, o) => d.Kernels.Contract(shape, 3, v[0], aStrides, v[1], bStrides, o), a, b));
+
+        int[] sumShape = [2, 4, 3];
+        int[] sumStrides = [12, 1, 4];
+        var summed = new float[8];
+        Devices.Cpu.Contract(sumShape, 2, a, sumStrides, default, [], summed);
+        Reference.AssertClose(summed, d.Run(new float[8], (v, o) => d.Kernels.Contract(sumShape, 2, v[0], sumStrides, default, [], o), a));
+    }
 }

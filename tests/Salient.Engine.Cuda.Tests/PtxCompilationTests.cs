@@ -61,6 +61,7 @@ public class PtxCompilationTests
         (Run(typeof(PowBackwardKernel)), false),
         (Run(typeof(ResampleAxisKernel)), false),
         (Run(typeof(ResampleAxisBackwardKernel)), false),
+        (Run(typeof(ContractKernel)), false),
     ];
 
     public static readonly TheoryData<int> Kernels = [.. Enumerable.Range(0, s_kernels.Length)];

@@ -257,6 +257,14 @@ public interface IKernelBackend
 
     /// <summary>The adjoint of <see cref="ResampleAxis"/>: overwrites <paramref name="inputGradient"/> with each output gradient added back, weighted, to the inputs it read.</summary>
     void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>
+    /// A contraction (Einsum of one or two operands): for every index of <paramref name="shape"/>, whose first
+    /// <paramref name="keptAxes"/> axes are the output's (dense, row-major) and whose others are summed,
+    /// output[kept] = Σ a[Σ index·aStrides]·b[Σ index·bStrides] over the summed axes in row-major order; an empty
+    /// <paramref name="b"/> leaves a alone.
+    /// </summary>
+    void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output);
 }
 
 /// <summary>An elementwise function of <see cref="IKernelBackend.Map"/>; the parameter is <see cref="Parameter"/>.</summary>
@@ -614,6 +622,32 @@ public static class DataMovementChecks
         }
 
         return count;
+    }
+
+    /// <summary>Throws unless a contraction's operands and output fit their strides over <paramref name="shape"/>; returns the output's length.</summary>
+    public static long Contraction(ReadOnlySpan<int> shape, int keptAxes, long aLength, ReadOnlySpan<int> aStrides, long bLength, ReadOnlySpan<int> bStrides, long outputLength)
+    {
+        if (keptAxes < 0 || keptAxes > shape.Length)
+        {
+            throw new ArgumentException($"A contraction over {shape.Length} axes cannot keep {keptAxes}.");
+        }
+
+        var kept = shape[..keptAxes];
+        var dense = new int[keptAxes];
+        var length = StridedCopy(kept, outputLength, 0, dense, outputLength, 0, dense);
+        if (length != outputLength)
+        {
+            throw new ArgumentException($"A contraction keeping {length} values got room for {outputLength}.");
+        }
+
+        var zeros = new int[shape.Length];
+        StridedCopy(shape, aLength, 0, aStrides, aLength, 0, zeros);
+        if (bLength != 0)
+        {
+            StridedCopy(shape, bLength, 0, bStrides, bLength, 0, zeros);
+        }
+
+        return length;
     }
 
     /// <summary>Throws unless an index map fits its input and output (<see cref="IKernelBackend.IndexedGather"/>).</summary>

@@ -170,6 +170,9 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
     public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
         _cpu.ResampleAxisBackward(resampling, H(outputGradient), H(inputGradient));
 
+    public void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output) =>
+        _cpu.Contract(shape, keptAxes, H(a), aStrides, H(b), bStrides, H(output));
+
     // This device's memory as the CPU kernels see it; a pooled host buffer here means someone computed or allocated on the host.
     private BufferView H(BufferView view) => view.Buffer switch
     {

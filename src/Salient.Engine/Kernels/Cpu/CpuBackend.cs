@@ -162,14 +162,14 @@ public sealed unsafe class CpuBackend : IKernelBackend
         SoftmaxKernel.Backward(log, rows, cols, output.Span, outputGradient.Span, inputGradient.Span);
 
     public void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output) =>
-        RowNormKernel.Forward(affine, rows, cols, epsilon, Memory(input), Memory(scale), Memory(bias), Memory(output));
+        RowNormKernel.Forward(affine, rows, cols, epsilon, AsMemory(input), AsMemory(scale), AsMemory(bias), AsMemory(output));
 
     public void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale,
         BufferView outputGradient, BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient) =>
         RowNormKernel.Backward(affine, rows, cols, epsilon, input.Span, scale.Span, outputGradient.Span, inputGradient.Span, scaleGradient.Span, biasGradient.Span);
 
     public void Unary(UnaryFunction function, BufferView input, BufferView output) =>
-        UnaryKernel.Run(function, Memory(input), Memory(output));
+        UnaryKernel.Run(function, AsMemory(input), AsMemory(output));
 
     public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
         UnaryKernel.Backward(function, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
@@ -191,8 +191,11 @@ public sealed unsafe class CpuBackend : IKernelBackend
     public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
         ResampleKernel.Run(resampling, inputGradient.Span, outputGradient.Span, transpose: true);
 
+    public void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output) =>
+        ContractKernel.Run(shape, keptAxes, a.Span, aStrides, b.Span, bStrides, output.Span);
+
     // A host view as memory, for kernels that split the work across threads (spans cannot cross into lambdas).
-    private static Memory<float> Memory(BufferView view) => view.Buffer switch
+    private static Memory<float> AsMemory(BufferView view) => view.Buffer switch
     {
         null => Memory<float>.Empty,
         CpuBuffer cpu => cpu.Memory.Slice(view.Offset, view.Length),
