@@ -76,10 +76,10 @@ internal static class ReduceOperator
         var keptShape = x.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
         var shape = keepDims ? keptShape : [.. kept.Select(d => x[d])];
         context.SetShape(node.Outputs[0], shape);
-        return new ReduceStep(node, x, [.. kept, .. axes], keptShape, shape, reduction, firstMaximum);
+        return new ReduceStep(node, x, [.. kept, .. axes], shape, reduction, firstMaximum);
     }
 
-    private sealed class ReduceStep(GraphNode node, int[] inShape, int[] order, int[] keptShape, int[] shape, Reduction reduction, bool firstMaximum)
+    private sealed class ReduceStep(GraphNode node, int[] inShape, int[] order, int[] shape, Reduction reduction, bool firstMaximum)
         : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
         private readonly int _rows = Tensor.CheckedLength(shape);
