@@ -245,12 +245,18 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
         _kernels.PowBackward(V(x), V(exponent), V(outputGradient), V(xGradient), V(exponentGradient));
 
     /// <inheritdoc/>
-    public void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output) =>
+    public void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output)
+    {
+        ArgumentNullException.ThrowIfNull(resampling);
         _kernels.ResampleAxis(resampling, Indices(resampling.Indices, resampling.InSize), V(resampling.Weights), V(input), V(output));
+    }
 
     /// <inheritdoc/>
-    public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
+    public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient)
+    {
+        ArgumentNullException.ThrowIfNull(resampling);
         _kernels.ResampleAxisBackward(resampling, Indices(resampling.Indices, resampling.InSize), V(resampling.Weights), V(outputGradient), V(inputGradient));
+    }
 
     /// <inheritdoc/>
     public void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output) =>

@@ -755,6 +755,7 @@ public sealed class GpuKernels : IDisposable
     /// <remarks>The resampling's tables are on the device already: <paramref name="indices"/> and <paramref name="weights"/>.</remarks>
     public void ResampleAxis(AxisResampling resampling, ArrayView<int> indices, ArrayView<float> weights, ArrayView<float> input, ArrayView<float> output)
     {
+        ArgumentNullException.ThrowIfNull(resampling);
         resampling.Validate(input.Length, output.Length);
         if (output.Length != 0)
         {
@@ -768,6 +769,7 @@ public sealed class GpuKernels : IDisposable
     /// <remarks>The resampling's tables are on the device already: <paramref name="indices"/> and <paramref name="weights"/>.</remarks>
     public void ResampleAxisBackward(AxisResampling resampling, ArrayView<int> indices, ArrayView<float> weights, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
     {
+        ArgumentNullException.ThrowIfNull(resampling);
         resampling.Validate(inputGradient.Length, outputGradient.Length);
         Fill(inputGradient, 0f);
         if (outputGradient.Length != 0)

@@ -163,7 +163,8 @@ public interface IKernelBackend
 
     // Data-movement and normalisation operators (docs/architecture.md, "Operators on a device"): the
     // general operations behind Concat, Split, Slice, Gather, Pad, Transpose, Expand, Tile, the
-    // reductions, softmax on any axis, LogSoftmax, layer and instance norm, and the unary functions.
+    // reductions, softmax on any axis, LogSoftmax, layer and instance norm, the unary functions, Where,
+    // the comparisons, Pow, Resize and Einsum, forward and backward.
 
     /// <summary>
     /// For every index i of <paramref name="shape"/>: destination[destinationOffset + Σ i_d·destinationStrides[d]]
