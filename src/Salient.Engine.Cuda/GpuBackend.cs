@@ -224,15 +224,15 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Unary(UnaryFunction function, BufferView input, BufferView output) => _kernels.Unary(function, V(input), V(output));
+    public void Unary(UnaryFunction unary, BufferView input, BufferView output) => _kernels.Unary(unary, V(input), V(output));
 
     /// <inheritdoc/>
-    public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
-        _kernels.UnaryBackward(function, V(input), V(output), V(outputGradient), V(inputGradient));
+    public void UnaryBackward(UnaryFunction unary, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.UnaryBackward(unary, V(input), V(output), V(outputGradient), V(inputGradient));
 
     /// <inheritdoc/>
-    public void Select(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) =>
-        _kernels.Select(V(condition), V(whenTrue), V(whenFalse), V(output));
+    public void Choose(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) =>
+        _kernels.Choose(V(condition), V(whenTrue), V(whenFalse), V(output));
 
     /// <inheritdoc/>
     public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) => _kernels.Compare(comparison, V(a), V(b), V(output));

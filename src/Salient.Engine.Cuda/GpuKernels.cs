@@ -650,9 +650,9 @@ public sealed class GpuKernels : IDisposable
     }
 
     /// <inheritdoc cref="IKernelBackend.Unary"/>
-    public void Unary(UnaryFunction function, ArrayView<float> input, ArrayView<float> output)
+    public void Unary(UnaryFunction unary, ArrayView<float> input, ArrayView<float> output)
     {
-        Defined(function);
+        Defined(unary);
         if (output.Length != input.Length)
         {
             throw new ArgumentException($"Output holds {output.Length} values, the input has {input.Length}.", nameof(output));
@@ -662,31 +662,31 @@ public sealed class GpuKernels : IDisposable
         {
             var kernel = LazyInitializer.EnsureInitialized(ref _unary, () =>
                 _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(UnaryKernel.Run));
-            kernel(Stream, (int)input.Length, input, output, (int)function);
+            kernel(Stream, (int)input.Length, input, output, (int)unary);
         }
     }
 
     /// <inheritdoc cref="IKernelBackend.UnaryBackward"/>
-    public void UnaryBackward(UnaryFunction function, ArrayView<float> input, ArrayView<float> output, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    public void UnaryBackward(UnaryFunction unary, ArrayView<float> input, ArrayView<float> output, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
     {
-        Defined(function);
-        var reads = function is UnaryFunction.Erf or UnaryFunction.Log or UnaryFunction.Abs or UnaryFunction.Gelu ? input
-            : function == UnaryFunction.Neg ? outputGradient : output;
+        Defined(unary);
+        var reads = unary is UnaryFunction.Erf or UnaryFunction.Log or UnaryFunction.Abs or UnaryFunction.Gelu ? input
+            : unary == UnaryFunction.Neg ? outputGradient : output;
         if (inputGradient.Length != outputGradient.Length || reads.Length != outputGradient.Length)
         {
-            throw new ArgumentException($"The backward of {function} got {input.Length} inputs, {output.Length} outputs, {outputGradient.Length} gradients and room for {inputGradient.Length}.");
+            throw new ArgumentException($"The backward of {unary} got {input.Length} inputs, {output.Length} outputs, {outputGradient.Length} gradients and room for {inputGradient.Length}.");
         }
 
         if (inputGradient.Length != 0)
         {
             var kernel = LazyInitializer.EnsureInitialized(ref _unaryBackward, () =>
                 _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(UnaryBackwardKernel.Run));
-            kernel(Stream, (int)inputGradient.Length, Ok(input), Ok(output), outputGradient, inputGradient, (int)function);
+            kernel(Stream, (int)inputGradient.Length, Ok(input), Ok(output), outputGradient, inputGradient, (int)unary);
         }
     }
 
-    /// <inheritdoc cref="IKernelBackend.Select"/>
-    public void Select(ArrayView<float> condition, ArrayView<float> whenTrue, ArrayView<float> whenFalse, ArrayView<float> output)
+    /// <inheritdoc cref="IKernelBackend.Choose"/>
+    public void Choose(ArrayView<float> condition, ArrayView<float> whenTrue, ArrayView<float> whenFalse, ArrayView<float> output)
     {
         if (condition.Length != output.Length || (whenTrue.Length != 0 && whenTrue.Length != output.Length) || (whenFalse.Length != 0 && whenFalse.Length != output.Length))
         {

@@ -189,8 +189,8 @@ public class DataMovementTests
         }
 
         var selected = new float[n];
-        Devices.Cpu.Select(a, b, default, selected);
-        Assert.Equal(selected, d.Run(new float[n], (v, o) => d.Kernels.Select(v[0], v[1], default, o), a, b));
+        Devices.Cpu.Choose(a, b, default, selected);
+        Assert.Equal(selected, d.Run(new float[n], (v, o) => d.Kernels.Choose(v[0], v[1], default, o), a, b));
 
         var x = Reference.Random(n, 15).Select(v => v + 1.5f).ToArray();
         var exponent = Reference.Random(n, 16).Select(v => v * 3f).ToArray();

@@ -221,19 +221,19 @@ public interface IKernelBackend
         BufferView outputGradient, BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient);
 
     /// <summary>An elementwise function of the engine's unary operators; output may be the input.</summary>
-    void Unary(UnaryFunction function, BufferView input, BufferView output);
+    void Unary(UnaryFunction unary, BufferView input, BufferView output);
 
     /// <summary>
     /// The input gradient of <see cref="Unary"/>, given its forward input and output (each function reads the one
     /// its derivative needs), into other storage than <paramref name="outputGradient"/>.
     /// </summary>
-    void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient);
+    void UnaryBackward(UnaryFunction unary, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient);
 
     /// <summary>
     /// <paramref name="output"/>[i] = <paramref name="condition"/>[i] ≠ 0 ? <paramref name="whenTrue"/>[i] : <paramref name="whenFalse"/>[i]
     /// (Where, on operands broadcast to one shape); an empty branch reads as zeros (Where's gradients).
     /// </summary>
-    void Select(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output);
+    void Choose(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output);
 
     /// <summary><paramref name="output"/>[i] = 1 where <paramref name="a"/>[i] and <paramref name="b"/>[i] compare as asked, else 0 (Equal, Less, Greater on operands broadcast to one shape).</summary>
     void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output);

@@ -151,12 +151,12 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
         BufferView scaleGradient, BufferView biasGradient) =>
         _cpu.NormalizeRowsBackward(affine, rows, cols, epsilon, H(input), H(scale), H(outputGradient), H(inputGradient), H(scaleGradient), H(biasGradient));
 
-    public void Unary(UnaryFunction function, BufferView input, BufferView output) => _cpu.Unary(function, H(input), H(output));
+    public void Unary(UnaryFunction unary, BufferView input, BufferView output) => _cpu.Unary(unary, H(input), H(output));
 
-    public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
-        _cpu.UnaryBackward(function, H(input), H(output), H(outputGradient), H(inputGradient));
+    public void UnaryBackward(UnaryFunction unary, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.UnaryBackward(unary, H(input), H(output), H(outputGradient), H(inputGradient));
 
-    public void Select(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) => _cpu.Select(H(condition), H(whenTrue), H(whenFalse), H(output));
+    public void Choose(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) => _cpu.Choose(H(condition), H(whenTrue), H(whenFalse), H(output));
 
     public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) => _cpu.Compare(comparison, H(a), H(b), H(output));
 

@@ -90,7 +90,7 @@ internal static class ReduceOperator
 
         public override bool ReadsOutputInBackward => reduction is Reduction.Max or Reduction.Min;
 
-        private RowReduction Kind => reduction switch
+        private RowReduction ReductionKind => reduction switch
         {
             Reduction.Mean => RowReduction.Mean,
             Reduction.Sum => RowReduction.Sum,
@@ -104,7 +104,7 @@ internal static class ReduceOperator
         public override void Run(StepContext context)
         {
             using var x = Ordered(context.Backend, context.Input(0));
-            context.Backend.ReduceRows(Kind, _rows, _cols, x.Data, context.Output(0, shape).Data);
+            context.Backend.ReduceRows(ReductionKind, _rows, _cols, x.Data, context.Output(0, shape).Data);
         }
 
         public override void Backward(BackwardContext context)
@@ -118,7 +118,7 @@ internal static class ReduceOperator
             var backend = context.Backend;
             using var x = reduction is Reduction.Max or Reduction.Min ? Ordered(backend, context.Input(0)) : null;
             var ordered = Tensor.Uninitialized(backend, OrderedShape);
-            backend.ReduceRowsBackward(Kind, firstMaximum, _rows, _cols, x?.Data ?? default, x is null ? default : context.Output(0).Data, gradient.Data, ordered.Data);
+            backend.ReduceRowsBackward(ReductionKind, firstMaximum, _rows, _cols, x?.Data ?? default, x is null ? default : context.Output(0).Data, gradient.Data, ordered.Data);
             if (_inOrder)
             {
                 context.AddGradient(0, ordered.TakeStorage(inShape));

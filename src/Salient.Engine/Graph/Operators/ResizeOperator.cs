@@ -37,7 +37,7 @@ internal static class ResizeOperator
             if (shape[d] != x[d] || scale != 1.0)
             {
                 var (index, weight, taps) = Sample(x[d], shape[d], scale, transform, mode == "nearest" ? nearest : null)
-                    ?? throw context.Error(node, $"coordinate_transformation_mode '{transform}' with nearest_mode '{nearest}' is not supported"));
+                    ?? throw context.Error(node, $"coordinate_transformation_mode '{transform}' with nearest_mode '{nearest}' is not supported");
                 // Axes before d already have their output sizes: each resampling reads the previous one's result.
                 axes.Add(new AxisResampling(Strided.Product(shape.AsSpan(0, d)), x[d], shape[d], Strided.Product(x.AsSpan(d + 1)), taps, index, weight));
             }

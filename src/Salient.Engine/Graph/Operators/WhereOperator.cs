@@ -51,7 +51,7 @@ internal static class WhereOperator
             using var computed = Computed(backend, context.Input);
             using var x = ExpandOperator.Broadcast(backend, context.Input(First), xShape, shape);
             using var y = ExpandOperator.Broadcast(backend, context.Input(First + 1), yShape, shape);
-            backend.Select((computed ?? _mask!).Data, x.Data, y.Data, context.Output(0, shape).Data);
+            backend.Choose((computed ?? _mask!).Data, x.Data, y.Data, context.Output(0, shape).Data);
         }
 
         public override void Backward(BackwardContext context)
@@ -73,7 +73,7 @@ internal static class WhereOperator
 
                 // The gradient where this branch was taken, summed back to the branch's shape.
                 using var selected = Tensor.Uninitialized(backend, shape);
-                backend.Select(condition, branch == 0 ? gradient.Data : default, branch == 0 ? default : gradient.Data, selected.Data);
+                backend.Choose(condition, branch == 0 ? gradient.Data : default, branch == 0 ? default : gradient.Data, selected.Data);
                 var target = branch == 0 ? xShape : yShape;
                 var result = Tensor.Uninitialized(backend, target);
                 backend.ReduceToShape(selected.Data, shape, result.Data, target);

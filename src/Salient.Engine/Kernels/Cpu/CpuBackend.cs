@@ -168,14 +168,14 @@ public sealed unsafe class CpuBackend : IKernelBackend
         BufferView outputGradient, BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient) =>
         RowNormKernel.Backward(affine, rows, cols, epsilon, input.Span, scale.Span, outputGradient.Span, inputGradient.Span, scaleGradient.Span, biasGradient.Span);
 
-    public void Unary(UnaryFunction function, BufferView input, BufferView output) =>
-        UnaryKernel.Run(function, AsMemory(input), AsMemory(output));
+    public void Unary(UnaryFunction unary, BufferView input, BufferView output) =>
+        UnaryKernel.Run(unary, AsMemory(input), AsMemory(output));
 
-    public void UnaryBackward(UnaryFunction function, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
-        UnaryKernel.Backward(function, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
+    public void UnaryBackward(UnaryFunction unary, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        UnaryKernel.Backward(unary, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
 
-    public void Select(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) =>
-        SelectKernel.Select(condition.Span, whenTrue.Span, whenFalse.Span, output.Span);
+    public void Choose(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) =>
+        SelectKernel.Choose(condition.Span, whenTrue.Span, whenFalse.Span, output.Span);
 
     public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) =>
         SelectKernel.Compare(comparison, a.Span, b.Span, output.Span);

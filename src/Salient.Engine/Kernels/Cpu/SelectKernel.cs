@@ -1,9 +1,9 @@
 namespace Salient.Engine.Kernels.Cpu;
 
-/// <summary>The CPU's <see cref="IKernelBackend.Select"/> and <see cref="IKernelBackend.Compare"/> on operands of one length.</summary>
+/// <summary>The CPU's <see cref="IKernelBackend.Choose"/> and <see cref="IKernelBackend.Compare"/> on operands of one length.</summary>
 internal static class SelectKernel
 {
-    public static void Select(ReadOnlySpan<float> condition, ReadOnlySpan<float> whenTrue, ReadOnlySpan<float> whenFalse, Span<float> output)
+    public static void Choose(ReadOnlySpan<float> condition, ReadOnlySpan<float> whenTrue, ReadOnlySpan<float> whenFalse, Span<float> output)
     {
         if (condition.Length != output.Length || (!whenTrue.IsEmpty && whenTrue.Length != output.Length) || (!whenFalse.IsEmpty && whenFalse.Length != output.Length))
         {
