@@ -68,6 +68,11 @@ internal static class StridedCopyKernel
     /// <summary>output[i] = source[offset + Σ index_d·strides[d]] for every index of <paramref name="shape"/>, in row-major order (host values at plan time).</summary>
     public static void Gather<T>(ReadOnlySpan<T> source, int offset, ReadOnlySpan<int> strides, ReadOnlySpan<int> shape, Span<T> output)
     {
+        if (output.IsEmpty)
+        {
+            return;
+        }
+
         var (dims, from, _) = Collapse(shape, strides, Dense(shape));
         var inner = dims[^1];
         var index = new int[dims.Length];
