@@ -11,7 +11,7 @@ public static class PowKernel
     public static void Run(Index1D i, ArrayView<float> x, ArrayView<float> exponent, ArrayView<float> y, int scalar)
     {
         var v = x[i];
-        var b = exponent[scalar != 0 ? 0 : (long)i];
+        var b = exponent[scalar != 0 ? 0 : i.X];
         y[i] = scalar == 0 ? MathF.Pow(v, b)
             : b == 2f ? v * v
             : b == 1f ? v
