@@ -11,7 +11,7 @@ namespace Salient.Engine.Cuda.Tests;
 /// </summary>
 public class DataMovementTests
 {
-    public static readonly TheoryData<string, int> CopyCases = Build(6);
+    public static readonly TheoryData<string, int> CopyCases = Devices.Cases(6);
 
     // Shape, source offset and strides, destination offset and strides, accumulate; over buffers of 120 values.
     private static readonly (int[] Shape, int From, int[] FromStrides, int To, int[] ToStrides, bool Accumulate)[] s_copies =
@@ -23,20 +23,6 @@ public class DataMovementTests
         ([2, 10], 0, [10, 1], 5, [20, 1], false),               // a concat's part into the whole
         ([4, 3, 2], 1, [24, 8, 4], 3, [1, 4, 12], true),        // both sides strided, accumulated
     ];
-
-    private static TheoryData<string, int> Build(int count)
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var device in Devices.Names)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                data.Add(device, i);
-            }
-        }
-
-        return data;
-    }
 
     [SkippableTheory]
     [MemberData(nameof(CopyCases))]
@@ -78,7 +64,7 @@ public class DataMovementTests
         Reference.AssertClose(scattered, d.Run(new float[5], (v, o) => d.Kernels.IndexedScatterAdd(map.View, v[0], o), gradient));
     }
 
-    public static readonly TheoryData<string, int> ReductionCases = Build(5);
+    public static readonly TheoryData<string, int> ReductionCases = Devices.Cases(5);
 
     [SkippableTheory]
     [MemberData(nameof(ReductionCases))]
@@ -126,7 +112,7 @@ public class DataMovementTests
         }
     }
 
-    public static readonly TheoryData<string, int> NormalizationCases = Build(3);
+    public static readonly TheoryData<string, int> NormalizationCases = Devices.Cases(3);
 
     [SkippableTheory]
     [MemberData(nameof(NormalizationCases))]
@@ -153,7 +139,7 @@ public class DataMovementTests
         Reference.AssertClose(dx, d.Run(new float[x.Length], (v, o) => d.Kernels.NormalizeRowsBackward(affine, rows, cols, 1e-5f, v[0], v[1], v[2], o), x, scale, dy));
     }
 
-    public static readonly TheoryData<string, int> UnaryCases = Build(Enum.GetValues<UnaryFunction>().Length);
+    public static readonly TheoryData<string, int> UnaryCases = Devices.Cases(Enum.GetValues<UnaryFunction>().Length);
 
     [SkippableTheory]
     [MemberData(nameof(UnaryCases))]

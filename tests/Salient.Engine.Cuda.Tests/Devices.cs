@@ -22,6 +22,21 @@ internal static class Devices
 
     private static readonly Dictionary<string, DeviceUnderTest> s_open = [];
 
+    /// <summary>Every device with every case index below <paramref name="count"/>.</summary>
+    public static TheoryData<string, int> Cases(int count)
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var device in Names)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                data.Add(device, i);
+            }
+        }
+
+        return data;
+    }
+
     /// <summary>The CPU backend the GPU kernels must agree with.</summary>
     public static IKernelBackend Cpu => KernelBackends.Default;
 

@@ -11,9 +11,7 @@ public static class NormalizeRowsBackwardKernel
 {
     public static void Run(ArrayView<float> x, ArrayView<float> scale, ArrayView<float> dy, ArrayView<float> dx, RowNormalization n)
     {
-        var row = Grid.IdxX;
-        var start = (long)row * n.Cols;
-        n.Statistics(x, start, out var mean, out var rstd);
+        n.Statistics(x, out var row, out var start, out var mean, out var rstd);
         float sumG = 0f, sumGx = 0f;
         for (var j = Group.IdxX; j < n.Cols; j += GroupReduce.Size)
         {

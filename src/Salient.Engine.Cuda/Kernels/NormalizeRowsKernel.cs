@@ -11,9 +11,7 @@ public static class NormalizeRowsKernel
 {
     public static void Run(ArrayView<float> x, ArrayView<float> scale, ArrayView<float> bias, ArrayView<float> y, RowNormalization n)
     {
-        var row = Grid.IdxX;
-        var start = (long)row * n.Cols;
-        n.Statistics(x, start, out var mean, out var rstd);
+        n.Statistics(x, out var row, out var start, out var mean, out var rstd);
         for (var j = Group.IdxX; j < n.Cols; j += GroupReduce.Size)
         {
             y[start + j] = ((x[start + j] - mean) * rstd * n.Scale(scale, row, j)) + n.Bias(bias, row, j);

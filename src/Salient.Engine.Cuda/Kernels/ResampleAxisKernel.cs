@@ -10,14 +10,10 @@ public static class ResampleAxisKernel
 {
     public static void Run(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> indices, ArrayView<float> weights, ResampleShape s)
     {
-        var inner = i.X % s.Inner;
-        var j = (i.X / s.Inner) % s.OutSize;
-        var o = (long)(i.X / s.Inner / s.OutSize);
         var sum = 0f;
         for (var t = 0; t < s.Taps; t++)
         {
-            var tap = (j * s.Taps) + t;
-            sum += x[(((o * s.InSize) + indices[tap]) * s.Inner) + inner] * weights[tap];
+            sum += x[s.Source(i, t, indices, out var tap)] * weights[tap];
         }
 
         y[i] = sum;

@@ -1,3 +1,4 @@
+using ILGPU;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Cuda.Kernels;
@@ -12,4 +13,13 @@ public readonly struct ResampleShape(AxisResampling r)
     public int Inner { get; } = r.Inner;
 
     public int Taps { get; } = r.Taps;
+
+    /// <summary>Where tap <paramref name="t"/> of output value <paramref name="i"/> reads the input, and the tap's index in the tables.</summary>
+    public long Source(int i, int t, ArrayView<int> indices, out int tap)
+    {
+        var j = (i / Inner) % OutSize;
+        var o = (long)(i / Inner / OutSize);
+        tap = (j * Taps) + t;
+        return (((o * InSize) + indices[tap]) * Inner) + (i % Inner);
+    }
 }

@@ -23,9 +23,11 @@ public readonly struct RowNormalization(int cols, float epsilon, int perRow, int
     /// <summary>How many scales (and biases) there are.</summary>
     public int Parameters { get; } = parameters;
 
-    /// <summary>The mean and 1/σ of the row starting at <paramref name="start"/>; every thread of the group gets them.</summary>
-    public void Statistics(ArrayView<float> x, long start, out float mean, out float rstd)
+    /// <summary>The group's row (grid = rows), where it starts, and its mean and 1/σ; every thread of the group gets them.</summary>
+    public void Statistics(ArrayView<float> x, out int row, out long start, out float mean, out float rstd)
     {
+        row = Grid.IdxX;
+        start = (long)row * Cols;
         var sum = 0f;
         for (var j = Group.IdxX; j < Cols; j += GroupReduce.Size)
         {
