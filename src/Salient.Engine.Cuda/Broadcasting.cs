@@ -108,6 +108,23 @@ internal static class Broadcasting
         return (Index(keptDims, keptStrides, null, what), Index(summedDims, summedStrides, null, what), count);
     }
 
+    /// <summary>The index → source and destination offsets map of a strided copy over <paramref name="shape"/>.</summary>
+    public static BroadcastIndex Strided(ReadOnlySpan<int> shape, ReadOnlySpan<int> sourceStrides, ReadOnlySpan<int> destinationStrides)
+    {
+        var dims = new List<int>();
+        var sa = new List<long>();
+        var sb = new List<long>();
+        for (var d = shape.Length - 1; d >= 0; d--)
+        {
+            if (shape[d] != 1)
+            {
+                Append(dims, sa, sb, shape[d], sourceStrides[d], destinationStrides[d]);
+            }
+        }
+
+        return Index(dims, sa, sb, $"a strided copy of [{Format(shape)}]");
+    }
+
     // Dimensions arrive innermost first; a new one merges into the previous when every operand
     // continues it (stride = previous stride × previous extent, which holds for stride 0 too).
     private static void Append(List<int> dims, List<long> sa, List<long>? sb, int extent, long ta, long tb)

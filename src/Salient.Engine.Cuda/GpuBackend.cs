@@ -199,6 +199,123 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     /// <inheritdoc/>
     public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
         _kernels.SpliceByRank(channels, plane, V(source), V(replacement), V(ranks), V(limits), V(output));
+    // Data-movement and normalisation operators
+
+    private readonly ConditionalWeakTable<int[], IndexUpload> _indexUploads = [];
+
+    /// <inheritdoc/>
+    public void StridedCopy(ReadOnlySpan<int> shape, BufferView source, int sourceOffset, ReadOnlySpan<int> sourceStrides, BufferView destination, int destinationOffset,
+        ReadOnlySpan<int> destinationStrides, bool accumulate) =>
+        _kernels.StridedCopy(shape, V(source), sourceOffset, sourceStrides, V(destination), destinationOffset, destinationStrides, accumulate);
+
+    /// <inheritdoc/>
+    public void IndexedGather(int[] indices, float fill, BufferView input, BufferView output) =>
+        _kernels.IndexedGather(Indices(indices, input.Length), fill, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void IndexedScatterAdd(int[] indices, BufferView gradient, BufferView target) =>
+        _kernels.IndexedScatterAdd(Indices(indices, target.Length), V(gradient), V(target));
+
+    /// <inheritdoc/>
+    public void ReduceRows(RowReduction reduction, int rows, int cols, BufferView input, BufferView output) =>
+        _kernels.ReduceRows(reduction, rows, cols, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, BufferView input, BufferView output, BufferView outputGradient,
+        BufferView inputGradient) =>
+        _kernels.ReduceRowsBackward(reduction, firstOnly, rows, cols, V(input), V(output), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void LogSoftmax(int rows, int cols, BufferView input, BufferView output) => _kernels.LogSoftmax(rows, cols, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void SoftmaxBackward(bool log, int rows, int cols, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.SoftmaxBackward(log, rows, cols, V(output), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output) =>
+        _kernels.NormalizeRows(affine, rows, cols, epsilon, V(input), V(scale), V(bias), V(output));
+
+    /// <inheritdoc/>
+    /// <remarks>The input gradient only: the scale's and bias's are training's, and throw here.</remarks>
+    public void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView outputGradient,
+        BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient)
+    {
+        if (!scaleGradient.IsEmpty || !biasGradient.IsEmpty)
+        {
+            throw TrainingOnly("The scale and bias gradients of a normalisation");
+        }
+
+        if (!inputGradient.IsEmpty)
+        {
+            _kernels.NormalizeRowsBackward(affine, rows, cols, epsilon, V(input), V(scale), V(outputGradient), V(inputGradient));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Unary(UnaryFunction unary, BufferView input, BufferView output) => _kernels.Unary(unary, V(input), V(output));
+
+    /// <inheritdoc/>
+    public void UnaryBackward(UnaryFunction unary, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _kernels.UnaryBackward(unary, V(input), V(output), V(outputGradient), V(inputGradient));
+
+    /// <inheritdoc/>
+    public void Choose(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) =>
+        _kernels.Choose(V(condition), V(whenTrue), V(whenFalse), V(output));
+
+    /// <inheritdoc/>
+    public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) => _kernels.Compare(comparison, V(a), V(b), V(output));
+
+    /// <inheritdoc/>
+    public void Pow(BufferView x, BufferView exponent, BufferView output) => _kernels.Pow(V(x), V(exponent), V(output));
+
+    /// <inheritdoc/>
+    public void PowBackward(BufferView x, BufferView exponent, BufferView outputGradient, BufferView xGradient, BufferView exponentGradient) =>
+        _kernels.PowBackward(V(x), V(exponent), V(outputGradient), V(xGradient), V(exponentGradient));
+
+    /// <inheritdoc/>
+    public void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output)
+    {
+        ArgumentNullException.ThrowIfNull(resampling);
+        _kernels.ResampleAxis(resampling, Indices(resampling.Indices, resampling.InSize), V(resampling.Weights), V(input), V(output));
+    }
+
+    /// <inheritdoc/>
+    public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient)
+    {
+        ArgumentNullException.ThrowIfNull(resampling);
+        _kernels.ResampleAxisBackward(resampling, Indices(resampling.Indices, resampling.InSize), V(resampling.Weights), V(outputGradient), V(inputGradient));
+    }
+
+    /// <inheritdoc/>
+    public void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output) =>
+        _kernels.Contract(shape, keptAxes, V(a), aStrides, V(b), bStrides, V(output));
+
+    // An index map on the device: uploaded once per array (a plan keeps its arrays), its largest index checked against the data each time.
+    private ArrayView<int> Indices(int[] indices, int dataLength)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        IndexUpload? upload;
+        lock (_indexUploads)
+        {
+            if (!_indexUploads.TryGetValue(indices, out upload))
+            {
+                var buffer = _device.Accelerator.Allocate1D<int>(Math.Max(1, indices.Length));
+                buffer.View.SubView(0, indices.Length).CopyFromCPU(_kernels.Stream, indices);
+                upload = new IndexUpload(buffer, indices.Length == 0 ? -1 : indices.Max());
+                _indexUploads.Add(indices, upload);
+            }
+        }
+
+        if (upload.Largest >= dataLength)
+        {
+            throw new ArgumentException($"Index {upload.Largest} is outside the {dataLength} values it indexes.");
+        }
+
+        return upload.Buffer.View.SubView(0, indices.Length);
+    }
+
+    private sealed record IndexUpload(MemoryBuffer1D<int, Stride1D.Dense> Buffer, int Largest);
 
     /// <summary>Frees the device (the registry's backends live as long as the process; this is for owners of their own).</summary>
     public void Dispose()

@@ -637,6 +637,343 @@ public sealed class GpuKernels : IDisposable
         }
     }
 
+    // Data-movement and normalisation operators: their kernels load on first use.
+
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, BroadcastIndex, long, long, int>? _stridedCopy;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, float>? _indexedGather;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>? _indexedScatterAdd;
+    private Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _reduceRows;
+    private Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _reduceRowsBackward;
+    private Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int>? _logSoftmax;
+    private Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _softmaxBackward;
+    private Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowNormalization>? _normalizeRows;
+    private Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowNormalization>? _normalizeRowsBackward;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>? _unary;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _unaryBackward;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _select;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _compare;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _pow;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _powBackward;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>? _resample;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>? _resampleBackward;
+    private Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long, int>? _contract;
+
+    /// <inheritdoc cref="IKernelBackend.StridedCopy"/>
+    public void StridedCopy(ReadOnlySpan<int> shape, ArrayView<float> source, int sourceOffset, ReadOnlySpan<int> sourceStrides,
+        ArrayView<float> destination, int destinationOffset, ReadOnlySpan<int> destinationStrides, bool accumulate)
+    {
+        var count = DataMovementChecks.StridedCopy(shape, source.Length, sourceOffset, sourceStrides, destination.Length, destinationOffset, destinationStrides);
+        if (count > int.MaxValue)
+        {
+            throw new ArgumentException($"A strided copy of {count} values is more than one launch takes; split it.");
+        }
+
+        if (count != 0)
+        {
+            var index = Broadcasting.Strided(shape, sourceStrides, destinationStrides);
+            var kernel = LazyInitializer.EnsureInitialized(ref _stridedCopy, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, BroadcastIndex, long, long, int>(StridedCopyKernel.Run));
+            kernel(Stream, (int)count, source, destination, index, sourceOffset, destinationOffset, accumulate ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.IndexedGather"/>
+    /// <remarks>The indices are on the device already, checked against the input when they were uploaded.</remarks>
+    public void IndexedGather(ArrayView<int> indices, float fill, ArrayView<float> input, ArrayView<float> output)
+    {
+        if (indices.Length != output.Length)
+        {
+            throw new ArgumentException($"An index map of {indices.Length} entries got {output.Length} outputs.");
+        }
+
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _indexedGather, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, float>(IndexedGatherKernel.Run));
+            kernel(Stream, (int)output.Length, Ok(input), output, indices, fill);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.IndexedScatterAdd"/>
+    /// <remarks>The indices are on the device already, checked against the target when they were uploaded.</remarks>
+    public void IndexedScatterAdd(ArrayView<int> indices, ArrayView<float> gradient, ArrayView<float> target)
+    {
+        if (indices.Length != gradient.Length)
+        {
+            throw new ArgumentException($"An index map of {indices.Length} entries got {gradient.Length} gradients.");
+        }
+
+        if (gradient.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _indexedScatterAdd, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>>(IndexedScatterAddKernel.Run));
+            kernel(Stream, (int)gradient.Length, gradient, Ok(target), indices);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ReduceRows"/>
+    public void ReduceRows(RowReduction reduction, int rows, int cols, ArrayView<float> input, ArrayView<float> output)
+    {
+        Defined(reduction);
+        DataMovementChecks.Rows("Reduction", rows, cols, input.Length, output.Length, rows);
+        if (rows != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _reduceRows, () =>
+                _accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int, int>(RowReduceKernel.Run));
+            kernel(Stream, new KernelConfig(rows, GroupReduce.Size), input, output, cols, (int)reduction);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ReduceRowsBackward"/>
+    public void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, ArrayView<float> input, ArrayView<float> output,
+        ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        Defined(reduction);
+        DataMovementChecks.Rows("Reduction backward", rows, cols, inputGradient.Length, outputGradient.Length, rows);
+        var extreme = reduction is RowReduction.Max or RowReduction.Min;
+        if (extreme && (input.Length != inputGradient.Length || output.Length != rows))
+        {
+            throw new ArgumentException($"The backward of a {reduction} over {rows}×{cols} needs its input and output, got {input.Length} and {output.Length}.");
+        }
+
+        if (rows != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _reduceRowsBackward, () =>
+                _accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(RowReduceBackwardKernel.Run));
+            kernel(Stream, new KernelConfig(rows, GroupReduce.Size), Ok(input), Ok(output), outputGradient, inputGradient, cols, (int)reduction, firstOnly ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.LogSoftmax"/>
+    public void LogSoftmax(int rows, int cols, ArrayView<float> input, ArrayView<float> output)
+    {
+        DataMovementChecks.Rows("LogSoftmax", rows, cols, input.Length, output.Length, input.Length);
+        if (rows != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _logSoftmax, () =>
+                _accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(LogSoftmaxKernel.Run));
+            kernel(Stream, new KernelConfig(rows, GroupReduce.Size), input, output, cols);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.SoftmaxBackward"/>
+    public void SoftmaxBackward(bool log, int rows, int cols, ArrayView<float> output, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        DataMovementChecks.Rows("Softmax backward", rows, cols, output.Length, inputGradient.Length, output.Length);
+        if (outputGradient.Length != output.Length)
+        {
+            throw new ArgumentException($"Softmax backward got {outputGradient.Length} gradients for {output.Length} outputs.");
+        }
+
+        if (rows != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _softmaxBackward, () =>
+                _accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SoftmaxBackwardKernel.Run));
+            kernel(Stream, new KernelConfig(rows, GroupReduce.Size), output, outputGradient, inputGradient, cols, log ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.NormalizeRows"/>
+    public void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, ArrayView<float> input, ArrayView<float> scale, ArrayView<float> bias,
+        ArrayView<float> output)
+    {
+        DataMovementChecks.Rows("Normalisation", rows, cols, input.Length, output.Length, input.Length);
+        DataMovementChecks.Affine(affine, rows, cols, (int)scale.Length, (int)bias.Length);
+        if (rows != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _normalizeRows, () =>
+                _accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowNormalization>(NormalizeRowsKernel.Run));
+            kernel(Stream, new KernelConfig(rows, GroupReduce.Size), input, Ok(scale), Ok(bias), output, Normalization(affine, cols, epsilon, scale, bias));
+        }
+    }
+
+    /// <summary>The input gradient of <see cref="NormalizeRows"/> (<see cref="IKernelBackend.NormalizeRowsBackward"/> without the parameters' gradients, which are training's).</summary>
+    public void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, ArrayView<float> input, ArrayView<float> scale,
+        ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        DataMovementChecks.Rows("Normalisation backward", rows, cols, input.Length, outputGradient.Length, input.Length);
+        DataMovementChecks.Affine(affine, rows, cols, (int)scale.Length, 0);
+        if (inputGradient.Length != input.Length)
+        {
+            throw new ArgumentException($"Normalisation backward of {rows}×{cols} got room for {inputGradient.Length} input gradients.");
+        }
+
+        if (rows != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _normalizeRowsBackward, () =>
+                _accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowNormalization>(NormalizeRowsBackwardKernel.Run));
+            kernel(Stream, new KernelConfig(rows, GroupReduce.Size), input, Ok(scale), outputGradient, inputGradient, Normalization(affine, cols, epsilon, scale, default));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Unary"/>
+    public void Unary(UnaryFunction unary, ArrayView<float> input, ArrayView<float> output)
+    {
+        Defined(unary);
+        if (output.Length != input.Length)
+        {
+            throw new ArgumentException($"Output holds {output.Length} values, the input has {input.Length}.", nameof(output));
+        }
+
+        if (input.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _unary, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(UnaryKernel.Run));
+            kernel(Stream, (int)input.Length, input, output, (int)unary);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.UnaryBackward"/>
+    public void UnaryBackward(UnaryFunction unary, ArrayView<float> input, ArrayView<float> output, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        Defined(unary);
+        var reads = unary is UnaryFunction.Erf or UnaryFunction.Log or UnaryFunction.Abs or UnaryFunction.Gelu ? input
+            : unary == UnaryFunction.Neg ? outputGradient : output;
+        if (inputGradient.Length != outputGradient.Length || reads.Length != outputGradient.Length)
+        {
+            throw new ArgumentException($"The backward of {unary} got {input.Length} inputs, {output.Length} outputs, {outputGradient.Length} gradients and room for {inputGradient.Length}.");
+        }
+
+        if (inputGradient.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _unaryBackward, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(UnaryBackwardKernel.Run));
+            kernel(Stream, (int)inputGradient.Length, Ok(input), Ok(output), outputGradient, inputGradient, (int)unary);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Choose"/>
+    public void Choose(ArrayView<float> condition, ArrayView<float> whenTrue, ArrayView<float> whenFalse, ArrayView<float> output)
+    {
+        if (condition.Length != output.Length || (whenTrue.Length != 0 && whenTrue.Length != output.Length) || (whenFalse.Length != 0 && whenFalse.Length != output.Length))
+        {
+            throw new ArgumentException($"Select into {output.Length} values got a condition of {condition.Length} and branches of {whenTrue.Length} and {whenFalse.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _select, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SelectKernel.Run));
+            kernel(Stream, (int)output.Length, condition, Ok(whenTrue), Ok(whenFalse), output, whenTrue.Length != 0 ? 1 : 0, whenFalse.Length != 0 ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Compare"/>
+    public void Compare(Comparison comparison, ArrayView<float> a, ArrayView<float> b, ArrayView<float> output)
+    {
+        Defined(comparison);
+        if (a.Length != output.Length || b.Length != output.Length)
+        {
+            throw new ArgumentException($"Comparing {a.Length} and {b.Length} values into {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _compare, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CompareKernel.Run));
+            kernel(Stream, (int)output.Length, a, b, output, (int)comparison);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Pow"/>
+    public void Pow(ArrayView<float> x, ArrayView<float> exponent, ArrayView<float> output)
+    {
+        if (output.Length != x.Length || (exponent.Length != 1 && exponent.Length != x.Length))
+        {
+            throw new ArgumentException($"Pow of {x.Length} values by {exponent.Length} exponents into {output.Length}.");
+        }
+
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _pow, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(PowKernel.Run));
+            kernel(Stream, (int)output.Length, x, exponent, output, exponent.Length == 1 ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.PowBackward"/>
+    public void PowBackward(ArrayView<float> x, ArrayView<float> exponent, ArrayView<float> outputGradient, ArrayView<float> xGradient, ArrayView<float> exponentGradient)
+    {
+        var n = x.Length;
+        if (exponent.Length != n || outputGradient.Length != n || (xGradient.Length != 0 && xGradient.Length != n) || (exponentGradient.Length != 0 && exponentGradient.Length != n))
+        {
+            throw new ArgumentException($"Pow backward of {n} values got {exponent.Length} exponents, {outputGradient.Length} gradients and room for {xGradient.Length} and {exponentGradient.Length}.");
+        }
+
+        if (n != 0 && (xGradient.Length != 0 || exponentGradient.Length != 0))
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _powBackward, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(PowBackwardKernel.Run));
+            kernel(Stream, (int)n, x, exponent, outputGradient, Ok(xGradient), Ok(exponentGradient), xGradient.Length != 0 ? 1 : 0, exponentGradient.Length != 0 ? 1 : 0);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ResampleAxis"/>
+    /// <remarks>The resampling's tables are on the device already: <paramref name="indices"/> and <paramref name="weights"/>.</remarks>
+    public void ResampleAxis(AxisResampling resampling, ArrayView<int> indices, ArrayView<float> weights, ArrayView<float> input, ArrayView<float> output)
+    {
+        ArgumentNullException.ThrowIfNull(resampling);
+        resampling.Validate(input.Length, output.Length);
+        if (output.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _resample, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>(ResampleAxisKernel.Run));
+            kernel(Stream, (int)output.Length, input, output, indices, weights, new ResampleShape(resampling));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.ResampleAxisBackward"/>
+    /// <remarks>The resampling's tables are on the device already: <paramref name="indices"/> and <paramref name="weights"/>.</remarks>
+    public void ResampleAxisBackward(AxisResampling resampling, ArrayView<int> indices, ArrayView<float> weights, ArrayView<float> outputGradient, ArrayView<float> inputGradient)
+    {
+        ArgumentNullException.ThrowIfNull(resampling);
+        resampling.Validate(inputGradient.Length, outputGradient.Length);
+        Fill(inputGradient, 0f);
+        if (outputGradient.Length != 0)
+        {
+            var kernel = LazyInitializer.EnsureInitialized(ref _resampleBackward, () =>
+                _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ResampleShape>(ResampleAxisBackwardKernel.Run));
+            kernel(Stream, (int)outputGradient.Length, outputGradient, inputGradient, indices, weights, new ResampleShape(resampling));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.Contract"/>
+    public void Contract(ReadOnlySpan<int> shape, int keptAxes, ArrayView<float> a, ReadOnlySpan<int> aStrides, ArrayView<float> b, ReadOnlySpan<int> bStrides,
+        ArrayView<float> output)
+    {
+        var length = DataMovementChecks.Contraction(shape, keptAxes, a.Length, aStrides, b.Length, bStrides, output.Length);
+        if (length == 0)
+        {
+            return;
+        }
+
+        var hasB = b.Length != 0;
+        var kept = Broadcasting.Strided(shape[..keptAxes], aStrides[..keptAxes], hasB ? bStrides[..keptAxes] : new int[keptAxes]);
+        var summedShape = shape[keptAxes..];
+        var summed = Broadcasting.Strided(summedShape, aStrides[keptAxes..], hasB ? bStrides[keptAxes..] : new int[summedShape.Length]);
+        long count = 1;
+        foreach (var extent in summedShape)
+        {
+            count *= extent;
+        }
+
+        var kernel = LazyInitializer.EnsureInitialized(ref _contract, () =>
+            _accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BroadcastIndex, BroadcastIndex, long, int>(ContractKernel.Run));
+        kernel(Stream, (int)length, a, Ok(b), output, kept, summed, count, hasB ? 1 : 0);
+    }
+
+    private static RowNormalization Normalization(RowAffine affine, int cols, float epsilon, ArrayView<float> scale, ArrayView<float> bias) =>
+        new(cols, epsilon, affine == RowAffine.PerRow ? 1 : 0, scale.Length != 0 ? 1 : 0, bias.Length != 0 ? 1 : 0, (int)Math.Max(scale.Length, bias.Length));
+
+    private static void Defined<TEnum>(TEnum value)
+        where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            throw new ArgumentOutOfRangeException(nameof(value), value, $"Unknown {typeof(TEnum).Name}.");
+        }
+    }
+
     public void Dispose()
     {
         _pool.Dispose();

@@ -22,8 +22,8 @@ internal static class Devices
 
     private static readonly Dictionary<string, DeviceUnderTest> s_open = [];
 
-    /// <summary>Every device with every case index 0..<paramref name="count"/>−1, for theories over a table of cases.</summary>
-    public static TheoryData<string, int> WithCases(int count)
+    /// <summary>Every device with every case index below <paramref name="count"/>.</summary>
+    public static TheoryData<string, int> Cases(int count)
     {
         var data = new TheoryData<string, int>();
         foreach (var device in Names)

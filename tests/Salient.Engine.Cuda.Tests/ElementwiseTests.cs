@@ -17,7 +17,7 @@ public class ElementwiseTests
         new(ActivationKind.HardSwish),
     ];
 
-    public static readonly TheoryData<string, int> ActivationCases = Devices.WithCases(s_activations.Length);
+    public static readonly TheoryData<string, int> ActivationCases = Devices.Cases(s_activations.Length);
 
     // Values spread over the kinks of every activation (−3, 0, 3, 6), and exactly on them.
     private static float[] Spread(int length, int seed) =>
@@ -104,7 +104,7 @@ public class ElementwiseTests
         Reference.AssertClose(expected, d.Run(new float[x.Length], (v, o) => d.Kernels.ChannelAffine(n, channels, spatial, v[0], v[1], v[2], o, act), x, scale, shift));
     }
 
-    public static readonly TheoryData<string, int> BinaryCases = Devices.WithCases(6);
+    public static readonly TheoryData<string, int> BinaryCases = Devices.Cases(6);
 
     private static readonly (int[] A, int[] B, int[] Out, BinaryOp Op)[] s_binary =
     [
@@ -132,7 +132,7 @@ public class ElementwiseTests
         Reference.AssertClose(expected, d.Run(new float[outLength], (v, o) => d.Kernels.Binary(op, v[0], aShape, v[1], bShape, o, outShape, act), a, b));
     }
 
-    public static readonly TheoryData<string, int> ReduceCases = Devices.WithCases(5);
+    public static readonly TheoryData<string, int> ReduceCases = Devices.Cases(5);
 
     private static readonly (int[] In, int[] Out)[] s_reductions =
     [
@@ -170,7 +170,7 @@ public class ElementwiseTests
         }
     }
 
-    public static readonly TheoryData<string, int> ResizeCases = Devices.WithCases(8);
+    public static readonly TheoryData<string, int> ResizeCases = Devices.Cases(8);
 
     [SkippableTheory]
     [MemberData(nameof(ResizeCases))]

@@ -77,6 +77,50 @@ public sealed class EndToEndTests
         }
     }
 
+    public static TheoryData<string, string, string> DataMovementCases => Cases();
+
+    // The small operator fixtures (Slice, Tile, Expand, Where, Resize) through the backend,
+    // forward and the input gradient; DenseNet and the ViTs run on the simulated device in the engine's tests
+    // (ILGPU's CPU accelerator would take minutes for them).
+    private static TheoryData<string, string, string> Cases()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var kind in DeviceNames)
+        {
+            foreach (var (folder, name) in new[] { ("operators", "dataops_op13"), ("operators", "where_op13"), ("operators", "poolresize_op13") })
+            {
+                data.Add(kind, folder, name);
+            }
+        }
+
+        return data;
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(DataMovementCases))]
+    public void Data_movement_models_on_the_device_give_the_cpu_outputs_and_input_gradients(string kind, string folder, string name)
+    {
+        var path = Fixtures.Path(folder, name + ".onnx");
+        var onHost = Model.Load(path, new CpuBackend(GemmProvider.Managed));
+        var model = Load(kind, path);
+        using var images = Npy.Read(Fixtures.Path(folder, name + ".input.npy"));
+        var image = images.Length / images.Dim(0);
+        using var batch = Tensor.FromSpan(images.Span[..image], [1, .. images.Shape[1..]]);
+
+        using (var expected = onHost.Forward(batch))
+        using (var actual = model.Forward(batch))
+        using (var output = actual.ToHost())
+        {
+            AssertRelativeL2(expected.Span, output.Span, LogitsRelativeL2, "output");
+        }
+
+        using var expectedGradient = InputGradient(onHost, batch);
+        using var gradient = InputGradient(model, batch);
+        Assert.Equal(kind, gradient.Device.Kind);
+        using var gradientOnHost = gradient.ToHost();
+        AssertRelativeL2(expectedGradient.Span, gradientOnHost.Span, RawRelativeL2, "input gradient");
+    }
+
     [Fact]
     public void Training_operations_name_the_device()
     {
@@ -95,18 +139,30 @@ public sealed class EndToEndTests
         Assert.Contains("cuda:7", error.Message, StringComparison.Ordinal);
     }
 
-    private static Model Load(string kind)
+    private static Model Load(string kind, string? path = null)
     {
         GpuBackend.Register();
         var name = kind == GpuBackend.CudaKind ? s_cuda ?? "cuda" : kind;
         try
         {
-            return Model.Load(ModelPath, KernelBackends.For(name));
+            return Model.Load(path ?? ModelPath, KernelBackends.For(name));
         }
         catch (DeviceUnavailableException e) when (kind == GpuBackend.CudaKind)
         {
             throw new SkipException(e.Message);
         }
+    }
+
+    private static Tensor InputGradient(Model model, Tensor batch)
+    {
+        using var record = model.RecordForward(batch, [model.InputName], [], fuseInRegion: true);
+        using var seed = Tensor.Zeros([.. model.ShapeOf(model.OutputNames[0], batch.Shape)]);
+        for (var i = 0; i < seed.Length; i++)
+        {
+            seed.Span[i] = ((i % 7) - 3) / 3f;
+        }
+
+        return model.Backward(record, seed, [model.InputName])[model.InputName];
     }
 
     private static IKernelBackend KernelBackendsFor(string name)

@@ -10,9 +10,9 @@ public class MethodArithmeticTests
     private const int Channels = 5;
     private const int Plane = 300;
 
-    public static readonly TheoryData<string, int> WeightingCases = Devices.WithCases(Enum.GetValues<ChannelWeighting>().Length);
+    public static readonly TheoryData<string, int> WeightingCases = Devices.Cases(Enum.GetValues<ChannelWeighting>().Length);
 
-    public static readonly TheoryData<string, int> ProductCases = Devices.WithCases(Enum.GetValues<ChannelProduct>().Length);
+    public static readonly TheoryData<string, int> ProductCases = Devices.Cases(Enum.GetValues<ChannelProduct>().Length);
 
     // Activations as after a ReLU (zeros included), gradients of both signs.
     private static (float[] Activations, float[] Gradients) Planes(int seed) =>

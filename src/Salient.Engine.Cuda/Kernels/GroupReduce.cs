@@ -53,6 +53,18 @@ public static class GroupReduce
         return result;
     }
 
+    /// <summary>The maximum of the <paramref name="cols"/> values from <paramref name="start"/>, NaN if any is NaN, across the group.</summary>
+    public static float RowMax(ArrayView<float> x, long start, int cols)
+    {
+        var max = float.NegativeInfinity;
+        for (var j = Group.IdxX; j < cols; j += Size)
+        {
+            max = MaxPropagatingNaN(x[start + j], max);
+        }
+
+        return Max(max);
+    }
+
     /// <summary>max(a, b), NaN when either is NaN (PTX's max.f32 would return the other operand).</summary>
     public static float MaxPropagatingNaN(float a, float b) => DeviceActivation.Max(a, b);
 }

@@ -8,13 +8,7 @@ public static class SoftmaxKernel
     public static void Run(ArrayView<float> x, ArrayView<float> y, int cols)
     {
         var start = (long)Grid.IdxX * cols;
-        var max = float.NegativeInfinity;
-        for (var j = Group.IdxX; j < cols; j += GroupReduce.Size)
-        {
-            max = GroupReduce.MaxPropagatingNaN(x[start + j], max);
-        }
-
-        max = GroupReduce.Max(max);
+        var max = GroupReduce.RowMax(x, start, cols);
         var sum = 0f;
         for (var j = Group.IdxX; j < cols; j += GroupReduce.Size)
         {

@@ -216,6 +216,111 @@ public interface IKernelBackend
     /// <paramref name="source"/>'s elsewhere (deletion and insertion's perturbed images, pixels taken in the map's order).
     /// </summary>
     void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output);
+    // Data-movement and normalisation operators (docs/architecture.md, "Operators on a device"): the
+    // general operations behind Concat, Split, Slice, Gather, Pad, Transpose, Expand, Tile, the
+    // reductions, softmax on any axis, LogSoftmax, layer and instance norm, the unary functions, Where,
+    // the comparisons, Pow, Resize and Einsum, forward and backward.
+
+    /// <summary>
+    /// For every index i of <paramref name="shape"/>: destination[destinationOffset + Σ i_d·destinationStrides[d]]
+    /// = (or, with <paramref name="accumulate"/>, +=) source[sourceOffset + Σ i_d·sourceStrides[d]]. Strides may
+    /// be 0 (broadcast reads, summing writes) or negative (reversed slices). Without
+    /// <paramref name="accumulate"/> no two indices may write the same place; with it, values that meet sum
+    /// (in row-major order on the CPU, in an unspecified order on a device).
+    /// </summary>
+    void StridedCopy(ReadOnlySpan<int> shape, BufferView source, int sourceOffset, ReadOnlySpan<int> sourceStrides,
+        BufferView destination, int destinationOffset, ReadOnlySpan<int> destinationStrides, bool accumulate);
+
+    /// <summary>
+    /// <paramref name="output"/>[i] = <paramref name="input"/>[indices[i]], or <paramref name="fill"/> where the
+    /// index is negative (Pad's index map). <paramref name="indices"/> is the same array for the life of a plan:
+    /// a device backend uploads it once per array.
+    /// </summary>
+    void IndexedGather(int[] indices, float fill, BufferView input, BufferView output);
+
+    /// <summary>The adjoint of <see cref="IndexedGather"/>: <paramref name="target"/>[indices[i]] += <paramref name="gradient"/>[i] where the index is not negative.</summary>
+    void IndexedScatterAdd(int[] indices, BufferView gradient, BufferView target);
+
+    /// <summary>Reduces each of <paramref name="rows"/> rows of <paramref name="cols"/> values to one.</summary>
+    void ReduceRows(RowReduction reduction, int rows, int cols, BufferView input, BufferView output);
+
+    /// <summary>
+    /// The input gradient of <see cref="ReduceRows"/>, given its input and output: Sum copies each row's gradient
+    /// to its values, Mean divides it by <paramref name="cols"/>, Max and Min send it to the row's extreme values,
+    /// split between ties, or with <paramref name="firstOnly"/> all to the first (max pooling's rule).
+    /// </summary>
+    void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, BufferView input, BufferView output,
+        BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>Log-softmax over the last axis of <paramref name="rows"/> rows of <paramref name="cols"/> values; output may be the input.</summary>
+    void LogSoftmax(int rows, int cols, BufferView input, BufferView output);
+
+    /// <summary>
+    /// The input gradient of <see cref="Softmax"/> (dx = y ⊙ (dy − Σ dy·y)) or, with <paramref name="log"/>, of
+    /// <see cref="LogSoftmax"/> (dx = dy − exp(y)·Σ dy), row by row, given the forward output.
+    /// </summary>
+    void SoftmaxBackward(bool log, int rows, int cols, BufferView output, BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>
+    /// Normalises each of <paramref name="rows"/> rows of <paramref name="cols"/> values to zero mean and unit
+    /// biased variance (ε inside the root), then scales and shifts by <paramref name="affine"/>'s rule (an empty
+    /// scale or bias is none). Output may be the input.
+    /// </summary>
+    void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output);
+
+    /// <summary>
+    /// The gradients of <see cref="NormalizeRows"/>, recomputing the statistics from the input: the input's
+    /// (dx = (g − mean g − x̂·mean(g·x̂))/σ, g = dy·scale) and, where the views are not empty, the scale's and bias's.
+    /// </summary>
+    void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale,
+        BufferView outputGradient, BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient);
+
+    /// <summary>An elementwise function of the engine's unary operators; output may be the input.</summary>
+    void Unary(UnaryFunction unary, BufferView input, BufferView output);
+
+    /// <summary>
+    /// The input gradient of <see cref="Unary"/>, given its forward input and output (each function reads the one
+    /// its derivative needs), into other storage than <paramref name="outputGradient"/>.
+    /// </summary>
+    void UnaryBackward(UnaryFunction unary, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>
+    /// <paramref name="output"/>[i] = <paramref name="condition"/>[i] ≠ 0 ? <paramref name="whenTrue"/>[i] : <paramref name="whenFalse"/>[i]
+    /// (Where, on operands broadcast to one shape); an empty branch reads as zeros (Where's gradients).
+    /// </summary>
+    void Choose(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output);
+
+    /// <summary><paramref name="output"/>[i] = 1 where <paramref name="a"/>[i] and <paramref name="b"/>[i] compare as asked, else 0 (Equal, Less, Greater on operands broadcast to one shape).</summary>
+    void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output);
+
+    /// <summary>
+    /// <paramref name="output"/>[i] = x[i] to the power exponent[i], or exponent[0] for a one-value exponent
+    /// (2, 1 and 0.5 computed as x·x, x and √x).
+    /// </summary>
+    void Pow(BufferView x, BufferView exponent, BufferView output);
+
+    /// <summary>
+    /// The gradients of <see cref="Pow"/> with an exponent per value, where the views are not empty: x's
+    /// (b·x^(b−1)·dy) and the exponent's (ln x·x^b·dy).
+    /// </summary>
+    void PowBackward(BufferView x, BufferView exponent, BufferView outputGradient, BufferView xGradient, BufferView exponentGradient);
+
+    /// <summary>
+    /// Resamples one axis (Resize in nearest and linear modes, one axis at a time): the input as [outer, inSize, inner]
+    /// becomes the output [outer, outSize, inner], output index j summing its taps' weight·input (see <see cref="AxisResampling"/>).
+    /// </summary>
+    void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output);
+
+    /// <summary>The adjoint of <see cref="ResampleAxis"/>: overwrites <paramref name="inputGradient"/> with each output gradient added back, weighted, to the inputs it read.</summary>
+    void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient);
+
+    /// <summary>
+    /// A contraction (Einsum of one or two operands): for every index of <paramref name="shape"/>, whose first
+    /// <paramref name="keptAxes"/> axes are the output's (dense, row-major) and whose others are summed,
+    /// output[kept] = Σ a[Σ index·aStrides]·b[Σ index·bStrides] over the summed axes in row-major order; an empty
+    /// <paramref name="b"/> leaves a alone.
+    /// </summary>
+    void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output);
 }
 
 /// <summary>An elementwise function of <see cref="IKernelBackend.Map"/>; the parameter is <see cref="Parameter"/>.</summary>
@@ -453,6 +558,253 @@ public readonly record struct Pool2dGeometry(
         if (inputLength != planes * InHeight * InWidth || outputLength != planes * OutHeight * OutWidth)
         {
             throw new ArgumentException($"Pooling {this} needs {planes * InHeight * InWidth} inputs and {planes * OutHeight * OutWidth} outputs, got {inputLength} and {outputLength}.");
+        }
+    }
+}
+
+// Data-movement and normalisation operators: the parameters of their backend operations.
+
+/// <summary>How <see cref="IKernelBackend.ReduceRows"/> reduces a row.</summary>
+public enum RowReduction
+{
+    /// <summary>The sum.</summary>
+    Sum,
+
+    /// <summary>The sum divided by the row's length.</summary>
+    Mean,
+
+    /// <summary>The maximum.</summary>
+    Max,
+
+    /// <summary>The minimum.</summary>
+    Min,
+}
+
+/// <summary>Where the scale and bias of <see cref="IKernelBackend.NormalizeRows"/> come from.</summary>
+public enum RowAffine
+{
+    /// <summary>One per column, the same for every row (layer norm over the trailing axes).</summary>
+    PerColumn,
+
+    /// <summary>One per row, repeating every scale.Length rows (instance norm: rows are (image, channel) planes).</summary>
+    PerRow,
+}
+
+/// <summary>The functions of <see cref="IKernelBackend.Unary"/>.</summary>
+public enum UnaryFunction
+{
+    /// <summary>The error function (a Chebyshev fit, fractional error below 1.2e-7).</summary>
+    Erf,
+
+    /// <summary>√x.</summary>
+    Sqrt,
+
+    /// <summary>1/x.</summary>
+    Reciprocal,
+
+    /// <summary>−x.</summary>
+    Neg,
+
+    /// <summary>eˣ.</summary>
+    Exp,
+
+    /// <summary>ln x.</summary>
+    Log,
+
+    /// <summary>tanh x.</summary>
+    Tanh,
+
+    /// <summary>|x| (gradient sign(x), 0 at 0).</summary>
+    Abs,
+
+    /// <summary>GELU, 0.5·x·(1 + erf(x/√2)).</summary>
+    Gelu,
+}
+
+/// <summary>The comparisons of <see cref="IKernelBackend.Compare"/>.</summary>
+public enum Comparison
+{
+    /// <summary>a = b.</summary>
+    Equal,
+
+    /// <summary>a &lt; b.</summary>
+    Less,
+
+    /// <summary>a &gt; b.</summary>
+    Greater,
+}
+
+/// <summary>
+/// One axis of a resampling (<see cref="IKernelBackend.ResampleAxis"/>): data [<see cref="Outer"/>, <see cref="InSize"/>,
+/// <see cref="Inner"/>] becomes [Outer, <see cref="OutSize"/>, Inner], output index j reading input indices
+/// <see cref="Indices"/>[j·<see cref="Taps"/> + t] with weights <see cref="Weights"/>[j·Taps + t], taps summed in order.
+/// A plan keeps one instance per resized axis, so a device backend uploads its tables once.
+/// </summary>
+public sealed class AxisResampling
+{
+    /// <summary>Checks and keeps the tables.</summary>
+    public AxisResampling(int outer, int inSize, int outSize, int inner, int taps, int[] indices, float[] weights)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentNullException.ThrowIfNull(weights);
+        if (outer < 0 || inSize <= 0 || outSize <= 0 || inner < 0 || taps <= 0 || indices.Length != outSize * taps || weights.Length != indices.Length
+            || indices.Any(i => i < 0 || i >= inSize))
+        {
+            throw new ArgumentException($"A resampling of {inSize} to {outSize} with {taps} taps needs {outSize * taps} indices in 0..{inSize - 1} and as many weights.");
+        }
+
+        (Outer, InSize, OutSize, Inner, Taps, Indices) = (outer, inSize, outSize, inner, taps, indices);
+        Weights = BufferView.Host(weights);
+    }
+
+    public int Outer { get; }
+
+    public int InSize { get; }
+
+    public int OutSize { get; }
+
+    public int Inner { get; }
+
+    public int Taps { get; }
+
+    /// <summary>The input index of each output index's taps.</summary>
+    public int[] Indices { get; }
+
+    /// <summary>The weight of each tap, as a host view the backend reads (one buffer for the plan's life).</summary>
+    public BufferView Weights { get; }
+
+    /// <summary>Throws unless the views hold the input and output this resampling reads and writes.</summary>
+    public void Validate(long inputLength, long outputLength)
+    {
+        if (inputLength != (long)Outer * InSize * Inner || outputLength != (long)Outer * OutSize * Inner)
+        {
+            throw new ArgumentException($"A resampling of [{Outer},{InSize},{Inner}] to [{Outer},{OutSize},{Inner}] got {inputLength} inputs and {outputLength} outputs.");
+        }
+    }
+}
+
+/// <summary>
+/// Argument checks of the data-movement operations, the one rule every backend applies (as
+/// <see cref="Conv2dGeometry.Validate"/> is for convolutions).
+/// </summary>
+public static class DataMovementChecks
+{
+    /// <summary>Throws unless both sides of a <see cref="IKernelBackend.StridedCopy"/> stay inside their views; returns the number of indices.</summary>
+    public static long StridedCopy(ReadOnlySpan<int> shape, long sourceLength, int sourceOffset, ReadOnlySpan<int> sourceStrides,
+        long destinationLength, int destinationOffset, ReadOnlySpan<int> destinationStrides)
+    {
+        if (sourceStrides.Length != shape.Length || destinationStrides.Length != shape.Length)
+        {
+            throw new ArgumentException($"A strided copy of rank {shape.Length} got {sourceStrides.Length} source and {destinationStrides.Length} destination strides.");
+        }
+
+        long count = 1;
+        foreach (var extent in shape)
+        {
+            if (extent < 0)
+            {
+                throw new ArgumentException($"A strided copy has a negative extent {extent}.");
+            }
+
+            count *= extent;
+        }
+
+        if (count != 0)
+        {
+            Inside("source", shape, sourceLength, sourceOffset, sourceStrides);
+            Inside("destination", shape, destinationLength, destinationOffset, destinationStrides);
+        }
+
+        return count;
+    }
+
+    /// <summary>Throws unless a contraction's operands and output fit their strides over <paramref name="shape"/>; returns the output's length.</summary>
+    public static long Contraction(ReadOnlySpan<int> shape, int keptAxes, long aLength, ReadOnlySpan<int> aStrides, long bLength, ReadOnlySpan<int> bStrides, long outputLength)
+    {
+        if (keptAxes < 0 || keptAxes > shape.Length)
+        {
+            throw new ArgumentException($"A contraction over {shape.Length} axes cannot keep {keptAxes}.");
+        }
+
+        var kept = shape[..keptAxes];
+        var dense = new int[keptAxes];
+        var length = StridedCopy(kept, outputLength, 0, dense, outputLength, 0, dense);
+        if (length != outputLength)
+        {
+            throw new ArgumentException($"A contraction keeping {length} values got room for {outputLength}.");
+        }
+
+        var zeros = new int[shape.Length];
+        StridedCopy(shape, aLength, 0, aStrides, aLength, 0, zeros);
+        if (bLength != 0)
+        {
+            StridedCopy(shape, bLength, 0, bStrides, bLength, 0, zeros);
+        }
+
+        return length;
+    }
+
+    /// <summary>Throws unless an index map fits its input and output (<see cref="IKernelBackend.IndexedGather"/>).</summary>
+    public static void Indexed(int[] indices, long inputLength, long outputLength)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        if (indices.Length != outputLength)
+        {
+            throw new ArgumentException($"An index map of {indices.Length} entries got {outputLength} outputs.");
+        }
+
+        foreach (var index in indices)
+        {
+            if (index >= inputLength)
+            {
+                throw new ArgumentException($"Index {index} is outside an input of {inputLength} values.");
+            }
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="rows"/>×<paramref name="cols"/> values fit the input and output of a row operation.</summary>
+    public static void Rows(string operation, int rows, int cols, long inputLength, long outputLength, long expectedOutput)
+    {
+        if (rows < 0 || cols <= 0 || inputLength != (long)rows * cols || outputLength != expectedOutput)
+        {
+            throw new ArgumentException($"{operation} of {rows}×{cols} got {inputLength} inputs and room for {outputLength}.");
+        }
+    }
+
+    /// <summary>Throws unless a scale of <paramref name="scale"/> and a bias of <paramref name="bias"/> values (0: none) fit <paramref name="affine"/>'s rule over <paramref name="rows"/>×<paramref name="cols"/>.</summary>
+    public static void Affine(RowAffine affine, int rows, int cols, int scale, int bias)
+    {
+        var fits = affine switch
+        {
+            RowAffine.PerColumn => (scale == 0 || scale == cols) && (bias == 0 || bias == cols),
+            RowAffine.PerRow => (scale == 0 || rows % scale == 0) && (bias == 0 || (scale != 0 ? bias == scale : rows % bias == 0)),
+            _ => throw new ArgumentOutOfRangeException(nameof(affine), affine, "Unknown affine rule."),
+        };
+        if (!fits)
+        {
+            throw new ArgumentException($"A {affine} scale of {scale} and bias of {bias} do not fit {rows}×{cols} rows.");
+        }
+    }
+
+    private static void Inside(string side, ReadOnlySpan<int> shape, long length, int offset, ReadOnlySpan<int> strides)
+    {
+        long low = offset, high = offset;
+        for (var d = 0; d < shape.Length; d++)
+        {
+            var reach = (long)strides[d] * (shape[d] - 1);
+            if (reach < 0)
+            {
+                low += reach;
+            }
+            else
+            {
+                high += reach;
+            }
+        }
+
+        if (low < 0 || high >= length)
+        {
+            throw new ArgumentException($"A strided copy reaches {side} elements {low}..{high}, outside a view of {length}.");
         }
     }
 }

@@ -11,6 +11,27 @@ public sealed class DeviceTests
 {
     public static TheoryData<string> ConvolutionalModels => ["vgg_bn", "resnet_basic", "resnet_bottleneck", "mobilenetv2"];
 
+    // Models whose steps include the data-movement and normalisation operators: DenseNet (Concat, Pad), vision
+    // transformers (Concat, Slice, Gather, LayerNorm, GELU, softmax, reductions), and the operator fixtures.
+    public static TheoryData<string, string> DataMovementModels => new()
+    {
+        { "models", "densenet" },
+        { "operators", "vit_op13" },
+        { "operators", "vit_op17" },
+        { "operators", "swin_op17" },
+        { "operators", "convnext_op17" },
+        { "operators", "norms_op13" },
+        { "operators", "norms_op17" },
+        { "operators", "reduce_op13" },
+        { "operators", "unary_op13" },
+        { "operators", "dataops_op13" },
+        { "operators", "dataops_op17" },
+        { "operators", "gelu_op13" },
+        { "operators", "inception_op17" },
+        { "operators", "where_op13" },
+        { "operators", "poolresize_op13" },
+    };
+
     [Fact]
     public void Device_names_parse_and_print_as_written()
     {
@@ -53,13 +74,21 @@ public sealed class DeviceTests
 
     [Theory]
     [MemberData(nameof(ConvolutionalModels))]
-    public void A_model_runs_forward_and_backward_on_another_device_with_the_host_results(string name)
+    public void A_model_runs_forward_and_backward_on_another_device_with_the_host_results(string name) =>
+        AssertSameOnDevice("models", name);
+
+    [Theory]
+    [MemberData(nameof(DataMovementModels))]
+    public void Data_movement_and_normalisation_run_forward_and_backward_on_another_device_with_the_host_results(string folder, string name) =>
+        AssertSameOnDevice(folder, name);
+
+    private static void AssertSameOnDevice(string folder, string name)
     {
-        var path = Fixtures.Path("models", name + ".onnx");
+        var path = Fixtures.Path(folder, name + ".onnx");
         var onHost = Model.Load(path, new CpuBackend(GemmProvider.Managed));
         var onDevice = Model.Load(path, SimulatedDeviceBackend.Device0);
         Assert.Equal(SimulatedDeviceBackend.Device0, onDevice.Device);
-        using var batch = Npy.Read(Fixtures.Path("models", name + ".input.npy"));
+        using var batch = Npy.Read(Fixtures.Path(folder, name + ".input.npy"));
 
         using var expectedLogits = onHost.Forward(batch);
         using var logits = onDevice.Forward(batch);
@@ -80,9 +109,13 @@ public sealed class DeviceTests
     private static Tensor InputGradient(Model model, Tensor batch)
     {
         using var record = model.RecordForward(batch, [model.InputName], [], fuseInRegion: true);
-        var classes = model.ShapeOf(model.OutputNames[0], batch.Shape)[1];
-        var seed = Tensor.Zeros(batch.Dim(0), classes);
-        seed.Span[3] = 1f;
+        // A seed that weighs every output differently, so each path back carries its own share.
+        var seed = Tensor.Zeros([.. model.ShapeOf(model.OutputNames[0], batch.Shape)]);
+        for (var i = 0; i < seed.Length; i++)
+        {
+            seed.Span[i] = ((i % 7) - 3) / 3f;
+        }
+
         return model.Backward(record, seed, [model.InputName])[model.InputName];
     }
 }

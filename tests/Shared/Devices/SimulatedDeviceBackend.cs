@@ -146,6 +146,54 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
 
     public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
         _cpu.SpliceByRank(channels, plane, H(source), H(replacement), H(ranks), H(limits), H(output));
+    // Data-movement and normalisation operators
+
+    public void StridedCopy(ReadOnlySpan<int> shape, BufferView source, int sourceOffset, ReadOnlySpan<int> sourceStrides, BufferView destination, int destinationOffset,
+        ReadOnlySpan<int> destinationStrides, bool accumulate) =>
+        _cpu.StridedCopy(shape, H(source), sourceOffset, sourceStrides, H(destination), destinationOffset, destinationStrides, accumulate);
+
+    public void IndexedGather(int[] indices, float fill, BufferView input, BufferView output) => _cpu.IndexedGather(indices, fill, H(input), H(output));
+
+    public void IndexedScatterAdd(int[] indices, BufferView gradient, BufferView target) => _cpu.IndexedScatterAdd(indices, H(gradient), H(target));
+
+    public void ReduceRows(RowReduction reduction, int rows, int cols, BufferView input, BufferView output) => _cpu.ReduceRows(reduction, rows, cols, H(input), H(output));
+
+    public void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.ReduceRowsBackward(reduction, firstOnly, rows, cols, H(input), H(output), H(outputGradient), H(inputGradient));
+
+    public void LogSoftmax(int rows, int cols, BufferView input, BufferView output) => _cpu.LogSoftmax(rows, cols, H(input), H(output));
+
+    public void SoftmaxBackward(bool log, int rows, int cols, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.SoftmaxBackward(log, rows, cols, H(output), H(outputGradient), H(inputGradient));
+
+    public void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output) =>
+        _cpu.NormalizeRows(affine, rows, cols, epsilon, H(input), H(scale), H(bias), H(output));
+
+    public void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView outputGradient, BufferView inputGradient,
+        BufferView scaleGradient, BufferView biasGradient) =>
+        _cpu.NormalizeRowsBackward(affine, rows, cols, epsilon, H(input), H(scale), H(outputGradient), H(inputGradient), H(scaleGradient), H(biasGradient));
+
+    public void Unary(UnaryFunction unary, BufferView input, BufferView output) => _cpu.Unary(unary, H(input), H(output));
+
+    public void UnaryBackward(UnaryFunction unary, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.UnaryBackward(unary, H(input), H(output), H(outputGradient), H(inputGradient));
+
+    public void Choose(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) => _cpu.Choose(H(condition), H(whenTrue), H(whenFalse), H(output));
+
+    public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) => _cpu.Compare(comparison, H(a), H(b), H(output));
+
+    public void Pow(BufferView x, BufferView exponent, BufferView output) => _cpu.Pow(H(x), H(exponent), H(output));
+
+    public void PowBackward(BufferView x, BufferView exponent, BufferView outputGradient, BufferView xGradient, BufferView exponentGradient) =>
+        _cpu.PowBackward(H(x), H(exponent), H(outputGradient), H(xGradient), H(exponentGradient));
+
+    public void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output) => _cpu.ResampleAxis(resampling, H(input), H(output));
+
+    public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
+        _cpu.ResampleAxisBackward(resampling, H(outputGradient), H(inputGradient));
+
+    public void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output) =>
+        _cpu.Contract(shape, keptAxes, H(a), aStrides, H(b), bStrides, H(output));
 
     // This device's memory as the CPU kernels see it; a pooled host buffer here means someone computed or allocated on the host.
     private BufferView H(BufferView view) => view.Buffer switch

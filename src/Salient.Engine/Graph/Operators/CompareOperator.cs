@@ -1,3 +1,5 @@
+using Salient.Engine.Kernels;
+
 namespace Salient.Engine.Graph.Operators;
 
 /// <summary>
@@ -12,17 +14,17 @@ internal static class CompareOperator
         var a = context.Shape(node, 0);
         var b = context.Shape(node, 1);
         var shape = BinaryOperator.BroadcastShape(a, b) ?? throw context.Error(node, $"shapes [{Tensor.FormatShape(a)}] and [{Tensor.FormatShape(b)}] do not broadcast");
-        Func<float, float, bool> compare = node.OpType switch
+        var comparison = node.OpType switch
         {
-            "Equal" => (x, y) => x == y,
-            "Less" => (x, y) => x < y,
-            _ => (x, y) => x > y,
+            "Equal" => Comparison.Equal,
+            "Less" => Comparison.Less,
+            _ => Comparison.Greater,
         };
         context.SetShape(node.Outputs[0], shape);
-        return new CompareStep(node, a, b, shape, compare);
+        return new CompareStep(node, a, b, shape, comparison);
     }
 
-    private sealed class CompareStep(GraphNode node, int[] aShape, int[] bShape, int[] shape, Func<float, float, bool> compare)
+    private sealed class CompareStep(GraphNode node, int[] aShape, int[] bShape, int[] shape, Comparison comparison)
         : Step(node, [node.Inputs[0], node.Inputs[1]], [node.Outputs[0]])
     {
         public override bool ReadsInputInBackward(int index) => false;
@@ -31,16 +33,10 @@ internal static class CompareOperator
 
         public override void Run(StepContext context)
         {
-            var length = Tensor.CheckedLength(shape);
-            var a = new float[length];
-            var b = new float[length];
-            Strided.Gather(context.Input(0).Span, 0, ExpandOperator.BroadcastStrides(aShape, shape), shape, a);
-            Strided.Gather(context.Input(1).Span, 0, ExpandOperator.BroadcastStrides(bShape, shape), shape, b);
-            var y = context.Output(0, shape).Span;
-            for (var i = 0; i < length; i++)
-            {
-                y[i] = compare(a[i], b[i]) ? 1f : 0f;
-            }
+            var backend = context.Backend;
+            using var a = ExpandOperator.Broadcast(backend, context.Input(0), aShape, shape);
+            using var b = ExpandOperator.Broadcast(backend, context.Input(1), bShape, shape);
+            backend.Compare(comparison, a.Data, b.Data, context.Output(0, shape).Data);
         }
 
         // A comparison is piecewise constant: its inputs get no gradient from it.

@@ -2,7 +2,7 @@ using Salient.Engine.Graph.Backward;
 
 namespace Salient.Engine.Graph.Operators;
 
-/// <summary>Concat: float tensors are copied block by block; constant pieces are folded at plan time (<see cref="ConstantEvaluator"/>).</summary>
+/// <summary>Concat: float tensors are copied block by block (strided copies); constant pieces are folded at plan time (<see cref="ConstantEvaluator"/>).</summary>
 internal static class ConcatOperator
 {
     public static Step? Plan(GraphNode node, PlanContext context)
@@ -39,12 +39,18 @@ internal static class ConcatOperator
     private sealed class ConcatStep(GraphNode node, string[] inputs, int[][] shapes, int[] shape, int axis)
         : Step(node, inputs, [node.Outputs[0]])
     {
+        private readonly PartCopy _parts = new(shape, axis, [.. shapes.Select(s => s[axis])]);
+
+        public override bool ReadsInputInBackward(int index) => false;
+
+        public override bool ReadsOutputInBackward => false;
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);
             for (var i = 0; i < shapes.Length; i++)
             {
-                Copy(i, context.Input(i).Span, output.Span, toWhole: true);
+                _parts.ToWhole(context.Backend, i, context.Input(i).Data, output.Data);
             }
         }
 
@@ -59,14 +65,11 @@ internal static class ConcatOperator
             {
                 if (context.NeedsGradient(i))
                 {
-                    var part = Tensor.Uninitialized(shapes[i]);
-                    Copy(i, part.Span, gradient.Span, toWhole: false);
+                    var part = Tensor.Uninitialized(context.Backend, shapes[i]);
+                    _parts.FromWhole(context.Backend, i, gradient.Data, part.Data);
                     context.AddGradient(i, part);
                 }
             }
         }
-
-        private void Copy(int index, Span<float> part, Span<float> whole, bool toWhole) =>
-            Strided.CopyPart(shape, axis, [.. shapes.Select(s => s[axis])], index, part, whole, toWhole);
     }
 }

@@ -1,4 +1,6 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -55,12 +57,8 @@ internal static class EinsumOperator
     {
         public override bool ReadsOutputInBackward => false;
 
-        public override void Run(StepContext context)
-        {
-            var output = context.Output(0, shape);
-            output.Span.Clear();
-            Contract([.. terms.Select((t, i) => (t, context.Input(i).Memory))], result, output.Span);
-        }
+        public override void Run(StepContext context) =>
+            Contract(context.Backend, [.. terms.Select((t, i) => (t, context.Input(i).Data))], result, context.Output(0, shape).Data);
 
         public override void Backward(BackwardContext context)
         {
@@ -76,58 +74,21 @@ internal static class EinsumOperator
                     continue;
                 }
 
-                var operands = new List<(string, Memory<float>)> { (result, gradient.Memory) };
-                operands.AddRange(terms.Select((t, k) => (t, k)).Where(p => p.k != i).Select(p => (p.t, context.Input(p.k).Memory)));
-                var dx = Tensor.Zeros(context.InputShape(i));
-                Contract([.. operands], terms[i], dx.Span);
+                var operands = new List<(string, BufferView)> { (result, gradient.Data) };
+                operands.AddRange(terms.Select((t, k) => (t, k)).Where(p => p.k != i).Select(p => (p.t, context.Input(p.k).Data)));
+                var dx = Tensor.Uninitialized(context.Backend, context.InputShape(i));
+                Contract(context.Backend, [.. operands], terms[i], dx.Data);
                 context.AddGradient(i, dx);
             }
         }
 
-        /// <summary>target[t] += Π operand[...] over every assignment of the subscripts, those of <paramref name="target"/> first.</summary>
-        private void Contract((string Term, Memory<float> Data)[] operands, string target, Span<float> output)
+        /// <summary>target = Σ Π operand[...] over every assignment of the subscripts, those of <paramref name="target"/> first and kept.</summary>
+        private void Contract(IKernelBackend backend, (string Term, BufferView Data)[] operands, string target, BufferView output)
         {
             var letters = target.Concat(operands.SelectMany(o => o.Term)).Distinct().ToArray();
             var dims = letters.Select(l => sizes[l]).ToArray();
-            var targetStrides = StridesIn(target, letters);
-            var operandStrides = operands.Select(o => StridesIn(o.Term, letters)).ToArray();
-            var inner = dims[^1];
-            var index = new int[letters.Length];
-            var count = Tensor.CheckedLength(dims) / Math.Max(inner, 1);
-            var offsets = new int[operands.Length];
-            for (var r = 0; r < count; r++)
-            {
-                var at = 0;
-                for (var d = 0; d < letters.Length - 1; d++)
-                {
-                    at += index[d] * targetStrides[d];
-                }
-
-                for (var k = 0; k < operands.Length; k++)
-                {
-                    offsets[k] = 0;
-                    for (var d = 0; d < letters.Length - 1; d++)
-                    {
-                        offsets[k] += index[d] * operandStrides[k][d];
-                    }
-                }
-
-                for (var i = 0; i < inner; i++)
-                {
-                    var product = 1f;
-                    for (var k = 0; k < operands.Length; k++)
-                    {
-                        product *= operands[k].Data.Span[offsets[k] + (i * operandStrides[k][^1])];
-                    }
-
-                    output[at + (i * targetStrides[^1])] += product;
-                }
-
-                for (var d = letters.Length - 2; d >= 0 && ++index[d] == dims[d]; d--)
-                {
-                    index[d] = 0;
-                }
-            }
+            var (a, b) = (operands[0], operands.Length > 1 ? operands[1] : default);
+            backend.Contract(dims, target.Length, a.Data, StridesIn(a.Term, letters), b.Data, b.Term is null ? [] : StridesIn(b.Term, letters), output);
         }
 
         /// <summary>For each of <paramref name="letters"/>, its stride in a row-major tensor with subscripts <paramref name="term"/> (0 when absent).</summary>

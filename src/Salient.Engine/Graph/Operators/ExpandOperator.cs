@@ -1,3 +1,5 @@
+using Salient.Engine.Kernels;
+
 namespace Salient.Engine.Graph.Operators;
 
 /// <summary>Expand (numpy broadcasting to a constant shape) of image data: a copy with zero strides on the broadcast axes.</summary>
@@ -18,5 +20,21 @@ internal static class ExpandOperator
         var own = Strided.Strides(x);
         var lead = shape.Length - x.Length;
         return [.. shape.Select((_, d) => d < lead || x[d - lead] == 1 ? 0 : own[d - lead])];
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> (of shape <paramref name="xShape"/>) broadcast to <paramref name="shape"/> on the backend: a view of it
+    /// when the shapes are equal, else a copy the caller disposes either way.
+    /// </summary>
+    public static Tensor Broadcast(IKernelBackend backend, Tensor x, int[] xShape, int[] shape)
+    {
+        if (xShape.AsSpan().SequenceEqual(shape))
+        {
+            return x.Reshape(shape);
+        }
+
+        var result = Tensor.Uninitialized(backend, shape);
+        backend.StridedCopy(shape, x.Data, 0, BroadcastStrides(xShape, shape), result.Data, 0, Strided.Strides(shape), accumulate: false);
+        return result;
     }
 }

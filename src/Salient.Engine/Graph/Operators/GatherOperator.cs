@@ -40,16 +40,20 @@ internal static class GatherOperator
 
         public override bool ReadsOutputInBackward => false;
 
+        // Index k's block of every outer row, as a strided copy: [outer, inner] at its place in the input and in the output.
+        private int[] Shape => [_outer, _inner];
+
+        private int[] InputStrides => [inShape[axis] * _inner, 1];
+
+        private int[] OutputStrides => [indices.Length * _inner, 1];
+
         public override void Run(StepContext context)
         {
-            var input = context.Input(0).Span;
-            var output = context.Output(0, shape).Span;
-            for (var o = 0; o < _outer; o++)
+            var input = context.Input(0).Data;
+            var output = context.Output(0, shape).Data;
+            for (var k = 0; k < indices.Length; k++)
             {
-                for (var k = 0; k < indices.Length; k++)
-                {
-                    input.Slice(((o * inShape[axis]) + indices[k]) * _inner, _inner).CopyTo(output.Slice(((o * indices.Length) + k) * _inner, _inner));
-                }
+                context.Backend.StridedCopy(Shape, input, indices[k] * _inner, InputStrides, output, k * _inner, OutputStrides, accumulate: false);
             }
         }
 
@@ -60,14 +64,10 @@ internal static class GatherOperator
                 return;
             }
 
-            var input = Tensor.Zeros(inShape);
-            for (var o = 0; o < _outer; o++)
+            var input = Tensor.Zeros(context.Backend, inShape);
+            for (var k = 0; k < indices.Length; k++)
             {
-                for (var k = 0; k < indices.Length; k++)
-                {
-                    var target = input.Span.Slice(((o * inShape[axis]) + indices[k]) * _inner, _inner);
-                    System.Numerics.Tensors.TensorPrimitives.Add(target, gradient.Span.Slice(((o * indices.Length) + k) * _inner, _inner), target);
-                }
+                context.Backend.StridedCopy(Shape, gradient.Data, k * _inner, OutputStrides, input.Data, indices[k] * _inner, InputStrides, accumulate: true);
             }
 
             context.AddGradient(0, input);

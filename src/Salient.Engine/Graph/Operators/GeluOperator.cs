@@ -1,5 +1,5 @@
-using System.Numerics.Tensors;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -11,9 +11,6 @@ namespace Salient.Engine.Graph.Operators;
 internal static class GeluOperator
 {
     private const float Sqrt2 = 1.41421356f;
-
-    // Values per task and per stack buffer.
-    private const int Chunk = 4096;
 
     /// <summary>Plans the pattern that starts at <paramref name="div"/> as one step, or returns null when it is not GELU.</summary>
     public static Step? TryPlan(GraphNode div, PlanContext context)
@@ -58,28 +55,8 @@ internal static class GeluOperator
 
         public override bool ReadsOutputInBackward => false;
 
-        public override void Run(StepContext context)
-        {
-            var x = context.Input(0).Memory;
-            var y = context.Output(0, shape).Memory;
-            LayerNormOperator.ForRows((x.Length + Chunk - 1) / Chunk, (start, end) =>
-            {
-                Span<float> erf = stackalloc float[Chunk];
-                for (var chunk = start; chunk < end; chunk++)
-                {
-                    var from = chunk * Chunk;
-                    var length = Math.Min(x.Length - from, Chunk);
-                    var xs = x.Span.Slice(from, length);
-                    var ys = y.Span.Slice(from, length);
-                    var e = erf[..length];
-                    TensorPrimitives.Multiply(xs, 1f / Sqrt2, e);
-                    UnaryOperator.Erf(e, e);
-                    // y = 0.5·x·(1 + erf) = 0.5·(x·erf + x)
-                    TensorPrimitives.MultiplyAdd(e, xs, xs, ys);
-                    TensorPrimitives.Multiply(ys, 0.5f, ys);
-                }
-            });
-        }
+        public override void Run(StepContext context) =>
+            context.Backend.Unary(UnaryFunction.Gelu, context.Input(0).Data, context.Output(0, shape).Data);
 
         public override void Backward(BackwardContext context)
         {
@@ -88,21 +65,8 @@ internal static class GeluOperator
                 return;
             }
 
-            // dGELU/dx = 0.5·(1 + erf(x/√2)) + x·exp(−x²/2)/√(2π).
-            var x = context.Input(0).Span;
-            var dx = Tensor.Uninitialized(shape);
-            var d = dx.Span;
-            var density = new float[x.Length];
-            TensorPrimitives.Multiply(x, x, density);
-            TensorPrimitives.Multiply(density, -0.5f, density);
-            TensorPrimitives.Exp(density, density);
-            TensorPrimitives.Multiply(density, x, density);
-            TensorPrimitives.Multiply(density, 1f / MathF.Sqrt(2f * MathF.PI), density);
-            TensorPrimitives.Multiply(x, 1f / Sqrt2, d);
-            UnaryOperator.Erf(d, d);
-            TensorPrimitives.Add(d, 1f, d);
-            TensorPrimitives.MultiplyAdd(d, 0.5f, density, d);
-            TensorPrimitives.Multiply(d, gradient.Span, d);
+            var dx = Tensor.Uninitialized(context.Backend, shape);
+            context.Backend.UnaryBackward(UnaryFunction.Gelu, context.Input(0).Data, default, gradient.Data, dx.Data);
             context.AddGradient(0, dx);
         }
     }

@@ -1,5 +1,5 @@
-using System.Numerics.Tensors;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -29,23 +29,9 @@ internal static class InstanceNormOperator
 
         public override bool ReadsOutputInBackward => false;
 
-        public override void Run(StepContext context)
-        {
-            var x = context.Input(0).Memory;
-            var scale = context.Input(1).Memory;
-            var bias = context.Input(2).Memory;
-            var y = context.Output(0, shape).Memory;
-            LayerNormOperator.ForRows(shape[0] * _channels, (start, end) =>
-            {
-                for (var r = start; r < end; r++)
-                {
-                    var yr = y.Span.Slice(r * _plane, _plane);
-                    LayerNormOperator.Normalize(x.Span.Slice(r * _plane, _plane), yr, epsilon);
-                    TensorPrimitives.Multiply(yr, scale.Span[r % _channels], yr);
-                    TensorPrimitives.Add(yr, bias.Span[r % _channels], yr);
-                }
-            });
-        }
+        public override void Run(StepContext context) =>
+            context.Backend.NormalizeRows(RowAffine.PerRow, shape[0] * _channels, _plane, epsilon, context.Input(0).Data, context.Input(1).Data,
+                context.Input(2).Data, context.Output(0, shape).Data);
 
         public override void Backward(BackwardContext context)
         {
@@ -54,35 +40,12 @@ internal static class InstanceNormOperator
                 return;
             }
 
-            var x = context.Input(0).Span;
-            var scale = context.Input(1).Span;
-            var dx = context.NeedsGradient(0) ? Tensor.Uninitialized(shape) : null;
-            var dScale = context.NeedsGradient(1) ? Tensor.Zeros(context.InputShape(1)) : null;
-            var dBias = context.NeedsGradient(2) ? Tensor.Zeros(context.InputShape(2)) : null;
-            var normalized = new float[_plane];
-            var g = new float[_plane];
-            for (var r = 0; r < shape[0] * _channels; r++)
-            {
-                var c = r % _channels;
-                var dyr = gradient.Span.Slice(r * _plane, _plane);
-                var rstd = LayerNormOperator.Normalize(x.Slice(r * _plane, _plane), normalized, epsilon);
-                if (dScale is not null)
-                {
-                    dScale.Span[c] += TensorPrimitives.Dot(dyr, normalized);
-                }
-
-                if (dBias is not null)
-                {
-                    dBias.Span[c] += TensorPrimitives.Sum(dyr);
-                }
-
-                if (dx is not null)
-                {
-                    TensorPrimitives.Multiply(dyr, scale[c], g);
-                    LayerNormOperator.NormalizeBackward(normalized, rstd, g, dx.Span.Slice(r * _plane, _plane));
-                }
-            }
-
+            var backend = context.Backend;
+            var dx = context.NeedsGradient(0) ? Tensor.Uninitialized(backend, shape) : null;
+            var dScale = context.NeedsGradient(1) ? Tensor.Uninitialized(backend, context.InputShape(1)) : null;
+            var dBias = context.NeedsGradient(2) ? Tensor.Uninitialized(backend, context.InputShape(2)) : null;
+            backend.NormalizeRowsBackward(RowAffine.PerRow, shape[0] * _channels, _plane, epsilon, context.Input(0).Data, context.Input(1).Data,
+                gradient.Data, LayerNormOperator.Data(dx), LayerNormOperator.Data(dScale), LayerNormOperator.Data(dBias));
             LayerNormOperator.AddGradients(context, dx, dScale, dBias);
         }
     }

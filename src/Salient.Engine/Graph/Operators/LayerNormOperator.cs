@@ -1,5 +1,6 @@
-using System.Numerics.Tensors;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -11,8 +12,6 @@ namespace Salient.Engine.Graph.Operators;
 /// </summary>
 internal static class LayerNormOperator
 {
-    private const int RowsPerTask = 64;
-
     public static Step Plan(GraphNode node, PlanContext context)
     {
         var x = context.Shape(node, 0);
@@ -117,31 +116,6 @@ internal static class LayerNormOperator
     private static bool IsParameter(PlanContext context, string name, int cols) =>
         context.IsConstant(name) && context.Constants[name].Floats is { } f && f.Length == cols;
 
-    /// <summary>Normalises <paramref name="x"/> to zero mean and unit (biased) variance into <paramref name="y"/>; returns 1/σ.</summary>
-    public static float Normalize(ReadOnlySpan<float> x, Span<float> y, float epsilon)
-    {
-        var n = x.Length;
-        TensorPrimitives.Subtract(x, TensorPrimitives.Sum(x) / n, y);
-        var rstd = 1f / MathF.Sqrt((TensorPrimitives.SumOfSquares(y) / n) + epsilon);
-        TensorPrimitives.Multiply(y, rstd, y);
-        return rstd;
-    }
-
-    /// <summary>
-    /// The input gradient of a normalisation, given the normalised values x̂, 1/σ and g = dy·scale:
-    /// dx = (g − mean(g) − x̂·mean(g·x̂))/σ. <paramref name="dx"/> may be <paramref name="g"/>.
-    /// </summary>
-    public static void NormalizeBackward(ReadOnlySpan<float> normalized, float rstd, ReadOnlySpan<float> g, Span<float> dx)
-    {
-        var n = normalized.Length;
-        var meanG = TensorPrimitives.Sum(g) / n;
-        var meanGx = TensorPrimitives.Dot(g, normalized) / n;
-        for (var i = 0; i < n; i++)
-        {
-            dx[i] = (g[i] - meanG - (normalized[i] * meanGx)) * rstd;
-        }
-    }
-
     private sealed class LayerNormStep(GraphNode node, string[] inputs, string output, int[] shape, int cols, float epsilon, bool hasScale, bool hasBias, bool fused = false)
         : Step(node, inputs, [output])
     {
@@ -155,30 +129,9 @@ internal static class LayerNormOperator
 
         public override bool ReadsOutputInBackward => false;
 
-        public override void Run(StepContext context)
-        {
-            var x = context.Input(0).Memory;
-            var scale = hasScale ? context.Input(1).Memory : Memory<float>.Empty;
-            var bias = hasBias ? context.Input(2).Memory : Memory<float>.Empty;
-            var y = context.Output(0, shape).Memory;
-            ForRows(_rows, (start, end) =>
-            {
-                for (var r = start; r < end; r++)
-                {
-                    var yr = y.Span.Slice(r * cols, cols);
-                    Normalize(x.Span.Slice(r * cols, cols), yr, epsilon);
-                    if (hasScale)
-                    {
-                        TensorPrimitives.Multiply(yr, scale.Span, yr);
-                    }
-
-                    if (hasBias)
-                    {
-                        TensorPrimitives.Add(yr, bias.Span, yr);
-                    }
-                }
-            });
-        }
+        public override void Run(StepContext context) =>
+            context.Backend.NormalizeRows(RowAffine.PerColumn, _rows, cols, epsilon, context.Input(0).Data, hasScale ? context.Input(1).Data : default,
+                hasBias ? context.Input(2).Data : default, context.Output(0, shape).Data);
 
         public override void Backward(BackwardContext context)
         {
@@ -187,46 +140,18 @@ internal static class LayerNormOperator
                 return;
             }
 
-            var x = context.Input(0).Span;
-            var dy = gradient.Span;
-            var scale = hasScale ? context.Input(1).Span : default;
-            var dx = context.NeedsGradient(0) ? Tensor.Uninitialized(shape) : null;
-            var dScale = hasScale && context.NeedsGradient(1) ? Tensor.Zeros(context.InputShape(1)) : null;
-            var dBias = hasBias && context.NeedsGradient(2) ? Tensor.Zeros(context.InputShape(2)) : null;
-            var normalized = new float[cols];
-            var g = new float[cols];
-            for (var r = 0; r < _rows; r++)
-            {
-                var dyr = dy.Slice(r * cols, cols);
-                var rstd = Normalize(x.Slice(r * cols, cols), normalized, epsilon);
-                if (dScale is not null)
-                {
-                    TensorPrimitives.MultiplyAdd(dyr, normalized, dScale.Span, dScale.Span);
-                }
-
-                if (dBias is not null)
-                {
-                    TensorPrimitives.Add(dBias.Span, dyr, dBias.Span);
-                }
-
-                if (dx is not null)
-                {
-                    if (hasScale)
-                    {
-                        TensorPrimitives.Multiply(dyr, scale, g);
-                    }
-                    else
-                    {
-                        dyr.CopyTo(g);
-                    }
-
-                    NormalizeBackward(normalized, rstd, g, dx.Span.Slice(r * cols, cols));
-                }
-            }
-
+            var backend = context.Backend;
+            var dx = context.NeedsGradient(0) ? Tensor.Uninitialized(backend, shape) : null;
+            var dScale = hasScale && context.NeedsGradient(1) ? Tensor.Uninitialized(backend, context.InputShape(1)) : null;
+            var dBias = hasBias && context.NeedsGradient(2) ? Tensor.Uninitialized(backend, context.InputShape(2)) : null;
+            backend.NormalizeRowsBackward(RowAffine.PerColumn, _rows, cols, epsilon, context.Input(0).Data, hasScale ? context.Input(1).Data : default,
+                gradient.Data, Data(dx), Data(dScale), Data(dBias));
             AddGradients(context, dx, dScale, dBias);
         }
     }
+
+    /// <summary>The storage of a gradient that is computed, or an empty view for one that is not.</summary>
+    public static BufferView Data(Tensor? gradient) => gradient?.Data ?? default;
 
     /// <summary>Hands the gradients of a normalisation's input, scale and bias (those computed) to the backward pass.</summary>
     public static void AddGradients(BackwardContext context, params Tensor?[] gradients)
@@ -238,17 +163,5 @@ internal static class LayerNormOperator
                 context.AddGradient(i, gradient);
             }
         }
-    }
-
-    /// <summary>Runs <paramref name="body"/> over row ranges, in parallel when there are enough rows to pay for it.</summary>
-    public static void ForRows(int rows, Action<int, int> body)
-    {
-        if (rows < 2 * RowsPerTask)
-        {
-            body(0, rows);
-            return;
-        }
-
-        Parallel.For(0, (rows + RowsPerTask - 1) / RowsPerTask, t => body(t * RowsPerTask, Math.Min(rows, (t + 1) * RowsPerTask)));
     }
 }

@@ -56,16 +56,12 @@ internal static class PadOperator
     {
         private readonly Lazy<int[]> _sources = new(() => SourceIndices(inShape, shape, begin, mode));
 
-        public override void Run(StepContext context)
-        {
-            var output = context.Output(0, shape).Span;
-            var input = context.Input(0).Span;
-            var sources = _sources.Value;
-            for (var i = 0; i < output.Length; i++)
-            {
-                output[i] = sources[i] >= 0 ? input[sources[i]] : value;
-            }
-        }
+        public override bool ReadsInputInBackward(int index) => false;
+
+        public override bool ReadsOutputInBackward => false;
+
+        public override void Run(StepContext context) =>
+            context.Backend.IndexedGather(_sources.Value, value, context.Input(0).Data, context.Output(0, shape).Data);
 
         public override void Backward(BackwardContext context)
         {
@@ -75,18 +71,8 @@ internal static class PadOperator
             }
 
             // Each input element collects the gradient of every output that copied it.
-            var input = Tensor.Zeros(inShape);
-            var target = input.Span;
-            var source = gradient.Span;
-            var sources = _sources.Value;
-            for (var i = 0; i < sources.Length; i++)
-            {
-                if (sources[i] >= 0)
-                {
-                    target[sources[i]] += source[i];
-                }
-            }
-
+            var input = Tensor.Zeros(context.Backend, inShape);
+            context.Backend.IndexedScatterAdd(_sources.Value, gradient.Data, input.Data);
             context.AddGradient(0, input);
         }
 

@@ -1,6 +1,5 @@
-using System.Numerics.Tensors;
-using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -19,77 +18,52 @@ internal static class PowOperator
 
     private sealed class PowStep(GraphNode node, int[] aShape, int[] bShape, int[] shape, float? scalar) : Step(node, [node.Inputs[0], node.Inputs[1]], [node.Outputs[0]])
     {
+        // A constant scalar exponent applied as it is, held for the plan's life so that a device uploads it once.
+        private readonly Tensor? _exponent = scalar is { } p && aShape.AsSpan().SequenceEqual(shape) ? Tensor.Wrap(new[] { p }, 1) : null;
+
         public override bool ReadsOutputInBackward => false;
 
         public override void Run(StepContext context)
         {
-            var y = context.Output(0, shape).Span;
-            if (scalar is { } p && aShape.AsSpan().SequenceEqual(shape))
+            var backend = context.Backend;
+            var y = context.Output(0, shape).Data;
+            if (_exponent is not null)
             {
-                var x = context.Input(0).Span;
-                switch (p)
-                {
-                    case 2f: TensorPrimitives.Multiply(x, x, y); break;
-                    case 1f: x.CopyTo(y); break;
-                    case 0.5f: TensorPrimitives.Sqrt(x, y); break;
-                    default: TensorPrimitives.Pow(x, p, y); break;
-                }
-
+                backend.Pow(context.Input(0).Data, _exponent.Data, y);
                 return;
             }
 
-            var (xa, xb) = Operands(context);
-            TensorPrimitives.Pow(xa, xb, y);
+            using var a = ExpandOperator.Broadcast(backend, context.Input(0), aShape, shape);
+            using var b = ExpandOperator.Broadcast(backend, context.Input(1), bShape, shape);
+            backend.Pow(a.Data, b.Data, y);
         }
 
         public override void Backward(BackwardContext context)
         {
-            if (context.OutputGradient(0) is not { } gradient)
+            if (context.OutputGradient(0) is not { } gradient || !(context.NeedsGradient(0) || context.NeedsGradient(1)))
             {
                 return;
             }
 
-            var (a, b) = Operands(context);
-            var term = new float[a.Length];
-            if (context.NeedsGradient(0))
-            {
-                // d(a^b)/da = b·a^(b−1).
-                TensorPrimitives.Subtract(b, 1f, term);
-                TensorPrimitives.Pow(a, term, term);
-                TensorPrimitives.Multiply(term, b, term);
-                TensorPrimitives.Multiply(term, gradient.Span, term);
-                Reduce(context, 0, aShape, term);
-            }
-
-            if (context.NeedsGradient(1))
-            {
-                // d(a^b)/db = ln(a)·a^b.
-                TensorPrimitives.Pow(a, b, term);
-                var log = new float[a.Length];
-                TensorPrimitives.Log(a, log);
-                TensorPrimitives.Multiply(term, log, term);
-                TensorPrimitives.Multiply(term, gradient.Span, term);
-                Reduce(context, 1, bShape, term);
-            }
+            // Both operands broadcast to the output shape; each gradient summed back to its operand's shape.
+            var backend = context.Backend;
+            using var a = ExpandOperator.Broadcast(backend, context.Input(0), aShape, shape);
+            using var b = ExpandOperator.Broadcast(backend, context.Input(1), bShape, shape);
+            using var da = context.NeedsGradient(0) ? Tensor.Uninitialized(backend, shape) : null;
+            using var db = context.NeedsGradient(1) ? Tensor.Uninitialized(backend, shape) : null;
+            backend.PowBackward(a.Data, b.Data, gradient.Data, LayerNormOperator.Data(da), LayerNormOperator.Data(db));
+            Reduce(context, 0, aShape, da);
+            Reduce(context, 1, bShape, db);
         }
 
-        /// <summary>Both operands broadcast to the output shape.</summary>
-        private (float[] A, float[] B) Operands(StepContext context) => (Broadcast(context.Input(0).Span, aShape), Broadcast(context.Input(1).Span, bShape));
-
-        private (float[] A, float[] B) Operands(BackwardContext context) => (Broadcast(context.Input(0).Span, aShape), Broadcast(context.Input(1).Span, bShape));
-
-        private float[] Broadcast(ReadOnlySpan<float> x, int[] xShape)
+        private void Reduce(BackwardContext context, int index, int[] inputShape, Tensor? gradient)
         {
-            var result = new float[Tensor.CheckedLength(shape)];
-            Strided.Gather(x, 0, ExpandOperator.BroadcastStrides(xShape, shape), shape, result);
-            return result;
-        }
-
-        private void Reduce(BackwardContext context, int index, int[] inputShape, float[] gradient)
-        {
-            var result = Tensor.Uninitialized(context.Backend, inputShape);
-            context.Backend.ReduceToShape(BufferView.Host(gradient), shape, result.Data, inputShape);
-            context.AddGradient(index, result);
+            if (gradient is not null)
+            {
+                var result = Tensor.Uninitialized(context.Backend, inputShape);
+                context.Backend.ReduceToShape(gradient.Data, shape, result.Data, inputShape);
+                context.AddGradient(index, result);
+            }
         }
     }
 }

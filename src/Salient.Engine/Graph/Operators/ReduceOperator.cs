@@ -1,5 +1,5 @@
-using System.Numerics.Tensors;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -76,10 +76,10 @@ internal static class ReduceOperator
         var keptShape = x.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
         var shape = keepDims ? keptShape : [.. kept.Select(d => x[d])];
         context.SetShape(node.Outputs[0], shape);
-        return new ReduceStep(node, x, [.. kept, .. axes], keptShape, shape, reduction, firstMaximum);
+        return new ReduceStep(node, x, [.. kept, .. axes], shape, reduction, firstMaximum);
     }
 
-    private sealed class ReduceStep(GraphNode node, int[] inShape, int[] order, int[] keptShape, int[] shape, Reduction reduction, bool firstMaximum)
+    private sealed class ReduceStep(GraphNode node, int[] inShape, int[] order, int[] shape, Reduction reduction, bool firstMaximum)
         : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
         private readonly int _rows = Tensor.CheckedLength(shape);
@@ -90,21 +90,21 @@ internal static class ReduceOperator
 
         public override bool ReadsOutputInBackward => reduction is Reduction.Max or Reduction.Min;
 
+        private RowReduction ReductionKind => reduction switch
+        {
+            Reduction.Mean => RowReduction.Mean,
+            Reduction.Sum => RowReduction.Sum,
+            Reduction.Max => RowReduction.Max,
+            _ => RowReduction.Min,
+        };
+
+        // The input in the ordered layout, [kept..., reduced...].
+        private int[] OrderedShape => [.. order.Select(d => inShape[d])];
+
         public override void Run(StepContext context)
         {
-            var x = Ordered(context.Input(0).Span);
-            var y = context.Output(0, shape).Span;
-            for (var r = 0; r < _rows; r++)
-            {
-                var row = x.Slice(r * _cols, _cols);
-                y[r] = reduction switch
-                {
-                    Reduction.Mean => TensorPrimitives.Sum(row) / _cols,
-                    Reduction.Sum => TensorPrimitives.Sum(row),
-                    Reduction.Max => TensorPrimitives.Max(row),
-                    _ => TensorPrimitives.Min(row),
-                };
-            }
+            using var x = Ordered(context.Backend, context.Input(0));
+            context.Backend.ReduceRows(ReductionKind, _rows, _cols, x.Data, context.Output(0, shape).Data);
         }
 
         public override void Backward(BackwardContext context)
@@ -114,64 +114,33 @@ internal static class ReduceOperator
                 return;
             }
 
-            var dx = Tensor.Uninitialized(inShape);
-            var broadcast = ExpandOperator.BroadcastStrides(keptShape, inShape);
-            if (reduction is Reduction.Mean or Reduction.Sum)
+            // The gradient of each row, in the reduced (ordered) layout first, then back in the input's.
+            var backend = context.Backend;
+            using var x = reduction is Reduction.Max or Reduction.Min ? Ordered(backend, context.Input(0)) : null;
+            var ordered = Tensor.Uninitialized(backend, OrderedShape);
+            backend.ReduceRowsBackward(ReductionKind, firstMaximum, _rows, _cols, x?.Data ?? default, x is null ? default : context.Output(0).Data, gradient.Data, ordered.Data);
+            if (_inOrder)
             {
-                Strided.Gather(gradient.Span, 0, broadcast, inShape, dx.Span);
-                if (reduction == Reduction.Mean)
-                {
-                    TensorPrimitives.Multiply(dx.Span, 1f / _cols, dx.Span);
-                }
-
-                context.AddGradient(0, dx);
+                context.AddGradient(0, ordered.TakeStorage(inShape));
                 return;
             }
 
-            // The gradient of each row goes to its extreme values, in the reduced (ordered) layout first.
-            var x = Ordered(context.Input(0).Span);
-            var y = context.Output(0).Span;
-            var ordered = new float[x.Length];
-            for (var r = 0; r < _rows; r++)
-            {
-                var row = x.Slice(r * _cols, _cols);
-                var target = ordered.AsSpan(r * _cols, _cols);
-                var ties = 0;
-                for (var i = 0; i < _cols && !(firstMaximum && ties > 0); i++)
-                {
-                    if (row[i] == y[r])
-                    {
-                        target[i] = 1f;
-                        ties++;
-                    }
-                }
-
-                TensorPrimitives.Multiply(target, gradient.Span[r] / Math.Max(ties, 1), target);
-            }
-
-            if (_inOrder)
-            {
-                ordered.CopyTo(dx.Span);
-            }
-            else
-            {
-                dx.Span.Clear();
-                Strided.ScatterAdd(ordered, [.. order.Select(d => inShape[d])], dx.Span, 0, OrderStrides());
-            }
-
+            var dx = Tensor.Zeros(backend, inShape);
+            backend.StridedCopy(OrderedShape, ordered.Data, 0, Strided.Strides(OrderedShape), dx.Data, 0, OrderStrides(), accumulate: true);
+            ordered.Dispose();
             context.AddGradient(0, dx);
         }
 
-        /// <summary>The input with the kept axes first and the reduced ones last (the input itself when already so).</summary>
-        private ReadOnlySpan<float> Ordered(ReadOnlySpan<float> x)
+        /// <summary>The input with the kept axes first and the reduced ones last: a view of the input when already so, else a copy.</summary>
+        private Tensor Ordered(IKernelBackend backend, Tensor x)
         {
             if (_inOrder)
             {
-                return x;
+                return x.Reshape(inShape);
             }
 
-            var copy = new float[x.Length];
-            Strided.Gather(x, 0, OrderStrides(), [.. order.Select(d => inShape[d])], copy);
+            var copy = Tensor.Uninitialized(backend, OrderedShape);
+            backend.StridedCopy(OrderedShape, x.Data, 0, OrderStrides(), copy.Data, 0, Strided.Strides(OrderedShape), accumulate: false);
             return copy;
         }
 

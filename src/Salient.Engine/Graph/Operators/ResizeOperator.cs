@@ -1,4 +1,5 @@
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -9,9 +10,6 @@ namespace Salient.Engine.Graph.Operators;
 /// </summary>
 internal static class ResizeOperator
 {
-    /// <summary>For one axis: the input indices and weights each output index reads (Taps per output).</summary>
-    private sealed record AxisSampling(int Axis, int InSize, int OutSize, int Taps, int[] Index, float[] Weight);
-
     public static Step Plan(GraphNode node, PlanContext context)
     {
         var x = context.Shape(node, 0);
@@ -26,7 +24,7 @@ internal static class ResizeOperator
             : (node.GetString("coordinate_transformation_mode") ?? "half_pixel", node.GetString("nearest_mode") ?? "round_prefer_floor");
         var (scales, sizes) = ScalesAndSizes(node, context, x);
         var shape = new int[x.Length];
-        var axes = new List<AxisSampling>();
+        var axes = new List<AxisResampling>();
         for (var d = 0; d < x.Length; d++)
         {
             shape[d] = sizes is not null ? sizes[d] : (int)Math.Floor(x[d] * scales![d]);
@@ -38,8 +36,10 @@ internal static class ResizeOperator
 
             if (shape[d] != x[d] || scale != 1.0)
             {
-                axes.Add(Sample(d, x[d], shape[d], scale, transform, mode == "nearest" ? nearest : null)
-                    ?? throw context.Error(node, $"coordinate_transformation_mode '{transform}' with nearest_mode '{nearest}' is not supported"));
+                var (index, weight, taps) = Sample(x[d], shape[d], scale, transform, mode == "nearest" ? nearest : null)
+                    ?? throw context.Error(node, $"coordinate_transformation_mode '{transform}' with nearest_mode '{nearest}' is not supported");
+                // Axes before d already have their output sizes: each resampling reads the previous one's result.
+                axes.Add(new AxisResampling(Strided.Product(shape.AsSpan(0, d)), x[d], shape[d], Strided.Product(x.AsSpan(d + 1)), taps, index, weight));
             }
         }
 
@@ -69,7 +69,7 @@ internal static class ResizeOperator
         throw context.Error(node, "neither scales nor sizes (one per axis) are given");
     }
 
-    private static AxisSampling? Sample(int axis, int inSize, int outSize, double scale, string transform, string? nearest)
+    private static (int[] Index, float[] Weight, int Taps)? Sample(int inSize, int outSize, double scale, string transform, string? nearest)
     {
         var taps = nearest is null ? 2 : 1;
         var index = new int[outSize * taps];
@@ -119,10 +119,10 @@ internal static class ResizeOperator
             (weight[2 * o], weight[(2 * o) + 1]) = (1f - frac, frac);
         }
 
-        return new AxisSampling(axis, inSize, outSize, taps, index, weight);
+        return (index, weight, taps);
     }
 
-    private sealed class ResizeStep(GraphNode node, int[] inShape, int[] shape, AxisSampling[] axes) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    private sealed class ResizeStep(GraphNode node, int[] inShape, int[] shape, AxisResampling[] axes) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
         public override bool ReadsInputInBackward(int index) => false;
 
@@ -130,18 +130,24 @@ internal static class ResizeOperator
 
         public override void Run(StepContext context)
         {
-            var current = context.Input(0).Span.ToArray();
-            var currentShape = (int[])inShape.Clone();
-            foreach (var a in axes)
+            var backend = context.Backend;
+            var output = context.Output(0, shape);
+            if (axes.Length == 0)
             {
-                var next = (int[])currentShape.Clone();
-                next[a.Axis] = a.OutSize;
-                var result = new float[Tensor.CheckedLength(next)];
-                Resample(a, currentShape, current, result, transpose: false);
-                (current, currentShape) = (result, next);
+                backend.Copy(context.Input(0).Data, output.Data);
+                return;
             }
 
-            current.CopyTo(context.Output(0, shape).Span);
+            // One axis at a time; the last writes the output.
+            Tensor? current = null;
+            for (var k = 0; k < axes.Length; k++)
+            {
+                var a = axes[k];
+                var next = k == axes.Length - 1 ? output : Tensor.Uninitialized(backend, a.Outer * a.OutSize * a.Inner);
+                backend.ResampleAxis(a, current?.Data ?? context.Input(0).Data, next.Data);
+                current?.Dispose();
+                current = next == output ? null : next;
+            }
         }
 
         public override void Backward(BackwardContext context)
@@ -151,48 +157,25 @@ internal static class ResizeOperator
                 return;
             }
 
-            var current = gradient.Span.ToArray();
-            var currentShape = (int[])shape.Clone();
-            foreach (var a in axes.Reverse())
+            // The transposed resamplings, axes in reverse order; the first axis's writes the input gradient.
+            var backend = context.Backend;
+            var input = Tensor.Uninitialized(backend, inShape);
+            if (axes.Length == 0)
             {
-                var previous = (int[])currentShape.Clone();
-                previous[a.Axis] = a.InSize;
-                var result = new float[Tensor.CheckedLength(previous)];
-                Resample(a, previous, result, current, transpose: true);
-                (current, currentShape) = (result, previous);
+                backend.Copy(gradient.Data, input.Data);
             }
 
-            context.AddGradient(0, Tensor.FromSpan(current, inShape));
-        }
-
-        /// <summary>
-        /// out[o, j, i] = Σ_t w·in[o, index_t(j), i] along the axis, where <paramref name="inShape"/> is
-        /// the input's shape; with <paramref name="transpose"/> the adjoint, adding out's values back into in.
-        /// </summary>
-        private static void Resample(AxisSampling a, int[] inShape, float[] input, float[] output, bool transpose)
-        {
-            var outer = Strided.Product(inShape.AsSpan(0, a.Axis));
-            var inner = Strided.Product(inShape.AsSpan(a.Axis + 1));
-            for (var o = 0; o < outer; o++)
+            Tensor? current = null;
+            for (var k = axes.Length - 1; k >= 0; k--)
             {
-                for (var j = 0; j < a.OutSize; j++)
-                {
-                    var target = ((o * a.OutSize) + j) * inner;
-                    for (var t = 0; t < a.Taps; t++)
-                    {
-                        var w = a.Weight[(j * a.Taps) + t];
-                        var source = ((o * a.InSize) + a.Index[(j * a.Taps) + t]) * inner;
-                        if (transpose)
-                        {
-                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(output.AsSpan(target, inner), w, input.AsSpan(source, inner), input.AsSpan(source, inner));
-                        }
-                        else
-                        {
-                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(input.AsSpan(source, inner), w, output.AsSpan(target, inner), output.AsSpan(target, inner));
-                        }
-                    }
-                }
+                var a = axes[k];
+                var previous = k == 0 ? input : Tensor.Uninitialized(backend, a.Outer * a.InSize * a.Inner);
+                backend.ResampleAxisBackward(a, current?.Data ?? gradient.Data, previous.Data);
+                current?.Dispose();
+                current = previous == input ? null : previous;
             }
+
+            context.AddGradient(0, input);
         }
     }
 }

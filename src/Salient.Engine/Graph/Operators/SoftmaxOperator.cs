@@ -1,6 +1,5 @@
-using System.Numerics.Tensors;
-using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -37,37 +36,20 @@ internal static class SoftmaxOperator
 
         public override void Run(StepContext context)
         {
+            var backend = context.Backend;
+            using var x = Rows(backend, context.Input(0));
             var output = context.Output(0, shape);
-            if (!log && inner == 1)
-            {
-                // The normalised axis is already last: the backend's softmax, on the device.
-                context.Backend.Softmax(_rows, cols, context.Input(0).Data, output.Data);
-                return;
-            }
-
-            var x = Rows(context.Input(0).Span);
-            var rows = inner == 1 ? null : new float[x.Length];
-            var y = rows is null ? output.Span : rows;
+            using var y = inner == 1 ? output.Reshape(RowShape) : Tensor.Uninitialized(backend, RowShape);
             if (log)
             {
-                // The output may be the input's storage: the exponentials go to a scratch row.
-                var scratch = new float[cols];
-                for (var r = 0; r < _rows; r++)
-                {
-                    var xr = x.Slice(r * cols, cols);
-                    var max = TensorPrimitives.Max(xr);
-                    TensorPrimitives.Subtract(xr, max, scratch);
-                    TensorPrimitives.Exp(scratch, scratch);
-                    TensorPrimitives.Subtract(xr, MathF.Log(TensorPrimitives.Sum(scratch)) + max, y.Slice(r * cols, cols));
-                }
+                backend.LogSoftmax(_rows, cols, x.Data, y.Data);
             }
             else
             {
-                // Another axis than the last: the reordering and this softmax run on the host (docs/architecture.md).
-                context.Backend.Softmax(_rows, cols, BufferView.Host(x.ToArray()), BufferView.Host(rows!));
+                backend.Softmax(_rows, cols, x.Data, y.Data);
             }
 
-            Unrows(y, output.Span);
+            Unrows(backend, y, output);
         }
 
         public override void Backward(BackwardContext context)
@@ -78,51 +60,35 @@ internal static class SoftmaxOperator
             }
 
             // Softmax: dx = y ⊙ (dy − Σ dy·y); LogSoftmax: dx = dy − softmax·Σ dy. Row by row.
-            var input = Tensor.Uninitialized(shape);
-            var y = Rows(context.Output(0).Span);
-            var dy = Rows(gradient.Span);
-            var dx = inner == 1 ? input.Span : new float[y.Length];
-            for (var r = 0; r < _rows; r++)
-            {
-                var yr = y.Slice(r * cols, cols);
-                var dyr = dy.Slice(r * cols, cols);
-                var dxr = dx.Slice(r * cols, cols);
-                if (log)
-                {
-                    TensorPrimitives.Exp(yr, dxr);
-                    TensorPrimitives.Multiply(dxr, -TensorPrimitives.Sum(dyr), dxr);
-                    TensorPrimitives.Add(dxr, dyr, dxr);
-                }
-                else
-                {
-                    TensorPrimitives.Subtract(dyr, TensorPrimitives.Dot(dyr, yr), dxr);
-                    TensorPrimitives.Multiply(dxr, yr, dxr);
-                }
-            }
-
-            Unrows(dx, input.Span);
+            var backend = context.Backend;
+            var input = Tensor.Uninitialized(backend, shape);
+            using var y = Rows(backend, context.Output(0));
+            using var dy = Rows(backend, gradient);
+            using var dx = inner == 1 ? input.Reshape(RowShape) : Tensor.Uninitialized(backend, RowShape);
+            backend.SoftmaxBackward(log, _rows, cols, y.Data, dy.Data, dx.Data);
+            Unrows(backend, dx, input);
             context.AddGradient(0, input);
         }
 
-        /// <summary>The values with the normalised axis last: the data itself when it already is, else a copy.</summary>
-        private ReadOnlySpan<float> Rows(ReadOnlySpan<float> data)
+        /// <summary>The values with the normalised axis last: a view of the data when it already is, else a copy.</summary>
+        private Tensor Rows(IKernelBackend backend, Tensor data)
         {
             if (inner == 1)
             {
-                return data;
+                return data.Reshape(RowShape);
             }
 
-            var rows = new float[data.Length];
-            Strided.Gather(data, 0, RowStrides, RowShape, rows);
+            var rows = Tensor.Uninitialized(backend, RowShape);
+            backend.StridedCopy(RowShape, data.Data, 0, RowStrides, rows.Data, 0, Strided.Strides(RowShape), accumulate: false);
             return rows;
         }
 
         /// <summary>Puts rows computed by <see cref="Rows"/> back in the tensor's layout (nothing to do when they are the tensor).</summary>
-        private void Unrows(Span<float> rows, Span<float> data)
+        private void Unrows(IKernelBackend backend, Tensor rows, Tensor data)
         {
             if (inner != 1)
             {
-                Strided.Gather<float>(rows, 0, [cols * inner, 1, cols], [outer, cols, inner], data);
+                backend.StridedCopy(RowShape, rows.Data, 0, Strided.Strides(RowShape), data.Data, 0, RowStrides, accumulate: false);
             }
         }
     }

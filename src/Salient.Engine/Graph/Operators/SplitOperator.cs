@@ -36,6 +36,8 @@ internal static class SplitOperator
 
     private sealed class SplitStep(GraphNode node, int[] inShape, int axis, int[] sizes) : Step(node, [node.Inputs[0]], node.Outputs)
     {
+        private readonly PartCopy _parts = new(inShape, axis, sizes);
+
         public override bool ReadsInputInBackward(int index) => false;
 
         public override bool ReadsOutputInBackward => false;
@@ -49,11 +51,11 @@ internal static class SplitOperator
 
         public override void Run(StepContext context)
         {
-            var input = context.Input(0).Span;
+            var input = context.Input(0).Data;
             for (var i = 0; i < sizes.Length; i++)
             {
                 var part = context.Output(i, PartShape(i));
-                Strided.CopyPart(inShape, axis, sizes, i, part.Span, input, toWhole: false);
+                _parts.FromWhole(context.Backend, i, input, part.Data);
             }
         }
 
@@ -64,12 +66,12 @@ internal static class SplitOperator
                 return;
             }
 
-            var input = Tensor.Zeros(inShape);
+            var input = Tensor.Zeros(context.Backend, inShape);
             for (var i = 0; i < sizes.Length; i++)
             {
                 if (context.OutputGradient(i) is { } gradient)
                 {
-                    Strided.CopyPart(inShape, axis, sizes, i, gradient.Span, input.Span, toWhole: true);
+                    _parts.ToWhole(context.Backend, i, gradient.Data, input.Data);
                 }
             }
 

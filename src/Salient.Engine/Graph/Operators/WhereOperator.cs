@@ -1,5 +1,5 @@
-using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -36,37 +36,22 @@ internal static class WhereOperator
     private sealed class WhereStep(GraphNode node, string[] inputs, float[]? mask, int[] cShape, int[] xShape, int[] yShape, int[] shape)
         : Step(node, inputs, [node.Outputs[0]])
     {
+        // The plan-time mask as one host tensor for the plan's life, so a device uploads it once.
+        private readonly Tensor? _mask = mask is null ? null : Tensor.Wrap(mask, shape);
+
         private int First => mask is null ? 1 : 0;
 
         public override bool ReadsInputInBackward(int index) => index < First;
 
         public override bool ReadsOutputInBackward => false;
 
-        private float[] Condition(Func<int, Tensor> input)
-        {
-            if (mask is not null)
-            {
-                return mask;
-            }
-
-            var condition = new float[Tensor.CheckedLength(shape)];
-            Strided.Gather(input(0).Span, 0, ExpandOperator.BroadcastStrides(cShape, shape), shape, condition);
-            return condition;
-        }
-
         public override void Run(StepContext context)
         {
-            var condition = Condition(context.Input);
-            var length = condition.Length;
-            var x = new float[length];
-            var y = new float[length];
-            Strided.Gather(context.Input(First).Span, 0, ExpandOperator.BroadcastStrides(xShape, shape), shape, x);
-            Strided.Gather(context.Input(First + 1).Span, 0, ExpandOperator.BroadcastStrides(yShape, shape), shape, y);
-            var output = context.Output(0, shape).Span;
-            for (var i = 0; i < length; i++)
-            {
-                output[i] = condition[i] != 0f ? x[i] : y[i];
-            }
+            var backend = context.Backend;
+            using var computed = Computed(backend, context.Input);
+            using var x = ExpandOperator.Broadcast(backend, context.Input(First), xShape, shape);
+            using var y = ExpandOperator.Broadcast(backend, context.Input(First + 1), yShape, shape);
+            backend.Choose((computed ?? _mask!).Data, x.Data, y.Data, context.Output(0, shape).Data);
         }
 
         public override void Backward(BackwardContext context)
@@ -76,7 +61,9 @@ internal static class WhereOperator
                 return;
             }
 
-            var condition = Condition(context.Input);
+            var backend = context.Backend;
+            using var computed = Computed(backend, context.Input);
+            var condition = (computed ?? _mask!).Data;
             for (var branch = 0; branch < 2; branch++)
             {
                 if (!context.NeedsGradient(First + branch))
@@ -84,17 +71,18 @@ internal static class WhereOperator
                     continue;
                 }
 
-                var selected = new float[condition.Length];
-                for (var i = 0; i < selected.Length; i++)
-                {
-                    selected[i] = (condition[i] != 0f) == (branch == 0) ? gradient.Span[i] : 0f;
-                }
-
+                // The gradient where this branch was taken, summed back to the branch's shape.
+                using var selected = Tensor.Uninitialized(backend, shape);
+                backend.Choose(condition, branch == 0 ? gradient.Data : default, branch == 0 ? default : gradient.Data, selected.Data);
                 var target = branch == 0 ? xShape : yShape;
-                var result = Tensor.Uninitialized(context.Backend, target);
-                context.Backend.ReduceToShape(BufferView.Host(selected), shape, result.Data, target);
+                var result = Tensor.Uninitialized(backend, target);
+                backend.ReduceToShape(selected.Data, shape, result.Data, target);
                 context.AddGradient(First + branch, result);
             }
         }
+
+        // A computed condition broadcast to the output shape (null for a plan-time mask); the caller disposes it.
+        private Tensor? Computed(IKernelBackend backend, Func<int, Tensor> input) =>
+            mask is null ? ExpandOperator.Broadcast(backend, input(0), cShape, shape) : null;
     }
 }

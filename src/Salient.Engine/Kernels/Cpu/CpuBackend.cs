@@ -159,4 +159,69 @@ public sealed unsafe class CpuBackend : IKernelBackend
 
     public void SpliceByRank(int channels, int plane, BufferView source, BufferView replacement, BufferView ranks, BufferView limits, BufferView output) =>
         MethodKernels.SpliceByRank(channels, plane, source.Span, replacement.Span, ranks.Span, limits.Span, output.Span);
+    // Data-movement and normalisation operators
+
+    public void StridedCopy(ReadOnlySpan<int> shape, BufferView source, int sourceOffset, ReadOnlySpan<int> sourceStrides,
+        BufferView destination, int destinationOffset, ReadOnlySpan<int> destinationStrides, bool accumulate) =>
+        StridedCopyKernel.Run(shape, source.Span, sourceOffset, sourceStrides, destination.Span, destinationOffset, destinationStrides, accumulate);
+
+    public void IndexedGather(int[] indices, float fill, BufferView input, BufferView output) =>
+        StridedCopyKernel.IndexedGather(indices, fill, input.Span, output.Span);
+
+    public void IndexedScatterAdd(int[] indices, BufferView gradient, BufferView target) =>
+        StridedCopyKernel.IndexedScatterAdd(indices, gradient.Span, target.Span);
+
+    public void ReduceRows(RowReduction reduction, int rows, int cols, BufferView input, BufferView output) =>
+        RowReduceKernel.Run(reduction, rows, cols, input.Span, output.Span);
+
+    public void ReduceRowsBackward(RowReduction reduction, bool firstOnly, int rows, int cols, BufferView input, BufferView output,
+        BufferView outputGradient, BufferView inputGradient) =>
+        RowReduceKernel.Backward(reduction, firstOnly, rows, cols, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
+
+    public void LogSoftmax(int rows, int cols, BufferView input, BufferView output) =>
+        SoftmaxKernel.Log(rows, cols, input.Span, output.Span);
+
+    public void SoftmaxBackward(bool log, int rows, int cols, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        SoftmaxKernel.Backward(log, rows, cols, output.Span, outputGradient.Span, inputGradient.Span);
+
+    public void NormalizeRows(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale, BufferView bias, BufferView output) =>
+        RowNormKernel.Forward(affine, rows, cols, epsilon, AsMemory(input), AsMemory(scale), AsMemory(bias), AsMemory(output));
+
+    public void NormalizeRowsBackward(RowAffine affine, int rows, int cols, float epsilon, BufferView input, BufferView scale,
+        BufferView outputGradient, BufferView inputGradient, BufferView scaleGradient, BufferView biasGradient) =>
+        RowNormKernel.Backward(affine, rows, cols, epsilon, input.Span, scale.Span, outputGradient.Span, inputGradient.Span, scaleGradient.Span, biasGradient.Span);
+
+    public void Unary(UnaryFunction unary, BufferView input, BufferView output) =>
+        UnaryKernel.Run(unary, AsMemory(input), AsMemory(output));
+
+    public void UnaryBackward(UnaryFunction unary, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
+        UnaryKernel.Backward(unary, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
+
+    public void Choose(BufferView condition, BufferView whenTrue, BufferView whenFalse, BufferView output) =>
+        SelectKernel.Choose(condition.Span, whenTrue.Span, whenFalse.Span, output.Span);
+
+    public void Compare(Comparison comparison, BufferView a, BufferView b, BufferView output) =>
+        SelectKernel.Compare(comparison, a.Span, b.Span, output.Span);
+
+    public void Pow(BufferView x, BufferView exponent, BufferView output) => PowKernel.Run(x.Span, exponent.Span, output.Span);
+
+    public void PowBackward(BufferView x, BufferView exponent, BufferView outputGradient, BufferView xGradient, BufferView exponentGradient) =>
+        PowKernel.Backward(x.Span, exponent.Span, outputGradient.Span, xGradient.Span, exponentGradient.Span);
+
+    public void ResampleAxis(AxisResampling resampling, BufferView input, BufferView output) =>
+        ResampleKernel.Run(resampling, input.Span, output.Span, transpose: false);
+
+    public void ResampleAxisBackward(AxisResampling resampling, BufferView outputGradient, BufferView inputGradient) =>
+        ResampleKernel.Run(resampling, inputGradient.Span, outputGradient.Span, transpose: true);
+
+    public void Contract(ReadOnlySpan<int> shape, int keptAxes, BufferView a, ReadOnlySpan<int> aStrides, BufferView b, ReadOnlySpan<int> bStrides, BufferView output) =>
+        ContractKernel.Run(shape, keptAxes, a.Span, aStrides, b.Span, bStrides, output.Span);
+
+    // A host view as memory, for kernels that split the work across threads (spans cannot cross into lambdas).
+    private static Memory<float> AsMemory(BufferView view) => view.Buffer switch
+    {
+        null => Memory<float>.Empty,
+        CpuBuffer cpu => cpu.Memory.Slice(view.Offset, view.Length),
+        _ => throw DeviceBuffer.WrongDevice(view.Device, Device.Cpu),
+    };
 }
