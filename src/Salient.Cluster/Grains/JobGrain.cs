@@ -283,7 +283,9 @@ internal sealed partial class JobGrain(
     private async Task AfterReportAsync()
     {
         _dirty = true;
-        if (S.Shards.All(s => s.State is not (ShardState.Queued or ShardState.Leased)))
+        // Queued shards are all in _queued and leased ones all counted in _inFlight: while either holds one the job is
+        // open, which a batch learns without a pass over the table (O(shards)); the pass confirms the end once.
+        if (_queued.Count == 0 && _inFlight.Values.All(n => n == 0) && S.Shards.All(s => s.State is not (ShardState.Queued or ShardState.Leased)))
         {
             var dead = S.Shards.Count(s => s.State == ShardState.Dead);
             S.State = dead > 0 ? JobState.Failed : JobState.Succeeded;
