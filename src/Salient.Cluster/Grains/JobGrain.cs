@@ -36,6 +36,9 @@ internal sealed partial class JobGrain(
     private const string ResumeReminder = "resume";
     private const string ItemsState = "job-items";
     private const string ChunkState = "job-shards-";
+
+    /// <summary>A model grain is sent shards once this fraction of its credit (1/4) is free.</summary>
+    private const int RefillFraction = 4;
     private readonly ClusterGrainOptions _options = options.Value;
     private readonly SortedSet<int> _queued = [];
     private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
@@ -472,8 +475,9 @@ internal sealed partial class JobGrain(
         }
 
         var now = Now;
-        var targets = _targets.Where(t => !(_unreachable.TryGetValue(t.Key, out var until) && until > now)).ToList();
-        var free = targets.Sum(t => Math.Max(0, t.Credit - _inFlight.GetValueOrDefault(t.Key)));
+        var reachable = _targets.Where(t => !(_unreachable.TryGetValue(t.Key, out var until) && until > now))
+            .Select(t => (t.Key, t.Credit, Free: Math.Max(0, t.Credit - _inFlight.GetValueOrDefault(t.Key)))).ToList();
+        var free = reachable.Sum(t => t.Free);
         // Only as many ready shards as there is credit: a report costs O(credit), not O(shards).
         var ready = new List<ShardEntry>(Math.Min(free, _queued.Count));
         foreach (var index in _queued)
@@ -487,6 +491,15 @@ internal sealed partial class JobGrain(
             {
                 ready.Add(_shards[index]);
             }
+        }
+
+        // A grain is refilled once a quarter of its credit is free (or as many shards as are ready, when fewer): it still
+        // holds the other three quarters in work, and one call carries a batch instead of the shard or two a report frees.
+        var targets = reachable.Where(t => t.Free >= Math.Min(Math.Max(1, t.Credit / RefillFraction), ready.Count)).ToList();
+        var room = targets.Sum(t => t.Free);
+        if (ready.Count > room)
+        {
+            ready.RemoveRange(room, ready.Count - room);
         }
 
         // One call per model grain for all the shards it receives in this round.
