@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -20,7 +21,9 @@ namespace Salient.Cli.Commands;
 /// <summary>
 /// <c>salient bench cluster</c>: no-op shards through the real job and model grains, placement and grain storage,
 /// with a coordinator silo and 1, 2, 4... worker silos in this process; shard completions per second and the
-/// latency from a shard's assignment by the job grain to its start on a model grain.
+/// latency from a shard's assignment by the job grain to its start on a model grain; and, over the same span, the
+/// process's CPU time per shard (all silos share the process, so it is the cluster's whole cost of a shard) split into
+/// user and system time, with the Orleans messages sent from one silo to another per shard.
 /// </summary>
 internal static class ClusterBenchCommand
 {
@@ -38,12 +41,12 @@ internal static class ClusterBenchCommand
         command.SetAction(async (r, ct) =>
         {
             var counts = r.GetValue(workers)!.Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
-            Console.WriteLine("workers  shards  seconds  completions/s  assign p50 ms  assign p99 ms");
+            Console.WriteLine("workers  shards  seconds  completions/s  assign p50 ms  assign p99 ms  cpu ms/shard  user ms  sys ms  msgs/shard");
             foreach (var count in counts)
             {
                 var result = await RunAsync(count, r.GetValue(shards), r.GetValue(capacity), r.GetValue(credit), r.GetValue(storage), ct);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{count,7}  {result.Shards,6}  {result.Seconds,7:0.00}  {result.Shards / result.Seconds,12:0}  {result.P50,13:0.00}  {result.P99,13:0.00}"));
+                    $"{count,7}  {result.Shards,6}  {result.Seconds,7:0.00}  {result.Shards / result.Seconds,12:0}  {result.P50,13:0.00}  {result.P99,13:0.00}  {(result.User + result.System) / result.Shards,12:0.000}  {result.User / result.Shards,7:0.000}  {result.System / result.Shards,6:0.000}  {(double)result.Messages / result.Shards,10:0.000}"));
             }
 
             return 0;
@@ -51,7 +54,12 @@ internal static class ClusterBenchCommand
         return command;
     }
 
-    private sealed record Result(int Shards, double Seconds, double P50, double P99);
+    /// <summary>
+    /// One run: its shards and seconds, the assignment latency's p50 and p99 in milliseconds, the process's user and
+    /// system CPU milliseconds while the job ran, and the Orleans messages (requests and responses) sent meanwhile from
+    /// one silo to another.
+    /// </summary>
+    private sealed record Result(int Shards, double Seconds, double P50, double P99, double User, double System, long Messages);
 
     private static async Task<Result> RunAsync(int workers, int shardCount, int capacity, int credit, string? storage, CancellationToken ct)
     {
@@ -85,6 +93,9 @@ internal static class ClusterBenchCommand
             var id = Guid.CreateVersion7();
             // Workers join the membership a moment after they start: wait until the job sees them all.
             await WaitForWorkersAsync(grains, workers, ct);
+            using var messages = new MessageCounter();
+            var sent = messages.Sent;
+            var cpu = Environment.CpuUsage;
             var clock = Stopwatch.StartNew();
             await grains.GetGrain<IJobGrain>(id).SubmitAsync(new JobPlan(id, "noop", "{}", new ModelAddress("bench", "", ""),
                 [.. Enumerable.Range(0, shardCount).Select(i => $"i{i}")], 1, 0, 3));
@@ -94,8 +105,11 @@ internal static class ClusterBenchCommand
             }
 
             var seconds = clock.Elapsed.TotalSeconds;
+            var used = Environment.CpuUsage;
+            var messagesSent = messages.Sent - sent;
             var sorted = latencies.Order().ToArray();
-            return new Result(shardCount, seconds, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)]);
+            return new Result(shardCount, seconds, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)],
+                (used.UserTime - cpu.UserTime).TotalMilliseconds, (used.PrivilegedTime - cpu.PrivilegedTime).TotalMilliseconds, messagesSent);
         }
         finally
         {
@@ -123,6 +137,35 @@ internal static class ClusterBenchCommand
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>Counts the Orleans messages the silos of this process send to one another, from Orleans' own instrument.</summary>
+    private sealed class MessageCounter : IDisposable
+    {
+        // One measurement (the message's size) per message sent to another silo.
+        private const string RemoteSent = "orleans-messaging-sent-messages-size";
+
+        private readonly MeterListener _listener = new();
+        private long _sent;
+
+        public MessageCounter()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Microsoft.Orleans" && instrument.Name == RemoteSent)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((_, _, _, _) => Interlocked.Increment(ref _sent));
+            _listener.SetMeasurementEventCallback<long>((_, _, _, _) => Interlocked.Increment(ref _sent));
+            _listener.Start();
+        }
+
+        /// <summary>Messages sent to other silos since the listener started.</summary>
+        public long Sent => Interlocked.Read(ref _sent);
+
+        public void Dispose() => _listener.Dispose();
     }
 
     /// <summary>

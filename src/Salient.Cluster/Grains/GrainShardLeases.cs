@@ -5,18 +5,19 @@ namespace Salient.Cluster.Grains;
 
 /// <summary>
 /// Reports a silo's shards to their job grains, under each lease's token. Completions are batched per job: one goes
-/// at once while fewer than <see cref="MaxCallsInFlight"/> calls are on their way, and those that finish meanwhile
-/// go together in the next call (<see cref="IJobGrain.CompleteManyAsync"/>), so a busy job grain takes one call
-/// per batch instead of one per shard, without a timer or added latency, and always has the next batch waiting.
-/// Each completion still gets its own answer (false for a stale token or a repeat).
+/// at once when no call is on its way, and those that finish meanwhile go together in the next call
+/// (<see cref="IJobGrain.CompleteManyAsync"/>), so a busy job grain takes one call per batch instead of one per shard,
+/// without a timer; a second call goes beside the first only for a backlog of <see cref="SecondCallBacklog"/>, so the
+/// job grain has the next batch waiting when it is busy, and batches stay large when it is not (a call costs both
+/// silos CPU whatever it carries). Each completion still gets its own answer (false for a stale token or a repeat).
 /// </summary>
 public sealed class GrainShardLeases(IGrainFactory grains) : IShardLeases
 {
     /// <summary>The most completions one call carries (reports of eval shards hold metric sums of some size).</summary>
     internal const int MaxBatch = 256;
 
-    /// <summary>Calls per job on their way at once: one more than one keeps the job grain busy while an answer travels back.</summary>
-    internal const int MaxCallsInFlight = 2;
+    /// <summary>Completions waiting while a call is on its way that send a second call beside it.</summary>
+    internal const int SecondCallBacklog = 32;
 
     // Per job, the completions not yet sent and the calls on their way; a job is listed while it has calls on their way.
     private readonly Dictionary<Guid, JobReports> _jobs = [];
@@ -38,7 +39,7 @@ public sealed class GrainShardLeases(IGrainFactory grains) : IShardLeases
             }
 
             reports.Waiting.Add((new ShardCompletion(lease.Index, lease.FencingToken, metrics.ToJsonString()), answer));
-            if (reports.Calls < MaxCallsInFlight)
+            if (reports.Calls == 0 || (reports.Calls == 1 && reports.Waiting.Count >= SecondCallBacklog))
             {
                 reports.Calls++;
                 start = reports;

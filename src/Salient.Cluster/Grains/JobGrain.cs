@@ -1,9 +1,12 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Storage;
 using Salient.Cluster.Contracts;
 using Salient.Cluster.Internal;
 using Salient.Cluster.Placement;
@@ -17,7 +20,9 @@ namespace Salient.Cluster.Grains;
 /// every report by the shard's lease token, re-queues shards whose lease expired or whose silo left
 /// (with backoff, dead-lettering the poison ones), and writes the manifest and metrics at the end. Its
 /// state is written behind the reports, batched: a report whose write was lost re-runs its shard, and
-/// tokens never repeat (each activation raises the epoch that heads them).
+/// tokens never repeat (each activation raises the epoch that heads them). A flush writes the chunks of the
+/// shard table whose shards changed, then the job's own small state (<see cref="JobGrainState"/>): its cost follows
+/// the reports since the last flush, not the size of the job.
 /// </summary>
 [CoordinatorPlacement]
 internal sealed partial class JobGrain(
@@ -29,6 +34,11 @@ internal sealed partial class JobGrain(
     ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
     private const string ResumeReminder = "resume";
+    private const string ItemsState = "job-items";
+    private const string ChunkState = "job-shards-";
+
+    /// <summary>A model grain is sent shards once this fraction of its credit (1/4) is free.</summary>
+    private const int RefillFraction = 4;
     private readonly ClusterGrainOptions _options = options.Value;
     private readonly SortedSet<int> _queued = [];
     private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
@@ -39,6 +49,14 @@ internal sealed partial class JobGrain(
     private List<(string Key, int Credit)> _targets = [];
     private string? _waiting;
     private int _counter;
+    private readonly HashSet<int> _dirtyChunks = [];
+    // Shards per state and the items of done shards, kept as shards move, so that counts cost no pass over the table.
+    private readonly int[] _counts = new int[Enum.GetValues<ShardState>().Length];
+    private int _doneItems;
+    private string[] _items = [];
+    private List<ShardEntry> _shards = [];
+    private GrainState<ShardChunk>[] _chunks = [];
+    private IGrainStorage _storage = null!;
     private bool _dirty;
     private JobSummary? _published;
     private Guid _id;
@@ -53,17 +71,20 @@ internal sealed partial class JobGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _id = this.GetPrimaryKey();
+        _storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(SiloSetup.StateStorage);
         if (S.Plan is null)
         {
             return;
         }
 
+        await ReadTableAsync().ConfigureAwait(true);
         S.Epoch++;
         await state.WriteStateAsync(cancellationToken).ConfigureAwait(true);
         // Holders of leases from before keep them while they renew; a grace period lets them.
         var grace = Now + _options.LeaseDuration;
-        foreach (var shard in S.Shards)
+        foreach (var shard in _shards)
         {
+            Count(shard, +1);
             if (shard.State == ShardState.Queued)
             {
                 _queued.Add(shard.Index);
@@ -97,24 +118,31 @@ internal sealed partial class JobGrain(
     public async Task<JobSnapshot> SubmitAsync(JobPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        ArgumentOutOfRangeException.ThrowIfLessThan(plan.ShardSize, 1);
         if (S.Plan is null)
         {
             var now = Now;
-            S.Plan = plan;
+            S.Plan = plan with { Items = [] };
             S.State = JobState.Queued;
             S.CreatedAt = S.UpdatedAt = now;
             S.Epoch = 1;
-            var index = 0;
-            foreach (var chunk in plan.Items.Chunk(plan.ShardSize))
+            _items = [.. plan.Items];
+            for (var first = 0; first < _items.Length; first += plan.ShardSize)
             {
-                S.Shards.Add(new ShardEntry { Index = index, FirstItem = index * plan.ShardSize, Items = chunk, NotBefore = now });
-                _queued.Add(index++);
+                var shard = new ShardEntry { Index = _shards.Count, FirstItem = first, NotBefore = now };
+                _shards.Add(shard);
+                Count(shard, +1);
+                _queued.Add(shard.Index);
             }
 
+            (S.ItemCount, S.ShardCount) = (_items.Length, _shards.Count);
+            // The items and the table first: a job state with a plan says they are written.
+            await WriteStateAsync(new GrainState<JobItems>(new JobItems { Items = _items }), ItemsState).ConfigureAwait(true);
+            await StartTableAsync().ConfigureAwait(true);
             await state.WriteStateAsync().ConfigureAwait(true);
             await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)).ConfigureAwait(true);
             StartTimers();
-            LogSubmitted(plan.Id, S.Shards.Count, plan.Model.Key);
+            LogSubmitted(plan.Id, _shards.Count, plan.Model.Key);
             RefreshTargets();
             Pump();
             await PublishAsync().ConfigureAwait(true);
@@ -133,9 +161,9 @@ internal sealed partial class JobGrain(
         }
 
         var now = Now;
-        foreach (var shard in S.Shards.Where(s => s.State is ShardState.Queued or ShardState.Leased))
+        foreach (var shard in _shards.Where(s => s.State is ShardState.Queued or ShardState.Leased))
         {
-            shard.State = ShardState.Cancelled;
+            Move(shard, ShardState.Cancelled);
             shard.Holder = null;
             shard.LeaseExpiresAt = null;
         }
@@ -150,12 +178,12 @@ internal sealed partial class JobGrain(
     }
 
     public Task<IReadOnlyList<ShardSnapshot>> ListShardsAsync() =>
-        Task.FromResult<IReadOnlyList<ShardSnapshot>>([.. S.Shards.Select(s => new ShardSnapshot(
-            s.Index, s.FirstItem, s.Items, s.State.ToString().ToLowerInvariant(), s.Attempt, S.Plan!.MaxAttempts, s.Holder,
+        Task.FromResult<IReadOnlyList<ShardSnapshot>>([.. _shards.Select(s => new ShardSnapshot(
+            s.Index, s.FirstItem, ItemsOf(s), s.State.ToString().ToLowerInvariant(), s.Attempt, S.Plan!.MaxAttempts, s.Holder,
             s.LeaseExpiresAt, s.NotBefore, [.. s.Errors], s.Token))]);
 
     public Task<IReadOnlyList<ShardMetricsRecord>> GetShardMetricsAsync() =>
-        Task.FromResult<IReadOnlyList<ShardMetricsRecord>>([.. S.Shards.Where(s => s.Report is not null).Select(s => new ShardMetricsRecord(s.Index, s.Report!))]);
+        Task.FromResult<IReadOnlyList<ShardMetricsRecord>>([.. _shards.Where(s => s.Report is not null).Select(s => new ShardMetricsRecord(s.Index, s.Report!))]);
 
     public Task<bool> RenewAsync(int index, long token)
     {
@@ -217,7 +245,7 @@ internal sealed partial class JobGrain(
         }
 
         Free(shard);
-        shard.State = ShardState.Queued;
+        Move(shard, ShardState.Queued);
         shard.Attempt--;
         shard.NotBefore = Now;
         _queued.Add(shard.Index);
@@ -242,7 +270,7 @@ internal sealed partial class JobGrain(
 
         var holder = shard.Holder;
         Free(shard);
-        shard.State = ShardState.Done;
+        Move(shard, ShardState.Done);
         // Who ran it, for the API's shard list.
         shard.Holder = holder;
         shard.Report = report;
@@ -250,7 +278,7 @@ internal sealed partial class JobGrain(
     }
 
     private ShardEntry? Held(int index, long token) =>
-        IsOpen && index >= 0 && index < S.Shards.Count && S.Shards[index] is { State: ShardState.Leased } shard && shard.Token == token ? shard : null;
+        IsOpen && index >= 0 && index < _shards.Count && _shards[index] is { State: ShardState.Leased } shard && shard.Token == token ? shard : null;
 
     private void Free(ShardEntry shard)
     {
@@ -270,12 +298,12 @@ internal sealed partial class JobGrain(
         Free(shard);
         if (shard.Attempt >= S.Plan!.MaxAttempts)
         {
-            shard.State = ShardState.Dead;
+            Move(shard, ShardState.Dead);
             LogDead(S.Plan.Id, shard.Index, shard.Attempt, message);
             return;
         }
 
-        shard.State = ShardState.Queued;
+        Move(shard, ShardState.Queued);
         shard.NotBefore = now + _options.BackoffAfter(shard.Attempt);
         _queued.Add(shard.Index);
     }
@@ -283,13 +311,14 @@ internal sealed partial class JobGrain(
     private async Task AfterReportAsync()
     {
         _dirty = true;
-        if (S.Shards.All(s => s.State is not (ShardState.Queued or ShardState.Leased)))
+        // The counts say when no shard is queued or leased, without a pass over the table (O(shards)) per report.
+        if (_counts[(int)ShardState.Queued] == 0 && _counts[(int)ShardState.Leased] == 0)
         {
-            var dead = S.Shards.Count(s => s.State == ShardState.Dead);
+            var dead = _counts[(int)ShardState.Dead];
             S.State = dead > 0 ? JobState.Failed : JobState.Succeeded;
-            S.Error = dead > 0 ? $"{dead} of {S.Shards.Count} shards dead-lettered" : null;
+            S.Error = dead > 0 ? $"{dead} of {_shards.Count} shards dead-lettered" : null;
             S.FinishedAt = Now;
-            var merged = new ShardReportMerger().Merge([.. S.Shards.Where(s => s.Report is not null).Select(s => new ShardMetrics(s.Index, JsonNode.Parse(s.Report!)!.AsObject()))]);
+            var merged = new ShardReportMerger().Merge([.. _shards.Where(s => s.Report is not null).Select(s => new ShardMetrics(s.Index, JsonNode.Parse(s.Report!)!.AsObject()))]);
             S.Metrics = merged.ToJsonString();
             await EndAsync().ConfigureAwait(true);
             return;
@@ -302,6 +331,7 @@ internal sealed partial class JobGrain(
     private async Task EndAsync()
     {
         S.UpdatedAt = Now;
+        await WriteChunksAsync().ConfigureAwait(true);
         await state.WriteStateAsync().ConfigureAwait(true);
         _dirty = false;
         LogFinished(S.Plan!.Id, S.State);
@@ -331,7 +361,7 @@ internal sealed partial class JobGrain(
             var id = S.Plan!.Id;
             var metrics = S.Metrics is null ? [] : JsonNode.Parse(S.Metrics)!.AsObject();
             await blobs.PutAsync(BlobLayout.Metrics(id), JsonSerializer.SerializeToUtf8Bytes(metrics), "application/json", overwrite: true).ConfigureAwait(true);
-            var manifest = await ShardRecords.ConcatenateAsync(blobs, id, S.Shards.Where(s => s.Report is not null).Select(s => (s.Index, s.Token))).ConfigureAwait(true);
+            var manifest = await ShardRecords.ConcatenateAsync(blobs, id, _shards.Where(s => s.Report is not null).Select(s => (s.Index, s.Token))).ConfigureAwait(true);
             await blobs.PutAsync(BlobLayout.Manifest(id), manifest, "application/x-ndjson", overwrite: true).ConfigureAwait(true);
             S.ResultsWritten = true;
             await state.WriteStateAsync().ConfigureAwait(true);
@@ -367,7 +397,7 @@ internal sealed partial class JobGrain(
 
         var now = Now;
         var members = membership.CurrentSnapshot;
-        foreach (var shard in S.Shards.Where(s => s.State == ShardState.Leased).ToList())
+        foreach (var shard in _shards.Where(s => s.State == ShardState.Leased).ToList())
         {
             var silo = SiloAddress.FromParsableString(ModelGrainKey.Parse(shard.Holder!).Silo);
             if (members.GetSiloStatus(silo) is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping)
@@ -395,10 +425,11 @@ internal sealed partial class JobGrain(
 
     private async Task FlushAsync()
     {
-        if (_dirty && IsOpen)
+        if ((_dirty || _dirtyChunks.Count > 0) && IsOpen)
         {
             S.UpdatedAt = Now;
             _dirty = false;
+            await WriteChunksAsync().ConfigureAwait(true);
             await state.WriteStateAsync().ConfigureAwait(true);
         }
 
@@ -444,8 +475,9 @@ internal sealed partial class JobGrain(
         }
 
         var now = Now;
-        var targets = _targets.Where(t => !(_unreachable.TryGetValue(t.Key, out var until) && until > now)).ToList();
-        var free = targets.Sum(t => Math.Max(0, t.Credit - _inFlight.GetValueOrDefault(t.Key)));
+        var reachable = _targets.Where(t => !(_unreachable.TryGetValue(t.Key, out var until) && until > now))
+            .Select(t => (t.Key, t.Credit, Free: Math.Max(0, t.Credit - _inFlight.GetValueOrDefault(t.Key)))).ToList();
+        var free = reachable.Sum(t => t.Free);
         // Only as many ready shards as there is credit: a report costs O(credit), not O(shards).
         var ready = new List<ShardEntry>(Math.Min(free, _queued.Count));
         foreach (var index in _queued)
@@ -455,10 +487,19 @@ internal sealed partial class JobGrain(
                 break;
             }
 
-            if (S.Shards[index].NotBefore <= now)
+            if (_shards[index].NotBefore <= now)
             {
-                ready.Add(S.Shards[index]);
+                ready.Add(_shards[index]);
             }
+        }
+
+        // A grain is refilled once a quarter of its credit is free (or as many shards as are ready, when fewer): it still
+        // holds the other three quarters in work, and one call carries a batch instead of the shard or two a report frees.
+        var targets = reachable.Where(t => t.Free >= Math.Min(Math.Max(1, t.Credit / RefillFraction), ready.Count)).ToList();
+        var room = targets.Sum(t => t.Free);
+        if (ready.Count > room)
+        {
+            ready.RemoveRange(room, ready.Count - room);
         }
 
         // One call per model grain for all the shards it receives in this round.
@@ -484,7 +525,7 @@ internal sealed partial class JobGrain(
     {
         var plan = S.Plan!;
         _queued.Remove(shard.Index);
-        shard.State = ShardState.Leased;
+        Move(shard, ShardState.Leased);
         shard.Attempt++;
         shard.Token = ((long)S.Epoch << 32) | (uint)++_counter;
         shard.Holder = holder;
@@ -496,7 +537,7 @@ internal sealed partial class JobGrain(
         }
 
         _dirty = true;
-        return new ShardWork(plan.Id, shard.Index, plan.Kind, plan.Spec, plan.Model, shard.FirstItem, shard.Items, shard.Attempt,
+        return new ShardWork(plan.Id, shard.Index, plan.Kind, plan.Spec, plan.Model, shard.FirstItem, ItemsOf(shard), shard.Attempt,
             plan.MaxAttempts, shard.Token, plan.Priority, S.CreatedAt, shard.LeaseExpiresAt.Value);
     }
 
@@ -522,7 +563,7 @@ internal sealed partial class JobGrain(
                 // A full queue or a stopping silo: try the others first.
                 _unreachable.TryAdd(holder, Now + _options.CheckInterval);
                 Free(shard);
-                shard.State = ShardState.Queued;
+                Move(shard, ShardState.Queued);
                 shard.Attempt--;
                 shard.NotBefore = Now + _options.CheckInterval;
                 _queued.Add(shard.Index);
@@ -534,26 +575,110 @@ internal sealed partial class JobGrain(
     private JobSnapshot Snapshot()
     {
         var p = S.Plan!;
-        return new JobSnapshot(p.Id, p.Kind, p.Spec, p.Model, S.State.ToString().ToLowerInvariant(), p.Priority, p.MaxAttempts, S.Shards.Count, p.Items.Count,
+        return new JobSnapshot(p.Id, p.Kind, p.Spec, p.Model, S.State.ToString().ToLowerInvariant(), p.Priority, p.MaxAttempts, _shards.Count, S.ItemCount,
             Counts(), S.Metrics, S.Error, S.CreatedAt, S.UpdatedAt, S.FinishedAt, IsOpen ? _waiting : null);
     }
 
-    private ShardCountsRecord Counts()
+    private ShardCountsRecord Counts() => new(
+        _counts[(int)ShardState.Queued], _counts[(int)ShardState.Leased], _counts[(int)ShardState.Done], _counts[(int)ShardState.Dead], _counts[(int)ShardState.Cancelled]);
+
+    /// <summary>Moves the shard to <paramref name="to"/>: its counts follow, and its chunk is written at the next flush.</summary>
+    private void Move(ShardEntry shard, ShardState to)
     {
-        int queued = 0, leased = 0, done = 0, dead = 0, cancelled = 0;
-        foreach (var shard in S.Shards)
+        Count(shard, -1);
+        shard.State = to;
+        Count(shard, +1);
+        _dirtyChunks.Add(shard.Index / ShardChunk.Size);
+    }
+
+    private void Count(ShardEntry shard, int sign)
+    {
+        _counts[(int)shard.State] += sign;
+        if (shard.State == ShardState.Done)
         {
-            _ = shard.State switch
-            {
-                ShardState.Queued => queued++,
-                ShardState.Leased => leased++,
-                ShardState.Done => done++,
-                ShardState.Dead => dead++,
-                _ => cancelled++,
-            };
+            _doneItems += sign * SizeOf(shard);
+        }
+    }
+
+    private string[] ItemsOf(ShardEntry shard) => _items[shard.FirstItem..(shard.FirstItem + SizeOf(shard))];
+
+    private int SizeOf(ShardEntry shard) => Math.Min(S.Plan!.ShardSize, _items.Length - shard.FirstItem);
+
+    /// <summary>
+    /// Reads the items and the shard table of a submitted job; a state from before they were kept apart (its table
+    /// and items in it) has them moved out and written.
+    /// </summary>
+    private async Task ReadTableAsync()
+    {
+        if (S.Shards.Count > 0)
+        {
+            _items = [.. S.Plan!.Items];
+            _shards = S.Shards;
+            (S.ItemCount, S.ShardCount, S.Shards, S.Plan) = (_items.Length, _shards.Count, [], S.Plan with { Items = [] });
+            await WriteStateAsync(new GrainState<JobItems>(new JobItems { Items = _items }), ItemsState).ConfigureAwait(true);
+            await StartTableAsync().ConfigureAwait(true);
+            return;
         }
 
-        return new ShardCountsRecord(queued, leased, done, dead, cancelled);
+        var items = new GrainState<JobItems>(new JobItems());
+        await _storage.ReadStateAsync(ItemsState, this.GetGrainId(), items).ConfigureAwait(true);
+        _items = items.State?.Items ?? [];
+        _chunks = [.. Enumerable.Range(0, (S.ShardCount + ShardChunk.Size - 1) / ShardChunk.Size).Select(_ => new GrainState<ShardChunk>(new ShardChunk()))];
+        await Task.WhenAll(_chunks.Select((chunk, k) => _storage.ReadStateAsync(ChunkState + k.ToString(CultureInfo.InvariantCulture), this.GetGrainId(), chunk))).ConfigureAwait(true);
+        _shards = [.. _chunks.SelectMany(c => c.State?.Shards ?? [])];
+        if (_items.Length != S.ItemCount || _shards.Count != S.ShardCount)
+        {
+            throw new InvalidDataException(
+                $"Job {_id}: its stored items or shard table are incomplete ({_items.Length} of {S.ItemCount} items, {_shards.Count} of {S.ShardCount} shards).");
+        }
+    }
+
+    /// <summary>Cuts the table into its chunks and writes them all.</summary>
+    private async Task StartTableAsync()
+    {
+        _chunks = [.. _shards.Chunk(ShardChunk.Size).Select(c => new GrainState<ShardChunk>(new ShardChunk { Shards = [.. c] }))];
+        _dirtyChunks.UnionWith(Enumerable.Range(0, _chunks.Length));
+        await WriteChunksAsync().ConfigureAwait(true);
+    }
+
+    /// <summary>Writes the chunks whose shards changed since they were last written; a failed write leaves them to the next.</summary>
+    private async Task WriteChunksAsync()
+    {
+        if (_dirtyChunks.Count == 0)
+        {
+            return;
+        }
+
+        var dirty = _dirtyChunks.ToList();
+        _dirtyChunks.Clear();
+        try
+        {
+            await Task.WhenAll(dirty.Select(k => WriteStateAsync(_chunks[k], ChunkState + k.ToString(CultureInfo.InvariantCulture)))).ConfigureAwait(true);
+        }
+        catch
+        {
+            _dirtyChunks.UnionWith(dirty);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes one of the job's grain states beside its own. A first write that finds a record (left by a submission that
+    /// failed before the job's own state was written) takes over its version and writes again.
+    /// </summary>
+    private async Task WriteStateAsync<T>(GrainState<T> grainState, string name)
+    {
+        try
+        {
+            await _storage.WriteStateAsync(name, this.GetGrainId(), grainState).ConfigureAwait(true);
+        }
+        catch (InconsistentStateException) when (grainState.ETag is null)
+        {
+            var stored = new GrainState<T>(grainState.State);
+            await _storage.ReadStateAsync(name, this.GetGrainId(), stored).ConfigureAwait(true);
+            grainState.ETag = stored.ETag;
+            await _storage.WriteStateAsync(name, this.GetGrainId(), grainState).ConfigureAwait(true);
+        }
     }
 
     /// <summary>Tells the catalog what changed since the last summary.</summary>
@@ -571,8 +696,7 @@ internal sealed partial class JobGrain(
             leases[silo] = leases.GetValueOrDefault(silo) + count;
         }
 
-        var summary = new JobSummary(S.Plan.Id, S.State.ToString().ToLowerInvariant(), S.CreatedAt, Counts(),
-            S.Shards.Where(s => s.State == ShardState.Done).Sum(s => s.Items.Length), leases, S.Plan.Model.Key);
+        var summary = new JobSummary(S.Plan.Id, S.State.ToString().ToLowerInvariant(), S.CreatedAt, Counts(), _doneItems, leases, S.Plan.Model.Key);
         if (_published is { } last && last.State == summary.State && last.Shards == summary.Shards && last.LeasesBySilo.Count == leases.Count
             && leases.All(kv => last.LeasesBySilo.GetValueOrDefault(kv.Key) == kv.Value))
         {

@@ -2,10 +2,16 @@ using Salient.Cluster.Contracts;
 
 namespace Salient.Cluster.Grains;
 
-/// <summary>A job grain's persistent state: the plan, the shard table and the end.</summary>
+/// <summary>
+/// A job grain's persistent state: the plan without its items, the end, and how the shard table is kept. The items
+/// (<see cref="JobItems"/>, written once at submission) and the shard table (<see cref="ShardChunk"/>s of
+/// <see cref="ShardChunk.Size"/> shards, each written only when one of its shards changed) are grain states of their
+/// own, so a write of this state or of the shards that moved costs the same however large the job is.
+/// </summary>
 [GenerateSerializer]
 internal sealed class JobGrainState
 {
+    /// <summary>The plan, its items left out (they are in <see cref="JobItems"/>); null until submitted.</summary>
     [Id(0)] public JobPlan? Plan { get; set; }
 
     [Id(1)] public JobState State { get; set; }
@@ -13,6 +19,10 @@ internal sealed class JobGrainState
     /// <summary>Raised and written at every activation; the high half of every token it hands out, so tokens never repeat.</summary>
     [Id(2)] public int Epoch { get; set; }
 
+    /// <summary>
+    /// The whole shard table, as states written before the table moved to <see cref="ShardChunk"/>s held it; empty in
+    /// states written since (an activation that reads a filled one moves it to chunks).
+    /// </summary>
     [Id(3)] public List<ShardEntry> Shards { get; set; } = [];
 
     [Id(4)] public string? Metrics { get; set; }
@@ -27,17 +37,37 @@ internal sealed class JobGrainState
 
     /// <summary>Whether the manifest and metrics blobs are written.</summary>
     [Id(9)] public bool ResultsWritten { get; set; }
+
+    /// <summary>The job's items and shards; zero in states written before they were kept apart from the plan.</summary>
+    [Id(10)] public int ItemCount { get; set; }
+
+    [Id(11)] public int ShardCount { get; set; }
 }
 
-/// <summary>One shard of the table.</summary>
+/// <summary>A job's items, in order: written once, when the job is submitted.</summary>
+[GenerateSerializer]
+internal sealed class JobItems
+{
+    [Id(0)] public string[] Items { get; set; } = [];
+}
+
+/// <summary>Shards <c>k · Size</c> to <c>(k + 1) · Size - 1</c> of a job's table: grain state <c>job-shards-k</c>.</summary>
+[GenerateSerializer]
+internal sealed class ShardChunk
+{
+    /// <summary>Shards per chunk: a chunk write stays small, and a flush writes few of them.</summary>
+    public const int Size = 256;
+
+    [Id(0)] public List<ShardEntry> Shards { get; set; } = [];
+}
+
+/// <summary>One shard of the table: its items are the job's from <see cref="FirstItem"/> (field 2 held them in older states).</summary>
 [GenerateSerializer]
 internal sealed class ShardEntry
 {
     [Id(0)] public int Index { get; set; }
 
     [Id(1)] public int FirstItem { get; set; }
-
-    [Id(2)] public string[] Items { get; set; } = [];
 
     [Id(3)] public ShardState State { get; set; }
 
