@@ -8,6 +8,7 @@ using Salient.Cluster.Internal;
 using Salient.Cluster.Worker;
 using Salient.Imaging;
 using Salient.Storage;
+using Salient.Tests;
 
 namespace Salient.Cli.Tests;
 
@@ -113,7 +114,7 @@ public sealed class PipelineParityTests : IDisposable
     private async Task<(Guid Id, List<JsonObject> Records)> RunShardAsync(JobSubmission submission)
     {
         var id = Guid.CreateVersion7();
-        var leases = new Leases();
+        var leases = new RecordingShardLeases();
         var options = new WorkerOptions { BatchSize = 2, ModelCache = Path.Combine(_work.FullName, "cache") };
         var runner = new ShardRunner(leases, _blobs, new ModelCache(_blobs, options.ModelCache), new JobDataset(_blobs), options, NullLogger.Instance);
         var lease = new ShardLease(1, id, 0, submission.Kind, JsonSerializer.SerializeToElement(submission, SalientJson.Options), _model, 0, _items, 1, 5, Guid.NewGuid(), 1,
@@ -164,29 +165,5 @@ public sealed class PipelineParityTests : IDisposable
         {
             Environment.CurrentDirectory = before;
         }
-    }
-
-    /// <summary>A lease store that always renews and records how the shard ended.</summary>
-    private sealed class Leases : IShardLeases
-    {
-        public bool Completed { get; private set; }
-
-        public string? Failure { get; private set; }
-
-        public Task<bool> RenewLeaseAsync(ShardLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => Task.FromResult(true);
-
-        public Task<bool> CompleteShardAsync(ShardLease lease, JsonObject metrics, CancellationToken cancellationToken = default)
-        {
-            Completed = true;
-            return Task.FromResult(true);
-        }
-
-        public Task<bool> FailShardAsync(ShardLease lease, string message, CancellationToken cancellationToken = default)
-        {
-            Failure = message;
-            return Task.FromResult(true);
-        }
-
-        public Task<bool> ReleaseShardAsync(ShardLease lease, CancellationToken cancellationToken = default) => Task.FromResult(true);
     }
 }

@@ -8,6 +8,7 @@ using Salient.Cluster.Internal;
 using Salient.Cluster.Worker;
 using Salient.Methods.Pipeline;
 using Salient.Storage;
+using Salient.Tests;
 
 namespace Salient.Cluster.Tests;
 
@@ -39,7 +40,7 @@ public sealed class JobKindPluginTests : IDisposable
     {
         var blobs = BlobStore.Open(_dir);
         var job = new JobSubmission { Kind = "letters", Inputs = new JobInputs(Items: ["abc", "", "hello"]) };
-        var leases = new Leases();
+        var leases = new RecordingShardLeases();
         var options = new WorkerOptions { ModelCache = Path.Combine(_dir, "cache") };
         var runner = new ShardRunner(leases, blobs, new ModelCache(blobs, options.ModelCache), new JobDataset(blobs), options, NullLogger.Instance);
         var id = Guid.CreateVersion7();
@@ -90,29 +91,5 @@ public sealed class JobKindPluginTests : IDisposable
 
             return await shard.FinishAsync();
         }
-    }
-
-    /// <summary>A lease store that always renews and keeps how the shard ended.</summary>
-    private sealed class Leases : IShardLeases
-    {
-        public JsonObject? Report { get; private set; }
-
-        public string? Failure { get; private set; }
-
-        public Task<bool> RenewLeaseAsync(ShardLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default) => Task.FromResult(true);
-
-        public Task<bool> CompleteShardAsync(ShardLease lease, JsonObject metrics, CancellationToken cancellationToken = default)
-        {
-            Report = metrics;
-            return Task.FromResult(true);
-        }
-
-        public Task<bool> FailShardAsync(ShardLease lease, string message, CancellationToken cancellationToken = default)
-        {
-            Failure = message;
-            return Task.FromResult(true);
-        }
-
-        public Task<bool> ReleaseShardAsync(ShardLease lease, CancellationToken cancellationToken = default) => Task.FromResult(true);
     }
 }
