@@ -11,9 +11,6 @@ using Microsoft.Extensions.Hosting;
 using Salient.Client;
 using Salient.Cluster.Contracts;
 using Salient.Cluster.Internal;
-using Salient.Methods;
-using Salient.Pwla;
-using Salient.Methods.Metrics;
 using Salient.Methods.Pipeline;
 using Salient.Storage;
 

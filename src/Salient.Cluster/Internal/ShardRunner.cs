@@ -1,11 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Salient.Client;
 using Salient.Cluster.Worker;
 using Salient.Engine.Devices;
-using Salient.Imaging;
-using Salient.Methods;
-using Salient.Methods.Metrics;
-using Salient.Methods.Pipeline;
 using Salient.Storage;
 
 namespace Salient.Cluster.Internal;
