@@ -188,6 +188,10 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     public void AddScaled(BufferView pattern, BufferView scales, BufferView target) => _kernels.AddScaled(V(pattern), V(scales), V(target));
 
     /// <inheritdoc/>
+    public void FillNormal(ulong seed, ulong stream, float mean, float deviation, BufferView destination) =>
+        _kernels.FillNormal(seed, stream, mean, deviation, V(destination));
+
+    /// <inheritdoc/>
     public void SignTimes(int images, int channels, int plane, BufferView x, BufferView map, BufferView output) =>
         _kernels.SignTimes(images, channels, plane, V(x), V(map), V(output));
 

@@ -55,6 +55,7 @@ public sealed class GpuKernels : IDisposable
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>> _channelProductSum;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, float>> _truncatePositives;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>> _addScaled;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ulong, ulong, float, float>> _fillNormal;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>> _signTimes;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>> _signSplitRatio;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>> _signSplitLinearBackward;
@@ -99,6 +100,7 @@ public sealed class GpuKernels : IDisposable
         _channelProductSum = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ChannelProductSumKernel.Run));
         _truncatePositives = new(() => a.LoadKernel<ArrayView<float>, int, int, float>(TruncatePositivesKernel.Run));
         _addScaled = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(AddScaledKernel.Run));
+        _fillNormal = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ulong, ulong, float, float>(FillNormalKernel.Run));
         _signTimes = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SignTimesKernel.Run));
         _signSplitRatio = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(SignSplitRatioKernel.Run));
         _signSplitLinearBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(SignSplitLinearBackwardKernel.Run));
@@ -569,6 +571,15 @@ public sealed class GpuKernels : IDisposable
         if (target.Length != 0)
         {
             _addScaled.Value(Stream, (int)target.Length, pattern, scales, target, (int)pattern.Length);
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.FillNormal"/>
+    public void FillNormal(ulong seed, ulong stream, float mean, float deviation, ArrayView<float> destination)
+    {
+        if (destination.Length != 0)
+        {
+            _fillNormal.Value(Stream, (int)destination.Length, destination, seed, stream, mean, deviation);
         }
     }
 

@@ -168,10 +168,10 @@ public abstract class GradientExplainer : Explainer
     /// <summary>
     /// SmoothGrad and its relatives: the attribution over noisy copies of the input, reduced by
     /// <see cref="Statistic"/>; noise σ = level × each image's value range; targets come from the clean
-    /// input. Copy s adds the same standard-normal pattern (from the seeded generator) to every image,
-    /// scaled by its σ, so an image's result does not depend on the other images of the batch. The
-    /// pattern is drawn on the host (the seeded generator's sequence is the reproducible one) and
-    /// uploaded once per copy; the batch goes to the device once and the noisy copies are made there.
+    /// input. Copy s adds the same standard-normal pattern to every image, scaled by its σ: stream s of
+    /// the counter-based generator under <see cref="ExplainOptions.Seed"/> (<see cref="IKernelBackend.FillNormal"/>),
+    /// so an image's result depends neither on the other images of the batch nor on how it is split. The
+    /// pattern is drawn on the device, the batch goes there once and the noisy copies are made there.
     /// </summary>
     private (Tensor?[][] Raws, Tensor Logits, IReadOnlyList<int>[] Targets) Smoothed(Tensor batch, TargetSelection selection)
     {
@@ -181,7 +181,6 @@ public abstract class GradientExplainer : Explainer
         {
             var logits = Model.Forward(clean);
             var targets = SelectTargets(logits, selection);
-            var random = new Random(Options.Seed);
             var perImage = batch.Length / batch.Dim(0);
             var sigmas = Enumerable.Range(0, batch.Dim(0)).Select(b =>
             {
@@ -192,31 +191,15 @@ public abstract class GradientExplainer : Explainer
 
             var samples = Options.SmoothSamples > 0 ? Options.SmoothSamples : DefaultNoiseSamples;
             var fixedTargets = selection.Pinned(targets);
-            using var pattern = Tensor.Uninitialized(perImage);
+            using var pattern = Tensor.Uninitialized(backend, [perImage]);
             Tensor?[][]? sum = null;
             Tensor?[][]? squares = null;
             for (var s = 0; s < samples; s++)
             {
-                var values = pattern.Span;
-                for (var i = 0; i < perImage; i++)
-                {
-                    values[i] = MapMath.Gaussian(random);
-                }
-
+                backend.FillNormal(NoiseSeed, (ulong)s, 0f, 1f, pattern.Data);
                 using var noisy = Tensor.Uninitialized(backend, batch.Shape);
                 backend.Copy(clean.Data, noisy.Data);
-                var noise = pattern.To(backend);
-                try
-                {
-                    backend.AddScaled(noise.Data, scales, noisy.Data);
-                }
-                finally
-                {
-                    if (!ReferenceEquals(noise, pattern))
-                    {
-                        noise.Dispose();
-                    }
-                }
+                backend.AddScaled(pattern.Data, scales, noisy.Data);
 
                 var (raws, noisyLogits, _) = Attribute(noisy, fixedTargets);
                 noisyLogits.Dispose();
@@ -239,6 +222,9 @@ public abstract class GradientExplainer : Explainer
             }
         }
     }
+
+    /// <summary>The key of the counter-based generator (<see cref="IKernelBackend.FillNormal"/>) for <see cref="ExplainOptions.Seed"/>.</summary>
+    private protected ulong NoiseSeed => unchecked((uint)Options.Seed);
 
     // The noisy copies' sums (and sums of squares) become the statistic, in the sums' tensors.
     private Tensor?[][] Reduce(Tensor?[][] sum, Tensor?[][]? squares, int samples)

@@ -193,6 +193,17 @@ public interface IKernelBackend
     void AddScaled(BufferView pattern, BufferView scales, BufferView target);
 
     /// <summary>
+    /// <paramref name="destination"/>[i] = <paramref name="mean"/> + <paramref name="deviation"/>·zᵢ, zᵢ the i-th standard
+    /// normal of the counter-based generator <see cref="CounterRandom"/> under (<paramref name="seed"/>, <paramref name="stream"/>):
+    /// the methods' noise patterns (SmoothGrad's copies, GradientSHAP's noise, DeepLIFT-SHAP's baselines), drawn on the device.
+    /// Counter-based because each value is a pure function of (seed, stream, i): a device draws them all at once, in
+    /// any order, and every backend gives the same numbers (bitwise on the CPU backend and CPU-run kernels; a GPU's
+    /// log, sin and cos may differ in the last bit) however the work is split; a method derives the stream from what
+    /// the pattern is for (its sample's index), never from a batch position, so maps do not depend on batching.
+    /// </summary>
+    void FillNormal(ulong seed, ulong stream, float mean, float deviation, BufferView destination);
+
+    /// <summary>
     /// <paramref name="output"/>[(i·channels + c)·plane + p] = sign(<paramref name="x"/>[(i·channels + c)·plane + p])·<paramref name="map"/>[i·plane + p]
     /// with sign(0) = 0, for <paramref name="images"/> images of <paramref name="channels"/> planes of <paramref name="plane"/>
     /// values: one map per image spread to its channels by their signs (TSGB's convolution rule).

@@ -1,6 +1,7 @@
-using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
+using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
@@ -25,43 +26,55 @@ internal class DeepLift : GradientExplainer
 
     private protected override IBackwardRules Rules => DeepLiftRules.Instance;
 
-    /// <summary>The baselines the attribution is averaged over, each one image (C·H·W values) used for every image of the batch.</summary>
-    private protected virtual IEnumerable<float[]> Baselines(int perImage)
-    {
-        var baseline = new float[perImage];
-        Array.Fill(baseline, Baseline);
-        yield return baseline;
-    }
+    /// <summary>How many baselines the attribution is averaged over.</summary>
+    private protected virtual int BaselineCount => 1;
+
+    /// <summary>Writes baseline <paramref name="sample"/>, one image (C·H·W values) used for every image of the batch, into <paramref name="target"/> on the model's backend.</summary>
+    private protected virtual void FillBaseline(int sample, BufferView target) => Model.Backend.Fill(target, Baseline);
 
     private protected override (Tensor?[][] Raws, Tensor Logits, IReadOnlyList<int>[] Targets) Attribute(Tensor input, TargetSelection selection)
     {
-        using var clean = Model.Forward(input);
-        var targets = SelectTargets(clean, selection);
-        var (images, perImage) = (input.Dim(0), input.Length / input.Dim(0));
-        using var paired = Tensor.Uninitialized([2 * images, .. input.Shape[1..]]);
-        input.Span.CopyTo(paired.Span);
-        using var difference = Tensor.Uninitialized(input.Shape);
-        Tensor?[][]? sum = null;
-        var count = 0;
-        foreach (var baseline in Baselines(perImage))
+        var backend = Model.Backend;
+        var x = input.To(backend);
+        try
         {
-            for (var b = 0; b < images; b++)
+            using var clean = Model.Forward(x);
+            var targets = SelectTargets(clean, selection);
+            var (images, perImage) = (input.Dim(0), input.Length / input.Dim(0));
+            int[] rows = [images, perImage];
+            using var paired = Tensor.Uninitialized(backend, [2 * images, .. input.Shape[1..]]);
+            backend.Copy(x.Data, paired.Data.Slice(0, input.Length));
+            var baseline = paired.Data.Slice(input.Length, perImage);
+            using var difference = Tensor.Uninitialized(backend, input.Shape);
+            Tensor?[][]? sum = null;
+            for (var s = 0; s < BaselineCount; s++)
             {
-                baseline.CopyTo(paired.Span.Slice((images + b) * perImage, perImage));
-                TensorPrimitives.Subtract(input.Span.Slice(b * perImage, perImage), baseline, difference.Span.Slice(b * perImage, perImage));
+                // The baseline in the second half's first image, copied to the others; difference = x − b.
+                FillBaseline(s, baseline);
+                for (var b = 1; b < images; b++)
+                {
+                    backend.Copy(baseline, paired.Data.Slice((images + b) * perImage, perImage));
+                }
+
+                backend.Binary(BinaryOp.Sub, x.Data, rows, baseline, [1, perImage], difference.Data, rows);
+                using var record = RecordForInput(paired);
+                sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), selection, targets, times: difference));
             }
 
-            using var record = RecordForInput(paired);
-            sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), selection, targets, times: difference));
-            count++;
-        }
+            foreach (var raw in sum!.SelectMany(r => r))
+            {
+                backend.Map(new MapFunction(MapFunctionKind.Scale, 1f / BaselineCount), raw!.Data, raw.Data);
+            }
 
-        foreach (var raw in sum!.SelectMany(r => r))
+            return (sum!, clean.Clone(), targets);
+        }
+        finally
         {
-            TensorPrimitives.Multiply(raw!.Span, 1f / count, raw.Span);
+            if (!ReferenceEquals(x, input))
+            {
+                x.Dispose();
+            }
         }
-
-        return (sum!, clean.Clone(), targets);
     }
 
     /// <summary>Both halves of the paired batch are seeded with the image's target, as the rescale rule's multipliers assume.</summary>

@@ -1,13 +1,13 @@
 using Salient.Engine;
-using Salient.Methods.Internal;
+using Salient.Engine.Devices;
 
 namespace Salient.Methods.Attribution;
 
 /// <summary>
 /// DeepLIFT-SHAP (Lundberg and Lee, NeurIPS 2017; Captum's DeepLiftShap): DeepLIFT's attribution
-/// averaged over <c>samples</c> baselines b_s = <c>baseline</c> + N(0, <c>stdev</c>²) per value, drawn
-/// from the generator seeded by <see cref="ExplainOptions.Seed"/>, the same for every image. They sum
-/// to y(x) − mean_s y(b_s).
+/// averaged over <c>samples</c> baselines b_s = <c>baseline</c> + N(0, <c>stdev</c>²) per value, the same for
+/// every image: stream s of the counter-based generator under <see cref="ExplainOptions.Seed"/>, drawn on the
+/// device (<see cref="Salient.Engine.Kernels.IKernelBackend.FillNormal"/>). They sum to y(x) − mean_s y(b_s).
 /// </summary>
 internal sealed class DeepLiftShap : DeepLift
 {
@@ -21,18 +21,7 @@ internal sealed class DeepLiftShap : DeepLift
         _stdev = (float)ParameterIn("stdev", 0, double.MaxValue);
     }
 
-    private protected override IEnumerable<float[]> Baselines(int perImage)
-    {
-        var random = new Random(Options.Seed);
-        for (var s = 0; s < _samples; s++)
-        {
-            var baseline = new float[perImage];
-            for (var i = 0; i < perImage; i++)
-            {
-                baseline[i] = Baseline + (_stdev * MapMath.Gaussian(random));
-            }
+    private protected override int BaselineCount => _samples;
 
-            yield return baseline;
-        }
-    }
+    private protected override void FillBaseline(int sample, BufferView target) => Model.Backend.FillNormal(NoiseSeed, (ulong)sample, Baseline, _stdev, target);
 }

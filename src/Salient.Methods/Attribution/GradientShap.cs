@@ -1,7 +1,6 @@
-using System.Numerics.Tensors;
 using Salient.Engine;
+using Salient.Engine.Devices;
 using Salient.Engine.Kernels;
-using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
 namespace Salient.Methods.Attribution;
@@ -10,7 +9,9 @@ namespace Salient.Methods.Attribution;
 /// GradientSHAP (Captum's GradientShap with a constant baseline b): the mean over samples of
 /// (x̃ − b) ⊙ ∇y(b + α(x̃ − b)), α ~ U(0, 1) and x̃ = x + N(0, stdev²) per sample. Its expectation
 /// with stdev 0 is integrated gradients' integral. Sample s uses the same α and noise pattern for
-/// every image (seeded by <see cref="ExplainOptions.Seed"/>), so an image's map does not depend on its batch.
+/// every image, from the counter-based generator under <see cref="ExplainOptions.Seed"/>: the pattern is
+/// stream 2s (<see cref="IKernelBackend.FillNormal"/>, drawn on the device), α the first uniform of
+/// stream 2s + 1, so an image's map depends neither on its batch nor on how the batch is split.
 /// </summary>
 internal sealed class GradientShap : GradientExplainer
 {
@@ -28,41 +29,53 @@ internal sealed class GradientShap : GradientExplainer
 
     private protected override (Tensor?[][] Raws, Tensor Logits, IReadOnlyList<int>[] Targets) Attribute(Tensor input, TargetSelection selection)
     {
-        using var clean = Model.Forward(input);
-        var targets = SelectTargets(clean, selection);
-        var random = new Random(Options.Seed);
-        var perImage = input.Length / input.Dim(0);
-        var pattern = new float[perImage];
-        Tensor?[][]? sum = null;
-        using var difference = input.Clone();
-        using var point = Tensor.Uninitialized(input.Shape);
-        for (var s = 0; s < _samples; s++)
+        var backend = Model.Backend;
+        var x = input.To(backend);
+        try
         {
-            var alpha = (float)random.NextDouble();
-            for (var i = 0; i < perImage && _stdev > 0; i++)
+            using var clean = Model.Forward(x);
+            var targets = SelectTargets(clean, selection);
+            var (images, perImage) = (input.Dim(0), input.Length / input.Dim(0));
+            var shape = input.Shape;
+            var baseline = BufferView.Host(new[] { _baseline });
+            var ones = BufferView.Host(Enumerable.Repeat(1f, images).ToArray());
+            using var pattern = Tensor.Uninitialized(backend, [perImage]);
+            using var difference = Tensor.Uninitialized(backend, shape);
+            using var point = Tensor.Uninitialized(backend, shape);
+            Tensor?[][]? sum = null;
+            for (var s = 0; s < _samples; s++)
             {
-                pattern[i] = _stdev * MapMath.Gaussian(random);
+                var stream = 2 * (ulong)s;
+                var alpha = CounterRandom.Uniform(NoiseSeed, stream + 1, 0);
+
+                // difference = x̃ − b; point = b + α·(x̃ − b).
+                backend.Copy(x.Data, difference.Data);
+                if (_stdev > 0)
+                {
+                    backend.FillNormal(NoiseSeed, stream, 0f, _stdev, pattern.Data);
+                    backend.AddScaled(pattern.Data, ones, difference.Data);
+                }
+
+                backend.Binary(BinaryOp.Sub, difference.Data, shape, baseline, [1], difference.Data, shape);
+                backend.Map(new MapFunction(MapFunctionKind.Scale, alpha), difference.Data, point.Data);
+                backend.Binary(BinaryOp.Add, point.Data, shape, baseline, [1], point.Data, shape);
+                using var record = RecordForInput(point);
+                sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), selection, targets, times: difference));
             }
 
-            // difference = x̃ − b; point = b + α·(x̃ − b).
-            for (var b = 0; b < input.Dim(0); b++)
+            foreach (var raw in sum!.SelectMany(r => r))
             {
-                var diff = difference.Span.Slice(b * perImage, perImage);
-                TensorPrimitives.Add(input.Span.Slice(b * perImage, perImage), pattern, diff);
-                TensorPrimitives.Subtract(diff, _baseline, diff);
-                TensorPrimitives.Multiply(diff, alpha, point.Span.Slice(b * perImage, perImage));
+                backend.Map(new MapFunction(MapFunctionKind.Scale, 1f / _samples), raw!.Data, raw.Data);
             }
 
-            TensorPrimitives.Add(point.Span, _baseline, point.Span);
-            using var record = RecordForInput(point);
-            sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), selection, targets, times: difference));
+            return (sum!, clean.Clone(), targets);
         }
-
-        foreach (var raw in sum!.SelectMany(r => r))
+        finally
         {
-            Model.Backend.Map(new MapFunction(MapFunctionKind.Scale, 1f / _samples), raw!.Data, raw.Data);
+            if (!ReferenceEquals(x, input))
+            {
+                x.Dispose();
+            }
         }
-
-        return (sum!, clean.Clone(), targets);
     }
 }

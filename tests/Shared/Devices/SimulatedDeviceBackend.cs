@@ -137,6 +137,9 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
 
     public void AddScaled(BufferView pattern, BufferView scales, BufferView target) => _cpu.AddScaled(H(pattern), H(scales), H(target));
 
+    public void FillNormal(ulong seed, ulong stream, float mean, float deviation, BufferView destination) =>
+        _cpu.FillNormal(seed, stream, mean, deviation, H(destination));
+
     public void SignTimes(int images, int channels, int plane, BufferView x, BufferView map, BufferView output) =>
         _cpu.SignTimes(images, channels, plane, H(x), H(map), H(output));
 

@@ -150,6 +150,10 @@ public sealed unsafe class CpuBackend : IKernelBackend
     public void AddScaled(BufferView pattern, BufferView scales, BufferView target) =>
         MethodKernels.AddScaled(pattern.Span, scales.Span, target.Span);
 
+    public void FillNormal(ulong seed, ulong stream, float mean, float deviation, BufferView destination) =>
+        FillNormalKernel.Run(seed, stream, mean, deviation, AsMemory(destination));
+
+    /// <inheritdoc/>
     public void SignTimes(int images, int channels, int plane, BufferView x, BufferView map, BufferView output) =>
         MethodKernels.SignTimes(images, channels, plane, x.Span, map.Span, output.Span);
 
