@@ -48,6 +48,7 @@ public class PtxCompilationTests
         (Run(typeof(ChannelProductSumKernel)), false),
         (Run(typeof(TruncatePositivesKernel)), true),
         (Run(typeof(AddScaledKernel)), false),
+        (Run(typeof(FillNormalKernel)), false),
         (Run(typeof(SignTimesKernel)), false),
         (Run(typeof(SignSplitRatioKernel)), false),
         (Run(typeof(SignSplitLinearBackwardKernel)), false),

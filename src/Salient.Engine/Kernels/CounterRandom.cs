@@ -12,6 +12,11 @@ namespace Salient.Engine.Kernels;
 /// its block of four 32-bit words gives values 4⌊i/4⌋ to 4⌊i/4⌋ + 3: words 0 and 1 make the
 /// Box–Muller pair of values 0 and 1 (r·cos θ, r·sin θ), words 2 and 3 that of values 2 and 3.
 /// </para>
+/// <para>
+/// The CPU backend and kernels run as .NET code (ILGPU's CPU accelerator, the test devices) give the same bits.
+/// On a GPU ILGPU lowers log, sin and cos to the hardware's approximations and the compiler may fuse a multiply
+/// and add, so values there differ from the CPU's by a few units in the sixth decimal (the device tests allow 1e-5).
+/// </para>
 /// </summary>
 public static class CounterRandom
 {
@@ -22,7 +27,7 @@ public static class CounterRandom
 
     // 2⁻²³: 23 random bits k become (k + ½)·2⁻²³, exactly representable and strictly inside (0, 1).
     private const float UnitScale = 1f / (1 << 23);
-    private const float TwoPi = 6.28318530718f;
+    private const float Pi = 3.14159265359f;
 
     /// <summary>Philox4x32-10 of the counter (<paramref name="c0"/>..<paramref name="c3"/>) under the key (<paramref name="k0"/>, <paramref name="k1"/>).</summary>
     public static PhiloxBlock Philox(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1)
@@ -73,8 +78,11 @@ public static class CounterRandom
     /// <summary>Box–Muller's radius √(−2 ln u) of a word's uniform u.</summary>
     public static float Radius(uint word) => MathF.Sqrt(-2f * MathF.Log(ToUnit(word)));
 
-    /// <summary>Box–Muller's angle 2π·u of a word's uniform u.</summary>
-    public static float Angle(uint word) => TwoPi * ToUnit(word);
+    /// <summary>
+    /// Box–Muller's angle π·(2u − 1) of a word's uniform u: uniform on (−π, π) (2u − 1 is exact), the range where a
+    /// GPU's fast sine and cosine keep their stated accuracy.
+    /// </summary>
+    public static float Angle(uint word) => Pi * ((2f * ToUnit(word)) - 1f);
 }
 
 /// <summary>The four 32-bit words of one Philox4x32 block.</summary>
