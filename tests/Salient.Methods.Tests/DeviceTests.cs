@@ -10,7 +10,7 @@ namespace Salient.Methods.Tests;
 /// <summary>
 /// The methods whose arithmetic runs through backend operations give the host's maps on a device
 /// that is not the host, and bring to the host only the logits (to pick targets) and the maps
-/// (SmoothGrad's noise pattern is drawn on the host and uploaded, one per copy; docs/architecture.md).
+/// (the noise patterns are drawn on the device by the counter-based generator; docs/architecture.md).
 /// </summary>
 public sealed class DeviceTests
 {
@@ -58,6 +58,23 @@ public sealed class DeviceTests
     [MemberData(nameof(DeviceMethods))]
     public void A_method_gives_the_host_maps_on_a_device_and_downloads_only_logits_and_maps(string method, int noisyCopies, int maskedChannels) =>
         AssertHostMapsOnDevice(new ExplainOptions { Method = method, SmoothSamples = noisyCopies, ChannelLimit = maskedChannels > 0 ? maskedChannels : null }, noisyCopies, maskedChannels);
+
+    /// <summary>
+    /// GradientSHAP's noisy inputs and interpolation points are made on the device: the batch is uploaded once and
+    /// then only each backward pass's seed on the logits. (DeepLIFT-SHAP draws its baselines the same way, but
+    /// DeepLIFT's backward rules still run on the host.)
+    /// </summary>
+    [Fact]
+    public void Gradientshap_gives_the_host_maps_on_a_device_and_uploads_only_the_batch_and_seeds()
+    {
+        const int samples = 3, slots = 2;
+        var options = new ExplainOptions { Method = "gradientshap", Parameters = new Dictionary<string, double> { ["samples"] = samples, ["stdev"] = 0.1 } };
+        var before = SimulatedDeviceBackend.Uploaded;
+        AssertHostMapsOnDevice(options, 0, 0);
+        using var batch = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
+        var logits = batch.Dim(0) * OnHost.Value.ShapeOf(OnHost.Value.OutputNames[0], batch.Shape)[1];
+        Assert.Equal(batch.Length + (samples * slots * logits), SimulatedDeviceBackend.Uploaded - before);
+    }
 
     /// <summary>Denoising's truncations, of a shallow layer's gradients (and along the backward pass in backprop mode), on the device.</summary>
     public static TheoryData<string, DenoiseMode> DenoisedMethods => new()
