@@ -198,7 +198,7 @@ public interface IKernelBackend
     /// the methods' noise patterns (SmoothGrad's copies, GradientSHAP's noise, DeepLIFT-SHAP's baselines), drawn on the device.
     /// Counter-based because each value is a pure function of (seed, stream, i): a device draws them all at once, in
     /// any order, and every backend gives the same numbers however the work is split (bitwise on the CPU backend and
-    /// kernels run on the CPU; a GPU's fast log, sin and cos move them by about 1e-6, see <see cref="CounterRandom"/>); a method derives the stream from what
+    /// kernels run on the CPU; a GPU's fast log, sin and cos move them by a few millionths, see <see cref="CounterRandom"/>); a method derives the stream from what
     /// the pattern is for (its sample's index), never from a batch position, so maps do not depend on batching.
     /// </summary>
     void FillNormal(ulong seed, ulong stream, float mean, float deviation, BufferView destination);
