@@ -112,7 +112,7 @@ public abstract class Explainer
         ArgumentNullException.ThrowIfNull(targets);
         if (targets.IsContrast && !SeedsScores)
         {
-            throw new ArgumentException($"Contrast targets (contrast:A,B) are explained by backpropagating the contrast; '{Options.Method}' does not backpropagate a score. Use a gradient or gradient-weighted CAM method.");
+            throw new ArgumentException($"Contrast and weighted-sum targets (contrast:A,B, weights:A=W,B=W) are explained by backpropagating their score from the logits; '{Options.Method}' does not backpropagate a score. Use a gradient method, DeepLIFT, LRP, FullGrad or a gradient-weighted CAM.");
         }
 
         var results = new List<Explanation>();
@@ -182,7 +182,7 @@ public abstract class Explainer
         return seed;
     }
 
-    /// <summary>True for methods that explain a target by backpropagating its score from a seed on the logits (<see cref="Seed"/>), which contrast targets need.</summary>
+    /// <summary>True for methods that explain a target by backpropagating its score from a seed on the logits (<see cref="Seed"/>), which contrast and weighted-sum targets need.</summary>
     private protected virtual bool SeedsScores => false;
 
     /// <summary>

@@ -25,7 +25,7 @@ internal sealed class FinerCam : GradCam
         ArgumentNullException.ThrowIfNull(selection);
         if (selection.IsContrast)
         {
-            throw new ArgumentException("finercam contrasts each target with its nearest classes itself; to name the classes to contrast with, use gradcam with contrast:A,B.");
+            throw new ArgumentException("finercam contrasts each target with its nearest classes itself; to name the classes to contrast with, use gradcam with contrast:A,B or weights:A=W,B=W.");
         }
 
         base.Run(batch, TargetSelection.AgainstNearest(selection, _alpha, _comparisons), results);

@@ -41,7 +41,7 @@ internal sealed class ShapleyCam : GradCam
         ArgumentNullException.ThrowIfNull(selection);
         if (selection.IsContrast)
         {
-            throw new ArgumentException("shapleycam explains each target by its ReST score (2·y_t − log Σ e^y); it takes plain targets (top1, topk:K, class:I), not contrasts.");
+            throw new ArgumentException("shapleycam explains each target by its ReST score (2·y_t − log Σ e^y); it takes plain targets (top1, topk:K, class:I), not contrasts or weighted sums.");
         }
 
         base.Run(batch, TargetSelection.Rest(selection), results);
