@@ -47,8 +47,9 @@ public sealed class LrpTests
     /// has no biases (a bias takes its share of the relevance: in z under ε and γ, b⁺ in z⁺ and b⁻ in z⁻ under α-β),
     /// and every output of an α-β layer has contributions of both signs: its LeakyReLUs leave no input at 0 and its layers
     /// read 16 to 144 inputs (an output with contributions of one sign only, as after a ReLU that zeroes every input on
-    /// its negative weights, passes α·R or −β·R on: docs/methods.md). Tolerance 1e-5 of |y_t|: float32 sums over at
-    /// most 1 024 values per image, and ε = 1e-9 against pre-activations of order 0.1 moves a layer's relevance by about 1e-8 of it.
+    /// its negative weights, passes α·R or −β·R on: docs/methods.md). Tolerance 1e-5 of |y_t|: the layers compute in
+    /// float32 (sums of up to 144 products per output, 1 024 values per image), and ε = 1e-9 against pre-activations of
+    /// order 0.1 moves a layer's relevance by about 1e-8 of it; the largest deviation seen is 1.9e-6 (γ rule, at the input).
     /// </summary>
     [Theory]
     [InlineData(LrpWeightRule.Epsilon)]
