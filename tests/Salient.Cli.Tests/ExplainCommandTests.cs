@@ -111,6 +111,17 @@ public sealed class ExplainCommandTests : IDisposable
         Assert.EndsWith("/gradient-c3-vs-5.npy", line.GetProperty("outputs").GetProperty("map").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_method_that_takes_no_contrast_target_exits_1_before_any_work()
+    {
+        var (exit, _, error) = Cli.Run(["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--method", "occlusion", "--target", "contrast:3,5",
+            "--out", _work.FullName, Fixtures.Path("images")]);
+        Assert.Equal(1, exit);
+        Assert.Contains("--target: 'contrast:3,5': contrast and weighted-sum targets", error, StringComparison.Ordinal);
+        Assert.Contains("not 'occlusion'.", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_work.FullName, "manifest.jsonl")));
+    }
+
     [Theory]
     [InlineData("occlusion", "window=16", "stride=16")]
     [InlineData("rise", "masks=8", "cell=8")]

@@ -124,24 +124,48 @@ public sealed class ContrastTargetTests
     [InlineData("scorecam")]
     [InlineData("occlusion")]
     [InlineData("dff")]
-    public void A_method_that_does_not_backpropagate_refuses_contrast_and_weighted_targets(string method)
+    [InlineData("finercam")]
+    [InlineData("shapleycam")]
+    public void A_method_that_does_not_backpropagate_the_target_score_refuses_contrast_and_weighted_targets(string method)
     {
         using var pair = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
         var explainer = Explainer.Create(ResNet.Value, new ExplainOptions { Method = method });
         foreach (var target in new[] { TargetSelection.Contrast(1, 2), TargetSelection.Weighted((1, 1), (2, 0.5)) })
         {
             var error = Assert.Throws<ArgumentException>(() => explainer.Explain(pair, target));
-            Assert.Contains($"'{method}' does not backpropagate", error.Message, StringComparison.Ordinal);
+            Assert.EndsWith($"do; not '{method}'.", error.Message, StringComparison.Ordinal);
+            Assert.Contains("gradcam, gradcam++", error.Message, StringComparison.Ordinal);
         }
+
+        // A run (a CLI command, a job submission) is refused before it starts, naming the field.
+        var refused = Assert.Throws<ArgumentException>(() => PipelineOptions.Parse(new PipelineText(["gradient", method], "weights:1=1,2=0.5"), f => f, []));
+        Assert.StartsWith("targets: 'weights:1=1,2=0.5': contrast and weighted-sum targets", refused.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"not '{method}'.", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Finercam_chooses_its_own_contrast()
+    public void Every_method_registered_for_weighted_targets_explains_one()
     {
         using var pair = Npy.Read(Fixtures.Path("models", "resnet_basic.input.npy"));
-        var explainer = Explainer.Create(ResNet.Value, new ExplainOptions { Method = "finercam" });
-        var error = Assert.Throws<ArgumentException>(() => explainer.Explain(pair, TargetSelection.Weighted((1, 1), (2, -1))));
-        Assert.Contains("contrast:A,B or weights:A=W,B=W", error.Message, StringComparison.Ordinal);
+        var target = TargetSelection.Parse("weights:3=1,5=-0.5,7=0.25");
+        var methods = Explainer.MethodNames.Where(m => ExplanationMethods.Find(m).Accepts.HasFlag(MethodOptions.WeightedTargets)).ToArray();
+        Assert.Equal(23, methods.Length);
+        foreach (var method in methods)
+        {
+            var results = Explainer.Create(ResNet.Value, new ExplainOptions { Method = method }).Explain(pair, target);
+            try
+            {
+                Assert.Equal([3, 3], results.Select(e => e.Class));
+                Assert.All(results, e => Assert.True(e.IsFinite, $"{method}: a map that is not finite"));
+            }
+            finally
+            {
+                foreach (var e in results)
+                {
+                    e.Dispose();
+                }
+            }
+        }
     }
 
     [Fact]
