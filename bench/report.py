@@ -117,7 +117,9 @@ EXPLAIN_ROWS = [
     ("guided-backprop", "guided-backprop", "guided backprop (ReLU override)", 1.0, "guided-backprop"),
     ("tsgb", "tsgb", "TSGB", 1.0, None),
     ("scorecam", "scorecam", "Score-CAM", None, None),
+    ("shapleycam-full", "shapleycam", "Shapley-CAM vs pytorch-grad-cam loop (create_graph backward to the input, then the Hessian-vector product)", None, None),
     ("shapleycam", "shapleycam", "Shapley-CAM (ReST score; Salient: one backward per class for J·A, PyTorch: create_graph)", None, None),
+    ("dff-full", "dff", "Deep Feature Factorization vs pytorch-grad-cam (one NMF of the batch, scikit-learn's coordinate descent)", None, None),
     ("dff", "dff", "Deep Feature Factorization (5 concepts, 200 updates)", None, None),
 ]
 
@@ -170,7 +172,7 @@ def explain_section(w, model, iterations):
         goal_s = "report" if goal is None else f">= {goal:g}{verdict}"
         lines.append(f"| {label} | {fmt_sig(t_ips)} | {fmt_sig(s_ips)} | {fmt_sig(r)} | {goal_s} | "
                      # Score-CAM and DFF need only forward passes, but the ONNX Runtime harness has neither.
-                     f"{libtorch_cells} | {'n/a' if variant in ('scorecam', 'dff') else 'n/a (no backward)'} | "
+                     f"{libtorch_cells} | {'n/a' if variant in ('scorecam', 'dff', 'dff-full') else 'n/a (no backward)'} | "
                      f"{fmt(num(t, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
                      f"{fmt(num(s, 'peak_rss_mb', 'time_maxrss_mb'), 0)} | "
                      f"{fmt(num(lt, 'peak_rss_mb', 'time_maxrss_mb'), 0) if libtorch_method else '—'} |")

@@ -37,7 +37,12 @@
 #                         default 32 of 2048; the JSON and the table carry the
 #                         all-channel estimate): the full 16,384 masked forwards
 #                         per batch would take hours on 2 cores
-#        shapleycam       ReST score, Hessian-vector product by create_graph
+#        shapleycam-full  the pytorch-grad-cam loop: create_graph backward from the
+#                         ReST score to the input, then the Hessian-vector product
+#        shapleycam       ReST score, Hessian-vector product by create_graph, the
+#                         graph started at layer4's output
+#        dff-full         pytorch-grad-cam's DFF: one NMF of the batch's activations
+#                         (scikit-learn's coordinate descent, written out in NumPy)
 #        dff              5 concepts, 200 updates (the fixtures' factorisation)
 #      -> bench/work/torch_explain_<variant>.json
 #      Salient: `salient bench explain --model bench/work/resnet50.onnx
@@ -109,7 +114,7 @@ TRAIN_ITERATIONS=10
 TRAIN_ARCH=resnet-mini
 TRAIN_SIZE=96
 TRAIN_BATCH=32
-TORCH_EXPLAIN_VARIANTS="${EXPLAIN_VARIANTS:-gradcam-full gradcam guided-backprop tsgb scorecam shapleycam dff}"
+TORCH_EXPLAIN_VARIANTS="${EXPLAIN_VARIANTS:-gradcam-full gradcam guided-backprop tsgb scorecam shapleycam-full shapleycam dff-full dff}"
 SALIENT_EXPLAIN_METHODS="gradcam guided-backprop tsgb scorecam shapleycam dff"
 TORCHSHARP_EXPLAIN_METHODS="gradcam guided-backprop"
 
@@ -359,9 +364,10 @@ for ROUND in $(seq 1 "$ROUNDS"); do
           --model "$EXPLAIN_MODEL" --method "$v" --batch "$EXPLAIN_BATCH" --size "$SIZE" --warmup "$EXPLAIN_WARMUP" \
           --iterations "$EXPLAIN_ITERATIONS" --threads "$THREADS" --scorecam-channels "$SCORECAM_CHANNELS"
       fi
-      # gradcam-full has no Salient twin: Salient's gradcam is measured once, after PyTorch's gradcam.
+      # The pytorch-grad-cam loops (*-full) have no Salient twin: Salient's method is measured once,
+      # after PyTorch's variant of the same name.
       meth="$v"
-      [ "$v" = gradcam-full ] && continue
+      case "$v" in *-full) continue ;; esac
       # libtorch's twins of PyTorch's gradcam (backward only to layer4) and guided backprop.
       case " $TORCHSHARP_EXPLAIN_METHODS " in
         *" $meth "*)

@@ -18,12 +18,28 @@ Methods (every image of the batch gets its own top-1 target, raw-logit score):
                    map = max_c |grad| / max.
   tsgb             tsgb.md section 1 (the implementation of
                    tests/fixtures/methods/make_method_fixtures.py); map = relu(S)/max.
+  shapleycam-full  the pytorch-grad-cam ShapleyCAM loop (detach=False): hooks keep
+                   layer4's output and its gradient in the graph, the ReST score
+                   2·y_t - logsumexp(y) is differentiated to the input with
+                   torch.autograd.grad(create_graph=True) through every layer and
+                   parameter, then the Hessian-vector product
+                   torch.autograd.grad(grads, a, grad_outputs=a); weights
+                   mean(G - H·A/2).
   shapleycam       pytorch-grad-cam ShapleyCAM with ClassifierOutputReST, the graph
                    started at layer4's output: the ReST score's gradient with
                    create_graph, the Hessian-vector product with the activations.
+  dff-full         pytorch-grad-cam's DeepFeatureFactorization: one NMF of the whole
+                   batch's layer4 activations (channels x batch·positions, shifted
+                   per channel to be non-negative) into 5 concepts by scikit-learn's
+                   NMF as pytorch-grad-cam calls it (init='random', random_state=0,
+                   coordinate descent, at most 200 iterations, tol 1e-4; written out
+                   here in NumPy, as Debian has no scikit-learn), the concepts'
+                   logits by model.fc, every concept map scaled to the input, the
+                   map of the concept best for the target.
   dff              Deep Feature Factorization of layer4 as the fixtures define it
-                   (5 concepts, 200 multiplicative updates in float64), the concepts'
-                   logits by model.fc, the map of the concept best for the target.
+                   (5 concepts, 200 multiplicative updates in float64, per image),
+                   the concepts' logits by model.fc, the map of the concept best
+                   for the target.
   scorecam         pytorch-grad-cam Score-CAM (masked forwards in chunks of 16).
                    A ResNet-50 layer4 has 2048 channels, i.e. 2048 forwards per
                    image; --scorecam-channels K masks only the first K channels
@@ -46,7 +62,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import torch_forward  # noqa: E402  (build(), rss_mb(), backend_name(): same conventions)
 
-METHODS = ["gradcam-full", "gradcam", "guided-backprop", "tsgb", "scorecam", "shapleycam", "dff"]
+METHODS = ["gradcam-full", "gradcam", "guided-backprop", "tsgb", "scorecam", "shapleycam-full", "shapleycam", "dff-full", "dff"]
 
 
 def minmax(a):
@@ -122,9 +138,86 @@ def shapleycam_weights(torch, y, targets, a):
     return (g.detach() - 0.5 * hvp).mean(dim=(2, 3))
 
 
-def make_forward_cam(torch, F, model, layer, raw_maps):
+def make_shapleycam_full(torch, F, model, layer):
+    """pytorch-grad-cam's ActivationsAndGradients (detach=False) + BaseCAM.forward + ShapleyCAM.get_cam_weights."""
+    for p in model.parameters():
+        p.requires_grad_(True)
+    store = {}
+
+    def fwd_hook(m, i, o):
+        store["a"] = o
+
+        def grad_hook(g):
+            store["g"] = g
+        o.register_hook(grad_hook)
+    layer.register_forward_hook(fwd_hook)
+
+    def run(x):
+        xr = x.clone().requires_grad_(True)
+        y = model(xr)
+        targets = y.argmax(1)  # targets=None -> the top class, here scored by ClassifierOutputReST
+        model.zero_grad()
+        loss = (2 * y.gather(1, targets[:, None])[:, 0] - torch.logsumexp(y, 1)).sum()
+        torch.autograd.grad(loss, xr, retain_graph=True, create_graph=True)
+        a, g = store["a"], store["g"]
+        (hvp,) = torch.autograd.grad(g, a, grad_outputs=a, retain_graph=True)
+        w = (g - 0.5 * hvp).detach().mean(dim=(2, 3))
+        return cam_postprocess(torch, F, (w[:, :, None, None] * a.detach()).sum(1), x.shape[-2:])
+    return run
+
+
+def nmf_coordinate_descent(np, X, k, max_iter=200, tol=1e-4, seed=0):
+    """X ≈ W·H, W, H >= 0, as scikit-learn's NMF(init='random', solver='cd') fits it: random
+    |normal|·sqrt(mean X / k) start, then alternating coordinate descent on W and H (one
+    component at a time, every row at once), stopped when the projected-gradient
+    violation falls to tol times the first iteration's."""
+    rng = np.random.RandomState(seed)
+    scale = np.sqrt(X.mean() / k)
+    H = np.abs(scale * rng.standard_normal(size=(k, X.shape[1])).astype(X.dtype, copy=False))
+    W = np.abs(scale * rng.standard_normal(size=(X.shape[0], k)).astype(X.dtype, copy=False))
+
+    def update(X, W, Ht):
+        HHt, XHt = Ht.T @ Ht, X @ Ht
+        violation = 0.0
+        for t in range(k):
+            grad = W @ HHt[:, t] - XHt[:, t]
+            violation += float(np.abs(np.where(W[:, t] == 0, np.minimum(grad, 0), grad)).sum())
+            if HHt[t, t] != 0:
+                W[:, t] = np.maximum(W[:, t] - grad / HHt[t, t], 0)
+        return violation
+
+    Ht = np.ascontiguousarray(H.T)
+    first = None
+    for _ in range(max_iter):
+        violation = update(X, W, Ht) + update(np.ascontiguousarray(X.T), Ht, W)
+        first = violation if first is None else first
+        if first == 0 or violation / first <= tol:
+            break
+    return W, Ht.T
+
+
+def make_dff_full(torch, F, model, layer):
+    """pytorch-grad-cam's DeepFeatureFactorization(computation_on_concepts=model.fc) with n_components=5."""
+    import numpy as np
+    k = 5
+
+    def raw_maps(x, targets, a):
+        batch, channels, h, w = a.shape
+        v = a.cpu().numpy().transpose((1, 0, 2, 3)).reshape(channels, -1)
+        offset = v.min(axis=-1)
+        concepts, where = nmf_coordinate_descent(np, v - offset[:, None], k)
+        maps = torch.from_numpy(where.reshape(k, batch, h, w).transpose((1, 0, 2, 3)).copy())
+        scaled = cam_postprocess(torch, F, maps.reshape(batch * k, h, w), x.shape[-2:]).reshape(batch, k, *x.shape[-2:])
+        p = torch.softmax(model.fc(torch.from_numpy(np.float32(concepts + offset[:, None]).T.copy())), 1)
+        best = p[:, targets].argmax(0)
+        return torch.stack([scaled[b, best[b]] for b in range(batch)])
+    return make_forward_cam(torch, F, model, layer, raw_maps, post=False)
+
+
+def make_forward_cam(torch, F, model, layer, raw_maps, post=True):
     """A CAM without a backward pass: one forward keeping layer4's output a, then
-    raw_maps(x, targets, a) -> [B, h, w], all under no_grad."""
+    raw_maps(x, targets, a) -> [B, h, w], all under no_grad, post-processed (or
+    already maps at the input's size, without post)."""
     for p in model.parameters():
         p.requires_grad_(False)
     store = {}
@@ -133,7 +226,8 @@ def make_forward_cam(torch, F, model, layer, raw_maps):
     def run(x):
         with torch.no_grad():
             y = model(x)
-            return cam_postprocess(torch, F, raw_maps(x, y.argmax(1), store["a"]), x.shape[-2:])
+            raw = raw_maps(x, y.argmax(1), store["a"])
+            return cam_postprocess(torch, F, raw, x.shape[-2:]) if post else raw
     return run
 
 
@@ -209,6 +303,10 @@ def main():
 
     if args.method == "gradcam-full":
         fn = make_gradcam_full(torch, F, model, layer)
+    elif args.method == "shapleycam-full":
+        fn = make_shapleycam_full(torch, F, model, layer)
+    elif args.method == "dff-full":
+        fn = make_dff_full(torch, F, model, layer)
     elif args.method in ("gradcam", "shapleycam"):
         weights = gradcam_weights if args.method == "gradcam" else shapleycam_weights
         fn = make_layer_cam(torch, F, model, layer, lambda y, targets, a: weights(torch, y, targets, a))

@@ -32,7 +32,7 @@ public sealed record JobSubmission
     public IReadOnlyList<string> Methods { get; init; } = ["gradcam"];
 
     /// <summary>
-    /// <c>top1</c>, <c>topk:K</c>, <c>class:I[,J...]</c>, <c>contrast:A,B[,C...]</c>, or <c>labels</c> (each item's labels from the manifest).
+    /// <c>top1</c>, <c>topk:K</c>, <c>class:I[,J...]</c>, <c>contrast:A,B[,C...]</c>, <c>weights:A=W[,B=W...]</c>, or <c>labels</c> (each item's labels from the manifest).
     /// The older <c>topN</c> is still accepted, deprecated: the job stores <c>topk:N</c> and the response carries a <c>Warning</c> header.
     /// </summary>
     public string Targets { get; init; } = "top1";
@@ -142,8 +142,9 @@ public sealed record WorkerSummary(Guid Id, string Name, IReadOnlyList<string> D
 /// <param name="Error">Why the item or target failed.</param>
 /// <param name="Metrics">Explanation-quality scores of an <c>eval</c> target; the fit's errors of a <c>pwla</c> item.</param>
 /// <param name="Seconds">Explaining time per map in the item's batch.</param>
+/// <param name="Target">The score explained when it is not the class's own logit (<c>contrast:3,5</c>, <c>weights:3=1,5=-0.5</c>; <see cref="Class"/> is its first class); null for a plain target.</param>
 public sealed record ResultRecord(string Item, string Method, string? Layer, int? Class, string? Label, double? Score,
-    IReadOnlyDictionary<string, string>? Outputs, string? Error, JsonObject? Metrics = null, double? Seconds = null);
+    IReadOnlyDictionary<string, string>? Outputs, string? Error, JsonObject? Metrics = null, double? Seconds = null, string? Target = null);
 
 /// <summary>The JSON conventions of the API: snake_case names, nulls omitted on writing.</summary>
 public static class SalientJson

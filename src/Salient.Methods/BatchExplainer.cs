@@ -21,10 +21,14 @@ public sealed record RenderedFile(string Key, string Suffix, byte[] Content);
 /// <param name="Class">The target class, or null when the input failed as a whole.</param>
 /// <param name="Label">The class's label from the model card, when it has one.</param>
 /// <param name="Score">The class's probability.</param>
-/// <param name="Stem">Where the files go, relative to an output root: <c>&lt;safe input name&gt;/&lt;method&gt;[-&lt;layers&gt;]-c&lt;class&gt;</c>.</param>
+/// <param name="Stem">
+/// Where the files go, relative to an output root: <c>&lt;safe input name&gt;/&lt;method&gt;[-&lt;layers&gt;]-&lt;target&gt;</c>, the target
+/// <c>c&lt;class&gt;</c>, or for a weighted-sum target <c>c&lt;A&gt;-vs-&lt;B&gt;_&lt;C&gt;</c> (contrast) or <c>w&lt;A&gt;x&lt;weight&gt;_&lt;B&gt;x&lt;weight&gt;</c> (weights).
+/// </param>
 /// <param name="Files">The rendered files.</param>
 /// <param name="Error">Why the input or target failed, or null.</param>
-public sealed record ExplainedTarget(int Input, int? Class, string? Label, float Score, string? Stem, IReadOnlyList<RenderedFile> Files, string? Error);
+/// <param name="Target">The score explained when it is not the class's own logit, in the target syntax (<c>contrast:A,B</c>, <c>weights:A=W,B=W</c>); null otherwise.</param>
+public sealed record ExplainedTarget(int Input, int? Class, string? Label, float Score, string? Stem, IReadOnlyList<RenderedFile> Files, string? Error, string? Target = null);
 
 /// <summary>
 /// Explains a loaded batch of inputs and renders every input × target to files in memory, so the
@@ -50,6 +54,7 @@ public static class BatchExplainer
         var errors = batch.Errors.ToArray();
         var perInput = new List<Explanation>?[names.Count];
         var clock = Stopwatch.StartNew();
+        TargetSelection? selection = null;
         if (batch.Tensor is not null)
         {
             try
@@ -61,7 +66,8 @@ public static class BatchExplainer
                     throw new ArgumentException($"Input '{names[batch.Loaded[missing]]}' is not in the target manifest.");
                 }
 
-                foreach (var result in explainer.Explain(batch.Tensor, Combined(selections!)))
+                selection = Combined(selections!);
+                foreach (var result in explainer.Explain(batch.Tensor, selection))
                 {
                     (perInput[batch.Loaded[result.Image]] ??= []).Add(result);
                 }
@@ -95,10 +101,11 @@ public static class BatchExplainer
                 using (explanation)
                 {
                     var label = explanation.Class < card.Labels.Count ? card.Labels[explanation.Class] : null;
+                    var (name, score) = (selection!.OutputName(explanation.Image, explanation.Class), selection.ScoreText(explanation.Image));
                     records.Add(explanation.IsFinite
-                        ? new ExplainedTarget(i, explanation.Class, label, explanation.Probability, $"{SafeName(names[i])}/{stem}-c{explanation.Class}",
-                            Render(explanation, input, preprocessor, rendering), null)
-                        : new ExplainedTarget(i, explanation.Class, label, explanation.Probability, null, [], $"the {explainer.Options.Method} map contains NaN or infinity"));
+                        ? new ExplainedTarget(i, explanation.Class, label, explanation.Probability, $"{SafeName(names[i])}/{stem}-{SafeName(name)}",
+                            Render(explanation, input, preprocessor, rendering), null, score)
+                        : new ExplainedTarget(i, explanation.Class, label, explanation.Probability, null, [], $"the {explainer.Options.Method} map contains NaN or infinity", score));
                 }
             }
         }

@@ -42,8 +42,6 @@ public abstract class CamExplainer : Explainer
     /// <summary>True for methods weighted by gradients: every target then gets a backward pass to the layers, and <see cref="CamLayer.Gradients"/> is set.</summary>
     protected virtual bool NeedsGradients => false;
 
-    private protected override bool SeedsScores => NeedsGradients;
-
     /// <summary>Rules that change the backward pass to the layers (gradient methods only), or null.</summary>
     private protected virtual IBackwardRules? BackwardRules => null;
 

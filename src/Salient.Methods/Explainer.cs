@@ -110,9 +110,9 @@ public abstract class Explainer
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(targets);
-        if (targets.IsContrast && !SeedsScores)
+        if (targets.IsContrast && !ExplanationMethods.Find(Options.Method).Accepts.HasFlag(MethodOptions.WeightedTargets))
         {
-            throw new ArgumentException($"Contrast targets (contrast:A,B) are explained by backpropagating the contrast; '{Options.Method}' does not backpropagate a score. Use a gradient or gradient-weighted CAM method.");
+            throw new ArgumentException(WeightedTargetsRefused(Options.Method));
         }
 
         var results = new List<Explanation>();
@@ -182,8 +182,10 @@ public abstract class Explainer
         return seed;
     }
 
-    /// <summary>True for methods that explain a target by backpropagating its score from a seed on the logits (<see cref="Seed"/>), which contrast targets need.</summary>
-    private protected virtual bool SeedsScores => false;
+    /// <summary>Why <paramref name="method"/> takes no contrast or weighted-sum targets, as the explainer and the options parser say it.</summary>
+    internal static string WeightedTargetsRefused(string method) =>
+        $"contrast and weighted-sum targets (contrast:A,B, weights:A=W,B=W) are explained by backpropagating their score from the logits, "
+        + $"which {ExplanationMethods.Describe(MethodOptions.WeightedTargets)} do; not '{method}'.";
 
     /// <summary>
     /// The gradient seeded on the logits for one target slot of a backward pass: <see cref="Seed"/>

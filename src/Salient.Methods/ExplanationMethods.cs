@@ -17,6 +17,12 @@ public enum MethodOptions
 
     /// <summary>Gradient truncation of shallow layers (<see cref="ExplainOptions.Denoise"/> and its quantile and tanh).</summary>
     Denoise = 2,
+
+    /// <summary>
+    /// Contrast and weighted-sum targets (<see cref="TargetSelection.Weighted"/>): the method explains each target by backpropagating
+    /// its score from the seed <see cref="Explainer"/> puts on the logits (the score's gradient), so any linear score of the logits works.
+    /// </summary>
+    WeightedTargets = 4,
 }
 
 /// <summary>One registered explanation method: its name, the options it accepts, and how to make its explainer.</summary>
@@ -45,25 +51,25 @@ public static class ExplanationMethods
     private static readonly List<ExplanationMethod> Registered =
     [
         new("cam", MethodOptions.None, (m, o) => new ClassActivationMap(m, o)),
-        new("gradcam", MethodOptions.Denoise, (m, o) => new GradCam(m, o)),
-        new("gradcam++", MethodOptions.Denoise, (m, o) => new GradCamPlusPlus(m, o)),
-        new("xgradcam", MethodOptions.Denoise, (m, o) => new XGradCam(m, o)),
-        new("layercam", MethodOptions.Denoise, (m, o) => new LayerCam(m, o)),
-        new("hirescam", MethodOptions.None, (m, o) => new HiResCam(m, o)),
+        new("gradcam", MethodOptions.Denoise | MethodOptions.WeightedTargets, (m, o) => new GradCam(m, o)),
+        new("gradcam++", MethodOptions.Denoise | MethodOptions.WeightedTargets, (m, o) => new GradCamPlusPlus(m, o)),
+        new("xgradcam", MethodOptions.Denoise | MethodOptions.WeightedTargets, (m, o) => new XGradCam(m, o)),
+        new("layercam", MethodOptions.Denoise | MethodOptions.WeightedTargets, (m, o) => new LayerCam(m, o)),
+        new("hirescam", MethodOptions.WeightedTargets, (m, o) => new HiResCam(m, o)),
         new("scorecam", MethodOptions.None, (m, o) => new ScoreCam(m, o)),
         new("ablationcam", MethodOptions.None, (m, o) => new AblationCam(m, o)),
         new("eigencam", MethodOptions.None, (m, o) => new EigenCam(m, o)),
-        new("gradient", MethodOptions.Smooth, (m, o) => new VanillaGradient(m, o)),
-        new("gradxinput", MethodOptions.Smooth, (m, o) => new GradientTimesInput(m, o)),
-        new("guided-backprop", MethodOptions.Smooth, (m, o) => new GuidedBackprop(m, o)),
-        new("guided-gradcam", MethodOptions.Smooth, (m, o) => new GuidedGradCam(m, o)),
-        new("integrated-gradients", MethodOptions.Smooth, (m, o) => new IntegratedGradients(m, o)),
-        new("tsgb", MethodOptions.Smooth, (m, o) => new Tsgb(m, o)),
-        new("gradcam-elementwise", MethodOptions.Denoise, (m, o) => new GradCamElementWise(m, o)),
-        new("eigengradcam", MethodOptions.None, (m, o) => new EigenGradCam(m, o)),
+        new("gradient", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new VanillaGradient(m, o)),
+        new("gradxinput", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new GradientTimesInput(m, o)),
+        new("guided-backprop", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new GuidedBackprop(m, o)),
+        new("guided-gradcam", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new GuidedGradCam(m, o)),
+        new("integrated-gradients", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new IntegratedGradients(m, o)),
+        new("tsgb", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new Tsgb(m, o)),
+        new("gradcam-elementwise", MethodOptions.Denoise | MethodOptions.WeightedTargets, (m, o) => new GradCamElementWise(m, o)),
+        new("eigengradcam", MethodOptions.WeightedTargets, (m, o) => new EigenGradCam(m, o)),
         new("fem", MethodOptions.None, (m, o) => new Fem(m, o)) { Parameters = [new("k", 2, "threshold: channel mean + k standard deviations")] },
         new("randomcam", MethodOptions.None, (m, o) => new RandomCam(m, o)),
-        new("fullgrad", MethodOptions.None, (m, o) => new FullGrad(m, o)),
+        new("fullgrad", MethodOptions.WeightedTargets, (m, o) => new FullGrad(m, o)),
         new("kpcacam", MethodOptions.None, (m, o) => new KpcaCam(m, o))
         {
             Parameters =
@@ -81,10 +87,10 @@ public static class ExplanationMethods
             Parameters = [new("components", 5, "concepts the layer is factored into"), new("iterations", 200, "multiplicative updates of the factorisation")],
         },
         new("shapleycam", MethodOptions.None, (m, o) => new ShapleyCam(m, o)),
-        new("smoothgrad-sq", MethodOptions.Smooth, (m, o) => new SmoothGradSquared(m, o)),
-        new("vargrad", MethodOptions.Smooth, (m, o) => new VarGrad(m, o)),
-        new("deconvolution", MethodOptions.Smooth, (m, o) => new Deconvolution(m, o)),
-        new("gradientshap", MethodOptions.None, (m, o) => new GradientShap(m, o))
+        new("smoothgrad-sq", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new SmoothGradSquared(m, o)),
+        new("vargrad", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new VarGrad(m, o)),
+        new("deconvolution", MethodOptions.Smooth | MethodOptions.WeightedTargets, (m, o) => new Deconvolution(m, o)),
+        new("gradientshap", MethodOptions.WeightedTargets, (m, o) => new GradientShap(m, o))
         {
             Parameters = [new("samples", 16, "random points per image"), new("baseline", 0, "constant baseline value"), new("stdev", 0, "input noise standard deviation")],
         },
@@ -112,17 +118,17 @@ public static class ExplanationMethods
                 new("kernel-width", 0.25, "width of the similarity kernel on the cosine distance"), new("ridge", 1, "ridge penalty of the fit"),
             ],
         },
-        new("deeplift", MethodOptions.None, (m, o) => new DeepLift(m, o)) { Parameters = [new("baseline", 0, "constant baseline value")] },
-        new("deepliftshap", MethodOptions.None, (m, o) => new DeepLiftShap(m, o))
+        new("deeplift", MethodOptions.WeightedTargets, (m, o) => new DeepLift(m, o)) { Parameters = [new("baseline", 0, "constant baseline value")] },
+        new("deepliftshap", MethodOptions.WeightedTargets, (m, o) => new DeepLiftShap(m, o))
         {
             Parameters = [new("samples", 8, "baselines per image"), new("baseline", 0, "mean of the baselines"), new("stdev", 1, "standard deviation of the baselines' noise")],
         },
-        new("lrp", MethodOptions.None, (m, o) => new Lrp(m, o))
+        new("lrp", MethodOptions.WeightedTargets, (m, o) => new Lrp(m, o))
         {
             Parameters = [new("epsilon", 1e-9, "stabiliser of every layer's denominator"), new("gamma", 0, "γ rule W + γ·W⁺ on convolutions and linear layers when > 0")],
         },
-        new("lrp-zplus", MethodOptions.None, (m, o) => new LrpZPlus(m, o)) { Parameters = [new("epsilon", 1e-9, "stabiliser of every layer's denominator")] },
-        new("lrp-alphabeta", MethodOptions.None, (m, o) => new LrpAlphaBeta(m, o))
+        new("lrp-zplus", MethodOptions.WeightedTargets, (m, o) => new LrpZPlus(m, o)) { Parameters = [new("epsilon", 1e-9, "stabiliser of every layer's denominator")] },
+        new("lrp-alphabeta", MethodOptions.WeightedTargets, (m, o) => new LrpAlphaBeta(m, o))
         {
             Parameters =
             [

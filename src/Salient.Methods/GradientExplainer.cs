@@ -28,8 +28,6 @@ public abstract class GradientExplainer : Explainer
     {
     }
 
-    private protected override bool SeedsScores => true;
-
     /// <summary>When true the attribution is the gradient times the input (gradient×input).</summary>
     protected virtual bool TimesInput => false;
 

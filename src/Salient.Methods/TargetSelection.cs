@@ -5,8 +5,9 @@ namespace Salient.Methods;
 /// <summary>
 /// Which classes of each image to explain: the top-1 class (default), the top K, fixed classes,
 /// or a list per image (labels from a manifest); and the score of the logits each is explained by:
-/// the class's logit, or a contrast of it with other classes (<see cref="Contrast"/>, <see cref="AgainstNearest"/>),
-/// which the methods that backpropagate a score seed with the score's gradient on the logits.
+/// the class's logit, or a weighted sum of logits (<see cref="Weighted"/>, of which <see cref="Contrast"/> is one)
+/// or another contrast of classes (<see cref="AgainstNearest"/>), which the methods that backpropagate a score
+/// seed with the score's gradient on the logits.
 /// </summary>
 public abstract class TargetSelection
 {
@@ -28,14 +29,29 @@ public abstract class TargetSelection
 
     /// <summary>
     /// Class <paramref name="target"/> against <paramref name="others"/>: the score explained is
-    /// y_target − mean(y_others), the same for every image (the syntax's <c>contrast:A,B[,C...]</c>).
+    /// y_target − mean(y_others), the same for every image (the syntax's <c>contrast:A,B[,C...]</c>):
+    /// the weighted sum (<see cref="Weighted"/>) with weight 1 on the target and −1/n on each of the n others.
     /// </summary>
     public static TargetSelection Contrast(int target, params int[] others)
     {
         ArgumentNullException.ThrowIfNull(others);
         return others.Length > 0 && !others.Contains(target)
-            ? new LinearContrast(target, others)
+            ? new WeightedSum(
+                [(target, 1.0), .. others.Select(o => (o, -1.0 / others.Length))],
+                $"contrast:{target},{string.Join(',', others)}",
+                $"c{target}-vs-{string.Join('_', others)}")
             : throw new ArgumentException($"A contrast needs at least one other class than {target}.", nameof(others));
+    }
+
+    /// <summary>
+    /// The weighted sum of logits S = Σ_i w_i·y_i, the same for every image (the syntax's <c>weights:A=W[,B=W...]</c>).
+    /// The first class is the one explained: the explanation's class, logit and probability are its own, so its
+    /// weight must be positive; every weight is finite and non-zero, and each class appears once.
+    /// </summary>
+    public static TargetSelection Weighted(params (int Class, double Weight)[] terms)
+    {
+        ArgumentNullException.ThrowIfNull(terms);
+        return WeightsProblem(terms) is { } problem ? throw new ArgumentException($"Weighted target: {problem}", nameof(terms)) : WeightedSum.Of(terms);
     }
 
     /// <summary>
@@ -49,7 +65,7 @@ public abstract class TargetSelection
         ArgumentNullException.ThrowIfNull(selection);
         ArgumentOutOfRangeException.ThrowIfLessThan(comparisons, 1);
         return selection.IsContrast
-            ? throw new ArgumentException("The targets already contrast classes; nearest-class contrast applies to plain targets (top1, topk:K, class:I).", nameof(selection))
+            ? throw new ArgumentException("The targets already weigh classes (contrast or weights); nearest-class contrast applies to plain targets (top1, topk:K, class:I).", nameof(selection))
             : new NearestContrast(selection, alpha, comparisons);
     }
 
@@ -60,11 +76,12 @@ public abstract class TargetSelection
     internal static TargetSelection Rest(TargetSelection selection) => new RestScore(selection);
 
     /// <summary>The target syntax, as help texts and errors show it.</summary>
-    public const string Syntax = "top1, topk:K, class:I[,J...], contrast:A,B[,C...]";
+    public const string Syntax = "top1, topk:K, class:I[,J...], contrast:A,B[,C...], weights:A=W[,B=W...]";
 
     /// <summary>
     /// Parses the target syntax the CLI and the cluster share: <c>top1</c>, <c>topk:K</c>,
-    /// <c>class:I[,J...]</c> or <c>contrast:A,B[,C...]</c> (<see cref="Contrast"/>). The cluster's older
+    /// <c>class:I[,J...]</c>, <c>contrast:A,B[,C...]</c> (<see cref="Contrast"/>) or <c>weights:A=W[,B=W...]</c>
+    /// (<see cref="Weighted"/>; weights are numbers with a dot for decimals). The cluster's older
     /// <c>topN</c> is still read (see <see cref="DeprecationOf"/>).
     /// </summary>
     /// <exception cref="FormatException">The text is none of these.</exception>
@@ -99,6 +116,12 @@ public abstract class TargetSelection
                 : throw new FormatException($"Target '{text}': a contrast is the explained class, then at least one other class (contrast:A,B[,C...]).");
         }
 
+        if (text.StartsWith("weights:", StringComparison.Ordinal))
+        {
+            var terms = WeightList(text, text[8..]);
+            return WeightsProblem(terms) is { } problem ? throw new FormatException($"Target '{text}': {problem}") : WeightedSum.Of(terms);
+        }
+
         throw new FormatException($"Target '{text}' is not one of {Syntax}.");
     }
 
@@ -115,6 +138,57 @@ public abstract class TargetSelection
         }
 
         return classes;
+    }
+
+    private static (int Class, double Weight)[] WeightList(string text, string list)
+    {
+        var parts = list.Split(',');
+        var terms = new (int Class, double Weight)[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
+            if (equals < 0 || !int.TryParse(parts[i].AsSpan(0, equals), NumberStyles.None, CultureInfo.InvariantCulture, out var c))
+            {
+                throw new FormatException($"Target '{text}': '{parts[i]}' is not CLASS=WEIGHT (weights:A=W[,B=W...]).");
+            }
+
+            terms[i] = double.TryParse(parts[i].AsSpan(equals + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var w)
+                ? (c, w)
+                : throw new FormatException($"Target '{text}': '{parts[i][(equals + 1)..]}' is not a number (the weight of class {c}).");
+        }
+
+        return terms;
+    }
+
+    /// <summary>What is wrong with the terms of a weighted sum, or null: the checks <see cref="Weighted"/> and <see cref="Parse"/> share.</summary>
+    private static string? WeightsProblem((int Class, double Weight)[] terms)
+    {
+        if (terms.Length == 0)
+        {
+            return "give at least one CLASS=WEIGHT.";
+        }
+
+        foreach (var (c, w) in terms)
+        {
+            if (c < 0)
+            {
+                return $"class {c} is not a class index.";
+            }
+
+            if (!double.IsFinite(w) || w == 0)
+            {
+                return $"the weight of class {c} must be a finite non-zero number, not {w.ToString(CultureInfo.InvariantCulture)}.";
+            }
+        }
+
+        if (terms.GroupBy(t => t.Class).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            return $"class {twice.Key} is listed twice.";
+        }
+
+        return terms[0].Weight > 0
+            ? null
+            : $"the first class ({terms[0].Class}) is the one explained, whose label and probability the results report; its weight must be positive.";
     }
 
     /// <summary>A note for a caller to show when <paramref name="text"/> uses the deprecated <c>topN</c> form; null otherwise.</summary>
@@ -134,8 +208,20 @@ public abstract class TargetSelection
 
     internal abstract IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits);
 
-    /// <summary>True when a target is explained by another score of the logits than its own logit (a contrast of classes).</summary>
+    /// <summary>True when a target is explained by another score of the logits than its own logit (a weighted sum or other contrast of classes).</summary>
     internal virtual bool IsContrast => false;
+
+    /// <summary>
+    /// The part of output file names that tells the explanation of class <paramref name="target"/> of image <paramref name="image"/> apart:
+    /// <c>c&lt;class&gt;</c> for the class's own logit; a weighted sum's own (<c>c3-vs-5_7</c>, <c>w3x1_5x-0.5</c>) otherwise.
+    /// </summary>
+    public virtual string OutputName(int image, int target) => $"c{target}";
+
+    /// <summary>
+    /// The score the targets of image <paramref name="image"/> are explained by, in the target syntax (<c>contrast:3,5,7</c>,
+    /// <c>weights:3=1,5=-0.5</c>), as manifest records show it; null for each class's own logit.
+    /// </summary>
+    public virtual string? ScoreText(int image) => null;
 
     /// <summary>
     /// Writes ∂S/∂y, the gradient of the score explained for class <paramref name="target"/> of image
@@ -176,6 +262,10 @@ public abstract class TargetSelection
 
         internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits) => selections[image].Select(image, logits);
 
+        public override string OutputName(int image, int target) => selections[image].OutputName(image, target);
+
+        public override string? ScoreText(int image) => selections[image].ScoreText(image);
+
         internal override void ScoreGradient(int image, ReadOnlySpan<float> logits, int target, Span<float> seed) =>
             selections[image].ScoreGradient(image, logits, target, seed);
     }
@@ -186,28 +276,44 @@ public abstract class TargetSelection
 
         internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits) => targets[image];
 
+        public override string OutputName(int image, int target) => scoring.OutputName(image, target);
+
+        public override string? ScoreText(int image) => scoring.ScoreText(image);
+
         internal override void ScoreGradient(int image, ReadOnlySpan<float> logits, int target, Span<float> seed) =>
             scoring.ScoreGradient(image, logits, target, seed);
     }
 
-    private sealed class LinearContrast(int main, int[] others) : TargetSelection
+    /// <summary>S = Σ_i w_i·y_i, explained for the first term's class; <paramref name="text"/> and <paramref name="name"/> are how it was written and how output files name it.</summary>
+    private sealed class WeightedSum((int Class, double Weight)[] terms, string text, string name) : TargetSelection
     {
+        /// <summary>A weighted sum written as <c>weights:</c>, checked already.</summary>
+        public static WeightedSum Of((int Class, double Weight)[] terms) => new(
+            [.. terms],
+            "weights:" + string.Join(',', terms.Select(t => $"{t.Class}={Number(t.Weight)}")),
+            "w" + string.Join('_', terms.Select(t => $"{t.Class}x{Number(t.Weight)}")));
+
         internal override bool IsContrast => true;
 
         internal override IReadOnlyList<int> Select(int image, ReadOnlySpan<float> logits)
         {
-            _ = InRange(others, logits.Length);
-            return InRange([main], logits.Length);
+            _ = InRange([.. terms.Select(t => t.Class)], logits.Length);
+            return [terms[0].Class];
         }
 
         internal override void ScoreGradient(int image, ReadOnlySpan<float> logits, int target, Span<float> seed)
         {
-            seed[target] = 1f;
-            foreach (var other in others)
+            foreach (var (c, w) in terms)
             {
-                seed[other] -= 1f / others.Length;
+                seed[c] += (float)w;
             }
         }
+
+        public override string OutputName(int image, int target) => name;
+
+        public override string? ScoreText(int image) => text;
+
+        private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
     }
 
     private sealed class RestScore(TargetSelection selection) : TargetSelection

@@ -97,6 +97,31 @@ public sealed class ExplainCommandTests : IDisposable
         Assert.Equal([2, 5, 7], Manifest("out").Select(l => l.GetProperty("class").GetInt32()));
     }
 
+    [Fact]
+    public void A_contrast_target_is_named_apart_from_its_class()
+    {
+        var image = Directory.GetFiles(Fixtures.Path("images"), "*.png").Order(StringComparer.Ordinal).First();
+        var exit = Program.Main(["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--method", "gradient", "--format", "npy",
+            "--target", "contrast:3,5", "--out", _work.FullName, image]);
+
+        Assert.Equal(0, exit);
+        var line = Assert.Single(Manifest());
+        Assert.Equal(3, line.GetProperty("class").GetInt32());
+        Assert.Equal("contrast:3,5", line.GetProperty("target").GetString());
+        Assert.EndsWith("/gradient-c3-vs-5.npy", line.GetProperty("outputs").GetProperty("map").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_method_that_takes_no_contrast_target_exits_1_before_any_work()
+    {
+        var (exit, _, error) = Cli.Run(["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--method", "occlusion", "--target", "contrast:3,5",
+            "--out", _work.FullName, Fixtures.Path("images")]);
+        Assert.Equal(1, exit);
+        Assert.Contains("--target: 'contrast:3,5': contrast and weighted-sum targets", error, StringComparison.Ordinal);
+        Assert.Contains("not 'occlusion'.", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_work.FullName, "manifest.jsonl")));
+    }
+
     [Theory]
     [InlineData("occlusion", "window=16", "stride=16")]
     [InlineData("rise", "masks=8", "cell=8")]
@@ -130,6 +155,7 @@ public sealed class ExplainCommandTests : IDisposable
     [InlineData("--layer", "nope", "Valid layers")]
     [InlineData("--format", "jpeg", "valid formats")]
     [InlineData("--target", "best7", "topk:K")]
+    [InlineData("--target", "weights:3=1,5=x", "--target: Target 'weights:3=1,5=x': 'x' is not a number")]
     public void Bad_options_exit_1_with_the_valid_choices(string option, string value, string hint)
     {
         string[] args = ["explain", "--model", Fixtures.Path("models", "resnet_basic.onnx"), "--out", _work.FullName, Fixtures.Path("images")];

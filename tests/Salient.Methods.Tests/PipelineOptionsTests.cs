@@ -21,7 +21,7 @@ public sealed class PipelineOptionsTests
     }
 
     [Theory]
-    [InlineData("best", "--target: Target 'best' is not one of top1, topk:K, class:I[,J...], contrast:A,B[,C...].")]
+    [InlineData("best", "--target: Target 'best' is not one of top1, topk:K, class:I[,J...], contrast:A,B[,C...], weights:A=W[,B=W...].")]
     [InlineData("topk:0", "--target: Target 'topk:0'")]
     public void A_bad_target_is_named_as_the_caller_names_it(string targets, string expected)
     {

@@ -22,12 +22,8 @@ internal sealed class FinerCam : GradCam
 
     protected override void Run(Tensor batch, TargetSelection selection, List<Explanation> results)
     {
+        // Explain refuses contrast and weighted-sum targets (not registered with MethodOptions.WeightedTargets): Finer-CAM chooses its own contrast.
         ArgumentNullException.ThrowIfNull(selection);
-        if (selection.IsContrast)
-        {
-            throw new ArgumentException("finercam contrasts each target with its nearest classes itself; to name the classes to contrast with, use gradcam with contrast:A,B.");
-        }
-
         base.Run(batch, TargetSelection.AgainstNearest(selection, _alpha, _comparisons), results);
     }
 }

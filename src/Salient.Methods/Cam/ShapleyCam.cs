@@ -38,12 +38,8 @@ internal sealed class ShapleyCam : GradCam
 
     protected override void Run(Tensor batch, TargetSelection selection, List<Explanation> results)
     {
+        // Explain refuses contrast and weighted-sum targets (not registered with MethodOptions.WeightedTargets): the score is ReST.
         ArgumentNullException.ThrowIfNull(selection);
-        if (selection.IsContrast)
-        {
-            throw new ArgumentException("shapleycam explains each target by its ReST score (2·y_t − log Σ e^y); it takes plain targets (top1, topk:K, class:I), not contrasts.");
-        }
-
         base.Run(batch, TargetSelection.Rest(selection), results);
     }
 

@@ -10,7 +10,7 @@ using Tensor = Salient.Engine.Tensor;
 namespace Salient.Methods.Internal;
 
 /// <summary>How LRP changes the weights of convolutions and linear layers (Captum's rules).</summary>
-internal enum LrpWeightRule
+public enum LrpWeightRule
 {
     /// <summary>The weights as they are (Captum's EpsilonRule).</summary>
     Epsilon,
@@ -46,7 +46,7 @@ internal enum LrpWeightRule
 /// <param name="gamma">γ of <see cref="LrpWeightRule.Gamma"/>.</param>
 /// <param name="alpha">α of <see cref="LrpWeightRule.AlphaBeta"/>.</param>
 /// <param name="beta">β of <see cref="LrpWeightRule.AlphaBeta"/>.</param>
-internal sealed class LrpRules(LrpWeightRule rule, float epsilon, string imageInput, float gamma = 0f, float alpha = 1f, float beta = 0f) : IBackwardRules
+public sealed class LrpRules(LrpWeightRule rule, float epsilon, string imageInput, float gamma = 0f, float alpha = 1f, float beta = 0f) : IBackwardRules
 {
     // Per weight initializer: (W′, W′ − W), W′ = W⁺ (+ γ·W⁺ and W⁻ under the γ rule); under the α-β rule (W⁺, W⁻).
     private readonly ConcurrentDictionary<string, (float[] Modified, float[] Change)> _weights = new(StringComparer.Ordinal);

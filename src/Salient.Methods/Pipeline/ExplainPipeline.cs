@@ -62,13 +62,13 @@ public sealed class ExplainPipeline
                     var score = target.Class is null ? (double?)null : Math.Round(target.Score, 6);
                     if (target.Error is { } error)
                     {
-                        records.Add(new ManifestRecord(names[i], method, layer, target.Class, target.Label, score, null, error));
+                        records.Add(new ManifestRecord(names[i], method, layer, target.Class, target.Label, score, null, error, Target: target.Target));
                         continue;
                     }
 
                     var outputs = target.Files.ToDictionary(f => f.Key, f => ManifestRecord.OutputPath(target.Stem!, f.Suffix), StringComparer.Ordinal);
                     files.AddRange(target.Files.Select(f => new OutputFile(outputs[f.Key], f.Content)));
-                    records.Add(new ManifestRecord(names[i], method, layer, target.Class, target.Label, score, outputs, null, null, Math.Round(perMethod[m].SecondsPerMap, 4)));
+                    records.Add(new ManifestRecord(names[i], method, layer, target.Class, target.Label, score, outputs, null, null, Math.Round(perMethod[m].SecondsPerMap, 4), target.Target));
                 }
             }
         }

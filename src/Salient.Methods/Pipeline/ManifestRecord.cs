@@ -20,8 +20,12 @@ namespace Salient.Methods.Pipeline;
 /// <param name="Error">Why the item or target failed.</param>
 /// <param name="Metrics">The target's explanation-quality scores (an evaluation), by metric name.</param>
 /// <param name="Seconds">Explaining time per map in the item's batch: the one field that differs between runs of the same work.</param>
+/// <param name="Target">
+/// The score explained when it is not the class's own logit: a contrast or weighted sum of logits in the target syntax
+/// (<c>contrast:3,5</c>, <c>weights:3=1,5=-0.5</c>), <see cref="Class"/> being its first class; null (left out) for a plain target.
+/// </param>
 public sealed record ManifestRecord(string Item, string Method, string? Layer, int? Class, string? Label, double? Score,
-    IReadOnlyDictionary<string, string>? Outputs, string? Error, IReadOnlyDictionary<string, double>? Metrics = null, double? Seconds = null)
+    IReadOnlyDictionary<string, string>? Outputs, string? Error, IReadOnlyDictionary<string, double>? Metrics = null, double? Seconds = null, string? Target = null)
 {
     /// <summary>The manifest's JSON conventions, the REST API's: snake_case names, nulls left out.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)

@@ -95,6 +95,11 @@ public sealed record PipelineOptions
                 throw Problem(fieldName, "targets", $"{e.Message} Use {TargetSelection.Syntax} or {LabelTargets}.");
             }
 
+            if (TargetSelection.Parse(targets).IsContrast && methods.FirstOrDefault(m => !ExplanationMethods.Find(m).Accepts.HasFlag(MethodOptions.WeightedTargets)) is { } refusing)
+            {
+                throw Problem(fieldName, "targets", $"'{targets}': {Explainer.WeightedTargetsRefused(refusing)}");
+            }
+
             if (TargetSelection.DeprecationOf(targets) is { } note)
             {
                 warnings.Add($"{fieldName("targets")}: {note}");

@@ -346,9 +346,10 @@ function gallery(id) {
   };
 
   const card = (record) => {
-    const key = `${record.item}\u0000${record.class}`;
+    // A contrast or weighted-sum target (record.target) is a card of its own beside its class's.
+    const key = `${record.item}\u0000${record.class}\u0000${record.target ?? ''}`;
     if (!cards.has(key)) {
-      const target = `${record.label ?? `class ${record.class}`}${Number.isFinite(record.score) ? ` (${record.score.toFixed(2)})` : ''}`;
+      const target = `${record.label ?? `class ${record.class}`}${Number.isFinite(record.score) ? ` (${record.score.toFixed(2)})` : ''}${record.target ? `, explained by ${record.target}` : ''}`;
       const images = element('div', { class: 'images' },
         element('figure', {}, image(jobPath(id, `/inputs/${record.item.split('/').map(encodeURIComponent).join('/')}`), `Input ${record.item}`), element('figcaption', {}, 'input')));
       const item = element('li', { class: 'card' }, images,
