@@ -15,7 +15,8 @@ public sealed class TangentTests
     // Piecewise linear (convolutions, batch norm, ReLU, Clip, max and average pools, residual sums,
     // Concat, Pad) and smooth (ops_mix: Sigmoid gate times its input, HardSwish, a Softmax head;
     // the operator fixtures: Erf-GELU, MatMul of two moving operands, Einsum, Where, Gather, Split,
-    // Tile, reductions with ReduceMax, Resize, Pow, Sqrt, Exp, Log, Tanh, a decomposed layer norm).
+    // Tile, reductions with ReduceMax, Resize, Pow, Sqrt, Exp, Log, Tanh, layer and instance norms, decomposed
+    // and whole, a vision transformer's attention).
     // The tolerance is relative to the largest tangent (at least 1). Deep ReLU networks moved at the
     // input cross kinks within ±ε on both sides (their one-sided differences disagree by ~1e-2), which
     // breaks the difference, not J·V: for them the backward test's 2e-2; the adjoint test below is exact.
@@ -33,6 +34,10 @@ public sealed class TangentTests
         { "operators", "where_op13", 5e-3 },
         { "operators", "poolresize_op13", 5e-3 },
         { "operators", "convnext_op13", 5e-3 },
+        { "operators", "convnext_op17", 5e-3 },
+        { "operators", "norms_op13", 5e-3 },
+        { "operators", "norms_op17", 5e-3 },
+        { "operators", "vit_op17", 5e-3 },
     };
 
     [Theory]
