@@ -131,6 +131,9 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     public void MaxPool2dBackward(in Pool2dGeometry g, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
         _kernels.MaxPool2dBackward(g, V(input), V(output), V(outputGradient), V(inputGradient));
 
+    public void MaxPool2dTangent(in Pool2dGeometry g, BufferView input, BufferView output, BufferView inputTangent, BufferView outputTangent) =>
+        _kernels.MaxPool2dTangent(g, V(input), V(output), V(inputTangent), V(outputTangent));
+
     /// <inheritdoc/>
     public void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient) =>
         _kernels.GlobalAvgPoolBackward(planes, planeSize, V(outputGradient), V(inputGradient));

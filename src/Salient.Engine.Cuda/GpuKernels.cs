@@ -33,6 +33,7 @@ public sealed class GpuKernels : IDisposable
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape>> _maxPool;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>> _avgPool;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>> _maxPoolBackward;
+    private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>> _maxPoolTangent;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>> _avgPoolBackward;
     private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int>> _globalAvgPool;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DeviceActivation>> _channelAffine;
@@ -78,6 +79,7 @@ public sealed class GpuKernels : IDisposable
         _maxPool = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape>(MaxPool2dKernel.Run));
         _avgPool = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>(AvgPool2dKernel.Run));
         _maxPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>(MaxPool2dBackwardKernel.Run));
+        _maxPoolTangent = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolShape>(MaxPool2dTangentKernel.Run));
         _avgPoolBackward = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, PoolShape, int>(AvgPool2dBackwardKernel.Run));
         _globalAvgPool = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, int>(GlobalAvgPoolKernel.Run));
         _channelAffine = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DeviceActivation>(ChannelAffineKernel.Run));
@@ -238,6 +240,23 @@ public sealed class GpuKernels : IDisposable
         if (inputGradient.Length != 0)
         {
             _maxPoolBackward.Value(Stream, (int)inputGradient.Length, input, output, outputGradient, inputGradient, new PoolShape(g));
+        }
+    }
+
+    /// <inheritdoc cref="IKernelBackend.MaxPool2dTangent"/>
+    /// <remarks>Unlike the CPU backend, an output not found in its window (not this input's forward output) is not reported: its tangent is zero.</remarks>
+    public void MaxPool2dTangent(in Pool2dGeometry g, ArrayView<float> input, ArrayView<float> output, ArrayView<float> inputTangent,
+        ArrayView<float> outputTangent)
+    {
+        Checks.Pool(g, input.Length, outputTangent.Length);
+        if (inputTangent.Length != input.Length || output.Length != outputTangent.Length)
+        {
+            throw new ArgumentException($"Max pooling's tangent got {input.Length} inputs, {output.Length} outputs, {inputTangent.Length} input tangents and room for {outputTangent.Length}.");
+        }
+
+        if (outputTangent.Length != 0)
+        {
+            _maxPoolTangent.Value(Stream, (int)outputTangent.Length, input, output, inputTangent, outputTangent, new PoolShape(g));
         }
     }
 

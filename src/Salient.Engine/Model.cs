@@ -231,6 +231,40 @@ public sealed class Model
     }
 
     /// <summary>
+    /// The forward-mode directional derivative (Jacobian-vector product) in one pass: how every value
+    /// downstream of <paramref name="value"/> (one of the record's gradient sources) moves when it moves
+    /// along <paramref name="tangent"/> (its shape; read, not taken over). Returns the tangents of
+    /// <paramref name="wanted"/> (the logits when null), owned by the caller: for the logits, J·V with
+    /// J = ∂logits/∂value. Each step contributes its own rule (<see cref="Step.Tangent"/>); a pass
+    /// through a step that has none fails with a <see cref="ModelException"/> naming its node.
+    /// </summary>
+    public Dictionary<string, Tensor> Tangent(ForwardRecord record, string value, Tensor tangent, IReadOnlyCollection<string>? wanted = null)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(tangent);
+        if (!record.Region.Values.Contains(value))
+        {
+            throw new ArgumentException($"Model '{Name}': '{value}' is not a gradient source of this forward record (record it with it among the sources).", nameof(value));
+        }
+
+        var shape = record.Plan.ShapeOf(value);
+        if (!tangent.Shape.SequenceEqual(shape))
+        {
+            throw new ArgumentException($"Model '{Name}': the tangent of '{value}' must be [{Tensor.FormatShape(shape)}], it is [{Tensor.FormatShape(tangent.Shape)}].", nameof(tangent));
+        }
+
+        var onDevice = tangent.To(_backend);
+        try
+        {
+            return record.Plan.Tangent(record, value, onDevice, wanted ?? [OutputNames[0]], _backend);
+        }
+        finally
+        {
+            DisposeCopy(onDevice, tangent);
+        }
+    }
+
+    /// <summary>
     /// A copy of this model in which the float initializers named in <paramref name="replacements"/>
     /// hold the given tensors (same shapes; the copy keeps them, so pass tensors that own no pooled
     /// storage); the copy plans afresh. For weight-randomisation sanity checks.

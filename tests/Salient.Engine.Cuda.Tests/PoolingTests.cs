@@ -42,7 +42,7 @@ public class PoolingTests
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]
-    public void Max_pooling_and_its_gradient_match_the_cpu_backend(string device, int geometry, bool ties)
+    public void Max_pooling_its_gradient_and_its_tangent_match_the_cpu_backend(string device, int geometry, bool ties)
     {
         var d = Devices.Get(device);
         var g = s_geometries[geometry];
@@ -56,6 +56,11 @@ public class PoolingTests
 
         Reference.AssertClose(y, d.Run(new float[outLength], (v, o) => d.Kernels.MaxPool2d(g, v[0], o), x));
         Reference.AssertClose(dx, d.Run(Reference.Random(x.Length, 3), (v, o) => d.Kernels.MaxPool2dBackward(g, v[0], v[1], v[2], o), x, y, dy));
+
+        var dxTangent = Reference.Random(x.Length, 4);
+        var dyTangent = new float[outLength];
+        Devices.Cpu.MaxPool2dTangent(g, x, y, dxTangent, dyTangent);
+        Reference.AssertClose(dyTangent, d.Run(new float[outLength], (v, o) => d.Kernels.MaxPool2dTangent(g, v[0], v[1], v[2], o), x, y, dxTangent));
     }
 
     [SkippableTheory]

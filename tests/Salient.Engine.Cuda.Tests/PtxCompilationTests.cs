@@ -30,6 +30,7 @@ public class PtxCompilationTests
         (Run(typeof(MaxPool2dKernel)), false),
         (Run(typeof(AvgPool2dKernel)), false),
         (Run(typeof(MaxPool2dBackwardKernel)), false),
+        (Run(typeof(MaxPool2dTangentKernel)), false),
         (Run(typeof(AvgPool2dBackwardKernel)), false),
         (Run(typeof(ChannelAffineKernel)), false),
         (Run(typeof(ActivationKernel)), false),

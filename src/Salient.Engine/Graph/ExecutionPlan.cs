@@ -303,6 +303,65 @@ internal sealed class ExecutionPlan
     }
 
     /// <summary>
+    /// Runs the forward-mode pass: pushes <paramref name="tangent"/>, a tangent of recorded value
+    /// <paramref name="source"/> (read, not taken over), through the record's region steps in
+    /// execution order and returns the tangents of <paramref name="wanted"/> (zeros for values that do
+    /// not depend on the source), owned by the caller. Each intermediate tangent is freed after its
+    /// last reader. A step without a tangent rule fails the pass, naming its node.
+    /// </summary>
+    public Dictionary<string, Tensor> Tangent(ForwardRecord record, string source, Tensor tangent, IReadOnlyCollection<string> wanted, IKernelBackend backend)
+    {
+        var steps = _steps.Where(s => record.Region.Nodes.Contains(s.Node)).ToArray();
+        var lastReader = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < steps.Length; i++)
+        {
+            foreach (var input in steps[i].Inputs)
+            {
+                lastReader[input] = i;
+            }
+        }
+
+        var tangents = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [source] = tangent.Clone() };
+        var context = new TangentContext(record, tangents, backend);
+        try
+        {
+            for (var i = 0; i < steps.Length; i++)
+            {
+                var step = steps[i];
+                if (!step.Inputs.Any(tangents.ContainsKey))
+                {
+                    continue;
+                }
+
+                context.Bind(step);
+                step.Tangent(context);
+                foreach (var input in step.Inputs.Distinct())
+                {
+                    if (lastReader[input] == i && !wanted.Contains(input) && tangents.Remove(input, out var spent))
+                    {
+                        spent.Dispose();
+                    }
+                }
+            }
+
+            var results = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var name in wanted)
+            {
+                results[name] = tangents.Remove(name, out var result) ? result : Tensor.Zeros(backend, ShapeOf(name));
+            }
+
+            return results;
+        }
+        finally
+        {
+            foreach (var spent in tangents.Values)
+            {
+                spent.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
     /// Runs the backward pass from <paramref name="seeds"/> (gradients at outputs, taken over) and
     /// returns the complete gradients of <paramref name="wanted"/>, owned by the caller. Steps
     /// outside the record's region are skipped; <paramref name="rules"/> may replace any step's

@@ -84,6 +84,15 @@ public abstract class Step
     /// </summary>
     public virtual void Backward(BackwardContext context) =>
         throw new ModelException($"{Node.Describe()}: no backward pass for this operator.");
+
+    /// <summary>
+    /// The Jacobian-vector product (forward mode, <see cref="Model.Tangent"/>): sets the tangent of
+    /// each output from the tangents of the inputs that have one (<see cref="TangentContext.InputTangent"/>;
+    /// the others are constant along the direction). A step without a rule refuses, by name: a
+    /// missing rule never reads as a zero derivative.
+    /// </summary>
+    public virtual void Tangent(TangentContext context) =>
+        throw new ModelException($"{Node.Describe()}: no forward-mode (Jacobian-vector product) rule for {Label}.");
 }
 
 /// <summary>What a step sees while it runs: its inputs, the backend, and a way to make its outputs.</summary>

@@ -113,6 +113,13 @@ public interface IKernelBackend
     void MaxPool2dBackward(in Pool2dGeometry g, BufferView input, BufferView output, BufferView outputGradient,
         BufferView inputGradient);
 
+    /// <summary>
+    /// Max pooling's Jacobian-vector product: each output takes <paramref name="inputTangent"/> at its
+    /// window's maximum in <paramref name="input"/>, the element <see cref="MaxPool2dBackward"/> routes the
+    /// gradient to (the same tie rule).
+    /// </summary>
+    void MaxPool2dTangent(in Pool2dGeometry g, BufferView input, BufferView output, BufferView inputTangent, BufferView outputTangent);
+
     /// <summary>The input gradient of <see cref="GlobalAvgPool"/>: each plane gets its output's gradient divided by the plane size.</summary>
     void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient);
 

@@ -10,8 +10,8 @@ namespace Salient.Methods.Cam;
 /// Grad-CAM with the gradient G of each target's ReST score S = 2·y_t − log Σ e^y (<see cref="TargetSelection.Rest"/>)
 /// replaced by G − ½·H·A, H = ∂²S/∂A² at the layer and A its activations. After a layer from which the
 /// network is piecewise linear, ∂²y/∂A² = 0 almost everywhere and H = Jᵀ·∇²S·J exactly, J = ∂y/∂A: J·A
-/// takes one backward pass per class (row k of J is class k's gradient), ∇²S = −(diag p − p·pᵀ) is the same for
-/// every target, and Jᵀ of the result one more backward pass per layer. Layers after which the network is not
+/// is one forward-mode pass per layer (<see cref="Model.Tangent"/> along A), ∇²S = −(diag p − p·pᵀ) is the same
+/// for every target, and Jᵀ of the result one backward pass per layer. Layers after which the network is not
 /// piecewise linear are refused at construction.
 /// </summary>
 internal sealed class ShapleyCam : GradCam
@@ -69,107 +69,41 @@ internal sealed class ShapleyCam : GradCam
     /// <summary>−½·H·A per layer, H·A = Jᵀ·∇²S·(J·A) with ∇²S = −(diag p − p·pᵀ) per image, laid out as the layer's value.</summary>
     private Dictionary<string, float[]> HalfHessianTimesActivations(ForwardRecord record)
     {
-        using var logits = OnHost(record.Value(Model.OutputNames[0]));
+        var output = Model.OutputNames[0];
+        using var logits = OnHost(record.Value(output));
         var (images, classes) = (logits.Value.Dim(0), logits.Value.Length / logits.Value.Dim(0));
-        var activations = Layers.ToDictionary(l => l, l => OnHost(record.Value(l)));
-        try
+        var correction = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var layer in Layers)
         {
-            // (J·A)[b, k] = ⟨∂y_k/∂A_b, A_b⟩: class k's gradient, seeded for every image at once.
-            var directional = Layers.ToDictionary(l => l, _ => new double[images * classes]);
-            for (var k = 0; k < classes; k++)
+            // (J·A)[b, k] = ⟨∂y_k/∂A_b, A_b⟩ for every class and image at once: the logits' tangent along A itself.
+            using var tangent = Model.Tangent(record, layer, record.Value(layer))[output];
+            using var directional = OnHost(tangent);
+            var seed = Tensor.Zeros(logits.Value.Shape);
+            for (var b = 0; b < images; b++)
             {
-                using var seed = Tensor.Zeros(logits.Value.Shape);
-                for (var b = 0; b < images; b++)
+                var p = ClassScores.Softmax.Probabilities(logits.Value.Span.Slice(b * classes, classes));
+                var u = directional.Value.Span.Slice(b * classes, classes);
+                var pu = 0.0;
+                for (var k = 0; k < classes; k++)
                 {
-                    seed.Span[(b * classes) + k] = 1f;
+                    pu += p[k] * u[k];
                 }
 
-                ForEachImageGradient(record, seed, activations, (layer, b, gradient, a) => directional[layer][(b * classes) + k] = Dot(gradient, a));
-            }
-
-            var correction = new Dictionary<string, float[]>(StringComparer.Ordinal);
-            foreach (var layer in Layers)
-            {
-                using var seed = Tensor.Zeros(logits.Value.Shape);
-                for (var b = 0; b < images; b++)
+                // ∇²S·u = −(p ⊙ u − p·(pᵀu)); seeded scaled by −½ so the backward pass gives −½·H·A directly.
+                for (var k = 0; k < classes; k++)
                 {
-                    var p = ClassScores.Softmax.Probabilities(logits.Value.Span.Slice(b * classes, classes));
-                    var u = directional[layer].AsSpan(b * classes, classes);
-                    var pu = 0.0;
-                    for (var k = 0; k < classes; k++)
-                    {
-                        pu += p[k] * u[k];
-                    }
-
-                    // ∇²S·u = −(p ⊙ u − p·(pᵀu)); seeded scaled by −½ so the backward pass gives −½·H·A directly.
-                    for (var k = 0; k < classes; k++)
-                    {
-                        seed.Span[(b * classes) + k] = (float)(0.5 * p[k] * (u[k] - pu));
-                    }
-                }
-
-                var values = new float[activations[layer].Value.Length];
-                var perImage = values.Length / images;
-                ForEachImageGradient(record, seed, activations, (name, b, gradient, _) =>
-                {
-                    if (name == layer)
-                    {
-                        gradient.CopyTo(values.AsSpan(b * perImage, perImage));
-                    }
-                });
-                correction[layer] = values;
-            }
-
-            return correction;
-        }
-        finally
-        {
-            foreach (var a in activations.Values)
-            {
-                a.Dispose();
-            }
-        }
-    }
-
-    /// <summary>One plain backward pass from <paramref name="seed"/>; <paramref name="read"/> gets each layer's gradient and activations of each image, on the host.</summary>
-    private void ForEachImageGradient(ForwardRecord record, Tensor seed, Dictionary<string, Borrowed> activations, ImageGradientAction read)
-    {
-        var gradients = Model.Backward(record, seed, Layers);
-        try
-        {
-            foreach (var layer in Layers)
-            {
-                using var gradient = OnHost(gradients[layer]);
-                var a = activations[layer].Value;
-                var perImage = a.Length / a.Dim(0);
-                for (var b = 0; b < a.Dim(0); b++)
-                {
-                    read(layer, b, gradient.Value.Span.Slice(b * perImage, perImage), a.Span.Slice(b * perImage, perImage));
+                    seed.Span[(b * classes) + k] = (float)(0.5 * p[k] * (u[k] - pu));
                 }
             }
+
+            var gradients = Model.Backward(record, seed, [layer]);
+            using var gradient = gradients[layer];
+            using var onHost = OnHost(gradient);
+            correction[layer] = onHost.Value.Span.ToArray();
         }
-        finally
-        {
-            foreach (var g in gradients.Values)
-            {
-                g.Dispose();
-            }
-        }
+
+        return correction;
     }
-
-    /// <summary>⟨x, y⟩ summed in double.</summary>
-    private static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        var sum = 0.0;
-        for (var i = 0; i < x.Length; i++)
-        {
-            sum += (double)x[i] * y[i];
-        }
-
-        return sum;
-    }
-
-    private delegate void ImageGradientAction(string layer, int image, ReadOnlySpan<float> gradient, ReadOnlySpan<float> activations);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first node after <paramref name="layer"/> that is not piecewise linear in it.</summary>
     private void CheckPiecewiseLinearAfter(string layer)

@@ -75,6 +75,41 @@ public class PoolBackwardTests
         Reference.AssertClose(MaxPoolBackward(g, input, dy), dx, 1e-6f);
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Max_pool_tangent_reads_where_the_gradient_goes(int index, bool ties)
+    {
+        // The tangent is the adjoint of the gradient: each output reads the input tangent at the tap
+        // its gradient goes to, ties included: ⟨dy, J·t⟩ = ⟨Jᵀ·dy, t⟩ for one-hot dy, i.e. elementwise.
+        var g = PoolTests.Geometry(index);
+        var input = Reference.Random(g.Batch * g.Channels * g.InHeight * g.InWidth, 70 + index);
+        if (ties)
+        {
+            input = [.. input.Select(v => MathF.Round(v * 2f) / 2f)];
+        }
+
+        var backend = Backends.Get("managed");
+        var output = Forward(g, input);
+        var t = Reference.Random(input.Length, 90 + index);
+        var tangent = Enumerable.Repeat(float.NaN, output.Length).ToArray();
+        backend.MaxPool2dTangent(g, input, output, t, tangent);
+
+        var dx = new float[input.Length];
+        for (var o = 0; o < output.Length; o++)
+        {
+            var oneHot = new float[output.Length];
+            oneHot[o] = 1f;
+            backend.MaxPool2dBackward(g, input, output, oneHot, dx);
+            var expected = 0.0;
+            for (var i = 0; i < dx.Length; i++)
+            {
+                expected += dx[i] * (double)t[i];
+            }
+
+            Assert.Equal(expected, tangent[o], 6);
+        }
+    }
+
     [Fact]
     public void Max_pool_gradient_of_a_window_of_negative_infinities_goes_to_its_first_tap()
     {

@@ -96,6 +96,9 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
     public void MaxPool2dBackward(in Pool2dGeometry g, BufferView input, BufferView output, BufferView outputGradient, BufferView inputGradient) =>
         _cpu.MaxPool2dBackward(g, H(input), H(output), H(outputGradient), H(inputGradient));
 
+    public void MaxPool2dTangent(in Pool2dGeometry g, BufferView input, BufferView output, BufferView inputTangent, BufferView outputTangent) =>
+        _cpu.MaxPool2dTangent(g, H(input), H(output), H(inputTangent), H(outputTangent));
+
     public void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient) =>
         _cpu.GlobalAvgPoolBackward(planes, planeSize, H(outputGradient), H(inputGradient));
 

@@ -58,6 +58,9 @@ internal static class ActivationOperator
 
         public override FusedActivation Activation => activation;
 
+        // Element-wise, so its Jacobian is diagonal: the backward pass's product is the tangent's.
+        public override void Tangent(TangentContext context) => context.ThroughSymmetricJacobian();
+
         public override void Backward(BackwardContext context)
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)

@@ -81,6 +81,10 @@ internal static class BatchNormOperator
 
         public override bool ReadsInputInBackward(int index) => false;
 
+
+        // A per-channel scale and an element-wise activation: a diagonal Jacobian, so the backward pass's product is the tangent's.
+        public override void Tangent(TangentContext context) => context.ThroughSymmetricJacobian();
+
         public override bool ReadsOutputInBackward => activation.Kind != ActivationKind.None;
 
         public override void Backward(BackwardContext context)

@@ -35,6 +35,9 @@ internal static class BatchedMatMulOperator
 
         public override bool ReadsOutputInBackward => false;
 
+        // Linear in each operand alone: the product rule.
+        public override void Tangent(TangentContext context) => context.ProductRule();
+
         /// <summary>For each output matrix, the index of the operand matrix it reads (broadcast axes repeat it).</summary>
         private static int[] MatrixIndices(int[] own, int[] batch)
         {

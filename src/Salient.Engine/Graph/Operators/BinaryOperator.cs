@@ -128,6 +128,53 @@ internal static class BinaryOperator
             }
         }
 
+        /// <summary>
+        /// a ± b: ta ± tb; a·b: ta·b + a·tb; a/b: (ta − y·tb)/b; then the fused activation's derivative,
+        /// judged from the output as the backward pass judges it.
+        /// </summary>
+        public override void Tangent(TangentContext context)
+        {
+            var backend = context.Backend;
+            var (ta, tb) = (context.InputTangent(0), context.InputTangent(1));
+            using var zeroA = ta is null ? Tensor.Zeros(backend, aShape) : null;
+            using var zeroB = tb is null ? Tensor.Zeros(backend, bShape) : null;
+            var (da, db) = ((ta ?? zeroA)!.Data, (tb ?? zeroB)!.Data);
+            var tangent = Tensor.Uninitialized(backend, shape);
+            switch (op)
+            {
+                case BinaryOp.Add or BinaryOp.Sub:
+                    backend.Binary(op, da, aShape, db, bShape, tangent.Data, shape);
+                    break;
+                case BinaryOp.Mul:
+                    backend.Binary(BinaryOp.Mul, da, aShape, context.Input(1).Data, bShape, tangent.Data, shape);
+                    if (tb is not null)
+                    {
+                        using var term = Tensor.Uninitialized(backend, shape);
+                        backend.Binary(BinaryOp.Mul, context.Input(0).Data, aShape, db, bShape, term.Data, shape);
+                        backend.Accumulate(MapFusion.Sum, term.Data, tangent.Data);
+                    }
+
+                    break;
+                default:
+                    using (var numerator = Tensor.Uninitialized(backend, shape))
+                    {
+                        backend.Binary(BinaryOp.Mul, context.Output(0).Data, shape, db, bShape, tangent.Data, shape);
+                        backend.Binary(BinaryOp.Sub, da, aShape, tangent.Data, shape, numerator.Data, shape);
+                        backend.Binary(BinaryOp.Div, numerator.Data, shape, context.Input(1).Data, bShape, tangent.Data, shape);
+                    }
+
+                    break;
+            }
+
+            if (activation.Kind != ActivationKind.None)
+            {
+                var output = context.Output(0).Data;
+                backend.ActivateBackward(activation, output, output, tangent.Data, tangent.Data);
+            }
+
+            context.SetOutputTangent(0, tangent);
+        }
+
         /// <summary>Adds sign·(gradient summed down to the input's shape) to input <paramref name="index"/>.</summary>
         private void Reduce(BackwardContext context, int index, int[] inputShape, BufferView gradient, float sign)
         {

@@ -39,6 +39,11 @@ internal static class CompareOperator
             backend.Compare(comparison, a.Data, b.Data, context.Output(0, shape).Data);
         }
 
+        // Piecewise constant: its output has no tangent (a zero one).
+        public override void Tangent(Backward.TangentContext context)
+        {
+        }
+
         // A comparison is piecewise constant: its inputs get no gradient from it.
         public override void Backward(Backward.BackwardContext context)
         {

@@ -45,6 +45,9 @@ internal static class ConcatOperator
 
         public override bool ReadsOutputInBackward => false;
 
+        // Linear in its inputs together: the same computation carries the tangents, zeros for inputs that have none.
+        public override void Tangent(TangentContext context) => context.Linear();
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);

@@ -190,6 +190,48 @@ internal static class ConvOperator
             }
         }
 
+        /// <summary>
+        /// The convolution of the input's tangent (no bias: the weights are constant), plus the
+        /// residual's tangent, then the fused activation's derivative judged from the output.
+        /// </summary>
+        public override void Tangent(TangentContext context)
+        {
+            var backend = context.Backend;
+            Tensor? tangent = null;
+            if (context.InputTangent(0) is { } input)
+            {
+                tangent = Tensor.Uninitialized(backend, context.OutputShape(0));
+                backend.Conv2d(geometry, input.Data, weight.Data, default, tangent.Data, FusedActivation.None, accumulate: false);
+            }
+
+            if (residual && context.InputTangent(Inputs.Length - 1) is { } skip)
+            {
+                if (tangent is null)
+                {
+                    tangent = skip.Clone();
+                }
+                else
+                {
+                    backend.Accumulate(MapFusion.Sum, skip.Data, tangent.Data);
+                }
+            }
+
+            if (tangent is null)
+            {
+                // Only the weights or bias would move: not a tangent this pass computes.
+                base.Tangent(context);
+                return;
+            }
+
+            if (activation.Kind != ActivationKind.None)
+            {
+                var output = context.Output(0).Data;
+                backend.ActivateBackward(activation, output, output, tangent.Data, tangent.Data);
+            }
+
+            context.SetOutputTangent(0, tangent);
+        }
+
         public override void Run(StepContext context)
         {
             var g = geometry;

@@ -57,6 +57,9 @@ internal static class EinsumOperator
     {
         public override bool ReadsOutputInBackward => false;
 
+        // Linear in each operand alone: the product rule.
+        public override void Tangent(TangentContext context) => context.ProductRule();
+
         public override void Run(StepContext context) =>
             Contract(context.Backend, [.. terms.Select((t, i) => (t, context.Input(i).Data))], result, context.Output(0, shape).Data);
 

@@ -40,6 +40,9 @@ internal static class GatherOperator
 
         public override bool ReadsOutputInBackward => false;
 
+        // Linear in its input: the same computation carries the tangent.
+        public override void Tangent(TangentContext context) => context.Linear();
+
         // Index k's block of every outer row, as a strided copy: [outer, inner] at its place in the input and in the output.
         private int[] Shape => [_outer, _inner];
 

@@ -55,6 +55,9 @@ internal static class GeluOperator
 
         public override bool ReadsOutputInBackward => false;
 
+        // Element-wise, so its Jacobian is diagonal: the backward pass's product is the tangent's.
+        public override void Tangent(TangentContext context) => context.ThroughSymmetricJacobian();
+
         public override void Run(StepContext context) =>
             context.Backend.Unary(UnaryFunction.Gelu, context.Input(0).Data, context.Output(0, shape).Data);
 

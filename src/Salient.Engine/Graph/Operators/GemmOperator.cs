@@ -70,6 +70,19 @@ internal static class GemmOperator
 
         public override bool WeightsTransposed => transB;
 
+        // alpha·op(A)·op(B) is linear in A and in B alone (the product rule), beta·C in C.
+        public override void Tangent(TangentContext context)
+        {
+            if (cShape is null)
+            {
+                context.ProductRule();
+            }
+            else
+            {
+                context.ProductRule(additive: 2);
+            }
+        }
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient)

@@ -33,6 +33,10 @@ internal static class InstanceNormOperator
             context.Backend.NormalizeRows(RowAffine.PerRow, shape[0] * _channels, _plane, epsilon, context.Input(0).Data, context.Input(1).Data,
                 context.Input(2).Data, context.Output(0, shape).Data);
 
+        // The scale is one per channel: against [N, C, ...] it broadcasts as [C, 1, ...].
+        public override void Tangent(TangentContext context) =>
+            LayerNormOperator.Tangent(context, RowAffine.PerRow, shape[0] * _channels, _plane, epsilon, shape, [_channels, .. Enumerable.Repeat(1, shape.Length - 2)]);
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient)

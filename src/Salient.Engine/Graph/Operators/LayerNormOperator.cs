@@ -133,6 +133,9 @@ internal static class LayerNormOperator
             context.Backend.NormalizeRows(RowAffine.PerColumn, _rows, cols, epsilon, context.Input(0).Data, hasScale ? context.Input(1).Data : default,
                 hasBias ? context.Input(2).Data : default, context.Output(0, shape).Data);
 
+        public override void Tangent(TangentContext context) =>
+            LayerNormOperator.Tangent(context, RowAffine.PerColumn, _rows, cols, epsilon, shape, hasScale ? context.InputShape(1) : null);
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient)
@@ -148,6 +151,30 @@ internal static class LayerNormOperator
                 gradient.Data, Data(dx), Data(dScale), Data(dBias));
             AddGradients(context, dx, dScale, dBias);
         }
+    }
+
+    /// <summary>
+    /// The tangent of a <see cref="IKernelBackend.NormalizeRows"/> step whose scale and bias stay constant:
+    /// scale ⊙ (S·t), S = ∂x̂/∂x = (I − 11ᵀ/n − x̂x̂ᵀ/n)/σ per row. S is symmetric, so the backward kernel
+    /// without a scale computes S·t. <paramref name="scaleShape"/> is how the scale broadcasts against the
+    /// data (null for none). A moving scale or bias has no rule.
+    /// </summary>
+    public static void Tangent(TangentContext context, RowAffine affine, int rows, int cols, float epsilon, int[] shape, int[]? scaleShape)
+    {
+        if (Enumerable.Range(1, context.Step.Inputs.Length - 1).Any(i => context.InputTangent(i) is not null))
+        {
+            throw new ModelException($"{context.Step.Node.Describe()}: no forward-mode (Jacobian-vector product) rule for a moving scale or bias.");
+        }
+
+        var backend = context.Backend;
+        var tangent = Tensor.Uninitialized(backend, shape);
+        backend.NormalizeRowsBackward(affine, rows, cols, epsilon, context.Input(0).Data, default, context.InputTangent(0)!.Data, tangent.Data, default, default);
+        if (scaleShape is not null)
+        {
+            backend.Binary(BinaryOp.Mul, tangent.Data, shape, context.Input(1).Data, scaleShape, tangent.Data, shape);
+        }
+
+        context.SetOutputTangent(0, tangent);
     }
 
     /// <summary>The storage of a gradient that is computed, or an empty view for one that is not.</summary>

@@ -63,6 +63,14 @@ internal static class PadOperator
         public override void Run(StepContext context) =>
             context.Backend.IndexedGather(_sources.Value, value, context.Input(0).Data, context.Output(0, shape).Data);
 
+        // Linear in the input; the padding constant is constant: its tangent is zero in every mode.
+        public override void Tangent(TangentContext context)
+        {
+            var tangent = Tensor.Uninitialized(context.Backend, shape);
+            context.Backend.IndexedGather(_sources.Value, 0f, context.InputTangent(0)!.Data, tangent.Data);
+            context.SetOutputTangent(0, tangent);
+        }
+
         public override void Backward(BackwardContext context)
         {
             if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient)

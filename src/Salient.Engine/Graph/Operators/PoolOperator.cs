@@ -70,6 +70,14 @@ internal static class PoolOperator
             }
         }
 
+        // Piecewise linear: each output moves with its window's maximum.
+        public override void Tangent(TangentContext context)
+        {
+            var tangent = Tensor.Uninitialized(context.Backend, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
+            context.Backend.MaxPool2dTangent(g, context.Input(0).Data, context.Output(0).Data, context.InputTangent(0)!.Data, tangent.Data);
+            context.SetOutputTangent(0, tangent);
+        }
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
@@ -84,6 +92,9 @@ internal static class PoolOperator
         public override Pool2dGeometry? PoolGeometry => g;
 
         public bool CountIncludePad => countIncludePad;
+
+        // Linear in its input: the same computation carries the tangent.
+        public override void Tangent(TangentContext context) => context.Linear();
 
         public override void Backward(BackwardContext context)
         {
@@ -105,6 +116,9 @@ internal static class PoolOperator
     internal sealed class GlobalAvgPoolStep(GraphNode node, int[] shape, int planes, int planeSize) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
     {
         public override StepKind Kind => StepKind.GlobalAveragePool;
+
+        // Linear in its input: the same computation carries the tangent.
+        public override void Tangent(TangentContext context) => context.Linear();
 
         public override void Backward(BackwardContext context)
         {

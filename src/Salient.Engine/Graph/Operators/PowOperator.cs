@@ -38,6 +38,30 @@ internal static class PowOperator
             backend.Pow(a.Data, b.Data, y);
         }
 
+        // Element-wise in both operands once broadcast: each moving operand's tangent times y's partial
+        // derivative in it, which the backward kernel computes with that tangent as the output gradient.
+        public override void Tangent(TangentContext context)
+        {
+            var backend = context.Backend;
+            using var a = ExpandOperator.Broadcast(backend, context.Input(0), aShape, shape);
+            using var b = ExpandOperator.Broadcast(backend, context.Input(1), bShape, shape);
+            var tangent = Tensor.Zeros(backend, shape);
+            for (var i = 0; i < 2; i++)
+            {
+                if (context.InputTangent(i) is not { } moving)
+                {
+                    continue;
+                }
+
+                using var broadcast = ExpandOperator.Broadcast(backend, moving, i == 0 ? aShape : bShape, shape);
+                using var term = Tensor.Uninitialized(backend, shape);
+                backend.PowBackward(a.Data, b.Data, broadcast.Data, i == 0 ? term.Data : default, i == 0 ? default : term.Data);
+                backend.Accumulate(MapFusion.Sum, term.Data, tangent.Data);
+            }
+
+            context.SetOutputTangent(0, tangent);
+        }
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient || !(context.NeedsGradient(0) || context.NeedsGradient(1)))

@@ -107,6 +107,33 @@ internal static class ReduceOperator
             context.Backend.ReduceRows(ReductionKind, _rows, _cols, x.Data, context.Output(0, shape).Data);
         }
 
+        /// <summary>
+        /// Sums and means are linear. A maximum or minimum moves with the element its row picks: the
+        /// one its backward pass routes a gradient of one to (the same tie rule), so its tangent is the
+        /// row sum of that route times the input's tangent.
+        /// </summary>
+        public override void Tangent(TangentContext context)
+        {
+            if (reduction is Reduction.Sum or Reduction.Mean)
+            {
+                context.Linear();
+                return;
+            }
+
+            var backend = context.Backend;
+            using var x = Ordered(backend, context.Input(0));
+            using var t = Ordered(backend, context.InputTangent(0)!);
+            using var ones = Tensor.Uninitialized(backend, shape);
+            backend.Fill(ones.Data, 1f);
+            using var route = Tensor.Uninitialized(backend, OrderedShape);
+            backend.ReduceRowsBackward(ReductionKind, firstMaximum, _rows, _cols, x.Data, context.Output(0).Data, ones.Data, route.Data);
+            using var picked = Tensor.Uninitialized(backend, OrderedShape);
+            backend.Binary(BinaryOp.Mul, route.Data, OrderedShape, t.Data, OrderedShape, picked.Data, OrderedShape);
+            var tangent = Tensor.Uninitialized(backend, shape);
+            backend.ReduceRows(RowReduction.Sum, _rows, _cols, picked.Data, tangent.Data);
+            context.SetOutputTangent(0, tangent);
+        }
+
         public override void Backward(BackwardContext context)
         {
             if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient)

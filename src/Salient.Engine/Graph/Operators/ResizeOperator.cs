@@ -128,6 +128,9 @@ internal static class ResizeOperator
 
         public override bool ReadsOutputInBackward => false;
 
+        // Linear in its input: the same computation carries the tangent.
+        public override void Tangent(TangentContext context) => context.Linear();
+
         public override void Run(StepContext context)
         {
             var backend = context.Backend;

@@ -136,6 +136,9 @@ internal static class ShapeOperators
 
         public override void Run(StepContext context) => context.SetOutput(0, context.Input(0).Reshape(shape));
 
+        // Linear in its input: the same computation carries the tangent.
+        public override void Tangent(TangentContext context) => context.Linear();
+
         public override void Backward(BackwardContext context)
         {
             // A copy, since the output's gradient may also be asked for by name.

@@ -29,6 +29,20 @@ internal static class SoftmaxOperator
 
         public override bool ReadsInputInBackward(int index) => false;
 
+        // Softmax's Jacobian, diag(y) − y·yᵀ per row, is symmetric: the backward pass's product is the tangent's.
+        // LogSoftmax's, I − 1·yᵀ, is not, and has no rule.
+        public override void Tangent(TangentContext context)
+        {
+            if (log)
+            {
+                base.Tangent(context);
+            }
+            else
+            {
+                context.ThroughSymmetricJacobian();
+            }
+        }
+
         // The [outer, inner, cols] order of the [outer, cols, inner] data: the normalised axis last.
         private int[] RowShape => [outer, inner, cols];
 

@@ -42,6 +42,9 @@ internal static class SplitOperator
 
         public override bool ReadsOutputInBackward => false;
 
+        // Linear in its input: the same computation carries the tangent.
+        public override void Tangent(TangentContext context) => context.Linear();
+
         private int[] PartShape(int i)
         {
             var shape = (int[])inShape.Clone();

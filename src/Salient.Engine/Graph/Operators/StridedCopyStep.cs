@@ -16,6 +16,9 @@ internal sealed class StridedCopyStep(GraphNode node, int[] inShape, int offset,
 
     public override bool ReadsOutputInBackward => false;
 
+    // Linear in its input: the same computation carries the tangent.
+    public override void Tangent(TangentContext context) => context.Linear();
+
     public override void Run(StepContext context)
     {
         var output = context.Output(0, shape);

@@ -18,6 +18,9 @@ internal static class UnaryOperator
     {
         public override int InPlaceInput => 0;
 
+        // Element-wise, so its Jacobian is diagonal: the backward pass's product is the tangent's.
+        public override void Tangent(TangentContext context) => context.ThroughSymmetricJacobian();
+
         public override bool ReadsInputInBackward(int index) => function is UnaryFunction.Erf or UnaryFunction.Log or UnaryFunction.Abs;
 
         public override bool ReadsOutputInBackward => function is UnaryFunction.Sqrt or UnaryFunction.Reciprocal or UnaryFunction.Exp or UnaryFunction.Tanh;

@@ -54,6 +54,9 @@ internal static class WhereOperator
             backend.Choose((computed ?? _mask!).Data, x.Data, y.Data, context.Output(0, shape).Data);
         }
 
+        // For a fixed condition (piecewise constant in whatever it is computed from) linear in both branches.
+        public override void Tangent(TangentContext context) => context.Linear([.. Enumerable.Range(0, First)]);
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient)

@@ -101,6 +101,9 @@ public sealed unsafe class CpuBackend : IKernelBackend
         BufferView inputGradient) =>
         Pool2dBackwardKernel.Max(g, input.Span, output.Span, outputGradient.Span, inputGradient.Span);
 
+    public void MaxPool2dTangent(in Pool2dGeometry g, BufferView input, BufferView output, BufferView inputTangent, BufferView outputTangent) =>
+        Pool2dBackwardKernel.MaxTangent(g, input.Span, output.Span, inputTangent.Span, outputTangent.Span);
+
     public void GlobalAvgPoolBackward(int planes, int planeSize, BufferView outputGradient, BufferView inputGradient) =>
         GlobalAvgPoolKernel.Backward(planes, planeSize, outputGradient.Span, inputGradient.Span);
 

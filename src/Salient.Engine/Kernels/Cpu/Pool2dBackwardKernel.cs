@@ -3,7 +3,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Pooling gradients, plane by plane: max pooling routes each output's gradient to its window's
 /// first maximum, found as the first tap equal to the forward's output (no running comparison over
-/// the whole window); average pooling spreads it over the window with the forward's divisor. The
+/// the whole window), and its tangent reads the input's tangent there; average pooling spreads it over the window with the forward's divisor. The
 /// taps inside the input are worked out once per output row and column, not checked tap by tap.
 /// </summary>
 internal static unsafe class Pool2dBackwardKernel
@@ -79,49 +79,97 @@ internal static unsafe class Pool2dBackwardKernel
         (int First, int Start, int End, int Count)[] cols, float* src, float* max, float* grad, float* dst)
     {
         new Span<float>(dst, g.InHeight * g.InWidth).Clear();
-        int inW = g.InWidth, dh = g.DilationHeight, dw = g.DilationWidth;
         for (var oh = 0; oh < rows.Length; oh++)
         {
-            var r = rows[oh];
             for (var ow = 0; ow < cols.Length; ow++)
             {
-                var c = cols[ow];
-                if (r.Start == r.End || c.Start == c.End)
-                {
-                    continue;
-                }
-
-                // As PyTorch: the first maximum in window order, or the last NaN (NaN replaces any
-                // maximum); padding is never a candidate.
                 var o = (oh * cols.Length) + ow;
-                var target = max[o];
-                var nan = float.IsNaN(target);
-                var best = -1;
-                for (var ki = r.Start; ki < r.End && (nan || best < 0); ki++)
+                if (FirstMaximum(g, rows[oh], cols[ow], src, max[o], oh, ow) is var best and >= 0)
                 {
-                    var row = ((r.First + (ki * dh)) * inW) + c.First;
-                    for (var kj = c.Start; kj < c.End; kj++)
-                    {
-                        var i = row + (kj * dw);
-                        if (nan ? float.IsNaN(src[i]) : src[i] == target)
-                        {
-                            best = i;
-                            if (!nan)
-                            {
-                                break;
-                            }
-                        }
-                    }
+                    dst[best] += grad[o];
                 }
-
-                if (best < 0)
-                {
-                    throw new ArgumentException($"Max pooling's output {target} at ({oh}, {ow}) is not in its window: not this input's forward output.");
-                }
-
-                dst[best] += grad[o];
             }
         }
+    }
+
+    /// <summary>
+    /// Max pooling's Jacobian-vector product: each output takes the input tangent at its window's
+    /// maximum, the one <see cref="Max"/> routes the gradient to.
+    /// </summary>
+    public static void MaxTangent(in Pool2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> inputTangent,
+        Span<float> outputTangent)
+    {
+        g.Validate(input.Length, outputTangent.Length);
+        Validate(inputTangent.Length, input.Length);
+        if (output.Length != outputTangent.Length)
+        {
+            throw new ArgumentException($"Max pooling's forward output has {output.Length} values, its tangent {outputTangent.Length}.");
+        }
+
+        var geometry = g;
+        var rows = Windows(g.OutHeight, g.StrideHeight, g.PadTop, g.KernelHeight, g.DilationHeight, g.InHeight, g.PadBottom, false);
+        var cols = Windows(g.OutWidth, g.StrideWidth, g.PadLeft, g.KernelWidth, g.DilationWidth, g.InWidth, g.PadRight, false);
+        var (inPlane, outPlane) = (g.InHeight * g.InWidth, g.OutHeight * g.OutWidth);
+        fixed (float* pX = input, pY = output, pT = inputTangent, pDy = outputTangent)
+        {
+            var x = pX;
+            var y = pY;
+            var t = pT;
+            var dy = pDy;
+            CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
+                p => MaxTangentPlane(geometry, rows, cols, x + ((long)p * inPlane), y + ((long)p * outPlane), t + ((long)p * inPlane), dy + ((long)p * outPlane)));
+        }
+    }
+
+    private static void MaxTangentPlane(in Pool2dGeometry g, (int First, int Start, int End, int Count)[] rows,
+        (int First, int Start, int End, int Count)[] cols, float* src, float* max, float* tangent, float* result)
+    {
+        for (var oh = 0; oh < rows.Length; oh++)
+        {
+            for (var ow = 0; ow < cols.Length; ow++)
+            {
+                var o = (oh * cols.Length) + ow;
+                var best = FirstMaximum(g, rows[oh], cols[ow], src, max[o], oh, ow);
+                result[o] = best >= 0 ? tangent[best] : 0f;
+            }
+        }
+    }
+
+    /// <summary>
+    /// As PyTorch: the window's first maximum (equal to the forward's output) in window order, or its
+    /// last NaN (NaN replaces any maximum); padding is never a candidate. -1 for a window wholly in the padding.
+    /// </summary>
+    private static int FirstMaximum(in Pool2dGeometry g, (int First, int Start, int End, int Count) r, (int First, int Start, int End, int Count) c,
+        float* src, float target, int oh, int ow)
+    {
+        if (r.Start == r.End || c.Start == c.End)
+        {
+            return -1;
+        }
+
+        int inW = g.InWidth, dh = g.DilationHeight, dw = g.DilationWidth;
+        var nan = float.IsNaN(target);
+        var best = -1;
+        for (var ki = r.Start; ki < r.End && (nan || best < 0); ki++)
+        {
+            var row = ((r.First + (ki * dh)) * inW) + c.First;
+            for (var kj = c.Start; kj < c.End; kj++)
+            {
+                var i = row + (kj * dw);
+                if (nan ? float.IsNaN(src[i]) : src[i] == target)
+                {
+                    best = i;
+                    if (!nan)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+
+        return best >= 0
+            ? best
+            : throw new ArgumentException($"Max pooling's output {target} at ({oh}, {ow}) is not in its window: not this input's forward output.");
     }
 
     private static void AveragePlane(in Pool2dGeometry g, (int First, int Start, int End, int Count)[] rows,
