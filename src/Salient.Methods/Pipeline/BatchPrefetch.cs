@@ -36,7 +36,8 @@ public static class BatchPrefetch
     {
         ArgumentNullException.ThrowIfNull(chunks);
         ArgumentNullException.ThrowIfNull(load);
-        return ahead ? Ahead(chunks, load) : chunks.Select(chunk => (chunk, load(chunk)));
+        // The asynchronous enumeration, waited on: disposing this one disposes it, which frees a batch loaded ahead.
+        return LoadAsync(chunks, (chunk, _) => Task.FromResult(load(chunk)), ahead).ToBlockingEnumerable();
     }
 
     /// <summary>
@@ -99,52 +100,6 @@ public static class BatchPrefetch
             if (pending is not null)
             {
                 await DisposeUnusedAsync(pending).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private static IEnumerable<(TChunk Chunk, TBatch Batch)> Ahead<TChunk, TBatch>(IEnumerable<TChunk> chunks, Func<TChunk, TBatch> load)
-        where TBatch : IDisposable
-    {
-        using var next = chunks.GetEnumerator();
-        Task<TBatch>? pending = null;
-        var upcoming = default(TChunk)!;
-        Task<TBatch> Start(TChunk chunk) => Task.Run(() => load(chunk));
-        if (next.MoveNext())
-        {
-            upcoming = next.Current;
-            pending = Start(upcoming);
-        }
-
-        try
-        {
-            while (pending is not null)
-            {
-                var batch = pending.GetAwaiter().GetResult();
-                pending = null;
-                var current = upcoming;
-                try
-                {
-                    if (next.MoveNext())
-                    {
-                        upcoming = next.Current;
-                        pending = Start(upcoming);
-                    }
-                }
-                catch
-                {
-                    batch.Dispose();
-                    throw;
-                }
-
-                yield return (current, batch);
-            }
-        }
-        finally
-        {
-            if (pending is not null)
-            {
-                DisposeUnusedAsync(pending).GetAwaiter().GetResult();
             }
         }
     }
