@@ -11,9 +11,12 @@ namespace Salient.Engine.Cuda;
 /// <summary>
 /// The engine's backend on an ILGPU device: <c>cuda:N</c> (an NVIDIA GPU through its driver) or
 /// <c>ilgpu</c> (ILGPU's CPU accelerator running the same kernels, a testing device, not a fast
-/// one). Tensors live in device buffers from the device's <see cref="DeviceBufferPool"/>; each
+/// one). Tensors live in device buffers from the backend's <see cref="DeviceBufferPool"/>; each
 /// operation hands their views to the <see cref="GpuKernels"/> method of the same name, queued in
-/// order on the device's default stream, so a chain of operations never touches the host. Host
+/// order on the backend's stream, so a chain of operations never touches the host. The registry's
+/// backend of a device queues on the device's default stream; <see cref="OpenStream"/> gives a model
+/// a backend on a stream of its own (a worker's model grains each take one), with its own pool,
+/// staging and uploads, sharing the device and its compiled kernels. Host
 /// views of caller memory (weights mapped from the model file, folded batch-norm parameters, CAM
 /// weights) are uploaded once per buffer and kept while the caller keeps that buffer. Host data
 /// crosses only in the buffers' copies (<see cref="Engine.Devices.DeviceBuffer.CopyFrom"/> through
@@ -21,7 +24,7 @@ namespace Salient.Engine.Cuda;
 /// Training kernels (batch norm in training mode, convolution weight gradients) are not here: those
 /// operations throw <see cref="NotSupportedException"/> naming the device.
 /// </summary>
-public sealed class GpuBackend : IKernelBackend, IDisposable
+public sealed class GpuBackend : IMultiStreamBackend, IStreamBackend
 {
     /// <summary>The device kind of NVIDIA GPUs: <c>cuda</c>, <c>cuda:N</c>.</summary>
     public const string CudaKind = "cuda";
@@ -39,19 +42,29 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     // Pinned staging for uploads starts at one 224×224 image and grows to the largest batch uploaded.
     private const int InitialStaging = 3 * 224 * 224;
 
+    private readonly SharedDevice _shared;
     private readonly GpuDevice _device;
+    private readonly AcceleratorStream? _ownStream;
     private readonly GpuKernels _kernels;
     private readonly PinnedUpload _staging;
     private readonly Lock _stagingLock = new();
     private readonly ConditionalWeakTable<CpuBuffer, Dictionary<(int Offset, int Length), MemoryBuffer1D<float, Stride1D.Dense>>> _uploads = [];
+    private int _disposed;
 
-    private GpuBackend(Device device, GpuDevice gpu)
+    // Pool per stream, not one pool per device with a wait on return: a buffer a tensor gives back may still be
+    // read by kernels queued on its stream, and only work later on the same stream is sure to run after them.
+    // Handing it to another stream would need a wait for the first stream's work on every return (a host round
+    // trip per tensor, which the pool exists to avoid) or an event per buffer, which ILGPU 1.5 does not expose.
+    // The cost is memory: each stream keeps its own free buffers.
+    private GpuBackend(Device device, SharedDevice shared, AcceleratorStream? ownStream)
     {
         Device = device;
-        _device = gpu;
-        _kernels = new GpuKernels(gpu.Accelerator);
-        _staging = new PinnedUpload(gpu.Accelerator, _kernels.Stream, InitialStaging);
-        Name = $"{device}/ilgpu ({gpu.Name})";
+        _shared = shared;
+        _device = shared.Gpu;
+        _ownStream = ownStream;
+        _kernels = new GpuKernels(_device.Accelerator, ownStream);
+        _staging = new PinnedUpload(_device.Accelerator, _kernels.Stream, InitialStaging);
+        Name = ownStream is null ? $"{device}/ilgpu ({_device.Name})" : $"{device}/ilgpu ({_device.Name}, own stream)";
     }
 
     /// <inheritdoc/>
@@ -62,6 +75,26 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
 
     /// <summary>Registers <c>cuda</c> and <c>ilgpu</c> with <see cref="KernelBackends"/> (once; later calls do nothing).</summary>
     public static void Register() => _ = s_registered.Value;
+
+    /// <inheritdoc/>
+    /// <exception cref="ObjectDisposedException">This backend is disposed.</exception>
+    public IStreamBackend OpenStream()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        _shared.AddUser();
+        AcceleratorStream? stream = null;
+        try
+        {
+            stream = _device.Accelerator.CreateStream();
+            return new GpuBackend(Device, _shared, stream);
+        }
+        catch
+        {
+            stream?.Dispose();
+            _shared.Release();
+            throw;
+        }
+    }
 
     /// <inheritdoc/>
     public Engine.Devices.DeviceBuffer Allocate(int length)
@@ -324,31 +357,117 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
 
     private sealed record IndexUpload(MemoryBuffer1D<int, Stride1D.Dense> Buffer, int Largest);
 
-    /// <summary>Frees the device (the registry's backends live as long as the process; this is for owners of their own).</summary>
+    /// <summary>
+    /// Waits for the stream's work, then frees the backend's memory and its own stream; the device closes when the
+    /// last backend on it is disposed, so the registry's backend and the streams opened from it may go in any order.
+    /// (The registry's backends live as long as the process; this is for owners of their own.) Tensors of this
+    /// backend must not be used afterwards; disposing them later is harmless.
+    /// </summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // Kernels still queued may read the memory freed below.
+        _kernels.Synchronize();
         _staging.Dispose();
         _kernels.Dispose();
-        _device.Dispose();
+        foreach (var (_, uploads) in _uploads)
+        {
+            lock (uploads)
+            {
+                foreach (var buffer in uploads.Values)
+                {
+                    buffer.Dispose();
+                }
+            }
+        }
+
+        _uploads.Clear();
+        lock (_indexUploads)
+        {
+            foreach (var (_, upload) in _indexUploads)
+            {
+                upload.Buffer.Dispose();
+            }
+
+            _indexUploads.Clear();
+        }
+
+        _ownStream?.Dispose();
+        _shared.Release();
     }
 
-    // The registry's factory: cuda:N opens that GPU, ilgpu the CPU accelerator; a missing driver or device names the device.
-    private static GpuBackend Open(Device device)
+    /// <summary>
+    /// Opens a backend of <paramref name="device"/> on the device's default stream: <c>cuda:N</c> opens that GPU, <c>ilgpu</c>
+    /// ILGPU's CPU accelerator. This is the registry's factory; a caller that opens one itself owns and disposes it.
+    /// </summary>
+    /// <exception cref="DeviceUnavailableException">The device or its driver is not there (the message names the device).</exception>
+    public static GpuBackend Open(Device device)
     {
         if (device.Kind == SimulatorKind && device.Index != 0)
         {
             throw new DeviceUnavailableException($"Device '{device}' is not there: ILGPU's CPU accelerator is one device, '{SimulatorKind}'.");
         }
 
+        GpuDevice gpu;
         try
         {
-            return new GpuBackend(device, device.Kind == SimulatorKind ? GpuDevice.OpenCpuSimulator() : GpuDevice.Open(device.ToString()));
+            gpu = device.Kind == SimulatorKind ? GpuDevice.OpenCpuSimulator() : GpuDevice.Open(device.ToString());
         }
         catch (GpuDeviceUnavailableException e)
         {
             throw new DeviceUnavailableException(e.Message, e);
         }
+
+        try
+        {
+            return new GpuBackend(device, new SharedDevice(gpu), null);
+        }
+        catch
+        {
+            gpu.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The device of a backend and the streams opened from it, closed when the last of them is disposed.</summary>
+    private sealed class SharedDevice(GpuDevice gpu)
+    {
+        private readonly Lock _lock = new();
+        private int _users = 1;
+
+        public GpuDevice Gpu => gpu;
+
+        public void AddUser()
+        {
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_users == 0, gpu);
+                _users++;
+            }
+        }
+
+        public void Release()
+        {
+            bool last;
+            lock (_lock)
+            {
+                last = --_users == 0;
+            }
+
+            if (last)
+            {
+                gpu.Dispose();
+            }
+        }
+    }
+
+    // Two streams' work runs in no set order: a buffer one stream's kernels write cannot be read on another without a wait.
+    private InvalidOperationException OtherStream(GpuBackend owner) =>
+        new($"A buffer of another backend on device {Device} ({owner.Name}) was handed to {Name}: each model's backend has its own stream and memory; copy the tensor to the host first.");
 
     private NotSupportedException TrainingOnly(string operation) =>
         new($"{operation} is not supported on device {Device}: the GPU backend runs inference and explanations only; train on cpu.");
@@ -358,6 +477,7 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
     {
         null => default,
         GpuBuffer own when own.Owner == this => own.View.SubView(view.Offset, view.Length),
+        GpuBuffer other => throw OtherStream(other.Owner),
         CpuBuffer { IsPooled: false } host => Uploaded(host, view.Offset, view.Length),
         _ => throw Engine.Devices.DeviceBuffer.WrongDevice(view.Device, Device),
     };
@@ -412,10 +532,14 @@ public sealed class GpuBackend : IKernelBackend, IDisposable
 
         public override void CopyTo(int offset, Engine.Devices.DeviceBuffer destination, int destinationOffset, int length)
         {
-            var target = destination as GpuBuffer;
-            if (target is null || target.Owner != owner)
+            if (destination is not GpuBuffer target)
             {
                 throw WrongDevice(destination.Device, Device);
+            }
+
+            if (target.Owner != owner)
+            {
+                throw owner.OtherStream(target.Owner);
             }
 
             owner._kernels.Copy(View.SubView(offset, length), target.View.SubView(destinationOffset, length));

@@ -7,8 +7,8 @@ namespace Salient.Engine.Cuda;
 /// Host-to-device copies through page-locked (pinned) host memory: the host copy into the pinned
 /// buffer is a memcpy, and the device copy from it is a DMA queued on the stream that does not
 /// block the caller. The pinned buffer is reused, so an upload first waits for the stream (the
-/// previous upload must have left it); a caller that wants to overlap decoding with the GPU
-/// decodes the next batch before calling <see cref="Upload"/>.
+/// previous upload must have left it); decoding overlaps the GPU's work before this point: the
+/// explain and eval pipelines decode the next batch on a CPU thread while the current one computes.
 /// </summary>
 public sealed class PinnedUpload : IDisposable
 {

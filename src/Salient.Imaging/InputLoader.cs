@@ -33,6 +33,15 @@ public sealed class InputLoader
         return (model, new InputLoader(CardFor(model)));
     }
 
+    /// <summary>Loads the model at <paramref name="modelPath"/> to run on <paramref name="backend"/> (a stream of its own on a shared device), and a loader shaped by its card.</summary>
+    /// <exception cref="ModelException">The model cannot be used, or its card disagrees with it.</exception>
+    /// <exception cref="InvalidDataException">The model card is malformed.</exception>
+    public static (Model Model, InputLoader Loader) Open(string modelPath, Engine.Kernels.IKernelBackend backend)
+    {
+        var model = Model.Load(modelPath, backend);
+        return (model, new InputLoader(CardFor(model)));
+    }
+
     /// <summary>
     /// The card for <paramref name="model"/>: its <c>.json</c> card when present, else the default
     /// for its input shape. A card that disagrees with the model's fixed input size is an error.

@@ -3,6 +3,7 @@ using Salient.Cluster;
 using Salient.Cluster.Internal;
 using Salient.Engine.Cuda;
 using Salient.Engine.Devices;
+using Salient.Engine.Kernels;
 using Salient.Storage;
 
 namespace Salient.Cli.Tests;
@@ -44,5 +45,13 @@ public sealed class WorkerDeviceTests : IDisposable
         Assert.Equal(Device.Cpu, onCpu.Model.Device);
         Assert.Equal(Device.Parse("ilgpu"), onIlgpu.Model.Device);
         Assert.Same(onIlgpu, await cache.GetAsync(model, Device.Parse("ilgpu"), CancellationToken.None));
+
+        // On a device with streams the loaded model computes on a stream of its own, which the cache frees.
+        Assert.Null(onCpu.Stream);
+        Assert.NotNull(onIlgpu.Stream);
+        Assert.Same(onIlgpu.Stream, onIlgpu.Model.Backend);
+        Assert.NotSame(KernelBackends.For("ilgpu"), onIlgpu.Model.Backend);
+        cache.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => ((IMultiStreamBackend)onIlgpu.Stream).OpenStream());
     }
 }

@@ -128,9 +128,15 @@ internal static class EvalCommand
                 Progress.Run("eval", records.Count, report =>
                 {
                     var done = 0;
-                    foreach (var chunk in records.Chunk(settings.Batch))
+                    // The next chunk (masks and images) decodes while this one is evaluated; each batch is this loop's to dispose.
+                    var preprocessor = new ImagePreprocessor(loader.Card);
+                    foreach (var (chunk, loaded) in BatchPrefetch.Load(records.Chunk(settings.Batch), chunk => LoadChunk(loader, preprocessor, root, chunk), BatchPrefetch.DefaultFor(model.Device)))
                     {
-                        failed += EvaluateChunk(pipeline, model, loader, options.Scores, root, chunk, accumulator, stream, gallery, settings.Examples);
+                        using (loaded)
+                        {
+                            failed += EvaluateChunk(pipeline, model, loader, preprocessor, options.Scores, chunk, loaded, accumulator, stream, gallery, settings.Examples);
+                        }
+
                         done += chunk.Length;
                         stream.Flush();
                         report(done, failed);
@@ -158,11 +164,9 @@ internal static class EvalCommand
         return failed == 0 ? 0 : 2;
     }
 
-    /// <summary>Evaluates one chunk of records and writes their manifest records; returns how many items failed for some method.</summary>
-    private static int EvaluateChunk(EvalPipeline pipeline, Model model, InputLoader loader, ClassScores scores, string root, SceneItem[] chunk, MetricAccumulator accumulator,
-        Stream manifest, List<ReportExample> gallery, int examples)
+    /// <summary>Loads one chunk: its items' masks (a mask that cannot be read fails its item alone) and images.</summary>
+    private static EvalBatch LoadChunk(InputLoader loader, ImagePreprocessor preprocessor, string root, SceneItem[] chunk)
     {
-        var preprocessor = new ImagePreprocessor(loader.Card);
         var inputs = chunk.Select(item =>
         {
             try
@@ -175,7 +179,14 @@ internal static class EvalCommand
             }
         }).ToArray();
 
-        using var batch = InputBatch.Load(loader, [.. chunk.Select(item => Path.Combine(root, item.Image))]);
+        return new EvalBatch(inputs, InputBatch.Load(loader, [.. chunk.Select(item => Path.Combine(root, item.Image))]));
+    }
+
+    /// <summary>Evaluates one loaded chunk and writes its manifest records; returns how many items failed for some method.</summary>
+    private static int EvaluateChunk(EvalPipeline pipeline, Model model, InputLoader loader, ImagePreprocessor preprocessor, ClassScores scores, SceneItem[] chunk,
+        EvalBatch loaded, MetricAccumulator accumulator, Stream manifest, List<ReportExample> gallery, int examples)
+    {
+        var (inputs, batch) = (loaded.Inputs, loaded.Images);
         IReadOnlyList<ManifestRecord> records = [];
         if (batch.Tensor is null)
         {

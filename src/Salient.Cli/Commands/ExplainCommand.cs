@@ -139,9 +139,14 @@ internal static class ExplainCommand
             Progress.Run($"explain {options.Method}", items.Count, report =>
             {
                 var done = 0;
-                foreach (var chunk in items.Chunk(batchSize))
+                // The next chunk decodes while this one is explained; each batch is this loop's to dispose.
+                foreach (var (chunk, loaded) in BatchPrefetch.Load(items.Chunk(batchSize), chunk => InputBatch.Load(loader, chunk), BatchPrefetch.DefaultFor(model.Device)))
                 {
-                    failed += ExplainChunk(pipeline, loader, chunk, targetsFor, outDir.FullName, stream);
+                    using (loaded)
+                    {
+                        failed += ExplainChunk(pipeline, loaded, chunk, targetsFor, outDir.FullName, stream);
+                    }
+
                     done += chunk.Length;
                     stream.Flush();
                     report(done, failed);
@@ -154,9 +159,8 @@ internal static class ExplainCommand
     }
 
     /// <summary>Explains one chunk and writes its files and manifest records; returns the number of failed records.</summary>
-    private static int ExplainChunk(ExplainPipeline pipeline, InputLoader loader, string[] chunk, Func<string, TargetSelection?> targetsFor, string outDir, Stream manifest)
+    private static int ExplainChunk(ExplainPipeline pipeline, InputBatch batch, string[] chunk, Func<string, TargetSelection?> targetsFor, string outDir, Stream manifest)
     {
-        using var batch = InputBatch.Load(loader, chunk);
         var explained = pipeline.Explain(batch, chunk, [.. chunk.Select(targetsFor)]);
         foreach (var file in explained.Files)
         {

@@ -2,22 +2,36 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Salient.Engine;
 using Salient.Engine.Devices;
+using Salient.Engine.Kernels;
 using Salient.Imaging;
 using Salient.Storage;
 
 namespace Salient.Cluster.Internal;
 
-/// <summary>A loaded model with its input loader; <see cref="Gate"/> serialises its passes, since the engine's models are not shared between threads.</summary>
-public sealed record LoadedModel(Model Model, InputLoader Loader)
+/// <summary>
+/// A loaded model with its input loader; <see cref="Gate"/> serialises its passes, since the engine's models are not
+/// shared between threads. <paramref name="Stream"/> is the model's own backend on a device with streams (a GPU),
+/// which the model computes on and which disposing the model frees; null where the model shares the device's backend.
+/// </summary>
+public sealed record LoadedModel(Model Model, InputLoader Loader, IStreamBackend? Stream = null) : IDisposable
 {
     public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Stream?.Dispose();
+        Gate.Dispose();
+    }
 }
 
 /// <summary>
 /// Downloads models from the blob store into a folder named by digest, checks their SHA-256, and
-/// keeps one loaded copy per digest and device.
+/// keeps one loaded copy per digest and device. On a device with streams each loaded model (each model
+/// grain's model) computes on a stream of its own, so that the models sharing a GPU do not wait in one
+/// queue; disposing the cache (with the silo's services, after the grains stopped) frees them.
 /// </summary>
-public sealed class ModelCache(IBlobStore blobs, string folder)
+public sealed class ModelCache(IBlobStore blobs, string folder) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<LoadedModel>>> _models = new(StringComparer.Ordinal);
 
@@ -69,8 +83,32 @@ public sealed class ModelCache(IBlobStore blobs, string folder)
             await WriteAtomicallyAsync(path, bytes, cancellationToken).ConfigureAwait(false);
         }
 
-        var (loaded, loader) = InputLoader.Open(path, device);
-        return new LoadedModel(loaded, loader);
+        var shared = KernelBackends.For(device);
+        var stream = (shared as IMultiStreamBackend)?.OpenStream();
+        try
+        {
+            var (loaded, loader) = InputLoader.Open(path, stream ?? shared);
+            return new LoadedModel(loaded, loader, stream);
+        }
+        catch
+        {
+            stream?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Frees the loaded models' streams; the cache must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        foreach (var lazy in _models.Values)
+        {
+            if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully)
+            {
+                lazy.Value.Result.Dispose();
+            }
+        }
+
+        _models.Clear();
     }
 
     private static async Task<bool> HasDigestAsync(string path, string sha256, CancellationToken cancellationToken)

@@ -30,11 +30,16 @@ public sealed class EvalJobKind : ModelJobKind
         var dataset = job.Inputs.Manifest is { } manifest ? await shard.Datasets.ReadManifestAsync(manifest, shard.Token).ConfigureAwait(false) : null;
         var preprocessor = new ImagePreprocessor(model.Loader.Card);
         var accumulator = new MetricAccumulator();
-        foreach (var chunk in shard.Lease.Items.Chunk(shard.BatchSize))
+        // The next batch (masks and images) downloads and decodes while this one computes; each is this loop's to dispose.
+        var batches = BatchPrefetch.LoadAsync(shard.Lease.Items.Chunk(shard.BatchSize), async (chunk, _) =>
         {
             var inputs = await Task.WhenAll(chunk.Select(name => InputAsync(shard, dataset?.GetValueOrDefault(name), name, preprocessor))).ConfigureAwait(false);
-            using var batch = await shard.LoadInputsAsync(chunk).ConfigureAwait(false);
-            var records = await shard.ComputeAsync(_ => pipeline.Evaluate(batch, inputs, accumulator)).ConfigureAwait(false);
+            return new EvalBatch(inputs, await shard.LoadInputsAsync(chunk).ConfigureAwait(false));
+        }, BatchPrefetch.DefaultFor(model.Model.Device), shard.Token);
+        await foreach (var (_, loaded) in batches.ConfigureAwait(false))
+        {
+            using var batch = loaded;
+            var records = await shard.ComputeAsync(_ => pipeline.Evaluate(batch.Images, batch.Inputs, accumulator)).ConfigureAwait(false);
             await shard.EnsureLeaseAsync().ConfigureAwait(false);
             shard.Records.AddRange(records);
         }

@@ -22,9 +22,12 @@ public sealed class ExplainJobKind : ModelJobKind
         var pipeline = new ExplainPipeline(model.Model, model.Loader.Card, spec.ExplainerOptions(), RenderOptions.Create(job.Outputs));
         var fixedTargets = spec.FixedTargets;
         var labels = fixedTargets is null ? await shard.Datasets.ReadManifestAsync(job.Inputs.Manifest!, shard.Token).ConfigureAwait(false) : null;
-        foreach (var chunk in shard.Lease.Items.Chunk(shard.BatchSize))
+        // The next batch downloads and decodes while this one computes; each batch is this loop's to dispose.
+        var batches = BatchPrefetch.LoadAsync(shard.Lease.Items.Chunk(shard.BatchSize), (chunk, _) => shard.LoadInputsAsync(chunk),
+            BatchPrefetch.DefaultFor(model.Model.Device), shard.Token);
+        await foreach (var (chunk, loaded) in batches.ConfigureAwait(false))
         {
-            using var batch = await shard.LoadInputsAsync(chunk).ConfigureAwait(false);
+            using var batch = loaded;
             TargetSelection?[] targets = [.. chunk.Select(item => fixedTargets ?? (labels!.TryGetValue(item, out var d) && d.Labels.Count > 0 ? TargetSelection.Classes([.. d.Labels]) : null))];
             var explained = await shard.ComputeAsync(_ => pipeline.Explain(batch, chunk, targets)).ConfigureAwait(false);
             await shard.EnsureLeaseAsync().ConfigureAwait(false);

@@ -113,10 +113,13 @@ public static class SiloSetup
             o.TimeProvider = grains.TimeProvider;
         });
         silo.Services.AddSingleton(new WorkerSlots(worker.Capacity));
+        // A service of the container, which disposes it when the host goes, after the grains stopped: that frees the
+        // loaded models' GPU streams.
+        silo.Services.TryAddSingleton(sp => new ModelCache(sp.GetRequiredService<IBlobStore>(), worker.ModelCache));
         silo.Services.TryAddSingleton<IShardExecutor>(sp =>
         {
             var blobs = sp.GetRequiredService<IBlobStore>();
-            return new ShardRunner(new GrainShardLeases(sp.GetRequiredService<IGrainFactory>()), blobs, new ModelCache(blobs, worker.ModelCache),
+            return new ShardRunner(new GrainShardLeases(sp.GetRequiredService<IGrainFactory>()), blobs, sp.GetRequiredService<ModelCache>(),
                 new JobDataset(blobs), worker, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ShardRunner>());
         });
         // A stopping silo's model grains hand back their shards before it leaves: drained by a hosted service that

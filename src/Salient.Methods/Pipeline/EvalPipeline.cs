@@ -10,6 +10,15 @@ namespace Salient.Methods.Pipeline;
 /// <param name="Error">Why the item cannot be evaluated (a mask that failed to load), or null.</param>
 public sealed record EvalInput(string Name, IReadOnlyList<EvaluationObject> Objects, string? Error = null);
 
+/// <summary>A loaded evaluation batch: its inputs with their objects' masks, and their images; disposing it frees the images.</summary>
+/// <param name="Inputs">The inputs, in order.</param>
+/// <param name="Images">Their images, decoded into one batch.</param>
+public sealed record EvalBatch(IReadOnlyList<EvalInput> Inputs, InputBatch Images) : IDisposable
+{
+    /// <inheritdoc/>
+    public void Dispose() => Images.Dispose();
+}
+
 /// <summary>
 /// The evaluation pipeline <c>salient eval</c> and a cluster worker share: a loaded batch of inputs is
 /// explained with every method and scored (<see cref="MetricEvaluator"/>), the results go into a
