@@ -118,7 +118,7 @@ EXPLAIN_ROWS = [
     ("tsgb", "tsgb", "TSGB", 1.0, None),
     ("scorecam", "scorecam", "Score-CAM", None, None),
     ("shapleycam-full", "shapleycam", "Shapley-CAM vs pytorch-grad-cam loop (create_graph backward to the input, then the Hessian-vector product)", None, None),
-    ("shapleycam", "shapleycam", "Shapley-CAM (ReST score; Salient: one backward per class for J·A, PyTorch: create_graph)", None, None),
+    ("shapleycam", "shapleycam", "Shapley-CAM (ReST score; Salient: J·A by one forward-mode pass, PyTorch: create_graph)", None, None),
     ("dff-full", "dff", "Deep Feature Factorization vs pytorch-grad-cam (one NMF of the batch, scikit-learn's coordinate descent)", None, None),
     ("dff", "dff", "Deep Feature Factorization (5 concepts, 200 updates)", None, None),
 ]
@@ -255,7 +255,7 @@ def forward_section(w, models, batches):
             if best:
                 notes.append(f"- {m} batch {b}: best batch img/s {', '.join(best)}; 1-min load average "
                              f"{fmt(min(loads), 2)}-{fmt(max(loads), 2)}")
-            for e, _, short in others:
+            for e, name, short in others:
                 if len(ratios[e]) >= 2:
                     per_round = lambda e_: ", ".join(fmt_sig(num(series[e_][k], "images_per_second")) for k in sorted(series[e_]))
                     notes.append(f"  - Salient / {short}: {len(ratios[e])} rounds, median {fmt_sig(statistics.median(ratios[e]))} "

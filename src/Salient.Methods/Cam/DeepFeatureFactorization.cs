@@ -1,4 +1,5 @@
 using Salient.Engine;
+using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
@@ -24,6 +25,9 @@ internal sealed class DeepFeatureFactorization : Explainer
     private readonly int _components;
     private readonly int _iterations;
 
+    /// <summary>Whether the network is affine after the layer, so concept logits follow from its Jacobian.</summary>
+    private readonly bool _affineTail;
+
     public DeepFeatureFactorization(Model model, ExplainOptions options)
         : this(model, options, new Architecture(model, options.Reshape))
     {
@@ -42,6 +46,7 @@ internal sealed class DeepFeatureFactorization : Explainer
             throw new ArgumentException($"dff writes concepts into the layer in the model's own layout to score them; layer '{Layers[0]}' is reshaped to maps (--reshape), which it cannot write back.");
         }
 
+        _affineTail = NetworkTail.FirstNonAffineNode(model, Layers[0], allowKinks: false) is null;
         _components = WholeParameter("components", 1);
         _iterations = WholeParameter("iterations", 1);
     }
@@ -51,17 +56,25 @@ internal sealed class DeepFeatureFactorization : Explainer
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(results);
         var layer = Layers[0];
-        var observed = Model.Forward(batch, [layer]);
+        var output = Model.OutputNames[0];
+        // Where the network is affine after the layer (global average pooling → linear), a concept's logits are
+        // y + J·(concept − A): one forward-mode pass over the tail per concept for the whole batch, instead of a
+        // forward pass of K copies of every image through the whole network.
+        using var record = _affineTail ? Model.RecordForward(batch, [layer], []) : null;
+        var observed = record is null ? Model.Forward(batch, [layer]) : null;
         try
         {
-            var logits = observed[Model.OutputNames[0]];
+            var logits = record?.Value(output) ?? observed![output];
             var targets = SelectTargets(logits, selection);
-            using var activations = OnHost(observed[layer]);
+            using var activations = OnHost(record?.Value(layer) ?? observed![layer]);
             var (h, w) = (activations.Value.Dim(2), activations.Value.Dim(3));
+            var factors = new (double[][] Concepts, double[] Where)[targets.Length];
+            Parallel.For(0, targets.Length, b => factors[b] = Factorize(activations.Value, b));
+            var alongTail = record is null ? null : ConceptLogitsAlongTail(record, layer, activations.Value, factors);
             for (var b = 0; b < targets.Length; b++)
             {
-                var (concepts, where) = Factorize(activations.Value, b);
-                using var scores = ConceptLogits(batch, b, layer, concepts);
+                var (concepts, where) = factors[b];
+                using var scores = alongTail?[b] ?? ConceptLogits(batch, b, layer, concepts);
                 var classes = scores.Dim(1);
                 foreach (var target in targets[b])
                 {
@@ -80,7 +93,7 @@ internal sealed class DeepFeatureFactorization : Explainer
         }
         finally
         {
-            foreach (var tensor in observed.Values)
+            foreach (var tensor in observed?.Values ?? [])
             {
                 tensor.Dispose();
             }
@@ -135,10 +148,10 @@ internal sealed class DeepFeatureFactorization : Explainer
         {
             // W ← W ⊙ (V Hᵀ) / (W (H Hᵀ) + ε)
             var hht = Gram(factorH, k, plane);
+            var updated = new double[k];
             for (var c = 0; c < channels; c++)
             {
                 var row = factorW.AsSpan(c * k, k);
-                var updated = new double[k];
                 for (var j = 0; j < k; j++)
                 {
                     double numerator = 0, denominator = 0;
@@ -171,23 +184,33 @@ internal sealed class DeepFeatureFactorization : Explainer
                 }
             }
 
+            // Wᵀ V channel by channel, so V's and W's rows are read in order (the same sums, in the same order).
             var next = new double[k * plane];
+            for (var c = 0; c < channels; c++)
+            {
+                var row = v.AsSpan(c * plane, plane);
+                for (var j = 0; j < k; j++)
+                {
+                    var weight = factorW[(c * k) + j];
+                    var sums = next.AsSpan(j * plane, plane);
+                    for (var p = 0; p < plane; p++)
+                    {
+                        sums[p] += weight * row[p];
+                    }
+                }
+            }
+
             for (var j = 0; j < k; j++)
             {
                 for (var p = 0; p < plane; p++)
                 {
-                    double numerator = 0, denominator = 0;
-                    for (var c = 0; c < channels; c++)
-                    {
-                        numerator += factorW[(c * k) + j] * v[(c * plane) + p];
-                    }
-
+                    double denominator = 0;
                     for (var m = 0; m < k; m++)
                     {
                         denominator += wtw[(j * k) + m] * factorH[(m * plane) + p];
                     }
 
-                    next[(j * plane) + p] = factorH[(j * plane) + p] * numerator / (denominator + 1e-12);
+                    next[(j * plane) + p] = factorH[(j * plane) + p] * next[(j * plane) + p] / (denominator + 1e-12);
                 }
             }
 
@@ -222,6 +245,55 @@ internal sealed class DeepFeatureFactorization : Explainer
         }
 
         return gram;
+    }
+
+    /// <summary>
+    /// Every image's concept logits [K, classes] through an affine tail: y + J·(concept − A), with J·V from one
+    /// forward-mode pass (<see cref="Model.Tangent"/>) per concept for the whole batch.
+    /// </summary>
+    private Tensor[] ConceptLogitsAlongTail(ForwardRecord record, string layer, Tensor activations, (double[][] Concepts, double[] Where)[] factors)
+    {
+        var (images, channels, plane) = (activations.Dim(0), activations.Dim(1), activations.Dim(2) * activations.Dim(3));
+        using var logits = OnHost(record.Value(Model.OutputNames[0]));
+        var classes = logits.Value.Length / images;
+        var scores = new Tensor[images];
+        for (var b = 0; b < images; b++)
+        {
+            scores[b] = Tensor.Uninitialized(_components, classes);
+        }
+
+        for (var k = 0; k < _components; k++)
+        {
+            using var step = Tensor.Uninitialized(activations.Shape);
+            var from = activations.Span;
+            var to = step.Span;
+            for (var b = 0; b < images; b++)
+            {
+                var concept = factors[b].Concepts[k];
+                for (var c = 0; c < channels; c++)
+                {
+                    var at = ((b * channels) + c) * plane;
+                    for (var p = 0; p < plane; p++)
+                    {
+                        to[at + p] = (float)concept[c] - from[at + p];
+                    }
+                }
+            }
+
+            using var moved = Model.Tangent(record, layer, step)[Model.OutputNames[0]];
+            using var change = OnHost(moved);
+            for (var b = 0; b < images; b++)
+            {
+                var row = scores[b].Span.Slice(k * classes, classes);
+                logits.Value.Span.Slice(b * classes, classes).CopyTo(row);
+                for (var i = 0; i < classes; i++)
+                {
+                    row[i] += change.Value.Span[(b * classes) + i];
+                }
+            }
+        }
+
+        return scores;
     }
 
     /// <summary>The logits [K, classes] of the concepts: copies of image <paramref name="image"/> whose layer value is concept k at every position, <see cref="ExplainOptions.InnerBatch"/> per pass.</summary>

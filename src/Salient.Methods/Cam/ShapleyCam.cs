@@ -1,6 +1,7 @@
 using Salient.Engine;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
+using Salient.Methods.Internal;
 using Tensor = Salient.Engine.Tensor;
 
 namespace Salient.Methods.Cam;
@@ -16,17 +17,6 @@ namespace Salient.Methods.Cam;
 /// </summary>
 internal sealed class ShapleyCam : GradCam
 {
-    /// <summary>Operators whose output is piecewise linear in their inputs (given constant weights and shapes).</summary>
-    private static readonly HashSet<string> PiecewiseLinear = new(StringComparer.Ordinal)
-    {
-        "Relu", "LeakyRelu", "PRelu", "Clip", "MaxPool", "GlobalMaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
-        "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout", "Concat", "Pad", "Slice", "Split", "Gather",
-        "ReduceMean", "ReduceSum", "Add", "Sub", "Neg",
-    };
-
-    /// <summary>Operators linear in each input alone: piecewise linear while only one of their inputs depends on the layer.</summary>
-    private static readonly HashSet<string> LinearInEachInput = new(StringComparer.Ordinal) { "Conv", "Gemm", "MatMul", "Mul" };
-
     public ShapleyCam(Model model, ExplainOptions options)
         : base(model, options)
     {
@@ -108,27 +98,9 @@ internal sealed class ShapleyCam : GradCam
     /// <summary>Throws <see cref="ArgumentException"/> naming the first node after <paramref name="layer"/> that is not piecewise linear in it.</summary>
     private void CheckPiecewiseLinearAfter(string layer)
     {
-        var dependent = new HashSet<string>(StringComparer.Ordinal) { layer };
-        foreach (var node in Model.Graph.Nodes)
+        if (NetworkTail.FirstNonAffineNode(Model, layer, allowKinks: true) is { } node)
         {
-            var reading = node.Inputs.Count(dependent.Contains);
-            // A shape does not change with the values it is read from.
-            if (reading == 0 || node.OpType == "Shape")
-            {
-                continue;
-            }
-
-            var linear = PiecewiseLinear.Contains(node.OpType) || (LinearInEachInput.Contains(node.OpType) && reading == 1)
-                || (node.OpType == "Div" && reading == 1 && dependent.Contains(node.Inputs[0]));
-            if (!linear)
-            {
-                throw new ArgumentException($"shapleycam's Hessian-vector product is exact only where the network is piecewise linear after the layer (ReLU, max and average pooling, convolutions and linear layers with constant weights, batch norm, views, sums); {node.Describe()} after '{layer}' is not. Use a later layer or another method.");
-            }
-
-            foreach (var output in node.Outputs)
-            {
-                dependent.Add(output);
-            }
+            throw new ArgumentException($"shapleycam's Hessian-vector product is exact only where the network is piecewise linear after the layer (ReLU, max and average pooling, convolutions and linear layers with constant weights, batch norm, views, sums); {node.Describe()} after '{layer}' is not. Use a later layer or another method.");
         }
     }
 }
