@@ -22,6 +22,8 @@ public sealed class LocalFolderBlobStore : IBlobStore
 {
     private const string IncomingFolder = ".incoming";
     private const int CopyBufferSize = 1024 * 1024;
+    // Blobs up to this size are read whole on the caller's thread (records, manifests, images); larger ones are streamed.
+    private const int SmallBlob = 4 * 1024 * 1024;
     private readonly string _root;
     private readonly Lazy<bool> _unnamedFiles;
 
@@ -79,23 +81,76 @@ public sealed class LocalFolderBlobStore : IBlobStore
             return Task.FromResult<Stream>(file);
         }
 
-        return Task.FromResult<Stream>(new CheckedReadStream(
-            file,
-            _ => null,
-            FileChecksum.CreateHash(),
-            actual => actual.AsSpan().SequenceEqual(expected) ? null
-                : new BlobIntegrityException(name, _root, $"the CRC-64 stored with it is {Convert.ToHexString(expected)}, the bytes read hash to {Convert.ToHexString(actual)}.")));
+        return Task.FromResult<Stream>(new CheckedReadStream(file, _ => null, FileChecksum.CreateHash(), actual => Mismatch(name, expected, actual)));
     }
 
     /// <inheritdoc />
     public async Task<byte[]> ReadAllBytesAsync(string name, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (ReadSmall(name) is { } bytes)
+        {
+            return bytes;
+        }
+
         var stream = await OpenReadAsync(name, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             return await CheckedReadStream.ReadToEndAsync(stream, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Reads a blob of at most <see cref="SmallBlob"/> bytes at once on this thread, as <see cref="OpenReadAsync"/>
+    /// would verify it, without a stream's buffers and read-ahead; null for a larger blob, which is streamed.
+    /// </summary>
+    private byte[]? ReadSmall(string name)
+    {
+        SafeFileHandle file;
+        try
+        {
+            file = File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BlobNotFoundException(name, _root);
+        }
+
+        using (file)
+        {
+            var length = RandomAccess.GetLength(file);
+            if (length > SmallBlob)
+            {
+                return null;
+            }
+
+            var expected = FileChecksum.TryRead(file);
+            var bytes = new byte[length];
+            var read = 0;
+            for (int n; read < bytes.Length && (n = RandomAccess.Read(file, bytes.AsSpan(read), read)) > 0;)
+            {
+                read += n;
+            }
+
+            // A file that shrank meanwhile reads as far as it goes (and fails its checksum, if it has one).
+            bytes = read == bytes.Length ? bytes : bytes[..read];
+            if (expected is not null)
+            {
+                var hash = FileChecksum.CreateHash();
+                hash.Append(bytes);
+                if (Mismatch(name, expected, hash.GetCurrentHash()) is { } error)
+                {
+                    throw error;
+                }
+            }
+
+            return bytes;
+        }
+    }
+
+    private BlobIntegrityException? Mismatch(string name, byte[] expected, byte[] actual) =>
+        actual.AsSpan().SequenceEqual(expected) ? null
+            : new BlobIntegrityException(name, _root, $"the CRC-64 stored with it is {Convert.ToHexString(expected)}, the bytes read hash to {Convert.ToHexString(actual)}.");
 
     /// <inheritdoc />
     public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(File.Exists(PathOf(name)));
