@@ -342,16 +342,21 @@ public sealed class LocalFolderBlobStore : IBlobStore
         try
         {
             Directory.CreateDirectory(incoming);
-            using var file = UnnamedFile.TryCreate(incoming);
-            return file is not null && UnnamedFile.TryName(file, probe);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        finally
-        {
+            using (var file = UnnamedFile.TryCreate(incoming))
+            {
+                if (file is null || !UnnamedFile.TryName(file, probe))
+                {
+                    return false;
+                }
+            }
+
             File.Delete(probe);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The temporary file then reports what is wrong with the folder, write by write.
+            return false;
         }
     }
 }
