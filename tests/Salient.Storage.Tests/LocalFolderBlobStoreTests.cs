@@ -56,6 +56,25 @@ public sealed class LocalFolderBlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_small_blob_read_whole_is_verified_like_a_streamed_one()
+    {
+        // Blobs of a few MiB or less are read in one piece, not through the checking stream.
+        await _store.PutAsync("records/0-1.jsonl", "{\"item\":\"a\"}\n"u8.ToArray());
+        await _store.PutAsync("records/empty.jsonl", ReadOnlyMemory<byte>.Empty);
+        var path = Path.Combine(_root, "records", "0-1.jsonl");
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 3;
+            file.WriteByte((byte)'X');
+        }
+
+        var error = await Assert.ThrowsAsync<BlobIntegrityException>(() => _store.ReadAllBytesAsync("records/0-1.jsonl"));
+        Assert.Equal("records/0-1.jsonl", error.BlobName);
+        Assert.Empty(await _store.ReadAllBytesAsync("records/empty.jsonl"));
+        await Assert.ThrowsAsync<BlobNotFoundException>(() => _store.ReadAllBytesAsync("records/missing.jsonl"));
+    }
+
+    [Fact]
     public async Task The_folder_of_unfinished_writes_is_reserved()
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() => _store.PutAsync(".incoming/x", new byte[1]));

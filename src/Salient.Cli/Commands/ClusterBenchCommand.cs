@@ -179,7 +179,7 @@ internal static class ClusterBenchCommand
         public async Task RunAsync(ShardLease lease, CancellationToken handBack = default)
         {
             latencies.Add((DateTimeOffset.UtcNow - (lease.ExpiresAt - Lease)).TotalMilliseconds);
-            await blobs.PutAsync(BlobLayout.ShardRecords(lease.JobId, lease.Index, lease.FencingToken), ReadOnlyMemory<byte>.Empty, null, overwrite: true, handBack);
+            await blobs.PutAsync(BlobLayout.ShardRecords(lease.JobId, lease.Index, lease.FencingToken), ReadOnlyMemory<byte>.Empty, null, overwrite: false, handBack);
             await leases.CompleteShardAsync(lease, new ShardReport(lease.Items.Count, 0, 0, lease.FencingToken, null).ToJson(), CancellationToken.None);
         }
     }
