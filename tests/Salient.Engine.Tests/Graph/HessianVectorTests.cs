@@ -1,4 +1,7 @@
 using Salient.Engine.IO;
+using Salient.Engine.Kernels;
+using Salient.Engine.Kernels.Cpu;
+using Salient.Tests.Devices;
 
 namespace Salient.Engine.Tests.Graph;
 
@@ -75,6 +78,34 @@ public sealed class HessianVectorTests
     }
 
     [Fact]
+    public void A_fused_record_and_another_device_give_the_hosts_unfused_product()
+    {
+        // The rules read only what the backward pass reads, so a record that fuses in its region serves too.
+        var path = Fixtures.Path("models", "ops_mix.onnx");
+        using var batch = Npy.Read(Fixtures.Path("models", "ops_mix.input.npy"));
+        using var direction = Direction(batch.Shape, 5);
+        var host = Model.Load(path, new CpuBackend(GemmProvider.Managed));
+        using var seed = Direction([.. host.ShapeOf(host.OutputNames[0], batch.Shape)], 13);
+        var (g0, expected) = HessianVector(host, batch, direction, seed);
+        var (g1, fused) = HessianVector(host, batch, direction, seed, fuseInRegion: true);
+        var (g2, device) = HessianVector(Model.Load(path, SimulatedDeviceBackend.Device0), batch, direction, seed);
+        using (g0)
+        using (expected)
+        using (g1)
+        using (fused)
+        using (g2)
+        using (device)
+        {
+            Assert.Equal(SimulatedDeviceBackend.Device0, device.Device);
+            using var onHost = device.ToHost();
+            Assert.Equal(expected.Span.ToArray(), onHost.Span.ToArray());
+            var scale = expected.Span.ToArray().Max(Math.Abs);
+            var worst = expected.Span.ToArray().Zip(fused.Span.ToArray(), (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(worst <= 1e-5 * Math.Max(1, scale), $"fused record: max difference {worst:g3} against a scale of {scale:g3}");
+        }
+    }
+
+    [Fact]
     public void The_product_of_a_piecewise_linear_network_is_zero()
     {
         // Convolutions, batch norms, ReLUs, pools and residual sums: the Hessian is zero almost everywhere.
@@ -104,9 +135,9 @@ public sealed class HessianVectorTests
         Assert.Contains("no second-order", error.Message, StringComparison.Ordinal);
     }
 
-    private static (Tensor Gradient, Tensor HessianVector) HessianVector(Model model, Tensor batch, Tensor direction, Tensor seed)
+    private static (Tensor Gradient, Tensor HessianVector) HessianVector(Model model, Tensor batch, Tensor direction, Tensor seed, bool fuseInRegion = false)
     {
-        using var record = model.RecordForward(batch, [model.InputName], []);
+        using var record = model.RecordForward(batch, [model.InputName], [], fuseInRegion);
         return model.HessianVector(record, model.InputName, direction, seed.Clone());
     }
 
