@@ -241,6 +241,54 @@ public sealed class Model
     public Dictionary<string, Tensor> Tangent(ForwardRecord record, string value, Tensor tangent, IReadOnlyCollection<string>? wanted = null)
     {
         ArgumentNullException.ThrowIfNull(record);
+        CheckTangent(record, value, tangent);
+        var onDevice = tangent.To(_backend);
+        try
+        {
+            return record.Plan.Tangent(record, value, onDevice, wanted ?? [OutputNames[0]], _backend);
+        }
+        finally
+        {
+            DisposeCopy(onDevice, tangent);
+        }
+    }
+
+    /// <summary>
+    /// The Hessian-vector product of the scalar seed·logits (<paramref name="logitsGradient"/>, taken
+    /// over, weights the first output) with respect to <paramref name="value"/> (one of the record's
+    /// gradient sources) along <paramref name="vector"/> (its shape; read): d/dε ∂(seed·y)/∂value at
+    /// value + ε·vector, ε = 0, exact up to rounding, by forward over reverse (<see cref="Tangent"/>
+    /// along the vector, then one backward pass carrying each gradient and its tangent). Returns the
+    /// gradient too, since the pass computes it; both owned by the caller. Steps linear or piecewise
+    /// linear in their inputs (where the product is zero almost everywhere) and the smooth steps with
+    /// a rule (<see cref="Step.GradientTangent"/>) take part; any other fails with a
+    /// <see cref="ModelException"/> naming its node.
+    /// </summary>
+    public (Tensor Gradient, Tensor HessianVector) HessianVector(ForwardRecord record, string value, Tensor vector, Tensor logitsGradient)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(logitsGradient);
+        CheckTangent(record, value, vector);
+        var seed = logitsGradient.To(_backend);
+        if (!ReferenceEquals(seed, logitsGradient))
+        {
+            logitsGradient.Dispose();
+        }
+
+        var onDevice = vector.To(_backend);
+        try
+        {
+            return record.Plan.HessianVector(record, value, onDevice, OutputNames[0], seed, _backend);
+        }
+        finally
+        {
+            DisposeCopy(onDevice, vector);
+        }
+    }
+
+    // The source must be one of the record's and the tangent shaped like it.
+    private void CheckTangent(ForwardRecord record, string value, Tensor tangent)
+    {
         ArgumentNullException.ThrowIfNull(tangent);
         if (!record.Region.Values.Contains(value))
         {
@@ -251,16 +299,6 @@ public sealed class Model
         if (!tangent.Shape.SequenceEqual(shape))
         {
             throw new ArgumentException($"Model '{Name}': the tangent of '{value}' must be [{Tensor.FormatShape(shape)}], it is [{Tensor.FormatShape(tangent.Shape)}].", nameof(tangent));
-        }
-
-        var onDevice = tangent.To(_backend);
-        try
-        {
-            return record.Plan.Tangent(record, value, onDevice, wanted ?? [OutputNames[0]], _backend);
-        }
-        finally
-        {
-            DisposeCopy(onDevice, tangent);
         }
     }
 

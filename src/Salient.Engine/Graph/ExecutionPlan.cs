@@ -362,6 +362,65 @@ internal sealed class ExecutionPlan
     }
 
     /// <summary>
+    /// The second-order backward pass, forward over reverse: the forward tangents of every region
+    /// value along <paramref name="vector"/> (a tangent of <paramref name="source"/>, read), then one
+    /// reverse sweep carrying each value's gradient from <paramref name="seed"/> (taken over) at
+    /// <paramref name="output"/> and that gradient's tangent (<see cref="Step.GradientTangent"/>). Returns the
+    /// source's gradient and its tangent, the Hessian-vector product, both owned by the caller.
+    /// </summary>
+    public (Tensor Gradient, Tensor HessianVector) HessianVector(ForwardRecord record, string source, Tensor vector, string output, Tensor seed,
+        IKernelBackend backend)
+    {
+        var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [output] = seed };
+        var gradientTangents = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        Dictionary<string, Tensor>? tangents = null;
+        try
+        {
+            tangents = Tangent(record, source, vector, [.. record.Region.Values], backend);
+            var second = new SecondOrderContext(record, tangents, gradients, gradientTangents, backend);
+            var first = new BackwardContext(record, gradients, [source], null, backend);
+            for (var i = _steps.Length - 1; i >= 0; i--)
+            {
+                var step = _steps[i];
+                if (!record.Region.Nodes.Contains(step.Node) || !step.Outputs.Any(o => gradients.ContainsKey(o) || gradientTangents.ContainsKey(o)))
+                {
+                    continue;
+                }
+
+                // The gradient tangent first: its curvature terms read the outputs' gradients, which the step's backward pass may take over.
+                second.Bind(step);
+                step.GradientTangent(second);
+                first.Bind(step);
+                step.Backward(first);
+                foreach (var value in step.Outputs.Where(o => o != source))
+                {
+                    if (gradients.Remove(value, out var spent))
+                    {
+                        spent.Dispose();
+                    }
+
+                    if (gradientTangents.Remove(value, out var spentTangent))
+                    {
+                        spentTangent.Dispose();
+                    }
+                }
+            }
+
+            var shape = ShapeOf(source);
+            var gradient = gradients.Remove(source, out var g) ? g : Tensor.Zeros(backend, shape);
+            var product = gradientTangents.Remove(source, out var h) ? h : Tensor.Zeros(backend, shape);
+            return (gradient, product);
+        }
+        finally
+        {
+            foreach (var tensor in gradients.Values.Concat(gradientTangents.Values).Concat(tangents?.Values ?? Enumerable.Empty<Tensor>()))
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
     /// Runs the backward pass from <paramref name="seeds"/> (gradients at outputs, taken over) and
     /// returns the complete gradients of <paramref name="wanted"/>, owned by the caller. Steps
     /// outside the record's region are skipped; <paramref name="rules"/> may replace any step's

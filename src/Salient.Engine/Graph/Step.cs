@@ -93,6 +93,15 @@ public abstract class Step
     /// </summary>
     public virtual void Tangent(TangentContext context) =>
         throw new ModelException($"{Node.Describe()}: no forward-mode (Jacobian-vector product) rule for {Label}.");
+
+    /// <summary>
+    /// The second-order backward rule (forward-over-reverse, <see cref="Model.HessianVector"/>): adds
+    /// to each input's gradient tangent the step's backward pass run on its outputs' gradient tangents,
+    /// plus the step's curvature term (<see cref="SecondOrderContext"/>). A step without a rule
+    /// refuses, by name: a missing rule never reads as a zero second derivative.
+    /// </summary>
+    public virtual void GradientTangent(SecondOrderContext context) =>
+        throw new ModelException($"{Node.Describe()}: no second-order (Hessian-vector product) rule for {Label}.");
 }
 
 /// <summary>What a step sees while it runs: its inputs, the backend, and a way to make its outputs.</summary>

@@ -9,21 +9,22 @@ namespace Salient.Methods.Cam;
 /// <summary>
 /// Shapley-CAM (Cai et al., 2025; pytorch-grad-cam's ShapleyCAM with its ClassifierOutputReST target):
 /// Grad-CAM with the gradient G of each target's ReST score S = 2·y_t − log Σ e^y (<see cref="TargetSelection.Rest"/>)
-/// replaced by G − ½·H·A, H = ∂²S/∂A² at the layer and A its activations. After a layer from which the
-/// network is piecewise linear, ∂²y/∂A² = 0 almost everywhere and H = Jᵀ·∇²S·J exactly, J = ∂y/∂A: J·A
-/// is one forward-mode pass per layer (<see cref="Model.Tangent"/> along A), ∇²S = −(diag p − p·pᵀ) is the same
-/// for every target, and Jᵀ of the result one backward pass per layer. Layers after which the network is not
-/// piecewise linear are refused at construction.
+/// replaced by G − ½·H·A, H = ∂²S/∂A² at the layer and A its activations. H·A = Jᵀ·∇²S·(J·A) + Σ_k ∂S/∂y_k·∇²y_k·A,
+/// J = ∂y/∂A: J·A is one forward-mode pass per layer (<see cref="Model.Tangent"/> along A), ∇²S = −(diag p − p·pᵀ)
+/// is the same for every target, and Jᵀ of the result one backward pass per layer. After a layer from which the
+/// network is piecewise linear, ∂²y/∂A² = 0 almost everywhere and that is all; after any other layer the second
+/// term is the engine's Hessian-vector product of the seeded score (<see cref="Model.HessianVector"/>, seed ∂S/∂y),
+/// one per layer and target slot, and a step on the way without a second-order rule fails the run naming its node.
 /// </summary>
 internal sealed class ShapleyCam : GradCam
 {
+    // The layers after which the network is not piecewise linear: their H·A has the logits' own curvature too.
+    private readonly string[] _curved;
+
     public ShapleyCam(Model model, ExplainOptions options)
         : base(model, options)
     {
-        foreach (var layer in Layers)
-        {
-            CheckPiecewiseLinearAfter(layer);
-        }
+        _curved = [.. Layers.Where(layer => NetworkTail.FirstNonAffineNode(Model, layer, allowKinks: true) is not null)];
     }
 
     protected override void Run(Tensor batch, TargetSelection selection, List<Explanation> results)
@@ -37,19 +38,44 @@ internal sealed class ShapleyCam : GradCam
     {
         var gradientsOf = base.LayerGradients(record, selection, targets, rules);
         var correction = HalfHessianTimesActivations(record);
+        var logits = record.Value(Model.OutputNames[0]);
         return slot =>
         {
             var gradients = gradientsOf(slot);
-            foreach (var (layer, values) in correction)
+            try
             {
-                var gradient = gradients[layer];
-                using var host = Tensor.FromSpan(values, gradient.Shape);
-                var onDevice = host.To(Model.Backend);
-                Model.Backend.Accumulate(MapFusion.Sum, onDevice.Data, gradient.Data);
-                if (!ReferenceEquals(onDevice, host))
+                foreach (var (layer, values) in correction)
                 {
-                    onDevice.Dispose();
+                    var gradient = gradients[layer];
+                    using var host = Tensor.FromSpan(values, gradient.Shape);
+                    var onDevice = host.To(Model.Backend);
+                    Model.Backend.Accumulate(MapFusion.Sum, onDevice.Data, gradient.Data);
+                    if (!ReferenceEquals(onDevice, host))
+                    {
+                        onDevice.Dispose();
+                    }
                 }
+
+                foreach (var layer in _curved)
+                {
+                    // −½·Σ_k ∂S/∂y_k·∇²y_k·A: the Hessian-vector product of this slot's score along A (its gradient is the base's).
+                    var (gradient, product) = Model.HessianVector(record, layer, record.Value(layer), SeedFor(logits, selection, targets, slot));
+                    gradient.Dispose();
+                    using (product)
+                    {
+                        Model.Backend.Map(new MapFunction(MapFunctionKind.Scale, -0.5f), product.Data, product.Data);
+                        Model.Backend.Accumulate(MapFusion.Sum, product.Data, gradients[layer].Data);
+                    }
+                }
+            }
+            catch
+            {
+                foreach (var gradient in gradients.Values)
+                {
+                    gradient.Dispose();
+                }
+
+                throw;
             }
 
             return gradients;
@@ -93,14 +119,5 @@ internal sealed class ShapleyCam : GradCam
         }
 
         return correction;
-    }
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first node after <paramref name="layer"/> that is not piecewise linear in it.</summary>
-    private void CheckPiecewiseLinearAfter(string layer)
-    {
-        if (NetworkTail.FirstNonAffineNode(Model, layer, allowKinks: true) is { } node)
-        {
-            throw new ArgumentException($"shapleycam's Hessian-vector product is exact only where the network is piecewise linear after the layer (ReLU, max and average pooling, convolutions and linear layers with constant weights, batch norm, views, sums); {node.Describe()} after '{layer}' is not. Use a later layer or another method.");
-        }
     }
 }

@@ -12,12 +12,16 @@ public sealed class BackwardContext
     private readonly Dictionary<string, Tensor> _gradients;
     private readonly IReadOnlyCollection<string> _wanted;
     private readonly IBackwardRules? _rules;
+    private readonly Func<int, Tensor?>? _replacedInput;
     private Step _step = null!;
 
+    // replacedInput: inputs the step's backward pass reads in place of their forward values (null:
+    // the forward value), for the second-order pass's curvature terms (SecondOrderContext).
     internal BackwardContext(ForwardRecord record, Dictionary<string, Tensor> gradients, IReadOnlyCollection<string> wanted, IBackwardRules? rules,
-        IKernelBackend backend)
+        IKernelBackend backend, Func<int, Tensor?>? replacedInput = null)
     {
         _record = record;
+        _replacedInput = replacedInput;
         _gradients = gradients;
         _wanted = wanted;
         _rules = rules;
@@ -33,7 +37,7 @@ public sealed class BackwardContext
     internal void Bind(Step step) => _step = step;
 
     /// <summary>The forward value of input <paramref name="index"/>.</summary>
-    public Tensor Input(int index) => _record.Value(_step.Inputs[index]);
+    public Tensor Input(int index) => _replacedInput?.Invoke(index) ?? _record.Value(_step.Inputs[index]);
 
     /// <summary>The shape of input <paramref name="index"/> (known from the plan, kept or not).</summary>
     public int[] InputShape(int index) => _record.Plan.ShapeOf(_step.Inputs[index]);

@@ -61,6 +61,32 @@ internal static class ActivationOperator
         // Element-wise, so its Jacobian is diagonal: the backward pass's product is the tangent's.
         public override void Tangent(TangentContext context) => context.ThroughSymmetricJacobian();
 
+        /// <summary>
+        /// Relu, LeakyRelu, Clip and HardSigmoid are piecewise linear: no curvature term. Sigmoid's is
+        /// σ''(x)·ẋ·g with σ'' = σ'·(1 − 2y). HardSwish is piecewise quadratic: x²/6 + x/2 inside
+        /// (−3, 3), so its term is ẋ·g/3 there (the slope of a HardSigmoid x/6 + ½, twice).
+        /// </summary>
+        public override void GradientTangent(SecondOrderContext context)
+        {
+            switch (activation.Kind)
+            {
+                case ActivationKind.Sigmoid:
+                    context.ThroughBackward();
+                    context.ElementWiseCurvature(
+                        (gradient, result) => context.Backend.ActivateBackward(activation, context.Input(0).Data, context.Output(0).Data, gradient, result), -2f, 1f);
+                    break;
+                case ActivationKind.HardSwish:
+                    var inside = new FusedActivation(ActivationKind.HardSigmoid, 1f / 6f, 0.5f);
+                    context.ThroughBackward();
+                    context.ElementWiseCurvature(
+                        (gradient, result) => context.Backend.ActivateBackward(inside, context.Input(0).Data, context.Input(0).Data, gradient, result), 0f, 2f);
+                    break;
+                default:
+                    context.ThroughBackward();
+                    break;
+            }
+        }
+
         public override void Backward(BackwardContext context)
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)

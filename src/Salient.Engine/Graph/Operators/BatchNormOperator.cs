@@ -85,6 +85,9 @@ internal static class BatchNormOperator
         // A per-channel scale and an element-wise activation: a diagonal Jacobian, so the backward pass's product is the tangent's.
         public override void Tangent(TangentContext context) => context.ThroughSymmetricJacobian();
 
+        // A per-channel affine map (inference statistics) and a piecewise-linear activation: no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.PiecewiseLinear(activation);
+
         public override bool ReadsOutputInBackward => activation.Kind != ActivationKind.None;
 
         public override void Backward(BackwardContext context)

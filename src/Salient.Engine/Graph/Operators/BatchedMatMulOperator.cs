@@ -38,6 +38,9 @@ internal static class BatchedMatMulOperator
         // Linear in each operand alone: the product rule.
         public override void Tangent(TangentContext context) => context.ProductRule();
 
+        // Bilinear: each operand's gradient tangent gains g run back with the other replaced by its tangent.
+        public override void GradientTangent(SecondOrderContext context) => context.Bilinear(0, 1);
+
         /// <summary>For each output matrix, the index of the operand matrix it reads (broadcast axes repeat it).</summary>
         private static int[] MatrixIndices(int[] own, int[] batch)
         {

@@ -129,6 +129,33 @@ internal static class BinaryOperator
         }
 
         /// <summary>
+        /// a ± b is linear and a·b bilinear (each factor's gradient tangent gains g run back with the
+        /// other factor replaced by its tangent); a/b is linear in a for a fixed b, and has no rule when
+        /// b moves. A fused activation is piecewise linear or refused.
+        /// </summary>
+        public override void GradientTangent(SecondOrderContext context)
+        {
+            switch (op)
+            {
+                case BinaryOp.Add or BinaryOp.Sub:
+                    context.PiecewiseLinear(activation);
+                    break;
+                case BinaryOp.Mul:
+                    context.RequirePiecewiseLinear(activation);
+                    context.Bilinear(0, 1);
+                    break;
+                default:
+                    if (context.InputTangent(1) is not null)
+                    {
+                        throw context.Refused("a divisor that moves with the source has no rule yet");
+                    }
+
+                    context.PiecewiseLinear(activation);
+                    break;
+            }
+        }
+
+        /// <summary>
         /// a ± b: ta ± tb; a·b: ta·b + a·tb; a/b: (ta − y·tb)/b; then the fused activation's derivative,
         /// judged from the output as the backward pass judges it.
         /// </summary>

@@ -44,6 +44,11 @@ internal static class CompareOperator
         {
         }
 
+        // No gradient, so no gradient tangent.
+        public override void GradientTangent(Backward.SecondOrderContext context)
+        {
+        }
+
         // A comparison is piecewise constant: its inputs get no gradient from it.
         public override void Backward(Backward.BackwardContext context)
         {

@@ -48,6 +48,9 @@ internal static class ConcatOperator
         // Linear in its inputs together: the same computation carries the tangents, zeros for inputs that have none.
         public override void Tangent(TangentContext context) => context.Linear();
 
+        // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);

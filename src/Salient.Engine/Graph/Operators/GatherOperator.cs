@@ -43,6 +43,9 @@ internal static class GatherOperator
         // Linear in its input: the same computation carries the tangent.
         public override void Tangent(TangentContext context) => context.Linear();
 
+        // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
         // Index k's block of every outer row, as a strided copy: [outer, inner] at its place in the input and in the output.
         private int[] Shape => [_outer, _inner];
 

@@ -83,6 +83,9 @@ internal static class GemmOperator
             }
         }
 
+        // Bilinear in A and B (C enters additively): each one's gradient tangent gains g run back with the other replaced by its tangent.
+        public override void GradientTangent(SecondOrderContext context) => context.Bilinear(0, 1);
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient)

@@ -71,6 +71,8 @@ internal static class PadOperator
             context.SetOutputTangent(0, tangent);
         }
 
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
         public override void Backward(BackwardContext context)
         {
             if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient)

@@ -78,6 +78,9 @@ internal static class PoolOperator
             context.SetOutputTangent(0, tangent);
         }
 
+        // Piecewise linear: the recorded routing carries the gradient tangent, no curvature term (almost everywhere).
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
@@ -95,6 +98,9 @@ internal static class PoolOperator
 
         // Linear in its input: the same computation carries the tangent.
         public override void Tangent(TangentContext context) => context.Linear();
+
+        // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
         public override void Backward(BackwardContext context)
         {
@@ -119,6 +125,9 @@ internal static class PoolOperator
 
         // Linear in its input: the same computation carries the tangent.
         public override void Tangent(TangentContext context) => context.Linear();
+
+        // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
         public override void Backward(BackwardContext context)
         {

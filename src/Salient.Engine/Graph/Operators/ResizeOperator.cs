@@ -131,6 +131,9 @@ internal static class ResizeOperator
         // Linear in its input: the same computation carries the tangent.
         public override void Tangent(TangentContext context) => context.Linear();
 
+        // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
         public override void Run(StepContext context)
         {
             var backend = context.Backend;

@@ -139,6 +139,9 @@ internal static class ShapeOperators
         // Linear in its input: the same computation carries the tangent.
         public override void Tangent(TangentContext context) => context.Linear();
 
+        // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
         public override void Backward(BackwardContext context)
         {
             // A copy, since the output's gradient may also be asked for by name.

@@ -43,6 +43,56 @@ internal static class SoftmaxOperator
             }
         }
 
+        /// <summary>
+        /// Softmax's backward pass is g_x = y ⊙ (g − ⟨g, y⟩) per row; its tangent adds the curvature
+        /// term ẏ ⊙ (g − ⟨g, y⟩) − y·⟨g, ẏ⟩, with ẏ the output's forward tangent. LogSoftmax has no rule.
+        /// </summary>
+        public override void GradientTangent(SecondOrderContext context)
+        {
+            if (log)
+            {
+                base.GradientTangent(context);
+                return;
+            }
+
+            context.ThroughBackward();
+            if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient || context.OutputTangent(0) is not { } tangent)
+            {
+                return;
+            }
+
+            var backend = context.Backend;
+            int[] matrix = [_rows, cols];
+            int[] column = [_rows, 1];
+            using var y = Rows(backend, context.Output(0));
+            using var g = Rows(backend, gradient);
+            using var t = Rows(backend, tangent);
+            using var product = Tensor.Uninitialized(backend, matrix);
+            using var gy = Tensor.Uninitialized(backend, column);
+            using var gt = Tensor.Uninitialized(backend, column);
+            backend.Binary(BinaryOp.Mul, g.Data, matrix, y.Data, matrix, product.Data, matrix);
+            backend.ReduceRows(RowReduction.Sum, _rows, cols, product.Data, gy.Data);
+            backend.Binary(BinaryOp.Mul, g.Data, matrix, t.Data, matrix, product.Data, matrix);
+            backend.ReduceRows(RowReduction.Sum, _rows, cols, product.Data, gt.Data);
+            using var term = Tensor.Uninitialized(backend, RowShape);
+            backend.Binary(BinaryOp.Sub, g.Data, matrix, gy.Data, column, product.Data, matrix);
+            backend.Binary(BinaryOp.Mul, product.Data, matrix, t.Data, matrix, term.Data, matrix);
+            backend.Binary(BinaryOp.Mul, y.Data, matrix, gt.Data, column, product.Data, matrix);
+            backend.Map(new MapFunction(MapFunctionKind.Scale, -1f), product.Data, product.Data);
+            backend.Accumulate(MapFusion.Sum, product.Data, term.Data);
+            var result = Tensor.Uninitialized(backend, shape);
+            if (inner == 1)
+            {
+                backend.Copy(term.Data, result.Data);
+            }
+            else
+            {
+                Unrows(backend, term, result);
+            }
+
+            context.AddGradientTangent(0, result);
+        }
+
         // The [outer, inner, cols] order of the [outer, cols, inner] data: the normalised axis last.
         private int[] RowShape => [outer, inner, cols];
 

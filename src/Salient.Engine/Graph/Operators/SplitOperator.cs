@@ -45,6 +45,9 @@ internal static class SplitOperator
         // Linear in its input: the same computation carries the tangent.
         public override void Tangent(TangentContext context) => context.Linear();
 
+        // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
         private int[] PartShape(int i)
         {
             var shape = (int[])inShape.Clone();

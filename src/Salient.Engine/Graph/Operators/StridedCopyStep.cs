@@ -19,6 +19,9 @@ internal sealed class StridedCopyStep(GraphNode node, int[] inShape, int offset,
     // Linear in its input: the same computation carries the tangent.
     public override void Tangent(TangentContext context) => context.Linear();
 
+    // Linear in its input: the gradient tangent takes the gradient's way back, with no curvature term.
+    public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
     public override void Run(StepContext context)
     {
         var output = context.Output(0, shape);

@@ -21,6 +21,26 @@ internal static class UnaryOperator
         // Element-wise, so its Jacobian is diagonal: the backward pass's product is the tangent's.
         public override void Tangent(TangentContext context) => context.ThroughSymmetricJacobian();
 
+        /// <summary>
+        /// Neg is linear and Abs piecewise linear: no curvature term. Tanh's is tanh''(x)·ẋ·g with
+        /// tanh'' = tanh'·(−2y). The other functions have no rule yet.
+        /// </summary>
+        public override void GradientTangent(SecondOrderContext context)
+        {
+            switch (function)
+            {
+                case UnaryFunction.Neg or UnaryFunction.Abs:
+                    context.ThroughBackward();
+                    break;
+                case UnaryFunction.Tanh:
+                    context.ThroughBackward();
+                    context.ElementWiseCurvature((gradient, result) => context.Backend.UnaryBackward(function, default, context.Output(0).Data, gradient, result), -2f, 0f);
+                    break;
+                default:
+                    throw context.Refused($"no second derivative of {function} yet");
+            }
+        }
+
         public override bool ReadsInputInBackward(int index) => function is UnaryFunction.Erf or UnaryFunction.Log or UnaryFunction.Abs;
 
         public override bool ReadsOutputInBackward => function is UnaryFunction.Sqrt or UnaryFunction.Reciprocal or UnaryFunction.Exp or UnaryFunction.Tanh;

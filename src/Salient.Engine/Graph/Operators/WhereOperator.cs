@@ -57,6 +57,9 @@ internal static class WhereOperator
         // For a fixed condition (piecewise constant in whatever it is computed from) linear in both branches.
         public override void Tangent(TangentContext context) => context.Linear([.. Enumerable.Range(0, First)]);
 
+        // Linear in the values for the recorded condition: no curvature term.
+        public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient)
