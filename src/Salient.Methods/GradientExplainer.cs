@@ -227,22 +227,21 @@ public abstract class GradientExplainer : Explainer
     // The noisy copies' sums (and sums of squares) become the statistic, in the sums' tensors.
     private Tensor?[][] Reduce(Tensor?[][] sum, Tensor?[][]? squares, int samples)
     {
+        Average(sum, samples);
+        if (Statistic == NoiseStatistic.Mean)
+        {
+            return sum;
+        }
+
         var backend = Model.Backend;
-        var average = new MapFunction(MapFunctionKind.Scale, 1f / samples);
+        Average(squares!, samples);
         for (var b = 0; b < sum.Length; b++)
         {
             for (var t = 0; t < sum[b].Length; t++)
             {
-                var mean = sum[b][t]!;
-                backend.Map(average, mean.Data, mean.Data);
-                if (Statistic == NoiseStatistic.Mean)
-                {
-                    continue;
-                }
-
                 // E[a²] − E[a]² for VarGrad, E[a²] for SmoothGrad²; written into the mean's tensor.
+                var mean = sum[b][t]!;
                 using var square = squares![b][t]!;
-                backend.Map(average, square.Data, square.Data);
                 if (Statistic == NoiseStatistic.Variance)
                 {
                     backend.Map(new MapFunction(MapFunctionKind.Square), mean.Data, mean.Data);
@@ -264,6 +263,18 @@ public abstract class GradientExplainer : Explainer
         var squared = Tensor.Uninitialized(Model.Backend, a.Shape);
         Model.Backend.Map(new MapFunction(MapFunctionKind.Square), a.Data, squared.Data);
         return squared;
+    }
+
+    /// <summary>Divides every attribution of <paramref name="sum"/> by <paramref name="count"/> in place on the model's device: the mean of the summed samples.</summary>
+    private protected Tensor?[][] Average(Tensor?[][] sum, int count)
+    {
+        var average = new MapFunction(MapFunctionKind.Scale, 1f / count);
+        foreach (var raw in sum.SelectMany(r => r))
+        {
+            Model.Backend.Map(average, raw!.Data, raw.Data);
+        }
+
+        return sum;
     }
 
     /// <summary>Adds <paramref name="more"/> into <paramref name="sum"/> (taking it when null) on the model's device, disposing <paramref name="more"/>.</summary>

@@ -61,12 +61,7 @@ internal class DeepLift : GradientExplainer
                 sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), selection, targets, times: difference));
             }
 
-            foreach (var raw in sum!.SelectMany(r => r))
-            {
-                backend.Map(new MapFunction(MapFunctionKind.Scale, 1f / BaselineCount), raw!.Data, raw.Data);
-            }
-
-            return (sum!, clean.Clone(), targets);
+            return (Average(sum!, BaselineCount), clean.Clone(), targets);
         }
         finally
         {

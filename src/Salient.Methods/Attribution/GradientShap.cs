@@ -63,12 +63,7 @@ internal sealed class GradientShap : GradientExplainer
                 sum = Accumulate(sum, InputGradients(record, record.Value(Model.OutputNames[0]), selection, targets, times: difference));
             }
 
-            foreach (var raw in sum!.SelectMany(r => r))
-            {
-                backend.Map(new MapFunction(MapFunctionKind.Scale, 1f / _samples), raw!.Data, raw.Data);
-            }
-
-            return (sum!, clean.Clone(), targets);
+            return (Average(sum!, _samples), clean.Clone(), targets);
         }
         finally
         {
