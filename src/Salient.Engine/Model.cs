@@ -190,14 +190,7 @@ public sealed class Model
     public ForwardRecord RecordForward(Tensor input, IReadOnlyCollection<string> gradientSources, IReadOnlyCollection<string> observe,
         bool fuseInRegion = false)
     {
-        _graph.CheckInputShape(input.Shape);
-        var key = (fuseInRegion ? "grad+fused|" : "grad|") + Tensor.FormatShape(input.Shape) + "|" + string.Join('\n', gradientSources.Order(StringComparer.Ordinal))
-            + "|" + string.Join('\n', observe.Order(StringComparer.Ordinal));
-        var region = GradientRegion.Find(_graph, gradientSources);
-        // Unfused, every region value is observed; fused, only the sources, and the plan keeps the region values it computes.
-        var observed = (fuseInRegion ? gradientSources.AsEnumerable() : region.Values).Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
-        var shape = input.ShapeArray();
-        var plan = _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observed, region, folded: _folded, fuseInRegion: fuseInRegion));
+        var (plan, region) = RecordingPlan(input.ShapeArray(), gradientSources, observe, fuseInRegion);
         var onDevice = input.To(_backend);
         try
         {
@@ -209,6 +202,19 @@ public sealed class Model
             DisposeCopy(onDevice, input);
             throw;
         }
+    }
+
+    // The plan a recording pass runs (cached), and the gradient region it keeps values for.
+    private (ExecutionPlan Plan, GradientRegion Region) RecordingPlan(int[] shape, IReadOnlyCollection<string> gradientSources, IReadOnlyCollection<string> observe,
+        bool fuseInRegion)
+    {
+        _graph.CheckInputShape(shape);
+        var key = (fuseInRegion ? "grad+fused|" : "grad|") + Tensor.FormatShape(shape) + "|" + string.Join('\n', gradientSources.Order(StringComparer.Ordinal))
+            + "|" + string.Join('\n', observe.Order(StringComparer.Ordinal));
+        var region = GradientRegion.Find(_graph, gradientSources);
+        // Unfused, every region value is observed; fused, only the sources, and the plan keeps the region values it computes.
+        var observed = (fuseInRegion ? gradientSources.AsEnumerable() : region.Values).Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
+        return (_plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observed, region, folded: _folded, fuseInRegion: fuseInRegion)), region);
     }
 
     /// <summary>
@@ -283,6 +289,24 @@ public sealed class Model
         finally
         {
             DisposeCopy(onDevice, vector);
+        }
+    }
+
+    /// <summary>
+    /// Checks, before any pass, that <see cref="HessianVector"/> from <paramref name="value"/> can run on
+    /// input of <paramref name="inputShape"/>: that every step on the way from it to the logits, as a
+    /// recording pass with <paramref name="value"/> as its gradient source plans them, has a second-order
+    /// rule (<see cref="Step.SecondOrderGap"/>). Throws a <see cref="ModelException"/> naming the first
+    /// node and operator that has none. Rules may still refuse, when they run, inputs that move in a way
+    /// they do not cover (a moving normalisation scale, one value as both factors of a matrix product).
+    /// </summary>
+    public void CheckHessianVector(string value, ReadOnlySpan<int> inputShape)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(value);
+        var (plan, region) = RecordingPlan(inputShape.ToArray(), [value], [], fuseInRegion: false);
+        if (plan.Steps.FirstOrDefault(s => region.Nodes.Contains(s.Node) && s.SecondOrderGap is not null) is { } step)
+        {
+            throw step.NoSecondOrderRule(step.SecondOrderGap!);
         }
     }
 

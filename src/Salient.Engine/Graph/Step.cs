@@ -100,8 +100,21 @@ public abstract class Step
     /// plus the step's curvature term (<see cref="SecondOrderContext"/>). A step without a rule
     /// refuses, by name: a missing rule never reads as a zero second derivative.
     /// </summary>
-    public virtual void GradientTangent(SecondOrderContext context) =>
-        throw new ModelException($"{Node.Describe()}: no second-order (Hessian-vector product) rule for {Label}.");
+    public virtual void GradientTangent(SecondOrderContext context) => throw NoSecondOrderRule(SecondOrderGap!);
+
+    /// <summary>The error for this step in a second-order pass, naming its node and operator and saying <paramref name="why"/>.</summary>
+    internal ModelException NoSecondOrderRule(string why) =>
+        new($"{Node.Describe()}: no second-order (Hessian-vector product) rule for {Label}: {why}.");
+
+    /// <summary>
+    /// Why <see cref="GradientTangent"/> refuses this step whatever the values, or null when it has a
+    /// rule: a step has one when its class overrides <see cref="GradientTangent"/>, and steps whose
+    /// rule covers only some configurations (a fused activation that is not piecewise linear) say so
+    /// here. Read before a pass (<see cref="Model.CheckHessianVector"/>) so that a method refuses a
+    /// model up front; a rule may still refuse, by name, inputs that move in a way it does not cover.
+    /// </summary>
+    public virtual string? SecondOrderGap =>
+        GetType().GetMethod(nameof(GradientTangent))!.DeclaringType == typeof(Step) ? "the operator has none" : null;
 }
 
 /// <summary>What a step sees while it runs: its inputs, the backend, and a way to make its outputs.</summary>

@@ -8,7 +8,7 @@ namespace Salient.Engine.Kernels;
 /// (<see cref="Cpu.CpuBackend"/>) now; a backend is registered by device kind in
 /// <see cref="KernelBackends"/> and a model takes its backend at load
 /// (<see cref="Model.Load(string, Device)"/>); steps reach it through
-/// <see cref="Graph.StepContext.Backend"/> and <see cref="Graph.Backward.BackwardContext.Backend"/>.
+/// <see cref="Graph.StepContext.Backend"/> and <see cref="Graph.Backward.RecordedStepContext.Backend"/>.
 /// <para>
 /// A backend owns its device's memory: it allocates buffers from its own pool
 /// (<see cref="Allocate"/>), and every operation reads and writes <see cref="BufferView"/>s of

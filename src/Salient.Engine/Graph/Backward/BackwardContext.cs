@@ -6,47 +6,29 @@ namespace Salient.Engine.Graph.Backward;
 /// What a step (or a backward rule standing in for it) sees during the backward pass: forward
 /// values, the gradient of its outputs, and where to put its input gradients.
 /// </summary>
-public sealed class BackwardContext
+public sealed class BackwardContext : RecordedStepContext
 {
-    private readonly ForwardRecord _record;
     private readonly Dictionary<string, Tensor> _gradients;
     private readonly IReadOnlyCollection<string> _wanted;
     private readonly IBackwardRules? _rules;
     private readonly Func<int, Tensor?>? _replacedInput;
-    private Step _step = null!;
 
     // replacedInput: inputs the step's backward pass reads in place of their forward values (null:
     // the forward value), for the second-order pass's curvature terms (SecondOrderContext).
     internal BackwardContext(ForwardRecord record, Dictionary<string, Tensor> gradients, IReadOnlyCollection<string> wanted, IBackwardRules? rules,
         IKernelBackend backend, Func<int, Tensor?>? replacedInput = null)
+        : base(record, backend)
     {
-        _record = record;
         _replacedInput = replacedInput;
         _gradients = gradients;
         _wanted = wanted;
         _rules = rules;
-        Backend = backend;
     }
 
-    /// <summary>The backend the model runs on.</summary>
-    public IKernelBackend Backend { get; }
-
-    /// <summary>The step whose gradients are being computed.</summary>
-    public Step Step => _step;
-
-    internal void Bind(Step step) => _step = step;
-
-    /// <summary>The forward value of input <paramref name="index"/>.</summary>
-    public Tensor Input(int index) => _replacedInput?.Invoke(index) ?? _record.Value(_step.Inputs[index]);
-
-    /// <summary>The shape of input <paramref name="index"/> (known from the plan, kept or not).</summary>
-    public int[] InputShape(int index) => _record.Plan.ShapeOf(_step.Inputs[index]);
-
-    /// <summary>The forward value of output <paramref name="index"/>.</summary>
-    public Tensor Output(int index) => _record.Value(_step.Outputs[index]);
+    private protected override Tensor? ReplacedInput(int index) => _replacedInput?.Invoke(index);
 
     /// <summary>The gradient arriving at output <paramref name="index"/>, or null when none does.</summary>
-    public Tensor? OutputGradient(int index) => _gradients.GetValueOrDefault(_step.Outputs[index]);
+    public Tensor? OutputGradient(int index) => _gradients.GetValueOrDefault(Step.Outputs[index]);
 
     /// <summary>
     /// Storage for an input gradient shaped like output <paramref name="index"/>, which element-wise
@@ -54,15 +36,15 @@ public sealed class BackwardContext
     /// free it after this step anyway, fresh storage when the caller asked for it.
     /// </summary>
     public Tensor ReuseOutputGradient(int index) =>
-        TryTakeOutputGradient(index) ?? Tensor.Uninitialized(Backend, _record.Plan.ShapeOf(_step.Outputs[index]));
+        TryTakeOutputGradient(index) ?? Tensor.Uninitialized(Backend, OutputShape(index));
 
     /// <summary>Output <paramref name="index"/>'s gradient to pass on unchanged: taken over when the pass would free it after this step, else a copy.</summary>
     public Tensor TakeOutputGradient(int index) =>
-        TryTakeOutputGradient(index) ?? _gradients[_step.Outputs[index]].Clone();
+        TryTakeOutputGradient(index) ?? _gradients[Step.Outputs[index]].Clone();
 
     private Tensor? TryTakeOutputGradient(int index)
     {
-        var name = _step.Outputs[index];
+        var name = Step.Outputs[index];
         return !_wanted.Contains(name) && _gradients.Remove(name, out var gradient) ? gradient : null;
     }
 
@@ -98,13 +80,10 @@ public sealed class BackwardContext
         return new PreActivationGradient(result, true);
     }
 
-    /// <summary>Whether input <paramref name="index"/> needs a gradient (it lies on a path from a requested value).</summary>
-    public bool NeedsGradient(int index) => _record.Region.Values.Contains(_step.Inputs[index]);
-
     /// <summary>Adds <paramref name="gradient"/> to input <paramref name="index"/>'s gradient, taking ownership of it.</summary>
     public void AddGradient(int index, Tensor gradient)
     {
-        var name = _step.Inputs[index];
+        var name = Step.Inputs[index];
         if (!_gradients.TryGetValue(name, out var existing))
         {
             _gradients[name] = gradient;

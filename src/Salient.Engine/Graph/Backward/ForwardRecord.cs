@@ -42,6 +42,12 @@ public sealed class ForwardRecord : IDisposable
         : name == Plan.InputName ? Input
         : Plan.Constant(name) ?? throw new KeyNotFoundException($"Value '{name}' was not kept by the forward pass.");
 
+    /// <summary>
+    /// The shape of a value: a computed one's from the plan (kept or not), the input's and a
+    /// constant's from their tensors.
+    /// </summary>
+    public int[] ShapeOf(string name) => Plan.Shapes.TryGetValue(name, out var shape) ? shape : Value(name).ShapeArray();
+
     /// <summary>Returns the recorded values' storage to the pool.</summary>
     public void Dispose()
     {

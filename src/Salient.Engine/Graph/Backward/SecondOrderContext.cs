@@ -12,60 +12,34 @@ namespace Salient.Engine.Graph.Backward;
 /// steps linear in their inputs and, almost everywhere, piecewise-linear ones, and each smooth
 /// step that has a rule adds its own.
 /// </summary>
-public sealed class SecondOrderContext
+public sealed class SecondOrderContext : RecordedStepContext
 {
-    private readonly ForwardRecord _record;
     private readonly Dictionary<string, Tensor> _tangents;
     private readonly Dictionary<string, Tensor> _gradients;
     private readonly Dictionary<string, Tensor> _gradientTangents;
-    private Step _step = null!;
 
     internal SecondOrderContext(ForwardRecord record, Dictionary<string, Tensor> tangents, Dictionary<string, Tensor> gradients,
         Dictionary<string, Tensor> gradientTangents, IKernelBackend backend)
+        : base(record, backend)
     {
-        _record = record;
         _tangents = tangents;
         _gradients = gradients;
         _gradientTangents = gradientTangents;
-        Backend = backend;
     }
 
-    /// <summary>The backend the model runs on.</summary>
-    public IKernelBackend Backend { get; }
-
-    /// <summary>The step whose input gradient tangents are being computed.</summary>
-    public Step Step => _step;
-
-    internal void Bind(Step step) => _step = step;
-
-    /// <summary>The forward value of input <paramref name="index"/>.</summary>
-    public Tensor Input(int index) => _record.Value(_step.Inputs[index]);
-
-    /// <summary>The forward value of output <paramref name="index"/>.</summary>
-    public Tensor Output(int index) => _record.Value(_step.Outputs[index]);
-
-    /// <summary>The shape of output <paramref name="index"/>.</summary>
-    public int[] OutputShape(int index) => _record.Plan.ShapeOf(_step.Outputs[index]);
-
-    /// <summary>The shape of input <paramref name="index"/>.</summary>
-    public int[] InputShape(int index) => _record.Plan.ShapeOf(_step.Inputs[index]);
-
     /// <summary>The forward tangent of input <paramref name="index"/>, or null where it does not move with the source.</summary>
-    public Tensor? InputTangent(int index) => _tangents.GetValueOrDefault(_step.Inputs[index]);
+    public Tensor? InputTangent(int index) => _tangents.GetValueOrDefault(Step.Inputs[index]);
 
     /// <summary>The forward tangent of output <paramref name="index"/>, or null where it does not move with the source.</summary>
-    public Tensor? OutputTangent(int index) => _tangents.GetValueOrDefault(_step.Outputs[index]);
+    public Tensor? OutputTangent(int index) => _tangents.GetValueOrDefault(Step.Outputs[index]);
 
     /// <summary>The gradient g arriving at output <paramref name="index"/>, or null when none does.</summary>
-    public Tensor? OutputGradient(int index) => _gradients.GetValueOrDefault(_step.Outputs[index]);
-
-    /// <summary>Whether input <paramref name="index"/> needs a gradient (it lies on a path from the source).</summary>
-    public bool NeedsGradient(int index) => _record.Region.Values.Contains(_step.Inputs[index]);
+    public Tensor? OutputGradient(int index) => _gradients.GetValueOrDefault(Step.Outputs[index]);
 
     /// <summary>Adds <paramref name="term"/> to input <paramref name="index"/>'s gradient tangent, taking ownership of it.</summary>
     public void AddGradientTangent(int index, Tensor term)
     {
-        var name = _step.Inputs[index];
+        var name = Step.Inputs[index];
         if (!_gradientTangents.TryGetValue(name, out var existing))
         {
             _gradientTangents[name] = term;
@@ -83,15 +57,15 @@ public sealed class SecondOrderContext
     /// </summary>
     internal void ThroughBackward()
     {
-        if (!_step.Outputs.Any(_gradientTangents.ContainsKey))
+        if (!Step.Outputs.Any(_gradientTangents.ContainsKey))
         {
             return;
         }
 
         // Nothing is wanted by name: the step may take over its outputs' gradient tangents, which the pass frees after it anyway.
-        var context = new BackwardContext(_record, _gradientTangents, [], null, Backend);
-        context.Bind(_step);
-        _step.Backward(context);
+        var context = new BackwardContext(Record, _gradientTangents, [], null, Backend);
+        context.Bind(Step);
+        Step.Backward(context);
     }
 
     /// <summary>
@@ -107,11 +81,15 @@ public sealed class SecondOrderContext
     /// <summary>Refuses, by name, a step whose fused activation is not piecewise linear.</summary>
     internal void RequirePiecewiseLinear(in FusedActivation activation)
     {
-        if (activation.Kind is ActivationKind.Sigmoid or ActivationKind.HardSwish)
+        if (ActivationGap(activation) is { } gap)
         {
-            throw Refused($"its fused {activation.Kind} is not piecewise linear");
+            throw Refused(gap);
         }
     }
+
+    /// <summary>Why a step with <paramref name="activation"/> fused into it has no rule (it is not piecewise linear), or null.</summary>
+    internal static string? ActivationGap(in FusedActivation activation) =>
+        activation.Kind is ActivationKind.Sigmoid or ActivationKind.HardSwish ? $"its fused {activation.Kind} is not piecewise linear" : null;
 
     /// <summary>
     /// The curvature term of a step bilinear in inputs <paramref name="first"/> and <paramref name="second"/>
@@ -121,7 +99,7 @@ public sealed class SecondOrderContext
     /// </summary>
     internal void Bilinear(int first, int second)
     {
-        if (_step.Inputs[first] == _step.Inputs[second] && InputTangent(first) is not null)
+        if (Step.Inputs[first] == Step.Inputs[second] && InputTangent(first) is not null)
         {
             // Both gradients would land on one name; the backward pass could not tell the terms apart.
             throw Refused("both factors are the same value");
@@ -145,13 +123,13 @@ public sealed class SecondOrderContext
             return;
         }
 
-        var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [_step.Outputs[0]] = OutputGradient(0)!.Clone() };
-        var context = new BackwardContext(_record, gradients, [], null, Backend, i => i == replaced ? tangent : null);
-        context.Bind(_step);
+        var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [Step.Outputs[0]] = OutputGradient(0)!.Clone() };
+        var context = new BackwardContext(Record, gradients, [], null, Backend, i => i == replaced ? tangent : null);
+        context.Bind(Step);
         try
         {
-            _step.Backward(context);
-            if (gradients.Remove(_step.Inputs[keep], out var term))
+            Step.Backward(context);
+            if (gradients.Remove(Step.Inputs[keep], out var term))
             {
                 AddGradientTangent(keep, term);
             }
@@ -192,7 +170,52 @@ public sealed class SecondOrderContext
         AddGradientTangent(0, term);
     }
 
+    /// <summary>
+    /// The curvature term of an element-wise y = f(x): f''(x)·ẋ·g, with <paramref name="secondDerivative"/>
+    /// writing f''(x) into a tensor of the output's shape (from <see cref="RecordedStepContext.Input"/>
+    /// or <see cref="RecordedStepContext.Output"/>, whichever the step's backward pass reads).
+    /// </summary>
+    internal void ElementWiseCurvature(Action<Tensor> secondDerivative)
+    {
+        if (InputTangent(0) is not { } tangent || OutputGradient(0) is not { } gradient || !NeedsGradient(0))
+        {
+            return;
+        }
+
+        var shape = OutputShape(0);
+        var term = Tensor.Uninitialized(Backend, shape);
+        secondDerivative(term);
+        Backend.Binary(BinaryOp.Mul, term.Data, shape, tangent.Data, shape, term.Data, shape);
+        Backend.Binary(BinaryOp.Mul, term.Data, shape, gradient.Data, shape, term.Data, shape);
+        AddGradientTangent(0, term);
+    }
+
+    /// <summary>
+    /// Adds <paramref name="sign"/>·<paramref name="term"/> (shaped like output 0, read) summed down to
+    /// input <paramref name="index"/>'s shape, as numpy broadcasting spread that input, to the input's
+    /// gradient tangent.
+    /// </summary>
+    internal void AddBroadcastGradientTangent(int index, Tensor term, float sign = 1f)
+    {
+        var inputShape = InputShape(index);
+        var result = Tensor.Uninitialized(Backend, inputShape);
+        Backend.ReduceToShape(term.Data, OutputShape(0), result.Data, inputShape);
+        if (sign != 1f)
+        {
+            Backend.Map(new MapFunction(MapFunctionKind.Scale, sign), result.Data, result.Data);
+        }
+
+        AddGradientTangent(index, result);
+    }
+
+    /// <summary>A one-element tensor holding <paramref name="value"/> on the model's backend, to broadcast against others.</summary>
+    internal Tensor Scalar(float value)
+    {
+        var scalar = Tensor.Uninitialized(Backend, 1);
+        Backend.Fill(scalar.Data, value);
+        return scalar;
+    }
+
     /// <summary>The error for a step the pass cannot carry, naming its node.</summary>
-    internal ModelException Refused(string why) =>
-        new($"{_step.Node.Describe()}: no second-order (Hessian-vector product) rule for {_step.Label}: {why}.");
+    internal ModelException Refused(string why) => Step.NoSecondOrderRule(why);
 }

@@ -7,47 +7,20 @@ namespace Salient.Engine.Graph.Backward;
 /// values, the tangents of its inputs (null for inputs that do not depend on the pass's source), and
 /// where to put the tangents of its outputs (<see cref="Step.Tangent"/>).
 /// </summary>
-public sealed class TangentContext
+public sealed class TangentContext : RecordedStepContext
 {
-    private readonly ForwardRecord _record;
     private readonly Dictionary<string, Tensor> _tangents;
-    private Step _step = null!;
 
     internal TangentContext(ForwardRecord record, Dictionary<string, Tensor> tangents, IKernelBackend backend)
-    {
-        _record = record;
-        _tangents = tangents;
-        Backend = backend;
-    }
-
-    /// <summary>The backend the model runs on.</summary>
-    public IKernelBackend Backend { get; }
-
-    /// <summary>The step whose output tangents are being computed.</summary>
-    public Step Step => _step;
-
-    internal void Bind(Step step) => _step = step;
-
-    /// <summary>The forward value of input <paramref name="index"/>.</summary>
-    public Tensor Input(int index) => _record.Value(_step.Inputs[index]);
-
-    /// <summary>The shape of input <paramref name="index"/>.</summary>
-    public int[] InputShape(int index) =>
-        _record.Plan.Shapes.TryGetValue(_step.Inputs[index], out var shape) ? shape : Input(index).ShapeArray();
-
-    /// <summary>The forward value of output <paramref name="index"/>.</summary>
-    public Tensor Output(int index) => _record.Value(_step.Outputs[index]);
-
-    /// <summary>The shape of output <paramref name="index"/>.</summary>
-    public int[] OutputShape(int index) => _record.Plan.ShapeOf(_step.Outputs[index]);
+        : base(record, backend) => _tangents = tangents;
 
     /// <summary>The tangent of input <paramref name="index"/>, or null where it does not depend on the source (a zero tangent).</summary>
-    public Tensor? InputTangent(int index) => _tangents.GetValueOrDefault(_step.Inputs[index]);
+    public Tensor? InputTangent(int index) => _tangents.GetValueOrDefault(Step.Inputs[index]);
 
     /// <summary>Sets output <paramref name="index"/>'s tangent, taking ownership of it.</summary>
     public void SetOutputTangent(int index, Tensor tangent)
     {
-        var name = _step.Outputs[index];
+        var name = Step.Outputs[index];
         if (_tangents.Remove(name, out var previous))
         {
             previous.Dispose();
@@ -119,7 +92,7 @@ public sealed class TangentContext
 
         try
         {
-            for (var i = 0; i < _step.Inputs.Length; i++)
+            for (var i = 0; i < Step.Inputs.Length; i++)
             {
                 if (InputTangent(i) is not { } tangent)
                 {
@@ -164,13 +137,13 @@ public sealed class TangentContext
         }
 
         // The backward pass may overwrite the gradient it is given: give it a copy, the input's tangent may have other readers.
-        var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [_step.Outputs[0]] = tangent.Clone() };
-        var context = new BackwardContext(_record, gradients, [], null, Backend);
-        context.Bind(_step);
+        var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [Step.Outputs[0]] = tangent.Clone() };
+        var context = new BackwardContext(Record, gradients, [], null, Backend);
+        context.Bind(Step);
         try
         {
-            _step.Backward(context);
-            if (gradients.Remove(_step.Inputs[0], out var result))
+            Step.Backward(context);
+            if (gradients.Remove(Step.Inputs[0], out var result))
             {
                 SetOutputTangent(0, result);
             }
@@ -187,18 +160,18 @@ public sealed class TangentContext
     /// <summary>Runs the step's forward computation on other inputs and returns its outputs, each owning its storage.</summary>
     internal Tensor[] RunWith(Func<int, Tensor> input)
     {
-        var count = _step.Inputs.Length;
-        var slots = new Tensor?[count + _step.Outputs.Length];
+        var count = Step.Inputs.Length;
+        var slots = new Tensor?[count + Step.Outputs.Length];
         for (var i = 0; i < count; i++)
         {
             slots[i] = input(i);
         }
 
         var context = new StepContext(slots, Backend);
-        context.Bind(_step, [.. Enumerable.Range(0, count)], [.. Enumerable.Range(count, _step.Outputs.Length)], reuseInput: false);
+        context.Bind(Step, [.. Enumerable.Range(0, count)], [.. Enumerable.Range(count, Step.Outputs.Length)], reuseInput: false);
         try
         {
-            _step.Run(context);
+            Step.Run(context);
         }
         catch
         {

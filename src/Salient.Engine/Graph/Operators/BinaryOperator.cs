@@ -129,30 +129,83 @@ internal static class BinaryOperator
         }
 
         /// <summary>
-        /// a ± b is linear and a·b bilinear (each factor's gradient tangent gains g run back with the
-        /// other factor replaced by its tangent); a/b is linear in a for a fixed b, and has no rule when
-        /// b moves. A fused activation is piecewise linear or refused.
+        /// a ± b is linear. a·b is bilinear: g_a = g·b gains g·ḃ, g_b gains g·ȧ. For a/b, g_a = g/b
+        /// gains −g·ḃ/b² and g_b = −g·y/b gains g·(2y·ḃ − ȧ)/b². Each summed down to its operand's
+        /// shape. A fused activation is piecewise linear or refused.
         /// </summary>
         public override void GradientTangent(SecondOrderContext context)
         {
-            switch (op)
+            context.PiecewiseLinear(activation);
+            if (op is BinaryOp.Add or BinaryOp.Sub || context.OutputGradient(0) is not { } gradient)
             {
-                case BinaryOp.Add or BinaryOp.Sub:
-                    context.PiecewiseLinear(activation);
-                    break;
-                case BinaryOp.Mul:
-                    context.RequirePiecewiseLinear(activation);
-                    context.Bilinear(0, 1);
-                    break;
-                default:
-                    if (context.InputTangent(1) is not null)
-                    {
-                        throw context.Refused("a divisor that moves with the source has no rule yet");
-                    }
-
-                    context.PiecewiseLinear(activation);
-                    break;
+                return;
             }
+
+            var backend = context.Backend;
+            var (ta, tb) = (context.InputTangent(0), context.InputTangent(1));
+            using var term = Tensor.Uninitialized(backend, shape);
+            if (op == BinaryOp.Mul)
+            {
+                // The gradient at the product, before its fused (piecewise-linear) activation.
+                using var masked = activation.Kind == ActivationKind.None ? null : Tensor.Uninitialized(backend, shape);
+                if (masked is not null)
+                {
+                    var y = context.Output(0).Data;
+                    backend.ActivateBackward(activation, y, y, gradient.Data, masked.Data);
+                }
+
+                AddProductTerm(context, 0, masked ?? gradient, tb, bShape, term);
+                AddProductTerm(context, 1, masked ?? gradient, ta, aShape, term);
+                return;
+            }
+
+            // The planner fuses no activation into a quotient in the gradient region: y is the quotient.
+
+            if (ta is null && tb is null)
+            {
+                return;
+            }
+
+            // q = g/b²: a's term is −q·ḃ, b's is q·(2y·ḃ − ȧ).
+            using var q = Tensor.Uninitialized(backend, shape);
+            var b = context.Input(1).Data;
+            backend.Binary(BinaryOp.Div, gradient.Data, shape, b, bShape, q.Data, shape);
+            backend.Binary(BinaryOp.Div, q.Data, shape, b, bShape, q.Data, shape);
+            AddProductTerm(context, 0, q, tb, bShape, term, -1f);
+            if (!context.NeedsGradient(1))
+            {
+                return;
+            }
+
+            backend.Fill(term.Data, 0f);
+            if (tb is not null)
+            {
+                backend.Binary(BinaryOp.Mul, context.Output(0).Data, shape, tb.Data, bShape, term.Data, shape);
+                backend.Map(new MapFunction(MapFunctionKind.Scale, 2f), term.Data, term.Data);
+            }
+
+            if (ta is not null)
+            {
+                backend.Binary(BinaryOp.Sub, term.Data, shape, ta.Data, aShape, term.Data, shape);
+            }
+
+            backend.Binary(BinaryOp.Mul, term.Data, shape, q.Data, shape, term.Data, shape);
+            context.AddBroadcastGradientTangent(1, term);
+        }
+
+        public override string? SecondOrderGap => SecondOrderContext.ActivationGap(activation);
+
+        // Adds sign·factor·tangent (the other operand's), summed to input index's shape, to that input's gradient tangent; term is scratch.
+        private static void AddProductTerm(SecondOrderContext context, int index, Tensor factor, Tensor? tangent, int[] tangentShape, Tensor term, float sign = 1f)
+        {
+            if (tangent is null || !context.NeedsGradient(index))
+            {
+                return;
+            }
+
+            var shape = term.ShapeArray();
+            context.Backend.Binary(BinaryOp.Mul, factor.Data, shape, tangent.Data, tangentShape, term.Data, shape);
+            context.AddBroadcastGradientTangent(index, term, sign);
         }
 
         /// <summary>

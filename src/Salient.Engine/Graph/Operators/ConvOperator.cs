@@ -193,6 +193,8 @@ internal static class ConvOperator
         // Linear in its input and residual (the weights are constants), then a piecewise-linear activation: no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.PiecewiseLinear(activation);
 
+        public override string? SecondOrderGap => SecondOrderContext.ActivationGap(activation);
+
         /// <summary>
         /// The convolution of the input's tangent (no bias: the weights are constant), plus the
         /// residual's tangent, then the fused activation's derivative judged from the output.

@@ -58,6 +58,13 @@ internal static class GeluOperator
         // Element-wise, so its Jacobian is diagonal: the backward pass's product is the tangent's.
         public override void Tangent(TangentContext context) => context.ThroughSymmetricJacobian();
 
+        /// <summary>Its curvature term is GELU''(x)·ẋ·g (<see cref="UnaryOperator.SecondDerivative"/>).</summary>
+        public override void GradientTangent(SecondOrderContext context)
+        {
+            context.ThroughBackward();
+            context.ElementWiseCurvature(d => UnaryOperator.SecondDerivative(context.Backend, UnaryFunction.Gelu, context.Input(0).Data, default, d, shape));
+        }
+
         public override void Run(StepContext context) =>
             context.Backend.Unary(UnaryFunction.Gelu, context.Input(0).Data, context.Output(0, shape).Data);
 

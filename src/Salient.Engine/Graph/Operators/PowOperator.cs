@@ -62,6 +62,102 @@ internal static class PowOperator
             context.SetOutputTangent(0, tangent);
         }
 
+        /// <summary>
+        /// y = a^b, element-wise once broadcast, with second derivatives y_aa = b(b−1)·a^(b−2),
+        /// y_ab = a^(b−1)·(1 + b·ln a) and y_bb = a^b·ln²a: g_a gains g·(y_aa·ȧ + y_ab·ḃ) and g_b gains
+        /// g·(y_ab·ȧ + y_bb·ḃ), each summed down to its operand's shape. With a constant exponent (the
+        /// common case, LayerNorm's square) only y_aa is computed, so a negative base is fine there.
+        /// </summary>
+        public override void GradientTangent(SecondOrderContext context)
+        {
+            context.ThroughBackward();
+            var (ta, tb) = (context.InputTangent(0), context.InputTangent(1));
+            if (context.OutputGradient(0) is not { } gradient || (ta is null && tb is null))
+            {
+                return;
+            }
+
+            var backend = context.Backend;
+            using var a = ExpandOperator.Broadcast(backend, context.Input(0), aShape, shape);
+            using var b = ExpandOperator.Broadcast(backend, context.Input(1), bShape, shape);
+            using var da = ta is null ? null : ExpandOperator.Broadcast(backend, ta, aShape, shape);
+            using var db = tb is null ? null : ExpandOperator.Broadcast(backend, tb, bShape, shape);
+            using var term = Tensor.Zeros(backend, shape);
+            using var factor = Tensor.Uninitialized(backend, shape);
+            using var power = Tensor.Uninitialized(backend, shape);
+            using var one = context.Scalar(1f);
+
+            // y_aa·ȧ: b·(b − 1)·a^(b − 2).
+            if (da is not null && context.NeedsGradient(0))
+            {
+                backend.Binary(BinaryOp.Sub, b.Data, shape, one.Data, [1], factor.Data, shape);
+                backend.Binary(BinaryOp.Sub, factor.Data, shape, one.Data, [1], power.Data, shape);
+                backend.Pow(a.Data, power.Data, power.Data);
+                backend.Binary(BinaryOp.Mul, factor.Data, shape, power.Data, shape, factor.Data, shape);
+                backend.Binary(BinaryOp.Mul, factor.Data, shape, b.Data, shape, factor.Data, shape);
+                Accumulate(backend, factor, da, term);
+                AddScaled(context, 0, gradient, term);
+            }
+
+            if (db is null && !context.NeedsGradient(1))
+            {
+                return;
+            }
+
+            // ln a, y_ab = a^(b−1)·(1 + b·ln a) and y_bb = a^b·ln²a.
+            using var log = Tensor.Uninitialized(backend, shape);
+            backend.Unary(UnaryFunction.Log, a.Data, log.Data);
+            using var mixed = Tensor.Uninitialized(backend, shape);
+            backend.Binary(BinaryOp.Mul, b.Data, shape, log.Data, shape, mixed.Data, shape);
+            backend.Binary(BinaryOp.Add, mixed.Data, shape, one.Data, [1], mixed.Data, shape);
+            backend.Binary(BinaryOp.Sub, b.Data, shape, one.Data, [1], power.Data, shape);
+            backend.Pow(a.Data, power.Data, power.Data);
+            backend.Binary(BinaryOp.Mul, mixed.Data, shape, power.Data, shape, mixed.Data, shape);
+            if (db is not null && context.NeedsGradient(0))
+            {
+                backend.Fill(term.Data, 0f);
+                Accumulate(backend, mixed, db, term);
+                AddScaled(context, 0, gradient, term);
+            }
+
+            if (!context.NeedsGradient(1))
+            {
+                return;
+            }
+
+            backend.Fill(term.Data, 0f);
+            if (da is not null)
+            {
+                Accumulate(backend, mixed, da, term);
+            }
+
+            if (db is not null)
+            {
+                backend.Pow(a.Data, b.Data, power.Data);
+                backend.Binary(BinaryOp.Mul, power.Data, shape, log.Data, shape, factor.Data, shape);
+                backend.Binary(BinaryOp.Mul, factor.Data, shape, log.Data, shape, factor.Data, shape);
+                Accumulate(backend, factor, db, term);
+            }
+
+            AddScaled(context, 1, gradient, term);
+        }
+
+        // term += factor·tangent (factor read).
+        private void Accumulate(IKernelBackend backend, Tensor factor, Tensor tangent, Tensor term)
+        {
+            using var product = Tensor.Uninitialized(backend, shape);
+            backend.Binary(BinaryOp.Mul, factor.Data, shape, tangent.Data, shape, product.Data, shape);
+            backend.Accumulate(MapFusion.Sum, product.Data, term.Data);
+        }
+
+        // Input index's gradient tangent gains g·term, summed to its shape.
+        private void AddScaled(SecondOrderContext context, int index, Tensor gradient, Tensor term)
+        {
+            using var product = Tensor.Uninitialized(context.Backend, shape);
+            context.Backend.Binary(BinaryOp.Mul, gradient.Data, shape, term.Data, shape, product.Data, shape);
+            context.AddBroadcastGradientTangent(index, product);
+        }
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient || !(context.NeedsGradient(0) || context.NeedsGradient(1)))

@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
 
@@ -23,21 +24,21 @@ internal static class UnaryOperator
 
         /// <summary>
         /// Neg is linear and Abs piecewise linear: no curvature term. Tanh's is tanh''(x)·ẋ·g with
-        /// tanh'' = tanh'·(−2y). The other functions have no rule yet.
+        /// tanh'' = tanh'·(−2y); the others' come from <see cref="SecondDerivative"/>.
         /// </summary>
         public override void GradientTangent(SecondOrderContext context)
         {
+            context.ThroughBackward();
             switch (function)
             {
                 case UnaryFunction.Neg or UnaryFunction.Abs:
-                    context.ThroughBackward();
                     break;
                 case UnaryFunction.Tanh:
-                    context.ThroughBackward();
                     context.ElementWiseCurvature((gradient, result) => context.Backend.UnaryBackward(function, default, context.Output(0).Data, gradient, result), -2f, 0f);
                     break;
                 default:
-                    throw context.Refused($"no second derivative of {function} yet");
+                    context.ElementWiseCurvature(d => SecondDerivative(context.Backend, function, context.Input(0).Data, context.Output(0).Data, d, shape));
+                    break;
             }
         }
 
@@ -60,5 +61,69 @@ internal static class UnaryOperator
             context.Backend.UnaryBackward(function, input, output, gradient.Data, dx.Data);
             context.AddGradient(0, dx);
         }
+    }
+
+    /// <summary>
+    /// Writes f''(x) of <paramref name="function"/> into <paramref name="result"/> (of <paramref name="shape"/>),
+    /// from the values its backward pass reads (<paramref name="input"/> x or <paramref name="output"/> y):
+    /// Exp y, Log −1/x², Sqrt −1/(4y³), Reciprocal 2y³, Erf −(4/√π)·x·e^(−x²), GELU φ(x)·(2 − x²) with
+    /// φ(x) = e^(−x²/2)/√(2π).
+    /// </summary>
+    public static void SecondDerivative(IKernelBackend backend, UnaryFunction function, BufferView input, BufferView output, Tensor result, int[] shape)
+    {
+        var d = result.Data;
+        switch (function)
+        {
+            case UnaryFunction.Exp:
+                backend.Copy(output, d);
+                break;
+            case UnaryFunction.Log:
+                backend.Unary(UnaryFunction.Reciprocal, input, d);
+                backend.Map(new MapFunction(MapFunctionKind.Square), d, d);
+                backend.Map(new MapFunction(MapFunctionKind.Scale, -1f), d, d);
+                break;
+            case UnaryFunction.Sqrt:
+                backend.Unary(UnaryFunction.Reciprocal, output, d);
+                Cube(backend, d, shape);
+                backend.Map(new MapFunction(MapFunctionKind.Scale, -0.25f), d, d);
+                break;
+            case UnaryFunction.Reciprocal:
+                backend.Copy(output, d);
+                Cube(backend, d, shape);
+                backend.Map(new MapFunction(MapFunctionKind.Scale, 2f), d, d);
+                break;
+            case UnaryFunction.Erf:
+                // e^(−x²)·x, then the constant.
+                backend.Map(new MapFunction(MapFunctionKind.Square), input, d);
+                backend.Map(new MapFunction(MapFunctionKind.Scale, -1f), d, d);
+                backend.Unary(UnaryFunction.Exp, d, d);
+                backend.Binary(BinaryOp.Mul, d, shape, input, shape, d, shape);
+                backend.Map(new MapFunction(MapFunctionKind.Scale, -4f / MathF.Sqrt(MathF.PI)), d, d);
+                break;
+            case UnaryFunction.Gelu:
+                // 2φ − x²·φ.
+                using (var square = Tensor.Uninitialized(backend, shape))
+                {
+                    backend.Map(new MapFunction(MapFunctionKind.Square), input, square.Data);
+                    backend.Map(new MapFunction(MapFunctionKind.Scale, -0.5f), square.Data, d);
+                    backend.Unary(UnaryFunction.Exp, d, d);
+                    backend.Map(new MapFunction(MapFunctionKind.Scale, 1f / MathF.Sqrt(2f * MathF.PI)), d, d);
+                    backend.Binary(BinaryOp.Mul, square.Data, shape, d, shape, square.Data, shape);
+                    backend.Map(new MapFunction(MapFunctionKind.Scale, 2f), d, d);
+                    backend.Binary(BinaryOp.Sub, d, shape, square.Data, shape, d, shape);
+                }
+
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(function), function, "its second derivative is written as the curvature of a linear or piecewise-linear step");
+        }
+    }
+
+    // t ← t³, in place.
+    private static void Cube(IKernelBackend backend, BufferView t, int[] shape)
+    {
+        using var square = Tensor.Uninitialized(backend, shape);
+        backend.Map(new MapFunction(MapFunctionKind.Square), t, square.Data);
+        backend.Binary(BinaryOp.Mul, t, shape, square.Data, shape, t, shape);
     }
 }
