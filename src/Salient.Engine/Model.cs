@@ -299,11 +299,13 @@ public sealed class Model
     /// rule (<see cref="Step.SecondOrderGap"/>). Throws a <see cref="ModelException"/> naming the first
     /// node and operator that has none. Rules may still refuse, when they run, inputs that move in a way
     /// they do not cover (a moving normalisation scale, one value as both factors of a matrix product).
+    /// Pass the <paramref name="fuseInRegion"/> the records will be made with: fused, a pattern such as
+    /// the exported GELU is one step with its own rule.
     /// </summary>
-    public void CheckHessianVector(string value, ReadOnlySpan<int> inputShape)
+    public void CheckHessianVector(string value, ReadOnlySpan<int> inputShape, bool fuseInRegion = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(value);
-        var (plan, region) = RecordingPlan(inputShape.ToArray(), [value], [], fuseInRegion: false);
+        var (plan, region) = RecordingPlan(inputShape.ToArray(), [value], [], fuseInRegion);
         if (plan.Steps.FirstOrDefault(s => region.Nodes.Contains(s.Node) && s.SecondOrderGap is not null) is { } step)
         {
             throw step.NoSecondOrderRule(step.SecondOrderGap!);

@@ -60,6 +60,19 @@ internal static class EinsumOperator
         // Linear in each operand alone: the product rule.
         public override void Tangent(TangentContext context) => context.ProductRule();
 
+        // One operand: linear. Two: bilinear, each operand's gradient linear in the other.
+        public override void GradientTangent(SecondOrderContext context)
+        {
+            if (terms.Length == 1)
+            {
+                context.ThroughBackward();
+            }
+            else
+            {
+                context.Bilinear(0, 1);
+            }
+        }
+
         public override void Run(StepContext context) =>
             Contract(context.Backend, [.. terms.Select((t, i) => (t, context.Input(i).Data))], result, context.Output(0, shape).Data);
 

@@ -35,7 +35,12 @@ internal static class InstanceNormOperator
 
         // The scale is one per channel: against [N, C, ...] it broadcasts as [C, 1, ...].
         public override void Tangent(TangentContext context) =>
-            LayerNormOperator.Tangent(context, RowAffine.PerRow, shape[0] * _channels, _plane, epsilon, shape, [_channels, .. Enumerable.Repeat(1, shape.Length - 2)]);
+            LayerNormOperator.Tangent(context, RowAffine.PerRow, shape[0] * _channels, _plane, epsilon, shape, ScaleShape);
+
+        public override void GradientTangent(SecondOrderContext context) =>
+            LayerNormOperator.GradientTangent(context, RowAffine.PerRow, shape[0] * _channels, _plane, epsilon, ScaleShape);
+
+        private int[] ScaleShape => [_channels, .. Enumerable.Repeat(1, shape.Length - 2)];
 
         public override void Backward(BackwardContext context)
         {

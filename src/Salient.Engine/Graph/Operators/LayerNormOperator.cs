@@ -136,6 +136,9 @@ internal static class LayerNormOperator
         public override void Tangent(TangentContext context) =>
             LayerNormOperator.Tangent(context, RowAffine.PerColumn, _rows, cols, epsilon, shape, hasScale ? context.InputShape(1) : null);
 
+        public override void GradientTangent(SecondOrderContext context) =>
+            LayerNormOperator.GradientTangent(context, RowAffine.PerColumn, _rows, cols, epsilon, hasScale ? context.InputShape(1) : null);
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient)
@@ -175,6 +178,92 @@ internal static class LayerNormOperator
         }
 
         context.SetOutputTangent(0, tangent);
+    }
+
+    /// <summary>
+    /// The second-order rule of a <see cref="IKernelBackend.NormalizeRows"/> step whose scale γ and bias
+    /// stay constant. Per row of n values, x̂ = (x − μ)/s with s = √(var + ε), and with h = γ ⊙ g the
+    /// backward pass is g_x = (h − mean h − x̂·m)/s, m = mean(h ⊙ x̂). Along ẋ, ṡ = a = mean(x̂ ⊙ ẋ) and
+    /// x̂ moves by ẋ̂ = S·ẋ (<see cref="Tangent"/>), so the curvature term is
+    /// −(a·g_x + ẋ̂·m + x̂·mean(h ⊙ ẋ̂))/s. <paramref name="scaleShape"/> is how γ broadcasts against the
+    /// data (null for none).
+    /// </summary>
+    public static void GradientTangent(SecondOrderContext context, RowAffine affine, int rows, int cols, float epsilon, int[]? scaleShape)
+    {
+        if (Enumerable.Range(1, context.Step.Inputs.Length - 1).Any(i => context.InputTangent(i) is not null))
+        {
+            throw context.Refused("a moving scale or bias has no rule");
+        }
+
+        context.ThroughBackward();
+        if (context.InputTangent(0) is not { } tangent || context.OutputGradient(0) is not { } gradient || !context.NeedsGradient(0))
+        {
+            return;
+        }
+
+        var backend = context.Backend;
+        var shape = context.OutputShape(0);
+        int[] matrix = [rows, cols];
+        int[] column = [rows, 1];
+        var x = context.Input(0).Data;
+        var scale = scaleShape is null ? default : context.Input(1).Data;
+
+        // x̂ and 1/s per row.
+        using var normalized = Tensor.Uninitialized(backend, shape);
+        backend.NormalizeRows(affine, rows, cols, epsilon, x, default, default, normalized.Data);
+        using var inverse = Tensor.Uninitialized(backend, column);
+        using var centred = Tensor.Uninitialized(backend, matrix);
+        backend.ReduceRows(RowReduction.Mean, rows, cols, x, inverse.Data);
+        backend.Binary(BinaryOp.Sub, x, matrix, inverse.Data, column, centred.Data, matrix);
+        backend.Map(new MapFunction(MapFunctionKind.Square), centred.Data, centred.Data);
+        backend.ReduceRows(RowReduction.Mean, rows, cols, centred.Data, inverse.Data);
+        using (var eps = context.Scalar(epsilon))
+        {
+            backend.Binary(BinaryOp.Add, inverse.Data, column, eps.Data, [1], inverse.Data, column);
+        }
+
+        backend.Unary(UnaryFunction.Sqrt, inverse.Data, inverse.Data);
+        backend.Unary(UnaryFunction.Reciprocal, inverse.Data, inverse.Data);
+
+        // ẋ̂ = S·ẋ, h = γ ⊙ g, g_x, and the row means a, m and mean(h ⊙ ẋ̂).
+        using var moved = Tensor.Uninitialized(backend, shape);
+        backend.NormalizeRowsBackward(affine, rows, cols, epsilon, x, default, tangent.Data, moved.Data, default, default);
+        using var h = Tensor.Uninitialized(backend, shape);
+        if (scaleShape is null)
+        {
+            backend.Copy(gradient.Data, h.Data);
+        }
+        else
+        {
+            backend.Binary(BinaryOp.Mul, gradient.Data, shape, scale, scaleShape, h.Data, shape);
+        }
+
+        var term = Tensor.Uninitialized(backend, shape);
+        backend.NormalizeRowsBackward(affine, rows, cols, epsilon, x, scale, gradient.Data, term.Data, default, default);
+        using var a = RowMeanOfProduct(backend, rows, cols, normalized, tangent);
+        using var m = RowMeanOfProduct(backend, rows, cols, h, normalized);
+        using var n = RowMeanOfProduct(backend, rows, cols, h, moved);
+
+        // term = −(a·g_x + ẋ̂·m + x̂·n)/s.
+        backend.Binary(BinaryOp.Mul, term.Data, matrix, a.Data, column, term.Data, matrix);
+        backend.Binary(BinaryOp.Mul, moved.Data, matrix, m.Data, column, moved.Data, matrix);
+        backend.Accumulate(MapFusion.Sum, moved.Data, term.Data);
+        backend.Binary(BinaryOp.Mul, normalized.Data, matrix, n.Data, column, normalized.Data, matrix);
+        backend.Accumulate(MapFusion.Sum, normalized.Data, term.Data);
+        backend.Binary(BinaryOp.Mul, term.Data, matrix, inverse.Data, column, term.Data, matrix);
+        backend.Map(new MapFunction(MapFunctionKind.Scale, -1f), term.Data, term.Data);
+        context.AddGradientTangent(0, term);
+    }
+
+    // mean over each row of u ⊙ v, as a [rows, 1] column.
+    private static Tensor RowMeanOfProduct(IKernelBackend backend, int rows, int cols, Tensor u, Tensor v)
+    {
+        int[] matrix = [rows, cols];
+        using var product = Tensor.Uninitialized(backend, matrix);
+        backend.Binary(BinaryOp.Mul, u.Data, matrix, v.Data, matrix, product.Data, matrix);
+        var mean = Tensor.Uninitialized(backend, rows, 1);
+        backend.ReduceRows(RowReduction.Mean, rows, cols, product.Data, mean.Data);
+        return mean;
     }
 
     /// <summary>The storage of a gradient that is computed, or an empty view for one that is not.</summary>

@@ -30,31 +30,31 @@ internal static class SoftmaxOperator
         public override bool ReadsInputInBackward(int index) => false;
 
         // Softmax's Jacobian, diag(y) − y·yᵀ per row, is symmetric: the backward pass's product is the tangent's.
-        // LogSoftmax's, I − 1·yᵀ, is not, and has no rule.
+        // LogSoftmax's, I − 1·pᵀ with p = e^y, is not: its tangent is ẋ − ⟨p, ẋ⟩ per row.
         public override void Tangent(TangentContext context)
         {
-            if (log)
-            {
-                base.Tangent(context);
-            }
-            else
+            if (!log)
             {
                 context.ThroughSymmetricJacobian();
+                return;
             }
+
+            var backend = context.Backend;
+            using var p = Probabilities(backend, context.Output(0));
+            using var t = Rows(backend, context.InputTangent(0)!);
+            using var pt = RowSums(backend, p, t);
+            using var moved = Tensor.Uninitialized(backend, RowShape);
+            backend.Binary(BinaryOp.Sub, t.Data, Matrix, pt.Data, Column, moved.Data, Matrix);
+            context.SetOutputTangent(0, Unrowed(backend, moved));
         }
 
         /// <summary>
         /// Softmax's backward pass is g_x = y ⊙ (g − ⟨g, y⟩) per row; its tangent adds the curvature
-        /// term ẏ ⊙ (g − ⟨g, y⟩) − y·⟨g, ẏ⟩, with ẏ the output's forward tangent. LogSoftmax has no rule.
+        /// term ẏ ⊙ (g − ⟨g, y⟩) − y·⟨g, ẏ⟩, with ẏ the output's forward tangent. LogSoftmax's is
+        /// g_x = g − p·Σg with p = e^y, whose tangent adds −(p ⊙ ẏ)·Σg (ṗ = p ⊙ ẏ).
         /// </summary>
         public override void GradientTangent(SecondOrderContext context)
         {
-            if (log)
-            {
-                base.GradientTangent(context);
-                return;
-            }
-
             context.ThroughBackward();
             if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient || context.OutputTangent(0) is not { } tangent)
             {
@@ -62,35 +62,71 @@ internal static class SoftmaxOperator
             }
 
             var backend = context.Backend;
-            int[] matrix = [_rows, cols];
-            int[] column = [_rows, 1];
-            using var y = Rows(backend, context.Output(0));
+            var (matrix, column) = (Matrix, Column);
             using var g = Rows(backend, gradient);
             using var t = Rows(backend, tangent);
-            using var product = Tensor.Uninitialized(backend, matrix);
-            using var gy = Tensor.Uninitialized(backend, column);
-            using var gt = Tensor.Uninitialized(backend, column);
-            backend.Binary(BinaryOp.Mul, g.Data, matrix, y.Data, matrix, product.Data, matrix);
-            backend.ReduceRows(RowReduction.Sum, _rows, cols, product.Data, gy.Data);
-            backend.Binary(BinaryOp.Mul, g.Data, matrix, t.Data, matrix, product.Data, matrix);
-            backend.ReduceRows(RowReduction.Sum, _rows, cols, product.Data, gt.Data);
             using var term = Tensor.Uninitialized(backend, RowShape);
+            if (log)
+            {
+                using var p = Probabilities(backend, context.Output(0));
+                using var sum = Tensor.Uninitialized(backend, column);
+                backend.ReduceRows(RowReduction.Sum, _rows, cols, g.Data, sum.Data);
+                backend.Binary(BinaryOp.Mul, p.Data, matrix, t.Data, matrix, term.Data, matrix);
+                backend.Binary(BinaryOp.Mul, term.Data, matrix, sum.Data, column, term.Data, matrix);
+                backend.Map(new MapFunction(MapFunctionKind.Scale, -1f), term.Data, term.Data);
+                context.AddGradientTangent(0, Unrowed(backend, term));
+                return;
+            }
+
+            using var y = Rows(backend, context.Output(0));
+            using var gy = RowSums(backend, g, y);
+            using var gt = RowSums(backend, g, t);
+            using var product = Tensor.Uninitialized(backend, matrix);
             backend.Binary(BinaryOp.Sub, g.Data, matrix, gy.Data, column, product.Data, matrix);
             backend.Binary(BinaryOp.Mul, product.Data, matrix, t.Data, matrix, term.Data, matrix);
             backend.Binary(BinaryOp.Mul, y.Data, matrix, gt.Data, column, product.Data, matrix);
             backend.Map(new MapFunction(MapFunctionKind.Scale, -1f), product.Data, product.Data);
             backend.Accumulate(MapFusion.Sum, product.Data, term.Data);
+            context.AddGradientTangent(0, Unrowed(backend, term));
+        }
+
+        private int[] Matrix => [_rows, cols];
+
+        private int[] Column => [_rows, 1];
+
+        // ⟨u, v⟩ per row, as a column.
+        private Tensor RowSums(IKernelBackend backend, Tensor u, Tensor v)
+        {
+            using var product = Tensor.Uninitialized(backend, Matrix);
+            backend.Binary(BinaryOp.Mul, u.Data, Matrix, v.Data, Matrix, product.Data, Matrix);
+            var sums = Tensor.Uninitialized(backend, Column);
+            backend.ReduceRows(RowReduction.Sum, _rows, cols, product.Data, sums.Data);
+            return sums;
+        }
+
+        // A LogSoftmax's probabilities, e^y, in rows.
+        private Tensor Probabilities(IKernelBackend backend, Tensor output)
+        {
+            var p = Tensor.Uninitialized(backend, RowShape);
+            using var y = Rows(backend, output);
+            backend.Unary(UnaryFunction.Exp, y.Data, p.Data);
+            return p;
+        }
+
+        // Rows (RowShape) back in the tensor's layout, as a new tensor.
+        private Tensor Unrowed(IKernelBackend backend, Tensor rows)
+        {
             var result = Tensor.Uninitialized(backend, shape);
             if (inner == 1)
             {
-                backend.Copy(term.Data, result.Data);
+                backend.Copy(rows.Data, result.Data);
             }
             else
             {
-                Unrows(backend, term, result);
+                Unrows(backend, rows, result);
             }
 
-            context.AddGradientTangent(0, result);
+            return result;
         }
 
         // The [outer, inner, cols] order of the [outer, cols, inner] data: the normalised axis last.
