@@ -14,7 +14,8 @@ namespace Salient.Methods.Cam;
 /// is the same for every target, and Jᵀ of the result one backward pass per layer. After a layer from which the
 /// network is piecewise linear, ∂²y/∂A² = 0 almost everywhere and that is all; after any other layer the second
 /// term is the engine's Hessian-vector product of the seeded score (<see cref="Model.HessianVector"/>, seed ∂S/∂y),
-/// one per layer and target slot, and a step on the way without a second-order rule fails the run naming its node.
+/// one per layer and target slot. Every step after such a layer must have a second-order rule: the explainer is refused
+/// when it is created, naming the first node and operator without one (<see cref="Model.CheckHessianVector"/>).
 /// </summary>
 internal sealed class ShapleyCam : GradCam
 {
@@ -25,6 +26,18 @@ internal sealed class ShapleyCam : GradCam
         : base(model, options)
     {
         _curved = [.. Layers.Where(layer => NetworkTail.FirstNonAffineNode(Model, layer, allowKinks: true) is not null)];
+        foreach (var layer in _curved)
+        {
+            // Up front, not when the first item runs: every step after the layer needs a second-order rule.
+            try
+            {
+                Model.CheckHessianVector(layer, Model.BatchInputShape(1), fuseInRegion: true);
+            }
+            catch (ModelException e)
+            {
+                throw new ModelException($"Model '{Model.Name}': shapleycam at layer '{layer}' needs the Hessian-vector product of every step after it; {e.Message}", e);
+            }
+        }
     }
 
     protected override void Run(Tensor batch, TargetSelection selection, List<Explanation> results)
