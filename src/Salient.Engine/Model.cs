@@ -268,7 +268,10 @@ public sealed class Model
     /// gradient too, since the pass computes it; both owned by the caller. Steps linear or piecewise
     /// linear in their inputs (where the product is zero almost everywhere) and the smooth steps with
     /// a rule (<see cref="Step.GradientTangent"/>) take part; any other fails with a
-    /// <see cref="ModelException"/> naming its node.
+    /// <see cref="ModelException"/> naming its node (<see cref="CheckHessianVector"/> finds it before a
+    /// pass). Memory: besides the record, the pass holds the forward tangents of the values smooth steps'
+    /// rules read (<see cref="Step.ReadsTangentsInSecondOrder"/>), each until the reverse sweep has passed
+    /// its first such reader, and the gradients and their tangents the reverse sweep has in flight.
     /// </summary>
     public (Tensor Gradient, Tensor HessianVector) HessianVector(ForwardRecord record, string value, Tensor vector, Tensor logitsGradient)
     {

@@ -362,47 +362,63 @@ internal sealed class ExecutionPlan
     }
 
     /// <summary>
-    /// The second-order backward pass, forward over reverse: the forward tangents of every region
-    /// value along <paramref name="vector"/> (a tangent of <paramref name="source"/>, read), then one
-    /// reverse sweep carrying each value's gradient from <paramref name="seed"/> (taken over) at
-    /// <paramref name="output"/> and that gradient's tangent (<see cref="Step.GradientTangent"/>). Returns the
-    /// source's gradient and its tangent, the Hessian-vector product, both owned by the caller.
+    /// The second-order backward pass, forward over reverse: the forward tangents along
+    /// <paramref name="vector"/> (a tangent of <paramref name="source"/>, read), then one reverse sweep
+    /// carrying each value's gradient from <paramref name="seed"/> (taken over) at <paramref name="output"/>
+    /// and that gradient's tangent (<see cref="Step.GradientTangent"/>). Returns the source's gradient and
+    /// its tangent, the Hessian-vector product, both owned by the caller. Besides the record it holds the
+    /// forward tangents that some step's rule reads (<see cref="Step.ReadsTangentsInSecondOrder"/>: the
+    /// inputs and outputs of smooth steps), each until the sweep has passed the first of those steps, and,
+    /// like the backward pass, each gradient and gradient tangent until its producer has run.
     /// </summary>
     public (Tensor Gradient, Tensor HessianVector) HessianVector(ForwardRecord record, string source, Tensor vector, string output, Tensor seed,
         IKernelBackend backend)
     {
+        // Which tangents the sweep reads, and the step (by plan index) after which each is spent.
+        var spentAfter = new Dictionary<int, List<string>>();
+        var read = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < _steps.Length; i++)
+        {
+            var step = _steps[i];
+            if (!record.Region.Nodes.Contains(step.Node) || !step.ReadsTangentsInSecondOrder)
+            {
+                continue;
+            }
+
+            foreach (var value in step.Inputs.Concat(step.Outputs).Where(v => record.Region.Values.Contains(v) && read.Add(v)))
+            {
+                (spentAfter.TryGetValue(i, out var values) ? values : spentAfter[i] = []).Add(value);
+            }
+        }
+
         var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [output] = seed };
         var gradientTangents = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         Dictionary<string, Tensor>? tangents = null;
         try
         {
-            tangents = Tangent(record, source, vector, [.. record.Region.Values], backend);
+            tangents = Tangent(record, source, vector, read, backend);
             var second = new SecondOrderContext(record, tangents, gradients, gradientTangents, backend);
             var first = new BackwardContext(record, gradients, [source], null, backend);
             for (var i = _steps.Length - 1; i >= 0; i--)
             {
                 var step = _steps[i];
-                if (!record.Region.Nodes.Contains(step.Node) || !step.Outputs.Any(o => gradients.ContainsKey(o) || gradientTangents.ContainsKey(o)))
+                if (record.Region.Nodes.Contains(step.Node) && step.Outputs.Any(o => gradients.ContainsKey(o) || gradientTangents.ContainsKey(o)))
                 {
-                    continue;
+                    // The gradient tangent first: its curvature terms read the outputs' gradients, which the step's backward pass may take over.
+                    second.Bind(step);
+                    step.GradientTangent(second);
+                    first.Bind(step);
+                    step.Backward(first);
+                    foreach (var value in step.Outputs.Where(o => o != source))
+                    {
+                        Free(gradients, value);
+                        Free(gradientTangents, value);
+                    }
                 }
 
-                // The gradient tangent first: its curvature terms read the outputs' gradients, which the step's backward pass may take over.
-                second.Bind(step);
-                step.GradientTangent(second);
-                first.Bind(step);
-                step.Backward(first);
-                foreach (var value in step.Outputs.Where(o => o != source))
+                foreach (var value in spentAfter.GetValueOrDefault(i) ?? [])
                 {
-                    if (gradients.Remove(value, out var spent))
-                    {
-                        spent.Dispose();
-                    }
-
-                    if (gradientTangents.Remove(value, out var spentTangent))
-                    {
-                        spentTangent.Dispose();
-                    }
+                    Free(tangents, value);
                 }
             }
 
@@ -416,6 +432,14 @@ internal sealed class ExecutionPlan
             foreach (var tensor in gradients.Values.Concat(gradientTangents.Values).Concat(tangents?.Values ?? Enumerable.Empty<Tensor>()))
             {
                 tensor.Dispose();
+            }
+        }
+
+        static void Free(Dictionary<string, Tensor> values, string name)
+        {
+            if (values.Remove(name, out var spent))
+            {
+                spent.Dispose();
             }
         }
     }

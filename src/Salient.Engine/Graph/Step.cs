@@ -102,6 +102,14 @@ public abstract class Step
     /// </summary>
     public virtual void GradientTangent(SecondOrderContext context) => throw NoSecondOrderRule(SecondOrderGap!);
 
+    /// <summary>
+    /// Whether <see cref="GradientTangent"/> reads forward tangents (<see cref="SecondOrderContext.InputTangent"/>,
+    /// <see cref="SecondOrderContext.OutputTangent"/>): a smooth step's curvature term does, a rule that only
+    /// runs the backward pass on the gradient tangents (linear and piecewise-linear steps) does not. The
+    /// second-order pass keeps only the tangents some step reads. Yes unless the step knows better.
+    /// </summary>
+    public virtual bool ReadsTangentsInSecondOrder => true;
+
     /// <summary>The error for this step in a second-order pass, naming its node and operator and saying <paramref name="why"/>.</summary>
     internal ModelException NoSecondOrderRule(string why) =>
         new($"{Node.Describe()}: no second-order (Hessian-vector product) rule for {Label}: {why}.");

@@ -1,3 +1,6 @@
+using Salient.Engine.Graph;
+using Salient.Engine.Graph.Backward;
+using Salient.Engine.Graph.Operators;
 using Salient.Engine.IO;
 using Salient.Engine.Kernels;
 using Salient.Engine.Kernels.Cpu;
@@ -16,7 +19,7 @@ public sealed class TangentTests
     // Concat, Pad) and smooth (ops_mix: Sigmoid gate times its input, HardSwish, a Softmax head;
     // the operator fixtures: Erf-GELU, MatMul of two moving operands, Einsum, Where, Gather, Split,
     // Tile, reductions with ReduceMax, Resize, Pow, Sqrt, Exp, Log, Tanh, layer and instance norms, decomposed
-    // and whole, a vision transformer's attention).
+    // and whole, a vision transformer's attention, LogSoftmax).
     // The tolerance is relative to the largest tangent (at least 1). Deep ReLU networks moved at the
     // input cross kinks within ±ε on both sides (their one-sided differences disagree by ~1e-2), which
     // breaks the difference, not J·V: for them the backward test's 2e-2; the adjoint test below is exact.
@@ -38,6 +41,7 @@ public sealed class TangentTests
         { "operators", "norms_op13", 5e-3 },
         { "operators", "norms_op17", 5e-3 },
         { "operators", "vit_op17", 5e-3 },
+        { "operators", "attention_op13", 5e-3 },
     };
 
     [Theory]
@@ -96,13 +100,36 @@ public sealed class TangentTests
     [Fact]
     public void A_step_without_a_rule_is_refused_by_name()
     {
-        // The attention fixture ends in a LogSoftmax, whose Jacobian is not symmetric and has no rule.
-        var model = Model.Load(Fixtures.Path("operators", "attention_op13.onnx"));
-        using var batch = Npy.Read(Fixtures.Path("operators", "attention_op13.input.npy"));
+        // An operator registered from outside the engine with a backward pass and no forward-mode rule.
+        var model = TinyModels.Load("no-tangent", [1, 4], [TinyModels.Node(NoTangentOp, ["x"], "y")], [], "y");
+        using var batch = Tensor.FromSpan([-1f, 0.5f, 2f, 0.1f], 1, 4);
         using var record = model.RecordForward(batch, [model.InputName], []);
         var error = Assert.Throws<ModelException>(() => model.Tangent(record, model.InputName, batch));
-        Assert.Contains("LogSoftmax node '", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"{NoTangentOp} node 'y'", error.Message, StringComparison.Ordinal);
         Assert.Contains("no forward-mode", error.Message, StringComparison.Ordinal);
+    }
+
+    private const string NoTangentOp = "SalientTestNoTangent";
+
+    static TangentTests() => OperatorRegistry.Register(NoTangentOp, (node, context) =>
+    {
+        var shape = context.Shape(node, 0);
+        context.SetShape(node.Outputs[0], shape);
+        return new CopyStep(node, shape);
+    });
+
+    /// <summary>y = x, with a backward pass only.</summary>
+    private sealed class CopyStep(GraphNode node, int[] shape) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
+    {
+        public override void Run(StepContext context) => context.Input(0).Span.CopyTo(context.Output(0, shape).Span);
+
+        public override void Backward(BackwardContext context)
+        {
+            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
+            {
+                context.AddGradient(0, gradient.Clone());
+            }
+        }
     }
 
     [Fact]

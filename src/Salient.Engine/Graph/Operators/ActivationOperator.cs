@@ -87,6 +87,8 @@ internal static class ActivationOperator
             }
         }
 
+        public override bool ReadsTangentsInSecondOrder => activation.Kind is ActivationKind.Sigmoid or ActivationKind.HardSwish;
+
         public override void Backward(BackwardContext context)
         {
             if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)

@@ -88,6 +88,8 @@ internal static class BatchNormOperator
         // A per-channel affine map (inference statistics) and a piecewise-linear activation: no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.PiecewiseLinear(activation);
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override string? SecondOrderGap => SecondOrderContext.ActivationGap(activation);
 
         public override bool ReadsOutputInBackward => activation.Kind != ActivationKind.None;

@@ -195,6 +195,8 @@ internal static class BinaryOperator
 
         public override string? SecondOrderGap => SecondOrderContext.ActivationGap(activation);
 
+        public override bool ReadsTangentsInSecondOrder => op is not (BinaryOp.Add or BinaryOp.Sub);
+
         // Adds sign·factor·tangent (the other operand's), summed to input index's shape, to that input's gradient tangent; term is scratch.
         private static void AddProductTerm(SecondOrderContext context, int index, Tensor factor, Tensor? tangent, int[] tangentShape, Tensor term, float sign = 1f)
         {

@@ -49,6 +49,8 @@ internal static class CompareOperator
         {
         }
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         // A comparison is piecewise constant: its inputs get no gradient from it.
         public override void Backward(Backward.BackwardContext context)
         {

@@ -51,6 +51,8 @@ internal static class ConcatOperator
         // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, shape);

@@ -193,6 +193,8 @@ internal static class ConvOperator
         // Linear in its input and residual (the weights are constants), then a piecewise-linear activation: no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.PiecewiseLinear(activation);
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override string? SecondOrderGap => SecondOrderContext.ActivationGap(activation);
 
         /// <summary>

@@ -46,6 +46,8 @@ internal static class GatherOperator
         // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         // Index k's block of every outer row, as a strided copy: [outer, inner] at its place in the input and in the output.
         private int[] Shape => [_outer, _inner];
 

@@ -73,6 +73,8 @@ internal static class PadOperator
 
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override void Backward(BackwardContext context)
         {
             if (!context.NeedsGradient(0) || context.OutputGradient(0) is not { } gradient)

@@ -81,6 +81,8 @@ internal static class PoolOperator
         // Piecewise linear: the recorded routing carries the gradient tangent, no curvature term (almost everywhere).
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override void Run(StepContext context)
         {
             var output = context.Output(0, [g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
@@ -101,6 +103,8 @@ internal static class PoolOperator
 
         // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
+        public override bool ReadsTangentsInSecondOrder => false;
 
         public override void Backward(BackwardContext context)
         {
@@ -128,6 +132,8 @@ internal static class PoolOperator
 
         // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
+
+        public override bool ReadsTangentsInSecondOrder => false;
 
         public override void Backward(BackwardContext context)
         {

@@ -116,6 +116,8 @@ internal static class ReduceOperator
         // gradient tangent as it routes the gradient): no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override void Tangent(TangentContext context)
         {
             if (reduction is Reduction.Sum or Reduction.Mean)

@@ -134,6 +134,8 @@ internal static class ResizeOperator
         // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override void Run(StepContext context)
         {
             var backend = context.Backend;

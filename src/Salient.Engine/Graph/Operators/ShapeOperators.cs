@@ -142,6 +142,8 @@ internal static class ShapeOperators
         // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override void Backward(BackwardContext context)
         {
             // A copy, since the output's gradient may also be asked for by name.

@@ -48,6 +48,8 @@ internal static class SplitOperator
         // Linear in its inputs: the gradient tangent takes the gradient's way back, with no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         private int[] PartShape(int i)
         {
             var shape = (int[])inShape.Clone();

@@ -22,6 +22,8 @@ internal sealed class StridedCopyStep(GraphNode node, int[] inShape, int offset,
     // Linear in its input: the gradient tangent takes the gradient's way back, with no curvature term.
     public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+    public override bool ReadsTangentsInSecondOrder => false;
+
     public override void Run(StepContext context)
     {
         var output = context.Output(0, shape);

@@ -42,6 +42,8 @@ internal static class UnaryOperator
             }
         }
 
+        public override bool ReadsTangentsInSecondOrder => function is not (UnaryFunction.Neg or UnaryFunction.Abs);
+
         public override bool ReadsInputInBackward(int index) => function is UnaryFunction.Erf or UnaryFunction.Log or UnaryFunction.Abs;
 
         public override bool ReadsOutputInBackward => function is UnaryFunction.Sqrt or UnaryFunction.Reciprocal or UnaryFunction.Exp or UnaryFunction.Tanh;

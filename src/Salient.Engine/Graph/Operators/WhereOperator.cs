@@ -60,6 +60,8 @@ internal static class WhereOperator
         // Linear in the values for the recorded condition: no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
+        public override bool ReadsTangentsInSecondOrder => false;
+
         public override void Backward(BackwardContext context)
         {
             if (context.OutputGradient(0) is not { } gradient)
