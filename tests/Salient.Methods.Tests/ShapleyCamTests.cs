@@ -1,7 +1,6 @@
 using Salient.Engine;
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
-using Salient.Engine.Graph.Operators;
 using Salient.Engine.IO;
 using static Salient.Tests.TinyModels;
 
@@ -81,12 +80,7 @@ public sealed class ShapleyCamTests
 
     private const string NoSecondOrderOp = "SalientShapleyTestNoSecondOrder";
 
-    static ShapleyCamTests() => OperatorRegistry.Register(NoSecondOrderOp, (node, context) =>
-    {
-        var shape = context.Shape(node, 0);
-        context.SetShape(node.Outputs[0], shape);
-        return new CubeStep(node, shape);
-    });
+    static ShapleyCamTests() => RegisterShapePreserving(NoSecondOrderOp, (node, shape) => new CubeStep(node, shape));
 
     /// <summary>y = x³, with a backward pass and no second-order rule.</summary>
     private sealed class CubeStep(GraphNode node, int[] shape) : Step(node, [node.Inputs[0]], [node.Outputs[0]])

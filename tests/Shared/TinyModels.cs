@@ -38,6 +38,18 @@ internal static class TinyModels
         }
     }
 
+    /// <summary>
+    /// Registers operator <paramref name="op"/>, one input and an output of its shape, planned as the
+    /// step <paramref name="create"/> makes for the node and that shape: a test's own operator, once a process.
+    /// </summary>
+    public static void RegisterShapePreserving(string op, Func<Salient.Engine.Graph.GraphNode, int[], Salient.Engine.Graph.Step> create) =>
+        Salient.Engine.Graph.Operators.OperatorRegistry.Register(op, (node, context) =>
+        {
+            var shape = context.Shape(node, 0);
+            context.SetShape(node.Outputs[0], shape);
+            return create(node, shape);
+        });
+
     public static TensorProto Floats(string name, int[] dims, params float[] values)
     {
         var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };

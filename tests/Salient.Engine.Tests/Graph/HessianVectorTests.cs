@@ -1,6 +1,5 @@
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
-using Salient.Engine.Graph.Operators;
 using Salient.Engine.IO;
 using Salient.Engine.Kernels;
 using Salient.Engine.Kernels.Cpu;
@@ -199,12 +198,7 @@ public sealed class HessianVectorTests
 
     private const string LinearOnlyOp = "SalientTestNoSecondOrder";
 
-    static HessianVectorTests() => OperatorRegistry.Register(LinearOnlyOp, (node, context) =>
-    {
-        var shape = context.Shape(node, 0);
-        context.SetShape(node.Outputs[0], shape);
-        return new DoubleStep(node, shape);
-    });
+    static HessianVectorTests() => TinyModels.RegisterShapePreserving(LinearOnlyOp, (node, shape) => new DoubleStep(node, shape));
 
     /// <summary>y = 2x, with a backward pass and a forward-mode rule but no second-order rule.</summary>
     private sealed class DoubleStep(GraphNode node, int[] shape) : Step(node, [node.Inputs[0]], [node.Outputs[0]])

@@ -1,6 +1,5 @@
 using Salient.Engine.Graph;
 using Salient.Engine.Graph.Backward;
-using Salient.Engine.Graph.Operators;
 using Salient.Engine.IO;
 using Salient.Engine.Kernels;
 using Salient.Engine.Kernels.Cpu;
@@ -111,12 +110,7 @@ public sealed class TangentTests
 
     private const string NoTangentOp = "SalientTestNoTangent";
 
-    static TangentTests() => OperatorRegistry.Register(NoTangentOp, (node, context) =>
-    {
-        var shape = context.Shape(node, 0);
-        context.SetShape(node.Outputs[0], shape);
-        return new CopyStep(node, shape);
-    });
+    static TangentTests() => TinyModels.RegisterShapePreserving(NoTangentOp, (node, shape) => new CopyStep(node, shape));
 
     /// <summary>y = x, with a backward pass only.</summary>
     private sealed class CopyStep(GraphNode node, int[] shape) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
