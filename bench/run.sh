@@ -6,7 +6,7 @@
 #     bash bench/run.sh [--iterations N] [--models "resnet18 resnet50 mobilenet_v2"]
 #                       [--batches "1 8 64"]
 #                       [--skip-torch] [--skip-salient] [--skip-ort] [--skip-torchsharp]
-#                       [--explain [--explain-iterations N] [--scorecam-channels K]]
+#                       [--explain [--explain-iterations N] [--scorecam-channels K] [--explain-model M]]
 #                       [--train [--train-iterations N]] [--rounds N]
 #
 # Steps
@@ -49,7 +49,9 @@
 #      --method M --batch 8 --size 224 --warmup 1 --iterations N --json` for
 #      gradcam, guided-backprop, tsgb, scorecam, shapleycam, dff (extra Score-CAM arguments,
 #      e.g. a channel subset once the CLI has one, via SALIENT_SCORECAM_ARGS)
-#      -> bench/work/salient_explain_<method>.json.
+#      -> bench/work/salient_explain_<method>.json. --explain-model convnext_tiny
+#      explains ConvNeXt-T's last stage (features[-1], Salient's default layer there)
+#      instead: gradcam-full, gradcam, shapleycam-full, shapleycam (EXPLAIN_VARIANTS).
 #      libtorch (TorchSharp harness): gradcam (backward only to layer4) and
 #      guided-backprop -> bench/work/torchsharp_explain_<method>.json. ONNX Runtime
 #      has no backward pass: n/a. Each explain command is stopped after
@@ -132,6 +134,7 @@ while [ $# -gt 0 ]; do
     --explain) RUN_EXPLAIN=1; shift ;;
     --explain-iterations) EXPLAIN_ITERATIONS="${2:?--explain-iterations needs a value}"; shift 2 ;;
     --explain-iterations=*) EXPLAIN_ITERATIONS="${1#*=}"; shift ;;
+    --explain-model) EXPLAIN_MODEL="${2:?--explain-model needs a value}"; shift 2 ;;
     --scorecam-channels) SCORECAM_CHANNELS="${2:?--scorecam-channels needs a value}"; shift 2 ;;
     --scorecam-channels=*) SCORECAM_CHANNELS="${1#*=}"; shift ;;
     --train) RUN_TRAIN=1; shift ;;

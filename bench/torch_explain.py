@@ -48,7 +48,11 @@ Methods (every image of the batch gets its own top-1 target, raw-logit score):
 
 Prints ONE JSON line shaped like torch_forward.py's `forward` output, plus
 "method" (and the Score-CAM fields). The model is torchvision's with seeded
-random weights (weights=None), the same as bench/work/MODEL.onnx.
+random weights (weights=None), the same as bench/work/MODEL.onnx. The layer is
+a ResNet's layer4; --model convnext_tiny takes features[-1] instead (the last
+stage, whose tail, global pooling, LayerNorm and Linear, is smooth: Shapley-CAM's
+Hessian-vector product goes through the layer norm) and runs the methods that
+need no ResNet head: gradcam-full, gradcam, shapleycam-full, shapleycam.
 """
 
 import argparse
@@ -62,6 +66,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import torch_forward  # noqa: E402  (build(), rss_mb(), backend_name(): same conventions)
 
+CONVNEXT_METHODS = ["gradcam-full", "gradcam", "shapleycam-full", "shapleycam"]
 METHODS = ["gradcam-full", "gradcam", "guided-backprop", "tsgb", "scorecam", "shapleycam-full", "shapleycam", "dff-full", "dff"]
 
 
@@ -279,7 +284,7 @@ def make_scorecam(torch, F, model, layer, channels, chunk=16):
 
 def main():
     ap = argparse.ArgumentParser(description="PyTorch explanation timings for bench/run.sh --explain")
-    ap.add_argument("--model", default="resnet50", choices=["resnet18", "resnet50"])
+    ap.add_argument("--model", default="resnet50", choices=["resnet18", "resnet50", "convnext_tiny"])
     ap.add_argument("--method", required=True, choices=METHODS)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--size", type=int, default=224)
@@ -289,6 +294,8 @@ def main():
     ap.add_argument("--scorecam-channels", type=int, default=0,
                     help="Score-CAM: mask only the first K channels (0 = all)")
     args = ap.parse_args()
+    if args.model == "convnext_tiny" and args.method not in CONVNEXT_METHODS:
+        ap.error(f"--model convnext_tiny runs {', '.join(CONVNEXT_METHODS)}")
 
     import torch
     import torch.nn as nn
@@ -297,7 +304,8 @@ def main():
     torch.set_num_threads(threads)
     after_import = torch_forward.rss_mb()
     model = torch_forward.build(args.model)
-    layer = model.layer4  # the last 4-D activation before global pooling
+    # The last 4-D activation before global pooling.
+    layer = model.features[-1] if args.model == "convnext_tiny" else model.layer4
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(args.batch, 3, args.size, args.size, generator=gen)
 
