@@ -84,6 +84,7 @@ internal static class PowOperator
             using var db = tb is null ? null : ExpandOperator.Broadcast(backend, tb, bShape, shape);
             using var term = Tensor.Zeros(backend, shape);
             using var factor = Tensor.Uninitialized(backend, shape);
+            using var exponent = Tensor.Uninitialized(backend, shape);
             using var power = Tensor.Uninitialized(backend, shape);
             using var one = context.Scalar(1f);
 
@@ -91,8 +92,8 @@ internal static class PowOperator
             if (da is not null && context.NeedsGradient(0))
             {
                 backend.Binary(BinaryOp.Sub, b.Data, shape, one.Data, [1], factor.Data, shape);
-                backend.Binary(BinaryOp.Sub, factor.Data, shape, one.Data, [1], power.Data, shape);
-                backend.Pow(a.Data, power.Data, power.Data);
+                backend.Binary(BinaryOp.Sub, factor.Data, shape, one.Data, [1], exponent.Data, shape);
+                backend.Pow(a.Data, exponent.Data, power.Data);
                 backend.Binary(BinaryOp.Mul, factor.Data, shape, power.Data, shape, factor.Data, shape);
                 backend.Binary(BinaryOp.Mul, factor.Data, shape, b.Data, shape, factor.Data, shape);
                 Accumulate(backend, factor, da, term);
@@ -110,8 +111,8 @@ internal static class PowOperator
             using var mixed = Tensor.Uninitialized(backend, shape);
             backend.Binary(BinaryOp.Mul, b.Data, shape, log.Data, shape, mixed.Data, shape);
             backend.Binary(BinaryOp.Add, mixed.Data, shape, one.Data, [1], mixed.Data, shape);
-            backend.Binary(BinaryOp.Sub, b.Data, shape, one.Data, [1], power.Data, shape);
-            backend.Pow(a.Data, power.Data, power.Data);
+            backend.Binary(BinaryOp.Sub, b.Data, shape, one.Data, [1], exponent.Data, shape);
+            backend.Pow(a.Data, exponent.Data, power.Data);
             backend.Binary(BinaryOp.Mul, mixed.Data, shape, power.Data, shape, mixed.Data, shape);
             if (db is not null && context.NeedsGradient(0))
             {
