@@ -164,6 +164,27 @@ public sealed class ExplainCommandTests : IDisposable
         Assert.Contains(hint, error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Shapleycam_after_a_step_without_a_second_order_rule_exits_1_before_any_item()
+    {
+        // A convolution, then an operator registered from outside the engine that has no second-order rule.
+        var path = Path.Combine(_work.FullName, "gap.onnx");
+        Load("shapley-gap", [1, 1, 8, 8],
+            [Node("Conv", ["x", "w"], "c", Ints("pads", 1, 1, 1, 1)), Node(NoSecondOrderOp, ["c"], "d"), Node("GlobalAveragePool", ["d"], "p"), Node("Flatten", ["p"], "y")],
+            [Floats("w", [2, 1, 3, 3], [.. Enumerable.Range(0, 18).Select(i => (i % 5) - 2f)])], "y", keepAt: path);
+
+        var output = Path.Combine(_work.FullName, "out");
+        var (exit, _, error) = Cli.Run(["explain", "--model", path, "--method", "shapleycam", "--layer", "c", "--out", output, Fixtures.Path("images")]);
+        Assert.Equal(1, exit);
+        Assert.Contains("shapleycam at layer 'c'", error, StringComparison.Ordinal);
+        Assert.Contains($"{NoSecondOrderOp} node 'd': no second-order", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(output, "manifest.jsonl")));
+    }
+
+    private const string NoSecondOrderOp = "SalientCliTestCube";
+
+    static ExplainCommandTests() => CubeOperator.Register(NoSecondOrderOp);
+
     private static void WriteModel(string path)
     {
         var loaded = Load("linear", [1, 1, 2, 2],

@@ -1,6 +1,4 @@
 using Salient.Engine;
-using Salient.Engine.Graph;
-using Salient.Engine.Graph.Backward;
 using Salient.Engine.IO;
 using static Salient.Tests.TinyModels;
 
@@ -80,35 +78,5 @@ public sealed class ShapleyCamTests
 
     private const string NoSecondOrderOp = "SalientShapleyTestNoSecondOrder";
 
-    static ShapleyCamTests() => RegisterShapePreserving(NoSecondOrderOp, (node, shape) => new CubeStep(node, shape));
-
-    /// <summary>y = x³, with a backward pass and no second-order rule.</summary>
-    private sealed class CubeStep(GraphNode node, int[] shape) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
-    {
-        public override void Run(StepContext context)
-        {
-            var x = context.Input(0).Span;
-            var y = context.Output(0, shape).Span;
-            for (var i = 0; i < y.Length; i++)
-            {
-                y[i] = x[i] * x[i] * x[i];
-            }
-        }
-
-        public override void Backward(BackwardContext context)
-        {
-            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
-            {
-                var x = context.Input(0).Span;
-                var g = gradient.Span;
-                var input = Tensor.Uninitialized(shape);
-                for (var i = 0; i < input.Length; i++)
-                {
-                    input.Span[i] = 3f * x[i] * x[i] * g[i];
-                }
-
-                context.AddGradient(0, input);
-            }
-        }
-    }
+    static ShapleyCamTests() => CubeOperator.Register(NoSecondOrderOp);
 }

@@ -1,5 +1,3 @@
-using Salient.Engine.Graph;
-using Salient.Engine.Graph.Backward;
 using Salient.Engine.IO;
 using Salient.Engine.Kernels;
 using Salient.Engine.Kernels.Cpu;
@@ -167,7 +165,7 @@ public sealed class HessianVectorTests
     public void A_step_without_a_rule_is_refused_by_name_up_front_and_when_it_runs()
     {
         // An operator registered from outside the engine with no second-order rule, after a smooth step.
-        var model = TinyModels.Load("no-second-order", [1, 4], [TinyModels.Node("Tanh", ["x"], "t"), TinyModels.Node(LinearOnlyOp, ["t"], "y")], [], "y");
+        var model = TinyModels.Load("no-second-order", [1, 4], [TinyModels.Node("Tanh", ["x"], "t"), TinyModels.Node(CubeOp, ["t"], "y")], [], "y");
         using var batch = Tensor.FromSpan([-1f, 0.5f, 2f, 0.1f], 1, 4);
 
         var upFront = Assert.Throws<ModelException>(() => model.CheckHessianVector(model.InputName, batch.Shape));
@@ -175,7 +173,7 @@ public sealed class HessianVectorTests
         var running = Assert.Throws<ModelException>(() => model.HessianVector(record, model.InputName, batch, batch.Clone()));
         foreach (var error in new[] { upFront, running })
         {
-            Assert.Contains($"{LinearOnlyOp} node 'y'", error.Message, StringComparison.Ordinal);
+            Assert.Contains($"{CubeOp} node 'y'", error.Message, StringComparison.Ordinal);
             Assert.Contains("no second-order", error.Message, StringComparison.Ordinal);
         }
     }
@@ -196,40 +194,9 @@ public sealed class HessianVectorTests
         model.CheckHessianVector(model.InputName, [1, 3, 32, 32], fuseInRegion: true);
     }
 
-    private const string LinearOnlyOp = "SalientTestNoSecondOrder";
+    private const string CubeOp = "SalientTestCube";
 
-    static HessianVectorTests() => TinyModels.RegisterShapePreserving(LinearOnlyOp, (node, shape) => new DoubleStep(node, shape));
-
-    /// <summary>y = 2x, with a backward pass and a forward-mode rule but no second-order rule.</summary>
-    private sealed class DoubleStep(GraphNode node, int[] shape) : Step(node, [node.Inputs[0]], [node.Outputs[0]])
-    {
-        public override void Run(StepContext context) => Twice(context.Input(0), context.Output(0, shape));
-
-        public override void Backward(BackwardContext context)
-        {
-            if (context.NeedsGradient(0) && context.OutputGradient(0) is { } gradient)
-            {
-                var input = Tensor.Uninitialized(shape);
-                Twice(gradient, input);
-                context.AddGradient(0, input);
-            }
-        }
-
-        public override void Tangent(TangentContext context)
-        {
-            var tangent = Tensor.Uninitialized(shape);
-            Twice(context.InputTangent(0)!, tangent);
-            context.SetOutputTangent(0, tangent);
-        }
-
-        private static void Twice(Tensor from, Tensor to)
-        {
-            for (var i = 0; i < to.Length; i++)
-            {
-                to.Span[i] = 2f * from.Span[i];
-            }
-        }
-    }
+    static HessianVectorTests() => CubeOperator.Register(CubeOp);
 
     private static (Tensor Gradient, Tensor HessianVector) HessianVector(Model model, Tensor batch, Tensor direction, Tensor seed, bool fuseInRegion = false)
     {
