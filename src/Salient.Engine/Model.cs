@@ -301,7 +301,7 @@ public sealed class Model
     /// recording pass with <paramref name="value"/> as its gradient source plans them, has a second-order
     /// rule (<see cref="Step.SecondOrderGap"/>). Throws a <see cref="ModelException"/> naming the first
     /// node and operator that has none. Rules may still refuse, when they run, inputs that move in a way
-    /// they do not cover (a moving normalisation scale, one value as both factors of a matrix product).
+    /// they do not cover (a normalisation scale that moves with the source).
     /// Pass the <paramref name="fuseInRegion"/> the records will be made with: fused, a pattern such as
     /// the exported GELU is one step with its own rule.
     /// </summary>

@@ -162,6 +162,34 @@ public sealed class HessianVectorTests
     }
 
     [Fact]
+    public void One_value_as_both_factors_of_a_matrix_product_gets_both_terms()
+    {
+        // y = X·X with seed S: ∇ = S·Xᵀ + Xᵀ·S, so H·V = S·Vᵀ + Vᵀ·S.
+        var model = TinyModels.Load("gram", [1, 4, 4], [TinyModels.Node("MatMul", ["x", "x"], "y")], [], "y");
+        using var x = Direction([1, 4, 4], 3);
+        using var v = Direction([1, 4, 4], 5);
+        using var seed = Direction([1, 4, 4], 7);
+        var (gradient, product) = HessianVector(model, x, v, seed);
+        using (gradient)
+        using (product)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                for (var j = 0; j < 4; j++)
+                {
+                    var expected = 0.0;
+                    for (var k = 0; k < 4; k++)
+                    {
+                        expected += (seed.Span[(i * 4) + k] * v.Span[(j * 4) + k]) + (v.Span[(k * 4) + i] * seed.Span[(k * 4) + j]);
+                    }
+
+                    Assert.Equal(expected, product.Span[(i * 4) + j], 5);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void A_step_without_a_rule_is_refused_by_name_up_front_and_when_it_runs()
     {
         // An operator registered from outside the engine with no second-order rule, after a smooth step.

@@ -95,44 +95,64 @@ public sealed class SecondOrderContext : RecordedStepContext
     /// The curvature term of a step bilinear in inputs <paramref name="first"/> and <paramref name="second"/>
     /// (a product, a matrix product; other inputs, such as Gemm's C, enter additively): the gradient
     /// of each is linear in the other, so its tangent's curvature term is the step's backward pass on g
-    /// with the other input replaced by that input's tangent.
+    /// with the other input replaced by that input's tangent. One value as both factors gets both
+    /// terms, B₁(x₂ ← ẋ) + B₂(x₁ ← ẋ), where each backward pass puts both factors' gradients on that one
+    /// value: as R₁ + R₂ − R₀, the passes with the second factor, the first, and neither replaced.
     /// </summary>
     internal void Bilinear(int first, int second)
     {
-        if (Step.Inputs[first] == Step.Inputs[second] && InputTangent(first) is not null)
-        {
-            // Both gradients would land on one name; the backward pass could not tell the terms apart.
-            throw Refused("both factors are the same value");
-        }
-
         ThroughBackward();
         if (OutputGradient(0) is null)
         {
             return;
         }
 
-        AddWithReplaced(second, first);
-        AddWithReplaced(first, second);
+        if (Step.Inputs[first] != Step.Inputs[second])
+        {
+            AddWithReplaced(second, first);
+            AddWithReplaced(first, second);
+            return;
+        }
+
+        if (InputTangent(first) is null || !NeedsGradient(first))
+        {
+            return;
+        }
+
+        var sum = BackwardWithReplaced(second, first);
+        using var other = BackwardWithReplaced(first, first);
+        using var plain = BackwardWithReplaced(null, first);
+        if (sum is null || other is null || plain is null)
+        {
+            sum?.Dispose();
+            return;
+        }
+
+        Backend.Accumulate(MapFusion.Sum, other.Data, sum.Data);
+        Backend.Map(new MapFunction(MapFunctionKind.Scale, -1f), plain.Data, plain.Data);
+        Backend.Accumulate(MapFusion.Sum, plain.Data, sum.Data);
+        AddGradientTangent(first, sum);
     }
 
     // B_keep(x with x_replaced ← ẋ_replaced, g), added to input keep's gradient tangent.
     private void AddWithReplaced(int replaced, int keep)
     {
-        if (InputTangent(replaced) is not { } tangent || !NeedsGradient(keep))
+        if (InputTangent(replaced) is not null && NeedsGradient(keep) && BackwardWithReplaced(replaced, keep) is { } term)
         {
-            return;
+            AddGradientTangent(keep, term);
         }
+    }
 
+    // The step's backward pass on g with input replaced (none when null) read as its tangent: the gradient it gives input keep's value, or null.
+    private Tensor? BackwardWithReplaced(int? replaced, int keep)
+    {
         var gradients = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [Step.Outputs[0]] = OutputGradient(0)!.Clone() };
-        var context = new BackwardContext(Record, gradients, [], null, Backend, i => i == replaced ? tangent : null);
+        var context = new BackwardContext(Record, gradients, [], null, Backend, i => i == replaced ? InputTangent(i) : null);
         context.Bind(Step);
         try
         {
             Step.Backward(context);
-            if (gradients.Remove(Step.Inputs[keep], out var term))
-            {
-                AddGradientTangent(keep, term);
-            }
+            return gradients.Remove(Step.Inputs[keep], out var term) ? term : null;
         }
         finally
         {
