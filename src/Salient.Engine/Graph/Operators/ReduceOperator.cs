@@ -107,17 +107,17 @@ internal static class ReduceOperator
             context.Backend.ReduceRows(ReductionKind, _rows, _cols, x.Data, context.Output(0, shape).Data);
         }
 
-        /// <summary>
-        /// Sums and means are linear. A maximum or minimum moves with the element its row picks: the
-        /// one its backward pass routes a gradient of one to (the same tie rule), so its tangent is the
-        /// row sum of that route times the input's tangent.
-        /// </summary>
         // Sums and means are linear, maxima and minima piecewise linear (the recorded pick routes the
         // gradient tangent as it routes the gradient): no curvature term.
         public override void GradientTangent(SecondOrderContext context) => context.ThroughBackward();
 
         public override bool ReadsTangentsInSecondOrder => false;
 
+        /// <summary>
+        /// Sums and means are linear. A maximum or minimum moves with the element its row picks: the
+        /// one its backward pass routes a gradient of one to (the same tie rule), so its tangent is the
+        /// row sum of that route times the input's tangent.
+        /// </summary>
         public override void Tangent(TangentContext context)
         {
             if (reduction is Reduction.Sum or Reduction.Mean)
