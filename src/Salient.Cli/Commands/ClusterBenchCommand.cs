@@ -6,6 +6,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -76,6 +77,9 @@ internal static class ClusterBenchCommand
                 var role = i == 0 ? ClusterRole.Coordinator : ClusterRole.Worker;
                 var endpoints = new SiloEndpoints { SiloPort = i == 0 ? primary.Port : FreePort(), GatewayPort = FreePort(), PrimarySilo = primary, ClusterId = "bench-" + Path.GetFileName(folder) };
                 var host = Host.CreateDefaultBuilder()
+                    // No watch on the working folder for configuration changes: under a folder full of files (or one the
+                    // run writes into) it would add work to every file the run creates, and the figures would depend on it.
+                    .ConfigureHostConfiguration(c => c.AddInMemoryCollection([new("hostBuilder:reloadConfigOnChange", "false")]))
                     .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Error))
                     .UseOrleans(silo => silo
                         .UseSalientStorage(SiloStorage.Parse(storage ?? Path.Combine(folder, "state")), endpoints)
