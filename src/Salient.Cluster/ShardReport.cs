@@ -14,7 +14,11 @@ namespace Salient.Cluster;
 /// <param name="FencingToken">The lease's token, which names the shard's records blob.</param>
 /// <param name="Accumulator">The eval shard's metric sums, or null.</param>
 /// <param name="Pwla">The pwla shard's error sums, or null.</param>
-public sealed record ShardReport(int Items, int Failed, int Records, long FencingToken, MetricAccumulator? Accumulator, PwlaTotals? Pwla = null)
+/// <param name="RecordLines">
+/// The shard's records (JSON lines) when they are small enough to travel in the report
+/// (<see cref="Internal.ShardRecords.InlineLimit"/>); null when they are in the records blob.
+/// </param>
+public sealed record ShardReport(int Items, int Failed, int Records, long FencingToken, MetricAccumulator? Accumulator, PwlaTotals? Pwla = null, string? RecordLines = null)
 {
     /// <summary>The report as the shard's metrics document.</summary>
     public JsonObject ToJson()
@@ -36,6 +40,11 @@ public sealed record ShardReport(int Items, int Failed, int Records, long Fencin
             json["pwla"] = Pwla.ToJson();
         }
 
+        if (RecordLines is not null)
+        {
+            json["record_lines"] = RecordLines;
+        }
+
         return json;
     }
 
@@ -47,7 +56,8 @@ public sealed record ShardReport(int Items, int Failed, int Records, long Fencin
             (int)json["items"]!.GetValue<double>(), (int)json["failed"]!.GetValue<double>(), (int)json["records"]!.GetValue<double>(),
             (long)json["fencing_token"]!.GetValue<double>(),
             json["accumulator"] is JsonNode accumulator ? MetricAccumulator.FromJson(accumulator.ToJsonString()) : null,
-            json["pwla"] is JsonObject pwla ? PwlaTotals.FromJson(pwla) : null);
+            json["pwla"] is JsonObject pwla ? PwlaTotals.FromJson(pwla) : null,
+            json["record_lines"]?.GetValue<string>());
     }
 }
 

@@ -113,7 +113,10 @@ public sealed class ShardRun
     /// </summary>
     public Task PutOutputAsync(string path, byte[] content) => PutOnceAsync(BlobLayout.Job(Lease.JobId) + path, content);
 
-    /// <summary>Writes the shard's records under its fencing token, once the lease is confirmed, and makes its report.</summary>
+    /// <summary>
+    /// Once the lease is confirmed, keeps the shard's records (in its report when small, else in a blob under its fencing
+    /// token: <see cref="ShardRecords.KeepAsync"/>) and makes its report.
+    /// </summary>
     public async Task<ShardReport> FinishAsync(MetricAccumulator? accumulator = null)
     {
         await EnsureLeaseAsync().ConfigureAwait(false);
@@ -123,9 +126,9 @@ public sealed class ShardRun
             buffer.Write(record.ToJsonLine());
         }
 
-        await PutOnceAsync(BlobLayout.ShardRecords(Lease.JobId, Lease.Index, Lease.FencingToken), buffer.ToArray()).ConfigureAwait(false);
+        var inline = await ShardRecords.KeepAsync(Blobs, Lease, buffer.ToArray(), Token).ConfigureAwait(false);
         var failed = Records.Where(r => r.Error is not null).Select(r => r.Item).Distinct(StringComparer.Ordinal).Count();
-        return new ShardReport(Lease.Items.Count, failed, Records.Count, Lease.FencingToken, accumulator);
+        return new ShardReport(Lease.Items.Count, failed, Records.Count, Lease.FencingToken, accumulator, RecordLines: inline);
     }
 
     private async Task PutOnceAsync(string name, byte[] content)

@@ -123,7 +123,7 @@ public sealed class PipelineParityTests : IDisposable
         await runner.RunAsync(lease);
 
         Assert.True(leases.Completed, leases.Failure);
-        return (id, Records(System.Text.Encoding.UTF8.GetString(await _blobs.ReadAllBytesAsync(BlobLayout.ShardRecords(id, 0, 1)))));
+        return (id, Records(System.Text.Encoding.UTF8.GetString(await ShardRecords.ConcatenateAsync(_blobs, id, [(0, ShardReport.FromJson(JsonNode.Parse(leases.Report!.ToJsonString())!.AsObject()))]))));
     }
 
     private static void AssertSameRecords(List<JsonObject> cli, List<JsonObject> worker)

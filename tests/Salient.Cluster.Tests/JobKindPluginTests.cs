@@ -52,7 +52,7 @@ public sealed class JobKindPluginTests : IDisposable
         Assert.Null(leases.Failure);
         Assert.Equal(3, leases.Report!["items"]!.GetValue<int>());
         Assert.Equal(1, leases.Report["failed"]!.GetValue<int>());
-        var records = Encoding.UTF8.GetString(await blobs.ReadAllBytesAsync(BlobLayout.ShardRecords(id, 0, 7)))
+        var records = Encoding.UTF8.GetString(await ShardRecords.ConcatenateAsync(blobs, id, [(0, ShardReport.FromJson(JsonNode.Parse(leases.Report.ToJsonString())!.AsObject()))]))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(["abc", "", "hello"], records.Select(r => r!["item"]!.GetValue<string>()));
         Assert.Equal(5, records[2]!["metrics"]!["letters"]!.GetValue<double>());

@@ -6,14 +6,17 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Salient.Cluster;
 using Salient.Cluster.Contracts;
 using Salient.Cluster.Grains;
+using Salient.Cluster.Internal;
 using Salient.Cluster.Silo;
 using Salient.Cluster.Worker;
+using Salient.Methods.Pipeline;
 using Salient.Storage;
 
 namespace Salient.Cli.Commands;
@@ -74,6 +77,9 @@ internal static class ClusterBenchCommand
                 var role = i == 0 ? ClusterRole.Coordinator : ClusterRole.Worker;
                 var endpoints = new SiloEndpoints { SiloPort = i == 0 ? primary.Port : FreePort(), GatewayPort = FreePort(), PrimarySilo = primary, ClusterId = "bench-" + Path.GetFileName(folder) };
                 var host = Host.CreateDefaultBuilder()
+                    // No watch on the working folder for configuration changes: under a folder full of files (or one the
+                    // run writes into) it would add work to every file the run creates, and the figures would depend on it.
+                    .ConfigureHostConfiguration(c => c.AddInMemoryCollection([new("hostBuilder:reloadConfigOnChange", "false")]))
                     .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Error))
                     .UseOrleans(silo => silo
                         .UseSalientStorage(SiloStorage.Parse(storage ?? Path.Combine(folder, "state")), endpoints)
@@ -169,8 +175,8 @@ internal static class ClusterBenchCommand
     }
 
     /// <summary>
-    /// Completes each shard at once (with the empty records blob the job's manifest reads), reporting it as the worker's
-    /// shard runner does, and notes its assignment latency.
+    /// Completes each shard at once with one record per item, kept and reported as the worker's shard runner does (a
+    /// shard of one item reports its record; the job's manifest is made of them), and notes its assignment latency.
     /// </summary>
     private sealed class NoopShards(IShardLeases leases, IBlobStore blobs, ConcurrentBag<double> latencies) : IShardExecutor
     {
@@ -179,8 +185,9 @@ internal static class ClusterBenchCommand
         public async Task RunAsync(ShardLease lease, CancellationToken handBack = default)
         {
             latencies.Add((DateTimeOffset.UtcNow - (lease.ExpiresAt - Lease)).TotalMilliseconds);
-            await blobs.PutAsync(BlobLayout.ShardRecords(lease.JobId, lease.Index, lease.FencingToken), ReadOnlyMemory<byte>.Empty, null, overwrite: false, handBack);
-            await leases.CompleteShardAsync(lease, new ShardReport(lease.Items.Count, 0, 0, lease.FencingToken, null).ToJson(), CancellationToken.None);
+            var records = lease.Items.SelectMany(item => new ManifestRecord(item, "noop", null, null, null, null, null, null).ToJsonLine()).ToArray();
+            var inline = await ShardRecords.KeepAsync(blobs, lease, records, handBack);
+            await leases.CompleteShardAsync(lease, new ShardReport(lease.Items.Count, 0, lease.Items.Count, lease.FencingToken, null, RecordLines: inline).ToJson(), CancellationToken.None);
         }
     }
 }

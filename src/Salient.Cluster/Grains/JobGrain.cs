@@ -361,7 +361,8 @@ internal sealed partial class JobGrain(
             var id = S.Plan!.Id;
             var metrics = S.Metrics is null ? [] : JsonNode.Parse(S.Metrics)!.AsObject();
             await blobs.PutAsync(BlobLayout.Metrics(id), JsonSerializer.SerializeToUtf8Bytes(metrics), "application/json", overwrite: true).ConfigureAwait(true);
-            var manifest = await ShardRecords.ConcatenateAsync(blobs, id, _shards.Where(s => s.Report is not null).Select(s => (s.Index, s.Token))).ConfigureAwait(true);
+            var manifest = await ShardRecords.ConcatenateAsync(blobs, id, _shards.Where(s => s.Report is not null)
+                .Select(s => (s.Index, ShardReport.FromJson(JsonNode.Parse(s.Report!)!.AsObject())))).ConfigureAwait(true);
             await blobs.PutAsync(BlobLayout.Manifest(id), manifest, "application/x-ndjson", overwrite: true).ConfigureAwait(true);
             S.ResultsWritten = true;
             await state.WriteStateAsync().ConfigureAwait(true);
@@ -605,19 +606,17 @@ internal sealed partial class JobGrain(
     private int SizeOf(ShardEntry shard) => Math.Min(S.Plan!.ShardSize, _items.Length - shard.FirstItem);
 
     /// <summary>
-    /// Reads the items and the shard table of a submitted job; a state from before they were kept apart (its table
-    /// and items in it) has them moved out and written.
+    /// Reads the items and the shard table of a submitted job. A state whose plan holds the items was written by a
+    /// development build from before the table moved to chunks, which kept the table in the job's own state: this version
+    /// does not convert it (no release wrote it), and says what to do instead of running the job with an empty table.
     /// </summary>
     private async Task ReadTableAsync()
     {
-        if (S.Shards.Count > 0)
+        if (S.Plan!.Items.Count > 0)
         {
-            _items = [.. S.Plan!.Items];
-            _shards = S.Shards;
-            (S.ItemCount, S.ShardCount, S.Shards, S.Plan) = (_items.Length, _shards.Count, [], S.Plan with { Items = [] });
-            await WriteStateAsync(new GrainState<JobItems>(new JobItems { Items = _items }), ItemsState).ConfigureAwait(true);
-            await StartTableAsync().ConfigureAwait(true);
-            return;
+            throw new InvalidDataException(
+                $"Job {_id}: its stored state has the layout of builds from before the shard table was kept in chunks, which this version does not read. "
+                + "Finish or cancel it with the build that started it, then upgrade the coordinators; or delete its grain state, which forgets the job (docs/deployment.md, \"Upgrades\").");
         }
 
         var items = new GrainState<JobItems>(new JobItems());

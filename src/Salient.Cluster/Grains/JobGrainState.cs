@@ -19,11 +19,8 @@ internal sealed class JobGrainState
     /// <summary>Raised and written at every activation; the high half of every token it hands out, so tokens never repeat.</summary>
     [Id(2)] public int Epoch { get; set; }
 
-    /// <summary>
-    /// The whole shard table, as states written before the table moved to <see cref="ShardChunk"/>s held it; empty in
-    /// states written since (an activation that reads a filled one moves it to chunks).
-    /// </summary>
-    [Id(3)] public List<ShardEntry> Shards { get; set; } = [];
+    // Id 3 held the whole shard table in states of development builds from before the table moved to chunks; it is
+    // not read and must not be reused (JobGrain refuses such a state: docs/deployment.md, "Upgrades").
 
     [Id(4)] public string? Metrics { get; set; }
 
@@ -38,7 +35,7 @@ internal sealed class JobGrainState
     /// <summary>Whether the manifest and metrics blobs are written.</summary>
     [Id(9)] public bool ResultsWritten { get; set; }
 
-    /// <summary>The job's items and shards; zero in states written before they were kept apart from the plan.</summary>
+    /// <summary>The job's items and shards (the items themselves are in <see cref="JobItems"/>, the shards in chunks).</summary>
     [Id(10)] public int ItemCount { get; set; }
 
     [Id(11)] public int ShardCount { get; set; }
@@ -61,7 +58,7 @@ internal sealed class ShardChunk
     [Id(0)] public List<ShardEntry> Shards { get; set; } = [];
 }
 
-/// <summary>One shard of the table: its items are the job's from <see cref="FirstItem"/> (field 2 held them in older states).</summary>
+/// <summary>One shard of the table: its items are the job's from <see cref="FirstItem"/> (id 2, its own items in older states, is not reused).</summary>
 [GenerateSerializer]
 internal sealed class ShardEntry
 {

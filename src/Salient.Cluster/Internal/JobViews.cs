@@ -41,13 +41,13 @@ internal sealed class JobViews(IClusterJobs store, IBlobStore blobs, TimeProvide
     }
 
     /// <summary>
-    /// The records of every completed shard, in shard order, each read from the blob its winning lease
-    /// wrote (named by the fencing token in the shard's report): exactly one record set per item.
+    /// The records of every completed shard, in shard order, from its winning report (which carries them, or names
+    /// the blob its lease wrote by the fencing token): exactly one record set per item.
     /// </summary>
     public async Task<byte[]> ConcatenateShardsAsync(Guid id, CancellationToken cancellationToken)
     {
         var shards = await store.GetShardMetricsAsync(id, cancellationToken).ConfigureAwait(false);
-        return await ShardRecords.ConcatenateAsync(blobs, id, shards.Select(s => (s.Index, ShardReport.FromJson(s.Metrics).FencingToken)), cancellationToken)
+        return await ShardRecords.ConcatenateAsync(blobs, id, shards.Select(s => (s.Index, ShardReport.FromJson(s.Metrics))), cancellationToken)
             .ConfigureAwait(false);
     }
 

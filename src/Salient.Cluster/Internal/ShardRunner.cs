@@ -7,7 +7,7 @@ namespace Salient.Cluster.Internal;
 
 /// <summary>
 /// Runs one leased shard: keeps the lease renewed, has the job's <see cref="JobKind"/> run its items (explain,
-/// eval, pwla: outputs streamed to the blob store, records written under the fencing token), and completes or
+/// eval, pwla: outputs streamed to the blob store, records in the report or written under the fencing token), and completes or
 /// fails the shard. A lost lease stops the shard at once and writes nothing more; a
 /// hand-back (the worker is stopping) stops it after the current batch and gives the lease back.
 /// </summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using Salient.Cluster.Internal;
 using Salient.Storage;
 
 namespace Salient.Cluster.Tests.Grains;
@@ -69,9 +70,10 @@ internal sealed class ScriptedExecutor(IShardLeases leases, IBlobStore blobs, st
                 records.Append(JsonSerializer.Serialize(new { item, silo })).Append('\n');
             }
 
-            await PutOnceAsync(BlobLayout.ShardRecords(lease.JobId, lease.Index, lease.FencingToken), Encoding.UTF8.GetBytes(records.ToString()));
+            // As the runner keeps them: in the report when small (these are), so the fault tests recover them from the job's state.
+            var inline = await ShardRecords.KeepAsync(blobs, lease, Encoding.UTF8.GetBytes(records.ToString()), CancellationToken.None);
             var report = new ShardReport(lease.Items.Count, 0, lease.Items.Count, lease.FencingToken, null,
-                new PwlaTotals(lease.Items.Count, lease.Items.Sum(ValueOf), 0, 0));
+                new PwlaTotals(lease.Items.Count, lease.Items.Sum(ValueOf), 0, 0), inline);
             await leases.CompleteShardAsync(lease, report.ToJson(), CancellationToken.None);
         }
         catch (OperationCanceledException) when (handBack.IsCancellationRequested)
