@@ -112,21 +112,26 @@ internal sealed unsafe class CpuGemm
     }
 
     /// <summary>
-    /// C = lhs·B (or C += lhs·B with <paramref name="accumulate"/>) for a k×n row-major B. With
-    /// <paramref name="singleThreaded"/> the product stays on the calling thread, for callers that
-    /// parallelise around it; OpenBLAS must then be inside <see cref="OpenBlasNative.EnterSingleThreaded"/>,
-    /// its thread count being process-wide.
+    /// C = act(lhs·B + bias) (or act(C + lhs·B + bias) with <paramref name="accumulate"/>) for a k×n
+    /// row-major B, bias per row of C (none when null). With <paramref name="singleThreaded"/> the
+    /// product stays on the calling thread, for callers that parallelise around it; OpenBLAS must then
+    /// be inside <see cref="OpenBlasNative.EnterSingleThreaded"/>, its thread count being process-wide.
+    /// The managed GEMM applies bias and activation to each tile as it completes; after OpenBLAS they
+    /// are one more pass over C.
     /// </summary>
-    public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded, bool accumulate = false)
+    public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded, bool accumulate = false,
+        in FusedActivation activation = default, float* bias = null)
     {
         var beta = accumulate ? 1f : 0f;
+        var epilogue = new ManagedGemm.RowEpilogue(activation, bias);
         if (lhs.Packed is { } packed)
         {
-            ManagedGemm.Sgemm(packed, false, n, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+            ManagedGemm.Sgemm(packed, false, n, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads, epilogue);
         }
         else
         {
             OpenBlasNative.Sgemm(lhs.TransA, false, lhs.M, n, lhs.K, 1f, lhs.A, lhs.Lda, b, ldb, beta, c, ldc);
+            epilogue.Apply(c, ldc, 0, lhs.M, n);
         }
     }
 

@@ -43,11 +43,14 @@ internal static unsafe class ManagedGemm
     /// <summary>C = alpha·op(A)·op(B) + beta·C on up to <paramref name="maxThreads"/> threads.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads, Kernels kernels) =>
-        Run(transA, transB, m, n, k, alpha, a, lda, null, b, ldb, beta, c, ldc, maxThreads, kernels);
+        Run(transA, transB, m, n, k, alpha, a, lda, null, b, ldb, beta, c, ldc, maxThreads, kernels, default);
 
-    /// <summary>C = A·op(B) + beta·C with A packed by <see cref="Pack"/>.</summary>
-    public static void Sgemm(PackedA a, bool transB, int n, float* b, int ldb, float beta, float* c, int ldc, int maxThreads) =>
-        Run(false, transB, a.M, n, a.K, 1f, null, 0, a, b, ldb, beta, c, ldc, maxThreads, a.Kernels);
+    /// <summary>
+    /// C = A·op(B) + beta·C with A packed by <see cref="Pack"/>, then <paramref name="epilogue"/> on each
+    /// tile of C as its last depth block finishes, while the tile is still in L1.
+    /// </summary>
+    public static void Sgemm(PackedA a, bool transB, int n, float* b, int ldb, float beta, float* c, int ldc, int maxThreads, RowEpilogue epilogue = default) =>
+        Run(false, transB, a.M, n, a.K, 1f, null, 0, a, b, ldb, beta, c, ldc, maxThreads, a.Kernels, epilogue);
 
     /// <summary>
     /// alpha·op(A) in the micro-kernel's layout, all depth blocks, for products with many B
@@ -68,7 +71,7 @@ internal static unsafe class ManagedGemm
     }
 
     private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, PackedA? packed, float* b, int ldb, float beta, float* c, int ldc, int maxThreads, Kernels kernels)
+        float* a, int lda, PackedA? packed, float* b, int ldb, float beta, float* c, int ldc, int maxThreads, Kernels kernels, RowEpilogue epilogue)
     {
         if (m == 0 || n == 0)
         {
@@ -78,6 +81,7 @@ internal static unsafe class ManagedGemm
         ScaleC(m, n, beta, c, ldc);
         if (k == 0 || alpha == 0f)
         {
+            epilogue.Apply(c, ldc, 0, m, n);
             return;
         }
 
@@ -94,6 +98,7 @@ internal static unsafe class ManagedGemm
             {
                 var kc = Math.Min(Kc, k - pc);
                 var aBlock = packed is null ? packA : packed.Block(pc);
+                var last = pc + kc == k ? epilogue : default;
                 for (var jc = 0; jc < n; jc += Nc)
                 {
                     var nc = Math.Min(Nc, n - jc);
@@ -122,7 +127,7 @@ internal static unsafe class ManagedGemm
                         var i0 = t / nTasks * Mc;
                         var j0 = t % nTasks * NcTask;
                         Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
-                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels);
+                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, last.Offset(i0));
                     }
 
                     if (threads == 1)
@@ -178,7 +183,7 @@ internal static unsafe class ManagedGemm
 
     // One task: an mc×nc block of C from packed panels. The A micro-panel (12 rows × kc) stays in L1
     // while the task's B micro-panels stream past it from L2.
-    private static void Block(float* packA, float* packB, int kc, int mc, int nc, float* c, int ldc, Kernels kernels)
+    private static void Block(float* packA, float* packB, int kc, int mc, int nc, float* c, int ldc, Kernels kernels, RowEpilogue epilogue)
     {
         var edge = stackalloc float[Mr * Nr];
         for (var ir = 0; ir < mc; ir += Mr)
@@ -193,30 +198,31 @@ internal static unsafe class ManagedGemm
                 if (nr == Nr && mr == Mr)
                 {
                     MicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc);
-                    continue;
                 }
-
-                if (nr == Nr && mr == HalfMr)
+                else if (nr == Nr && mr == HalfMr)
                 {
                     HalfMicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc);
-                    continue;
-                }
-
-                new Span<float>(edge, Mr * Nr).Clear();
-                if (mr <= HalfMr)
-                {
-                    HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr);
                 }
                 else
                 {
-                    MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr);
+                    new Span<float>(edge, Mr * Nr).Clear();
+                    if (mr <= HalfMr)
+                    {
+                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr);
+                    }
+                    else
+                    {
+                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr);
+                    }
+
+                    for (var i = 0; i < mr; i++)
+                    {
+                        var dst = new Span<float>(cTile + ((long)i * ldc), nr);
+                        TensorPrimitives.Add(dst, new ReadOnlySpan<float>(edge + (i * Nr), nr), dst);
+                    }
                 }
 
-                for (var i = 0; i < mr; i++)
-                {
-                    var dst = new Span<float>(cTile + ((long)i * ldc), nr);
-                    TensorPrimitives.Add(dst, new ReadOnlySpan<float>(edge + (i * Nr), nr), dst);
-                }
+                epilogue.Apply(cTile, ldc, ir, mr, nr);
             }
         }
     }
@@ -506,6 +512,35 @@ internal static unsafe class ManagedGemm
             {
                 new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, Nr));
                 new Span<float>(d + cols, Nr - cols).Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// What a product does to its rows of C when they are complete: C[i, ·] = act(C[i, ·] + bias[i]),
+    /// a convolution's bias and fused activation (rows are output channels). The default does nothing.
+    /// </summary>
+    internal readonly struct RowEpilogue(FusedActivation activation, float* bias)
+    {
+        private readonly FusedActivation _activation = activation;
+        private readonly float* _bias = bias;
+        private readonly bool _active = bias != null || activation.Kind != ActivationKind.None;
+
+        /// <summary>The same epilogue for the rows from <paramref name="row"/> on.</summary>
+        public RowEpilogue Offset(int row) => _active ? new(_activation, _bias == null ? null : _bias + row) : default;
+
+        /// <summary>Applies it to rows [row, row + rows) of C, <paramref name="cols"/> wide, starting at <paramref name="c"/>.</summary>
+        public void Apply(float* c, int ldc, int row, int rows, int cols)
+        {
+            if (!_active)
+            {
+                return;
+            }
+
+            for (var i = 0; i < rows; i++)
+            {
+                var values = new Span<float>(c + ((long)i * ldc), cols);
+                ActivationKernel.Apply(_activation, values, values, 1f, _bias == null ? 0f : _bias[row + i]);
             }
         }
     }
