@@ -116,7 +116,7 @@ internal sealed unsafe class CpuGemm
     /// row-major B, bias per row of C (none when null). With <paramref name="singleThreaded"/> the
     /// product stays on the calling thread, for callers that parallelise around it; OpenBLAS must then
     /// be inside <see cref="OpenBlasNative.EnterSingleThreaded"/>, its thread count being process-wide.
-    /// The managed GEMM applies bias and activation to each tile as it completes; after OpenBLAS they
+    /// The managed GEMM applies bias and activation to each strip of C as it completes; after OpenBLAS they
     /// are one more pass over C.
     /// </summary>
     public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded, bool accumulate = false,
