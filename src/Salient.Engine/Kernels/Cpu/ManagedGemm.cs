@@ -235,7 +235,7 @@ internal static unsafe class ManagedGemm
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
-            MicroKernel512(kc, a, b, c, ldc);
+            MicroKernel512<AllRows>(kc, a, b, c, ldc);
         }
         else
         {
@@ -249,7 +249,7 @@ internal static unsafe class ManagedGemm
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
-            HalfMicroKernel512(kc, a, b, c, ldc);
+            MicroKernel512<HalfRows>(kc, a, b, c, ldc);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
@@ -262,7 +262,10 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    private static void MicroKernel512(int kc, float* a, float* b, float* c, int ldc)
+    // C[12×32] (or its first 6 rows) += A-panel · B-panel in 24 (12) zmm accumulators. TRows is a
+    // struct type argument, so the JIT compiles each row count separately and drops the other's code.
+    private static void MicroKernel512<TRows>(int kc, float* a, float* b, float* c, int ldc)
+        where TRows : struct, IRowCount
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -272,42 +275,22 @@ internal static unsafe class ManagedGemm
         {
             var b0 = Vector512.LoadAligned(b);
             var b1 = Vector512.LoadAligned(b + 16);
-            var ai = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00);
-            c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20);
-            c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
-            c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
-            c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
-            c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a[6]);
-            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60);
-            c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a[7]);
-            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
-            c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            ai = Vector512.Create(a[8]);
-            c80 = Vector512.FusedMultiplyAdd(ai, b0, c80);
-            c81 = Vector512.FusedMultiplyAdd(ai, b1, c81);
-            ai = Vector512.Create(a[9]);
-            c90 = Vector512.FusedMultiplyAdd(ai, b0, c90);
-            c91 = Vector512.FusedMultiplyAdd(ai, b1, c91);
-            ai = Vector512.Create(a[10]);
-            ca0 = Vector512.FusedMultiplyAdd(ai, b0, ca0);
-            ca1 = Vector512.FusedMultiplyAdd(ai, b1, ca1);
-            ai = Vector512.Create(a[11]);
-            cb0 = Vector512.FusedMultiplyAdd(ai, b0, cb0);
-            cb1 = Vector512.FusedMultiplyAdd(ai, b1, cb1);
+            RowFma(a[0], b0, b1, ref c00, ref c01);
+            RowFma(a[1], b0, b1, ref c10, ref c11);
+            RowFma(a[2], b0, b1, ref c20, ref c21);
+            RowFma(a[3], b0, b1, ref c30, ref c31);
+            RowFma(a[4], b0, b1, ref c40, ref c41);
+            RowFma(a[5], b0, b1, ref c50, ref c51);
+            if (TRows.Count == Mr)
+            {
+                RowFma(a[6], b0, b1, ref c60, ref c61);
+                RowFma(a[7], b0, b1, ref c70, ref c71);
+                RowFma(a[8], b0, b1, ref c80, ref c81);
+                RowFma(a[9], b0, b1, ref c90, ref c91);
+                RowFma(a[10], b0, b1, ref ca0, ref ca1);
+                RowFma(a[11], b0, b1, ref cb0, ref cb1);
+            }
+
             a += Mr;
             b += Nr;
         }
@@ -318,50 +301,40 @@ internal static unsafe class ManagedGemm
         AddRow(c + (3L * ldc), c30, c31);
         AddRow(c + (4L * ldc), c40, c41);
         AddRow(c + (5L * ldc), c50, c51);
-        AddRow(c + (6L * ldc), c60, c61);
-        AddRow(c + (7L * ldc), c70, c71);
-        AddRow(c + (8L * ldc), c80, c81);
-        AddRow(c + (9L * ldc), c90, c91);
-        AddRow(c + (10L * ldc), ca0, ca1);
-        AddRow(c + (11L * ldc), cb0, cb1);
+        if (TRows.Count == Mr)
+        {
+            AddRow(c + (6L * ldc), c60, c61);
+            AddRow(c + (7L * ldc), c70, c71);
+            AddRow(c + (8L * ldc), c80, c81);
+            AddRow(c + (9L * ldc), c90, c91);
+            AddRow(c + (10L * ldc), ca0, ca1);
+            AddRow(c + (11L * ldc), cb0, cb1);
+        }
     }
 
-    private static void HalfMicroKernel512(int kc, float* a, float* b, float* c, int ldc)
+    /// <summary>How many rows of a panel a micro-kernel computes, as a type: see <see cref="MicroKernel512{TRows}"/>.</summary>
+    private interface IRowCount
     {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (var p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.LoadAligned(b);
-            var b1 = Vector512.LoadAligned(b + 16);
-            var ai = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00);
-            c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20);
-            c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
-            c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
-            c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
-            c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            a += Mr;
-            b += Nr;
-        }
+        static abstract int Count { get; }
+    }
 
-        AddRow(c, c00, c01);
-        AddRow(c + ldc, c10, c11);
-        AddRow(c + (2L * ldc), c20, c21);
-        AddRow(c + (3L * ldc), c30, c31);
-        AddRow(c + (4L * ldc), c40, c41);
-        AddRow(c + (5L * ldc), c50, c51);
+    private struct AllRows : IRowCount
+    {
+        public static int Count => Mr;
+    }
+
+    private struct HalfRows : IRowCount
+    {
+        public static int Count => HalfMr;
+    }
+
+    // One row of a tile: (lo, hi) += a · (b0, b1).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowFma(float a, Vector512<float> b0, Vector512<float> b1, ref Vector512<float> lo, ref Vector512<float> hi)
+    {
+        var broadcast = Vector512.Create(a);
+        lo = Vector512.FusedMultiplyAdd(broadcast, b0, lo);
+        hi = Vector512.FusedMultiplyAdd(broadcast, b1, hi);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
