@@ -233,8 +233,8 @@ internal static class BenchCommand
     {
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 1024 };
         var seconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 3.0 };
-        var provider = new Option<string>("--gemm") { Description = "openblas, managed, or auto.", DefaultValueFactory = _ => "auto" };
-        provider.AcceptOnlyFromAmong("auto", "openblas", "managed");
+        var provider = new Option<string>("--gemm") { Description = "managed, managed-avx2 (256-bit vectors only), openblas, or auto.", DefaultValueFactory = _ => "auto" };
+        provider.AcceptOnlyFromAmong("auto", "managed", "managed-avx2", "openblas");
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of text." };
         var command = new Command("gemm", "GFLOP/s of square single-precision GEMMs against the nominal FP32 peak of the kernel's vector width.") { size, seconds, provider, json };
         command.SetAction(r => Gemm(r.GetValue(size), r.GetValue(seconds), r.GetValue(provider)!, r.GetValue(json)));
@@ -397,6 +397,7 @@ internal static class BenchCommand
         {
             "openblas" => GemmProvider.OpenBlas,
             "managed" => GemmProvider.Managed,
+            "managed-avx2" => GemmProvider.ManagedAvx2,
             _ => GemmProvider.Auto,
         };
         var backend = new CpuBackend(gemm);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.Intrinsics;
 using Salient.Engine.Kernels.Cpu;
 using Salient.Engine.Kernels.Native;
 
@@ -63,7 +62,7 @@ public static class GemmBenchmark
     /// <summary>
     /// The GEMM kernel <paramref name="backend"/> runs and its FP32 vector width in lanes: OpenBLAS's
     /// core type (its AVX-512 kernel sets use 16 lanes, the others at most 8), or the managed micro-kernel
-    /// for the widest vectors the JIT accelerates here.
+    /// for the vectors the backend uses (the widest the JIT accelerates here, unless held to AVX2).
     /// </summary>
     public static (string Kernel, int Lanes) DescribeKernel(CpuBackend backend)
     {
@@ -72,10 +71,10 @@ public static class GemmBenchmark
         {
             var core = OpenBlasNative.CoreName ?? "unknown core";
             var avx512 = Avx512OpenBlasCores.Contains(core, StringComparer.OrdinalIgnoreCase);
-            return ($"openblas {core}", avx512 ? 16 : Math.Min(8, ManagedLanes));
+            return ($"openblas {core}", avx512 ? 16 : Math.Min(8, backend.ManagedLanes));
         }
 
-        return ($"managed 6x32 ({ManagedLanes * 32}-bit vectors)", ManagedLanes);
+        return ($"managed 12x32 ({backend.ManagedLanes * 32}-bit vectors)", backend.ManagedLanes);
     }
 
     /// <summary>
@@ -91,11 +90,6 @@ public static class GemmBenchmark
 
     // OpenBLAS's kernel sets written with AVX-512 instructions.
     private static readonly string[] Avx512OpenBlasCores = ["SkylakeX", "Cooperlake", "SapphireRapids"];
-
-    private static int ManagedLanes =>
-        Vector512.IsHardwareAccelerated ? Vector512<float>.Count
-        : Vector256.IsHardwareAccelerated ? Vector256<float>.Count
-        : 1;
 
     private static double? ClockGhz()
     {

@@ -18,7 +18,7 @@ public static class KernelBackends
 
     private static readonly ConcurrentDictionary<Device, Lazy<IKernelBackend>> s_instances = new();
 
-    /// <summary>The CPU backend with the GEMM chosen by <c>SALIENT_GEMM</c>, else OpenBLAS when present: the default device's.</summary>
+    /// <summary>The CPU backend with the GEMM chosen by <c>SALIENT_GEMM</c>, else the managed one: the default device's.</summary>
     public static IKernelBackend Default => Host;
 
     /// <summary>The host's backend, for work that stays on the host whatever device a model runs on (masks of perturbation methods).</summary>

@@ -16,12 +16,18 @@ public class BackendSelectionTests
     }
 
     [Fact]
-    public void Managed_backend_is_named_for_its_gemm() =>
-        Assert.Equal("cpu/managed", new CpuBackend(GemmProvider.Managed).Name);
+    public void Managed_backend_is_named_for_its_gemm()
+    {
+        Assert.Equal(Vector512.IsHardwareAccelerated ? "cpu/managed" : "cpu/managed-avx2", new CpuBackend(GemmProvider.Managed).Name);
+        Assert.Equal("cpu/managed-avx2", new CpuBackend(GemmProvider.ManagedAvx2).Name);
+    }
 
     [Fact]
-    public void Default_backend_follows_the_environment() =>
-        Assert.Equal(Backends.ManagedOnly || !CpuBackend.OpenBlasAvailable ? "cpu/managed" : "cpu/openblas", KernelBackends.Default.Name);
+    public void Default_backend_is_managed_unless_the_environment_asks_for_openblas()
+    {
+        var openBlas = string.Equals(Environment.GetEnvironmentVariable("SALIENT_GEMM")?.Trim(), "openblas", StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(openBlas ? "cpu/openblas" : new CpuBackend(GemmProvider.Managed).Name, KernelBackends.Default.Name);
+    }
 
     [Fact]
     public void Benchmark_measures_throughput_and_estimates_peak()
@@ -38,9 +44,11 @@ public class BackendSelectionTests
     public void Benchmark_names_the_managed_kernel_and_its_vector_width()
     {
         var (kernel, lanes) = GemmBenchmark.DescribeKernel(new CpuBackend(GemmProvider.Managed));
-        var expected = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+        var narrow = Vector256.IsHardwareAccelerated ? 8 : 1;
+        var expected = Vector512.IsHardwareAccelerated ? 16 : narrow;
         Assert.Equal(expected, lanes);
-        Assert.Equal($"managed 6x32 ({expected * 32}-bit vectors)", kernel);
+        Assert.Equal($"managed 12x32 ({expected * 32}-bit vectors)", kernel);
+        Assert.Equal(narrow, GemmBenchmark.DescribeKernel(new CpuBackend(GemmProvider.ManagedAvx2)).Lanes);
     }
 
     [SkippableFact]

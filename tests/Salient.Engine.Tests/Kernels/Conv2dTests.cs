@@ -38,7 +38,7 @@ public class Conv2dTests
     private static TheoryData<string, int, bool> Build()
     {
         var data = new TheoryData<string, int, bool>();
-        foreach (var backend in Backends.Names)
+        foreach (var backend in Backends.GemmNames)
         {
             for (var i = 0; i < Geometries.Length; i++)
             {

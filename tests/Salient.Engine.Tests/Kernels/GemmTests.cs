@@ -16,11 +16,12 @@ public class GemmTests
             (50, 70, 300, 5, 1f, -0.7f),
             (100, 290, 140, 2, 1f, 0f),
             (97, 41, 513, 0, 2f, 1f),
+            (18, 70, 400, 1, 1f, 0.5f),
             (5, 4100, 3, 1, 1f, 0f),
             (4, 9, 0, 0, 1f, 0.5f),
             (0, 9, 4, 0, 1f, 0.5f),
         ];
-        foreach (var backend in Backends.Names)
+        foreach (var backend in Backends.GemmNames)
         {
             foreach (var (m, n, k, pad, alpha, beta) in shapes)
             {

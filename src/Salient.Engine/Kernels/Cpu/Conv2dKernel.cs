@@ -5,7 +5,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Convolution as GEMM: per image and group, out[OC/g, OH·OW] = W[OC/g, C/g·KH·KW] · col[C/g·KH·KW, OH·OW].
 /// 1×1 stride-1 unpadded convolutions use the input plane as the column matrix; depthwise ones go
-/// to <see cref="DepthwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>. Bias and activation are one pass over each output image.
+/// to <see cref="DepthwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>. Bias and activation are the
+/// GEMM's epilogue, applied to each strip of the output as it completes.
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
 /// </summary>
 internal static unsafe class Conv2dKernel
@@ -94,7 +95,8 @@ internal static unsafe class Conv2dKernel
                         }
 
                         CpuGemm.Multiply(weights[grp], outPlane, pointwise ? src : col, outPlane,
-                            result + ((long)grp * ocg * outPlane), outPlane, singleThreaded, accumulate);
+                            result + ((long)grp * ocg * outPlane), outPlane, singleThreaded, accumulate,
+                            activation, bias == null ? null : bias + ((long)grp * ocg));
                     }
                 }
             }
@@ -104,12 +106,6 @@ internal static unsafe class Conv2dKernel
                 {
                     ArrayPool<float>.Shared.Return(scratch);
                 }
-            }
-
-            for (var oc = 0; oc < g.OutChannels; oc++)
-            {
-                var plane = new Span<float>(result + ((long)oc * outPlane), outPlane);
-                ActivationKernel.Apply(activation, plane, plane, 1f, bias == null ? 0f : bias[oc]);
             }
         }
     }

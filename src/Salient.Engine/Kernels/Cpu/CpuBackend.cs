@@ -1,22 +1,24 @@
+using System.Runtime.Intrinsics;
 using Salient.Engine.Devices;
 
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
-/// The CPU implementation of <see cref="IKernelBackend"/>: OpenBLAS or managed GEMM (see
+/// The CPU implementation of <see cref="IKernelBackend"/>: managed or OpenBLAS GEMM (see
 /// <see cref="GemmProvider"/>) under convolution, managed SIMD kernels for the rest.
 /// </summary>
 public sealed unsafe class CpuBackend : IKernelBackend
 {
     private readonly CpuGemm _gemm;
 
-    /// <param name="gemm">Which GEMM to run; <see cref="GemmProvider.Auto"/> reads <c>SALIENT_GEMM</c> (openblas|managed).</param>
+    /// <param name="gemm">Which GEMM to run; <see cref="GemmProvider.Auto"/> reads <c>SALIENT_GEMM</c> (managed|managed-avx2|openblas).</param>
     public CpuBackend(GemmProvider gemm = GemmProvider.Auto)
     {
         _gemm = new CpuGemm(gemm);
     }
 
-    public string Name => _gemm.UsesOpenBlas ? "cpu/openblas" : "cpu/managed";
+    public string Name => _gemm.UsesOpenBlas ? "cpu/openblas"
+        : _gemm.Kernels == ManagedGemm.Kernels.Vector512 ? "cpu/managed" : "cpu/managed-avx2";
 
     /// <inheritdoc/>
     public Device Device => Device.Cpu;
@@ -40,6 +42,11 @@ public sealed unsafe class CpuBackend : IKernelBackend
 
     /// <summary>Whether GEMM runs in OpenBLAS.</summary>
     public bool UsesOpenBlas => _gemm.UsesOpenBlas;
+
+    /// <summary>FP32 lanes of the managed GEMM's vectors: 16 with AVX-512, 8 with AVX2, 1 without either.</summary>
+    internal int ManagedLanes => _gemm.Kernels == ManagedGemm.Kernels.Vector512 ? Vector512<float>.Count
+        : Vector256.IsHardwareAccelerated ? Vector256<float>.Count
+        : 1;
 
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
         BufferView a, int lda, BufferView b, int ldb, float beta, BufferView c, int ldc)

@@ -2,7 +2,7 @@ using Salient.Engine.Kernels.Native;
 
 namespace Salient.Engine.Kernels.Cpu;
 
-/// <summary>The GEMM the CPU kernels share: OpenBLAS or managed, chosen once.</summary>
+/// <summary>The GEMM the CPU kernels share: managed (by default) or OpenBLAS, chosen once.</summary>
 internal sealed unsafe class CpuGemm
 {
     public const string EnvironmentVariable = "SALIENT_GEMM";
@@ -13,10 +13,10 @@ internal sealed unsafe class CpuGemm
         {
             provider = Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim().ToUpperInvariant() switch
             {
-                null or "" or "AUTO" => OpenBlasNative.IsAvailable ? GemmProvider.OpenBlas : GemmProvider.Managed,
+                null or "" or "AUTO" or "MANAGED" => GemmProvider.Managed,
                 "OPENBLAS" => GemmProvider.OpenBlas,
-                "MANAGED" => GemmProvider.Managed,
-                var other => throw new InvalidOperationException($"{EnvironmentVariable}={other} is not one of openblas, managed, auto."),
+                "MANAGED-AVX2" => GemmProvider.ManagedAvx2,
+                var other => throw new InvalidOperationException($"{EnvironmentVariable}={other} is not one of managed, managed-avx2, openblas, auto."),
             };
         }
 
@@ -26,9 +26,13 @@ internal sealed unsafe class CpuGemm
         }
 
         UsesOpenBlas = provider == GemmProvider.OpenBlas;
+        Kernels = provider == GemmProvider.ManagedAvx2 ? ManagedGemm.Kernels.Vector256 : ManagedGemm.Widest;
     }
 
     public bool UsesOpenBlas { get; }
+
+    /// <summary>The managed GEMM's micro-kernels (unused when <see cref="UsesOpenBlas"/>).</summary>
+    public ManagedGemm.Kernels Kernels { get; }
 
     /// <summary>
     /// C = alpha·op(A)·op(B) + beta·C on all cores, or on the calling thread with
@@ -43,7 +47,7 @@ internal sealed unsafe class CpuGemm
         }
         else
         {
-            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+            ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads, Kernels);
         }
     }
 
@@ -53,7 +57,7 @@ internal sealed unsafe class CpuGemm
     /// the managed GEMM; OpenBLAS packs inside each call, so it gets the matrix as is.
     /// </summary>
     public GemmLhs Prepare(int m, int k, float* a, int lda, bool transA = false) =>
-        new(m, k, a, lda, transA, UsesOpenBlas ? null : ManagedGemm.Pack(transA, m, k, 1f, a, lda));
+        new(m, k, a, lda, transA, UsesOpenBlas ? null : ManagedGemm.Pack(transA, m, k, 1f, a, lda, Kernels));
 
     /// <summary>
     /// Whether a convolution should run its images on separate threads, each with single-threaded
@@ -108,21 +112,26 @@ internal sealed unsafe class CpuGemm
     }
 
     /// <summary>
-    /// C = lhs·B (or C += lhs·B with <paramref name="accumulate"/>) for a k×n row-major B. With
-    /// <paramref name="singleThreaded"/> the product stays on the calling thread, for callers that
-    /// parallelise around it; OpenBLAS must then be inside <see cref="OpenBlasNative.EnterSingleThreaded"/>,
-    /// its thread count being process-wide.
+    /// C = act(lhs·B + bias) (or act(C + lhs·B + bias) with <paramref name="accumulate"/>) for a k×n
+    /// row-major B, bias per row of C (none when null). With <paramref name="singleThreaded"/> the
+    /// product stays on the calling thread, for callers that parallelise around it; OpenBLAS must then
+    /// be inside <see cref="OpenBlasNative.EnterSingleThreaded"/>, its thread count being process-wide.
+    /// The managed GEMM applies bias and activation to each strip of C as it completes; after OpenBLAS they
+    /// are one more pass over C.
     /// </summary>
-    public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded, bool accumulate = false)
+    public static void Multiply(GemmLhs lhs, int n, float* b, int ldb, float* c, int ldc, bool singleThreaded, bool accumulate = false,
+        in FusedActivation activation = default, float* bias = null)
     {
         var beta = accumulate ? 1f : 0f;
+        var epilogue = new ManagedGemm.RowEpilogue(activation, bias);
         if (lhs.Packed is { } packed)
         {
-            ManagedGemm.Sgemm(packed, false, n, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
+            ManagedGemm.Sgemm(packed, false, n, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads, epilogue);
         }
         else
         {
             OpenBlasNative.Sgemm(lhs.TransA, false, lhs.M, n, lhs.K, 1f, lhs.A, lhs.Lda, b, ldb, beta, c, ldc);
+            epilogue.Apply(c, ldc, 0, lhs.M, n);
         }
     }
 
