@@ -13,6 +13,7 @@ public static class Architectures
         ["resnet-mini"] = "a stride-2 stem and three residual basic blocks (24, 48, 96 filters), last block at 1/8 of the input",
         ["block-head"] = "one residual basic block at its input's width: a last stage trained on a frozen backbone's features (--backbone)",
         ["conv-head"] = "a 1x1 conv-BN-ReLU to 128 filters, then two 3x3 conv-BN-ReLU layers (128 filters) at its input's resolution: a head about 3.5x cheaper than block-head on a 256-channel backbone (--backbone)",
+        ["pointwise-head"] = "two 1x1 conv-BN-ReLU layers (256 filters): a classifier of each location of a backbone's features (whose receptive fields already span the objects), about 2.5x cheaper than conv-head on a 256-channel backbone (--backbone)",
     };
 
     /// <summary>Builds <paramref name="name"/> for [N, channels, height, width] inputs and <paramref name="classes"/> outputs.</summary>
@@ -48,6 +49,10 @@ public static class Architectures
                 last = b.Relu("head.1", b.ConvBn("head.1", b.Input, 128, 1, 1));
                 last = b.Relu("head.2", b.ConvBn("head.2", last, 128, 3, 1));
                 last = b.Relu("head", b.ConvBn("head.3", last, 128, 3, 1));
+                break;
+            case "pointwise-head":
+                last = b.Relu("head.1", b.ConvBn("head.1", b.Input, 256, 1, 1));
+                last = b.Relu("head", b.ConvBn("head.2", last, 256, 1, 1));
                 break;
             default:
                 throw new ArgumentException($"Unknown architecture '{name}' (known: {string.Join(", ", Descriptions.Keys)}).", nameof(name));

@@ -33,14 +33,14 @@ internal static class ClassificationScores
     }
 
     /// <summary>
-    /// Mean over classes with at least one positive of the average precision (the mean, over the
-    /// positives, of the precision at each positive's rank when rows are sorted by score), as
-    /// scikit-learn's average_precision_score without ties.
+    /// Each class's average precision: the mean, over its positives, of the precision at each
+    /// positive's rank when rows are sorted by the class's score (scikit-learn's average_precision_score
+    /// without ties); null for a class with no positive. The mAP is the mean of the non-null ones.
     /// </summary>
-    public static double MeanAveragePrecision(float[] scores, int classes, IReadOnlyList<IReadOnlyList<int>> labels)
+    public static double?[] AveragePrecisions(float[] scores, int classes, IReadOnlyList<IReadOnlyList<int>> labels)
     {
         var rows = labels.Count;
-        var precisions = new List<double>();
+        var precisions = new double?[classes];
         for (var c = 0; c < classes; c++)
         {
             var order = Enumerable.Range(0, rows).OrderByDescending(r => scores[(r * classes) + c]).ThenBy(r => r).ToArray();
@@ -55,12 +55,9 @@ internal static class ClassificationScores
                 }
             }
 
-            if (positives > 0)
-            {
-                precisions.Add(sum / positives);
-            }
+            precisions[c] = positives > 0 ? sum / positives : null;
         }
 
-        return precisions.Count == 0 ? 0 : precisions.Average();
+        return precisions;
     }
 }

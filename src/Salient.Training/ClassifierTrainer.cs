@@ -152,8 +152,9 @@ public sealed class ClassifierTrainer
             correct += ClassificationScores.Correct(logits.Span, classes, batchLabels, set.MultiLabel);
         }
 
-        double? map = set.MultiLabel ? ClassificationScores.MeanAveragePrecision(scores, classes, labels) : null;
-        return new ValidationScores(correct / (double)Math.Max(1, set.Count), map, set.Count);
+        var precisions = set.MultiLabel ? ClassificationScores.AveragePrecisions(scores, classes, labels) : null;
+        double? map = precisions?.OfType<double>().DefaultIfEmpty(0).Average();
+        return new ValidationScores(correct / (double)Math.Max(1, set.Count), map, set.Count) { ClassAveragePrecisions = precisions };
     }
 
     /// <summary>Saves everything needed to continue after this epoch.</summary>

@@ -34,7 +34,11 @@ public sealed record TrainingOptions
 }
 
 /// <summary>Scores on held-out images of the ungated model: top-1 accuracy, or for multi-label sets subset accuracy (the predicted set, logits &gt; 0, equals the true set) and mAP.</summary>
-public sealed record ValidationScores(double Accuracy, double? MeanAveragePrecision, int Images);
+public sealed record ValidationScores(double Accuracy, double? MeanAveragePrecision, int Images)
+{
+    /// <summary>Multi-label sets: each class's average precision, in class order (null for a class with no positive); the mAP is their mean.</summary>
+    public IReadOnlyList<double?>? ClassAveragePrecisions { get; init; }
+}
 
 /// <summary>Where an epoch stands after a batch.</summary>
 public sealed record BatchProgress(int Epoch, int Batch, int Batches, double Loss, double Accuracy, double ImagesPerSecond);

@@ -60,6 +60,23 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_multi_label_manifest_trains_and_reports_each_classs_validation_AP()
+    {
+        // Class 0: the bright half is the left one; class 1: it is the right one; class 2: every image.
+        var manifest = Path.Combine(_work.FullName, "labels.jsonl");
+        File.WriteAllLines(manifest, Directory.GetFiles(Dataset, "??.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(f => Path.GetRelativePath(_work.FullName, f).Replace('\\', '/'))
+            .Select(image => $"{{\"image\": \"{image}\", \"labels\": [{(image.StartsWith("images/left/", StringComparison.Ordinal) ? 0 : 1)}, 2]}}"));
+        var (exit, _, error) = Cli.Run(["train", "--dataset", manifest, "--arch", "small-cnn", "--size", "16", "--channels", "1", "--epochs", "1",
+            "--batch", "8", "--no-flip", "--val-fraction", "0.25", "--out", ModelPath]);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("val-mAP", error, StringComparison.Ordinal);
+        // Every validation image holds class 2, so its AP is exactly 1 whatever the scores.
+        Assert.Matches(@"val AP per class: 0 ([01]\.\d{4}|n/a), 1 ([01]\.\d{4}|n/a), 2 1\.0000", error);
+    }
+
+    [Fact]
     public void Csg_training_stores_a_gate_that_csg_analyze_reports()
     {
         var (exit, _, error) = Cli.Run(["train", "--dataset", Dataset, "--arch", "small-cnn", "--size", "16", "--channels", "1", "--epochs", "3",

@@ -28,6 +28,18 @@ public sealed class ClassifierTrainerTests
 
         Assert.True(last.Validation!.Accuracy >= 0.9, $"validation accuracy {last.Validation.Accuracy}");
         Assert.Equal(multiLabel, last.Validation.MeanAveragePrecision is not null);
+        if (multiLabel)
+        {
+            // Every class has positives, so the mAP is the plain mean of the four per-class APs.
+            var precisions = last.Validation.ClassAveragePrecisions!;
+            Assert.Equal(4, precisions.Count);
+            Assert.All(precisions, ap => Assert.InRange(ap!.Value, 0, 1));
+            Assert.Equal(last.Validation.MeanAveragePrecision!.Value, precisions.Average(ap => ap!.Value), 12);
+        }
+        else
+        {
+            Assert.Null(last.Validation.ClassAveragePrecisions);
+        }
     }
 
     [Fact]

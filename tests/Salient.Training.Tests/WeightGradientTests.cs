@@ -10,6 +10,7 @@ public sealed class WeightGradientTests
     [InlineData("small-cnn", 1)]
     [InlineData("scenes-cnn", 3)]
     [InlineData("resnet-mini", 3)]
+    [InlineData("pointwise-head", 8)]
     public void Parameter_gradients_of_built_architectures_match_central_differences(string architecture, int channels) =>
         Check(TrainableModel.FromProto(Architectures.Create(architecture, channels, 16, 16, 4, seed: 1), architecture), [3, channels, 16, 16], [0, 2, 3]);
 

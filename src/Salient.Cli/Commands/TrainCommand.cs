@@ -157,6 +157,11 @@ internal static class TrainCommand
                 trainer.SaveCheckpoint(checkpointPath);
             }
 
+            if (reports.Count > 0 && reports[^1].Validation?.ClassAveragePrecisions is { } precisions)
+            {
+                Console.Error.WriteLine(DescribePrecisions(precisions, data.Train.ClassNames));
+            }
+
             Save(trainer, frozen is null ? null : (frozen, backbone!.At), data, options, reports, mean, std, outFile.FullName);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -201,6 +206,11 @@ internal static class TrainCommand
         return string.Create(CultureInfo.InvariantCulture,
             $"epoch {r.Epoch + 1}/{epochs} {(r.CsgEpoch ? "csg" : "std")} loss {r.Loss:F4} train-acc {r.TrainAccuracy:F4}{validation} lr {r.LearningRate:G3} {r.ImagesPerSecond:F0} img/s {r.Seconds:F1} s{gate}");
     }
+
+    /// <summary>The last epoch's validation AP of each class, so the classes that hold the mAP down can be seen.</summary>
+    private static string DescribePrecisions(IReadOnlyList<double?> precisions, IReadOnlyList<string> classNames) =>
+        "val AP per class: " + string.Join(", ", precisions.Select((ap, c) =>
+            string.Create(CultureInfo.InvariantCulture, $"{classNames[c]} {(ap is { } v ? v.ToString("F4", CultureInfo.InvariantCulture) : "n/a")}")));
 
     private static void Save(ClassifierTrainer trainer, (ModelProto Model, string At)? backbone, TrainingData data, TrainingOptions options, List<EpochReport> reports,
         float[] mean, float[] std, string path)
