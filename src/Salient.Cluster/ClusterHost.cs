@@ -84,7 +84,10 @@ public static class ClusterHost
             throw new ArgumentException($"The worker hands shards back after {options.Worker.HandBackAfter.TotalSeconds:0.#} s, which must be sooner than the drain timeout ({options.DrainTimeout.TotalSeconds:0.#} s).");
         }
 
-        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        // No watch for configuration changes: it would watch the working folder and every folder under it, so a
+        // storage folder there (the embedded default's habit) would add work to every file a shard writes;
+        // Salient's options come from the command line, not from reloadable files.
+        var builder = WebApplication.CreateSlimBuilder([.. args ?? [], "--hostBuilder:reloadConfigOnChange=false"]);
         builder.WebHost.UseUrls(options.Listen);
         // Small for every request; the endpoints that take a body raise it to their own limit (BodyLimits).
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = CoordinatorApi.MaxOtherBytes);
