@@ -81,18 +81,7 @@ public sealed class BackwardContext : RecordedStepContext
     }
 
     /// <summary>Adds <paramref name="gradient"/> to input <paramref name="index"/>'s gradient, taking ownership of it.</summary>
-    public void AddGradient(int index, Tensor gradient)
-    {
-        var name = Step.Inputs[index];
-        if (!_gradients.TryGetValue(name, out var existing))
-        {
-            _gradients[name] = gradient;
-            return;
-        }
-
-        Backend.Accumulate(MapFusion.Sum, gradient.Data, existing.Data);
-        gradient.Dispose();
-    }
+    public void AddGradient(int index, Tensor gradient) => AddToInput(_gradients, index, gradient);
 }
 
 /// <summary>A step's gradient before its fused activation, and whether the step owns (and disposes) it.</summary>

@@ -43,6 +43,23 @@ public abstract class RecordedStepContext
     /// <summary>Whether input <paramref name="index"/> needs a gradient: it lies on a path from one of the record's gradient sources to the logits.</summary>
     public bool NeedsGradient(int index) => Record.Region.Values.Contains(_step.Inputs[index]);
 
+    /// <summary>
+    /// Adds <paramref name="term"/> to what <paramref name="sums"/> holds for input <paramref name="index"/>,
+    /// taking ownership of it: the first term is kept as the sum, later ones are added into it and disposed.
+    /// </summary>
+    private protected void AddToInput(Dictionary<string, Tensor> sums, int index, Tensor term)
+    {
+        var name = _step.Inputs[index];
+        if (!sums.TryGetValue(name, out var existing))
+        {
+            sums[name] = term;
+            return;
+        }
+
+        Backend.Accumulate(MapFusion.Sum, term.Data, existing.Data);
+        term.Dispose();
+    }
+
     /// <summary>An input the pass reads in place of its forward value, or null for the forward value.</summary>
     private protected virtual Tensor? ReplacedInput(int index) => null;
 }

@@ -37,18 +37,7 @@ public sealed class SecondOrderContext : RecordedStepContext
     public Tensor? OutputGradient(int index) => _gradients.GetValueOrDefault(Step.Outputs[index]);
 
     /// <summary>Adds <paramref name="term"/> to input <paramref name="index"/>'s gradient tangent, taking ownership of it.</summary>
-    public void AddGradientTangent(int index, Tensor term)
-    {
-        var name = Step.Inputs[index];
-        if (!_gradientTangents.TryGetValue(name, out var existing))
-        {
-            _gradientTangents[name] = term;
-            return;
-        }
-
-        Backend.Accumulate(MapFusion.Sum, term.Data, existing.Data);
-        term.Dispose();
-    }
+    public void AddGradientTangent(int index, Tensor term) => AddToInput(_gradientTangents, index, term);
 
     /// <summary>
     /// B(x, ġ_out): the step's own backward pass run on the gradient tangents of its outputs, added
