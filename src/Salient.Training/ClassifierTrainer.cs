@@ -85,8 +85,7 @@ public sealed class ClassifierTrainer
         }
 
         var random = new Random(unchecked((_options.Seed * 1_000_003) + epoch));
-        var order = Enumerable.Range(0, _train.Count).ToArray();
-        random.Shuffle(order);
+        var order = EpochOrder(_train.Count, epoch, _options.Seed, _options.EpochImages, random);
         var batchSize = _options.BatchSize;
         var batches = (_train.Count + batchSize - 1) / batchSize;
         var clock = Stopwatch.StartNew();
@@ -114,6 +113,43 @@ public sealed class ClassifierTrainer
         EpochsDone++;
         var validation = _validation is null ? null : Evaluate(Model.ToModel(), _validation, Mean, Std);
         return new EpochReport(epoch, csg, lossSum / seen, correct / (double)seen, validation, imagesPerSecond, clock.Elapsed.TotalSeconds, learningRate, Gate?.Density);
+    }
+
+    /// <summary>
+    /// The training images epoch <paramref name="epoch"/> visits, in order. Without
+    /// <paramref name="epochImages"/>: the whole set shuffled by <paramref name="epochRandom"/>
+    /// (which then draws the epoch's flips). With it: positions [epoch·n, epoch·n + n) of an endless
+    /// stream of passes over the set, pass p shuffled by its own seed, so the order depends only on
+    /// the seed and the epoch (a resumed run continues it) and every pass holds each image once.
+    /// </summary>
+    public static int[] EpochOrder(int count, int epoch, int seed, int? epochImages, Random epochRandom)
+    {
+        ArgumentNullException.ThrowIfNull(epochRandom);
+        if (epochImages is not { } size)
+        {
+            var whole = Enumerable.Range(0, count).ToArray();
+            epochRandom.Shuffle(whole);
+            return whole;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size, nameof(epochImages));
+        var order = new int[size];
+        int[] pass = [];
+        var passIndex = -1L;
+        for (var k = 0; k < size; k++)
+        {
+            var position = ((long)epoch * size) + k;
+            if (position / count != passIndex)
+            {
+                passIndex = position / count;
+                pass = Enumerable.Range(0, count).ToArray();
+                new Random(unchecked((seed * 1_000_003) ^ (int)(passIndex * 7_919) ^ 0x5A17)).Shuffle(pass);
+            }
+
+            order[k] = pass[position % count];
+        }
+
+        return order;
     }
 
     /// <summary>Scores <paramref name="model"/> (ungated, inference batch norm) on <paramref name="set"/>.</summary>

@@ -23,6 +23,12 @@ public sealed record TrainingOptions
 
     public double WarmupEpochs { get; init; }
 
+    /// <summary>
+    /// Images an epoch visits; null: the whole training set. A long schedule of short epochs (the CSG
+    /// spec's 151) then walks a stream of shuffles of the set, so each image is still seen once per pass.
+    /// </summary>
+    public int? EpochImages { get; init; }
+
     /// <summary>Seeds the shuffling and augmentation (the architecture's initial weights take their own seed).</summary>
     public int Seed { get; init; }
 

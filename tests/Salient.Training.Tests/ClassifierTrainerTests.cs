@@ -43,6 +43,27 @@ public sealed class ClassifierTrainerTests
     }
 
     [Fact]
+    public void Short_epochs_walk_whole_passes_of_the_set_and_depend_only_on_seed_and_epoch()
+    {
+        const int count = 10, size = 4;
+        int[] Order(int epoch, int seed = 3) => ClassifierTrainer.EpochOrder(count, epoch, seed, size, new Random(epoch));
+        var stream = Enumerable.Range(0, 10).SelectMany(e => Order(e)).ToArray();
+
+        // 40 positions: four whole passes, each a permutation of the set.
+        for (var pass = 0; pass < 4; pass++)
+        {
+            Assert.Equal(Enumerable.Range(0, count), stream.Skip(pass * count).Take(count).Order());
+        }
+
+        Assert.NotEqual(stream.Take(count), stream.Skip(count).Take(count));
+        Assert.Equal(Order(7), ClassifierTrainer.EpochOrder(count, 7, 3, size, new Random(12345)));
+        Assert.NotEqual(Order(7), Order(7, seed: 4));
+
+        // Without a size an epoch is the whole set, shuffled by the epoch's own random.
+        Assert.Equal(Enumerable.Range(0, count), ClassifierTrainer.EpochOrder(count, 0, 3, null, new Random(1)).Order());
+    }
+
+    [Fact]
     public void The_same_seed_gives_bit_identical_models()
     {
         var options = new TrainingOptions { Epochs = 1, BatchSize = 32, Seed = 3 };

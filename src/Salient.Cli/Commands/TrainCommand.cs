@@ -33,6 +33,7 @@ internal static class TrainCommand
         var decay = new Option<float>("--weight-decay") { Description = "L2 weight decay (added to the gradient, as PyTorch).", DefaultValueFactory = _ => 0f };
         var schedule = new Option<string>("--schedule") { Description = "cosine, constant, or step[:E1,E2,...] (×0.1 at each epoch listed).", DefaultValueFactory = _ => "cosine" };
         var warmup = new Option<double>("--warmup") { Description = "Epochs of linear learning-rate warm-up.", DefaultValueFactory = _ => 0 };
+        var epochImages = Positive(new Option<int>("--epoch-images") { Description = "Images per epoch (default: the whole training set); successive epochs walk successive shuffles of the set, so a long schedule of short epochs sees every image once per pass." });
         var seed = new Option<int>("--seed") { Description = "Seeds the initial weights, shuffling, augmentation and generated scenes.", DefaultValueFactory = _ => 0 };
         var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training images at random." };
         var trainCount = new Option<int>("--train-count") { Description = "Use only this many training images (scenes: how many to generate; default 6000)." };
@@ -61,7 +62,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a classifier on Fashion-MNIST, scenes or an image folder, and write it as ONNX with a model card.")
         {
-            dataset, arch, epochs, batch, optimizer, rate, momentum, decay, schedule, warmup, seed, noFlip, trainCount, validationCount, validationFraction,
+            dataset, arch, epochs, batch, optimizer, rate, momentum, decay, schedule, warmup, epochImages, seed, noFlip, trainCount, validationCount, validationFraction,
             size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, csgRate, backbone, at, bgr, featureCache, mean, std, checkpoint, resume, output,
         };
         command.SetAction(result =>
@@ -78,6 +79,7 @@ internal static class TrainCommand
                 WeightDecay = result.GetValue(decay),
                 Schedule = result.GetValue(schedule)!,
                 WarmupEpochs = result.GetValue(warmup),
+                EpochImages = result.GetResult(epochImages) is null ? null : result.GetValue(epochImages),
                 Seed = result.GetValue(seed),
                 Flip = !result.GetValue(noFlip),
                 Csg = result.GetValue(csg)
