@@ -87,7 +87,7 @@ public sealed class ClassifierTrainer
         var random = new Random(unchecked((_options.Seed * 1_000_003) + epoch));
         var order = EpochOrder(_train.Count, epoch, _options.Seed, _options.EpochImages, random);
         var batchSize = _options.BatchSize;
-        var batches = (_train.Count + batchSize - 1) / batchSize;
+        var batches = (order.Length + batchSize - 1) / batchSize;
         var clock = Stopwatch.StartNew();
         double lossSum = 0;
         var (correct, seen) = (0, 0);

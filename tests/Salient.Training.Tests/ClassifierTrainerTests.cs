@@ -59,6 +59,13 @@ public sealed class ClassifierTrainerTests
         Assert.Equal(Order(7), ClassifierTrainer.EpochOrder(count, 7, 3, size, new Random(12345)));
         Assert.NotEqual(Order(7), Order(7, seed: 4));
 
+        // A trainer's short epoch runs just its slice: 96 of the 256 images in batches of 32.
+        var trainer = Create(multiLabel: false, new TrainingOptions { Epochs = 2, BatchSize = 32, EpochImages = 96, Flip = false });
+        var batches = new List<BatchProgress>();
+        trainer.RunEpoch(batches.Add);
+        Assert.Equal([1, 2, 3], batches.Select(b => b.Batch));
+        Assert.All(batches, b => Assert.Equal(3, b.Batches));
+
         // Without a size an epoch is the whole set, shuffled by the epoch's own random.
         Assert.Equal(Enumerable.Range(0, count), ClassifierTrainer.EpochOrder(count, 0, 3, null, new Random(1)).Order());
     }
