@@ -187,7 +187,9 @@ internal static unsafe class ManagedGemm
     // while the task's B micro-panels stream past it from L2.
     private static void Block(float* packA, float* packB, int kc, int mc, int nc, float* c, int ldc, Kernels kernels, RowEpilogue epilogue)
     {
-        var edge = stackalloc float[Mr * Nr];
+        // The edge tile on a cache line, like the tensors (CpuBuffer.Rent): the micro-kernel's stores stay within lines.
+        var edgeSpace = stackalloc float[(Mr * Nr) + 15];
+        var edge = (float*)(((nint)edgeSpace + 63) & ~(nint)63);
         for (var ir = 0; ir < mc; ir += Mr)
         {
             var mr = Math.Min(Mr, mc - ir);
