@@ -80,11 +80,19 @@ internal static unsafe class ManagedGemm
             return;
         }
 
-        ScaleC(m, n, beta, c, ldc);
         if (k == 0 || alpha == 0f)
         {
+            ScaleC(m, n, beta, c, ldc);
             epilogue.Apply(c, ldc, 0, m, n);
             return;
+        }
+
+        // With beta = 0 the first depth block stores its tiles over C instead of adding to a cleared C:
+        // one pass over C less (a convolution's whole output), and NaN or infinity in C still go.
+        var overwriteFirst = beta == 0f;
+        if (!overwriteFirst)
+        {
+            ScaleC(m, n, beta, c, ldc);
         }
 
         var threads = (long)m * n * k < ParallelThreshold ? 1 : Math.Max(1, maxThreads);
@@ -129,7 +137,7 @@ internal static unsafe class ManagedGemm
                         var i0 = t / nTasks * Mc;
                         var j0 = t % nTasks * NcTask;
                         Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
-                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, last.Offset(i0));
+                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, overwriteFirst && pc == 0, last.Offset(i0));
                     }
 
                     if (threads == 1)
@@ -185,7 +193,7 @@ internal static unsafe class ManagedGemm
 
     // One task: an mc×nc block of C from packed panels. The A micro-panel (12 rows × kc) stays in L1
     // while the task's B micro-panels stream past it from L2.
-    private static void Block(float* packA, float* packB, int kc, int mc, int nc, float* c, int ldc, Kernels kernels, RowEpilogue epilogue)
+    private static void Block(float* packA, float* packB, int kc, int mc, int nc, float* c, int ldc, Kernels kernels, bool overwrite, RowEpilogue epilogue)
     {
         // The edge tile on a cache line, like the tensors (CpuBuffer.Rent): the micro-kernel's stores stay within lines.
         var edgeSpace = stackalloc float[(Mr * Nr) + 15];
@@ -201,28 +209,36 @@ internal static unsafe class ManagedGemm
                 var cTile = c + ((long)ir * ldc) + jr;
                 if (nr == Nr && mr == Mr)
                 {
-                    MicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc);
+                    MicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc, overwrite);
                 }
                 else if (nr == Nr && mr == HalfMr)
                 {
-                    HalfMicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc);
+                    HalfMicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc, overwrite);
                 }
                 else
                 {
                     new Span<float>(edge, Mr * Nr).Clear();
                     if (mr <= HalfMr)
                     {
-                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr);
+                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false);
                     }
                     else
                     {
-                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr);
+                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false);
                     }
 
                     for (var i = 0; i < mr; i++)
                     {
                         var dst = new Span<float>(cTile + ((long)i * ldc), nr);
-                        TensorPrimitives.Add(dst, new ReadOnlySpan<float>(edge + (i * Nr), nr), dst);
+                        var tile = new ReadOnlySpan<float>(edge + (i * Nr), nr);
+                        if (overwrite)
+                        {
+                            tile.CopyTo(dst);
+                        }
+                        else
+                        {
+                            TensorPrimitives.Add(dst, tile, dst);
+                        }
                     }
                 }
             }
@@ -234,40 +250,40 @@ internal static unsafe class ManagedGemm
 
     // C[12×32] += A-panel · B-panel: one 512-bit kernel with 24 accumulators, or four 6×16 quarters
     // in 256-bit vectors (AVX2 has only 16 registers).
-    private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc)
+    private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
-            MicroKernel512<AllRows>(kc, a, b, c, ldc);
+            MicroKernel512<AllRows>(kc, a, b, c, ldc, overwrite);
         }
         else
         {
-            HalfMicroKernel(kernels, kc, a, b, c, ldc);
-            HalfMicroKernel(kernels, kc, a + HalfMr, b, c + ((long)HalfMr * ldc), ldc);
+            HalfMicroKernel(kernels, kc, a, b, c, ldc, overwrite);
+            HalfMicroKernel(kernels, kc, a + HalfMr, b, c + ((long)HalfMr * ldc), ldc, overwrite);
         }
     }
 
     // C[6×32] += the first 6 rows of an A-panel · B-panel, for the last rows of A and the AVX2 path.
-    private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc)
+    private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
-            MicroKernel512<HalfRows>(kc, a, b, c, ldc);
+            MicroKernel512<HalfRows>(kc, a, b, c, ldc, overwrite);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            MicroKernel256(kc, a, b, c, ldc);
-            MicroKernel256(kc, a, b + 16, c + 16, ldc);
+            MicroKernel256(kc, a, b, c, ldc, overwrite);
+            MicroKernel256(kc, a, b + 16, c + 16, ldc, overwrite);
         }
         else
         {
-            MicroKernelScalar(kc, a, b, c, ldc);
+            MicroKernelScalar(kc, a, b, c, ldc, overwrite);
         }
     }
 
     // C[12×32] (or its first 6 rows) += A-panel · B-panel in 24 (12) zmm accumulators. TRows is a
     // struct type argument, so the JIT compiles each row count separately and drops the other's code.
-    private static void MicroKernel512<TRows>(int kc, float* a, float* b, float* c, int ldc)
+    private static void MicroKernel512<TRows>(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
         where TRows : struct, IRowCount
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -298,20 +314,20 @@ internal static unsafe class ManagedGemm
             b += Nr;
         }
 
-        AddRow(c, c00, c01);
-        AddRow(c + ldc, c10, c11);
-        AddRow(c + (2L * ldc), c20, c21);
-        AddRow(c + (3L * ldc), c30, c31);
-        AddRow(c + (4L * ldc), c40, c41);
-        AddRow(c + (5L * ldc), c50, c51);
+        AddRow(c, c00, c01, overwrite);
+        AddRow(c + ldc, c10, c11, overwrite);
+        AddRow(c + (2L * ldc), c20, c21, overwrite);
+        AddRow(c + (3L * ldc), c30, c31, overwrite);
+        AddRow(c + (4L * ldc), c40, c41, overwrite);
+        AddRow(c + (5L * ldc), c50, c51, overwrite);
         if (TRows.Count == Mr)
         {
-            AddRow(c + (6L * ldc), c60, c61);
-            AddRow(c + (7L * ldc), c70, c71);
-            AddRow(c + (8L * ldc), c80, c81);
-            AddRow(c + (9L * ldc), c90, c91);
-            AddRow(c + (10L * ldc), ca0, ca1);
-            AddRow(c + (11L * ldc), cb0, cb1);
+            AddRow(c + (6L * ldc), c60, c61, overwrite);
+            AddRow(c + (7L * ldc), c70, c71, overwrite);
+            AddRow(c + (8L * ldc), c80, c81, overwrite);
+            AddRow(c + (9L * ldc), c90, c91, overwrite);
+            AddRow(c + (10L * ldc), ca0, ca1, overwrite);
+            AddRow(c + (11L * ldc), cb0, cb1, overwrite);
         }
     }
 
@@ -340,9 +356,17 @@ internal static unsafe class ManagedGemm
         hi = Vector512.FusedMultiplyAdd(broadcast, b1, hi);
     }
 
+    // One row of a tile into C: added, or stored over what C held (the first depth block when beta = 0).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(float* c, Vector512<float> lo, Vector512<float> hi)
+    private static void AddRow(float* c, Vector512<float> lo, Vector512<float> hi, bool overwrite)
     {
+        if (overwrite)
+        {
+            lo.Store(c);
+            hi.Store(c + 16);
+            return;
+        }
+
         (Vector512.Load(c) + lo).Store(c);
         (Vector512.Load(c + 16) + hi).Store(c + 16);
     }
@@ -352,7 +376,7 @@ internal static unsafe class ManagedGemm
         Fma.IsSupported ? Fma.MultiplyAdd(x, y, acc) : (x * y) + acc;
 
     // C[6×16] += A-panel · 16 columns of the 32-wide B panel.
-    private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc)
+    private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -382,22 +406,29 @@ internal static unsafe class ManagedGemm
             b += Nr;
         }
 
-        AddRow(c, c00, c01);
-        AddRow(c + ldc, c10, c11);
-        AddRow(c + (2L * ldc), c20, c21);
-        AddRow(c + (3L * ldc), c30, c31);
-        AddRow(c + (4L * ldc), c40, c41);
-        AddRow(c + (5L * ldc), c50, c51);
+        AddRow(c, c00, c01, overwrite);
+        AddRow(c + ldc, c10, c11, overwrite);
+        AddRow(c + (2L * ldc), c20, c21, overwrite);
+        AddRow(c + (3L * ldc), c30, c31, overwrite);
+        AddRow(c + (4L * ldc), c40, c41, overwrite);
+        AddRow(c + (5L * ldc), c50, c51, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(float* c, Vector256<float> lo, Vector256<float> hi)
+    private static void AddRow(float* c, Vector256<float> lo, Vector256<float> hi, bool overwrite)
     {
+        if (overwrite)
+        {
+            lo.Store(c);
+            hi.Store(c + 8);
+            return;
+        }
+
         (Vector256.Load(c) + lo).Store(c);
         (Vector256.Load(c + 8) + hi).Store(c + 8);
     }
 
-    private static void MicroKernelScalar(int kc, float* a, float* b, float* c, int ldc)
+    private static void MicroKernelScalar(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         var acc = stackalloc float[HalfMr * Nr];
         new Span<float>(acc, HalfMr * Nr).Clear();
@@ -417,7 +448,7 @@ internal static unsafe class ManagedGemm
         {
             for (var j = 0; j < Nr; j++)
             {
-                c[((long)i * ldc) + j] += acc[(i * Nr) + j];
+                c[((long)i * ldc) + j] = (overwrite ? 0f : c[((long)i * ldc) + j]) + acc[(i * Nr) + j];
             }
         }
     }
