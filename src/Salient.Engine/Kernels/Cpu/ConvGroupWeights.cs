@@ -43,6 +43,8 @@ internal sealed unsafe class ConvGroupWeights : IDisposable
             return new ConvGroupWeights(gemm, g, weight, transposed, lasting: false);
         }
 
+        // Threads asking at once for the same weights share one pack, made by whichever gets there first
+        // with its own pointer: the same pinned buffer, since the key is the buffer and its range.
         var geometry = g;
         return cache.Get(new Form(g.OutChannels, g.InChannels, g.KernelHeight, g.KernelWidth, g.Groups, transposed, gemm.Kernels),
             () => new ConvGroupWeights(gemm, geometry, weight, transposed, lasting: true));

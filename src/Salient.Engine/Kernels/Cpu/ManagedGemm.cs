@@ -248,8 +248,8 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    // C[12×32] += A-panel · B-panel: one 512-bit kernel with 24 accumulators, or four 6×16 quarters
-    // in 256-bit vectors (AVX2 has only 16 registers).
+    // C[12×32] += A-panel · B-panel (= with overwrite): one 512-bit kernel with 24 accumulators, or
+    // four 6×16 quarters in 256-bit vectors (AVX2 has only 16 registers).
     private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
@@ -263,7 +263,7 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    // C[6×32] += the first 6 rows of an A-panel · B-panel, for the last rows of A and the AVX2 path.
+    // C[6×32] += (or =) the first 6 rows of an A-panel · B-panel, for the last rows of A and the AVX2 path.
     private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
