@@ -464,12 +464,22 @@ internal static unsafe class ManagedGemm
 
         if (transA)
         {
+            // Each depth step's 12 values are contiguous in op(A)ᵀ: one 8-wide and one 4-wide copy.
+            var full = rows == Mr;
             for (var p = 0; p < kc; p++)
             {
                 var src = a + ((long)(pc + p) * lda) + row;
+                var d = dst + (p * Mr);
+                if (full)
+                {
+                    (Vector256.Load(src) * alpha).Store(d);
+                    (Vector128.Load(src + 8) * alpha).Store(d + 8);
+                    continue;
+                }
+
                 for (var i = 0; i < rows; i++)
                 {
-                    dst[(p * Mr) + i] = alpha * src[i];
+                    d[i] = alpha * src[i];
                 }
             }
 
@@ -499,44 +509,11 @@ internal static unsafe class ManagedGemm
     }
 
     // 12 rows × 8 columns of A (rows lda apart), times alpha, written as 8 groups of 12: the
-    // panel's layout. Packing A element by element, scattered 12 floats apart, cost `bench gemm`
-    // (which packs A on every call) several percent.
+    // panel's layout. Packing A element by element, each scattered 12 floats apart, cost `bench gemm`
+    // (which packs A on every call) a fifth of its speed.
     private static void TransposeToPanel(float* src, int lda, Vector256<float> scale, float* dst)
     {
-        var r0 = Vector256.Load(src) * scale;
-        var r1 = Vector256.Load(src + lda) * scale;
-        var r2 = Vector256.Load(src + (2L * lda)) * scale;
-        var r3 = Vector256.Load(src + (3L * lda)) * scale;
-        var r4 = Vector256.Load(src + (4L * lda)) * scale;
-        var r5 = Vector256.Load(src + (5L * lda)) * scale;
-        var r6 = Vector256.Load(src + (6L * lda)) * scale;
-        var r7 = Vector256.Load(src + (7L * lda)) * scale;
-
-        // Rows 0–7: the classic 8×8 transpose, pairs, then quads, then 128-bit halves.
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-        var s0 = Avx.Shuffle(t0, t2, 0x44);
-        var s1 = Avx.Shuffle(t0, t2, 0xEE);
-        var s2 = Avx.Shuffle(t1, t3, 0x44);
-        var s3 = Avx.Shuffle(t1, t3, 0xEE);
-        var s4 = Avx.Shuffle(t4, t6, 0x44);
-        var s5 = Avx.Shuffle(t4, t6, 0xEE);
-        var s6 = Avx.Shuffle(t5, t7, 0x44);
-        var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Permute2x128(s0, s4, 0x20).Store(dst);
-        Avx.Permute2x128(s1, s5, 0x20).Store(dst + Mr);
-        Avx.Permute2x128(s2, s6, 0x20).Store(dst + (2 * Mr));
-        Avx.Permute2x128(s3, s7, 0x20).Store(dst + (3 * Mr));
-        Avx.Permute2x128(s0, s4, 0x31).Store(dst + (4 * Mr));
-        Avx.Permute2x128(s1, s5, 0x31).Store(dst + (5 * Mr));
-        Avx.Permute2x128(s2, s6, 0x31).Store(dst + (6 * Mr));
-        Avx.Permute2x128(s3, s7, 0x31).Store(dst + (7 * Mr));
+        Transpose8x8(src, lda, scale, dst, Mr);
 
         // Rows 8–11: quads of columns j (low half) and j + 4 (high half).
         var r8 = Vector256.Load(src + (8L * lda)) * scale;
@@ -561,7 +538,45 @@ internal static unsafe class ManagedGemm
         q3.GetUpper().Store(dst + (7 * Mr) + 8);
     }
 
-    // Columns [col, col+16) of op(B) (clipped at nEnd), rows [pc, pc+kc), as kc groups of 16.
+    // 8 rows × 8 columns at src (rows srcStride apart), times scale, stored transposed: column j's eight
+    // values at dst + j·dstStride. The classic AVX transpose: pairs, then quads, then 128-bit halves.
+    private static void Transpose8x8(float* src, long srcStride, Vector256<float> scale, float* dst, int dstStride)
+    {
+        var r0 = Vector256.Load(src) * scale;
+        var r1 = Vector256.Load(src + srcStride) * scale;
+        var r2 = Vector256.Load(src + (2 * srcStride)) * scale;
+        var r3 = Vector256.Load(src + (3 * srcStride)) * scale;
+        var r4 = Vector256.Load(src + (4 * srcStride)) * scale;
+        var r5 = Vector256.Load(src + (5 * srcStride)) * scale;
+        var r6 = Vector256.Load(src + (6 * srcStride)) * scale;
+        var r7 = Vector256.Load(src + (7 * srcStride)) * scale;
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44);
+        var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44);
+        var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44);
+        var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44);
+        var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(s0, s4, 0x20).Store(dst);
+        Avx.Permute2x128(s1, s5, 0x20).Store(dst + dstStride);
+        Avx.Permute2x128(s2, s6, 0x20).Store(dst + (2 * dstStride));
+        Avx.Permute2x128(s3, s7, 0x20).Store(dst + (3 * dstStride));
+        Avx.Permute2x128(s0, s4, 0x31).Store(dst + (4 * dstStride));
+        Avx.Permute2x128(s1, s5, 0x31).Store(dst + (5 * dstStride));
+        Avx.Permute2x128(s2, s6, 0x31).Store(dst + (6 * dstStride));
+        Avx.Permute2x128(s3, s7, 0x31).Store(dst + (7 * dstStride));
+    }
+
+    // Columns [col, col+32) of op(B) (clipped at nEnd), rows [pc, pc+kc), as kc groups of 32.
     private static void PackB(bool transB, float* b, int ldb, int nEnd, int col, int pc, int kc, float* dst)
     {
         var cols = Math.Min(Nr, nEnd - col);
@@ -572,10 +587,24 @@ internal static unsafe class ManagedGemm
                 new Span<float>(dst, Nr * kc).Clear();
             }
 
+            // A full panel goes 8 depth steps × 8 columns at a time through a transpose, as A's does.
+            var done = 0;
+            if (cols == Nr && Avx.IsSupported)
+            {
+                var one = Vector256<float>.One;
+                for (; done + 8 <= kc; done += 8)
+                {
+                    for (var group = 0; group < Nr; group += 8)
+                    {
+                        Transpose8x8(b + ((long)(col + group) * ldb) + pc + done, ldb, one, dst + (done * Nr) + group, Nr);
+                    }
+                }
+            }
+
             for (var j = 0; j < cols; j++)
             {
                 var src = b + ((long)(col + j) * ldb) + pc;
-                for (var p = 0; p < kc; p++)
+                for (var p = done; p < kc; p++)
                 {
                     dst[(p * Nr) + j] = src[p];
                 }
