@@ -57,6 +57,19 @@ public sealed class DeviceTests
         Assert.Throws<InvalidOperationException>(() => KernelBackends.Register("cpu", _ => new CpuBackend()));
     }
 
+    [Theory]
+    [InlineData(1 << 20)] // a power of two: the pool has no room to spare
+    [InlineData(3 * 224 * 224)]
+    public unsafe void Pooled_host_buffers_hold_exactly_their_length_from_a_cache_line(int length)
+    {
+        using var buffer = CpuBuffer.Rent(length);
+        Assert.Equal(length, buffer.Length);
+        fixed (float* start = buffer.Memory.Span)
+        {
+            Assert.Equal(0, (nint)start % 64);
+        }
+    }
+
     [Fact]
     public void A_device_tensor_has_no_span_and_moves_to_the_host_and_back()
     {

@@ -8,11 +8,12 @@ namespace Salient.Engine.Kernels.Cpu;
 /// to <see cref="DepthwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>. Bias and activation are the
 /// GEMM's epilogue, applied to each strip of the output as it completes.
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
+/// With a <see cref="WeightCache"/> that keeps them, the weights are packed once per model.
 /// </summary>
 internal static unsafe class Conv2dKernel
 {
     public static void Run(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false)
+        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false, WeightCache cache = default)
     {
         g.Validate(input.Length, weight.Length, bias.Length, output.Length);
         if (g.Batch == 0)
@@ -42,7 +43,7 @@ internal static unsafe class Conv2dKernel
                 return;
             }
 
-            using var weights = new ConvGroupWeights(gemm, g, pW, transposed: false);
+            using var weights = ConvGroupWeights.For(gemm, g, pW, transposed: false, cache);
             gemm.ForEachImage(g.Batch, new Job(g, pIn, weights, pBias, pOut, activation, accumulate).Image);
         }
     }

@@ -55,11 +55,12 @@ internal static unsafe class ManagedGemm
 
     /// <summary>
     /// alpha·op(A) in the micro-kernel's layout, all depth blocks, for products with many B
-    /// matrices: a convolution's weights are then packed once per call instead of once per image.
+    /// matrices: a convolution's weights are then packed once per call instead of once per image,
+    /// or, <paramref name="lasting"/>, once per model (<see cref="PackedA"/> says where each lives).
     /// </summary>
-    public static PackedA Pack(bool transA, int m, int k, float alpha, float* a, int lda, Kernels kernels)
+    public static PackedA Pack(bool transA, int m, int k, float alpha, float* a, int lda, Kernels kernels, bool lasting = false)
     {
-        var packed = new PackedA(m, k, kernels, (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(m, Mr) * Math.Max(k, 1) * sizeof(float)), 64));
+        var packed = new PackedA(m, k, kernels, (long)RoundUp(m, Mr) * Math.Max(k, 1), lasting);
         var panels = (m + Mr - 1) / Mr;
         var blocks = (k + Kc - 1) / Kc;
         CpuParallel.For(panels * blocks, (long)Mr * Kc, t =>
@@ -79,11 +80,19 @@ internal static unsafe class ManagedGemm
             return;
         }
 
-        ScaleC(m, n, beta, c, ldc);
         if (k == 0 || alpha == 0f)
         {
+            ScaleC(m, n, beta, c, ldc);
             epilogue.Apply(c, ldc, 0, m, n);
             return;
+        }
+
+        // With beta = 0 the first depth block stores its tiles over C instead of adding to a cleared C:
+        // one pass over C less (a convolution's whole output), and NaN or infinity in C still go.
+        var overwriteFirst = beta == 0f;
+        if (!overwriteFirst)
+        {
+            ScaleC(m, n, beta, c, ldc);
         }
 
         var threads = (long)m * n * k < ParallelThreshold ? 1 : Math.Max(1, maxThreads);
@@ -128,7 +137,7 @@ internal static unsafe class ManagedGemm
                         var i0 = t / nTasks * Mc;
                         var j0 = t % nTasks * NcTask;
                         Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
-                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, last.Offset(i0));
+                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, overwriteFirst && pc == 0, last.Offset(i0));
                     }
 
                     if (threads == 1)
@@ -184,9 +193,11 @@ internal static unsafe class ManagedGemm
 
     // One task: an mc×nc block of C from packed panels. The A micro-panel (12 rows × kc) stays in L1
     // while the task's B micro-panels stream past it from L2.
-    private static void Block(float* packA, float* packB, int kc, int mc, int nc, float* c, int ldc, Kernels kernels, RowEpilogue epilogue)
+    private static void Block(float* packA, float* packB, int kc, int mc, int nc, float* c, int ldc, Kernels kernels, bool overwrite, RowEpilogue epilogue)
     {
-        var edge = stackalloc float[Mr * Nr];
+        // The edge tile on a cache line, like the tensors (CpuBuffer.Rent): the micro-kernel's stores stay within lines.
+        var edgeSpace = stackalloc float[(Mr * Nr) + 15];
+        var edge = (float*)(((nint)edgeSpace + 63) & ~(nint)63);
         for (var ir = 0; ir < mc; ir += Mr)
         {
             var mr = Math.Min(Mr, mc - ir);
@@ -198,28 +209,36 @@ internal static unsafe class ManagedGemm
                 var cTile = c + ((long)ir * ldc) + jr;
                 if (nr == Nr && mr == Mr)
                 {
-                    MicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc);
+                    MicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc, overwrite);
                 }
                 else if (nr == Nr && mr == HalfMr)
                 {
-                    HalfMicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc);
+                    HalfMicroKernel(kernels, kc, aPanel, bPanel, cTile, ldc, overwrite);
                 }
                 else
                 {
                     new Span<float>(edge, Mr * Nr).Clear();
                     if (mr <= HalfMr)
                     {
-                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr);
+                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false);
                     }
                     else
                     {
-                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr);
+                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false);
                     }
 
                     for (var i = 0; i < mr; i++)
                     {
                         var dst = new Span<float>(cTile + ((long)i * ldc), nr);
-                        TensorPrimitives.Add(dst, new ReadOnlySpan<float>(edge + (i * Nr), nr), dst);
+                        var tile = new ReadOnlySpan<float>(edge + (i * Nr), nr);
+                        if (overwrite)
+                        {
+                            tile.CopyTo(dst);
+                        }
+                        else
+                        {
+                            TensorPrimitives.Add(dst, tile, dst);
+                        }
                     }
                 }
             }
@@ -229,42 +248,42 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    // C[12×32] += A-panel · B-panel: one 512-bit kernel with 24 accumulators, or four 6×16 quarters
-    // in 256-bit vectors (AVX2 has only 16 registers).
-    private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc)
+    // C[12×32] += A-panel · B-panel (= with overwrite): one 512-bit kernel with 24 accumulators, or
+    // four 6×16 quarters in 256-bit vectors (AVX2 has only 16 registers).
+    private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
-            MicroKernel512<AllRows>(kc, a, b, c, ldc);
+            MicroKernel512<AllRows>(kc, a, b, c, ldc, overwrite);
         }
         else
         {
-            HalfMicroKernel(kernels, kc, a, b, c, ldc);
-            HalfMicroKernel(kernels, kc, a + HalfMr, b, c + ((long)HalfMr * ldc), ldc);
+            HalfMicroKernel(kernels, kc, a, b, c, ldc, overwrite);
+            HalfMicroKernel(kernels, kc, a + HalfMr, b, c + ((long)HalfMr * ldc), ldc, overwrite);
         }
     }
 
-    // C[6×32] += the first 6 rows of an A-panel · B-panel, for the last rows of A and the AVX2 path.
-    private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc)
+    // C[6×32] += (or =) the first 6 rows of an A-panel · B-panel, for the last rows of A and the AVX2 path.
+    private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
-            MicroKernel512<HalfRows>(kc, a, b, c, ldc);
+            MicroKernel512<HalfRows>(kc, a, b, c, ldc, overwrite);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            MicroKernel256(kc, a, b, c, ldc);
-            MicroKernel256(kc, a, b + 16, c + 16, ldc);
+            MicroKernel256(kc, a, b, c, ldc, overwrite);
+            MicroKernel256(kc, a, b + 16, c + 16, ldc, overwrite);
         }
         else
         {
-            MicroKernelScalar(kc, a, b, c, ldc);
+            MicroKernelScalar(kc, a, b, c, ldc, overwrite);
         }
     }
 
     // C[12×32] (or its first 6 rows) += A-panel · B-panel in 24 (12) zmm accumulators. TRows is a
     // struct type argument, so the JIT compiles each row count separately and drops the other's code.
-    private static void MicroKernel512<TRows>(int kc, float* a, float* b, float* c, int ldc)
+    private static void MicroKernel512<TRows>(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
         where TRows : struct, IRowCount
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -295,20 +314,20 @@ internal static unsafe class ManagedGemm
             b += Nr;
         }
 
-        AddRow(c, c00, c01);
-        AddRow(c + ldc, c10, c11);
-        AddRow(c + (2L * ldc), c20, c21);
-        AddRow(c + (3L * ldc), c30, c31);
-        AddRow(c + (4L * ldc), c40, c41);
-        AddRow(c + (5L * ldc), c50, c51);
+        AddRow(c, c00, c01, overwrite);
+        AddRow(c + ldc, c10, c11, overwrite);
+        AddRow(c + (2L * ldc), c20, c21, overwrite);
+        AddRow(c + (3L * ldc), c30, c31, overwrite);
+        AddRow(c + (4L * ldc), c40, c41, overwrite);
+        AddRow(c + (5L * ldc), c50, c51, overwrite);
         if (TRows.Count == Mr)
         {
-            AddRow(c + (6L * ldc), c60, c61);
-            AddRow(c + (7L * ldc), c70, c71);
-            AddRow(c + (8L * ldc), c80, c81);
-            AddRow(c + (9L * ldc), c90, c91);
-            AddRow(c + (10L * ldc), ca0, ca1);
-            AddRow(c + (11L * ldc), cb0, cb1);
+            AddRow(c + (6L * ldc), c60, c61, overwrite);
+            AddRow(c + (7L * ldc), c70, c71, overwrite);
+            AddRow(c + (8L * ldc), c80, c81, overwrite);
+            AddRow(c + (9L * ldc), c90, c91, overwrite);
+            AddRow(c + (10L * ldc), ca0, ca1, overwrite);
+            AddRow(c + (11L * ldc), cb0, cb1, overwrite);
         }
     }
 
@@ -337,9 +356,17 @@ internal static unsafe class ManagedGemm
         hi = Vector512.FusedMultiplyAdd(broadcast, b1, hi);
     }
 
+    // One row of a tile into C: added, or stored over what C held (the first depth block when beta = 0).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(float* c, Vector512<float> lo, Vector512<float> hi)
+    private static void AddRow(float* c, Vector512<float> lo, Vector512<float> hi, bool overwrite)
     {
+        if (overwrite)
+        {
+            lo.Store(c);
+            hi.Store(c + 16);
+            return;
+        }
+
         (Vector512.Load(c) + lo).Store(c);
         (Vector512.Load(c + 16) + hi).Store(c + 16);
     }
@@ -349,7 +376,7 @@ internal static unsafe class ManagedGemm
         Fma.IsSupported ? Fma.MultiplyAdd(x, y, acc) : (x * y) + acc;
 
     // C[6×16] += A-panel · 16 columns of the 32-wide B panel.
-    private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc)
+    private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -379,22 +406,29 @@ internal static unsafe class ManagedGemm
             b += Nr;
         }
 
-        AddRow(c, c00, c01);
-        AddRow(c + ldc, c10, c11);
-        AddRow(c + (2L * ldc), c20, c21);
-        AddRow(c + (3L * ldc), c30, c31);
-        AddRow(c + (4L * ldc), c40, c41);
-        AddRow(c + (5L * ldc), c50, c51);
+        AddRow(c, c00, c01, overwrite);
+        AddRow(c + ldc, c10, c11, overwrite);
+        AddRow(c + (2L * ldc), c20, c21, overwrite);
+        AddRow(c + (3L * ldc), c30, c31, overwrite);
+        AddRow(c + (4L * ldc), c40, c41, overwrite);
+        AddRow(c + (5L * ldc), c50, c51, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(float* c, Vector256<float> lo, Vector256<float> hi)
+    private static void AddRow(float* c, Vector256<float> lo, Vector256<float> hi, bool overwrite)
     {
+        if (overwrite)
+        {
+            lo.Store(c);
+            hi.Store(c + 8);
+            return;
+        }
+
         (Vector256.Load(c) + lo).Store(c);
         (Vector256.Load(c + 8) + hi).Store(c + 8);
     }
 
-    private static void MicroKernelScalar(int kc, float* a, float* b, float* c, int ldc)
+    private static void MicroKernelScalar(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         var acc = stackalloc float[HalfMr * Nr];
         new Span<float>(acc, HalfMr * Nr).Clear();
@@ -414,7 +448,7 @@ internal static unsafe class ManagedGemm
         {
             for (var j = 0; j < Nr; j++)
             {
-                c[((long)i * ldc) + j] += acc[(i * Nr) + j];
+                c[((long)i * ldc) + j] = (overwrite ? 0f : c[((long)i * ldc) + j]) + acc[(i * Nr) + j];
             }
         }
     }
@@ -430,29 +464,119 @@ internal static unsafe class ManagedGemm
 
         if (transA)
         {
+            // Each depth step's 12 values are contiguous in op(A)ᵀ: one 8-wide and one 4-wide copy.
+            var full = rows == Mr;
             for (var p = 0; p < kc; p++)
             {
                 var src = a + ((long)(pc + p) * lda) + row;
+                var d = dst + (p * Mr);
+                if (full)
+                {
+                    (Vector256.Load(src) * alpha).Store(d);
+                    (Vector128.Load(src + 8) * alpha).Store(d + 8);
+                    continue;
+                }
+
                 for (var i = 0; i < rows; i++)
                 {
-                    dst[(p * Mr) + i] = alpha * src[i];
+                    d[i] = alpha * src[i];
                 }
             }
 
             return;
         }
 
+        // A full panel goes 8 columns at a time through an in-register transpose; the rest one by one.
+        var done = 0;
+        if (rows == Mr && Avx.IsSupported)
+        {
+            var panel = a + ((long)row * lda) + pc;
+            var scale = Vector256.Create(alpha);
+            for (; done + 8 <= kc; done += 8)
+            {
+                TransposeToPanel(panel + done, lda, scale, dst + (done * Mr));
+            }
+        }
+
         for (var i = 0; i < rows; i++)
         {
             var src = a + ((long)(row + i) * lda) + pc;
-            for (var p = 0; p < kc; p++)
+            for (var p = done; p < kc; p++)
             {
                 dst[(p * Mr) + i] = alpha * src[p];
             }
         }
     }
 
-    // Columns [col, col+16) of op(B) (clipped at nEnd), rows [pc, pc+kc), as kc groups of 16.
+    // 12 rows × 8 columns of A (rows lda apart), times alpha, written as 8 groups of 12: the
+    // panel's layout. Packing A element by element, each scattered 12 floats apart, cost `bench gemm`
+    // (which packs A on every call) a fifth of its speed.
+    private static void TransposeToPanel(float* src, int lda, Vector256<float> scale, float* dst)
+    {
+        Transpose8x8(src, lda, scale, dst, Mr);
+
+        // Rows 8–11: quads of columns j (low half) and j + 4 (high half).
+        var r8 = Vector256.Load(src + (8L * lda)) * scale;
+        var r9 = Vector256.Load(src + (9L * lda)) * scale;
+        var r10 = Vector256.Load(src + (10L * lda)) * scale;
+        var r11 = Vector256.Load(src + (11L * lda)) * scale;
+        var u0 = Avx.UnpackLow(r8, r9);
+        var u1 = Avx.UnpackHigh(r8, r9);
+        var u2 = Avx.UnpackLow(r10, r11);
+        var u3 = Avx.UnpackHigh(r10, r11);
+        var q0 = Avx.Shuffle(u0, u2, 0x44);
+        var q1 = Avx.Shuffle(u0, u2, 0xEE);
+        var q2 = Avx.Shuffle(u1, u3, 0x44);
+        var q3 = Avx.Shuffle(u1, u3, 0xEE);
+        q0.GetLower().Store(dst + 8);
+        q1.GetLower().Store(dst + Mr + 8);
+        q2.GetLower().Store(dst + (2 * Mr) + 8);
+        q3.GetLower().Store(dst + (3 * Mr) + 8);
+        q0.GetUpper().Store(dst + (4 * Mr) + 8);
+        q1.GetUpper().Store(dst + (5 * Mr) + 8);
+        q2.GetUpper().Store(dst + (6 * Mr) + 8);
+        q3.GetUpper().Store(dst + (7 * Mr) + 8);
+    }
+
+    // 8 rows × 8 columns at src (rows srcStride apart), times scale, stored transposed: column j's eight
+    // values at dst + j·dstStride. The classic AVX transpose: pairs, then quads, then 128-bit halves.
+    private static void Transpose8x8(float* src, long srcStride, Vector256<float> scale, float* dst, int dstStride)
+    {
+        var r0 = Vector256.Load(src) * scale;
+        var r1 = Vector256.Load(src + srcStride) * scale;
+        var r2 = Vector256.Load(src + (2 * srcStride)) * scale;
+        var r3 = Vector256.Load(src + (3 * srcStride)) * scale;
+        var r4 = Vector256.Load(src + (4 * srcStride)) * scale;
+        var r5 = Vector256.Load(src + (5 * srcStride)) * scale;
+        var r6 = Vector256.Load(src + (6 * srcStride)) * scale;
+        var r7 = Vector256.Load(src + (7 * srcStride)) * scale;
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44);
+        var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44);
+        var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44);
+        var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44);
+        var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(s0, s4, 0x20).Store(dst);
+        Avx.Permute2x128(s1, s5, 0x20).Store(dst + dstStride);
+        Avx.Permute2x128(s2, s6, 0x20).Store(dst + (2 * dstStride));
+        Avx.Permute2x128(s3, s7, 0x20).Store(dst + (3 * dstStride));
+        Avx.Permute2x128(s0, s4, 0x31).Store(dst + (4 * dstStride));
+        Avx.Permute2x128(s1, s5, 0x31).Store(dst + (5 * dstStride));
+        Avx.Permute2x128(s2, s6, 0x31).Store(dst + (6 * dstStride));
+        Avx.Permute2x128(s3, s7, 0x31).Store(dst + (7 * dstStride));
+    }
+
+    // Columns [col, col+32) of op(B) (clipped at nEnd), rows [pc, pc+kc), as kc groups of 32.
     private static void PackB(bool transB, float* b, int ldb, int nEnd, int col, int pc, int kc, float* dst)
     {
         var cols = Math.Min(Nr, nEnd - col);
@@ -463,10 +587,24 @@ internal static unsafe class ManagedGemm
                 new Span<float>(dst, Nr * kc).Clear();
             }
 
+            // A full panel goes 8 depth steps × 8 columns at a time through a transpose, as A's does.
+            var done = 0;
+            if (cols == Nr && Avx.IsSupported)
+            {
+                var one = Vector256<float>.One;
+                for (; done + 8 <= kc; done += 8)
+                {
+                    for (var group = 0; group < Nr; group += 8)
+                    {
+                        Transpose8x8(b + ((long)(col + group) * ldb) + pc + done, ldb, one, dst + (done * Nr) + group, Nr);
+                    }
+                }
+            }
+
             for (var j = 0; j < cols; j++)
             {
                 var src = b + ((long)(col + j) * ldb) + pc;
-                for (var p = 0; p < kc; p++)
+                for (var p = done; p < kc; p++)
                 {
                     dst[(p * Nr) + j] = src[p];
                 }
@@ -520,24 +658,52 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    /// <summary>A left operand packed by <see cref="Pack"/>; owns native memory until disposed.</summary>
-    internal sealed class PackedA(int m, int k, Kernels kernels, float* data) : IDisposable
+    /// <summary>
+    /// A left operand packed by <see cref="Pack"/>, 64-byte aligned. A per-call pack holds native memory
+    /// until disposed; a lasting one (a model's cached weights, <see cref="PreparedWeights"/>) holds a
+    /// pinned array the garbage collector reclaims with its owner, since a model is never disposed.
+    /// </summary>
+    internal sealed class PackedA : IDisposable
     {
-        private float* _data = data;
+        // Floats of slack that let a pinned array start its data on a 64-byte boundary.
+        private const int AlignmentSlack = 64 / sizeof(float);
 
-        public int M { get; } = m;
+        private readonly float[]? _pinned;
+        private float* _data;
 
-        public int K { get; } = k;
+        public PackedA(int m, int k, Kernels kernels, long length, bool lasting)
+        {
+            M = m;
+            K = k;
+            Kernels = kernels;
+            if (!lasting)
+            {
+                _data = (float*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(float)), 64);
+                return;
+            }
+
+            _pinned = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
+            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pinned));
+            _data = (float*)((start + 63) & ~(nint)63);
+        }
+
+        public int M { get; }
+
+        public int K { get; }
 
         /// <summary>The micro-kernels that multiply it (the layout is the same for all).</summary>
-        public Kernels Kernels { get; } = kernels;
+        public Kernels Kernels { get; }
 
         // The depth block starting at column pc: RoundUp(M, Mr) rows × its depth, panel by panel.
         public float* Block(int pc) => _data + ((long)pc * RoundUp(M, Mr));
 
         public void Dispose()
         {
-            NativeMemory.AlignedFree(_data);
+            if (_pinned is null)
+            {
+                NativeMemory.AlignedFree(_data);
+            }
+
             _data = null;
         }
     }
