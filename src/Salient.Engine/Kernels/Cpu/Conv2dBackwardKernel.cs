@@ -177,7 +177,7 @@ internal static unsafe class Conv2dBackwardKernel
                         var src = x + ((long)grp * cg * inPlane);
                         if (!pointwise)
                         {
-                            Im2Col.Run(g, cg, src, col);
+                            Im2Col.Run(g, cg, src, col, outPlane);
                         }
 
                         gemm.Sgemm(false, true, ocg, kdim, outPlane, 1f, dy + ((long)grp * ocg * outPlane), outPlane,
