@@ -117,7 +117,8 @@ public sealed class GpuBackend : IMultiStreamBackend, IStreamBackend
         _kernels.Gemm(transA, transB, m, n, k, alpha, V(a), lda, V(b), ldb, beta, V(c), ldc);
 
     /// <inheritdoc/>
-    public void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias, BufferView output, in FusedActivation activation, bool accumulate = false) =>
+    public void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias, BufferView output, in FusedActivation activation, bool accumulate = false,
+        PreparedWeights? prepared = null) =>
         _kernels.Conv2d(g, V(input), V(weight), V(bias), V(output), activation, accumulate);
 
     /// <inheritdoc/>
@@ -149,7 +150,7 @@ public sealed class GpuBackend : IMultiStreamBackend, IStreamBackend
     public void Softmax(int rows, int cols, BufferView input, BufferView output) => _kernels.Softmax(rows, cols, V(input), V(output));
 
     /// <inheritdoc/>
-    public void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient) =>
+    public void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient, PreparedWeights? prepared = null) =>
         _kernels.Conv2dBackwardData(g, V(weight), V(outputGradient), V(inputGradient));
 
     /// <inheritdoc/>

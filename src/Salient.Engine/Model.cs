@@ -19,6 +19,10 @@ public sealed class Model
     private readonly ConcurrentDictionary<string, ExecutionPlan> _plans = new(StringComparer.Ordinal);
     private readonly FoldedWeights _folded = new();
 
+    // The weights never change after loading (a model with other weights is another Model), so the
+    // backend keeps its prepared forms of them for the model's life.
+    private readonly PreparedWeights _prepared = new();
+
     private Model(string path, GraphDefinition graph, IKernelBackend backend)
     {
         Path = path;
@@ -214,7 +218,7 @@ public sealed class Model
         var region = GradientRegion.Find(_graph, gradientSources);
         // Unfused, every region value is observed; fused, only the sources, and the plan keeps the region values it computes.
         var observed = (fuseInRegion ? gradientSources.AsEnumerable() : region.Values).Where(v => v != _graph.InputName).Concat(observe).Distinct().ToArray();
-        return (_plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observed, region, folded: _folded, fuseInRegion: fuseInRegion)), region);
+        return (_plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observed, region, folded: _folded, fuseInRegion: fuseInRegion, prepared: _prepared)), region);
     }
 
     /// <summary>
@@ -385,6 +389,6 @@ public sealed class Model
         }
 
         var shape = inputShape.ToArray();
-        return _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observe, folded: _folded));
+        return _plans.GetOrAdd(key, _ => ExecutionPlan.Build(_graph, shape, observe, folded: _folded, prepared: _prepared));
     }
 }

@@ -151,15 +151,16 @@ internal sealed class ExecutionPlan
     /// Plans the graph. Nodes in <paramref name="region"/> (a backward pass will visit them) are
     /// not fused, so every ONNX value there exists and per-op backward rules see the real ops.
     /// A <paramref name="training"/> plan runs batch norm on batch statistics. <paramref name="folded"/>
-    /// is the model's cache of convolutions with their batch norm folded in. With
+    /// is the model's cache of convolutions with their batch norm folded in; <paramref name="prepared"/> its
+    /// cache of weights in the backend's prepared form, only for weights that never change (not training). With
     /// <paramref name="fuseInRegion"/> (for input gradients under rules that allow fused steps,
     /// <see cref="IBackwardRules.AllowsFusedSteps"/>), ReLU, Clip and batch norms fuse inside the
     /// region too, and only the region values some step's backward reads are kept.
     /// </summary>
     public static ExecutionPlan Build(GraphDefinition graph, int[] inputShape, IReadOnlyCollection<string> observed, GradientRegion? region = null, bool training = false,
-        FoldedWeights? folded = null, bool fuseInRegion = false)
+        FoldedWeights? folded = null, bool fuseInRegion = false, PreparedWeights? prepared = null)
     {
-        var context = new PlanContext(graph, observed, region?.Nodes, training, folded, fuseInRegion);
+        var context = new PlanContext(graph, observed, region?.Nodes, training, folded, fuseInRegion, prepared);
         context.SetShape(graph.InputName, inputShape);
         var steps = new List<Step>();
 

@@ -24,8 +24,9 @@ public sealed class PlanContext
     /// norm its convolution (input gradients through the folded weights are the same).
     /// </summary>
     internal PlanContext(GraphDefinition graph, IEnumerable<string> observed, IReadOnlySet<GraphNode>? noFusion = null, bool training = false,
-        FoldedWeights? folded = null, bool fuseInRegion = false)
+        FoldedWeights? folded = null, bool fuseInRegion = false, PreparedWeights? prepared = null)
     {
+        Prepared = prepared;
         _noFusion = noFusion;
         _fuseInRegion = fuseInRegion;
         Folded = folded ?? new FoldedWeights();
@@ -58,6 +59,12 @@ public sealed class PlanContext
 
     /// <summary>Weights with a following batch norm folded in, shared by the plans of one model.</summary>
     internal FoldedWeights Folded { get; }
+
+    /// <summary>
+    /// The model's cache of weights in its backend's prepared form, shared by its plans; null when the
+    /// weights may change between runs (a training model updates them in place), so steps prepare per call.
+    /// </summary>
+    internal PreparedWeights? Prepared { get; }
 
     /// <summary>The model's default-domain operator set version.</summary>
     public long Opset => Graph.Opset;

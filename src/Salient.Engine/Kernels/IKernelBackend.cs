@@ -53,9 +53,11 @@ public interface IKernelBackend
     /// 2-D convolution of NCHW input with [OC, C/groups, KH, KW] weights, plus bias, then
     /// <paramref name="activation"/>. With <paramref name="accumulate"/> the output already holds a
     /// residual that joins the sum before the activation: output = act(conv + bias + output).
+    /// <paramref name="prepared"/>, when given, is where the backend may keep the weights in its
+    /// kernels' form across calls; only a caller whose weights stay unchanged while it lives passes it.
     /// </summary>
     void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias,
-        BufferView output, in FusedActivation activation, bool accumulate = false);
+        BufferView output, in FusedActivation activation, bool accumulate = false, PreparedWeights? prepared = null);
 
     /// <summary>Max pooling; padded cells never win.</summary>
     void MaxPool2d(in Pool2dGeometry g, BufferView input, BufferView output);
@@ -96,8 +98,11 @@ public interface IKernelBackend
 
     // Backward: vector-Jacobian products. Each overwrites its gradient output.
 
-    /// <summary>The input gradient of <see cref="Conv2d"/> (no bias or activation): a transposed convolution of <paramref name="outputGradient"/> with the weights.</summary>
-    void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient);
+    /// <summary>
+    /// The input gradient of <see cref="Conv2d"/> (no bias or activation): a transposed convolution of
+    /// <paramref name="outputGradient"/> with the weights; <paramref name="prepared"/> as for <see cref="Conv2d"/>.
+    /// </summary>
+    void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient, PreparedWeights? prepared = null);
 
     /// <summary>The weight gradient of <see cref="Conv2d"/>, [OC, C/groups, KH, KW], summed over the batch; the bias gradient (when not empty) is the output gradient summed per channel.</summary>
     void Conv2dBackwardWeights(in Conv2dGeometry g, BufferView input, BufferView outputGradient, BufferView weightGradient, BufferView biasGradient);

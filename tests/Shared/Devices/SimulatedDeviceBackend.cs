@@ -61,7 +61,8 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, BufferView a, int lda, BufferView b, int ldb, float beta, BufferView c, int ldc) =>
         _cpu.Gemm(transA, transB, m, n, k, alpha, H(a), lda, H(b), ldb, beta, H(c), ldc);
 
-    public void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias, BufferView output, in FusedActivation activation, bool accumulate = false) =>
+    public void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias, BufferView output, in FusedActivation activation, bool accumulate = false,
+        PreparedWeights? prepared = null) =>
         _cpu.Conv2d(g, H(input), H(weight), H(bias), H(output), activation, accumulate);
 
     public void MaxPool2d(in Pool2dGeometry g, BufferView input, BufferView output) => _cpu.MaxPool2d(g, H(input), H(output));
@@ -83,7 +84,7 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
 
     public void Softmax(int rows, int cols, BufferView input, BufferView output) => _cpu.Softmax(rows, cols, H(input), H(output));
 
-    public void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient) =>
+    public void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient, PreparedWeights? prepared = null) =>
         _cpu.Conv2dBackwardData(g, H(weight), H(outputGradient), H(inputGradient));
 
     public void Conv2dBackwardWeights(in Conv2dGeometry g, BufferView input, BufferView outputGradient, BufferView weightGradient, BufferView biasGradient) =>

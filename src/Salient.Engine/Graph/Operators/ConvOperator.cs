@@ -56,7 +56,7 @@ internal static class ConvOperator
         context.SetShape(node.Outputs[0], shape);
         context.SetShape(output, shape);
         // Weights and bias are inputs too, so a training pass can ask for their gradients.
-        return new ConvStep(node, node.Inputs.Where(i => i.Length > 0).ToArray(), [output], g, weight, bias, activation);
+        return new ConvStep(node, node.Inputs.Where(i => i.Length > 0).ToArray(), [output], g, weight, bias, activation, context.Prepared);
     }
 
     /// <summary>
@@ -80,13 +80,13 @@ internal static class ConvOperator
         {
             case BatchNormOperator.ChannelAffineStep norm when norm.Inputs[0] == conv.Outputs[0]:
                 var (weight, bias) = context.Folded.GetOrAdd(norm.Node, () => Fold(conv, norm));
-                return new ConvStep(conv.Node, conv.Inputs, norm.Outputs, conv.Geometry, weight, bias, norm.Activation, normFolded: true);
+                return new ConvStep(conv.Node, conv.Inputs, norm.Outputs, conv.Geometry, weight, bias, norm.Activation, conv.Prepared, normFolded: true);
             case BinaryOperator.BinaryStep { IsPlainAdd: true } sum:
                 var skip = sum.Inputs[0] == conv.Outputs[0] ? sum.Inputs[1] : sum.Inputs[0];
                 return skip == conv.Outputs[0] || context.IsConstant(skip)
                     ? null
-                    : new ConvStep(conv.Node, [.. conv.Inputs, skip], sum.Outputs, conv.Geometry, conv.Weight, conv.Bias, sum.Activation, residual: true,
-                        normFolded: conv.NormFolded);
+                    : new ConvStep(conv.Node, [.. conv.Inputs, skip], sum.Outputs, conv.Geometry, conv.Weight, conv.Bias, sum.Activation, conv.Prepared,
+                        residual: true, normFolded: conv.NormFolded);
             default:
                 return null;
         }
@@ -110,8 +110,9 @@ internal static class ConvOperator
         return (Tensor.Wrap(weight, conv.Weight.Shape), Tensor.Wrap(bias, channels));
     }
 
+    // prepared: the model's cache of weights in the backend's form (null in training plans, whose weights change).
     internal sealed class ConvStep(GraphNode node, string[] inputs, string[] outputs, Conv2dGeometry geometry, Tensor weight, Tensor? bias,
-        FusedActivation activation, bool residual = false, bool normFolded = false)
+        FusedActivation activation, PreparedWeights? prepared, bool residual = false, bool normFolded = false)
         : Step(node, inputs, outputs)
     {
         public Conv2dGeometry Geometry => geometry;
@@ -143,6 +144,8 @@ internal static class ConvOperator
 
         public Tensor? Bias => bias;
 
+        public PreparedWeights? Prepared => prepared;
+
         public override void Backward(BackwardContext context)
         {
             // Steps a backward pass visits may carry a ReLU or Clip or a folded batch norm (input
@@ -164,7 +167,7 @@ internal static class ConvOperator
             if (context.NeedsGradient(0))
             {
                 var input = Tensor.Uninitialized(context.Backend, context.InputShape(0));
-                context.Backend.Conv2dBackwardData(geometry, weight.Data, gradient.Data, input.Data);
+                context.Backend.Conv2dBackwardData(geometry, weight.Data, gradient.Data, input.Data, prepared);
                 context.AddGradient(0, input);
             }
 
@@ -208,7 +211,7 @@ internal static class ConvOperator
             if (context.InputTangent(0) is { } input)
             {
                 tangent = Tensor.Uninitialized(backend, context.OutputShape(0));
-                backend.Conv2d(geometry, input.Data, weight.Data, default, tangent.Data, FusedActivation.None, accumulate: false);
+                backend.Conv2d(geometry, input.Data, weight.Data, default, tangent.Data, FusedActivation.None, accumulate: false, prepared);
             }
 
             if (residual && context.InputTangent(Inputs.Length - 1) is { } skip)
@@ -248,7 +251,7 @@ internal static class ConvOperator
                 context.Backend.Copy(skip.Data, output.Data);
             }
 
-            context.Backend.Conv2d(g, context.Input(0).Data, weight.Data, bias is null ? default : bias.Data, output.Data, activation, residual);
+            context.Backend.Conv2d(g, context.Input(0).Data, weight.Data, bias is null ? default : bias.Data, output.Data, activation, residual, prepared);
         }
     }
 }

@@ -6,13 +6,14 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Convolution gradients as GEMMs per image and group, parallel over images like
 /// <see cref="Conv2dKernel"/>: the input gradient is col2im(Wᵀ·dY), or Wᵀ·dY itself for pointwise
-/// convolutions, with Wᵀ prepared once per call; the weight gradient is Σ_images dY·im2col(x)ᵀ,
+/// convolutions, with Wᵀ prepared once per call (once per model with a <see cref="WeightCache"/> that keeps it); the weight gradient is Σ_images dY·im2col(x)ᵀ,
 /// each thread summing its share of the images into its own buffer. Depthwise convolutions go to
 /// <see cref="DepthwiseConv2dBackwardKernel"/>, input gradients of 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>.
 /// </summary>
 internal static unsafe class Conv2dBackwardKernel
 {
-    public static void Data(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+    public static void Data(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient,
+        WeightCache cache = default)
     {
         g.Validate(inputGradient.Length, weight.Length, 0, outputGradient.Length);
         if (g.Batch == 0)
@@ -34,7 +35,7 @@ internal static unsafe class Conv2dBackwardKernel
                 return;
             }
 
-            using var weights = new ConvGroupWeights(gemm, g, pW, transposed: true);
+            using var weights = ConvGroupWeights.For(gemm, g, pW, transposed: true, cache);
             gemm.ForEachImage(g.Batch, new DataJob(g, weights, pDy, pDx).Image);
         }
     }

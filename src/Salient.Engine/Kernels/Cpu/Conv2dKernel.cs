@@ -10,11 +10,12 @@ namespace Salient.Engine.Kernels.Cpu;
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
 /// Small output planes put several images' column matrices side by side in one GEMM (see
 /// <see cref="ImagesPerGemm"/>), its result copied out to each image afterwards.
+/// With a <see cref="WeightCache"/> that keeps them, the weights are packed once per model.
 /// </summary>
 internal static unsafe class Conv2dKernel
 {
     public static void Run(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false)
+        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false, WeightCache cache = default)
     {
         g.Validate(input.Length, weight.Length, bias.Length, output.Length);
         if (g.Batch == 0)
@@ -44,7 +45,7 @@ internal static unsafe class Conv2dKernel
                 return;
             }
 
-            using var weights = new ConvGroupWeights(gemm, g, pW, transposed: false);
+            using var weights = ConvGroupWeights.For(gemm, g, pW, transposed: false, cache);
             var perGemm = ImagesPerGemm(g.Batch, g.OutHeight * g.OutWidth);
             gemm.ForEachImage((g.Batch + perGemm - 1) / perGemm, new Job(g, pIn, weights, pBias, pOut, activation, accumulate, perGemm).Images);
         }

@@ -54,10 +54,12 @@ internal sealed unsafe class CpuGemm
     /// <summary>
     /// Prepares op(<paramref name="a"/>), m×k, as the left operand of many products (a
     /// convolution's weights across images, transposed for the input gradient): packed once for
-    /// the managed GEMM; OpenBLAS packs inside each call, so it gets the matrix as is.
+    /// the managed GEMM, in memory that outlives the call when <paramref name="lasting"/> (a model's
+    /// cached weights; see <see cref="ManagedGemm.PackedA"/>); OpenBLAS packs inside each call, so it
+    /// gets the matrix as is, and then <paramref name="a"/> must stay put for as long as the operand is used.
     /// </summary>
-    public GemmLhs Prepare(int m, int k, float* a, int lda, bool transA = false) =>
-        new(m, k, a, lda, transA, UsesOpenBlas ? null : ManagedGemm.Pack(transA, m, k, 1f, a, lda, Kernels));
+    public GemmLhs Prepare(int m, int k, float* a, int lda, bool transA = false, bool lasting = false) =>
+        new(m, k, a, lda, transA, UsesOpenBlas ? null : ManagedGemm.Pack(transA, m, k, 1f, a, lda, Kernels, lasting));
 
     /// <summary>
     /// Whether a convolution should run its images on separate threads, each with single-threaded

@@ -1,6 +1,9 @@
 namespace Salient.Engine.Kernels.Cpu;
 
-/// <summary>A left GEMM operand made by <see cref="CpuGemm.Prepare"/>; the raw matrix stays the caller's.</summary>
+/// <summary>
+/// A left GEMM operand made by <see cref="CpuGemm.Prepare"/>; the raw matrix stays the caller's, and
+/// <see cref="A"/> is read only without a packed copy (OpenBLAS), never in a pack kept past its call.
+/// </summary>
 internal sealed unsafe class GemmLhs(int m, int k, float* a, int lda, bool transA, ManagedGemm.PackedA? packed) : IDisposable
 {
     public int M { get; } = m;

@@ -55,11 +55,12 @@ internal static unsafe class ManagedGemm
 
     /// <summary>
     /// alpha·op(A) in the micro-kernel's layout, all depth blocks, for products with many B
-    /// matrices: a convolution's weights are then packed once per call instead of once per image.
+    /// matrices: a convolution's weights are then packed once per call instead of once per image,
+    /// or, <paramref name="lasting"/>, once per model (<see cref="PackedA"/> says where each lives).
     /// </summary>
-    public static PackedA Pack(bool transA, int m, int k, float alpha, float* a, int lda, Kernels kernels)
+    public static PackedA Pack(bool transA, int m, int k, float alpha, float* a, int lda, Kernels kernels, bool lasting = false)
     {
-        var packed = new PackedA(m, k, kernels, (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(m, Mr) * Math.Max(k, 1) * sizeof(float)), 64));
+        var packed = new PackedA(m, k, kernels, (long)RoundUp(m, Mr) * Math.Max(k, 1), lasting);
         var panels = (m + Mr - 1) / Mr;
         var blocks = (k + Kc - 1) / Kc;
         CpuParallel.For(panels * blocks, (long)Mr * Kc, t =>
@@ -520,24 +521,52 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    /// <summary>A left operand packed by <see cref="Pack"/>; owns native memory until disposed.</summary>
-    internal sealed class PackedA(int m, int k, Kernels kernels, float* data) : IDisposable
+    /// <summary>
+    /// A left operand packed by <see cref="Pack"/>, 64-byte aligned. A per-call pack holds native memory
+    /// until disposed; a lasting one (a model's cached weights, <see cref="PreparedWeights"/>) holds a
+    /// pinned array the garbage collector reclaims with its owner, since a model is never disposed.
+    /// </summary>
+    internal sealed class PackedA : IDisposable
     {
-        private float* _data = data;
+        // Floats of slack that let a pinned array start its data on a 64-byte boundary.
+        private const int AlignmentSlack = 64 / sizeof(float);
 
-        public int M { get; } = m;
+        private readonly float[]? _pinned;
+        private float* _data;
 
-        public int K { get; } = k;
+        public PackedA(int m, int k, Kernels kernels, long length, bool lasting)
+        {
+            M = m;
+            K = k;
+            Kernels = kernels;
+            if (!lasting)
+            {
+                _data = (float*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(float)), 64);
+                return;
+            }
+
+            _pinned = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
+            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pinned));
+            _data = (float*)((start + 63) & ~(nint)63);
+        }
+
+        public int M { get; }
+
+        public int K { get; }
 
         /// <summary>The micro-kernels that multiply it (the layout is the same for all).</summary>
-        public Kernels Kernels { get; } = kernels;
+        public Kernels Kernels { get; }
 
         // The depth block starting at column pc: RoundUp(M, Mr) rows × its depth, panel by panel.
         public float* Block(int pc) => _data + ((long)pc * RoundUp(M, Mr));
 
         public void Dispose()
         {
-            NativeMemory.AlignedFree(_data);
+            if (_pinned is null)
+            {
+                NativeMemory.AlignedFree(_data);
+            }
+
             _data = null;
         }
     }

@@ -1,0 +1,82 @@
+using Salient.Engine.Devices;
+using Salient.Engine.Kernels;
+
+namespace Salient.Engine.Tests.Kernels;
+
+public class PreparedWeightsTests
+{
+    // Indices into Conv2dTests.Geometries: padded 3×3 (im2col), grouped and dilated, 1×1 direct, depthwise.
+    public static readonly TheoryData<string, int> Cases = Build();
+
+    private static TheoryData<string, int> Build()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var backend in Backends.GemmNames)
+        {
+            foreach (var index in new[] { 0, 2, 3, 7 })
+            {
+                data.Add(backend, index);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Cached_weights_give_per_call_results_across_batches_and_directions(string name, int index)
+    {
+        var backend = Backends.Get(name);
+        var g = Conv2dTests.Geometry(Conv2dTests.Geometries[index]);
+        var one = g with { Batch = 1 };
+        var weight = BufferView.Host(Reference.Random(g.OutChannels * (g.InChannels / g.Groups) * g.KernelHeight * g.KernelWidth, 70 + index));
+        var bias = Reference.Random(g.OutChannels, 71 + index);
+        var prepared = new PreparedWeights();
+        var act = new FusedActivation(ActivationKind.Relu);
+
+        // Two batch sizes (two plans of one model) and the input gradient all read the one cache.
+        foreach (var geometry in new[] { g, one, g })
+        {
+            var input = Reference.Random(geometry.Batch * geometry.InChannels * geometry.InHeight * geometry.InWidth, 72 + index);
+            var output = new float[geometry.Batch * geometry.OutChannels * geometry.OutHeight * geometry.OutWidth];
+            backend.Conv2d(geometry, input, weight, bias, output, act, prepared: prepared);
+            Reference.AssertClose(Reference.Conv2d(geometry, input, weight.Span.ToArray(), bias, act), output);
+        }
+
+        var packsForward = prepared.Count;
+        var dy = Reference.Random(g.Batch * g.OutChannels * g.OutHeight * g.OutWidth, 73 + index);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var dx = new float[g.Batch * g.InChannels * g.InHeight * g.InWidth];
+            backend.Conv2dBackwardData(g, weight, dy, dx, prepared);
+            Reference.AssertClose(Reference.Conv2dBackwardData(g, weight.Span.ToArray(), dy), dx);
+        }
+
+        // The managed GEMM keeps one pack per direction; OpenBLAS packs inside each product and depthwise
+        // convolutions run without a GEMM, so neither keeps anything.
+        var keeps = !backend.UsesOpenBlas && g.Groups != g.InChannels;
+        Assert.Equal(keeps ? 1 : 0, packsForward);
+        Assert.Equal(keeps ? 2 : 0, prepared.Count);
+    }
+
+    [Fact]
+    public void Each_buffer_range_and_form_is_prepared_once_and_failures_are_not_kept()
+    {
+        var prepared = new PreparedWeights();
+        var weights = BufferView.Host(new float[8]);
+        var made = 0;
+        object Make() => new object[] { Interlocked.Increment(ref made) };
+
+        Parallel.For(0, 16, _ => prepared.GetOrAdd(weights, "form", Make));
+        var first = prepared.GetOrAdd(weights, "form", Make);
+        Assert.Equal(1, made);
+        Assert.NotSame(first, prepared.GetOrAdd(weights, "other form", Make));
+        Assert.NotSame(first, prepared.GetOrAdd(weights.Slice(0, 4), "form", Make));
+        Assert.NotSame(first, prepared.GetOrAdd(BufferView.Host(new float[8]), "form", Make));
+        Assert.Equal(4, prepared.Count);
+
+        Assert.Throws<InvalidOperationException>(() => prepared.GetOrAdd<object>(weights, "failing", () => throw new InvalidOperationException("no memory")));
+        Assert.Same(first, prepared.GetOrAdd(weights, "failing", () => first));
+        Assert.Throws<ArgumentException>(() => prepared.GetOrAdd(default, "form", Make));
+    }
+}
