@@ -1,3 +1,4 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Tests.Kernels;
@@ -60,5 +61,33 @@ public class WinogradConv2dTests
 
             Reference.AssertClose([.. sum.Select((x, i) => Reference.Activate(act, x + (accumulate ? residual[i] : 0f)))], output);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    public void Transformed_weights_kept_in_the_model_cache_give_per_call_results_both_ways(string backend)
+    {
+        var v = s_geometries[4];
+        var g = new Conv2dGeometry(v[0], v[1], v[2], v[3], v[4], 3, 3, 1, 1, v[5], v[6], v[7], v[8], 1, 1, 1);
+        var cpu = Backends.Get(backend);
+        var weight = BufferView.Host(Reference.Random(g.OutChannels * g.InChannels * 9, 80));
+        var bias = Reference.Random(g.OutChannels, 81);
+        var act = new FusedActivation(ActivationKind.Relu);
+        var prepared = new PreparedWeights();
+        var input = Reference.Random(g.Batch * g.InChannels * g.InHeight * g.InWidth, 82);
+        var dy = Reference.Random(g.Batch * g.OutChannels * g.OutHeight * g.OutWidth, 83);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var output = new float[dy.Length];
+            cpu.Conv2d(g, input, weight, bias, output, act, prepared: prepared);
+            Reference.AssertClose(Reference.Conv2d(g, input, weight.Span.ToArray(), bias, act), output);
+
+            var dx = new float[input.Length];
+            cpu.Conv2dBackwardData(g, weight, dy, dx, prepared);
+            Reference.AssertClose(Reference.Conv2dBackwardData(g, weight.Span.ToArray(), dy), dx);
+        }
+
+        // One entry per direction with the managed GEMM; OpenBLAS packs inside each product and keeps none.
+        Assert.Equal(cpu.UsesOpenBlas ? 0 : 2, prepared.Count);
     }
 }

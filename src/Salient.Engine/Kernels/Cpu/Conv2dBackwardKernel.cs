@@ -31,7 +31,7 @@ internal static unsafe class Conv2dBackwardKernel
 
             if (WinogradConv2dKernel.AppliesToBackwardData(g))
             {
-                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx);
+                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, cache);
                 return;
             }
 

@@ -41,7 +41,7 @@ internal static unsafe class Conv2dKernel
 
             if (WinogradConv2dKernel.Applies(g))
             {
-                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate);
+                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate, cache);
                 return;
             }
 

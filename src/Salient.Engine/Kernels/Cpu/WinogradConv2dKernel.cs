@@ -42,7 +42,14 @@ internal static unsafe class WinogradConv2dKernel
     /// With <paramref name="accumulate"/> the output's values join the sum before the activation.
     /// </summary>
     public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation,
-        bool accumulate = false)
+        bool accumulate = false, WeightCache cache = default)
+    {
+        using var transformed = TransformedWeights.For(gemm, g, weight, flipped: false, cache);
+        Run(gemm, g, input, transformed, bias, output, activation, accumulate);
+    }
+
+    private static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, TransformedWeights lhs, float* bias, float* output, in FusedActivation activation,
+        bool accumulate)
     {
         var tilesW = (g.OutWidth + 1) / 2;
         var rows = g.Batch * ((g.OutHeight + 1) / 2);
@@ -50,36 +57,8 @@ internal static unsafe class WinogradConv2dKernel
         var chunks = Math.Max(1, ((rows * tilesW) + (TargetTiles / 2)) / TargetTiles);
         chunks = Math.Min(rows, (chunks + threads - 1) / threads * threads);
         var rowsPerChunk = (rows + chunks - 1) / chunks;
-
-        var transformed = ArrayPool<float>.Shared.Rent(Points * g.OutChannels * g.InChannels);
-        var lhs = new GemmLhs[Points];
-        try
-        {
-            fixed (float* u = transformed)
-            {
-                var filters = g.OutChannels * g.InChannels;
-                var w = weight;
-                var dst = u;
-                CpuParallel.For((filters + FilterBlock - 1) / FilterBlock, FilterBlock * 64L,
-                    b => TransformWeights(b * FilterBlock, Math.Min(filters, (b + 1) * FilterBlock), filters, w, dst));
-                for (var p = 0; p < Points; p++)
-                {
-                    lhs[p] = gemm.Prepare(g.OutChannels, g.InChannels, u + ((long)p * g.OutChannels * g.InChannels), g.InChannels);
-                }
-
-                var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
-                gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
-            }
-        }
-        finally
-        {
-            foreach (var l in lhs)
-            {
-                l?.Dispose();
-            }
-
-            ArrayPool<float>.Shared.Return(transformed);
-        }
+        var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
+        gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
     }
 
     /// <summary>Whether <see cref="BackwardData"/> computes the input gradient of <paramref name="g"/>.</summary>
@@ -91,35 +70,137 @@ internal static unsafe class WinogradConv2dKernel
     /// convolution of the output gradient, padded by 2 - pad, with the filters flipped and their
     /// channel axes swapped.
     /// </summary>
-    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, float* weight, float* outputGradient, float* inputGradient)
+    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, float* weight, float* outputGradient, float* inputGradient,
+        WeightCache cache = default)
     {
-        var flipped = ArrayPool<float>.Shared.Rent(g.OutChannels * g.InChannels * 9);
-        try
+        using var transformed = TransformedWeights.For(gemm, g, weight, flipped: true, cache);
+        var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
+            2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
+        Run(gemm, transposed, outputGradient, transformed, null, inputGradient, FusedActivation.None, false);
+    }
+
+    /// <summary>
+    /// A convolution's filters as the 16 GEMM left operands U_ξ[OC, C], ready for <see cref="Job"/>: for
+    /// the forward pass, or (<c>flipped</c>) for its input gradient, whose filters are the forward
+    /// ones flipped with their channel axes swapped. Transformed and packed once per model when the
+    /// call brings a <see cref="WeightCache"/> that keeps them (like <see cref="ConvGroupWeights"/>),
+    /// else once per call.
+    /// </summary>
+    private sealed class TransformedWeights : IDisposable
+    {
+        private readonly GemmLhs[] _points = new GemmLhs[Points];
+        private readonly bool _lasting;
+
+        // The U matrices the points were made from, held while the products may read them: OpenBLAS
+        // packs inside each product; the managed GEMM's packs are copies, so a lasting entry lets go at once.
+        private float[]? _transformed;
+
+        private TransformedWeights(CpuGemm gemm, int outChannels, int inChannels, float* weight, bool flipped, bool lasting)
         {
-            fixed (float* w = flipped)
+            _lasting = lasting;
+            int rows = flipped ? inChannels : outChannels, cols = flipped ? outChannels : inChannels;
+            var filters = rows * cols;
+            _transformed = ArrayPool<float>.Shared.Rent(Points * filters);
+            var flippedBuffer = flipped ? ArrayPool<float>.Shared.Rent(filters * 9) : null;
+            try
             {
-                for (var o = 0; o < g.OutChannels; o++)
+                fixed (float* u = _transformed, f = flippedBuffer)
                 {
-                    for (var c = 0; c < g.InChannels; c++)
+                    var w = weight;
+                    if (flipped)
                     {
-                        var src = weight + (((long)o * g.InChannels) + c) * 9;
-                        var dst = w + (((long)c * g.OutChannels) + o) * 9;
-                        for (var k = 0; k < 9; k++)
-                        {
-                            dst[k] = src[8 - k];
-                        }
+                        Flip(weight, outChannels, inChannels, f);
+                        w = f;
+                    }
+
+                    var dst = u;
+                    CpuParallel.For((filters + FilterBlock - 1) / FilterBlock, FilterBlock * 64L,
+                        b => TransformWeights(b * FilterBlock, Math.Min(filters, (b + 1) * FilterBlock), filters, w, dst));
+                    for (var p = 0; p < Points; p++)
+                    {
+                        _points[p] = gemm.Prepare(rows, cols, u + ((long)p * filters), cols, lasting: lasting);
                     }
                 }
+            }
+            catch
+            {
+                Release();
+                throw;
+            }
+            finally
+            {
+                if (flippedBuffer is not null)
+                {
+                    ArrayPool<float>.Shared.Return(flippedBuffer);
+                }
+            }
 
-                var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
-                    2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
-                Run(gemm, transposed, outputGradient, w, null, inputGradient, FusedActivation.None);
+            if (lasting)
+            {
+                ArrayPool<float>.Shared.Return(_transformed);
+                _transformed = null;
             }
         }
-        finally
+
+        public GemmLhs this[int point] => _points[point];
+
+        /// <summary>
+        /// This call's operands: the cached ones when <paramref name="cache"/> keeps them (made on first use),
+        /// else ones of this call; dispose after the call either way (a cached entry stays).
+        /// </summary>
+        public static TransformedWeights For(CpuGemm gemm, in Conv2dGeometry g, float* weight, bool flipped, WeightCache cache)
         {
-            ArrayPool<float>.Shared.Return(flipped);
+            int outChannels = g.OutChannels, inChannels = g.InChannels;
+            if (gemm.UsesOpenBlas || !cache.Keeps)
+            {
+                return new TransformedWeights(gemm, outChannels, inChannels, weight, flipped, lasting: false);
+            }
+
+            return cache.Get(new Form(outChannels, inChannels, flipped, gemm.Kernels),
+                () => new TransformedWeights(gemm, outChannels, inChannels, weight, flipped, lasting: true));
         }
+
+        public void Dispose()
+        {
+            if (!_lasting)
+            {
+                Release();
+            }
+        }
+
+        private void Release()
+        {
+            foreach (var p in _points)
+            {
+                p?.Dispose();
+            }
+
+            if (_transformed is not null)
+            {
+                ArrayPool<float>.Shared.Return(_transformed);
+                _transformed = null;
+            }
+        }
+
+        // w[c][o] = the forward filter [o][c] turned by 180°.
+        private static void Flip(float* weight, int outChannels, int inChannels, float* w)
+        {
+            for (var o = 0; o < outChannels; o++)
+            {
+                for (var c = 0; c < inChannels; c++)
+                {
+                    var src = weight + (((long)o * inChannels) + c) * 9;
+                    var dst = w + (((long)c * outChannels) + o) * 9;
+                    for (var k = 0; k < 9; k++)
+                    {
+                        dst[k] = src[8 - k];
+                    }
+                }
+            }
+        }
+
+        // The cache key: what the transformed layout depends on.
+        private readonly record struct Form(int OutChannels, int InChannels, bool Flipped, ManagedGemm.Kernels Kernels);
     }
 
     /// <summary>U = G·g·Gᵀ for 3×3 filters [start, end) of <paramref name="filters"/>, stored point-major: u[ξ][filter].</summary>
@@ -151,7 +232,7 @@ internal static unsafe class WinogradConv2dKernel
         }
     }
 
-    private sealed class Job(Conv2dGeometry g, float* input, GemmLhs[] lhs, float* bias, float* output,
+    private sealed class Job(Conv2dGeometry g, float* input, TransformedWeights lhs, float* bias, float* output,
         FusedActivation activation, bool accumulate, int rows, int rowsPerChunk)
     {
         private readonly int _tilesW = (g.OutWidth + 1) / 2;
