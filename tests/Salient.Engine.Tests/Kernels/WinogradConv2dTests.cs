@@ -5,7 +5,8 @@ namespace Salient.Engine.Tests.Kernels;
 
 /// <summary>
 /// 3×3 stride-1 convolutions the CPU backend gives to its Winograd F(2×2, 3×3) kernel (at least 16
-/// input and output channels, at least 64 output tiles per image) against the naive convolution.
+/// input and output channels, at least 64 output tiles per image, or 16 with weights kept in a
+/// model's cache) against the naive convolution.
 /// </summary>
 public class WinogradConv2dTests
 {
@@ -63,11 +64,34 @@ public class WinogradConv2dTests
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
-    public void Transformed_weights_kept_in_the_model_cache_give_per_call_results_both_ways(string backend)
+    // With weights kept in a model's cache, smaller planes go to Winograd too: down to 4×4 tiles.
+    private static readonly int[][] s_cachedGeometries =
+    [
+        [3, 24, 16, 16, 32, 1, 1, 1, 1],
+        [3, 16, 7, 7, 24, 1, 1, 1, 1], // ResNet's last stage: 7×7, the last tile row and column half used
+    ];
+
+    public static readonly TheoryData<string, int> CachedCases = BuildCached();
+
+    private static TheoryData<string, int> BuildCached()
     {
-        var v = s_geometries[4];
+        var data = new TheoryData<string, int>();
+        foreach (var backend in Backends.Names)
+        {
+            for (var i = 0; i < s_cachedGeometries.Length; i++)
+            {
+                data.Add(backend, i);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CachedCases))]
+    public void Transformed_weights_kept_in_the_model_cache_give_per_call_results_both_ways(string backend, int index)
+    {
+        var v = s_cachedGeometries[index];
         var g = new Conv2dGeometry(v[0], v[1], v[2], v[3], v[4], 3, 3, 1, 1, v[5], v[6], v[7], v[8], 1, 1, 1);
         var cpu = Backends.Get(backend);
         var weight = BufferView.Host(Reference.Random(g.OutChannels * g.InChannels * 9, 80));

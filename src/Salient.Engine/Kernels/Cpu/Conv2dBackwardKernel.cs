@@ -29,7 +29,7 @@ internal static unsafe class Conv2dBackwardKernel
                 return;
             }
 
-            if (WinogradConv2dKernel.AppliesToBackwardData(g))
+            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, cache))
             {
                 WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, cache);
                 return;

@@ -39,7 +39,7 @@ internal static unsafe class Conv2dKernel
                 return;
             }
 
-            if (WinogradConv2dKernel.Applies(g))
+            if (WinogradConv2dKernel.Applies(g, gemm, cache))
             {
                 WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate, cache);
                 return;
