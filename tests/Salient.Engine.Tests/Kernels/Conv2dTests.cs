@@ -22,6 +22,8 @@ public class Conv2dTests
         [2, 3, 7, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3], // channel multiplier 2 (not depthwise)
         [4, 16, 15, 15, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1], // big enough for the parallel paths
         [3, 3, 23, 21, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1], // ResNet stem, odd size
+        [9, 6, 5, 6, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1], // small planes: several images per GEMM, the last share short
+        [9, 8, 3, 4, 12, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2], // the same, pointwise and grouped
     ];
 
     private static readonly FusedActivation[] s_activations =
@@ -30,7 +32,7 @@ public class Conv2dTests
         new(ActivationKind.HardSwish), new(ActivationKind.None), new(ActivationKind.Sigmoid), new(ActivationKind.Relu),
         new(ActivationKind.Clip, -0.5f, 0.5f), new(ActivationKind.Clip, 0f, 6f), new(ActivationKind.HardSwish),
         new(ActivationKind.HardSigmoid, 0.2f, 0.5f), new(ActivationKind.LeakyRelu, 0.01f),
-        new(ActivationKind.Relu), new(ActivationKind.None),
+        new(ActivationKind.Relu), new(ActivationKind.None), new(ActivationKind.Relu), new(ActivationKind.Clip, 0f, 6f),
     ];
 
     public static readonly TheoryData<string, int, bool> Cases = Build();

@@ -1,10 +1,12 @@
+using Salient.Engine.Devices;
 using Salient.Engine.Kernels;
 
 namespace Salient.Engine.Tests.Kernels;
 
 /// <summary>
 /// 3×3 stride-1 convolutions the CPU backend gives to its Winograd F(2×2, 3×3) kernel (at least 16
-/// input and output channels, at least 64 output tiles per image) against the naive convolution.
+/// input and output channels, at least 64 output tiles per image, or 16 with weights kept in a
+/// model's cache) against the naive convolution.
 /// </summary>
 public class WinogradConv2dTests
 {
@@ -60,5 +62,56 @@ public class WinogradConv2dTests
 
             Reference.AssertClose([.. sum.Select((x, i) => Reference.Activate(act, x + (accumulate ? residual[i] : 0f)))], output);
         }
+    }
+
+    // With weights kept in a model's cache, smaller planes go to Winograd too: down to 4×4 tiles.
+    private static readonly int[][] s_cachedGeometries =
+    [
+        [3, 24, 16, 16, 32, 1, 1, 1, 1],
+        [3, 16, 7, 7, 24, 1, 1, 1, 1], // ResNet's last stage: 7×7, the last tile row and column half used
+    ];
+
+    public static readonly TheoryData<string, int> CachedCases = BuildCached();
+
+    private static TheoryData<string, int> BuildCached()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var backend in Backends.Names)
+        {
+            for (var i = 0; i < s_cachedGeometries.Length; i++)
+            {
+                data.Add(backend, i);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CachedCases))]
+    public void Transformed_weights_kept_in_the_model_cache_give_per_call_results_both_ways(string backend, int index)
+    {
+        var v = s_cachedGeometries[index];
+        var g = new Conv2dGeometry(v[0], v[1], v[2], v[3], v[4], 3, 3, 1, 1, v[5], v[6], v[7], v[8], 1, 1, 1);
+        var cpu = Backends.Get(backend);
+        var weight = BufferView.Host(Reference.Random(g.OutChannels * g.InChannels * 9, 80));
+        var bias = Reference.Random(g.OutChannels, 81);
+        var act = new FusedActivation(ActivationKind.Relu);
+        var prepared = new PreparedWeights();
+        var input = Reference.Random(g.Batch * g.InChannels * g.InHeight * g.InWidth, 82);
+        var dy = Reference.Random(g.Batch * g.OutChannels * g.OutHeight * g.OutWidth, 83);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var output = new float[dy.Length];
+            cpu.Conv2d(g, input, weight, bias, output, act, prepared: prepared);
+            Reference.AssertClose(Reference.Conv2d(g, input, weight.Span.ToArray(), bias, act), output);
+
+            var dx = new float[input.Length];
+            cpu.Conv2dBackwardData(g, weight, dy, dx, prepared);
+            Reference.AssertClose(Reference.Conv2dBackwardData(g, weight.Span.ToArray(), dy), dx);
+        }
+
+        // One entry per direction with the managed GEMM; OpenBLAS packs inside each product and keeps none.
+        Assert.Equal(cpu.UsesOpenBlas ? 0 : 2, prepared.Count);
     }
 }

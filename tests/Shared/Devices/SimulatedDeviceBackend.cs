@@ -63,7 +63,7 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
 
     public void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias, BufferView output, in FusedActivation activation, bool accumulate = false,
         PreparedWeights? prepared = null) =>
-        _cpu.Conv2d(g, H(input), H(weight), H(bias), H(output), activation, accumulate);
+        _cpu.Conv2d(g, H(input), H(weight), H(bias), H(output), activation, accumulate, prepared);
 
     public void MaxPool2d(in Pool2dGeometry g, BufferView input, BufferView output) => _cpu.MaxPool2d(g, H(input), H(output));
 
@@ -85,7 +85,7 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
     public void Softmax(int rows, int cols, BufferView input, BufferView output) => _cpu.Softmax(rows, cols, H(input), H(output));
 
     public void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient, PreparedWeights? prepared = null) =>
-        _cpu.Conv2dBackwardData(g, H(weight), H(outputGradient), H(inputGradient));
+        _cpu.Conv2dBackwardData(g, H(weight), H(outputGradient), H(inputGradient), prepared);
 
     public void Conv2dBackwardWeights(in Conv2dGeometry g, BufferView input, BufferView outputGradient, BufferView weightGradient, BufferView biasGradient) =>
         _cpu.Conv2dBackwardWeights(g, H(input), H(outputGradient), H(weightGradient), H(biasGradient));
@@ -206,7 +206,7 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
     private BufferView H(BufferView view) => view.Buffer switch
     {
         null => default,
-        SimulatedBuffer own when own.Device == Device => BufferView.Host(own.Array.AsMemory(view.Offset, view.Length)),
+        SimulatedBuffer own when own.Device == Device => own.HostView.Slice(view.Offset, view.Length),
         CpuBuffer { IsPooled: false } => view,
         _ => throw DeviceBuffer.WrongDevice(view.Device, Device),
     };
@@ -217,6 +217,10 @@ internal sealed class SimulatedDeviceBackend : IKernelBackend
         public static long DownloadedCount;
 
         public float[] Array { get; } = new float[length];
+
+        // One host view for the buffer's life, so that the CPU kernels' cache of prepared weights,
+        // keyed by the buffer, keeps one entry per weight as it does on the host.
+        public BufferView HostView => field.Buffer is null ? field = BufferView.Host(Array) : field;
 
         public override Device Device => device;
 

@@ -29,9 +29,9 @@ internal static unsafe class Conv2dBackwardKernel
                 return;
             }
 
-            if (WinogradConv2dKernel.AppliesToBackwardData(g))
+            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, cache))
             {
-                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx);
+                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, cache);
                 return;
             }
 
@@ -178,7 +178,7 @@ internal static unsafe class Conv2dBackwardKernel
                         var src = x + ((long)grp * cg * inPlane);
                         if (!pointwise)
                         {
-                            Im2Col.Run(g, cg, src, col);
+                            Im2Col.Run(g, cg, src, col, outPlane);
                         }
 
                         gemm.Sgemm(false, true, ocg, kdim, outPlane, 1f, dy + ((long)grp * ocg * outPlane), outPlane,

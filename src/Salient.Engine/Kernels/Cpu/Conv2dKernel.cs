@@ -8,6 +8,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// to <see cref="DepthwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>. Bias and activation are the
 /// GEMM's epilogue, applied to each strip of the output as it completes.
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
+/// Small output planes put several images' column matrices side by side in one GEMM (see
+/// <see cref="ImagesPerGemm"/>), its result copied out to each image afterwards.
 /// With a <see cref="WeightCache"/> that keeps them, the weights are packed once per model.
 /// </summary>
 internal static unsafe class Conv2dKernel
@@ -37,16 +39,28 @@ internal static unsafe class Conv2dKernel
                 return;
             }
 
-            if (WinogradConv2dKernel.Applies(g))
+            if (WinogradConv2dKernel.Applies(g, gemm, cache))
             {
-                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate);
+                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate, cache);
                 return;
             }
 
             using var weights = ConvGroupWeights.For(gemm, g, pW, transposed: false, cache);
-            gemm.ForEachImage(g.Batch, new Job(g, pIn, weights, pBias, pOut, activation, accumulate).Image);
+            var perGemm = ImagesPerGemm(g.Batch, g.OutHeight * g.OutWidth);
+            gemm.ForEachImage((g.Batch + perGemm - 1) / perGemm, new Job(g, pIn, weights, pBias, pOut, activation, accumulate, perGemm).Images);
         }
     }
+
+    // Columns a GEMM needs to run near its peak: ResNet's 7×7 planes (49 columns: one 32-wide panel and
+    // a half) ran at 100–150 GFLOP/s one image per GEMM, each weight panel fetched for two micro-kernels.
+    private const int TargetColumns = 384;
+
+    /// <summary>
+    /// How many images share one GEMM: enough for <see cref="TargetColumns"/> columns, but no more than
+    /// leaves every thread a share of the batch (the images' GEMMs run on separate threads).
+    /// </summary>
+    private static int ImagesPerGemm(int batch, int outPlane) =>
+        Math.Max(1, Math.Min((TargetColumns + outPlane - 1) / Math.Max(outPlane, 1), (batch + CpuParallel.MaxThreads - 1) / CpuParallel.MaxThreads));
 
     // The depthwise kernel writes its output directly; residuals after depthwise layers are rare
     // enough (MobileNets add after the 1×1 projection) that a scratch output and one pass will do.
@@ -71,42 +85,92 @@ internal static unsafe class Conv2dKernel
     }
 
     private readonly struct Job(Conv2dGeometry g, float* input, ConvGroupWeights weights, float* bias, float* output, FusedActivation activation,
-        bool accumulate)
+        bool accumulate, int perGemm)
     {
-        public void Image(int n, bool singleThreaded)
+        /// <summary>Images [index·perGemm, +perGemm): one GEMM per group over their columns side by side.</summary>
+        public void Images(int index, bool singleThreaded)
         {
+            var first = index * perGemm;
+            var count = Math.Min(perGemm, g.Batch - first);
             var cg = g.InChannels / g.Groups;
             var ocg = g.OutChannels / g.Groups;
+            long inPlane = g.InHeight * g.InWidth;
             var outPlane = g.OutHeight * g.OutWidth;
+            var columns = count * outPlane;
             var kdim = cg * g.KernelHeight * g.KernelWidth;
             var pointwise = ConvWindow.IsPointwise(g);
-            var image = input + ((long)n * g.InChannels * g.InHeight * g.InWidth);
-            var result = output + ((long)n * g.OutChannels * outPlane);
-            var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(kdim * outPlane);
+
+            // One pointwise image is its own column matrix; one image's GEMM writes its output in place.
+            var colBuffer = pointwise && count == 1 ? null : ArrayPool<float>.Shared.Rent(kdim * columns);
+            var wideBuffer = count == 1 ? null : ArrayPool<float>.Shared.Rent(ocg * columns);
             try
             {
-                fixed (float* col = scratch)
+                fixed (float* col = colBuffer, wide = wideBuffer)
                 {
                     for (var grp = 0; grp < g.Groups; grp++)
                     {
-                        var src = image + ((long)grp * cg * g.InHeight * g.InWidth);
-                        if (!pointwise)
+                        var src = input + ((long)first * g.InChannels * inPlane) + (grp * cg * inPlane);
+                        var result = output + ((long)first * g.OutChannels * outPlane) + ((long)grp * ocg * outPlane);
+                        for (var i = 0; i < count && col != null; i++)
                         {
-                            Im2Col.Run(g, cg, src, col);
+                            var image = src + (i * g.InChannels * inPlane);
+                            if (pointwise)
+                            {
+                                Gather(image, col + ((long)i * outPlane), columns, cg, outPlane);
+                            }
+                            else
+                            {
+                                Im2Col.Run(g, cg, image, col + ((long)i * outPlane), columns);
+                            }
                         }
 
-                        CpuGemm.Multiply(weights[grp], outPlane, pointwise ? src : col, outPlane,
-                            result + ((long)grp * ocg * outPlane), outPlane, singleThreaded, accumulate,
+                        var c = wide == null ? result : wide;
+                        if (wide != null && accumulate)
+                        {
+                            for (var i = 0; i < count; i++)
+                            {
+                                Gather(result + ((long)i * g.OutChannels * outPlane), wide + ((long)i * outPlane), columns, ocg, outPlane);
+                            }
+                        }
+
+                        CpuGemm.Multiply(weights[grp], columns, col == null ? src : col, columns, c, columns, singleThreaded, accumulate,
                             activation, bias == null ? null : bias + ((long)grp * ocg));
+                        for (var i = 0; i < count && wide != null; i++)
+                        {
+                            Scatter(wide + ((long)i * outPlane), columns, result + ((long)i * g.OutChannels * outPlane), ocg, outPlane);
+                        }
                     }
                 }
             }
             finally
             {
-                if (scratch is not null)
+                if (colBuffer is not null)
                 {
-                    ArrayPool<float>.Shared.Return(scratch);
+                    ArrayPool<float>.Shared.Return(colBuffer);
                 }
+
+                if (wideBuffer is not null)
+                {
+                    ArrayPool<float>.Shared.Return(wideBuffer);
+                }
+            }
+        }
+
+        // rows × plane values from consecutive planes at src into rows rowStride apart at dst.
+        private static void Gather(float* src, float* dst, int rowStride, int rows, int plane)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                new ReadOnlySpan<float>(src + ((long)r * plane), plane).CopyTo(new Span<float>(dst + ((long)r * rowStride), plane));
+            }
+        }
+
+        // The inverse of Gather: rows rowStride apart at src into consecutive planes at dst.
+        private static void Scatter(float* src, int rowStride, float* dst, int rows, int plane)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                new ReadOnlySpan<float>(src + ((long)r * rowStride), plane).CopyTo(new Span<float>(dst + ((long)r * plane), plane));
             }
         }
     }

@@ -2,14 +2,16 @@ using System.Buffers;
 
 namespace Salient.Engine.Kernels.Cpu;
 
-/// <summary>Unfolds convolution windows into a [C·KH·KW, OH·OW] matrix, zeros where windows read padding.</summary>
+/// <summary>
+/// Unfolds convolution windows into a [C·KH·KW, OH·OW] matrix, zeros where windows read padding. Its
+/// rows are <c>rowStride</c> apart, so several images' matrices can sit side by side in one wider one.
+/// </summary>
 internal static unsafe class Im2Col
 {
-    /// <summary><paramref name="src"/> holds <paramref name="channels"/> planes of one image.</summary>
-    public static void Run(in Conv2dGeometry g, int channels, float* src, float* col)
+    /// <summary><paramref name="src"/> holds <paramref name="channels"/> planes of one image; <paramref name="col"/>'s rows are <paramref name="rowStride"/> apart.</summary>
+    public static void Run(in Conv2dGeometry g, int channels, float* src, float* col, int rowStride)
     {
-        int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
-        var plane = outH * outW;
+        int inH = g.InHeight, inW = g.InWidth;
         // Stride 2 along rows (stems, downsampling): each input row split once into its even and odd
         // columns turns every window row into a contiguous copy instead of a strided gather.
         var split = g.StrideWidth == 2 ? ArrayPool<float>.Shared.Rent(inH * (inW + 2)) : null;
@@ -38,7 +40,7 @@ internal static unsafe class Im2Col
 
                     for (var ki = 0; ki < g.KernelHeight; ki++)
                     {
-                        for (var kj = 0; kj < g.KernelWidth; kj++, row += plane)
+                        for (var kj = 0; kj < g.KernelWidth; kj++, row += rowStride)
                         {
                             Unfold(g, image, halves, ki, kj, row);
                         }

@@ -11,6 +11,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// batch, so the 14×14 and 7×7 layers still make wide GEMMs; chunks of tile rows run on separate
 /// threads. The transforms' coefficients are 0, ±½ and ±1, so the result differs from direct
 /// convolution only by float reassociation: a relative error of about 1e-6 on ResNet layers.
+/// The filters' transforms are made per call, or once per model when the call brings a
+/// <see cref="WeightCache"/> that keeps them (<see cref="TransformedWeights"/>).
 /// </summary>
 internal static unsafe class WinogradConv2dKernel
 {
@@ -24,25 +26,40 @@ internal static unsafe class WinogradConv2dKernel
     private const int MinChannels = 16;
 
     // Smaller planes waste too much of their edge tiles and make GEMMs too thin per weight transform:
-    // ResNet-50's 14×14 layers ran as fast as im2col, its 7×7 ones slower.
+    // ResNet-50's 14×14 layers ran as fast as im2col, its 7×7 ones slower. With the weights
+    // transformed once per model (kept in its cache) only the tiles' transforms remain, and down to
+    // 7×7 planes (4×4 tiles, the last row and column half used) Winograd wins: ResNet's 256-channel
+    // 14×14 and 512-channel 7×7 layers, batch 4 on one core, went from 160–163 to 216–218 and from
+    // 141–143 to 181–191 GFLOP/s.
     private const int MinTilesPerImage = 64;
+    private const int MinTilesPerImageKept = 16;
 
     // Filters per task of the weight transform.
     private const int FilterBlock = 4096;
 
-    /// <summary>Whether <paramref name="g"/> is a convolution this kernel computes, and faster than im2col.</summary>
-    public static bool Applies(in Conv2dGeometry g) =>
+    /// <summary>
+    /// Whether <paramref name="g"/> is a convolution this kernel computes, and faster than im2col, with
+    /// the weights transformed per call or (<paramref name="cache"/> keeping them) once per model.
+    /// </summary>
+    public static bool Applies(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
         g.KernelHeight == 3 && g.KernelWidth == 3 && g.StrideHeight == 1 && g.StrideWidth == 1
         && g.DilationHeight == 1 && g.DilationWidth == 1 && g.Groups == 1
         && g.InChannels >= MinChannels && g.OutChannels >= MinChannels
-        && ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2) >= MinTilesPerImage;
+        && ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2) >= (TransformedWeights.Lasting(gemm, cache) ? MinTilesPerImageKept : MinTilesPerImage);
 
     /// <summary>
     /// Any 3×3 stride-1 undilated ungrouped convolution, with any padding; the caller has validated the buffers.
     /// With <paramref name="accumulate"/> the output's values join the sum before the activation.
     /// </summary>
     public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation,
-        bool accumulate = false)
+        bool accumulate = false, WeightCache cache = default)
+    {
+        using var transformed = TransformedWeights.For(gemm, g, weight, flipped: false, cache);
+        Run(gemm, g, input, transformed, bias, output, activation, accumulate);
+    }
+
+    private static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, TransformedWeights lhs, float* bias, float* output, in FusedActivation activation,
+        bool accumulate)
     {
         var tilesW = (g.OutWidth + 1) / 2;
         var rows = g.Batch * ((g.OutHeight + 1) / 2);
@@ -50,76 +67,153 @@ internal static unsafe class WinogradConv2dKernel
         var chunks = Math.Max(1, ((rows * tilesW) + (TargetTiles / 2)) / TargetTiles);
         chunks = Math.Min(rows, (chunks + threads - 1) / threads * threads);
         var rowsPerChunk = (rows + chunks - 1) / chunks;
-
-        var transformed = ArrayPool<float>.Shared.Rent(Points * g.OutChannels * g.InChannels);
-        var lhs = new GemmLhs[Points];
-        try
-        {
-            fixed (float* u = transformed)
-            {
-                var filters = g.OutChannels * g.InChannels;
-                var w = weight;
-                var dst = u;
-                CpuParallel.For((filters + FilterBlock - 1) / FilterBlock, FilterBlock * 64L,
-                    b => TransformWeights(b * FilterBlock, Math.Min(filters, (b + 1) * FilterBlock), filters, w, dst));
-                for (var p = 0; p < Points; p++)
-                {
-                    lhs[p] = gemm.Prepare(g.OutChannels, g.InChannels, u + ((long)p * g.OutChannels * g.InChannels), g.InChannels);
-                }
-
-                var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
-                gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
-            }
-        }
-        finally
-        {
-            foreach (var l in lhs)
-            {
-                l?.Dispose();
-            }
-
-            ArrayPool<float>.Shared.Return(transformed);
-        }
+        var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
+        gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
     }
 
     /// <summary>Whether <see cref="BackwardData"/> computes the input gradient of <paramref name="g"/>.</summary>
-    public static bool AppliesToBackwardData(in Conv2dGeometry g) =>
-        Applies(g) && g.PadTop <= 2 && g.PadLeft <= 2 && g.PadBottom <= 2 && g.PadRight <= 2;
+    public static bool AppliesToBackwardData(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
+        Applies(g, gemm, cache) && g.PadTop <= 2 && g.PadLeft <= 2 && g.PadBottom <= 2 && g.PadRight <= 2;
 
     /// <summary>
     /// The input gradient of a convolution <see cref="AppliesToBackwardData"/> accepts: the stride-1
     /// convolution of the output gradient, padded by 2 - pad, with the filters flipped and their
     /// channel axes swapped.
     /// </summary>
-    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, float* weight, float* outputGradient, float* inputGradient)
+    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, float* weight, float* outputGradient, float* inputGradient,
+        WeightCache cache = default)
     {
-        var flipped = ArrayPool<float>.Shared.Rent(g.OutChannels * g.InChannels * 9);
-        try
+        using var transformed = TransformedWeights.For(gemm, g, weight, flipped: true, cache);
+        var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
+            2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
+        Run(gemm, transposed, outputGradient, transformed, null, inputGradient, FusedActivation.None, false);
+    }
+
+    /// <summary>
+    /// A convolution's filters as the 16 GEMM left operands U_ξ[OC, C], ready for <see cref="Job"/>: for
+    /// the forward pass, or (<c>flipped</c>) for its input gradient, whose filters are the forward
+    /// ones flipped with their channel axes swapped. Transformed and packed once per model when the
+    /// call brings a <see cref="WeightCache"/> that keeps them (like <see cref="ConvGroupWeights"/>),
+    /// else once per call.
+    /// </summary>
+    private sealed class TransformedWeights : IDisposable
+    {
+        private readonly GemmLhs[] _points = new GemmLhs[Points];
+        private readonly bool _lasting;
+
+        // The U matrices the points were made from, held while the products may read them: OpenBLAS
+        // packs inside each product; the managed GEMM's packs are copies, so a lasting entry lets go at once.
+        private float[]? _transformed;
+
+        private TransformedWeights(CpuGemm gemm, int outChannels, int inChannels, float* weight, bool flipped, bool lasting)
         {
-            fixed (float* w = flipped)
+            _lasting = lasting;
+            int rows = flipped ? inChannels : outChannels, cols = flipped ? outChannels : inChannels;
+            var filters = rows * cols;
+            _transformed = ArrayPool<float>.Shared.Rent(Points * filters);
+            var flippedBuffer = flipped ? ArrayPool<float>.Shared.Rent(filters * 9) : null;
+            try
             {
-                for (var o = 0; o < g.OutChannels; o++)
+                fixed (float* u = _transformed, f = flippedBuffer)
                 {
-                    for (var c = 0; c < g.InChannels; c++)
+                    var w = weight;
+                    if (flipped)
                     {
-                        var src = weight + (((long)o * g.InChannels) + c) * 9;
-                        var dst = w + (((long)c * g.OutChannels) + o) * 9;
-                        for (var k = 0; k < 9; k++)
-                        {
-                            dst[k] = src[8 - k];
-                        }
+                        Flip(weight, outChannels, inChannels, f);
+                        w = f;
+                    }
+
+                    var dst = u;
+                    CpuParallel.For((filters + FilterBlock - 1) / FilterBlock, FilterBlock * 64L,
+                        b => TransformWeights(b * FilterBlock, Math.Min(filters, (b + 1) * FilterBlock), filters, w, dst));
+                    for (var p = 0; p < Points; p++)
+                    {
+                        _points[p] = gemm.Prepare(rows, cols, u + ((long)p * filters), cols, lasting: lasting);
                     }
                 }
+            }
+            catch
+            {
+                Release();
+                throw;
+            }
+            finally
+            {
+                if (flippedBuffer is not null)
+                {
+                    ArrayPool<float>.Shared.Return(flippedBuffer);
+                }
+            }
 
-                var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
-                    2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
-                Run(gemm, transposed, outputGradient, w, null, inputGradient, FusedActivation.None);
+            if (lasting)
+            {
+                ArrayPool<float>.Shared.Return(_transformed);
+                _transformed = null;
             }
         }
-        finally
+
+        public GemmLhs this[int point] => _points[point];
+
+        /// <summary>Whether <see cref="For"/> keeps the operands past the call: OpenBLAS packs inside each product, so it never does.</summary>
+        public static bool Lasting(CpuGemm gemm, WeightCache cache) => !gemm.UsesOpenBlas && cache.Keeps;
+
+        /// <summary>
+        /// This call's operands: the cached ones when <paramref name="cache"/> keeps them (made on first use),
+        /// else ones of this call; dispose after the call either way (a cached entry stays).
+        /// </summary>
+        public static TransformedWeights For(CpuGemm gemm, in Conv2dGeometry g, float* weight, bool flipped, WeightCache cache)
         {
-            ArrayPool<float>.Shared.Return(flipped);
+            int outChannels = g.OutChannels, inChannels = g.InChannels;
+            if (!Lasting(gemm, cache))
+            {
+                return new TransformedWeights(gemm, outChannels, inChannels, weight, flipped, lasting: false);
+            }
+
+            return cache.Get(new Form(outChannels, inChannels, flipped, gemm.Kernels),
+                () => new TransformedWeights(gemm, outChannels, inChannels, weight, flipped, lasting: true));
         }
+
+        public void Dispose()
+        {
+            if (!_lasting)
+            {
+                Release();
+            }
+        }
+
+        private void Release()
+        {
+            foreach (var p in _points)
+            {
+                p?.Dispose();
+            }
+
+            if (_transformed is not null)
+            {
+                ArrayPool<float>.Shared.Return(_transformed);
+                _transformed = null;
+            }
+        }
+
+        // w[c][o] = the forward filter [o][c] turned by 180°.
+        private static void Flip(float* weight, int outChannels, int inChannels, float* w)
+        {
+            for (var o = 0; o < outChannels; o++)
+            {
+                for (var c = 0; c < inChannels; c++)
+                {
+                    var src = weight + (((long)o * inChannels) + c) * 9;
+                    var dst = w + (((long)c * outChannels) + o) * 9;
+                    for (var k = 0; k < 9; k++)
+                    {
+                        dst[k] = src[8 - k];
+                    }
+                }
+            }
+        }
+
+        // The cache key: what the transformed layout depends on.
+        private readonly record struct Form(int OutChannels, int InChannels, bool Flipped, ManagedGemm.Kernels Kernels);
     }
 
     /// <summary>U = G·g·Gᵀ for 3×3 filters [start, end) of <paramref name="filters"/>, stored point-major: u[ξ][filter].</summary>
@@ -151,7 +245,7 @@ internal static unsafe class WinogradConv2dKernel
         }
     }
 
-    private sealed class Job(Conv2dGeometry g, float* input, GemmLhs[] lhs, float* bias, float* output,
+    private sealed class Job(Conv2dGeometry g, float* input, TransformedWeights lhs, float* bias, float* output,
         FusedActivation activation, bool accumulate, int rows, int rowsPerChunk)
     {
         private readonly int _tilesW = (g.OutWidth + 1) / 2;
@@ -312,7 +406,10 @@ internal static unsafe class WinogradConv2dKernel
         }
     }
 
-    // Runs op at every index i < count over lanes of 4 arrays src + k·stride, vectorised with a scalar tail.
+    // Runs op at every index i < count over lanes of 4 arrays src + k·stride, vectorised. The tail is
+    // one more vector ending at count, overlapping the last full one, where op only writes what it
+    // never reads (recomputing an index writes the same values): ResNet's 28×28 planes have 14 tiles a
+    // row, and a scalar tail of 6 took 8% of the layer; in-place ops take a scalar tail.
     private static void Combine<T>(float* src, int count, long stride, T op)
         where T : struct, ITransform
     {
@@ -322,6 +419,12 @@ internal static unsafe class WinogradConv2dKernel
             for (; i + 8 <= count; i += 8)
             {
                 op.Invoke(src + i, stride, i);
+            }
+
+            if (i < count && count >= 8 && !T.InPlace)
+            {
+                op.Invoke(src + count - 8, stride, count - 8);
+                return;
             }
         }
 
@@ -333,6 +436,9 @@ internal static unsafe class WinogradConv2dKernel
 
     private interface ITransform
     {
+        /// <summary>Whether the op overwrites its inputs, so that it must not run twice at one index.</summary>
+        static abstract bool InPlace { get; }
+
         void Invoke(float* src, long stride, int index);
 
         void InvokeScalar(float* src, long stride, int index);
@@ -341,6 +447,8 @@ internal static unsafe class WinogradConv2dKernel
     // Bᵀ applied to four rows in place.
     private readonly struct RowTransform : ITransform
     {
+        public static bool InPlace => true;
+
         public void Invoke(float* src, long stride, int index)
         {
             var r0 = Vector256.Load(src);
@@ -366,6 +474,8 @@ internal static unsafe class WinogradConv2dKernel
     // B applied across a row split into even (src) and odd (src + stride) columns, into v[ξ·pointStride].
     private readonly struct ColumnTransform(float* v, long pointStride) : ITransform
     {
+        public static bool InPlace => false;
+
         public void Invoke(float* src, long stride, int index)
         {
             var e0 = Vector256.Load(src);
@@ -393,6 +503,8 @@ internal static unsafe class WinogradConv2dKernel
     // Aᵀ·M·A from the 16 points src[ξ·stride] into y[k·count + index], k = 2a + b for output (a, b).
     private readonly struct OutputTransform(float* y, int count) : ITransform
     {
+        public static bool InPlace => false;
+
         public void Invoke(float* src, long stride, int index)
         {
             // Down the columns: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3; then across the same way.
