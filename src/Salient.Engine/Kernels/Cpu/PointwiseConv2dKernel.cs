@@ -11,9 +11,9 @@ namespace Salient.Engine.Kernels.Cpu;
 /// straight from the NCHW planes. The general GEMM packs B (the activations) and clears C before
 /// accumulating into it, which at such depths costs as much as the products: here each 12×32 tile
 /// of output reads its 32 columns of every input channel in place (a tile of C·128 bytes, which
-/// stays in cache while every 12-row panel of the weights, packed once per call, streams past it),
-/// keeps its sums in 24 registers over the whole depth, and is stored once with bias, residual and
-/// ReLU/Clip applied; only the last, partial tile of a plane is copied into a zero-padded scratch tile.
+/// stays in cache while the 12-row panels of the weights, packed once per call, stream past it and
+/// its neighbours), keeps its sums in 24 registers over the whole depth, and is stored once with
+/// bias, residual and ReLU/Clip applied; only a plane's last, partial tile is copied, zero-padded.
 /// </summary>
 internal static unsafe class PointwiseConv2dKernel
 {
@@ -27,9 +27,10 @@ internal static unsafe class PointwiseConv2dKernel
     private const int Nr = 2 * Lanes;
     private const int Mr = 12;
 
-    // Columns per parallel task: a few tiles, so 7×7 planes are one task per image and 112×112 ones
-    // give the threads plenty to balance.
-    private const int TaskColumns = 8 * Nr;
+    // Floats of activations one task's tiles span (256 KiB, a quarter of a Zen 5 core's L2): each
+    // weight panel streams past all of them, so small planes (several images a task) and deep weights
+    // (1280×320 is 1.6 MB) are read a few times per call, not once per tile.
+    private const int TaskFloats = 1 << 16;
 
     /// <summary>Whether this kernel runs the convolution: AVX-512, 1×1 pointwise, one group, shallow.</summary>
     public static bool Applies(in Conv2dGeometry g) =>
@@ -47,10 +48,15 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 var a = (float*)(((nint)pPacked + 63) & ~(nint)63);
                 Pack(weight, m, k, a);
-                var job = new Job(a, m, k, plane, input, bias, output, activation, accumulate);
-                var blocks = (plane + TaskColumns - 1) / TaskColumns;
-                CpuParallel.For(g.Batch * blocks, (long)m * k * Math.Min(plane, TaskColumns), t =>
-                    job.Columns(t / blocks, t % blocks * TaskColumns, Math.Min(plane, (t % blocks * TaskColumns) + TaskColumns)));
+
+                // Tiles of 32 columns over the whole batch, image after image; each task takes a run
+                // of them, at least two tasks a thread where there are enough tiles.
+                var tilesPerImage = (plane + Nr - 1) / Nr;
+                var tiles = g.Batch * tilesPerImage;
+                var perTask = Math.Clamp(TaskFloats / (k * Nr), 1, Math.Max(1, (tiles + (2 * CpuParallel.MaxThreads) - 1) / (2 * CpuParallel.MaxThreads)));
+                var job = new Job(a, m, k, plane, tilesPerImage, input, bias, output, activation, accumulate);
+                CpuParallel.For((tiles + perTask - 1) / perTask, (long)m * k * Nr * perTask, t =>
+                    job.Tiles(t * perTask, Math.Min(tiles, (t + 1) * perTask)));
             }
         }
         finally
@@ -76,10 +82,11 @@ internal static unsafe class PointwiseConv2dKernel
         }
     }
 
-    private readonly struct Job(float* a, int m, int k, int plane, float* input, float* bias, float* output, FusedActivation activation, bool accumulate)
+    private readonly struct Job(float* a, int m, int k, int plane, int tilesPerImage, float* input, float* bias, float* output,
+        FusedActivation activation, bool accumulate)
     {
-        // Output columns [j0, j1) of image n, every output channel.
-        public void Columns(int n, int j0, int j1)
+        // Tiles [first, end) of the batch, every output channel: weight panels outside, tiles inside.
+        public void Tiles(int first, int end)
         {
             var (clamps, lo, hi) = activation.Kind switch
             {
@@ -89,38 +96,53 @@ internal static unsafe class PointwiseConv2dKernel
                 _ => (false, float.NegativeInfinity, float.PositiveInfinity),
             };
             var bounds = new Bounds(Vector512.Create(lo), Vector512.Create(hi));
-            var src = input + ((long)n * k * plane);
-            var dst = output + ((long)n * m * plane);
-            float[]? edge = null;
+            var count = end - first;
+
+            // A plane's last, partial tile is copied once, zero-padded, so its loads stay inside it.
+            var lastColumns = plane - ((tilesPerImage - 1) * Nr);
+            var edges = lastColumns == Nr ? 0 : (count + tilesPerImage - 1) / tilesPerImage + 1;
+            var edge = edges == 0 ? null : ArrayPool<float>.Shared.Rent(edges * k * Nr);
+            var sources = ArrayPool<nint>.Shared.Rent(count);
             try
             {
-                for (var j = j0; j < j1; j += Nr)
+                fixed (float* pEdge = edge)
                 {
-                    var cols = Math.Min(Nr, j1 - j);
-                    var masks = new Masks(cols);
-                    if (cols == Nr)
+                    var copied = 0;
+                    for (var t = 0; t < count; t++)
                     {
-                        Panels(src + j, plane, dst + j, masks, bounds);
-                        continue;
-                    }
-
-                    // The plane's last columns, zero-padded to a whole tile so the loads stay inside it.
-                    edge ??= ArrayPool<float>.Shared.Rent(k * Nr);
-                    fixed (float* tile = edge)
-                    {
-                        for (var d = 0; d < k; d++)
+                        var (n, j) = Math.DivRem(first + t, tilesPerImage);
+                        var src = input + ((long)n * k * plane) + ((long)j * Nr);
+                        if (j == tilesPerImage - 1 && lastColumns != Nr)
                         {
-                            var row = new Span<float>(tile + (d * Nr), Nr);
-                            new ReadOnlySpan<float>(src + ((long)d * plane) + j, cols).CopyTo(row);
-                            row[cols..].Clear();
+                            var tile = pEdge + ((long)copied++ * k * Nr);
+                            for (var d = 0; d < k; d++)
+                            {
+                                var row = new Span<float>(tile + (d * Nr), Nr);
+                                new ReadOnlySpan<float>(src + ((long)d * plane), lastColumns).CopyTo(row);
+                                row[lastColumns..].Clear();
+                            }
+
+                            src = tile;
                         }
 
-                        Panels(tile, Nr, dst + j, masks, bounds);
+                        sources[t] = (nint)src;
+                    }
+
+                    for (var r = 0; r < m; r += Mr)
+                    {
+                        for (var t = 0; t < count; t++)
+                        {
+                            var (n, j) = Math.DivRem(first + t, tilesPerImage);
+                            var cols = j == tilesPerImage - 1 ? lastColumns : Nr;
+                            var dst = output + ((long)n * m * plane) + ((long)r * plane) + ((long)j * Nr);
+                            Panel(r, (float*)sources[t], cols == Nr ? plane : Nr, dst, new Masks(cols), bounds);
+                        }
                     }
                 }
             }
             finally
             {
+                ArrayPool<nint>.Shared.Return(sources);
                 if (edge is not null)
                 {
                     ArrayPool<float>.Shared.Return(edge);
@@ -129,34 +151,35 @@ internal static unsafe class PointwiseConv2dKernel
 
             if (!clamps)
             {
-                for (var r = 0; r < m; r++)
+                for (var t = first; t < end; t++)
                 {
-                    var row = new Span<float>(dst + ((long)r * plane) + j0, j1 - j0);
-                    ActivationKernel.Apply(activation, row, row);
+                    var (n, j) = Math.DivRem(t, tilesPerImage);
+                    for (var r = 0; r < m; r++)
+                    {
+                        var row = new Span<float>(output + ((long)((n * m) + r) * plane) + ((long)j * Nr), Math.Min(Nr, plane - (j * Nr)));
+                        ActivationKernel.Apply(activation, row, row);
+                    }
                 }
             }
         }
 
-        // Every 12-row panel of the weights against one tile of 32 columns (b, rows ldb apart).
-        private void Panels(float* b, long ldb, float* c, in Masks masks, in Bounds bounds)
+        // The weight panel at row r against one tile of 32 columns (b, rows ldb apart).
+        private void Panel(int r, float* b, long ldb, float* c, in Masks masks, in Bounds bounds)
         {
-            for (var r = 0; r < m; r += Mr)
+            var rows = Math.Min(Mr, m - r);
+            var panel = a + ((long)r * k);
+            var tile = new Tile(c, plane, bias == null ? null : bias + r, rows, masks, bounds, accumulate);
+            switch (rows)
             {
-                var rows = Math.Min(Mr, m - r);
-                var panel = a + ((long)r * k);
-                var tile = new Tile(c + ((long)r * plane), plane, bias == null ? null : bias + r, rows, masks, bounds, accumulate);
-                switch (rows)
-                {
-                    case > 8:
-                        Multiply<Twelve>(k, panel, b, ldb, tile);
-                        break;
-                    case > 4:
-                        Multiply<Eight>(k, panel, b, ldb, tile);
-                        break;
-                    default:
-                        Multiply<Four>(k, panel, b, ldb, tile);
-                        break;
-                }
+                case > 8:
+                    Multiply<Twelve>(k, panel, b, ldb, tile);
+                    break;
+                case > 4:
+                    Multiply<Eight>(k, panel, b, ldb, tile);
+                    break;
+                default:
+                    Multiply<Four>(k, panel, b, ldb, tile);
+                    break;
             }
         }
     }
