@@ -13,8 +13,8 @@ public class DepthwiseConv2dTests
     // Batch, C, H, W, K, S, PT, PL, PB, PR, D.
     private static readonly int[][] s_geometries =
     [
-        [2, 3, 7, 7, 3, 1, 1, 1, 1, 1, 1], // MobileNet's last planes: one output row shorter than a vector
-        [1, 2, 14, 14, 3, 2, 1, 1, 1, 1, 1], // stride 2 to 7×7
+        [3, 24, 7, 7, 3, 1, 1, 1, 1, 1, 1], // MobileNet's last planes: one output row shorter than a vector; several planes a task
+        [2, 20, 14, 14, 3, 2, 1, 1, 1, 1, 1], // stride 2 to 7×7, several planes a task
         [2, 3, 13, 37, 3, 1, 1, 1, 1, 1, 1], // several blocks per plane, rows wider than two vectors with a tail
         [1, 3, 15, 35, 3, 2, 1, 1, 1, 1, 1], // stride 2 on odd sizes: the last column and row fall in one phase only
         [1, 2, 12, 12, 3, 2, 0, 0, 1, 1, 1], // "same" padding of stride 2 (bottom and right only)

@@ -52,6 +52,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                     // 64-byte aligned, so the flat loop's loads split no cache lines at phase-plane starts.
                     var phases = (float*)(((nint)pScratch + 63) & ~(nint)63);
                     var result = phases + layout.PhasesLength;
+                    new Span<float>(phases, checked((int)layout.PhasesLength)).Clear();
                     for (var p = first; p < end; p++)
                     {
                         var c = p % layout.G.OutChannels;
@@ -159,15 +160,16 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
             int sh = g.StrideHeight, sw = g.StrideWidth;
             var paddedHeight = Math.Max(g.PadTop + g.InHeight, ((g.OutHeight - 1) * sh) + ((g.KernelHeight - 1) * g.DilationHeight) + 1);
             var paddedWidth = Math.Max(g.PadLeft + g.InWidth, ((g.OutWidth - 1) * sw) + ((g.KernelWidth - 1) * g.DilationWidth) + 1);
-            PhaseRows = (paddedHeight + sh - 1) / sh;
+            var phaseRows = (paddedHeight + sh - 1) / sh;
             Pitch = (paddedWidth + sw - 1) / sw;
             OutLength = RoundUp(g.OutHeight * Pitch, Block);
 
             var reach = (((g.KernelHeight - 1) * g.DilationHeight / sh) * Pitch) + ((g.KernelWidth - 1) * g.DilationWidth / sw);
 
             // The last block of outputs reads up to OutLength - 1 + reach: slack (zeroed) past the rows.
-            PhaseLength = RoundUp(Math.Max(PhaseRows * Pitch, OutLength + reach), Lanes);
+            PhaseLength = RoundUp(Math.Max(phaseRows * Pitch, OutLength + reach), Lanes);
             PhasesLength = (long)sh * sw * PhaseLength;
+
             // The epilogue's last vector may read past OutLength, by less than one vector.
             ScratchLength = checked((int)(PhasesLength + OutLength + Lanes));
             InPlane = g.InHeight * g.InWidth;
@@ -186,8 +188,6 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
         }
 
         public Conv2dGeometry G { get; }
-
-        public int PhaseRows { get; }
 
         /// <summary>Row pitch of the phase planes and of the output in scratch.</summary>
         public int Pitch { get; }
@@ -208,43 +208,18 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
         /// <summary>Per tap (ki·KW + kj), its offset in scratch from the output index.</summary>
         public int[] Offsets { get; }
 
-        /// <summary>Copies one input plane into the phase planes, padding and slack zeroed.</summary>
+        /// <summary>
+        /// Copies one input plane into the phase planes. It writes only the positions that hold input,
+        /// the same for every plane of the layer, so the padding and slack that scratch held zero
+        /// (cleared once per task) stay zero.
+        /// </summary>
         public void Fill(float* src, float* phases)
         {
-            int sh = G.StrideHeight, sw = G.StrideWidth, inW = G.InWidth;
-            var lastColumn = G.PadLeft + inW - 1;
-            for (var qr = 0; qr < sh; qr++)
+            int sh = G.StrideHeight, sw = G.StrideWidth;
+            for (var h = 0; h < G.InHeight; h++)
             {
-                for (var a = 0; a < PhaseRows; a++)
-                {
-                    var h = (a * sh) + qr - G.PadTop;
-                    for (var qc = 0; qc < sw; qc++)
-                    {
-                        var row = phases + ((long)((qr * sw) + qc) * PhaseLength) + ((long)a * Pitch);
-                        if ((uint)h >= (uint)G.InHeight)
-                        {
-                            new Span<float>(row, Pitch).Clear();
-                            continue;
-                        }
-
-                        // This phase's columns that hold input: the rest are padding.
-                        var jFirst = (G.PadLeft - qc + sw - 1) / sw;
-                        var jEnd = (lastColumn - qc + sw) / sw;
-                        new Span<float>(row, jFirst).Clear();
-                        new Span<float>(row + jEnd, Pitch - jEnd).Clear();
-                    }
-
-                    if ((uint)h < (uint)G.InHeight)
-                    {
-                        SplitRow(src + ((long)h * inW), phases + ((long)qr * sw * PhaseLength) + ((long)a * Pitch));
-                    }
-                }
-            }
-
-            for (var q = 0; q < sh * sw; q++)
-            {
-                var used = (long)PhaseRows * Pitch;
-                new Span<float>(phases + (q * (long)PhaseLength) + used, (int)(PhaseLength - used)).Clear();
+                var r = G.PadTop + h;
+                SplitRow(src + ((long)h * G.InWidth), phases + ((long)(r % sh) * sw * PhaseLength) + ((long)(r / sh) * Pitch));
             }
         }
 
