@@ -6,10 +6,10 @@ using System.Runtime.Intrinsics.X86;
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
-/// 1×1 convolutions with a shallow depth (at most <see cref="MaxDepth"/> input channels, as in
-/// MobileNets' expansions and projections) with AVX-512: out[OC, HW] = W[OC, C] · in[C, HW] read
-/// straight from the NCHW planes. The general GEMM packs B (the activations) and clears C before
-/// accumulating into it, which at such depths costs as much as the products: here each 12×32 tile
+/// 1×1 convolutions of at most <see cref="MaxDepth"/> input channels (MobileNets' expansions and
+/// projections, most of ResNet's) with AVX-512: out[OC, HW] = W[OC, C] · in[C, HW] read straight
+/// from the NCHW planes. The general GEMM packs B (the activations) and clears C before
+/// accumulating into it, which at shallow depths costs about as much as the products: here each 12×32 tile
 /// of output reads its 32 columns of every input channel in place (a tile of C·128 bytes, which
 /// stays in cache while the 12-row panels of the weights, packed once per call, stream past it and
 /// its neighbours), keeps its sums in 24 registers over the whole depth, and is stored once with
@@ -18,10 +18,13 @@ namespace Salient.Engine.Kernels.Cpu;
 internal static unsafe class PointwiseConv2dKernel
 {
     /// <summary>
-    /// The deepest convolution taken: one depth block of the general GEMM (<see cref="ManagedGemm"/>'s
-    /// Kc), past which its blocking keeps the activations' tiles in cache and this kernel's would not.
+    /// The deepest convolution taken. Up to 1024 channels this kernel beat the GEMM on every layer it
+    /// was measured on (MobileNetV2's 576- and 960-channel projections, ResNet-50's forward as a whole;
+    /// docs/benchmarks/2026-12-03-mobilenet.md); deeper ones (ResNet-50's 2048) stay with the GEMM, whose
+    /// depth blocks keep a 12-row weight panel in L1 where this kernel's whole-depth panels (48 KiB at
+    /// 1024) no longer fit.
     /// </summary>
-    public const int MaxDepth = 384;
+    public const int MaxDepth = 1024;
 
     private const int Lanes = 16;
     private const int Nr = 2 * Lanes;
@@ -32,7 +35,7 @@ internal static unsafe class PointwiseConv2dKernel
     // (1280×320 is 1.6 MB) are read a few times per call, not once per tile.
     private const int TaskFloats = 1 << 16;
 
-    /// <summary>Whether this kernel runs the convolution: AVX-512, 1×1 pointwise, one group, shallow.</summary>
+    /// <summary>Whether this kernel runs the convolution: AVX-512, 1×1 pointwise, one group, at most <see cref="MaxDepth"/> deep.</summary>
     public static bool Applies(in Conv2dGeometry g) =>
         Avx512F.IsSupported && g.Groups == 1 && ConvWindow.IsPointwise(g) && g.InChannels <= MaxDepth;
 
