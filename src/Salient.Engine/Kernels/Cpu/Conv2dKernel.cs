@@ -5,7 +5,9 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Convolution as GEMM: per image and group, out[OC/g, OH·OW] = W[OC/g, C/g·KH·KW] · col[C/g·KH·KW, OH·OW].
 /// 1×1 stride-1 unpadded convolutions use the input plane as the column matrix; depthwise ones go
-/// to <see cref="DepthwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>. Bias and activation are the
+/// to <see cref="PaddedDepthwiseConv2dKernel"/> with AVX-512 (unless the GEMM is held to 256-bit
+/// vectors) and to <see cref="DepthwiseConv2dKernel"/> otherwise, pointwise ones up to 1024 channels deep likewise to
+/// <see cref="PointwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>. Bias and activation are the
 /// GEMM's epilogue, applied to each strip of the output as it completes.
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
 /// Small output planes put several images' column matrices side by side in one GEMM (see
@@ -27,7 +29,11 @@ internal static unsafe class Conv2dKernel
         {
             if (ConvWindow.IsDepthwise(g))
             {
-                if (accumulate)
+                if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PaddedDepthwiseConv2dKernel.IsSupported)
+                {
+                    PaddedDepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate);
+                }
+                else if (accumulate)
                 {
                     AccumulateDepthwise(g, pIn, pW, pBias, output, activation);
                 }
@@ -36,6 +42,12 @@ internal static unsafe class Conv2dKernel
                     DepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation);
                 }
 
+                return;
+            }
+
+            if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PointwiseConv2dKernel.Applies(g))
+            {
+                PointwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate);
                 return;
             }
 

@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Salient.Engine.Kernels.Cpu;
+
+/// <summary>
+/// Depthwise convolution with 512-bit vectors on planes of any size, from 112×112 down to 7×7.
+/// Each input plane is first copied into a zero-padded buffer split by stride phase (for stride 2
+/// the even and odd rows and columns of the padded plane become four quarter planes), so that every
+/// tap (ki, kj) reads one phase plane at a fixed offset from the output index: the whole output
+/// plane, laid out with the phase planes' row pitch, is then one flat loop of contiguous loads and
+/// FMAs, four vectors at a time, with no padding tests, no strided gathers and no short rows (a 7×7
+/// output is four vectors, where row by row it would be seven scalar rows). The few columns past
+/// each output row's end are computed and dropped by the epilogue, which adds the bias and a
+/// residual (a fused Add) and applies the activation in the same pass.
+/// </summary>
+internal static unsafe class PaddedDepthwiseConv2dKernel
+{
+    private const int Lanes = 16;
+    private const int Block = 4 * Lanes;
+
+    // Planes per parallel task: enough tasks to balance the threads, few enough that each rents its
+    // scratch once for many small planes.
+    private const int TasksPerThread = 8;
+
+    /// <summary>Whether this CPU runs the kernel (AVX-512); otherwise <see cref="DepthwiseConv2dKernel"/> does the work.</summary>
+    public static bool IsSupported => Avx512F.IsSupported;
+
+    /// <summary>
+    /// output = act(conv(input) + bias), or act(output + conv(input) + bias) with <paramref name="accumulate"/>,
+    /// for a convolution with one filter per channel (<see cref="ConvWindow.IsDepthwise"/>).
+    /// </summary>
+    public static void Run(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate)
+    {
+        var layout = new Layout(g);
+        var act = activation;
+        var planes = g.Batch * g.OutChannels;
+        var tasks = Math.Min(planes, CpuParallel.MaxThreads * TasksPerThread);
+        var work = (long)planes / tasks * layout.OutLength * layout.Offsets.Length;
+        CpuParallel.For(tasks, work, task =>
+        {
+            var first = (int)((long)task * planes / tasks);
+            var end = (int)((long)(task + 1) * planes / tasks);
+            var scratch = ArrayPool<float>.Shared.Rent(layout.ScratchLength + Lanes);
+            try
+            {
+                fixed (float* pScratch = scratch)
+                fixed (int* offsets = layout.Offsets)
+                {
+                    // 64-byte aligned, so the flat loop's loads split no cache lines at phase-plane starts.
+                    var phases = (float*)(((nint)pScratch + 63) & ~(nint)63);
+                    var result = phases + layout.PhasesLength;
+                    new Span<float>(phases, checked((int)layout.PhasesLength)).Clear();
+                    for (var p = first; p < end; p++)
+                    {
+                        var c = p % layout.G.OutChannels;
+                        layout.Fill(input + ((long)p * layout.InPlane), phases);
+                        Convolve(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
+                        var dst = output + ((long)p * layout.OutPlane);
+                        Epilogue(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scratch);
+            }
+        });
+    }
+
+    // result[i] = Σ_t w[t]·phases[offsets[t] + i] for i < OutHeight·Pitch, in blocks of four vectors.
+    private static void Convolve(Layout layout, float* phases, int* offsets, float* w, float* result)
+    {
+        var taps = layout.Offsets.Length;
+        var n = layout.G.OutHeight * layout.Pitch;
+        for (var i = 0; i < n; i += Block)
+        {
+            Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            for (var t = 0; t < taps; t++)
+            {
+                var src = phases + offsets[t] + i;
+                var wv = Vector512.Create(w[t]);
+                acc0 = Avx512F.FusedMultiplyAdd(Vector512.Load(src), wv, acc0);
+                acc1 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + Lanes), wv, acc1);
+                acc2 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + (2 * Lanes)), wv, acc2);
+                acc3 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + (3 * Lanes)), wv, acc3);
+            }
+
+            acc0.Store(result + i);
+            acc1.Store(result + i + Lanes);
+            acc2.Store(result + i + (2 * Lanes));
+            acc3.Store(result + i + (3 * Lanes));
+        }
+    }
+
+    // dst row = act(result row + bias [+ dst row]), dropping the columns past OutWidth. ReLU, Clip
+    // and no activation are a clamp done here; other activations are one more pass over the plane.
+    private static void Epilogue(Layout layout, float* result, float* dst, float bias, in FusedActivation activation, bool accumulate)
+    {
+        var (clamps, lo, hi) = activation.Kind switch
+        {
+            ActivationKind.None => (true, float.NegativeInfinity, float.PositiveInfinity),
+            ActivationKind.Relu => (true, 0f, float.PositiveInfinity),
+            ActivationKind.Clip => (true, activation.Alpha, activation.Beta),
+            _ => (false, float.NegativeInfinity, float.PositiveInfinity),
+        };
+        var bv = Vector512.Create(bias);
+        var lov = Vector512.Create(lo);
+        var hiv = Vector512.Create(hi);
+        int outH = layout.G.OutHeight, outW = layout.G.OutWidth;
+        var tail = outW % Lanes;
+        var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(tail)).AsSingle();
+        for (var oh = 0; oh < outH; oh++)
+        {
+            var src = result + ((long)oh * layout.Pitch);
+            var row = dst + ((long)oh * outW);
+            var x = 0;
+            for (; x + Lanes <= outW; x += Lanes)
+            {
+                var v = Vector512.Load(src + x) + bv;
+                if (accumulate)
+                {
+                    v += Vector512.Load(row + x);
+                }
+
+                Avx512F.Min(Avx512F.Max(v, lov), hiv).Store(row + x);
+            }
+
+            if (tail != 0)
+            {
+                var v = Vector512.Load(src + x) + bv;
+                if (accumulate)
+                {
+                    v += Avx512F.MaskLoad(row + x, mask, Vector512<float>.Zero);
+                }
+
+                Avx512F.MaskStore(row + x, mask, Avx512F.Min(Avx512F.Max(v, lov), hiv));
+            }
+        }
+
+        if (!clamps)
+        {
+            var plane = new Span<float>(dst, layout.OutPlane);
+            ActivationKernel.Apply(activation, plane, plane);
+        }
+    }
+
+    /// <summary>
+    /// Where the phase planes and the output lie in a task's scratch. Padded row R, column C of the
+    /// input plane is row R / stride_h, column C / stride_w of phase (R mod stride_h, C mod stride_w);
+    /// output (oh, ow) is at oh·Pitch + ow, and its tap (ki, kj) at a fixed offset from that.
+    /// </summary>
+    private sealed class Layout
+    {
+        public Layout(in Conv2dGeometry g)
+        {
+            G = g;
+            int sh = g.StrideHeight, sw = g.StrideWidth;
+            var paddedHeight = Math.Max(g.PadTop + g.InHeight, ((g.OutHeight - 1) * sh) + ((g.KernelHeight - 1) * g.DilationHeight) + 1);
+            var paddedWidth = Math.Max(g.PadLeft + g.InWidth, ((g.OutWidth - 1) * sw) + ((g.KernelWidth - 1) * g.DilationWidth) + 1);
+            var phaseRows = (paddedHeight + sh - 1) / sh;
+            Pitch = (paddedWidth + sw - 1) / sw;
+            OutLength = RoundUp(g.OutHeight * Pitch, Block);
+
+            var reach = (((g.KernelHeight - 1) * g.DilationHeight / sh) * Pitch) + ((g.KernelWidth - 1) * g.DilationWidth / sw);
+
+            // The last block of outputs reads up to OutLength - 1 + reach: slack (zeroed) past the rows.
+            PhaseLength = RoundUp(Math.Max(phaseRows * Pitch, OutLength + reach), Lanes);
+            PhasesLength = (long)sh * sw * PhaseLength;
+
+            // The epilogue's last vector may read past OutLength, by less than one vector.
+            ScratchLength = checked((int)(PhasesLength + OutLength + Lanes));
+            InPlane = g.InHeight * g.InWidth;
+            OutPlane = g.OutHeight * g.OutWidth;
+
+            Offsets = new int[g.KernelHeight * g.KernelWidth];
+            for (var ki = 0; ki < g.KernelHeight; ki++)
+            {
+                for (var kj = 0; kj < g.KernelWidth; kj++)
+                {
+                    int r = ki * g.DilationHeight, c = kj * g.DilationWidth;
+                    var phase = ((r % sh) * sw) + (c % sw);
+                    Offsets[(ki * g.KernelWidth) + kj] = (phase * PhaseLength) + (r / sh * Pitch) + (c / sw);
+                }
+            }
+        }
+
+        public Conv2dGeometry G { get; }
+
+        /// <summary>Row pitch of the phase planes and of the output in scratch.</summary>
+        public int Pitch { get; }
+
+        public int PhaseLength { get; }
+
+        public long PhasesLength { get; }
+
+        /// <summary>Outputs computed per plane: OutHeight rows of Pitch, rounded up to whole blocks.</summary>
+        public int OutLength { get; }
+
+        public int ScratchLength { get; }
+
+        public int InPlane { get; }
+
+        public int OutPlane { get; }
+
+        /// <summary>Per tap (ki·KW + kj), its offset in scratch from the output index.</summary>
+        public int[] Offsets { get; }
+
+        /// <summary>
+        /// Copies one input plane into the phase planes. It writes only the positions that hold input,
+        /// the same for every plane of the layer, so the padding and slack that scratch held zero
+        /// (cleared once per task) stay zero.
+        /// </summary>
+        public void Fill(float* src, float* phases)
+        {
+            int sh = G.StrideHeight, sw = G.StrideWidth;
+            for (var h = 0; h < G.InHeight; h++)
+            {
+                var r = G.PadTop + h;
+                SplitRow(src + ((long)h * G.InWidth), phases + ((long)(r % sh) * sw * PhaseLength) + ((long)(r / sh) * Pitch));
+            }
+        }
+
+        // Input column w goes to column (PadLeft + w) / sw of phase (PadLeft + w) mod sw; the phases of
+        // one row are PhaseLength apart.
+        private void SplitRow(float* src, float* row)
+        {
+            int sw = G.StrideWidth, inW = G.InWidth, pad = G.PadLeft;
+            if (sw == 1)
+            {
+                Unsafe.CopyBlockUnaligned(row + pad, src, (uint)inW * sizeof(float));
+                return;
+            }
+
+            if (sw == 2)
+            {
+                // From the first input column that lands on an even padded column, pairs split into
+                // the even and odd phases; an odd pad leaves the first column alone, an odd count the last.
+                var w0 = pad & 1;
+                var even = row;
+                var odd = row + PhaseLength;
+                if (w0 == 1)
+                {
+                    odd[pad / 2] = src[0];
+                }
+
+                var pairs = (inW - w0) / 2;
+                Deinterleave.Pairs(src + w0, even + ((pad + w0) / 2), odd + ((pad + w0) / 2), pairs);
+                if (w0 + (2 * pairs) < inW)
+                {
+                    even[(pad + inW - 1) / 2] = src[inW - 1];
+                }
+
+                return;
+            }
+
+            for (var w = 0; w < inW; w++)
+            {
+                var c = pad + w;
+                row[((long)(c % sw) * PhaseLength) + (c / sw)] = src[w];
+            }
+        }
+
+        private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
+    }
+}

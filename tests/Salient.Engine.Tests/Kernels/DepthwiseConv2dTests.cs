@@ -1,0 +1,80 @@
+using Salient.Engine.Kernels;
+
+namespace Salient.Engine.Tests.Kernels;
+
+/// <summary>
+/// Depthwise convolutions (groups = in = out channels) against the naive convolution: with AVX-512
+/// the CPU backend runs them on stride-phase planes (PaddedDepthwiseConv2dKernel), held to AVX2
+/// ("managed-avx2") on the row kernel; both alone and accumulating onto a residual, with the
+/// activations the epilogue clamps and one it leaves to a second pass.
+/// </summary>
+public class DepthwiseConv2dTests
+{
+    // Batch, C, H, W, K, S, PT, PL, PB, PR, D.
+    private static readonly int[][] s_geometries =
+    [
+        [3, 24, 7, 7, 3, 1, 1, 1, 1, 1, 1], // MobileNet's last planes: one output row shorter than a vector; several planes a task
+        [2, 20, 14, 14, 3, 2, 1, 1, 1, 1, 1], // stride 2 to 7×7, several planes a task
+        [2, 3, 13, 37, 3, 1, 1, 1, 1, 1, 1], // several blocks per plane, rows wider than two vectors with a tail
+        [1, 3, 15, 35, 3, 2, 1, 1, 1, 1, 1], // stride 2 on odd sizes: the last column and row fall in one phase only
+        [1, 2, 12, 12, 3, 2, 0, 0, 1, 1, 1], // "same" padding of stride 2 (bottom and right only)
+        [1, 2, 9, 11, 5, 1, 4, 3, 2, 4, 2], // 5×5, dilation 2, asymmetric padding wider than the kernel
+        [1, 2, 10, 11, 3, 3, 1, 2, 1, 0, 1], // stride 3: three phases per axis
+        [1, 2, 6, 1, 3, 1, 1, 1, 1, 1, 1], // one input column
+    ];
+
+    private static readonly FusedActivation[] s_activations =
+    [
+        FusedActivation.None,
+        new(ActivationKind.Relu),
+        new(ActivationKind.Clip, 0f, 0.5f),
+        new(ActivationKind.LeakyRelu, 0.1f),
+    ];
+
+    public static readonly TheoryData<string, int, int> Cases = Build();
+
+    private static TheoryData<string, int, int> Build()
+    {
+        var data = new TheoryData<string, int, int>();
+        foreach (var backend in Backends.GemmNames)
+        {
+            for (var i = 0; i < s_geometries.Length; i++)
+            {
+                // Each geometry with one activation, so every pair of them meets in a lean set.
+                data.Add(backend, i, i % s_activations.Length);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Depthwise_matches_reference_alone_and_accumulating_onto_a_residual(string backend, int index, int activation)
+    {
+        var v = s_geometries[index];
+        var g = new Conv2dGeometry(v[0], v[1], v[2], v[3], v[1], v[4], v[4], v[5], v[5], v[6], v[7], v[8], v[9], v[10], v[10], v[1]);
+        var act = s_activations[activation];
+        var input = Reference.Random(g.Batch * g.InChannels * g.InHeight * g.InWidth, 80 + index);
+        var weight = Reference.Random(g.OutChannels * g.KernelHeight * g.KernelWidth, 90 + index);
+        var cpu = Backends.Get(backend);
+        foreach (var withBias in new[] { false, true })
+        {
+            var bias = withBias ? Reference.Random(g.OutChannels, 100 + index) : [];
+            var sum = Reference.Conv2d(g, input, weight, withBias ? bias : null, FusedActivation.None);
+            var residual = Reference.Random(sum.Length, 110 + index);
+            foreach (var accumulate in new[] { false, true })
+            {
+                var output = accumulate ? (float[])residual.Clone() : new float[sum.Length];
+                if (!accumulate)
+                {
+                    Array.Fill(output, float.NaN);
+                }
+
+                cpu.Conv2d(g, input, weight, bias, output, act, accumulate);
+
+                Reference.AssertClose([.. sum.Select((x, i) => Reference.Activate(act, x + (accumulate ? residual[i] : 0f)))], output);
+            }
+        }
+    }
+}
