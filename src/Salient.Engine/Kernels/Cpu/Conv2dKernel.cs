@@ -47,7 +47,7 @@ internal static unsafe class Conv2dKernel
 
             if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PointwiseConv2dKernel.Applies(g))
             {
-                PointwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate);
+                PointwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate, cache);
                 return;
             }
 

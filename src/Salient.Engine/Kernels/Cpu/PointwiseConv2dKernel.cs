@@ -11,7 +11,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// from the NCHW planes. The general GEMM packs B (the activations) and clears C before
 /// accumulating into it, which at shallow depths costs about as much as the products: here each 12×32 tile
 /// of output reads its 32 columns of every input channel in place (a tile of C·128 bytes, which
-/// stays in cache while the 12-row panels of the weights, packed once per call, stream past it and
+/// stays in cache while the 12-row panels of the weights, packed once per model (per call without its cache), stream past it and
 /// its neighbours), keeps its sums in 24 registers over the whole depth, and is stored once with
 /// bias, residual and ReLU/Clip applied; only a plane's last, partial tile is copied, zero-padded.
 /// </summary>
@@ -39,27 +39,44 @@ internal static unsafe class PointwiseConv2dKernel
     public static bool Applies(in Conv2dGeometry g) =>
         Avx512F.IsSupported && g.Groups == 1 && ConvWindow.IsPointwise(g) && g.InChannels <= MaxDepth;
 
-    /// <summary>output = act(W·input + bias), or act(output + W·input + bias) with <paramref name="accumulate"/>.</summary>
-    public static void Run(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate)
+    /// <summary>
+    /// output = act(W·input + bias), or act(output + W·input + bias) with <paramref name="accumulate"/>.
+    /// With a <paramref name="cache"/> that keeps them, the packed weights are made once per model.
+    /// </summary>
+    public static void Run(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate,
+        WeightCache cache = default)
     {
-        int m = g.OutChannels, k = g.InChannels, plane = g.InHeight * g.InWidth;
-        var panels = (m + Mr - 1) / Mr;
-        var packed = ArrayPool<float>.Shared.Rent((panels * Mr * k) + Lanes);
+        int m = g.OutChannels, k = g.InChannels;
+        var length = (((m + Mr - 1) / Mr) * Mr * k) + Lanes;
+        if (cache.Keeps)
+        {
+            // Pinned, so the aligned start found when packing stays where it was.
+            var kept = cache.Get(new Form(m, k), () =>
+            {
+                var buffer = GC.AllocateArray<float>(length, pinned: true);
+                fixed (float* p = buffer)
+                {
+                    Pack(weight, m, k, Aligned(p));
+                }
+
+                return buffer;
+            });
+            fixed (float* p = kept)
+            {
+                Multiply(g, Aligned(p), input, bias, output, activation, accumulate);
+            }
+
+            return;
+        }
+
+        var packed = ArrayPool<float>.Shared.Rent(length);
         try
         {
-            fixed (float* pPacked = packed)
+            fixed (float* p = packed)
             {
-                var a = (float*)(((nint)pPacked + 63) & ~(nint)63);
+                var a = Aligned(p);
                 Pack(weight, m, k, a);
-
-                // Tiles of 32 columns over the whole batch, image after image; each task takes a run
-                // of them, at least two tasks a thread where there are enough tiles.
-                var tilesPerImage = (plane + Nr - 1) / Nr;
-                var tiles = g.Batch * tilesPerImage;
-                var perTask = Math.Clamp(TaskFloats / (k * Nr), 1, Math.Max(1, (tiles + (2 * CpuParallel.MaxThreads) - 1) / (2 * CpuParallel.MaxThreads)));
-                var job = new Job(a, m, k, plane, tilesPerImage, input, bias, output, activation, accumulate);
-                CpuParallel.For((tiles + perTask - 1) / perTask, (long)m * k * Nr * perTask, t =>
-                    job.Tiles(t * perTask, Math.Min(tiles, (t + 1) * perTask)));
+                Multiply(g, a, input, bias, output, activation, accumulate);
             }
         }
         finally
@@ -67,6 +84,24 @@ internal static unsafe class PointwiseConv2dKernel
             ArrayPool<float>.Shared.Return(packed);
         }
     }
+
+    private static float* Aligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
+    // Tiles of 32 columns over the whole batch, image after image; each task takes a run of them, at
+    // least two tasks a thread where there are enough tiles.
+    private static void Multiply(in Conv2dGeometry g, float* a, float* input, float* bias, float* output, in FusedActivation activation, bool accumulate)
+    {
+        int m = g.OutChannels, k = g.InChannels, plane = g.InHeight * g.InWidth;
+        var tilesPerImage = (plane + Nr - 1) / Nr;
+        var tiles = g.Batch * tilesPerImage;
+        var perTask = Math.Clamp(TaskFloats / (k * Nr), 1, Math.Max(1, (tiles + (2 * CpuParallel.MaxThreads) - 1) / (2 * CpuParallel.MaxThreads)));
+        var job = new Job(a, m, k, plane, tilesPerImage, input, bias, output, activation, accumulate);
+        CpuParallel.For((tiles + perTask - 1) / perTask, (long)m * k * Nr * perTask, t =>
+            job.Tiles(t * perTask, Math.Min(tiles, (t + 1) * perTask)));
+    }
+
+    // The cache key: the packed layout depends only on the weights' shape.
+    private readonly record struct Form(int OutChannels, int InChannels);
 
     // W (m×k, row-major) as panels of 12 rows, each k steps of 12 consecutive weights; rows past m
     // are zero. Panels on all threads, since the products wait for them (MobileNetV2 packs about
