@@ -54,24 +54,6 @@ public class PointwiseConv2dTests
         var act = s_activations[index];
         var input = Reference.Random(g.Batch * g.InChannels * g.InHeight * g.InWidth, 120 + index);
         var weight = Reference.Random(g.OutChannels * g.InChannels, 130 + index);
-        var cpu = Backends.Get(backend);
-        foreach (var withBias in new[] { false, true })
-        {
-            var bias = withBias ? Reference.Random(g.OutChannels, 140 + index) : [];
-            var sum = Reference.Conv2d(g, input, weight, withBias ? bias : null, FusedActivation.None);
-            var residual = Reference.Random(sum.Length, 150 + index);
-            foreach (var accumulate in new[] { false, true })
-            {
-                var output = accumulate ? (float[])residual.Clone() : new float[sum.Length];
-                if (!accumulate)
-                {
-                    Array.Fill(output, float.NaN);
-                }
-
-                cpu.Conv2d(g, input, weight, bias, output, act, accumulate);
-
-                Reference.AssertClose([.. sum.Select((x, i) => Reference.Activate(act, x + (accumulate ? residual[i] : 0f)))], output);
-            }
-        }
+        Reference.AssertConvEpilogues(Backends.Get(backend), g, input, weight, act, 140 + index);
     }
 }

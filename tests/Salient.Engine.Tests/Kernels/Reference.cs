@@ -1,4 +1,5 @@
 using Salient.Engine.Kernels;
+using Salient.Engine.Kernels.Cpu;
 
 namespace Salient.Engine.Tests.Kernels;
 
@@ -124,6 +125,32 @@ internal static class Reference
     /// Calls <paramref name="tap"/>(input index, weight index, output index) for every product of a
     /// convolution without bias, so the forward and both gradients share one definition.
     /// </summary>
+    /// <summary>
+    /// Runs <paramref name="backend"/>'s convolution with and without a bias, each alone (over an output
+    /// of NaNs, so every value must be written) and accumulating onto a residual, against the reference.
+    /// </summary>
+    public static void AssertConvEpilogues(CpuBackend backend, Conv2dGeometry g, float[] input, float[] weight, FusedActivation act, int seed)
+    {
+        foreach (var withBias in new[] { false, true })
+        {
+            var bias = withBias ? Random(g.OutChannels, seed) : [];
+            var sum = Conv2d(g, input, weight, withBias ? bias : null, FusedActivation.None);
+            var residual = Random(sum.Length, seed + 10);
+            foreach (var accumulate in new[] { false, true })
+            {
+                var output = accumulate ? (float[])residual.Clone() : new float[sum.Length];
+                if (!accumulate)
+                {
+                    Array.Fill(output, float.NaN);
+                }
+
+                backend.Conv2d(g, input, weight, bias, output, act, accumulate);
+
+                AssertClose([.. sum.Select((x, i) => Activate(act, x + (accumulate ? residual[i] : 0f)))], output);
+            }
+        }
+    }
+
     public static void ConvTaps(Conv2dGeometry g, Action<int, int, int> tap)
     {
         int oh = g.OutHeight, ow = g.OutWidth, cg = g.InChannels / g.Groups, ocg = g.OutChannels / g.Groups;
