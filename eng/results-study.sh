@@ -97,7 +97,7 @@ verdict() {
 }
 claim() { local a=$1 ma=$2 b=$3 mb=$4 k=$5; shift 5; verdict $(diff_ci "$a" "$ma" "$k" "$b" "$mb" "$k") "$@"; }
 mis() { jq -r --arg k "$2" '.[$k] | . * 10000 | round / 10000' "$out/mis-$1.json"; }
-map() { jq -r '.scores.mean_average_precision // .scores.map // empty | . * 1000 | round / 1000' "$out/mis-$1.json"; }
+map() { jq -r '.map | . * 1000 | round / 1000' "$out/mis-$1.json"; }
 deep=(gradcam gradcam++ layercam guided-backprop tsgb)
 header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ | item mIoU ↑ | deletion ↓ | insertion ↑ | dataset mIoU ↑ |
 |---|---|---|---|---|---|---|---|---|---|'
@@ -122,6 +122,9 @@ header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ |
   echo
   echo "## Shallow layers (the backbone's layer1 and layer2), with and without gradient denoising (q = 0.7)"
   echo
+  echo "LayerCAM weights each location by its positive gradient only, so rectifying the gradients first leaves it as it was:"
+  echo "its rectify rows repeat the plain ones. Floor denoising zeroes the positive gradients below their q-quantile (docs/methods.md)."
+  echo
   echo "$header"
   for layer in layer1 layer2; do
     for variant in "" -floor -rectify; do
@@ -140,11 +143,13 @@ header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ |
   echo "Class specificity of the gated layer (\`salient csg analyze\`, ungated network, 500 test-split scenes of seed 11; MIS in nats,"
   echo "mean over the head's filters of the most informative class; no interval: MIS is a statistic of the whole set):"
   echo
-  echo "| model | MIS | normalised MIS | gate density | one-hot filters |"
-  echo "|---|---|---|---|---|"
+  echo "| model | ungated mAP on these scenes | MIS | normalised MIS | gate density | one-hot filters |"
+  echo "|---|---|---|---|---|---|"
   for arm in std csg; do
-    echo "| $arm | $(mis $arm mis) | $(mis $arm mis_normalised) | $(mis $arm gate_density) | $(mis $arm one_hot_fraction) |"
+    echo "| $arm | $(map $arm) | $(mis $arm mis) | $(mis $arm mis_normalised) | $(mis $arm gate_density) | $(mis $arm one_hot_fraction) |"
   done
+  echo
+  echo "CSG's claim is about models of about equal accuracy; read the MIS and localization differences beside the two mAPs."
   fi
   echo
   echo "## The claims"
