@@ -65,7 +65,18 @@ internal sealed class GrainCluster : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
-            var job = (await Job(id).GetAsync())!;
+            JobSnapshot job;
+            try
+            {
+                job = (await Job(id).GetAsync())!;
+            }
+            catch (Exception e) when (e is TimeoutException or SiloUnavailableException && DateTime.UtcNow < deadline)
+            {
+                // Right after a silo is killed, a call can still be routed to its activation and wait out
+                // the response timeout before the membership declares the silo dead: ask again.
+                continue;
+            }
+
             if (job.FinishedAt is not null && await Blobs.ExistsAsync(BlobLayout.Manifest(id)))
             {
                 return job;

@@ -55,7 +55,7 @@ public sealed class JobGrainTests
         var silo = cluster.Cluster.SecondarySilos.Single(s => s.SiloAddress.Equals(home));
         await cluster.Cluster.KillSiloAsync(silo);
 
-        job = await cluster.WaitFinishedAsync(job.Id);
+        job = await cluster.WaitFinishedAsync(job.Id, TimeSpan.FromSeconds(120));
         await AssertExactlyOnceAsync(cluster, job, 40);
         Assert.NotEqual(home, await management.GetActivationAddress(cluster.Job(job.Id)));
     }
