@@ -197,7 +197,7 @@ internal static unsafe class ManagedGemm
     {
         // The edge tile on a cache line, like the tensors (CpuBuffer.Rent): the micro-kernel's stores stay within lines.
         var edgeSpace = stackalloc float[(Mr * Nr) + 15];
-        var edge = (float*)(((nint)edgeSpace + 63) & ~(nint)63);
+        var edge = CacheLine.Align(edgeSpace);
         for (var ir = 0; ir < mc; ir += Mr)
         {
             var mr = Math.Min(Mr, mc - ir);
@@ -684,7 +684,7 @@ internal static unsafe class ManagedGemm
 
             _pinned = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
             var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pinned));
-            _data = (float*)((start + 63) & ~(nint)63);
+            _data = CacheLine.Align((float*)start);
         }
 
         public int M { get; }

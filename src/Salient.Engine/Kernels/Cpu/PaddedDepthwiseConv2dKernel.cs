@@ -50,7 +50,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                 fixed (int* offsets = layout.Offsets)
                 {
                     // 64-byte aligned, so the flat loop's loads split no cache lines at phase-plane starts.
-                    var phases = (float*)(((nint)pScratch + 63) & ~(nint)63);
+                    var phases = CacheLine.Align(pScratch);
                     var result = phases + layout.PhasesLength;
                     new Span<float>(phases, checked((int)layout.PhasesLength)).Clear();
                     for (var p = first; p < end; p++)

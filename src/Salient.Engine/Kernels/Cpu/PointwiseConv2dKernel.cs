@@ -56,14 +56,14 @@ internal static unsafe class PointwiseConv2dKernel
                 var buffer = GC.AllocateArray<float>(length, pinned: true);
                 fixed (float* p = buffer)
                 {
-                    Pack(weight, m, k, Aligned(p));
+                    Pack(weight, m, k, CacheLine.Align(p));
                 }
 
                 return buffer;
             });
             fixed (float* p = kept)
             {
-                Multiply(g, Aligned(p), input, bias, output, activation, accumulate);
+                Multiply(g, CacheLine.Align(p), input, bias, output, activation, accumulate);
             }
 
             return;
@@ -74,7 +74,7 @@ internal static unsafe class PointwiseConv2dKernel
         {
             fixed (float* p = packed)
             {
-                var a = Aligned(p);
+                var a = CacheLine.Align(p);
                 Pack(weight, m, k, a);
                 Multiply(g, a, input, bias, output, activation, accumulate);
             }
@@ -84,8 +84,6 @@ internal static unsafe class PointwiseConv2dKernel
             ArrayPool<float>.Shared.Return(packed);
         }
     }
-
-    private static float* Aligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
     // Tiles of 32 columns over the whole batch, image after image; each task takes a run of them, at
     // least two tasks a thread where there are enough tiles.
