@@ -12,7 +12,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// threads. The transforms' coefficients are 0, ±½ and ±1, so the result differs from direct
 /// convolution only by float reassociation: a relative error of about 1e-6 on ResNet layers.
 /// The filters' transforms are made per call, or once per model when the call brings a
-/// <see cref="WeightCache"/> that keeps them (<see cref="TransformedWeights"/>).
+/// <see cref="WeightCache"/> that keeps them (<see cref="WinogradWeights"/>).
 /// </summary>
 internal static unsafe class WinogradConv2dKernel
 {
@@ -34,18 +34,30 @@ internal static unsafe class WinogradConv2dKernel
     private const int MinTilesPerImage = 64;
     private const int MinTilesPerImageKept = 16;
 
-    // Filters per task of the weight transform.
-    private const int FilterBlock = 4096;
-
     /// <summary>
     /// Whether <paramref name="g"/> is a convolution this kernel computes, and faster than im2col, with
     /// the weights transformed per call or (<paramref name="cache"/> keeping them) once per model.
     /// </summary>
     public static bool Applies(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
+        IsWinogradShape(g) && ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2) >= (WinogradWeights.Lasting(gemm, cache) ? MinTilesPerImageKept : MinTilesPerImage);
+
+    /// <summary>Whether <paramref name="g"/> is a 3×3 stride-1 undilated ungrouped convolution with enough channels for any Winograd kernel.</summary>
+    public static bool IsWinogradShape(in Conv2dGeometry g) =>
         g.KernelHeight == 3 && g.KernelWidth == 3 && g.StrideHeight == 1 && g.StrideWidth == 1
         && g.DilationHeight == 1 && g.DilationWidth == 1 && g.Groups == 1
-        && g.InChannels >= MinChannels && g.OutChannels >= MinChannels
-        && ((g.OutHeight + 1) / 2) * ((g.OutWidth + 1) / 2) >= (TransformedWeights.Lasting(gemm, cache) ? MinTilesPerImageKept : MinTilesPerImage);
+        && g.InChannels >= MinChannels && g.OutChannels >= MinChannels;
+
+    /// <summary>
+    /// Tile rows per chunk of <paramref name="rows"/> rows of <paramref name="tilesPerRow"/> tiles: about
+    /// <paramref name="targetTiles"/> tiles a chunk, and a whole number of chunks per thread where there are enough rows.
+    /// </summary>
+    public static int RowsPerChunk(int rows, int tilesPerRow, int targetTiles)
+    {
+        var threads = CpuParallel.MaxThreads;
+        var chunks = Math.Max(1, ((rows * tilesPerRow) + (targetTiles / 2)) / targetTiles);
+        chunks = Math.Min(rows, (chunks + threads - 1) / threads * threads);
+        return (rows + chunks - 1) / chunks;
+    }
 
     /// <summary>
     /// Any 3×3 stride-1 undilated ungrouped convolution, with any padding; the caller has validated the buffers.
@@ -54,19 +66,15 @@ internal static unsafe class WinogradConv2dKernel
     public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation,
         bool accumulate = false, WeightCache cache = default)
     {
-        using var transformed = TransformedWeights.For(gemm, g, weight, flipped: false, cache);
+        using var transformed = WinogradWeights.For<Tile>(gemm, g, weight, flipped: false, cache);
         Run(gemm, g, input, transformed, bias, output, activation, accumulate);
     }
 
-    private static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, TransformedWeights lhs, float* bias, float* output, in FusedActivation activation,
+    private static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output, in FusedActivation activation,
         bool accumulate)
     {
-        var tilesW = (g.OutWidth + 1) / 2;
         var rows = g.Batch * ((g.OutHeight + 1) / 2);
-        var threads = CpuParallel.MaxThreads;
-        var chunks = Math.Max(1, ((rows * tilesW) + (TargetTiles / 2)) / TargetTiles);
-        chunks = Math.Min(rows, (chunks + threads - 1) / threads * threads);
-        var rowsPerChunk = (rows + chunks - 1) / chunks;
+        var rowsPerChunk = RowsPerChunk(rows, (g.OutWidth + 1) / 2, TargetTiles);
         var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
         gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
     }
@@ -83,169 +91,48 @@ internal static unsafe class WinogradConv2dKernel
     public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, float* weight, float* outputGradient, float* inputGradient,
         WeightCache cache = default)
     {
-        using var transformed = TransformedWeights.For(gemm, g, weight, flipped: true, cache);
+        using var transformed = WinogradWeights.For<Tile>(gemm, g, weight, flipped: true, cache);
         var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
             2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
         Run(gemm, transposed, outputGradient, transformed, null, inputGradient, FusedActivation.None, false);
     }
 
-    /// <summary>
-    /// A convolution's filters as the 16 GEMM left operands U_ξ[OC, C], ready for <see cref="Job"/>: for
-    /// the forward pass, or (<c>flipped</c>) for its input gradient, whose filters are the forward
-    /// ones flipped with their channel axes swapped. Transformed and packed once per model when the
-    /// call brings a <see cref="WeightCache"/> that keeps them (like <see cref="ConvGroupWeights"/>),
-    /// else once per call.
-    /// </summary>
-    private sealed class TransformedWeights : IDisposable
+    // The F(2×2, 3×3) filter transform.
+    private readonly struct Tile : IWinogradTile
     {
-        private readonly GemmLhs[] _points = new GemmLhs[Points];
-        private readonly bool _lasting;
+        public static int Points => WinogradConv2dKernel.Points;
 
-        // The U matrices the points were made from, held while the products may read them: OpenBLAS
-        // packs inside each product; the managed GEMM's packs are copies, so a lasting entry lets go at once.
-        private float[]? _transformed;
-
-        private TransformedWeights(CpuGemm gemm, int outChannels, int inChannels, float* weight, bool flipped, bool lasting)
+        /// <summary>U = G·g·Gᵀ with G's rows (1, 0, 0), (½, ½, ½), (½, -½, ½), (0, 0, 1).</summary>
+        public static void TransformFilters(int start, int end, int filters, float* weight, float* u)
         {
-            _lasting = lasting;
-            int rows = flipped ? inChannels : outChannels, cols = flipped ? outChannels : inChannels;
-            var filters = rows * cols;
-            _transformed = ArrayPool<float>.Shared.Rent(Points * filters);
-            var flippedBuffer = flipped ? ArrayPool<float>.Shared.Rent(filters * 9) : null;
-            try
+            var t = stackalloc float[12];
+            for (var f = start; f < end; f++)
             {
-                fixed (float* u = _transformed, f = flippedBuffer)
+                var w = weight + (f * 9L);
+                for (var j = 0; j < 3; j++)
                 {
-                    var w = weight;
-                    if (flipped)
-                    {
-                        Flip(weight, outChannels, inChannels, f);
-                        w = f;
-                    }
-
-                    var dst = u;
-                    CpuParallel.For((filters + FilterBlock - 1) / FilterBlock, FilterBlock * 64L,
-                        b => TransformWeights(b * FilterBlock, Math.Min(filters, (b + 1) * FilterBlock), filters, w, dst));
-                    for (var p = 0; p < Points; p++)
-                    {
-                        _points[p] = gemm.Prepare(rows, cols, u + ((long)p * filters), cols, lasting: lasting);
-                    }
+                    // G·g, column j: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2.
+                    float g0 = w[j], g1 = w[3 + j], g2 = w[6 + j];
+                    t[j] = g0;
+                    t[3 + j] = 0.5f * (g0 + g1 + g2);
+                    t[6 + j] = 0.5f * (g0 - g1 + g2);
+                    t[9 + j] = g2;
                 }
-            }
-            catch
-            {
-                Release();
-                throw;
-            }
-            finally
-            {
-                if (flippedBuffer is not null)
+
+                for (var i = 0; i < 4; i++)
                 {
-                    ArrayPool<float>.Shared.Return(flippedBuffer);
+                    float t0 = t[3 * i], t1 = t[(3 * i) + 1], t2 = t[(3 * i) + 2];
+                    var dst = u + f;
+                    dst[(long)((4 * i) + 0) * filters] = t0;
+                    dst[(long)((4 * i) + 1) * filters] = 0.5f * (t0 + t1 + t2);
+                    dst[(long)((4 * i) + 2) * filters] = 0.5f * (t0 - t1 + t2);
+                    dst[(long)((4 * i) + 3) * filters] = t2;
                 }
-            }
-
-            if (lasting)
-            {
-                ArrayPool<float>.Shared.Return(_transformed);
-                _transformed = null;
-            }
-        }
-
-        public GemmLhs this[int point] => _points[point];
-
-        /// <summary>Whether <see cref="For"/> keeps the operands past the call: OpenBLAS packs inside each product, so it never does.</summary>
-        public static bool Lasting(CpuGemm gemm, WeightCache cache) => !gemm.UsesOpenBlas && cache.Keeps;
-
-        /// <summary>
-        /// This call's operands: the cached ones when <paramref name="cache"/> keeps them (made on first use),
-        /// else ones of this call; dispose after the call either way (a cached entry stays).
-        /// </summary>
-        public static TransformedWeights For(CpuGemm gemm, in Conv2dGeometry g, float* weight, bool flipped, WeightCache cache)
-        {
-            int outChannels = g.OutChannels, inChannels = g.InChannels;
-            if (!Lasting(gemm, cache))
-            {
-                return new TransformedWeights(gemm, outChannels, inChannels, weight, flipped, lasting: false);
-            }
-
-            return cache.Get(new Form(outChannels, inChannels, flipped, gemm.Kernels),
-                () => new TransformedWeights(gemm, outChannels, inChannels, weight, flipped, lasting: true));
-        }
-
-        public void Dispose()
-        {
-            if (!_lasting)
-            {
-                Release();
-            }
-        }
-
-        private void Release()
-        {
-            foreach (var p in _points)
-            {
-                p?.Dispose();
-            }
-
-            if (_transformed is not null)
-            {
-                ArrayPool<float>.Shared.Return(_transformed);
-                _transformed = null;
-            }
-        }
-
-        // w[c][o] = the forward filter [o][c] turned by 180°.
-        private static void Flip(float* weight, int outChannels, int inChannels, float* w)
-        {
-            for (var o = 0; o < outChannels; o++)
-            {
-                for (var c = 0; c < inChannels; c++)
-                {
-                    var src = weight + (((long)o * inChannels) + c) * 9;
-                    var dst = w + (((long)c * outChannels) + o) * 9;
-                    for (var k = 0; k < 9; k++)
-                    {
-                        dst[k] = src[8 - k];
-                    }
-                }
-            }
-        }
-
-        // The cache key: what the transformed layout depends on.
-        private readonly record struct Form(int OutChannels, int InChannels, bool Flipped, ManagedGemm.Kernels Kernels);
-    }
-
-    /// <summary>U = G·g·Gᵀ for 3×3 filters [start, end) of <paramref name="filters"/>, stored point-major: u[ξ][filter].</summary>
-    private static void TransformWeights(int start, int end, int filters, float* weight, float* u)
-    {
-        var t = stackalloc float[12];
-        for (var f = start; f < end; f++)
-        {
-            var w = weight + (f * 9L);
-            for (var j = 0; j < 3; j++)
-            {
-                // G·g, column j: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2.
-                float g0 = w[j], g1 = w[3 + j], g2 = w[6 + j];
-                t[j] = g0;
-                t[3 + j] = 0.5f * (g0 + g1 + g2);
-                t[6 + j] = 0.5f * (g0 - g1 + g2);
-                t[9 + j] = g2;
-            }
-
-            for (var i = 0; i < 4; i++)
-            {
-                float t0 = t[3 * i], t1 = t[(3 * i) + 1], t2 = t[(3 * i) + 2];
-                var dst = u + f;
-                dst[(long)((4 * i) + 0) * filters] = t0;
-                dst[(long)((4 * i) + 1) * filters] = 0.5f * (t0 + t1 + t2);
-                dst[(long)((4 * i) + 2) * filters] = 0.5f * (t0 - t1 + t2);
-                dst[(long)((4 * i) + 3) * filters] = t2;
             }
         }
     }
 
-    private sealed class Job(Conv2dGeometry g, float* input, TransformedWeights lhs, float* bias, float* output,
+    private sealed class Job(Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
         FusedActivation activation, bool accumulate, int rows, int rowsPerChunk)
     {
         private readonly int _tilesW = (g.OutWidth + 1) / 2;
@@ -366,8 +253,8 @@ internal static unsafe class WinogradConv2dKernel
             Combine(m, _tilesW, pointStride, new OutputTransform(y, _tilesW));
             var row0 = scratch + (4 * _tilesW);
             var row1 = row0 + (2 * _tilesW);
-            Interleave(y, y + _tilesW, row0, _tilesW);
-            Interleave(y + (2 * _tilesW), y + (3 * _tilesW), row1, _tilesW);
+            Interleave.Pairs(y, y + _tilesW, row0, _tilesW);
+            Interleave.Pairs(y + (2 * _tilesW), y + (3 * _tilesW), row1, _tilesW);
 
             for (var a = 0; a < 2 && (2 * ty) + a < g.OutHeight; a++)
             {
@@ -380,29 +267,6 @@ internal static unsafe class WinogradConv2dKernel
 
                 ActivationKernel.Apply(activation, sum, dst, 1f, shift);
             }
-        }
-    }
-
-    // dst[2i], dst[2i + 1] = a[i], b[i] for i < count.
-    private static void Interleave(float* a, float* b, float* dst, int count)
-    {
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var zip = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
-            for (; i + 8 <= count; i += 8)
-            {
-                var va = Vector256.Load(a + i);
-                var vb = Vector256.Load(b + i);
-                Vector256.Shuffle(Vector256.Create(va.GetLower(), vb.GetLower()), zip).Store(dst + (2 * i));
-                Vector256.Shuffle(Vector256.Create(va.GetUpper(), vb.GetUpper()), zip).Store(dst + (2 * i) + 8);
-            }
-        }
-
-        for (; i < count; i++)
-        {
-            dst[2 * i] = a[i];
-            dst[(2 * i) + 1] = b[i];
         }
     }
 

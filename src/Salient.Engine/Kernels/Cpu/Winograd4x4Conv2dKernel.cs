@@ -1,0 +1,323 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Salient.Engine.Kernels.Cpu;
+
+/// <summary>
+/// Winograd F(4×4, 3×3) for the 3×3 stride-1 convolutions of <see cref="WinogradConv2dKernel.IsWinogradShape"/>
+/// on large planes: each 6×6 input tile d becomes V = Bᵀ·d·B, each filter g becomes U = G·g·Gᵀ, and a
+/// tile's 4×4 outputs are Aᵀ·(U ⊙ V)·A: 36 multiplies per channel for 16 outputs, where F(2×2) takes
+/// 64 and direct convolution 144. As in F(2×2) the products summed over channels are 36 GEMMs
+/// M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T] over chunks of whole tile rows, one chunk per thread at a time.
+/// The transforms run on 16 tiles at once with AVX-512, across the tiles of the whole chunk rather
+/// than along one tile row (a 28×28 plane has only 7 tiles a row), so a channel's tiles are first
+/// gathered into 36 tile-major rows: each input row split into its four column phases (column 4j + k).
+/// Interpolation points 0, ±1, ±2 (and ∞): the smallest integers that give six points, so the
+/// transforms' coefficients (up to 5 in Bᵀ, 8 in Aᵀ, 1/24 in G) stay small; the filter transform runs
+/// in double. The rounding error is still larger than F(2×2)'s, about 1e-5 relative on ResNet layers
+/// against 1e-6, within the parity tolerances. Needs AVX-512; the filters' transforms are cached like
+/// F(2×2)'s (<see cref="WinogradWeights"/>).
+/// </summary>
+internal static unsafe class Winograd4x4Conv2dKernel
+{
+    private const int Points = 36;
+
+    private const int Lanes = 16;
+
+    // Tiles per GEMM: V and M of a chunk are 36·(C + OC)·T floats, 2.25 times F(2×2)'s per tile.
+    private const int TargetTiles = 128;
+
+    // F(4×4) wins where planes are large; see Applies.
+    private static readonly int s_minTilesPerImage = int.TryParse(Environment.GetEnvironmentVariable("SALIENT_WINO4_MIN"), out var v) ? v : 49;
+
+    /// <summary>Whether <paramref name="g"/> is a convolution this kernel computes, and faster than F(2×2) or im2col.</summary>
+    public static bool Applies(in Conv2dGeometry g, CpuGemm gemm) =>
+        gemm.Kernels == ManagedGemm.Kernels.Vector512 && Vector512.IsHardwareAccelerated && WinogradConv2dKernel.IsWinogradShape(g)
+        && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= s_minTilesPerImage;
+
+    /// <summary>
+    /// A convolution <see cref="Applies"/> accepts, with any padding; the caller has validated the buffers.
+    /// With <paramref name="accumulate"/> the output's values join the sum before the activation.
+    /// </summary>
+    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation,
+        bool accumulate = false, WeightCache cache = default)
+    {
+        using var lhs = WinogradWeights.For<Tile>(gemm, g, weight, flipped: false, cache);
+        var rows = g.Batch * ((g.OutHeight + 3) / 4);
+        var rowsPerChunk = WinogradConv2dKernel.RowsPerChunk(rows, (g.OutWidth + 3) / 4, TargetTiles);
+        var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
+        gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
+    }
+
+    // The F(4×4, 3×3) filter transform.
+    private readonly struct Tile : IWinogradTile
+    {
+        public static int Points => Winograd4x4Conv2dKernel.Points;
+
+        /// <summary>U = G·g·Gᵀ with G's rows (¼, 0, 0), (-⅙, -⅙, -⅙), (-⅙, ⅙, -⅙), (1/24, 1/12, ⅙), (1/24, -1/12, ⅙), (0, 0, 1).</summary>
+        public static void TransformFilters(int start, int end, int filters, float* weight, float* u)
+        {
+            var t = stackalloc double[18];
+            var row = stackalloc double[6];
+            for (var f = start; f < end; f++)
+            {
+                var w = weight + (f * 9L);
+                for (var j = 0; j < 3; j++)
+                {
+                    FilterColumn(w[j], w[3 + j], w[6 + j], t + j, 3);
+                }
+
+                for (var i = 0; i < 6; i++)
+                {
+                    FilterColumn(t[3 * i], t[(3 * i) + 1], t[(3 * i) + 2], row, 1);
+                    for (var k = 0; k < 6; k++)
+                    {
+                        u[((long)((6 * i) + k) * filters) + f] = (float)row[k];
+                    }
+                }
+            }
+        }
+
+        // G·(g0, g1, g2) into dst[k·stride].
+        private static void FilterColumn(double g0, double g1, double g2, double* dst, int stride)
+        {
+            double outer = -(g0 + g2) / 6, middle = g1 / 6, even = (g0 / 24) + (g2 / 6), odd = g1 / 12;
+            dst[0] = g0 / 4;
+            dst[stride] = outer - middle;
+            dst[2 * stride] = outer + middle;
+            dst[3 * stride] = even + odd;
+            dst[4 * stride] = even - odd;
+            dst[5 * stride] = g2;
+        }
+    }
+
+    private sealed class Job(Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
+        FusedActivation activation, bool accumulate, int rows, int rowsPerChunk)
+    {
+        private readonly int _tilesW = (g.OutWidth + 3) / 4;
+        private readonly int _tilesH = (g.OutHeight + 3) / 4;
+
+        /// <summary>Transforms, multiplies and writes back tile rows [chunk·rowsPerChunk, +rowsPerChunk).</summary>
+        public void Chunk(int chunk)
+        {
+            var first = chunk * rowsPerChunk;
+            var count = Math.Min(rowsPerChunk, rows - first);
+            var tiles = count * _tilesW;
+
+            // Every tile-major row holds whole vectors, and at least one slot past the last tile, which the
+            // phase split of the last tile row runs into (see GatherRow).
+            var stride = (tiles + Lanes) / Lanes * Lanes;
+            long c = g.InChannels, oc = g.OutChannels;
+            var vBuffer = ArrayPool<float>.Shared.Rent((int)(Points * c * stride) + Lanes);
+            var mBuffer = ArrayPool<float>.Shared.Rent((int)(Points * oc * stride) + Lanes);
+            var tileBuffer = ArrayPool<float>.Shared.Rent((Points * (stride + Lanes)) + Lanes);
+            var rowBuffer = ArrayPool<float>.Shared.Rent(8 * (_tilesW + 1));
+            try
+            {
+                fixed (float* pV = vBuffer, pM = mBuffer, pTile = tileBuffer, scratch = rowBuffer)
+                {
+                    float* v = CacheLine.Align(pV), m = CacheLine.Align(pM), d = CacheLine.Align(pTile);
+                    var transposed = d + (Points * stride);
+
+                    // Lanes past the last tile are transformed with the rest: zeros, not whatever the pool held.
+                    for (var e = 0; e < Points; e++)
+                    {
+                        new Span<float>(d + (e * stride) + tiles, stride - tiles).Clear();
+                    }
+
+                    for (var ch = 0; ch < c; ch++)
+                    {
+                        for (var r = 0; r < count; r++)
+                        {
+                            var (n, ty) = Math.DivRem(first + r, _tilesH);
+                            GatherRow(input + (((n * c) + ch) * g.InHeight * g.InWidth), ty, scratch, d + (r * _tilesW), stride);
+                        }
+
+                        for (var t = 0; t < tiles; t += Lanes)
+                        {
+                            InputTiles(d + t, stride, transposed, v + (ch * stride) + t, c * stride);
+                        }
+                    }
+
+                    for (var p = 0; p < Points; p++)
+                    {
+                        var mp = m + (p * oc * stride);
+                        CpuGemm.Multiply(lhs[p], tiles, v + (p * c * stride), stride, mp, stride, singleThreaded: true);
+                        for (var o = 0; o < oc; o++)
+                        {
+                            new Span<float>(mp + (o * stride) + tiles, stride - tiles).Clear();
+                        }
+                    }
+
+                    var y = d;
+                    for (var o = 0; o < oc; o++)
+                    {
+                        for (var t = 0; t < tiles; t += Lanes)
+                        {
+                            OutputTiles(m + (o * stride) + t, oc * stride, transposed, y + t, stride);
+                        }
+
+                        for (var r = 0; r < count; r++)
+                        {
+                            var (n, ty) = Math.DivRem(first + r, _tilesH);
+                            ScatterRow(y + (r * _tilesW), stride, scratch, output + (((n * oc) + o) * g.OutHeight * g.OutWidth), ty,
+                                bias == null ? 0f : bias[o]);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(vBuffer);
+                ArrayPool<float>.Shared.Return(mBuffer);
+                ArrayPool<float>.Shared.Return(tileBuffer);
+                ArrayPool<float>.Shared.Return(rowBuffer);
+            }
+        }
+
+        /// <summary>
+        /// The 6×6 input tiles of tile row <paramref name="ty"/> of one channel plane, element (k, j) of tile
+        /// tx to d[(6k + j)·stride + tx]. Each of the six input rows, zero-padded, is split into its column
+        /// phases P_j[tx] = row[4tx + j]: a tile's columns are P0..P3 at tx and P0, P1 at tx + 1. The split
+        /// writes one slot past the row's tiles, the next tile row's first (gathered after this one) or
+        /// the stride's spare slot.
+        /// </summary>
+        private void GatherRow(float* plane, int ty, float* scratch, float* d, long stride)
+        {
+            var width = 4 * (_tilesW + 1);
+            var padded = scratch;
+            var even = padded + width;
+            var odd = even + (width / 2);
+            for (var k = 0; k < 6; k++)
+            {
+                var dk = d + (6 * k * stride);
+                var iy = (4 * ty) - g.PadTop + k;
+                if ((uint)iy >= (uint)g.InHeight)
+                {
+                    for (var j = 0; j < 6; j++)
+                    {
+                        new Span<float>(dk + (j * stride), _tilesW).Clear();
+                    }
+
+                    continue;
+                }
+
+                var lead = Math.Min(g.PadLeft, width);
+                var copied = Math.Min(g.InWidth, width - lead);
+                new Span<float>(padded, lead).Clear();
+                new ReadOnlySpan<float>(plane + ((long)iy * g.InWidth), copied).CopyTo(new Span<float>(padded + lead, copied));
+                new Span<float>(padded + lead + copied, width - lead - copied).Clear();
+
+                Deinterleave.Pairs(padded, even, odd, width / 2);
+                Deinterleave.Pairs(even, dk, dk + (2 * stride), _tilesW + 1);
+                Deinterleave.Pairs(odd, dk + stride, dk + (3 * stride), _tilesW + 1);
+                new ReadOnlySpan<float>(dk + 1, _tilesW).CopyTo(new Span<float>(dk + (4 * stride), _tilesW));
+                new ReadOnlySpan<float>(dk + stride + 1, _tilesW).CopyTo(new Span<float>(dk + (5 * stride), _tilesW));
+            }
+        }
+
+        /// <summary>
+        /// Y = Aᵀ·M·A of one output channel's tiles of a tile row (y[(4a + b)·stride + tx] for output (a, b)),
+        /// put back in output rows 4ty..4ty + 3 of <paramref name="plane"/> with the bias, (accumulating)
+        /// the rows' current values and the activation.
+        /// </summary>
+        private void ScatterRow(float* y, long stride, float* scratch, float* plane, int ty, float shift)
+        {
+            var even = scratch;
+            var odd = even + (2 * _tilesW);
+            var row = odd + (2 * _tilesW);
+            for (var a = 0; a < 4 && (4 * ty) + a < g.OutHeight; a++)
+            {
+                var ya = y + (4 * a * stride);
+                Interleave.Pairs(ya, ya + (2 * stride), even, _tilesW);
+                Interleave.Pairs(ya + stride, ya + (3 * stride), odd, _tilesW);
+                Interleave.Pairs(even, odd, row, 2 * _tilesW);
+
+                var dst = new Span<float>(plane + ((long)((4 * ty) + a) * g.OutWidth), g.OutWidth);
+                var sum = new Span<float>(row, g.OutWidth);
+                if (accumulate)
+                {
+                    TensorPrimitives.Add(sum, dst, sum);
+                }
+
+                ActivationKernel.Apply(activation, sum, dst, 1f, shift);
+            }
+        }
+    }
+
+    /// <summary>V = Bᵀ·d·B for 16 tiles: d[(6k + j)·stride], through 36 vectors of scratch, into v[ξ·pointStride].</summary>
+    private static void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride)
+    {
+        for (var j = 0; j < 6; j++)
+        {
+            InputColumn(d + (j * stride), 6 * stride, scratch + (j * Lanes), 6 * Lanes);
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            InputColumn(scratch + (6 * i * Lanes), Lanes, v + (6 * i * pointStride), pointStride);
+        }
+    }
+
+    /// <summary>Y = Aᵀ·M·A for 16 tiles: m[ξ·pointStride], through 24 vectors of scratch, into y[(4a + b)·stride].</summary>
+    private static void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride)
+    {
+        for (var j = 0; j < 6; j++)
+        {
+            OutputColumn(m + (j * pointStride), 6 * pointStride, scratch + (j * Lanes), 6 * Lanes);
+        }
+
+        for (var a = 0; a < 4; a++)
+        {
+            OutputColumn(scratch + (6 * a * Lanes), Lanes, y + (4 * a * stride), stride);
+        }
+    }
+
+    // Bᵀ·(d0..d5), with Bᵀ's rows (4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0),
+    // (0, -2, -1, 2, 1, 0), (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1): rows 1–4 share two sums each.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputColumn(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var d0 = Vector512.Load(src);
+        var d1 = Vector512.Load(src + srcStride);
+        var d2 = Vector512.Load(src + (2 * srcStride));
+        var d3 = Vector512.Load(src + (3 * srcStride));
+        var d4 = Vector512.Load(src + (4 * srcStride));
+        var d5 = Vector512.Load(src + (5 * srcStride));
+        var four = Vector512.Create(4f);
+        var minusFour = Vector512.Create(-4f);
+        var minusFive = Vector512.Create(-5f);
+        var s0 = Vector512.FusedMultiplyAdd(minusFour, d2, d4);
+        var s1 = Vector512.FusedMultiplyAdd(minusFour, d1, d3);
+        var s2 = d4 - d2;
+        var s3 = (d3 - d1) * Vector512.Create(2f);
+        Vector512.FusedMultiplyAdd(four, d0, Vector512.FusedMultiplyAdd(minusFive, d2, d4)).Store(dst);
+        (s0 + s1).Store(dst + dstStride);
+        (s0 - s1).Store(dst + (2 * dstStride));
+        (s2 + s3).Store(dst + (3 * dstStride));
+        (s2 - s3).Store(dst + (4 * dstStride));
+        Vector512.FusedMultiplyAdd(four, d1, Vector512.FusedMultiplyAdd(minusFive, d3, d5)).Store(dst + (5 * dstStride));
+    }
+
+    // Aᵀ·(m0..m5), with Aᵀ's rows (1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputColumn(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var m0 = Vector512.Load(src);
+        var m1 = Vector512.Load(src + srcStride);
+        var m2 = Vector512.Load(src + (2 * srcStride));
+        var m3 = Vector512.Load(src + (3 * srcStride));
+        var m4 = Vector512.Load(src + (4 * srcStride));
+        var m5 = Vector512.Load(src + (5 * srcStride));
+        var sum12 = m1 + m2;
+        var difference12 = m1 - m2;
+        var sum34 = m3 + m4;
+        var difference34 = m3 - m4;
+        (m0 + sum12 + sum34).Store(dst);
+        Vector512.FusedMultiplyAdd(Vector512.Create(2f), difference34, difference12).Store(dst + dstStride);
+        Vector512.FusedMultiplyAdd(Vector512.Create(4f), sum34, sum12).Store(dst + (2 * dstStride));
+        (Vector512.FusedMultiplyAdd(Vector512.Create(8f), difference34, difference12) + m5).Store(dst + (3 * dstStride));
+    }
+}
