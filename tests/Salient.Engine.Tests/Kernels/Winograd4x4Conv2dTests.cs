@@ -56,11 +56,34 @@ public class Winograd4x4Conv2dTests
         Reference.AssertConvEpilogues(Backends.Get(backend), g, input, weight, s_activations[index], 160 + index);
     }
 
-    [Theory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
-    public void Transformed_weights_kept_in_the_model_cache_give_per_call_results(string backend)
+    // A 29×28 plane, which takes F(4×4) either way, and a 13×14 one, which takes it only with kept weights.
+    private static readonly int[][] s_cachedGeometries =
+    [
+        [2, 16, 29, 28, 24, 1, 1, 1, 1],
+        [3, 24, 13, 14, 16, 1, 1, 1, 1],
+    ];
+
+    public static readonly TheoryData<string, int> CachedCases = BuildCached();
+
+    private static TheoryData<string, int> BuildCached()
     {
-        var g = Geometry([2, 16, 29, 28, 24, 1, 1, 1, 1]);
+        var data = new TheoryData<string, int>();
+        foreach (var backend in Backends.Names)
+        {
+            for (var i = 0; i < s_cachedGeometries.Length; i++)
+            {
+                data.Add(backend, i);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CachedCases))]
+    public void Transformed_weights_kept_in_the_model_cache_give_per_call_results(string backend, int index)
+    {
+        var g = Geometry(s_cachedGeometries[index]);
         var cpu = Backends.Get(backend);
         var weight = BufferView.Host(Reference.Random(g.OutChannels * g.InChannels * 9, 170));
         var bias = Reference.Random(g.OutChannels, 171);

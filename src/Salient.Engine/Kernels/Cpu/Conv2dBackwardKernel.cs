@@ -29,9 +29,10 @@ internal static unsafe class Conv2dBackwardKernel
                 return;
             }
 
-            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, cache))
+            var winogradCache = Environment.GetEnvironmentVariable("SALIENT_WINO_BWD_NOCACHE") == "1" ? default : cache;
+            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, winogradCache))
             {
-                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, cache);
+                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, winogradCache);
                 return;
             }
 

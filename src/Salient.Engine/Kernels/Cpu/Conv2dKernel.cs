@@ -52,7 +52,7 @@ internal static unsafe class Conv2dKernel
                 return;
             }
 
-            if (Winograd4x4Conv2dKernel.Applies(g, gemm))
+            if (Winograd4x4Conv2dKernel.Applies(g, gemm, cache))
             {
                 Winograd4x4Conv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate, cache);
                 return;

@@ -26,16 +26,27 @@ internal static unsafe class Winograd4x4Conv2dKernel
 
     private const int Lanes = 16;
 
-    // Tiles per GEMM: V and M of a chunk are 36·(C + OC)·T floats, 2.25 times F(2×2)'s per tile.
+    // Tiles per GEMM: V and M of a chunk are 36·(C + OC)·T floats, 2.25 times F(2×2)'s per tile. With
+    // ResNet-50's 3×3 layers at batch 8 (one layer, 2 threads, weights kept, best of 15 calls), 128
+    // was as fast as 96 or 192 and faster than 64.
     private const int TargetTiles = 128;
 
-    // F(4×4) wins where planes are large; see Applies.
-    private static readonly int s_minTilesPerImage = int.TryParse(Environment.GetEnvironmentVariable("SALIENT_WINO4_MIN"), out var v) ? v : 49;
+    // Tiles of 4×4 outputs per image, at least. Measured on ResNet's layers at batch 8 (one layer, 2
+    // threads, weights kept, best of 15 calls, F(2×2) → F(4×4)): 64 channels at 56×56 (196 tiles)
+    // 12.2–12.6 → 9.8–10.9 ms, 128 at 28×28 (49 tiles) 9.5–16.1 → 7.8–8.9, 256 at 14×14 (16 tiles,
+    // 31% of the outputs computed past the plane's edge) 11.9–14.4 → 5.2–8.4, but 512 at 7×7 (4 tiles,
+    // 32 a batch: GEMMs too thin) 11.8–12.6 → 13.3–13.8. Without kept weights each call transforms
+    // 36 filters' worth per filter, so only planes of 28×28 and up, whose layers have few channels.
+    private static readonly int s_minTilesPerImageKept = int.TryParse(Environment.GetEnvironmentVariable("SALIENT_WINO4_MIN"), out var w) ? w : 16;
+    private const int MinTilesPerImage = 49;
 
-    /// <summary>Whether <paramref name="g"/> is a convolution this kernel computes, and faster than F(2×2) or im2col.</summary>
-    public static bool Applies(in Conv2dGeometry g, CpuGemm gemm) =>
+    /// <summary>
+    /// Whether <paramref name="g"/> is a convolution this kernel computes, and faster than F(2×2) or im2col,
+    /// with the weights transformed per call or (<paramref name="cache"/> keeping them) once per model.
+    /// </summary>
+    public static bool Applies(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
         gemm.Kernels == ManagedGemm.Kernels.Vector512 && Vector512.IsHardwareAccelerated && WinogradConv2dKernel.IsWinogradShape(g)
-        && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= s_minTilesPerImage;
+        && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= (WinogradWeights.Lasting(gemm, cache) ? s_minTilesPerImageKept : MinTilesPerImage);
 
     /// <summary>
     /// A convolution <see cref="Applies"/> accepts, with any padding; the caller has validated the buffers.
