@@ -170,11 +170,19 @@ internal static unsafe class Winograd4x4Conv2dKernel
                             OutputTiles(m + (o * stride) + t, oc * stride, transposed, y + t, stride);
                         }
 
+                        var shift = bias == null ? 0f : bias[o];
+                        if (!accumulate)
+                        {
+                            // Bias and activation in one call over the channel's tiles (and the spare lanes, which go
+                            // nowhere) rather than one per output row: on 56×56 planes the calls took 8% of the layer.
+                            var tileRows = new Span<float>(y, 16 * stride);
+                            ActivationKernel.Apply(activation, tileRows, tileRows, 1f, shift);
+                        }
+
                         for (var r = 0; r < count; r++)
                         {
                             var (n, ty) = Math.DivRem(first + r, _tilesH);
-                            ScatterRow(y + (r * _tilesW), stride, scratch, output + (((n * oc) + o) * g.OutHeight * g.OutWidth), ty,
-                                bias == null ? 0f : bias[o]);
+                            ScatterRow(y + (r * _tilesW), stride, scratch, output + (((n * oc) + o) * g.OutHeight * g.OutWidth), ty, shift);
                         }
                     }
                 }
@@ -230,9 +238,9 @@ internal static unsafe class Winograd4x4Conv2dKernel
         }
 
         /// <summary>
-        /// Y = Aᵀ·M·A of one output channel's tiles of a tile row (y[(4a + b)·stride + tx] for output (a, b)),
-        /// put back in output rows 4ty..4ty + 3 of <paramref name="plane"/> with the bias, (accumulating)
-        /// the rows' current values and the activation.
+        /// Y = Aᵀ·M·A of one output channel's tiles of a tile row (y[(4a + b)·stride + tx] for output (a, b)) put
+        /// back in output rows 4ty..4ty + 3 of <paramref name="plane"/>; accumulating, with the rows' current
+        /// values, the bias and the activation (which otherwise <see cref="Chunk"/> has applied).
         /// </summary>
         private void ScatterRow(float* y, long stride, float* scratch, float* plane, int ty, float shift)
         {
@@ -242,18 +250,26 @@ internal static unsafe class Winograd4x4Conv2dKernel
             for (var a = 0; a < 4 && (4 * ty) + a < g.OutHeight; a++)
             {
                 var ya = y + (4 * a * stride);
+                var dst = plane + ((long)((4 * ty) + a) * g.OutWidth);
                 Interleave.Pairs(ya, ya + (2 * stride), even, _tilesW);
                 Interleave.Pairs(ya + stride, ya + (3 * stride), odd, _tilesW);
-                Interleave.Pairs(even, odd, row, 2 * _tilesW);
-
-                var dst = new Span<float>(plane + ((long)((4 * ty) + a) * g.OutWidth), g.OutWidth);
-                var sum = new Span<float>(row, g.OutWidth);
-                if (accumulate)
+                if (!accumulate && g.OutWidth == 4 * _tilesW)
                 {
-                    TensorPrimitives.Add(sum, dst, sum);
+                    Interleave.Pairs(even, odd, dst, 2 * _tilesW);
+                    continue;
                 }
 
-                ActivationKernel.Apply(activation, sum, dst, 1f, shift);
+                Interleave.Pairs(even, odd, row, 2 * _tilesW);
+                var sum = new Span<float>(row, g.OutWidth);
+                var result = new Span<float>(dst, g.OutWidth);
+                if (!accumulate)
+                {
+                    sum.CopyTo(result);
+                    continue;
+                }
+
+                TensorPrimitives.Add(sum, result, sum);
+                ActivationKernel.Apply(activation, sum, result, 1f, shift);
             }
         }
     }
