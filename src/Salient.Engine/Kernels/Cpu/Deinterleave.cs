@@ -28,30 +28,3 @@ internal static unsafe class Deinterleave
         }
     }
 }
-
-/// <summary>The inverse of <see cref="Deinterleave"/>: two arrays merged into pairs, as Winograd tiles' columns go back into output rows.</summary>
-internal static unsafe class Interleave
-{
-    /// <summary>dst[2i], dst[2i + 1] = a[i], b[i] for i &lt; <paramref name="count"/>; 8 pairs a step where vectors are fast.</summary>
-    public static void Pairs(float* a, float* b, float* dst, int count)
-    {
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var zip = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
-            for (; i + 8 <= count; i += 8)
-            {
-                var va = Vector256.Load(a + i);
-                var vb = Vector256.Load(b + i);
-                Vector256.Shuffle(Vector256.Create(va.GetLower(), vb.GetLower()), zip).Store(dst + (2 * i));
-                Vector256.Shuffle(Vector256.Create(va.GetUpper(), vb.GetUpper()), zip).Store(dst + (2 * i) + 8);
-            }
-        }
-
-        for (; i < count; i++)
-        {
-            dst[2 * i] = a[i];
-            dst[(2 * i) + 1] = b[i];
-        }
-    }
-}

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -45,7 +46,7 @@ internal static unsafe class Winograd4x4Conv2dKernel
     /// with the weights transformed per call or (<paramref name="cache"/> keeping them) once per model.
     /// </summary>
     public static bool Applies(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
-        gemm.Kernels == ManagedGemm.Kernels.Vector512 && Vector512.IsHardwareAccelerated && WinogradConv2dKernel.IsWinogradShape(g)
+        gemm.Kernels == ManagedGemm.Kernels.Vector512 && Avx512F.IsSupported && WinogradConv2dKernel.IsWinogradShape(g)
         && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= (WinogradWeights.Lasting(gemm, cache) ? s_minTilesPerImageKept : MinTilesPerImage);
 
     /// <summary>
@@ -110,6 +111,9 @@ internal static unsafe class Winograd4x4Conv2dKernel
         private readonly int _tilesW = (g.OutWidth + 3) / 4;
         private readonly int _tilesH = (g.OutHeight + 3) / 4;
 
+        // Vectors of 16 tiles that cover a tile row and the next tile's first columns: the phase split's unit.
+        private readonly int _groups = ((g.OutWidth + 3) / 4 / Lanes) + 1;
+
         /// <summary>Transforms, multiplies and writes back tile rows [chunk·rowsPerChunk, +rowsPerChunk).</summary>
         public void Chunk(int chunk)
         {
@@ -117,25 +121,26 @@ internal static unsafe class Winograd4x4Conv2dKernel
             var count = Math.Min(rowsPerChunk, rows - first);
             var tiles = count * _tilesW;
 
-            // Every tile-major row holds whole vectors, and at least one slot past the last tile, which the
-            // phase split of the last tile row runs into (see GatherRow).
-            var stride = (tiles + Lanes) / Lanes * Lanes;
+            // Every tile-major row of V, M and Y holds whole vectors; the gathered tiles' rows have a vector
+            // more, which the phase split of the last tile row runs into (see GatherRow).
+            var stride = (tiles + Lanes - 1) / Lanes * Lanes;
+            var gatherStride = stride + Lanes;
             long c = g.InChannels, oc = g.OutChannels;
             var vBuffer = ArrayPool<float>.Shared.Rent((int)(Points * c * stride) + Lanes);
             var mBuffer = ArrayPool<float>.Shared.Rent((int)(Points * oc * stride) + Lanes);
-            var tileBuffer = ArrayPool<float>.Shared.Rent((Points * (stride + Lanes)) + Lanes);
-            var rowBuffer = ArrayPool<float>.Shared.Rent(8 * (_tilesW + 1));
+            var tileBuffer = ArrayPool<float>.Shared.Rent((Points * (gatherStride + Lanes)) + Lanes);
+            var rowBuffer = ArrayPool<float>.Shared.Rent((8 * _groups * Lanes) + Lanes);
             try
             {
-                fixed (float* pV = vBuffer, pM = mBuffer, pTile = tileBuffer, scratch = rowBuffer)
+                fixed (float* pV = vBuffer, pM = mBuffer, pTile = tileBuffer, pRow = rowBuffer)
                 {
-                    float* v = CacheLine.Align(pV), m = CacheLine.Align(pM), d = CacheLine.Align(pTile);
-                    var transposed = d + (Points * stride);
+                    float* v = CacheLine.Align(pV), m = CacheLine.Align(pM), d = CacheLine.Align(pTile), scratch = CacheLine.Align(pRow);
+                    var transposed = d + (Points * gatherStride);
 
                     // Lanes past the last tile are transformed with the rest: zeros, not whatever the pool held.
                     for (var e = 0; e < Points; e++)
                     {
-                        new Span<float>(d + (e * stride) + tiles, stride - tiles).Clear();
+                        new Span<float>(d + (e * gatherStride) + tiles, gatherStride - tiles).Clear();
                     }
 
                     for (var ch = 0; ch < c; ch++)
@@ -143,12 +148,12 @@ internal static unsafe class Winograd4x4Conv2dKernel
                         for (var r = 0; r < count; r++)
                         {
                             var (n, ty) = Math.DivRem(first + r, _tilesH);
-                            GatherRow(input + (((n * c) + ch) * g.InHeight * g.InWidth), ty, scratch, d + (r * _tilesW), stride);
+                            GatherRow(input + (((n * c) + ch) * g.InHeight * g.InWidth), ty, scratch, d + (r * _tilesW), gatherStride);
                         }
 
                         for (var t = 0; t < tiles; t += Lanes)
                         {
-                            InputTiles(d + t, stride, transposed, v + (ch * stride) + t, c * stride);
+                            InputTiles(d + t, gatherStride, transposed, v + (ch * stride) + t, c * stride);
                         }
                     }
 
@@ -199,16 +204,13 @@ internal static unsafe class Winograd4x4Conv2dKernel
         /// <summary>
         /// The 6×6 input tiles of tile row <paramref name="ty"/> of one channel plane, element (k, j) of tile
         /// tx to d[(6k + j)·stride + tx]. Each of the six input rows, zero-padded, is split into its column
-        /// phases P_j[tx] = row[4tx + j]: a tile's columns are P0..P3 at tx and P0, P1 at tx + 1. The split
-        /// writes one slot past the row's tiles, the next tile row's first (gathered after this one) or
-        /// the stride's spare slot.
+        /// phases P_j[tx] = row[4tx + j] (<see cref="SplitPhases"/>): a tile's columns are P0..P3 at tx and
+        /// P0, P1 at tx + 1. The split writes whole vectors, up to 16 slots past the row's tiles: into the next
+        /// tile row's (gathered after this one) or the stride's spare vector.
         /// </summary>
         private void GatherRow(float* plane, int ty, float* scratch, float* d, long stride)
         {
-            var width = 4 * (_tilesW + 1);
-            var padded = scratch;
-            var even = padded + width;
-            var odd = even + (width / 2);
+            var width = 4 * Lanes * _groups;
             for (var k = 0; k < 6; k++)
             {
                 var dk = d + (6 * k * stride);
@@ -225,13 +227,11 @@ internal static unsafe class Winograd4x4Conv2dKernel
 
                 var lead = Math.Min(g.PadLeft, width);
                 var copied = Math.Min(g.InWidth, width - lead);
-                new Span<float>(padded, lead).Clear();
-                new ReadOnlySpan<float>(plane + ((long)iy * g.InWidth), copied).CopyTo(new Span<float>(padded + lead, copied));
-                new Span<float>(padded + lead + copied, width - lead - copied).Clear();
+                new Span<float>(scratch, lead).Clear();
+                new ReadOnlySpan<float>(plane + ((long)iy * g.InWidth), copied).CopyTo(new Span<float>(scratch + lead, copied));
+                new Span<float>(scratch + lead + copied, width - lead - copied).Clear();
 
-                Deinterleave.Pairs(padded, even, odd, width / 2);
-                Deinterleave.Pairs(even, dk, dk + (2 * stride), _tilesW + 1);
-                Deinterleave.Pairs(odd, dk + stride, dk + (3 * stride), _tilesW + 1);
+                SplitPhases(scratch, dk, stride, _groups);
                 new ReadOnlySpan<float>(dk + 1, _tilesW).CopyTo(new Span<float>(dk + (4 * stride), _tilesW));
                 new ReadOnlySpan<float>(dk + stride + 1, _tilesW).CopyTo(new Span<float>(dk + (5 * stride), _tilesW));
             }
@@ -244,32 +244,82 @@ internal static unsafe class Winograd4x4Conv2dKernel
         /// </summary>
         private void ScatterRow(float* y, long stride, float* scratch, float* plane, int ty, float shift)
         {
-            var even = scratch;
-            var odd = even + (2 * _tilesW);
-            var row = odd + (2 * _tilesW);
+            var row = scratch;
+            var tail = scratch + (4 * Lanes * _groups);
             for (var a = 0; a < 4 && (4 * ty) + a < g.OutHeight; a++)
             {
-                var ya = y + (4 * a * stride);
                 var dst = plane + ((long)((4 * ty) + a) * g.OutWidth);
-                Interleave.Pairs(ya, ya + (2 * stride), even, _tilesW);
-                Interleave.Pairs(ya + stride, ya + (3 * stride), odd, _tilesW);
-                if (!accumulate && g.OutWidth == 4 * _tilesW)
-                {
-                    Interleave.Pairs(even, odd, dst, 2 * _tilesW);
-                    continue;
-                }
-
-                Interleave.Pairs(even, odd, row, 2 * _tilesW);
-                var sum = new Span<float>(row, g.OutWidth);
-                var result = new Span<float>(dst, g.OutWidth);
                 if (!accumulate)
                 {
-                    sum.CopyTo(result);
+                    InterleaveColumns(y + (4 * a * stride), stride, dst, g.OutWidth, tail);
                     continue;
                 }
 
+                InterleaveColumns(y + (4 * a * stride), stride, row, g.OutWidth, tail);
+                var sum = new Span<float>(row, g.OutWidth);
+                var result = new Span<float>(dst, g.OutWidth);
                 TensorPrimitives.Add(sum, result, sum);
                 ActivationKernel.Apply(activation, sum, result, 1f, shift);
+            }
+        }
+    }
+
+    // Lane indices of a two-vector permute: the even and the odd elements of 32, and the first and last
+    // 8 elements of each of two vectors alternated.
+    private static readonly Vector512<int> s_evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    private static readonly Vector512<int> s_odds = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    private static readonly Vector512<int> s_zipLow = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    private static readonly Vector512<int> s_zipHigh = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+
+    /// <summary>
+    /// p[k·stride + j] = src[4j + k] for k &lt; 4 and j &lt; 16·<paramref name="groups"/>: the column phases
+    /// of a row, 64 columns (two permutes into even and odd, two more into the four phases) a step.
+    /// </summary>
+    private static void SplitPhases(float* src, float* p, long stride, int groups)
+    {
+        for (var i = 0; i < groups; i++, src += 4 * Lanes, p += Lanes)
+        {
+            var v0 = Vector512.Load(src);
+            var v1 = Vector512.Load(src + Lanes);
+            var v2 = Vector512.Load(src + (2 * Lanes));
+            var v3 = Vector512.Load(src + (3 * Lanes));
+            var evenLow = Avx512F.PermuteVar16x32x2(v0, s_evens, v1);
+            var oddLow = Avx512F.PermuteVar16x32x2(v0, s_odds, v1);
+            var evenHigh = Avx512F.PermuteVar16x32x2(v2, s_evens, v3);
+            var oddHigh = Avx512F.PermuteVar16x32x2(v2, s_odds, v3);
+            Avx512F.PermuteVar16x32x2(evenLow, s_evens, evenHigh).Store(p);
+            Avx512F.PermuteVar16x32x2(oddLow, s_evens, oddHigh).Store(p + stride);
+            Avx512F.PermuteVar16x32x2(evenLow, s_odds, evenHigh).Store(p + (2 * stride));
+            Avx512F.PermuteVar16x32x2(oddLow, s_odds, oddHigh).Store(p + (3 * stride));
+        }
+    }
+
+    /// <summary>
+    /// dst[4j + b] = y[b·stride + j] for the first <paramref name="count"/> values of dst: an output row from
+    /// its tiles' four columns, 16 tiles (four permutes into pairs, four more into quadruples) a step; a
+    /// last partial step goes through <paramref name="tail"/> (64 floats), so nothing past dst's row is written.
+    /// </summary>
+    private static void InterleaveColumns(float* y, long stride, float* dst, int count, float* tail)
+    {
+        for (var j = 0; j < count; j += 4 * Lanes, y += Lanes)
+        {
+            var y0 = Vector512.Load(y);
+            var y1 = Vector512.Load(y + stride);
+            var y2 = Vector512.Load(y + (2 * stride));
+            var y3 = Vector512.Load(y + (3 * stride));
+            var evenLow = Avx512F.PermuteVar16x32x2(y0, s_zipLow, y2);
+            var evenHigh = Avx512F.PermuteVar16x32x2(y0, s_zipHigh, y2);
+            var oddLow = Avx512F.PermuteVar16x32x2(y1, s_zipLow, y3);
+            var oddHigh = Avx512F.PermuteVar16x32x2(y1, s_zipHigh, y3);
+            var whole = count - j >= 4 * Lanes;
+            var target = whole ? dst + j : tail;
+            Avx512F.PermuteVar16x32x2(evenLow, s_zipLow, oddLow).Store(target);
+            Avx512F.PermuteVar16x32x2(evenLow, s_zipHigh, oddLow).Store(target + Lanes);
+            Avx512F.PermuteVar16x32x2(evenHigh, s_zipLow, oddHigh).Store(target + (2 * Lanes));
+            Avx512F.PermuteVar16x32x2(evenHigh, s_zipHigh, oddHigh).Store(target + (3 * Lanes));
+            if (!whole)
+            {
+                new ReadOnlySpan<float>(tail, count - j).CopyTo(new Span<float>(dst + j, count - j));
             }
         }
     }

@@ -253,8 +253,8 @@ internal static unsafe class WinogradConv2dKernel
             Combine(m, _tilesW, pointStride, new OutputTransform(y, _tilesW));
             var row0 = scratch + (4 * _tilesW);
             var row1 = row0 + (2 * _tilesW);
-            Interleave.Pairs(y, y + _tilesW, row0, _tilesW);
-            Interleave.Pairs(y + (2 * _tilesW), y + (3 * _tilesW), row1, _tilesW);
+            Interleave(y, y + _tilesW, row0, _tilesW);
+            Interleave(y + (2 * _tilesW), y + (3 * _tilesW), row1, _tilesW);
 
             for (var a = 0; a < 2 && (2 * ty) + a < g.OutHeight; a++)
             {
@@ -267,6 +267,29 @@ internal static unsafe class WinogradConv2dKernel
 
                 ActivationKernel.Apply(activation, sum, dst, 1f, shift);
             }
+        }
+    }
+
+    // dst[2i], dst[2i + 1] = a[i], b[i] for i < count.
+    private static void Interleave(float* a, float* b, float* dst, int count)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var zip = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+            for (; i + 8 <= count; i += 8)
+            {
+                var va = Vector256.Load(a + i);
+                var vb = Vector256.Load(b + i);
+                Vector256.Shuffle(Vector256.Create(va.GetLower(), vb.GetLower()), zip).Store(dst + (2 * i));
+                Vector256.Shuffle(Vector256.Create(va.GetUpper(), vb.GetUpper()), zip).Store(dst + (2 * i) + 8);
+            }
+        }
+
+        for (; i < count; i++)
+        {
+            dst[2 * i] = a[i];
+            dst[(2 * i) + 1] = b[i];
         }
     }
 
