@@ -127,9 +127,11 @@ internal static class Reference
     /// </summary>
     /// <summary>
     /// Runs <paramref name="backend"/>'s convolution with and without a bias, each alone (over an output
-    /// of NaNs, so every value must be written) and accumulating onto a residual, against the reference.
+    /// of NaNs, so every value must be written) and accumulating onto a residual, against the reference;
+    /// with <paramref name="prepared"/>, the kernels that need kept weights.
     /// </summary>
-    public static void AssertConvEpilogues(CpuBackend backend, Conv2dGeometry g, float[] input, float[] weight, FusedActivation act, int seed)
+    public static void AssertConvEpilogues(CpuBackend backend, Conv2dGeometry g, float[] input, float[] weight, FusedActivation act, int seed,
+        PreparedWeights? prepared = null)
     {
         foreach (var withBias in new[] { false, true })
         {
@@ -144,7 +146,7 @@ internal static class Reference
                     Array.Fill(output, float.NaN);
                 }
 
-                backend.Conv2d(g, input, weight, bias, output, act, accumulate);
+                backend.Conv2d(g, input, weight, bias, output, act, accumulate, prepared);
 
                 AssertClose([.. sum.Select((x, i) => Activate(act, x + (accumulate ? residual[i] : 0f)))], output);
             }

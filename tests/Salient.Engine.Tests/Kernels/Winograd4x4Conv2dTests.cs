@@ -4,17 +4,18 @@ using Salient.Engine.Kernels;
 namespace Salient.Engine.Tests.Kernels;
 
 /// <summary>
-/// 3×3 stride-1 convolutions on planes of at least 7×7 tiles of 4×4 outputs, which the CPU backend gives
-/// to its Winograd F(4×4, 3×3) kernel with AVX-512 (to F(2×2) held to AVX2), against the naive
-/// convolution: partial last tile rows and columns, chunks whose tile count is not a whole number of
-/// vectors, padding of every kind, batches spread over chunks, every epilogue.
+/// 3×3 stride-1 convolutions on planes of at least 4×4 tiles of 4×4 outputs with the weights kept in a
+/// model's cache, which the CPU backend gives to its Winograd F(4×4, 3×3) kernel with AVX-512 and the
+/// managed GEMM (to F(2×2) held to AVX2 or with OpenBLAS), against the naive convolution: partial last
+/// tile rows and columns, chunks whose tile count is not a whole number of vectors, padding of every
+/// kind, batches spread over chunks, every epilogue.
 /// </summary>
 public class Winograd4x4Conv2dTests
 {
     // Batch, C, H, W, OC, PT, PL, PB, PR.
     private static readonly int[][] s_geometries =
     [
-        [1, 16, 28, 28, 16, 1, 1, 1, 1], // 7×7 tiles, the fewest it takes
+        [1, 16, 28, 28, 16, 1, 1, 1, 1], // 7×7 tiles
         [2, 17, 29, 31, 18, 1, 1, 1, 1], // odd planes: the last tile row and column partly used; channels not a multiple of 16
         [1, 16, 30, 33, 16, 0, 0, 0, 0], // unpadded: 28×31 outputs
         [2, 16, 28, 30, 16, 2, 0, 1, 2], // asymmetric padding wider than the kernel's reach
@@ -55,10 +56,10 @@ public class Winograd4x4Conv2dTests
         var g = Geometry(s_geometries[index]);
         var input = Reference.Random(g.Batch * g.InChannels * g.InHeight * g.InWidth, 140 + index);
         var weight = Reference.Random(g.OutChannels * g.InChannels * 9, 150 + index);
-        Reference.AssertConvEpilogues(Backends.Get(backend), g, input, weight, s_activations[index], 160 + index);
+        Reference.AssertConvEpilogues(Backends.Get(backend), g, input, weight, s_activations[index], 160 + index, new PreparedWeights());
     }
 
-    // A 29×28 plane, which takes F(4×4) either way, and a 13×14 one, which takes it only with kept weights.
+    // A 29×28 plane and a 13×14 one: 4×4 tiles, the fewest it takes.
     private static readonly int[][] s_cachedGeometries =
     [
         [2, 16, 29, 28, 24, 1, 1, 1, 1],
@@ -83,7 +84,7 @@ public class Winograd4x4Conv2dTests
 
     [Theory]
     [MemberData(nameof(CachedCases))]
-    public void Transformed_weights_kept_in_the_model_cache_give_per_call_results(string backend, int index)
+    public void Transformed_weights_kept_in_the_model_cache_serve_later_calls(string backend, int index)
     {
         var g = Geometry(s_cachedGeometries[index]);
         var cpu = Backends.Get(backend);

@@ -29,10 +29,9 @@ internal static unsafe class Conv2dBackwardKernel
                 return;
             }
 
-            var winogradCache = Environment.GetEnvironmentVariable("SALIENT_WINO_BWD_NOCACHE") == "1" ? default : cache;
-            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, winogradCache))
+            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, cache))
             {
-                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, winogradCache);
+                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, cache);
                 return;
             }
 

@@ -17,9 +17,10 @@ namespace Salient.Engine.Kernels.Cpu;
 /// gathered into 36 tile-major rows: each input row split into its four column phases (column 4j + k).
 /// Interpolation points 0, ±1, ±2 (and ∞): the smallest integers that give six points, so the
 /// transforms' coefficients (up to 5 in Bᵀ, 8 in Aᵀ, 1/24 in G) stay small; the filter transform runs
-/// in double. The rounding error is still larger than F(2×2)'s, about 1e-5 relative on ResNet layers
-/// against 1e-6, within the parity tolerances. Needs AVX-512; the filters' transforms are cached like
-/// F(2×2)'s (<see cref="WinogradWeights"/>).
+/// in double. The rounding error is still about five times F(2×2)'s: on ResNet-like 3×3 layers (ReLU
+/// inputs, He-scaled filters) an RMS error of 1.1–2.0e-6 of the outputs' RMS (F(2×2): 2–4e-7), at most
+/// 4e-5 on outputs up to 4.4, within the parity tolerances. Needs AVX-512, and the filters' transforms
+/// kept in the model's cache (<see cref="WinogradWeights"/>).
 /// </summary>
 internal static unsafe class Winograd4x4Conv2dKernel
 {
@@ -33,21 +34,21 @@ internal static unsafe class Winograd4x4Conv2dKernel
     private const int TargetTiles = 128;
 
     // Tiles of 4×4 outputs per image, at least. Measured on ResNet's layers at batch 8 (one layer, 2
-    // threads, weights kept, best of 15 calls, F(2×2) → F(4×4)): 64 channels at 56×56 (196 tiles)
-    // 12.2–12.6 → 9.8–10.9 ms, 128 at 28×28 (49 tiles) 9.5–16.1 → 7.8–8.9, 256 at 14×14 (16 tiles,
-    // 31% of the outputs computed past the plane's edge) 11.9–14.4 → 5.2–8.4, but 512 at 7×7 (4 tiles,
-    // 32 a batch: GEMMs too thin) 11.8–12.6 → 13.3–13.8. Without kept weights each call transforms
-    // 36 filters' worth per filter, so only planes of 28×28 and up, whose layers have few channels.
-    private static readonly int s_minTilesPerImageKept = int.TryParse(Environment.GetEnvironmentVariable("SALIENT_WINO4_MIN"), out var w) ? w : 16;
-    private const int MinTilesPerImage = 49;
+    // threads, weights kept, best of 15 calls, F(2×2) → F(4×4), two rounds): 64 channels at 56×56 (196
+    // tiles) 10.7–13.0 → 7.9–10.2 ms, 128 at 28×28 (49 tiles) 8.3–8.4 → 4.2–7.9, 256 at 14×14 (16 tiles,
+    // 31% of them past the plane's edge) 10.3–10.5 → 3.2–7.6, but 512 at 7×7 (4 tiles, 32 a batch: GEMMs
+    // too thin) 11.8–12.6 → 13.3–13.8.
+    private const int MinTilesPerImage = 16;
 
     /// <summary>
-    /// Whether <paramref name="g"/> is a convolution this kernel computes, and faster than F(2×2) or im2col,
-    /// with the weights transformed per call or (<paramref name="cache"/> keeping them) once per model.
+    /// Whether <paramref name="g"/> is a convolution this kernel computes, and faster than F(2×2) or im2col.
+    /// Only with the transformed weights kept once per model (<paramref name="cache"/>): per call, the
+    /// 36 transforms of every filter would fall on each pass, which nothing here has measured, so training's
+    /// convolutions stay with F(2×2) and im2col.
     /// </summary>
     public static bool Applies(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
-        gemm.Kernels == ManagedGemm.Kernels.Vector512 && Avx512F.IsSupported && WinogradConv2dKernel.IsWinogradShape(g)
-        && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= (WinogradWeights.Lasting(gemm, cache) ? s_minTilesPerImageKept : MinTilesPerImage);
+        gemm.Kernels == ManagedGemm.Kernels.Vector512 && Avx512F.IsSupported && WinogradWeights.Lasting(gemm, cache)
+        && WinogradConv2dKernel.IsWinogradShape(g) && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= MinTilesPerImage;
 
     /// <summary>
     /// A convolution <see cref="Applies"/> accepts, with any padding; the caller has validated the buffers.
