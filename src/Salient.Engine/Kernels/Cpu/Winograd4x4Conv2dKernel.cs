@@ -33,11 +33,11 @@ internal static unsafe class Winograd4x4Conv2dKernel
     // was as fast as 96 or 192 and faster than 64.
     private const int TargetTiles = 128;
 
-    // Tiles of 4×4 outputs per image, at least. Measured on ResNet's layers at batch 8 (one layer, 2
-    // threads, weights kept, best of 15 calls, F(2×2) → F(4×4), two rounds): 64 channels at 56×56 (196
-    // tiles) 10.7–13.0 → 7.9–10.2 ms, 128 at 28×28 (49 tiles) 8.3–8.4 → 4.2–7.9, 256 at 14×14 (16 tiles,
-    // 31% of them past the plane's edge) 10.3–10.5 → 3.2–7.6, but 512 at 7×7 (4 tiles, 32 a batch: GEMMs
-    // too thin) 11.8–12.6 → 13.3–13.8.
+    // Tiles of 4×4 outputs per image, at least. ResNet's layers at batch 8 (2 threads, weights kept):
+    // inside the networks F(4×4) took 64 channels at 56×56 from 17.2 to 14.6 ms (3 layers), 256 at 14×14
+    // (16 tiles, 31% of them past the plane's edge) from 34.1 to 24.0 (5 layers), 128 at 28×28 from 14.7
+    // to 13.8; one layer alone, best of 15 calls, it won by 20–60% under load and tied on a quiet machine;
+    // 512 at 7×7 (4 tiles, 32 a batch: GEMMs too thin) lost every time (11.8–12.6 → 13.3–13.8 ms).
     private const int MinTilesPerImage = 16;
 
     /// <summary>
@@ -135,7 +135,7 @@ internal static unsafe class Winograd4x4Conv2dKernel
                 fixed (float* pV = vBuffer, pM = mBuffer, pTile = tileBuffer, pRow = rowBuffer)
                 {
                     float* v = CacheLine.Align(pV), m = CacheLine.Align(pM), d = CacheLine.Align(pTile), scratch = CacheLine.Align(pRow);
-                    var transposed = d + (Points * gatherStride);
+                    var transformScratch = d + (Points * gatherStride);
 
                     // Lanes past the last tile are transformed with the rest: zeros, not whatever the pool held.
                     for (var e = 0; e < Points; e++)
@@ -153,7 +153,7 @@ internal static unsafe class Winograd4x4Conv2dKernel
 
                         for (var t = 0; t < tiles; t += Lanes)
                         {
-                            InputTiles(d + t, gatherStride, transposed, v + (ch * stride) + t, c * stride);
+                            InputTiles(d + t, gatherStride, transformScratch, v + (ch * stride) + t, c * stride);
                         }
                     }
 
@@ -172,7 +172,7 @@ internal static unsafe class Winograd4x4Conv2dKernel
                     {
                         for (var t = 0; t < tiles; t += Lanes)
                         {
-                            OutputTiles(m + (o * stride) + t, oc * stride, transposed, y + t, stride);
+                            OutputTiles(m + (o * stride) + t, oc * stride, transformScratch, y + t, stride);
                         }
 
                         var shift = bias == null ? 0f : bias[o];
