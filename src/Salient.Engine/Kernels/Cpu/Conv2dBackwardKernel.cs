@@ -6,37 +6,37 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Convolution gradients as GEMMs per image and group, parallel over images like
 /// <see cref="Conv2dKernel"/>: the input gradient is col2im(Wᵀ·dY), or Wᵀ·dY itself for pointwise
-/// convolutions, with Wᵀ prepared once per call (once per model with a <see cref="WeightCache"/> that keeps it); the weight gradient is Σ_images dY·im2col(x)ᵀ,
+/// convolutions, with Wᵀ prepared once per call (<see cref="ConvGroupWeights"/>); the weight gradient is Σ_images dY·im2col(x)ᵀ,
 /// each thread summing its share of the images into its own buffer. Depthwise convolutions go to
 /// <see cref="DepthwiseConv2dBackwardKernel"/>, input gradients of 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>.
 /// </summary>
 internal static unsafe class Conv2dBackwardKernel
 {
-    public static void Data(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient,
-        WeightCache cache = default)
+    public static void Data(CpuGemm gemm, in Conv2dGeometry g, WeightCache weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
     {
-        g.Validate(inputGradient.Length, weight.Length, 0, outputGradient.Length);
+        g.Validate(inputGradient.Length, weights.Length, 0, outputGradient.Length);
         if (g.Batch == 0)
         {
             return;
         }
 
-        fixed (float* pW = weight, pDy = outputGradient, pDx = inputGradient)
+        fixed (float* pDy = outputGradient, pDx = inputGradient)
         {
             if (ConvWindow.IsDepthwise(g))
             {
-                DepthwiseConv2dBackwardKernel.Data(g, pW, pDy, pDx);
+                using var pinned = weights.Pin();
+                DepthwiseConv2dBackwardKernel.Data(g, (float*)pinned.Pointer, pDy, pDx);
                 return;
             }
 
-            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, cache))
+            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, weights))
             {
-                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, cache);
+                WinogradConv2dKernel.BackwardData(gemm, g, weights, pDy, pDx);
                 return;
             }
 
-            using var weights = ConvGroupWeights.For(gemm, g, pW, transposed: true, cache);
-            gemm.ForEachImage(g.Batch, new DataJob(g, weights, pDy, pDx).Image);
+            using var lhs = ConvGroupWeights.For(gemm, g, weights, transposed: true);
+            gemm.ForEachImage(g.Batch, new DataJob(g, lhs, pDy, pDx).Image);
         }
     }
 

@@ -16,19 +16,22 @@ namespace Salient.Engine.Kernels.Cpu;
 /// </summary>
 internal static unsafe class Conv2dKernel
 {
-    public static void Run(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false, WeightCache cache = default)
+    public static void Run(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, WeightCache weights,
+        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false)
     {
-        g.Validate(input.Length, weight.Length, bias.Length, output.Length);
+        g.Validate(input.Length, weights.Length, bias.Length, output.Length);
         if (g.Batch == 0)
         {
             return;
         }
 
-        fixed (float* pIn = input, pW = weight, pBias = bias, pOut = output)
+        fixed (float* pIn = input, pBias = bias, pOut = output)
         {
             if (ConvWindow.IsDepthwise(g))
             {
+                // Depthwise filters are small and read as they are on every call.
+                using var pinned = weights.Pin();
+                var pW = (float*)pinned.Pointer;
                 if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PaddedDepthwiseConv2dKernel.IsSupported)
                 {
                     PaddedDepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate);
@@ -47,19 +50,19 @@ internal static unsafe class Conv2dKernel
 
             if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PointwiseConv2dKernel.Applies(g))
             {
-                PointwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate, cache);
+                PointwiseConv2dKernel.Run(g, pIn, weights, pBias, pOut, activation, accumulate);
                 return;
             }
 
-            if (WinogradConv2dKernel.Applies(g, gemm, cache))
+            if (WinogradConv2dKernel.Applies(g, gemm, weights))
             {
-                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate, cache);
+                WinogradConv2dKernel.Run(gemm, g, pIn, weights, pBias, pOut, activation, accumulate);
                 return;
             }
 
-            using var weights = ConvGroupWeights.For(gemm, g, pW, transposed: false, cache);
+            using var lhs = ConvGroupWeights.For(gemm, g, weights, transposed: false);
             var perGemm = ImagesPerGemm(g.Batch, g.OutHeight * g.OutWidth);
-            gemm.ForEachImage((g.Batch + perGemm - 1) / perGemm, new Job(g, pIn, weights, pBias, pOut, activation, accumulate, perGemm).Images);
+            gemm.ForEachImage((g.Batch + perGemm - 1) / perGemm, new Job(g, pIn, lhs, pBias, pOut, activation, accumulate, perGemm).Images);
         }
     }
 

@@ -41,22 +41,22 @@ internal static unsafe class PointwiseConv2dKernel
 
     /// <summary>
     /// output = act(W·input + bias), or act(output + W·input + bias) with <paramref name="accumulate"/>.
-    /// With a <paramref name="cache"/> that keeps them, the packed weights are made once per model.
+    /// With <paramref name="weights"/> that keep their forms, the packed weights are made once per model.
     /// </summary>
-    public static void Run(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate,
-        WeightCache cache = default)
+    public static void Run(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output, in FusedActivation activation, bool accumulate)
     {
         int m = g.OutChannels, k = g.InChannels;
         var length = (((m + Mr - 1) / Mr) * Mr * k) + Lanes;
-        if (cache.Keeps)
+        if (weights.Keeps)
         {
             // Pinned, so the aligned start found when packing stays where it was.
-            var kept = cache.Get(new Form(m, k), () =>
+            var kept = weights.Get(new Form(m, k), () =>
             {
                 var buffer = GC.AllocateArray<float>(length, pinned: true);
+                using var weight = weights.Pin();
                 fixed (float* p = buffer)
                 {
-                    Pack(weight, m, k, CacheLine.Align(p));
+                    Pack((float*)weight.Pointer, m, k, CacheLine.Align(p));
                 }
 
                 return buffer;
@@ -72,10 +72,11 @@ internal static unsafe class PointwiseConv2dKernel
         var packed = ArrayPool<float>.Shared.Rent(length);
         try
         {
+            using var weight = weights.Pin();
             fixed (float* p = packed)
             {
                 var a = CacheLine.Align(p);
-                Pack(weight, m, k, a);
+                Pack((float*)weight.Pointer, m, k, a);
                 Multiply(g, a, input, bias, output, activation, accumulate);
             }
         }

@@ -51,10 +51,10 @@ internal static unsafe class WinogradConv2dKernel
     /// Any 3×3 stride-1 undilated ungrouped convolution, with any padding; the caller has validated the buffers.
     /// With <paramref name="accumulate"/> the output's values join the sum before the activation.
     /// </summary>
-    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation,
-        bool accumulate = false, WeightCache cache = default)
+    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output, in FusedActivation activation,
+        bool accumulate = false)
     {
-        using var transformed = TransformedWeights.For(gemm, g, weight, flipped: false, cache);
+        using var transformed = TransformedWeights.For(gemm, g, weights, flipped: false);
         Run(gemm, g, input, transformed, bias, output, activation, accumulate);
     }
 
@@ -80,10 +80,9 @@ internal static unsafe class WinogradConv2dKernel
     /// convolution of the output gradient, padded by 2 - pad, with the filters flipped and their
     /// channel axes swapped.
     /// </summary>
-    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, float* weight, float* outputGradient, float* inputGradient,
-        WeightCache cache = default)
+    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, WeightCache weights, float* outputGradient, float* inputGradient)
     {
-        using var transformed = TransformedWeights.For(gemm, g, weight, flipped: true, cache);
+        using var transformed = TransformedWeights.For(gemm, g, weights, flipped: true);
         var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
             2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
         Run(gemm, transposed, outputGradient, transformed, null, inputGradient, FusedActivation.None, false);
@@ -105,7 +104,7 @@ internal static unsafe class WinogradConv2dKernel
         // packs inside each product; the managed GEMM's packs are copies, so a lasting entry lets go at once.
         private float[]? _transformed;
 
-        private TransformedWeights(CpuGemm gemm, int outChannels, int inChannels, float* weight, bool flipped, bool lasting)
+        private TransformedWeights(CpuGemm gemm, int outChannels, int inChannels, WeightCache weights, bool flipped, bool lasting)
         {
             _lasting = lasting;
             int rows = flipped ? inChannels : outChannels, cols = flipped ? outChannels : inChannels;
@@ -114,8 +113,10 @@ internal static unsafe class WinogradConv2dKernel
             var flippedBuffer = flipped ? ArrayPool<float>.Shared.Rent(filters * 9) : null;
             try
             {
+                using var pinned = weights.Pin();
                 fixed (float* u = _transformed, f = flippedBuffer)
                 {
+                    var weight = (float*)pinned.Pointer;
                     var w = weight;
                     if (flipped)
                     {
@@ -158,19 +159,19 @@ internal static unsafe class WinogradConv2dKernel
         public static bool Lasting(CpuGemm gemm, WeightCache cache) => !gemm.UsesOpenBlas && cache.Keeps;
 
         /// <summary>
-        /// This call's operands: the cached ones when <paramref name="cache"/> keeps them (made on first use),
+        /// This call's operands: the cached ones when <paramref name="weights"/> keeps them (made on first use),
         /// else ones of this call; dispose after the call either way (a cached entry stays).
         /// </summary>
-        public static TransformedWeights For(CpuGemm gemm, in Conv2dGeometry g, float* weight, bool flipped, WeightCache cache)
+        public static TransformedWeights For(CpuGemm gemm, in Conv2dGeometry g, WeightCache weights, bool flipped)
         {
             int outChannels = g.OutChannels, inChannels = g.InChannels;
-            if (!Lasting(gemm, cache))
+            if (!Lasting(gemm, weights))
             {
-                return new TransformedWeights(gemm, outChannels, inChannels, weight, flipped, lasting: false);
+                return new TransformedWeights(gemm, outChannels, inChannels, weights, flipped, lasting: false);
             }
 
-            return cache.Get(new Form(outChannels, inChannels, flipped, gemm.Kernels),
-                () => new TransformedWeights(gemm, outChannels, inChannels, weight, flipped, lasting: true));
+            return weights.Get(new Form(outChannels, inChannels, flipped, gemm.Kernels),
+                () => new TransformedWeights(gemm, outChannels, inChannels, weights, flipped, lasting: true));
         }
 
         public void Dispose()
