@@ -53,7 +53,7 @@ internal sealed class ChannelScaledMemory : MemoryManager<float>
         {
             if (_pinCount == 0)
             {
-                _pinned = ArrayPool<float>.Shared.Rent(_filters.Length);
+                _pinned = HostArrayPool.Shared.Rent(_filters.Length);
                 Fold(_pinned);
                 _pin = GCHandle.Alloc(_pinned, GCHandleType.Pinned);
             }
@@ -70,7 +70,7 @@ internal sealed class ChannelScaledMemory : MemoryManager<float>
             if (--_pinCount == 0)
             {
                 _pin.Free();
-                ArrayPool<float>.Shared.Return(_pinned!);
+                HostArrayPool.Shared.Return(_pinned!);
                 _pinned = null;
             }
         }

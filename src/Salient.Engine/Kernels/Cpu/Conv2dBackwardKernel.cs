@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Numerics.Tensors;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -76,7 +76,7 @@ internal static unsafe class Conv2dBackwardKernel
     {
         var batch = g.Batch;
         var shares = CpuGemm.SplitsBatch(batch) ? Math.Min(CpuParallel.MaxThreads, batch) : 1;
-        var partials = shares > 1 ? ArrayPool<float>.Shared.Rent((shares - 1) * length) : null;
+        var partials = shares > 1 ? HostArrayPool.Shared.Rent((shares - 1) * length) : null;
         try
         {
             fixed (float* pPartials = partials)
@@ -111,7 +111,7 @@ internal static unsafe class Conv2dBackwardKernel
         {
             if (partials is not null)
             {
-                ArrayPool<float>.Shared.Return(partials);
+                HostArrayPool.Shared.Return(partials);
             }
         }
     }
@@ -127,7 +127,7 @@ internal static unsafe class Conv2dBackwardKernel
             var pointwise = ConvWindow.IsPointwise(g);
             var dy = outputGradient + ((long)n * g.OutChannels * outPlane);
             var dx = inputGradient + ((long)n * g.InChannels * inPlane);
-            var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(cg * g.KernelHeight * g.KernelWidth * outPlane);
+            var scratch = pointwise ? null : HostArrayPool.Shared.Rent(cg * g.KernelHeight * g.KernelWidth * outPlane);
             try
             {
                 fixed (float* col = scratch)
@@ -149,7 +149,7 @@ internal static unsafe class Conv2dBackwardKernel
             {
                 if (scratch is not null)
                 {
-                    ArrayPool<float>.Shared.Return(scratch);
+                    HostArrayPool.Shared.Return(scratch);
                 }
             }
         }
@@ -168,7 +168,7 @@ internal static unsafe class Conv2dBackwardKernel
             var pointwise = ConvWindow.IsPointwise(g);
             var x = input + ((long)n * g.InChannels * inPlane);
             var dy = outputGradient + ((long)n * g.OutChannels * outPlane);
-            var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(kdim * outPlane);
+            var scratch = pointwise ? null : HostArrayPool.Shared.Rent(kdim * outPlane);
             try
             {
                 fixed (float* col = scratch)
@@ -190,7 +190,7 @@ internal static unsafe class Conv2dBackwardKernel
             {
                 if (scratch is not null)
                 {
-                    ArrayPool<float>.Shared.Return(scratch);
+                    HostArrayPool.Shared.Return(scratch);
                 }
             }
         }

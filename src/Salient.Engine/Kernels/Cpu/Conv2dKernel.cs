@@ -1,4 +1,4 @@
-using System.Buffers;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -81,7 +81,7 @@ internal static unsafe class Conv2dKernel
     // enough (MobileNets add after the 1×1 projection) that a scratch output and one pass will do.
     private static void AccumulateDepthwise(in Conv2dGeometry g, float* input, float* weight, float* bias, Span<float> output, in FusedActivation activation)
     {
-        var scratch = ArrayPool<float>.Shared.Rent(output.Length);
+        var scratch = HostArrayPool.Shared.Rent(output.Length);
         try
         {
             fixed (float* pScratch = scratch)
@@ -95,7 +95,7 @@ internal static unsafe class Conv2dKernel
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(scratch);
+            HostArrayPool.Shared.Return(scratch);
         }
     }
 
@@ -116,8 +116,8 @@ internal static unsafe class Conv2dKernel
             var pointwise = ConvWindow.IsPointwise(g);
 
             // One pointwise image is its own column matrix; one image's GEMM writes its output in place.
-            var colBuffer = pointwise && count == 1 ? null : ArrayPool<float>.Shared.Rent(kdim * columns);
-            var wideBuffer = count == 1 ? null : ArrayPool<float>.Shared.Rent(ocg * columns);
+            var colBuffer = pointwise && count == 1 ? null : HostArrayPool.Shared.Rent(kdim * columns);
+            var wideBuffer = count == 1 ? null : HostArrayPool.Shared.Rent(ocg * columns);
             try
             {
                 fixed (float* col = colBuffer, wide = wideBuffer)
@@ -161,12 +161,12 @@ internal static unsafe class Conv2dKernel
             {
                 if (colBuffer is not null)
                 {
-                    ArrayPool<float>.Shared.Return(colBuffer);
+                    HostArrayPool.Shared.Return(colBuffer);
                 }
 
                 if (wideBuffer is not null)
                 {
-                    ArrayPool<float>.Shared.Return(wideBuffer);
+                    HostArrayPool.Shared.Return(wideBuffer);
                 }
             }
         }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -99,73 +100,87 @@ internal static unsafe class ManagedGemm
         var kcMax = Math.Min(k, Kc);
         var ncMax = Math.Min(n, Nc);
         var aPanels = (m + Mr - 1) / Mr;
-        var packA = packed is null ? (float*)NativeMemory.AlignedAlloc((nuint)((long)aPanels * Mr * kcMax * sizeof(float)), 64) : null;
-        var packB = (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(ncMax, Nr) * kcMax * sizeof(float)), 64);
+        // The packs' buffers come from the pool the tensors come from: native allocations of a few MB per
+        // call stayed in the C library's per-thread arenas, resident beside the pool's free arrays.
+        var packAArray = packed is null ? HostArrayPool.Shared.Rent((aPanels * Mr * kcMax) + CacheLineFloats) : null;
+        var packBArray = HostArrayPool.Shared.Rent((RoundUp(ncMax, Nr) * kcMax) + CacheLineFloats);
         try
         {
-            var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
-            for (var pc = 0; pc < k; pc += Kc)
+            fixed (float* pA = packAArray, pB = packBArray)
             {
-                var kc = Math.Min(Kc, k - pc);
-                var aBlock = packed is null ? packA : packed.Block(pc);
-                var last = pc + kc == k ? epilogue : default;
-                for (var jc = 0; jc < n; jc += Nc)
+                var packA = pA == null ? null : CacheLine.Align(pA);
+                var packB = CacheLine.Align(pB);
+                var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+                for (var pc = 0; pc < k; pc += Kc)
                 {
-                    var nc = Math.Min(Nc, n - jc);
-                    var bPanels = (nc + Nr - 1) / Nr;
-
-                    // A is packed once per depth block, with the first column block; B once per block.
-                    var packAPanels = packed is null && jc == 0 ? aPanels : 0;
-                    var packJobs = packAPanels + bPanels;
-                    void Pack(int t)
+                    var kc = Math.Min(Kc, k - pc);
+                    var aBlock = packed is null ? packA : packed.Block(pc);
+                    var last = pc + kc == k ? epilogue : default;
+                    for (var jc = 0; jc < n; jc += Nc)
                     {
-                        if (t < packAPanels)
+                        var nc = Math.Min(Nc, n - jc);
+                        var bPanels = (nc + Nr - 1) / Nr;
+
+                        // A is packed once per depth block, with the first column block; B once per block.
+                        var packAPanels = packed is null && jc == 0 ? aPanels : 0;
+                        var packJobs = packAPanels + bPanels;
+                        void Pack(int t)
                         {
-                            PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, aBlock + ((long)t * Mr * kc));
+                            if (t < packAPanels)
+                            {
+                                PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, aBlock + ((long)t * Mr * kc));
+                            }
+                            else
+                            {
+                                var panel = t - packAPanels;
+                                PackB(transB, b, ldb, jc + nc, jc + (panel * Nr), pc, kc, packB + ((long)panel * Nr * kc));
+                            }
+                        }
+
+                        var mTasks = (m + Mc - 1) / Mc;
+                        var nTasks = (nc + NcTask - 1) / NcTask;
+                        void Compute(int t)
+                        {
+                            var i0 = t / nTasks * Mc;
+                            var j0 = t % nTasks * NcTask;
+                            Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
+                                Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, overwriteFirst && pc == 0, last.Offset(i0));
+                        }
+
+                        if (threads == 1)
+                        {
+                            for (var t = 0; t < packJobs; t++)
+                            {
+                                Pack(t);
+                            }
+
+                            for (var t = 0; t < mTasks * nTasks; t++)
+                            {
+                                Compute(t);
+                            }
                         }
                         else
                         {
-                            var panel = t - packAPanels;
-                            PackB(transB, b, ldb, jc + nc, jc + (panel * Nr), pc, kc, packB + ((long)panel * Nr * kc));
+                            Parallel.For(0, packJobs, options, Pack);
+                            Parallel.For(0, mTasks * nTasks, options, Compute);
                         }
-                    }
-
-                    var mTasks = (m + Mc - 1) / Mc;
-                    var nTasks = (nc + NcTask - 1) / NcTask;
-                    void Compute(int t)
-                    {
-                        var i0 = t / nTasks * Mc;
-                        var j0 = t % nTasks * NcTask;
-                        Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
-                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, overwriteFirst && pc == 0, last.Offset(i0));
-                    }
-
-                    if (threads == 1)
-                    {
-                        for (var t = 0; t < packJobs; t++)
-                        {
-                            Pack(t);
-                        }
-
-                        for (var t = 0; t < mTasks * nTasks; t++)
-                        {
-                            Compute(t);
-                        }
-                    }
-                    else
-                    {
-                        Parallel.For(0, packJobs, options, Pack);
-                        Parallel.For(0, mTasks * nTasks, options, Compute);
                     }
                 }
             }
         }
         finally
         {
-            NativeMemory.AlignedFree(packA);
-            NativeMemory.AlignedFree(packB);
+            if (packAArray is not null)
+            {
+                HostArrayPool.Shared.Return(packAArray);
+            }
+
+            HostArrayPool.Shared.Return(packBArray);
         }
     }
+
+    // Slack for a pooled buffer's start to be moved onto a cache line.
+    private const int CacheLineFloats = 64 / sizeof(float);
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
@@ -659,8 +674,8 @@ internal static unsafe class ManagedGemm
     }
 
     /// <summary>
-    /// A left operand packed by <see cref="Pack"/>, 64-byte aligned. A per-call pack holds native memory
-    /// until disposed; a lasting one (a model's cached weights, <see cref="PreparedWeights"/>) holds a
+    /// A left operand packed by <see cref="Pack"/>, 64-byte aligned. A per-call pack holds a pinned array
+    /// from the host pool until disposed; a lasting one (a model's cached weights, <see cref="PreparedWeights"/>) holds a
     /// pinned array the garbage collector reclaims with its owner, since a model is never disposed.
     /// </summary>
     internal sealed class PackedA : IDisposable
@@ -668,7 +683,9 @@ internal static unsafe class ManagedGemm
         // Floats of slack that let a pinned array start its data on a 64-byte boundary.
         private const int AlignmentSlack = 64 / sizeof(float);
 
-        private readonly float[]? _pinned;
+        private readonly float[] _array;
+        private readonly bool _lasting;
+        private GCHandle _pin;
         private float* _data;
 
         public PackedA(int m, int k, Kernels kernels, long length, bool lasting)
@@ -676,14 +693,17 @@ internal static unsafe class ManagedGemm
             M = m;
             K = k;
             Kernels = kernels;
+            _lasting = lasting;
             if (!lasting)
             {
-                _data = (float*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(float)), 64);
+                _array = HostArrayPool.Shared.Rent(checked((int)length + AlignmentSlack));
+                _pin = GCHandle.Alloc(_array, GCHandleType.Pinned);
+                _data = CacheLine.Align((float*)_pin.AddrOfPinnedObject());
                 return;
             }
 
-            _pinned = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
-            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pinned));
+            _array = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
+            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
             _data = CacheLine.Align((float*)start);
         }
 
@@ -699,9 +719,10 @@ internal static unsafe class ManagedGemm
 
         public void Dispose()
         {
-            if (_pinned is null)
+            if (!_lasting && _data != null)
             {
-                NativeMemory.AlignedFree(_data);
+                _pin.Free();
+                HostArrayPool.Shared.Return(_array);
             }
 
             _data = null;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -69,7 +70,7 @@ internal static unsafe class PointwiseConv2dKernel
             return;
         }
 
-        var packed = ArrayPool<float>.Shared.Rent(length);
+        var packed = HostArrayPool.Shared.Rent(length);
         try
         {
             using var weight = weights.Pin();
@@ -82,7 +83,7 @@ internal static unsafe class PointwiseConv2dKernel
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(packed);
+            HostArrayPool.Shared.Return(packed);
         }
     }
 
@@ -141,7 +142,7 @@ internal static unsafe class PointwiseConv2dKernel
             // A plane's last, partial tile is copied once, zero-padded, so its loads stay inside it.
             var lastColumns = plane - ((tilesPerImage - 1) * Nr);
             var edges = lastColumns == Nr ? 0 : (count + tilesPerImage - 1) / tilesPerImage + 1;
-            var edge = edges == 0 ? null : ArrayPool<float>.Shared.Rent(edges * k * Nr);
+            var edge = edges == 0 ? null : HostArrayPool.Shared.Rent(edges * k * Nr);
             var sources = ArrayPool<nint>.Shared.Rent(count);
             try
             {
@@ -185,7 +186,7 @@ internal static unsafe class PointwiseConv2dKernel
                 ArrayPool<nint>.Shared.Return(sources);
                 if (edge is not null)
                 {
-                    ArrayPool<float>.Shared.Return(edge);
+                    HostArrayPool.Shared.Return(edge);
                 }
             }
 

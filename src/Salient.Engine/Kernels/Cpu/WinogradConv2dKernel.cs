@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Runtime.Intrinsics;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -109,8 +109,8 @@ internal static unsafe class WinogradConv2dKernel
             _lasting = lasting;
             int rows = flipped ? inChannels : outChannels, cols = flipped ? outChannels : inChannels;
             var filters = rows * cols;
-            _transformed = ArrayPool<float>.Shared.Rent(Points * filters);
-            var flippedBuffer = flipped ? ArrayPool<float>.Shared.Rent(filters * 9) : null;
+            _transformed = HostArrayPool.Shared.Rent(Points * filters);
+            var flippedBuffer = flipped ? HostArrayPool.Shared.Rent(filters * 9) : null;
             try
             {
                 using var pinned = weights.Pin();
@@ -142,13 +142,13 @@ internal static unsafe class WinogradConv2dKernel
             {
                 if (flippedBuffer is not null)
                 {
-                    ArrayPool<float>.Shared.Return(flippedBuffer);
+                    HostArrayPool.Shared.Return(flippedBuffer);
                 }
             }
 
             if (lasting)
             {
-                ArrayPool<float>.Shared.Return(_transformed);
+                HostArrayPool.Shared.Return(_transformed);
                 _transformed = null;
             }
         }
@@ -191,7 +191,7 @@ internal static unsafe class WinogradConv2dKernel
 
             if (_transformed is not null)
             {
-                ArrayPool<float>.Shared.Return(_transformed);
+                HostArrayPool.Shared.Return(_transformed);
                 _transformed = null;
             }
         }
@@ -259,9 +259,9 @@ internal static unsafe class WinogradConv2dKernel
             var count = Math.Min(rowsPerChunk, rows - first);
             var tiles = count * _tilesW;
             long c = g.InChannels, oc = g.OutChannels;
-            var vBuffer = ArrayPool<float>.Shared.Rent((int)(Points * c * tiles));
-            var mBuffer = ArrayPool<float>.Shared.Rent((int)(Points * oc * tiles));
-            var scratchBuffer = ArrayPool<float>.Shared.Rent(8 * (_tilesW + 1));
+            var vBuffer = HostArrayPool.Shared.Rent((int)(Points * c * tiles));
+            var mBuffer = HostArrayPool.Shared.Rent((int)(Points * oc * tiles));
+            var scratchBuffer = HostArrayPool.Shared.Rent(8 * (_tilesW + 1));
             try
             {
                 fixed (float* v = vBuffer, m = mBuffer, scratch = scratchBuffer)
@@ -295,9 +295,9 @@ internal static unsafe class WinogradConv2dKernel
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(vBuffer);
-                ArrayPool<float>.Shared.Return(mBuffer);
-                ArrayPool<float>.Shared.Return(scratchBuffer);
+                HostArrayPool.Shared.Return(vBuffer);
+                HostArrayPool.Shared.Return(mBuffer);
+                HostArrayPool.Shared.Return(scratchBuffer);
             }
         }
 
