@@ -100,87 +100,87 @@ internal static unsafe class ManagedGemm
         var kcMax = Math.Min(k, Kc);
         var ncMax = Math.Min(n, Nc);
         var aPanels = (m + Mr - 1) / Mr;
-        // The packs' buffers come from the pool the tensors come from: native allocations of a few MB per
-        // call stayed in the C library's per-thread arenas, resident beside the pool's free arrays.
-        var packAArray = packed is null ? HostArrayPool.Shared.Rent((aPanels * Mr * kcMax) + CacheLineFloats) : null;
-        var packBArray = HostArrayPool.Shared.Rent((RoundUp(ncMax, Nr) * kcMax) + CacheLineFloats);
+        // The packs' buffers come from the pool the tensors come from (native ones of a few MB a call stayed
+        // resident in the C library's per-thread arenas beside the pool's free arrays), pinned for the call.
+        var packAArray = packed is null ? HostArrayPool.Shared.Rent((aPanels * Mr * kcMax) + AlignmentSlack) : null;
+        var packBArray = HostArrayPool.Shared.Rent((RoundUp(ncMax, Nr) * kcMax) + AlignmentSlack);
+        var pinA = packAArray is null ? default : GCHandle.Alloc(packAArray, GCHandleType.Pinned);
+        var pinB = GCHandle.Alloc(packBArray, GCHandleType.Pinned);
+        var packA = packAArray is null ? null : CacheLine.Align((float*)pinA.AddrOfPinnedObject());
+        var packB = CacheLine.Align((float*)pinB.AddrOfPinnedObject());
         try
         {
-            fixed (float* pA = packAArray, pB = packBArray)
+            var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+            for (var pc = 0; pc < k; pc += Kc)
             {
-                var packA = pA == null ? null : CacheLine.Align(pA);
-                var packB = CacheLine.Align(pB);
-                var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
-                for (var pc = 0; pc < k; pc += Kc)
+                var kc = Math.Min(Kc, k - pc);
+                var aBlock = packed is null ? packA : packed.Block(pc);
+                var last = pc + kc == k ? epilogue : default;
+                for (var jc = 0; jc < n; jc += Nc)
                 {
-                    var kc = Math.Min(Kc, k - pc);
-                    var aBlock = packed is null ? packA : packed.Block(pc);
-                    var last = pc + kc == k ? epilogue : default;
-                    for (var jc = 0; jc < n; jc += Nc)
+                    var nc = Math.Min(Nc, n - jc);
+                    var bPanels = (nc + Nr - 1) / Nr;
+
+                    // A is packed once per depth block, with the first column block; B once per block.
+                    var packAPanels = packed is null && jc == 0 ? aPanels : 0;
+                    var packJobs = packAPanels + bPanels;
+                    void Pack(int t)
                     {
-                        var nc = Math.Min(Nc, n - jc);
-                        var bPanels = (nc + Nr - 1) / Nr;
-
-                        // A is packed once per depth block, with the first column block; B once per block.
-                        var packAPanels = packed is null && jc == 0 ? aPanels : 0;
-                        var packJobs = packAPanels + bPanels;
-                        void Pack(int t)
+                        if (t < packAPanels)
                         {
-                            if (t < packAPanels)
-                            {
-                                PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, aBlock + ((long)t * Mr * kc));
-                            }
-                            else
-                            {
-                                var panel = t - packAPanels;
-                                PackB(transB, b, ldb, jc + nc, jc + (panel * Nr), pc, kc, packB + ((long)panel * Nr * kc));
-                            }
-                        }
-
-                        var mTasks = (m + Mc - 1) / Mc;
-                        var nTasks = (nc + NcTask - 1) / NcTask;
-                        void Compute(int t)
-                        {
-                            var i0 = t / nTasks * Mc;
-                            var j0 = t % nTasks * NcTask;
-                            Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
-                                Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, overwriteFirst && pc == 0, last.Offset(i0));
-                        }
-
-                        if (threads == 1)
-                        {
-                            for (var t = 0; t < packJobs; t++)
-                            {
-                                Pack(t);
-                            }
-
-                            for (var t = 0; t < mTasks * nTasks; t++)
-                            {
-                                Compute(t);
-                            }
+                            PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, aBlock + ((long)t * Mr * kc));
                         }
                         else
                         {
-                            Parallel.For(0, packJobs, options, Pack);
-                            Parallel.For(0, mTasks * nTasks, options, Compute);
+                            var panel = t - packAPanels;
+                            PackB(transB, b, ldb, jc + nc, jc + (panel * Nr), pc, kc, packB + ((long)panel * Nr * kc));
                         }
+                    }
+
+                    var mTasks = (m + Mc - 1) / Mc;
+                    var nTasks = (nc + NcTask - 1) / NcTask;
+                    void Compute(int t)
+                    {
+                        var i0 = t / nTasks * Mc;
+                        var j0 = t % nTasks * NcTask;
+                        Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
+                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, overwriteFirst && pc == 0, last.Offset(i0));
+                    }
+
+                    if (threads == 1)
+                    {
+                        for (var t = 0; t < packJobs; t++)
+                        {
+                            Pack(t);
+                        }
+
+                        for (var t = 0; t < mTasks * nTasks; t++)
+                        {
+                            Compute(t);
+                        }
+                    }
+                    else
+                    {
+                        Parallel.For(0, packJobs, options, Pack);
+                        Parallel.For(0, mTasks * nTasks, options, Compute);
                     }
                 }
             }
         }
         finally
         {
+            pinB.Free();
+            HostArrayPool.Shared.Return(packBArray);
             if (packAArray is not null)
             {
+                pinA.Free();
                 HostArrayPool.Shared.Return(packAArray);
             }
-
-            HostArrayPool.Shared.Return(packBArray);
         }
     }
 
-    // Slack for a pooled buffer's start to be moved onto a cache line.
-    private const int CacheLineFloats = 64 / sizeof(float);
+    // Floats of slack that let a pooled or pinned array start its data on a 64-byte boundary.
+    private const int AlignmentSlack = 64 / sizeof(float);
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
@@ -674,15 +674,12 @@ internal static unsafe class ManagedGemm
     }
 
     /// <summary>
-    /// A left operand packed by <see cref="Pack"/>, 64-byte aligned. A per-call pack holds a pinned array
-    /// from the host pool until disposed; a lasting one (a model's cached weights, <see cref="PreparedWeights"/>) holds a
+    /// A left operand packed by <see cref="Pack"/>, 64-byte aligned. A per-call pack holds an array from
+    /// the host pool, pinned until disposed; a lasting one (a model's cached weights, <see cref="PreparedWeights"/>) holds a
     /// pinned array the garbage collector reclaims with its owner, since a model is never disposed.
     /// </summary>
     internal sealed class PackedA : IDisposable
     {
-        // Floats of slack that let a pinned array start its data on a 64-byte boundary.
-        private const int AlignmentSlack = 64 / sizeof(float);
-
         private readonly float[] _array;
         private readonly bool _lasting;
         private GCHandle _pin;
