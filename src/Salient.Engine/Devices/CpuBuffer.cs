@@ -1,11 +1,11 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Devices;
 
 /// <summary>
-/// Host storage: an array rented from the shared <see cref="ArrayPool{T}"/> (returned on dispose), or
+/// Host storage: an array rented from <see cref="HostArrayPool"/> (returned on dispose), or
 /// memory the caller owns (model weights mapped from the file, wrapped arrays), left alone.
 /// </summary>
 public sealed class CpuBuffer : DeviceBuffer
@@ -30,16 +30,16 @@ public sealed class CpuBuffer : DeviceBuffer
     /// <summary>Whether the storage came from the pool (and goes back on dispose).</summary>
     public bool IsPooled => _rented is not null;
 
-    /// <summary>Exactly <paramref name="length"/> floats rented from the shared pool, starting on a 64-byte boundary; contents unspecified.</summary>
+    /// <summary>Exactly <paramref name="length"/> floats rented from the pool, starting on a 64-byte boundary; contents unspecified.</summary>
     public static CpuBuffer Rent(int length)
     {
-        var rented = ArrayPool<float>.Shared.Rent(length + AlignmentSlack);
+        var rented = HostArrayPool.Shared.Rent(length + AlignmentSlack);
         return new CpuBuffer(rented.AsMemory(AlignedStart(rented), length), rented);
     }
 
     // A tensor starts on a cache line, so a GEMM's 512-bit stores into it (a convolution's output) never
-    // straddle two lines, which cost the GEMM about 15% at 1024³. The slack costs nothing except for lengths
-    // at a power of two or up to 15 below one, which the pool then rounds up to the next. The pool's arrays are not
+    // straddle two lines, which cost the GEMM about 15% at 1024³. The slack costs nothing except for small
+    // lengths at a power of two or up to 15 below one, which the pool then rounds up to the next. The pool's arrays are not
     // pinned, so the alignment holds while the array stays put: the large ones, those worth aligning,
     // live in the large object heap, which the collector does not compact unless asked to; a moved
     // array is only slower, never wrong.
@@ -78,7 +78,7 @@ public sealed class CpuBuffer : DeviceBuffer
         Memory = Memory<float>.Empty;
         if (rented is not null)
         {
-            ArrayPool<float>.Shared.Return(rented);
+            HostArrayPool.Shared.Return(rented);
         }
     }
 }

@@ -174,9 +174,9 @@ public sealed class PlanContext
 }
 
 /// <summary>
-/// Convolution weights and biases with the batch norm after them folded in, by batch-norm node:
-/// computed once per model (its graph never changes), not once per plan, which would copy every
-/// folded layer's weights for each input shape.
+/// Convolution weights and biases with the batch norm after them folded in, by batch-norm node: made
+/// once per model (its graph never changes), not once per plan, so that the plans of every input shape
+/// share one weights buffer and with it the backend's prepared forms of it (<see cref="PreparedWeights"/>).
 /// </summary>
 internal sealed class FoldedWeights
 {

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Devices;
 using Salient.Engine.Kernels;
@@ -6,7 +8,7 @@ namespace Salient.Engine.Tests.Kernels;
 
 public class PreparedWeightsTests
 {
-    // Indices into Conv2dTests.Geometries: padded 3×3 (im2col), grouped and dilated, 1×1 direct, depthwise.
+    // Indices into Conv2dTests.Geometries: padded 3×3 (im2col), grouped and dilated, 1×1 direct, depthwise, 3×3 (Winograd).
     public static readonly TheoryData<string, int> Cases = Build();
 
     private static TheoryData<string, int> Build()
@@ -14,7 +16,7 @@ public class PreparedWeightsTests
         var data = new TheoryData<string, int>();
         foreach (var backend in Backends.GemmNames)
         {
-            foreach (var index in new[] { 0, 2, 3, 7 })
+            foreach (var index in new[] { 0, 2, 3, 7, 13 })
             {
                 data.Add(backend, index);
             }
@@ -30,7 +32,8 @@ public class PreparedWeightsTests
         var backend = Backends.Get(name);
         var g = Conv2dTests.Geometry(Conv2dTests.Geometries[index]);
         var one = g with { Batch = 1 };
-        var weight = BufferView.Host(Reference.Random(g.OutChannels * (g.InChannels / g.Groups) * g.KernelHeight * g.KernelWidth, 70 + index));
+        var reads = new CountedReads(Reference.Random(g.OutChannels * (g.InChannels / g.Groups) * g.KernelHeight * g.KernelWidth, 70 + index));
+        var weight = BufferView.Host(reads.Memory);
         var bias = Reference.Random(g.OutChannels, 71 + index);
         var prepared = new PreparedWeights();
         var act = new FusedActivation(ActivationKind.Relu);
@@ -45,6 +48,7 @@ public class PreparedWeightsTests
         }
 
         var packsForward = prepared.Count;
+        var readsForward = reads.Pins;
         var dy = Reference.Random(g.Batch * g.OutChannels * g.OutHeight * g.OutWidth, 73 + index);
         for (var pass = 0; pass < 2; pass++)
         {
@@ -53,13 +57,20 @@ public class PreparedWeightsTests
             Reference.AssertClose(Reference.Conv2dBackwardData(g, weight.Span.ToArray(), dy), dx);
         }
 
-        // The managed GEMM keeps one pack per direction; OpenBLAS packs inside each product and depthwise
+        // The managed GEMM keeps the forward pack, and Winograd its transforms both ways; the input
+        // gradient's transposed GEMM pack is made per call. OpenBLAS packs inside each product and depthwise
         // convolutions run without a GEMM, so neither keeps anything. A 1×1 convolution's forward pass runs
         // the pointwise kernel instead wherever AVX-512 is allowed (OpenBLAS included), which keeps its own pack.
         var keeps = !backend.UsesOpenBlas && g.Groups != g.InChannels;
         var pointwise = index == 3 && Avx512F.IsSupported && name != "managed-avx2";
+        var winogradKept = index == 13 && keeps;
         Assert.Equal(keeps || pointwise ? 1 : 0, packsForward);
-        Assert.Equal(packsForward + (keeps ? 1 : 0), prepared.Count);
+        Assert.Equal(packsForward + (winogradKept ? 1 : 0), prepared.Count);
+
+        // The weights are read only to make a kept form, else on every call: folded weights are computed
+        // when read, so a model whose forms are kept reads (folds) them once.
+        Assert.Equal(keeps || pointwise ? 1 : 3, readsForward);
+        Assert.Equal(readsForward + (winogradKept ? 1 : 2), reads.Pins);
     }
 
     [Fact]
@@ -81,5 +92,28 @@ public class PreparedWeightsTests
         Assert.Throws<InvalidOperationException>(() => prepared.GetOrAdd<object>(weights, "failing", () => throw new InvalidOperationException("no memory")));
         Assert.Same(first, prepared.GetOrAdd(weights, "failing", () => first));
         Assert.Throws<ArgumentException>(() => prepared.GetOrAdd(default, "form", Make));
+    }
+
+    // Weights that count how often a kernel pins them to read them.
+    private sealed class CountedReads(float[] values) : MemoryManager<float>
+    {
+        public int Pins { get; private set; }
+
+        public override Span<float> GetSpan() => values;
+
+        public override unsafe MemoryHandle Pin(int elementIndex = 0)
+        {
+            Pins++;
+            var handle = GCHandle.Alloc(values, GCHandleType.Pinned);
+            return new MemoryHandle((float*)handle.AddrOfPinnedObject() + elementIndex, handle);
+        }
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
     }
 }

@@ -1,5 +1,6 @@
 using Salient.Engine.Graph.Backward;
 using Salient.Engine.Kernels;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Graph.Operators;
 
@@ -92,22 +93,21 @@ internal static class ConvOperator
         }
     }
 
-    // y·scale + shift per output channel = conv with weights·scale and bias·scale + shift. Plain
-    // arrays, not pooled ones: the model keeps them for its lifetime.
+    // y·scale + shift per output channel = conv with weights·scale and bias·scale + shift. The weights
+    // are folded when read (ChannelScaledMemory), not kept: the kernels read them to make the forms they
+    // keep in the model's cache, so a folded copy beside the loaded one would only cost memory. The bias
+    // (one float a channel) is a plain array the model keeps.
     private static (Tensor Weight, Tensor Bias) Fold(ConvStep conv, BatchNormOperator.ChannelAffineStep norm)
     {
         var channels = conv.Geometry.OutChannels;
-        var weight = conv.Weight.Span.ToArray();
         var bias = new float[channels];
-        var perFilter = weight.Length / channels;
         for (var oc = 0; oc < channels; oc++)
         {
-            var filter = weight.AsSpan(oc * perFilter, perFilter);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(filter, norm.Scale[oc], filter);
             bias[oc] = ((conv.Bias?.Span[oc] ?? 0f) * norm.Scale[oc]) + norm.Shift[oc];
         }
 
-        return (Tensor.Wrap(weight, conv.Weight.Shape), Tensor.Wrap(bias, channels));
+        var weight = new ChannelScaledMemory(conv.Weight.Memory, norm.Scale);
+        return (Tensor.Wrap(weight.Memory, conv.Weight.Shape), Tensor.Wrap(bias, channels));
     }
 
     // prepared: the model's cache of weights in the backend's form (null in training plans, whose weights change).

@@ -1,42 +1,42 @@
-using System.Buffers;
 using System.Numerics.Tensors;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// Convolution gradients as GEMMs per image and group, parallel over images like
 /// <see cref="Conv2dKernel"/>: the input gradient is col2im(Wᵀ·dY), or Wᵀ·dY itself for pointwise
-/// convolutions, with Wᵀ prepared once per call (once per model with a <see cref="WeightCache"/> that keeps it); the weight gradient is Σ_images dY·im2col(x)ᵀ,
+/// convolutions, with Wᵀ prepared once per call (<see cref="ConvGroupWeights"/>); the weight gradient is Σ_images dY·im2col(x)ᵀ,
 /// each thread summing its share of the images into its own buffer. Depthwise convolutions go to
 /// <see cref="DepthwiseConv2dBackwardKernel"/>, input gradients of 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>.
 /// </summary>
 internal static unsafe class Conv2dBackwardKernel
 {
-    public static void Data(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> weight, ReadOnlySpan<float> outputGradient, Span<float> inputGradient,
-        WeightCache cache = default)
+    public static void Data(CpuGemm gemm, in Conv2dGeometry g, WeightCache weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
     {
-        g.Validate(inputGradient.Length, weight.Length, 0, outputGradient.Length);
+        g.Validate(inputGradient.Length, weights.Length, 0, outputGradient.Length);
         if (g.Batch == 0)
         {
             return;
         }
 
-        fixed (float* pW = weight, pDy = outputGradient, pDx = inputGradient)
+        fixed (float* pDy = outputGradient, pDx = inputGradient)
         {
             if (ConvWindow.IsDepthwise(g))
             {
-                DepthwiseConv2dBackwardKernel.Data(g, pW, pDy, pDx);
+                using var pinned = weights.Pin();
+                DepthwiseConv2dBackwardKernel.Data(g, (float*)pinned.Pointer, pDy, pDx);
                 return;
             }
 
-            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, cache))
+            if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, weights))
             {
-                WinogradConv2dKernel.BackwardData(gemm, g, pW, pDy, pDx, cache);
+                WinogradConv2dKernel.BackwardData(gemm, g, weights, pDy, pDx);
                 return;
             }
 
-            using var weights = ConvGroupWeights.For(gemm, g, pW, transposed: true, cache);
-            gemm.ForEachImage(g.Batch, new DataJob(g, weights, pDy, pDx).Image);
+            using var lhs = ConvGroupWeights.For(gemm, g, weights, transposed: true);
+            gemm.ForEachImage(g.Batch, new DataJob(g, lhs, pDy, pDx).Image);
         }
     }
 
@@ -76,7 +76,7 @@ internal static unsafe class Conv2dBackwardKernel
     {
         var batch = g.Batch;
         var shares = CpuGemm.SplitsBatch(batch) ? Math.Min(CpuParallel.MaxThreads, batch) : 1;
-        var partials = shares > 1 ? ArrayPool<float>.Shared.Rent((shares - 1) * length) : null;
+        var partials = shares > 1 ? HostArrayPool.Shared.Rent((shares - 1) * length) : null;
         try
         {
             fixed (float* pPartials = partials)
@@ -111,7 +111,7 @@ internal static unsafe class Conv2dBackwardKernel
         {
             if (partials is not null)
             {
-                ArrayPool<float>.Shared.Return(partials);
+                HostArrayPool.Shared.Return(partials);
             }
         }
     }
@@ -127,7 +127,7 @@ internal static unsafe class Conv2dBackwardKernel
             var pointwise = ConvWindow.IsPointwise(g);
             var dy = outputGradient + ((long)n * g.OutChannels * outPlane);
             var dx = inputGradient + ((long)n * g.InChannels * inPlane);
-            var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(cg * g.KernelHeight * g.KernelWidth * outPlane);
+            var scratch = pointwise ? null : HostArrayPool.Shared.Rent(cg * g.KernelHeight * g.KernelWidth * outPlane);
             try
             {
                 fixed (float* col = scratch)
@@ -149,7 +149,7 @@ internal static unsafe class Conv2dBackwardKernel
             {
                 if (scratch is not null)
                 {
-                    ArrayPool<float>.Shared.Return(scratch);
+                    HostArrayPool.Shared.Return(scratch);
                 }
             }
         }
@@ -168,7 +168,7 @@ internal static unsafe class Conv2dBackwardKernel
             var pointwise = ConvWindow.IsPointwise(g);
             var x = input + ((long)n * g.InChannels * inPlane);
             var dy = outputGradient + ((long)n * g.OutChannels * outPlane);
-            var scratch = pointwise ? null : ArrayPool<float>.Shared.Rent(kdim * outPlane);
+            var scratch = pointwise ? null : HostArrayPool.Shared.Rent(kdim * outPlane);
             try
             {
                 fixed (float* col = scratch)
@@ -190,7 +190,7 @@ internal static unsafe class Conv2dBackwardKernel
             {
                 if (scratch is not null)
                 {
-                    ArrayPool<float>.Shared.Return(scratch);
+                    HostArrayPool.Shared.Return(scratch);
                 }
             }
         }

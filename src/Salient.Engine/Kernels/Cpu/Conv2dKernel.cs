@@ -1,4 +1,4 @@
-using System.Buffers;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -17,19 +17,22 @@ namespace Salient.Engine.Kernels.Cpu;
 /// </summary>
 internal static unsafe class Conv2dKernel
 {
-    public static void Run(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false, WeightCache cache = default)
+    public static void Run(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, WeightCache weights,
+        ReadOnlySpan<float> bias, Span<float> output, in FusedActivation activation, bool accumulate = false)
     {
-        g.Validate(input.Length, weight.Length, bias.Length, output.Length);
+        g.Validate(input.Length, weights.Length, bias.Length, output.Length);
         if (g.Batch == 0)
         {
             return;
         }
 
-        fixed (float* pIn = input, pW = weight, pBias = bias, pOut = output)
+        fixed (float* pIn = input, pBias = bias, pOut = output)
         {
             if (ConvWindow.IsDepthwise(g))
             {
+                // Depthwise filters are small and read as they are on every call.
+                using var pinned = weights.Pin();
+                var pW = (float*)pinned.Pointer;
                 if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PaddedDepthwiseConv2dKernel.IsSupported)
                 {
                     PaddedDepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate);
@@ -48,25 +51,25 @@ internal static unsafe class Conv2dKernel
 
             if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PointwiseConv2dKernel.Applies(g))
             {
-                PointwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate, cache);
+                PointwiseConv2dKernel.Run(g, pIn, weights, pBias, pOut, activation, accumulate);
                 return;
             }
 
-            if (Winograd4x4Conv2dKernel.Applies(g, gemm, cache))
+            if (Winograd4x4Conv2dKernel.Applies(g, gemm, weights))
             {
-                Winograd4x4Conv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate, cache);
+                Winograd4x4Conv2dKernel.Run(gemm, g, pIn, weights, pBias, pOut, activation, accumulate);
                 return;
             }
 
-            if (WinogradConv2dKernel.Applies(g, gemm, cache))
+            if (WinogradConv2dKernel.Applies(g, gemm, weights))
             {
-                WinogradConv2dKernel.Run(gemm, g, pIn, pW, pBias, pOut, activation, accumulate, cache);
+                WinogradConv2dKernel.Run(gemm, g, pIn, weights, pBias, pOut, activation, accumulate);
                 return;
             }
 
-            using var weights = ConvGroupWeights.For(gemm, g, pW, transposed: false, cache);
+            using var lhs = ConvGroupWeights.For(gemm, g, weights, transposed: false);
             var perGemm = ImagesPerGemm(g.Batch, g.OutHeight * g.OutWidth);
-            gemm.ForEachImage((g.Batch + perGemm - 1) / perGemm, new Job(g, pIn, weights, pBias, pOut, activation, accumulate, perGemm).Images);
+            gemm.ForEachImage((g.Batch + perGemm - 1) / perGemm, new Job(g, pIn, lhs, pBias, pOut, activation, accumulate, perGemm).Images);
         }
     }
 
@@ -85,7 +88,7 @@ internal static unsafe class Conv2dKernel
     // enough (MobileNets add after the 1×1 projection) that a scratch output and one pass will do.
     private static void AccumulateDepthwise(in Conv2dGeometry g, float* input, float* weight, float* bias, Span<float> output, in FusedActivation activation)
     {
-        var scratch = ArrayPool<float>.Shared.Rent(output.Length);
+        var scratch = HostArrayPool.Shared.Rent(output.Length);
         try
         {
             fixed (float* pScratch = scratch)
@@ -99,7 +102,7 @@ internal static unsafe class Conv2dKernel
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(scratch);
+            HostArrayPool.Shared.Return(scratch);
         }
     }
 
@@ -120,8 +123,8 @@ internal static unsafe class Conv2dKernel
             var pointwise = ConvWindow.IsPointwise(g);
 
             // One pointwise image is its own column matrix; one image's GEMM writes its output in place.
-            var colBuffer = pointwise && count == 1 ? null : ArrayPool<float>.Shared.Rent(kdim * columns);
-            var wideBuffer = count == 1 ? null : ArrayPool<float>.Shared.Rent(ocg * columns);
+            var colBuffer = pointwise && count == 1 ? null : HostArrayPool.Shared.Rent(kdim * columns);
+            var wideBuffer = count == 1 ? null : HostArrayPool.Shared.Rent(ocg * columns);
             try
             {
                 fixed (float* col = colBuffer, wide = wideBuffer)
@@ -165,12 +168,12 @@ internal static unsafe class Conv2dKernel
             {
                 if (colBuffer is not null)
                 {
-                    ArrayPool<float>.Shared.Return(colBuffer);
+                    HostArrayPool.Shared.Return(colBuffer);
                 }
 
                 if (wideBuffer is not null)
                 {
-                    ArrayPool<float>.Shared.Return(wideBuffer);
+                    HostArrayPool.Shared.Return(wideBuffer);
                 }
             }
         }

@@ -65,7 +65,7 @@ public sealed unsafe class CpuBackend : IKernelBackend
 
     public void Conv2d(in Conv2dGeometry g, BufferView input, BufferView weight, BufferView bias,
         BufferView output, in FusedActivation activation, bool accumulate = false, PreparedWeights? prepared = null) =>
-        Conv2dKernel.Run(_gemm, g, input.Span, weight.Span, bias.Span, output.Span, activation, accumulate, new WeightCache(prepared, weight));
+        Conv2dKernel.Run(_gemm, g, input.Span, new WeightCache(prepared, weight), bias.Span, output.Span, activation, accumulate);
 
     public void MaxPool2d(in Pool2dGeometry g, BufferView input, BufferView output) =>
         MaxPool2dKernel.Run(g, input.Span, output.Span);
@@ -99,7 +99,7 @@ public sealed unsafe class CpuBackend : IKernelBackend
         SoftmaxKernel.Run(rows, cols, input.Span, output.Span);
 
     public void Conv2dBackwardData(in Conv2dGeometry g, BufferView weight, BufferView outputGradient, BufferView inputGradient, PreparedWeights? prepared = null) =>
-        Conv2dBackwardKernel.Data(_gemm, g, weight.Span, outputGradient.Span, inputGradient.Span, new WeightCache(prepared, weight));
+        Conv2dBackwardKernel.Data(_gemm, g, new WeightCache(prepared, weight), outputGradient.Span, inputGradient.Span);
 
     public void Conv2dBackwardWeights(in Conv2dGeometry g, BufferView input, BufferView outputGradient, BufferView weightGradient, BufferView biasGradient) =>
         Conv2dBackwardKernel.Weights(_gemm, g, input.Span, outputGradient.Span, weightGradient.Span, biasGradient.Span);

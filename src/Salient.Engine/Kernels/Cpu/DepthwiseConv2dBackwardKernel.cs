@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Numerics.Tensors;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -39,7 +39,7 @@ internal static unsafe class DepthwiseConv2dBackwardKernel
             var spread = new Conv2dGeometry(g.Batch, channels, g.InHeight + reachH, g.InWidth + reachW, channels, kh, kw, 1, 1,
                 0, 0, 0, 0, g.DilationHeight, g.DilationWidth, channels);
             var zPlane = spread.InHeight * spread.InWidth;
-            var buffer = ArrayPool<float>.Shared.Rent(g.Batch * channels * zPlane);
+            var buffer = HostArrayPool.Shared.Rent(g.Batch * channels * zPlane);
             try
             {
                 fixed (float* z = buffer)
@@ -53,7 +53,7 @@ internal static unsafe class DepthwiseConv2dBackwardKernel
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(buffer);
+                HostArrayPool.Shared.Return(buffer);
             }
         }
     }

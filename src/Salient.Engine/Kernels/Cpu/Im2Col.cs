@@ -1,4 +1,4 @@
-using System.Buffers;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -14,7 +14,7 @@ internal static unsafe class Im2Col
         int inH = g.InHeight, inW = g.InWidth;
         // Stride 2 along rows (stems, downsampling): each input row split once into its even and odd
         // columns turns every window row into a contiguous copy instead of a strided gather.
-        var split = g.StrideWidth == 2 ? ArrayPool<float>.Shared.Rent(inH * (inW + 2)) : null;
+        var split = g.StrideWidth == 2 ? HostArrayPool.Shared.Rent(inH * (inW + 2)) : null;
         try
         {
             fixed (float* halves = split)
@@ -52,7 +52,7 @@ internal static unsafe class Im2Col
         {
             if (split is not null)
             {
-                ArrayPool<float>.Shared.Return(split);
+                HostArrayPool.Shared.Return(split);
             }
         }
     }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -99,8 +100,14 @@ internal static unsafe class ManagedGemm
         var kcMax = Math.Min(k, Kc);
         var ncMax = Math.Min(n, Nc);
         var aPanels = (m + Mr - 1) / Mr;
-        var packA = packed is null ? (float*)NativeMemory.AlignedAlloc((nuint)((long)aPanels * Mr * kcMax * sizeof(float)), 64) : null;
-        var packB = (float*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(ncMax, Nr) * kcMax * sizeof(float)), 64);
+        // The packs' buffers come from the pool the tensors come from (native ones of a few MB a call stayed
+        // resident in the C library's per-thread arenas beside the pool's free arrays), pinned for the call.
+        var packAArray = packed is null ? HostArrayPool.Shared.Rent((aPanels * Mr * kcMax) + AlignmentSlack) : null;
+        var packBArray = HostArrayPool.Shared.Rent((RoundUp(ncMax, Nr) * kcMax) + AlignmentSlack);
+        var pinA = packAArray is null ? default : GCHandle.Alloc(packAArray, GCHandleType.Pinned);
+        var pinB = GCHandle.Alloc(packBArray, GCHandleType.Pinned);
+        var packA = packAArray is null ? null : CacheLine.Align((float*)pinA.AddrOfPinnedObject());
+        var packB = CacheLine.Align((float*)pinB.AddrOfPinnedObject());
         try
         {
             var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
@@ -162,10 +169,18 @@ internal static unsafe class ManagedGemm
         }
         finally
         {
-            NativeMemory.AlignedFree(packA);
-            NativeMemory.AlignedFree(packB);
+            pinB.Free();
+            HostArrayPool.Shared.Return(packBArray);
+            if (packAArray is not null)
+            {
+                pinA.Free();
+                HostArrayPool.Shared.Return(packAArray);
+            }
         }
     }
+
+    // Floats of slack that let a pooled or pinned array start its data on a 64-byte boundary.
+    private const int AlignmentSlack = 64 / sizeof(float);
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
@@ -659,16 +674,15 @@ internal static unsafe class ManagedGemm
     }
 
     /// <summary>
-    /// A left operand packed by <see cref="Pack"/>, 64-byte aligned. A per-call pack holds native memory
-    /// until disposed; a lasting one (a model's cached weights, <see cref="PreparedWeights"/>) holds a
+    /// A left operand packed by <see cref="Pack"/>, 64-byte aligned. A per-call pack holds an array from
+    /// the host pool, pinned until disposed; a lasting one (a model's cached weights, <see cref="PreparedWeights"/>) holds a
     /// pinned array the garbage collector reclaims with its owner, since a model is never disposed.
     /// </summary>
     internal sealed class PackedA : IDisposable
     {
-        // Floats of slack that let a pinned array start its data on a 64-byte boundary.
-        private const int AlignmentSlack = 64 / sizeof(float);
-
-        private readonly float[]? _pinned;
+        private readonly float[] _array;
+        private readonly bool _lasting;
+        private GCHandle _pin;
         private float* _data;
 
         public PackedA(int m, int k, Kernels kernels, long length, bool lasting)
@@ -676,14 +690,17 @@ internal static unsafe class ManagedGemm
             M = m;
             K = k;
             Kernels = kernels;
+            _lasting = lasting;
             if (!lasting)
             {
-                _data = (float*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(float)), 64);
+                _array = HostArrayPool.Shared.Rent(checked((int)length + AlignmentSlack));
+                _pin = GCHandle.Alloc(_array, GCHandleType.Pinned);
+                _data = CacheLine.Align((float*)_pin.AddrOfPinnedObject());
                 return;
             }
 
-            _pinned = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
-            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pinned));
+            _array = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
+            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
             _data = CacheLine.Align((float*)start);
         }
 
@@ -699,9 +716,10 @@ internal static unsafe class ManagedGemm
 
         public void Dispose()
         {
-            if (_pinned is null)
+            if (!_lasting && _data != null)
             {
-                NativeMemory.AlignedFree(_data);
+                _pin.Free();
+                HostArrayPool.Shared.Return(_array);
             }
 
             _data = null;

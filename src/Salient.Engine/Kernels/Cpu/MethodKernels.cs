@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -68,7 +68,7 @@ internal static class MethodKernels
         CheckChannelPairs(product, channels, plane, activations.Length, gradients.Length);
         MapKernels.Check(plane, output.Length, "output");
         output.Clear();
-        var rented = ArrayPool<float>.Shared.Rent(plane);
+        var rented = HostArrayPool.Shared.Rent(plane);
         var scratch = rented.AsSpan(0, plane);
         try
         {
@@ -95,7 +95,7 @@ internal static class MethodKernels
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(rented);
+            HostArrayPool.Shared.Return(rented);
         }
     }
 
@@ -103,7 +103,7 @@ internal static class MethodKernels
     {
         CheckTruncation(truncation, quantile, segments, values.Length);
         var length = values.Length / segments;
-        var rented = ArrayPool<float>.Shared.Rent(length);
+        var rented = HostArrayPool.Shared.Rent(length);
         try
         {
             for (var s = 0; s < segments; s++)
@@ -127,7 +127,7 @@ internal static class MethodKernels
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(rented);
+            HostArrayPool.Shared.Return(rented);
         }
     }
 

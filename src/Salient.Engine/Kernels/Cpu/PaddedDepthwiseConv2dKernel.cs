@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -43,7 +43,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
         {
             var first = (int)((long)task * planes / tasks);
             var end = (int)((long)(task + 1) * planes / tasks);
-            var scratch = ArrayPool<float>.Shared.Rent(layout.ScratchLength + Lanes);
+            var scratch = HostArrayPool.Shared.Rent(layout.ScratchLength + Lanes);
             try
             {
                 fixed (float* pScratch = scratch)
@@ -65,7 +65,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(scratch);
+                HostArrayPool.Shared.Return(scratch);
             }
         });
     }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -41,22 +42,22 @@ internal static unsafe class PointwiseConv2dKernel
 
     /// <summary>
     /// output = act(W·input + bias), or act(output + W·input + bias) with <paramref name="accumulate"/>.
-    /// With a <paramref name="cache"/> that keeps them, the packed weights are made once per model.
+    /// With <paramref name="weights"/> that keep their forms, the packed weights are made once per model.
     /// </summary>
-    public static void Run(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate,
-        WeightCache cache = default)
+    public static void Run(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output, in FusedActivation activation, bool accumulate)
     {
         int m = g.OutChannels, k = g.InChannels;
         var length = (((m + Mr - 1) / Mr) * Mr * k) + Lanes;
-        if (cache.Keeps)
+        if (weights.Keeps)
         {
             // Pinned, so the aligned start found when packing stays where it was.
-            var kept = cache.Get(new Form(m, k), () =>
+            var kept = weights.Get(new Form(m, k), () =>
             {
                 var buffer = GC.AllocateArray<float>(length, pinned: true);
+                using var weight = weights.Pin();
                 fixed (float* p = buffer)
                 {
-                    Pack(weight, m, k, CacheLine.Align(p));
+                    Pack((float*)weight.Pointer, m, k, CacheLine.Align(p));
                 }
 
                 return buffer;
@@ -69,19 +70,20 @@ internal static unsafe class PointwiseConv2dKernel
             return;
         }
 
-        var packed = ArrayPool<float>.Shared.Rent(length);
+        var packed = HostArrayPool.Shared.Rent(length);
         try
         {
+            using var weight = weights.Pin();
             fixed (float* p = packed)
             {
                 var a = CacheLine.Align(p);
-                Pack(weight, m, k, a);
+                Pack((float*)weight.Pointer, m, k, a);
                 Multiply(g, a, input, bias, output, activation, accumulate);
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(packed);
+            HostArrayPool.Shared.Return(packed);
         }
     }
 
@@ -140,7 +142,7 @@ internal static unsafe class PointwiseConv2dKernel
             // A plane's last, partial tile is copied once, zero-padded, so its loads stay inside it.
             var lastColumns = plane - ((tilesPerImage - 1) * Nr);
             var edges = lastColumns == Nr ? 0 : (count + tilesPerImage - 1) / tilesPerImage + 1;
-            var edge = edges == 0 ? null : ArrayPool<float>.Shared.Rent(edges * k * Nr);
+            var edge = edges == 0 ? null : HostArrayPool.Shared.Rent(edges * k * Nr);
             var sources = ArrayPool<nint>.Shared.Rent(count);
             try
             {
@@ -184,7 +186,7 @@ internal static unsafe class PointwiseConv2dKernel
                 ArrayPool<nint>.Shared.Return(sources);
                 if (edge is not null)
                 {
-                    ArrayPool<float>.Shared.Return(edge);
+                    HostArrayPool.Shared.Return(edge);
                 }
             }
 

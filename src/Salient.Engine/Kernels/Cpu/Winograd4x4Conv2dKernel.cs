@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -54,10 +54,10 @@ internal static unsafe class Winograd4x4Conv2dKernel
     /// A convolution <see cref="Applies"/> accepts, with any padding; the caller has validated the buffers.
     /// With <paramref name="accumulate"/> the output's values join the sum before the activation.
     /// </summary>
-    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation,
-        bool accumulate = false, WeightCache cache = default)
+    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output, in FusedActivation activation,
+        bool accumulate = false)
     {
-        using var lhs = WinogradWeights.For<Tile>(gemm, g, weight, flipped: false, cache);
+        using var lhs = WinogradWeights.For<Tile>(gemm, g, weights, flipped: false);
         var rows = g.Batch * ((g.OutHeight + 3) / 4);
         var rowsPerChunk = WinogradConv2dKernel.RowsPerChunk(rows, (g.OutWidth + 3) / 4, TargetTiles);
         var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
@@ -126,10 +126,10 @@ internal static unsafe class Winograd4x4Conv2dKernel
             var stride = (tiles + Lanes - 1) / Lanes * Lanes;
             var gatherStride = stride + Lanes;
             long c = g.InChannels, oc = g.OutChannels;
-            var vBuffer = ArrayPool<float>.Shared.Rent((int)(Points * c * stride) + Lanes);
-            var mBuffer = ArrayPool<float>.Shared.Rent((int)(Points * oc * stride) + Lanes);
-            var tileBuffer = ArrayPool<float>.Shared.Rent((Points * (gatherStride + Lanes)) + Lanes);
-            var rowBuffer = ArrayPool<float>.Shared.Rent((8 * _groups * Lanes) + Lanes);
+            var vBuffer = HostArrayPool.Shared.Rent((int)(Points * c * stride) + Lanes);
+            var mBuffer = HostArrayPool.Shared.Rent((int)(Points * oc * stride) + Lanes);
+            var tileBuffer = HostArrayPool.Shared.Rent((Points * (gatherStride + Lanes)) + Lanes);
+            var rowBuffer = HostArrayPool.Shared.Rent((8 * _groups * Lanes) + Lanes);
             try
             {
                 fixed (float* pV = vBuffer, pM = mBuffer, pTile = tileBuffer, pRow = rowBuffer)
@@ -194,10 +194,10 @@ internal static unsafe class Winograd4x4Conv2dKernel
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(vBuffer);
-                ArrayPool<float>.Shared.Return(mBuffer);
-                ArrayPool<float>.Shared.Return(tileBuffer);
-                ArrayPool<float>.Shared.Return(rowBuffer);
+                HostArrayPool.Shared.Return(vBuffer);
+                HostArrayPool.Shared.Return(mBuffer);
+                HostArrayPool.Shared.Return(tileBuffer);
+                HostArrayPool.Shared.Return(rowBuffer);
             }
         }
 

@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Runtime.Intrinsics;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -63,10 +63,10 @@ internal static unsafe class WinogradConv2dKernel
     /// Any 3×3 stride-1 undilated ungrouped convolution, with any padding; the caller has validated the buffers.
     /// With <paramref name="accumulate"/> the output's values join the sum before the activation.
     /// </summary>
-    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation,
-        bool accumulate = false, WeightCache cache = default)
+    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output, in FusedActivation activation,
+        bool accumulate = false)
     {
-        using var transformed = WinogradWeights.For<Tile>(gemm, g, weight, flipped: false, cache);
+        using var transformed = WinogradWeights.For<Tile>(gemm, g, weights, flipped: false);
         Run(gemm, g, input, transformed, bias, output, activation, accumulate);
     }
 
@@ -88,10 +88,9 @@ internal static unsafe class WinogradConv2dKernel
     /// convolution of the output gradient, padded by 2 - pad, with the filters flipped and their
     /// channel axes swapped.
     /// </summary>
-    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, float* weight, float* outputGradient, float* inputGradient,
-        WeightCache cache = default)
+    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, WeightCache weights, float* outputGradient, float* inputGradient)
     {
-        using var transformed = WinogradWeights.For<Tile>(gemm, g, weight, flipped: true, cache);
+        using var transformed = WinogradWeights.For<Tile>(gemm, g, weights, flipped: true);
         var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
             2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
         Run(gemm, transposed, outputGradient, transformed, null, inputGradient, FusedActivation.None, false);
@@ -145,9 +144,9 @@ internal static unsafe class WinogradConv2dKernel
             var count = Math.Min(rowsPerChunk, rows - first);
             var tiles = count * _tilesW;
             long c = g.InChannels, oc = g.OutChannels;
-            var vBuffer = ArrayPool<float>.Shared.Rent((int)(Points * c * tiles));
-            var mBuffer = ArrayPool<float>.Shared.Rent((int)(Points * oc * tiles));
-            var scratchBuffer = ArrayPool<float>.Shared.Rent(8 * (_tilesW + 1));
+            var vBuffer = HostArrayPool.Shared.Rent((int)(Points * c * tiles));
+            var mBuffer = HostArrayPool.Shared.Rent((int)(Points * oc * tiles));
+            var scratchBuffer = HostArrayPool.Shared.Rent(8 * (_tilesW + 1));
             try
             {
                 fixed (float* v = vBuffer, m = mBuffer, scratch = scratchBuffer)
@@ -181,9 +180,9 @@ internal static unsafe class WinogradConv2dKernel
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(vBuffer);
-                ArrayPool<float>.Shared.Return(mBuffer);
-                ArrayPool<float>.Shared.Return(scratchBuffer);
+                HostArrayPool.Shared.Return(vBuffer);
+                HostArrayPool.Shared.Return(mBuffer);
+                HostArrayPool.Shared.Return(scratchBuffer);
             }
         }
 

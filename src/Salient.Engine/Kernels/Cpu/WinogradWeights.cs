@@ -1,4 +1,4 @@
-using System.Buffers;
+using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -38,7 +38,7 @@ internal sealed unsafe class WinogradWeights : IDisposable
         _lasting = lasting;
         if (lasting)
         {
-            ArrayPool<float>.Shared.Return(_transformed);
+            HostArrayPool.Shared.Return(_transformed);
             _transformed = null;
         }
     }
@@ -49,20 +49,20 @@ internal sealed unsafe class WinogradWeights : IDisposable
     public static bool Lasting(CpuGemm gemm, WeightCache cache) => !gemm.UsesOpenBlas && cache.Keeps;
 
     /// <summary>
-    /// This call's operands: the cached ones when <paramref name="cache"/> keeps them (made on first use),
+    /// This call's operands: the cached ones when <paramref name="weights"/> keeps them (made on first use),
     /// else ones of this call; dispose after the call either way (a cached entry stays).
     /// </summary>
-    public static WinogradWeights For<TTile>(CpuGemm gemm, in Conv2dGeometry g, float* weight, bool flipped, WeightCache cache)
+    public static WinogradWeights For<TTile>(CpuGemm gemm, in Conv2dGeometry g, WeightCache weights, bool flipped)
         where TTile : IWinogradTile
     {
         int outChannels = g.OutChannels, inChannels = g.InChannels;
-        if (!Lasting(gemm, cache))
+        if (!Lasting(gemm, weights))
         {
-            return Make<TTile>(gemm, outChannels, inChannels, weight, flipped, lasting: false);
+            return Make<TTile>(gemm, outChannels, inChannels, weights, flipped, lasting: false);
         }
 
-        return cache.Get(new Form(outChannels, inChannels, flipped, TTile.Points, gemm.Kernels),
-            () => Make<TTile>(gemm, outChannels, inChannels, weight, flipped, lasting: true));
+        return weights.Get(new Form(outChannels, inChannels, flipped, TTile.Points, gemm.Kernels),
+            () => Make<TTile>(gemm, outChannels, inChannels, weights, flipped, lasting: true));
     }
 
     public void Dispose()
@@ -74,18 +74,20 @@ internal sealed unsafe class WinogradWeights : IDisposable
         }
     }
 
-    private static WinogradWeights Make<TTile>(CpuGemm gemm, int outChannels, int inChannels, float* weight, bool flipped, bool lasting)
+    private static WinogradWeights Make<TTile>(CpuGemm gemm, int outChannels, int inChannels, WeightCache weights, bool flipped, bool lasting)
         where TTile : IWinogradTile
     {
         int rows = flipped ? inChannels : outChannels, cols = flipped ? outChannels : inChannels;
         var filters = rows * cols;
         var points = new GemmLhs[TTile.Points];
-        var transformed = ArrayPool<float>.Shared.Rent(TTile.Points * filters);
-        var flippedBuffer = flipped ? ArrayPool<float>.Shared.Rent(filters * 9) : null;
+        var transformed = HostArrayPool.Shared.Rent(TTile.Points * filters);
+        var flippedBuffer = flipped ? HostArrayPool.Shared.Rent(filters * 9) : null;
         try
         {
+            using var pinned = weights.Pin();
             fixed (float* u = transformed, f = flippedBuffer)
             {
+                var weight = (float*)pinned.Pointer;
                 var w = weight;
                 if (flipped)
                 {
@@ -111,7 +113,7 @@ internal sealed unsafe class WinogradWeights : IDisposable
         {
             if (flippedBuffer is not null)
             {
-                ArrayPool<float>.Shared.Return(flippedBuffer);
+                HostArrayPool.Shared.Return(flippedBuffer);
             }
         }
 
@@ -127,7 +129,7 @@ internal sealed unsafe class WinogradWeights : IDisposable
 
         if (transformed is not null)
         {
-            ArrayPool<float>.Shared.Return(transformed);
+            HostArrayPool.Shared.Return(transformed);
         }
     }
 
