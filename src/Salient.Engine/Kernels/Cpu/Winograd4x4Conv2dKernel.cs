@@ -33,12 +33,15 @@ internal static unsafe class Winograd4x4Conv2dKernel
     // was as fast as 96 or 192 and faster than 64.
     private const int TargetTiles = 128;
 
-    // Tiles of 4×4 outputs per image, at least. ResNet's layers at batch 8 (2 threads, weights kept):
-    // inside the networks F(4×4) took 64 channels at 56×56 from 17.2 to 14.6 ms (3 layers), 256 at 14×14
-    // (16 tiles, 31% of them past the plane's edge) from 34.1 to 24.0 (5 layers), 128 at 28×28 from 14.7
-    // to 13.8; one layer alone, best of 15 calls, it won by 20–60% under load and tied on a quiet machine;
-    // 512 at 7×7 (4 tiles, 32 a batch: GEMMs too thin) lost every time (11.8–12.6 → 13.3–13.8 ms).
-    private const int MinTilesPerImage = 16;
+    // Tiles of 4×4 outputs per image, at least: planes of 25×25 and up. ResNet's layers at batch 8 (2
+    // threads, weights kept): inside the networks F(4×4) took 64 channels at 56×56 from 17.2 to 14.6 ms
+    // (3 layers), 128 at 28×28 from 14.7 to 13.8, and 256 at 14×14 (16 tiles, 31% of them past the
+    // plane's edge) from 34.1 to 24.0 (5 layers); 512 at 7×7 lost every time. The 14×14 layers stay on
+    // F(2×2) for memory, not speed: their kept transforms are most of F(4×4)'s (36 points a filter
+    // against 16; 26 of ResNet-50's 31 extra MB), which put the networks' forward peak above ONNX
+    // Runtime's (ResNet-50 384–391 MB against 379–389, ResNet-18 268–269 against 262–265; with 25×25
+    // and up, 358–364 and 247–251; docs/benchmarks/2026-12-03-winograd-f4.md).
+    private const int MinTilesPerImage = 49;
 
     /// <summary>
     /// Whether <paramref name="g"/> is a convolution this kernel computes, and faster than F(2×2) or im2col.
