@@ -64,8 +64,8 @@ public class WinogradConv2dTests
         }
     }
 
-    // With weights kept in a model's cache, smaller planes go to Winograd too: down to 4×4 tiles (F(2×2):
-    // F(4×4) takes planes of 25×25 and up).
+    // With weights kept in a model's cache, smaller planes go to Winograd too: down to 4×4 tiles. (With
+    // AVX-512 the 16×16 plane's forward pass takes F(4×4); its input gradient and the 7×7 plane F(2×2).)
     private static readonly int[][] s_cachedGeometries =
     [
         [3, 24, 16, 16, 32, 1, 1, 1, 1],

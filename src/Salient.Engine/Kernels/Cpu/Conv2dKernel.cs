@@ -7,7 +7,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// 1×1 stride-1 unpadded convolutions use the input plane as the column matrix; depthwise ones go
 /// to <see cref="PaddedDepthwiseConv2dKernel"/> with AVX-512 (unless the GEMM is held to 256-bit
 /// vectors) and to <see cref="DepthwiseConv2dKernel"/> otherwise, pointwise ones up to 1024 channels deep likewise to
-/// <see cref="PointwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, AVX-512) or
+/// <see cref="PointwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, few filters, AVX-512) or
 /// <see cref="WinogradConv2dKernel"/>. Bias and activation are the
 /// GEMM's epilogue, applied to each strip of the output as it completes.
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.

@@ -8,8 +8,8 @@ namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// Winograd F(4×4, 3×3) for the 3×3 stride-1 convolutions of <see cref="WinogradConv2dKernel.IsWinogradShape"/>
-/// on large planes: each 6×6 input tile d becomes V = Bᵀ·d·B, each filter g becomes U = G·g·Gᵀ, and a
-/// tile's 4×4 outputs are Aᵀ·(U ⊙ V)·A: 36 multiplies per channel for 16 outputs, where F(2×2) takes
+/// on large planes with at most 128·128 filters: each 6×6 input tile d becomes V = Bᵀ·d·B, each filter
+/// g becomes U = G·g·Gᵀ, and a tile's 4×4 outputs are Aᵀ·(U ⊙ V)·A: 36 multiplies per channel for 16 outputs, where F(2×2) takes
 /// 64 and direct convolution 144. As in F(2×2) the products summed over channels are 36 GEMMs
 /// M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T] over chunks of whole tile rows, one chunk per thread at a time.
 /// The transforms run on 16 tiles at once with AVX-512, across the tiles of the whole chunk rather
@@ -33,15 +33,18 @@ internal static unsafe class Winograd4x4Conv2dKernel
     // was as fast as 96 or 192 and faster than 64.
     private const int TargetTiles = 128;
 
-    // Tiles of 4×4 outputs per image, at least: planes of 25×25 and up. ResNet's layers at batch 8 (2
-    // threads, weights kept): inside the networks F(4×4) took 64 channels at 56×56 from 17.2 to 14.6 ms
-    // (3 layers), 128 at 28×28 from 14.7 to 13.8, and 256 at 14×14 (16 tiles, 31% of them past the
-    // plane's edge) from 34.1 to 24.0 (5 layers); 512 at 7×7 lost every time. The 14×14 layers stay on
-    // F(2×2) for memory, not speed: their kept transforms are most of F(4×4)'s (36 points a filter
-    // against 16; 26 of ResNet-50's 31 extra MB), which put the networks' forward peak above ONNX
-    // Runtime's (ResNet-50 384–391 MB against 379–389, ResNet-18 268–269 against 262–265; with 25×25
-    // and up, 358–364 and 247–251; docs/benchmarks/2026-12-03-winograd-f4.md).
-    private const int MinTilesPerImage = 49;
+    // Tiles of 4×4 outputs per image, at least. ResNet's layers at batch 8 (2 threads, weights kept):
+    // inside the networks F(4×4) took 64 channels at 56×56 from 17.2 to 14.6 ms (3 layers), 128 at 28×28
+    // from 14.7 to 13.8, 256 at 14×14 (16 tiles, 31% of them past the plane's edge) from 34.1 to 24.0
+    // (5 layers); 512 at 7×7 (4 tiles, 32 a batch: GEMMs too thin) lost every time.
+    private const int MinTilesPerImage = 16;
+
+    // Filters (C·OC), at most: the kept transforms take 36 floats a filter against F(2×2)'s 16, and the
+    // deep layers hold most of a network's filters. With F(4×4) on ResNet's 256-channel 14×14 layers too
+    // (26 of ResNet-50's 31 extra MB) the forward peak rose above ONNX Runtime's (ResNet-50 384–392 MB
+    // against 379–389, ResNet-18 268–269 against 262–265); without them 358–367 and 246–251, for a speed-up
+    // over F(2×2) within the noise of the other's (docs/benchmarks/2026-12-03-winograd-f4.md).
+    private const int MaxFilters = 128 * 128;
 
     /// <summary>
     /// Whether <paramref name="g"/> is a convolution this kernel computes, and faster than F(2×2) or im2col.
@@ -51,7 +54,8 @@ internal static unsafe class Winograd4x4Conv2dKernel
     /// </summary>
     public static bool Applies(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
         gemm.Kernels == ManagedGemm.Kernels.Vector512 && Avx512F.IsSupported && WinogradWeights.Lasting(gemm, cache)
-        && WinogradConv2dKernel.IsWinogradShape(g) && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= MinTilesPerImage;
+        && WinogradConv2dKernel.IsWinogradShape(g) && (long)g.InChannels * g.OutChannels <= MaxFilters
+        && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= MinTilesPerImage;
 
     /// <summary>
     /// A convolution <see cref="Applies"/> accepts, with any padding; the caller has validated the buffers.
