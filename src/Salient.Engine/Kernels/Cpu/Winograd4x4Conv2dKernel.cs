@@ -9,8 +9,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Winograd F(4×4, 3×3) for the 3×3 stride-1 convolutions of <see cref="WinogradConv2dKernel.IsWinogradShape"/>
 /// on large planes with at most 128·128 filters: each 6×6 input tile d becomes V = Bᵀ·d·B, each filter
-/// g becomes U = G·g·Gᵀ, and a tile's 4×4 outputs are Aᵀ·(U ⊙ V)·A: 36 multiplies per channel for 16 outputs, where F(2×2) takes
-/// 64 and direct convolution 144. As in F(2×2) the products summed over channels are 36 GEMMs
+/// g becomes U = G·g·Gᵀ, and a tile's 4×4 outputs are Aᵀ·(U ⊙ V)·A: 36 multiplies per channel for 16
+/// outputs, where F(2×2) takes 64 and direct convolution 144. As in F(2×2) the products summed over channels are 36 GEMMs
 /// M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T] over chunks of whole tile rows, one chunk per thread at a time.
 /// The transforms run on 16 tiles at once with AVX-512, across the tiles of the whole chunk rather
 /// than along one tile row (a 28×28 plane has only 7 tiles a row), so a channel's tiles are first
