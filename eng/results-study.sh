@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The methods' claims, measured on the bundled scenes models: writes docs/results.md.
-# Generates COUNT held-out 160×160 scenes (test-split items, seed 11) and runs `salient eval` for
+# Generates COUNT held-out 224×224 scenes (the demo models' input; test-split items, seed 11) and runs `salient eval` for
 #   - deep-layer methods on the standard model (demo/models/scenes-resnet18): Grad-CAM, Grad-CAM++,
 #     LayerCAM, guided backprop and TSGB (target selectivity is TSGB's claim);
 #   - shallow-layer Grad-CAM and LayerCAM at the backbone's layer1 and layer2, plain and with gradient
@@ -25,7 +25,7 @@ out=out/results
 manifest=$out/scenes/manifest.jsonl
 std=demo/models/scenes-resnet18.onnx
 csg=demo/models/scenes-resnet18-csg.onnx
-[ -f "$manifest" ] || salient scenes --count "$count" --seed 11 --split test --size 160 --out "$out/scenes" >/dev/null
+[ -f "$manifest" ] || salient scenes --count "$count" --seed 11 --split test --size 224 --out "$out/scenes" >/dev/null
 # One evaluation per folder; a folder with its metrics.json is kept, so an interrupted study resumes.
 evaluate() {
   local name=$1 model=$2
@@ -105,7 +105,7 @@ header='| model | method | layer | pointing ↑ | energy ↑ | selectivity ↑ |
   echo "# Explanation quality on the bundled scenes models"
   echo
   echo "Made by \`bash eng/results-study.sh $count\` ($(date -u +%F), $(nproc) cores, $minutes minutes of evaluation): $count held-out scenes"
-  echo "(160×160, one to three Fashion-MNIST items of the *test* split over clutter, seed 11), every object of a scene a target."
+  echo "(224×224, one to three Fashion-MNIST items of the *test* split over clutter, seed 11), every object of a scene a target."
   echo "Models: \`demo/models/scenes-resnet18\` (standard; validation mAP $(grep -o 'val-mAP [0-9.]*' demo/models/scenes-resnet18.log | tail -1 | cut -d' ' -f2) in its log)$($twin && echo " and \`demo/models/scenes-resnet18-csg\` (CSG twin)"): heads trained by"
   echo "\`eng/train-demo-models.sh\` on the layer3 features of an ImageNet ResNet-18 (see the README and \`demo/models/*.log\`)."
   echo "Metrics (\`salient eval\`, [README](../README.md#salient-eval-explanation-quality-metrics)): pointing game (15 px), energy pointing game,"
