@@ -5,11 +5,12 @@ namespace Salient.Bench;
 /// <summary>
 /// The command line every harness of bench/run.sh takes, with the names and defaults of
 /// bench/torch_forward.py and bench/torch_explain.py:
-/// <c>COMMAND --model M [--onnx FILE] [--method METHOD] --batch N --size S --warmup W --iterations I --threads T</c>.
+/// <c>COMMAND --model M [--onnx FILE] [--method METHOD] --batch N --size S --warmup W --iterations I --threads T</c>,
+/// and <c>--profile PREFIX</c> for the engines that can time each node of their graph.
 /// </summary>
 internal sealed record HarnessOptions(
     string Command, string Model, string? OnnxPath, string? Method,
-    int Batch, int Size, int Warmup, int Iterations, int Threads)
+    int Batch, int Size, int Warmup, int Iterations, int Threads, string? ProfilePrefix = null)
 {
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> naming the bad one.</summary>
     public static HarnessOptions Parse(string[] args, IReadOnlyCollection<string> commands)
@@ -51,7 +52,8 @@ internal sealed record HarnessOptions(
             Number("warmup", 2, 0),
             Number("iterations", 5, 1),
             // 0 = every logical CPU, as torch_forward.py's --threads 0.
-            Number("threads", 0, 0) is var t && t > 0 ? t : Environment.ProcessorCount);
+            Number("threads", 0, 0) is var t && t > 0 ? t : Environment.ProcessorCount,
+            Text("profile"));
         if (values.Count > 0)
         {
             throw new ArgumentException($"unknown option --{values.Keys.First()}");

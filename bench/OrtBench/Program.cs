@@ -4,7 +4,9 @@ using Salient.Bench;
 // ONNX Runtime's forward pass on the ONNX file bench/run.sh exported (the one Salient reads):
 //     ortbench forward --model resnet50 --onnx bench/work/resnet50.onnx --batch 8 --size 224 \
 //                      --warmup 2 --iterations 5 --threads 2
-// Prints one JSON line shaped like bench/torch_forward.py's. ONNX Runtime has no backward pass,
+// Prints one JSON line shaped like bench/torch_forward.py's. With --profile PREFIX, ONNX Runtime
+// also writes its per-node timings (PREFIX_<date>.json, a Chrome trace; bench/ort_profile.py sums
+// them per node) so a layer's time can be set beside `salient bench forward --profile`'s. ONNX Runtime has no backward pass,
 // so there is no explain command: the report shows n/a there.
 return Harness.Run("ortbench", args, ["forward"], options =>
 {
@@ -25,6 +27,12 @@ return Harness.Run("ortbench", args, ["forward"], options =>
         IntraOpNumThreads = options.Threads,
         InterOpNumThreads = 1,
     };
+    if (options.ProfilePrefix is { } prefix)
+    {
+        // The prefix first: enabling profiling starts it under the prefix set at that moment.
+        sessionOptions.ProfileOutputPathPrefix = prefix;
+        sessionOptions.EnableProfiling = true;
+    }
     using var session = new InferenceSession(onnx, sessionOptions);
     var inputName = session.InputNames[0];
     var outputNames = session.OutputNames;

@@ -12,6 +12,10 @@ using static TorchSharp.torch;
 // eval mode, parameters frozen), the same seeded-random input, the same methods.
 return Harness.Run("torchsharpbench", args, ["forward", "explain"], options =>
 {
+    if (options.ProfilePrefix is not null)
+    {
+        throw new ArgumentException("--profile: this harness does not time single nodes (ortbench does)");
+    }
     InitializeDeviceType(DeviceType.CPU); // loads libtorch
     set_num_threads(options.Threads);
     var rssAfterLoad = Measurement.PeakRssMb();
