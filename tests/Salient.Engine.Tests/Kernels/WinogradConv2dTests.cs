@@ -18,6 +18,8 @@ public class WinogradConv2dTests
         [1, 16, 18, 37, 16, 0, 0, 0, 0], // unpadded, wide rows: vector and scalar tails
         [2, 16, 16, 18, 16, 2, 0, 1, 2], // asymmetric padding wider than the kernel's reach
         [3, 24, 16, 16, 32, 1, 1, 1, 1], // tile rows spread over images and chunks
+        [2, 16, 40, 10, 16, 1, 1, 1, 1], // rows of 5 tiles: with AVX-512 the tile-major transforms, across rows and images
+        [1, 17, 37, 13, 18, 0, 2, 1, 0], // rows of 7 tiles, the last column half used, asymmetric padding
     ];
 
     public static readonly TheoryData<string, int, bool> Cases = Build();

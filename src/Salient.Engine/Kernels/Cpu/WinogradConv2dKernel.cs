@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
@@ -73,11 +75,24 @@ internal static unsafe class WinogradConv2dKernel
     private static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output, in FusedActivation activation,
         bool accumulate)
     {
+        if (RunsTileMajor(g))
+        {
+            WinogradTileMajor<Tile>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, TargetTiles);
+            return;
+        }
+
         var rows = g.Batch * ((g.OutHeight + 1) / 2);
         var rowsPerChunk = RowsPerChunk(rows, (g.OutWidth + 1) / 2, TargetTiles);
         var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
         gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
     }
+
+    /// <summary>
+    /// Whether <paramref name="g"/>'s transforms run on 16 tiles at once across tile rows (<see cref="WinogradTileMajor{TTile}"/>)
+    /// rather than along each tile row: with AVX-512, on planes of fewer than 8 tiles a row (ResNet's 14×14 and 7×7),
+    /// where the row transforms' Vector256 steps never fill and every tile is transformed one scalar at a time.
+    /// </summary>
+    internal static bool RunsTileMajor(in Conv2dGeometry g) => Avx512F.IsSupported && (g.OutWidth + 1) / 2 < 8;
 
     /// <summary>Whether <see cref="BackwardData"/> computes the input gradient of <paramref name="g"/>.</summary>
     public static bool AppliesToBackwardData(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
@@ -96,10 +111,66 @@ internal static unsafe class WinogradConv2dKernel
         Run(gemm, transposed, outputGradient, transformed, null, inputGradient, FusedActivation.None, false);
     }
 
-    // The F(2×2, 3×3) filter transform.
-    private readonly struct Tile : IWinogradTile
+    // The F(2×2, 3×3) transforms.
+    private readonly struct Tile : IWinogradVectorTile
     {
         public static int Points => WinogradConv2dKernel.Points;
+
+        public static int Size => 2;
+
+        /// <summary>Bᵀ·d·B with Bᵀ's rows (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1): down the rows, then across.</summary>
+        public static void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride)
+        {
+            const int Lanes = 16;
+            for (var j = 0; j < 4; j++)
+            {
+                InputColumn(d + (j * stride), 4 * stride, scratch + (j * Lanes), 4 * Lanes);
+            }
+
+            for (var i = 0; i < 4; i++)
+            {
+                InputColumn(scratch + (4 * i * Lanes), Lanes, v + (4 * i * pointStride), pointStride);
+            }
+        }
+
+        /// <summary>Aᵀ·M·A with Aᵀ's rows (1, 1, 1, 0), (0, 1, -1, -1): down the columns, then across.</summary>
+        public static void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride)
+        {
+            const int Lanes = 16;
+            for (var j = 0; j < 4; j++)
+            {
+                OutputColumn(m + (j * pointStride), 4 * pointStride, scratch + (j * Lanes), 4 * Lanes);
+            }
+
+            for (var a = 0; a < 2; a++)
+            {
+                OutputColumn(scratch + (4 * a * Lanes), Lanes, y + (2 * a * stride), stride);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void InputColumn(float* src, long srcStride, float* dst, long dstStride)
+        {
+            var d0 = Vector512.Load(src);
+            var d1 = Vector512.Load(src + srcStride);
+            var d2 = Vector512.Load(src + (2 * srcStride));
+            var d3 = Vector512.Load(src + (3 * srcStride));
+            (d0 - d2).Store(dst);
+            (d1 + d2).Store(dst + dstStride);
+            (d2 - d1).Store(dst + (2 * dstStride));
+            (d1 - d3).Store(dst + (3 * dstStride));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void OutputColumn(float* src, long srcStride, float* dst, long dstStride)
+        {
+            var m0 = Vector512.Load(src);
+            var m1 = Vector512.Load(src + srcStride);
+            var m2 = Vector512.Load(src + (2 * srcStride));
+            var m3 = Vector512.Load(src + (3 * srcStride));
+            (m0 + m1 + m2).Store(dst);
+            (m1 - m2 - m3).Store(dst + dstStride);
+        }
 
         /// <summary>U = G·g·Gᵀ with G's rows (1, 0, 0), (½, ½, ½), (½, -½, ½), (0, 0, 1).</summary>
         public static void TransformFilters(int start, int end, int filters, float* weight, float* u)

@@ -1,0 +1,320 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Salient.Engine.Memory;
+
+namespace Salient.Engine.Kernels.Cpu;
+
+/// <summary>
+/// The tile side of a Winograd tile size whose transforms run on 16 tiles at once with AVX-512
+/// (<see cref="WinogradTileMajor{TTile}"/>): its output tile's side m (input tiles are (m + 2)²), V = Bᵀ·d·B and Y = Aᵀ·M·A.
+/// </summary>
+internal unsafe interface IWinogradVectorTile : IWinogradTile
+{
+    /// <summary>The side m of an output tile: 2 or 4.</summary>
+    static abstract int Size { get; }
+
+    /// <summary>
+    /// V = Bᵀ·d·B for 16 tiles: element (k, j) of the input tiles at d[((m + 2)k + j)·stride], through
+    /// <see cref="IWinogradTile.Points"/> vectors of scratch, into v[ξ·pointStride].
+    /// </summary>
+    static abstract void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride);
+
+    /// <summary>Y = Aᵀ·M·A for 16 tiles: m[ξ·pointStride], through scratch, into y[(m·a + b)·stride] for output (a, b).</summary>
+    static abstract void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride);
+}
+
+/// <summary>
+/// A Winograd convolution with its transforms running on 16 tiles at once with AVX-512, across the
+/// tiles of a whole chunk of tile rows rather than along one tile row (a 28×28 plane has only 7 tiles
+/// of 4×4 a row, a 7×7 one 4 of 2×2): a channel's tiles are first gathered into (m + 2)² tile-major
+/// rows, each zero-padded input row split into its m column phases (column m·j + k) by two-source
+/// permutes; the output goes back into rows the same way, straight into the output tensor. The products
+/// summed over channels are GEMMs M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T] per point ξ over chunks of whole
+/// tile rows across the batch, one chunk per thread at a time. Needs AVX-512.
+/// </summary>
+internal static unsafe class WinogradTileMajor<TTile>
+    where TTile : IWinogradVectorTile
+{
+    private const int Lanes = 16;
+
+    /// <summary>
+    /// A 3×3 stride-1 convolution with any padding, in chunks of about <paramref name="targetTiles"/> tiles;
+    /// the caller has validated the buffers. With <paramref name="accumulate"/> the output's values join
+    /// the sum before the activation.
+    /// </summary>
+    public static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
+        in FusedActivation activation, bool accumulate, int targetTiles)
+    {
+        var m = TTile.Size;
+        var rows = g.Batch * ((g.OutHeight + m - 1) / m);
+        var rowsPerChunk = WinogradConv2dKernel.RowsPerChunk(rows, (g.OutWidth + m - 1) / m, targetTiles);
+        var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
+        gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
+    }
+
+    private sealed class Job(Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
+        FusedActivation activation, bool accumulate, int rows, int rowsPerChunk)
+    {
+        private static readonly int s_size = TTile.Size;
+        private static readonly int s_side = TTile.Size + 2;
+
+        private readonly int _tilesW = (g.OutWidth + TTile.Size - 1) / TTile.Size;
+        private readonly int _tilesH = (g.OutHeight + TTile.Size - 1) / TTile.Size;
+
+        // Vectors of 16 tiles that cover a tile row and the next tile's first columns: the phase split's unit.
+        private readonly int _groups = ((g.OutWidth + TTile.Size - 1) / TTile.Size / Lanes) + 1;
+
+        /// <summary>Transforms, multiplies and writes back tile rows [chunk·rowsPerChunk, +rowsPerChunk).</summary>
+        public void Chunk(int chunk)
+        {
+            var points = TTile.Points;
+            var first = chunk * rowsPerChunk;
+            var count = Math.Min(rowsPerChunk, rows - first);
+            var tiles = count * _tilesW;
+
+            // Every tile-major row of V, M and Y holds whole vectors; the gathered tiles' rows have a vector
+            // more, which the phase split of the last tile row runs into (see GatherRow).
+            var stride = (tiles + Lanes - 1) / Lanes * Lanes;
+            var gatherStride = stride + Lanes;
+            long c = g.InChannels, oc = g.OutChannels;
+            var vBuffer = HostArrayPool.Shared.Rent((int)(points * c * stride) + Lanes);
+            var mBuffer = HostArrayPool.Shared.Rent((int)(points * oc * stride) + Lanes);
+            var tileBuffer = HostArrayPool.Shared.Rent((points * (gatherStride + Lanes)) + Lanes);
+            var rowBuffer = HostArrayPool.Shared.Rent((s_size * _groups * Lanes) + Lanes);
+            try
+            {
+                fixed (float* pV = vBuffer, pM = mBuffer, pTile = tileBuffer, pRow = rowBuffer)
+                {
+                    float* v = CacheLine.Align(pV), m = CacheLine.Align(pM), d = CacheLine.Align(pTile), scratch = CacheLine.Align(pRow);
+                    var transformScratch = d + (points * gatherStride);
+
+                    // Lanes past the last tile are transformed with the rest: zeros, not whatever the pool held.
+                    for (var e = 0; e < points; e++)
+                    {
+                        new Span<float>(d + (e * gatherStride) + tiles, gatherStride - tiles).Clear();
+                    }
+
+                    for (var ch = 0; ch < c; ch++)
+                    {
+                        for (var r = 0; r < count; r++)
+                        {
+                            var (n, ty) = Math.DivRem(first + r, _tilesH);
+                            GatherRow(input + (((n * c) + ch) * g.InHeight * g.InWidth), ty, scratch, d + (r * _tilesW), gatherStride);
+                        }
+
+                        for (var t = 0; t < tiles; t += Lanes)
+                        {
+                            TTile.InputTiles(d + t, gatherStride, transformScratch, v + (ch * stride) + t, c * stride);
+                        }
+                    }
+
+                    for (var p = 0; p < points; p++)
+                    {
+                        var mp = m + (p * oc * stride);
+                        CpuGemm.Multiply(lhs[p], tiles, v + (p * c * stride), stride, mp, stride, singleThreaded: true);
+                        for (var o = 0; o < oc; o++)
+                        {
+                            new Span<float>(mp + (o * stride) + tiles, stride - tiles).Clear();
+                        }
+                    }
+
+                    var y = d;
+                    for (var o = 0; o < oc; o++)
+                    {
+                        for (var t = 0; t < tiles; t += Lanes)
+                        {
+                            TTile.OutputTiles(m + (o * stride) + t, oc * stride, transformScratch, y + t, stride);
+                        }
+
+                        var shift = bias == null ? 0f : bias[o];
+                        if (!accumulate)
+                        {
+                            // Bias and activation in one call over the channel's tiles (and the spare lanes, which go
+                            // nowhere) rather than one per output row: on 56×56 planes the calls took 8% of the layer.
+                            var tileRows = new Span<float>(y, s_size * s_size * stride);
+                            ActivationKernel.Apply(activation, tileRows, tileRows, 1f, shift);
+                        }
+
+                        for (var r = 0; r < count; r++)
+                        {
+                            var (n, ty) = Math.DivRem(first + r, _tilesH);
+                            ScatterRow(y + (r * _tilesW), stride, scratch, output + (((n * oc) + o) * g.OutHeight * g.OutWidth), ty);
+                        }
+
+                        if (accumulate)
+                        {
+                            ActivateRows(output + (o * g.OutHeight * g.OutWidth), first, count, shift);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                HostArrayPool.Shared.Return(vBuffer);
+                HostArrayPool.Shared.Return(mBuffer);
+                HostArrayPool.Shared.Return(tileBuffer);
+                HostArrayPool.Shared.Return(rowBuffer);
+            }
+        }
+
+        /// <summary>
+        /// The (m + 2)² input tiles of tile row <paramref name="ty"/> of one channel plane, element (k, j) of tile
+        /// tx to d[((m + 2)k + j)·stride + tx]. Each of the m + 2 input rows, zero-padded, is split into its column
+        /// phases P_j[tx] = row[m·tx + j] (<see cref="SplitPhases"/>): a tile's columns are P0..P(m-1) at tx and
+        /// P0, P1 at tx + 1. The split writes whole vectors, up to 16 slots past the row's tiles: into the next
+        /// tile row's (gathered after this one) or the stride's spare vector.
+        /// </summary>
+        private void GatherRow(float* plane, int ty, float* scratch, float* d, long stride)
+        {
+            var width = s_size * Lanes * _groups;
+            for (var k = 0; k < s_side; k++)
+            {
+                var dk = d + (s_side * k * stride);
+                var iy = (s_size * ty) - g.PadTop + k;
+                if ((uint)iy >= (uint)g.InHeight)
+                {
+                    for (var j = 0; j < s_side; j++)
+                    {
+                        new Span<float>(dk + (j * stride), _tilesW).Clear();
+                    }
+
+                    continue;
+                }
+
+                var lead = Math.Min(g.PadLeft, width);
+                var copied = Math.Min(g.InWidth, width - lead);
+                new Span<float>(scratch, lead).Clear();
+                new ReadOnlySpan<float>(plane + ((long)iy * g.InWidth), copied).CopyTo(new Span<float>(scratch + lead, copied));
+                new Span<float>(scratch + lead + copied, width - lead - copied).Clear();
+
+                SplitPhases(scratch, dk, stride, _groups);
+                new ReadOnlySpan<float>(dk + 1, _tilesW).CopyTo(new Span<float>(dk + (s_size * stride), _tilesW));
+                new ReadOnlySpan<float>(dk + stride + 1, _tilesW).CopyTo(new Span<float>(dk + ((s_size + 1) * stride), _tilesW));
+            }
+        }
+
+        /// <summary>
+        /// One output channel's tiles of a tile row (y[(m·a + b)·stride + tx] for output (a, b)) put back in output
+        /// rows m·ty.. of <paramref name="plane"/>; accumulating, added to the rows' current values (bias and
+        /// activation follow in <see cref="ActivateRows"/>; otherwise <see cref="Chunk"/> has applied them).
+        /// </summary>
+        private void ScatterRow(float* y, long stride, float* scratch, float* plane, int ty)
+        {
+            for (var a = 0; a < s_size && (s_size * ty) + a < g.OutHeight; a++)
+            {
+                var dst = plane + ((long)((s_size * ty) + a) * g.OutWidth);
+                InterleaveColumns(y + (s_size * a * stride), stride, dst, g.OutWidth, scratch, accumulate);
+            }
+        }
+
+        /// <summary>
+        /// Bias and activation, in place, over the output rows of tile rows [first, first + count) of one
+        /// channel (<paramref name="channel"/> = the channel's plane in image 0): one call per image's run of rows.
+        /// </summary>
+        private void ActivateRows(float* channel, int first, int count, float shift)
+        {
+            long imagePlanes = (long)g.OutChannels * g.OutHeight * g.OutWidth;
+            for (var r = first; r < first + count;)
+            {
+                var (n, ty) = Math.DivRem(r, _tilesH);
+                var last = Math.Min(first + count, (n + 1) * _tilesH);
+                var top = s_size * ty;
+                var bottom = Math.Min(g.OutHeight, s_size * (ty + last - r));
+                var span = new Span<float>(channel + (n * imagePlanes) + ((long)top * g.OutWidth), (bottom - top) * g.OutWidth);
+                ActivationKernel.Apply(activation, span, span, 1f, shift);
+                r = last;
+            }
+        }
+    }
+
+    // Lane indices of a two-vector permute: the even and the odd elements of 32, and the first and last
+    // 8 elements of each of two vectors alternated.
+    private static readonly Vector512<int> s_evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    private static readonly Vector512<int> s_odds = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    private static readonly Vector512<int> s_zipLow = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    private static readonly Vector512<int> s_zipHigh = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+
+    /// <summary>
+    /// p[k·stride + j] = src[m·j + k] for k &lt; m and j &lt; 16·<paramref name="groups"/>: the column phases
+    /// of a row, 16·m columns a step (m = 4: two permutes into even and odd, two more into the four phases).
+    /// </summary>
+    private static void SplitPhases(float* src, float* p, long stride, int groups)
+    {
+        for (var i = 0; i < groups; i++, src += TTile.Size * Lanes, p += Lanes)
+        {
+            var v0 = Vector512.Load(src);
+            var v1 = Vector512.Load(src + Lanes);
+            var evenLow = Avx512F.PermuteVar16x32x2(v0, s_evens, v1);
+            var oddLow = Avx512F.PermuteVar16x32x2(v0, s_odds, v1);
+            if (TTile.Size == 2)
+            {
+                evenLow.Store(p);
+                oddLow.Store(p + stride);
+                continue;
+            }
+
+            var v2 = Vector512.Load(src + (2 * Lanes));
+            var v3 = Vector512.Load(src + (3 * Lanes));
+            var evenHigh = Avx512F.PermuteVar16x32x2(v2, s_evens, v3);
+            var oddHigh = Avx512F.PermuteVar16x32x2(v2, s_odds, v3);
+            Avx512F.PermuteVar16x32x2(evenLow, s_evens, evenHigh).Store(p);
+            Avx512F.PermuteVar16x32x2(oddLow, s_evens, oddHigh).Store(p + stride);
+            Avx512F.PermuteVar16x32x2(evenLow, s_odds, evenHigh).Store(p + (2 * stride));
+            Avx512F.PermuteVar16x32x2(oddLow, s_odds, oddHigh).Store(p + (3 * stride));
+        }
+    }
+
+    /// <summary>
+    /// dst[m·j + b] = y[b·stride + j] (<paramref name="add"/>: dst[m·j + b] += y[b·stride + j]) for the first
+    /// <paramref name="count"/> values of dst: an output row from its tiles' m columns, 16 tiles (m = 4: four
+    /// permutes into pairs, four more into quadruples) a step; a last partial step goes through
+    /// <paramref name="tail"/> (64 floats), so nothing past dst's row is touched.
+    /// </summary>
+    private static void InterleaveColumns(float* y, long stride, float* dst, int count, float* tail, bool add)
+    {
+        var step = TTile.Size * Lanes;
+        for (var j = 0; j < count; j += step, y += Lanes)
+        {
+            var whole = count - j >= step;
+            var target = whole ? dst + j : tail;
+            var y0 = Vector512.Load(y);
+            var y1 = Vector512.Load(y + stride);
+            if (TTile.Size == 2)
+            {
+                Store(Avx512F.PermuteVar16x32x2(y0, s_zipLow, y1), target, add && whole);
+                Store(Avx512F.PermuteVar16x32x2(y0, s_zipHigh, y1), target + Lanes, add && whole);
+            }
+            else
+            {
+                var y2 = Vector512.Load(y + (2 * stride));
+                var y3 = Vector512.Load(y + (3 * stride));
+                var evenLow = Avx512F.PermuteVar16x32x2(y0, s_zipLow, y2);
+                var evenHigh = Avx512F.PermuteVar16x32x2(y0, s_zipHigh, y2);
+                var oddLow = Avx512F.PermuteVar16x32x2(y1, s_zipLow, y3);
+                var oddHigh = Avx512F.PermuteVar16x32x2(y1, s_zipHigh, y3);
+                Store(Avx512F.PermuteVar16x32x2(evenLow, s_zipLow, oddLow), target, add && whole);
+                Store(Avx512F.PermuteVar16x32x2(evenLow, s_zipHigh, oddLow), target + Lanes, add && whole);
+                Store(Avx512F.PermuteVar16x32x2(evenHigh, s_zipLow, oddHigh), target + (2 * Lanes), add && whole);
+                Store(Avx512F.PermuteVar16x32x2(evenHigh, s_zipHigh, oddHigh), target + (3 * Lanes), add && whole);
+            }
+
+            if (!whole)
+            {
+                var part = new Span<float>(dst + j, count - j);
+                var values = new ReadOnlySpan<float>(tail, count - j);
+                if (add)
+                {
+                    TensorPrimitives.Add(values, part, part);
+                }
+                else
+                {
+                    values.CopyTo(part);
+                }
+            }
+        }
+    }
+
+    private static void Store(Vector512<float> value, float* target, bool add) =>
+        (add ? value + Vector512.Load(target) : value).Store(target);
+}
