@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
@@ -38,6 +37,9 @@ internal static unsafe class WinogradTileMajor<TTile>
 {
     private const int Lanes = 16;
 
+    // TEMPORARY switch for the benchmark of the shared chunk.
+    private static readonly bool SharesChunks = Environment.GetEnvironmentVariable("SALIENT_WINOGRAD_SHARED") != "0";
+
     /// <summary>
     /// A 3×3 stride-1 convolution with any padding, in chunks of about <paramref name="targetTiles"/> tiles;
     /// the caller has validated the buffers. With <paramref name="accumulate"/> the output's values join
@@ -49,8 +51,17 @@ internal static unsafe class WinogradTileMajor<TTile>
         var m = TTile.Size;
         var rows = g.Batch * ((g.OutHeight + m - 1) / m);
         var rowsPerChunk = WinogradConv2dKernel.RowsPerChunk(rows, (g.OutWidth + m - 1) / m, targetTiles);
+        var chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
+        var threads = CpuParallel.MaxThreads;
         var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
-        gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
+        if (threads > 1 && chunks <= threads && SharesChunks)
+        {
+            // A chunk per thread would read all the filters on every thread: one chunk, its steps shared instead.
+            job.Shared(gemm, threads);
+            return;
+        }
+
+        gemm.ForEachSingleThreaded(chunks, job.Chunk);
     }
 
     private sealed class Job(Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
@@ -65,37 +76,87 @@ internal static unsafe class WinogradTileMajor<TTile>
         // Vectors of 16 tiles that cover a tile row and the next tile's first columns: the phase split's unit.
         private readonly int _groups = ((g.OutWidth + TTile.Size - 1) / TTile.Size / Lanes) + 1;
 
-        /// <summary>Transforms, multiplies and writes back tile rows [chunk·rowsPerChunk, +rowsPerChunk).</summary>
+        /// <summary>Transforms, multiplies and writes back tile rows [chunk·rowsPerChunk, +rowsPerChunk) on the calling thread.</summary>
         public void Chunk(int chunk)
         {
-            var points = TTile.Points;
             var first = chunk * rowsPerChunk;
             var count = Math.Min(rowsPerChunk, rows - first);
+            Run(first, count, 1, (_, phase) => phase(0));
+        }
+
+        /// <summary>
+        /// All tile rows as one chunk, each step shared by <paramref name="threads"/> threads: the input
+        /// transforms by channel, the GEMMs by point, the output transforms by output channel. Each thread
+        /// then reads only its points' filters, where chunks of their own would each read all of them.
+        /// </summary>
+        public void Shared(CpuGemm gemm, int threads) => Run(0, rows, threads, gemm.ForEachSingleThreaded);
+
+        private void Run(int first, int count, int parts, Action<int, Action<int>> forEach)
+        {
+            var points = TTile.Points;
             var tiles = count * _tilesW;
 
-            // Every tile-major row of V, M and Y holds whole vectors; the gathered tiles' rows have a vector
-            // more, which the phase split of the last tile row runs into (see GatherRow).
+            // Every tile-major row of V, M and Y holds whole vectors.
             var stride = (tiles + Lanes - 1) / Lanes * Lanes;
-            var gatherStride = stride + Lanes;
             long c = g.InChannels, oc = g.OutChannels;
             var vBuffer = HostArrayPool.Shared.Rent((int)(points * c * stride) + Lanes);
             var mBuffer = HostArrayPool.Shared.Rent((int)(points * oc * stride) + Lanes);
-            var tileBuffer = HostArrayPool.Shared.Rent((points * (gatherStride + Lanes)) + Lanes);
-            var rowBuffer = HostArrayPool.Shared.Rent((s_size * _groups * Lanes) + Lanes);
             try
             {
-                fixed (float* pV = vBuffer, pM = mBuffer, pTile = tileBuffer, pRow = rowBuffer)
+                fixed (float* pV = vBuffer, pM = mBuffer)
                 {
-                    float* v = CacheLine.Align(pV), m = CacheLine.Align(pM), d = CacheLine.Align(pTile), scratch = CacheLine.Align(pRow);
-                    var transformScratch = d + (points * gatherStride);
+                    float* v = CacheLine.Align(pV), m = CacheLine.Align(pM);
+                    forEach(parts, part => InputTransforms(first, count, v, stride, Share(c, part, parts)));
+                    forEach(parts, part =>
+                    {
+                        var (start, end) = Share(points, part, parts);
+                        for (var p = start; p < end; p++)
+                        {
+                            var mp = m + (p * oc * stride);
+                            CpuGemm.Multiply(lhs[p], tiles, v + (p * c * stride), stride, mp, stride, singleThreaded: true);
+                            for (var o = 0; o < oc; o++)
+                            {
+                                new Span<float>(mp + (o * stride) + tiles, stride - tiles).Clear();
+                            }
+                        }
+                    });
+                    forEach(parts, part => OutputTransforms(first, count, m, stride, Share(oc, part, parts)));
+                }
+            }
+            finally
+            {
+                HostArrayPool.Shared.Return(vBuffer);
+                HostArrayPool.Shared.Return(mBuffer);
+            }
+        }
+
+        // Part `part` of `parts` near-equal shares of [0, total).
+        private static (int Start, int End) Share(long total, int part, int parts) =>
+            ((int)(total * part / parts), (int)(total * (part + 1) / parts));
+
+        /// <summary>V for input channels [channels.Start, channels.End) of tile rows [first, first + count).</summary>
+        private void InputTransforms(int first, int count, float* v, long stride, (int Start, int End) channels)
+        {
+            // The gathered tiles' rows have a vector more, which the phase split of the last tile row runs into (see GatherRow).
+            var tiles = count * _tilesW;
+            var gatherStride = stride + Lanes;
+            long c = g.InChannels;
+            var tileBuffer = HostArrayPool.Shared.Rent((int)(TTile.Points * (gatherStride + Lanes)) + Lanes);
+            var rowBuffer = HostArrayPool.Shared.Rent((s_size * _groups * Lanes) + (3 * Lanes));
+            try
+            {
+                fixed (float* pTile = tileBuffer, pRow = rowBuffer)
+                {
+                    float* d = CacheLine.Align(pTile), scratch = CacheLine.Align(pRow);
+                    var transformScratch = d + (TTile.Points * gatherStride);
 
                     // Lanes past the last tile are transformed with the rest: zeros, not whatever the pool held.
-                    for (var e = 0; e < points; e++)
+                    for (var e = 0; e < TTile.Points; e++)
                     {
-                        new Span<float>(d + (e * gatherStride) + tiles, gatherStride - tiles).Clear();
+                        new Span<float>(d + (e * gatherStride) + tiles, (int)gatherStride - tiles).Clear();
                     }
 
-                    for (var ch = 0; ch < c; ch++)
+                    for (var ch = channels.Start; ch < channels.End; ch++)
                     {
                         for (var r = 0; r < count; r++)
                         {
@@ -108,19 +169,29 @@ internal static unsafe class WinogradTileMajor<TTile>
                             TTile.InputTiles(d + t, gatherStride, transformScratch, v + (ch * stride) + t, c * stride);
                         }
                     }
+                }
+            }
+            finally
+            {
+                HostArrayPool.Shared.Return(tileBuffer);
+                HostArrayPool.Shared.Return(rowBuffer);
+            }
+        }
 
-                    for (var p = 0; p < points; p++)
-                    {
-                        var mp = m + (p * oc * stride);
-                        CpuGemm.Multiply(lhs[p], tiles, v + (p * c * stride), stride, mp, stride, singleThreaded: true);
-                        for (var o = 0; o < oc; o++)
-                        {
-                            new Span<float>(mp + (o * stride) + tiles, stride - tiles).Clear();
-                        }
-                    }
-
-                    var y = d;
-                    for (var o = 0; o < oc; o++)
+        /// <summary>Y from M, with the epilogue, into output channels [channels.Start, channels.End) of tile rows [first, first + count).</summary>
+        private void OutputTransforms(int first, int count, float* m, long stride, (int Start, int End) channels)
+        {
+            var tiles = count * _tilesW;
+            long oc = g.OutChannels;
+            var yBuffer = HostArrayPool.Shared.Rent((int)((s_size * s_size * stride) + (TTile.Points * Lanes)) + Lanes);
+            var rowBuffer = HostArrayPool.Shared.Rent((s_size * _groups * Lanes) + (3 * Lanes));
+            try
+            {
+                fixed (float* pY = yBuffer, pRow = rowBuffer)
+                {
+                    float* y = CacheLine.Align(pY), scratch = CacheLine.Align(pRow);
+                    var transformScratch = y + (s_size * s_size * stride);
+                    for (var o = channels.Start; o < channels.End; o++)
                     {
                         for (var t = 0; t < tiles; t += Lanes)
                         {
@@ -132,7 +203,7 @@ internal static unsafe class WinogradTileMajor<TTile>
                         {
                             // Bias and activation in one call over the channel's tiles (and the spare lanes, which go
                             // nowhere) rather than one per output row: on 56×56 planes the calls took 8% of the layer.
-                            var tileRows = new Span<float>(y, s_size * s_size * stride);
+                            var tileRows = new Span<float>(y, (int)(s_size * s_size * stride));
                             ActivationKernel.Apply(activation, tileRows, tileRows, 1f, shift);
                         }
 
@@ -151,9 +222,7 @@ internal static unsafe class WinogradTileMajor<TTile>
             }
             finally
             {
-                HostArrayPool.Shared.Return(vBuffer);
-                HostArrayPool.Shared.Return(mBuffer);
-                HostArrayPool.Shared.Return(tileBuffer);
+                HostArrayPool.Shared.Return(yBuffer);
                 HostArrayPool.Shared.Return(rowBuffer);
             }
         }
@@ -168,6 +237,8 @@ internal static unsafe class WinogradTileMajor<TTile>
         private void GatherRow(float* plane, int ty, float* scratch, float* d, long stride)
         {
             var width = s_size * Lanes * _groups;
+            var lead = Math.Min(g.PadLeft, width);
+            var copied = Math.Min(g.InWidth, width - lead);
             for (var k = 0; k < s_side; k++)
             {
                 var dk = d + (s_side * k * stride);
@@ -176,21 +247,23 @@ internal static unsafe class WinogradTileMajor<TTile>
                 {
                     for (var j = 0; j < s_side; j++)
                     {
-                        new Span<float>(dk + (j * stride), _tilesW).Clear();
+                        Clear(dk + (j * stride), _tilesW);
                     }
 
                     continue;
                 }
 
-                var lead = Math.Min(g.PadLeft, width);
-                var copied = Math.Min(g.InWidth, width - lead);
-                new Span<float>(scratch, lead).Clear();
-                new ReadOnlySpan<float>(plane + ((long)iy * g.InWidth), copied).CopyTo(new Span<float>(scratch + lead, copied));
-                new Span<float>(scratch + lead + copied, width - lead - copied).Clear();
+                // The zero-padded row, whole vectors at a time: a 7×7 plane's rows are 7 floats, too short to pay for a call.
+                Clear(scratch, width);
+                var row = plane + ((long)iy * g.InWidth);
+                for (var x = 0; x < copied; x += Lanes)
+                {
+                    Avx512F.MaskLoad(row + x, FirstLanes(copied - x), Vector512<float>.Zero).Store(scratch + lead + x);
+                }
 
                 SplitPhases(scratch, dk, stride, _groups);
-                new ReadOnlySpan<float>(dk + 1, _tilesW).CopyTo(new Span<float>(dk + (s_size * stride), _tilesW));
-                new ReadOnlySpan<float>(dk + stride + 1, _tilesW).CopyTo(new Span<float>(dk + ((s_size + 1) * stride), _tilesW));
+                Copy(dk + 1, dk + (s_size * stride), _tilesW);
+                Copy(dk + stride + 1, dk + ((s_size + 1) * stride), _tilesW);
             }
         }
 
@@ -301,15 +374,16 @@ internal static unsafe class WinogradTileMajor<TTile>
 
             if (!whole)
             {
-                var part = new Span<float>(dst + j, count - j);
-                var values = new ReadOnlySpan<float>(tail, count - j);
-                if (add)
+                for (var i = 0; j + i < count; i += Lanes)
                 {
-                    TensorPrimitives.Add(values, part, part);
-                }
-                else
-                {
-                    values.CopyTo(part);
+                    var lanes = FirstLanes(count - j - i);
+                    var value = Vector512.Load(tail + i);
+                    if (add)
+                    {
+                        value += Avx512F.MaskLoad(dst + j + i, lanes, Vector512<float>.Zero);
+                    }
+
+                    Avx512F.MaskStore(dst + j + i, lanes, value);
                 }
             }
         }
@@ -317,4 +391,25 @@ internal static unsafe class WinogradTileMajor<TTile>
 
     private static void Store(Vector512<float> value, float* target, bool add) =>
         (add ? value + Vector512.Load(target) : value).Store(target);
+
+    /// <summary>A mask of the first <paramref name="count"/> lanes (all of them from 16 on).</summary>
+    private static Vector512<float> FirstLanes(int count) =>
+        Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
+
+    // Whole vectors covering count floats: the tile-major rows' spare slots (see GatherRow) take the excess.
+    private static void Clear(float* dst, int count)
+    {
+        for (var i = 0; i < count; i += Lanes)
+        {
+            Vector512<float>.Zero.Store(dst + i);
+        }
+    }
+
+    private static void Copy(float* src, float* dst, int count)
+    {
+        for (var i = 0; i < count; i += Lanes)
+        {
+            Vector512.Load(src + i).Store(dst + i);
+        }
+    }
 }
