@@ -21,7 +21,7 @@ public class Winograd4x4Conv2dTests
         [2, 16, 28, 30, 16, 2, 0, 1, 2], // asymmetric padding wider than the kernel's reach
         [3, 24, 28, 28, 32, 1, 1, 1, 1], // tile rows spread over images and chunks of 77 tiles
         [1, 16, 9, 70, 16, 1, 1, 1, 1], // rows of 18 tiles: more than one vector of tiles, and a partial one
-        [2, 16, 64, 64, 16, 1, 1, 1, 1], // 512 tiles: more chunks than threads, each on its own thread (fewer share one chunk)
+        [2, 16, 64, 64, 16, 1, 1, 1, 1], // 512 tiles: more chunks than threads
     ];
 
     private static readonly FusedActivation[] s_activations =

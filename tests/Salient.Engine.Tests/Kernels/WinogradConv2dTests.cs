@@ -20,7 +20,7 @@ public class WinogradConv2dTests
         [3, 24, 16, 16, 32, 1, 1, 1, 1], // tile rows spread over images and chunks
         [2, 16, 40, 10, 16, 1, 1, 1, 1], // rows of 5 tiles: with AVX-512 the tile-major transforms, across rows and images
         [1, 17, 37, 13, 18, 0, 2, 1, 0], // rows of 7 tiles, the last column half used, asymmetric padding
-        [4, 16, 64, 12, 16, 1, 1, 1, 1], // rows of 6 tiles, 768 in all: more chunks than threads, each on its own thread
+        [4, 16, 64, 12, 16, 1, 1, 1, 1], // rows of 6 tiles, 768 in all: more chunks than threads
     ];
 
     public static readonly TheoryData<string, int, bool> Cases = Build();

@@ -37,9 +37,6 @@ internal static unsafe class WinogradTileMajor<TTile>
 {
     private const int Lanes = 16;
 
-    // TEMPORARY switch for the benchmark of the shared chunk.
-    private static readonly bool SharesChunks = Environment.GetEnvironmentVariable("SALIENT_WINOGRAD_SHARED") != "0";
-
     /// <summary>
     /// A 3×3 stride-1 convolution with any padding, in chunks of about <paramref name="targetTiles"/> tiles;
     /// the caller has validated the buffers. With <paramref name="accumulate"/> the output's values join
@@ -51,17 +48,8 @@ internal static unsafe class WinogradTileMajor<TTile>
         var m = TTile.Size;
         var rows = g.Batch * ((g.OutHeight + m - 1) / m);
         var rowsPerChunk = WinogradConv2dKernel.RowsPerChunk(rows, (g.OutWidth + m - 1) / m, targetTiles);
-        var chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
-        var threads = CpuParallel.MaxThreads;
         var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
-        if (threads > 1 && chunks <= threads && SharesChunks)
-        {
-            // A chunk per thread would read all the filters on every thread: one chunk, its steps shared instead.
-            job.Shared(gemm, threads);
-            return;
-        }
-
-        gemm.ForEachSingleThreaded(chunks, job.Chunk);
+        gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
     }
 
     private sealed class Job(Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
@@ -76,23 +64,11 @@ internal static unsafe class WinogradTileMajor<TTile>
         // Vectors of 16 tiles that cover a tile row and the next tile's first columns: the phase split's unit.
         private readonly int _groups = ((g.OutWidth + TTile.Size - 1) / TTile.Size / Lanes) + 1;
 
-        /// <summary>Transforms, multiplies and writes back tile rows [chunk·rowsPerChunk, +rowsPerChunk) on the calling thread.</summary>
+        /// <summary>Transforms, multiplies and writes back tile rows [chunk·rowsPerChunk, +rowsPerChunk).</summary>
         public void Chunk(int chunk)
         {
             var first = chunk * rowsPerChunk;
             var count = Math.Min(rowsPerChunk, rows - first);
-            Run(first, count, 1, (_, phase) => phase(0));
-        }
-
-        /// <summary>
-        /// All tile rows as one chunk, each step shared by <paramref name="threads"/> threads: the input
-        /// transforms by channel, the GEMMs by point, the output transforms by output channel. Each thread
-        /// then reads only its points' filters, where chunks of their own would each read all of them.
-        /// </summary>
-        public void Shared(CpuGemm gemm, int threads) => Run(0, rows, threads, gemm.ForEachSingleThreaded);
-
-        private void Run(int first, int count, int parts, Action<int, Action<int>> forEach)
-        {
             var points = TTile.Points;
             var tiles = count * _tilesW;
 
@@ -106,21 +82,18 @@ internal static unsafe class WinogradTileMajor<TTile>
                 fixed (float* pV = vBuffer, pM = mBuffer)
                 {
                     float* v = CacheLine.Align(pV), m = CacheLine.Align(pM);
-                    forEach(parts, part => InputTransforms(first, count, v, stride, Share(c, part, parts)));
-                    forEach(parts, part =>
+                    InputTransforms(first, count, v, stride);
+                    for (var p = 0; p < points; p++)
                     {
-                        var (start, end) = Share(points, part, parts);
-                        for (var p = start; p < end; p++)
+                        var mp = m + (p * oc * stride);
+                        CpuGemm.Multiply(lhs[p], tiles, v + (p * c * stride), stride, mp, stride, singleThreaded: true);
+                        for (var o = 0; o < oc; o++)
                         {
-                            var mp = m + (p * oc * stride);
-                            CpuGemm.Multiply(lhs[p], tiles, v + (p * c * stride), stride, mp, stride, singleThreaded: true);
-                            for (var o = 0; o < oc; o++)
-                            {
-                                new Span<float>(mp + (o * stride) + tiles, stride - tiles).Clear();
-                            }
+                            new Span<float>(mp + (o * stride) + tiles, stride - tiles).Clear();
                         }
-                    });
-                    forEach(parts, part => OutputTransforms(first, count, m, stride, Share(oc, part, parts)));
+                    }
+
+                    OutputTransforms(first, count, m, stride);
                 }
             }
             finally
@@ -130,12 +103,8 @@ internal static unsafe class WinogradTileMajor<TTile>
             }
         }
 
-        // Part `part` of `parts` near-equal shares of [0, total).
-        private static (int Start, int End) Share(long total, int part, int parts) =>
-            ((int)(total * part / parts), (int)(total * (part + 1) / parts));
-
-        /// <summary>V for input channels [channels.Start, channels.End) of tile rows [first, first + count).</summary>
-        private void InputTransforms(int first, int count, float* v, long stride, (int Start, int End) channels)
+        /// <summary>V of tile rows [first, first + count), every input channel.</summary>
+        private void InputTransforms(int first, int count, float* v, long stride)
         {
             // The gathered tiles' rows have a vector more, which the phase split of the last tile row runs into (see GatherRow).
             var tiles = count * _tilesW;
@@ -156,7 +125,7 @@ internal static unsafe class WinogradTileMajor<TTile>
                         new Span<float>(d + (e * gatherStride) + tiles, (int)gatherStride - tiles).Clear();
                     }
 
-                    for (var ch = channels.Start; ch < channels.End; ch++)
+                    for (var ch = 0; ch < c; ch++)
                     {
                         for (var r = 0; r < count; r++)
                         {
@@ -178,8 +147,8 @@ internal static unsafe class WinogradTileMajor<TTile>
             }
         }
 
-        /// <summary>Y from M, with the epilogue, into output channels [channels.Start, channels.End) of tile rows [first, first + count).</summary>
-        private void OutputTransforms(int first, int count, float* m, long stride, (int Start, int End) channels)
+        /// <summary>Y from M, with the epilogue, into every output channel of tile rows [first, first + count).</summary>
+        private void OutputTransforms(int first, int count, float* m, long stride)
         {
             var tiles = count * _tilesW;
             long oc = g.OutChannels;
@@ -191,7 +160,7 @@ internal static unsafe class WinogradTileMajor<TTile>
                 {
                     float* y = CacheLine.Align(pY), scratch = CacheLine.Align(pRow);
                     var transformScratch = y + (s_size * s_size * stride);
-                    for (var o = channels.Start; o < channels.End; o++)
+                    for (var o = 0; o < oc; o++)
                     {
                         for (var t = 0; t < tiles; t += Lanes)
                         {
