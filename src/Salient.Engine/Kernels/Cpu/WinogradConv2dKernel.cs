@@ -75,7 +75,7 @@ internal static unsafe class WinogradConv2dKernel
     private static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output, in FusedActivation activation,
         bool accumulate)
     {
-        if (RunsTileMajor(g))
+        if (RunsTileMajor(g, gemm))
         {
             WinogradTileMajor<Tile>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, TargetTiles);
             return;
@@ -89,10 +89,12 @@ internal static unsafe class WinogradConv2dKernel
 
     /// <summary>
     /// Whether <paramref name="g"/>'s transforms run on 16 tiles at once across tile rows (<see cref="WinogradTileMajor{TTile}"/>)
-    /// rather than along each tile row: with AVX-512, on planes of fewer than 8 tiles a row (ResNet's 14×14 and 7×7),
-    /// where the row transforms' Vector256 steps never fill and every tile is transformed one scalar at a time.
+    /// rather than along each tile row: with AVX-512 (which the managed GEMM held to AVX2 stands in for the lack of), on
+    /// planes of fewer than 8 tiles a row (ResNet's 14×14 and 7×7), where the row transforms' Vector256 steps never
+    /// fill and every tile is transformed one scalar at a time.
     /// </summary>
-    internal static bool RunsTileMajor(in Conv2dGeometry g) => Avx512F.IsSupported && (g.OutWidth + 1) / 2 < 8;
+    private static bool RunsTileMajor(in Conv2dGeometry g, CpuGemm gemm) =>
+        gemm.Kernels == ManagedGemm.Kernels.Vector512 && Avx512F.IsSupported && (g.OutWidth + 1) / 2 < 8;
 
     /// <summary>Whether <see cref="BackwardData"/> computes the input gradient of <paramref name="g"/>.</summary>
     public static bool AppliesToBackwardData(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
