@@ -11,8 +11,10 @@ namespace Salient.Engine.Kernels.Cpu;
 /// 16 multiplies per channel instead of 36. The 16 elementwise products summed over channels are
 /// 16 GEMMs M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T], T tiles taken from whole tile rows across the
 /// batch, so the 14×14 and 7×7 layers still make wide GEMMs; chunks of tile rows run on separate
-/// threads. The transforms' coefficients are 0, ±½ and ±1, so the result differs from direct
-/// convolution only by float reassociation: a relative error of about 1e-6 on ResNet layers.
+/// threads. The transforms run along each tile row, or on narrow planes with AVX-512 across the
+/// chunk's tiles, 16 at a time (<see cref="WinogradTileMajor{TTile}"/>, as F(4×4) does). The transforms'
+/// coefficients are 0, ±½ and ±1, so the result differs from direct convolution only by float
+/// reassociation: a relative error of about 1e-6 on ResNet layers.
 /// The filters' transforms are made per call, or once per model when the call brings a
 /// <see cref="WeightCache"/> that keeps them (<see cref="WinogradWeights"/>).
 /// </summary>
