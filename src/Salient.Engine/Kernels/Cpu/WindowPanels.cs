@@ -41,9 +41,14 @@ internal sealed unsafe class WindowPanels : IDisposable
         int outH = g.OutHeight, outW = g.OutWidth, sw = g.StrideWidth;
         var paddedHeight = ((outH - 1) * g.StrideHeight) + ((g.KernelHeight - 1) * g.DilationHeight) + 1;
         var paddedWidth = ((outW - 1) * sw) + ((g.KernelWidth - 1) * g.DilationWidth) + 1;
+
+        // A 1×1 window reads one row in every stride and one phase: only those are kept (a 1×1 stride-2
+        // convolution's copy is the subsampled input, a quarter of it).
+        var rowEvery = g.KernelHeight == 1 ? g.StrideHeight : 1;
+        var phases = g.KernelWidth == 1 ? 1 : sw;
         var phaseWidth = (paddedWidth + sw - 1) / sw;
-        var rowStride = phaseWidth * sw;
-        var planeStride = (long)paddedHeight * rowStride;
+        var rowStride = phaseWidth * phases;
+        var planeStride = (long)(((paddedHeight - 1) / rowEvery) + 1) * rowStride;
         var imageStride = channels * planeStride;
         _columns = images * outH * outW;
         _depth = channels * g.KernelHeight * g.KernelWidth;
@@ -62,16 +67,17 @@ internal sealed unsafe class WindowPanels : IDisposable
                 for (var kj = 0; kj < g.KernelWidth; kj++, r++)
                 {
                     var x = kj * g.DilationWidth;
-                    offsets[r] = checked((int)((c * planeStride) + ((long)ki * g.DilationHeight * rowStride) + (x % sw * phaseWidth) + (x / sw)));
+                    var y = ki * g.DilationHeight / rowEvery;
+                    offsets[r] = checked((int)((c * planeStride) + ((long)y * rowStride) + (x % sw * phaseWidth) + (x / sw)));
                 }
             }
         }
 
-        Panels = new Source(data, offsets, outW, outH * outW, imageStride, (long)g.StrideHeight * rowStride);
+        Panels = new Source(data, offsets, outW, outH * outW, imageStride, (long)g.StrideHeight / rowEvery * rowStride);
         var geometry = g;
-        var layout = new Layout(paddedHeight, phaseWidth, rowStride, planeStride, imageStride);
+        var layout = new Layout(paddedHeight, rowEvery, phaseWidth, phases, rowStride, planeStride, imageStride);
         var usedRows = UsedRows(g, paddedHeight);
-        var work = (long)paddedHeight * rowStride;
+        var work = planeStride;
         if (parallel)
         {
             CpuParallel.For(images * channels, work, p => CopyPlane(geometry, layout, usedRows, src, data, p / channels, p % channels));
@@ -122,9 +128,9 @@ internal sealed unsafe class WindowPanels : IDisposable
         }
     }
 
-    // Where the copy keeps what: each channel's plane holds paddedHeight rows of rowStride floats, each
-    // row its phases one after another, phaseWidth floats each.
-    private readonly record struct Layout(int PaddedHeight, int PhaseWidth, int RowStride, long PlaneStride, long ImageStride);
+    // Where the copy keeps what: each channel's plane holds every rowEvery-th of the paddedHeight padded
+    // rows, rowStride floats apart, each row its kept phases one after another, phaseWidth floats each.
+    private readonly record struct Layout(int PaddedHeight, int RowEvery, int PhaseWidth, int Phases, int RowStride, long PlaneStride, long ImageStride);
 
     // The padded rows some window reads (not the odd ones of a 1×1 stride-2 convolution, for one).
     private static bool[] UsedRows(in Conv2dGeometry g, int paddedHeight)
@@ -145,52 +151,51 @@ internal sealed unsafe class WindowPanels : IDisposable
     private static void CopyPlane(in Conv2dGeometry g, in Layout layout, bool[] usedRows, float* src, float* data, int image, int channel)
     {
         int inH = g.InHeight, inW = g.InWidth, sw = g.StrideWidth, padLeft = g.PadLeft;
-        var rowStride = layout.RowStride;
+        int rowStride = layout.RowStride, phaseWidth = layout.PhaseWidth;
         var input = src + ((((long)image * g.InChannels) + channel) * inH * inW);
         var plane = data + (image * layout.ImageStride) + (channel * layout.PlaneStride);
 
+        // The padded row (all phases interleaved), then the odd phase where only the even one is kept.
+        var width = phaseWidth * sw;
+        var scratchLength = sw == 1 ? 0 : width + phaseWidth;
+        Span<float> scratch = scratchLength <= 8192 ? stackalloc float[scratchLength] : new float[scratchLength];
+
         // Padded columns [padLeft, padLeft + inW) hold the input row, clipped to the row.
-        var validEnd = Math.Min(rowStride, padLeft + inW);
+        var validEnd = Math.Min(width, padLeft + inW);
         var validStart = Math.Min(padLeft, validEnd);
-        Span<float> padded = sw == 1 ? default : rowStride <= 4096 ? stackalloc float[rowStride] : new float[rowStride];
-        for (var y = 0; y < layout.PaddedHeight; y++)
+        fixed (float* padded = scratch)
         {
-            if (!usedRows[y])
+            for (var y = 0; y < layout.PaddedHeight; y += layout.RowEvery)
             {
-                continue;
-            }
-
-            var row = new Span<float>(plane + ((long)y * rowStride), rowStride);
-            var iy = y - g.PadTop;
-            if ((uint)iy >= (uint)inH)
-            {
-                row.Clear();
-                continue;
-            }
-
-            var target = sw == 1 ? row : padded;
-            target[..validStart].Clear();
-            target[validEnd..].Clear();
-            new ReadOnlySpan<float>(input + ((long)iy * inW), validEnd - validStart).CopyTo(target[validStart..]);
-            if (sw == 1)
-            {
-                continue;
-            }
-
-            fixed (float* from = padded)
-            {
-                var to = plane + ((long)y * rowStride);
-                if (sw == 2)
+                if (!usedRows[y])
                 {
-                    Deinterleave.Pairs(from, to, to + layout.PhaseWidth, layout.PhaseWidth);
                     continue;
                 }
 
-                for (var q = 0; q < sw; q++)
+                var to = plane + ((long)y / layout.RowEvery * rowStride);
+                var iy = y - g.PadTop;
+                if ((uint)iy >= (uint)inH)
                 {
-                    for (var t = 0; t < layout.PhaseWidth; t++)
+                    new Span<float>(to, rowStride).Clear();
+                    continue;
+                }
+
+                var target = sw == 1 ? to : padded;
+                new Span<float>(target, validStart).Clear();
+                new Span<float>(target + validEnd, width - validEnd).Clear();
+                new ReadOnlySpan<float>(input + ((long)iy * inW), validEnd - validStart).CopyTo(new Span<float>(target + validStart, validEnd - validStart));
+                if (sw == 2)
+                {
+                    Deinterleave.Pairs(padded, to, layout.Phases == 2 ? to + phaseWidth : padded + width, phaseWidth);
+                }
+                else if (sw > 2)
+                {
+                    for (var q = 0; q < layout.Phases; q++)
                     {
-                        to[(q * layout.PhaseWidth) + t] = from[(t * sw) + q];
+                        for (var t = 0; t < phaseWidth; t++)
+                        {
+                            to[(q * phaseWidth) + t] = padded[(t * sw) + q];
+                        }
                     }
                 }
             }
