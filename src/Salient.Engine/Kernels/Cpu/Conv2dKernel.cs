@@ -8,7 +8,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// to <see cref="PaddedDepthwiseConv2dKernel"/> with AVX-512 (unless the GEMM is held to 256-bit
 /// vectors) and to <see cref="DepthwiseConv2dKernel"/> otherwise, pointwise ones up to 1024 channels deep likewise to
 /// <see cref="PointwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, few filters, AVX-512) or
-/// <see cref="WinogradConv2dKernel"/>. Bias and activation are the
+/// <see cref="WinogradConv2dKernel"/>. The rest (strided, padded, larger windows) unfold their windows: straight
+/// into the managed AVX-512 GEMM's panels (<see cref="WindowPanels"/>), else through <see cref="Im2Col"/>. Bias and activation are the
 /// GEMM's epilogue, applied to each strip of the output as it completes.
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
 /// Small output planes put several images' column matrices side by side in one GEMM (see
