@@ -20,7 +20,8 @@ internal sealed unsafe class WindowPanels : IDisposable
     // segment's start less its place in the panel, and the lanes outside the segment are dropped.
     private const int Margin = ManagedGemm.PanelWidth;
 
-    // Packed B a single-threaded product keeps in L2 per column block (of 1 MB per core on Zen 5).
+    // L2 per core on Zen 5, and the packed B a single-threaded product keeps in it per column block.
+    private const int L2Size = 1024 * 1024;
     private const int L2Budget = 768 * 1024;
 
     private readonly float[] _copy;
@@ -110,13 +111,14 @@ internal sealed unsafe class WindowPanels : IDisposable
     {
         var packed = lhs.Packed ?? throw new InvalidOperationException("Window panels feed the managed GEMM only.");
 
-        // One thread: blocks of packed panels that stay in L2 (ResNet's stem packed 4096 columns at a time
-        // wrote and read back 2.4 MB through L3), as equal as whole panels allow: a short last block would
-        // stream all of A again for a few columns. Several threads share the default (larger) blocks.
+        // One thread: panels packed all at once when they fit in L2, else in blocks that stay in L2 (ResNet's
+        // stem packed 4096 columns at a time wrote and read back 2.4 MB through L3), as equal as whole panels
+        // allow: every block streams all of A again (ResNet-50's 1×1/2 layer2 downsample, 784 columns of
+        // 800 KB, lost 0.4–0.9 ms in two blocks). Several threads share the default (larger) blocks.
         var block = 0;
-        if (singleThreaded)
+        var depth = Math.Min(_depth, ManagedGemm.DepthBlock);
+        if (singleThreaded && (long)_columns * depth * sizeof(float) > L2Size)
         {
-            var depth = Math.Min(_depth, ManagedGemm.DepthBlock);
             var widest = Math.Max(ManagedGemm.TaskColumns, L2Budget / (depth * sizeof(float)) / ManagedGemm.PanelWidth * ManagedGemm.PanelWidth);
             var blocks = (_columns + widest - 1) / widest;
             block = ((_columns + blocks - 1) / blocks + ManagedGemm.PanelWidth - 1) / ManagedGemm.PanelWidth * ManagedGemm.PanelWidth;
