@@ -69,7 +69,7 @@ internal static unsafe class ManagedGemm
     /// <summary>The columns of one micro-panel of B.</summary>
     public const int PanelWidth = Nr;
 
-    /// <summary>The columns of B one task of a product multiplies (a column block is best a multiple of it).</summary>
+    /// <summary>The columns of B one task of a product multiplies.</summary>
     public const int TaskColumns = NcTask;
 
     /// <summary>Packs B's micro-panels for <see cref="Sgemm{TPanels}"/>.</summary>
