@@ -53,6 +53,38 @@ public class PoolTests
         Reference.AssertClose(expected, output, 0f);
     }
 
+    // Rows wide enough for vectors, with a part vector at the end: ResNet's 3×3/2 pool (odd and even
+    // widths), stride 1 and 3, dilated columns, ceil_mode windows past the padding, a window wider than the row.
+    private static readonly int[][] s_wideMaxGeometries =
+    [
+        [2, 3, 37, 38, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0],
+        [1, 2, 12, 67, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1],
+        [1, 2, 9, 40, 2, 3, 1, 1, 0, 1, 1, 1, 1, 1, 0],
+        [1, 2, 10, 53, 3, 4, 3, 3, 1, 2, 1, 2, 1, 1, 1],
+        [1, 1, 8, 45, 3, 3, 2, 2, 1, 2, 1, 2, 1, 3, 0],
+        [1, 1, 4, 20, 2, 25, 1, 2, 0, 3, 0, 3, 1, 1, 0],
+    ];
+
+    public static readonly TheoryData<int> WideMaxCases = [.. Enumerable.Range(0, s_wideMaxGeometries.Length)];
+
+    [Theory]
+    [MemberData(nameof(WideMaxCases))]
+    public void MaxPool2d_on_wide_rows_matches_reference(int index)
+    {
+        var v = s_wideMaxGeometries[index];
+        var g = new Pool2dGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14] != 0);
+        var input = Reference.Random(g.Batch * g.Channels * g.InHeight * g.InWidth, 50 + index);
+        input[index * 7] = float.NaN;
+        var expected = Reference.Pool(g, input, max: true, countIncludePad: false);
+        var output = new float[expected.Length];
+
+        Backends.Get("managed").MaxPool2d(g, input, output);
+
+        Assert.Contains(expected, float.IsNaN);
+        Assert.Equal(expected.Select(float.IsNaN), output.Select(float.IsNaN));
+        Reference.AssertClose([.. expected.Select(x => float.IsNaN(x) ? 0f : x)], [.. output.Select(x => float.IsNaN(x) ? 0f : x)], 0f);
+    }
+
     [Theory]
     [MemberData(nameof(AvgCases))]
     public void AvgPool2d_matches_reference(int index, bool countIncludePad)

@@ -8,7 +8,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// to <see cref="PaddedDepthwiseConv2dKernel"/> with AVX-512 (unless the GEMM is held to 256-bit
 /// vectors) and to <see cref="DepthwiseConv2dKernel"/> otherwise, pointwise ones up to 1024 channels deep likewise to
 /// <see cref="PointwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, few filters, AVX-512) or
-/// <see cref="WinogradConv2dKernel"/>. Bias and activation are the
+/// <see cref="WinogradConv2dKernel"/>. The rest (strided, padded, larger windows) unfold their windows: straight
+/// into the managed AVX-512 GEMM's panels (<see cref="WindowPanels"/>), else through <see cref="Im2Col"/>. Bias and activation are the
 /// GEMM's epilogue, applied to each strip of the output as it completes.
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
 /// Small output planes put several images' column matrices side by side in one GEMM (see
@@ -69,7 +70,8 @@ internal static unsafe class Conv2dKernel
 
             using var lhs = ConvGroupWeights.For(gemm, g, weights, transposed: false);
             var perGemm = ImagesPerGemm(g.Batch, g.OutHeight * g.OutWidth);
-            gemm.ForEachImage((g.Batch + perGemm - 1) / perGemm, new Job(g, pIn, lhs, pBias, pOut, activation, accumulate, perGemm).Images);
+            var windows = WindowPanels.Applies(gemm, g);
+            gemm.ForEachImage((g.Batch + perGemm - 1) / perGemm, new Job(g, pIn, lhs, pBias, pOut, activation, accumulate, perGemm, windows).Images);
         }
     }
 
@@ -107,7 +109,7 @@ internal static unsafe class Conv2dKernel
     }
 
     private readonly struct Job(Conv2dGeometry g, float* input, ConvGroupWeights weights, float* bias, float* output, FusedActivation activation,
-        bool accumulate, int perGemm)
+        bool accumulate, int perGemm, bool windows)
     {
         /// <summary>Images [index·perGemm, +perGemm): one GEMM per group over their columns side by side.</summary>
         public void Images(int index, bool singleThreaded)
@@ -122,8 +124,9 @@ internal static unsafe class Conv2dKernel
             var kdim = cg * g.KernelHeight * g.KernelWidth;
             var pointwise = ConvWindow.IsPointwise(g);
 
-            // One pointwise image is its own column matrix; one image's GEMM writes its output in place.
-            var colBuffer = pointwise && count == 1 ? null : HostArrayPool.Shared.Rent(kdim * columns);
+            // One pointwise image is its own column matrix, and window panels are packed from the input
+            // (see WindowPanels); one image's GEMM writes its output in place.
+            var colBuffer = (pointwise && count == 1) || windows ? null : HostArrayPool.Shared.Rent(kdim * columns);
             var wideBuffer = count == 1 ? null : HostArrayPool.Shared.Rent(ocg * columns);
             try
             {
@@ -155,8 +158,16 @@ internal static unsafe class Conv2dKernel
                             }
                         }
 
-                        CpuGemm.Multiply(weights[grp], columns, col == null ? src : col, columns, c, columns, singleThreaded, accumulate,
-                            activation, bias == null ? null : bias + ((long)grp * ocg));
+                        var groupBias = bias == null ? null : bias + ((long)grp * ocg);
+                        if (windows)
+                        {
+                            using var panels = new WindowPanels(g, cg, src, count, !singleThreaded);
+                            panels.Multiply(weights[grp], c, columns, singleThreaded, accumulate, activation, groupBias);
+                        }
+                        else
+                        {
+                            CpuGemm.Multiply(weights[grp], columns, col == null ? src : col, columns, c, columns, singleThreaded, accumulate, activation, groupBias);
+                        }
                         for (var i = 0; i < count && wide != null; i++)
                         {
                             Scatter(wide + ((long)i * outPlane), columns, result + ((long)i * g.OutChannels * outPlane), ocg, outPlane);

@@ -45,14 +45,48 @@ internal static unsafe class ManagedGemm
     /// <summary>C = alpha·op(A)·op(B) + beta·C on up to <paramref name="maxThreads"/> threads.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int maxThreads, Kernels kernels) =>
-        Run(transA, transB, m, n, k, alpha, a, lda, null, b, ldb, beta, c, ldc, maxThreads, kernels, default);
+        Run(transA, m, n, k, alpha, a, lda, null, new MatrixPanels(transB, b, ldb), beta, c, ldc, maxThreads, kernels, default, Nc);
 
     /// <summary>
     /// C = A·op(B) + beta·C with A packed by <see cref="Pack"/>, then <paramref name="epilogue"/> on each
     /// strip of C (12 rows of a task's columns) as its last depth block finishes, while it is still in cache.
     /// </summary>
     public static void Sgemm(PackedA a, bool transB, int n, float* b, int ldb, float beta, float* c, int ldc, int maxThreads, RowEpilogue epilogue = default) =>
-        Run(false, transB, a.M, n, a.K, 1f, null, 0, a, b, ldb, beta, c, ldc, maxThreads, a.Kernels, epilogue);
+        Run(false, a.M, n, a.K, 1f, null, 0, a, new MatrixPanels(transB, b, ldb), beta, c, ldc, maxThreads, a.Kernels, epilogue, Nc);
+
+    /// <summary>
+    /// As the product above, with B's panels packed by <paramref name="b"/> instead of copied from a matrix (a
+    /// convolution's windows, read straight from its input), <paramref name="columnBlock"/> columns of B
+    /// (a multiple of <see cref="PanelWidth"/>; 0 for the default) packed at a time.
+    /// </summary>
+    public static void Sgemm<TPanels>(PackedA a, int n, TPanels b, float beta, float* c, int ldc, int maxThreads, RowEpilogue epilogue, int columnBlock)
+        where TPanels : struct, IPanelSource =>
+        Run(false, a.M, n, a.K, 1f, null, 0, a, b, beta, c, ldc, maxThreads, a.Kernels, epilogue, columnBlock > 0 ? columnBlock : Nc);
+
+    /// <summary>The rows of B one depth block packs.</summary>
+    public const int DepthBlock = Kc;
+
+    /// <summary>The columns of one micro-panel of B.</summary>
+    public const int PanelWidth = Nr;
+
+    /// <summary>The columns of B one task of a product multiplies.</summary>
+    public const int TaskColumns = NcTask;
+
+    /// <summary>Packs B's micro-panels for <see cref="Sgemm{TPanels}"/>.</summary>
+    public interface IPanelSource
+    {
+        /// <summary>
+        /// Columns [col, col + <see cref="PanelWidth"/>) of B, those from <paramref name="nEnd"/> on zero, rows
+        /// [pc, pc + kc), as kc groups of <see cref="PanelWidth"/> at <paramref name="dst"/> (64-byte aligned).
+        /// </summary>
+        void Pack(int col, int nEnd, int pc, int kc, float* dst);
+    }
+
+    // B as a row-major matrix (or its transpose): the panels copied from it.
+    private readonly struct MatrixPanels(bool transB, float* b, int ldb) : IPanelSource
+    {
+        public void Pack(int col, int nEnd, int pc, int kc, float* dst) => PackB(transB, b, ldb, nEnd, col, pc, kc, dst);
+    }
 
     /// <summary>
     /// alpha·op(A) in the micro-kernel's layout, all depth blocks, for products with many B
@@ -73,8 +107,9 @@ internal static unsafe class ManagedGemm
         return packed;
     }
 
-    private static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, PackedA? packed, float* b, int ldb, float beta, float* c, int ldc, int maxThreads, Kernels kernels, RowEpilogue epilogue)
+    private static void Run<TPanels>(bool transA, int m, int n, int k, float alpha,
+        float* a, int lda, PackedA? packed, TPanels b, float beta, float* c, int ldc, int maxThreads, Kernels kernels, RowEpilogue epilogue, int columnBlock)
+        where TPanels : struct, IPanelSource
     {
         if (m == 0 || n == 0)
         {
@@ -98,7 +133,7 @@ internal static unsafe class ManagedGemm
 
         var threads = (long)m * n * k < ParallelThreshold ? 1 : Math.Max(1, maxThreads);
         var kcMax = Math.Min(k, Kc);
-        var ncMax = Math.Min(n, Nc);
+        var ncMax = Math.Min(n, columnBlock);
         var aPanels = (m + Mr - 1) / Mr;
         // The packs' buffers come from the pool the tensors come from (native ones of a few MB a call stayed
         // resident in the C library's per-thread arenas beside the pool's free arrays), pinned for the call.
@@ -116,9 +151,9 @@ internal static unsafe class ManagedGemm
                 var kc = Math.Min(Kc, k - pc);
                 var aBlock = packed is null ? packA : packed.Block(pc);
                 var last = pc + kc == k ? epilogue : default;
-                for (var jc = 0; jc < n; jc += Nc)
+                for (var jc = 0; jc < n; jc += columnBlock)
                 {
-                    var nc = Math.Min(Nc, n - jc);
+                    var nc = Math.Min(columnBlock, n - jc);
                     var bPanels = (nc + Nr - 1) / Nr;
 
                     // A is packed once per depth block, with the first column block; B once per block.
@@ -133,7 +168,7 @@ internal static unsafe class ManagedGemm
                         else
                         {
                             var panel = t - packAPanels;
-                            PackB(transB, b, ldb, jc + nc, jc + (panel * Nr), pc, kc, packB + ((long)panel * Nr * kc));
+                            b.Pack(jc + (panel * Nr), jc + nc, pc, kc, packB + ((long)panel * Nr * kc));
                         }
                     }
 

@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>Max pooling over each plane; taps in the padding are skipped, so padding never wins; NaN propagates as in PyTorch.</summary>
@@ -18,70 +21,116 @@ internal static unsafe class MaxPool2dKernel
         }
     }
 
-    // Separable: the rows of each window are first reduced to one row with vector max, then the
-    // columns are reduced along that row; edge columns check bounds, the interior does not.
+    // Separable: the rows of each window are first reduced to one padded row (−∞ in the padding, which
+    // then never wins), that row is split into its stride-many phases (columns x ≡ q mod stride; even and
+    // odd ones for ResNet's 3×3/2), in which each tap of a row of windows is a contiguous run, and the
+    // taps are reduced along the output row. Every step is a vector max over a contiguous run.
     private static void Plane(in Pool2dGeometry g, float* src, float* dst)
     {
         int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
         int kh = g.KernelHeight, kw = g.KernelWidth, sh = g.StrideHeight, sw = g.StrideWidth;
         int dh = g.DilationHeight, dw = g.DilationWidth, padTop = g.PadTop, padLeft = g.PadLeft;
-        var lastTap = (kw - 1) * dw;
-        Span<float> rowMax = inW <= 4096 ? stackalloc float[inW] : new float[inW];
-        for (var oh = 0; oh < outH; oh++)
+        var phaseWidth = outW + ((kw - 1) * dw / sw) + 1;
+        var paddedWidth = phaseWidth * sw;
+
+        // Padded columns [padLeft, padLeft + inW) hold the input, clipped to the padded row.
+        var validEnd = Math.Min(paddedWidth, padLeft + inW);
+        var validStart = Math.Min(padLeft, validEnd);
+        var scratchLength = sw == 1 ? paddedWidth : 2 * paddedWidth;
+        Span<float> scratch = scratchLength <= 8192 ? stackalloc float[scratchLength] : new float[scratchLength];
+        fixed (float* padded = scratch)
         {
-            var h0 = (oh * sh) - padTop;
-            var rows = 0;
-            for (var ki = 0; ki < kh; ki++)
+            var phases = sw == 1 ? padded : padded + paddedWidth;
+            new Span<float>(padded, validStart).Fill(float.NegativeInfinity);
+            new Span<float>(padded + validEnd, paddedWidth - validEnd).Fill(float.NegativeInfinity);
+            for (var oh = 0; oh < outH; oh++)
             {
-                var ih = h0 + (ki * dh);
-                if ((uint)ih >= (uint)inH)
+                var h0 = (oh * sh) - padTop;
+                var rows = 0;
+                for (var ki = 0; ki < kh; ki++)
                 {
+                    var ih = h0 + (ki * dh);
+                    if ((uint)ih >= (uint)inH)
+                    {
+                        continue;
+                    }
+
+                    var row = src + ((long)ih * inW) + validStart - padLeft;
+                    if (rows++ == 0)
+                    {
+                        new ReadOnlySpan<float>(row, validEnd - validStart).CopyTo(new Span<float>(padded + validStart, validEnd - validStart));
+                    }
+                    else
+                    {
+                        Accumulate(padded + validStart, row, validEnd - validStart);
+                    }
+                }
+
+                var output = dst + ((long)oh * outW);
+                if (rows == 0)
+                {
+                    new Span<float>(output, outW).Fill(float.NegativeInfinity);
                     continue;
                 }
 
-                var row = new ReadOnlySpan<float>(src + ((long)ih * inW), inW);
-                if (rows++ == 0)
+                SplitPhases(padded, phases, phaseWidth, sw);
+                for (var kj = 0; kj < kw; kj++)
                 {
-                    row.CopyTo(rowMax);
-                }
-                else
-                {
-                    System.Numerics.Tensors.TensorPrimitives.Max(rowMax, row, rowMax);
-                }
-            }
-
-            var output = dst + ((long)oh * outW);
-            if (rows == 0)
-            {
-                new Span<float>(output, outW).Fill(float.NegativeInfinity);
-                continue;
-            }
-
-            for (var ow = 0; ow < outW; ow++)
-            {
-                var w0 = (ow * sw) - padLeft;
-                var max = float.NegativeInfinity;
-                if (w0 >= 0 && w0 + lastTap < inW)
-                {
-                    for (var kj = 0; kj <= lastTap; kj += dw)
+                    // Column sw·ow + kj·dw is phase (kj·dw) mod sw at index ow + (kj·dw) / sw.
+                    var x = kj * dw;
+                    var tap = phases + (x % sw * phaseWidth) + (x / sw);
+                    if (kj == 0)
                     {
-                        max = Math.Max(max, rowMax[w0 + kj]);
+                        new ReadOnlySpan<float>(tap, outW).CopyTo(new Span<float>(output, outW));
+                    }
+                    else
+                    {
+                        Accumulate(output, tap, outW);
                     }
                 }
-                else
-                {
-                    for (var kj = 0; kj <= lastTap; kj += dw)
-                    {
-                        var iw = w0 + kj;
-                        if ((uint)iw < (uint)inW)
-                        {
-                            max = Math.Max(max, rowMax[iw]);
-                        }
-                    }
-                }
-
-                output[ow] = max;
             }
+        }
+    }
+
+    // phases[q·width + t] = padded[t·stride + q]; stride 1 leaves the row where it is.
+    private static void SplitPhases(float* padded, float* phases, int width, int stride)
+    {
+        if (stride == 2)
+        {
+            Deinterleave.Pairs(padded, phases, phases + width, width);
+        }
+        else if (stride > 2)
+        {
+            for (var q = 0; q < stride; q++)
+            {
+                for (var t = 0; t < width; t++)
+                {
+                    phases[(q * width) + t] = padded[(t * stride) + q];
+                }
+            }
+        }
+    }
+
+    // dst = max(dst, src) over n values (NaN wins). The last vector may overlap the one before it: max is
+    // idempotent, so the lanes done twice come out the same, and no row ever ends in a scalar loop.
+    private static void Accumulate(float* dst, float* src, int n)
+    {
+        if (!Vector512.IsHardwareAccelerated || n < Vector512<float>.Count)
+        {
+            TensorPrimitives.Max(new ReadOnlySpan<float>(dst, n), new ReadOnlySpan<float>(src, n), new Span<float>(dst, n));
+            return;
+        }
+
+        var i = 0;
+        for (; i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
+        {
+            Vector512.Max(Vector512.Load(dst + i), Vector512.Load(src + i)).Store(dst + i);
+        }
+
+        if (i < n)
+        {
+            i = n - Vector512<float>.Count;
+            Vector512.Max(Vector512.Load(dst + i), Vector512.Load(src + i)).Store(dst + i);
         }
     }
 }
