@@ -25,7 +25,7 @@ internal static unsafe class PointwiseConv2dKernel
     /// depth blocks keep a 12-row weight panel in L1 where this kernel's whole-depth panels (48 KiB at
     /// 1024) no longer fit.
     /// </summary>
-    public const int MaxDepth = 1024;
+    public const int MaxDepth = 2048;
 
     private const int Lanes = 16;
     private const int Nr = 2 * Lanes;
