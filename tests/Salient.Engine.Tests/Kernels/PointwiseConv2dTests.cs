@@ -21,6 +21,7 @@ public class PointwiseConv2dTests
         [1, 2048, 5, 9, 30], // the deepest it takes
         [3, 40, 7, 7, 26], // tiles that end in one image and go on in the next
         [5, 9, 3, 3, 14], // planes smaller than a tile: one tile spans four images
+        [2, 6, 33, 34, 13], // a plane large enough to read its whole tiles in place, and a tile spanning both images
     ];
 
     private static readonly FusedActivation[] s_activations =
@@ -32,6 +33,7 @@ public class PointwiseConv2dTests
         new(ActivationKind.Clip, -0.25f, 0.25f),
         new(ActivationKind.Relu),
         new(ActivationKind.HardSwish),
+        new(ActivationKind.Clip, 0f, 6f),
     ];
 
     public static readonly TheoryData<string, int> Cases = Build();

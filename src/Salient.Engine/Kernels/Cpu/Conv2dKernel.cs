@@ -5,7 +5,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Convolution as GEMM: per image and group, out[OC/g, OH·OW] = W[OC/g, C/g·KH·KW] · col[C/g·KH·KW, OH·OW].
 /// 1×1 stride-1 unpadded convolutions use the input plane as the column matrix; depthwise ones go
-/// to <see cref="StridedDepthwise3x3Kernel"/> (3×3, stride 2) or <see cref="PaddedDepthwiseConv2dKernel"/> with AVX-512 (unless the GEMM is held to 256-bit
+/// to <see cref="StridedDepthwise3x3Kernel"/> (3×3, stride 2, small planes) or <see cref="PaddedDepthwiseConv2dKernel"/> with AVX-512 (unless the GEMM is held to 256-bit
 /// vectors) and to <see cref="DepthwiseConv2dKernel"/> otherwise, pointwise ones up to 2048 channels deep likewise to
 /// <see cref="PointwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, few filters, AVX-512) or
 /// <see cref="WinogradConv2dKernel"/>. Bias and activation are the
