@@ -21,10 +21,11 @@ internal static unsafe class PointwiseConv2dKernel
 {
     /// <summary>
     /// The deepest convolution taken. Up to 1024 channels this kernel beat the GEMM on every layer it
-    /// was measured on (MobileNetV2's 576- and 960-channel projections, ResNet-50's forward as a whole;
-    /// docs/benchmarks/2026-12-03-mobilenet.md); deeper ones (ResNet-50's 2048) stay with the GEMM, whose
-    /// depth blocks keep a 12-row weight panel in L1 where this kernel's whole-depth panels (48 KiB at
-    /// 1024) no longer fit.
+    /// was measured on (docs/benchmarks/2026-12-03-mobilenet.md), and with tiles of 7×7 planes
+    /// gathered across images also on ResNet-50's 2048-channel inputs (2048→512 at 7×7: 2.2 against
+    /// 2.4 ms a batch of 8 on the GEMM; docs/benchmarks/2026-12-03-pointwise.md). Deeper ones were
+    /// not measured and stay with the GEMM, whose depth blocks keep a weight panel in L1 where this
+    /// kernel's whole-depth panels (96 KiB at 2048) do not fit.
     /// </summary>
     public const int MaxDepth = 2048;
 
@@ -37,10 +38,11 @@ internal static unsafe class PointwiseConv2dKernel
     // (1280×320 is 1.6 MB) are read a few times per call, not once per tile.
     private const int TaskFloats = 1 << 16;
 
-    // Planes at least this large (32×32) read their whole tiles in place, rows a plane apart: there
-    // the copy cost 5–10% on shallow layers (256→64 at 56×56, 16→96 at 112×112) and saved nothing;
-    // smaller planes copy every tile (contiguous rows were 6–22% faster at 14×14 and 7×7).
-    private const int InPlacePlane = 1024;
+    // Planes at least this large (28×28) read their whole tiles in place, rows a plane apart: there
+    // the copy cost 4–10% on shallow layers (256→64 at 56×56, 16→96 at 112×112, 512→128 at 28×28)
+    // and saved nothing; smaller planes copy every tile (contiguous rows were 6–22% faster at 14×14
+    // and 7×7; docs/benchmarks/2026-12-03-pointwise.md).
+    private const int InPlacePlane = 28 * 28;
 
     /// <summary>Whether this kernel runs the convolution: AVX-512, 1×1 pointwise, one group, at most <see cref="MaxDepth"/> deep.</summary>
     public static bool Applies(in Conv2dGeometry g) =>
