@@ -45,10 +45,6 @@ internal sealed unsafe class CpuGemm
         {
             OpenBlasNative.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         }
-        else if (Kernels == ManagedGemm.Kernels.Vector512 && SkinnyGemmKernel.Applies(transA, transB, m))
-        {
-            SkinnyGemmKernel.Run(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads);
-        }
         else
         {
             ManagedGemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads, Kernels);
