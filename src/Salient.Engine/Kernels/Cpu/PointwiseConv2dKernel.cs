@@ -105,7 +105,8 @@ internal static unsafe class PointwiseConv2dKernel
         var columns = (long)g.Batch * plane;
         var tiles = (int)((columns + Nr - 1) / Nr);
         var threads = CpuParallel.MaxThreads;
-        var tasks = Math.Max((tiles + Math.Max(1, TaskFloats / (k * Nr)) - 1) / Math.Max(1, TaskFloats / (k * Nr)), Math.Min(tiles, 2 * threads));
+        var perTask = Math.Max(1, TaskFloats / (k * Nr));
+        var tasks = Math.Max((tiles + perTask - 1) / perTask, Math.Min(tiles, 2 * threads));
         tasks = Math.Min(tiles, (tasks + threads - 1) / threads * threads);
         var job = new Job(a, m, k, plane, columns, input, bias, output, activation, accumulate);
         CpuParallel.For(tasks, (long)m * k * Nr * tiles / tasks, t =>
@@ -155,7 +156,7 @@ internal static unsafe class PointwiseConv2dKernel
             var perTile = ((Nr - 1) / plane) + 2;
             var segments = ArrayPool<Segment>.Shared.Rent(count * perTile);
             var starts = ArrayPool<int>.Shared.Rent(count + 1);
-            var sources = ArrayPool<(nint Address, int Stride)>.Shared.Rent(count);
+            var sources = ArrayPool<Source>.Shared.Rent(count);
             float[]? packed = null;
             try
             {
@@ -167,8 +168,9 @@ internal static unsafe class PointwiseConv2dKernel
                     {
                         starts[t] = used;
                         used += Split(first + t, pSegments + used);
-                        var whole = used - starts[t] == 1 && pSegments[starts[t]].Begin == 0 && pSegments[starts[t]].End == Nr;
-                        sources[t] = whole && plane >= InPlacePlane ? (pSegments[starts[t]].Input, plane) : (0, Nr);
+                        var head = pSegments[starts[t]];
+                        var whole = used - starts[t] == 1 && head.Begin == 0 && head.End == Nr;
+                        sources[t] = whole && plane >= InPlacePlane ? new Source(head.Input, plane, head.Output) : new Source(0, Nr, whole ? head.Output : 0);
                         copies += sources[t].Address == 0 ? 1 : 0;
                     }
 
@@ -194,10 +196,8 @@ internal static unsafe class PointwiseConv2dKernel
                             var rowBias = bias == null ? null : bias + r;
                             for (var t = 0; t < count; t++)
                             {
-                                var head = pSegments + starts[t];
-                                var parts = starts[t + 1] - starts[t];
-                                var inside = parts == 1 && head->Begin == 0 && head->End == Nr ? (float*)head->Output : null;
-                                var tile = new Tile(head, parts, inside, (long)r * plane, plane, rowBias, rows, bounds, accumulate);
+                                var tile = new Tile(pSegments + starts[t], starts[t + 1] - starts[t], (float*)sources[t].Whole, (long)r * plane, plane, rowBias, rows,
+                                    bounds, accumulate);
                                 Panel(rows, panel, (float*)sources[t].Address, sources[t].Stride, tile);
                             }
                         }
@@ -216,7 +216,7 @@ internal static unsafe class PointwiseConv2dKernel
             }
             finally
             {
-                ArrayPool<(nint, int)>.Shared.Return(sources);
+                ArrayPool<Source>.Shared.Return(sources);
                 ArrayPool<int>.Shared.Return(starts);
                 ArrayPool<Segment>.Shared.Return(segments);
                 if (packed is not null)
@@ -294,6 +294,10 @@ internal static unsafe class PointwiseConv2dKernel
         }
     }
 
+    // Where a tile's rows are read (Address, rows Stride apart; 0 until gathered) and, for a tile
+    // whole inside one image, where its output's column 0 is (Whole; 0 otherwise).
+    private record struct Source(nint Address, int Stride, nint Whole);
+
     // Columns [Begin, End) of a tile, which lie in one image: Output and Input are where the tile's
     // column 0 would be in that image's first output and input planes (masked lanes are never touched).
     private readonly struct Segment
@@ -326,7 +330,8 @@ internal static unsafe class PointwiseConv2dKernel
     // One tile of output: the first rows of the 12×32 the micro-kernel computes, stored image by image
     // with its epilogue (bias, residual, clamp).
     // A tile whole inside one image (most tiles) stores through plain vectors at whole, where its
-    // column 0 is (null otherwise): masks loaded per row cost a shallow layer's tiles (64 deep) 10%.
+    // column 0 is (null otherwise): with masks loaded per row, shallow layers (16 or 64 channels deep,
+    // where a tile's stores are a fair share of its work) took about 30% longer.
     private readonly struct Tile(Segment* segments, int count, float* whole, long rowOffset, long ldc, float* bias, int rows, Bounds bounds, bool accumulate)
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
