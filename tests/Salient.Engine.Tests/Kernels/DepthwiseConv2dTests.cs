@@ -4,7 +4,8 @@ namespace Salient.Engine.Tests.Kernels;
 
 /// <summary>
 /// Depthwise convolutions (groups = in = out channels) against the naive convolution: with AVX-512
-/// the CPU backend runs them on stride-phase planes (PaddedDepthwiseConv2dKernel), held to AVX2
+/// the CPU backend runs 3×3 stride-2 ones padded 1 at the top and left, to rows of at most 16,
+/// straight from the input rows (StridedDepthwise3x3Kernel), the others on stride-phase planes (PaddedDepthwiseConv2dKernel), held to AVX2
 /// ("managed-avx2") on the row kernel; both alone and accumulating onto a residual, with the
 /// activations the epilogue clamps and one it leaves to a second pass.
 /// </summary>
@@ -21,6 +22,10 @@ public class DepthwiseConv2dTests
         [1, 2, 9, 11, 5, 1, 4, 3, 2, 4, 2], // 5×5, dilation 2, asymmetric padding wider than the kernel
         [1, 2, 10, 11, 3, 3, 1, 2, 1, 0, 1], // stride 3: three phases per axis
         [1, 2, 6, 1, 3, 1, 1, 1, 1, 1, 1], // one input column
+        [2, 3, 9, 32, 3, 2, 1, 1, 1, 1, 1], // 3×3 stride 2 to rows of 16 (one vector): the widest straight from the input rows
+        [1, 2, 12, 12, 3, 2, 1, 1, 0, 0, 1], // 3×3 stride 2, padding at the top and left only
+        [1, 2, 8, 9, 3, 2, 1, 1, 3, 3, 1], // 3×3 stride 2, padding past the input: whole rows and columns of zeros
+        [1, 4, 13, 13, 3, 2, 1, 1, 1, 1, 1], // 3×3 stride 2 with an activation applied after the store
     ];
 
     private static readonly FusedActivation[] s_activations =

@@ -3,10 +3,11 @@ using Salient.Engine.Kernels;
 namespace Salient.Engine.Tests.Kernels;
 
 /// <summary>
-/// 1×1 convolutions of at most 1024 input channels, which the CPU backend runs with AVX-512 on
+/// 1×1 convolutions of at most 2048 input channels, which the CPU backend runs with AVX-512 on
 /// PointwiseConv2dKernel and held to AVX2 ("managed-avx2") on the GEMM, against the naive convolution:
 /// panels of 12, 8 and 4 output channels with rows past the last one, planes of whole tiles, of a
-/// partial last tile and of several tasks, alone and accumulating onto a residual.
+/// partial last tile and of several tasks, tiles spanning two or more images, alone and accumulating
+/// onto a residual.
 /// </summary>
 public class PointwiseConv2dTests
 {
@@ -17,7 +18,10 @@ public class PointwiseConv2dTests
         [1, 5, 16, 16, 13], // whole tiles only; 12 rows and a 4-row panel with one row
         [3, 24, 23, 29, 7], // several tasks per image, a partial tile at the end; an 8-row panel with one row past
         [1, 3, 1, 1, 4], // one column
-        [1, 1024, 5, 9, 30], // the deepest it takes
+        [1, 2048, 5, 9, 30], // the deepest it takes
+        [3, 40, 7, 7, 26], // tiles that end in one image and go on in the next
+        [5, 9, 3, 3, 14], // planes smaller than a tile: one tile spans four images
+        [2, 6, 33, 34, 13], // a plane large enough to read its whole tiles in place, and a tile spanning both images
     ];
 
     private static readonly FusedActivation[] s_activations =
@@ -27,6 +31,9 @@ public class PointwiseConv2dTests
         new(ActivationKind.Relu),
         new(ActivationKind.HardSwish),
         new(ActivationKind.Clip, -0.25f, 0.25f),
+        new(ActivationKind.Relu),
+        new(ActivationKind.HardSwish),
+        new(ActivationKind.Clip, 0f, 6f),
     ];
 
     public static readonly TheoryData<string, int> Cases = Build();

@@ -8,24 +8,26 @@ namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// 1×1 convolutions of at most <see cref="MaxDepth"/> input channels (MobileNets' expansions and
-/// projections, most of ResNet's) with AVX-512: out[OC, HW] = W[OC, C] · in[C, HW] read straight
-/// from the NCHW planes. The general GEMM packs B (the activations) and clears C before
-/// accumulating into it, which at shallow depths costs about as much as the products: here each 12×32 tile
-/// of output reads its 32 columns of every input channel in place (a tile of C·128 bytes, which
-/// stays in cache while the 12-row panels of the weights, packed once per model (per call without its cache), stream past it and
-/// its neighbours), keeps its sums in 24 registers over the whole depth, and is stored once with
-/// bias, residual and ReLU/Clip applied; only a plane's last, partial tile is copied, zero-padded.
+/// projections, most of ResNet's) with AVX-512: out[OC, N·HW] = W[OC, C] · in[C, N·HW], the batch's
+/// columns taken as one matrix. The general GEMM clears C before accumulating into it and runs one
+/// image's 49 or 196 columns at a time; here each task takes a run of 32-column tiles (which may span
+/// two images), gathers those of small planes and those spanning images from the NCHW planes into
+/// contiguous rows, once, and reads the others in place, while the 12-row panels of the weights
+/// (packed once per model, per call without its cache) stream past them; each 12×32 tile keeps its sums in
+/// 24 registers over the whole depth and is stored once, image by image, with bias, residual and
+/// ReLU/Clip applied.
 /// </summary>
 internal static unsafe class PointwiseConv2dKernel
 {
     /// <summary>
     /// The deepest convolution taken. Up to 1024 channels this kernel beat the GEMM on every layer it
-    /// was measured on (MobileNetV2's 576- and 960-channel projections, ResNet-50's forward as a whole;
-    /// docs/benchmarks/2026-12-03-mobilenet.md); deeper ones (ResNet-50's 2048) stay with the GEMM, whose
-    /// depth blocks keep a 12-row weight panel in L1 where this kernel's whole-depth panels (48 KiB at
-    /// 1024) no longer fit.
+    /// was measured on (docs/benchmarks/2026-12-03-mobilenet.md), and with tiles of 7×7 planes
+    /// gathered across images also on ResNet-50's 2048-channel inputs (2048→512 at 7×7: 2.2 against
+    /// 2.4 ms a batch of 8 on the GEMM; docs/benchmarks/2026-12-03-pointwise.md). Deeper ones were
+    /// not measured and stay with the GEMM, whose depth blocks keep a weight panel in L1 where this
+    /// kernel's whole-depth panels (96 KiB at 2048) do not fit.
     /// </summary>
-    public const int MaxDepth = 1024;
+    public const int MaxDepth = 2048;
 
     private const int Lanes = 16;
     private const int Nr = 2 * Lanes;
@@ -35,6 +37,12 @@ internal static unsafe class PointwiseConv2dKernel
     // weight panel streams past all of them, so small planes (several images a task) and deep weights
     // (1280×320 is 1.6 MB) are read a few times per call, not once per tile.
     private const int TaskFloats = 1 << 16;
+
+    // Planes at least this large (28×28) read their whole tiles in place, rows a plane apart: there
+    // the copy cost 4–10% on shallow layers (256→64 at 56×56, 16→96 at 112×112, 512→128 at 28×28)
+    // and saved nothing; smaller planes copy every tile (contiguous rows were 6–22% faster at 14×14
+    // and 7×7; docs/benchmarks/2026-12-03-pointwise.md).
+    private const int InPlacePlane = 28 * 28;
 
     /// <summary>Whether this kernel runs the convolution: AVX-512, 1×1 pointwise, one group, at most <see cref="MaxDepth"/> deep.</summary>
     public static bool Applies(in Conv2dGeometry g) =>
@@ -87,17 +95,22 @@ internal static unsafe class PointwiseConv2dKernel
         }
     }
 
-    // Tiles of 32 columns over the whole batch, image after image; each task takes a run of them, at
-    // least two tasks a thread where there are enough tiles.
+    // Tiles of 32 columns over the batch's columns taken as one matrix (image after image, so a tile
+    // may end in one image and go on in the next): small planes waste no lanes on partial tiles
+    // (7×7 is 49 columns, 14×14 196). Each task takes a run of tiles; the runs are even and their
+    // number a multiple of the threads, since at 7×7 a batch is only about a dozen tiles.
     private static void Multiply(in Conv2dGeometry g, float* a, float* input, float* bias, float* output, in FusedActivation activation, bool accumulate)
     {
         int m = g.OutChannels, k = g.InChannels, plane = g.InHeight * g.InWidth;
-        var tilesPerImage = (plane + Nr - 1) / Nr;
-        var tiles = g.Batch * tilesPerImage;
-        var perTask = Math.Clamp(TaskFloats / (k * Nr), 1, Math.Max(1, (tiles + (2 * CpuParallel.MaxThreads) - 1) / (2 * CpuParallel.MaxThreads)));
-        var job = new Job(a, m, k, plane, tilesPerImage, input, bias, output, activation, accumulate);
-        CpuParallel.For((tiles + perTask - 1) / perTask, (long)m * k * Nr * perTask, t =>
-            job.Tiles(t * perTask, Math.Min(tiles, (t + 1) * perTask)));
+        var columns = (long)g.Batch * plane;
+        var tiles = (int)((columns + Nr - 1) / Nr);
+        var threads = CpuParallel.MaxThreads;
+        var perTask = Math.Max(1, TaskFloats / (k * Nr));
+        var tasks = Math.Max((tiles + perTask - 1) / perTask, Math.Min(tiles, 2 * threads));
+        tasks = Math.Min(tiles, (tasks + threads - 1) / threads * threads);
+        var job = new Job(a, m, k, plane, columns, input, bias, output, activation, accumulate);
+        CpuParallel.For(tasks, (long)m * k * Nr * tiles / tasks, t =>
+            job.Tiles((int)((long)t * tiles / tasks), (int)((long)(t + 1) * tiles / tasks)));
     }
 
     // The cache key: the packed layout depends only on the weights' shape.
@@ -123,7 +136,7 @@ internal static unsafe class PointwiseConv2dKernel
         });
     }
 
-    private readonly struct Job(float* a, int m, int k, int plane, int tilesPerImage, float* input, float* bias, float* output,
+    private readonly struct Job(float* a, int m, int k, int plane, long columns, float* input, float* bias, float* output,
         FusedActivation activation, bool accumulate)
     {
         // Tiles [first, end) of the batch, every output channel: weight panels outside, tiles inside.
@@ -139,77 +152,133 @@ internal static unsafe class PointwiseConv2dKernel
             var bounds = new Bounds(Vector512.Create(lo), Vector512.Create(hi));
             var count = end - first;
 
-            // A plane's last, partial tile is copied once, zero-padded, so its loads stay inside it.
-            var lastColumns = plane - ((tilesPerImage - 1) * Nr);
-            var edges = lastColumns == Nr ? 0 : (count + tilesPerImage - 1) / tilesPerImage + 1;
-            var edge = edges == 0 ? null : HostArrayPool.Shared.Rent(edges * k * Nr);
-            var sources = ArrayPool<nint>.Shared.Rent(count);
+            // A tile's columns lie in at most this many images.
+            var perTile = ((Nr - 1) / plane) + 2;
+            var segments = ArrayPool<Segment>.Shared.Rent(count * perTile);
+            var starts = ArrayPool<int>.Shared.Rent(count + 1);
+            var sources = ArrayPool<Source>.Shared.Rent(count);
+            float[]? packed = null;
             try
             {
-                fixed (float* pEdge = edge)
+                fixed (Segment* pSegments = segments)
                 {
-                    var copied = 0;
+                    var used = 0;
+                    var copies = 0;
                     for (var t = 0; t < count; t++)
                     {
-                        var (n, j) = Math.DivRem(first + t, tilesPerImage);
-                        var src = input + ((long)n * k * plane) + ((long)j * Nr);
-                        if (j == tilesPerImage - 1 && lastColumns != Nr)
-                        {
-                            var tile = pEdge + ((long)copied++ * k * Nr);
-                            for (var d = 0; d < k; d++)
-                            {
-                                var row = new Span<float>(tile + (d * Nr), Nr);
-                                new ReadOnlySpan<float>(src + ((long)d * plane), lastColumns).CopyTo(row);
-                                row[lastColumns..].Clear();
-                            }
-
-                            src = tile;
-                        }
-
-                        sources[t] = (nint)src;
+                        starts[t] = used;
+                        used += Split(first + t, pSegments + used);
+                        var head = pSegments[starts[t]];
+                        var whole = used - starts[t] == 1 && head.Begin == 0 && head.End == Nr;
+                        sources[t] = whole && plane >= InPlacePlane ? new Source(head.Input, plane, head.Output) : new Source(0, Nr, whole ? head.Output : 0);
+                        copies += sources[t].Address == 0 ? 1 : 0;
                     }
 
-                    for (var r = 0; r < m; r += Mr)
+                    starts[count] = used;
+                    packed = copies == 0 ? null : HostArrayPool.Shared.Rent((copies * k * Nr) + Lanes);
+                    fixed (float* pPacked = packed)
                     {
+                        var b = pPacked == null ? null : CacheLine.Align(pPacked);
                         for (var t = 0; t < count; t++)
                         {
-                            var (n, j) = Math.DivRem(first + t, tilesPerImage);
-                            var cols = j == tilesPerImage - 1 ? lastColumns : Nr;
-                            var dst = output + ((long)n * m * plane) + ((long)r * plane) + ((long)j * Nr);
-                            Panel(r, (float*)sources[t], cols == Nr ? plane : Nr, dst, new Masks(cols), bounds);
+                            if (sources[t].Address == 0)
+                            {
+                                PackTile(pSegments + starts[t], starts[t + 1] - starts[t], b);
+                                sources[t].Address = (nint)b;
+                                b += k * Nr;
+                            }
+                        }
+
+                        for (var r = 0; r < m; r += Mr)
+                        {
+                            var rows = Math.Min(Mr, m - r);
+                            var panel = a + ((long)r * k);
+                            var rowBias = bias == null ? null : bias + r;
+                            for (var t = 0; t < count; t++)
+                            {
+                                var tile = new Tile(pSegments + starts[t], starts[t + 1] - starts[t], (float*)sources[t].Whole, (long)r * plane, plane, rowBias, rows,
+                                    bounds, accumulate);
+                                Panel(rows, panel, (float*)sources[t].Address, sources[t].Stride, tile);
+                            }
+                        }
+                    }
+
+                    for (var s = 0; s < used && !clamps; s++)
+                    {
+                        var segment = pSegments[s];
+                        for (var r = 0; r < m; r++)
+                        {
+                            var row = new Span<float>((float*)segment.Output + ((long)r * plane) + segment.Begin, segment.End - segment.Begin);
+                            ActivationKernel.Apply(activation, row, row);
                         }
                     }
                 }
             }
             finally
             {
-                ArrayPool<nint>.Shared.Return(sources);
-                if (edge is not null)
+                ArrayPool<Source>.Shared.Return(sources);
+                ArrayPool<int>.Shared.Return(starts);
+                ArrayPool<Segment>.Shared.Return(segments);
+                if (packed is not null)
                 {
-                    HostArrayPool.Shared.Return(edge);
-                }
-            }
-
-            if (!clamps)
-            {
-                for (var t = first; t < end; t++)
-                {
-                    var (n, j) = Math.DivRem(t, tilesPerImage);
-                    for (var r = 0; r < m; r++)
-                    {
-                        var row = new Span<float>(output + ((long)((n * m) + r) * plane) + ((long)j * Nr), Math.Min(Nr, plane - (j * Nr)));
-                        ActivationKernel.Apply(activation, row, row);
-                    }
+                    HostArrayPool.Shared.Return(packed);
                 }
             }
         }
 
-        // The weight panel at row r against one tile of 32 columns (b, rows ldb apart).
-        private void Panel(int r, float* b, long ldb, float* c, in Masks masks, in Bounds bounds)
+        // The images tile index spans, as segments of its 32 columns; returns how many.
+        private int Split(int index, Segment* segments)
         {
-            var rows = Math.Min(Mr, m - r);
-            var panel = a + ((long)r * k);
-            var tile = new Tile(c, plane, bias == null ? null : bias + r, rows, masks, bounds, accumulate);
+            var column = (long)index * Nr;
+            var last = Math.Min(columns, column + Nr);
+            var n = 0;
+            while (column < last)
+            {
+                var (image, position) = Math.DivRem(column, (long)plane);
+                var begin = (int)(column - ((long)index * Nr));
+                var end = begin + (int)Math.Min(plane - position, last - column);
+                var offset = (image * m * plane) + position - begin;
+                segments[n++] = new Segment((nint)(output + offset), (nint)(input + (image * k * plane) + position - begin), begin, end);
+                column += end - begin;
+            }
+
+            return n;
+        }
+
+        // The tile's k rows of 32 columns gathered from the NCHW planes into consecutive rows of b;
+        // columns past the batch's last are zero. Masked loads merge the images' parts of a row.
+        private void PackTile(Segment* segments, int count, float* b)
+        {
+            if (count == 1 && segments[0].Begin == 0 && segments[0].End == Nr)
+            {
+                var src = (float*)segments[0].Input;
+                for (var d = 0; d < k; d++, src += plane, b += Nr)
+                {
+                    Vector512.Store(Vector512.Load(src), b);
+                    Vector512.Store(Vector512.Load(src + Lanes), b + Lanes);
+                }
+
+                return;
+            }
+
+            for (var d = 0; d < k; d++, b += Nr)
+            {
+                Vector512<float> v0 = default, v1 = default;
+                for (var s = 0; s < count; s++)
+                {
+                    var src = (float*)segments[s].Input + ((long)d * plane);
+                    v0 = Avx512F.MaskLoad(src, segments[s].Low, v0);
+                    v1 = Avx512F.MaskLoad(src + Lanes, segments[s].High, v1);
+                }
+
+                Vector512.Store(v0, b);
+                Vector512.Store(v1, b + Lanes);
+            }
+        }
+
+        // The weight panel (rows of it) against one tile of 32 columns, rows ldb apart.
+        private void Panel(int rows, float* panel, float* b, int ldb, in Tile tile)
+        {
             switch (rows)
             {
                 case > 8:
@@ -225,8 +294,45 @@ internal static unsafe class PointwiseConv2dKernel
         }
     }
 
-    // One tile of output: the first rows of the 12×32 the micro-kernel computes, and its epilogue.
-    private readonly struct Tile(float* c, long ldc, float* bias, int rows, Masks masks, Bounds bounds, bool accumulate)
+    // Where a tile's rows are read (Address, rows Stride apart; 0 until gathered) and, for a tile
+    // whole inside one image, where its output's column 0 is (Whole; 0 otherwise).
+    private record struct Source(nint Address, int Stride, nint Whole);
+
+    // Columns [Begin, End) of a tile, which lie in one image: Output and Input are where the tile's
+    // column 0 would be in that image's first output and input planes (masked lanes are never touched).
+    private readonly struct Segment
+    {
+        public Segment(nint output, nint input, int begin, int end)
+        {
+            Output = output;
+            Input = input;
+            Begin = begin;
+            End = end;
+            var indices = Vector512<int>.Indices;
+            Low = (Vector512.GreaterThanOrEqual(indices, Vector512.Create(begin)) & Vector512.LessThan(indices, Vector512.Create(end))).AsSingle();
+            indices += Vector512.Create(Lanes);
+            High = (Vector512.GreaterThanOrEqual(indices, Vector512.Create(begin)) & Vector512.LessThan(indices, Vector512.Create(end))).AsSingle();
+        }
+
+        public nint Output { get; }
+
+        public nint Input { get; }
+
+        public int Begin { get; }
+
+        public int End { get; }
+
+        public Vector512<float> Low { get; }
+
+        public Vector512<float> High { get; }
+    }
+
+    // One tile of output: the first rows of the 12×32 the micro-kernel computes, stored image by image
+    // with its epilogue (bias, residual, clamp).
+    // A tile whole inside one image (most tiles) stores through plain vectors at whole, where its
+    // column 0 is (null otherwise): with masks loaded per row, shallow layers (16 or 64 channels deep,
+    // where a tile's stores are a fair share of its work) took about 30% longer.
+    private readonly struct Tile(Segment* segments, int count, float* whole, long rowOffset, long ldc, float* bias, int rows, Bounds bounds, bool accumulate)
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Store(int r, Vector512<float> v0, Vector512<float> v1)
@@ -236,7 +342,7 @@ internal static unsafe class PointwiseConv2dKernel
                 return;
             }
 
-            var row = c + (r * ldc);
+            var offset = rowOffset + (r * ldc);
             if (bias != null)
             {
                 var b = Vector512.Create(bias[r]);
@@ -244,29 +350,43 @@ internal static unsafe class PointwiseConv2dKernel
                 v1 += b;
             }
 
-            if (accumulate)
+            if (whole != null)
             {
-                v0 += Avx512F.MaskLoad(row, masks.Low, Vector512<float>.Zero);
-                v1 += Avx512F.MaskLoad(row + Lanes, masks.High, Vector512<float>.Zero);
+                var row = whole + offset;
+                if (accumulate)
+                {
+                    v0 += Vector512.Load(row);
+                    v1 += Vector512.Load(row + Lanes);
+                }
+
+                Avx512F.Min(Avx512F.Max(v0, bounds.Low), bounds.High).Store(row);
+                Avx512F.Min(Avx512F.Max(v1, bounds.Low), bounds.High).Store(row + Lanes);
+                return;
             }
 
-            Avx512F.MaskStore(row, masks.Low, Avx512F.Min(Avx512F.Max(v0, bounds.Low), bounds.High));
-            Avx512F.MaskStore(row + Lanes, masks.High, Avx512F.Min(Avx512F.Max(v1, bounds.Low), bounds.High));
+            if (accumulate)
+            {
+                Vector512<float> r0 = default, r1 = default;
+                for (var s = 0; s < count; s++)
+                {
+                    var row = (float*)segments[s].Output + offset;
+                    r0 = Avx512F.MaskLoad(row, segments[s].Low, r0);
+                    r1 = Avx512F.MaskLoad(row + Lanes, segments[s].High, r1);
+                }
+
+                v0 += r0;
+                v1 += r1;
+            }
+
+            v0 = Avx512F.Min(Avx512F.Max(v0, bounds.Low), bounds.High);
+            v1 = Avx512F.Min(Avx512F.Max(v1, bounds.Low), bounds.High);
+            for (var s = 0; s < count; s++)
+            {
+                var row = (float*)segments[s].Output + offset;
+                Avx512F.MaskStore(row, segments[s].Low, v0);
+                Avx512F.MaskStore(row + Lanes, segments[s].High, v1);
+            }
         }
-    }
-
-    // The lanes of a tile's two vectors that hold output columns.
-    private readonly struct Masks
-    {
-        public Masks(int columns)
-        {
-            Low = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns)).AsSingle();
-            High = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns - Lanes)).AsSingle();
-        }
-
-        public Vector512<float> Low { get; }
-
-        public Vector512<float> High { get; }
     }
 
     // The clamp of ReLU, Clip or none; infinite bounds for activations applied afterwards.
@@ -274,7 +394,7 @@ internal static unsafe class PointwiseConv2dKernel
 
     // C[rows×32] = A-panel · B-tile over the whole depth, in up to 24 zmm accumulators; TRows, a
     // struct type argument, makes the JIT compile each panel height separately without the others' code.
-    private static void Multiply<TRows>(int k, float* a, float* b, long ldb, in Tile tile)
+    private static void Multiply<TRows>(int k, float* a, float* b, int ldb, in Tile tile)
         where TRows : struct, IRowCount
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
