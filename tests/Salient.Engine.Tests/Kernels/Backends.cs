@@ -16,6 +16,43 @@ internal static class Backends
     /// </summary>
     public static readonly TheoryData<string> GemmNames = ["managed", "managed-avx2", "openblas"];
 
+    /// <summary>Every backend of <paramref name="backends"/> with every case of a test's table (its indices).</summary>
+    public static TheoryData<string, int> Cross(TheoryData<string> backends, IEnumerable<int> cases)
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var backend in backends)
+        {
+            foreach (var index in cases)
+            {
+                data.Add(backend, index);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>Every backend with each of the first <paramref name="count"/> cases of a test's table.</summary>
+    public static TheoryData<string, int> Cross(TheoryData<string> backends, int count) => Cross(backends, Enumerable.Range(0, count));
+
+    /// <summary>
+    /// <see cref="Cross(TheoryData{string}, int)"/> with each pair run twice, once with the test's
+    /// switch off and once on (with and without a bias, kept weights or not).
+    /// </summary>
+    public static TheoryData<string, int, bool> CrossBothWays(TheoryData<string> backends, int count)
+    {
+        var data = new TheoryData<string, int, bool>();
+        foreach (var backend in backends)
+        {
+            for (var index = 0; index < count; index++)
+            {
+                data.Add(backend, index, false);
+                data.Add(backend, index, true);
+            }
+        }
+
+        return data;
+    }
+
     public static bool ManagedOnly =>
         string.Equals(Environment.GetEnvironmentVariable("SALIENT_GEMM")?.Trim(), "managed", StringComparison.OrdinalIgnoreCase);
 

@@ -26,21 +26,7 @@ public class Conv2dBackwardTests
         [1, 17, 16, 15, 16, 3, 3, 1, 1, 2, 0, 1, 2, 1, 1, 1], // Winograd input gradient, asymmetric padding
     ];
 
-    public static readonly TheoryData<string, int> Cases = Build();
-
-    private static TheoryData<string, int> Build()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var backend in Backends.Names)
-        {
-            for (var i = 0; i < s_geometries.Length; i++)
-            {
-                data.Add(backend, i);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int> Cases = Backends.Cross(Backends.Names, s_geometries.Length);
 
     private static (Conv2dGeometry G, float[] Input, float[] Weight, float[] OutputGradient) Problem(int index)
     {

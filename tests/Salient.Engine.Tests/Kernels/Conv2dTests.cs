@@ -35,22 +35,7 @@ public class Conv2dTests
         new(ActivationKind.Relu), new(ActivationKind.None), new(ActivationKind.Relu), new(ActivationKind.Clip, 0f, 6f),
     ];
 
-    public static readonly TheoryData<string, int, bool> Cases = Build();
-
-    private static TheoryData<string, int, bool> Build()
-    {
-        var data = new TheoryData<string, int, bool>();
-        foreach (var backend in Backends.GemmNames)
-        {
-            for (var i = 0; i < Geometries.Length; i++)
-            {
-                data.Add(backend, i, true);
-                data.Add(backend, i, false);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int, bool> Cases = Backends.CrossBothWays(Backends.GemmNames, Geometries.Length);
 
     [Theory]
     [MemberData(nameof(Cases))]

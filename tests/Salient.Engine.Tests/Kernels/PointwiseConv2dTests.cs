@@ -36,21 +36,7 @@ public class PointwiseConv2dTests
         new(ActivationKind.Clip, 0f, 6f),
     ];
 
-    public static readonly TheoryData<string, int> Cases = Build();
-
-    private static TheoryData<string, int> Build()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var backend in Backends.GemmNames)
-        {
-            for (var i = 0; i < s_geometries.Length; i++)
-            {
-                data.Add(backend, i);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int> Cases = Backends.Cross(Backends.GemmNames, s_geometries.Length);
 
     [Theory]
     [MemberData(nameof(Cases))]

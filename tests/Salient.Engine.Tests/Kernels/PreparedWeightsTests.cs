@@ -9,21 +9,7 @@ namespace Salient.Engine.Tests.Kernels;
 public class PreparedWeightsTests
 {
     // Indices into Conv2dTests.Geometries: padded 3×3 (im2col), grouped and dilated, 1×1 direct, depthwise, 3×3 (Winograd).
-    public static readonly TheoryData<string, int> Cases = Build();
-
-    private static TheoryData<string, int> Build()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var backend in Backends.GemmNames)
-        {
-            foreach (var index in new[] { 0, 2, 3, 7, 13 })
-            {
-                data.Add(backend, index);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int> Cases = Backends.Cross(Backends.GemmNames, [0, 2, 3, 7, 13]);
 
     [Theory]
     [MemberData(nameof(Cases))]

@@ -34,22 +34,7 @@ public class StridedConv2dTests
         new(ActivationKind.Clip, -0.5f, 0.5f), new(ActivationKind.Relu),
     ];
 
-    public static readonly TheoryData<string, int, bool> Cases = Build();
-
-    private static TheoryData<string, int, bool> Build()
-    {
-        var data = new TheoryData<string, int, bool>();
-        foreach (var backend in Backends.GemmNames)
-        {
-            for (var i = 0; i < s_geometries.Length; i++)
-            {
-                data.Add(backend, i, false);
-                data.Add(backend, i, true);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int, bool> Cases = Backends.CrossBothWays(Backends.GemmNames, s_geometries.Length);
 
     [Theory]
     [MemberData(nameof(Cases))]

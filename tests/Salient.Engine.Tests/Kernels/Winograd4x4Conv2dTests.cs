@@ -35,21 +35,7 @@ public class Winograd4x4Conv2dTests
         new(ActivationKind.Relu),
     ];
 
-    public static readonly TheoryData<string, int> Cases = Build();
-
-    private static TheoryData<string, int> Build()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var backend in Backends.GemmNames)
-        {
-            for (var i = 0; i < s_geometries.Length; i++)
-            {
-                data.Add(backend, i);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int> Cases = Backends.Cross(Backends.GemmNames, s_geometries.Length);
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -68,21 +54,7 @@ public class Winograd4x4Conv2dTests
         [3, 24, 13, 14, 16, 1, 1, 1, 1],
     ];
 
-    public static readonly TheoryData<string, int> CachedCases = BuildCached();
-
-    private static TheoryData<string, int> BuildCached()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var backend in Backends.Names)
-        {
-            for (var i = 0; i < s_cachedGeometries.Length; i++)
-            {
-                data.Add(backend, i);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int> CachedCases = Backends.Cross(Backends.Names, s_cachedGeometries.Length);
 
     [Theory]
     [MemberData(nameof(CachedCases))]

@@ -24,22 +24,7 @@ public class WinogradConv2dTests
         [4, 16, 64, 12, 16, 1, 1, 1, 1], // rows of 6 tiles, 768 in all: more chunks than threads
     ];
 
-    public static readonly TheoryData<string, int, bool> Cases = Build();
-
-    private static TheoryData<string, int, bool> Build()
-    {
-        var data = new TheoryData<string, int, bool>();
-        foreach (var backend in Backends.GemmNames)
-        {
-            for (var i = 0; i < s_geometries.Length; i++)
-            {
-                data.Add(backend, i, true);
-                data.Add(backend, i, false);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int, bool> Cases = Backends.CrossBothWays(Backends.GemmNames, s_geometries.Length);
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -76,21 +61,7 @@ public class WinogradConv2dTests
         [3, 16, 7, 7, 24, 1, 1, 1, 1], // ResNet's last stage: 7×7, the last tile row and column half used
     ];
 
-    public static readonly TheoryData<string, int> CachedCases = BuildCached();
-
-    private static TheoryData<string, int> BuildCached()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var backend in Backends.Names)
-        {
-            for (var i = 0; i < s_cachedGeometries.Length; i++)
-            {
-                data.Add(backend, i);
-            }
-        }
-
-        return data;
-    }
+    public static readonly TheoryData<string, int> CachedCases = Backends.Cross(Backends.Names, s_cachedGeometries.Length);
 
     [Theory]
     [MemberData(nameof(CachedCases))]
