@@ -21,9 +21,6 @@ internal static unsafe class Winograd4x4Conv2dKernel
 {
     private const int Points = 36;
 
-    // Tiles per transform step (WinogradTileMajor's vectors).
-    private const int Lanes = 16;
-
     // Tiles per GEMM: V and M of a chunk are 36·(C + OC)·T floats, 2.25 times F(2×2)'s per tile. With
     // ResNet-50's 3×3 layers at batch 8 (one layer, 2 threads, weights kept, best of 15 calls), 128
     // was as fast as 96 or 192 and faster than 64.
@@ -71,11 +68,51 @@ internal static unsafe class Winograd4x4Conv2dKernel
 
         public static int Size => 4;
 
-        public static void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride) =>
-            Winograd4x4Conv2dKernel.InputTiles(d, stride, scratch, v, pointStride);
+        // Bᵀ·(d0..d5), with Bᵀ's rows the coefficients (constant term first) of ∏(x - q) over the finite
+        // points but p, for each p, and of the product over all of them: (1, -3/2, -2, 3/2, 1, 0),
+        // (0, 1, -5/2, 1/2, 1, 0), (0, -1, 1/2, 5/2, 1, 0), (0, -2, -1, 2, 1, 0), (0, 1/2, -1, -1/2, 1, 0),
+        // (0, 1, -3/2, -2, 3/2, 1).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void InputColumn(float* src, long srcStride, float* dst, long dstStride)
+        {
+            var d0 = Vector512.Load(src);
+            var d1 = Vector512.Load(src + srcStride);
+            var d2 = Vector512.Load(src + (2 * srcStride));
+            var d3 = Vector512.Load(src + (3 * srcStride));
+            var d4 = Vector512.Load(src + (4 * srcStride));
+            var d5 = Vector512.Load(src + (5 * srcStride));
+            var half = Vector512.Create(0.5f);
+            var threeHalves = Vector512.Create(1.5f);
+            var two = Vector512.Create(2f);
+            var fiveHalves = Vector512.Create(2.5f);
+            var d42 = d4 - d2;
+            Vector512.FusedMultiplyAdd(threeHalves, d3 - d1, Vector512.FusedMultiplyAdd(-two, d2, d0 + d4)).Store(dst);
+            Vector512.FusedMultiplyAdd(-fiveHalves, d2, Vector512.FusedMultiplyAdd(half, d3, d1 + d4)).Store(dst + dstStride);
+            Vector512.FusedMultiplyAdd(fiveHalves, d3, Vector512.FusedMultiplyAdd(half, d2, d4 - d1)).Store(dst + (2 * dstStride));
+            Vector512.FusedMultiplyAdd(two, d3 - d1, d42).Store(dst + (3 * dstStride));
+            Vector512.FusedMultiplyAdd(half, d1 - d3, d42).Store(dst + (4 * dstStride));
+            Vector512.FusedMultiplyAdd(threeHalves, d42, Vector512.FusedMultiplyAdd(-two, d3, d1 + d5)).Store(dst + (5 * dstStride));
+        }
 
-        public static void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride) =>
-            Winograd4x4Conv2dKernel.OutputTiles(m, pointStride, scratch, y, stride);
+        // Aᵀ·(m0..m5), with Aᵀ's rows the powers 0..3 of the points (and of ∞: 0, 0, 0, 1):
+        // (1, 1, 1, 1, 1, 0), (0, -1, 1, 1/2, -2, 0), (0, 1, 1, 1/4, 4, 0), (0, -1, 1, 1/8, -8, 1).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void OutputColumn(float* src, long srcStride, float* dst, long dstStride)
+        {
+            var m0 = Vector512.Load(src);
+            var m1 = Vector512.Load(src + srcStride);
+            var m2 = Vector512.Load(src + (2 * srcStride));
+            var m3 = Vector512.Load(src + (3 * srcStride));
+            var m4 = Vector512.Load(src + (4 * srcStride));
+            var m5 = Vector512.Load(src + (5 * srcStride));
+            var sum12 = m1 + m2;
+            var difference21 = m2 - m1;
+            (m0 + sum12 + m3 + m4).Store(dst);
+            Vector512.FusedMultiplyAdd(Vector512.Create(0.5f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(-2f), m4, difference21)).Store(dst + dstStride);
+            Vector512.FusedMultiplyAdd(Vector512.Create(0.25f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(4f), m4, sum12)).Store(dst + (2 * dstStride));
+            Vector512.FusedMultiplyAdd(Vector512.Create(0.125f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(-8f), m4, difference21 + m5))
+                .Store(dst + (3 * dstStride));
+        }
 
         /// <summary>U = G·g·Gᵀ with G's rows (1, p, p²)/∏(p - q) for the finite points p (q the others), and (0, 0, 1).</summary>
         public static void TransformFilters(int start, int end, int filters, float* weight, float* u)
@@ -111,79 +148,5 @@ internal static unsafe class Winograd4x4Conv2dKernel
             dst[4 * stride] = (g0 - (2 * g1) + (4 * g2)) / 15;
             dst[5 * stride] = g2;
         }
-    }
-
-    /// <summary>V = Bᵀ·d·B for 16 tiles: d[(6k + j)·stride], through 36 vectors of scratch, into v[ξ·pointStride].</summary>
-    private static void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride)
-    {
-        for (var j = 0; j < 6; j++)
-        {
-            InputColumn(d + (j * stride), 6 * stride, scratch + (j * Lanes), 6 * Lanes);
-        }
-
-        for (var i = 0; i < 6; i++)
-        {
-            InputColumn(scratch + (6 * i * Lanes), Lanes, v + (6 * i * pointStride), pointStride);
-        }
-    }
-
-    /// <summary>Y = Aᵀ·M·A for 16 tiles: m[ξ·pointStride], through 24 vectors of scratch, into y[(4a + b)·stride].</summary>
-    private static void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride)
-    {
-        for (var j = 0; j < 6; j++)
-        {
-            OutputColumn(m + (j * pointStride), 6 * pointStride, scratch + (j * Lanes), 6 * Lanes);
-        }
-
-        for (var a = 0; a < 4; a++)
-        {
-            OutputColumn(scratch + (6 * a * Lanes), Lanes, y + (4 * a * stride), stride);
-        }
-    }
-
-    // Bᵀ·(d0..d5), with Bᵀ's rows the coefficients (constant term first) of ∏(x - q) over the finite
-    // points but p, for each p, and of the product over all of them: (1, -3/2, -2, 3/2, 1, 0),
-    // (0, 1, -5/2, 1/2, 1, 0), (0, -1, 1/2, 5/2, 1, 0), (0, -2, -1, 2, 1, 0), (0, 1/2, -1, -1/2, 1, 0),
-    // (0, 1, -3/2, -2, 3/2, 1).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputColumn(float* src, long srcStride, float* dst, long dstStride)
-    {
-        var d0 = Vector512.Load(src);
-        var d1 = Vector512.Load(src + srcStride);
-        var d2 = Vector512.Load(src + (2 * srcStride));
-        var d3 = Vector512.Load(src + (3 * srcStride));
-        var d4 = Vector512.Load(src + (4 * srcStride));
-        var d5 = Vector512.Load(src + (5 * srcStride));
-        var half = Vector512.Create(0.5f);
-        var threeHalves = Vector512.Create(1.5f);
-        var two = Vector512.Create(2f);
-        var fiveHalves = Vector512.Create(2.5f);
-        var d42 = d4 - d2;
-        Vector512.FusedMultiplyAdd(threeHalves, d3 - d1, Vector512.FusedMultiplyAdd(-two, d2, d0 + d4)).Store(dst);
-        Vector512.FusedMultiplyAdd(-fiveHalves, d2, Vector512.FusedMultiplyAdd(half, d3, d1 + d4)).Store(dst + dstStride);
-        Vector512.FusedMultiplyAdd(fiveHalves, d3, Vector512.FusedMultiplyAdd(half, d2, d4 - d1)).Store(dst + (2 * dstStride));
-        Vector512.FusedMultiplyAdd(two, d3 - d1, d42).Store(dst + (3 * dstStride));
-        Vector512.FusedMultiplyAdd(half, d1 - d3, d42).Store(dst + (4 * dstStride));
-        Vector512.FusedMultiplyAdd(threeHalves, d42, Vector512.FusedMultiplyAdd(-two, d3, d1 + d5)).Store(dst + (5 * dstStride));
-    }
-
-    // Aᵀ·(m0..m5), with Aᵀ's rows the powers 0..3 of the points (and of ∞: 0, 0, 0, 1):
-    // (1, 1, 1, 1, 1, 0), (0, -1, 1, 1/2, -2, 0), (0, 1, 1, 1/4, 4, 0), (0, -1, 1, 1/8, -8, 1).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputColumn(float* src, long srcStride, float* dst, long dstStride)
-    {
-        var m0 = Vector512.Load(src);
-        var m1 = Vector512.Load(src + srcStride);
-        var m2 = Vector512.Load(src + (2 * srcStride));
-        var m3 = Vector512.Load(src + (3 * srcStride));
-        var m4 = Vector512.Load(src + (4 * srcStride));
-        var m5 = Vector512.Load(src + (5 * srcStride));
-        var sum12 = m1 + m2;
-        var difference21 = m2 - m1;
-        (m0 + sum12 + m3 + m4).Store(dst);
-        Vector512.FusedMultiplyAdd(Vector512.Create(0.5f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(-2f), m4, difference21)).Store(dst + dstStride);
-        Vector512.FusedMultiplyAdd(Vector512.Create(0.25f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(4f), m4, sum12)).Store(dst + (2 * dstStride));
-        Vector512.FusedMultiplyAdd(Vector512.Create(0.125f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(-8f), m4, difference21 + m5))
-            .Store(dst + (3 * dstStride));
     }
 }

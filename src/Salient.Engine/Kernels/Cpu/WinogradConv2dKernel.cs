@@ -122,38 +122,9 @@ internal static unsafe class WinogradConv2dKernel
 
         public static int Size => 2;
 
-        /// <summary>Bᵀ·d·B with Bᵀ's rows (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1): down the rows, then across.</summary>
-        public static void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride)
-        {
-            const int Lanes = 16;
-            for (var j = 0; j < 4; j++)
-            {
-                InputColumn(d + (j * stride), 4 * stride, scratch + (j * Lanes), 4 * Lanes);
-            }
-
-            for (var i = 0; i < 4; i++)
-            {
-                InputColumn(scratch + (4 * i * Lanes), Lanes, v + (4 * i * pointStride), pointStride);
-            }
-        }
-
-        /// <summary>Aᵀ·M·A with Aᵀ's rows (1, 1, 1, 0), (0, 1, -1, -1): down the columns, then across.</summary>
-        public static void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride)
-        {
-            const int Lanes = 16;
-            for (var j = 0; j < 4; j++)
-            {
-                OutputColumn(m + (j * pointStride), 4 * pointStride, scratch + (j * Lanes), 4 * Lanes);
-            }
-
-            for (var a = 0; a < 2; a++)
-            {
-                OutputColumn(scratch + (4 * a * Lanes), Lanes, y + (2 * a * stride), stride);
-            }
-        }
-
+        // Bᵀ's rows (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void InputColumn(float* src, long srcStride, float* dst, long dstStride)
+        public static void InputColumn(float* src, long srcStride, float* dst, long dstStride)
         {
             var d0 = Vector512.Load(src);
             var d1 = Vector512.Load(src + srcStride);
@@ -165,8 +136,9 @@ internal static unsafe class WinogradConv2dKernel
             (d1 - d3).Store(dst + (3 * dstStride));
         }
 
+        // Aᵀ's rows (1, 1, 1, 0), (0, 1, -1, -1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void OutputColumn(float* src, long srcStride, float* dst, long dstStride)
+        public static void OutputColumn(float* src, long srcStride, float* dst, long dstStride)
         {
             var m0 = Vector512.Load(src);
             var m1 = Vector512.Load(src + srcStride);

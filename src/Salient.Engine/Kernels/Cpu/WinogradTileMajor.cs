@@ -6,7 +6,8 @@ namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// The tile side of a Winograd tile size whose transforms run on 16 tiles at once with AVX-512
-/// (<see cref="WinogradTileMajor{TTile}"/>): its output tile's side m (input tiles are (m + 2)²), V = Bᵀ·d·B and Y = Aᵀ·M·A.
+/// (<see cref="WinogradTileMajor{TTile}"/>): its output tile's side m (input tiles are (m + 2)²) and the
+/// column transforms that V = Bᵀ·d·B and Y = Aᵀ·M·A are made of.
 /// </summary>
 internal unsafe interface IWinogradVectorTile : IWinogradTile
 {
@@ -14,13 +15,13 @@ internal unsafe interface IWinogradVectorTile : IWinogradTile
     static abstract int Size { get; }
 
     /// <summary>
-    /// V = Bᵀ·d·B for 16 tiles: element (k, j) of the input tiles at d[((m + 2)k + j)·stride], through
-    /// <see cref="IWinogradTile.Points"/> vectors of scratch, into v[ξ·pointStride].
+    /// Bᵀ·(d_0 … d_{m+1}) for 16 tiles at once: d_k at src[k·srcStride] into the m + 2 vectors
+    /// dst[k·dstStride]. V = Bᵀ·d·B is this down every column of the tiles, then across every row.
     /// </summary>
-    static abstract void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride);
+    static abstract void InputColumn(float* src, long srcStride, float* dst, long dstStride);
 
-    /// <summary>Y = Aᵀ·M·A for 16 tiles: m[ξ·pointStride], through scratch, into y[(m·a + b)·stride] for output (a, b).</summary>
-    static abstract void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride);
+    /// <summary>Aᵀ·(m_0 … m_{m+1}) for 16 tiles: m + 2 vectors at src[k·srcStride] into the m vectors dst[a·dstStride].</summary>
+    static abstract void OutputColumn(float* src, long srcStride, float* dst, long dstStride);
 }
 
 /// <summary>
@@ -50,6 +51,36 @@ internal static unsafe class WinogradTileMajor<TTile>
         var rowsPerChunk = WinogradConv2dKernel.RowsPerChunk(rows, (g.OutWidth + m - 1) / m, targetTiles);
         var job = new Job(g, input, lhs, bias, output, activation, accumulate, rows, rowsPerChunk);
         gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
+    }
+
+    /// <summary>V = Bᵀ·d·B for 16 tiles: d[((m + 2)k + j)·stride], through (m + 2)² vectors of scratch, into v[ξ·pointStride].</summary>
+    private static void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride)
+    {
+        var side = TTile.Size + 2;
+        for (var j = 0; j < side; j++)
+        {
+            TTile.InputColumn(d + (j * stride), side * stride, scratch + (j * Lanes), side * Lanes);
+        }
+
+        for (var i = 0; i < side; i++)
+        {
+            TTile.InputColumn(scratch + (side * i * Lanes), Lanes, v + (side * i * pointStride), pointStride);
+        }
+    }
+
+    /// <summary>Y = Aᵀ·M·A for 16 tiles: m[ξ·pointStride], through scratch, into y[(m·a + b)·stride].</summary>
+    private static void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride)
+    {
+        int size = TTile.Size, side = size + 2;
+        for (var j = 0; j < side; j++)
+        {
+            TTile.OutputColumn(m + (j * pointStride), side * pointStride, scratch + (j * Lanes), side * Lanes);
+        }
+
+        for (var a = 0; a < size; a++)
+        {
+            TTile.OutputColumn(scratch + (side * a * Lanes), Lanes, y + (size * a * stride), stride);
+        }
     }
 
     private sealed class Job(Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
@@ -135,7 +166,7 @@ internal static unsafe class WinogradTileMajor<TTile>
 
                         for (var t = 0; t < tiles; t += Lanes)
                         {
-                            TTile.InputTiles(d + t, gatherStride, transformScratch, v + (ch * stride) + t, c * stride);
+                            InputTiles(d + t, gatherStride, transformScratch, v + (ch * stride) + t, c * stride);
                         }
                     }
                 }
@@ -164,7 +195,7 @@ internal static unsafe class WinogradTileMajor<TTile>
                     {
                         for (var t = 0; t < tiles; t += Lanes)
                         {
-                            TTile.OutputTiles(m + (o * stride) + t, oc * stride, transformScratch, y + t, stride);
+                            OutputTiles(m + (o * stride) + t, oc * stride, transformScratch, y + t, stride);
                         }
 
                         var shift = bias == null ? 0f : bias[o];
