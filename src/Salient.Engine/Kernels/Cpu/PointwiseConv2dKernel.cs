@@ -47,7 +47,10 @@ internal static unsafe class PointwiseConv2dKernel
     /// <summary>
     /// Whether this kernel runs the convolution: AVX-512, a 1×1 window without padding, one group, at most
     /// <see cref="MaxDepth"/> deep. Strided ones (ResNet's downsampling shortcuts) run on a subsampled
-    /// copy of the input.
+    /// copy of the input. At 28×28 outputs alone (the same input on every call, partly in cache) that was
+    /// slower than the GEMM's image-by-image copies, but in the network, where the input comes from
+    /// memory either way, faster (ResNet-50's 256→512: 5.3 against 5.8 ms a batch of 8, medians of 8
+    /// profiles; docs/benchmarks/2026-12-03-downsample.md).
     /// </summary>
     public static bool Applies(in Conv2dGeometry g) =>
         Avx512F.IsSupported && g.Groups == 1 && g.KernelHeight == 1 && g.KernelWidth == 1
