@@ -54,7 +54,8 @@ public class PoolTests
     }
 
     // Rows wide enough for vectors, with a part vector at the end: ResNet's 3×3/2 pool (odd and even
-    // widths), stride 1 and 3, dilated columns, ceil_mode windows past the padding, a window wider than the row.
+    // widths; 112 columns, three whole 16-output steps and a masked half; 9 columns without padding at
+    // the end), stride 1 and 3, dilated columns, ceil_mode windows past the padding, a window wider than the row.
     private static readonly int[][] s_wideMaxGeometries =
     [
         [2, 3, 37, 38, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0],
@@ -63,6 +64,8 @@ public class PoolTests
         [1, 2, 10, 53, 3, 4, 3, 3, 1, 2, 1, 2, 1, 1, 1],
         [1, 1, 8, 45, 3, 3, 2, 2, 1, 2, 1, 2, 1, 3, 0],
         [1, 1, 4, 20, 2, 25, 1, 2, 0, 3, 0, 3, 1, 1, 0],
+        [1, 2, 9, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0],
+        [2, 2, 6, 9, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0],
     ];
 
     public static readonly TheoryData<int> WideMaxCases = [.. Enumerable.Range(0, s_wideMaxGeometries.Length)];

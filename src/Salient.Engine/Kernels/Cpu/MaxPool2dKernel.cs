@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -16,8 +17,90 @@ internal static unsafe class MaxPool2dKernel
         {
             var src = pIn;
             var dst = pOut;
-            CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
-                p => Plane(geometry, src + ((long)p * inPlane), dst + ((long)p * outPlane)));
+            if (IsResNetWindow(g))
+            {
+                CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
+                    p => ResNetPlane(geometry, src + ((long)p * inPlane), dst + ((long)p * outPlane)));
+            }
+            else
+            {
+                CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
+                    p => Plane(geometry, src + ((long)p * inPlane), dst + ((long)p * outPlane)));
+            }
+        }
+    }
+
+    // ResNet's 3×3 windows, stride 2, padding 1 at the top and left (any at the bottom and right), with AVX-512.
+    private static bool IsResNetWindow(in Pool2dGeometry g) =>
+        Avx512F.IsSupported && g.KernelHeight == 3 && g.KernelWidth == 3 && g.StrideHeight == 2 && g.StrideWidth == 2
+        && g.DilationHeight == 1 && g.DilationWidth == 1 && g.PadTop == 1 && g.PadLeft == 1;
+
+    // 16 outputs a step straight from the input rows, nothing written but the output: the general
+    // path's copy of each reduced row and its split into phases took 1.7 ms a batch of 8 on ResNet's
+    // 64×112×112 planes, against ONNX Runtime's 0.5. The window's three rows are reduced in two
+    // vectors (32 columns, masked past the row's end, where −∞ never wins); two-source permutes split
+    // them into even columns (the middle taps) and odd ones (the right taps), and the right taps shifted
+    // one output over, the previous step's last coming in (−∞ at the row's start: the padding), are the
+    // left taps.
+    private static void ResNetPlane(in Pool2dGeometry g, float* src, float* dst)
+    {
+        int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odds = evens + Vector512<int>.One;
+        var shift = Vector512.Create(31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+        var indices = Vector512<int>.Indices;
+        var lanes = Vector512<float>.Count;
+        var none = Vector512.Create(float.NegativeInfinity);
+        var rows = stackalloc float*[3];
+        for (var oh = 0; oh < outH; oh++, dst += outW)
+        {
+            var count = 0;
+            for (var ih = (2 * oh) - 1; ih <= (2 * oh) + 1; ih++)
+            {
+                if ((uint)ih < (uint)inH)
+                {
+                    rows[count++] = src + ((long)ih * inW);
+                }
+            }
+
+            var previous = none;
+            for (var x = 0; x < outW; x += lanes)
+            {
+                var column = 2 * x;
+                Vector512<float> low = none, high = none;
+                if (column + (2 * lanes) <= inW)
+                {
+                    for (var r = 0; r < count; r++)
+                    {
+                        low = Vector512.Max(low, Vector512.Load(rows[r] + column));
+                        high = Vector512.Max(high, Vector512.Load(rows[r] + column + lanes));
+                    }
+                }
+                else
+                {
+                    var left = Vector512.Create(inW - column);
+                    var lowMask = Vector512.LessThan(indices, left).AsSingle();
+                    var highMask = Vector512.LessThan(indices + Vector512.Create(lanes), left).AsSingle();
+                    for (var r = 0; r < count; r++)
+                    {
+                        low = Vector512.Max(low, Avx512F.MaskLoad(rows[r] + column, lowMask, none));
+                        high = Vector512.Max(high, Avx512F.MaskLoad(rows[r] + column + lanes, highMask, none));
+                    }
+                }
+
+                var right = Avx512F.PermuteVar16x32x2(low, odds, high);
+                var result = Vector512.Max(Vector512.Max(Avx512F.PermuteVar16x32x2(low, evens, high), right),
+                    Avx512F.PermuteVar16x32x2(right, shift, previous));
+                previous = right;
+                if (x + lanes <= outW)
+                {
+                    result.Store(dst + x);
+                }
+                else
+                {
+                    Avx512F.MaskStore(dst + x, Vector512.LessThan(indices, Vector512.Create(outW - x)).AsSingle(), result);
+                }
+            }
         }
     }
 

@@ -8,7 +8,7 @@ namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// 1×1 convolutions of at most <see cref="MaxDepth"/> input channels (MobileNets' expansions and
-/// projections, most of ResNet's) with AVX-512: out[OC, N·HW] = W[OC, C] · in[C, N·HW], the batch's
+/// projections, most of ResNet's, strided ones on a subsampled copy of the input) with AVX-512: out[OC, N·HW] = W[OC, C] · in[C, N·HW], the batch's
 /// columns taken as one matrix. The general GEMM clears C before accumulating into it and runs one
 /// image's 49 or 196 columns at a time; here each task takes a run of 32-column tiles (which may span
 /// two images), gathers those of small planes and those spanning images from the NCHW planes into
@@ -44,9 +44,17 @@ internal static unsafe class PointwiseConv2dKernel
     // and 7×7; docs/benchmarks/2026-12-03-pointwise.md).
     private const int InPlacePlane = 28 * 28;
 
-    /// <summary>Whether this kernel runs the convolution: AVX-512, 1×1 pointwise, one group, at most <see cref="MaxDepth"/> deep.</summary>
+    /// <summary>
+    /// Whether this kernel runs the convolution: AVX-512, a 1×1 window without padding, one group, at most
+    /// <see cref="MaxDepth"/> deep. Strided ones (ResNet's downsampling shortcuts) run on a subsampled
+    /// copy of the input. At 28×28 outputs alone (the same input on every call, partly in cache) that was
+    /// slower than the GEMM's image-by-image copies, but in the network, where the input comes from
+    /// memory either way, faster (ResNet-50's 256→512: 5.3 against 5.8 ms a batch of 8, medians of 8
+    /// profiles; docs/benchmarks/2026-12-03-downsample.md).
+    /// </summary>
     public static bool Applies(in Conv2dGeometry g) =>
-        Avx512F.IsSupported && g.Groups == 1 && ConvWindow.IsPointwise(g) && g.InChannels <= MaxDepth;
+        Avx512F.IsSupported && g.Groups == 1 && g.KernelHeight == 1 && g.KernelWidth == 1
+        && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0 && g.InChannels <= MaxDepth;
 
     /// <summary>
     /// output = act(W·input + bias), or act(output + W·input + bias) with <paramref name="accumulate"/>.
@@ -54,6 +62,29 @@ internal static unsafe class PointwiseConv2dKernel
     /// </summary>
     public static void Run(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output, in FusedActivation activation, bool accumulate)
     {
+        if (!ConvWindow.IsPointwise(g))
+        {
+            // A strided 1×1 convolution is the pointwise one on the input at its windows' positions.
+            // The copy is a 1/(SH·SW) of the input; the general path packed the same copy and then
+            // its GEMM panels, one image at a time (6.0–6.8 ms a batch of 8 on ResNet-50's
+            // shortcuts, where ONNX Runtime takes 4.1–4.7).
+            var subsampled = HostArrayPool.Shared.Rent(checked(g.Batch * g.InChannels * g.OutHeight * g.OutWidth));
+            try
+            {
+                fixed (float* p = subsampled)
+                {
+                    Subsample(g, input, p);
+                    Run(g with { InHeight = g.OutHeight, InWidth = g.OutWidth, StrideHeight = 1, StrideWidth = 1 }, p, weights, bias, output, activation, accumulate);
+                }
+            }
+            finally
+            {
+                HostArrayPool.Shared.Return(subsampled);
+            }
+
+            return;
+        }
+
         int m = g.OutChannels, k = g.InChannels;
         var length = (((m + Mr - 1) / Mr) * Mr * k) + Lanes;
         if (weights.Keeps)
@@ -111,6 +142,55 @@ internal static unsafe class PointwiseConv2dKernel
         var job = new Job(a, m, k, plane, columns, input, bias, output, activation, accumulate);
         CpuParallel.For(tasks, (long)m * k * Nr * tiles / tasks, t =>
             job.Tiles((int)((long)t * tiles / tasks), (int)((long)(t + 1) * tiles / tasks)));
+    }
+
+    // sub[n, c] = input[n, c] at every stride-th row and column (planes of OH×OW), plane by plane
+    // on all threads.
+    private static void Subsample(in Conv2dGeometry g, float* input, float* sub)
+    {
+        int width = g.InWidth, outHeight = g.OutHeight, outWidth = g.OutWidth, strideWidth = g.StrideWidth;
+        long inPlane = (long)g.InHeight * width, outPlane = (long)outHeight * outWidth, rowStep = (long)g.StrideHeight * width;
+        CpuParallel.For(g.Batch * g.InChannels, outPlane, p =>
+        {
+            var src = input + (p * inPlane);
+            var dst = sub + (p * outPlane);
+            for (var y = 0; y < outHeight; y++, src += rowStep, dst += outWidth)
+            {
+                if (strideWidth == 2)
+                {
+                    EvenColumns(src, dst, outWidth, width);
+                }
+                else
+                {
+                    for (var x = 0; x < outWidth; x++)
+                    {
+                        dst[x] = src[x * strideWidth];
+                    }
+                }
+            }
+        });
+    }
+
+    // dst[j] = src[2j] for j < count, reading no further than src[available - 1]: 16 a step from two
+    // loads and a two-source permute, the rest of the row with masked loads and stores.
+    private static void EvenColumns(float* src, float* dst, int count, int available)
+    {
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var j = 0;
+        for (; j + Lanes <= count && (2 * j) + Nr <= available; j += Lanes)
+        {
+            Avx512F.PermuteVar16x32x2(Vector512.Load(src + (2 * j)), evens, Vector512.Load(src + (2 * j) + Lanes)).Store(dst + j);
+        }
+
+        if (j < count)
+        {
+            // At most 16 outputs are left: the loop stops only where fewer than 32 inputs remain.
+            var indices = Vector512<int>.Indices;
+            var left = Vector512.Create(available - (2 * j));
+            var low = Avx512F.MaskLoad(src + (2 * j), Vector512.LessThan(indices, left).AsSingle(), Vector512<float>.Zero);
+            var high = Avx512F.MaskLoad(src + (2 * j) + Lanes, Vector512.LessThan(indices + Vector512.Create(Lanes), left).AsSingle(), Vector512<float>.Zero);
+            Avx512F.MaskStore(dst + j, Vector512.LessThan(indices, Vector512.Create(count - j)).AsSingle(), Avx512F.PermuteVar16x32x2(low, evens, high));
+        }
     }
 
     // The cache key: the packed layout depends only on the weights' shape.
