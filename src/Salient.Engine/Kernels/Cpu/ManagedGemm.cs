@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -137,84 +136,69 @@ internal static unsafe class ManagedGemm
         var aPanels = (m + Mr - 1) / Mr;
         // The packs' buffers come from the pool the tensors come from (native ones of a few MB a call stayed
         // resident in the C library's per-thread arenas beside the pool's free arrays), pinned for the call.
-        var packAArray = packed is null ? HostArrayPool.Shared.Rent((aPanels * Mr * kcMax) + AlignmentSlack) : null;
-        var packBArray = HostArrayPool.Shared.Rent((RoundUp(ncMax, Nr) * kcMax) + AlignmentSlack);
-        var pinA = packAArray is null ? default : GCHandle.Alloc(packAArray, GCHandleType.Pinned);
-        var pinB = GCHandle.Alloc(packBArray, GCHandleType.Pinned);
-        var packA = packAArray is null ? null : CacheLine.Align((float*)pinA.AddrOfPinnedObject());
-        var packB = CacheLine.Align((float*)pinB.AddrOfPinnedObject());
-        try
+        using var packAScratch = packed is null ? new AlignedScratch(aPanels * Mr * kcMax) : default;
+        using var packBScratch = new AlignedScratch(RoundUp(ncMax, Nr) * kcMax);
+        var packA = packAScratch.Pointer;
+        var packB = packBScratch.Pointer;
+        var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        for (var pc = 0; pc < k; pc += Kc)
         {
-            var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
-            for (var pc = 0; pc < k; pc += Kc)
+            var kc = Math.Min(Kc, k - pc);
+            var aBlock = packed is null ? packA : packed.Block(pc);
+            var last = pc + kc == k ? epilogue : default;
+            for (var jc = 0; jc < n; jc += columnBlock)
             {
-                var kc = Math.Min(Kc, k - pc);
-                var aBlock = packed is null ? packA : packed.Block(pc);
-                var last = pc + kc == k ? epilogue : default;
-                for (var jc = 0; jc < n; jc += columnBlock)
+                var nc = Math.Min(columnBlock, n - jc);
+                var bPanels = (nc + Nr - 1) / Nr;
+
+                // A is packed once per depth block, with the first column block; B once per block.
+                var packAPanels = packed is null && jc == 0 ? aPanels : 0;
+                var packJobs = packAPanels + bPanels;
+                void Pack(int t)
                 {
-                    var nc = Math.Min(columnBlock, n - jc);
-                    var bPanels = (nc + Nr - 1) / Nr;
-
-                    // A is packed once per depth block, with the first column block; B once per block.
-                    var packAPanels = packed is null && jc == 0 ? aPanels : 0;
-                    var packJobs = packAPanels + bPanels;
-                    void Pack(int t)
+                    if (t < packAPanels)
                     {
-                        if (t < packAPanels)
-                        {
-                            PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, aBlock + ((long)t * Mr * kc));
-                        }
-                        else
-                        {
-                            var panel = t - packAPanels;
-                            b.Pack(jc + (panel * Nr), jc + nc, pc, kc, packB + ((long)panel * Nr * kc));
-                        }
-                    }
-
-                    var mTasks = (m + Mc - 1) / Mc;
-                    var nTasks = (nc + NcTask - 1) / NcTask;
-                    void Compute(int t)
-                    {
-                        var i0 = t / nTasks * Mc;
-                        var j0 = t % nTasks * NcTask;
-                        Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
-                            Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, overwriteFirst && pc == 0, last.Offset(i0));
-                    }
-
-                    if (threads == 1)
-                    {
-                        for (var t = 0; t < packJobs; t++)
-                        {
-                            Pack(t);
-                        }
-
-                        for (var t = 0; t < mTasks * nTasks; t++)
-                        {
-                            Compute(t);
-                        }
+                        PackA(transA, a, lda, m, t * Mr, pc, kc, alpha, aBlock + ((long)t * Mr * kc));
                     }
                     else
                     {
-                        Parallel.For(0, packJobs, options, Pack);
-                        Parallel.For(0, mTasks * nTasks, options, Compute);
+                        var panel = t - packAPanels;
+                        b.Pack(jc + (panel * Nr), jc + nc, pc, kc, packB + ((long)panel * Nr * kc));
                     }
                 }
-            }
-        }
-        finally
-        {
-            pinB.Free();
-            HostArrayPool.Shared.Return(packBArray);
-            if (packAArray is not null)
-            {
-                pinA.Free();
-                HostArrayPool.Shared.Return(packAArray);
+
+                var mTasks = (m + Mc - 1) / Mc;
+                var nTasks = (nc + NcTask - 1) / NcTask;
+                void Compute(int t)
+                {
+                    var i0 = t / nTasks * Mc;
+                    var j0 = t % nTasks * NcTask;
+                    Block(aBlock + ((long)i0 * kc), packB + ((long)j0 * kc), kc,
+                        Math.Min(Mc, m - i0), Math.Min(NcTask, nc - j0), c + ((long)i0 * ldc) + jc + j0, ldc, kernels, overwriteFirst && pc == 0, last.Offset(i0));
+                }
+
+                if (threads == 1)
+                {
+                    for (var t = 0; t < packJobs; t++)
+                    {
+                        Pack(t);
+                    }
+
+                    for (var t = 0; t < mTasks * nTasks; t++)
+                    {
+                        Compute(t);
+                    }
+                }
+                else
+                {
+                    Parallel.For(0, packJobs, options, Pack);
+                    Parallel.For(0, mTasks * nTasks, options, Compute);
+                }
             }
         }
     }
 
-    // Floats of slack that let a pooled or pinned array start its data on a 64-byte boundary.
+    // Floats of slack that let a pinned array start its data on a 64-byte boundary.
     private const int AlignmentSlack = 64 / sizeof(float);
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
@@ -715,9 +699,9 @@ internal static unsafe class ManagedGemm
     /// </summary>
     internal sealed class PackedA : IDisposable
     {
-        private readonly float[] _array;
-        private readonly bool _lasting;
-        private GCHandle _pin;
+        // A lasting pack's array, held so that it lives as long as the pack; a per-call pack's scratch.
+        private readonly float[]? _lasting;
+        private AlignedScratch _scratch;
         private float* _data;
 
         public PackedA(int m, int k, Kernels kernels, long length, bool lasting)
@@ -725,17 +709,15 @@ internal static unsafe class ManagedGemm
             M = m;
             K = k;
             Kernels = kernels;
-            _lasting = lasting;
             if (!lasting)
             {
-                _array = HostArrayPool.Shared.Rent(checked((int)length + AlignmentSlack));
-                _pin = GCHandle.Alloc(_array, GCHandleType.Pinned);
-                _data = CacheLine.Align((float*)_pin.AddrOfPinnedObject());
+                _scratch = new AlignedScratch(checked((int)length));
+                _data = _scratch.Pointer;
                 return;
             }
 
-            _array = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
-            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
+            _lasting = GC.AllocateUninitializedArray<float>(checked((int)length + AlignmentSlack), pinned: true);
+            var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_lasting));
             _data = CacheLine.Align((float*)start);
         }
 
@@ -751,12 +733,7 @@ internal static unsafe class ManagedGemm
 
         public void Dispose()
         {
-            if (!_lasting && _data != null)
-            {
-                _pin.Free();
-                HostArrayPool.Shared.Return(_array);
-            }
-
+            _scratch.Dispose();
             _data = null;
         }
     }
