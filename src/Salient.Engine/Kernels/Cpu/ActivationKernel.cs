@@ -12,6 +12,18 @@ internal static unsafe class ActivationKernel
 {
     private const int Chunk = 1 << 14;
 
+    /// <summary>
+    /// ReLU, Clip and no activation as a clamp of the result to [Low, High], which the vector kernels fold
+    /// into their stores; <c>Clamps</c> is false for the others, which take one more pass (<see cref="Apply"/>).
+    /// </summary>
+    public static (bool Clamps, float Low, float High) ClampBounds(in FusedActivation activation) => activation.Kind switch
+    {
+        ActivationKind.None => (true, float.NegativeInfinity, float.PositiveInfinity),
+        ActivationKind.Relu => (true, 0f, float.PositiveInfinity),
+        ActivationKind.Clip => (true, activation.Alpha, activation.Beta),
+        _ => (false, float.NegativeInfinity, float.PositiveInfinity),
+    };
+
     /// <summary><see cref="Apply"/> over chunks of a large buffer on several threads.</summary>
     public static void ApplyParallel(in FusedActivation activation, ReadOnlySpan<float> src, Span<float> dst)
     {

@@ -99,13 +99,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     // and no activation are a clamp done here; other activations are one more pass over the plane.
     private static void Epilogue(Layout layout, float* result, float* dst, float bias, in FusedActivation activation, bool accumulate)
     {
-        var (clamps, lo, hi) = activation.Kind switch
-        {
-            ActivationKind.None => (true, float.NegativeInfinity, float.PositiveInfinity),
-            ActivationKind.Relu => (true, 0f, float.PositiveInfinity),
-            ActivationKind.Clip => (true, activation.Alpha, activation.Beta),
-            _ => (false, float.NegativeInfinity, float.PositiveInfinity),
-        };
+        var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
         var bv = Vector512.Create(bias);
         var lov = Vector512.Create(lo);
         var hiv = Vector512.Create(hi);

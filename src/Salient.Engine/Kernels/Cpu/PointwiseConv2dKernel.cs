@@ -222,13 +222,7 @@ internal static unsafe class PointwiseConv2dKernel
         // Tiles [first, end) of the batch, every output channel: weight panels outside, tiles inside.
         public void Tiles(int first, int end)
         {
-            var (clamps, lo, hi) = activation.Kind switch
-            {
-                ActivationKind.None => (true, float.NegativeInfinity, float.PositiveInfinity),
-                ActivationKind.Relu => (true, 0f, float.PositiveInfinity),
-                ActivationKind.Clip => (true, activation.Alpha, activation.Beta),
-                _ => (false, float.NegativeInfinity, float.PositiveInfinity),
-            };
+            var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
             var bounds = new Bounds(Vector512.Create(lo), Vector512.Create(hi));
             var count = end - first;
 

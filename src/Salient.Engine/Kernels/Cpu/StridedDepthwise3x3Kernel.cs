@@ -45,13 +45,7 @@ internal static unsafe class StridedDepthwise3x3Kernel
     {
         public void Planes(int first, int end)
         {
-            var (clamps, lo, hi) = activation.Kind switch
-            {
-                ActivationKind.None => (true, float.NegativeInfinity, float.PositiveInfinity),
-                ActivationKind.Relu => (true, 0f, float.PositiveInfinity),
-                ActivationKind.Clip => (true, activation.Alpha, activation.Beta),
-                _ => (false, float.NegativeInfinity, float.PositiveInfinity),
-            };
+            var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
             var low = Vector512.Create(lo);
             var high = Vector512.Create(hi);
             int inH = g.InHeight, inW = g.InWidth, outH = g.OutHeight, outW = g.OutWidth;
