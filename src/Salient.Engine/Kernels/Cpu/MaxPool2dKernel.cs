@@ -17,16 +17,18 @@ internal static unsafe class MaxPool2dKernel
         {
             var src = pIn;
             var dst = pOut;
-            if (IsResNetWindow(g))
+            var resNetWindow = IsResNetWindow(g);
+            CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth, p =>
             {
-                CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
-                    p => ResNetPlane(geometry, src + ((long)p * inPlane), dst + ((long)p * outPlane)));
-            }
-            else
-            {
-                CpuParallel.For(g.Batch * g.Channels, (long)outPlane * g.KernelHeight * g.KernelWidth,
-                    p => Plane(geometry, src + ((long)p * inPlane), dst + ((long)p * outPlane)));
-            }
+                if (resNetWindow)
+                {
+                    ResNetPlane(geometry, src + ((long)p * inPlane), dst + ((long)p * outPlane));
+                }
+                else
+                {
+                    Plane(geometry, src + ((long)p * inPlane), dst + ((long)p * outPlane));
+                }
+            });
         }
     }
 
