@@ -24,6 +24,12 @@ internal static unsafe class Winograd4x4Conv2dKernel
     // was as fast as 96 or 192 and faster than 64.
     private const int TargetTiles = 128;
 
+    // With AVX2, fewer where a chunk's V or M (36·channels·tiles floats) would pass this many floats (1 MiB):
+    // ResNet-18's 128-channel 28×28 layers made 1.9 MB arrays for V and M, which the pool keeps beside the
+    // other layers' scratch, and the forward peak rose from 259–260 MB to 266–269 (ONNX Runtime: 260–263) on a
+    // Zen 3; chunks of at most 1 MiB each brought it back to 259–260 at the same speed, within the noise.
+    private const int MaxChunkFloats = 1 << 18;
+
     // Tiles of 4×4 outputs per image, at least. ResNet's layers at batch 8 (2 threads, weights kept):
     // inside the networks F(4×4) took 64 channels at 56×56 from 17.2 to 14.6 ms (3 layers), 128 at 28×28
     // from 14.7 to 13.8, 256 at 14×14 (16 tiles, 31% of them past the plane's edge) from 34.1 to 24.0
@@ -56,7 +62,9 @@ internal static unsafe class Winograd4x4Conv2dKernel
         bool accumulate = false)
     {
         using var lhs = WinogradWeights.For<Tile>(gemm, g, weights, flipped: false);
-        WinogradTileMajor.Run<Tile>(gemm, g, input, lhs, bias, output, activation, accumulate, TargetTiles);
+        var targetTiles = gemm.Kernels == ManagedGemm.Kernels.Vector512 ? TargetTiles
+            : Math.Min(TargetTiles, MaxChunkFloats / (Points * Math.Max(g.InChannels, g.OutChannels)));
+        WinogradTileMajor.Run<Tile>(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);
     }
 
     // The F(4×4, 3×3) transforms.
