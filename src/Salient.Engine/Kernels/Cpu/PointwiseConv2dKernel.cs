@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
@@ -17,7 +15,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// (packed once per model, per call without its cache) stream past them; each tile keeps its sums in
 /// registers over the whole depth (12 rows in 24 of AVX-512's 32, 6 rows at a time in 12 of AVX2's
 /// 16) and is stored once, image by image, with bias, residual and ReLU/Clip applied. One routine
-/// serves both widths through <see cref="IWidth{TVector}"/>.
+/// serves both widths through <see cref="IFloatLanes{TSelf}"/>.
 /// </summary>
 internal static unsafe class PointwiseConv2dKernel
 {
@@ -57,7 +55,7 @@ internal static unsafe class PointwiseConv2dKernel
     /// docs/benchmarks/2026-12-03-downsample.md).
     /// </summary>
     public static bool Applies(in Conv2dGeometry g, ManagedGemm.Kernels kernels) =>
-        (kernels == ManagedGemm.Kernels.Vector512 ? Avx512F.IsSupported : Avx2.IsSupported && Fma.IsSupported)
+        (kernels == ManagedGemm.Kernels.Vector512 ? Lanes512.IsSupported : Lanes256.IsSupported)
         && g.Groups == 1 && g.KernelHeight == 1 && g.KernelWidth == 1
         && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0 && g.InChannels <= MaxDepth;
 
@@ -71,18 +69,17 @@ internal static unsafe class PointwiseConv2dKernel
     {
         if (kernels == ManagedGemm.Kernels.Vector512)
         {
-            Run<Wide512, Vector512<float>>(g, input, weights, bias, output, activation, accumulate);
+            Run<Lanes512>(g, input, weights, bias, output, activation, accumulate);
         }
         else
         {
-            Run<Wide256, Vector256<float>>(g, input, weights, bias, output, activation, accumulate);
+            Run<Lanes256>(g, input, weights, bias, output, activation, accumulate);
         }
     }
 
-    private static void Run<TWidth, TVector>(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output,
+    private static void Run<TLanes>(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output,
         in FusedActivation activation, bool accumulate)
-        where TWidth : struct, IWidth<TVector>
-        where TVector : unmanaged
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
         if (!ConvWindow.IsPointwise(g))
         {
@@ -95,8 +92,8 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 fixed (float* p = subsampled)
                 {
-                    Subsample<TWidth, TVector>(g, input, p);
-                    Run<TWidth, TVector>(g with { InHeight = g.OutHeight, InWidth = g.OutWidth, StrideHeight = 1, StrideWidth = 1 }, p, weights, bias, output,
+                    Subsample<TLanes>(g, input, p);
+                    Run<TLanes>(g with { InHeight = g.OutHeight, InWidth = g.OutWidth, StrideHeight = 1, StrideWidth = 1 }, p, weights, bias, output,
                         activation, accumulate);
                 }
             }
@@ -126,7 +123,7 @@ internal static unsafe class PointwiseConv2dKernel
             });
             fixed (float* p = kept)
             {
-                Multiply<TWidth, TVector>(g, CacheLine.Align(p), input, bias, output, activation, accumulate);
+                Multiply<TLanes>(g, CacheLine.Align(p), input, bias, output, activation, accumulate);
             }
 
             return;
@@ -140,7 +137,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 var a = CacheLine.Align(p);
                 Pack((float*)weight.Pointer, m, k, a);
-                Multiply<TWidth, TVector>(g, a, input, bias, output, activation, accumulate);
+                Multiply<TLanes>(g, a, input, bias, output, activation, accumulate);
             }
         }
         finally
@@ -153,29 +150,27 @@ internal static unsafe class PointwiseConv2dKernel
     // a tile may end in one image and go on in the next): small planes waste no lanes on partial tiles
     // (7×7 is 49 columns, 14×14 196). Each task takes a run of tiles; the runs are even and their
     // number a multiple of the threads, since at 7×7 a batch is only about a dozen tiles.
-    private static void Multiply<TWidth, TVector>(in Conv2dGeometry g, float* a, float* input, float* bias, float* output, in FusedActivation activation,
+    private static void Multiply<TLanes>(in Conv2dGeometry g, float* a, float* input, float* bias, float* output, in FusedActivation activation,
         bool accumulate)
-        where TWidth : struct, IWidth<TVector>
-        where TVector : unmanaged
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
         int m = g.OutChannels, k = g.InChannels, plane = g.InHeight * g.InWidth;
-        var nr = 2 * TWidth.Lanes;
+        var nr = 2 * TLanes.Count;
         var columns = (long)g.Batch * plane;
         var tiles = (int)((columns + nr - 1) / nr);
         var threads = CpuParallel.MaxThreads;
         var perTask = Math.Max(1, TaskFloats / (k * nr));
         var tasks = Math.Max((tiles + perTask - 1) / perTask, Math.Min(tiles, 2 * threads));
         tasks = Math.Min(tiles, (tasks + threads - 1) / threads * threads);
-        var job = new Job<TWidth, TVector>(a, m, k, plane, columns, input, bias, output, activation, accumulate);
+        var job = new Job<TLanes>(a, m, k, plane, columns, input, bias, output, activation, accumulate);
         CpuParallel.For(tasks, (long)m * k * nr * tiles / tasks, t =>
             job.Tiles((int)((long)t * tiles / tasks), (int)((long)(t + 1) * tiles / tasks)));
     }
 
     // sub[n, c] = input[n, c] at every stride-th row and column (planes of OH×OW), plane by plane
     // on all threads.
-    private static void Subsample<TWidth, TVector>(in Conv2dGeometry g, float* input, float* sub)
-        where TWidth : struct, IWidth<TVector>
-        where TVector : unmanaged
+    private static void Subsample<TLanes>(in Conv2dGeometry g, float* input, float* sub)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
         int width = g.InWidth, outHeight = g.OutHeight, outWidth = g.OutWidth, strideWidth = g.StrideWidth;
         long inPlane = (long)g.InHeight * width, outPlane = (long)outHeight * outWidth, rowStep = (long)g.StrideHeight * width;
@@ -187,7 +182,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 if (strideWidth == 2)
                 {
-                    EvenColumns<TWidth, TVector>(src, dst, outWidth, width);
+                    EvenColumns<TLanes>(src, dst, outWidth, width);
                 }
                 else
                 {
@@ -202,24 +197,23 @@ internal static unsafe class PointwiseConv2dKernel
 
     // dst[j] = src[2j] for j < count, reading no further than src[available - 1]: a vector a step from
     // two loads split into their even lanes, the rest of the row with masked loads and stores.
-    private static void EvenColumns<TWidth, TVector>(float* src, float* dst, int count, int available)
-        where TWidth : struct, IWidth<TVector>
-        where TVector : unmanaged
+    private static void EvenColumns<TLanes>(float* src, float* dst, int count, int available)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
-        var lanes = TWidth.Lanes;
+        var lanes = TLanes.Count;
         var j = 0;
         for (; j + lanes <= count && (2 * j) + (2 * lanes) <= available; j += lanes)
         {
-            TWidth.Store(TWidth.Evens(TWidth.Load(src + (2 * j)), TWidth.Load(src + (2 * j) + lanes)), dst + j);
+            TLanes.Evens(TLanes.Load(src + (2 * j)), TLanes.Load(src + (2 * j) + lanes)).Store(dst + j);
         }
 
         if (j < count)
         {
             // At most a vector of outputs is left: the loop stops only where fewer than two vectors of inputs remain.
             var left = available - (2 * j);
-            var low = TWidth.MaskLoad(src + (2 * j), TWidth.Between(0, left, 0), default);
-            var high = TWidth.MaskLoad(src + (2 * j) + lanes, TWidth.Between(0, left, lanes), default);
-            TWidth.MaskStore(dst + j, TWidth.Between(0, count - j, 0), TWidth.Evens(low, high));
+            var low = TLanes.MaskLoad(src + (2 * j), TLanes.LanesIn(0, 0, left));
+            var high = TLanes.MaskLoad(src + (2 * j) + lanes, TLanes.LanesIn(lanes, 0, left));
+            TLanes.Evens(low, high).MaskStore(dst + j, TLanes.LanesIn(0, 0, count - j));
         }
     }
 
@@ -246,37 +240,36 @@ internal static unsafe class PointwiseConv2dKernel
         });
     }
 
-    private readonly struct Job<TWidth, TVector>(float* a, int m, int k, int plane, long columns, float* input, float* bias, float* output,
+    private readonly struct Job<TLanes>(float* a, int m, int k, int plane, long columns, float* input, float* bias, float* output,
         FusedActivation activation, bool accumulate)
-        where TWidth : struct, IWidth<TVector>
-        where TVector : unmanaged
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
-        private static int Lanes => TWidth.Lanes;
+        private static int Lanes => TLanes.Count;
 
-        private static int Nr => 2 * TWidth.Lanes;
+        private static int Nr => 2 * TLanes.Count;
 
         // Whether whole tiles are read in place, rows a plane apart: only with 512-bit vectors and large
         // planes (see InPlacePlane). A 256-bit tile's row is one cache line, and read in place its k rows
         // were k streams of single lines for each panel that passed: in the network, layers at 28×28 and
         // up took 3–55% longer than on the GEMM, so AVX2 gathers every tile.
-        private bool InPlace => TWidth.Lanes == Vector512<float>.Count && plane >= InPlacePlane;
+        private bool InPlace => TLanes.Count == Lanes512.Count && plane >= InPlacePlane;
 
         // Tiles [first, end) of the batch, every output channel: weight panels outside, tiles inside.
         public void Tiles(int first, int end)
         {
             var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
-            var bounds = new Bounds<TVector>(TWidth.Broadcast(lo), TWidth.Broadcast(hi));
+            var bounds = new Bounds<TLanes>(TLanes.Create(lo), TLanes.Create(hi));
             var count = end - first;
 
             // A tile's columns lie in at most this many images.
             var perTile = ((Nr - 1) / plane) + 2;
-            var segments = ArrayPool<Segment<TVector>>.Shared.Rent(count * perTile);
+            var segments = ArrayPool<Segment<TLanes>>.Shared.Rent(count * perTile);
             var starts = ArrayPool<int>.Shared.Rent(count + 1);
             var sources = ArrayPool<Source>.Shared.Rent(count);
             float[]? packed = null;
             try
             {
-                fixed (Segment<TVector>* pSegments = segments)
+                fixed (Segment<TLanes>* pSegments = segments)
                 {
                     var used = 0;
                     var copies = 0;
@@ -312,7 +305,7 @@ internal static unsafe class PointwiseConv2dKernel
                             var rowBias = bias == null ? null : bias + r;
                             for (var t = 0; t < count; t++)
                             {
-                                var tile = new Tile<TWidth, TVector>(pSegments + starts[t], starts[t + 1] - starts[t], (float*)sources[t].Whole, (long)r * plane, plane,
+                                var tile = new Tile<TLanes>(pSegments + starts[t], starts[t + 1] - starts[t], (float*)sources[t].Whole, (long)r * plane, plane,
                                     rowBias, rows, bounds, accumulate);
                                 Panel(rows, panel, (float*)sources[t].Address, sources[t].Stride, tile);
                             }
@@ -334,7 +327,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 ArrayPool<Source>.Shared.Return(sources);
                 ArrayPool<int>.Shared.Return(starts);
-                ArrayPool<Segment<TVector>>.Shared.Return(segments);
+                ArrayPool<Segment<TLanes>>.Shared.Return(segments);
                 if (packed is not null)
                 {
                     HostArrayPool.Shared.Return(packed);
@@ -343,7 +336,7 @@ internal static unsafe class PointwiseConv2dKernel
         }
 
         // The images tile index spans, as segments of its columns; returns how many.
-        private int Split(int index, Segment<TVector>* segments)
+        private int Split(int index, Segment<TLanes>* segments)
         {
             var column = (long)index * Nr;
             var last = Math.Min(columns, column + Nr);
@@ -354,8 +347,8 @@ internal static unsafe class PointwiseConv2dKernel
                 var begin = (int)(column - ((long)index * Nr));
                 var end = begin + (int)Math.Min(plane - position, last - column);
                 var offset = (image * m * plane) + position - begin;
-                segments[n++] = new Segment<TVector>((nint)(output + offset), (nint)(input + (image * k * plane) + position - begin), begin, end,
-                    TWidth.Between(begin, end, 0), TWidth.Between(begin, end, Lanes));
+                segments[n++] = new Segment<TLanes>((nint)(output + offset), (nint)(input + (image * k * plane) + position - begin), begin, end,
+                    TLanes.LanesIn(0, begin, end), TLanes.LanesIn(Lanes, begin, end));
                 column += end - begin;
             }
 
@@ -364,15 +357,15 @@ internal static unsafe class PointwiseConv2dKernel
 
         // The tile's k rows gathered from the NCHW planes into consecutive rows of b; columns past the
         // batch's last are zero. Masked loads merge the images' parts of a row.
-        private void PackTile(Segment<TVector>* segments, int count, float* b)
+        private void PackTile(Segment<TLanes>* segments, int count, float* b)
         {
             if (count == 1 && segments[0].Begin == 0 && segments[0].End == Nr)
             {
                 var src = (float*)segments[0].Input;
                 for (var d = 0; d < k; d++, src += plane, b += Nr)
                 {
-                    TWidth.Store(TWidth.Load(src), b);
-                    TWidth.Store(TWidth.Load(src + Lanes), b + Lanes);
+                    TLanes.Load(src).Store(b);
+                    TLanes.Load(src + Lanes).Store(b + Lanes);
                 }
 
                 return;
@@ -380,36 +373,36 @@ internal static unsafe class PointwiseConv2dKernel
 
             for (var d = 0; d < k; d++, b += Nr)
             {
-                TVector v0 = default, v1 = default;
+                TLanes v0 = default, v1 = default;
                 for (var s = 0; s < count; s++)
                 {
                     var src = (float*)segments[s].Input + ((long)d * plane);
-                    v0 = TWidth.MaskLoad(src, segments[s].Low, v0);
-                    v1 = TWidth.MaskLoad(src + Lanes, segments[s].High, v1);
+                    v0 = TLanes.MaskLoad(src, segments[s].Low, v0);
+                    v1 = TLanes.MaskLoad(src + Lanes, segments[s].High, v1);
                 }
 
-                TWidth.Store(v0, b);
-                TWidth.Store(v1, b + Lanes);
+                v0.Store(b);
+                v1.Store(b + Lanes);
             }
         }
 
         // The weight panel (rows of it) against one tile, rows ldb apart: with 512-bit vectors in one
         // micro-kernel of up to 12 rows (24 of 32 registers), with 256-bit ones in halves of up to 6 rows
         // (12 of AVX2's 16 registers; 12 rows would spill).
-        private void Panel(int rows, float* panel, float* b, int ldb, in Tile<TWidth, TVector> tile)
+        private void Panel(int rows, float* panel, float* b, int ldb, in Tile<TLanes> tile)
         {
-            if (Lanes == Vector512<float>.Count)
+            if (Lanes == Lanes512.Count)
             {
                 switch (rows)
                 {
                     case > 8:
-                        Multiply<TWidth, TVector, Twelve>(k, panel, b, ldb, tile);
+                        Multiply<TLanes, Twelve>(k, panel, b, ldb, tile);
                         break;
                     case > 4:
-                        Multiply<TWidth, TVector, Eight>(k, panel, b, ldb, tile);
+                        Multiply<TLanes, Eight>(k, panel, b, ldb, tile);
                         break;
                     default:
-                        Multiply<TWidth, TVector, Four>(k, panel, b, ldb, tile);
+                        Multiply<TLanes, Four>(k, panel, b, ldb, tile);
                         break;
                 }
 
@@ -418,7 +411,7 @@ internal static unsafe class PointwiseConv2dKernel
 
             if (rows > Mr / 2)
             {
-                Multiply<TWidth, TVector, Six>(k, panel, b, ldb, tile);
+                Multiply<TLanes, Six>(k, panel, b, ldb, tile);
                 Half(rows - (Mr / 2), panel + (Mr / 2), b, ldb, tile.Below(Mr / 2));
             }
             else
@@ -428,15 +421,15 @@ internal static unsafe class PointwiseConv2dKernel
         }
 
         // Up to 6 rows of a panel from its row at panel.
-        private void Half(int rows, float* panel, float* b, int ldb, in Tile<TWidth, TVector> tile)
+        private void Half(int rows, float* panel, float* b, int ldb, in Tile<TLanes> tile)
         {
             if (rows > 4)
             {
-                Multiply<TWidth, TVector, Six>(k, panel, b, ldb, tile);
+                Multiply<TLanes, Six>(k, panel, b, ldb, tile);
             }
             else
             {
-                Multiply<TWidth, TVector, Four>(k, panel, b, ldb, tile);
+                Multiply<TLanes, Four>(k, panel, b, ldb, tile);
             }
         }
     }
@@ -448,38 +441,37 @@ internal static unsafe class PointwiseConv2dKernel
     // Columns [Begin, End) of a tile, which lie in one image: Output and Input are where the tile's
     // column 0 would be in that image's first output and input planes (masked lanes are never touched);
     // Low and High mask the columns of the tile's two vectors.
-    private readonly record struct Segment<TVector>(nint Output, nint Input, int Begin, int End, TVector Low, TVector High)
-        where TVector : unmanaged;
+    private readonly record struct Segment<TLanes>(nint Output, nint Input, int Begin, int End, TLanes Low, TLanes High)
+        where TLanes : unmanaged, IFloatLanes<TLanes>;
 
     // One tile of output: the first rows of the 12 the micro-kernels compute, stored image by image
     // with its epilogue (bias, residual, clamp).
     // A tile whole inside one image (most tiles) stores through plain vectors at whole, where its
     // column 0 is (null otherwise): with masks loaded per row, shallow layers (16 or 64 channels deep,
     // where a tile's stores are a fair share of its work) took about 30% longer.
-    private readonly struct Tile<TWidth, TVector>(Segment<TVector>* segments, int count, float* whole, long rowOffset, long ldc, float* bias, int rows,
-        Bounds<TVector> bounds, bool accumulate)
-        where TWidth : struct, IWidth<TVector>
-        where TVector : unmanaged
+    private readonly struct Tile<TLanes>(Segment<TLanes>* segments, int count, float* whole, long rowOffset, long ldc, float* bias, int rows,
+        Bounds<TLanes> bounds, bool accumulate)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
         /// <summary>This tile from its row <paramref name="r"/> on, as row 0.</summary>
-        public Tile<TWidth, TVector> Below(int r) =>
+        public Tile<TLanes> Below(int r) =>
             new(segments, count, whole, rowOffset + (r * ldc), ldc, bias == null ? null : bias + r, rows - r, bounds, accumulate);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(int r, TVector v0, TVector v1)
+        public void Store(int r, TLanes v0, TLanes v1)
         {
             if (r >= rows)
             {
                 return;
             }
 
-            var lanes = TWidth.Lanes;
+            var lanes = TLanes.Count;
             var offset = rowOffset + (r * ldc);
             if (bias != null)
             {
-                var b = TWidth.Broadcast(bias[r]);
-                v0 = TWidth.Add(v0, b);
-                v1 = TWidth.Add(v1, b);
+                var b = TLanes.Create(bias[r]);
+                v0 += b;
+                v1 += b;
             }
 
             if (whole != null)
@@ -487,82 +479,81 @@ internal static unsafe class PointwiseConv2dKernel
                 var row = whole + offset;
                 if (accumulate)
                 {
-                    v0 = TWidth.Add(v0, TWidth.Load(row));
-                    v1 = TWidth.Add(v1, TWidth.Load(row + lanes));
+                    v0 += TLanes.Load(row);
+                    v1 += TLanes.Load(row + lanes);
                 }
 
-                TWidth.Store(TWidth.Clamp(v0, bounds.Low, bounds.High), row);
-                TWidth.Store(TWidth.Clamp(v1, bounds.Low, bounds.High), row + lanes);
+                TLanes.Clamp(v0, bounds.Low, bounds.High).Store(row);
+                TLanes.Clamp(v1, bounds.Low, bounds.High).Store(row + lanes);
                 return;
             }
 
             if (accumulate)
             {
-                TVector r0 = default, r1 = default;
+                TLanes r0 = default, r1 = default;
                 for (var s = 0; s < count; s++)
                 {
                     var row = (float*)segments[s].Output + offset;
-                    r0 = TWidth.MaskLoad(row, segments[s].Low, r0);
-                    r1 = TWidth.MaskLoad(row + lanes, segments[s].High, r1);
+                    r0 = TLanes.MaskLoad(row, segments[s].Low, r0);
+                    r1 = TLanes.MaskLoad(row + lanes, segments[s].High, r1);
                 }
 
-                v0 = TWidth.Add(v0, r0);
-                v1 = TWidth.Add(v1, r1);
+                v0 += r0;
+                v1 += r1;
             }
 
-            v0 = TWidth.Clamp(v0, bounds.Low, bounds.High);
-            v1 = TWidth.Clamp(v1, bounds.Low, bounds.High);
+            v0 = TLanes.Clamp(v0, bounds.Low, bounds.High);
+            v1 = TLanes.Clamp(v1, bounds.Low, bounds.High);
             for (var s = 0; s < count; s++)
             {
                 var row = (float*)segments[s].Output + offset;
-                TWidth.MaskStore(row, segments[s].Low, v0);
-                TWidth.MaskStore(row + lanes, segments[s].High, v1);
+                v0.MaskStore(row, segments[s].Low);
+                v1.MaskStore(row + lanes, segments[s].High);
             }
         }
     }
 
     // The clamp of ReLU, Clip or none; infinite bounds for activations applied afterwards.
-    private readonly record struct Bounds<TVector>(TVector Low, TVector High);
+    private readonly record struct Bounds<TLanes>(TLanes Low, TLanes High);
 
     // C[rows×2 vectors] = A-panel · B-tile over the whole depth, in up to 24 accumulators, reading the
     // first TRows rows of a 12-row panel; TRows, a struct type argument, makes the JIT compile each
     // height separately without the others' code.
-    private static void Multiply<TWidth, TVector, TRows>(int k, float* a, float* b, int ldb, in Tile<TWidth, TVector> tile)
-        where TWidth : struct, IWidth<TVector>
-        where TVector : unmanaged
+    private static void Multiply<TLanes, TRows>(int k, float* a, float* b, int ldb, in Tile<TLanes> tile)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
         where TRows : struct, IRowCount
     {
-        var lanes = TWidth.Lanes;
-        TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        TVector c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
-        TVector c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        var lanes = TLanes.Count;
+        TLanes c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TLanes c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        TLanes c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        TLanes c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
         for (var p = 0; p < k; p++)
         {
-            var b0 = TWidth.Load(b);
-            var b1 = TWidth.Load(b + lanes);
-            MultiplyRow<TWidth, TVector>(a[0], b0, b1, ref c00, ref c01);
-            MultiplyRow<TWidth, TVector>(a[1], b0, b1, ref c10, ref c11);
-            MultiplyRow<TWidth, TVector>(a[2], b0, b1, ref c20, ref c21);
-            MultiplyRow<TWidth, TVector>(a[3], b0, b1, ref c30, ref c31);
+            var b0 = TLanes.Load(b);
+            var b1 = TLanes.Load(b + lanes);
+            MultiplyRow<TLanes>(a[0], b0, b1, ref c00, ref c01);
+            MultiplyRow<TLanes>(a[1], b0, b1, ref c10, ref c11);
+            MultiplyRow<TLanes>(a[2], b0, b1, ref c20, ref c21);
+            MultiplyRow<TLanes>(a[3], b0, b1, ref c30, ref c31);
             if (TRows.Count > 4)
             {
-                MultiplyRow<TWidth, TVector>(a[4], b0, b1, ref c40, ref c41);
-                MultiplyRow<TWidth, TVector>(a[5], b0, b1, ref c50, ref c51);
+                MultiplyRow<TLanes>(a[4], b0, b1, ref c40, ref c41);
+                MultiplyRow<TLanes>(a[5], b0, b1, ref c50, ref c51);
             }
 
             if (TRows.Count > 6)
             {
-                MultiplyRow<TWidth, TVector>(a[6], b0, b1, ref c60, ref c61);
-                MultiplyRow<TWidth, TVector>(a[7], b0, b1, ref c70, ref c71);
+                MultiplyRow<TLanes>(a[6], b0, b1, ref c60, ref c61);
+                MultiplyRow<TLanes>(a[7], b0, b1, ref c70, ref c71);
             }
 
             if (TRows.Count > 8)
             {
-                MultiplyRow<TWidth, TVector>(a[8], b0, b1, ref c80, ref c81);
-                MultiplyRow<TWidth, TVector>(a[9], b0, b1, ref c90, ref c91);
-                MultiplyRow<TWidth, TVector>(a[10], b0, b1, ref ca0, ref ca1);
-                MultiplyRow<TWidth, TVector>(a[11], b0, b1, ref cb0, ref cb1);
+                MultiplyRow<TLanes>(a[8], b0, b1, ref c80, ref c81);
+                MultiplyRow<TLanes>(a[9], b0, b1, ref c90, ref c91);
+                MultiplyRow<TLanes>(a[10], b0, b1, ref ca0, ref ca1);
+                MultiplyRow<TLanes>(a[11], b0, b1, ref cb0, ref cb1);
             }
 
             a += Mr;
@@ -595,13 +586,12 @@ internal static unsafe class PointwiseConv2dKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MultiplyRow<TWidth, TVector>(float a, TVector b0, TVector b1, ref TVector c0, ref TVector c1)
-        where TWidth : struct, IWidth<TVector>
-        where TVector : unmanaged
+    private static void MultiplyRow<TLanes>(float a, TLanes b0, TLanes b1, ref TLanes c0, ref TLanes c1)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
-        var av = TWidth.Broadcast(a);
-        c0 = TWidth.MultiplyAdd(b0, av, c0);
-        c1 = TWidth.MultiplyAdd(b1, av, c1);
+        var av = TLanes.Create(a);
+        c0 = TLanes.FusedMultiplyAdd(b0, av, c0);
+        c1 = TLanes.FusedMultiplyAdd(b1, av, c1);
     }
 
     /// <summary>How many rows of a weight panel a micro-kernel computes, as a type.</summary>
@@ -629,124 +619,5 @@ internal static unsafe class PointwiseConv2dKernel
     {
         public static int Count => 12;
     }
-
-    /// <summary>
-    /// The vector operations the kernel uses, for one vector width: a struct type argument, so the JIT
-    /// compiles the kernel once per width with these inlined.
-    /// </summary>
-    private interface IWidth<TVector>
-        where TVector : unmanaged
-    {
-        static abstract int Lanes { get; }
-
-        static abstract TVector Load(float* p);
-
-        static abstract void Store(TVector v, float* p);
-
-        static abstract TVector Broadcast(float x);
-
-        static abstract TVector Add(TVector x, TVector y);
-
-        /// <summary>x·y + z, fused.</summary>
-        static abstract TVector MultiplyAdd(TVector x, TVector y, TVector z);
-
-        /// <summary>min(max(v, low), high), lane by lane.</summary>
-        static abstract TVector Clamp(TVector v, TVector low, TVector high);
-
-        /// <summary>A mask of the lanes i with begin ≤ i + offset &lt; end.</summary>
-        static abstract TVector Between(int begin, int end, int offset);
-
-        /// <summary>The lanes of p under mask, the others from merge; memory under lanes outside mask is not read.</summary>
-        static abstract TVector MaskLoad(float* p, TVector mask, TVector merge);
-
-        /// <summary>The lanes of v under mask to p; memory under the others is not touched.</summary>
-        static abstract void MaskStore(float* p, TVector mask, TVector v);
-
-        /// <summary>The even lanes of low, then those of high.</summary>
-        static abstract TVector Evens(TVector low, TVector high);
-    }
-
-    private struct Wide512 : IWidth<Vector512<float>>
-    {
-        public static int Lanes => Vector512<float>.Count;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load(float* p) => Vector512.Load(p);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Store(Vector512<float> v, float* p) => v.Store(p);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Broadcast(float x) => Vector512.Create(x);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Add(Vector512<float> x, Vector512<float> y) => x + y;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> MultiplyAdd(Vector512<float> x, Vector512<float> y, Vector512<float> z) => Avx512F.FusedMultiplyAdd(x, y, z);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Clamp(Vector512<float> v, Vector512<float> low, Vector512<float> high) => Avx512F.Min(Avx512F.Max(v, low), high);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Between(int begin, int end, int offset)
-        {
-            var indices = Vector512<int>.Indices + Vector512.Create(offset);
-            return (Vector512.GreaterThanOrEqual(indices, Vector512.Create(begin)) & Vector512.LessThan(indices, Vector512.Create(end))).AsSingle();
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> MaskLoad(float* p, Vector512<float> mask, Vector512<float> merge) => Avx512F.MaskLoad(p, mask, merge);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void MaskStore(float* p, Vector512<float> mask, Vector512<float> v) => Avx512F.MaskStore(p, mask, v);
-
-        // One two-source permute (vpermt2ps).
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Evens(Vector512<float> low, Vector512<float> high) =>
-            Avx512F.PermuteVar16x32x2(low, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), high);
-    }
-
-    private struct Wide256 : IWidth<Vector256<float>>
-    {
-        public static int Lanes => Vector256<float>.Count;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Load(float* p) => Vector256.Load(p);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Store(Vector256<float> v, float* p) => v.Store(p);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Add(Vector256<float> x, Vector256<float> y) => x + y;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> MultiplyAdd(Vector256<float> x, Vector256<float> y, Vector256<float> z) => Fma.MultiplyAdd(x, y, z);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Clamp(Vector256<float> v, Vector256<float> low, Vector256<float> high) => Avx.Min(Avx.Max(v, low), high);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Between(int begin, int end, int offset)
-        {
-            var indices = Vector256<int>.Indices + Vector256.Create(offset);
-            return (Vector256.GreaterThanOrEqual(indices, Vector256.Create(begin)) & Vector256.LessThan(indices, Vector256.Create(end))).AsSingle();
-        }
-
-        // vmaskmovps leaves the lanes outside the mask zero; a blend puts merge's there.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> MaskLoad(float* p, Vector256<float> mask, Vector256<float> merge) => Avx.BlendVariable(merge, Avx.MaskLoad(p, mask), mask);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void MaskStore(float* p, Vector256<float> mask, Vector256<float> v) => Avx.MaskStore(p, mask, v);
-
-        // The in-lane shuffle takes lanes 0, 2 of each 128-bit half of low and of high (low0 low2 high0
-        // high2 | low4 low6 high4 high6); the 64-bit permute puts low's pairs before high's.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Evens(Vector256<float> low, Vector256<float> high) =>
-            Avx2.Permute4x64(Avx.Shuffle(low, high, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
-    }
 }
+
