@@ -3,12 +3,14 @@ using Salient.Engine.Kernels;
 namespace Salient.Engine.Tests.Kernels;
 
 /// <summary>
-/// 1×1 convolutions of at most 2048 input channels, which the CPU backend runs with AVX-512 on
-/// PointwiseConv2dKernel and held to AVX2 ("managed-avx2") on the GEMM, against the naive convolution:
+/// 1×1 convolutions of at most 2048 input channels, which the CPU backend runs on PointwiseConv2dKernel
+/// with AVX-512 and, held to AVX2 ("managed-avx2") or without AVX-512, with AVX2 (tiles of 16 columns,
+/// panels in halves of 6 rows), against the naive convolution:
 /// panels of 12, 8 and 4 output channels with rows past the last one, planes of whole tiles, of a
 /// partial last tile and of several tasks, tiles spanning two or more images, alone and accumulating
 /// onto a residual; strided ones (on a subsampled copy of the input) with rows of whole vectors and
-/// a masked rest, odd widths, rows of fewer than 16 outputs, stride 3 and strides 1×2.
+/// a masked rest, odd widths, rows of fewer than 16 outputs, stride 3 and strides 1×2; odd depths and
+/// planes smaller than AVX2's 16-column tiles.
 /// </summary>
 public class PointwiseConv2dTests
 {
@@ -27,6 +29,10 @@ public class PointwiseConv2dTests
         [3, 11, 13, 15, 9, 2, 2], // odd sizes: 8 outputs a row from 15 columns, all of it masked
         [2, 7, 9, 20, 5, 3, 3], // stride 3
         [1, 9, 10, 33, 14, 1, 2], // strides 1×2: 17 outputs a row from 33 columns
+        [3, 7, 5, 5, 11, 1, 1], // odd depth, 25-column planes: AVX2's 16-column tiles span images, the batch ends in a partial one; 6 + 5 rows
+        [3, 13, 5, 5, 10, 1, 1], // as above with 6 + 4 rows (AVX2's 4-row half)
+        [1, 1, 3, 5, 3, 1, 1], // depth 1, one partial tile of 15 columns
+        [2, 5, 17, 17, 6, 2, 2], // stride 2, 9 outputs a row: one whole AVX2 vector and a masked rest of one
     ];
 
     private static readonly FusedActivation[] s_activations =
@@ -43,6 +49,10 @@ public class PointwiseConv2dTests
         FusedActivation.None,
         new(ActivationKind.Clip, 0f, 6f),
         new(ActivationKind.Relu),
+        new(ActivationKind.Clip, 0f, 6f),
+        new(ActivationKind.HardSwish),
+        new(ActivationKind.Relu),
+        FusedActivation.None,
     ];
 
     public static readonly TheoryData<string, int> Cases = Backends.Cross(Backends.GemmNames, s_geometries.Length);

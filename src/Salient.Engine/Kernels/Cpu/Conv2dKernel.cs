@@ -6,8 +6,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// Convolution as GEMM: per image and group, out[OC/g, OH·OW] = W[OC/g, C/g·KH·KW] · col[C/g·KH·KW, OH·OW].
 /// 1×1 stride-1 unpadded convolutions use the input plane as the column matrix; depthwise ones go
 /// to <see cref="StridedDepthwise3x3Kernel"/> (3×3, stride 2, small planes) or <see cref="PaddedDepthwiseConv2dKernel"/> with AVX-512 (unless the GEMM is held to 256-bit
-/// vectors) and to <see cref="DepthwiseConv2dKernel"/> otherwise, unpadded 1×1 ones (strided too) up to 2048 channels deep likewise to
-/// <see cref="PointwiseConv2dKernel"/>, 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, few filters, AVX-512) or
+/// vectors) and to <see cref="DepthwiseConv2dKernel"/> otherwise, unpadded 1×1 ones (strided too) up to 2048 channels deep to
+/// <see cref="PointwiseConv2dKernel"/> in the GEMM's vector width (AVX-512 or AVX2), 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, few filters, AVX-512) or
 /// <see cref="WinogradConv2dKernel"/>. The rest (strided, padded, larger windows) unfold their windows: straight
 /// into the managed AVX-512 GEMM's panels (<see cref="WindowPanels"/>), else through <see cref="Im2Col"/>. Bias and activation are the
 /// GEMM's epilogue, applied to each strip of the output as it completes.
@@ -54,9 +54,9 @@ internal static unsafe class Conv2dKernel
                 return;
             }
 
-            if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PointwiseConv2dKernel.Applies(g))
+            if (PointwiseConv2dKernel.Applies(g, gemm.Kernels))
             {
-                PointwiseConv2dKernel.Run(g, pIn, weights, pBias, pOut, activation, accumulate);
+                PointwiseConv2dKernel.Run(gemm.Kernels, g, pIn, weights, pBias, pOut, activation, accumulate);
                 return;
             }
 

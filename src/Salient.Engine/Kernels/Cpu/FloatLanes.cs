@@ -53,6 +53,15 @@ internal unsafe interface IFloatLanes<TSelf>
 
     /// <summary>a0 b0 a1 b1 …: the first and second halves of a and b's elements alternated.</summary>
     static abstract (TSelf Low, TSelf High) Interleave(TSelf a, TSelf b);
+
+    /// <summary>The lanes of <paramref name="mask"/> loaded, <paramref name="merge"/>'s elsewhere; nothing outside them is read.</summary>
+    static abstract TSelf MaskLoad(float* source, TSelf mask, TSelf merge);
+
+    /// <summary>min(max(value, low), high), lane by lane.</summary>
+    static abstract TSelf Clamp(TSelf value, TSelf low, TSelf high);
+
+    /// <summary>The even elements of a and b laid end to end (<see cref="Deinterleave"/>'s first half alone).</summary>
+    static abstract TSelf Evens(TSelf a, TSelf b);
 }
 
 /// <summary>16 float lanes in AVX-512 (<see cref="Avx512F"/>).</summary>
@@ -117,11 +126,21 @@ internal readonly unsafe struct Lanes512(Vector512<float> value) : IFloatLanes<L
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Lanes512 Even, Lanes512 Odd) Deinterleave(Lanes512 a, Lanes512 b) =>
-        (new(Avx512F.PermuteVar16x32x2(a._value, s_evens, b._value)), new(Avx512F.PermuteVar16x32x2(a._value, s_odds, b._value)));
+        (Evens(a, b), new(Avx512F.PermuteVar16x32x2(a._value, s_odds, b._value)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Lanes512 Low, Lanes512 High) Interleave(Lanes512 a, Lanes512 b) =>
         (new(Avx512F.PermuteVar16x32x2(a._value, s_zipLow, b._value)), new(Avx512F.PermuteVar16x32x2(a._value, s_zipHigh, b._value)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 MaskLoad(float* source, Lanes512 mask, Lanes512 merge) => new(Avx512F.MaskLoad(source, mask._value, merge._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Clamp(Lanes512 value, Lanes512 low, Lanes512 high) => new(Avx512F.Min(Avx512F.Max(value._value, low._value), high._value));
+
+    // One two-source permute (vpermt2ps).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Evens(Lanes512 a, Lanes512 b) => new(Avx512F.PermuteVar16x32x2(a._value, s_evens, b._value));
 }
 
 /// <summary>8 float lanes in AVX2 with FMA: the two-source permutes work within 128-bit halves, then move 64-bit pairs across.</summary>
@@ -181,8 +200,7 @@ internal readonly unsafe struct Lanes256(Vector256<float> value) : IFloatLanes<L
     // the 64-bit pairs in order 0, 2, 1, 3 put a's before b's.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Lanes256 Even, Lanes256 Odd) Deinterleave(Lanes256 a, Lanes256 b) =>
-        (new(Avx2.Permute4x64(Avx.Shuffle(a._value, b._value, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle()),
-         new(Avx2.Permute4x64(Avx.Shuffle(a._value, b._value, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle()));
+        (Evens(a, b), new(Avx2.Permute4x64(Avx.Shuffle(a._value, b._value, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle()));
 
     // The unpacks alternate within 128-bit halves (a0 b0 a1 b1 | a4 b4 a5 b5 and a2 b2 a3 b3 | a6 b6 a7 b7);
     // the halves recombined put them in order.
@@ -193,4 +211,16 @@ internal readonly unsafe struct Lanes256(Vector256<float> value) : IFloatLanes<L
         var high = Avx.UnpackHigh(a._value, b._value);
         return (new(Avx.Permute2x128(low, high, 0x20)), new(Avx.Permute2x128(low, high, 0x31)));
     }
+
+    // vmaskmovps leaves the lanes outside the mask zero; a blend puts merge's there.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 MaskLoad(float* source, Lanes256 mask, Lanes256 merge) => Select(mask, MaskLoad(source, mask), merge);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Clamp(Lanes256 value, Lanes256 low, Lanes256 high) => new(Avx.Min(Avx.Max(value._value, low._value), high._value));
+
+    // Deinterleave's even half: the in-lane shuffle, then the 64-bit pairs put in order (see there).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Evens(Lanes256 a, Lanes256 b) =>
+        new(Avx2.Permute4x64(Avx.Shuffle(a._value, b._value, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle());
 }

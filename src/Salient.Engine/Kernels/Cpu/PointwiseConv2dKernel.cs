@@ -1,21 +1,21 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// 1×1 convolutions of at most <see cref="MaxDepth"/> input channels (MobileNets' expansions and
-/// projections, most of ResNet's, strided ones on a subsampled copy of the input) with AVX-512: out[OC, N·HW] = W[OC, C] · in[C, N·HW], the batch's
-/// columns taken as one matrix. The general GEMM clears C before accumulating into it and runs one
-/// image's 49 or 196 columns at a time; here each task takes a run of 32-column tiles (which may span
-/// two images), gathers those of small planes and those spanning images from the NCHW planes into
+/// projections, most of ResNet's, strided ones on a subsampled copy of the input) with AVX-512 or AVX2:
+/// out[OC, N·HW] = W[OC, C] · in[C, N·HW], the batch's columns taken as one matrix. The general GEMM
+/// clears C before accumulating into it and runs one image's 49 or 196 columns at a time; here each task
+/// takes a run of tiles two vectors wide (32 columns with AVX-512, 16 with AVX2; a tile may span two
+/// images), gathers those of small planes and those spanning images from the NCHW planes into
 /// contiguous rows, once, and reads the others in place, while the 12-row panels of the weights
-/// (packed once per model, per call without its cache) stream past them; each 12×32 tile keeps its sums in
-/// 24 registers over the whole depth and is stored once, image by image, with bias, residual and
-/// ReLU/Clip applied.
+/// (packed once per model, per call without its cache) stream past them; each tile keeps its sums in
+/// registers over the whole depth (12 rows in 24 of AVX-512's 32, 6 rows at a time in 12 of AVX2's
+/// 16) and is stored once, image by image, with bias, residual and ReLU/Clip applied. One routine
+/// serves both widths through <see cref="IFloatLanes{TSelf}"/>.
 /// </summary>
 internal static unsafe class PointwiseConv2dKernel
 {
@@ -29,9 +29,10 @@ internal static unsafe class PointwiseConv2dKernel
     /// </summary>
     public const int MaxDepth = 2048;
 
-    private const int Lanes = 16;
-    private const int Nr = 2 * Lanes;
     private const int Mr = 12;
+
+    // Floats past a buffer's end that CacheLine.Align may move its start by.
+    private const int AlignSlack = 16;
 
     // Floats of activations one task's tiles span (256 KiB, a quarter of a Zen 5 core's L2): each
     // weight panel streams past all of them, so small planes (several images a task) and deep weights
@@ -45,22 +46,40 @@ internal static unsafe class PointwiseConv2dKernel
     private const int InPlacePlane = 28 * 28;
 
     /// <summary>
-    /// Whether this kernel runs the convolution: AVX-512, a 1×1 window without padding, one group, at most
-    /// <see cref="MaxDepth"/> deep. Strided ones (ResNet's downsampling shortcuts) run on a subsampled
-    /// copy of the input. At 28×28 outputs alone (the same input on every call, partly in cache) that was
-    /// slower than the GEMM's image-by-image copies, but in the network, where the input comes from
-    /// memory either way, faster (ResNet-50's 256→512: 5.3 against 5.8 ms a batch of 8, medians of 8
-    /// profiles; docs/benchmarks/2026-12-03-downsample.md).
+    /// Whether this kernel runs the convolution with <paramref name="kernels"/>' vectors: AVX-512 (or
+    /// AVX2 with FMA), a 1×1 window without padding, one group, at most <see cref="MaxDepth"/> deep.
+    /// Strided ones (ResNet's downsampling shortcuts) run on a subsampled copy of the input. At 28×28
+    /// outputs alone (the same input on every call, partly in cache) that was slower than the GEMM's
+    /// image-by-image copies, but in the network, where the input comes from memory either way, faster
+    /// (ResNet-50's 256→512: 5.3 against 5.8 ms a batch of 8, medians of 8 profiles;
+    /// docs/benchmarks/2026-12-03-downsample.md).
     /// </summary>
-    public static bool Applies(in Conv2dGeometry g) =>
-        Avx512F.IsSupported && g.Groups == 1 && g.KernelHeight == 1 && g.KernelWidth == 1
+    public static bool Applies(in Conv2dGeometry g, ManagedGemm.Kernels kernels) =>
+        (kernels == ManagedGemm.Kernels.Vector512 ? Lanes512.IsSupported : Lanes256.IsSupported)
+        && g.Groups == 1 && g.KernelHeight == 1 && g.KernelWidth == 1
         && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0 && g.InChannels <= MaxDepth;
 
     /// <summary>
-    /// output = act(W·input + bias), or act(output + W·input + bias) with <paramref name="accumulate"/>.
+    /// output = act(W·input + bias), or act(output + W·input + bias) with <paramref name="accumulate"/>,
+    /// in <paramref name="kernels"/>' vectors (see <see cref="Applies"/>).
     /// With <paramref name="weights"/> that keep their forms, the packed weights are made once per model.
     /// </summary>
-    public static void Run(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output, in FusedActivation activation, bool accumulate)
+    public static void Run(ManagedGemm.Kernels kernels, in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output,
+        in FusedActivation activation, bool accumulate)
+    {
+        if (kernels == ManagedGemm.Kernels.Vector512)
+        {
+            Run<Lanes512>(g, input, weights, bias, output, activation, accumulate);
+        }
+        else
+        {
+            Run<Lanes256>(g, input, weights, bias, output, activation, accumulate);
+        }
+    }
+
+    private static void Run<TLanes>(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output,
+        in FusedActivation activation, bool accumulate)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
         if (!ConvWindow.IsPointwise(g))
         {
@@ -73,8 +92,9 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 fixed (float* p = subsampled)
                 {
-                    Subsample(g, input, p);
-                    Run(g with { InHeight = g.OutHeight, InWidth = g.OutWidth, StrideHeight = 1, StrideWidth = 1 }, p, weights, bias, output, activation, accumulate);
+                    Subsample<TLanes>(g, input, p);
+                    Run<TLanes>(g with { InHeight = g.OutHeight, InWidth = g.OutWidth, StrideHeight = 1, StrideWidth = 1 }, p, weights, bias, output,
+                        activation, accumulate);
                 }
             }
             finally
@@ -86,7 +106,7 @@ internal static unsafe class PointwiseConv2dKernel
         }
 
         int m = g.OutChannels, k = g.InChannels;
-        var length = (((m + Mr - 1) / Mr) * Mr * k) + Lanes;
+        var length = (((m + Mr - 1) / Mr) * Mr * k) + AlignSlack;
         if (weights.Keeps)
         {
             // Pinned, so the aligned start found when packing stays where it was.
@@ -103,7 +123,7 @@ internal static unsafe class PointwiseConv2dKernel
             });
             fixed (float* p = kept)
             {
-                Multiply(g, CacheLine.Align(p), input, bias, output, activation, accumulate);
+                Multiply<TLanes>(g, CacheLine.Align(p), input, bias, output, activation, accumulate);
             }
 
             return;
@@ -117,7 +137,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 var a = CacheLine.Align(p);
                 Pack((float*)weight.Pointer, m, k, a);
-                Multiply(g, a, input, bias, output, activation, accumulate);
+                Multiply<TLanes>(g, a, input, bias, output, activation, accumulate);
             }
         }
         finally
@@ -126,27 +146,31 @@ internal static unsafe class PointwiseConv2dKernel
         }
     }
 
-    // Tiles of 32 columns over the batch's columns taken as one matrix (image after image, so a tile
-    // may end in one image and go on in the next): small planes waste no lanes on partial tiles
+    // Tiles of two vectors' columns over the batch's columns taken as one matrix (image after image, so
+    // a tile may end in one image and go on in the next): small planes waste no lanes on partial tiles
     // (7×7 is 49 columns, 14×14 196). Each task takes a run of tiles; the runs are even and their
     // number a multiple of the threads, since at 7×7 a batch is only about a dozen tiles.
-    private static void Multiply(in Conv2dGeometry g, float* a, float* input, float* bias, float* output, in FusedActivation activation, bool accumulate)
+    private static void Multiply<TLanes>(in Conv2dGeometry g, float* a, float* input, float* bias, float* output, in FusedActivation activation,
+        bool accumulate)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
         int m = g.OutChannels, k = g.InChannels, plane = g.InHeight * g.InWidth;
+        var nr = 2 * TLanes.Count;
         var columns = (long)g.Batch * plane;
-        var tiles = (int)((columns + Nr - 1) / Nr);
+        var tiles = (int)((columns + nr - 1) / nr);
         var threads = CpuParallel.MaxThreads;
-        var perTask = Math.Max(1, TaskFloats / (k * Nr));
+        var perTask = Math.Max(1, TaskFloats / (k * nr));
         var tasks = Math.Max((tiles + perTask - 1) / perTask, Math.Min(tiles, 2 * threads));
         tasks = Math.Min(tiles, (tasks + threads - 1) / threads * threads);
-        var job = new Job(a, m, k, plane, columns, input, bias, output, activation, accumulate);
-        CpuParallel.For(tasks, (long)m * k * Nr * tiles / tasks, t =>
+        var job = new Job<TLanes>(a, m, k, plane, columns, input, bias, output, activation, accumulate);
+        CpuParallel.For(tasks, (long)m * k * nr * tiles / tasks, t =>
             job.Tiles((int)((long)t * tiles / tasks), (int)((long)(t + 1) * tiles / tasks)));
     }
 
     // sub[n, c] = input[n, c] at every stride-th row and column (planes of OH×OW), plane by plane
     // on all threads.
-    private static void Subsample(in Conv2dGeometry g, float* input, float* sub)
+    private static void Subsample<TLanes>(in Conv2dGeometry g, float* input, float* sub)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
         int width = g.InWidth, outHeight = g.OutHeight, outWidth = g.OutWidth, strideWidth = g.StrideWidth;
         long inPlane = (long)g.InHeight * width, outPlane = (long)outHeight * outWidth, rowStep = (long)g.StrideHeight * width;
@@ -158,7 +182,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 if (strideWidth == 2)
                 {
-                    EvenColumns(src, dst, outWidth, width);
+                    EvenColumns<TLanes>(src, dst, outWidth, width);
                 }
                 else
                 {
@@ -171,25 +195,25 @@ internal static unsafe class PointwiseConv2dKernel
         });
     }
 
-    // dst[j] = src[2j] for j < count, reading no further than src[available - 1]: 16 a step from two
-    // loads and a two-source permute, the rest of the row with masked loads and stores.
-    private static void EvenColumns(float* src, float* dst, int count, int available)
+    // dst[j] = src[2j] for j < count, reading no further than src[available - 1]: a vector a step from
+    // two loads split into their even lanes, the rest of the row with masked loads and stores.
+    private static void EvenColumns<TLanes>(float* src, float* dst, int count, int available)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
-        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var lanes = TLanes.Count;
         var j = 0;
-        for (; j + Lanes <= count && (2 * j) + Nr <= available; j += Lanes)
+        for (; j + lanes <= count && (2 * j) + (2 * lanes) <= available; j += lanes)
         {
-            Avx512F.PermuteVar16x32x2(Vector512.Load(src + (2 * j)), evens, Vector512.Load(src + (2 * j) + Lanes)).Store(dst + j);
+            TLanes.Evens(TLanes.Load(src + (2 * j)), TLanes.Load(src + (2 * j) + lanes)).Store(dst + j);
         }
 
         if (j < count)
         {
-            // At most 16 outputs are left: the loop stops only where fewer than 32 inputs remain.
-            var indices = Vector512<int>.Indices;
-            var left = Vector512.Create(available - (2 * j));
-            var low = Avx512F.MaskLoad(src + (2 * j), Vector512.LessThan(indices, left).AsSingle(), Vector512<float>.Zero);
-            var high = Avx512F.MaskLoad(src + (2 * j) + Lanes, Vector512.LessThan(indices + Vector512.Create(Lanes), left).AsSingle(), Vector512<float>.Zero);
-            Avx512F.MaskStore(dst + j, Vector512.LessThan(indices, Vector512.Create(count - j)).AsSingle(), Avx512F.PermuteVar16x32x2(low, evens, high));
+            // At most a vector of outputs is left: the loop stops only where fewer than two vectors of inputs remain.
+            var left = available - (2 * j);
+            var low = TLanes.MaskLoad(src + (2 * j), TLanes.LanesIn(0, 0, left));
+            var high = TLanes.MaskLoad(src + (2 * j) + lanes, TLanes.LanesIn(lanes, 0, left));
+            TLanes.Evens(low, high).MaskStore(dst + j, TLanes.LanesIn(0, 0, count - j));
         }
     }
 
@@ -216,25 +240,36 @@ internal static unsafe class PointwiseConv2dKernel
         });
     }
 
-    private readonly struct Job(float* a, int m, int k, int plane, long columns, float* input, float* bias, float* output,
+    private readonly struct Job<TLanes>(float* a, int m, int k, int plane, long columns, float* input, float* bias, float* output,
         FusedActivation activation, bool accumulate)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
+        private static int Lanes => TLanes.Count;
+
+        private static int Nr => 2 * TLanes.Count;
+
+        // Whether whole tiles are read in place, rows a plane apart: only with 512-bit vectors and large
+        // planes (see InPlacePlane). A 256-bit tile's row is one cache line, and read in place its k rows
+        // were k streams of single lines for each panel that passed: in the network, layers at 28×28 and
+        // up took 3–55% longer than on the GEMM, so AVX2 gathers every tile.
+        private bool InPlace => TLanes.Count == Lanes512.Count && plane >= InPlacePlane;
+
         // Tiles [first, end) of the batch, every output channel: weight panels outside, tiles inside.
         public void Tiles(int first, int end)
         {
             var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
-            var bounds = new Bounds(Vector512.Create(lo), Vector512.Create(hi));
+            var bounds = new Bounds<TLanes>(TLanes.Create(lo), TLanes.Create(hi));
             var count = end - first;
 
             // A tile's columns lie in at most this many images.
             var perTile = ((Nr - 1) / plane) + 2;
-            var segments = ArrayPool<Segment>.Shared.Rent(count * perTile);
+            var segments = ArrayPool<Segment<TLanes>>.Shared.Rent(count * perTile);
             var starts = ArrayPool<int>.Shared.Rent(count + 1);
             var sources = ArrayPool<Source>.Shared.Rent(count);
             float[]? packed = null;
             try
             {
-                fixed (Segment* pSegments = segments)
+                fixed (Segment<TLanes>* pSegments = segments)
                 {
                     var used = 0;
                     var copies = 0;
@@ -244,12 +279,12 @@ internal static unsafe class PointwiseConv2dKernel
                         used += Split(first + t, pSegments + used);
                         var head = pSegments[starts[t]];
                         var whole = used - starts[t] == 1 && head.Begin == 0 && head.End == Nr;
-                        sources[t] = whole && plane >= InPlacePlane ? new Source(head.Input, plane, head.Output) : new Source(0, Nr, whole ? head.Output : 0);
+                        sources[t] = whole && InPlace ? new Source(head.Input, plane, head.Output) : new Source(0, Nr, whole ? head.Output : 0);
                         copies += sources[t].Address == 0 ? 1 : 0;
                     }
 
                     starts[count] = used;
-                    packed = copies == 0 ? null : HostArrayPool.Shared.Rent((copies * k * Nr) + Lanes);
+                    packed = copies == 0 ? null : HostArrayPool.Shared.Rent((copies * k * Nr) + AlignSlack);
                     fixed (float* pPacked = packed)
                     {
                         var b = pPacked == null ? null : CacheLine.Align(pPacked);
@@ -270,8 +305,8 @@ internal static unsafe class PointwiseConv2dKernel
                             var rowBias = bias == null ? null : bias + r;
                             for (var t = 0; t < count; t++)
                             {
-                                var tile = new Tile(pSegments + starts[t], starts[t + 1] - starts[t], (float*)sources[t].Whole, (long)r * plane, plane, rowBias, rows,
-                                    bounds, accumulate);
+                                var tile = new Tile<TLanes>(pSegments + starts[t], starts[t + 1] - starts[t], (float*)sources[t].Whole, (long)r * plane, plane,
+                                    rowBias, rows, bounds, accumulate);
                                 Panel(rows, panel, (float*)sources[t].Address, sources[t].Stride, tile);
                             }
                         }
@@ -292,7 +327,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 ArrayPool<Source>.Shared.Return(sources);
                 ArrayPool<int>.Shared.Return(starts);
-                ArrayPool<Segment>.Shared.Return(segments);
+                ArrayPool<Segment<TLanes>>.Shared.Return(segments);
                 if (packed is not null)
                 {
                     HostArrayPool.Shared.Return(packed);
@@ -300,8 +335,8 @@ internal static unsafe class PointwiseConv2dKernel
             }
         }
 
-        // The images tile index spans, as segments of its 32 columns; returns how many.
-        private int Split(int index, Segment* segments)
+        // The images tile index spans, as segments of its columns; returns how many.
+        private int Split(int index, Segment<TLanes>* segments)
         {
             var column = (long)index * Nr;
             var last = Math.Min(columns, column + Nr);
@@ -312,24 +347,25 @@ internal static unsafe class PointwiseConv2dKernel
                 var begin = (int)(column - ((long)index * Nr));
                 var end = begin + (int)Math.Min(plane - position, last - column);
                 var offset = (image * m * plane) + position - begin;
-                segments[n++] = new Segment((nint)(output + offset), (nint)(input + (image * k * plane) + position - begin), begin, end);
+                segments[n++] = new Segment<TLanes>((nint)(output + offset), (nint)(input + (image * k * plane) + position - begin), begin, end,
+                    TLanes.LanesIn(0, begin, end), TLanes.LanesIn(Lanes, begin, end));
                 column += end - begin;
             }
 
             return n;
         }
 
-        // The tile's k rows of 32 columns gathered from the NCHW planes into consecutive rows of b;
-        // columns past the batch's last are zero. Masked loads merge the images' parts of a row.
-        private void PackTile(Segment* segments, int count, float* b)
+        // The tile's k rows gathered from the NCHW planes into consecutive rows of b; columns past the
+        // batch's last are zero. Masked loads merge the images' parts of a row.
+        private void PackTile(Segment<TLanes>* segments, int count, float* b)
         {
             if (count == 1 && segments[0].Begin == 0 && segments[0].End == Nr)
             {
                 var src = (float*)segments[0].Input;
                 for (var d = 0; d < k; d++, src += plane, b += Nr)
                 {
-                    Vector512.Store(Vector512.Load(src), b);
-                    Vector512.Store(Vector512.Load(src + Lanes), b + Lanes);
+                    TLanes.Load(src).Store(b);
+                    TLanes.Load(src + Lanes).Store(b + Lanes);
                 }
 
                 return;
@@ -337,33 +373,63 @@ internal static unsafe class PointwiseConv2dKernel
 
             for (var d = 0; d < k; d++, b += Nr)
             {
-                Vector512<float> v0 = default, v1 = default;
+                TLanes v0 = default, v1 = default;
                 for (var s = 0; s < count; s++)
                 {
                     var src = (float*)segments[s].Input + ((long)d * plane);
-                    v0 = Avx512F.MaskLoad(src, segments[s].Low, v0);
-                    v1 = Avx512F.MaskLoad(src + Lanes, segments[s].High, v1);
+                    v0 = TLanes.MaskLoad(src, segments[s].Low, v0);
+                    v1 = TLanes.MaskLoad(src + Lanes, segments[s].High, v1);
                 }
 
-                Vector512.Store(v0, b);
-                Vector512.Store(v1, b + Lanes);
+                v0.Store(b);
+                v1.Store(b + Lanes);
             }
         }
 
-        // The weight panel (rows of it) against one tile of 32 columns, rows ldb apart.
-        private void Panel(int rows, float* panel, float* b, int ldb, in Tile tile)
+        // The weight panel (rows of it) against one tile, rows ldb apart: with 512-bit vectors in one
+        // micro-kernel of up to 12 rows (24 of 32 registers), with 256-bit ones in halves of up to 6 rows
+        // (12 of AVX2's 16 registers; 12 rows would spill).
+        private void Panel(int rows, float* panel, float* b, int ldb, in Tile<TLanes> tile)
         {
-            switch (rows)
+            if (Lanes == Lanes512.Count)
             {
-                case > 8:
-                    Multiply<Twelve>(k, panel, b, ldb, tile);
-                    break;
-                case > 4:
-                    Multiply<Eight>(k, panel, b, ldb, tile);
-                    break;
-                default:
-                    Multiply<Four>(k, panel, b, ldb, tile);
-                    break;
+                switch (rows)
+                {
+                    case > 8:
+                        Multiply<TLanes, Twelve>(k, panel, b, ldb, tile);
+                        break;
+                    case > 4:
+                        Multiply<TLanes, Eight>(k, panel, b, ldb, tile);
+                        break;
+                    default:
+                        Multiply<TLanes, Four>(k, panel, b, ldb, tile);
+                        break;
+                }
+
+                return;
+            }
+
+            if (rows > Mr / 2)
+            {
+                Multiply<TLanes, Six>(k, panel, b, ldb, tile);
+                Half(rows - (Mr / 2), panel + (Mr / 2), b, ldb, tile.Below(Mr / 2));
+            }
+            else
+            {
+                Half(rows, panel, b, ldb, tile);
+            }
+        }
+
+        // Up to 6 rows of a panel from its row at panel.
+        private void Half(int rows, float* panel, float* b, int ldb, in Tile<TLanes> tile)
+        {
+            if (rows > 4)
+            {
+                Multiply<TLanes, Six>(k, panel, b, ldb, tile);
+            }
+            else
+            {
+                Multiply<TLanes, Four>(k, panel, b, ldb, tile);
             }
         }
     }
@@ -373,53 +439,37 @@ internal static unsafe class PointwiseConv2dKernel
     private record struct Source(nint Address, int Stride, nint Whole);
 
     // Columns [Begin, End) of a tile, which lie in one image: Output and Input are where the tile's
-    // column 0 would be in that image's first output and input planes (masked lanes are never touched).
-    private readonly struct Segment
-    {
-        public Segment(nint output, nint input, int begin, int end)
-        {
-            Output = output;
-            Input = input;
-            Begin = begin;
-            End = end;
-            var indices = Vector512<int>.Indices;
-            Low = (Vector512.GreaterThanOrEqual(indices, Vector512.Create(begin)) & Vector512.LessThan(indices, Vector512.Create(end))).AsSingle();
-            indices += Vector512.Create(Lanes);
-            High = (Vector512.GreaterThanOrEqual(indices, Vector512.Create(begin)) & Vector512.LessThan(indices, Vector512.Create(end))).AsSingle();
-        }
+    // column 0 would be in that image's first output and input planes (masked lanes are never touched);
+    // Low and High mask the columns of the tile's two vectors.
+    private readonly record struct Segment<TLanes>(nint Output, nint Input, int Begin, int End, TLanes Low, TLanes High)
+        where TLanes : unmanaged, IFloatLanes<TLanes>;
 
-        public nint Output { get; }
-
-        public nint Input { get; }
-
-        public int Begin { get; }
-
-        public int End { get; }
-
-        public Vector512<float> Low { get; }
-
-        public Vector512<float> High { get; }
-    }
-
-    // One tile of output: the first rows of the 12×32 the micro-kernel computes, stored image by image
+    // One tile of output: the first rows of the 12 the micro-kernels compute, stored image by image
     // with its epilogue (bias, residual, clamp).
     // A tile whole inside one image (most tiles) stores through plain vectors at whole, where its
     // column 0 is (null otherwise): with masks loaded per row, shallow layers (16 or 64 channels deep,
     // where a tile's stores are a fair share of its work) took about 30% longer.
-    private readonly struct Tile(Segment* segments, int count, float* whole, long rowOffset, long ldc, float* bias, int rows, Bounds bounds, bool accumulate)
+    private readonly struct Tile<TLanes>(Segment<TLanes>* segments, int count, float* whole, long rowOffset, long ldc, float* bias, int rows,
+        Bounds<TLanes> bounds, bool accumulate)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
+        /// <summary>This tile from its row <paramref name="r"/> on, as row 0.</summary>
+        public Tile<TLanes> Below(int r) =>
+            new(segments, count, whole, rowOffset + (r * ldc), ldc, bias == null ? null : bias + r, rows - r, bounds, accumulate);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(int r, Vector512<float> v0, Vector512<float> v1)
+        public void Store(int r, TLanes v0, TLanes v1)
         {
             if (r >= rows)
             {
                 return;
             }
 
+            var lanes = TLanes.Count;
             var offset = rowOffset + (r * ldc);
             if (bias != null)
             {
-                var b = Vector512.Create(bias[r]);
+                var b = TLanes.Create(bias[r]);
                 v0 += b;
                 v1 += b;
             }
@@ -429,74 +479,81 @@ internal static unsafe class PointwiseConv2dKernel
                 var row = whole + offset;
                 if (accumulate)
                 {
-                    v0 += Vector512.Load(row);
-                    v1 += Vector512.Load(row + Lanes);
+                    v0 += TLanes.Load(row);
+                    v1 += TLanes.Load(row + lanes);
                 }
 
-                Avx512F.Min(Avx512F.Max(v0, bounds.Low), bounds.High).Store(row);
-                Avx512F.Min(Avx512F.Max(v1, bounds.Low), bounds.High).Store(row + Lanes);
+                TLanes.Clamp(v0, bounds.Low, bounds.High).Store(row);
+                TLanes.Clamp(v1, bounds.Low, bounds.High).Store(row + lanes);
                 return;
             }
 
             if (accumulate)
             {
-                Vector512<float> r0 = default, r1 = default;
+                TLanes r0 = default, r1 = default;
                 for (var s = 0; s < count; s++)
                 {
                     var row = (float*)segments[s].Output + offset;
-                    r0 = Avx512F.MaskLoad(row, segments[s].Low, r0);
-                    r1 = Avx512F.MaskLoad(row + Lanes, segments[s].High, r1);
+                    r0 = TLanes.MaskLoad(row, segments[s].Low, r0);
+                    r1 = TLanes.MaskLoad(row + lanes, segments[s].High, r1);
                 }
 
                 v0 += r0;
                 v1 += r1;
             }
 
-            v0 = Avx512F.Min(Avx512F.Max(v0, bounds.Low), bounds.High);
-            v1 = Avx512F.Min(Avx512F.Max(v1, bounds.Low), bounds.High);
+            v0 = TLanes.Clamp(v0, bounds.Low, bounds.High);
+            v1 = TLanes.Clamp(v1, bounds.Low, bounds.High);
             for (var s = 0; s < count; s++)
             {
                 var row = (float*)segments[s].Output + offset;
-                Avx512F.MaskStore(row, segments[s].Low, v0);
-                Avx512F.MaskStore(row + Lanes, segments[s].High, v1);
+                v0.MaskStore(row, segments[s].Low);
+                v1.MaskStore(row + lanes, segments[s].High);
             }
         }
     }
 
     // The clamp of ReLU, Clip or none; infinite bounds for activations applied afterwards.
-    private readonly record struct Bounds(Vector512<float> Low, Vector512<float> High);
+    private readonly record struct Bounds<TLanes>(TLanes Low, TLanes High);
 
-    // C[rows×32] = A-panel · B-tile over the whole depth, in up to 24 zmm accumulators; TRows, a
-    // struct type argument, makes the JIT compile each panel height separately without the others' code.
-    private static void Multiply<TRows>(int k, float* a, float* b, int ldb, in Tile tile)
+    // C[rows×2 vectors] = A-panel · B-tile over the whole depth, in up to 24 accumulators, reading the
+    // first TRows rows of a 12-row panel; TRows, a struct type argument, makes the JIT compile each
+    // height separately without the others' code.
+    private static void Multiply<TLanes, TRows>(int k, float* a, float* b, int ldb, in Tile<TLanes> tile)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
         where TRows : struct, IRowCount
     {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
-        Vector512<float> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        var lanes = TLanes.Count;
+        TLanes c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TLanes c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        TLanes c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        TLanes c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
         for (var p = 0; p < k; p++)
         {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + Lanes);
-            Fma(a[0], b0, b1, ref c00, ref c01);
-            Fma(a[1], b0, b1, ref c10, ref c11);
-            Fma(a[2], b0, b1, ref c20, ref c21);
-            Fma(a[3], b0, b1, ref c30, ref c31);
+            var b0 = TLanes.Load(b);
+            var b1 = TLanes.Load(b + lanes);
+            MultiplyRow<TLanes>(a[0], b0, b1, ref c00, ref c01);
+            MultiplyRow<TLanes>(a[1], b0, b1, ref c10, ref c11);
+            MultiplyRow<TLanes>(a[2], b0, b1, ref c20, ref c21);
+            MultiplyRow<TLanes>(a[3], b0, b1, ref c30, ref c31);
             if (TRows.Count > 4)
             {
-                Fma(a[4], b0, b1, ref c40, ref c41);
-                Fma(a[5], b0, b1, ref c50, ref c51);
-                Fma(a[6], b0, b1, ref c60, ref c61);
-                Fma(a[7], b0, b1, ref c70, ref c71);
+                MultiplyRow<TLanes>(a[4], b0, b1, ref c40, ref c41);
+                MultiplyRow<TLanes>(a[5], b0, b1, ref c50, ref c51);
+            }
+
+            if (TRows.Count > 6)
+            {
+                MultiplyRow<TLanes>(a[6], b0, b1, ref c60, ref c61);
+                MultiplyRow<TLanes>(a[7], b0, b1, ref c70, ref c71);
             }
 
             if (TRows.Count > 8)
             {
-                Fma(a[8], b0, b1, ref c80, ref c81);
-                Fma(a[9], b0, b1, ref c90, ref c91);
-                Fma(a[10], b0, b1, ref ca0, ref ca1);
-                Fma(a[11], b0, b1, ref cb0, ref cb1);
+                MultiplyRow<TLanes>(a[8], b0, b1, ref c80, ref c81);
+                MultiplyRow<TLanes>(a[9], b0, b1, ref c90, ref c91);
+                MultiplyRow<TLanes>(a[10], b0, b1, ref ca0, ref ca1);
+                MultiplyRow<TLanes>(a[11], b0, b1, ref cb0, ref cb1);
             }
 
             a += Mr;
@@ -511,6 +568,10 @@ internal static unsafe class PointwiseConv2dKernel
         {
             tile.Store(4, c40, c41);
             tile.Store(5, c50, c51);
+        }
+
+        if (TRows.Count > 6)
+        {
             tile.Store(6, c60, c61);
             tile.Store(7, c70, c71);
         }
@@ -525,11 +586,12 @@ internal static unsafe class PointwiseConv2dKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Fma(float a, Vector512<float> b0, Vector512<float> b1, ref Vector512<float> c0, ref Vector512<float> c1)
+    private static void MultiplyRow<TLanes>(float a, TLanes b0, TLanes b1, ref TLanes c0, ref TLanes c1)
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
-        var av = Vector512.Create(a);
-        c0 = Avx512F.FusedMultiplyAdd(b0, av, c0);
-        c1 = Avx512F.FusedMultiplyAdd(b1, av, c1);
+        var av = TLanes.Create(a);
+        c0 = TLanes.FusedMultiplyAdd(b0, av, c0);
+        c1 = TLanes.FusedMultiplyAdd(b1, av, c1);
     }
 
     /// <summary>How many rows of a weight panel a micro-kernel computes, as a type.</summary>
@@ -543,6 +605,11 @@ internal static unsafe class PointwiseConv2dKernel
         public static int Count => 4;
     }
 
+    private struct Six : IRowCount
+    {
+        public static int Count => 6;
+    }
+
     private struct Eight : IRowCount
     {
         public static int Count => 8;
@@ -553,3 +620,4 @@ internal static unsafe class PointwiseConv2dKernel
         public static int Count => 12;
     }
 }
+
