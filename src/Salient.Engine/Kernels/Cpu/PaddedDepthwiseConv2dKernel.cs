@@ -151,7 +151,16 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                     v = TOps.Add(v, TOps.MaskLoad(row + x, mask));
                 }
 
-                TOps.MaskStore(row + x, mask, TOps.Clamp(v, lov, hiv));
+                // Where the lanes past the row land on later rows of this plane (stored after this
+                // one) and no residual there is still to be read, a whole store will do.
+                if (TOps.PrefersWholeStores && !accumulate && ((long)oh * outW) + x + lanes <= layout.OutPlane)
+                {
+                    TOps.Store(TOps.Clamp(v, lov, hiv), row + x);
+                }
+                else
+                {
+                    TOps.MaskStore(row + x, mask, TOps.Clamp(v, lov, hiv));
+                }
             }
         }
 
@@ -187,6 +196,9 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
         /// <summary>The lanes of <paramref name="mask"/> from <paramref name="p"/>, zeros elsewhere; reads nothing outside the mask.</summary>
         static abstract TVector MaskLoad(float* p, TVector mask);
 
+        /// <summary>Whether a whole store, where allowed, beats <see cref="MaskStore"/> (AVX2's vmaskmovps store is slow on AMD cores).</summary>
+        static abstract bool PrefersWholeStores { get; }
+
         /// <summary>Stores the lanes of <paramref name="mask"/>; writes nothing outside it.</summary>
         static abstract void MaskStore(float* p, TVector mask, TVector v);
     }
@@ -194,6 +206,8 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     private readonly struct Vectors512 : IVectors<Vector512<float>>
     {
         public static int Lanes => Vector512<float>.Count;
+
+        public static bool PrefersWholeStores => false;
 
         public static Vector512<float> Create(float value) => Vector512.Create(value);
 
@@ -217,6 +231,8 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     private readonly struct Vectors256 : IVectors<Vector256<float>>
     {
         public static int Lanes => Vector256<float>.Count;
+
+        public static bool PrefersWholeStores => true;
 
         public static Vector256<float> Create(float value) => Vector256.Create(value);
 
