@@ -5,10 +5,10 @@ namespace Salient.Engine.Tests.Kernels;
 
 /// <summary>
 /// 3×3 stride-1 convolutions on planes of at least 4×4 tiles of 4×4 outputs with the weights kept in a
-/// model's cache, which the CPU backend gives to its Winograd F(4×4, 3×3) kernel with AVX-512 and the
-/// managed GEMM (to F(2×2) held to AVX2 or with OpenBLAS), against the naive convolution: partial last
-/// tile rows and columns, chunks whose tile count is not a whole number of vectors, padding of every
-/// kind, batches spread over chunks, every epilogue.
+/// model's cache, which the CPU backend gives to its Winograd F(4×4, 3×3) kernel with the managed GEMM
+/// (16 tiles a vector with AVX-512, 8 held to AVX2; to F(2×2) with OpenBLAS), against the naive convolution:
+/// partial last tile rows and columns, chunks whose tile count is not a whole number of vectors, padding of
+/// every kind, batches spread over chunks, every epilogue.
 /// </summary>
 public class Winograd4x4Conv2dTests
 {
@@ -22,6 +22,7 @@ public class Winograd4x4Conv2dTests
         [3, 24, 28, 28, 32, 1, 1, 1, 1], // tile rows spread over images and chunks of 77 tiles
         [1, 16, 9, 70, 16, 1, 1, 1, 1], // rows of 18 tiles: more than one vector of tiles, and a partial one
         [2, 16, 64, 64, 16, 1, 1, 1, 1], // 512 tiles: more chunks than threads
+        [1, 16, 56, 56, 128, 1, 1, 1, 1], // 128 filters: AVX2 holds chunks to 1 MiB (4 tile rows, not 7)
     ];
 
     private static readonly FusedActivation[] s_activations =
@@ -33,6 +34,7 @@ public class Winograd4x4Conv2dTests
         new(ActivationKind.HardSwish),
         new(ActivationKind.Relu),
         new(ActivationKind.Relu),
+        FusedActivation.None,
     ];
 
     public static readonly TheoryData<string, int> Cases = Backends.Cross(Backends.GemmNames, s_geometries.Length);

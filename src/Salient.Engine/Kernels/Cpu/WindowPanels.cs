@@ -16,8 +16,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// </summary>
 internal sealed unsafe class WindowPanels : IDisposable
 {
-    // Floats readable before and after the copy: a panel row is read as two 16-wide vectors from each
-    // segment's start less its place in the panel, and the lanes outside the segment are dropped.
+    // Floats readable before and after the copy: a panel row is read as whole vectors (two 16-wide ones, or
+    // four 8-wide) from each segment's start less its place in the panel, and the lanes outside the segment are dropped.
     private const int Margin = ManagedGemm.PanelWidth;
 
     // L2 per core on Zen 5, and the packed B a single-threaded product keeps in it per column block.
@@ -26,6 +26,7 @@ internal sealed unsafe class WindowPanels : IDisposable
 
     private readonly float[] _copy;
     private readonly int[] _rowOffsets;
+    private readonly Window _window;
     private readonly int _columns;
     private readonly int _depth;
     private GCHandle _copyPin;
@@ -74,7 +75,7 @@ internal sealed unsafe class WindowPanels : IDisposable
             }
         }
 
-        Panels = new Source(data, offsets, outW, outH * outW, imageStride, (long)g.StrideHeight / rowEvery * rowStride);
+        _window = new Window(data, offsets, outW, outH * outW, imageStride, (long)g.StrideHeight / rowEvery * rowStride);
         var geometry = g;
         var layout = new Layout(paddedHeight, rowEvery, phaseWidth, phases, rowStride, planeStride, imageStride);
         var usedRows = UsedRows(g, paddedHeight);
@@ -92,16 +93,14 @@ internal sealed unsafe class WindowPanels : IDisposable
         }
     }
 
-    /// <summary>The panels of the column matrix, for <see cref="ManagedGemm.Sgemm{TPanels}"/>.</summary>
-    public Source Panels { get; }
-
     /// <summary>
-    /// Whether the convolution's products take their panels from here: the managed GEMM with AVX-512
-    /// (the panels are read in 512-bit vectors), for windows the input itself does not already hold as
-    /// a matrix (those of 1×1 stride-1 unpadded convolutions).
+    /// Whether the convolution's products take their panels from here: the managed GEMM (the panels are read
+    /// in vectors as wide as its kernels': AVX-512, or AVX2 with FMA), for windows the input itself does not
+    /// already hold as a matrix (those of 1×1 stride-1 unpadded convolutions).
     /// </summary>
     public static bool Applies(CpuGemm gemm, in Conv2dGeometry g) =>
-        !gemm.UsesOpenBlas && gemm.Kernels == ManagedGemm.Kernels.Vector512 && Vector512.IsHardwareAccelerated && !ConvWindow.IsPointwise(g);
+        !gemm.UsesOpenBlas && (gemm.Kernels == ManagedGemm.Kernels.Vector512 ? Vector512.IsHardwareAccelerated : Lanes256.IsSupported)
+        && !ConvWindow.IsPointwise(g);
 
     /// <summary>
     /// C = act(lhs·cols + bias) (or act(C + lhs·cols + bias) with <paramref name="accumulate"/>), as
@@ -124,8 +123,16 @@ internal sealed unsafe class WindowPanels : IDisposable
             block = ((_columns + blocks - 1) / blocks + ManagedGemm.PanelWidth - 1) / ManagedGemm.PanelWidth * ManagedGemm.PanelWidth;
         }
 
-        ManagedGemm.Sgemm(packed, _columns, Panels, accumulate ? 1f : 0f, c, ldc, singleThreaded ? 1 : CpuParallel.MaxThreads,
-            new ManagedGemm.RowEpilogue(activation, bias), block);
+        var threads = singleThreaded ? 1 : CpuParallel.MaxThreads;
+        var epilogue = new ManagedGemm.RowEpilogue(activation, bias);
+        if (packed.Kernels == ManagedGemm.Kernels.Vector512)
+        {
+            ManagedGemm.Sgemm(packed, _columns, new Source<Lanes512>(_window), accumulate ? 1f : 0f, c, ldc, threads, epilogue, block);
+        }
+        else
+        {
+            ManagedGemm.Sgemm(packed, _columns, new Source<Lanes256>(_window), accumulate ? 1f : 0f, c, ldc, threads, epilogue, block);
+        }
     }
 
     public void Dispose()
@@ -214,21 +221,45 @@ internal sealed unsafe class WindowPanels : IDisposable
     }
 
     /// <summary>
-    /// Packs panels of the column matrix: each panel's columns are split into segments, runs of outputs in
-    /// one row of one image, and each row of the panel is a contiguous run of the copy per segment.
+    /// Where the copy is: data (past the margin), each column-matrix row's offset in it for the output at the origin
+    /// of image 0, and the steps from there to other outputs.
     /// </summary>
-    internal readonly struct Source(float* data, int* rowOffsets, int outW, int outPlane, long imageStride, long rowStep) : ManagedGemm.IPanelSource
+    private readonly struct Window(float* data, int* rowOffsets, int outW, int outPlane, long imageStride, long rowStep)
+    {
+        public float* Data => data;
+
+        public int* RowOffsets => rowOffsets;
+
+        public int OutW => outW;
+
+        public int OutPlane => outPlane;
+
+        public long ImageStride => imageStride;
+
+        public long RowStep => rowStep;
+    }
+
+    /// <summary>
+    /// Packs panels of the column matrix: each panel's columns are split into segments, runs of outputs in
+    /// one row of one image, and each row of the panel is a contiguous run of the copy per segment. A panel
+    /// row is two vectors of <typeparamref name="TLanes"/> at a time (once with AVX-512, twice with AVX2).
+    /// </summary>
+    private readonly struct Source<TLanes>(Window window) : ManagedGemm.IPanelSource
+        where TLanes : unmanaged, IFloatLanes<TLanes>
     {
         public void Pack(int col, int nEnd, int pc, int kc, float* dst)
         {
             const int width = ManagedGemm.PanelWidth;
+            var lanes = TLanes.Count;
+            var vectors = width / lanes;
             var cols = Math.Min(width, nEnd - col);
+            int outW = window.OutW, outPlane = window.OutPlane;
 
-            // Segment s: lane t of a panel row reads starts[s] + t plus the row's offset, for t in its lanes.
+            // Segment s: lane t of a panel row reads starts[s] + t plus the row's offset, for t in its lanes;
+            // masks[s·vectors + v] keeps them in the panel's vector v.
             var starts = stackalloc nint[width];
-            var masks = stackalloc Vector512<float>[2 * width];
+            var masks = stackalloc TLanes[vectors * width];
             var segments = 0;
-            var lanes = Vector512<int>.Indices;
             for (var t = 0; t < cols; segments++)
             {
                 var j = col + t;
@@ -237,44 +268,51 @@ internal sealed unsafe class WindowPanels : IDisposable
                 var oh = position / outW;
                 var ow = position - (oh * outW);
                 var length = Math.Min(outW - ow, cols - t);
-                starts[segments] = (nint)(data + (image * imageStride) + (oh * rowStep) + ow - t);
-                var first = Vector512.Create(t);
-                var end = Vector512.Create(t + length);
-                masks[2 * segments] = (Vector512.GreaterThanOrEqual(lanes, first) & Vector512.LessThan(lanes, end)).AsSingle();
-                var upper = lanes + Vector512.Create(16);
-                masks[(2 * segments) + 1] = (Vector512.GreaterThanOrEqual(upper, first) & Vector512.LessThan(upper, end)).AsSingle();
+                starts[segments] = (nint)(window.Data + (image * window.ImageStride) + (oh * window.RowStep) + ow - t);
+                for (var v = 0; v < vectors; v++)
+                {
+                    masks[(segments * vectors) + v] = TLanes.LanesIn(v * lanes, t, t + length);
+                }
+
                 t += length;
             }
 
-            var offsets = rowOffsets + pc;
+            var offsets = window.RowOffsets + pc;
             if (segments == 1 && cols == width)
             {
-                // A whole panel from one row of outputs (planes at least 32 wide): two plain copies per row.
+                // A whole panel from one row of outputs (planes at least 32 wide): plain copies per row.
                 var from = (float*)starts[0];
-                for (var p = 0; p < kc; p++)
+                for (var h = 0; h < width; h += 2 * lanes)
                 {
-                    var s = from + offsets[p];
-                    Vector512.Load(s).StoreAligned(dst + (p * width));
-                    Vector512.Load(s + 16).StoreAligned(dst + (p * width) + 16);
+                    for (var p = 0; p < kc; p++)
+                    {
+                        var s = from + offsets[p] + h;
+                        TLanes.Load(s).StoreAligned(dst + (p * width) + h);
+                        TLanes.Load(s + lanes).StoreAligned(dst + (p * width) + h + lanes);
+                    }
                 }
 
                 return;
             }
 
-            for (var p = 0; p < kc; p++)
+            for (var h = 0; h < width; h += 2 * lanes)
             {
-                var lo = Vector512<float>.Zero;
-                var hi = Vector512<float>.Zero;
-                var offset = offsets[p];
-                for (var s = 0; s < segments; s++)
+                var vector = h / lanes;
+                for (var p = 0; p < kc; p++)
                 {
-                    var from = (float*)starts[s] + offset;
-                    lo = Vector512.ConditionalSelect(masks[2 * s], Vector512.Load(from), lo);
-                    hi = Vector512.ConditionalSelect(masks[(2 * s) + 1], Vector512.Load(from + 16), hi);
-                }
+                    var lo = TLanes.Zero;
+                    var hi = TLanes.Zero;
+                    var offset = offsets[p] + h;
+                    for (var s = 0; s < segments; s++)
+                    {
+                        var from = (float*)starts[s] + offset;
+                        lo = TLanes.Select(masks[(s * vectors) + vector], TLanes.Load(from), lo);
+                        hi = TLanes.Select(masks[(s * vectors) + vector + 1], TLanes.Load(from + lanes), hi);
+                    }
 
-                lo.StoreAligned(dst + (p * width));
-                hi.StoreAligned(dst + (p * width) + 16);
+                    lo.StoreAligned(dst + (p * width) + h);
+                    hi.StoreAligned(dst + (p * width) + h + lanes);
+                }
             }
         }
     }

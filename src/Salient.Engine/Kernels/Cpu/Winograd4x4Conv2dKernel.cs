@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Salient.Engine.Kernels.Cpu;
 
@@ -9,13 +7,13 @@ namespace Salient.Engine.Kernels.Cpu;
 /// on large planes with at most 128·128 filters: each 6×6 input tile d becomes V = Bᵀ·d·B, each filter
 /// g becomes U = G·g·Gᵀ, and a tile's 4×4 outputs are Aᵀ·(U ⊙ V)·A: 36 multiplies per channel for 16
 /// outputs, where F(2×2) takes 64 and direct convolution 144. The 36 GEMMs and the transforms, on 16 tiles
-/// at once with AVX-512, run in <see cref="WinogradTileMajor{TTile}"/>.
+/// at once with AVX-512 (8 with AVX2), run in <see cref="WinogradTileMajor{TTile, TLanes}"/>.
 /// Interpolation points 0, -1, 1, ½, -2 (and ∞): of the sets tried in a float32 simulation of ResNet-like
 /// layers (64 channels, ReLU inputs, He-scaled filters) the most accurate, an RMS error of 8.7e-7 of the
 /// outputs' RMS against 1.33e-6 for Lavin's 0, ±1, ±2 (0, ±1, ±½: 1.25e-6); Lavin's points broke the
 /// Ablation-CAM parity of a VGG fixture (relative L2 1.3e-3, allowed 1e-3). The filter transform runs
-/// in double. The error is still larger than F(2×2)'s (measured on such layers: 2–4e-7). Needs AVX-512,
-/// and the filters' transforms kept in the model's cache (<see cref="WinogradWeights"/>).
+/// in double. The error is still larger than F(2×2)'s (measured on such layers: 2–4e-7). Needs AVX-512 or
+/// AVX2 with FMA, and the filters' transforms kept in the model's cache (<see cref="WinogradWeights"/>).
 /// </summary>
 internal static unsafe class Winograd4x4Conv2dKernel
 {
@@ -25,6 +23,12 @@ internal static unsafe class Winograd4x4Conv2dKernel
     // ResNet-50's 3×3 layers at batch 8 (one layer, 2 threads, weights kept, best of 15 calls), 128
     // was as fast as 96 or 192 and faster than 64.
     private const int TargetTiles = 128;
+
+    // With AVX2, fewer where a chunk's V or M (36·channels·tiles floats) would pass this many floats (1 MiB):
+    // ResNet-18's 128-channel 28×28 layers made 1.9 MB arrays for V and M, which the pool keeps beside the
+    // other layers' scratch, and the forward peak rose from 259–260 MB to 266–269 (ONNX Runtime: 260–263) on a
+    // Zen 3; chunks of at most 1 MiB each brought it back to 259–260 at the same speed, within the noise.
+    private const int MaxChunkFloats = 1 << 18;
 
     // Tiles of 4×4 outputs per image, at least. ResNet's layers at batch 8 (2 threads, weights kept):
     // inside the networks F(4×4) took 64 channels at 56×56 from 17.2 to 14.6 ms (3 layers), 128 at 28×28
@@ -46,7 +50,7 @@ internal static unsafe class Winograd4x4Conv2dKernel
     /// convolutions stay with F(2×2) and im2col.
     /// </summary>
     public static bool Applies(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
-        gemm.Kernels == ManagedGemm.Kernels.Vector512 && Avx512F.IsSupported && WinogradWeights.Lasting(gemm, cache)
+        WinogradTileMajor.Supported(gemm) && WinogradWeights.Lasting(gemm, cache)
         && WinogradConv2dKernel.IsWinogradShape(g) && (long)g.InChannels * g.OutChannels <= MaxFilters
         && ((g.OutHeight + 3) / 4) * ((g.OutWidth + 3) / 4) >= MinTilesPerImage;
 
@@ -58,7 +62,9 @@ internal static unsafe class Winograd4x4Conv2dKernel
         bool accumulate = false)
     {
         using var lhs = WinogradWeights.For<Tile>(gemm, g, weights, flipped: false);
-        WinogradTileMajor<Tile>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, TargetTiles);
+        var targetTiles = gemm.Kernels == ManagedGemm.Kernels.Vector512 ? TargetTiles
+            : Math.Min(TargetTiles, MaxChunkFloats / (Points * Math.Max(g.InChannels, g.OutChannels)));
+        WinogradTileMajor.Run<Tile>(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);
     }
 
     // The F(4×4, 3×3) transforms.
@@ -73,44 +79,46 @@ internal static unsafe class Winograd4x4Conv2dKernel
         // (0, 1, -5/2, 1/2, 1, 0), (0, -1, 1/2, 5/2, 1, 0), (0, -2, -1, 2, 1, 0), (0, 1/2, -1, -1/2, 1, 0),
         // (0, 1, -3/2, -2, 3/2, 1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputColumn(float* src, long srcStride, float* dst, long dstStride)
+        public static void InputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
+            where TLanes : struct, IFloatLanes<TLanes>
         {
-            var d0 = Vector512.Load(src);
-            var d1 = Vector512.Load(src + srcStride);
-            var d2 = Vector512.Load(src + (2 * srcStride));
-            var d3 = Vector512.Load(src + (3 * srcStride));
-            var d4 = Vector512.Load(src + (4 * srcStride));
-            var d5 = Vector512.Load(src + (5 * srcStride));
-            var half = Vector512.Create(0.5f);
-            var threeHalves = Vector512.Create(1.5f);
-            var two = Vector512.Create(2f);
-            var fiveHalves = Vector512.Create(2.5f);
+            var d0 = TLanes.Load(src);
+            var d1 = TLanes.Load(src + srcStride);
+            var d2 = TLanes.Load(src + (2 * srcStride));
+            var d3 = TLanes.Load(src + (3 * srcStride));
+            var d4 = TLanes.Load(src + (4 * srcStride));
+            var d5 = TLanes.Load(src + (5 * srcStride));
+            var half = TLanes.Create(0.5f);
+            var threeHalves = TLanes.Create(1.5f);
+            var two = TLanes.Create(2f);
+            var fiveHalves = TLanes.Create(2.5f);
             var d42 = d4 - d2;
-            Vector512.FusedMultiplyAdd(threeHalves, d3 - d1, Vector512.FusedMultiplyAdd(-two, d2, d0 + d4)).Store(dst);
-            Vector512.FusedMultiplyAdd(-fiveHalves, d2, Vector512.FusedMultiplyAdd(half, d3, d1 + d4)).Store(dst + dstStride);
-            Vector512.FusedMultiplyAdd(fiveHalves, d3, Vector512.FusedMultiplyAdd(half, d2, d4 - d1)).Store(dst + (2 * dstStride));
-            Vector512.FusedMultiplyAdd(two, d3 - d1, d42).Store(dst + (3 * dstStride));
-            Vector512.FusedMultiplyAdd(half, d1 - d3, d42).Store(dst + (4 * dstStride));
-            Vector512.FusedMultiplyAdd(threeHalves, d42, Vector512.FusedMultiplyAdd(-two, d3, d1 + d5)).Store(dst + (5 * dstStride));
+            TLanes.FusedMultiplyAdd(threeHalves, d3 - d1, TLanes.FusedMultiplyAdd(-two, d2, d0 + d4)).Store(dst);
+            TLanes.FusedMultiplyAdd(-fiveHalves, d2, TLanes.FusedMultiplyAdd(half, d3, d1 + d4)).Store(dst + dstStride);
+            TLanes.FusedMultiplyAdd(fiveHalves, d3, TLanes.FusedMultiplyAdd(half, d2, d4 - d1)).Store(dst + (2 * dstStride));
+            TLanes.FusedMultiplyAdd(two, d3 - d1, d42).Store(dst + (3 * dstStride));
+            TLanes.FusedMultiplyAdd(half, d1 - d3, d42).Store(dst + (4 * dstStride));
+            TLanes.FusedMultiplyAdd(threeHalves, d42, TLanes.FusedMultiplyAdd(-two, d3, d1 + d5)).Store(dst + (5 * dstStride));
         }
 
         // Aᵀ·(m0..m5), with Aᵀ's rows the powers 0..3 of the points (and of ∞: 0, 0, 0, 1):
         // (1, 1, 1, 1, 1, 0), (0, -1, 1, 1/2, -2, 0), (0, 1, 1, 1/4, 4, 0), (0, -1, 1, 1/8, -8, 1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void OutputColumn(float* src, long srcStride, float* dst, long dstStride)
+        public static void OutputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
+            where TLanes : struct, IFloatLanes<TLanes>
         {
-            var m0 = Vector512.Load(src);
-            var m1 = Vector512.Load(src + srcStride);
-            var m2 = Vector512.Load(src + (2 * srcStride));
-            var m3 = Vector512.Load(src + (3 * srcStride));
-            var m4 = Vector512.Load(src + (4 * srcStride));
-            var m5 = Vector512.Load(src + (5 * srcStride));
+            var m0 = TLanes.Load(src);
+            var m1 = TLanes.Load(src + srcStride);
+            var m2 = TLanes.Load(src + (2 * srcStride));
+            var m3 = TLanes.Load(src + (3 * srcStride));
+            var m4 = TLanes.Load(src + (4 * srcStride));
+            var m5 = TLanes.Load(src + (5 * srcStride));
             var sum12 = m1 + m2;
             var difference21 = m2 - m1;
             (m0 + sum12 + m3 + m4).Store(dst);
-            Vector512.FusedMultiplyAdd(Vector512.Create(0.5f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(-2f), m4, difference21)).Store(dst + dstStride);
-            Vector512.FusedMultiplyAdd(Vector512.Create(0.25f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(4f), m4, sum12)).Store(dst + (2 * dstStride));
-            Vector512.FusedMultiplyAdd(Vector512.Create(0.125f), m3, Vector512.FusedMultiplyAdd(Vector512.Create(-8f), m4, difference21 + m5))
+            TLanes.FusedMultiplyAdd(TLanes.Create(0.5f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(-2f), m4, difference21)).Store(dst + dstStride);
+            TLanes.FusedMultiplyAdd(TLanes.Create(0.25f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(4f), m4, sum12)).Store(dst + (2 * dstStride));
+            TLanes.FusedMultiplyAdd(TLanes.Create(0.125f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(-8f), m4, difference21 + m5))
                 .Store(dst + (3 * dstStride));
         }
 

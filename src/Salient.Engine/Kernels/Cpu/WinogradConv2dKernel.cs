@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
@@ -11,8 +10,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// 16 multiplies per channel instead of 36. The 16 elementwise products summed over channels are
 /// 16 GEMMs M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T], T tiles taken from whole tile rows across the
 /// batch, so the 14×14 and 7×7 layers still make wide GEMMs; chunks of tile rows run on separate
-/// threads. The transforms run along each tile row, or on narrow planes with AVX-512 across the
-/// chunk's tiles, 16 at a time (<see cref="WinogradTileMajor{TTile}"/>, as F(4×4) does). The transforms'
+/// threads. The transforms run along each tile row, or on narrow planes across the chunk's tiles, a
+/// vector at a time (<see cref="WinogradTileMajor{TTile, TLanes}"/>, as F(4×4) does). The transforms'
 /// coefficients are 0, ±½ and ±1, so the result differs from direct convolution only by float
 /// reassociation: a relative error of about 1e-6 on ResNet layers.
 /// The filters' transforms are made per call, or once per model when the call brings a
@@ -79,7 +78,7 @@ internal static unsafe class WinogradConv2dKernel
     {
         if (RunsTileMajor(g, gemm))
         {
-            WinogradTileMajor<Tile>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, TargetTiles);
+            WinogradTileMajor.Run<Tile>(gemm, g, input, lhs, bias, output, activation, accumulate, TargetTiles);
             return;
         }
 
@@ -90,13 +89,12 @@ internal static unsafe class WinogradConv2dKernel
     }
 
     /// <summary>
-    /// Whether <paramref name="g"/>'s transforms run on 16 tiles at once across tile rows (<see cref="WinogradTileMajor{TTile}"/>)
-    /// rather than along each tile row: with AVX-512 (which the managed GEMM held to AVX2 stands in for the lack of), on
-    /// planes of fewer than 8 tiles a row (ResNet's 14×14 and 7×7), where the row transforms' Vector256 steps never
-    /// fill and every tile is transformed one scalar at a time.
+    /// Whether <paramref name="g"/>'s transforms run on 16 tiles at once across tile rows (<see cref="WinogradTileMajor{TTile, TLanes}"/>)
+    /// rather than along each tile row: on planes of fewer than 8 tiles a row (ResNet's 14×14 and 7×7), where the row
+    /// transforms' Vector256 steps never fill and every tile is transformed one scalar at a time.
     /// </summary>
     private static bool RunsTileMajor(in Conv2dGeometry g, CpuGemm gemm) =>
-        gemm.Kernels == ManagedGemm.Kernels.Vector512 && Avx512F.IsSupported && (g.OutWidth + 1) / 2 < 8;
+        WinogradTileMajor.Supported(gemm) && (g.OutWidth + 1) / 2 < 8;
 
     /// <summary>Whether <see cref="BackwardData"/> computes the input gradient of <paramref name="g"/>.</summary>
     public static bool AppliesToBackwardData(in Conv2dGeometry g, CpuGemm gemm, WeightCache cache) =>
@@ -124,12 +122,13 @@ internal static unsafe class WinogradConv2dKernel
 
         // Bᵀ's rows (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputColumn(float* src, long srcStride, float* dst, long dstStride)
+        public static void InputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
+            where TLanes : struct, IFloatLanes<TLanes>
         {
-            var d0 = Vector512.Load(src);
-            var d1 = Vector512.Load(src + srcStride);
-            var d2 = Vector512.Load(src + (2 * srcStride));
-            var d3 = Vector512.Load(src + (3 * srcStride));
+            var d0 = TLanes.Load(src);
+            var d1 = TLanes.Load(src + srcStride);
+            var d2 = TLanes.Load(src + (2 * srcStride));
+            var d3 = TLanes.Load(src + (3 * srcStride));
             (d0 - d2).Store(dst);
             (d1 + d2).Store(dst + dstStride);
             (d2 - d1).Store(dst + (2 * dstStride));
@@ -138,12 +137,13 @@ internal static unsafe class WinogradConv2dKernel
 
         // Aᵀ's rows (1, 1, 1, 0), (0, 1, -1, -1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void OutputColumn(float* src, long srcStride, float* dst, long dstStride)
+        public static void OutputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
+            where TLanes : struct, IFloatLanes<TLanes>
         {
-            var m0 = Vector512.Load(src);
-            var m1 = Vector512.Load(src + srcStride);
-            var m2 = Vector512.Load(src + (2 * srcStride));
-            var m3 = Vector512.Load(src + (3 * srcStride));
+            var m0 = TLanes.Load(src);
+            var m1 = TLanes.Load(src + srcStride);
+            var m2 = TLanes.Load(src + (2 * srcStride));
+            var m3 = TLanes.Load(src + (3 * srcStride));
             (m0 + m1 + m2).Store(dst);
             (m1 - m2 - m3).Store(dst + dstStride);
         }

@@ -1,12 +1,10 @@
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
-/// The tile side of a Winograd tile size whose transforms run on 16 tiles at once with AVX-512
-/// (<see cref="WinogradTileMajor{TTile}"/>): its output tile's side m (input tiles are (m + 2)²) and the
+/// The tile side of a Winograd tile size whose transforms run on a vector of tiles at once
+/// (<see cref="WinogradTileMajor{TTile, TLanes}"/>): its output tile's side m (input tiles are (m + 2)²) and the
 /// column transforms that V = Bᵀ·d·B and Y = Aᵀ·M·A are made of.
 /// </summary>
 internal unsafe interface IWinogradVectorTile : IWinogradTile
@@ -15,28 +13,58 @@ internal unsafe interface IWinogradVectorTile : IWinogradTile
     static abstract int Size { get; }
 
     /// <summary>
-    /// Bᵀ·(d_0 … d_{m+1}) for 16 tiles at once: d_k at src[k·srcStride] into the m + 2 vectors
+    /// Bᵀ·(d_0 … d_{m+1}) for a vector of tiles at once: d_k at src[k·srcStride] into the m + 2 vectors
     /// dst[k·dstStride]. V = Bᵀ·d·B is this down every column of the tiles, then across every row.
     /// </summary>
-    static abstract void InputColumn(float* src, long srcStride, float* dst, long dstStride);
+    static abstract void InputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
+        where TLanes : struct, IFloatLanes<TLanes>;
 
-    /// <summary>Aᵀ·(m_0 … m_{m+1}) for 16 tiles: m + 2 vectors at src[k·srcStride] into the m vectors dst[a·dstStride].</summary>
-    static abstract void OutputColumn(float* src, long srcStride, float* dst, long dstStride);
+    /// <summary>Aᵀ·(m_0 … m_{m+1}) for a vector of tiles: m + 2 vectors at src[k·srcStride] into the m vectors dst[a·dstStride].</summary>
+    static abstract void OutputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
+        where TLanes : struct, IFloatLanes<TLanes>;
+}
+
+/// <summary>The vector width <see cref="WinogradTileMajor{TTile, TLanes}"/> runs with for a GEMM's kernels.</summary>
+internal static unsafe class WinogradTileMajor
+{
+    /// <summary>
+    /// Whether this CPU runs the transforms in vectors as wide as <paramref name="gemm"/>'s kernels: AVX-512, or
+    /// AVX2 with FMA (which the managed GEMM held to AVX2 on an AVX-512 machine stands in for).
+    /// </summary>
+    public static bool Supported(CpuGemm gemm) =>
+        gemm.Kernels == ManagedGemm.Kernels.Vector512 ? Lanes512.IsSupported : Lanes256.IsSupported;
+
+    /// <summary><see cref="WinogradTileMajor{TTile, TLanes}.Run"/> in vectors as wide as <paramref name="gemm"/>'s kernels (where <see cref="Supported"/>).</summary>
+    public static void Run<TTile>(CpuGemm gemm, in Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
+        in FusedActivation activation, bool accumulate, int targetTiles)
+        where TTile : IWinogradVectorTile
+    {
+        if (gemm.Kernels == ManagedGemm.Kernels.Vector512)
+        {
+            WinogradTileMajor<TTile, Lanes512>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);
+        }
+        else
+        {
+            WinogradTileMajor<TTile, Lanes256>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);
+        }
+    }
 }
 
 /// <summary>
-/// A Winograd convolution with its transforms running on 16 tiles at once with AVX-512, across the
-/// tiles of a whole chunk of tile rows rather than along one tile row (a 28×28 plane has only 7 tiles
-/// of 4×4 a row, a 7×7 one 4 of 2×2): a channel's tiles are first gathered into (m + 2)² tile-major
-/// rows, each zero-padded input row split into its m column phases (column m·j + k) by two-source
-/// permutes; the output goes back into rows the same way, straight into the output tensor. The products
-/// summed over channels are GEMMs M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T] per point ξ over chunks of whole
-/// tile rows across the batch, one chunk per thread at a time. Needs AVX-512.
+/// A Winograd convolution with its transforms running on a vector of tiles at once (16 with AVX-512,
+/// 8 with AVX2: <typeparamref name="TLanes"/>), across the tiles of a whole chunk of tile rows rather than
+/// along one tile row (a 28×28 plane has only 7 tiles of 4×4 a row, a 7×7 one 4 of 2×2): a channel's
+/// tiles are first gathered into (m + 2)² tile-major rows, each zero-padded input row split into its m
+/// column phases (column m·j + k) by two-source permutes; the output goes back into rows the same way,
+/// straight into the output tensor. The products summed over channels are GEMMs
+/// M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T] per point ξ over chunks of whole tile rows across the batch, one
+/// chunk per thread at a time.
 /// </summary>
-internal static unsafe class WinogradTileMajor<TTile>
+internal static unsafe class WinogradTileMajor<TTile, TLanes>
     where TTile : IWinogradVectorTile
+    where TLanes : struct, IFloatLanes<TLanes>
 {
-    private const int Lanes = 16;
+    private static int Lanes => TLanes.Count;
 
     /// <summary>
     /// A 3×3 stride-1 convolution with any padding, in chunks of about <paramref name="targetTiles"/> tiles;
@@ -53,33 +81,33 @@ internal static unsafe class WinogradTileMajor<TTile>
         gemm.ForEachSingleThreaded((rows + rowsPerChunk - 1) / rowsPerChunk, job.Chunk);
     }
 
-    /// <summary>V = Bᵀ·d·B for 16 tiles: d[((m + 2)k + j)·stride], through (m + 2)² vectors of scratch, into v[ξ·pointStride].</summary>
+    /// <summary>V = Bᵀ·d·B for a vector of tiles: d[((m + 2)k + j)·stride], through (m + 2)² vectors of scratch, into v[ξ·pointStride].</summary>
     private static void InputTiles(float* d, long stride, float* scratch, float* v, long pointStride)
     {
         var side = TTile.Size + 2;
         for (var j = 0; j < side; j++)
         {
-            TTile.InputColumn(d + (j * stride), side * stride, scratch + (j * Lanes), side * Lanes);
+            TTile.InputColumn<TLanes>(d + (j * stride), side * stride, scratch + (j * Lanes), side * Lanes);
         }
 
         for (var i = 0; i < side; i++)
         {
-            TTile.InputColumn(scratch + (side * i * Lanes), Lanes, v + (side * i * pointStride), pointStride);
+            TTile.InputColumn<TLanes>(scratch + (side * i * Lanes), Lanes, v + (side * i * pointStride), pointStride);
         }
     }
 
-    /// <summary>Y = Aᵀ·M·A for 16 tiles: m[ξ·pointStride], through scratch, into y[(m·a + b)·stride].</summary>
+    /// <summary>Y = Aᵀ·M·A for a vector of tiles: m[ξ·pointStride], through scratch, into y[(m·a + b)·stride].</summary>
     private static void OutputTiles(float* m, long pointStride, float* scratch, float* y, long stride)
     {
         int size = TTile.Size, side = size + 2;
         for (var j = 0; j < side; j++)
         {
-            TTile.OutputColumn(m + (j * pointStride), side * pointStride, scratch + (j * Lanes), side * Lanes);
+            TTile.OutputColumn<TLanes>(m + (j * pointStride), side * pointStride, scratch + (j * Lanes), side * Lanes);
         }
 
         for (var a = 0; a < size; a++)
         {
-            TTile.OutputColumn(scratch + (side * a * Lanes), Lanes, y + (size * a * stride), stride);
+            TTile.OutputColumn<TLanes>(scratch + (side * a * Lanes), Lanes, y + (size * a * stride), stride);
         }
     }
 
@@ -92,7 +120,7 @@ internal static unsafe class WinogradTileMajor<TTile>
         private readonly int _tilesW = (g.OutWidth + TTile.Size - 1) / TTile.Size;
         private readonly int _tilesH = (g.OutHeight + TTile.Size - 1) / TTile.Size;
 
-        // Vectors of 16 tiles that cover a tile row and the next tile's first columns: the phase split's unit.
+        // Vectors of tiles that cover a tile row and the next tile's first columns: the phase split's unit.
         private readonly int _groups = ((g.OutWidth + TTile.Size - 1) / TTile.Size / Lanes) + 1;
 
         /// <summary>Transforms, multiplies and writes back tile rows [chunk·rowsPerChunk, +rowsPerChunk).</summary>
@@ -231,7 +259,7 @@ internal static unsafe class WinogradTileMajor<TTile>
         /// The (m + 2)² input tiles of tile row <paramref name="ty"/> of one channel plane, element (k, j) of tile
         /// tx to d[((m + 2)k + j)·stride + tx]. Each of the m + 2 input rows, zero-padded, is split into its column
         /// phases P_j[tx] = row[m·tx + j] (<see cref="SplitPhases"/>): a tile's columns are P0..P(m-1) at tx and
-        /// P0, P1 at tx + 1. The split writes whole vectors, up to 16 slots past the row's tiles: into the next
+        /// P0, P1 at tx + 1. The split writes whole vectors, up to a vector's slots past the row's tiles: into the next
         /// tile row's (gathered after this one) or the stride's spare vector.
         /// </summary>
         private void GatherRow(float* plane, int ty, float* scratch, float* d, long stride)
@@ -258,7 +286,7 @@ internal static unsafe class WinogradTileMajor<TTile>
                 var row = plane + ((long)iy * g.InWidth);
                 for (var x = 0; x < copied; x += Lanes)
                 {
-                    Avx512F.MaskLoad(row + x, FirstLanes(copied - x), Vector512<float>.Zero).Store(scratch + lead + x);
+                    TLanes.MaskLoad(row + x, FirstLanes(copied - x)).Store(scratch + lead + x);
                 }
 
                 SplitPhases(scratch, dk, stride, _groups);
@@ -301,25 +329,15 @@ internal static unsafe class WinogradTileMajor<TTile>
         }
     }
 
-    // Lane indices of a two-vector permute: the even and the odd elements of 32, and the first and last
-    // 8 elements of each of two vectors alternated.
-    private static readonly Vector512<int> s_evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    private static readonly Vector512<int> s_odds = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    private static readonly Vector512<int> s_zipLow = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    private static readonly Vector512<int> s_zipHigh = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-
     /// <summary>
-    /// p[k·stride + j] = src[m·j + k] for k &lt; m and j &lt; 16·<paramref name="groups"/>: the column phases
-    /// of a row, 16·m columns a step (m = 4: two permutes into even and odd, two more into the four phases).
+    /// p[k·stride + j] = src[m·j + k] for k &lt; m and j &lt; Lanes·<paramref name="groups"/>: the column phases
+    /// of a row, Lanes·m columns a step (m = 4: two permutes into even and odd, two more into the four phases).
     /// </summary>
     private static void SplitPhases(float* src, float* p, long stride, int groups)
     {
         for (var i = 0; i < groups; i++, src += TTile.Size * Lanes, p += Lanes)
         {
-            var v0 = Vector512.Load(src);
-            var v1 = Vector512.Load(src + Lanes);
-            var evenLow = Avx512F.PermuteVar16x32x2(v0, s_evens, v1);
-            var oddLow = Avx512F.PermuteVar16x32x2(v0, s_odds, v1);
+            var (evenLow, oddLow) = TLanes.Deinterleave(TLanes.Load(src), TLanes.Load(src + Lanes));
             if (TTile.Size == 2)
             {
                 evenLow.Store(p);
@@ -327,22 +345,21 @@ internal static unsafe class WinogradTileMajor<TTile>
                 continue;
             }
 
-            var v2 = Vector512.Load(src + (2 * Lanes));
-            var v3 = Vector512.Load(src + (3 * Lanes));
-            var evenHigh = Avx512F.PermuteVar16x32x2(v2, s_evens, v3);
-            var oddHigh = Avx512F.PermuteVar16x32x2(v2, s_odds, v3);
-            Avx512F.PermuteVar16x32x2(evenLow, s_evens, evenHigh).Store(p);
-            Avx512F.PermuteVar16x32x2(oddLow, s_evens, oddHigh).Store(p + stride);
-            Avx512F.PermuteVar16x32x2(evenLow, s_odds, evenHigh).Store(p + (2 * stride));
-            Avx512F.PermuteVar16x32x2(oddLow, s_odds, oddHigh).Store(p + (3 * stride));
+            var (evenHigh, oddHigh) = TLanes.Deinterleave(TLanes.Load(src + (2 * Lanes)), TLanes.Load(src + (3 * Lanes)));
+            var (phase0, phase2) = TLanes.Deinterleave(evenLow, evenHigh);
+            var (phase1, phase3) = TLanes.Deinterleave(oddLow, oddHigh);
+            phase0.Store(p);
+            phase1.Store(p + stride);
+            phase2.Store(p + (2 * stride));
+            phase3.Store(p + (3 * stride));
         }
     }
 
     /// <summary>
     /// dst[m·j + b] = y[b·stride + j] (<paramref name="add"/>: dst[m·j + b] += y[b·stride + j]) for the first
-    /// <paramref name="count"/> values of dst: an output row from its tiles' m columns, 16 tiles (m = 4: four
-    /// permutes into pairs, four more into quadruples) a step; a last partial step goes through
-    /// <paramref name="tail"/> (64 floats), so nothing past dst's row is touched.
+    /// <paramref name="count"/> values of dst: an output row from its tiles' m columns, a vector of tiles (m = 4:
+    /// four permutes into pairs, four more into quadruples) a step; a last partial step goes through
+    /// <paramref name="tail"/> (m·Lanes floats), so nothing past dst's row is touched.
     /// </summary>
     private static void InterleaveColumns(float* y, long stride, float* dst, int count, float* tail, bool add)
     {
@@ -351,25 +368,24 @@ internal static unsafe class WinogradTileMajor<TTile>
         {
             var whole = count - j >= step;
             var target = whole ? dst + j : tail;
-            var y0 = Vector512.Load(y);
-            var y1 = Vector512.Load(y + stride);
+            var y0 = TLanes.Load(y);
+            var y1 = TLanes.Load(y + stride);
             if (TTile.Size == 2)
             {
-                Store(Avx512F.PermuteVar16x32x2(y0, s_zipLow, y1), target, add && whole);
-                Store(Avx512F.PermuteVar16x32x2(y0, s_zipHigh, y1), target + Lanes, add && whole);
+                var (low, high) = TLanes.Interleave(y0, y1);
+                Store(low, target, add && whole);
+                Store(high, target + Lanes, add && whole);
             }
             else
             {
-                var y2 = Vector512.Load(y + (2 * stride));
-                var y3 = Vector512.Load(y + (3 * stride));
-                var evenLow = Avx512F.PermuteVar16x32x2(y0, s_zipLow, y2);
-                var evenHigh = Avx512F.PermuteVar16x32x2(y0, s_zipHigh, y2);
-                var oddLow = Avx512F.PermuteVar16x32x2(y1, s_zipLow, y3);
-                var oddHigh = Avx512F.PermuteVar16x32x2(y1, s_zipHigh, y3);
-                Store(Avx512F.PermuteVar16x32x2(evenLow, s_zipLow, oddLow), target, add && whole);
-                Store(Avx512F.PermuteVar16x32x2(evenLow, s_zipHigh, oddLow), target + Lanes, add && whole);
-                Store(Avx512F.PermuteVar16x32x2(evenHigh, s_zipLow, oddHigh), target + (2 * Lanes), add && whole);
-                Store(Avx512F.PermuteVar16x32x2(evenHigh, s_zipHigh, oddHigh), target + (3 * Lanes), add && whole);
+                var (evenLow, evenHigh) = TLanes.Interleave(y0, TLanes.Load(y + (2 * stride)));
+                var (oddLow, oddHigh) = TLanes.Interleave(y1, TLanes.Load(y + (3 * stride)));
+                var (first, second) = TLanes.Interleave(evenLow, oddLow);
+                var (third, fourth) = TLanes.Interleave(evenHigh, oddHigh);
+                Store(first, target, add && whole);
+                Store(second, target + Lanes, add && whole);
+                Store(third, target + (2 * Lanes), add && whole);
+                Store(fourth, target + (3 * Lanes), add && whole);
             }
 
             if (!whole)
@@ -377,31 +393,30 @@ internal static unsafe class WinogradTileMajor<TTile>
                 for (var i = 0; j + i < count; i += Lanes)
                 {
                     var lanes = FirstLanes(count - j - i);
-                    var value = Vector512.Load(tail + i);
+                    var value = TLanes.Load(tail + i);
                     if (add)
                     {
-                        value += Avx512F.MaskLoad(dst + j + i, lanes, Vector512<float>.Zero);
+                        value += TLanes.MaskLoad(dst + j + i, lanes);
                     }
 
-                    Avx512F.MaskStore(dst + j + i, lanes, value);
+                    value.MaskStore(dst + j + i, lanes);
                 }
             }
         }
     }
 
-    private static void Store(Vector512<float> value, float* target, bool add) =>
-        (add ? value + Vector512.Load(target) : value).Store(target);
+    private static void Store(TLanes value, float* target, bool add) =>
+        (add ? value + TLanes.Load(target) : value).Store(target);
 
-    /// <summary>A mask of the first <paramref name="count"/> lanes (all of them from 16 on).</summary>
-    private static Vector512<float> FirstLanes(int count) =>
-        Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
+    /// <summary>A mask of the first <paramref name="count"/> lanes (all of them from Lanes on).</summary>
+    private static TLanes FirstLanes(int count) => TLanes.LanesIn(0, 0, count);
 
     // Whole vectors covering count floats: the tile-major rows' spare slots (see GatherRow) take the excess.
     private static void Clear(float* dst, int count)
     {
         for (var i = 0; i < count; i += Lanes)
         {
-            Vector512<float>.Zero.Store(dst + i);
+            TLanes.Zero.Store(dst + i);
         }
     }
 
@@ -409,7 +424,7 @@ internal static unsafe class WinogradTileMajor<TTile>
     {
         for (var i = 0; i < count; i += Lanes)
         {
-            Vector512.Load(src + i).Store(dst + i);
+            TLanes.Load(src + i).Store(dst + i);
         }
     }
 }
