@@ -53,6 +53,15 @@ internal unsafe interface IFloatLanes<TSelf>
 
     /// <summary>a0 b0 a1 b1 …: the first and second halves of a and b's elements alternated.</summary>
     static abstract (TSelf Low, TSelf High) Interleave(TSelf a, TSelf b);
+
+    /// <summary>min(max(value, low), high), lane by lane.</summary>
+    static abstract TSelf Clamp(TSelf value, TSelf low, TSelf high);
+
+    /// <summary>A mask of the first <paramref name="count"/> lanes (<see cref="LanesIn"/>(0, 0, count) in one compare).</summary>
+    static abstract TSelf FirstLanes(int count);
+
+    /// <summary>Whether a whole store, where allowed, beats <see cref="MaskStore"/> (AVX2's vmaskmovps store is slow on AMD cores).</summary>
+    static abstract bool PrefersWholeStores { get; }
 }
 
 /// <summary>16 float lanes in AVX-512 (<see cref="Avx512F"/>).</summary>
@@ -122,6 +131,14 @@ internal readonly unsafe struct Lanes512(Vector512<float> value) : IFloatLanes<L
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Lanes512 Low, Lanes512 High) Interleave(Lanes512 a, Lanes512 b) =>
         (new(Avx512F.PermuteVar16x32x2(a._value, s_zipLow, b._value)), new(Avx512F.PermuteVar16x32x2(a._value, s_zipHigh, b._value)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Clamp(Lanes512 value, Lanes512 low, Lanes512 high) => new(Avx512F.Min(Avx512F.Max(value._value, low._value), high._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 FirstLanes(int count) => new(Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle());
+
+    public static bool PrefersWholeStores => false;
 }
 
 /// <summary>8 float lanes in AVX2 with FMA: the two-source permutes work within 128-bit halves, then move 64-bit pairs across.</summary>
@@ -193,4 +210,12 @@ internal readonly unsafe struct Lanes256(Vector256<float> value) : IFloatLanes<L
         var high = Avx.UnpackHigh(a._value, b._value);
         return (new(Avx.Permute2x128(low, high, 0x20)), new(Avx.Permute2x128(low, high, 0x31)));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Clamp(Lanes256 value, Lanes256 low, Lanes256 high) => new(Avx.Min(Avx.Max(value._value, low._value), high._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 FirstLanes(int count) => new(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle());
+
+    public static bool PrefersWholeStores => true;
 }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
 
@@ -15,7 +14,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// gathers and no short rows (a 7×7 output is four 512-bit vectors, where row by row it would be
 /// seven scalar rows). The few columns past each output row's end are computed and dropped by the
 /// epilogue, which adds the bias and a residual (a fused Add) and applies the activation in the same
-/// pass. One routine serves both widths; only the instructions differ (<see cref="IVectors{TVector}"/>).
+/// pass. One routine serves both widths; only the instructions differ (<see cref="IFloatLanes{TSelf}"/>).
 /// </summary>
 internal static unsafe class PaddedDepthwiseConv2dKernel
 {
@@ -37,19 +36,18 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     {
         if (width == ManagedGemm.Kernels.Vector512)
         {
-            Run<Vector512<float>, Vectors512>(g, input, weight, bias, output, activation, accumulate);
+            Run<Lanes512>(g, input, weight, bias, output, activation, accumulate);
         }
         else
         {
-            Run<Vector256<float>, Vectors256>(g, input, weight, bias, output, activation, accumulate);
+            Run<Lanes256>(g, input, weight, bias, output, activation, accumulate);
         }
     }
 
-    private static void Run<TVector, TOps>(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate)
-        where TVector : unmanaged
-        where TOps : struct, IVectors<TVector>
+    private static void Run<TLanes>(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate)
+        where TLanes : struct, IFloatLanes<TLanes>
     {
-        var layout = new Layout(g, TOps.Lanes);
+        var layout = new Layout(g, TLanes.Count);
         var act = activation;
         var planes = g.Batch * g.OutChannels;
         var tasks = Math.Min(planes, CpuParallel.MaxThreads * TasksPerThread);
@@ -58,7 +56,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
         {
             var first = (int)((long)task * planes / tasks);
             var end = (int)((long)(task + 1) * planes / tasks);
-            var scratch = HostArrayPool.Shared.Rent(layout.ScratchLength + TOps.Lanes);
+            var scratch = HostArrayPool.Shared.Rent(layout.ScratchLength + TLanes.Count);
             try
             {
                 fixed (float* pScratch = scratch)
@@ -72,9 +70,9 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                     {
                         var c = p % layout.G.OutChannels;
                         layout.Fill(input + ((long)p * layout.InPlane), phases);
-                        Convolve<TVector, TOps>(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
+                        Convolve<TLanes>(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
                         var dst = output + ((long)p * layout.OutPlane);
-                        Epilogue<TVector, TOps>(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
+                        Epilogue<TLanes>(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
                     }
                 }
             }
@@ -86,47 +84,45 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     }
 
     // result[i] = Σ_t w[t]·phases[offsets[t] + i] for i < OutHeight·Pitch, in blocks of four vectors.
-    private static void Convolve<TVector, TOps>(Layout layout, float* phases, int* offsets, float* w, float* result)
-        where TVector : unmanaged
-        where TOps : struct, IVectors<TVector>
+    private static void Convolve<TLanes>(Layout layout, float* phases, int* offsets, float* w, float* result)
+        where TLanes : struct, IFloatLanes<TLanes>
     {
-        var lanes = TOps.Lanes;
+        var lanes = TLanes.Count;
         var taps = layout.Offsets.Length;
         var n = layout.G.OutHeight * layout.Pitch;
         for (var i = 0; i < n; i += 4 * lanes)
         {
-            TVector acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            TLanes acc0 = TLanes.Zero, acc1 = TLanes.Zero, acc2 = TLanes.Zero, acc3 = TLanes.Zero;
             for (var t = 0; t < taps; t++)
             {
                 var src = phases + offsets[t] + i;
-                var wv = TOps.Create(w[t]);
-                acc0 = TOps.FusedMultiplyAdd(TOps.Load(src), wv, acc0);
-                acc1 = TOps.FusedMultiplyAdd(TOps.Load(src + lanes), wv, acc1);
-                acc2 = TOps.FusedMultiplyAdd(TOps.Load(src + (2 * lanes)), wv, acc2);
-                acc3 = TOps.FusedMultiplyAdd(TOps.Load(src + (3 * lanes)), wv, acc3);
+                var wv = TLanes.Create(w[t]);
+                acc0 = TLanes.FusedMultiplyAdd(TLanes.Load(src), wv, acc0);
+                acc1 = TLanes.FusedMultiplyAdd(TLanes.Load(src + lanes), wv, acc1);
+                acc2 = TLanes.FusedMultiplyAdd(TLanes.Load(src + (2 * lanes)), wv, acc2);
+                acc3 = TLanes.FusedMultiplyAdd(TLanes.Load(src + (3 * lanes)), wv, acc3);
             }
 
-            TOps.Store(acc0, result + i);
-            TOps.Store(acc1, result + i + lanes);
-            TOps.Store(acc2, result + i + (2 * lanes));
-            TOps.Store(acc3, result + i + (3 * lanes));
+            acc0.Store(result + i);
+            acc1.Store(result + i + lanes);
+            acc2.Store(result + i + (2 * lanes));
+            acc3.Store(result + i + (3 * lanes));
         }
     }
 
     // dst row = act(result row + bias [+ dst row]), dropping the columns past OutWidth. ReLU, Clip
     // and no activation are a clamp done here; other activations are one more pass over the plane.
-    private static void Epilogue<TVector, TOps>(Layout layout, float* result, float* dst, float bias, in FusedActivation activation, bool accumulate)
-        where TVector : unmanaged
-        where TOps : struct, IVectors<TVector>
+    private static void Epilogue<TLanes>(Layout layout, float* result, float* dst, float bias, in FusedActivation activation, bool accumulate)
+        where TLanes : struct, IFloatLanes<TLanes>
     {
         var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
-        var lanes = TOps.Lanes;
-        var bv = TOps.Create(bias);
-        var lov = TOps.Create(lo);
-        var hiv = TOps.Create(hi);
+        var lanes = TLanes.Count;
+        var bv = TLanes.Create(bias);
+        var lov = TLanes.Create(lo);
+        var hiv = TLanes.Create(hi);
         int outH = layout.G.OutHeight, outW = layout.G.OutWidth;
         var tail = outW % lanes;
-        var mask = TOps.FirstLanes(tail);
+        var mask = TLanes.FirstLanes(tail);
         for (var oh = 0; oh < outH; oh++)
         {
             var src = result + ((long)oh * layout.Pitch);
@@ -134,32 +130,32 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
             var x = 0;
             for (; x + lanes <= outW; x += lanes)
             {
-                var v = TOps.Add(TOps.Load(src + x), bv);
+                var v = TLanes.Load(src + x) + bv;
                 if (accumulate)
                 {
-                    v = TOps.Add(v, TOps.Load(row + x));
+                    v += TLanes.Load(row + x);
                 }
 
-                TOps.Store(TOps.Clamp(v, lov, hiv), row + x);
+                TLanes.Clamp(v, lov, hiv).Store(row + x);
             }
 
             if (tail != 0)
             {
-                var v = TOps.Add(TOps.Load(src + x), bv);
+                var v = TLanes.Load(src + x) + bv;
                 if (accumulate)
                 {
-                    v = TOps.Add(v, TOps.MaskLoad(row + x, mask));
+                    v += TLanes.MaskLoad(row + x, mask);
                 }
 
                 // Where the lanes past the row land on later rows of this plane (stored after this
                 // one) and no residual there is still to be read, a whole store will do.
-                if (TOps.PrefersWholeStores && !accumulate && ((long)oh * outW) + x + lanes <= layout.OutPlane)
+                if (TLanes.PrefersWholeStores && !accumulate && ((long)oh * outW) + x + lanes <= layout.OutPlane)
                 {
-                    TOps.Store(TOps.Clamp(v, lov, hiv), row + x);
+                    TLanes.Clamp(v, lov, hiv).Store(row + x);
                 }
                 else
                 {
-                    TOps.MaskStore(row + x, mask, TOps.Clamp(v, lov, hiv));
+                    TLanes.Clamp(v, lov, hiv).MaskStore(row + x, mask);
                 }
             }
         }
@@ -169,88 +165,6 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
             var plane = new Span<float>(dst, layout.OutPlane);
             ActivationKernel.Apply(activation, plane, plane);
         }
-    }
-
-    /// <summary>The instructions of one vector width: all the kernel's arithmetic goes through these.</summary>
-    private interface IVectors<TVector>
-        where TVector : unmanaged
-    {
-        static abstract int Lanes { get; }
-
-        static abstract TVector Create(float value);
-
-        static abstract TVector Load(float* p);
-
-        static abstract void Store(TVector v, float* p);
-
-        static abstract TVector Add(TVector a, TVector b);
-
-        static abstract TVector FusedMultiplyAdd(TVector a, TVector b, TVector addend);
-
-        /// <summary>min(max(v, lo), hi), with the instructions' NaN behaviour (a NaN v gives hi).</summary>
-        static abstract TVector Clamp(TVector v, TVector lo, TVector hi);
-
-        /// <summary>A mask of the first <paramref name="count"/> lanes, for <see cref="MaskLoad"/> and <see cref="MaskStore"/>.</summary>
-        static abstract TVector FirstLanes(int count);
-
-        /// <summary>The lanes of <paramref name="mask"/> from <paramref name="p"/>, zeros elsewhere; reads nothing outside the mask.</summary>
-        static abstract TVector MaskLoad(float* p, TVector mask);
-
-        /// <summary>Whether a whole store, where allowed, beats <see cref="MaskStore"/> (AVX2's vmaskmovps store is slow on AMD cores).</summary>
-        static abstract bool PrefersWholeStores { get; }
-
-        /// <summary>Stores the lanes of <paramref name="mask"/>; writes nothing outside it.</summary>
-        static abstract void MaskStore(float* p, TVector mask, TVector v);
-    }
-
-    private readonly struct Vectors512 : IVectors<Vector512<float>>
-    {
-        public static int Lanes => Vector512<float>.Count;
-
-        public static bool PrefersWholeStores => false;
-
-        public static Vector512<float> Create(float value) => Vector512.Create(value);
-
-        public static Vector512<float> Load(float* p) => Vector512.Load(p);
-
-        public static void Store(Vector512<float> v, float* p) => v.Store(p);
-
-        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
-
-        public static Vector512<float> FusedMultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> addend) => Avx512F.FusedMultiplyAdd(a, b, addend);
-
-        public static Vector512<float> Clamp(Vector512<float> v, Vector512<float> lo, Vector512<float> hi) => Avx512F.Min(Avx512F.Max(v, lo), hi);
-
-        public static Vector512<float> FirstLanes(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
-
-        public static Vector512<float> MaskLoad(float* p, Vector512<float> mask) => Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
-
-        public static void MaskStore(float* p, Vector512<float> mask, Vector512<float> v) => Avx512F.MaskStore(p, mask, v);
-    }
-
-    private readonly struct Vectors256 : IVectors<Vector256<float>>
-    {
-        public static int Lanes => Vector256<float>.Count;
-
-        public static bool PrefersWholeStores => true;
-
-        public static Vector256<float> Create(float value) => Vector256.Create(value);
-
-        public static Vector256<float> Load(float* p) => Vector256.Load(p);
-
-        public static void Store(Vector256<float> v, float* p) => v.Store(p);
-
-        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
-
-        public static Vector256<float> FusedMultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> addend) => Fma.MultiplyAdd(a, b, addend);
-
-        public static Vector256<float> Clamp(Vector256<float> v, Vector256<float> lo, Vector256<float> hi) => Avx.Min(Avx.Max(v, lo), hi);
-
-        public static Vector256<float> FirstLanes(int count) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
-
-        public static Vector256<float> MaskLoad(float* p, Vector256<float> mask) => Avx.MaskLoad(p, mask);
-
-        public static void MaskStore(float* p, Vector256<float> mask, Vector256<float> v) => Avx.MaskStore(p, mask, v);
     }
 
     /// <summary>
