@@ -6,7 +6,7 @@ namespace Salient.Engine.Tests.Kernels;
 /// Depthwise convolutions (groups = in = out channels) against the naive convolution: with AVX-512
 /// the CPU backend runs 3×3 stride-2 ones padded 1 at the top and left, to rows of at most 16,
 /// straight from the input rows (StridedDepthwise3x3Kernel), the others on stride-phase planes (PaddedDepthwiseConv2dKernel), held to AVX2
-/// ("managed-avx2") on the row kernel; both alone and accumulating onto a residual, with the
+/// ("managed-avx2", and every backend on CPUs without AVX-512) all on the stride-phase planes with 256-bit vectors; both alone and accumulating onto a residual, with the
 /// activations the epilogue clamps and one it leaves to a second pass.
 /// </summary>
 public class DepthwiseConv2dTests
@@ -26,6 +26,8 @@ public class DepthwiseConv2dTests
         [1, 2, 12, 12, 3, 2, 1, 1, 0, 0, 1], // 3×3 stride 2, padding at the top and left only
         [1, 2, 8, 9, 3, 2, 1, 1, 3, 3, 1], // 3×3 stride 2, padding past the input: whole rows and columns of zeros
         [1, 4, 13, 13, 3, 2, 1, 1, 1, 1, 1], // 3×3 stride 2 with an activation applied after the store
+        [2, 5, 28, 28, 3, 2, 1, 1, 1, 1, 1], // MobileNet's 28×28 → 14×14: on AVX2 rows of one vector and a 6-lane tail
+        [1, 3, 14, 14, 3, 1, 1, 1, 1, 1, 1], // MobileNet's 14×14 planes, stride 1: on AVX2 a 6-lane tail per row
     ];
 
     private static readonly FusedActivation[] s_activations =

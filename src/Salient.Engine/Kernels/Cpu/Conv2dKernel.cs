@@ -5,11 +5,12 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <summary>
 /// Convolution as GEMM: per image and group, out[OC/g, OH·OW] = W[OC/g, C/g·KH·KW] · col[C/g·KH·KW, OH·OW].
 /// 1×1 stride-1 unpadded convolutions use the input plane as the column matrix; depthwise ones go
-/// to <see cref="StridedDepthwise3x3Kernel"/> (3×3, stride 2, small planes) or <see cref="PaddedDepthwiseConv2dKernel"/> with AVX-512 (unless the GEMM is held to 256-bit
-/// vectors) and to <see cref="DepthwiseConv2dKernel"/> otherwise, unpadded 1×1 ones (strided too) up to 2048 channels deep to
-/// <see cref="PointwiseConv2dKernel"/> in the GEMM's vector width (AVX-512 or AVX2), 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, few filters, AVX-512) or
+/// to <see cref="StridedDepthwise3x3Kernel"/> (3×3, stride 2, small planes) with AVX-512 (unless the GEMM is held to 256-bit
+/// vectors), else to <see cref="PaddedDepthwiseConv2dKernel"/> at the GEMM's vector width (AVX-512 or AVX2), and to
+/// <see cref="DepthwiseConv2dKernel"/> where neither is accelerated, unpadded 1×1 ones (strided too) up to 2048 channels deep to
+/// <see cref="PointwiseConv2dKernel"/> at the GEMM's vector width, 3×3 stride-1 ones to <see cref="Winograd4x4Conv2dKernel"/> (large planes, few filters) or
 /// <see cref="WinogradConv2dKernel"/>. The rest (strided, padded, larger windows) unfold their windows: straight
-/// into the managed AVX-512 GEMM's panels (<see cref="WindowPanels"/>), else through <see cref="Im2Col"/>. Bias and activation are the
+/// into the managed GEMM's panels (<see cref="WindowPanels"/>), else through <see cref="Im2Col"/>. Bias and activation are the
 /// GEMM's epilogue, applied to each strip of the output as it completes.
 /// Accumulating into a residual (a fused residual Add) is the GEMM's β = 1, so it costs no extra pass.
 /// Small output planes put several images' column matrices side by side in one GEMM (see
@@ -38,9 +39,9 @@ internal static unsafe class Conv2dKernel
                 {
                     StridedDepthwise3x3Kernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate);
                 }
-                else if (gemm.Kernels == ManagedGemm.Kernels.Vector512 && PaddedDepthwiseConv2dKernel.IsSupported)
+                else if (PaddedDepthwiseConv2dKernel.IsSupported(gemm.Kernels))
                 {
-                    PaddedDepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate);
+                    PaddedDepthwiseConv2dKernel.Run(g, pIn, pW, pBias, pOut, activation, accumulate, gemm.Kernels);
                 }
                 else if (accumulate)
                 {

@@ -62,6 +62,12 @@ internal unsafe interface IFloatLanes<TSelf>
 
     /// <summary>The even elements of a and b laid end to end (<see cref="Deinterleave"/>'s first half alone).</summary>
     static abstract TSelf Evens(TSelf a, TSelf b);
+
+    /// <summary>A mask of the first <paramref name="count"/> lanes (<see cref="LanesIn"/>(0, 0, count) in one compare).</summary>
+    static abstract TSelf FirstLanes(int count);
+
+    /// <summary>Whether a whole store, where allowed, beats <see cref="MaskStore"/> (AVX2's vmaskmovps store is slow on AMD cores).</summary>
+    static abstract bool PrefersWholeStores { get; }
 }
 
 /// <summary>16 float lanes in AVX-512 (<see cref="Avx512F"/>).</summary>
@@ -141,6 +147,11 @@ internal readonly unsafe struct Lanes512(Vector512<float> value) : IFloatLanes<L
     // One two-source permute (vpermt2ps).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Evens(Lanes512 a, Lanes512 b) => new(Avx512F.PermuteVar16x32x2(a._value, s_evens, b._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 FirstLanes(int count) => new(Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle());
+
+    public static bool PrefersWholeStores => false;
 }
 
 /// <summary>8 float lanes in AVX2 with FMA: the two-source permutes work within 128-bit halves, then move 64-bit pairs across.</summary>
@@ -223,4 +234,9 @@ internal readonly unsafe struct Lanes256(Vector256<float> value) : IFloatLanes<L
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Evens(Lanes256 a, Lanes256 b) =>
         new(Avx2.Permute4x64(Avx.Shuffle(a._value, b._value, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 FirstLanes(int count) => new(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle());
+
+    public static bool PrefersWholeStores => true;
 }

@@ -1,40 +1,53 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
-/// Depthwise convolution with 512-bit vectors on planes of any size, from 112×112 down to 7×7.
-/// Each input plane is first copied into a zero-padded buffer split by stride phase (for stride 2
-/// the even and odd rows and columns of the padded plane become four quarter planes), so that every
-/// tap (ki, kj) reads one phase plane at a fixed offset from the output index: the whole output
-/// plane, laid out with the phase planes' row pitch, is then one flat loop of contiguous loads and
-/// FMAs, four vectors at a time, with no padding tests, no strided gathers and no short rows (a 7×7
-/// output is four vectors, where row by row it would be seven scalar rows). The few columns past
-/// each output row's end are computed and dropped by the epilogue, which adds the bias and a
-/// residual (a fused Add) and applies the activation in the same pass.
+/// Depthwise convolution with 512-bit vectors (AVX-512) or 256-bit ones (AVX2 with FMA) on planes of
+/// any size, from 112×112 down to 7×7. Each input plane is first copied into a zero-padded buffer
+/// split by stride phase (for stride 2 the even and odd rows and columns of the padded plane become
+/// four quarter planes), so that every tap (ki, kj) reads one phase plane at a fixed offset from the
+/// output index: the whole output plane, laid out with the phase planes' row pitch, is then one flat
+/// loop of contiguous loads and FMAs, four vectors at a time, with no padding tests, no strided
+/// gathers and no short rows (a 7×7 output is four 512-bit vectors, where row by row it would be
+/// seven scalar rows). The few columns past each output row's end are computed and dropped by the
+/// epilogue, which adds the bias and a residual (a fused Add) and applies the activation in the same
+/// pass. One routine serves both widths; only the instructions differ (<see cref="IFloatLanes{TSelf}"/>).
 /// </summary>
 internal static unsafe class PaddedDepthwiseConv2dKernel
 {
-    private const int Lanes = 16;
-    private const int Block = 4 * Lanes;
-
     // Planes per parallel task: enough tasks to balance the threads, few enough that each rents its
     // scratch once for many small planes.
     private const int TasksPerThread = 8;
 
-    /// <summary>Whether this CPU runs the kernel (AVX-512); otherwise <see cref="DepthwiseConv2dKernel"/> does the work.</summary>
-    public static bool IsSupported => Avx512F.IsSupported;
+    /// <summary>Whether this CPU runs the kernel with <paramref name="width"/>; otherwise <see cref="DepthwiseConv2dKernel"/> does the work.</summary>
+    public static bool IsSupported(ManagedGemm.Kernels width) =>
+        width == ManagedGemm.Kernels.Vector512 ? Avx512F.IsSupported : Fma.IsSupported;
 
     /// <summary>
     /// output = act(conv(input) + bias), or act(output + conv(input) + bias) with <paramref name="accumulate"/>,
-    /// for a convolution with one filter per channel (<see cref="ConvWindow.IsDepthwise"/>).
+    /// for a convolution with one filter per channel (<see cref="ConvWindow.IsDepthwise"/>), with
+    /// vectors of <paramref name="width"/> (<see cref="IsSupported"/>).
     /// </summary>
-    public static void Run(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate)
+    public static void Run(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate,
+        ManagedGemm.Kernels width)
     {
-        var layout = new Layout(g);
+        if (width == ManagedGemm.Kernels.Vector512)
+        {
+            Run<Lanes512>(g, input, weight, bias, output, activation, accumulate);
+        }
+        else
+        {
+            Run<Lanes256>(g, input, weight, bias, output, activation, accumulate);
+        }
+    }
+
+    private static void Run<TLanes>(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate)
+        where TLanes : struct, IFloatLanes<TLanes>
+    {
+        var layout = new Layout(g, TLanes.Count);
         var act = activation;
         var planes = g.Batch * g.OutChannels;
         var tasks = Math.Min(planes, CpuParallel.MaxThreads * TasksPerThread);
@@ -43,7 +56,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
         {
             var first = (int)((long)task * planes / tasks);
             var end = (int)((long)(task + 1) * planes / tasks);
-            var scratch = HostArrayPool.Shared.Rent(layout.ScratchLength + Lanes);
+            var scratch = HostArrayPool.Shared.Rent(layout.ScratchLength + TLanes.Count);
             try
             {
                 fixed (float* pScratch = scratch)
@@ -57,9 +70,9 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                     {
                         var c = p % layout.G.OutChannels;
                         layout.Fill(input + ((long)p * layout.InPlane), phases);
-                        Convolve(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
+                        Convolve<TLanes>(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
                         var dst = output + ((long)p * layout.OutPlane);
-                        Epilogue(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
+                        Epilogue<TLanes>(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
                     }
                 }
             }
@@ -71,66 +84,79 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     }
 
     // result[i] = Σ_t w[t]·phases[offsets[t] + i] for i < OutHeight·Pitch, in blocks of four vectors.
-    private static void Convolve(Layout layout, float* phases, int* offsets, float* w, float* result)
+    private static void Convolve<TLanes>(Layout layout, float* phases, int* offsets, float* w, float* result)
+        where TLanes : struct, IFloatLanes<TLanes>
     {
+        var lanes = TLanes.Count;
         var taps = layout.Offsets.Length;
         var n = layout.G.OutHeight * layout.Pitch;
-        for (var i = 0; i < n; i += Block)
+        for (var i = 0; i < n; i += 4 * lanes)
         {
-            Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            TLanes acc0 = TLanes.Zero, acc1 = TLanes.Zero, acc2 = TLanes.Zero, acc3 = TLanes.Zero;
             for (var t = 0; t < taps; t++)
             {
                 var src = phases + offsets[t] + i;
-                var wv = Vector512.Create(w[t]);
-                acc0 = Avx512F.FusedMultiplyAdd(Vector512.Load(src), wv, acc0);
-                acc1 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + Lanes), wv, acc1);
-                acc2 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + (2 * Lanes)), wv, acc2);
-                acc3 = Avx512F.FusedMultiplyAdd(Vector512.Load(src + (3 * Lanes)), wv, acc3);
+                var wv = TLanes.Create(w[t]);
+                acc0 = TLanes.FusedMultiplyAdd(TLanes.Load(src), wv, acc0);
+                acc1 = TLanes.FusedMultiplyAdd(TLanes.Load(src + lanes), wv, acc1);
+                acc2 = TLanes.FusedMultiplyAdd(TLanes.Load(src + (2 * lanes)), wv, acc2);
+                acc3 = TLanes.FusedMultiplyAdd(TLanes.Load(src + (3 * lanes)), wv, acc3);
             }
 
             acc0.Store(result + i);
-            acc1.Store(result + i + Lanes);
-            acc2.Store(result + i + (2 * Lanes));
-            acc3.Store(result + i + (3 * Lanes));
+            acc1.Store(result + i + lanes);
+            acc2.Store(result + i + (2 * lanes));
+            acc3.Store(result + i + (3 * lanes));
         }
     }
 
     // dst row = act(result row + bias [+ dst row]), dropping the columns past OutWidth. ReLU, Clip
     // and no activation are a clamp done here; other activations are one more pass over the plane.
-    private static void Epilogue(Layout layout, float* result, float* dst, float bias, in FusedActivation activation, bool accumulate)
+    private static void Epilogue<TLanes>(Layout layout, float* result, float* dst, float bias, in FusedActivation activation, bool accumulate)
+        where TLanes : struct, IFloatLanes<TLanes>
     {
         var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
-        var bv = Vector512.Create(bias);
-        var lov = Vector512.Create(lo);
-        var hiv = Vector512.Create(hi);
+        var lanes = TLanes.Count;
+        var bv = TLanes.Create(bias);
+        var lov = TLanes.Create(lo);
+        var hiv = TLanes.Create(hi);
         int outH = layout.G.OutHeight, outW = layout.G.OutWidth;
-        var tail = outW % Lanes;
-        var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(tail)).AsSingle();
+        var tail = outW % lanes;
+        var mask = TLanes.FirstLanes(tail);
         for (var oh = 0; oh < outH; oh++)
         {
             var src = result + ((long)oh * layout.Pitch);
             var row = dst + ((long)oh * outW);
             var x = 0;
-            for (; x + Lanes <= outW; x += Lanes)
+            for (; x + lanes <= outW; x += lanes)
             {
-                var v = Vector512.Load(src + x) + bv;
+                var v = TLanes.Load(src + x) + bv;
                 if (accumulate)
                 {
-                    v += Vector512.Load(row + x);
+                    v += TLanes.Load(row + x);
                 }
 
-                Avx512F.Min(Avx512F.Max(v, lov), hiv).Store(row + x);
+                TLanes.Clamp(v, lov, hiv).Store(row + x);
             }
 
             if (tail != 0)
             {
-                var v = Vector512.Load(src + x) + bv;
+                var v = TLanes.Load(src + x) + bv;
                 if (accumulate)
                 {
-                    v += Avx512F.MaskLoad(row + x, mask, Vector512<float>.Zero);
+                    v += TLanes.MaskLoad(row + x, mask);
                 }
 
-                Avx512F.MaskStore(row + x, mask, Avx512F.Min(Avx512F.Max(v, lov), hiv));
+                // Where the lanes past the row land on later rows of this plane (stored after this
+                // one) and no residual there is still to be read, a whole store will do.
+                if (TLanes.PrefersWholeStores && !accumulate && ((long)oh * outW) + x + lanes <= layout.OutPlane)
+                {
+                    TLanes.Clamp(v, lov, hiv).Store(row + x);
+                }
+                else
+                {
+                    TLanes.Clamp(v, lov, hiv).MaskStore(row + x, mask);
+                }
             }
         }
 
@@ -148,7 +174,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     /// </summary>
     private sealed class Layout
     {
-        public Layout(in Conv2dGeometry g)
+        public Layout(in Conv2dGeometry g, int lanes)
         {
             G = g;
             int sh = g.StrideHeight, sw = g.StrideWidth;
@@ -156,16 +182,16 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
             var paddedWidth = Math.Max(g.PadLeft + g.InWidth, ((g.OutWidth - 1) * sw) + ((g.KernelWidth - 1) * g.DilationWidth) + 1);
             var phaseRows = (paddedHeight + sh - 1) / sh;
             Pitch = (paddedWidth + sw - 1) / sw;
-            OutLength = RoundUp(g.OutHeight * Pitch, Block);
+            OutLength = RoundUp(g.OutHeight * Pitch, 4 * lanes);
 
             var reach = (((g.KernelHeight - 1) * g.DilationHeight / sh) * Pitch) + ((g.KernelWidth - 1) * g.DilationWidth / sw);
 
             // The last block of outputs reads up to OutLength - 1 + reach: slack (zeroed) past the rows.
-            PhaseLength = RoundUp(Math.Max(phaseRows * Pitch, OutLength + reach), Lanes);
+            PhaseLength = RoundUp(Math.Max(phaseRows * Pitch, OutLength + reach), lanes);
             PhasesLength = (long)sh * sw * PhaseLength;
 
             // The epilogue's last vector may read past OutLength, by less than one vector.
-            ScratchLength = checked((int)(PhasesLength + OutLength + Lanes));
+            ScratchLength = checked((int)(PhasesLength + OutLength + lanes));
             InPlane = g.InHeight * g.InWidth;
             OutPlane = g.OutHeight * g.OutWidth;
 
