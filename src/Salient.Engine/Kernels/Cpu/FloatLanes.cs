@@ -4,6 +4,18 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Salient.Engine.Kernels.Cpu;
 
+/// <summary>Which <see cref="IFloatLanes{TSelf}"/> width a kernel runs at for the managed GEMM's kernels.</summary>
+internal static class FloatLanes
+{
+    /// <summary>
+    /// Whether this CPU runs lanes as wide as <paramref name="kernels"/>: <see cref="Lanes512"/> for the 512-bit
+    /// kernels, <see cref="Lanes256"/> (AVX2 with FMA) for the 256-bit ones, which the GEMM held to AVX2 on an
+    /// AVX-512 machine stands in for.
+    /// </summary>
+    public static bool IsSupported(ManagedGemm.Kernels kernels) =>
+        kernels == ManagedGemm.Kernels.Vector512 ? Lanes512.IsSupported : Lanes256.IsSupported;
+}
+
 /// <summary>
 /// A vector of float lanes of one width, so that a kernel is written once and instantiated for AVX-512
 /// (<see cref="Lanes512"/>) and AVX2 (<see cref="Lanes256"/>): the arithmetic every width has, and the

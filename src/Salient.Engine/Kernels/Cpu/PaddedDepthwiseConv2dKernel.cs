@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
@@ -23,8 +22,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     private const int TasksPerThread = 8;
 
     /// <summary>Whether this CPU runs the kernel with <paramref name="width"/>; otherwise <see cref="DepthwiseConv2dKernel"/> does the work.</summary>
-    public static bool IsSupported(ManagedGemm.Kernels width) =>
-        width == ManagedGemm.Kernels.Vector512 ? Avx512F.IsSupported : Fma.IsSupported;
+    public static bool IsSupported(ManagedGemm.Kernels width) => FloatLanes.IsSupported(width);
 
     /// <summary>
     /// output = act(conv(input) + bias), or act(output + conv(input) + bias) with <paramref name="accumulate"/>,

@@ -55,8 +55,7 @@ internal static unsafe class PointwiseConv2dKernel
     /// docs/benchmarks/2026-12-03-downsample.md).
     /// </summary>
     public static bool Applies(in Conv2dGeometry g, ManagedGemm.Kernels kernels) =>
-        (kernels == ManagedGemm.Kernels.Vector512 ? Lanes512.IsSupported : Lanes256.IsSupported)
-        && g.Groups == 1 && g.KernelHeight == 1 && g.KernelWidth == 1
+        FloatLanes.IsSupported(kernels) && g.Groups == 1 && g.KernelHeight == 1 && g.KernelWidth == 1
         && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0 && g.InChannels <= MaxDepth;
 
     /// <summary>

@@ -31,8 +31,7 @@ internal static unsafe class WinogradTileMajor
     /// Whether this CPU runs the transforms in vectors as wide as <paramref name="gemm"/>'s kernels: AVX-512, or
     /// AVX2 with FMA (which the managed GEMM held to AVX2 on an AVX-512 machine stands in for).
     /// </summary>
-    public static bool Supported(CpuGemm gemm) =>
-        gemm.Kernels == ManagedGemm.Kernels.Vector512 ? Lanes512.IsSupported : Lanes256.IsSupported;
+    public static bool Supported(CpuGemm gemm) => FloatLanes.IsSupported(gemm.Kernels);
 
     /// <summary><see cref="WinogradTileMajor{TTile, TLanes}.Run"/> in vectors as wide as <paramref name="gemm"/>'s kernels (where <see cref="Supported"/>).</summary>
     public static void Run<TTile>(CpuGemm gemm, in Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
