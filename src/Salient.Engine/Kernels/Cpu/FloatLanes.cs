@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Salient.Engine.Kernels.Cpu;
 
-/// <summary>Which <see cref="IFloatLanes{TSelf}"/> width a kernel runs at for the managed GEMM's kernels.</summary>
+/// <summary>Which <see cref="IFloatLanes{TVector}"/> width a kernel runs at for the managed GEMM's kernels.</summary>
 internal static class FloatLanes
 {
     /// <summary>
@@ -17,73 +17,76 @@ internal static class FloatLanes
 }
 
 /// <summary>
-/// A vector of float lanes of one width, so that a kernel is written once and instantiated for AVX-512
-/// (<see cref="Lanes512"/>) and AVX2 (<see cref="Lanes256"/>): the arithmetic every width has, and the
-/// lane moves whose instructions differ (masks, masked loads and stores, two-source permutes).
-/// The wrappers hold one hardware vector and inline away; the 512-bit one issues the instructions the
-/// AVX-512 kernels were written with.
+/// The operations on a vector of float lanes of one width, so that a kernel is written once and instantiated
+/// for AVX-512 (<see cref="Lanes512"/> over <see cref="Vector512{T}"/>) and AVX2 (<see cref="Lanes256"/> over
+/// <see cref="Vector256{T}"/>): the arithmetic every width has, and the lane moves whose instructions differ
+/// (masks, masked loads and stores, two-source permutes). A kernel is generic over both the operations and
+/// their vector type and holds raw hardware vectors: with a struct wrapping the vector instead, the JIT kept
+/// each result in a temporary of the wrapper and neither folded loads into FMAs nor accumulated in place
+/// (docs/benchmarks/2026-12-03-avx2-rawlanes.md). The 512-bit operations issue the instructions the AVX-512
+/// kernels were written with.
 /// </summary>
-internal unsafe interface IFloatLanes<TSelf>
-    where TSelf : struct, IFloatLanes<TSelf>
+internal unsafe interface IFloatLanes<TVector>
+    where TVector : unmanaged
 {
     /// <summary>Floats per vector.</summary>
     static abstract int Count { get; }
 
-    static abstract TSelf Zero { get; }
+    static abstract TVector Zero { get; }
 
-    static abstract TSelf Create(float value);
+    static abstract TVector Create(float value);
 
-    static abstract TSelf Load(float* source);
+    static abstract TVector Load(float* source);
 
-    void Store(float* destination);
+    static abstract void Store(TVector value, float* destination);
 
-    void StoreAligned(float* destination);
+    static abstract void StoreAligned(TVector value, float* destination);
 
-    static abstract TSelf operator +(TSelf left, TSelf right);
+    static abstract TVector Add(TVector left, TVector right);
 
-    static abstract TSelf operator -(TSelf left, TSelf right);
+    static abstract TVector Subtract(TVector left, TVector right);
 
-    static abstract TSelf operator -(TSelf value);
+    static abstract TVector Negate(TVector value);
 
     /// <summary>a·b + addend, one rounding.</summary>
-    static abstract TSelf FusedMultiplyAdd(TSelf a, TSelf b, TSelf addend);
+    static abstract TVector FusedMultiplyAdd(TVector a, TVector b, TVector addend);
 
     /// <summary>A mask of the lanes i with <paramref name="start"/> ≤ <paramref name="offset"/> + i &lt; <paramref name="end"/>.</summary>
-    static abstract TSelf LanesIn(int offset, int start, int end);
+    static abstract TVector LanesIn(int offset, int start, int end);
 
     /// <summary>whenTrue's lanes where <paramref name="mask"/> is set (all bits), whenFalse's elsewhere.</summary>
-    static abstract TSelf Select(TSelf mask, TSelf whenTrue, TSelf whenFalse);
+    static abstract TVector Select(TVector mask, TVector whenTrue, TVector whenFalse);
 
     /// <summary>The lanes of <paramref name="mask"/> loaded, zero elsewhere; nothing outside them is read.</summary>
-    static abstract TSelf MaskLoad(float* source, TSelf mask);
+    static abstract TVector MaskLoad(float* source, TVector mask);
 
-    /// <summary>The lanes of <paramref name="mask"/> stored; nothing outside them is written.</summary>
-    void MaskStore(float* destination, TSelf mask);
+    /// <summary>The lanes of <paramref name="mask"/> of <paramref name="value"/> stored; nothing outside them is written.</summary>
+    static abstract void MaskStore(TVector value, float* destination, TVector mask);
 
     /// <summary>The even and the odd elements of a and b laid end to end.</summary>
-    static abstract (TSelf Even, TSelf Odd) Deinterleave(TSelf a, TSelf b);
+    static abstract (TVector Even, TVector Odd) Deinterleave(TVector a, TVector b);
 
     /// <summary>a0 b0 a1 b1 …: the first and second halves of a and b's elements alternated.</summary>
-    static abstract (TSelf Low, TSelf High) Interleave(TSelf a, TSelf b);
+    static abstract (TVector Low, TVector High) Interleave(TVector a, TVector b);
 
     /// <summary>The lanes of <paramref name="mask"/> loaded, <paramref name="merge"/>'s elsewhere; nothing outside them is read.</summary>
-    static abstract TSelf MaskLoad(float* source, TSelf mask, TSelf merge);
+    static abstract TVector MaskLoad(float* source, TVector mask, TVector merge);
 
     /// <summary>min(max(value, low), high), lane by lane.</summary>
-    static abstract TSelf Clamp(TSelf value, TSelf low, TSelf high);
+    static abstract TVector Clamp(TVector value, TVector low, TVector high);
 
     /// <summary>The even elements of a and b laid end to end (<see cref="Deinterleave"/>'s first half alone).</summary>
-    static abstract TSelf Evens(TSelf a, TSelf b);
+    static abstract TVector Evens(TVector a, TVector b);
 
     /// <summary>A mask of the first <paramref name="count"/> lanes (<see cref="LanesIn"/>(0, 0, count) in one compare).</summary>
-    static abstract TSelf FirstLanes(int count);
+    static abstract TVector FirstLanes(int count);
 
     /// <summary>Whether a whole store, where allowed, beats <see cref="MaskStore"/> (AVX2's vmaskmovps store is slow on AMD cores).</summary>
     static abstract bool PrefersWholeStores { get; }
 }
 
-/// <summary>16 float lanes in AVX-512 (<see cref="Avx512F"/>).</summary>
-internal readonly unsafe struct Lanes512(Vector512<float> value) : IFloatLanes<Lanes512>
+/// <summary>The operations on 16 float lanes in AVX-512 (<see cref="Avx512F"/>).</summary>
+internal readonly unsafe struct Lanes512 : IFloatLanes<Vector512<float>>
 {
     // Lane indices of the two-source permutes: the even and the odd elements of 32, and the first and last
     // 8 elements of each of two vectors alternated.
@@ -92,163 +95,159 @@ internal readonly unsafe struct Lanes512(Vector512<float> value) : IFloatLanes<L
     private static readonly Vector512<int> s_zipLow = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     private static readonly Vector512<int> s_zipHigh = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
 
-    private readonly Vector512<float> _value = value;
-
     public static int Count => 16;
 
     /// <summary>Whether this CPU runs these instructions.</summary>
     public static bool IsSupported => Avx512F.IsSupported;
 
-    public static Lanes512 Zero => default;
+    public static Vector512<float> Zero => default;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Create(float value) => new(Vector512.Create(value));
+    public static Vector512<float> Create(float value) => Vector512.Create(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Load(float* source) => new(Vector512.Load(source));
+    public static Vector512<float> Load(float* source) => Vector512.Load(source);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(float* destination) => _value.Store(destination);
+    public static void Store(Vector512<float> value, float* destination) => value.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void StoreAligned(float* destination) => _value.StoreAligned(destination);
+    public static void StoreAligned(Vector512<float> value, float* destination) => value.StoreAligned(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 operator +(Lanes512 left, Lanes512 right) => new(left._value + right._value);
+    public static Vector512<float> Add(Vector512<float> left, Vector512<float> right) => left + right;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 operator -(Lanes512 left, Lanes512 right) => new(left._value - right._value);
+    public static Vector512<float> Subtract(Vector512<float> left, Vector512<float> right) => left - right;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 operator -(Lanes512 value) => new(-value._value);
+    public static Vector512<float> Negate(Vector512<float> value) => -value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 FusedMultiplyAdd(Lanes512 a, Lanes512 b, Lanes512 addend) => new(Vector512.FusedMultiplyAdd(a._value, b._value, addend._value));
+    public static Vector512<float> FusedMultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> addend) => Vector512.FusedMultiplyAdd(a, b, addend);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 LanesIn(int offset, int start, int end)
+    public static Vector512<float> LanesIn(int offset, int start, int end)
     {
         var lanes = Vector512<int>.Indices + Vector512.Create(offset);
-        return new((Vector512.GreaterThanOrEqual(lanes, Vector512.Create(start)) & Vector512.LessThan(lanes, Vector512.Create(end))).AsSingle());
+        return (Vector512.GreaterThanOrEqual(lanes, Vector512.Create(start)) & Vector512.LessThan(lanes, Vector512.Create(end))).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Select(Lanes512 mask, Lanes512 whenTrue, Lanes512 whenFalse) =>
-        new(Vector512.ConditionalSelect(mask._value, whenTrue._value, whenFalse._value));
+    public static Vector512<float> Select(Vector512<float> mask, Vector512<float> whenTrue, Vector512<float> whenFalse) =>
+        Vector512.ConditionalSelect(mask, whenTrue, whenFalse);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 MaskLoad(float* source, Lanes512 mask) => new(Avx512F.MaskLoad(source, mask._value, Vector512<float>.Zero));
+    public static Vector512<float> MaskLoad(float* source, Vector512<float> mask) => Avx512F.MaskLoad(source, mask, Vector512<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void MaskStore(float* destination, Lanes512 mask) => Avx512F.MaskStore(destination, mask._value, _value);
+    public static void MaskStore(Vector512<float> value, float* destination, Vector512<float> mask) => Avx512F.MaskStore(destination, mask, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Lanes512 Even, Lanes512 Odd) Deinterleave(Lanes512 a, Lanes512 b) =>
-        (Evens(a, b), new(Avx512F.PermuteVar16x32x2(a._value, s_odds, b._value)));
+    public static (Vector512<float> Even, Vector512<float> Odd) Deinterleave(Vector512<float> a, Vector512<float> b) =>
+        (Evens(a, b), Avx512F.PermuteVar16x32x2(a, s_odds, b));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Lanes512 Low, Lanes512 High) Interleave(Lanes512 a, Lanes512 b) =>
-        (new(Avx512F.PermuteVar16x32x2(a._value, s_zipLow, b._value)), new(Avx512F.PermuteVar16x32x2(a._value, s_zipHigh, b._value)));
+    public static (Vector512<float> Low, Vector512<float> High) Interleave(Vector512<float> a, Vector512<float> b) =>
+        (Avx512F.PermuteVar16x32x2(a, s_zipLow, b), Avx512F.PermuteVar16x32x2(a, s_zipHigh, b));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 MaskLoad(float* source, Lanes512 mask, Lanes512 merge) => new(Avx512F.MaskLoad(source, mask._value, merge._value));
+    public static Vector512<float> MaskLoad(float* source, Vector512<float> mask, Vector512<float> merge) => Avx512F.MaskLoad(source, mask, merge);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Clamp(Lanes512 value, Lanes512 low, Lanes512 high) => new(Avx512F.Min(Avx512F.Max(value._value, low._value), high._value));
+    public static Vector512<float> Clamp(Vector512<float> value, Vector512<float> low, Vector512<float> high) => Avx512F.Min(Avx512F.Max(value, low), high);
 
     // One two-source permute (vpermt2ps).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Evens(Lanes512 a, Lanes512 b) => new(Avx512F.PermuteVar16x32x2(a._value, s_evens, b._value));
+    public static Vector512<float> Evens(Vector512<float> a, Vector512<float> b) => Avx512F.PermuteVar16x32x2(a, s_evens, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 FirstLanes(int count) => new(Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle());
+    public static Vector512<float> FirstLanes(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
 
     public static bool PrefersWholeStores => false;
 }
 
-/// <summary>8 float lanes in AVX2 with FMA: the two-source permutes work within 128-bit halves, then move 64-bit pairs across.</summary>
-internal readonly unsafe struct Lanes256(Vector256<float> value) : IFloatLanes<Lanes256>
+/// <summary>The operations on 8 float lanes in AVX2 with FMA: the two-source permutes work within 128-bit halves, then move 64-bit pairs across.</summary>
+internal readonly unsafe struct Lanes256 : IFloatLanes<Vector256<float>>
 {
-    private readonly Vector256<float> _value = value;
-
     public static int Count => 8;
 
     /// <summary>Whether this CPU runs these instructions.</summary>
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
 
-    public static Lanes256 Zero => default;
+    public static Vector256<float> Zero => default;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Create(float value) => new(Vector256.Create(value));
+    public static Vector256<float> Create(float value) => Vector256.Create(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Load(float* source) => new(Vector256.Load(source));
+    public static Vector256<float> Load(float* source) => Vector256.Load(source);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(float* destination) => _value.Store(destination);
+    public static void Store(Vector256<float> value, float* destination) => value.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void StoreAligned(float* destination) => _value.StoreAligned(destination);
+    public static void StoreAligned(Vector256<float> value, float* destination) => value.StoreAligned(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 operator +(Lanes256 left, Lanes256 right) => new(left._value + right._value);
+    public static Vector256<float> Add(Vector256<float> left, Vector256<float> right) => left + right;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 operator -(Lanes256 left, Lanes256 right) => new(left._value - right._value);
+    public static Vector256<float> Subtract(Vector256<float> left, Vector256<float> right) => left - right;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 operator -(Lanes256 value) => new(-value._value);
+    public static Vector256<float> Negate(Vector256<float> value) => -value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 FusedMultiplyAdd(Lanes256 a, Lanes256 b, Lanes256 addend) => new(Fma.MultiplyAdd(a._value, b._value, addend._value));
+    public static Vector256<float> FusedMultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> addend) => Fma.MultiplyAdd(a, b, addend);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 LanesIn(int offset, int start, int end)
+    public static Vector256<float> LanesIn(int offset, int start, int end)
     {
         var lanes = Vector256<int>.Indices + Vector256.Create(offset);
-        return new((Vector256.GreaterThanOrEqual(lanes, Vector256.Create(start)) & Vector256.LessThan(lanes, Vector256.Create(end))).AsSingle());
+        return (Vector256.GreaterThanOrEqual(lanes, Vector256.Create(start)) & Vector256.LessThan(lanes, Vector256.Create(end))).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Select(Lanes256 mask, Lanes256 whenTrue, Lanes256 whenFalse) =>
-        new(Avx.BlendVariable(whenFalse._value, whenTrue._value, mask._value));
+    public static Vector256<float> Select(Vector256<float> mask, Vector256<float> whenTrue, Vector256<float> whenFalse) =>
+        Avx.BlendVariable(whenFalse, whenTrue, mask);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 MaskLoad(float* source, Lanes256 mask) => new(Avx.MaskLoad(source, mask._value));
+    public static Vector256<float> MaskLoad(float* source, Vector256<float> mask) => Avx.MaskLoad(source, mask);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void MaskStore(float* destination, Lanes256 mask) => Avx.MaskStore(destination, mask._value, _value);
+    public static void MaskStore(Vector256<float> value, float* destination, Vector256<float> mask) => Avx.MaskStore(destination, mask, value);
 
     // Shuffle takes elements 0, 2 (or 1, 3) of each 128-bit half of a, then of b: a0 a2 b0 b2 | a4 a6 b4 b6;
     // the 64-bit pairs in order 0, 2, 1, 3 put a's before b's.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Lanes256 Even, Lanes256 Odd) Deinterleave(Lanes256 a, Lanes256 b) =>
-        (Evens(a, b), new(Avx2.Permute4x64(Avx.Shuffle(a._value, b._value, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle()));
+    public static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(Vector256<float> a, Vector256<float> b) =>
+        (Evens(a, b), Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle());
 
     // The unpacks alternate within 128-bit halves (a0 b0 a1 b1 | a4 b4 a5 b5 and a2 b2 a3 b3 | a6 b6 a7 b7);
     // the halves recombined put them in order.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Lanes256 Low, Lanes256 High) Interleave(Lanes256 a, Lanes256 b)
+    public static (Vector256<float> Low, Vector256<float> High) Interleave(Vector256<float> a, Vector256<float> b)
     {
-        var low = Avx.UnpackLow(a._value, b._value);
-        var high = Avx.UnpackHigh(a._value, b._value);
-        return (new(Avx.Permute2x128(low, high, 0x20)), new(Avx.Permute2x128(low, high, 0x31)));
+        var low = Avx.UnpackLow(a, b);
+        var high = Avx.UnpackHigh(a, b);
+        return (Avx.Permute2x128(low, high, 0x20), Avx.Permute2x128(low, high, 0x31));
     }
 
     // vmaskmovps leaves the lanes outside the mask zero; a blend puts merge's there.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 MaskLoad(float* source, Lanes256 mask, Lanes256 merge) => Select(mask, MaskLoad(source, mask), merge);
+    public static Vector256<float> MaskLoad(float* source, Vector256<float> mask, Vector256<float> merge) => Select(mask, MaskLoad(source, mask), merge);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Clamp(Lanes256 value, Lanes256 low, Lanes256 high) => new(Avx.Min(Avx.Max(value._value, low._value), high._value));
+    public static Vector256<float> Clamp(Vector256<float> value, Vector256<float> low, Vector256<float> high) => Avx.Min(Avx.Max(value, low), high);
 
     // Deinterleave's even half: the in-lane shuffle, then the 64-bit pairs put in order (see there).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Evens(Lanes256 a, Lanes256 b) =>
-        new(Avx2.Permute4x64(Avx.Shuffle(a._value, b._value, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle());
+    public static Vector256<float> Evens(Vector256<float> a, Vector256<float> b) =>
+        Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 FirstLanes(int count) => new(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle());
+    public static Vector256<float> FirstLanes(int count) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
 
     public static bool PrefersWholeStores => true;
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
@@ -13,7 +14,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// gathers and no short rows (a 7×7 output is four 512-bit vectors, where row by row it would be
 /// seven scalar rows). The few columns past each output row's end are computed and dropped by the
 /// epilogue, which adds the bias and a residual (a fused Add) and applies the activation in the same
-/// pass. One routine serves both widths; only the instructions differ (<see cref="IFloatLanes{TSelf}"/>).
+/// pass. One routine serves both widths; only the instructions differ (<see cref="IFloatLanes{TVector}"/>).
 /// </summary>
 internal static unsafe class PaddedDepthwiseConv2dKernel
 {
@@ -34,16 +35,17 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     {
         if (width == ManagedGemm.Kernels.Vector512)
         {
-            Run<Lanes512>(g, input, weight, bias, output, activation, accumulate);
+            Run<Lanes512, Vector512<float>>(g, input, weight, bias, output, activation, accumulate);
         }
         else
         {
-            Run<Lanes256>(g, input, weight, bias, output, activation, accumulate);
+            Run<Lanes256, Vector256<float>>(g, input, weight, bias, output, activation, accumulate);
         }
     }
 
-    private static void Run<TLanes>(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate)
-        where TLanes : struct, IFloatLanes<TLanes>
+    private static void Run<TLanes, TVector>(in Conv2dGeometry g, float* input, float* weight, float* bias, float* output, in FusedActivation activation, bool accumulate)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         var layout = new Layout(g, TLanes.Count);
         var act = activation;
@@ -68,9 +70,9 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                     {
                         var c = p % layout.G.OutChannels;
                         layout.Fill(input + ((long)p * layout.InPlane), phases);
-                        Convolve<TLanes>(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
+                        Convolve<TLanes, TVector>(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
                         var dst = output + ((long)p * layout.OutPlane);
-                        Epilogue<TLanes>(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
+                        Epilogue<TLanes, TVector>(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
                     }
                 }
             }
@@ -82,15 +84,16 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
     }
 
     // result[i] = Σ_t w[t]·phases[offsets[t] + i] for i < OutHeight·Pitch, in blocks of four vectors.
-    private static void Convolve<TLanes>(Layout layout, float* phases, int* offsets, float* w, float* result)
-        where TLanes : struct, IFloatLanes<TLanes>
+    private static void Convolve<TLanes, TVector>(Layout layout, float* phases, int* offsets, float* w, float* result)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         var lanes = TLanes.Count;
         var taps = layout.Offsets.Length;
         var n = layout.G.OutHeight * layout.Pitch;
         for (var i = 0; i < n; i += 4 * lanes)
         {
-            TLanes acc0 = TLanes.Zero, acc1 = TLanes.Zero, acc2 = TLanes.Zero, acc3 = TLanes.Zero;
+            TVector acc0 = TLanes.Zero, acc1 = TLanes.Zero, acc2 = TLanes.Zero, acc3 = TLanes.Zero;
             for (var t = 0; t < taps; t++)
             {
                 var src = phases + offsets[t] + i;
@@ -101,17 +104,18 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                 acc3 = TLanes.FusedMultiplyAdd(TLanes.Load(src + (3 * lanes)), wv, acc3);
             }
 
-            acc0.Store(result + i);
-            acc1.Store(result + i + lanes);
-            acc2.Store(result + i + (2 * lanes));
-            acc3.Store(result + i + (3 * lanes));
+            TLanes.Store(acc0, result + i);
+            TLanes.Store(acc1, result + i + lanes);
+            TLanes.Store(acc2, result + i + (2 * lanes));
+            TLanes.Store(acc3, result + i + (3 * lanes));
         }
     }
 
     // dst row = act(result row + bias [+ dst row]), dropping the columns past OutWidth. ReLU, Clip
     // and no activation are a clamp done here; other activations are one more pass over the plane.
-    private static void Epilogue<TLanes>(Layout layout, float* result, float* dst, float bias, in FusedActivation activation, bool accumulate)
-        where TLanes : struct, IFloatLanes<TLanes>
+    private static void Epilogue<TLanes, TVector>(Layout layout, float* result, float* dst, float bias, in FusedActivation activation, bool accumulate)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
         var lanes = TLanes.Count;
@@ -128,32 +132,32 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
             var x = 0;
             for (; x + lanes <= outW; x += lanes)
             {
-                var v = TLanes.Load(src + x) + bv;
+                var v = TLanes.Add(TLanes.Load(src + x), bv);
                 if (accumulate)
                 {
-                    v += TLanes.Load(row + x);
+                    v = TLanes.Add(v, TLanes.Load(row + x));
                 }
 
-                TLanes.Clamp(v, lov, hiv).Store(row + x);
+                TLanes.Store(TLanes.Clamp(v, lov, hiv), row + x);
             }
 
             if (tail != 0)
             {
-                var v = TLanes.Load(src + x) + bv;
+                var v = TLanes.Add(TLanes.Load(src + x), bv);
                 if (accumulate)
                 {
-                    v += TLanes.MaskLoad(row + x, mask);
+                    v = TLanes.Add(v, TLanes.MaskLoad(row + x, mask));
                 }
 
                 // Where the lanes past the row land on later rows of this plane (stored after this
                 // one) and no residual there is still to be read, a whole store will do.
                 if (TLanes.PrefersWholeStores && !accumulate && ((long)oh * outW) + x + lanes <= layout.OutPlane)
                 {
-                    TLanes.Clamp(v, lov, hiv).Store(row + x);
+                    TLanes.Store(TLanes.Clamp(v, lov, hiv), row + x);
                 }
                 else
                 {
-                    TLanes.Clamp(v, lov, hiv).MaskStore(row + x, mask);
+                    TLanes.MaskStore(TLanes.Clamp(v, lov, hiv), row + x, mask);
                 }
             }
         }

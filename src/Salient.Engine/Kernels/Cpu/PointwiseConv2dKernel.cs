@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
@@ -15,7 +16,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// (packed once per model, per call without its cache) stream past them; each tile keeps its sums in
 /// registers over the whole depth (12 rows in 24 of AVX-512's 32, 6 rows at a time in 12 of AVX2's
 /// 16) and is stored once, image by image, with bias, residual and ReLU/Clip applied. One routine
-/// serves both widths through <see cref="IFloatLanes{TSelf}"/>.
+/// serves both widths through <see cref="IFloatLanes{TVector}"/>.
 /// </summary>
 internal static unsafe class PointwiseConv2dKernel
 {
@@ -68,17 +69,18 @@ internal static unsafe class PointwiseConv2dKernel
     {
         if (kernels == ManagedGemm.Kernels.Vector512)
         {
-            Run<Lanes512>(g, input, weights, bias, output, activation, accumulate);
+            Run<Lanes512, Vector512<float>>(g, input, weights, bias, output, activation, accumulate);
         }
         else
         {
-            Run<Lanes256>(g, input, weights, bias, output, activation, accumulate);
+            Run<Lanes256, Vector256<float>>(g, input, weights, bias, output, activation, accumulate);
         }
     }
 
-    private static void Run<TLanes>(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output,
+    private static void Run<TLanes, TVector>(in Conv2dGeometry g, float* input, WeightCache weights, float* bias, float* output,
         in FusedActivation activation, bool accumulate)
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         if (!ConvWindow.IsPointwise(g))
         {
@@ -91,8 +93,8 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 fixed (float* p = subsampled)
                 {
-                    Subsample<TLanes>(g, input, p);
-                    Run<TLanes>(g with { InHeight = g.OutHeight, InWidth = g.OutWidth, StrideHeight = 1, StrideWidth = 1 }, p, weights, bias, output,
+                    Subsample<TLanes, TVector>(g, input, p);
+                    Run<TLanes, TVector>(g with { InHeight = g.OutHeight, InWidth = g.OutWidth, StrideHeight = 1, StrideWidth = 1 }, p, weights, bias, output,
                         activation, accumulate);
                 }
             }
@@ -122,7 +124,7 @@ internal static unsafe class PointwiseConv2dKernel
             });
             fixed (float* p = kept)
             {
-                Multiply<TLanes>(g, CacheLine.Align(p), input, bias, output, activation, accumulate);
+                Multiply<TLanes, TVector>(g, CacheLine.Align(p), input, bias, output, activation, accumulate);
             }
 
             return;
@@ -136,7 +138,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 var a = CacheLine.Align(p);
                 Pack((float*)weight.Pointer, m, k, a);
-                Multiply<TLanes>(g, a, input, bias, output, activation, accumulate);
+                Multiply<TLanes, TVector>(g, a, input, bias, output, activation, accumulate);
             }
         }
         finally
@@ -149,9 +151,10 @@ internal static unsafe class PointwiseConv2dKernel
     // a tile may end in one image and go on in the next): small planes waste no lanes on partial tiles
     // (7×7 is 49 columns, 14×14 196). Each task takes a run of tiles; the runs are even and their
     // number a multiple of the threads, since at 7×7 a batch is only about a dozen tiles.
-    private static void Multiply<TLanes>(in Conv2dGeometry g, float* a, float* input, float* bias, float* output, in FusedActivation activation,
+    private static void Multiply<TLanes, TVector>(in Conv2dGeometry g, float* a, float* input, float* bias, float* output, in FusedActivation activation,
         bool accumulate)
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         int m = g.OutChannels, k = g.InChannels, plane = g.InHeight * g.InWidth;
         var nr = 2 * TLanes.Count;
@@ -161,15 +164,16 @@ internal static unsafe class PointwiseConv2dKernel
         var perTask = Math.Max(1, TaskFloats / (k * nr));
         var tasks = Math.Max((tiles + perTask - 1) / perTask, Math.Min(tiles, 2 * threads));
         tasks = Math.Min(tiles, (tasks + threads - 1) / threads * threads);
-        var job = new Job<TLanes>(a, m, k, plane, columns, input, bias, output, activation, accumulate);
+        var job = new Job<TLanes, TVector>(a, m, k, plane, columns, input, bias, output, activation, accumulate);
         CpuParallel.For(tasks, (long)m * k * nr * tiles / tasks, t =>
             job.Tiles((int)((long)t * tiles / tasks), (int)((long)(t + 1) * tiles / tasks)));
     }
 
     // sub[n, c] = input[n, c] at every stride-th row and column (planes of OH×OW), plane by plane
     // on all threads.
-    private static void Subsample<TLanes>(in Conv2dGeometry g, float* input, float* sub)
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+    private static void Subsample<TLanes, TVector>(in Conv2dGeometry g, float* input, float* sub)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         int width = g.InWidth, outHeight = g.OutHeight, outWidth = g.OutWidth, strideWidth = g.StrideWidth;
         long inPlane = (long)g.InHeight * width, outPlane = (long)outHeight * outWidth, rowStep = (long)g.StrideHeight * width;
@@ -181,7 +185,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 if (strideWidth == 2)
                 {
-                    EvenColumns<TLanes>(src, dst, outWidth, width);
+                    EvenColumns<TLanes, TVector>(src, dst, outWidth, width);
                 }
                 else
                 {
@@ -196,14 +200,15 @@ internal static unsafe class PointwiseConv2dKernel
 
     // dst[j] = src[2j] for j < count, reading no further than src[available - 1]: a vector a step from
     // two loads split into their even lanes, the rest of the row with masked loads and stores.
-    private static void EvenColumns<TLanes>(float* src, float* dst, int count, int available)
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+    private static void EvenColumns<TLanes, TVector>(float* src, float* dst, int count, int available)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         var lanes = TLanes.Count;
         var j = 0;
         for (; j + lanes <= count && (2 * j) + (2 * lanes) <= available; j += lanes)
         {
-            TLanes.Evens(TLanes.Load(src + (2 * j)), TLanes.Load(src + (2 * j) + lanes)).Store(dst + j);
+            TLanes.Store(TLanes.Evens(TLanes.Load(src + (2 * j)), TLanes.Load(src + (2 * j) + lanes)), dst + j);
         }
 
         if (j < count)
@@ -212,7 +217,7 @@ internal static unsafe class PointwiseConv2dKernel
             var left = available - (2 * j);
             var low = TLanes.MaskLoad(src + (2 * j), TLanes.LanesIn(0, 0, left));
             var high = TLanes.MaskLoad(src + (2 * j) + lanes, TLanes.LanesIn(lanes, 0, left));
-            TLanes.Evens(low, high).MaskStore(dst + j, TLanes.LanesIn(0, 0, count - j));
+            TLanes.MaskStore(TLanes.Evens(low, high), dst + j, TLanes.LanesIn(0, 0, count - j));
         }
     }
 
@@ -239,9 +244,10 @@ internal static unsafe class PointwiseConv2dKernel
         });
     }
 
-    private readonly struct Job<TLanes>(float* a, int m, int k, int plane, long columns, float* input, float* bias, float* output,
+    private readonly struct Job<TLanes, TVector>(float* a, int m, int k, int plane, long columns, float* input, float* bias, float* output,
         FusedActivation activation, bool accumulate)
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         private static int Lanes => TLanes.Count;
 
@@ -257,18 +263,18 @@ internal static unsafe class PointwiseConv2dKernel
         public void Tiles(int first, int end)
         {
             var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
-            var bounds = new Bounds<TLanes>(TLanes.Create(lo), TLanes.Create(hi));
+            var bounds = new Bounds<TVector>(TLanes.Create(lo), TLanes.Create(hi));
             var count = end - first;
 
             // A tile's columns lie in at most this many images.
             var perTile = ((Nr - 1) / plane) + 2;
-            var segments = ArrayPool<Segment<TLanes>>.Shared.Rent(count * perTile);
+            var segments = ArrayPool<Segment<TVector>>.Shared.Rent(count * perTile);
             var starts = ArrayPool<int>.Shared.Rent(count + 1);
             var sources = ArrayPool<Source>.Shared.Rent(count);
             float[]? packed = null;
             try
             {
-                fixed (Segment<TLanes>* pSegments = segments)
+                fixed (Segment<TVector>* pSegments = segments)
                 {
                     var used = 0;
                     var copies = 0;
@@ -304,7 +310,7 @@ internal static unsafe class PointwiseConv2dKernel
                             var rowBias = bias == null ? null : bias + r;
                             for (var t = 0; t < count; t++)
                             {
-                                var tile = new Tile<TLanes>(pSegments + starts[t], starts[t + 1] - starts[t], (float*)sources[t].Whole, (long)r * plane, plane,
+                                var tile = new Tile<TLanes, TVector>(pSegments + starts[t], starts[t + 1] - starts[t], (float*)sources[t].Whole, (long)r * plane, plane,
                                     rowBias, rows, bounds, accumulate);
                                 Panel(rows, panel, (float*)sources[t].Address, sources[t].Stride, tile);
                             }
@@ -326,7 +332,7 @@ internal static unsafe class PointwiseConv2dKernel
             {
                 ArrayPool<Source>.Shared.Return(sources);
                 ArrayPool<int>.Shared.Return(starts);
-                ArrayPool<Segment<TLanes>>.Shared.Return(segments);
+                ArrayPool<Segment<TVector>>.Shared.Return(segments);
                 if (packed is not null)
                 {
                     HostArrayPool.Shared.Return(packed);
@@ -335,7 +341,7 @@ internal static unsafe class PointwiseConv2dKernel
         }
 
         // The images tile index spans, as segments of its columns; returns how many.
-        private int Split(int index, Segment<TLanes>* segments)
+        private int Split(int index, Segment<TVector>* segments)
         {
             var column = (long)index * Nr;
             var last = Math.Min(columns, column + Nr);
@@ -346,7 +352,7 @@ internal static unsafe class PointwiseConv2dKernel
                 var begin = (int)(column - ((long)index * Nr));
                 var end = begin + (int)Math.Min(plane - position, last - column);
                 var offset = (image * m * plane) + position - begin;
-                segments[n++] = new Segment<TLanes>((nint)(output + offset), (nint)(input + (image * k * plane) + position - begin), begin, end,
+                segments[n++] = new Segment<TVector>((nint)(output + offset), (nint)(input + (image * k * plane) + position - begin), begin, end,
                     TLanes.LanesIn(0, begin, end), TLanes.LanesIn(Lanes, begin, end));
                 column += end - begin;
             }
@@ -356,15 +362,15 @@ internal static unsafe class PointwiseConv2dKernel
 
         // The tile's k rows gathered from the NCHW planes into consecutive rows of b; columns past the
         // batch's last are zero. Masked loads merge the images' parts of a row.
-        private void PackTile(Segment<TLanes>* segments, int count, float* b)
+        private void PackTile(Segment<TVector>* segments, int count, float* b)
         {
             if (count == 1 && segments[0].Begin == 0 && segments[0].End == Nr)
             {
                 var src = (float*)segments[0].Input;
                 for (var d = 0; d < k; d++, src += plane, b += Nr)
                 {
-                    TLanes.Load(src).Store(b);
-                    TLanes.Load(src + Lanes).Store(b + Lanes);
+                    TLanes.Store(TLanes.Load(src), b);
+                    TLanes.Store(TLanes.Load(src + Lanes), b + Lanes);
                 }
 
                 return;
@@ -372,7 +378,7 @@ internal static unsafe class PointwiseConv2dKernel
 
             for (var d = 0; d < k; d++, b += Nr)
             {
-                TLanes v0 = default, v1 = default;
+                TVector v0 = default, v1 = default;
                 for (var s = 0; s < count; s++)
                 {
                     var src = (float*)segments[s].Input + ((long)d * plane);
@@ -380,28 +386,28 @@ internal static unsafe class PointwiseConv2dKernel
                     v1 = TLanes.MaskLoad(src + Lanes, segments[s].High, v1);
                 }
 
-                v0.Store(b);
-                v1.Store(b + Lanes);
+                TLanes.Store(v0, b);
+                TLanes.Store(v1, b + Lanes);
             }
         }
 
         // The weight panel (rows of it) against one tile, rows ldb apart: with 512-bit vectors in one
         // micro-kernel of up to 12 rows (24 of 32 registers), with 256-bit ones in halves of up to 6 rows
         // (12 of AVX2's 16 registers; 12 rows would spill).
-        private void Panel(int rows, float* panel, float* b, int ldb, in Tile<TLanes> tile)
+        private void Panel(int rows, float* panel, float* b, int ldb, in Tile<TLanes, TVector> tile)
         {
             if (Lanes == Lanes512.Count)
             {
                 switch (rows)
                 {
                     case > 8:
-                        Multiply<TLanes, Twelve>(k, panel, b, ldb, tile);
+                        Multiply<TLanes, TVector, Twelve>(k, panel, b, ldb, tile);
                         break;
                     case > 4:
-                        Multiply<TLanes, Eight>(k, panel, b, ldb, tile);
+                        Multiply<TLanes, TVector, Eight>(k, panel, b, ldb, tile);
                         break;
                     default:
-                        Multiply<TLanes, Four>(k, panel, b, ldb, tile);
+                        Multiply<TLanes, TVector, Four>(k, panel, b, ldb, tile);
                         break;
                 }
 
@@ -410,7 +416,7 @@ internal static unsafe class PointwiseConv2dKernel
 
             if (rows > Mr / 2)
             {
-                Multiply<TLanes, Six>(k, panel, b, ldb, tile);
+                Multiply<TLanes, TVector, Six>(k, panel, b, ldb, tile);
                 Half(rows - (Mr / 2), panel + (Mr / 2), b, ldb, tile.Below(Mr / 2));
             }
             else
@@ -420,15 +426,15 @@ internal static unsafe class PointwiseConv2dKernel
         }
 
         // Up to 6 rows of a panel from its row at panel.
-        private void Half(int rows, float* panel, float* b, int ldb, in Tile<TLanes> tile)
+        private void Half(int rows, float* panel, float* b, int ldb, in Tile<TLanes, TVector> tile)
         {
             if (rows > 4)
             {
-                Multiply<TLanes, Six>(k, panel, b, ldb, tile);
+                Multiply<TLanes, TVector, Six>(k, panel, b, ldb, tile);
             }
             else
             {
-                Multiply<TLanes, Four>(k, panel, b, ldb, tile);
+                Multiply<TLanes, TVector, Four>(k, panel, b, ldb, tile);
             }
         }
     }
@@ -440,24 +446,25 @@ internal static unsafe class PointwiseConv2dKernel
     // Columns [Begin, End) of a tile, which lie in one image: Output and Input are where the tile's
     // column 0 would be in that image's first output and input planes (masked lanes are never touched);
     // Low and High mask the columns of the tile's two vectors.
-    private readonly record struct Segment<TLanes>(nint Output, nint Input, int Begin, int End, TLanes Low, TLanes High)
-        where TLanes : unmanaged, IFloatLanes<TLanes>;
+    private readonly record struct Segment<TVector>(nint Output, nint Input, int Begin, int End, TVector Low, TVector High)
+        where TVector : unmanaged;
 
     // One tile of output: the first rows of the 12 the micro-kernels compute, stored image by image
     // with its epilogue (bias, residual, clamp).
     // A tile whole inside one image (most tiles) stores through plain vectors at whole, where its
     // column 0 is (null otherwise): with masks loaded per row, shallow layers (16 or 64 channels deep,
     // where a tile's stores are a fair share of its work) took about 30% longer.
-    private readonly struct Tile<TLanes>(Segment<TLanes>* segments, int count, float* whole, long rowOffset, long ldc, float* bias, int rows,
-        Bounds<TLanes> bounds, bool accumulate)
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+    private readonly struct Tile<TLanes, TVector>(Segment<TVector>* segments, int count, float* whole, long rowOffset, long ldc, float* bias, int rows,
+        Bounds<TVector> bounds, bool accumulate)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         /// <summary>This tile from its row <paramref name="r"/> on, as row 0.</summary>
-        public Tile<TLanes> Below(int r) =>
+        public Tile<TLanes, TVector> Below(int r) =>
             new(segments, count, whole, rowOffset + (r * ldc), ldc, bias == null ? null : bias + r, rows - r, bounds, accumulate);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(int r, TLanes v0, TLanes v1)
+        public void Store(int r, TVector v0, TVector v1)
         {
             if (r >= rows)
             {
@@ -469,8 +476,8 @@ internal static unsafe class PointwiseConv2dKernel
             if (bias != null)
             {
                 var b = TLanes.Create(bias[r]);
-                v0 += b;
-                v1 += b;
+                v0 = TLanes.Add(v0, b);
+                v1 = TLanes.Add(v1, b);
             }
 
             if (whole != null)
@@ -478,18 +485,18 @@ internal static unsafe class PointwiseConv2dKernel
                 var row = whole + offset;
                 if (accumulate)
                 {
-                    v0 += TLanes.Load(row);
-                    v1 += TLanes.Load(row + lanes);
+                    v0 = TLanes.Add(v0, TLanes.Load(row));
+                    v1 = TLanes.Add(v1, TLanes.Load(row + lanes));
                 }
 
-                TLanes.Clamp(v0, bounds.Low, bounds.High).Store(row);
-                TLanes.Clamp(v1, bounds.Low, bounds.High).Store(row + lanes);
+                TLanes.Store(TLanes.Clamp(v0, bounds.Low, bounds.High), row);
+                TLanes.Store(TLanes.Clamp(v1, bounds.Low, bounds.High), row + lanes);
                 return;
             }
 
             if (accumulate)
             {
-                TLanes r0 = default, r1 = default;
+                TVector r0 = default, r1 = default;
                 for (var s = 0; s < count; s++)
                 {
                     var row = (float*)segments[s].Output + offset;
@@ -497,8 +504,8 @@ internal static unsafe class PointwiseConv2dKernel
                     r1 = TLanes.MaskLoad(row + lanes, segments[s].High, r1);
                 }
 
-                v0 += r0;
-                v1 += r1;
+                v0 = TLanes.Add(v0, r0);
+                v1 = TLanes.Add(v1, r1);
             }
 
             v0 = TLanes.Clamp(v0, bounds.Low, bounds.High);
@@ -506,53 +513,54 @@ internal static unsafe class PointwiseConv2dKernel
             for (var s = 0; s < count; s++)
             {
                 var row = (float*)segments[s].Output + offset;
-                v0.MaskStore(row, segments[s].Low);
-                v1.MaskStore(row + lanes, segments[s].High);
+                TLanes.MaskStore(v0, row, segments[s].Low);
+                TLanes.MaskStore(v1, row + lanes, segments[s].High);
             }
         }
     }
 
     // The clamp of ReLU, Clip or none; infinite bounds for activations applied afterwards.
-    private readonly record struct Bounds<TLanes>(TLanes Low, TLanes High);
+    private readonly record struct Bounds<TVector>(TVector Low, TVector High);
 
     // C[rows×2 vectors] = A-panel · B-tile over the whole depth, in up to 24 accumulators, reading the
     // first TRows rows of a 12-row panel; TRows, a struct type argument, makes the JIT compile each
     // height separately without the others' code.
-    private static void Multiply<TLanes, TRows>(int k, float* a, float* b, int ldb, in Tile<TLanes> tile)
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+    private static void Multiply<TLanes, TVector, TRows>(int k, float* a, float* b, int ldb, in Tile<TLanes, TVector> tile)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
         where TRows : struct, IRowCount
     {
         var lanes = TLanes.Count;
-        TLanes c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        TLanes c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        TLanes c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
-        TLanes c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        TVector c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        TVector c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
         for (var p = 0; p < k; p++)
         {
             var b0 = TLanes.Load(b);
             var b1 = TLanes.Load(b + lanes);
-            MultiplyRow<TLanes>(a[0], b0, b1, ref c00, ref c01);
-            MultiplyRow<TLanes>(a[1], b0, b1, ref c10, ref c11);
-            MultiplyRow<TLanes>(a[2], b0, b1, ref c20, ref c21);
-            MultiplyRow<TLanes>(a[3], b0, b1, ref c30, ref c31);
+            MultiplyRow<TLanes, TVector>(a[0], b0, b1, ref c00, ref c01);
+            MultiplyRow<TLanes, TVector>(a[1], b0, b1, ref c10, ref c11);
+            MultiplyRow<TLanes, TVector>(a[2], b0, b1, ref c20, ref c21);
+            MultiplyRow<TLanes, TVector>(a[3], b0, b1, ref c30, ref c31);
             if (TRows.Count > 4)
             {
-                MultiplyRow<TLanes>(a[4], b0, b1, ref c40, ref c41);
-                MultiplyRow<TLanes>(a[5], b0, b1, ref c50, ref c51);
+                MultiplyRow<TLanes, TVector>(a[4], b0, b1, ref c40, ref c41);
+                MultiplyRow<TLanes, TVector>(a[5], b0, b1, ref c50, ref c51);
             }
 
             if (TRows.Count > 6)
             {
-                MultiplyRow<TLanes>(a[6], b0, b1, ref c60, ref c61);
-                MultiplyRow<TLanes>(a[7], b0, b1, ref c70, ref c71);
+                MultiplyRow<TLanes, TVector>(a[6], b0, b1, ref c60, ref c61);
+                MultiplyRow<TLanes, TVector>(a[7], b0, b1, ref c70, ref c71);
             }
 
             if (TRows.Count > 8)
             {
-                MultiplyRow<TLanes>(a[8], b0, b1, ref c80, ref c81);
-                MultiplyRow<TLanes>(a[9], b0, b1, ref c90, ref c91);
-                MultiplyRow<TLanes>(a[10], b0, b1, ref ca0, ref ca1);
-                MultiplyRow<TLanes>(a[11], b0, b1, ref cb0, ref cb1);
+                MultiplyRow<TLanes, TVector>(a[8], b0, b1, ref c80, ref c81);
+                MultiplyRow<TLanes, TVector>(a[9], b0, b1, ref c90, ref c91);
+                MultiplyRow<TLanes, TVector>(a[10], b0, b1, ref ca0, ref ca1);
+                MultiplyRow<TLanes, TVector>(a[11], b0, b1, ref cb0, ref cb1);
             }
 
             a += Mr;
@@ -585,8 +593,9 @@ internal static unsafe class PointwiseConv2dKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MultiplyRow<TLanes>(float a, TLanes b0, TLanes b1, ref TLanes c0, ref TLanes c1)
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+    private static void MultiplyRow<TLanes, TVector>(float a, TVector b0, TVector b1, ref TVector c0, ref TVector c1)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         var av = TLanes.Create(a);
         c0 = TLanes.FusedMultiplyAdd(b0, av, c0);

@@ -127,11 +127,11 @@ internal sealed unsafe class WindowPanels : IDisposable
         var epilogue = new ManagedGemm.RowEpilogue(activation, bias);
         if (packed.Kernels == ManagedGemm.Kernels.Vector512)
         {
-            ManagedGemm.Sgemm(packed, _columns, new Source<Lanes512>(_window), accumulate ? 1f : 0f, c, ldc, threads, epilogue, block);
+            ManagedGemm.Sgemm(packed, _columns, new Source<Lanes512, Vector512<float>>(_window), accumulate ? 1f : 0f, c, ldc, threads, epilogue, block);
         }
         else
         {
-            ManagedGemm.Sgemm(packed, _columns, new Source<Lanes256>(_window), accumulate ? 1f : 0f, c, ldc, threads, epilogue, block);
+            ManagedGemm.Sgemm(packed, _columns, new Source<Lanes256, Vector256<float>>(_window), accumulate ? 1f : 0f, c, ldc, threads, epilogue, block);
         }
     }
 
@@ -242,10 +242,11 @@ internal sealed unsafe class WindowPanels : IDisposable
     /// <summary>
     /// Packs panels of the column matrix: each panel's columns are split into segments, runs of outputs in
     /// one row of one image, and each row of the panel is a contiguous run of the copy per segment. A panel
-    /// row is two vectors of <typeparamref name="TLanes"/> at a time (once with AVX-512, twice with AVX2).
+    /// row is two vectors of <typeparamref name="TVector"/> at a time (once with AVX-512, twice with AVX2).
     /// </summary>
-    private readonly struct Source<TLanes>(Window window) : ManagedGemm.IPanelSource
-        where TLanes : unmanaged, IFloatLanes<TLanes>
+    private readonly struct Source<TLanes, TVector>(Window window) : ManagedGemm.IPanelSource
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged
     {
         public void Pack(int col, int nEnd, int pc, int kc, float* dst)
         {
@@ -258,7 +259,7 @@ internal sealed unsafe class WindowPanels : IDisposable
             // Segment s: lane t of a panel row reads starts[s] + t plus the row's offset, for t in its lanes;
             // masks[s·vectors + v] keeps them in the panel's vector v.
             var starts = stackalloc nint[width];
-            var masks = stackalloc TLanes[vectors * width];
+            var masks = stackalloc TVector[vectors * width];
             var segments = 0;
             for (var t = 0; t < cols; segments++)
             {
@@ -287,8 +288,8 @@ internal sealed unsafe class WindowPanels : IDisposable
                     for (var p = 0; p < kc; p++)
                     {
                         var s = from + offsets[p] + h;
-                        TLanes.Load(s).StoreAligned(dst + (p * width) + h);
-                        TLanes.Load(s + lanes).StoreAligned(dst + (p * width) + h + lanes);
+                        TLanes.StoreAligned(TLanes.Load(s), dst + (p * width) + h);
+                        TLanes.StoreAligned(TLanes.Load(s + lanes), dst + (p * width) + h + lanes);
                     }
                 }
 
@@ -310,8 +311,8 @@ internal sealed unsafe class WindowPanels : IDisposable
                         hi = TLanes.Select(masks[(s * vectors) + vector + 1], TLanes.Load(from + lanes), hi);
                     }
 
-                    lo.StoreAligned(dst + (p * width) + h);
-                    hi.StoreAligned(dst + (p * width) + h + lanes);
+                    TLanes.StoreAligned(lo, dst + (p * width) + h);
+                    TLanes.StoreAligned(hi, dst + (p * width) + h + lanes);
                 }
             }
         }

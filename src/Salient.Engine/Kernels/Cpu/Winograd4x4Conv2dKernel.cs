@@ -7,7 +7,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// on large planes with at most 128·128 filters: each 6×6 input tile d becomes V = Bᵀ·d·B, each filter
 /// g becomes U = G·g·Gᵀ, and a tile's 4×4 outputs are Aᵀ·(U ⊙ V)·A: 36 multiplies per channel for 16
 /// outputs, where F(2×2) takes 64 and direct convolution 144. The 36 GEMMs and the transforms, on 16 tiles
-/// at once with AVX-512 (8 with AVX2), run in <see cref="WinogradTileMajor{TTile, TLanes}"/>.
+/// at once with AVX-512 (8 with AVX2), run in <see cref="WinogradTileMajor{TTile, TLanes, TVector}"/>.
 /// Interpolation points 0, -1, 1, ½, -2 (and ∞): of the sets tried in a float32 simulation of ResNet-like
 /// layers (64 channels, ReLU inputs, He-scaled filters) the most accurate, an RMS error of 8.7e-7 of the
 /// outputs' RMS against 1.33e-6 for Lavin's 0, ±1, ±2 (0, ±1, ±½: 1.25e-6); Lavin's points broke the
@@ -79,8 +79,9 @@ internal static unsafe class Winograd4x4Conv2dKernel
         // (0, 1, -5/2, 1/2, 1, 0), (0, -1, 1/2, 5/2, 1, 0), (0, -2, -1, 2, 1, 0), (0, 1/2, -1, -1/2, 1, 0),
         // (0, 1, -3/2, -2, 3/2, 1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
-            where TLanes : struct, IFloatLanes<TLanes>
+        public static void InputColumn<TLanes, TVector>(float* src, long srcStride, float* dst, long dstStride)
+            where TLanes : struct, IFloatLanes<TVector>
+            where TVector : unmanaged
         {
             var d0 = TLanes.Load(src);
             var d1 = TLanes.Load(src + srcStride);
@@ -92,20 +93,21 @@ internal static unsafe class Winograd4x4Conv2dKernel
             var threeHalves = TLanes.Create(1.5f);
             var two = TLanes.Create(2f);
             var fiveHalves = TLanes.Create(2.5f);
-            var d42 = d4 - d2;
-            TLanes.FusedMultiplyAdd(threeHalves, d3 - d1, TLanes.FusedMultiplyAdd(-two, d2, d0 + d4)).Store(dst);
-            TLanes.FusedMultiplyAdd(-fiveHalves, d2, TLanes.FusedMultiplyAdd(half, d3, d1 + d4)).Store(dst + dstStride);
-            TLanes.FusedMultiplyAdd(fiveHalves, d3, TLanes.FusedMultiplyAdd(half, d2, d4 - d1)).Store(dst + (2 * dstStride));
-            TLanes.FusedMultiplyAdd(two, d3 - d1, d42).Store(dst + (3 * dstStride));
-            TLanes.FusedMultiplyAdd(half, d1 - d3, d42).Store(dst + (4 * dstStride));
-            TLanes.FusedMultiplyAdd(threeHalves, d42, TLanes.FusedMultiplyAdd(-two, d3, d1 + d5)).Store(dst + (5 * dstStride));
+            var d42 = TLanes.Subtract(d4, d2);
+            TLanes.Store(TLanes.FusedMultiplyAdd(threeHalves, TLanes.Subtract(d3, d1), TLanes.FusedMultiplyAdd(TLanes.Negate(two), d2, TLanes.Add(d0, d4))), dst);
+            TLanes.Store(TLanes.FusedMultiplyAdd(TLanes.Negate(fiveHalves), d2, TLanes.FusedMultiplyAdd(half, d3, TLanes.Add(d1, d4))), dst + dstStride);
+            TLanes.Store(TLanes.FusedMultiplyAdd(fiveHalves, d3, TLanes.FusedMultiplyAdd(half, d2, TLanes.Subtract(d4, d1))), dst + (2 * dstStride));
+            TLanes.Store(TLanes.FusedMultiplyAdd(two, TLanes.Subtract(d3, d1), d42), dst + (3 * dstStride));
+            TLanes.Store(TLanes.FusedMultiplyAdd(half, TLanes.Subtract(d1, d3), d42), dst + (4 * dstStride));
+            TLanes.Store(TLanes.FusedMultiplyAdd(threeHalves, d42, TLanes.FusedMultiplyAdd(TLanes.Negate(two), d3, TLanes.Add(d1, d5))), dst + (5 * dstStride));
         }
 
         // Aᵀ·(m0..m5), with Aᵀ's rows the powers 0..3 of the points (and of ∞: 0, 0, 0, 1):
         // (1, 1, 1, 1, 1, 0), (0, -1, 1, 1/2, -2, 0), (0, 1, 1, 1/4, 4, 0), (0, -1, 1, 1/8, -8, 1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void OutputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
-            where TLanes : struct, IFloatLanes<TLanes>
+        public static void OutputColumn<TLanes, TVector>(float* src, long srcStride, float* dst, long dstStride)
+            where TLanes : struct, IFloatLanes<TVector>
+            where TVector : unmanaged
         {
             var m0 = TLanes.Load(src);
             var m1 = TLanes.Load(src + srcStride);
@@ -113,13 +115,14 @@ internal static unsafe class Winograd4x4Conv2dKernel
             var m3 = TLanes.Load(src + (3 * srcStride));
             var m4 = TLanes.Load(src + (4 * srcStride));
             var m5 = TLanes.Load(src + (5 * srcStride));
-            var sum12 = m1 + m2;
-            var difference21 = m2 - m1;
-            (m0 + sum12 + m3 + m4).Store(dst);
-            TLanes.FusedMultiplyAdd(TLanes.Create(0.5f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(-2f), m4, difference21)).Store(dst + dstStride);
-            TLanes.FusedMultiplyAdd(TLanes.Create(0.25f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(4f), m4, sum12)).Store(dst + (2 * dstStride));
-            TLanes.FusedMultiplyAdd(TLanes.Create(0.125f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(-8f), m4, difference21 + m5))
-                .Store(dst + (3 * dstStride));
+            var sum12 = TLanes.Add(m1, m2);
+            var difference21 = TLanes.Subtract(m2, m1);
+            TLanes.Store(TLanes.Add(TLanes.Add(TLanes.Add(m0, sum12), m3), m4), dst);
+            TLanes.Store(TLanes.FusedMultiplyAdd(TLanes.Create(0.5f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(-2f), m4, difference21)), dst + dstStride);
+            TLanes.Store(TLanes.FusedMultiplyAdd(TLanes.Create(0.25f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(4f), m4, sum12)), dst + (2 * dstStride));
+            TLanes.Store(
+                TLanes.FusedMultiplyAdd(TLanes.Create(0.125f), m3, TLanes.FusedMultiplyAdd(TLanes.Create(-8f), m4, TLanes.Add(difference21, m5))),
+                dst + (3 * dstStride));
         }
 
         /// <summary>U = G·g·Gᵀ with G's rows (1, p, p²)/∏(p - q) for the finite points p (q the others), and (0, 0, 1).</summary>

@@ -11,7 +11,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// 16 GEMMs M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T], T tiles taken from whole tile rows across the
 /// batch, so the 14×14 and 7×7 layers still make wide GEMMs; chunks of tile rows run on separate
 /// threads. The transforms run along each tile row, or on narrow planes across the chunk's tiles, a
-/// vector at a time (<see cref="WinogradTileMajor{TTile, TLanes}"/>, as F(4×4) does). The transforms'
+/// vector at a time (<see cref="WinogradTileMajor{TTile, TLanes, TVector}"/>, as F(4×4) does). The transforms'
 /// coefficients are 0, ±½ and ±1, so the result differs from direct convolution only by float
 /// reassociation: a relative error of about 1e-6 on ResNet layers.
 /// The filters' transforms are made per call, or once per model when the call brings a
@@ -89,7 +89,7 @@ internal static unsafe class WinogradConv2dKernel
     }
 
     /// <summary>
-    /// Whether <paramref name="g"/>'s transforms run on 16 tiles at once across tile rows (<see cref="WinogradTileMajor{TTile, TLanes}"/>)
+    /// Whether <paramref name="g"/>'s transforms run on 16 tiles at once across tile rows (<see cref="WinogradTileMajor{TTile, TLanes, TVector}"/>)
     /// rather than along each tile row: on planes of fewer than 8 tiles a row (ResNet's 14×14 and 7×7), where the row
     /// transforms' Vector256 steps never fill and every tile is transformed one scalar at a time.
     /// </summary>
@@ -122,30 +122,32 @@ internal static unsafe class WinogradConv2dKernel
 
         // Bᵀ's rows (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
-            where TLanes : struct, IFloatLanes<TLanes>
+        public static void InputColumn<TLanes, TVector>(float* src, long srcStride, float* dst, long dstStride)
+            where TLanes : struct, IFloatLanes<TVector>
+            where TVector : unmanaged
         {
             var d0 = TLanes.Load(src);
             var d1 = TLanes.Load(src + srcStride);
             var d2 = TLanes.Load(src + (2 * srcStride));
             var d3 = TLanes.Load(src + (3 * srcStride));
-            (d0 - d2).Store(dst);
-            (d1 + d2).Store(dst + dstStride);
-            (d2 - d1).Store(dst + (2 * dstStride));
-            (d1 - d3).Store(dst + (3 * dstStride));
+            TLanes.Store(TLanes.Subtract(d0, d2), dst);
+            TLanes.Store(TLanes.Add(d1, d2), dst + dstStride);
+            TLanes.Store(TLanes.Subtract(d2, d1), dst + (2 * dstStride));
+            TLanes.Store(TLanes.Subtract(d1, d3), dst + (3 * dstStride));
         }
 
         // Aᵀ's rows (1, 1, 1, 0), (0, 1, -1, -1).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void OutputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
-            where TLanes : struct, IFloatLanes<TLanes>
+        public static void OutputColumn<TLanes, TVector>(float* src, long srcStride, float* dst, long dstStride)
+            where TLanes : struct, IFloatLanes<TVector>
+            where TVector : unmanaged
         {
             var m0 = TLanes.Load(src);
             var m1 = TLanes.Load(src + srcStride);
             var m2 = TLanes.Load(src + (2 * srcStride));
             var m3 = TLanes.Load(src + (3 * srcStride));
-            (m0 + m1 + m2).Store(dst);
-            (m1 - m2 - m3).Store(dst + dstStride);
+            TLanes.Store(TLanes.Add(TLanes.Add(m0, m1), m2), dst);
+            TLanes.Store(TLanes.Subtract(TLanes.Subtract(m1, m2), m3), dst + dstStride);
         }
 
         /// <summary>U = G·g·Gᵀ with G's rows (1, 0, 0), (½, ½, ½), (½, -½, ½), (0, 0, 1).</summary>

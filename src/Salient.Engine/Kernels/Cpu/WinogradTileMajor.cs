@@ -1,10 +1,11 @@
+using System.Runtime.Intrinsics;
 using Salient.Engine.Memory;
 
 namespace Salient.Engine.Kernels.Cpu;
 
 /// <summary>
 /// The tile side of a Winograd tile size whose transforms run on a vector of tiles at once
-/// (<see cref="WinogradTileMajor{TTile, TLanes}"/>): its output tile's side m (input tiles are (m + 2)²) and the
+/// (<see cref="WinogradTileMajor{TTile, TLanes, TVector}"/>): its output tile's side m (input tiles are (m + 2)²) and the
 /// column transforms that V = Bᵀ·d·B and Y = Aᵀ·M·A are made of.
 /// </summary>
 internal unsafe interface IWinogradVectorTile : IWinogradTile
@@ -16,15 +17,17 @@ internal unsafe interface IWinogradVectorTile : IWinogradTile
     /// Bᵀ·(d_0 … d_{m+1}) for a vector of tiles at once: d_k at src[k·srcStride] into the m + 2 vectors
     /// dst[k·dstStride]. V = Bᵀ·d·B is this down every column of the tiles, then across every row.
     /// </summary>
-    static abstract void InputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
-        where TLanes : struct, IFloatLanes<TLanes>;
+    static abstract void InputColumn<TLanes, TVector>(float* src, long srcStride, float* dst, long dstStride)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged;
 
     /// <summary>Aᵀ·(m_0 … m_{m+1}) for a vector of tiles: m + 2 vectors at src[k·srcStride] into the m vectors dst[a·dstStride].</summary>
-    static abstract void OutputColumn<TLanes>(float* src, long srcStride, float* dst, long dstStride)
-        where TLanes : struct, IFloatLanes<TLanes>;
+    static abstract void OutputColumn<TLanes, TVector>(float* src, long srcStride, float* dst, long dstStride)
+        where TLanes : struct, IFloatLanes<TVector>
+        where TVector : unmanaged;
 }
 
-/// <summary>The vector width <see cref="WinogradTileMajor{TTile, TLanes}"/> runs with for a GEMM's kernels.</summary>
+/// <summary>The vector width <see cref="WinogradTileMajor{TTile, TLanes, TVector}"/> runs with for a GEMM's kernels.</summary>
 internal static unsafe class WinogradTileMajor
 {
     /// <summary>
@@ -33,25 +36,25 @@ internal static unsafe class WinogradTileMajor
     /// </summary>
     public static bool Supported(CpuGemm gemm) => FloatLanes.IsSupported(gemm.Kernels);
 
-    /// <summary><see cref="WinogradTileMajor{TTile, TLanes}.Run"/> in vectors as wide as <paramref name="gemm"/>'s kernels (where <see cref="Supported"/>).</summary>
+    /// <summary><see cref="WinogradTileMajor{TTile, TLanes, TVector}.Run"/> in vectors as wide as <paramref name="gemm"/>'s kernels (where <see cref="Supported"/>).</summary>
     public static void Run<TTile>(CpuGemm gemm, in Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output,
         in FusedActivation activation, bool accumulate, int targetTiles)
         where TTile : IWinogradVectorTile
     {
         if (gemm.Kernels == ManagedGemm.Kernels.Vector512)
         {
-            WinogradTileMajor<TTile, Lanes512>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);
+            WinogradTileMajor<TTile, Lanes512, Vector512<float>>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);
         }
         else
         {
-            WinogradTileMajor<TTile, Lanes256>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);
+            WinogradTileMajor<TTile, Lanes256, Vector256<float>>.Run(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);
         }
     }
 }
 
 /// <summary>
 /// A Winograd convolution with its transforms running on a vector of tiles at once (16 with AVX-512,
-/// 8 with AVX2: <typeparamref name="TLanes"/>), across the tiles of a whole chunk of tile rows rather than
+/// 8 with AVX2: <typeparamref name="TLanes"/> over <typeparamref name="TVector"/>), across the tiles of a whole chunk of tile rows rather than
 /// along one tile row (a 28×28 plane has only 7 tiles of 4×4 a row, a 7×7 one 4 of 2×2): a channel's
 /// tiles are first gathered into (m + 2)² tile-major rows, each zero-padded input row split into its m
 /// column phases (column m·j + k) by two-source permutes; the output goes back into rows the same way,
@@ -59,9 +62,10 @@ internal static unsafe class WinogradTileMajor
 /// M_ξ[OC, T] = U_ξ[OC, C] · V_ξ[C, T] per point ξ over chunks of whole tile rows across the batch, one
 /// chunk per thread at a time.
 /// </summary>
-internal static unsafe class WinogradTileMajor<TTile, TLanes>
+internal static unsafe class WinogradTileMajor<TTile, TLanes, TVector>
     where TTile : IWinogradVectorTile
-    where TLanes : struct, IFloatLanes<TLanes>
+    where TLanes : struct, IFloatLanes<TVector>
+    where TVector : unmanaged
 {
     private static int Lanes => TLanes.Count;
 
@@ -86,12 +90,12 @@ internal static unsafe class WinogradTileMajor<TTile, TLanes>
         var side = TTile.Size + 2;
         for (var j = 0; j < side; j++)
         {
-            TTile.InputColumn<TLanes>(d + (j * stride), side * stride, scratch + (j * Lanes), side * Lanes);
+            TTile.InputColumn<TLanes, TVector>(d + (j * stride), side * stride, scratch + (j * Lanes), side * Lanes);
         }
 
         for (var i = 0; i < side; i++)
         {
-            TTile.InputColumn<TLanes>(scratch + (side * i * Lanes), Lanes, v + (side * i * pointStride), pointStride);
+            TTile.InputColumn<TLanes, TVector>(scratch + (side * i * Lanes), Lanes, v + (side * i * pointStride), pointStride);
         }
     }
 
@@ -101,12 +105,12 @@ internal static unsafe class WinogradTileMajor<TTile, TLanes>
         int size = TTile.Size, side = size + 2;
         for (var j = 0; j < side; j++)
         {
-            TTile.OutputColumn<TLanes>(m + (j * pointStride), side * pointStride, scratch + (j * Lanes), side * Lanes);
+            TTile.OutputColumn<TLanes, TVector>(m + (j * pointStride), side * pointStride, scratch + (j * Lanes), side * Lanes);
         }
 
         for (var a = 0; a < size; a++)
         {
-            TTile.OutputColumn<TLanes>(scratch + (side * a * Lanes), Lanes, y + (size * a * stride), stride);
+            TTile.OutputColumn<TLanes, TVector>(scratch + (side * a * Lanes), Lanes, y + (size * a * stride), stride);
         }
     }
 
@@ -285,7 +289,7 @@ internal static unsafe class WinogradTileMajor<TTile, TLanes>
                 var row = plane + ((long)iy * g.InWidth);
                 for (var x = 0; x < copied; x += Lanes)
                 {
-                    TLanes.MaskLoad(row + x, FirstLanes(copied - x)).Store(scratch + lead + x);
+                    TLanes.Store(TLanes.MaskLoad(row + x, FirstLanes(copied - x)), scratch + lead + x);
                 }
 
                 SplitPhases(scratch, dk, stride, _groups);
@@ -339,18 +343,18 @@ internal static unsafe class WinogradTileMajor<TTile, TLanes>
             var (evenLow, oddLow) = TLanes.Deinterleave(TLanes.Load(src), TLanes.Load(src + Lanes));
             if (TTile.Size == 2)
             {
-                evenLow.Store(p);
-                oddLow.Store(p + stride);
+                TLanes.Store(evenLow, p);
+                TLanes.Store(oddLow, p + stride);
                 continue;
             }
 
             var (evenHigh, oddHigh) = TLanes.Deinterleave(TLanes.Load(src + (2 * Lanes)), TLanes.Load(src + (3 * Lanes)));
             var (phase0, phase2) = TLanes.Deinterleave(evenLow, evenHigh);
             var (phase1, phase3) = TLanes.Deinterleave(oddLow, oddHigh);
-            phase0.Store(p);
-            phase1.Store(p + stride);
-            phase2.Store(p + (2 * stride));
-            phase3.Store(p + (3 * stride));
+            TLanes.Store(phase0, p);
+            TLanes.Store(phase1, p + stride);
+            TLanes.Store(phase2, p + (2 * stride));
+            TLanes.Store(phase3, p + (3 * stride));
         }
     }
 
@@ -395,27 +399,27 @@ internal static unsafe class WinogradTileMajor<TTile, TLanes>
                     var value = TLanes.Load(tail + i);
                     if (add)
                     {
-                        value += TLanes.MaskLoad(dst + j + i, lanes);
+                        value = TLanes.Add(value, TLanes.MaskLoad(dst + j + i, lanes));
                     }
 
-                    value.MaskStore(dst + j + i, lanes);
+                    TLanes.MaskStore(value, dst + j + i, lanes);
                 }
             }
         }
     }
 
-    private static void Store(TLanes value, float* target, bool add) =>
-        (add ? value + TLanes.Load(target) : value).Store(target);
+    private static void Store(TVector value, float* target, bool add) =>
+        TLanes.Store(add ? TLanes.Add(value, TLanes.Load(target)) : value, target);
 
     /// <summary>A mask of the first <paramref name="count"/> lanes (all of them from Lanes on).</summary>
-    private static TLanes FirstLanes(int count) => TLanes.LanesIn(0, 0, count);
+    private static TVector FirstLanes(int count) => TLanes.LanesIn(0, 0, count);
 
     // Whole vectors covering count floats: the tile-major rows' spare slots (see GatherRow) take the excess.
     private static void Clear(float* dst, int count)
     {
         for (var i = 0; i < count; i += Lanes)
         {
-            TLanes.Zero.Store(dst + i);
+            TLanes.Store(TLanes.Zero, dst + i);
         }
     }
 
@@ -423,7 +427,7 @@ internal static unsafe class WinogradTileMajor<TTile, TLanes>
     {
         for (var i = 0; i < count; i += Lanes)
         {
-            TLanes.Load(src + i).Store(dst + i);
+            TLanes.Store(TLanes.Load(src + i), dst + i);
         }
     }
 }
