@@ -52,9 +52,9 @@ internal static unsafe class Conv2dBackwardKernel
     /// <summary>
     /// Whether an input gradient <see cref="WinogradConv2dKernel.AppliesToBackwardData"/> accepts runs with F(4×4), as the
     /// forward does where its transposed convolution would: with the 256-bit kernels only. On a Zen 3 (AVX2, 2 threads,
-    /// batch 8) ResNet-18's 64-channel 56×56 and 128-channel 28×28 input gradients took 22–29 and 22–24 ms with F(2×2)
-    /// against the forward's 19–20 and 15–16 with F(4×4) (docs/benchmarks/2026-12-03-avx2-explain2.md); the AVX-512
-    /// kernels keep F(2×2), never measured against F(4×4) there.
+    /// batch 8) ResNet-18's 128-channel 28×28 input gradients went from 17–24 to 12–16 ms, its 64-channel 56×56 ones
+    /// from 16–20 to 14–19 (docs/benchmarks/2026-12-03-avx2-explain2.md); the flipped F(4×4) transforms kept in the cache
+    /// add 5–7 MB to the peak. The AVX-512 kernels keep F(2×2), never measured against F(4×4) there.
     /// </summary>
     private static bool UsesWinograd4x4(in Conv2dGeometry g, CpuGemm gemm, WeightCache weights) =>
         gemm.Kernels != ManagedGemm.Kernels.Vector512 && Winograd4x4Conv2dKernel.Applies(WinogradConv2dKernel.BackwardGeometry(g), gemm, weights);
