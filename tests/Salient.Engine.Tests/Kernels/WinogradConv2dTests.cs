@@ -53,8 +53,9 @@ public class WinogradConv2dTests
         }
     }
 
-    // With weights kept in a model's cache, smaller planes go to Winograd too: down to 4×4 tiles. (With
-    // AVX-512 the 16×16 plane's forward pass takes F(4×4); its input gradient and the 7×7 plane F(2×2).)
+    // With weights kept in a model's cache, smaller planes go to Winograd too: down to 4×4 tiles. (The
+    // 16×16 plane's forward pass takes F(4×4), and so does its input gradient with the 256-bit kernels; the
+    // 7×7 plane F(2×2).)
     private static readonly int[][] s_cachedGeometries =
     [
         [3, 24, 16, 16, 32, 1, 1, 1, 1],

@@ -8,7 +8,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// <see cref="Conv2dKernel"/>: the input gradient is col2im(Wᵀ·dY), or Wᵀ·dY itself for pointwise
 /// convolutions, with Wᵀ prepared once per call (<see cref="ConvGroupWeights"/>); the weight gradient is Σ_images dY·im2col(x)ᵀ,
 /// each thread summing its share of the images into its own buffer. Depthwise convolutions go to
-/// <see cref="DepthwiseConv2dBackwardKernel"/>, input gradients of 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/>.
+/// <see cref="DepthwiseConv2dBackwardKernel"/>, input gradients of 3×3 stride-1 ones to <see cref="WinogradConv2dKernel"/> or
+/// <see cref="Winograd4x4Conv2dKernel"/>.
 /// </summary>
 internal static unsafe class Conv2dBackwardKernel
 {
@@ -31,7 +32,15 @@ internal static unsafe class Conv2dBackwardKernel
 
             if (WinogradConv2dKernel.AppliesToBackwardData(g, gemm, weights))
             {
-                WinogradConv2dKernel.BackwardData(gemm, g, weights, pDy, pDx);
+                if (UsesWinograd4x4(g, gemm, weights))
+                {
+                    Winograd4x4Conv2dKernel.BackwardData(gemm, g, weights, pDy, pDx);
+                }
+                else
+                {
+                    WinogradConv2dKernel.BackwardData(gemm, g, weights, pDy, pDx);
+                }
+
                 return;
             }
 
@@ -39,6 +48,16 @@ internal static unsafe class Conv2dBackwardKernel
             gemm.ForEachImage(g.Batch, new DataJob(g, lhs, pDy, pDx).Image);
         }
     }
+
+    /// <summary>
+    /// Whether an input gradient <see cref="WinogradConv2dKernel.AppliesToBackwardData"/> accepts runs with F(4×4), as the
+    /// forward does where its transposed convolution would: with the 256-bit kernels only. On a Zen 3 (AVX2, 2 threads,
+    /// batch 8) ResNet-18's 128-channel 28×28 input gradients went from 17–24 to 12–16 ms, its 64-channel 56×56 ones
+    /// from 16–20 to 14–19 (docs/benchmarks/2026-12-03-avx2-explain2.md); the flipped F(4×4) transforms kept in the cache
+    /// add 5–7 MB to the peak. The AVX-512 kernels keep F(2×2), never measured against F(4×4) there.
+    /// </summary>
+    private static bool UsesWinograd4x4(in Conv2dGeometry g, CpuGemm gemm, WeightCache weights) =>
+        gemm.Kernels != ManagedGemm.Kernels.Vector512 && Winograd4x4Conv2dKernel.Applies(WinogradConv2dKernel.BackwardGeometry(g), gemm, weights);
 
     public static void Weights(CpuGemm gemm, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient,
         Span<float> weightGradient, Span<float> biasGradient)

@@ -62,6 +62,22 @@ internal static unsafe class Winograd4x4Conv2dKernel
         bool accumulate = false)
     {
         using var lhs = WinogradWeights.For<Tile>(gemm, g, weights, flipped: false);
+        Run(gemm, g, input, lhs, bias, output, activation, accumulate);
+    }
+
+    /// <summary>
+    /// The input gradient of <paramref name="g"/> as <see cref="WinogradConv2dKernel.BackwardData"/> makes it, with
+    /// F(4×4): for a convolution whose <see cref="WinogradConv2dKernel.BackwardGeometry"/> this kernel <see cref="Applies"/> to.
+    /// </summary>
+    public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, WeightCache weights, float* outputGradient, float* inputGradient)
+    {
+        using var lhs = WinogradWeights.For<Tile>(gemm, g, weights, flipped: true);
+        Run(gemm, WinogradConv2dKernel.BackwardGeometry(g), outputGradient, lhs, null, inputGradient, FusedActivation.None, false);
+    }
+
+    private static void Run(CpuGemm gemm, in Conv2dGeometry g, float* input, WinogradWeights lhs, float* bias, float* output, in FusedActivation activation,
+        bool accumulate)
+    {
         var targetTiles = gemm.Kernels == ManagedGemm.Kernels.Vector512 ? TargetTiles
             : Math.Min(TargetTiles, MaxChunkFloats / (Points * Math.Max(g.InChannels, g.OutChannels)));
         WinogradTileMajor.Run<Tile>(gemm, g, input, lhs, bias, output, activation, accumulate, targetTiles);

@@ -108,10 +108,13 @@ internal static unsafe class WinogradConv2dKernel
     public static void BackwardData(CpuGemm gemm, in Conv2dGeometry g, WeightCache weights, float* outputGradient, float* inputGradient)
     {
         using var transformed = WinogradWeights.For<Tile>(gemm, g, weights, flipped: true);
-        var transposed = new Conv2dGeometry(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
-            2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
-        Run(gemm, transposed, outputGradient, transformed, null, inputGradient, FusedActivation.None, false);
+        Run(gemm, BackwardGeometry(g), outputGradient, transformed, null, inputGradient, FusedActivation.None, false);
     }
+
+    /// <summary>The stride-1 convolution <see cref="BackwardData"/> runs for <paramref name="g"/>'s input gradient.</summary>
+    public static Conv2dGeometry BackwardGeometry(in Conv2dGeometry g) =>
+        new(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, 3, 3, 1, 1,
+            2 - g.PadTop, 2 - g.PadLeft, 2 - g.PadBottom, 2 - g.PadRight, 1, 1, 1);
 
     // The F(2×2, 3×3) transforms.
     private readonly struct Tile : IWinogradVectorTile
