@@ -16,7 +16,7 @@ public readonly struct Float4(float x, float y, float z, float w)
 
     public float W { get; } = w;
 
-    /// <summary><paramref name="acc"/> + <paramref name="s"/>·<paramref name="v"/> per lane (ptxas contracts the PTX mul and add into FMAs).</summary>
+    /// <summary><paramref name="acc"/> + <paramref name="s"/>·<paramref name="v"/> per lane (a PTX mul and add without rounding modifiers, which ptxas fuses into an FMA by default).</summary>
     public static Float4 MultiplyAdd(Float4 acc, float s, Float4 v) =>
         new(acc.X + (s * v.X), acc.Y + (s * v.Y), acc.Z + (s * v.Z), acc.W + (s * v.W));
 }

@@ -79,7 +79,7 @@ public enum GemmTiles
 /// stored into the other buffer afterwards, so one barrier per slice suffices. Thread (tx, ty) owns
 /// the 4×4 blocks at rows 64p + 4ty and columns 64q + 4tx of the tile (p, q below SubBlocks): per
 /// depth step it reads its A and B columns as 16-byte shared loads (B's 16 threads of a half-warp
-/// read 256 consecutive bytes, A's are broadcast: no bank conflicts) and does 16·SubBlocks² FMAs.
+/// read 256 consecutive bytes, A's are broadcast: no bank conflicts, by construction) and does 16·SubBlocks² FMAs.
 /// Grid: (⌈N/tile⌉, ⌈M/tile⌉, batch). Not here: vectorised stores of C, tensor cores, precisions
 /// below FP32. Its speed on a GPU has not been measured.
 /// </summary>
