@@ -33,7 +33,14 @@ for (var i = 0; i < args.Length; i++)
         case "--conv-batch": convBatch = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--seconds": seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--json": json = args[++i]; break;
-        case "--tiles": tiles = Enum.Parse<GemmTiles>(args[++i].Replace("-", "", StringComparison.Ordinal), ignoreCase: true); break;
+        case "--tiles":
+            if (!Enum.TryParse(args[++i].Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out tiles) || !Enum.IsDefined(tiles))
+            {
+                Console.Error.WriteLine($"Unknown --tiles '{args[i]}': by-shape, small or large.");
+                return 2;
+            }
+
+            break;
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: GpuBench [--device cuda[:N]|ilgpu-cpu] [--sizes 1024,2048] [--conv-batch 64] [--seconds 2] [--tiles by-shape|small|large] [--json PATH]");
             return 2;
