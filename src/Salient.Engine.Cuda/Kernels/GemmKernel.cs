@@ -41,7 +41,7 @@ public interface IGemmTiles
     int SubBlocks { get; }
 }
 
-/// <summary>64×64 tiles: for problems too small to fill a GPU with the large ones.</summary>
+/// <summary>64×64 tiles: for M or N under 128, or too few large tiles to give every multiprocessor a group.</summary>
 public readonly struct SmallGemmTiles : IGemmTiles
 {
     public int SubBlocks => 1;
@@ -79,9 +79,9 @@ public enum GemmTiles
 /// stored into the other buffer afterwards, so one barrier per slice suffices. Thread (tx, ty) owns
 /// the 4×4 blocks at rows 64p + 4ty and columns 64q + 4tx of the tile (p, q below SubBlocks): per
 /// depth step it reads its A and B columns as 16-byte shared loads (B's 16 threads of a half-warp
-/// read 256 consecutive bytes, A's are broadcast: no bank conflicts, by construction) and does 16·SubBlocks² FMAs.
-/// Grid: (⌈N/tile⌉, ⌈M/tile⌉, batch). Not here: vectorised stores of C, tensor cores, precisions
-/// below FP32. Its speed on a GPU has not been measured.
+/// read 256 consecutive bytes, A's are broadcast: no bank conflicts, by construction) and does
+/// 16·SubBlocks² FMAs. Grid: (⌈N/tile⌉, ⌈M/tile⌉, batch). Not here: vectorised stores of C, tensor
+/// cores, precisions below FP32. Its speed on a GPU has not been measured.
 /// </summary>
 public static class GemmKernel
 {
