@@ -1,11 +1,13 @@
 // GpuBench: FP32 throughput of Salient's ILGPU kernels on one device.
 //
-//     dotnet GpuBench.dll [--device cuda[:N]|ilgpu-cpu] [--sizes 1024,2048,4096] [--conv-batch 64] [--seconds 2] [--json PATH]
+//     dotnet GpuBench.dll [--device cuda[:N]|ilgpu-cpu] [--sizes 1024,2048,4096] [--conv-batch 64] [--seconds 2]
+//         [--tiles by-shape|small|large] [--json PATH]
 //
 // GEMM: square C = A·B at each size. conv: ResNet-50's 3×3 convolutions at --conv-batch (implicit
 // GEMM; 0 skips them). Each case warms up (which also compiles its kernel), then repeats launches for about
 // --seconds and divides the work by the wall time after the stream finished. The FP32 peak is
 // 2 × SMs × FP32 lanes per SM × the device's clock, from the architecture; "n/a" where unknown.
+// --tiles fixes the GEMM's tile configuration (default: chosen by shape), to check that choice.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -13,6 +15,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using Salient.Engine.Cuda;
+using Salient.Engine.Cuda.Kernels;
 using Salient.Engine.Kernels;
 
 var device = "cuda";
@@ -20,6 +23,7 @@ int[] sizes = [1024, 2048, 4096];
 var seconds = 2.0;
 var convBatch = 64;
 string? json = null;
+var tiles = GemmTiles.ByShape;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -29,8 +33,16 @@ for (var i = 0; i < args.Length; i++)
         case "--conv-batch": convBatch = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--seconds": seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--json": json = args[++i]; break;
+        case "--tiles":
+            if (!Enum.TryParse(args[++i].Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out tiles) || !Enum.IsDefined(tiles))
+            {
+                Console.Error.WriteLine($"Unknown --tiles '{args[i]}': by-shape, small or large.");
+                return 2;
+            }
+
+            break;
         default:
-            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: GpuBench [--device cuda[:N]|ilgpu-cpu] [--sizes 1024,2048] [--conv-batch 64] [--seconds 2] [--json PATH]");
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: GpuBench [--device cuda[:N]|ilgpu-cpu] [--sizes 1024,2048] [--conv-batch 64] [--seconds 2] [--tiles by-shape|small|large] [--json PATH]");
             return 2;
     }
 }
@@ -47,9 +59,9 @@ catch (GpuDeviceUnavailableException e)
 }
 
 using var opened = gpu;
-using var kernels = new GpuKernels(gpu.Accelerator);
+using var kernels = new GpuKernels(gpu.Accelerator) { GemmTiles = tiles };
 var peak = Fp32PeakTflops(gpu.Accelerator);
-Console.WriteLine($"device {gpu.Name}; FP32 peak {(peak is { } p ? $"{p:F1} TFLOPS" : "n/a")}");
+Console.WriteLine($"device {gpu.Name}; FP32 peak {(peak is { } p ? $"{p:F1} TFLOPS" : "n/a")}; GEMM tiles {tiles}");
 var results = new List<Dictionary<string, object>>();
 
 foreach (var n in sizes)
@@ -75,7 +87,7 @@ foreach (var (channels, size) in convBatch > 0 ? new[] { (64, 56), (128, 28), (2
 
 if (json is not null)
 {
-    File.WriteAllText(json, JsonSerializer.Serialize(new { device = gpu.Name, fp32PeakTflops = peak, results }, new JsonSerializerOptions { WriteIndented = true }));
+    File.WriteAllText(json, JsonSerializer.Serialize(new { device = gpu.Name, fp32PeakTflops = peak, gemmTiles = tiles.ToString(), results }, new JsonSerializerOptions { WriteIndented = true }));
 }
 
 return 0;

@@ -25,8 +25,8 @@ public sealed class GpuKernels : IDisposable
     private readonly DeviceBufferPool _pool;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _none;
 
-    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, DenseOperand, GemmShape, GemmEpilogue>> _gemm;
-    private readonly Lazy<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, Im2ColOperand, GemmShape, GemmEpilogue>> _convGemm;
+    private readonly GemmLaunchers<DenseOperand, DenseOperand> _gemm;
+    private readonly GemmLaunchers<DenseOperand, Im2ColOperand> _convGemm;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int, int, int, DeviceActivation>> _depthwise;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>> _depthwiseBackwardData;
     private readonly Lazy<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>> _col2Im;
@@ -71,8 +71,8 @@ public sealed class GpuKernels : IDisposable
         _pool = new DeviceBufferPool(accelerator);
         _none = accelerator.Allocate1D<float>(1);
         var a = accelerator;
-        _gemm = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, DenseOperand, GemmShape, GemmEpilogue>(GemmKernel.Run<DenseOperand, DenseOperand>));
-        _convGemm = new(() => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseOperand, Im2ColOperand, GemmShape, GemmEpilogue>(GemmKernel.Run<DenseOperand, Im2ColOperand>));
+        _gemm = new(a);
+        _convGemm = new(a);
         _depthwise = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int, int, int, DeviceActivation>(DepthwiseConv2dKernel.Run));
         _depthwiseBackwardData = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>(DepthwiseConv2dBackwardDataKernel.Run));
         _col2Im = new(() => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, Conv2dGeometry, int, int>(Col2ImKernel.Run));
@@ -112,6 +112,9 @@ public sealed class GpuKernels : IDisposable
     /// <summary>The stream the operations are queued on.</summary>
     public AcceleratorStream Stream { get; }
 
+    /// <summary>The tiles of the GEMMs and implicit-GEMM convolutions: by shape unless a test or benchmark fixes them.</summary>
+    public GemmTiles GemmTiles { get; init; } = GemmTiles.ByShape;
+
     /// <summary>Scratch and staging memory on this stream; callers may rent their own buffers from it.</summary>
     public DeviceBufferPool Pool => _pool;
 
@@ -130,8 +133,8 @@ public sealed class GpuKernels : IDisposable
 
         var shape = new GemmShape(m, n, k);
         var epilogue = new GemmEpilogue(alpha, beta, false, BatchMap.Strided(0), default, ldc, BatchMap.Strided(0));
-        _gemm.Value(Stream, GemmKernel.Config(shape, 1), Ok(a), Ok(b), c, _none.View,
-            new DenseOperand(transA, lda, BatchMap.Strided(0)), new DenseOperand(transB, ldb, BatchMap.Strided(0)), shape, epilogue);
+        _gemm.Launch(Stream, GemmTiles, 1, Ok(a), Ok(b), c, _none.View,
+            new DenseOperand(Ok(a), transA, lda, BatchMap.Strided(0)), new DenseOperand(Ok(b), transB, ldb, BatchMap.Strided(0)), shape, epilogue);
     }
 
     /// <inheritdoc cref="IKernelBackend.Conv2d"/>
@@ -155,7 +158,7 @@ public sealed class GpuKernels : IDisposable
         int groups = g.Groups, ocg = g.OutChannels / groups, pixels = g.OutHeight * g.OutWidth;
         var depth = g.InChannels / groups * g.KernelHeight * g.KernelWidth;
         var shape = new GemmShape(ocg, pixels, depth);
-        var weights = new DenseOperand(false, depth, new BatchMap(groups, 0, (long)ocg * depth));
+        var weights = new DenseOperand(weight, false, depth, new BatchMap(groups, 0, (long)ocg * depth));
         var epilogue = new GemmEpilogue(1f, accumulate ? 1f : 0f, hasBias, new BatchMap(groups, 0, ocg), act, pixels,
             new BatchMap(groups, (long)g.OutChannels * pixels, (long)ocg * pixels));
         long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)g.OutChannels * pixels;
@@ -164,7 +167,7 @@ public sealed class GpuKernels : IDisposable
         {
             var count = Math.Min(images, g.Batch - n0);
             var chunk = g with { Batch = count };
-            _convGemm.Value(Stream, GemmKernel.Config(shape, count * groups), weight, input.SubView(n0 * inImage, count * inImage),
+            _convGemm.Launch(Stream, GemmTiles, count * groups, weight, input.SubView(n0 * inImage, count * inImage),
                 output.SubView(n0 * outImage, count * outImage), Ok(bias), weights, new Im2ColOperand(chunk), shape, epilogue);
         }
     }
@@ -188,8 +191,8 @@ public sealed class GpuKernels : IDisposable
         int groups = g.Groups, ocg = g.OutChannels / groups, pixels = g.OutHeight * g.OutWidth;
         var depth = g.InChannels / groups * g.KernelHeight * g.KernelWidth;
         var shape = new GemmShape(depth, pixels, ocg);
-        var weights = new DenseOperand(true, depth, new BatchMap(groups, 0, (long)ocg * depth));
-        var gradients = new DenseOperand(false, pixels, new BatchMap(groups, (long)g.OutChannels * pixels, (long)ocg * pixels));
+        var weights = new DenseOperand(weight, true, depth, new BatchMap(groups, 0, (long)ocg * depth));
+        var gradientBatch = new BatchMap(groups, (long)g.OutChannels * pixels, (long)ocg * pixels);
         var matrix = (long)depth * pixels;
         var epilogue = new GemmEpilogue(1f, 0f, false, BatchMap.Strided(0), default, pixels, BatchMap.Strided(matrix));
         long inImage = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)g.OutChannels * pixels;
@@ -199,8 +202,9 @@ public sealed class GpuKernels : IDisposable
         for (var n0 = 0; n0 < g.Batch; n0 += images)
         {
             var count = Math.Min(images, g.Batch - n0);
-            _gemm.Value(Stream, GemmKernel.Config(shape, count * groups), weight, outputGradient.SubView(n0 * outImage, count * outImage),
-                columns.View, _none.View, weights, gradients, shape, epilogue);
+            var gradients = outputGradient.SubView(n0 * outImage, count * outImage);
+            _gemm.Launch(Stream, GemmTiles, count * groups, weight, gradients, columns.View, _none.View,
+                weights, new DenseOperand(gradients, false, pixels, gradientBatch), shape, epilogue);
             _col2Im.Value(Stream, (int)(count * inImage), columns.View, inputGradient.SubView(n0 * inImage, count * inImage), g with { Batch = count },
                 g.OutHeight, g.OutWidth);
         }

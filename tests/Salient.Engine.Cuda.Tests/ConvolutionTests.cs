@@ -1,3 +1,4 @@
+using Salient.Engine.Cuda.Kernels;
 using Salient.Engine.Kernels;
 using Salient.Engine.Tests.Kernels;
 
@@ -33,6 +34,30 @@ public class ConvolutionTests
 
     public static readonly TheoryData<string, int, int> BackwardCases = Build([.. Enumerable.Range(0, s_geometries.Length).Select(i => (i, 0))]);
 
+    // Implicit GEMM and the input gradient's GEMM on each tile configuration: same padding (weights'
+    // ld 27: scalar loads; images of 72 pixels: the gradient's dY in 16-byte loads), two groups with
+    // dilation (batched per image and group), pointwise with more filters than a small tile (weights'
+    // ld 8: 16-byte loads, along K forward and along M transposed); with bias and ReLU, and LeakyReLU
+    // accumulated into a residual (β = 1).
+    public static readonly TheoryData<string, GemmTiles, int, int> TiledCases = BuildTiled([(0, 0), (2, 2), (5, 0), (5, 2)]);
+
+    private static TheoryData<string, GemmTiles, int, int> BuildTiled((int Geometry, int Variant)[] cases)
+    {
+        var data = new TheoryData<string, GemmTiles, int, int>();
+        foreach (var device in Devices.Names)
+        {
+            foreach (var tiles in new[] { GemmTiles.Small, GemmTiles.Large })
+            {
+                foreach (var (geometry, variant) in cases)
+                {
+                    data.Add(device, tiles, geometry, variant);
+                }
+            }
+        }
+
+        return data;
+    }
+
     private static TheoryData<string, int, int> Build((int Geometry, int Variant)[] cases)
     {
         var data = new TheoryData<string, int, int>();
@@ -49,7 +74,19 @@ public class ConvolutionTests
 
     [SkippableTheory]
     [MemberData(nameof(ForwardCases))]
-    public void Conv2d_matches_the_cpu_backend(string device, int geometry, int variant)
+    public void Conv2d_matches_the_cpu_backend(string device, int geometry, int variant) =>
+        Conv2d_matches(Devices.Get(device).Kernels, device, geometry, variant);
+
+    [SkippableTheory]
+    [MemberData(nameof(TiledCases))]
+    public void Conv2d_and_its_input_gradient_match_the_cpu_backend_with_each_tile_configuration(string device, GemmTiles tiles, int geometry, int variant)
+    {
+        var kernels = Devices.Get(device).KernelsWith(tiles);
+        Conv2d_matches(kernels, device, geometry, variant);
+        Conv2d_input_gradient_matches(kernels, device, geometry);
+    }
+
+    private static void Conv2d_matches(GpuKernels kernels, string device, int geometry, int variant)
     {
         var d = Devices.Get(device);
         var g = s_geometries[geometry];
@@ -61,7 +98,7 @@ public class ConvolutionTests
         var expected = (float[])residual.Clone();
         Devices.Cpu.Conv2d(g, input, weight, bias, expected, activation, accumulate);
 
-        var actual = d.Run(residual, (x, y) => d.Kernels.Conv2d(g, x[0], x[1], x[2], y, activation, accumulate), input, weight, bias);
+        var actual = d.Run(residual, (x, y) => kernels.Conv2d(g, x[0], x[1], x[2], y, activation, accumulate), input, weight, bias);
 
         Reference.AssertClose(expected, actual);
     }
@@ -71,6 +108,11 @@ public class ConvolutionTests
     public void Conv2d_input_gradient_matches_the_cpu_backend(string device, int geometry, int variant)
     {
         Assert.Equal(0, variant);
+        Conv2d_input_gradient_matches(Devices.Get(device).Kernels, device, geometry);
+    }
+
+    private static void Conv2d_input_gradient_matches(GpuKernels kernels, string device, int geometry)
+    {
         var d = Devices.Get(device);
         var g = s_geometries[geometry];
         var weight = Reference.Random(g.OutChannels * (g.InChannels / g.Groups) * g.KernelHeight * g.KernelWidth, 5);
@@ -79,7 +121,7 @@ public class ConvolutionTests
         Devices.Cpu.Conv2dBackwardData(g, weight, dy, expected);
 
         // The output starts as garbage: the kernel must overwrite it.
-        var actual = d.Run(Reference.Random(expected.Length, 7), (x, y) => d.Kernels.Conv2dBackwardData(g, x[0], x[1], y), weight, dy);
+        var actual = d.Run(Reference.Random(expected.Length, 7), (x, y) => kernels.Conv2dBackwardData(g, x[0], x[1], y), weight, dy);
 
         Reference.AssertClose(expected, actual);
     }

@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using Salient.Engine.Cuda.Kernels;
 using Salient.Engine.Kernels;
 
 // ILGPU's CPU accelerator runs each group on its own threads; tests running side by side would
@@ -73,6 +74,22 @@ internal sealed class DeviceUnderTest(GpuDevice device)
     public GpuDevice Device { get; } = device;
 
     public GpuKernels Kernels { get; } = new(device.Accelerator);
+
+    private readonly Dictionary<GemmTiles, GpuKernels> _byTiles = [];
+
+    /// <summary>Kernels whose GEMMs always use <paramref name="tiles"/> (one instance per tiling, kept with the device).</summary>
+    public GpuKernels KernelsWith(GemmTiles tiles)
+    {
+        lock (_byTiles)
+        {
+            if (!_byTiles.TryGetValue(tiles, out var kernels))
+            {
+                _byTiles[tiles] = kernels = new GpuKernels(Device.Accelerator) { GemmTiles = tiles };
+            }
+
+            return kernels;
+        }
+    }
 
     public MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] data) =>
         data.Length == 0 ? Device.Accelerator.Allocate1D<float>(0) : Device.Accelerator.Allocate1D(data);

@@ -20,8 +20,10 @@ public class PtxCompilationTests
     // The kernels GpuKernels launches: explicitly grouped ones take no index parameter.
     private static readonly (MethodInfo Kernel, bool Grouped)[] s_kernels =
     [
-        (Generic(nameof(GemmKernel.Run), typeof(DenseOperand), typeof(DenseOperand)), true),
-        (Generic(nameof(GemmKernel.Run), typeof(DenseOperand), typeof(Im2ColOperand)), true),
+        (Gemm<SmallGemmTiles, DenseOperand>(), true),
+        (Gemm<SmallGemmTiles, Im2ColOperand>(), true),
+        (Gemm<LargeGemmTiles, DenseOperand>(), true),
+        (Gemm<LargeGemmTiles, Im2ColOperand>(), true),
         (Run(typeof(GlobalAvgPoolKernel)), true),
         (Run(typeof(SoftmaxKernel)), true),
         (Run(typeof(DepthwiseConv2dKernel)), false),
@@ -78,19 +80,42 @@ public class PtxCompilationTests
 
     private static MethodInfo Run(Type kernel) => kernel.GetMethod("Run")!;
 
-    private static MethodInfo Generic(string name, params Type[] arguments) => typeof(GemmKernel).GetMethod(name)!.MakeGenericMethod(arguments);
+    // The GEMM with the given tiles, dense A and the given B.
+    private static MethodInfo Gemm<TTiles, TB>() => typeof(GemmKernel).GetMethod(nameof(GemmKernel.Run))!.MakeGenericMethod(typeof(TTiles), typeof(DenseOperand), typeof(TB));
 
     [Theory]
     [MemberData(nameof(Kernels))]
     public void The_kernel_compiles_to_ptx_for_hopper(int index)
     {
         var (kernel, grouped) = s_kernels[index];
+
+        Assert.Contains(".entry", Ptx(kernel, grouped), StringComparison.Ordinal);
+    }
+
+    // The four GEMMs come first in the list above.
+    public static readonly TheoryData<int> Gemms = [0, 1, 2, 3];
+
+    // What "vectorised" means in the generated code, with either tiles and for dense and implicit
+    // B alike (A is dense in both): 16-byte global loads of the dense operand, 16-byte shared reads
+    // of the register blocks' columns and stores of runs along the tile, and the register blocks
+    // held in registers, not local memory.
+    [Theory]
+    [MemberData(nameof(Gemms))]
+    public void The_gemm_moves_memory_in_16_byte_vectors(int index)
+    {
+        var ptx = Ptx(s_kernels[index].Kernel, grouped: true);
+
+        Assert.Contains("ld.global.v4.f32", ptx, StringComparison.Ordinal);
+        Assert.Contains("ld.shared.v4.f32", ptx, StringComparison.Ordinal);
+        Assert.Contains("st.shared.v4.f32", ptx, StringComparison.Ordinal);
+        Assert.DoesNotContain(".local", ptx, StringComparison.Ordinal);
+    }
+
+    private static string Ptx(MethodInfo kernel, bool grouped)
+    {
         using var context = Context.Create(builder => builder.CPU().EnableAlgorithms().Optimize(OptimizationLevel.O2));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
         var entry = grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(kernel) : EntryPointDescription.FromImplicitlyGroupedKernel(kernel);
-
-        var compiled = (PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
-
-        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+        return ((PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization))).PTXAssembly;
     }
 }

@@ -26,18 +26,61 @@ public interface IMatrixOperand
     bool ColumnsContiguous { get; }
 
     float Load(ArrayView<float> data, int z, int row, int col);
+
+    /// <summary>
+    /// Four elements along the contiguous axis: (row, col..col+3) when <see cref="ColumnsContiguous"/>,
+    /// else (row..row+3, col), all inside the matrix, with the index along that axis a multiple of 4
+    /// (the GEMM's tiles start on such indices). One vector load where the layout allows.
+    /// </summary>
+    Float4 Load4(ArrayView<float> data, int z, int row, int col);
 }
 
-/// <summary>A row-major matrix, optionally read transposed (op(X) = Xᵀ), with leading dimension <c>ld</c>.</summary>
-public readonly struct DenseOperand(bool transposed, int ld, BatchMap batch) : IMatrixOperand
+/// <summary>
+/// A row-major matrix in <c>data</c>, optionally read transposed (op(X) = Xᵀ), with leading
+/// dimension <c>ld</c>. Runs of four along the contiguous axis are one 16-byte load when every run
+/// the GEMM reads starts on a multiple of 4 floats: <c>ld</c>, both batch strides and the view's
+/// start in its buffer multiples of 4 (device allocations are 256-byte aligned); otherwise four
+/// scalar loads.
+/// </summary>
+public readonly struct DenseOperand : IMatrixOperand
 {
+    private readonly int _ld;
+    private readonly BatchMap _batch;
+
     // Kernel parameters hold no bools.
-    private readonly int _transposed = transposed ? 1 : 0;
+    private readonly int _transposed;
+    private readonly int _vectorized;
+
+    /// <param name="data">The view the kernel will read this operand from (its start decides the alignment).</param>
+    /// <param name="transposed">Whether the GEMM reads the stored matrix transposed.</param>
+    /// <param name="ld">The stored matrix's leading dimension.</param>
+    /// <param name="batch">Where the z-th matrix starts in <paramref name="data"/>.</param>
+    public DenseOperand(ArrayView<float> data, bool transposed, int ld, BatchMap batch)
+    {
+        _ld = ld;
+        _batch = batch;
+        _transposed = transposed ? 1 : 0;
+        var start = ((IContiguousArrayView)data).Index;
+        _vectorized = ld % 4 == 0 && batch.OuterStride % 4 == 0 && batch.InnerStride % 4 == 0 && start % 4 == 0 ? 1 : 0;
+    }
 
     public bool ColumnsContiguous => _transposed == 0;
 
-    public float Load(ArrayView<float> data, int z, int row, int col) =>
-        data[batch.Offset(z) + (_transposed != 0 ? ((long)col * ld) + row : ((long)row * ld) + col)];
+    /// <summary>Whether <see cref="Load4"/> is one vector load.</summary>
+    public bool Vectorized => _vectorized != 0;
+
+    public float Load(ArrayView<float> data, int z, int row, int col) => data[Index(z, row, col)];
+
+    public Float4 Load4(ArrayView<float> data, int z, int row, int col)
+    {
+        var index = Index(z, row, col);
+        return _vectorized != 0
+            ? data.Cast<Float4>()[index >> 2]
+            : new Float4(data[index], data[index + 1], data[index + 2], data[index + 3]);
+    }
+
+    private long Index(int z, int row, int col) =>
+        _batch.Offset(z) + (_transposed != 0 ? ((long)col * _ld) + row : ((long)row * _ld) + col);
 }
 
 /// <summary>
@@ -69,6 +112,10 @@ public readonly struct Im2ColOperand : IMatrixOperand
     }
 
     public bool ColumnsContiguous => true;
+
+    // Neighbouring output pixels read strided or padded taps: no vector load.
+    public Float4 Load4(ArrayView<float> data, int z, int row, int col) =>
+        new(Load(data, z, row, col), Load(data, z, row, col + 1), Load(data, z, row, col + 2), Load(data, z, row, col + 3));
 
     public float Load(ArrayView<float> data, int z, int row, int col)
     {
