@@ -13,7 +13,8 @@ namespace Salient.Engine.Kernels.Cpu;
 /// registers, four 6×16 quarters. Blocks: each task's A micro-panel (12 × Kc, 18 KiB) is reused across
 /// the task's B micro-panels, which stream from L2 (Kc × NcTask = 384 KiB); Kc = 384 (128 to 384
 /// measured on a Zen 5 EPYC, 1024³ on 2 threads) also means C is read and written once per 384 of
-/// depth. Mc rows of A per task; Nc columns of packed B shared by all threads.
+/// depth. The AVX2 kernels take depth blocks of <see cref="Kc256"/> instead. Mc rows of A per task; Nc
+/// columns of packed B shared by all threads.
 /// </summary>
 internal static unsafe class ManagedGemm
 {
@@ -21,6 +22,13 @@ internal static unsafe class ManagedGemm
     private const int HalfMr = 6;
     private const int Nr = 32;
     private const int Kc = 384;
+
+    // The AVX2 kernels' depth block. A 6×16 quarter reads 12 × Kc of A and 16 of every 32 columns of B,
+    // (16 + 12)·Kc floats: at 384 that is 42 KiB, past the 32 KiB L1 of the AVX2-only cores this path
+    // runs on (Zen 3), and a task's A and B blocks (96 + 256 columns × Kc, 528 KiB) overflow their 512 KiB
+    // L2; at 256 both fit (28 KiB, 352 KiB). One task on one Zen 3 core: 71 → 78 GFLOP/s
+    // (docs/benchmarks/2026-12-03-avx2-gemm2.md).
+    private const int Kc256 = 256;
     private const int Mc = 96;
     private const int Nc = 4096;
     private const int NcTask = 256;
@@ -62,7 +70,7 @@ internal static unsafe class ManagedGemm
         where TPanels : struct, IPanelSource =>
         Run(false, a.M, n, a.K, 1f, null, 0, a, b, beta, c, ldc, maxThreads, a.Kernels, epilogue, columnBlock > 0 ? columnBlock : Nc);
 
-    /// <summary>The rows of B one depth block packs.</summary>
+    /// <summary>The rows of B one depth block packs, at most (the AVX2 kernels' blocks are shallower).</summary>
     public const int DepthBlock = Kc;
 
     /// <summary>The columns of one micro-panel of B.</summary>
@@ -96,11 +104,12 @@ internal static unsafe class ManagedGemm
     {
         var packed = new PackedA(m, k, kernels, (long)RoundUp(m, Mr) * Math.Max(k, 1), lasting);
         var panels = (m + Mr - 1) / Mr;
-        var blocks = (k + Kc - 1) / Kc;
-        CpuParallel.For(panels * blocks, (long)Mr * Kc, t =>
+        var depthBlock = DepthBlockOf(kernels);
+        var blocks = (k + depthBlock - 1) / depthBlock;
+        CpuParallel.For(panels * blocks, (long)Mr * depthBlock, t =>
         {
-            var pc = t / panels * Kc;
-            var kc = Math.Min(Kc, k - pc);
+            var pc = t / panels * depthBlock;
+            var kc = Math.Min(depthBlock, k - pc);
             PackA(transA, a, lda, m, t % panels * Mr, pc, kc, alpha, packed.Block(pc) + ((long)(t % panels) * Mr * kc));
         });
         return packed;
@@ -131,7 +140,8 @@ internal static unsafe class ManagedGemm
         }
 
         var threads = (long)m * n * k < ParallelThreshold ? 1 : Math.Max(1, maxThreads);
-        var kcMax = Math.Min(k, Kc);
+        var depthBlock = DepthBlockOf(kernels);
+        var kcMax = Math.Min(k, depthBlock);
         var ncMax = Math.Min(n, columnBlock);
         var aPanels = (m + Mr - 1) / Mr;
         // The packs' buffers come from the pool the tensors come from (native ones of a few MB a call stayed
@@ -141,9 +151,9 @@ internal static unsafe class ManagedGemm
         var packA = packAScratch.Pointer;
         var packB = packBScratch.Pointer;
         var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
-        for (var pc = 0; pc < k; pc += Kc)
+        for (var pc = 0; pc < k; pc += depthBlock)
         {
-            var kc = Math.Min(Kc, k - pc);
+            var kc = Math.Min(depthBlock, k - pc);
             var aBlock = packed is null ? packA : packed.Block(pc);
             var last = pc + kc == k ? epilogue : default;
             for (var jc = 0; jc < n; jc += columnBlock)
@@ -197,6 +207,9 @@ internal static unsafe class ManagedGemm
             }
         }
     }
+
+    // The depth of the blocks that the kernels' products (and so their packed A) are split into.
+    private static int DepthBlockOf(Kernels kernels) => kernels == Kernels.Vector512 ? Kc : Kc256;
 
     // Floats of slack that let a pinned array start its data on a 64-byte boundary.
     private const int AlignmentSlack = 64 / sizeof(float);
@@ -254,11 +267,11 @@ internal static unsafe class ManagedGemm
                     new Span<float>(edge, Mr * Nr).Clear();
                     if (mr <= HalfMr)
                     {
-                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false);
+                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false, nr);
                     }
                     else
                     {
-                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false);
+                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false, nr);
                     }
 
                     for (var i = 0; i < mr; i++)
@@ -283,8 +296,9 @@ internal static unsafe class ManagedGemm
     }
 
     // C[12×32] += A-panel · B-panel (= with overwrite): one 512-bit kernel with 24 accumulators, or
-    // four 6×16 quarters in 256-bit vectors (AVX2 has only 16 registers).
-    private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
+    // four 6×16 quarters in 256-bit vectors (AVX2 has only 16 registers). An edge tile of at most 16
+    // <paramref name="columns"/> skips the right quarters (the 512-bit kernel computes all 32 columns).
+    private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite, int columns = Nr)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
@@ -292,13 +306,13 @@ internal static unsafe class ManagedGemm
         }
         else
         {
-            HalfMicroKernel(kernels, kc, a, b, c, ldc, overwrite);
-            HalfMicroKernel(kernels, kc, a + HalfMr, b, c + ((long)HalfMr * ldc), ldc, overwrite);
+            HalfMicroKernel(kernels, kc, a, b, c, ldc, overwrite, columns);
+            HalfMicroKernel(kernels, kc, a + HalfMr, b, c + ((long)HalfMr * ldc), ldc, overwrite, columns);
         }
     }
 
     // C[6×32] += (or =) the first 6 rows of an A-panel · B-panel, for the last rows of A and the AVX2 path.
-    private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
+    private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite, int columns = Nr)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
@@ -307,7 +321,10 @@ internal static unsafe class ManagedGemm
         else if (Vector256.IsHardwareAccelerated)
         {
             MicroKernel256(kc, a, b, c, ldc, overwrite);
-            MicroKernel256(kc, a, b + 16, c + 16, ldc, overwrite);
+            if (columns > Nr / 2)
+            {
+                MicroKernel256(kc, a, b + 16, c + 16, ldc, overwrite);
+            }
         }
         else
         {
@@ -405,17 +422,28 @@ internal static unsafe class ManagedGemm
         (Vector512.Load(c + 16) + hi).Store(c + 16);
     }
 
+    // Depth steps ahead of the AVX2 micro-kernel that its B panel is prefetched.
+    private const int BPrefetchSteps = 8;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> MulAdd(Vector256<float> x, Vector256<float> y, Vector256<float> acc) =>
         Fma.IsSupported ? Fma.MultiplyAdd(x, y, acc) : (x * y) + acc;
 
-    // C[6×16] += A-panel · 16 columns of the 32-wide B panel.
+    // C[6×16] += A-panel · 16 columns of the 32-wide B panel. The quarter reads one of each step's two
+    // cache lines of B, which the hardware prefetchers left late: fetching the line 8 steps ahead took a
+    // task on one Zen 3 core from 78 to 82–92 GFLOP/s (docs/benchmarks/2026-12-03-avx2-gemm2.md).
     private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (var p = 0; p < kc; p++)
         {
+            if (Sse.IsSupported)
+            {
+                // Past the panel's end this fetches a line nobody reads; a prefetch never faults.
+                Sse.Prefetch0(b + (BPrefetchSteps * Nr));
+            }
+
             var b0 = Vector256.LoadAligned(b);
             var b1 = Vector256.LoadAligned(b + 8);
             var ai = Vector256.Create(a[0]);
