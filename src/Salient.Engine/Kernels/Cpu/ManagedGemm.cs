@@ -13,8 +13,7 @@ namespace Salient.Engine.Kernels.Cpu;
 /// registers, four 6×16 quarters. Blocks: each task's A micro-panel (12 × Kc, 18 KiB) is reused across
 /// the task's B micro-panels, which stream from L2 (Kc × NcTask = 384 KiB); Kc = 384 (128 to 384
 /// measured on a Zen 5 EPYC, 1024³ on 2 threads) also means C is read and written once per 384 of
-/// depth. The AVX2 kernels take depth blocks of <see cref="Kc256"/> instead. Mc rows of A per task; Nc
-/// columns of packed B shared by all threads.
+/// depth. Mc rows of A per task; Nc columns of packed B shared by all threads.
 /// </summary>
 internal static unsafe class ManagedGemm
 {
@@ -22,13 +21,6 @@ internal static unsafe class ManagedGemm
     private const int HalfMr = 6;
     private const int Nr = 32;
     private const int Kc = 384;
-
-    // The AVX2 kernels' depth block. A 6×16 quarter reads 12 × Kc of A and 16 of every 32 columns of B,
-    // (16 + 12)·Kc floats: at 384 that is 42 KiB, past the 32 KiB L1 of the AVX2-only cores this path
-    // runs on (Zen 3), and a task's A and B blocks (96 + 256 columns × Kc, 528 KiB) overflow their 512 KiB
-    // L2; at 256 both fit (28 KiB, 352 KiB). One task on one Zen 3 core: 71 → 78 GFLOP/s
-    // (docs/benchmarks/2026-12-03-avx2-gemm2.md).
-    private const int Kc256 = 256;
     private const int Mc = 96;
     private const int Nc = 4096;
     private const int NcTask = 256;
@@ -70,7 +62,7 @@ internal static unsafe class ManagedGemm
         where TPanels : struct, IPanelSource =>
         Run(false, a.M, n, a.K, 1f, null, 0, a, b, beta, c, ldc, maxThreads, a.Kernels, epilogue, columnBlock > 0 ? columnBlock : Nc);
 
-    /// <summary>The rows of B one depth block packs, at most (the AVX2 kernels' blocks are shallower).</summary>
+    /// <summary>The rows of B one depth block packs.</summary>
     public const int DepthBlock = Kc;
 
     /// <summary>The columns of one micro-panel of B.</summary>
@@ -104,12 +96,11 @@ internal static unsafe class ManagedGemm
     {
         var packed = new PackedA(m, k, kernels, (long)RoundUp(m, Mr) * Math.Max(k, 1), lasting);
         var panels = (m + Mr - 1) / Mr;
-        var depthBlock = DepthBlockOf(kernels);
-        var blocks = (k + depthBlock - 1) / depthBlock;
-        CpuParallel.For(panels * blocks, (long)Mr * depthBlock, t =>
+        var blocks = (k + Kc - 1) / Kc;
+        CpuParallel.For(panels * blocks, (long)Mr * Kc, t =>
         {
-            var pc = t / panels * depthBlock;
-            var kc = Math.Min(depthBlock, k - pc);
+            var pc = t / panels * Kc;
+            var kc = Math.Min(Kc, k - pc);
             PackA(transA, a, lda, m, t % panels * Mr, pc, kc, alpha, packed.Block(pc) + ((long)(t % panels) * Mr * kc));
         });
         return packed;
@@ -140,8 +131,7 @@ internal static unsafe class ManagedGemm
         }
 
         var threads = (long)m * n * k < ParallelThreshold ? 1 : Math.Max(1, maxThreads);
-        var depthBlock = DepthBlockOf(kernels);
-        var kcMax = Math.Min(k, depthBlock);
+        var kcMax = Math.Min(k, Kc);
         var ncMax = Math.Min(n, columnBlock);
         var aPanels = (m + Mr - 1) / Mr;
         // The packs' buffers come from the pool the tensors come from (native ones of a few MB a call stayed
@@ -151,9 +141,9 @@ internal static unsafe class ManagedGemm
         var packA = packAScratch.Pointer;
         var packB = packBScratch.Pointer;
         var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
-        for (var pc = 0; pc < k; pc += depthBlock)
+        for (var pc = 0; pc < k; pc += Kc)
         {
-            var kc = Math.Min(depthBlock, k - pc);
+            var kc = Math.Min(Kc, k - pc);
             var aBlock = packed is null ? packA : packed.Block(pc);
             var last = pc + kc == k ? epilogue : default;
             for (var jc = 0; jc < n; jc += columnBlock)
@@ -207,9 +197,6 @@ internal static unsafe class ManagedGemm
             }
         }
     }
-
-    // The depth of the blocks that the kernels' products (and so their packed A) are split into.
-    private static int DepthBlockOf(Kernels kernels) => kernels == Kernels.Vector512 ? Kc : Kc256;
 
     // Floats of slack that let a pinned array start its data on a 64-byte boundary.
     private const int AlignmentSlack = 64 / sizeof(float);
@@ -429,9 +416,11 @@ internal static unsafe class ManagedGemm
     private static Vector256<float> MulAdd(Vector256<float> x, Vector256<float> y, Vector256<float> acc) =>
         Fma.IsSupported ? Fma.MultiplyAdd(x, y, acc) : (x * y) + acc;
 
-    // C[6×16] += A-panel · 16 columns of the 32-wide B panel. The quarter reads one of each step's two
-    // cache lines of B, which the hardware prefetchers left late: fetching the line 8 steps ahead took a
-    // task on one Zen 3 core from 78 to 82–92 GFLOP/s (docs/benchmarks/2026-12-03-avx2-gemm2.md).
+    // C[6×16] += A-panel · 16 columns of the 32-wide B panel. A quarter reads one of each depth step's two
+    // cache lines of B, from L2 (the panel is 48 KiB, L1 32 KiB on Zen 3), and the hardware prefetchers
+    // fetch them late: asking for the line 8 steps ahead made one task (96×256, depth 384) on one Zen 3
+    // core faster in every interleaved round, medians 81–83 against 78–81 GFLOP/s where the machine was
+    // calm (docs/benchmarks/2026-12-03-avx2-gemm2.md).
     private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
