@@ -409,30 +409,17 @@ internal static unsafe class ManagedGemm
         (Vector512.Load(c + 16) + hi).Store(c + 16);
     }
 
-    // Depth steps ahead of the AVX2 micro-kernel that its B panel is prefetched.
-    private const int BPrefetchSteps = 8;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> MulAdd(Vector256<float> x, Vector256<float> y, Vector256<float> acc) =>
         Fma.IsSupported ? Fma.MultiplyAdd(x, y, acc) : (x * y) + acc;
 
-    // C[6×16] += A-panel · 16 columns of the 32-wide B panel. A quarter reads one of each depth step's two
-    // cache lines of B, from L2 (the panel is 48 KiB, L1 32 KiB on Zen 3), and the hardware prefetchers
-    // fetch them late: asking for the line 8 steps ahead made one task (96×256, depth 384) on one Zen 3
-    // core faster in every interleaved round, medians 81–83 against 78–81 GFLOP/s where the machine was
-    // calm (docs/benchmarks/2026-12-03-avx2-gemm2.md).
+    // C[6×16] += A-panel · 16 columns of the 32-wide B panel.
     private static void MicroKernel256(int kc, float* a, float* b, float* c, int ldc, bool overwrite)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (var p = 0; p < kc; p++)
         {
-            if (Sse.IsSupported)
-            {
-                // Past the panel's end this fetches a line nobody reads; a prefetch never faults.
-                Sse.Prefetch0(b + (BPrefetchSteps * Nr));
-            }
-
             var b0 = Vector256.LoadAligned(b);
             var b1 = Vector256.LoadAligned(b + 8);
             var ai = Vector256.Create(a[0]);
