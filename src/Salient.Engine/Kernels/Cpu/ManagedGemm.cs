@@ -254,11 +254,11 @@ internal static unsafe class ManagedGemm
                     new Span<float>(edge, Mr * Nr).Clear();
                     if (mr <= HalfMr)
                     {
-                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false);
+                        HalfMicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false, nr);
                     }
                     else
                     {
-                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false);
+                        MicroKernel(kernels, kc, aPanel, bPanel, edge, Nr, overwrite: false, nr);
                     }
 
                     for (var i = 0; i < mr; i++)
@@ -283,8 +283,9 @@ internal static unsafe class ManagedGemm
     }
 
     // C[12×32] += A-panel · B-panel (= with overwrite): one 512-bit kernel with 24 accumulators, or
-    // four 6×16 quarters in 256-bit vectors (AVX2 has only 16 registers).
-    private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
+    // four 6×16 quarters in 256-bit vectors (AVX2 has only 16 registers). An edge tile of at most 16
+    // <paramref name="columns"/> skips the right quarters (the 512-bit kernel computes all 32 columns).
+    private static void MicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite, int columns = Nr)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
@@ -292,13 +293,13 @@ internal static unsafe class ManagedGemm
         }
         else
         {
-            HalfMicroKernel(kernels, kc, a, b, c, ldc, overwrite);
-            HalfMicroKernel(kernels, kc, a + HalfMr, b, c + ((long)HalfMr * ldc), ldc, overwrite);
+            HalfMicroKernel(kernels, kc, a, b, c, ldc, overwrite, columns);
+            HalfMicroKernel(kernels, kc, a + HalfMr, b, c + ((long)HalfMr * ldc), ldc, overwrite, columns);
         }
     }
 
     // C[6×32] += (or =) the first 6 rows of an A-panel · B-panel, for the last rows of A and the AVX2 path.
-    private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite)
+    private static void HalfMicroKernel(Kernels kernels, int kc, float* a, float* b, float* c, int ldc, bool overwrite, int columns = Nr)
     {
         if (kernels == Kernels.Vector512 && Vector512.IsHardwareAccelerated)
         {
@@ -307,7 +308,10 @@ internal static unsafe class ManagedGemm
         else if (Vector256.IsHardwareAccelerated)
         {
             MicroKernel256(kc, a, b, c, ldc, overwrite);
-            MicroKernel256(kc, a, b + 16, c + 16, ldc, overwrite);
+            if (columns > Nr / 2)
+            {
+                MicroKernel256(kc, a, b + 16, c + 16, ldc, overwrite);
+            }
         }
         else
         {
