@@ -214,6 +214,12 @@ if ! "$PYTHON" -c "import torch, torchvision" 2>/dev/null; then
   echo "[bench] ERROR: $PYTHON cannot import torch/torchvision (use Debian's /usr/bin/python3 or set PYTHON)" >&2
   exit 1
 fi
+# PyTorch's explanation timings reuse the method fixtures' rules (tests/fixtures/methods), whose
+# module imports onnx (Debian: python3-onnx).
+if [ "$RUN_EXPLAIN" = 1 ] && [ "$RUN_TORCH" = 1 ] && ! "$PYTHON" -c "import onnx" 2>/dev/null; then
+  echo "[bench] ERROR: --explain needs onnx in $PYTHON for PyTorch's side (apt-get install python3-onnx, or --skip-torch)" >&2
+  exit 1
+fi
 EXPORT_MODELS="$MODELS"
 if [ "$RUN_EXPLAIN" = 1 ]; then
   case " $MODELS " in *" $EXPLAIN_MODEL "*) ;; *) EXPORT_MODELS="$MODELS $EXPLAIN_MODEL" ;; esac
