@@ -396,8 +396,8 @@ internal static unsafe class PointwiseConv2dKernel
             return run;
         }
 
-        // Tiles whole and side by side in one image, from column 0 of the first at input, gathered as
-        // PackTile would, one after another from b, reading each input plane's part in one pass.
+        // Tiles whole and side by side in one image, from column 0 of the first at input, gathered into
+        // k consecutive rows each, one tile after another from b, reading each input plane's part in one pass.
         private void PackRun(float* input, int tiles, float* b)
         {
             for (var d = 0; d < k; d++)
@@ -418,13 +418,7 @@ internal static unsafe class PointwiseConv2dKernel
         {
             if (count == 1 && segments[0].Begin == 0 && segments[0].End == Nr)
             {
-                var src = (float*)segments[0].Input;
-                for (var d = 0; d < k; d++, src += plane, b += Nr)
-                {
-                    TLanes.Store(TLanes.Load(src), b);
-                    TLanes.Store(TLanes.Load(src + Lanes), b + Lanes);
-                }
-
+                PackRun((float*)segments[0].Input, 1, b);
                 return;
             }
 
