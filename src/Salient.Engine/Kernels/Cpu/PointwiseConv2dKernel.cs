@@ -293,13 +293,27 @@ internal static unsafe class PointwiseConv2dKernel
                     fixed (float* pPacked = packed)
                     {
                         var b = pPacked == null ? null : CacheLine.Align(pPacked);
-                        for (var t = 0; t < count; t++)
+                        for (var t = 0; t < count;)
                         {
-                            if (sources[t].Address == 0)
+                            if (sources[t].Address != 0)
+                            {
+                                t++;
+                                continue;
+                            }
+
+                            var run = Adjacent(pSegments, starts, sources, t, count);
+                            if (run > 1)
+                            {
+                                PackRun((float*)pSegments[starts[t]].Input, run, b);
+                            }
+                            else
                             {
                                 PackTile(pSegments + starts[t], starts[t + 1] - starts[t], b);
+                            }
+
+                            for (var last = t + run; t < last; t++, b += k * Nr)
+                            {
                                 sources[t].Address = (nint)b;
-                                b += k * Nr;
                             }
                         }
 
@@ -360,19 +374,51 @@ internal static unsafe class PointwiseConv2dKernel
             return n;
         }
 
+        // How many tiles from first on are whole, gathered and side by side in one image (at least 1): with
+        // 256-bit vectors only, whose tiles are each one cache line a row. Packed tile by tile, such tiles
+        // read k single-line streams a plane apart in turn; packed as a run, each plane's row is one
+        // sequential read. (The AVX-512 kernel was tuned with tile-by-tile packing and keeps it.)
+        private static int Adjacent(Segment<TVector>* segments, int[] starts, Source[] sources, int first, int count)
+        {
+            if (TLanes.Count != Lanes256.Count || sources[first].Whole == 0)
+            {
+                return 1;
+            }
+
+            var input = segments[starts[first]].Input;
+            var run = 1;
+            while (first + run < count && sources[first + run].Address == 0 && sources[first + run].Whole != 0
+                && segments[starts[first + run]].Input == input + (run * Nr * sizeof(float)))
+            {
+                run++;
+            }
+
+            return run;
+        }
+
+        // Tiles whole and side by side in one image, from column 0 of the first at input, gathered into
+        // k consecutive rows each, one tile after another from b, reading each input plane's part in one pass.
+        private void PackRun(float* input, int tiles, float* b)
+        {
+            for (var d = 0; d < k; d++)
+            {
+                var src = input + ((long)d * plane);
+                var dst = b + (d * Nr);
+                for (var t = 0; t < tiles; t++, src += Nr, dst += k * Nr)
+                {
+                    TLanes.Store(TLanes.Load(src), dst);
+                    TLanes.Store(TLanes.Load(src + Lanes), dst + Lanes);
+                }
+            }
+        }
+
         // The tile's k rows gathered from the NCHW planes into consecutive rows of b; columns past the
         // batch's last are zero. Masked loads merge the images' parts of a row.
         private void PackTile(Segment<TVector>* segments, int count, float* b)
         {
             if (count == 1 && segments[0].Begin == 0 && segments[0].End == Nr)
             {
-                var src = (float*)segments[0].Input;
-                for (var d = 0; d < k; d++, src += plane, b += Nr)
-                {
-                    TLanes.Store(TLanes.Load(src), b);
-                    TLanes.Store(TLanes.Load(src + Lanes), b + Lanes);
-                }
-
+                PackRun((float*)segments[0].Input, 1, b);
                 return;
             }
 
