@@ -69,18 +69,9 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                     {
                         var c = p % layout.G.OutChannels;
                         layout.Fill<TLanes, TVector>(input + ((long)p * layout.InPlane), phases);
-                        var w = weight + ((long)c * layout.Offsets.Length);
+                        Convolve<TLanes, TVector>(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
                         var dst = output + ((long)p * layout.OutPlane);
-                        var b = bias == null ? 0f : bias[c];
-                        if (layout.G.OutWidth >= 4 * TLanes.Count)
-                        {
-                            ConvolveRows<TLanes, TVector>(layout, phases, offsets, w, dst, b, act, accumulate);
-                        }
-                        else
-                        {
-                            Convolve<TLanes, TVector>(layout, phases, offsets, w, result);
-                            Epilogue<TLanes, TVector>(layout, result, dst, b, act, accumulate);
-                        }
+                        Epilogue<TLanes, TVector>(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
                     }
                 }
             }
@@ -116,89 +107,6 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
             TLanes.Store(acc1, result + i + lanes);
             TLanes.Store(acc2, result + i + (2 * lanes));
             TLanes.Store(acc3, result + i + (3 * lanes));
-        }
-    }
-
-    // Rows of at least four vectors: Convolve and Epilogue fused row by row, straight into dst, which
-    // saves the result's store and reload (at 56×56 and 112×112 the plane, its phases and a result
-    // no longer fit in L1 together). Smaller planes keep the flat loop, whose blocks span rows.
-    private static void ConvolveRows<TLanes, TVector>(Layout layout, float* phases, int* offsets, float* w, float* dst, float bias, in FusedActivation activation, bool accumulate)
-        where TLanes : struct, IFloatLanes<TVector>
-        where TVector : unmanaged
-    {
-        var (clamps, lo, hi) = ActivationKernel.ClampBounds(activation);
-        var lanes = TLanes.Count;
-        var taps = layout.Offsets.Length;
-        var bv = TLanes.Create(bias);
-        var lov = TLanes.Create(lo);
-        var hiv = TLanes.Create(hi);
-        int outH = layout.G.OutHeight, outW = layout.G.OutWidth;
-        var mask = TLanes.FirstLanes(outW % lanes);
-        for (var oh = 0; oh < outH; oh++)
-        {
-            var src = phases + ((long)oh * layout.Pitch);
-            var row = dst + ((long)oh * outW);
-            var x = 0;
-            for (; x + (4 * lanes) <= outW; x += 4 * lanes)
-            {
-                TVector acc0 = bv, acc1 = bv, acc2 = bv, acc3 = bv;
-                for (var t = 0; t < taps; t++)
-                {
-                    var at = src + offsets[t] + x;
-                    var wv = TLanes.Create(w[t]);
-                    acc0 = TLanes.FusedMultiplyAdd(TLanes.Load(at), wv, acc0);
-                    acc1 = TLanes.FusedMultiplyAdd(TLanes.Load(at + lanes), wv, acc1);
-                    acc2 = TLanes.FusedMultiplyAdd(TLanes.Load(at + (2 * lanes)), wv, acc2);
-                    acc3 = TLanes.FusedMultiplyAdd(TLanes.Load(at + (3 * lanes)), wv, acc3);
-                }
-
-                if (accumulate)
-                {
-                    acc0 = TLanes.Add(acc0, TLanes.Load(row + x));
-                    acc1 = TLanes.Add(acc1, TLanes.Load(row + x + lanes));
-                    acc2 = TLanes.Add(acc2, TLanes.Load(row + x + (2 * lanes)));
-                    acc3 = TLanes.Add(acc3, TLanes.Load(row + x + (3 * lanes)));
-                }
-
-                TLanes.Store(TLanes.Clamp(acc0, lov, hiv), row + x);
-                TLanes.Store(TLanes.Clamp(acc1, lov, hiv), row + x + lanes);
-                TLanes.Store(TLanes.Clamp(acc2, lov, hiv), row + x + (2 * lanes));
-                TLanes.Store(TLanes.Clamp(acc3, lov, hiv), row + x + (3 * lanes));
-            }
-
-            for (; x < outW; x += lanes)
-            {
-                var acc = bv;
-                for (var t = 0; t < taps; t++)
-                {
-                    acc = TLanes.FusedMultiplyAdd(TLanes.Load(src + offsets[t] + x), TLanes.Create(w[t]), acc);
-                }
-
-                if (x + lanes <= outW)
-                {
-                    if (accumulate)
-                    {
-                        acc = TLanes.Add(acc, TLanes.Load(row + x));
-                    }
-
-                    TLanes.Store(TLanes.Clamp(acc, lov, hiv), row + x);
-                }
-                else
-                {
-                    if (accumulate)
-                    {
-                        acc = TLanes.Add(acc, TLanes.MaskLoad(row + x, mask));
-                    }
-
-                    TLanes.MaskStore(TLanes.Clamp(acc, lov, hiv), row + x, mask);
-                }
-            }
-        }
-
-        if (!clamps)
-        {
-            var plane = new Span<float>(dst, layout.OutPlane);
-            ActivationKernel.Apply(activation, plane, plane);
         }
     }
 
