@@ -28,6 +28,8 @@ public class DepthwiseConv2dTests
         [1, 4, 13, 13, 3, 2, 1, 1, 1, 1, 1], // 3×3 stride 2 with an activation applied after the store
         [2, 5, 28, 28, 3, 2, 1, 1, 1, 1, 1], // MobileNet's 28×28 → 14×14: on AVX2 rows of one vector and a 6-lane tail
         [1, 3, 14, 14, 3, 1, 1, 1, 1, 1, 1], // MobileNet's 14×14 planes, stride 1: on AVX2 a 6-lane tail per row
+        [1, 3, 5, 66, 3, 2, 1, 1, 1, 1, 1], // stride 2 to rows of 33: four vectors and a 1-lane tail
+        [2, 2, 4, 48, 3, 1, 1, 1, 1, 1, 1], // rows of 48 (six vectors on AVX2), activation after the store
     ];
 
     private static readonly FusedActivation[] s_activations =

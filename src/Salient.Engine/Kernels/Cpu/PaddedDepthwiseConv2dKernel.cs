@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Salient.Engine.Memory;
 
@@ -69,7 +68,7 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
                     for (var p = first; p < end; p++)
                     {
                         var c = p % layout.G.OutChannels;
-                        layout.Fill(input + ((long)p * layout.InPlane), phases);
+                        layout.Fill<TLanes, TVector>(input + ((long)p * layout.InPlane), phases);
                         Convolve<TLanes, TVector>(layout, phases, offsets, weight + ((long)c * layout.Offsets.Length), result);
                         var dst = output + ((long)p * layout.OutPlane);
                         Epilogue<TLanes, TVector>(layout, result, dst, bias == null ? 0f : bias[c], act, accumulate);
@@ -188,8 +187,9 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
 
             var reach = (((g.KernelHeight - 1) * g.DilationHeight / sh) * Pitch) + ((g.KernelWidth - 1) * g.DilationWidth / sw);
 
-            // The last block of outputs reads up to OutLength - 1 + reach: slack (zeroed) past the rows.
-            PhaseLength = RoundUp(Math.Max(phaseRows * Pitch, OutLength + reach), lanes);
+            // The last block of outputs reads up to OutLength - 1 + reach: slack (zeroed) past the rows,
+            // which also takes the zeros that Fill's whole-vector stores write past the last row.
+            PhaseLength = RoundUp(Math.Max((phaseRows * Pitch) + lanes, OutLength + reach), lanes);
             PhasesLength = (long)sh * sw * PhaseLength;
 
             // The epilogue's last vector may read past OutLength, by less than one vector.
@@ -231,57 +231,97 @@ internal static unsafe class PaddedDepthwiseConv2dKernel
         public int[] Offsets { get; }
 
         /// <summary>
-        /// Copies one input plane into the phase planes. It writes only the positions that hold input,
-        /// the same for every plane of the layer, so the padding and slack that scratch held zero
-        /// (cleared once per task) stay zero.
+        /// Copies one input plane into the phase planes. Rows are copied in whole vectors: a row's last
+        /// vector is loaded masked and stored whole, so the lanes past the row write zeros, which land
+        /// on padding or on a later row of the same phase plane (written after it), or on the slack
+        /// past the phase plane's rows. Every other position of the padding and slack stays the zero
+        /// that scratch held (cleared once per task). At 7×7 and 14×14 this replaces a call per row
+        /// (stride 1) or a scalar loop (stride 2, under 8 pairs a row) by one or two vectors.
         /// </summary>
-        public void Fill(float* src, float* phases)
+        public void Fill<TLanes, TVector>(float* src, float* phases)
+            where TLanes : struct, IFloatLanes<TVector>
+            where TVector : unmanaged
         {
             int sh = G.StrideHeight, sw = G.StrideWidth;
             for (var h = 0; h < G.InHeight; h++)
             {
                 var r = G.PadTop + h;
-                SplitRow(src + ((long)h * G.InWidth), phases + ((long)(r % sh) * sw * PhaseLength) + ((long)(r / sh) * Pitch));
+                var row = phases + ((long)(r % sh) * sw * PhaseLength) + ((long)(r / sh) * Pitch);
+                var from = src + ((long)h * G.InWidth);
+                if (sw == 1)
+                {
+                    CopyRow<TLanes, TVector>(from, row + G.PadLeft, G.InWidth);
+                }
+                else if (sw == 2)
+                {
+                    SplitRow<TLanes, TVector>(from, row);
+                }
+                else
+                {
+                    for (var w = 0; w < G.InWidth; w++)
+                    {
+                        var c = G.PadLeft + w;
+                        row[((long)(c % sw) * PhaseLength) + (c / sw)] = from[w];
+                    }
+                }
             }
         }
 
-        // Input column w goes to column (PadLeft + w) / sw of phase (PadLeft + w) mod sw; the phases of
-        // one row are PhaseLength apart.
-        private void SplitRow(float* src, float* row)
+        // dst[0..count) = src[0..count), and zeros up to the next whole vector.
+        private static void CopyRow<TLanes, TVector>(float* src, float* dst, int count)
+            where TLanes : struct, IFloatLanes<TVector>
+            where TVector : unmanaged
         {
-            int sw = G.StrideWidth, inW = G.InWidth, pad = G.PadLeft;
-            if (sw == 1)
+            var lanes = TLanes.Count;
+            var x = 0;
+            for (; x + lanes <= count; x += lanes)
             {
-                Unsafe.CopyBlockUnaligned(row + pad, src, (uint)inW * sizeof(float));
-                return;
+                TLanes.Store(TLanes.Load(src + x), dst + x);
             }
 
-            if (sw == 2)
+            if (x < count)
             {
-                // From the first input column that lands on an even padded column, pairs split into
-                // the even and odd phases; an odd pad leaves the first column alone, an odd count the last.
-                var w0 = pad & 1;
-                var even = row;
-                var odd = row + PhaseLength;
-                if (w0 == 1)
-                {
-                    odd[pad / 2] = src[0];
-                }
+                TLanes.Store(TLanes.MaskLoad(src + x, TLanes.FirstLanes(count - x)), dst + x);
+            }
+        }
 
-                var pairs = (inW - w0) / 2;
-                Deinterleave.Pairs(src + w0, even + ((pad + w0) / 2), odd + ((pad + w0) / 2), pairs);
-                if (w0 + (2 * pairs) < inW)
-                {
-                    even[(pad + inW - 1) / 2] = src[inW - 1];
-                }
-
-                return;
+        // Input column w goes to column (PadLeft + w) / 2 of phase (PadLeft + w) mod 2; the two phases
+        // of one row are PhaseLength apart. From the first input column that lands on an even padded
+        // column, pairs split into the even and odd phases (an odd count's last column is an even
+        // lane with a zero odd partner); an odd pad puts the first column alone in the odd phase.
+        private void SplitRow<TLanes, TVector>(float* src, float* row)
+            where TLanes : struct, IFloatLanes<TVector>
+            where TVector : unmanaged
+        {
+            var lanes = TLanes.Count;
+            int inW = G.InWidth, pad = G.PadLeft;
+            var w0 = pad & 1;
+            if (w0 == 1)
+            {
+                row[PhaseLength + (pad / 2)] = src[0];
             }
 
-            for (var w = 0; w < inW; w++)
+            var from = src + w0;
+            var count = inW - w0;
+            var even = row + ((pad + w0) / 2);
+            var odd = even + PhaseLength;
+            for (var x = 0; x < count; x += 2 * lanes)
             {
-                var c = pad + w;
-                row[((long)(c % sw) * PhaseLength) + (c / sw)] = src[w];
+                TVector a, b;
+                if (x + (2 * lanes) <= count)
+                {
+                    a = TLanes.Load(from + x);
+                    b = TLanes.Load(from + x + lanes);
+                }
+                else
+                {
+                    a = TLanes.MaskLoad(from + x, TLanes.FirstLanes(count - x));
+                    b = TLanes.MaskLoad(from + x + lanes, TLanes.FirstLanes(count - x - lanes));
+                }
+
+                var (e, o) = TLanes.Deinterleave(a, b);
+                TLanes.Store(e, even + (x / 2));
+                TLanes.Store(o, odd + (x / 2));
             }
         }
 
