@@ -12,6 +12,11 @@ namespace Salient.Training;
 /// (docs/csg.md: CSG epochs optimize CE on the gated path plus the hinge with their own
 /// optimizer, then project the gate). Deterministic for a seed on a given machine.
 /// </summary>
+/// <remarks>
+/// With a trunk (a frozen network, run for inference), every batch of images goes through it first
+/// and the model trains on its output: the alternative to <see cref="CachedFeatures"/> when the
+/// training set is too large to hold its features, e.g. scenes generated as they are read.
+/// </remarks>
 public sealed class ClassifierTrainer
 {
     private const string StandardOptimizer = "std";
@@ -24,7 +29,11 @@ public sealed class ClassifierTrainer
     private readonly Dictionary<string, Optimizer> _optimizers = new(StringComparer.Ordinal);
     private readonly int _classes;
 
-    public ClassifierTrainer(TrainableModel model, LabeledImageSet train, LabeledImageSet? validation, TrainingOptions options, float[] mean, float[] std)
+    /// <summary>
+    /// A trainer of <paramref name="model"/> on images normalized by <paramref name="mean"/> and
+    /// <paramref name="std"/>, which go through <paramref name="trunk"/> first when it is given.
+    /// </summary>
+    public ClassifierTrainer(TrainableModel model, LabeledImageSet train, LabeledImageSet? validation, TrainingOptions options, float[] mean, float[] std, Model? trunk = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
@@ -35,12 +44,18 @@ public sealed class ClassifierTrainer
         _options = options;
         Mean = mean;
         Std = std;
+        Trunk = trunk;
         _classes = train.ClassNames.Count;
 
         // The gate's head is checked first: without one, no data can make CSG apply.
         var gatedValue = options.Csg is null ? null : CsgGate.GatedValue(model.Graph);
         var inference = model.ToModel();
         int[] oneImage = [1, train.Channels, train.Height, train.Width];
+        if (trunk is not null)
+        {
+            oneImage = [.. trunk.ShapeOf(trunk.OutputNames[0], oneImage)];
+        }
+
         var logitsShape = inference.ShapeOf(model.Graph.OutputNames[0], oneImage);
         if (logitsShape.Count != 2 || logitsShape[1] != _classes)
         {
@@ -61,6 +76,9 @@ public sealed class ClassifierTrainer
     public float[] Mean { get; }
 
     public float[] Std { get; }
+
+    /// <summary>The frozen network in front of the model, when there is one.</summary>
+    public Model? Trunk { get; }
 
     /// <summary>The CSG gate, when training with one.</summary>
     public CsgGate? Gate { get; }
@@ -111,7 +129,7 @@ public sealed class ClassifierTrainer
 
         var imagesPerSecond = seen / clock.Elapsed.TotalSeconds;
         EpochsDone++;
-        var validation = _validation is null ? null : Evaluate(Model.ToModel(), _validation, Mean, Std);
+        var validation = _validation is null ? null : Evaluate(Model.ToModel(), _validation, Mean, Std, trunk: Trunk);
         return new EpochReport(epoch, csg, lossSum / seen, correct / (double)seen, validation, imagesPerSecond, clock.Elapsed.TotalSeconds, learningRate, Gate?.Density);
     }
 
@@ -155,10 +173,11 @@ public sealed class ClassifierTrainer
     /// <summary>Scores <paramref name="model"/> (ungated, inference batch norm) on <paramref name="set"/>.</summary>
     /// <remarks>
     /// With <paramref name="observed"/>, <paramref name="onObserved"/> sees that value of every batch
-    /// (with the batch's first image index and labels) from the same forward pass.
+    /// (with the batch's first image index and labels) from the same forward pass. With
+    /// <paramref name="trunk"/>, each batch goes through it (a frozen network) before <paramref name="model"/>.
     /// </remarks>
     public static ValidationScores Evaluate(Model model, LabeledImageSet set, float[] mean, float[] std, string? observed = null,
-        Action<int, Tensor, IReadOnlyList<int>[]>? onObserved = null, int batchSize = 128)
+        Action<int, Tensor, IReadOnlyList<int>[]>? onObserved = null, int batchSize = 128, Model? trunk = null)
     {
         var classes = set.ClassNames.Count;
         var scores = new float[set.Count * classes];
@@ -170,7 +189,8 @@ public sealed class ClassifierTrainer
             var count = Math.Min(batchSize, set.Count - start);
             using var batch = Tensor.Uninitialized(count, set.Channels, set.Height, set.Width);
             var batchLabels = ImageBatches.Fill(set, indices.AsSpan(start, count), batch, mean, std);
-            var values = model.Forward(batch, observed is null ? [] : [observed]);
+            using var features = trunk?.Forward(batch);
+            var values = model.Forward(features ?? batch, observed is null ? [] : [observed]);
             using var logits = values[model.OutputNames[0]];
             if (observed is not null)
             {
@@ -204,7 +224,7 @@ public sealed class ClassifierTrainer
     /// Opens a checkpoint saved by <see cref="SaveCheckpoint"/> with the same options: a new
     /// trainer that continues after its last epoch.
     /// </summary>
-    public static ClassifierTrainer Resume(string path, LabeledImageSet train, LabeledImageSet? validation, TrainingOptions options, float[] mean, float[] std)
+    public static ClassifierTrainer Resume(string path, LabeledImageSet train, LabeledImageSet? validation, TrainingOptions options, float[] mean, float[] std, Model? trunk = null)
     {
         var optimizers = new Dictionary<string, Optimizer>(StringComparer.Ordinal) { [StandardOptimizer] = CreateOptimizer(options) };
         if (options.Csg is not null)
@@ -213,7 +233,7 @@ public sealed class ClassifierTrainer
         }
 
         var checkpoint = Checkpoint.Load(path, optimizers);
-        var trainer = new ClassifierTrainer(TrainableModel.FromProto(checkpoint.Model, Path.GetFileNameWithoutExtension(path) + ".onnx"), train, validation, options, mean, std);
+        var trainer = new ClassifierTrainer(TrainableModel.FromProto(checkpoint.Model, Path.GetFileNameWithoutExtension(path) + ".onnx"), train, validation, options, mean, std, trunk);
         foreach (var (name, optimizer) in optimizers)
         {
             trainer._optimizers[name] = optimizer;
@@ -235,8 +255,9 @@ public sealed class ClassifierTrainer
         var n = indices.Length;
         using var batch = Tensor.Uninitialized(n, _train.Channels, _train.Height, _train.Width);
         var labels = ImageBatches.Fill(_train, indices, batch, Mean, Std, flips);
+        using var features = Trunk?.Forward(batch);
         Gate?.Begin(labels);
-        using var record = Model.Forward(batch, onValue: Gate is { Active: true } ? Gate.OnValue : null);
+        using var record = Model.Forward(features ?? batch, onValue: Gate is { Active: true } ? Gate.OnValue : null);
         var logits = Model.Logits(record);
         var gradient = Tensor.Uninitialized(logits.Shape);
         float loss;

@@ -153,6 +153,33 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void With_online_features_the_backbone_runs_on_every_batch_and_a_resumed_run_continues()
+    {
+        const string At = "/layer1/layer1.0/relu_1/Relu_output_0";
+        var backbone = Fixtures.Path("models", "resnet_basic.onnx");
+        string[] arguments = ["train", "--dataset", Dataset, "--size", "32", "--backbone", backbone, "--at", At, "--online-features",
+            "--mean", "0.5,0.4,0.3", "--std", "0.2,0.25,0.3", "--batch", "8", "--val-fraction", "0.25", "--out", ModelPath];
+        var (exit, _, error) = Cli.Run([.. arguments, "--epochs", "1"]);
+        Assert.True(exit == 0, error);
+        Assert.Contains("backbone features: computed for every batch", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("training images,", error, StringComparison.Ordinal);
+        Assert.Contains("epoch 1/1 std", error, StringComparison.Ordinal);
+
+        (exit, _, error) = Cli.Run([.. arguments, "--epochs", "2", "--resume", Path.ChangeExtension(ModelPath, ".ckpt")]);
+        Assert.True(exit == 0, error);
+        Assert.Contains("epoch 2/2 std", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("epoch 1/2", error, StringComparison.Ordinal);
+
+        // The written model is the whole network: the backbone's values are in it, and the head cuts off it.
+        var model = Engine.Model.Load(ModelPath);
+        using var input = Engine.Tensor.Zeros(1, 3, 32, 32);
+        var values = model.Forward(input, [At, "logits"]);
+        Assert.Equal([1, 2], values["logits"].Shape.ToArray());
+        (exit, _, error) = Cli.Run(["onnx", "head", "--model", ModelPath, "--at", At, "--out", Path.Combine(_work.FullName, "head.onnx")]);
+        Assert.True(exit == 0, error);
+    }
+
+    [Fact]
     public void Bad_backbone_options_exit_1_saying_why()
     {
         var backbone = Fixtures.Path("models", "resnet_basic.onnx");

@@ -107,6 +107,36 @@ public sealed class ClassifierTrainerTests
     }
 
     [Fact]
+    public void Training_through_a_trunk_on_every_batch_matches_training_on_its_cached_features()
+    {
+        // small-cnn cut at layer1: the trunk runs to it, the head after it trains.
+        var proto = Architectures.Create("small-cnn", 1, SyntheticImages.Side, SyntheticImages.Side, 4, seed: 5);
+        var trunk = Engine.Model.FromProto(Engine.Onnx.OnnxGraphCuts.Before(proto, "layer1"), "trunk", Engine.Kernels.KernelBackends.Default);
+        var shape = trunk.ShapeOf("layer1", [1, 1, SyntheticImages.Side, SyntheticImages.Side]).Skip(1).ToArray();
+        TrainableModel Head() => TrainableModel.FromProto(Engine.Onnx.OnnxGraphCuts.After(proto, "layer1", shape), "head.onnx");
+        var options = new TrainingOptions { Epochs = 2, BatchSize = 32, LearningRate = 1e-2f, Seed = 2, Flip = false };
+        var (train, validation) = (new SyntheticImages(256, multiLabel: true), new SyntheticImages(64, multiLabel: true, seed: 1));
+
+        var cached = new ClassifierTrainer(Head(), CachedFeatures.Compute(train, trunk, Mean, Std), CachedFeatures.Compute(validation, trunk, Mean, Std),
+            options, new float[shape[0]], [.. Enumerable.Repeat(1f, shape[0])]);
+        var online = new ClassifierTrainer(Head(), train, validation, options, Mean, Std, trunk);
+        Assert.Same(trunk, online.Trunk);
+        for (var e = 0; e < 2; e++)
+        {
+            var (a, b) = (cached.RunEpoch(), online.RunEpoch());
+            Assert.Equal(a.Loss, b.Loss, 1e-4);
+            Assert.Equal(a.Validation!.MeanAveragePrecision!.Value, b.Validation!.MeanAveragePrecision!.Value, 1e-3);
+        }
+
+        // The two heads end with the same weights up to float rounding.
+        foreach (var (p, q) in cached.Model.Parameters.Zip(online.Model.Parameters))
+        {
+            Assert.Equal(p.Name, q.Name);
+            Assert.All(p.Value.Span.ToArray().Zip(q.Value.Span.ToArray()), v => Assert.Equal(v.First, v.Second, 1e-4f * Math.Max(1, Math.Abs(v.First))));
+        }
+    }
+
+    [Fact]
     public void An_exported_model_reimports_and_gives_identical_logits()
     {
         var trainer = Create(false, new TrainingOptions { Epochs = 1, BatchSize = 32 });

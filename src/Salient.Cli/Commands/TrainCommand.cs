@@ -56,6 +56,7 @@ internal static class TrainCommand
         var at = new Option<string>("--at") { Description = "With --backbone: the ONNX value (a 4-D feature map) where the trained part takes over." };
         var bgr = new Option<bool>("--bgr") { Description = "With --backbone: it was trained on BGR images, so its first convolutions' input channels are reversed for Salient's RGB." };
         var featureCache = new Option<DirectoryInfo>("--feature-cache") { Description = "With --backbone: a folder keeping the backbone's features of the training and validation images, so another run on the same data, backbone and normalization reads them instead of computing them again." };
+        var onlineFeatures = new Option<bool>("--online-features") { Description = "With --backbone: run it on every batch while training instead of computing each image's features once up front, for training sets too large to hold their features (scenes are generated as they are read, so --train-count can run to millions, walked by --epoch-images); flips then mirror the images, not their features." };
         var mean = new Option<string>("--mean") { Description = "Per-channel input mean (comma-separated, of pixel values in [0, 1]) instead of the training images' own, e.g. a pretrained backbone's." };
         var std = new Option<string>("--std") { Description = "Per-channel input standard deviation to go with --mean." };
         var output = new Option<FileInfo>("--out") { Description = "The trained model (.onnx); its model card is written beside it (.json).", Required = true };
@@ -63,7 +64,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a classifier on Fashion-MNIST, scenes or an image folder, and write it as ONNX with a model card.")
         {
             dataset, arch, epochs, batch, optimizer, rate, momentum, decay, schedule, warmup, epochImages, seed, noFlip, trainCount, validationCount, validationFraction,
-            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, csgRate, backbone, at, bgr, featureCache, mean, std, checkpoint, resume, output,
+            size, channels, datasetDir, csg, csgLambda, csgMu, csgWarmup, csgPeriod, csgPhase, csgRate, backbone, at, bgr, featureCache, onlineFeatures, mean, std, checkpoint, resume, output,
         };
         command.SetAction(result =>
         {
@@ -87,7 +88,7 @@ internal static class TrainCommand
                     : null,
             };
             var outFile = result.GetValue(output)!;
-            var frozen = result.GetValue(backbone) is { } file ? new Backbone(file.FullName, result.GetValue(at) ?? string.Empty, result.GetValue(bgr), result.GetValue(featureCache)?.FullName) : null;
+            var frozen = result.GetValue(backbone) is { } file ? new Backbone(file.FullName, result.GetValue(at) ?? string.Empty, result.GetValue(bgr), result.GetValue(featureCache)?.FullName, result.GetValue(onlineFeatures)) : null;
             var normalization = (result.GetValue(mean), result.GetValue(std));
             return Run(data, result.GetValue(arch), options, frozen, normalization, outFile, result.GetValue(checkpoint)?.FullName ?? Path.ChangeExtension(outFile.FullName, ".ckpt"), result.GetValue(resume));
         });
@@ -115,26 +116,36 @@ internal static class TrainCommand
             (mean, std) = Normalization(normalization, data.Train);
             var (train, validation) = (data.Train, data.Validation);
             var (inputMean, inputStd) = (mean, std);
+            Model? trunk = null;
             if (backbone is not null)
             {
                 frozen = backbone.Read();
-                var trunk = Model.FromProto(OnnxGraphCuts.Before(frozen, backbone.At), Path.GetFileName(backbone.Path), KernelBackends.Default);
-                train = Features(trunk, backbone, data, data.Train, mean, std, "training");
-                validation = data.Validation is null ? null : Features(trunk, backbone, data, data.Validation, mean, std, "validation");
-                (inputMean, inputStd) = (new float[train.Channels], Enumerable.Repeat(1f, train.Channels).ToArray());
+                trunk = Model.FromProto(OnnxGraphCuts.Before(frozen, backbone.At), Path.GetFileName(backbone.Path), KernelBackends.Default);
+                if (backbone.Online)
+                {
+                    Console.Error.WriteLine($"backbone features: computed for every batch ({trunk.Name} up to {backbone.At})");
+                }
+                else
+                {
+                    train = Features(trunk, backbone, data, data.Train, mean, std, "training");
+                    validation = data.Validation is null ? null : Features(trunk, backbone, data, data.Validation, mean, std, "validation");
+                    (inputMean, inputStd, trunk) = (new float[train.Channels], Enumerable.Repeat(1f, train.Channels).ToArray(), null);
+                }
             }
 
+            // What the trained model takes: the images, their cached features or the trunk's output.
+            int[] modelInput = trunk is null ? [train.Channels, train.Height, train.Width] : [.. trunk.ShapeOf(trunk.OutputNames[0], [1, train.Channels, train.Height, train.Width]).Skip(1)];
             if (resume is not null)
             {
-                trainer = ClassifierTrainer.Resume(resume.FullName, train, validation, options, inputMean, inputStd);
+                trainer = ClassifierTrainer.Resume(resume.FullName, train, validation, options, inputMean, inputStd, trunk);
             }
             else
             {
                 var name = arch ?? (backbone is not null ? "block-head" : dataSettings.Dataset == "fashion-mnist" ? "small-cnn" : "resnet-mini");
                 var model = name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
                     ? TrainableModel.Load(name)
-                    : TrainableModel.FromProto(Architectures.Create(name, train.Channels, train.Height, train.Width, train.ClassNames.Count, options.Seed), Path.GetFileName(outFile.FullName));
-                trainer = new ClassifierTrainer(model, train, validation, options, inputMean, inputStd);
+                    : TrainableModel.FromProto(Architectures.Create(name, modelInput[0], modelInput[1], modelInput[2], train.ClassNames.Count, options.Seed), Path.GetFileName(outFile.FullName));
+                trainer = new ClassifierTrainer(model, train, validation, options, inputMean, inputStd, trunk);
             }
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ModelException or ArgumentException or FormatException or UnauthorizedAccessException)
@@ -307,8 +318,11 @@ internal static class TrainCommand
         });
     }
 
-    /// <summary>A pretrained model fixed up to the value <see cref="At"/>.</summary>
-    private sealed record Backbone(string Path, string At, bool Bgr, string? CacheFolder)
+    /// <summary>
+    /// A pretrained model fixed up to the value <see cref="At"/>; <see cref="Online"/>: run on every
+    /// batch rather than once per image up front.
+    /// </summary>
+    private sealed record Backbone(string Path, string At, bool Bgr, string? CacheFolder, bool Online)
     {
         /// <summary>
         /// The cache file of one image set's features, named by a hash of everything they depend on
