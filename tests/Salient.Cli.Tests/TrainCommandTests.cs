@@ -150,6 +150,18 @@ public sealed class TrainCommandTests : IDisposable
         var (expected, actual) = (original[At].Span.ToArray(), trained[At].Span.ToArray());
         Assert.Equal(expected.Length, actual.Length);
         Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, 1e-5f * Math.Max(1, Math.Abs(p.First))));
+
+        // A head stored in half precision is about half the file and joins to nearly the same logits.
+        var halfHead = Path.Combine(_work.FullName, "head-half.onnx");
+        (exit, _, error) = Cli.Run(["onnx", "head", "--model", ModelPath, "--at", At, "--half", "--out", halfHead]);
+        Assert.True(exit == 0, error);
+        Assert.InRange(new FileInfo(halfHead).Length, new FileInfo(head).Length * 0.4, new FileInfo(head).Length * 0.6);
+        (exit, _, error) = Cli.Run(["onnx", "join", "--backbone", backbone, "--at", At, "--bgr", "--head", halfHead, "--out", joined]);
+        Assert.True(exit == 0, error);
+        var rounded = Engine.Model.Load(joined);
+        Assert.DoesNotContain(rounded.Graph.Nodes, n => n.OpType == "Cast");
+        var (logits, roundedLogits) = (trained["logits"].Span.ToArray(), rounded.Forward(input, ["logits"])["logits"].Span.ToArray());
+        Assert.All(logits.Zip(roundedLogits), p => Assert.Equal(p.First, p.Second, 1e-2f * Math.Max(1, Math.Abs(p.First))));
     }
 
     [Fact]

@@ -25,13 +25,19 @@ internal static class OnnxCommand
         var model = new Option<FileInfo>("--model") { Description = "The full model; its model card gives the input size.", Required = true };
         var at = new Option<string>("--at") { Description = "The ONNX value where the head begins (its input).", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "The head (.onnx): every node after the value.", Required = true };
-        var command = new Command("head", "Write the part of a model after a value, as its own ONNX model.") { model, at, output };
+        var half = new Option<bool>("--half") { Description = "Store the head's weights in half precision (each behind a Cast to float): half the file, the weights rounded to 11 significant bits." };
+        var command = new Command("head", "Write the part of a model after a value, as its own ONNX model.") { model, at, half, output };
         command.SetAction(r => Guarded(() =>
         {
             var (loaded, loader) = InputLoader.Open(r.GetValue(model)!.FullName);
             var card = loader.Card;
             var shape = loaded.ShapeOf(r.GetValue(at)!, [1, card.Channels, card.Height, card.Width]);
             var head = OnnxGraphCuts.After(OnnxImporter.ReadProto(loaded.Path), r.GetValue(at)!, [.. shape.Skip(1)]);
+            if (r.GetValue(half))
+            {
+                head = OnnxHalfStorage.Narrowed(head);
+            }
+
             TrainableModel.Write(head, r.GetValue(output)!.FullName);
             Console.WriteLine($"wrote {r.GetValue(output)!.FullName}: {head.Graph.Node.Count} nodes after '{r.GetValue(at)}' [{string.Join(',', shape.Skip(1))}]");
         }));
@@ -45,7 +51,7 @@ internal static class OnnxCommand
         var bgr = new Option<bool>("--bgr") { Description = "The backbone was trained on BGR images: reverse its first convolutions' input channels (as salient train --bgr)." };
         var head = new Option<FileInfo>("--head") { Description = "The head (salient onnx head).", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "The joined model (.onnx).", Required = true };
-        var command = new Command("join", "Join a head to the backbone it was trained on.") { backbone, at, bgr, head, output };
+        var command = new Command("join", "Join a head (in float or half precision) to the backbone it was trained on, as a float model.") { backbone, at, bgr, head, output };
         command.SetAction(r => Guarded(() =>
         {
             var first = OnnxImporter.ReadProto(r.GetValue(backbone)!.FullName);
@@ -54,7 +60,8 @@ internal static class OnnxCommand
                 OnnxGraphCuts.ReverseInputChannels(first);
             }
 
-            var joined = OnnxGraphCuts.Join(first, r.GetValue(at)!, OnnxImporter.ReadProto(r.GetValue(head)!.FullName));
+            // A head stored in half precision joins as the float weights it stands for.
+            var joined = OnnxGraphCuts.Join(first, r.GetValue(at)!, OnnxHalfStorage.Widened(OnnxImporter.ReadProto(r.GetValue(head)!.FullName)));
             var path = r.GetValue(output)!.FullName;
             TrainableModel.Write(joined, path);
 

@@ -27,6 +27,8 @@ public sealed class TrainableModel : IDisposable
 
     private TrainableModel(ModelProto proto, string name, IKernelBackend backend)
     {
+        // Weights stored in half precision train as the float values they stand for.
+        proto = OnnxHalfStorage.Widened(proto);
         _proto = proto;
         _backend = backend;
         var imported = OnnxImporter.Import(proto, name, Environment.CurrentDirectory);
